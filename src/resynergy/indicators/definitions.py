@@ -1,0 +1,109 @@
+"""The indicators: one versioned definition each, shared by plans and actual flows.
+
+A definition says *what* counts; :mod:`resynergy.indicators.evaluate` computes values on flow
+tables and the planner turns the same definition into linear expressions, so that "utilization"
+is defined in exactly one place.
+
+Counting rules (apply to every basis):
+- a tonne of waste or recycled resource counts once, when it *enters a utilizing facility*
+  (``facility_input``); passing through a rail terminal or a transfer site does not count, and
+  products made from it and used again downstream (binder → concrete) are not counted again,
+  because their material kind is ``product``;
+- legacy stock drawn down and utilized counts as utilized in the year it is drawn;
+- capacity (``facility_capacity``, ``capacity_added``) and actual output are kept apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+BASES = (
+    "facility_input",     # t of matching materials entering facilities (by origin region)
+    "facility_capacity",  # t/yr of output capacity of matching processes (by facility region)
+    "capacity_added",     # t/yr of input capacity built or expanded (by facility region)
+    "output_value",       # yuan of products made, valued at the virgin-alternative price
+    "designations",       # number of sites with a designation prefix (bases, parks, centres…)
+    "rail_share",         # share of t·km moved by rail modes
+    "co2",                # kg CO2 emitted by transport and processes
+    "co2_avoided",        # kg CO2 of virgin products displaced minus CO2 emitted
+    "disposal",           # t sent to disposal
+    "stock_drawn",        # t of legacy stock drawn down
+)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """What an indicator counts. ``version`` changes whenever the counting rule changes."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+    basis: str
+    material_kinds: tuple[str, ...] = ()
+    process_flag: str = ""  # a boolean column of the processes table, e.g. "aggregate"
+    designation: str = ""  # prefix of sites.designation, for the designations basis
+    version: int = 1
+
+    def name(self, lang: str = "zh") -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+    def material_mask(self, materials: pd.DataFrame) -> pd.Series:
+        """Which materials (rows of the materials table) this indicator counts."""
+        if not self.material_kinds:
+            return pd.Series(True, index=materials.index)
+        return materials["kind"].isin(self.material_kinds)
+
+    def process_mask(self, processes: pd.DataFrame) -> pd.Series:
+        """Which processes (rows of the processes table) this indicator counts."""
+        if not self.process_flag:
+            return pd.Series(True, index=processes.index)
+        return processes[self.process_flag].astype(bool)
+
+
+_ALL = (
+    Indicator("isw_utilized", "工业固废综合利用量", "Industrial solid waste utilized", "t",
+              "facility_input", material_kinds=("industrial_waste",)),
+    Indicator("recycled_resources", "主要再生资源回收利用量", "Main recycled resources recovered",
+              "t", "facility_input", material_kinds=("recycled_resource",)),
+    Indicator("urban_waste_coprocessed", "协同处置城市废弃物量", "Urban waste co-processed", "t",
+              "facility_input", material_kinds=("urban_waste",)),
+    Indicator("co_utilization", "冶金与煤电固废协同利用量", "Metallurgical and coal-power waste co-utilized",
+              "t", "facility_input", material_kinds=("industrial_waste",), process_flag="co_utilization"),
+    Indicator("aggregate_capacity", "固废砂石骨料替代能力", "Aggregate substitution capacity", "t",
+              "facility_capacity", process_flag="aggregate"),
+    Indicator("high_value_capacity_added", "新增高值化利用能力", "New high-value utilization capacity",
+              "t", "capacity_added", process_flag="high_value"),
+    Indicator("output_value", "产业总产值", "Industry output value", "yuan", "output_value"),
+    Indicator("isw_bases", "工业固废综合利用基地", "Industrial solid waste utilization bases", "count",
+              "designations", designation="base"),
+    Indicator("recycling_parks", "再生资源产业园区", "Recycled-resource industrial parks", "count",
+              "designations", designation="park"),
+    Indicator("clusters", "产业集聚区", "Industrial clusters", "count", "designations",
+              designation="cluster"),
+    Indicator("innovation_centres", "产业创新中心", "Industrial innovation centres", "count",
+              "designations", designation="centre"),
+    Indicator("backbone_enterprises", "创新型骨干企业", "Innovative backbone enterprises", "count",
+              "designations", designation="enterprise"),
+    Indicator("co_utilization_bases", "冶金煤电固废协同利用基地", "Co-utilization production bases",
+              "count", "designations", designation="co_base"),
+    Indicator("paper_centres", "废纸分拣加工中心", "Waste-paper sorting centres", "count",
+              "designations", designation="paper_centre"),
+    Indicator("rail_share", "铁路运输占比（吨公里）", "Rail share of tonne-km", "share", "rail_share"),
+    Indicator("co2", "二氧化碳排放", "CO2 emitted", "kg", "co2"),
+    Indicator("co2_avoided", "二氧化碳减排量", "CO2 avoided", "kg", "co2_avoided"),
+    Indicator("disposal", "处置量", "Disposed", "t", "disposal"),
+    Indicator("stock_drawn", "历史堆存消纳量", "Legacy stock drawn down", "t", "stock_drawn"),
+)
+
+INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
+
+
+def get(indicator_id: str) -> Indicator:
+    """The indicator with this id (KeyError names the known ones)."""
+    try:
+        return INDICATORS[indicator_id]
+    except KeyError:
+        raise KeyError(f"unknown indicator {indicator_id!r}; known: {', '.join(INDICATORS)}") from None

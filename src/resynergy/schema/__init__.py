@@ -1,0 +1,89 @@
+"""Schema of every scenario table: one row per column (dtype, unit, default, label).
+
+The schema is data (``tables.csv``), in the spirit of PyPSA's ``component_attrs``: it drives
+validation, type coercion, defaults, workbook headers and the documentation.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+# Tables a scenario may hold, in the order they appear in workbooks and folders.
+TABLE_NAMES: tuple[str, ...] = (
+    "regions", "organisations", "sites", "supplies", "facilities", "demands", "terminals",
+    "lanes", "corridors", "targets", "policy",
+    "materials", "processes", "process_io", "modes", "incentives",
+)
+# Reference tables: taken from the catalog when a scenario does not bring its own.
+REFERENCE_TABLES: tuple[str, ...] = ("materials", "processes", "process_io", "modes", "incentives")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a scenario table."""
+
+    table: str
+    name: str
+    dtype: str  # str | float | int | bool
+    unit: str
+    required: bool
+    default: str
+    key: bool
+    ref: str  # "table.column" this column must reference, or ""
+    min: float | None
+    max: float | None
+    choices: tuple[str, ...]
+    description: str
+    label_zh: str
+    label_en: str
+
+    def label(self, lang: str = "zh") -> str:
+        """Header label in the given language, with the unit."""
+        text = self.label_zh if lang == "zh" else self.label_en
+        return f"{text} ({self.unit})" if self.unit else text
+
+    def default_value(self) -> object:
+        """The default converted to the column's dtype (None when there is none)."""
+        if self.default == "":
+            return "" if self.dtype == "str" else None
+        if self.dtype == "bool":
+            return self.default.lower() == "true"
+        if self.dtype == "int":
+            return int(self.default)
+        if self.dtype == "float":
+            return float(self.default)
+        return self.default
+
+
+def _num(text: str) -> float | None:
+    return float(text) if text else None
+
+
+@cache
+def _all_columns() -> tuple[Column, ...]:
+    with files("resynergy.schema").joinpath("tables.csv").open(encoding="utf-8") as fh:
+        return tuple(
+            Column(
+                table=r["table"], name=r["column"], dtype=r["dtype"], unit=r["unit"],
+                required=r["required"] == "true", default=r["default"], key=r["key"] == "true",
+                ref=r["ref"], min=_num(r["min"]), max=_num(r["max"]),
+                choices=tuple(c for c in r["choices"].split("|") if c),
+                description=r["description"], label_zh=r["label_zh"], label_en=r["label_en"],
+            )
+            for r in csv.DictReader(fh)
+        )
+
+
+def columns(table: str) -> tuple[Column, ...]:
+    """The columns of ``table`` in schema order."""
+    if table not in TABLE_NAMES:
+        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLE_NAMES)}")
+    return tuple(c for c in _all_columns() if c.table == table)
+
+
+def key_columns(table: str) -> list[str]:
+    """Names of the columns that together identify a row."""
+    return [c.name for c in columns(table) if c.key]
