@@ -1,0 +1,98 @@
+"""Validation issues: where a problem is (file or sheet, row, column, value) and what was expected.
+
+Messages exist in Chinese and English; ``ScenarioError`` carries every issue found at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "unreadable": ("无法读取：{detail}", "cannot be read: {detail}"),
+    "unknown_table": ("未知的表（应为：{choices}）", "unknown table (expected one of: {choices})"),
+    "unknown_column": ("未知的列（本表的列：{choices}）", "unknown column (columns of this table: {choices})"),
+    "missing_column": ("缺少必填列", "required column is missing"),
+    "required": ("必填项为空", "required value is empty"),
+    "not_number": ("应为数字", "expected a number"),
+    "not_integer": ("应为整数", "expected a whole number"),
+    "not_bool": ("应为 是/否（true/false）", "expected true or false (是/否)"),
+    "below_min": ("应不小于 {min}", "expected a value of at least {min}"),
+    "above_max": ("应不大于 {max}", "expected a value of at most {max}"),
+    "outside_china": ("坐标不在中国境内（纬度 18–54，经度 73–136）",
+                      "coordinate outside China (latitude 18–54, longitude 73–136)"),
+    "bad_choice": ("应为以下之一：{choices}", "expected one of: {choices}"),
+    "duplicate": ("重复：与第 {other} 行的键相同", "duplicate: same key as row {other}"),
+    "unknown_ref": ("未知代码：在表 {ref_table} 的 {ref_column} 中不存在",
+                    "unknown code: not found in {ref_table}.{ref_column}"),
+    "bad_uscc": ("统一社会信用代码无效（GB 32100：18 位，校验位应为 {check}）",
+                 "invalid unified social credit code (GB 32100: 18 characters, check character should be {check})"),
+    "unbalanced": ("工艺不平衡：投入合计 {inputs}（应为 1），产出合计 {outputs}（应等于产出率 {mass_yield}）",
+                   "recipe does not balance: inputs sum to {inputs} (expected 1), outputs to {outputs} (expected the declared mass yield {mass_yield})"),
+    "wrong_kind": ("物料类别应为 {expected}，实为 {actual}", "material kind should be {expected}, not {actual}"),
+    "bad_role": ("未知角色（应为：{choices}）", "unknown role (expected: {choices})"),
+    "max_below_capacity": ("最大能力应不小于现有能力 {capacity}", "max capacity should be at least the current capacity {capacity}"),
+    "unsupported": ("不支持的文件格式（应为 .xlsx、.csv、.parquet 或文件夹）",
+                    "unsupported input (expected .xlsx, .csv, .parquet or a folder)"),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in the input, located as precisely as the input allows."""
+
+    code: str
+    table: str = ""
+    source: str = ""  # file name, sheet name or folder
+    row: int | None = None  # row number as the user sees it (header = 1)
+    column: str = ""
+    value: object = None
+    params: dict[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str = "zh") -> str:
+        """What is wrong, in ``lang`` (``zh`` or ``en``), without the location."""
+        zh, en = _MESSAGES[self.code]
+        return (zh if lang == "zh" else en).format(**self.params)
+
+    def location(self, lang: str = "zh") -> str:
+        """Where it is: source, row, column and value."""
+        parts = [self.source or self.table]
+        if lang == "zh":
+            if self.row is not None:
+                parts.append(f"第 {self.row} 行")
+            if self.column:
+                parts.append(f"列 {self.column}")
+            if self.value not in (None, ""):
+                parts.append(f"值「{self.value}」")
+        else:
+            if self.row is not None:
+                parts.append(f"row {self.row}")
+            if self.column:
+                parts.append(f"column {self.column}")
+            if self.value not in (None, ""):
+                parts.append(f"value {self.value!r}")
+        return ", ".join(p for p in parts if p)
+
+    def message(self, lang: str = "zh") -> str:
+        """Location and problem in one line."""
+        return f"{self.location(lang)}: {self.text(lang)}"
+
+    def as_dict(self, lang: str = "zh") -> dict[str, object]:
+        return {"code": self.code, "table": self.table, "source": self.source, "row": self.row,
+                "column": self.column, "value": None if self.value is None else str(self.value),
+                "message": self.text(lang)}
+
+
+class ScenarioError(ValueError):
+    """Raised when input is invalid; ``issues`` lists every problem found (not just the first)."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+        super().__init__(self.report("en", limit=20))
+
+    def report(self, lang: str = "zh", limit: int | None = None) -> str:
+        shown = self.issues if limit is None else self.issues[:limit]
+        lines = [i.message(lang) for i in shown]
+        if limit is not None and len(self.issues) > limit:
+            more = len(self.issues) - limit
+            lines.append(f"…另有 {more} 个问题" if lang == "zh" else f"… and {more} more issues")
+        return "\n".join(lines)

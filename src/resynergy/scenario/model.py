@@ -1,0 +1,141 @@
+"""The Scenario: an immutable, validated bundle of the tables the planner needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import pandas as pd
+
+from resynergy import catalog, datasets, schema
+from resynergy.scenario import io
+from resynergy.scenario.issues import Issue, ScenarioError
+from resynergy.scenario.validate import RawTable, check_cross, check_keys, coerce
+
+FORMATS = ("csv", "parquet", "xlsx")
+
+
+class Scenario:
+    """Validated tables (one per schema table). Build with ``from_tables``, ``load`` or ``from_builtin``."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], name: str):
+        self._tables = MappingProxyType(dict(tables))
+        self.name = name
+
+    # ---- constructors -------------------------------------------------------------------
+    @classmethod
+    def from_tables(cls, tables: Mapping[str, pd.DataFrame], name: str = "scenario") -> Scenario:
+        """Validate plain DataFrames (columns named as in the schema); raise ScenarioError on any issue."""
+        unknown = [Issue("unknown_table", source=t, params={"choices": ", ".join(schema.TABLE_NAMES)})
+                   for t in tables if t not in schema.TABLE_NAMES]
+        raws = {t: RawTable.of(t, f) for t, f in tables.items() if t in schema.TABLE_NAMES}
+        return cls._from_raw(raws, name, unknown)
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> Scenario:
+        """Load a folder of CSV/Parquet files or an XLSX workbook; all-or-nothing."""
+        path = Path(path)
+        raws, issues = io.read(path)
+        return cls._from_raw(raws, name or path.stem, issues)
+
+    @classmethod
+    def from_builtin(cls, name: str) -> Scenario:
+        """A built-in dataset. Built-in datasets implement the plan, so the catalog's plan targets
+        apply unless the dataset brings its own ``targets`` table."""
+        raws, issues = io.read(datasets.path(name))
+        if "targets" not in raws:
+            raws["targets"] = RawTable.of("targets", catalog.table("targets"), "catalog/targets.csv")
+        return cls._from_raw(raws, name, issues)
+
+    @classmethod
+    def open(cls, ref: str | Path) -> Scenario:
+        """A built-in name, a folder or a workbook — whichever ``ref`` names."""
+        if isinstance(ref, str) and ref in datasets.names():
+            return cls.from_builtin(ref)
+        return cls.load(ref)
+
+    @classmethod
+    def _from_raw(cls, raws: dict[str, RawTable], name: str, issues: list[Issue]) -> Scenario:
+        issues = list(issues)
+        for ref in schema.REFERENCE_TABLES:
+            if ref not in raws:
+                raws[ref] = RawTable.of(ref, catalog.table(ref), f"catalog/{ref}.csv")
+        tables: dict[str, pd.DataFrame] = {}
+        for table in schema.TABLE_NAMES:
+            raw = raws.get(table) or RawTable.of(table, pd.DataFrame())
+            frame, found = coerce(raw)
+            issues += found
+            issues += check_keys(table, frame, raw)
+            tables[table] = frame
+        if not issues:
+            issues += check_cross(tables, raws)
+        if issues:
+            raise ScenarioError(issues)
+        return cls(tables, name)
+
+    # ---- access -------------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        """A copy of one table with every schema column."""
+        if name not in self._tables:
+            raise KeyError(f"unknown table {name!r}; known: {', '.join(schema.TABLE_NAMES)}")
+        return self._tables[name].copy()
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {k: v.copy() for k, v in self._tables.items()}
+
+    @property
+    def years(self) -> list[int]:
+        years: set[int] = set()
+        for t in ("supplies", "demands"):
+            years.update(int(y) for y in self._tables[t]["year"].unique())
+        return sorted(years)
+
+    def site_province(self) -> pd.Series:
+        """Province code of every site (a prefecture's parent, or the region itself), by site id."""
+        regions = self._tables["regions"]
+        province = regions["code"].where(regions["level"] == "province", regions["parent"])
+        by_region = dict(zip(regions["code"], province, strict=True))
+        sites = self._tables["sites"]
+        return pd.Series([by_region.get(r, "") for r in sites["region"]], index=sites["id"], name="province")
+
+    def policy(self, key: str, default: float | None = None) -> float | None:
+        """A policy value: the scenario's own, else the catalog default, else ``default``."""
+        for frame in (self._tables["policy"], catalog.table("policy")):
+            hit = frame.loc[frame["key"] == key, "value"]
+            if len(hit):
+                return float(hit.iloc[0])
+        return default
+
+    # ---- derived scenarios ------------------------------------------------------------
+    def with_tables(self, name: str | None = None, **frames: pd.DataFrame) -> Scenario:
+        """A new, re-validated scenario with some tables replaced."""
+        tables = {**self.tables, **frames}
+        return Scenario.from_tables(tables, name or self.name)
+
+    def with_policy(self, name: str | None = None, **values: float) -> Scenario:
+        """A new scenario with policy values set (added or replaced)."""
+        policy = self.table("policy")
+        policy = policy[~policy["key"].isin(values)]
+        rows = pd.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]})
+        return self.with_tables(name=name, policy=pd.concat([policy, rows], ignore_index=True))
+
+    # ---- output -------------------------------------------------------------------------
+    def save(self, path: str | Path, format: str = "csv") -> Path:
+        """Write as a folder of CSV or Parquet files, or as one XLSX workbook (``path`` is the file)."""
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
+        path = Path(path)
+        if format == "xlsx":
+            return io.write_xlsx(self.tables, path)
+        io.write_folder(self.tables, path, format)
+        return path
+
+    def equals(self, other: Scenario) -> bool:
+        """Same tables, same values (names may differ)."""
+        return all(self._tables[t].equals(other._tables[t]) for t in schema.TABLE_NAMES)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{t}={len(f)}" for t, f in self._tables.items() if len(f))
+        return f"Scenario({self.name!r}: {counts})"
