@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite (the README's second command; .ci/run calls it too).
+# - creates .venv and installs the package with its test extras;
+# - installs the Debian packages the browser and database tests need (chromium, CJK fonts,
+#   postgresql) when they are missing and we may (root with apt-get);
+# - starts a PostgreSQL server on 127.0.0.1 for the database tests;
+# - runs pytest; a run that collects no test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e ".[test]"
+
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing Debian packages (browser/database tests will be skipped outside CI): ${need[*]}" >&2
+  fi
+fi
+
+if command -v pg_ctlcluster >/dev/null && [ "$(id -u)" = 0 ]; then
+  RESYNERGY_TEST_PG_URL=$(bash .ci/pg_start.sh)
+  export RESYNERGY_TEST_PG_URL
+fi
+
+mkdir -p test-artifacts
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+  echo "pytest collected no tests: failing" >&2
+  exit 1
+fi
+exit "$rc"
