@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +22,7 @@ app = typer.Typer(help="Scenario data: validate, export, template, info. 情景�
 LangOption = Annotated[Lang, typer.Option("--lang", help="zh | en")]
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     csv = "csv"
     parquet = "parquet"
     xlsx = "xlsx"

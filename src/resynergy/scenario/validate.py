@@ -164,7 +164,7 @@ def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> l
             ref_table, ref_col = col.ref.split(".")
             known = set(tables[ref_table][ref_col]) if ref_table in tables else set()
             bad = (~frame[col.name].isin(known) & (frame[col.name] != "")).to_numpy()
-            for i in np.flatnonzero(bad):
+            for i in np.flatnonzero(bad).tolist():
                 src, row = at(name, i)
                 issues.append(Issue("unknown_ref", name, src, row, col.name, frame[col.name].iloc[i],
                                     {"ref_table": ref_table, "ref_column": ref_col}))
@@ -185,7 +185,7 @@ def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> l
     issues += _check_kinds(tables, at)
     fac = tables["facilities"]
     short = (fac["expandable"] & (fac["max_capacity_t"] < fac["capacity_t"])).to_numpy()
-    for i in np.flatnonzero(short):
+    for i in np.flatnonzero(short).tolist():
         src, row = at("facilities", i)
         issues.append(Issue("max_below_capacity", "facilities", src, row, "max_capacity_t",
                             fac["max_capacity_t"].iloc[i], {"capacity": fac["capacity_t"].iloc[i]}))
