@@ -46,6 +46,7 @@ class Indicator:
     process_flag: str = ""  # a boolean column of the processes table, e.g. "aggregate"
     designation: str = ""  # prefix of sites.designation, for the designations basis
     version: int = 1
+    better: str = "higher"  # "higher": a target is a floor; "lower": a target is a ceiling
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -92,9 +93,9 @@ _ALL = (
     Indicator("paper_centres", "废纸分拣加工中心", "Waste-paper sorting centres", "count",
               "designations", designation="paper_centre"),
     Indicator("rail_share", "铁路运输占比（吨公里）", "Rail share of tonne-km", "share", "rail_share"),
-    Indicator("co2", "二氧化碳排放", "CO2 emitted", "kg", "co2"),
+    Indicator("co2", "二氧化碳排放", "CO2 emitted", "kg", "co2", better="lower"),
     Indicator("co2_avoided", "二氧化碳减排量", "CO2 avoided", "kg", "co2_avoided"),
-    Indicator("disposal", "处置量", "Disposed", "t", "disposal"),
+    Indicator("disposal", "处置量", "Disposed", "t", "disposal", better="lower"),
     Indicator("stock_drawn", "历史堆存消纳量", "Legacy stock drawn down", "t", "stock_drawn"),
 )
 

@@ -1,0 +1,491 @@
+"""Evaluate indicators on flow tables: a plan's, or actual recorded (manifested) flows.
+
+One function per basis of :data:`~resynergy.indicators.definitions.BASES` turns the inputs into
+*contributions* — rows of (region, material, year, num, den) at the region of a site — which are
+then rolled up to prefectures, provinces or the whole scenario. Ratios (``rail_share``) are
+computed after the roll-up, from summed numerators and denominators.
+
+Inputs. ``flows`` is always needed (year, from_site, to_site, material, t; optional mode, leg,
+route, tkm, co2_kg). A plan adds ``facility_io``, ``activity`` and ``supply_use`` (the planner's
+result tables); without them the same quantities are inferred from the flows and the scenario:
+
+- a leg *arrives* when ``leg`` is ``direct`` or ``last_mile`` and *departs* when it is ``direct``
+  or ``first_mile``; legs of one intermodal ``route`` share the origin of its first leg;
+- facility input (without ``facility_io``): arriving t at sites with the ``facility`` role, less
+  what the site ships on of the same material beyond its own generation (a pass-through counts
+  once, at the last facility); split over the site's facilities that take the material, by
+  capacity;
+- products delivered: arriving product t at ``demand`` sites (with ``deliveries``, reconciled
+  to the delivered totals; anything delivered without an arriving flow is made on site);
+- disposal (without ``supply_use``): arriving t at ``disposal`` sites; legacy stock drawn
+  (without ``supply_use``): departing t above the site's generation, up to its stock;
+- capacity (without ``activity``): facilities in operation (not candidates, first year ≤ Y);
+  capacity added in year Y: facilities whose first year is Y.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .definitions import INDICATORS, Indicator, get
+
+ARRIVING = ("direct", "last_mile")
+DEPARTING = ("direct", "first_mile")
+LEVELS = ("total", "province", "prefecture")
+_KEYS = ["region", "material", "year"]
+
+
+class Inputs:
+    """The tables an evaluation reads, normalised once."""
+
+    def __init__(self, flows: pd.DataFrame, scenario: Any, *, facility_io=None, activity=None,
+                 supply_use=None, deliveries=None):
+        self.scenario = scenario
+        self.flows = _normalise_flows(flows)
+        self.facility_io = facility_io
+        self.activity = activity
+        self.supply_use = supply_use
+        self.deliveries = deliveries
+        self.sites = scenario.table("sites").set_index("id")
+        self.materials = scenario.table("materials").set_index("code")
+        self.processes = scenario.table("processes").set_index("id")
+        self.regions = scenario.table("regions")
+        self.site_region = self.sites["region"].astype(str)
+        self.cache: dict[str, pd.DataFrame] = {}
+
+    def cached(self, key: str, compute) -> pd.DataFrame:
+        """``compute(self)`` once per Inputs (several indicators share a basis)."""
+        if key not in self.cache:
+            self.cache[key] = compute(self)
+        return self.cache[key]
+
+    @property
+    def years(self) -> list[int]:
+        found: set[int] = set(self.flows["year"].astype(int))
+        for df in (self.facility_io, self.activity, self.supply_use, self.deliveries):
+            if df is not None and len(df):
+                found |= set(df["year"].astype(int))
+        return sorted(found) or list(self.scenario.years)
+
+    def sites_with_role(self, role: str) -> set[str]:
+        roles = self.sites["roles"].astype(str).str.split(";")
+        return {s for s, r in roles.items() if role in [x.strip() for x in r]}
+
+    def kind(self, materials: pd.Series) -> pd.Series:
+        return materials.map(self.materials["kind"]).fillna("")
+
+    def region_of(self, sites: pd.Series) -> pd.Series:
+        return sites.map(self.site_region).fillna("")
+
+    def arriving(self) -> pd.DataFrame:
+        f = self.flows
+        return f[f["leg"].isin(ARRIVING)]
+
+    def departing(self) -> pd.DataFrame:
+        f = self.flows
+        return f[f["leg"].isin(DEPARTING)]
+
+
+def _normalise_flows(flows: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("year", "from_site", "to_site", "material", "t") if c not in flows]
+    if missing:
+        raise ValueError(f"flow table lacks column(s) {', '.join(missing)}; "
+                         "expected year, from_site, to_site, material, t")
+    f = flows.copy()
+    f["year"] = f["year"].astype(int)
+    for col in ("from_site", "to_site", "material"):
+        f[col] = f[col].astype(str)
+    f["t"] = f["t"].astype(float)
+    for col, default in (("mode", ""), ("leg", "direct"), ("route", "")):
+        f[col] = f[col].fillna(default).astype(str) if col in f else default
+    f.loc[f["leg"] == "", "leg"] = "direct"
+    if "tkm" not in f:
+        f["tkm"] = f["t"] * f["distance_km"].astype(float) if "distance_km" in f else 0.0
+    f["tkm"] = f["tkm"].astype(float).fillna(0.0)
+    f["co2_kg"] = f["co2_kg"].astype(float).fillna(0.0) if "co2_kg" in f else 0.0
+    # Every leg of a route carries the origin of the route's first leg.
+    f["origin"] = f["from_site"]
+    routed = f["route"] != ""
+    if routed.any():
+        first = f[routed].sort_values("leg", key=lambda s: s != "first_mile")
+        first = first.drop_duplicates(["year", "route"]).set_index(["year", "route"])["from_site"]
+        idx = pd.MultiIndex.from_frame(f.loc[routed, ["year", "route"]])
+        f.loc[routed, "origin"] = first.reindex(idx).to_numpy()
+    return f
+
+
+def _allocate(amounts: pd.DataFrame, inbound: pd.DataFrame) -> pd.DataFrame:
+    """Spread ``amounts`` (year, site, material, t, …) over the origins of ``inbound`` flows.
+
+    Each (year, site, material) amount is split in proportion to the t arriving from each
+    origin; whatever no arriving flow covers is attributed to the site itself (made or used on
+    site). Returns the amount rows with an ``origin`` column.
+    """
+    keys = ["year", "site", "material"]
+    arr = (inbound.rename(columns={"to_site": "site"})
+           .groupby(keys + ["origin"], as_index=False)["t"].sum())
+    total_in = arr.groupby(keys)["t"].transform("sum")
+    total = amounts.groupby(keys)["t"].sum().rename("amount")
+    arr = arr.join(total, on=keys).dropna(subset=["amount"])
+    arr = arr[arr["amount"] > 0]
+    covered = np.minimum(arr["amount"], total_in.loc[arr.index]) / arr["amount"]
+    arr["frac"] = arr["t"] / total_in.loc[arr.index] * covered
+    onsite = (1 - arr.groupby(keys)["frac"].sum()).reindex(total.index).fillna(1.0)
+    onsite = onsite[onsite > 1e-12].rename("frac").reset_index()
+    onsite["origin"] = onsite["site"]
+    parts = pd.concat([arr[keys + ["origin", "frac"]], onsite], ignore_index=True)
+    m = amounts.merge(parts, on=keys)
+    return m.assign(t=m["t"] * m["frac"]).drop(columns="frac")
+
+
+def facility_inputs(data: Inputs) -> pd.DataFrame:
+    """t entering utilizing facilities: year, site, process, material, origin, t."""
+    fio = data.facility_io
+    if fio is not None:
+        amounts = (fio[fio["direction"] == "in"].groupby(["year", "site", "process", "material"],
+                                                         as_index=False)["t"].sum())
+        amounts["year"] = amounts["year"].astype(int)
+        facs = data.sites_with_role("facility") | set(amounts["site"])
+        inbound = data.arriving()[lambda f: f["to_site"].isin(facs)]
+        return _allocate(amounts, inbound)
+    facs = data.sites_with_role("facility")
+    arr = data.arriving()[lambda f: f["to_site"].isin(facs)]
+    inbound = arr.groupby(["year", "to_site", "material"])["t"].sum()
+    # Shipped on from the facility site beyond its own generation: a pass-through.
+    dep = data.departing()[lambda f: f["from_site"].isin(facs) & (f["to_site"] != f["from_site"])]
+    out = dep.groupby(["year", "from_site", "material"])["t"].sum()
+    out.index = out.index.set_names(inbound.index.names)
+    gen = _generation(data)
+    gen.index = gen.index.set_names(inbound.index.names)
+    passed = (out - gen.reindex(out.index).fillna(0.0)).clip(lower=0)
+    kept = (inbound - passed.reindex(inbound.index).fillna(0.0)).clip(lower=0)
+    scale = (kept / inbound).fillna(0.0).rename("scale").reset_index()
+    rows = arr.merge(scale, on=["year", "to_site", "material"])
+    rows = (rows.assign(t=rows["t"] * rows["scale"]).rename(columns={"to_site": "site"})
+            .groupby(["year", "site", "material", "origin"], as_index=False)["t"].sum())
+    return _split_by_process(rows, data)
+
+
+def _generation(data: Inputs) -> pd.Series:
+    sup = data.scenario.table("supplies")
+    return sup.groupby(["year", "site", "material"])["generation_t"].sum()
+
+
+def _split_by_process(rows: pd.DataFrame, data: Inputs) -> pd.DataFrame:
+    """Split site inputs over the site's facilities that take the material, by capacity."""
+    fac = data.scenario.table("facilities")
+    fac = fac[~fac["candidate"].astype(bool)]
+    pio = data.scenario.table("process_io")
+    takes = pio[pio["direction"] == "in"][["process", "material"]].drop_duplicates()
+    fac = fac.merge(takes, on="process")
+    keys = ["year", "site", "material"]
+    shares = []
+    for y in rows["year"].unique():
+        f = fac[fac["year"] <= y].groupby(["site", "material", "process"], as_index=False)[
+            "capacity_t"].sum()
+        cap = f.groupby(["site", "material"])["capacity_t"].transform("sum")
+        n = f.groupby(["site", "material"])["capacity_t"].transform("size")
+        f["share"] = np.where(cap > 0, f["capacity_t"] / cap.where(cap > 0, 1.0), 1.0 / n)
+        shares.append(f.assign(year=y)[keys + ["process", "share"]])
+    share = pd.concat(shares, ignore_index=True) if shares else None
+    if share is None or share.empty:
+        return rows.assign(process="")
+    m = rows.merge(share, on=keys, how="left")
+    m["process"] = m["process"].fillna("")
+    m["t"] = m["t"] * m["share"].fillna(1.0)
+    return m.drop(columns="share")
+
+
+def deliveries_of_products(data: Inputs) -> pd.DataFrame:
+    """Product t delivered to demand sites: year, site, material, origin, t."""
+    arr = data.arriving()
+    arr = arr[arr["to_site"].isin(data.sites_with_role("demand"))
+              & (data.kind(arr["material"]) == "product")]
+    if data.deliveries is not None:
+        d = data.deliveries.rename(columns={"delivered_t": "t"})
+        amounts = d.groupby(["year", "site", "material"], as_index=False)["t"].sum()
+        amounts["year"] = amounts["year"].astype(int)
+        return _allocate(amounts[amounts["t"] > 0], arr)
+    return (arr.rename(columns={"to_site": "site"})
+            .groupby(["year", "site", "material", "origin"], as_index=False)["t"].sum())
+
+
+def _price(data: Inputs, rows: pd.DataFrame) -> pd.Series:
+    """Virgin-alternative price of delivered rows: the demand's own, else the material mean."""
+    dem = data.scenario.table("demands")
+    own = dem.set_index(["site", "material", "year"])["value"]
+    own = own[~own.index.duplicated()]
+    w = dem.assign(v=dem["value"] * dem["quantity_t"]).groupby("material")[["v", "quantity_t"]]
+    mean = w.sum().pipe(lambda d: d["v"] / d["quantity_t"].where(d["quantity_t"] > 0))
+    mean = mean.fillna(dem.groupby("material")["value"].mean())
+    idx = pd.MultiIndex.from_frame(rows[["site", "material", "year"]])
+    p = pd.Series(own.reindex(idx).to_numpy(), index=rows.index)
+    return p.fillna(rows["material"].map(mean)).fillna(0.0)
+
+
+# --- one function per basis: contributions (region, material, year, num[, den]) ---
+
+def _contrib(df: pd.DataFrame, region: pd.Series, value: pd.Series,
+             by_material: bool = True) -> pd.DataFrame:
+    return pd.DataFrame({"region": region.to_numpy(),
+                         "material": df["material"].to_numpy() if by_material else "",
+                         "year": df["year"].astype(int).to_numpy(),
+                         "num": value.astype(float).to_numpy()})
+
+
+def _facility_input(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    rows = data.cached("facility_inputs", facility_inputs)
+    rows = rows[data.kind(rows["material"]).isin(ind.material_kinds or data.materials["kind"])]
+    if ind.process_flag:
+        flagged = data.processes.index[ind.process_mask(data.processes)]
+        rows = rows[rows["process"].isin(flagged)]
+    return _contrib(rows, data.region_of(rows["origin"]), rows["t"])
+
+
+def _capacity(data: Inputs, ind: Indicator, added: bool) -> pd.DataFrame:
+    """Facility capacity rows (year, site, process, capacity) of flagged processes."""
+    act = data.activity
+    if act is not None:
+        act = act[act["built"].astype(bool)]
+        col = "new_capacity_t" if added else "capacity_t"
+        rows = act[["year", "site", "process"]].assign(cap=act[col].astype(float))
+    else:
+        fac = data.scenario.table("facilities")
+        fac = fac[~fac["candidate"].astype(bool)]
+        parts = [fac[(fac["year"] == y) if added else (fac["year"] <= y)].assign(year=y)
+                 for y in data.years]
+        rows = pd.concat(parts, ignore_index=True) if parts else fac.iloc[:0]
+        rows = rows[["year", "site", "process"]].assign(cap=rows["capacity_t"].astype(float))
+    if ind.process_flag:
+        rows = rows[rows["process"].isin(data.processes.index[ind.process_mask(data.processes)])]
+    return rows
+
+
+def _facility_capacity(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    rows = _capacity(data, ind, added=False)
+    out_cap = rows["cap"] * rows["process"].map(data.processes["mass_yield"]).fillna(0.0)
+    return _contrib(rows, data.region_of(rows["site"]), out_cap, by_material=False)
+
+
+def _capacity_added(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    rows = _capacity(data, ind, added=True)
+    return _contrib(rows, data.region_of(rows["site"]), rows["cap"], by_material=False)
+
+
+def _output_value(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    rows = data.cached("deliveries", deliveries_of_products)
+    return _contrib(rows, data.region_of(rows["origin"]), rows["t"] * _price(data, rows))
+
+
+def _designations(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    tags = data.sites["designation"].astype(str).str.split(";").explode().str.strip()
+    tags = tags[tags.str.startswith(ind.designation + ":")]
+    # A designation spanning several sites counts once, in the region of its first site.
+    first = tags.reset_index().sort_values("id").drop_duplicates("designation")
+    regions = data.site_region.reindex(first["id"]).to_numpy()
+    rows = [(r, "", y, 1.0) for y in data.years for r in regions]
+    return pd.DataFrame(rows, columns=["region", "material", "year", "num"])
+
+
+def _rail_share(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    f = data.flows
+    modes = data.scenario.table("modes")
+    rail = f["mode"].isin(set(modes.loc[modes["rail"].astype(bool), "id"]) or {"rail"})
+    c = _contrib(f, data.region_of(f["origin"]), f["tkm"].where(rail, 0.0))
+    return c.assign(den=f["tkm"].to_numpy())
+
+
+def _emitted(data: Inputs) -> pd.DataFrame:
+    f = data.flows
+    transport = _contrib(f, data.region_of(f["origin"]), f["co2_kg"])
+    rows = data.cached("facility_inputs", facility_inputs)
+    kg = rows["t"] * rows["process"].map(data.processes["co2"]).fillna(0.0)
+    return pd.concat([transport, _contrib(rows, data.region_of(rows["site"]), kg)])
+
+
+def _co2(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    return _emitted(data)
+
+
+def _co2_avoided(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    rows = data.cached("deliveries", deliveries_of_products)
+    kg = rows["t"] * rows["material"].map(data.materials["co2_virgin"]).fillna(0.0)
+    em = _emitted(data)
+    return pd.concat([_contrib(rows, data.region_of(rows["origin"]), kg),
+                      em.assign(num=-em["num"])])
+
+
+def _disposal(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    if data.supply_use is not None:
+        s = data.supply_use
+        return _contrib(s, data.region_of(s["site"]), s["disposed_t"])
+    arr = data.arriving()
+    arr = arr[arr["to_site"].isin(data.sites_with_role("disposal"))]
+    return _contrib(arr, data.region_of(arr["origin"]), arr["t"])
+
+
+def _stock_drawn(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    if data.supply_use is not None:
+        s = data.supply_use
+        return _contrib(s, data.region_of(s["site"]), s["stock_drawn_t"])
+    sup = data.scenario.table("supplies").set_index(["year", "site", "material"])
+    dep = data.departing()
+    out = dep.groupby(["year", "from_site", "material"])["t"].sum()
+    out.index = out.index.set_names(["year", "site", "material"])
+    gen = sup["generation_t"].groupby(level=[0, 1, 2]).sum().reindex(out.index).fillna(0.0)
+    stock = sup["stock_t"].groupby(level=[0, 1, 2]).sum().reindex(out.index).fillna(0.0)
+    drawn = np.minimum((out - gen).clip(lower=0), stock).rename("t").reset_index()
+    return _contrib(drawn, data.region_of(drawn["site"]), drawn["t"])
+
+
+_BASIS = {
+    "facility_input": _facility_input,
+    "facility_capacity": _facility_capacity,
+    "capacity_added": _capacity_added,
+    "output_value": _output_value,
+    "designations": _designations,
+    "rail_share": _rail_share,
+    "co2": _co2,
+    "co2_avoided": _co2_avoided,
+    "disposal": _disposal,
+    "stock_drawn": _stock_drawn,
+}
+
+
+def province_of(codes: pd.Series, regions: pd.DataFrame) -> pd.Series:
+    """Province code of each region code: itself for provinces, else its parent (GB/T 2260)."""
+    r = regions.set_index("code")
+    parent = r["parent"].where(r["level"] != "province", r.index.to_series())
+    parent = parent.where(parent.astype(str) != "", r.index.to_series().str[:2] + "0000")
+    codes = codes.astype(str)
+    return codes.map(parent).fillna(codes.str[:2].where(codes != "", "") + "0000").where(
+        codes != "", "")
+
+
+def _rollup(c: pd.DataFrame, data: Inputs, level: str, by_material: bool,
+            ratio: bool) -> pd.DataFrame:
+    c = c.copy()
+    if "den" not in c:
+        c["den"] = np.nan
+    if level == "total":
+        c["region"] = ""
+    elif level == "province":
+        codes = pd.Series(c["region"].unique())
+        c["region"] = c["region"].map(dict(zip(codes, province_of(codes, data.regions),
+                                               strict=True)))
+    elif level == "prefecture":
+        lv = c["region"].map(data.regions.set_index("code")["level"])
+        c = c[lv == "prefecture"]
+    else:
+        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    if not by_material:
+        c["material"] = ""
+    g = c.groupby(_KEYS, as_index=False)[["num", "den"]].sum(min_count=1)
+    if ratio:
+        g["value"] = (g["num"] / g["den"].where(g["den"] > 0)).fillna(0.0)
+    else:
+        g["value"] = g["num"].fillna(0.0)
+    return g[_KEYS + ["value"]]
+
+
+def _totals_per_year(values: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """Make sure every year has a row, with 0 when nothing counted."""
+    missing = sorted(set(years) - set(values["year"]))
+    extra = pd.DataFrame({"region": "", "material": "", "year": missing, "value": 0.0})
+    return pd.concat([values, extra], ignore_index=True) if missing else values
+
+
+def _values(ind: Indicator, data: Inputs, contrib: pd.DataFrame, level: str,
+            by_material: bool) -> pd.DataFrame:
+    out = _rollup(contrib, data, level, by_material, ratio=ind.basis == "rail_share")
+    if level == "total" and not by_material:
+        out = _totals_per_year(out, data.years)
+    return out.sort_values(_KEYS, ignore_index=True)
+
+
+def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Any, *,
+             facility_io=None, activity=None, supply_use=None, deliveries=None,
+             level: str = "province", by_material: bool = True) -> pd.DataFrame:
+    """Values of one indicator: columns region, material, year, value.
+
+    ``level`` is ``total`` (region ''), ``province`` or ``prefecture``; with
+    ``by_material=False`` material is ''. Indicators without a material dimension (capacity,
+    designations) always have material ''.
+    """
+    ind = indicator if isinstance(indicator, Indicator) else get(indicator)
+    data = Inputs(flows, scenario, facility_io=facility_io, activity=activity,
+                  supply_use=supply_use, deliveries=deliveries)
+    return _values(ind, data, _BASIS[ind.basis](ind, data), level, by_material)
+
+
+def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activity=None,
+                 supply_use=None, deliveries=None, indicators=None,
+                 levels: tuple[str, ...] = ("total", "province")) -> pd.DataFrame:
+    """Every indicator at every level, with and without the material split.
+
+    Columns: indicator, level, region, material, year, value, unit. Rows with material '' are
+    totals over materials; level ``total`` has region ''.
+    """
+    data = Inputs(flows, scenario, facility_io=facility_io, activity=activity,
+                  supply_use=supply_use, deliveries=deliveries)
+    parts = []
+    for iid in indicators or INDICATORS:
+        ind = get(iid)
+        contrib = _BASIS[ind.basis](ind, data)
+        for level in levels:
+            for by_material in (False, True):
+                v = _values(ind, data, contrib, level, by_material)
+                if by_material:
+                    v = v[v["material"] != ""]
+                parts.append(v.assign(indicator=ind.id, level=level, unit=ind.unit))
+    cols = ["indicator", "level", "region", "material", "year", "value", "unit"]
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
+
+
+def evaluate_plan(plan: Any, scenario: Any, **kw) -> pd.DataFrame:
+    """:func:`evaluate_all` on a planner result (its flows and facility/supply tables)."""
+    return evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,
+                        activity=plan.activity, supply_use=plan.supply_use,
+                        deliveries=plan.deliveries, **kw)
+
+
+STATUSES = ("met", "on_track", "at_risk", "missed")
+_TOL = 1e-6
+
+
+def attainment(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """Compare targets (the scenario's ``targets`` table) with indicator values.
+
+    ``values`` is a long table (indicator, region, material, year, value) as from
+    :func:`evaluate_all` or reported statistics; a target matches the row with the same
+    indicator, region ('' = whole scenario), material ('' = all) and year. Returns id,
+    indicator, region, material, year, kind, unit, name_zh, name_en, target, value, shortfall,
+    attainment, status (``met``/``missed``; a target without a value is ``missed`` with value
+    NaN). ``attainment`` is value/target for floors and target/value for ceilings (≥ 1 is met).
+    """
+    t = targets.copy()
+    for col in ("region", "material"):
+        t[col] = t[col].fillna("").astype(str)
+    t["year"] = t["year"].astype(int)
+    v = values[["indicator", "region", "material", "year", "value"]].copy()
+    v["year"] = v["year"].astype(int)
+    v = v.drop_duplicates(["indicator", "region", "material", "year"])
+    m = t.rename(columns={"value": "target"}).merge(
+        v, on=["indicator", "region", "material", "year"], how="left")
+    lower = m["indicator"].map(lambda i: INDICATORS[i].better == "lower" if i in INDICATORS
+                               else False).astype(bool)
+    val, tgt = m["value"], m["target"].astype(float)
+    m["shortfall"] = pd.Series(np.where(lower, val - tgt, tgt - val), index=m.index).clip(lower=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(lower, tgt / val, val / tgt)
+    m["attainment"] = pd.Series(ratio, index=m.index).replace([np.inf, -np.inf], np.nan)
+    m.loc[(tgt == 0) & val.notna() & ~lower, "attainment"] = 1.0
+    met = np.where(lower, val <= tgt * (1 + _TOL) + _TOL, val >= tgt * (1 - _TOL) - _TOL)
+    m["status"] = np.where(val.notna() & met, "met", "missed")
+    cols = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh",
+            "name_en", "target", "value", "shortfall", "attainment", "status"]
+    return m[[c for c in cols if c in m]]
