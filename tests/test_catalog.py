@@ -216,12 +216,3 @@ def test_scenario_accepts_the_catalog() -> None:
     s = scenario_mod.Scenario.from_tables({}, name="catalog-only")
     for name in schema.REFERENCE_TABLES:
         pd.testing.assert_frame_equal(s.table(name), catalog.table(name), check_dtype=False)
-
-
-def test_bad_cells_are_reported_with_file_row_and_column() -> None:
-    col = next(c for c in schema.columns("processes") if c.name == "aggregate")
-    with pytest.raises(ValueError, match=r"processes\.csv row 3 column 'aggregate': 'maybe'"):
-        catalog._typed("processes", pd.Series(["true", "maybe"]), col)
-    col = next(c for c in schema.columns("processes") if c.name == "opex")
-    with pytest.raises(ValueError, match="not a valid float"):
-        catalog._typed("processes", pd.Series(["1", "ten"]), col)

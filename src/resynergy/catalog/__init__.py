@@ -12,29 +12,11 @@ from importlib.resources import files
 import pandas as pd
 
 from resynergy import schema
+from resynergy.schema.coerce import RawTable, coerce
 
 TABLES: tuple[str, ...] = (
     "materials", "processes", "process_io", "modes", "incentives", "targets", "policy",
 )
-
-
-def _typed(name: str, text: pd.Series, col: schema.Column) -> pd.Series:
-    """A column of CSV text converted to the schema dtype; blanks take the schema default."""
-    text = text.str.strip()
-    if col.dtype == "str":
-        return text.astype(str)
-    if col.default != "":
-        text = text.where(text != "", col.default)
-    if col.dtype == "bool":
-        typed = text.str.lower().map({"true": True, "false": False})
-    else:
-        typed = pd.to_numeric(text.where(text != "", None), errors="coerce")
-    bad = typed.isna() & (text != "") if col.dtype != "bool" else typed.isna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise ValueError(f"catalog/data/{name}.csv row {row + 2} column {col.name!r}: "
-                         f"{text.iloc[row]!r} is not a valid {col.dtype}")
-    return typed.astype({"bool": "bool", "int": "int64", "float": "float64"}[col.dtype])
 
 
 @cache
@@ -44,11 +26,13 @@ def _read(name: str) -> pd.DataFrame:
     path = files("resynergy.catalog").joinpath("data", f"{name}.csv")
     with path.open(encoding="utf-8") as fh:
         raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    cols = schema.columns(name)
-    if list(raw.columns) != [c.name for c in cols]:
-        raise ValueError(f"catalog/data/{name}.csv: columns {list(raw.columns)} differ from the schema "
-                         f"{[c.name for c in cols]}")
-    return pd.DataFrame({c.name: _typed(name, raw[c.name], c) for c in cols})
+    cols = [c.name for c in schema.columns(name)]
+    if list(raw.columns) != cols:
+        raise ValueError(f"catalog/data/{name}.csv: columns {list(raw.columns)} differ from the schema {cols}")
+    frame, issues = coerce(RawTable.of(name, raw, f"catalog/data/{name}.csv"))
+    if issues:
+        raise ValueError("\n".join(i.message("en") for i in issues))
+    return frame
 
 
 def table(name: str) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Scenarios: validated bundles of tables, read from and written to CSV, Parquet and XLSX."""
 
-from resynergy.scenario.issues import Issue, ScenarioError
 from resynergy.scenario.model import FORMATS, Scenario
+from resynergy.schema.issues import Issue, ScenarioError
 
 __all__ = ["FORMATS", "Issue", "Scenario", "ScenarioError"]

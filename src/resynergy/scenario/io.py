@@ -15,8 +15,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from resynergy import schema
-from resynergy.scenario.issues import Issue
-from resynergy.scenario.validate import RawTable
+from resynergy.schema.coerce import RawTable
+from resynergy.schema.issues import Issue
 
 INSTRUCTIONS_SHEET = "说明 Instructions"
 MAX_XLSX_UNZIPPED = 200 * 1024 * 1024  # refuse workbooks that expand beyond this (zip bombs)

@@ -10,8 +10,9 @@ import pandas as pd
 
 from resynergy import catalog, datasets, schema
 from resynergy.scenario import io
-from resynergy.scenario.issues import Issue, ScenarioError
-from resynergy.scenario.validate import RawTable, check_cross, check_keys, coerce
+from resynergy.scenario.validate import check_cross
+from resynergy.schema.coerce import RawTable, check_keys, coerce
+from resynergy.schema.issues import Issue, ScenarioError
 
 FORMATS = ("csv", "parquet", "xlsx")
 
