@@ -1,0 +1,206 @@
+"""``resynergy plan`` and ``resynergy compare``: solve scenarios, print summaries, write reports.
+
+Exit codes: 0 a plan was produced (optimal, time limit with a feasible plan, or with targets
+relaxed); 1 the scenario is invalid; 2 usage error; 3 infeasible (the diagnosis is printed and
+the report still written).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from resynergy.cli.console import Lang, err, out, say
+from resynergy.cli.data import open_or_exit
+from resynergy.scenario import Scenario, ScenarioError
+
+EXIT_INFEASIBLE = 3
+
+
+class Objective(StrEnum):
+    cost = "cost"
+    co2 = "co2"
+    utilization = "utilization"
+
+
+ScenarioArg = Annotated[str, typer.Argument(
+    help="Built-in name, folder of CSV/Parquet or .xlsx workbook / 内置情景名、文件夹或工作簿")]
+ObjectiveOpt = Annotated[Objective, typer.Option(help="What to optimise / 优化目标")]
+YearOpt = Annotated[int | None, typer.Option(help="Plan one year only (default: every year)")]
+TimeLimitOpt = Annotated[float, typer.Option("--time-limit", help="Solver time limit, s")]
+GapOpt = Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder / 输出目录")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="zh | en")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON summary on stdout only")]
+
+
+@contextmanager
+def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], None]]:
+    """A ``progress(stage, fraction)`` callback drawing a rich bar on stderr."""
+    if not enabled:
+        yield lambda stage, fraction: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(say(lang, "准备", "preparing"), total=1.0)
+
+        def update(stage: str, fraction: float) -> None:
+            bar.update(task, description=stage, completed=max(0.0, min(1.0, fraction)))
+
+        yield update
+
+
+def solve_scenario(scenario: Scenario, objective: Objective, year: int | None, time_limit: float,
+                   mip_gap: float, progress: Callable[[str, float], None]) -> Any:
+    from resynergy.planner import PlanOptions, solve
+
+    options = PlanOptions(objective=objective.value, years=[year] if year else None,
+                          time_limit=time_limit, mip_gap=mip_gap)
+    return solve(scenario, options, progress=progress)
+
+
+def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective.cost,
+         year: YearOpt = None, time_limit: TimeLimitOpt = 60.0, mip_gap: GapOpt = 0.01,
+         out_dir: OutOpt = Path("out"), lang: LangOpt = Lang.zh, quiet: QuietOpt = False,
+         as_json: JsonOpt = False) -> None:
+    """Plan a scenario: print attainment, costs, CO2, rail share and the largest flows; write
+    report.html, flows.csv, flows.parquet, plan.xlsx and plan.json to --out.
+    规划：打印目标完成、费用、碳排放、铁路占比与主要流向，并写出报告。"""
+    from resynergy.report import summarize, write_outputs
+    from resynergy.report.exports import plan_json
+    from resynergy.report.terminal import print_summary
+
+    s = open_or_exit(scenario, lang)
+    _check_year(s, year, lang)
+    with progress_bar(not quiet, lang) as progress:
+        result = solve_scenario(s, objective, year, time_limit, mip_gap, progress)
+        progress(say(lang, "评估指标", "evaluating indicators"), 0.9)
+        summary = summarize(result, s)
+        paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
+            say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f))
+    if as_json:
+        print(json.dumps(plan_json(summary, {k: str(v) for k, v in paths.items()}),
+                         ensure_ascii=False, indent=1))
+    elif not quiet:
+        print_summary(summary, out, lang.value)
+        out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
+    if str(result.status) == "infeasible":
+        raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def _check_year(s: Scenario, year: int | None, lang: Lang) -> None:
+    if year is not None and year not in s.years:
+        err.print(say(lang, f"情景 {s.name} 没有 {year} 年的数据；可选年份：{s.years}",
+                      f"scenario {s.name} has no data for {year}; its years: {s.years}"))
+        raise typer.Exit(2)
+
+
+# --- compare --------------------------------------------------------------------------
+
+@dataclass
+class Variant:
+    """A scenario reference with modifications, as written on the command line."""
+
+    label: str
+    ref: str
+    policy: dict[str, float] = field(default_factory=dict)
+    emptied: list[str] = field(default_factory=list)
+    objective: Objective | None = None
+
+
+VARIANT_HELP = (
+    "SCENARIO[@MOD,MOD…], MOD = policy.KEY=VALUE | TABLE=none | objective=cost|co2|utilization. "
+    "e.g. jjj-2022  jjj-2022@policy.carbon_price=100  jjj-2022@corridors=none")
+
+
+def parse_variant(spec: str, common: list[str]) -> Variant:
+    """Parse ``SCENARIO@MOD,…`` plus the --set modifications shared by every variant."""
+    ref, _, mods = spec.partition("@")
+    if not ref:
+        raise typer.BadParameter(f"{spec!r}: no scenario before '@'. {VARIANT_HELP}")
+    v = Variant(label=spec, ref=ref)
+    from resynergy import schema
+
+    for mod in [m for m in mods.split(",") if m] + common:
+        key, eq, value = mod.partition("=")
+        if not eq or not value:
+            raise typer.BadParameter(f"{mod!r}: expected KEY=VALUE. {VARIANT_HELP}")
+        if key.startswith("policy."):
+            try:
+                v.policy[key.removeprefix("policy.")] = float(value)
+            except ValueError:
+                raise typer.BadParameter(f"{mod!r}: policy values are numbers") from None
+        elif key == "objective":
+            try:
+                v.objective = Objective(value)
+            except ValueError:
+                raise typer.BadParameter(f"{mod!r}: objective is cost, co2 or utilization") from None
+        elif key in schema.TABLE_NAMES and value == "none":
+            v.emptied.append(key)
+        else:
+            raise typer.BadParameter(f"{mod!r}: unknown modification. {VARIANT_HELP}")
+    if common:
+        v.label = spec + " [" + ",".join(common) + "]"
+    return v
+
+
+def build_variant(v: Variant, lang: Lang) -> Scenario:
+    s = open_or_exit(v.ref, lang)
+    try:
+        if v.policy:
+            s = s.with_policy(**v.policy)
+        if v.emptied:
+            s = s.with_tables(**{t: s.table(t).iloc[0:0] for t in v.emptied})
+    except ScenarioError as exc:
+        err.print(f"[red]{v.label}:[/]")
+        for issue in exc.issues[:50]:
+            err.print(f"  • {issue.message(lang.value)}", markup=False)
+        raise typer.Exit(1) from None
+    return s
+
+
+def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
+            set_: Annotated[list[str] | None, typer.Option(
+                "--set", help="Modification applied to every variant (repeatable)")] = None,
+            objective: ObjectiveOpt = Objective.cost, year: YearOpt = None,
+            time_limit: TimeLimitOpt = 60.0, mip_gap: GapOpt = 0.01,
+            out_dir: OutOpt = Path("out"), lang: LangOpt = Lang.zh, quiet: QuietOpt = False,
+            as_json: JsonOpt = False) -> None:
+    """Solve several scenarios or policy variants and compare indicators and costs side by
+    side; writes compare.html. 多方案比较。"""
+    from resynergy.report import summarize
+    from resynergy.report.compare import compare_table, write_compare
+    from resynergy.report.terminal import print_compare
+
+    parsed = [parse_variant(v, list(set_ or [])) for v in variants]
+    summaries = {}
+    n = len(parsed)
+    with progress_bar(not quiet, lang) as progress:
+        for i, v in enumerate(parsed):
+            s = build_variant(v, lang)
+            _check_year(s, year, lang)
+
+            def step(stage: str, f: float, i: int = i, label: str = v.label) -> None:
+                progress(f"[{i + 1}/{n}] {label}: {stage}", (i + f) / n)
+
+            result = solve_scenario(s, v.objective or objective, year, time_limit, mip_gap, step)
+            summaries[v.label] = summarize(result, s)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = write_compare(summaries, out_dir / "compare.html")
+    table = compare_table(summaries)
+    if as_json:
+        doc = {"variants": list(summaries), "table": json.loads(
+            table.to_json(orient="records", force_ascii=False)), "outputs": {"compare.html": str(path)}}
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
+    elif not quiet:
+        print_compare(summaries, table, out, lang.value)
+        out.print(say(lang, "已写出：", "Wrote: ") + str(path))

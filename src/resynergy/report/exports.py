@@ -1,0 +1,147 @@
+"""Machine outputs of a plan: flows.csv / flows.parquet, plan.xlsx and plan.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from resynergy.monitor import summary_lines
+from resynergy.report.labels import bilingual
+from resynergy.report.summary import PlanSummary
+
+# A spreadsheet treats text starting with these as a formula (OWASP CSV/formula injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+PLAN_TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "costs",
+               "emissions", "diagnosis")
+SHEET_NAMES = {
+    "summary": "摘要 summary", "targets": "目标 targets", "indicators": "指标 indicators",
+    "flows": "流向 flows", "facility_io": "设施投入产出 facility_io", "activity": "设施 activity",
+    "supply_use": "产废去向 supply_use", "deliveries": "产品供应 deliveries",
+    "costs": "费用 costs", "emissions": "排放 emissions", "diagnosis": "诊断 diagnosis",
+}
+
+
+def flows_table(s: PlanSummary) -> pd.DataFrame:
+    """The plan's flows with site and material names in both languages."""
+    f = s.plan.flows.copy()
+    for col, kind in (("from_site", "site"), ("to_site", "site"), ("material", "material")):
+        for lang in ("zh", "en"):
+            f[f"{col}_{lang}"] = s.names.series(kind, f[col], lang)
+    return f
+
+
+def write_flows(s: PlanSummary, out: Path) -> list[Path]:
+    f = flows_table(s)
+    csv, parquet = out / "flows.csv", out / "flows.parquet"
+    f.to_csv(csv, index=False, encoding="utf-8-sig")  # the BOM lets Excel read the Chinese names
+    f.to_parquet(parquet, index=False)
+    return [csv, parquet]
+
+
+def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
+    """Every result table of the plan, in workbook order."""
+    tables: dict[str, pd.DataFrame] = {"summary": summary_table(s), "targets": s.targets,
+                                       "indicators": s.values}
+    for name in PLAN_TABLES:
+        df = getattr(s.plan, name, None)
+        if isinstance(df, pd.DataFrame):
+            tables[name] = flows_table(s) if name == "flows" else df
+    return tables
+
+
+def summary_table(s: PlanSummary) -> pd.DataFrame:
+    rows = [("scenario", str(s.plan.scenario)), ("status", str(s.plan.status)),
+            ("objective", s.plan.objective), ("mip_gap", getattr(s.plan, "mip_gap", None))]
+    rows += [(k, v) for k, v in s.totals.items()]
+    rows += [("summary_zh", "\n".join(summary_lines(s.monitor, "zh", s.names))),
+             ("summary_en", "\n".join(summary_lines(s.monitor, "en", s.names)))]
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def safe_cell_value(value: Any) -> Any:
+    """Cell value for openpyxl: NaN → empty, numpy scalars → Python."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_xlsx(s: PlanSummary, path: Path) -> Path:
+    """One sheet per result table, headers ``中文 / English``; text is never a formula."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    bold = Font(bold=True)
+    for name, df in result_tables(s).items():
+        ws = wb.create_sheet(SHEET_NAMES.get(name, name)[:31])
+        ws.append([bilingual(c) for c in df.columns])
+        for cell in ws[1]:
+            cell.font = bold
+        for row in df.itertuples(index=False):
+            ws.append([safe_cell_value(v) for v in row])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                    cell.data_type = "s"
+        for i, c in enumerate(df.columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(bilingual(c))))
+        ws.freeze_panes = "A2"
+    wb.save(path)
+    return path
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+
+def plan_json(s: PlanSummary, outputs: dict[str, str] | None = None) -> dict:
+    """The machine summary: status, objective, totals, indicators, targets, diagnosis."""
+    p = s.plan
+    head = s.headline()
+    doc = {
+        "scenario": str(p.scenario),
+        "status": str(p.status),
+        "objective_yuan": _num(p.objective),
+        "mip_gap": _num(getattr(p, "mip_gap", None)),
+        "years": s.years,
+        "totals": {k: _num(v) for k, v in s.totals.items()},
+        "costs_yuan": {str(k): _num(v) for k, v in zip(p.costs["component"], p.costs["yuan"],
+                                                       strict=True)},
+        "emissions_kg": {str(k): _num(v) for k, v in zip(p.emissions["component"],
+                                                         p.emissions["kg"], strict=True)},
+        "indicators": _records(head),
+        "targets": _records(s.targets),
+        "target_counts": s.monitor.counts(),
+        "diagnosis": _records(p.diagnosis) if isinstance(p.diagnosis, pd.DataFrame) else [],
+        "summary": {"zh": summary_lines(s.monitor, "zh", s.names),
+                    "en": summary_lines(s.monitor, "en", s.names)},
+        "timings_s": {str(k): _num(v) for k, v in (getattr(p, "timings", None) or {}).items()},
+    }
+    if outputs:
+        doc["outputs"] = outputs
+    return doc
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def write_json(s: PlanSummary, path: Path, outputs: dict[str, str] | None = None) -> Path:
+    path.write_text(json.dumps(plan_json(s, outputs), ensure_ascii=False, indent=1),
+                    encoding="utf-8")
+    return path

@@ -1,0 +1,215 @@
+"""report.html: one self-contained page (plotly.js inlined, no external request), zh first."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.io as pio
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from plotly.offline import get_plotlyjs
+
+from resynergy import __version__, datasets
+from resynergy.indicators import INDICATORS
+from resynergy.monitor import summary_lines
+from resynergy.report.figures import FIGURES, boundary_files
+from resynergy.report.labels import column, component, quantity, status
+from resynergy.report.summary import PlanSummary, indicator_name
+
+LANGS = ("zh", "en")
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
+                 "showSendToCloud": False, "showEditInChartStudio": False}
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(files("resynergy.report") / "templates")),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    return env
+
+
+def figure_json(figs: dict[str, dict[str, Any]]) -> str:
+    """Figures as JSON safe to embed in a <script> element."""
+    text = json.dumps({k: {lang: json.loads(pio.to_json(f, validate=False))
+                           for lang, f in v.items()} for k, v in figs.items()},
+                      ensure_ascii=False, separators=(",", ":"))
+    return text.replace("</", "<\\/")
+
+
+class Table:
+    """A table to render in both languages: header and rows per language."""
+
+    def __init__(self, key: str, head: dict[str, list[str]], rows: dict[str, list[list[str]]],
+                 classes: list[str] | None = None):
+        self.key, self.head, self.rows = key, head, rows
+        self.classes = classes or []
+
+
+def _table(key: str, cols: list[str], make_row) -> Table:
+    return Table(key, {lang: [column(c, lang) for c in cols] for lang in LANGS},
+                 {lang: make_row(lang) for lang in LANGS})
+
+
+def targets_table(s: PlanSummary) -> Table:
+    def rows(lang: str) -> list[list[str]]:
+        out = []
+        for _, r in s.targets.iterrows():
+            name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(
+                r["indicator"], lang)
+            scope = s.names("region", r["region"], lang) + (
+                " · " + s.names("material", r["material"], lang) if r["material"] else "")
+            out.append([name, scope, str(r["year"]), str(r["kind"]),
+                        quantity(r["target"], r["unit"], lang), quantity(r["value"], r["unit"], lang),
+                        f"{r['attainment']:.1%}" if pd.notna(r["attainment"]) else "—",
+                        status(r["status"], lang)])
+        return out
+    t = _table("targets", ["indicator", "region", "year", "kind", "target", "value",
+                           "attainment", "status"], rows)
+    t.classes = [str(x) for x in s.targets["status"]]
+    return t
+
+
+def failing_table(s: PlanSummary) -> Table:
+    f = s.failing()
+
+    def rows(lang: str) -> list[list[str]]:
+        out = []
+        for _, r in f.iterrows():
+            name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(
+                r["indicator"], lang)
+            why = r["why_zh" if lang == "zh" else "why_en"] or _default_why(r, lang)
+            sp = "" if pd.isna(r.get("shadow_price")) else f"{r['shadow_price']:,.2f}"
+            out.append([name, str(r["year"]), quantity(r["shortfall"], r["unit"], lang), sp, why])
+        return out
+    return _table("failing", ["indicator", "year", "shortfall", "shadow_price", "basis"], rows)
+
+
+def _default_why(r: pd.Series, lang: str) -> str:
+    ind = INDICATORS.get(r["indicator"])
+    if ind and ind.basis in ("designations",):
+        return ("规划基地/园区等的数量来自情景数据（站点 designation），优化不会新建命名"
+                if lang == "zh" else "counts come from the scenario's site designations; "
+                "the optimiser does not create named bases")
+    if pd.isna(r["value"]):
+        return "无数据" if lang == "zh" else "no value available"
+    if r["kind"] == "report":
+        return ("仅报告的目标：未作为约束参与优化" if lang == "zh"
+                else "report-only target: not a constraint of the optimisation")
+    return ("达到目标的边际成本高于缺口罚金，或受产生量、能力、需求限制" if lang == "zh" else
+            "reaching it costs more than its shortfall penalty, or supply, capacity or demand "
+            "limit it")
+
+
+def flows_table(s: PlanSummary, n: int = 15) -> Table:
+    def rows(lang: str) -> list[list[str]]:
+        f = s.largest_flows(n, lang)
+        return [[r["from_name"], r["to_name"], r["material_name"], s.names("mode", r["mode"], lang),
+                 quantity(r["t"], "t", lang), f"{r['tkm'] / r['t']:,.0f}" if r["t"] else ""]
+                for _, r in f.iterrows()]
+    return _table("flows", ["from_name", "to_name", "material_name", "mode", "t",
+                            "distance_km"], rows)
+
+
+def indicators_table(s: PlanSummary) -> Table:
+    head = s.headline()
+    years = sorted(head["year"].unique())
+
+    def rows(lang: str) -> list[list[str]]:
+        out = []
+        for iid, g in head.groupby("indicator", sort=False):
+            vals = dict(zip(g["year"], g["value"], strict=True))
+            out.append([indicator_name(str(iid), lang)] + [
+                quantity(vals.get(y), str(g["unit"].iloc[0]), lang) for y in years])
+        return out
+    return Table("indicators", {lang: [column("indicator", lang)] + [str(y) for y in years]
+                                for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
+
+
+def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
+    def rows(lang: str) -> list[list[str]]:
+        if not isinstance(df, pd.DataFrame) or df.empty:
+            return []
+        body = [[component(str(c), lang), quantity(v, col, lang)]
+                for c, v in zip(df["component"], df[col], strict=True)]
+        return body + [["合计" if lang == "zh" else "total", quantity(df[col].sum(), col, lang)]]
+    return _table(key, ["component", "value"], rows)
+
+
+def sources(s: PlanSummary) -> list[dict[str, Any]]:
+    """Where the scenario's rows come from: per table, sources by row count, V/P/U tally."""
+    out = []
+    for name, df in s.scenario.tables.items():
+        if df.empty or "source" not in df:
+            continue
+        src = df["source"].fillna("").astype(str).str.strip().replace("", "—")
+        top = src.value_counts()
+        conf = df["confidence"].value_counts().to_dict() if "confidence" in df else {}
+        out.append({"table": name, "rows": len(df), "confidence": conf,
+                    "sources": [(k, int(v)) for k, v in top.head(8).items()],
+                    "more": max(0, len(top) - 8)})
+    return out
+
+
+def boundary_note() -> dict[str, str]:
+    """Provenance of the map outlines, as the dataset ships it."""
+    for p in boundary_files().values():
+        meta = json.loads(p.read_text(encoding="utf-8")).get("metadata") or {}
+        if meta:
+            return {k: str(v) for k, v in meta.items()}
+    readme = datasets.boundaries("provinces").parent / "README.md"
+    if readme.exists():
+        return {"readme": readme.read_text(encoding="utf-8")[:2000]}
+    return {}
+
+
+def write_report(s: PlanSummary, path: Path) -> Path:
+    """Render report.html (atomically: written next to ``path`` then moved in place)."""
+    figs = {k: {lang: build(s, lang) for lang in LANGS} for k, build in FIGURES.items()}
+    materials = sorted(set(s.plan.flows["material"]))
+    modes = sorted(set(s.plan.flows["mode"]))
+    html = environment().get_template("report.html.j2").render(
+        s=s, plan=s.plan, version=__version__, langs=LANGS,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        plotly_js=get_plotlyjs(), figures=figure_json(figs),
+        config=json.dumps(PLOTLY_CONFIG),
+        filters={"material": [(m, s.names("material", m, "zh"), s.names("material", m, "en"))
+                              for m in materials],
+                 "mode": [(m, s.names("mode", m, "zh"), s.names("mode", m, "en")) for m in modes],
+                 "year": [(y, str(y), str(y)) for y in s.years]},
+        last_year=s.years[-1] if s.years else "",
+        status_zh=status(str(s.plan.status), "zh"), status_en=status(str(s.plan.status), "en"),
+        cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
+        tables={t.key: t for t in (targets_table(s), failing_table(s), flows_table(s),
+                                   indicators_table(s),
+                                   breakdown_table(s.plan.costs, "yuan", "costs"),
+                                   breakdown_table(s.plan.emissions, "kg", "emissions"))},
+        diagnosis=s.plan.diagnosis if isinstance(s.plan.diagnosis, pd.DataFrame) else None,
+        sources=sources(s), boundaries=boundary_note(),
+        has_boundaries=bool(boundary_files()), indicators=list(INDICATORS.values()),
+        timings=getattr(s.plan, "timings", None) or {}, quantity=quantity)
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(html)
+    os.replace(tmp, path)
+    return path
+
+
+def cards(s: PlanSummary) -> list[dict[str, str]]:
+    """Headline numbers of the last year."""
+    out = []
+    for iid in ("isw_utilized", "recycled_resources", "output_value", "rail_share", "co2",
+                "co2_avoided"):
+        ind = INDICATORS[iid]
+        v = s.indicator(iid)
+        out.append({"zh": ind.name("zh"), "en": ind.name("en"),
+                    "value_zh": quantity(v, ind.unit, "zh"), "value_en": quantity(v, ind.unit, "en")})
+    c = s.totals.get("cost_yuan")
+    out.append({"zh": "总费用", "en": "Total cost", "value_zh": quantity(c, "yuan", "zh"),
+                "value_en": quantity(c, "yuan", "en")})
+    return out

@@ -1,0 +1,155 @@
+"""Bilingual words of the reports: names from the scenario, labels of result columns, units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from resynergy.monitor.words import quantity
+
+__all__ = ["COLUMNS", "STATUS", "COMPONENTS", "Names", "quantity", "bilingual", "column",
+           "component", "status", "pick"]
+
+# Result-table columns (the planner's Plan contract and the report's own tables): zh, en.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "year": ("年份", "Year"),
+    "from_site": ("起点", "From"),
+    "to_site": ("终点", "To"),
+    "from_name": ("起点名称", "From (name)"),
+    "to_name": ("终点名称", "To (name)"),
+    "material": ("物料", "Material"),
+    "material_name": ("物料名称", "Material (name)"),
+    "mode": ("运输方式", "Mode"),
+    "leg": ("运输段", "Leg"),
+    "route": ("联运线路", "Route"),
+    "t": ("吨", "Tonnes"),
+    "distance_km": ("距离（公里）", "Distance (km)"),
+    "tkm": ("吨公里", "Tonne-km"),
+    "cost_yuan": ("费用（元）", "Cost (yuan)"),
+    "co2_kg": ("二氧化碳（千克）", "CO2 (kg)"),
+    "facility": ("设施", "Facility"),
+    "site": ("站点", "Site"),
+    "process": ("工艺", "Process"),
+    "direction": ("投入/产出", "In/out"),
+    "candidate": ("候选", "Candidate"),
+    "built": ("建设", "Built"),
+    "capacity_t": ("能力（吨/年）", "Capacity (t/yr)"),
+    "new_capacity_t": ("新增能力（吨/年）", "New capacity (t/yr)"),
+    "input_t": ("投入量（吨）", "Input (t)"),
+    "utilisation": ("负荷率", "Utilisation"),
+    "capacity_dual": ("能力影子价格（元/吨）", "Capacity shadow price (yuan/t)"),
+    "generation_t": ("产生量（吨）", "Generated (t)"),
+    "stock_drawn_t": ("存量消纳（吨）", "Stock drawn (t)"),
+    "shipped_t": ("外运量（吨）", "Shipped (t)"),
+    "disposed_t": ("处置量（吨）", "Disposed (t)"),
+    "demand_t": ("需求量（吨）", "Demand (t)"),
+    "delivered_t": ("供应量（吨）", "Delivered (t)"),
+    "unmet_t": ("未满足（吨）", "Unmet (t)"),
+    "value": ("数值", "Value"),
+    "component": ("构成", "Component"),
+    "yuan": ("元", "Yuan"),
+    "kg": ("千克", "kg"),
+    "id": ("代码", "Id"),
+    "indicator": ("指标", "Indicator"),
+    "indicator_name": ("指标名称", "Indicator (name)"),
+    "level": ("层级", "Level"),
+    "region": ("地区", "Region"),
+    "region_name": ("地区名称", "Region (name)"),
+    "kind": ("类型", "Kind"),
+    "unit": ("单位", "Unit"),
+    "name_zh": ("中文名称", "Chinese name"),
+    "name_en": ("英文名称", "English name"),
+    "target": ("目标值", "Target"),
+    "shortfall": ("缺口", "Shortfall"),
+    "attainment": ("完成率", "Attainment"),
+    "shadow_price": ("影子价格", "Shadow price"),
+    "status": ("状态", "Status"),
+    "subject": ("对象", "Subject"),
+    "amount": ("数量", "Amount"),
+    "message_zh": ("说明（中文）", "Message (Chinese)"),
+    "message_en": ("说明（英文）", "Message (English)"),
+    "key": ("项目", "Key"),
+    "scenario": ("情景", "Scenario"),
+    "variant": ("方案", "Variant"),
+    "method": ("方法", "Method"),
+    "projected": ("预测值", "Projected"),
+    "projected_year": ("预测年份", "Projected year"),
+    "gap": ("差距", "Gap"),
+    "basis": ("依据", "Basis"),
+}
+
+STATUS: dict[str, tuple[str, str]] = {
+    "met": ("达成", "met"),
+    "on_track": ("进度正常", "on track"),
+    "at_risk": ("存在风险", "at risk"),
+    "missed": ("未达成", "missed"),
+    "optimal": ("最优", "optimal"),
+    "time_limit": ("达到时限（可行解）", "time limit (feasible)"),
+    "relaxed": ("放宽目标后求解", "solved with relaxed targets"),
+    "infeasible": ("不可行", "infeasible"),
+}
+
+# Cost and emission components the planner reports; others are shown by their id.
+COMPONENTS: dict[str, tuple[str, str]] = {
+    "transport": ("运输", "transport"),
+    "handling": ("货场装卸", "terminal handling"),
+    "processing": ("加工运行", "processing"),
+    "opex": ("运行成本", "operating cost"),
+    "capex": ("投资年金", "capital (annuity)"),
+    "fixed": ("固定成本", "fixed cost"),
+    "disposal": ("处置", "disposal"),
+    "env_tax": ("环境保护税", "environmental tax"),
+    "carbon": ("碳成本", "carbon cost"),
+    "incentives": ("税收优惠", "tax incentives"),
+    "revenue": ("产品收入", "product revenue"),
+    "penalty": ("目标缺口罚金", "target shortfall penalty"),
+    "unmet_demand": ("需求未满足", "unmet demand"),
+}
+
+LEVEL = {"total": ("全区域", "whole region"), "province": ("省级", "province"),
+         "prefecture": ("地市级", "prefecture")}
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def column(name: str, lang: str) -> str:
+    return pick(COLUMNS[name], lang) if name in COLUMNS else name
+
+
+def bilingual(name: str) -> str:
+    """``中文 / English`` header of a result column."""
+    zh, en = COLUMNS.get(name, (name, name))
+    return zh if zh == en else f"{zh} / {en}"
+
+
+def status(s: str, lang: str) -> str:
+    return pick(STATUS[s], lang) if s in STATUS else s
+
+
+def component(c: str, lang: str) -> str:
+    return pick(COMPONENTS[c], lang) if c in COMPONENTS else c
+
+
+class Names:
+    """Names of sites, materials, regions, processes and modes of one scenario, in zh and en."""
+
+    def __init__(self, scenario: Any):
+        self._maps: dict[str, dict[str, tuple[str, str]]] = {}
+        for kind, table, key in (("site", "sites", "id"), ("material", "materials", "code"),
+                                 ("region", "regions", "code"), ("process", "processes", "id"),
+                                 ("mode", "modes", "id")):
+            t = scenario.table(table)
+            self._maps[kind] = {str(k): (str(z), str(e)) for k, z, e in
+                                zip(t[key], t["name_zh"], t["name_en"], strict=True)}
+        self._maps["region"][""] = ("全区域", "whole region")
+        self._maps["material"][""] = ("全部物料", "all materials")
+
+    def __call__(self, kind: str, key: str, lang: str = "zh") -> str:
+        pair = self._maps[kind].get(str(key))
+        return pick(pair, lang) if pair else str(key)
+
+    def series(self, kind: str, keys: pd.Series, lang: str = "zh") -> pd.Series:
+        return keys.astype(str).map(lambda k: self(kind, k, lang))

@@ -1,0 +1,118 @@
+"""The compact terminal summary of a plan (rich tables, zh or en)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from resynergy.monitor import summary_lines
+from resynergy.report.labels import column, component, quantity, status
+from resynergy.report.summary import PlanSummary, indicator_name
+
+STYLE = {"met": "green", "on_track": "green", "at_risk": "yellow", "missed": "red",
+         "optimal": "green", "time_limit": "yellow", "relaxed": "yellow", "infeasible": "red"}
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
+                  flows: int = 10) -> None:
+    """Attainment, cost and CO2, rail share, largest flows and any diagnosis."""
+    p = s.plan
+    st = str(p.status)
+    console.print(
+        f"[bold]{_t(lang, '情景', 'Scenario')}[/] {p.scenario}  "
+        f"[bold]{_t(lang, '求解状态', 'Status')}[/] [{STYLE.get(st, 'white')}]{status(st, lang)}[/]  "
+        f"[bold]{_t(lang, '目标函数', 'Objective')}[/] {quantity(p.objective, 'yuan', lang)}"
+        + (f"  [bold]{_t(lang, '间隙', 'gap')}[/] {p.mip_gap:.2%}"
+           if getattr(p, "mip_gap", None) is not None and pd.notna(p.mip_gap) else ""))
+    console.print(_targets_table(s, lang))
+    console.print(_indicator_table(s, lang))
+    console.print(_breakdown(p.costs, "yuan", _t(lang, "费用构成", "Costs"), lang))
+    console.print(_breakdown(p.emissions, "kg", _t(lang, "二氧化碳排放构成", "CO2 emitted"), lang))
+    console.print(_flows_table(s, lang, flows))
+    for line in summary_lines(s.monitor, lang, s.names):
+        console.print(line, markup=False, highlight=False)
+    d = p.diagnosis if isinstance(p.diagnosis, pd.DataFrame) else pd.DataFrame()
+    if len(d):
+        console.print(f"[bold red]{_t(lang, '诊断', 'Diagnosis')}[/]")
+        for _, r in d.iterrows():
+            console.print("  • " + str(r["message_zh" if lang == "zh" else "message_en"]),
+                          markup=False, highlight=False)
+
+
+def _targets_table(s: PlanSummary, lang: str) -> Table:
+    t = Table(title=_t(lang, "目标完成情况", "Target attainment"), title_justify="left")
+    for c in ("indicator", "region", "year", "target", "value", "attainment", "status"):
+        t.add_column(column(c, lang), justify="right" if c in ("target", "value",
+                                                                "attainment") else "left")
+    for _, r in s.targets.iterrows():
+        unit = str(r.get("unit", ""))
+        name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(
+            r["indicator"], lang)
+        scope = s.names("region", r["region"], lang)
+        if r["material"]:
+            scope += " · " + s.names("material", r["material"], lang)
+        att = f"{r['attainment']:.1%}" if pd.notna(r["attainment"]) else "—"
+        t.add_row(str(name), scope, str(r["year"]), quantity(r["target"], unit, lang),
+                  quantity(r["value"], unit, lang), att,
+                  f"[{STYLE.get(r['status'], 'white')}]{status(r['status'], lang)}[/]")
+    return t
+
+
+def _indicator_table(s: PlanSummary, lang: str) -> Table:
+    head = s.headline()
+    years = sorted(head["year"].unique())
+    t = Table(title=_t(lang, "主要指标（全区域）", "Main indicators (whole region)"),
+              title_justify="left")
+    t.add_column(column("indicator", lang))
+    for y in years:
+        t.add_column(str(y), justify="right")
+    for iid, g in head.groupby("indicator", sort=False):
+        vals = dict(zip(g["year"], g["value"], strict=True))
+        unit = str(g["unit"].iloc[0])
+        t.add_row(indicator_name(str(iid), lang), *(quantity(vals.get(y), unit, lang)
+                                                    for y in years))
+    return t
+
+
+def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    t.add_column(column("component", lang))
+    t.add_column(column("value", lang), justify="right")
+    if not isinstance(df, pd.DataFrame) or df.empty:
+        return t
+    for _, r in df.iterrows():
+        t.add_row(component(str(r["component"]), lang), quantity(r[col], col, lang))
+    t.add_row(_t(lang, "合计", "total"), quantity(df[col].sum(), col, lang), style="bold")
+    return t
+
+
+def _flows_table(s: PlanSummary, lang: str, n: int) -> Table:
+    f = s.largest_flows(n, lang)
+    t = Table(title=_t(lang, f"最大的 {len(f)} 条流向", f"Largest {len(f)} flows"),
+              title_justify="left")
+    for c in ("from_name", "to_name", "material_name", "mode", "t"):
+        t.add_column(column(c, lang), justify="right" if c == "t" else "left")
+    for _, r in f.iterrows():
+        t.add_row(r["from_name"], r["to_name"], r["material_name"],
+                  s.names("mode", r["mode"], lang), quantity(r["t"], "t", lang))
+    return t
+
+
+def print_compare(summaries: dict[str, PlanSummary], table: pd.DataFrame, console: Console,
+                  lang: str = "zh") -> None:
+    """The comparison table: one column per variant."""
+    from resynergy.report.compare import cell
+
+    t = Table(title=_t(lang, "方案比较", "Comparison"), title_justify="left")
+    t.add_column(_t(lang, "项目", "item"))
+    for label in summaries:
+        t.add_column(label, justify="right")
+    for _, r in table.iterrows():
+        t.add_row(r["name_zh" if lang == "zh" else "name_en"],
+                  *(cell(r[v], r["unit"], lang) for v in summaries))
+    console.print(t)
