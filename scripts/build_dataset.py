@@ -1,0 +1,985 @@
+"""Build the built-in dataset ``jjj-2022`` (src/resynergy/datasets/jjj-2022/*.csv).
+
+Deterministic: the committed CSVs are this script's output. Run from the repo root:
+
+    python scripts/build_dataset.py
+
+Every figure below carries a source key (``[key]``) explained in the dataset's SOURCES.md, and a
+confidence tag V / P / U as in shared/domain/facts.md. Quantities are written in Mt (million
+tonnes) here for readability and stored in t.
+
+Method in short (details in SOURCES.md):
+1. Province ISW generation 2020 (PROVINCE_ISW) is split into the 11 industrial-waste materials
+   by a per-province industry-mix share (SPLIT).
+2. Each province-material total goes to prefectures pro rata to weights (WEIGHTS, by sector:
+   mining, steel, power, coal, alumina, smelting, phosphate). City figures from the sources
+   (ANCHORS) are kept exactly when they fit in the province total; when they do not fit, they
+   become weights on the same scale (the scale factor is reported in SOURCES.md).
+3. 2021 and 2022 = 2020 × the national trend of general ISW generation (TREND).
+4. Recycled resources: regional total × material shares × province shares × city shares.
+5. Urban wastes: per-capita factors × resident population of the large cities.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "resynergy" / "datasets" / "jjj-2022"
+SCHEMA = ROOT / "src" / "resynergy" / "schema" / "tables.csv"
+PROCESSES = ROOT / "src" / "resynergy" / "catalog" / "data" / "processes.csv"
+MT = 1e6
+YEARS = (2020, 2021, 2022)
+
+# ---------------------------------------------------------------------------------------------
+# Regions: GB/T 2260 codes; seat coordinates from gazetteer knowledge [gazetteer, U] except the
+# places listed in facts §6.1 [facts-6.1, U]. (code, name_zh, name_en, lat, lon)
+# ---------------------------------------------------------------------------------------------
+PROVINCES = [
+    ("110000", "北京市", "Beijing", 39.904, 116.407),
+    ("120000", "天津市", "Tianjin", 39.084, 117.201),
+    ("130000", "河北省", "Hebei", 38.042, 114.515),
+    ("140000", "山西省", "Shanxi", 37.870, 112.549),
+    ("150000", "内蒙古自治区", "Inner Mongolia", 40.842, 111.749),
+    ("370000", "山东省", "Shandong", 36.651, 117.120),
+    ("410000", "河南省", "Henan", 34.747, 113.625),
+]
+PREFECTURES = [
+    ("130100", "石家庄市", "Shijiazhuang", 38.042, 114.515),
+    ("130200", "唐山市", "Tangshan", 39.631, 118.180),
+    ("130300", "秦皇岛市", "Qinhuangdao", 39.935, 119.600),
+    ("130400", "邯郸市", "Handan", 36.625, 114.539),
+    ("130500", "邢台市", "Xingtai", 37.070, 114.505),
+    ("130600", "保定市", "Baoding", 38.874, 115.465),
+    ("130700", "张家口市", "Zhangjiakou", 40.824, 114.887),
+    ("130800", "承德市", "Chengde", 40.952, 117.963),
+    ("130900", "沧州市", "Cangzhou", 38.304, 116.839),
+    ("131000", "廊坊市", "Langfang", 39.538, 116.684),
+    ("131100", "衡水市", "Hengshui", 37.739, 115.670),
+    ("140100", "太原市", "Taiyuan", 37.870, 112.549),
+    ("140200", "大同市", "Datong", 40.077, 113.300),
+    ("140300", "阳泉市", "Yangquan", 37.857, 113.580),
+    ("140400", "长治市", "Changzhi", 36.195, 113.117),
+    ("140500", "晋城市", "Jincheng", 35.491, 112.852),
+    ("140600", "朔州市", "Shuozhou", 39.331, 112.433),
+    ("140700", "晋中市", "Jinzhong", 37.687, 112.753),
+    ("140800", "运城市", "Yuncheng", 35.026, 111.007),
+    ("140900", "忻州市", "Xinzhou", 38.416, 112.734),
+    ("141000", "临汾市", "Linfen", 36.088, 111.519),
+    ("141100", "吕梁市", "Lüliang", 37.519, 111.144),
+    ("150100", "呼和浩特市", "Hohhot", 40.842, 111.749),
+    ("150200", "包头市", "Baotou", 40.658, 109.840),
+    ("150300", "乌海市", "Wuhai", 39.655, 106.795),
+    ("150400", "赤峰市", "Chifeng", 42.258, 118.887),
+    ("150500", "通辽市", "Tongliao", 43.617, 122.263),
+    ("150600", "鄂尔多斯市", "Ordos", 39.609, 109.781),
+    ("150700", "呼伦贝尔市", "Hulunbuir", 49.211, 119.766),
+    ("150800", "巴彦淖尔市", "Bayannur", 40.743, 107.388),
+    ("150900", "乌兰察布市", "Ulanqab", 41.034, 113.114),
+    ("152200", "兴安盟", "Hinggan League", 46.077, 122.068),
+    ("152500", "锡林郭勒盟", "Xilingol League", 43.933, 116.048),
+    ("152900", "阿拉善盟", "Alxa League", 38.844, 105.729),
+    ("370100", "济南市", "Jinan", 36.651, 117.120),
+    ("370200", "青岛市", "Qingdao", 36.067, 120.383),
+    ("370300", "淄博市", "Zibo", 36.813, 118.055),
+    ("370400", "枣庄市", "Zaozhuang", 34.810, 117.323),
+    ("370500", "东营市", "Dongying", 37.434, 118.675),
+    ("370600", "烟台市", "Yantai", 37.464, 121.448),
+    ("370700", "潍坊市", "Weifang", 36.707, 119.162),
+    ("370800", "济宁市", "Jining", 35.415, 116.587),
+    ("370900", "泰安市", "Tai'an", 36.200, 117.088),
+    ("371000", "威海市", "Weihai", 37.513, 122.121),
+    ("371100", "日照市", "Rizhao", 35.417, 119.527),
+    ("371300", "临沂市", "Linyi", 35.104, 118.356),
+    ("371400", "德州市", "Dezhou", 37.436, 116.359),
+    ("371500", "聊城市", "Liaocheng", 36.457, 115.985),
+    ("371600", "滨州市", "Binzhou", 37.382, 117.971),
+    ("371700", "菏泽市", "Heze", 35.233, 115.481),
+    ("410100", "郑州市", "Zhengzhou", 34.747, 113.625),
+    ("410200", "开封市", "Kaifeng", 34.797, 114.307),
+    ("410300", "洛阳市", "Luoyang", 34.619, 112.454),
+    ("410400", "平顶山市", "Pingdingshan", 33.766, 113.193),
+    ("410500", "安阳市", "Anyang", 36.098, 114.393),
+    ("410600", "鹤壁市", "Hebi", 35.748, 114.297),
+    ("410700", "新乡市", "Xinxiang", 35.303, 113.927),
+    ("410800", "焦作市", "Jiaozuo", 35.216, 113.242),
+    ("410900", "濮阳市", "Puyang", 35.762, 115.029),
+    ("411000", "许昌市", "Xuchang", 34.036, 113.852),
+    ("411100", "漯河市", "Luohe", 33.582, 114.017),
+    ("411200", "三门峡市", "Sanmenxia", 34.773, 111.200),
+    ("411300", "南阳市", "Nanyang", 32.991, 112.529),
+    ("411400", "商丘市", "Shangqiu", 34.415, 115.656),
+    ("411500", "信阳市", "Xinyang", 32.147, 114.091),
+    ("411600", "周口市", "Zhoukou", 33.626, 114.697),
+    ("411700", "驻马店市", "Zhumadian", 33.011, 114.022),
+    ("419001", "济源市", "Jiyuan", 35.067, 112.602),  # provincial-direct county-level city
+]
+FACTS_COORDS = {"110000", "120000", "130100", "140100", "150100", "370100", "410100", "130700",
+                "130800", "130200", "140600", "370300", "410800", "141100", "371300", "411000",
+                "150200"}
+
+
+def parent_of(code: str) -> str:
+    return code[:2] + "0000"
+
+
+PROVINCE_OF = {c: c for c, *_ in PROVINCES} | {c: parent_of(c) for c, *_ in PREFECTURES}
+SEAT = {c: (lat, lon) for c, _, _, lat, lon in PROVINCES + PREFECTURES}
+NAME = {c: (zh, en) for c, zh, en, _, _ in PROVINCES + PREFECTURES}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Provincial ISW generation 2020 (Mt) and national trend
+# ---------------------------------------------------------------------------------------------
+PROVINCE_ISW = {  # code: (Mt, source key, confidence)
+    "110000": (4.0, "est-prov", "U"),          # facts §2.3: ~3–5 Mt, midpoint
+    "120000": (18.0, "est-prov", "U"),         # facts §2.3: ~18 Mt
+    "130000": (340.81, "nbs-prov", "V"),
+    "140000": (426.35, "nbs-prov", "V"),
+    "150000": (351.17, "nbs-prov", "V"),
+    "370000": (270.0, "est-prov", "U"),        # facts §2.3: ~250–290 Mt, midpoint
+    "410000": (160.0, "est-prov", "U"),        # facts §2.3: ~150–170 Mt, midpoint
+}
+NATIONAL_ISW = {2020: (3680, "V"), 2021: (3970, "U"), 2022: (4110, "U")}  # [mee-trend], Mt
+TREND = {y: NATIONAL_ISW[y][0] / NATIONAL_ISW[2020][0] for y in YEARS}
+
+ISW = ("tailings", "waste_rock", "steel_slag", "bf_slag", "other_slag", "fly_ash",
+       "furnace_slag", "coal_gangue", "fgd_gypsum", "phosphogypsum", "red_mud")
+SECTOR = {"tailings": "mine", "waste_rock": "mine", "steel_slag": "steel", "bf_slag": "steel",
+          "fly_ash": "power", "furnace_slag": "power", "fgd_gypsum": "power",
+          "coal_gangue": "coal", "red_mud": "alumina", "other_slag": "smelter",
+          "phosphogypsum": "phos"}
+
+# Province industry-mix split of ISW by material, % [est-split, U] (facts §2.3 recommended split
+# by province structure and the 2018 national mix; see SOURCES.md for the reasoning per row).
+SPLIT = {
+    "110000": {"tailings": 50, "waste_rock": 5, "furnace_slag": 15, "fly_ash": 10,
+               "other_slag": 15, "fgd_gypsum": 5},
+    "120000": {"bf_slag": 35, "steel_slag": 20, "fly_ash": 20, "furnace_slag": 10,
+               "fgd_gypsum": 8, "other_slag": 7},
+    "130000": {"tailings": 48, "waste_rock": 8, "bf_slag": 17, "steel_slag": 9, "other_slag": 1.5,
+               "fly_ash": 7, "furnace_slag": 3.5, "coal_gangue": 3.5, "fgd_gypsum": 2.5},
+    "140000": {"coal_gangue": 38, "fly_ash": 20, "furnace_slag": 8, "fgd_gypsum": 4,
+               "tailings": 9, "waste_rock": 2, "steel_slag": 4, "bf_slag": 7, "other_slag": 2,
+               "red_mud": 6},
+    "150000": {"fly_ash": 25, "coal_gangue": 22, "furnace_slag": 8, "fgd_gypsum": 4,
+               "tailings": 22, "waste_rock": 5, "bf_slag": 4, "steel_slag": 2, "other_slag": 8},
+    "370000": {"fly_ash": 22, "furnace_slag": 8, "fgd_gypsum": 6, "bf_slag": 14, "steel_slag": 8,
+               "other_slag": 6, "red_mud": 13, "tailings": 12, "waste_rock": 2,
+               "coal_gangue": 8, "phosphogypsum": 1},
+    "410000": {"coal_gangue": 20, "fly_ash": 20, "furnace_slag": 7, "fgd_gypsum": 5,
+               "red_mud": 15, "tailings": 14, "waste_rock": 3, "bf_slag": 7, "steel_slag": 4,
+               "other_slag": 4, "phosphogypsum": 1},
+}
+
+# Prefecture weights by sector [est-weights, U]: relative size of the sector in each prefecture
+# (rough Mt-scale guesses from the known location of mines, mills, power plants and smelters).
+# Beijing and Tianjin are one unit each (their province code).
+WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
+    "110000": {s: {"110000": 1} for s in ("mine", "power", "smelter")},
+    "120000": {s: {"120000": 1} for s in ("steel", "power", "smelter")},
+    "130000": {
+        # Chengde's tailings weight is its anchor (ANCHORS), its 60 here serves waste rock;
+        # Tangshan includes Qianxi (>20 Mt, 2015)
+        "mine": {"130800": 60, "130200": 60, "130700": 20, "130400": 15, "130300": 12, "130500": 8,
+                 "130600": 6, "130100": 5},
+        "steel": {"130200": 50, "130400": 25, "130100": 6, "130500": 5, "130300": 4,
+                  "130700": 3, "130800": 3, "130900": 3},
+        "power": {"130100": 5, "130200": 5, "130400": 5, "130700": 5, "130500": 3, "130600": 3,
+                  "130900": 3, "130300": 2, "131000": 2, "131100": 2, "130800": 2},
+        "coal": {"130400": 5, "130500": 3, "130200": 2, "130700": 1},
+        "smelter": {"130200": 2, "130400": 2, "130100": 1, "130800": 1},
+    },
+    "140000": {
+        "mine": {"141100": 1, "140900": 6, "140800": 4, "140100": 3, "140200": 2, "141000": 3},
+        "steel": {"140100": 8, "141000": 6, "140400": 5, "140800": 4, "141100": 3, "140700": 3,
+                  "140500": 2, "140900": 1},
+        "power": {"140600": 8, "140200": 8, "140100": 6, "140400": 6, "140500": 5, "140300": 4,
+                  "140700": 4, "141000": 4, "140900": 4, "140800": 3, "141100": 1},
+        "coal": {"140600": 1, "140200": 18, "140400": 16, "140500": 14, "140700": 12,
+                 "141000": 12, "140300": 9, "140900": 9, "140100": 6, "141100": 1},
+        "alumina": {"141100": 1, "140800": 6, "140900": 4, "140700": 2},
+        "smelter": {"141100": 1, "140800": 3, "140100": 2, "140900": 1},
+    },
+    "150000": {
+        "mine": {"150200": 40, "150400": 15, "150700": 8, "152500": 5, "150800": 6, "150900": 3,
+                 "152900": 2},
+        "steel": {"150200": 12, "150900": 2, "150400": 1, "150300": 1},
+        "power": {"150100": 1, "150600": 22, "150200": 10, "150300": 6, "150900": 10,
+                  "152500": 8, "150500": 8, "150700": 6, "150400": 5, "150800": 3},
+        "coal": {"150600": 50, "150700": 12, "152500": 10, "150500": 8, "150300": 6,
+                 "150400": 4, "152200": 2, "152900": 2},
+        "smelter": {"150300": 6, "150900": 6, "150200": 4, "150600": 3, "152900": 1},
+    },
+    "370000": {
+        "mine": {"370100": 8, "370600": 10, "370900": 3, "371300": 3, "370300": 2, "370700": 2},
+        "steel": {"370100": 10, "371100": 12, "370300": 3, "371300": 5, "370800": 1, "370700": 2},
+        "power": {"370100": 4, "370200": 3, "370300": 4, "370500": 3, "370600": 3, "370700": 5,
+                  "370800": 6, "370900": 3, "371100": 2, "371300": 4, "371400": 4, "371500": 4,
+                  "371600": 6, "371700": 3, "370400": 2, "371000": 1},
+        "coal": {"370800": 10, "370400": 5, "370900": 4, "371700": 4, "370300": 1, "371300": 1},
+        "alumina": {"371600": 8, "370300": 2, "371500": 2, "370500": 1},
+        "smelter": {"370600": 4, "370300": 3, "371500": 3, "371600": 2, "370100": 1, "371300": 1},
+        "phos": {"371500": 1, "370300": 1},
+    },
+    "410000": {
+        "mine": {"410300": 8, "411200": 6, "410400": 3, "411300": 2, "410500": 1, "419001": 1},
+        "steel": {"410500": 10, "419001": 3, "410400": 2, "410100": 2, "410700": 1, "410300": 1},
+        "power": {"410100": 5, "410300": 4, "410800": 3, "410700": 3, "410500": 3, "410400": 3,
+                  "411200": 2, "411400": 2, "411500": 2, "410600": 2, "410200": 1, "411000": 1,
+                  "411300": 1, "419001": 1, "410900": 1, "411600": 1},
+        "coal": {"410400": 10, "410100": 6, "410800": 3, "410600": 3, "410300": 3, "411200": 3,
+                 "411400": 2},
+        "alumina": {"410800": 4, "410100": 4, "410300": 3, "411200": 3, "419001": 1},
+        "smelter": {"419001": 6, "410300": 2, "411200": 2, "410500": 1},
+        "phos": {"410800": 1, "411000": 1},
+    },
+}
+
+# City figures from the sources, Mt/yr: (prefecture, material): (value, source key, confidence).
+# Used as 2020 values (their year differs: see the source key).
+ANCHORS = {
+    ("141100", "coal_gangue"): (38.36, "lvliang-2023", "P"),
+    ("141100", "tailings"): (16.74, "lvliang-2023", "P"),
+    ("141100", "red_mud"): (16.04, "lvliang-2023", "P"),
+    ("141100", "fly_ash"): (9.93, "lvliang-2023", "P"),
+    ("141100", "furnace_slag"): (7.81, "lvliang-2023", "P"),
+    ("141100", "other_slag"): (2.64, "lvliang-2023", "P"),
+    ("150100", "fly_ash"): (10.29, "hohhot-2023", "P"),
+    ("150100", "furnace_slag"): (2.47, "hohhot-2023", "P"),
+    ("150100", "fgd_gypsum"): (2.07, "hohhot-2023", "P"),
+    ("140600", "coal_gangue"): (30.0, "shuozhou-2012", "P"),
+    ("140600", "fly_ash"): (8.0, "shuozhou-2016", "P"),
+    ("140600", "fgd_gypsum"): (1.2, "shuozhou-2012", "P"),
+    ("130800", "tailings"): (200.0, "chengde-2019", "V"),
+}
+ANCHOR_ROOM = 0.9  # anchors are kept exactly when they use at most 90% of the province total
+
+# Sub-sites: a prefecture-sector generator split over named places (share, zh, en, lat, lon).
+SUBSITES = {
+    ("130800", "mine"): [("shuangluan", 0.45, "承德双滦矿区", "Chengde Shuangluan mines", 40.960, 117.800),
+                         ("luanping", 0.20, "滦平矿区", "Luanping mines", 40.941, 117.332),
+                         ("fengning", 0.20, "丰宁矿区", "Fengning mines", 41.209, 116.651),
+                         ("kuancheng", 0.15, "宽城矿区", "Kuancheng mines", 40.611, 118.485)],
+    ("130200", "mine"): [("qianan", 0.45, "迁安矿区", "Qian'an mines", 40.012, 118.701),
+                         ("qianxi", 0.35, "迁西矿区", "Qianxi mines", 40.146, 118.314),
+                         ("luanzhou", 0.20, "滦州矿区", "Luanzhou mines", 39.741, 118.703)],
+    ("130200", "steel"): [("caofeidian", 0.45, "曹妃甸钢铁", "Caofeidian steel", 39.270, 118.460),
+                          ("city", 0.55, "唐山市区钢铁", "Tangshan city steel", 39.631, 118.180)],
+    ("130400", "steel"): [("wuan", 0.6, "武安钢铁", "Wu'an steel", 36.697, 114.204),
+                          ("city", 0.4, "邯郸市区钢铁", "Handan city steel", 36.625, 114.539)],
+}
+SECTOR_NAME = {  # zh, en, coordinate offset (deg) from the seat
+    "mine": ("矿山尾矿废石", "mine tailings and waste rock", (0.10, -0.08)),
+    "steel": ("钢铁冶炼渣", "steel-mill slag", (-0.06, 0.09)),
+    "power": ("电厂粉煤灰炉渣石膏", "power-plant ash, slag and gypsum", (0.05, 0.06)),
+    "coal": ("煤矿煤矸石", "colliery coal gangue", (0.12, 0.10)),
+    "alumina": ("氧化铝赤泥", "alumina refinery red mud", (-0.09, -0.07)),
+    "smelter": ("有色及铁合金冶炼渣", "non-ferrous and ferro-alloy slag", (-0.04, -0.12)),
+    "phos": ("磷化工磷石膏", "phosphate plant phosphogypsum", (-0.11, 0.03)),
+    "urban": ("城市再生资源与城市废弃物", "urban recyclables and city wastes", (0.0, 0.0)),
+}
+
+# Legacy stock (存量), t at the start of each year, held at the reported value [U: not rolled].
+STOCKS = {  # (prefecture, material): (Mt, source, confidence)
+    ("130800", "tailings"): (1600.0, "chengde-2019", "V"),
+    ("140600", "fly_ash"): (180.0, "shuozhou-2016", "P"),
+}
+SHANXI_GANGUE_STOCK = (1000.0, "shanxi-gangue-stock", "P")  # >1 Gt, split by gangue generation
+STOCK_DRAW_SHARE = 0.02  # at most 2% of a stock drawn per year [U]
+DISPOSAL_COST = {  # yuan/t, compliant storage or disposal before the environmental tax [U]
+    "tailings": 8, "waste_rock": 5, "steel_slag": 30, "bf_slag": 30, "other_slag": 40,
+    "fly_ash": 25, "furnace_slag": 20, "coal_gangue": 10, "fgd_gypsum": 20, "phosphogypsum": 30,
+    "red_mud": 30, "scrap_steel": 0, "scrap_copper": 0, "scrap_aluminium": 0, "waste_tyres": 150,
+    "waste_plastics": 150, "waste_paper": 100, "retired_batteries": 500, "cd_waste": 30,
+    "msw": 150, "sewage_sludge": 300, "hazardous_waste": 2500,
+}
+
+# ---------------------------------------------------------------------------------------------
+# 4-5. Recycled resources and urban wastes
+# ---------------------------------------------------------------------------------------------
+RECYCLED_REGION = {2020: 117.9, 2021: 119.4, 2022: 115.0}  # Mt: 2022 midpoint of 100–130 [recycled-region, U];
+# 2020/2021 = 2022 × national 380/371 and 385/371 [crra-national: 2021, 2022 V; 2020 U]
+RECYCLED_SHARE = {"scrap_steel": 70.0, "waste_paper": 17.0, "waste_plastics": 6.0,
+                  "scrap_aluminium": 3.0, "waste_tyres": 2.5, "scrap_copper": 1.3,
+                  "retired_batteries": 0.2}  # % of the total [recycled-mix, U]
+RECYCLED_PROVINCE = {"130000": 24.5, "110000": 12.5, "120000": 8.2,  # 2014 shares [jjj-2014]
+                     "370000": 25.0, "410000": 14.8, "140000": 7.5, "150000": 7.5}  # rest [U]
+CITY_SHARE = {  # province: {city: share} of its recycled resources [est-weights, U]
+    "110000": {"110000": 1}, "120000": {"120000": 1},
+    "130000": {"130100": 0.3, "130200": 0.3, "130600": 0.2, "130400": 0.2},
+    "140000": {"140100": 0.6, "140400": 0.2, "140200": 0.2},
+    "150000": {"150100": 0.4, "150200": 0.4, "150600": 0.2},
+    "370000": {"370100": 0.25, "370200": 0.3, "370700": 0.15, "371300": 0.15, "370300": 0.15},
+    "410000": {"410100": 0.45, "410300": 0.2, "411000": 0.15, "410700": 0.2},
+}
+POPULATION = {  # million residents, 2020 census as recalled [census-2020, U]
+    "110000": 21.9, "120000": 13.9, "130100": 11.2, "130200": 7.7, "130600": 11.5,
+    "130400": 9.4, "140100": 5.3, "140400": 3.2, "140200": 3.1, "150100": 3.4, "150200": 2.7,
+    "150600": 2.2, "370100": 9.2, "370200": 10.1, "370700": 9.4, "371300": 11.0, "370300": 4.7,
+    "410100": 12.6, "410300": 7.1, "411000": 4.4, "410700": 6.3,
+}
+URBAN_PER_CAPITA = {"cd_waste": 1.2, "msw": 0.33, "sewage_sludge": 0.05,
+                    "hazardous_waste": 0.015}  # t per resident per year [urban-percap, U]
+XIONGAN_CD = 5.0  # Mt/yr of construction waste during the build-out [xiongan-cd, U]
+URBAN_GROWTH = {2020: 1.0, 2021: 1.03, 2022: 1.05}  # [urban-percap, U]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sites of facilities, demands and terminals: (id, zh, en, region, lat, lon, designation, source)
+# ---------------------------------------------------------------------------------------------
+PLACES = [
+    # aggregate bases (plan task 三): Chengde, Tangshan, Zhangjiakou
+    ("S-chengde", "承德尾矿综合利用基地（双滦）", "Chengde tailings utilization base (Shuangluan)",
+     "130800", 40.960, 117.800, "base:chengde", "[plan] task 三; [chengde-2019]; [gazetteer]"),
+    ("S-luanping", "滦平巨源绿色砂石基地", "Luanping Juyuan green aggregate base", "130800",
+     40.941, 117.332, "base:luanping", "[beijing-green-bases]; [facts-6.1]"),
+    ("S-fengning", "丰宁尾矿砂石基地", "Fengning tailings aggregate base", "130800", 41.209,
+     116.651, "", "[fengning-2020]; [facts-6.1]"),
+    ("S-kuancheng", "宽城尾矿砂石", "Kuancheng tailings aggregate", "130800", 40.611, 118.485,
+     "", "[est-capacity]; [gazetteer]"),
+    ("S-qianan", "首钢迁安矿业砂石基地", "Shougang Qian'an mining aggregate base", "130200", 40.012,
+     118.701, "base:qianan", "[beijing-green-bases]; [facts-6.1]"),
+    ("S-qianxi", "迁西尾矿综合利用", "Qianxi tailings utilization", "130200", 40.146, 118.314, "",
+     "[qianxi-2015]; [gazetteer]"),
+    ("S-luanzhou", "滦州尾矿砂石及雄安构件基地", "Luanzhou tailings aggregate and Xiong'an precast base",
+     "130200", 39.741, 118.703, "cluster:luanzhou", "[plan] task 十一; [gazetteer]"),
+    ("S-zhangjiakou", "张家口宣化尾矿废石砂石基地", "Zhangjiakou Xuanhua aggregate base", "130700",
+     40.610, 115.060, "base:zhangjiakou", "[plan] task 三; [gazetteer]"),
+    # co-utilization bases (plan task 四; designations illustrative [U])
+    ("S-caofeidian", "曹妃甸冶金固废协同利用基地", "Caofeidian metallurgical waste co-utilization base",
+     "130200", 39.270, 118.460, "co_base:caofeidian", "[plan] task 四 (site illustrative); [gazetteer]"),
+    ("S-wuan", "武安钢渣协同利用基地", "Wu'an steel-slag co-utilization base", "130400", 36.697,
+     114.204, "co_base:wuan", "[plan] task 四 (site illustrative); [gazetteer]"),
+    ("S-shuozhou", "朔州工业固废综合利用基地", "Shuozhou ISW comprehensive utilization base", "140600",
+     39.331, 112.433, "base:shuozhou;co_base:shuozhou", "[plan] task 九 names Shuozhou; [shuozhou-2016]"),
+    ("S-baotou-co", "包头冶金煤电固废协同利用基地", "Baotou metallurgy and coal-power co-utilization base",
+     "150200", 40.600, 110.000, "co_base:baotou", "[plan] task 四 (site illustrative); [gazetteer]"),
+    ("S-jinan-co", "济南（莱芜）钢渣矿渣协同利用基地", "Jinan (Laiwu) slag co-utilization base", "370100",
+     36.213, 117.677, "co_base:laiwu", "[plan] task 四 (site illustrative); [gazetteer]"),
+    ("S-anyang-co", "安阳冶金固废协同利用基地", "Anyang metallurgical waste co-utilization base",
+     "410500", 36.098, 114.393, "co_base:anyang", "[plan] task 四 (site illustrative); [gazetteer]"),
+    ("S-ordos-co", "鄂尔多斯煤电固废协同利用基地", "Ordos coal-power waste co-utilization base", "150600",
+     39.609, 109.781, "co_base:ordos", "[plan] task 四 (site illustrative); [gazetteer]"),
+    ("S-changzhi-co", "长治煤电冶金固废协同利用基地", "Changzhi coal-power and metallurgy co-utilization base",
+     "140400", 36.195, 113.117, "co_base:changzhi", "[plan] task 四 (site illustrative); [gazetteer]"),
+    # red mud (plan task 五): Zibo, Jiaozuo, Lüliang
+    ("S-zibo-redmud", "淄博赤泥综合利用", "Zibo red-mud utilization", "370300", 36.813, 118.055,
+     "base:zibo", "[plan] task 五 names Zibo; [facts-6.1]"),
+    ("S-jiaozuo-redmud", "焦作赤泥综合利用", "Jiaozuo red-mud utilization", "410800", 35.216, 113.242,
+     "base:jiaozuo", "[plan] task 五 names Jiaozuo; [facts-6.1]"),
+    ("S-lvliang-redmud", "吕梁赤泥综合利用", "Lüliang red-mud utilization", "141100", 37.519, 111.144,
+     "base:lvliang", "[plan] task 五 names Lüliang; [lvliang-2023]"),
+    # recycled-resource parks (plan task 九) and tyre/plastics enterprises (task 七)
+    ("S-ziya", "天津子牙循环经济产业区", "Tianjin Ziya circular-economy park", "120000", 38.860, 116.880,
+     "park:ziya", "[plan] task 九 names Ziya; [facts-6.1]"),
+    ("S-dingzhou", "定州再生资源产业园", "Dingzhou recycled-resource park", "130600", 38.516, 114.990,
+     "park:dingzhou;enterprise:dingzhou-polymer", "[plan] tasks 七, 九 name Dingzhou; [facts-6.1]"),
+    ("S-linyi", "临沂再生资源产业园", "Linyi recycled-resource park", "371300", 35.104, 118.356,
+     "park:linyi", "[plan] task 九 names Linyi; [facts-6.1]"),
+    ("S-xuchang", "许昌再生资源产业园", "Xuchang recycled-resource park", "411000", 34.036, 113.852,
+     "park:xuchang", "[plan] task 九 names Xuchang; [facts-6.1]"),
+    ("S-baotou-park", "包头再生资源产业园", "Baotou recycled-resource park", "150200", 40.658, 109.840,
+     "park:baotou", "[plan] task 九 names Baotou; [facts-6.1]"),
+    ("S-jinan-polymer", "济南废旧轮胎废塑料加工", "Jinan waste-tyre and plastics processing", "370100",
+     36.700, 117.000, "enterprise:jinan-polymer", "[plan] task 七 names Jinan; [gazetteer]"),
+    ("S-jiaozuo-polymer", "焦作废旧轮胎废塑料加工", "Jiaozuo waste-tyre and plastics processing", "410800",
+     35.250, 113.200, "enterprise:jiaozuo-polymer", "[plan] task 七 names Jiaozuo; [gazetteer]"),
+    ("S-pingyao-polymer", "平遥废旧轮胎加工", "Pingyao waste-tyre processing", "140700", 37.189, 112.175,
+     "enterprise:pingyao-polymer", "[plan] task 七 names Pingyao; [facts-6.1]"),
+    # waste-paper sorting centres (plan task 七: 3–5 in Tianjin, Beijing, Hebei, Shandong)
+    ("S-paper-tianjin", "天津废纸分拣加工中心", "Tianjin waste-paper sorting centre", "120000", 39.200,
+     117.350, "paper_centre:tianjin", "[plan] task 七; site [U]"),
+    ("S-paper-beijing", "北京废纸分拣加工中心", "Beijing waste-paper sorting centre", "110000", 39.780,
+     116.550, "paper_centre:beijing", "[plan] task 七; site [U]"),
+    ("S-paper-langfang", "河北（廊坊）废纸分拣加工中心", "Hebei (Langfang) waste-paper sorting centre",
+     "131000", 39.538, 116.684, "paper_centre:langfang", "[plan] task 七; site [U]"),
+    ("S-paper-weifang", "山东（潍坊）废纸分拣加工中心", "Shandong (Weifang) waste-paper sorting centre",
+     "370700", 36.900, 118.800, "paper_centre:weifang", "[plan] task 七; site [U]"),
+    # retired batteries (plan task 八): Shanxi, Shandong, Hebei, Henan, Inner Mongolia
+    ("S-battery-taiyuan", "太原动力电池梯次利用示范", "Taiyuan battery second-life demonstration", "140100",
+     37.800, 112.600, "", "[plan] task 八; site [U]"),
+    ("S-battery-zibo", "淄博动力电池回收利用", "Zibo battery recycling", "370300", 36.800, 118.100, "",
+     "[plan] task 八; site [U]"),
+    ("S-battery-baoding", "保定动力电池梯次利用", "Baoding battery second-life use", "130600", 38.874,
+     115.465, "", "[plan] task 八; site [U]"),
+    ("S-battery-xinxiang", "新乡动力电池回收利用", "Xinxiang battery recycling", "410700", 35.303, 113.927,
+     "", "[plan] task 八; site [U]"),
+    ("S-battery-baotou", "包头动力电池梯次利用", "Baotou battery second-life use", "150200", 40.620,
+     109.900, "", "[plan] task 八; site [U]"),
+    # cement kilns co-processing city wastes (plan task 十)
+    ("S-kiln-xingtai", "冀东水泥邢台协同处置线", "Jidong cement Xingtai co-processing line", "130500",
+     37.070, 114.505, "", "[jidong-kilns]"),
+    ("S-kiln-yangquan", "冀东水泥阳泉协同处置线", "Jidong cement Yangquan co-processing line", "140300",
+     37.857, 113.580, "", "[jidong-kilns]"),
+    ("S-kiln-wenxi", "冀东水泥闻喜协同处置线", "Jidong cement Wenxi co-processing line", "140800",
+     35.356, 111.224, "", "[jidong-kilns]; [gazetteer]"),
+    ("S-kiln-liulihe", "北京琉璃河水泥窑协同处置", "Beijing Liulihe cement-kiln co-processing", "110000",
+     39.600, 115.980, "", "[est-capacity]; [gazetteer]"),
+    ("S-kiln-tangshan", "唐山水泥窑协同处置（候选）", "Tangshan cement-kiln co-processing (candidate)",
+     "130200", 39.700, 118.300, "", "[plan] task 十; [est-capacity]"),
+    ("S-kiln-shijiazhuang", "石家庄水泥窑协同处置（候选）", "Shijiazhuang cement-kiln co-processing (candidate)",
+     "130100", 38.100, 114.350, "", "[plan] task 十; [est-capacity]"),
+    ("S-kiln-jinan", "济南水泥窑协同处置（候选）", "Jinan cement-kiln co-processing (candidate)", "370100",
+     36.600, 117.300, "", "[plan] task 十; [est-capacity]"),
+    ("S-kiln-zibo", "淄博水泥窑协同处置", "Zibo cement-kiln co-processing", "370300", 36.750, 118.000,
+     "", "[plan] task 十; [est-capacity]"),
+    ("S-kiln-tianjin", "天津水泥窑协同处置", "Tianjin cement-kiln co-processing", "120000", 39.300,
+     117.500, "", "[est-capacity]"),
+    # concrete and C&D near the demand centres
+    ("S-beijing-concrete", "北京预拌混凝土及建筑垃圾资源化", "Beijing ready-mix concrete and C&D recycling",
+     "110000", 39.850, 116.300, "", "[est-capacity]"),
+    ("S-tianjin-concrete", "天津预拌混凝土及建筑垃圾资源化", "Tianjin ready-mix concrete and C&D recycling",
+     "120000", 39.050, 117.150, "", "[est-capacity]"),
+    ("S-xiongan", "雄安新区建材与建筑垃圾资源化", "Xiong'an building materials and C&D recycling",
+     "130600", 38.990, 115.980, "", "[plan] task 十一; [facts-6.1]"),
+]
+
+# Demand sites (virgin-alternative markets, each standing for a city and its hinterland):
+# (id, zh, en, region, lat, lon).
+DEMAND_SITES = [
+    ("D-beijing", "北京市建材市场", "Beijing building-materials market", "110000", 39.904, 116.407),
+    ("D-tianjin", "天津市建材市场", "Tianjin building-materials market", "120000", 39.084, 117.201),
+    ("D-xiongan", "雄安新区建设", "Xiong'an New Area construction", "130600", 39.000, 115.950),
+    ("D-shijiazhuang", "石家庄市建材市场", "Shijiazhuang market", "130100", 38.060, 114.500),
+    ("D-tangshan", "唐山市市场", "Tangshan market", "130200", 39.650, 118.160),
+    ("D-handan", "邯郸市市场", "Handan market", "130400", 36.640, 114.520),
+    ("D-taiyuan", "太原市市场", "Taiyuan market", "140100", 37.890, 112.560),
+    ("D-hohhot", "呼和浩特市市场", "Hohhot market", "150100", 40.830, 111.730),
+    ("D-baotou", "包头市市场", "Baotou market", "150200", 40.670, 109.850),
+    ("D-jinan", "济南市市场", "Jinan market", "370100", 36.670, 117.100),
+    ("D-qingdao", "青岛市市场", "Qingdao market", "370200", 36.080, 120.370),
+    ("D-weifang", "潍坊市市场", "Weifang market", "370700", 36.720, 119.140),
+    ("D-zhengzhou", "郑州市市场", "Zhengzhou market", "410100", 34.760, 113.650),
+]
+# Demand quantities 2022, Mt/yr, per site and product; 2020/2021 scaled
+# by DEMAND_TREND. Aggregate (coarse + sand) in Beijing 85, Tianjin 65 [agg-demand, V band, U
+# default]; Xiong'an 60 [xiongan-demand, U]; other figures [demand-est, U].
+DEMAND = {
+    "D-beijing": {"coarse_aggregate": 51, "manufactured_sand": 34, "ready_mix_concrete": 30,
+                  "cement": 2.5, "road_base": 6, "bricks_blocks": 3, "sorted_paper": 2.0,
+                  "recycled_pellets": 0.6},
+    "D-tianjin": {"coarse_aggregate": 39, "manufactured_sand": 26, "ready_mix_concrete": 20,
+                  "road_base": 6, "eaf_steel": 8, "recycled_copper": 0.9,
+                  "recycled_aluminium": 1.6, "recovered_metals": 3, "sorted_paper": 3.0},
+    "D-xiongan": {"coarse_aggregate": 36, "manufactured_sand": 24, "ready_mix_concrete": 20,
+                  "sw_binder": 3, "road_base": 8},
+    "D-shijiazhuang": {"coarse_aggregate": 20, "manufactured_sand": 12, "cement": 12,
+                       "sw_binder": 6, "road_base": 12, "bricks_blocks": 6},
+    "D-tangshan": {"cement": 14, "sw_binder": 6, "road_base": 12, "eaf_steel": 15,
+                   "recovered_metals": 12},
+    "D-handan": {"cement": 10, "road_base": 10, "eaf_steel": 17},
+    "D-taiyuan": {"cement": 12, "sw_binder": 14, "road_base": 24, "bricks_blocks": 16,
+                  "eco_cement": 2, "battery_modules": 0.02},
+    "D-hohhot": {"cement": 10, "sw_binder": 14, "road_base": 20, "bricks_blocks": 12},
+    "D-baotou": {"eaf_steel": 3, "recovered_metals": 6, "road_base": 10},
+    "D-jinan": {"coarse_aggregate": 18, "manufactured_sand": 12, "cement": 22, "sw_binder": 6,
+                "road_base": 20, "bricks_blocks": 12, "eco_cement": 3, "rubber_powder": 0.3,
+                "retreaded_tyres": 0.1},
+    "D-qingdao": {"coarse_aggregate": 18, "manufactured_sand": 12, "cement": 12,
+                  "eaf_steel": 14, "recycled_pellets": 2.0},
+    "D-weifang": {"sorted_paper": 8.0},
+    "D-zhengzhou": {"coarse_aggregate": 20, "manufactured_sand": 14, "cement": 28,
+                    "sw_binder": 6, "road_base": 24, "bricks_blocks": 12, "eco_cement": 3,
+                    "recycled_aluminium": 1.0, "battery_salts": 0.04},
+}
+DEMAND_TREND = {2020: 1.05, 2021: 1.04, 2022: 1.0}  # construction peaked 2020–21 [demand-est, U]
+# Delivered virgin-alternative price, yuan/t, by product and year; 'premium' markets below.
+PRICE = {  # product: (2020, 2021, 2022)
+    "coarse_aggregate": (85, 90, 80), "manufactured_sand": (100, 105, 95),
+    "sw_binder": (200, 220, 200), "cement": (280, 320, 290), "ready_mix_concrete": (180, 190, 175),
+    "road_base": (60, 65, 60), "bricks_blocks": (200, 210, 200), "eaf_steel": (3600, 4800, 4200),
+    "recycled_copper": (46000, 64000, 63000), "recycled_aluminium": (14500, 19500, 19000),
+    "retreaded_tyres": (8000, 8000, 8000), "rubber_powder": (2000, 2200, 2000),
+    "recycled_pellets": (6000, 7000, 6500), "sorted_paper": (2000, 2700, 2400),
+    "battery_modules": (25000, 30000, 30000), "battery_salts": (60000, 90000, 120000),
+    "recovered_metals": (800, 1000, 900), "eco_cement": (260, 300, 270),
+}
+PREMIUM = {  # site: product: (2020, 2021, 2022) — Beijing and Tianjin are import-dependent markets
+    "D-beijing": {"coarse_aggregate": (130, 135, 110), "manufactured_sand": (140, 145, 115),
+                  "ready_mix_concrete": (210, 220, 200)},
+    "D-tianjin": {"coarse_aggregate": (105, 110, 95), "manufactured_sand": (115, 120, 100)},
+    "D-xiongan": {"coarse_aggregate": (110, 115, 100), "manufactured_sand": (120, 125, 105)},
+}
+PRICE_SOURCE = {
+    "coarse_aggregate": "[prices-csga] national crushed stone 94 (Dec 2022) [V]; [prices-est] city values [U]",
+    "manufactured_sand": "[prices-csga] national manufactured sand 100 (Dec 2022) [V]; [prices-est] [U]",
+    "eaf_steel": "[prices-est] billet price recalled [U]",
+}
+
+# ---------------------------------------------------------------------------------------------
+# Facilities: (id, site, process, first year, capacity Mt/yr, max capacity Mt/yr when
+# expandable else 0, candidate, source). Sites "G-..." are generator sites (co-located users);
+# "U-<prefecture>" is the aggregated existing utilizer cluster of that prefecture.
+# ---------------------------------------------------------------------------------------------
+E, C = False, True
+FACILITIES = [
+    # --- task 三: tailings and waste rock to aggregate (Chengde 50–55 Mt/yr used [chengde-2019/2018])
+    ("F-chengde-tailings-sand", "S-chengde", "tailings_sand", 2015, 30, 40, E, "[chengde-2019] 13 firms use 50 Mt/yr; [chengde-2018] ~55 Mt/yr; split over Chengde sites [U]"),
+    ("F-chengde-tailings-blocks", "S-chengde", "tailings_blocks", 2015, 5, 0, E, "[chengde-2019] share of the 50–55 Mt/yr [U]"),
+    ("F-luanping-tailings-sand", "S-luanping", "tailings_sand", 2016, 8, 12, E, "[chengde-2019] share [U]; [beijing-green-bases]"),
+    ("F-luanping-aggregate", "S-luanping", "waste_rock_aggregate", 2016, 5, 8, E, "[beijing-green-bases]; capacity [U]"),
+    ("F-fengning-tailings-sand", "S-fengning", "tailings_sand", 2018, 7, 0, E, "[chengde-2019] share [U]; [fengning-2020]"),
+    ("F-kuancheng-tailings-sand", "S-kuancheng", "tailings_sand", 2017, 5, 0, E, "[chengde-2019] share [U]"),
+    ("F-qianan-aggregate", "S-qianan", "waste_rock_aggregate", 2016, 12, 20, E, "[beijing-green-bases]; capacity [U]"),
+    ("F-qianan-tailings-sand", "S-qianan", "tailings_sand", 2018, 6, 0, E, "[est-capacity] [U]"),
+    ("F-qianxi-tailings-sand", "S-qianxi", "tailings_sand", 2015, 8, 0, E, "[qianxi-2015] >20 Mt/yr tailings, local use; capacity [U]"),
+    ("F-qianxi-tailings-blocks", "S-qianxi", "tailings_blocks", 2015, 2, 0, E, "[qianxi-2015] aerated blocks with 72.6% tailings; capacity [U]"),
+    ("F-luanzhou-tailings-sand", "S-luanzhou", "tailings_sand", 2018, 4, 0, E, "[est-capacity] [U]"),
+    ("F-zhangjiakou-tailings-sand", "S-zhangjiakou", "tailings_sand", 2017, 5, 0, E, "[est-capacity] [U]"),
+    ("F-zhangjiakou-aggregate", "S-zhangjiakou", "waste_rock_aggregate", 2017, 4, 0, E, "[est-capacity] [U]"),
+    ("F-wuan-tailings-sand", "S-wuan", "tailings_sand", 2018, 3, 0, E, "[est-capacity] [U]"),
+    ("F-baotou-tailings-sand", "S-baotou-co", "tailings_sand", 2018, 3, 0, E, "[est-capacity] [U]"),
+    ("F-370100-tailings-sand", "U-370100", "tailings_sand", 2017, 3, 0, E, "[est-capacity] [U]"),
+    ("F-140600-gangue-aggregate", "S-shuozhou", "gangue_aggregate", 2016, 6, 10, E, "[shuozhou-2016] base; capacity [U]"),
+    ("F-140400-gangue-aggregate", "S-changzhi-co", "gangue_aggregate", 2017, 4, 0, E, "[est-capacity] [U]"),
+    ("F-150600-gangue-aggregate", "S-ordos-co", "gangue_aggregate", 2018, 6, 0, E, "[est-capacity] [U]"),
+    # --- task 四: metallurgy + coal-power co-utilization
+    ("F-caofeidian-binder", "S-caofeidian", "co_binder", 2018, 8, 14, E, "[est-capacity] [U]"),
+    ("F-caofeidian-road-base", "S-caofeidian", "slag_road_base", 2018, 4, 0, E, "[est-capacity] [U]"),
+    ("F-caofeidian-slag-metal", "S-caofeidian", "steel_slag_metal", 2015, 5, 0, E, "[est-capacity] [U]"),
+    ("F-130200-scm-cement", "U-130200", "scm_cement", 2010, 12, 0, E, "[hebei-cement-2023] Hebei cement took ~31 Mt slag+gypsum+ash in 2023; split by prefecture [U]"),
+    ("F-wuan-binder", "S-wuan", "co_binder", 2019, 5, 8, E, "[est-capacity] [U]"),
+    ("F-wuan-slag-metal", "S-wuan", "steel_slag_metal", 2015, 4, 0, E, "[est-capacity] [U]"),
+    ("F-130400-scm-cement", "U-130400", "scm_cement", 2010, 8, 0, E, "[hebei-cement-2023] share [U]"),
+    ("F-130400-road-base", "U-130400", "slag_road_base", 2017, 5, 0, E, "[est-capacity] [U]"),
+    ("F-130100-scm-cement", "U-130100", "scm_cement", 2010, 11, 0, E, "[hebei-cement-2023] share [U]"),
+    ("F-130100-flyash-binder", "U-130100", "flyash_binder", 2019, 4, 0, E, "[est-capacity] [U]"),
+    ("F-130700-flyash-binder", "U-130700", "flyash_binder", 2019, 3, 0, E, "[est-capacity] [U]"),
+    ("F-120000-scm-cement", "U-120000", "scm_cement", 2010, 3, 0, E, "[est-capacity] [U]"),
+    ("F-120000-binder", "U-120000", "co_binder", 2019, 2, 0, E, "[est-capacity] [U]"),
+    ("F-shuozhou-flyash-binder", "S-shuozhou", "flyash_binder", 2016, 10, 16, E, "[shuozhou-2016] 145 firms use 34 Mt/yr; [shuozhou-2016b] park takes 3.3 Mt/yr fly ash; split [U]"),
+    ("F-shuozhou-blocks", "S-shuozhou", "fly_ash_blocks", 2016, 4, 0, E, "[shuozhou-2016] share [U]"),
+    ("F-shuozhou-ceramsite", "S-shuozhou", "ceramsite", 2018, 3, 0, E, "[shuozhou-2016] share [U]"),
+    ("F-shuozhou-gangue-bricks", "S-shuozhou", "gangue_bricks", 2014, 6, 0, E, "[shuozhou-2016] share [U]"),
+    ("F-140100-scm-cement", "U-140100", "scm_cement", 2010, 6, 0, E, "[est-capacity] [U]"),
+    ("F-140100-binder", "U-140100", "co_binder", 2019, 3, 0, E, "[est-capacity] [U]"),
+    ("F-changzhi-flyash-binder", "S-changzhi-co", "flyash_binder", 2018, 6, 0, E, "[est-capacity] [U]"),
+    ("F-changzhi-scm-cement", "S-changzhi-co", "scm_cement", 2010, 5, 0, E, "[est-capacity] [U]"),
+    ("F-140200-flyash-binder", "U-140200", "flyash_binder", 2019, 5, 0, E, "[est-capacity] [U]"),
+    ("F-140200-gangue-bricks", "U-140200", "gangue_bricks", 2012, 5, 0, E, "[est-capacity] [U]"),
+    ("F-140500-gangue-bricks", "U-140500", "gangue_bricks", 2012, 4, 0, E, "[est-capacity] [U]"),
+    ("F-140700-gangue-bricks", "U-140700", "gangue_bricks", 2012, 4, 0, E, "[est-capacity] [U]"),
+    ("F-141000-scm-cement", "U-141000", "scm_cement", 2010, 4, 0, E, "[est-capacity] [U]"),
+    ("F-141000-road-base", "U-141000", "slag_road_base", 2018, 4, 0, E, "[est-capacity] [U]"),
+    ("F-lvliang-gangue-bricks", "S-lvliang-redmud", "gangue_bricks", 2015, 5, 0, E, "[lvliang-2023] gangue 25% used (≈9.6 Mt); capacity [U]"),
+    ("F-lvliang-flyash-binder", "S-lvliang-redmud", "flyash_binder", 2019, 2, 0, E, "[lvliang-2023] fly ash 13.7% used; capacity [U]"),
+    ("F-baotou-binder", "S-baotou-co", "co_binder", 2018, 3, 6, E, "[est-capacity] [U]"),
+    ("F-baotou-flyash-binder", "S-baotou-co", "flyash_binder", 2018, 5, 0, E, "[est-capacity] [U]"),
+    ("F-baotou-scm-cement", "S-baotou-co", "scm_cement", 2010, 4, 0, E, "[est-capacity] [U]"),
+    ("F-150100-flyash-binder", "U-150100", "flyash_binder", 2018, 4, 0, E, "[hohhot-2023] 9.51 Mt used; capacity [U]"),
+    ("F-150100-blocks", "U-150100", "fly_ash_blocks", 2016, 3, 0, E, "[hohhot-2023] share [U]"),
+    ("F-150100-scm-cement", "U-150100", "scm_cement", 2010, 3, 0, E, "[est-capacity] [U]"),
+    ("F-ordos-flyash-binder", "S-ordos-co", "flyash_binder", 2019, 8, 12, E, "[est-capacity] [U]"),
+    ("F-ordos-gangue-bricks", "S-ordos-co", "gangue_bricks", 2014, 5, 0, E, "[est-capacity] [U]"),
+    ("F-ordos-road-base", "S-ordos-co", "slag_road_base", 2018, 3, 0, E, "[est-capacity] [U]"),
+    ("F-150300-slag-metal", "U-150300", "slag_multi_metal", 2018, 6, 0, E, "[est-capacity] [U]"),
+    ("F-jinan-binder", "S-jinan-co", "co_binder", 2018, 5, 8, E, "[est-capacity] [U]"),
+    ("F-jinan-scm-cement", "S-jinan-co", "scm_cement", 2010, 8, 0, E, "[est-capacity] [U]"),
+    ("F-jinan-slag-metal", "S-jinan-co", "steel_slag_metal", 2015, 3, 0, E, "[est-capacity] [U]"),
+    ("F-371100-scm-cement", "U-371100", "scm_cement", 2012, 6, 0, E, "[est-capacity] [U]"),
+    ("F-371100-road-base", "U-371100", "slag_road_base", 2018, 4, 0, E, "[est-capacity] [U]"),
+    ("F-370800-flyash-binder", "U-370800", "flyash_binder", 2018, 9, 0, E, "[est-capacity] [U]"),
+    ("F-370800-gangue-bricks", "U-370800", "gangue_bricks", 2012, 4, 0, E, "[est-capacity] [U]"),
+    ("F-370700-scm-cement", "U-370700", "scm_cement", 2010, 12, 0, E, "[est-capacity] [U]"),
+    ("F-370700-blocks", "U-370700", "fly_ash_blocks", 2016, 4, 0, E, "[est-capacity] [U]"),
+    ("F-371500-fgd-products", "U-371500", "fgd_gypsum_products", 2016, 3, 0, E, "[est-capacity] [U]"),
+    ("F-371500-pg-products", "U-371500", "phosphogypsum_products", 2019, 1, 0, E, "[est-capacity] [U]"),
+    ("F-370600-slag-metal", "U-370600", "slag_multi_metal", 2016, 3, 0, E, "[est-capacity] [U]"),
+    ("F-anyang-binder", "S-anyang-co", "co_binder", 2018, 4, 0, E, "[est-capacity] [U]"),
+    ("F-anyang-scm-cement", "S-anyang-co", "scm_cement", 2010, 6, 0, E, "[est-capacity] [U]"),
+    ("F-anyang-road-base", "S-anyang-co", "slag_road_base", 2018, 3, 0, E, "[est-capacity] [U]"),
+    ("F-410100-scm-cement", "U-410100", "scm_cement", 2010, 8, 0, E, "[est-capacity] [U]"),
+    ("F-410100-flyash-binder", "U-410100", "flyash_binder", 2018, 5, 0, E, "[est-capacity] [U]"),
+    ("F-410400-gangue-bricks", "U-410400", "gangue_bricks", 2012, 4, 0, E, "[est-capacity] [U]"),
+    ("F-410300-scm-cement", "U-410300", "scm_cement", 2010, 5, 0, E, "[est-capacity] [U]"),
+    ("F-jiyuan-slag-metal", "U-419001", "slag_multi_metal", 2016, 3, 0, E, "[est-capacity] [U]"),
+    # concrete, precast and C&D near demand centres
+    ("F-beijing-concrete", "S-beijing-concrete", "co_concrete", 2019, 10, 0, E, "[est-capacity] [U]"),
+    ("F-beijing-cd-aggregate", "S-beijing-concrete", "cd_aggregate", 2018, 8, 0, E, "[est-capacity] [U]"),
+    ("F-tianjin-concrete", "S-tianjin-concrete", "co_concrete", 2019, 6, 0, E, "[est-capacity] [U]"),
+    ("F-tianjin-cd-aggregate", "S-tianjin-concrete", "cd_aggregate", 2018, 4, 0, E, "[est-capacity] [U]"),
+    ("F-xiongan-concrete", "S-xiongan", "co_concrete", 2020, 6, 10, E, "[plan] task 十一; capacity [U]"),
+    ("F-luanzhou-precast", "S-luanzhou", "xiongan_precast", 2020, 2, 4, E, "[plan] task 十一; capacity [U]"),
+    # --- task 五: red mud (Zibo, Jiaozuo, Lüliang)
+    ("F-zibo-redmud-cement", "S-zibo-redmud", "red_mud_eco_cement", 2015, 4, 0, E, "[chalco-shandong] up to 30% red mud in raw meal; capacity [U]"),
+    ("F-zibo-redmud-iron", "S-zibo-redmud", "red_mud_iron", 2019, 1, 0, E, "[est-capacity] [U]"),
+    ("F-jiaozuo-redmud-cement", "S-jiaozuo-redmud", "red_mud_eco_cement", 2018, 2, 0, E, "[est-capacity] [U]"),
+    ("F-lvliang-redmud-iron", "S-lvliang-redmud", "red_mud_iron", 2020, 0.5, 0, E, "[lvliang-2023] red mud 2.3% used; capacity [U]"),
+    # --- task 六: scrap metals
+    ("F-tangshan-eaf", "U-130200", "scrap_eaf", 2010, 13, 0, E, "[est-capacity] [U]"),
+    ("F-handan-eaf", "U-130400", "scrap_eaf", 2010, 5, 0, E, "[est-capacity] [U]"),
+    ("F-tianjin-eaf", "U-120000", "scrap_eaf", 2010, 8, 0, E, "[est-capacity] [U]"),
+    ("F-371100-eaf", "U-371100", "scrap_eaf", 2012, 10, 0, E, "[est-capacity] [U]"),
+    ("F-370100-eaf", "U-370100", "scrap_eaf", 2012, 5, 0, E, "[est-capacity] [U]"),
+    ("F-anyang-eaf", "S-anyang-co", "scrap_eaf", 2012, 8, 0, E, "[est-capacity] [U]"),
+    ("F-baotou-eaf", "S-baotou-park", "scrap_eaf", 2012, 3, 0, E, "[est-capacity] [U]"),
+    ("F-ziya-copper", "S-ziya", "scrap_copper_refining", 2012, 0.8, 0, E, "[plan] task 九 names Ziya; capacity [U]"),
+    ("F-ziya-aluminium", "S-ziya", "scrap_al_remelt", 2012, 0.6, 0, E, "[est-capacity] [U]"),
+    ("F-linyi-copper", "S-linyi", "scrap_copper_refining", 2014, 0.4, 0, E, "[est-capacity] [U]"),
+    ("F-linyi-aluminium", "S-linyi", "scrap_al_remelt", 2014, 0.6, 0, E, "[est-capacity] [U]"),
+    ("F-xuchang-aluminium", "S-xuchang", "scrap_al_remelt", 2014, 0.6, 0, E, "[est-capacity] [U]"),
+    # --- task 七: tyres, plastics, paper
+    ("F-dingzhou-rubber-powder", "S-dingzhou", "tyre_rubber_powder", 2014, 0.4, 0, E, "[plan] task 七 names Dingzhou; capacity [U]"),
+    ("F-dingzhou-plastics", "S-dingzhou", "plastic_pelletising", 2014, 1.0, 0, E, "[est-capacity] [U]"),
+    ("F-jinan-retreading", "S-jinan-polymer", "tyre_retreading", 2016, 0.1, 0, E, "[plan] task 七 names Jinan; capacity [U]"),
+    ("F-jinan-rubber-powder", "S-jinan-polymer", "tyre_rubber_powder", 2016, 0.3, 0, E, "[est-capacity] [U]"),
+    ("F-jiaozuo-rubber-powder", "S-jiaozuo-polymer", "tyre_rubber_powder", 2016, 0.3, 0, E, "[plan] task 七 names Jiaozuo; capacity [U]"),
+    ("F-jiaozuo-plastics", "S-jiaozuo-polymer", "plastic_pelletising", 2016, 0.5, 0, E, "[est-capacity] [U]"),
+    ("F-pingyao-rubber-powder", "S-pingyao-polymer", "tyre_rubber_powder", 2016, 0.2, 0, E, "[plan] task 七 names Pingyao; capacity [U]"),
+    ("F-ziya-plastics", "S-ziya", "plastic_pelletising", 2012, 0.8, 0, E, "[est-capacity] [U]"),
+    ("F-linyi-plastics", "S-linyi", "plastic_pelletising", 2014, 0.8, 0, E, "[est-capacity] [U]"),
+    ("F-110000-paper", "U-110000", "paper_sorting", 2012, 2.0, 0, E, "[est-capacity] [U]"),
+    ("F-120000-paper", "U-120000", "paper_sorting", 2012, 1.5, 0, E, "[est-capacity] [U]"),
+    ("F-370100-paper", "U-370100", "paper_sorting", 2012, 2.0, 0, E, "[est-capacity] [U]"),
+    # --- task 八: batteries
+    ("F-taiyuan-battery-cascade", "S-battery-taiyuan", "battery_cascade", 2020, 0.01, 0, E, "[plan] task 八; capacity [U]"),
+    ("F-zibo-battery-recycling", "S-battery-zibo", "battery_recycling", 2019, 0.02, 0, E, "[plan] task 八; capacity [U]"),
+    ("F-xinxiang-battery-recycling", "S-battery-xinxiang", "battery_recycling", 2019, 0.02, 0, E, "[plan] task 八; capacity [U]"),
+    # --- task 十: cement kilns co-processing city wastes
+    ("F-xingtai-kiln-msw", "S-kiln-xingtai", "kiln_msw", 2017, 0.17, 0, E, "[jidong-kilns] 170 kt/yr municipal/mixed waste [V]"),
+    ("F-yangquan-kiln", "S-kiln-yangquan", "kiln_hazardous", 2017, 0.05, 0, E, "[jidong-kilns] 50 kt/yr [V]; waste type assumed hazardous [U]"),
+    ("F-wenxi-kiln", "S-kiln-wenxi", "kiln_sludge", 2018, 0.06, 0, E, "[jidong-kilns] 60 kt/yr [V]; waste type assumed sludge [U]"),
+    ("F-liulihe-kiln-sludge", "S-kiln-liulihe", "kiln_sludge", 2015, 0.18, 0, E, "[est-capacity] ~500 t/d recalled [U]"),
+    ("F-zibo-kiln-msw", "S-kiln-zibo", "kiln_msw", 2018, 0.15, 0, E, "[est-capacity] default line 50–150 kt/yr [U]"),
+    # --- candidates: the planner decides whether to build them (first usable year 2021)
+    ("C-chengde-tailings-sand", "S-chengde", "tailings_sand", 2021, 20, 0, C, "[est-capacity] candidate [U]"),
+    ("C-fengning-aggregate", "S-fengning", "waste_rock_aggregate", 2021, 6, 0, C, "[fengning-2020] ≥3 Gt tailings and waste rock stored; candidate [U]"),
+    ("C-qianan-tailings-sand", "S-qianan", "tailings_sand", 2021, 10, 0, C, "[est-capacity] candidate [U]"),
+    ("C-zhangjiakou-aggregate", "S-zhangjiakou", "waste_rock_aggregate", 2021, 6, 0, C, "[plan] task 三 names Zhangjiakou; candidate [U]"),
+    ("C-zhangjiakou-tailings-sand", "S-zhangjiakou", "tailings_sand", 2021, 8, 0, C, "[est-capacity] candidate [U]"),
+    ("C-shuozhou-gangue-aggregate", "S-shuozhou", "gangue_aggregate", 2021, 10, 0, C, "[est-capacity] candidate [U]"),
+    ("C-ordos-gangue-aggregate", "S-ordos-co", "gangue_aggregate", 2021, 10, 0, C, "[est-capacity] candidate [U]"),
+    ("C-baotou-tailings-sand", "S-baotou-co", "tailings_sand", 2021, 8, 0, C, "[est-capacity] candidate [U]"),
+    ("C-caofeidian-binder-2", "S-caofeidian", "co_binder", 2021, 6, 0, C, "[est-capacity] candidate [U]"),
+    ("C-shuozhou-flyash-binder-2", "S-shuozhou", "flyash_binder", 2021, 8, 0, C, "[est-capacity] candidate [U]"),
+    ("C-ordos-flyash-binder-2", "S-ordos-co", "flyash_binder", 2021, 8, 0, C, "[est-capacity] candidate [U]"),
+    ("C-changzhi-road-base", "S-changzhi-co", "slag_road_base", 2021, 5, 0, C, "[est-capacity] candidate [U]"),
+    ("C-datong-flyash-binder", "U-140200", "flyash_binder", 2021, 6, 0, C, "[est-capacity] candidate [U]"),
+    ("C-datong-ceramsite", "U-140200", "ceramsite", 2021, 3, 0, C, "[est-capacity] candidate [U] (high-value, task 五)"),
+    ("C-shuozhou-fgd-products", "S-shuozhou", "fgd_gypsum_products", 2021, 2, 0, C, "[est-capacity] candidate [U] (task 五)"),
+    ("C-ordos-blocks", "S-ordos-co", "fly_ash_blocks", 2021, 3, 0, C, "[est-capacity] candidate [U] (task 五)"),
+    ("C-tangshan-blocks", "S-qianxi", "tailings_blocks", 2021, 3, 0, C, "[est-capacity] candidate [U] (task 五)"),
+    ("C-caofeidian-slag-metal", "S-caofeidian", "slag_multi_metal", 2021, 2, 0, C, "[plan] task 五 (Hebei, Shandong); candidate [U]"),
+    ("C-zibo-redmud-iron", "S-zibo-redmud", "red_mud_iron", 2021, 3, 0, C, "[plan] task 五 names Zibo; candidate [U]"),
+    ("C-jiaozuo-redmud-iron", "S-jiaozuo-redmud", "red_mud_iron", 2021, 2, 0, C, "[plan] task 五 names Jiaozuo; candidate [U]"),
+    ("C-lvliang-redmud-cement", "S-lvliang-redmud", "red_mud_eco_cement", 2021, 2, 0, C, "[plan] task 五 names Lüliang; candidate [U]"),
+    ("C-xiongan-cd-aggregate", "S-xiongan", "cd_aggregate", 2021, 4, 0, C, "[plan] task 十一 (C&D used on site); candidate [U]"),
+    ("C-xiongan-precast", "S-xiongan", "xiongan_precast", 2021, 4, 0, C, "[plan] task 十一; candidate [U]"),
+    ("C-paper-tianjin", "S-paper-tianjin", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
+    ("C-paper-beijing", "S-paper-beijing", "paper_sorting", 2021, 1.0, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
+    ("C-paper-langfang", "S-paper-langfang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
+    ("C-paper-weifang", "S-paper-weifang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
+    ("C-dingzhou-retreading", "S-dingzhou", "tyre_retreading", 2021, 0.1, 0, C, "[plan] task 七; candidate [U]"),
+    ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Hebei); candidate [U]"),
+    ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Inner Mongolia); candidate [U]"),
+    ("C-tangshan-kiln-msw", "S-kiln-tangshan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
+    ("C-shijiazhuang-kiln-msw", "S-kiln-shijiazhuang", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
+    ("C-jinan-kiln-msw", "S-kiln-jinan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Shandong); candidate [U]"),
+]
+ANNUITY = 0.06 / (1 - 1.06 ** -15)  # capex → yuan/yr at 6% over 15 years (catalog policy defaults)
+
+# Rail terminals: (site id, zh, en, region, lat, lon, handling yuan/t, capacity Mt/yr, source)
+TERMINALS = [
+    ("T-dahongmen", "大红门货场", "Dahongmen yard", "110000", 39.835, 116.405, 8, 3, "[rail-yards-2024] [V]; [hushiha-2020] unloads at Dahongmen [V]"),
+    ("T-shuangqiao", "双桥货场", "Shuangqiao yard", "110000", 39.892, 116.574, 8, 2, "[rail-yards-2024] [V]"),
+    ("T-niulanshan", "牛栏山货场", "Niulanshan yard", "110000", 40.219, 116.672, 8, 2, "[rail-yards-2024] [V]"),
+    ("T-fangshan", "房山货场", "Fangshan yard", "110000", 39.730, 116.100, 8, 2, "[rail-yards-2024] [V]"),
+    ("T-huairou", "怀柔货场", "Huairou yard", "110000", 40.310, 116.630, 8, 1.5, "[rail-yards-2024] [V]"),
+    ("T-dahuichang", "大灰厂货场", "Dahuichang yard", "110000", 39.860, 116.180, 8, 1.5, "[rail-yards-2024] [V]"),
+    ("T-huangcun", "黄村货场", "Huangcun yard", "110000", 39.720, 116.330, 8, 2, "[rail-yards-2024] [V]"),
+    ("T-fengtaixi", "丰台西货场", "Fengtai West yard", "110000", 39.850, 116.240, 8, 2, "[rail-yards-2024] [V]; [shaliang-2019] cement arrives here [V]"),
+    ("T-mafang", "平谷马坊站", "Pinggu Mafang station", "110000", 40.100, 117.030, 8, 1, "[mafang-2020] first aggregate train from Qian'an 2020 [P]"),
+    ("T-hushiha", "虎什哈站", "Hushiha station", "130800", 40.860, 116.970, 6, 2, "[hushiha-2020] ~0.3 Mt/yr loaded (10 trains/month × 3,200 t) [V]; capacity [U]"),
+    ("T-chengde", "承德货场", "Chengde yard", "130800", 40.970, 117.930, 6, 3, "station and capacity [U] (loading station for Chengde aggregate named in [rail-yards-2024])"),
+    ("T-luanxian", "滦县站", "Luanxian station", "130200", 39.740, 118.710, 6, 3, "[luanxian-2018] Luanxian→Dahongmen trains since 2018 [V]; capacity [U]"),
+    ("T-qianxi", "迁西站", "Qianxi station", "130200", 40.150, 118.310, 6, 2.4, "[qianxi-yard] 2.4 Mt/yr yard on the Daqin line [V]"),
+    ("T-zhangjiakou", "张家口货场", "Zhangjiakou yard", "130700", 40.780, 114.900, 6, 2, "Zhangjiakou loading station not found in sources [U]; origin named in [rail-yards-2024]"),
+    ("T-tianjin", "天津南仓货场", "Tianjin Nancang yard", "120000", 39.190, 117.140, 8, 3, "named aggregate yards in Tianjin not found [U]"),
+    ("T-xiongan", "雄安货场", "Xiong'an yard", "130600", 39.030, 116.050, 8, 4, "[U] illustrative receiving yard"),
+    ("T-shuozhou", "朔州货场", "Shuozhou yard", "140600", 39.350, 112.420, 6, 4, "[U] illustrative loading yard"),
+    ("T-shaliang", "沙良站", "Shaliang station", "150100", 40.800, 111.550, 6, 1, "[shaliang-2019] bulk cement trains to Fengtai West [V]; capacity [U]"),
+]
+
+CORRIDORS = [  # illustrative policy: minimum rail share of tonnes [corridor-illustrative, U]
+    ("K-chengde-beijing-agg", "130800", "110000", "coarse_aggregate", 0.2),
+    ("K-chengde-beijing-sand", "130800", "110000", "manufactured_sand", 0.2),
+    ("K-tangshan-beijing-agg", "130200", "110000", "coarse_aggregate", 0.2),
+    ("K-zhangjiakou-beijing-agg", "130700", "110000", "coarse_aggregate", 0.1),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+def allocate(province: str, material: str, total: float) -> tuple[dict[str, float], float]:
+    """Split a province-material total to prefectures; returns (Mt by prefecture, anchor scale)."""
+    sector = SECTOR[material]
+    weights = dict(WEIGHTS[province].get(sector, {}))
+    anchors = {p: v for (p, m), (v, _, _) in ANCHORS.items() if m == material and parent_of(p) == province}
+    for p in anchors:
+        weights.pop(p, None)
+    if not weights and not anchors:
+        raise ValueError(f"no prefecture weights for {province} {material}")
+    fixed = sum(anchors.values())
+    if fixed <= ANCHOR_ROOM * total and weights:
+        rest = total - fixed
+        wsum = sum(weights.values())
+        out = dict(anchors) | {p: rest * w / wsum for p, w in weights.items()}
+        return out, 1.0
+    scale = total / (fixed + sum(weights.values()))  # anchors become weights on the same scale
+    return {p: v * scale for p, v in (anchors | weights).items()}, scale
+
+
+def r6(x: float) -> float:
+    """Tonnes rounded to 1 t (CSV readability; totals stay within 0.5% of the calibration)."""
+    return float(round(x))
+
+
+def offset(code: str, sector: str) -> tuple[float, float]:
+    lat, lon = SEAT[code]
+    dlat, dlon = SECTOR_NAME[sector][2]
+    return round(lat + dlat, 3), round(lon + dlon, 3)
+
+
+def build() -> dict[str, list[dict]]:
+    sites: dict[str, dict] = {}
+    supplies: list[dict] = []
+    calibration: list[dict] = []
+    notes: list[dict] = []  # anchor scale factors for SOURCES.md
+
+    def add_site(sid, zh, en, region, lat, lon, role, designation="", source=""):
+        if sid in sites:
+            roles = sites[sid]["roles"].split(";")
+            sites[sid]["roles"] = ";".join(roles + [r for r in role.split(";") if r not in roles])
+            return
+        sites[sid] = {"id": sid, "name_zh": zh, "name_en": en, "org_uscc": "", "region": region,
+                      "lat": lat, "lon": lon, "roles": role, "designation": designation,
+                      "source": source}
+
+    # ---- industrial solid waste -------------------------------------------------------------
+    for prov, (total_mt, src, conf) in PROVINCE_ISW.items():
+        shares = SPLIT[prov]
+        if abs(sum(shares.values()) - 100) > 1e-9:
+            raise ValueError(f"split of {prov} sums to {sum(shares.values())}")
+        for year in YEARS:
+            calibration.append({"scope": prov, "material": "", "year": year,
+                                "quantity": r6(total_mt * MT * TREND[year]),
+                                "source": src if year == 2020 else f"{src}; mee-trend",
+                                "confidence": conf if year == 2020 else "U"})
+        for material, share in shares.items():
+            mat_total = total_mt * share / 100
+            by_pref, scale = allocate(prov, material, mat_total)
+            if scale != 1.0:
+                notes.append({"province": prov, "material": material, "scale": scale})
+            for pref, mt in sorted(by_pref.items()):
+                sector = SECTOR[material]
+                subs = SUBSITES.get((pref, sector)) or [("", 1.0, "", "", *offset(pref, sector))]
+                for sub, sshare, szh, sen, lat, lon in subs:
+                    sid = f"G-{pref}-{sector}" + (f"-{sub}" if sub else "")
+                    pzh, pen = NAME[pref]
+                    zh = szh or f"{pzh}{SECTOR_NAME[sector][0]}"
+                    en = sen or f"{pen} {SECTOR_NAME[sector][1]}"
+                    add_site(sid, zh, en, pref, lat, lon, "generator;disposal",
+                             source="[est-weights] aggregated generator; [gazetteer] coordinates")
+                    stock_mt, stock_src = 0.0, ""
+                    if (pref, material) in STOCKS:
+                        v, s, c = STOCKS[(pref, material)]
+                        stock_mt, stock_src = v * sshare, f"; stock [{s}] [{c}]"
+                    for year in YEARS:
+                        anchor = ANCHORS.get((pref, material))
+                        how = (f"[{anchor[1]}] city figure [{anchor[2]}]" if anchor and scale == 1.0
+                               else f"[{src}] province total [{conf}] × [est-split] × [est-weights] [U]")
+                        supplies.append({
+                            "site": sid, "material": material, "year": year,
+                            "generation_t": r6(mt * sshare * MT * TREND[year]),
+                            "stock_t": r6(stock_mt * MT), "stock_draw_max_t": r6(stock_mt * MT * STOCK_DRAW_SHARE),
+                            "disposal_cost": DISPOSAL_COST[material], "must_use": "false",
+                            "source": how + ("" if year == 2020 else "; × [mee-trend] [U]") + stock_src,
+                        })
+    # Shanxi gangue stock: >1 Gt, split by 2020 gangue generation
+    gangue = [s for s in supplies if s["material"] == "coal_gangue" and s["site"][2:4] == "14"]
+    g2020 = {s["site"]: s["generation_t"] for s in gangue if s["year"] == 2020}
+    for s in gangue:
+        stock = SHANXI_GANGUE_STOCK[0] * MT * g2020[s["site"]] / sum(g2020.values())
+        s["stock_t"], s["stock_draw_max_t"] = r6(stock), r6(stock * STOCK_DRAW_SHARE)
+        s["source"] += f"; stock [{SHANXI_GANGUE_STOCK[1]}] split by gangue generation [U]"
+    for (pref, material), (value, src, conf) in ANCHORS.items():
+        _, scale = allocate(parent_of(pref), material,
+                            PROVINCE_ISW[parent_of(pref)][0] * SPLIT[parent_of(pref)][material] / 100)
+        if scale == 1.0:
+            calibration.append({"scope": pref, "material": material, "year": 2020,
+                                "quantity": r6(value * MT), "source": src, "confidence": conf})
+
+    # ---- recycled resources and urban wastes ------------------------------------------------
+    for prov, pshare in RECYCLED_PROVINCE.items():
+        for city, cshare in CITY_SHARE[prov].items():
+            sid = f"G-{city}-urban"
+            lat, lon = SEAT[city]
+            pzh, pen = NAME[city]
+            add_site(sid, f"{pzh}城市再生资源与城市废弃物", f"{pen} urban recyclables and city wastes",
+                     city, lat, lon, "generator;disposal",
+                     source="[recycled-region] [jjj-2014] [est-weights] [urban-percap] [census-2020]")
+            for material, mshare in RECYCLED_SHARE.items():
+                for year in YEARS:
+                    supplies.append({
+                        "site": sid, "material": material, "year": year,
+                        "generation_t": r6(RECYCLED_REGION[year] * MT * mshare / 100 * pshare / 100 * cshare),
+                        "stock_t": 0.0, "stock_draw_max_t": 0.0, "disposal_cost": DISPOSAL_COST[material],
+                        "must_use": "false",
+                        "source": "[recycled-region] regional total [U] × [recycled-mix] [U] × province share "
+                                  "[jjj-2014] (Hebei, Beijing, Tianjin) / [est-weights] (others) × city share [U]",
+                    })
+            for material, per_cap in URBAN_PER_CAPITA.items():
+                for year in YEARS:
+                    supplies.append({
+                        "site": sid, "material": material, "year": year,
+                        "generation_t": r6(POPULATION[city] * MT * per_cap * URBAN_GROWTH[year]),
+                        "stock_t": 0.0, "stock_draw_max_t": 0.0, "disposal_cost": DISPOSAL_COST[material],
+                        "must_use": "false",
+                        "source": "[urban-percap] per-capita factor [U] × [census-2020] residents [U]",
+                    })
+    for year in YEARS:
+        calibration.append({"scope": "region", "material": "recycled_resource", "year": year,
+                            "quantity": r6(RECYCLED_REGION[year] * MT), "source": "recycled-region",
+                            "confidence": "U"})
+    lat, lon = SEAT["130600"]
+    add_site("G-xiongan-urban", "雄安新区建筑垃圾", "Xiong'an construction waste", "130600", 39.010,
+             115.930, "generator;disposal", source="[xiongan-cd] [U]")
+    for year in YEARS:
+        supplies.append({"site": "G-xiongan-urban", "material": "cd_waste", "year": year,
+                         "generation_t": r6(XIONGAN_CD * MT * URBAN_GROWTH[year]), "stock_t": 0.0,
+                         "stock_draw_max_t": 0.0, "disposal_cost": DISPOSAL_COST["cd_waste"],
+                         "must_use": "false", "source": "[xiongan-cd] build-out estimate [U]"})
+
+    # ---- facilities ---------------------------------------------------------------------------
+    process_capex = read_process_capex()
+    used = {f[1] for f in FACILITIES}
+    for sid, zh, en, region, lat, lon, designation, source in PLACES:
+        if sid in used:
+            add_site(sid, zh, en, region, lat, lon, "facility", designation, source)
+    facilities = []
+    for fid, site, process, year, cap, max_cap, candidate, source in FACILITIES:
+        if process not in process_capex:
+            raise ValueError(f"facility {fid}: process {process!r} is not in the catalog")
+        if site.startswith("U-"):
+            pref = site[2:]
+            lat, lon = SEAT[pref]
+            pzh, pen = NAME[pref]
+            add_site(site, f"{pzh}既有综合利用企业（汇总）", f"{pen} existing utilizers (aggregated)",
+                     pref, round(lat - 0.03, 3), round(lon + 0.03, 3), "facility",
+                     source="[est-capacity] aggregated existing utilizers; [gazetteer] coordinates")
+        elif site not in sites:
+            raise ValueError(f"facility {fid}: unknown site {site}")
+        fixed = process_capex[process] * cap * MT * ANNUITY if candidate else 0.0
+        facilities.append({
+            "id": fid, "site": site, "process": process, "year": year, "capacity_t": r6(cap * MT),
+            "expandable": "true" if max_cap else "false", "max_capacity_t": r6(max_cap * MT),
+            "capex": "", "fixed_cost": r6(fixed), "candidate": "true" if candidate else "false",
+            "source": source + ("; fixed_cost = catalog capex × capacity × annuity(6%, 15 yr)"
+                                if candidate else ""),
+        })
+
+    # ---- demands ------------------------------------------------------------------------------
+    demands = []
+    for sid, zh, en, region, lat, lon in DEMAND_SITES:
+        add_site(sid, zh, en, region, lat, lon, "demand", "", "[demand-est] market node; [gazetteer]")
+        for product, q in DEMAND[sid].items():
+            for i, year in enumerate(YEARS):
+                value = PREMIUM.get(sid, {}).get(product, PRICE[product])[i]
+                qsrc = {"D-beijing": "[agg-demand] Beijing 85 Mt/yr aggregate (band 85–120) [V band, U default]",
+                        "D-tianjin": "[agg-demand] Tianjin 65 Mt/yr aggregate (band 65–90) [V band, U default]",
+                        "D-xiongan": "[xiongan-demand] 50–80 Mt/yr run-rate [U]"}.get(sid, "[demand-est] [U]")
+                if product not in ("coarse_aggregate", "manufactured_sand"):
+                    qsrc = "[demand-est] [U]"
+                demands.append({
+                    "site": sid, "material": product, "year": year,
+                    "quantity_t": r6(q * MT * DEMAND_TREND[year]), "value": float(value),
+                    "must_meet": "false",
+                    "source": f"{qsrc}; value {PRICE_SOURCE.get(product, '[prices-est] [U]')}",
+                })
+
+    # ---- terminals and corridors -----------------------------------------------------------
+    terminals = []
+    for sid, zh, en, region, lat, lon, handling, cap, source in TERMINALS:
+        add_site(sid, zh, en, region, lat, lon, "terminal", "", source)
+        terminals.append({"site": sid, "handling_cost": float(handling), "capacity_t": r6(cap * MT),
+                          "source": f"{source}; handling cost [rail-handling] [U]"})
+    corridors = [{"id": i, "from_region": a, "to_region": b, "material": m, "min_rail_share": s,
+                  "source": "[corridor-illustrative] illustrative policy, not a published rule [U]"}
+                 for i, a, b, m, s in CORRIDORS]
+
+    regions = [{"code": c, "name_zh": zh, "name_en": en, "level": "province", "parent": "",
+                "lat": lat, "lon": lon} for c, zh, en, lat, lon in PROVINCES]
+    regions += [{"code": c, "name_zh": zh, "name_en": en, "level": "prefecture",
+                 "parent": parent_of(c), "lat": lat, "lon": lon} for c, zh, en, lat, lon in PREFECTURES]
+    return {
+        "regions": regions, "sites": list(sites.values()), "supplies": supplies,
+        "facilities": facilities, "demands": demands, "terminals": terminals,
+        "corridors": corridors, "_calibration": calibration, "_notes": notes,
+    }
+
+
+def read_process_capex() -> dict[str, float]:
+    with PROCESSES.open(encoding="utf-8") as fh:
+        return {r["id"]: float(r["capex"]) for r in csv.DictReader(fh)}
+
+
+def schema_columns(table: str) -> list[str]:
+    with SCHEMA.open(encoding="utf-8") as fh:
+        return [r["column"] for r in csv.DictReader(fh) if r["table"] == table]
+
+
+def fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.6f}".rstrip("0").rstrip(".") if not v.is_integer() else str(int(v))
+    return str(v)
+
+
+def write(name: str, rows: list[dict], columns: list[str]) -> None:
+    with (OUT / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([fmt(r.get(c, "")) for c in columns])
+
+
+def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
+    lines = ["| province | material | anchor scale factor |", "|---|---|---|"]
+    lines += [f"| {NAME[n['province']][1]} | {n['material']} | {n['scale']:.3f} |" for n in notes]
+    totals = defaultdict(float)
+    kinds = {m: "industrial_waste" for m in ISW} | {m: "recycled_resource" for m in RECYCLED_SHARE} | \
+        {m: "urban_waste" for m in URBAN_PER_CAPITA}
+    for s in tables["supplies"]:
+        totals[(PROVINCE_OF[s["site"].split("-")[1]] if s["site"] != "G-xiongan-urban" else "130000",
+                kinds[s["material"]], s["year"])] += s["generation_t"]
+    lines += ["", "| province | kind | 2020 Mt | 2021 Mt | 2022 Mt |", "|---|---|---|---|---|"]
+    for prov, *_ in PROVINCES:
+        for kind in ("industrial_waste", "recycled_resource", "urban_waste"):
+            vals = [totals.get((prov, kind, y), 0.0) / MT for y in YEARS]
+            lines.append(f"| {NAME[prov][1]} | {kind} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+    counts = (f"\nSites {len(tables['sites'])}, supplies rows {len(tables['supplies'])}, facilities "
+              f"{len(tables['facilities'])} (candidates "
+              f"{sum(f['candidate'] == 'true' for f in tables['facilities'])}), demand rows per year "
+              f"{len(tables['demands']) // len(YEARS)}, terminals {len(tables['terminals'])}.")
+    return "\n".join(lines) + "\n" + counts + "\n"
+
+
+def main() -> None:
+    tables = build()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in ("regions", "sites", "supplies", "facilities", "demands", "terminals", "corridors"):
+        write(name, tables[name], schema_columns(name))
+    write("_calibration", tables["_calibration"],
+          ["scope", "material", "year", "quantity", "source", "confidence"])
+    sources = OUT / "SOURCES.md"
+    text = sources.read_text(encoding="utf-8")
+    begin, end = "<!-- generated:begin -->", "<!-- generated:end -->"
+    block = f"{begin}\n{notes_markdown(tables['_notes'], tables)}{end}"
+    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    sources.write_text(text, encoding="utf-8")
+    print(notes_markdown(tables["_notes"], tables))
+
+
+if __name__ == "__main__":
+    main()
