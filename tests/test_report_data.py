@@ -38,6 +38,11 @@ class TableScenario:
             return _with_schema(name, [])
         return self._tables[name].copy()
 
+    def with_table(self, name: str, df: pd.DataFrame) -> TableScenario:
+        new = TableScenario(self.name)
+        new._tables = {**self._tables, name: df}
+        return new
+
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {k: v.copy() for k, v in self._tables.items()}
@@ -95,6 +100,7 @@ def toy_scenario() -> TableScenario:
         mat("steel_slag", "钢渣", "Steel slag", "industrial_waste"),
         mat("fly_ash", "粉煤灰", "Fly ash", "industrial_waste"),
         mat("scrap_steel", "废钢", "Scrap steel", "recycled_resource"),
+        mat("cd_waste", "建筑垃圾", "C&D waste", "urban_waste"),
         mat("coarse_aggregate", "粗骨料", "Coarse aggregate", "product", 5.0),
         mat("sw_binder", "固废胶凝材料", "Solid-waste binder", "product", 600.0),
         mat("ready_mix_concrete", "预拌混凝土", "Ready-mix concrete", "product", 250.0),
@@ -188,7 +194,9 @@ def toy_flows() -> pd.DataFrame:
 def toy_plan() -> SimpleNamespace:
     """A Plan-shaped result on the toy scenario: the toy flows plus the planner's tables.
 
-    F1 uses 100 t of tailings although only 90 t arrive: 10 t are used on site.
+    F1 uses 100 t of tailings although only 90 t arrive: 10 t are used on site. Concrete
+    returned from F3 as C&D waste is crushed to aggregate at F1 and goes back into concrete:
+    a recycling loop (coarse aggregate → concrete → C&D waste → aggregate).
     """
     flows = toy_flows()
     fio = pd.DataFrame(
@@ -200,7 +208,11 @@ def toy_plan() -> SimpleNamespace:
          (2022, "f4", "F4", "binder", "steel_slag", "in", 10.0),
          (2022, "f4", "F4", "binder", "sw_binder", "out", 10.0),
          (2022, "f3", "F3", "concrete", "sw_binder", "in", 50.0),
-         (2022, "f3", "F3", "concrete", "ready_mix_concrete", "out", 50.0)],
+         (2022, "f3", "F3", "concrete", "ready_mix_concrete", "out", 50.0),
+         (2022, "f3", "F3", "concrete", "coarse_aggregate", "in", 2.0),
+         (2022, "f3", "F3", "concrete", "cd_waste", "out", 2.0),
+         (2022, "f1", "F1", "agg", "cd_waste", "in", 2.0),
+         (2022, "f1", "F1", "agg", "coarse_aggregate", "out", 2.0)],
         columns=["year", "facility", "site", "process", "material", "direction", "t"])
     activity = pd.DataFrame(
         [(2022, "f1", "F1", "agg", False, True, 200.0, 0.0, 100.0, 0.5, 0.0),

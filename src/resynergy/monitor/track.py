@@ -46,8 +46,8 @@ def _fit(years: np.ndarray, vals: np.ndarray, target_year: int) -> tuple[float, 
     """Projected value at ``target_year`` and the method, in zh and en."""
     y0, y1 = int(years.min()), int(years.max())
     if len(years) >= 2:
-        slope, intercept = np.polyfit(years.astype(float), vals.astype(float), 1)
-        proj = float(slope * target_year + intercept)
+        slope, intercept = np.polyfit(years.astype(float) - y1, vals.astype(float), 1)
+        proj = float(slope * (target_year - y1) + intercept)
         return (max(proj, 0.0), f"{y0}–{y1}年{len(years)}个年度值的最小二乘线性趋势",
                 f"least-squares linear trend over {len(years)} years {y0}–{y1}")
     return (float(vals[-1]), f"仅有{y1}年一个值，按该值不变外推",

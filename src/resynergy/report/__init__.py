@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,23 +16,32 @@ __all__ = ["PlanSummary", "summarize", "write_outputs"]
 
 def write_outputs(s: PlanSummary, out: Path, *,
                   progress: Callable[[str, float], None] | None = None) -> dict[str, Path]:
-    """Write every output file of a plan into ``out``; returns {kind: path}."""
+    """Write every output file of a plan into ``out``; returns {file name: path}.
+
+    Files are written to a temporary folder inside ``out`` and moved in only when all of them
+    succeeded, so a failure leaves the previous outputs untouched.
+    """
     from resynergy.report.html import write_report  # plotly is only needed here
 
     out.mkdir(parents=True, exist_ok=True)
-    steps: list[tuple[str, Callable[[], list[Path]]]] = [
-        ("flows", lambda: write_flows(s, out)),
-        ("xlsx", lambda: [write_xlsx(s, out / "plan.xlsx")]),
-        ("html", lambda: [write_report(s, out / "report.html")]),
-    ]
-    paths: dict[str, Path] = {}
-    for i, (name, step) in enumerate(steps):
-        if progress:
-            progress(f"write {name}", i / (len(steps) + 1))
-        for p in step():
-            paths[p.name] = p
-    paths["plan.json"] = write_json(s, out / "plan.json",
-                                    {k: str(v) for k, v in paths.items()})
+    tmp = Path(tempfile.mkdtemp(prefix=".resynergy-", dir=out))
+    try:
+        steps: list[tuple[str, Callable[[], list[Path]]]] = [
+            ("flows", lambda: write_flows(s, tmp)),
+            ("xlsx", lambda: [write_xlsx(s, tmp / "plan.xlsx")]),
+            ("html", lambda: [write_report(s, tmp / "report.html")]),
+        ]
+        names: list[str] = []
+        for i, (name, step) in enumerate(steps):
+            if progress:
+                progress(name, i / len(steps))
+            names += [p.name for p in step()]
+        names.append("plan.json")
+        write_json(s, tmp / "plan.json", {n: str(out / n) for n in names})
+        for n in names:
+            os.replace(tmp / n, out / n)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if progress:
         progress("done", 1.0)
-    return paths
+    return {n: out / n for n in names}

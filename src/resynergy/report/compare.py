@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from resynergy import __version__
+from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import PALETTE, _layout, _t
 from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json
 from resynergy.report.labels import component, quantity, status
@@ -107,8 +106,4 @@ def write_compare(summaries: dict[str, PlanSummary], path: Path) -> Path:
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         plotly_js=get_plotlyjs(), figures=figure_json(figs), config=json.dumps(PLOTLY_CONFIG),
         scenarios={k: str(s.plan.scenario) for k, s in summaries.items()})
-    fd, tmp = tempfile.mkstemp(prefix=".compare-", suffix=".html", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(html)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, html)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,19 @@ SHEET_NAMES = {
     "supply_use": "产废去向 supply_use", "deliveries": "产品供应 deliveries",
     "costs": "费用 costs", "emissions": "排放 emissions", "diagnosis": "诊断 diagnosis",
 }
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then move it in place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def flows_table(s: PlanSummary) -> pd.DataFrame:
@@ -142,6 +157,4 @@ def _num(v: Any) -> float | None:
 
 
 def write_json(s: PlanSummary, path: Path, outputs: dict[str, str] | None = None) -> Path:
-    path.write_text(json.dumps(plan_json(s, outputs), ensure_ascii=False, indent=1),
-                    encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(plan_json(s, outputs), ensure_ascii=False, indent=1))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -18,6 +16,7 @@ from plotly.offline import get_plotlyjs
 from resynergy import __version__, datasets
 from resynergy.indicators import INDICATORS
 from resynergy.monitor import summary_lines
+from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files
 from resynergy.report.labels import column, component, quantity, status
 from resynergy.report.summary import PlanSummary, indicator_name
@@ -193,11 +192,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
         sources=sources(s), boundaries=boundary_note(),
         has_boundaries=bool(boundary_files()), indicators=list(INDICATORS.values()),
         timings=getattr(s.plan, "timings", None) or {}, quantity=quantity)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(html)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, html)
 
 
 def cards(s: PlanSummary) -> list[dict[str, str]]:

@@ -1,0 +1,130 @@
+"""report.html and compare.html in real headless Chromium (Debian package), fully offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from resynergy.report import summarize, write_outputs
+from resynergy.report.compare import write_compare
+from test_report_data import toy_plan, toy_scenario
+
+pytestmark = pytest.mark.browser
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def chromium_path() -> str:
+    exe = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
+                                       else None)
+    if exe:
+        return exe
+    if os.environ.get("CI") == "true":
+        pytest.fail("Debian chromium is required in CI (apt-get install chromium)")
+    pytest.skip("chromium not installed (apt-get install chromium); required when CI=true")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    s = summarize(toy_plan(), toy_scenario())
+    write_outputs(s, out)
+    return out / "report.html", s
+
+
+def open_offline(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    external, errors = [], []
+
+    def guard(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort()
+    page.route("**/*", guard)
+    page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(path.as_uri())
+    page.wait_for_function("window.reportReady === true", timeout=60_000)
+    return page, external, errors
+
+
+def area(page, selector: str) -> float:
+    return page.eval_on_selector_all(
+        selector, "els => els.reduce((a, e) => { const r = e.getBoundingClientRect();"
+                  " return a + r.width * r.height; }, 0)")
+
+
+def test_report_renders_offline_and_switches_language(browser, report):
+    path, s = report
+    page, external, errors = open_offline(browser, path)
+    assert external == [] and errors == []
+    # Sankey: every node and link drawn, with real size on screen.
+    n_nodes = len(s.plan.facility_io.groupby(["process"])) + 6  # processes + materials + ends
+    assert page.locator("#fig-sankey .sankey-node").count() >= n_nodes
+    assert page.locator("#fig-sankey .sankey-link").count() >= 10
+    assert area(page, "#fig-sankey .sankey-node rect") > 1000
+    # Map: site markers and flow lines are drawn.
+    assert page.locator("#fig-map .scatterlayer .point").count() >= 8
+    assert area(page, "#fig-map .scatterlayer .js-line") > 100
+    assert page.locator("#fig-attainment .bars .point").count() == len(s.targets)
+    assert page.locator("html").get_attribute("data-lang") == "zh"
+    assert "目标完成情况" in page.locator("#targets h2").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-zh.png"), full_page=True)
+
+    page.click("#lang-switch")
+    page.wait_for_function("window.reportReady === true && window.reportLang === 'en'")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#targets h2").inner_text() == "Target attainment"
+    assert "Material flows" in page.locator("#fig-sankey .gtitle").text_content()
+    legend = page.eval_on_selector_all("#fig-map .legendtext", "els => els.map(e => e.textContent)")
+    assert "Tailings · Rail" in legend
+    assert page.locator("#f-material option[value=tailings]").inner_text() == "Tailings"
+    page.screenshot(path=str(ARTIFACTS / "report-en.png"), full_page=True)
+    assert external == [] and errors == []
+    page.close()
+
+
+def test_map_filter_hides_other_materials(browser, report):
+    path, _ = report
+    page, external, errors = open_offline(browser, path)
+    visible = ("() => document.getElementById('fig-map').data.filter(t => t.meta && "
+               "t.meta.layer === 'flows' && t.visible !== false).map(t => t.meta.material)")
+    assert set(page.evaluate(visible)) > {"tailings"}
+    page.select_option("#f-material", "tailings")
+    page.wait_for_timeout(200)
+    assert set(page.evaluate(visible)) == {"tailings"}
+    assert external == [] and errors == []
+    page.close()
+
+
+def test_compare_page_renders_offline(browser, tmp_path):
+    a = summarize(toy_plan(), toy_scenario())
+    p2 = toy_plan()
+    p2.costs = p2.costs.assign(yuan=p2.costs["yuan"] * 1.5)
+    b = summarize(p2, toy_scenario())
+    path = write_compare({"toy": a, "toy@policy.carbon_price=100": b}, tmp_path / "compare.html")
+    page, external, errors = open_offline(browser, path)
+    assert external == [] and errors == []
+    assert page.locator("#fig-costs .bars .point").count() >= 8
+    assert "toy@policy.carbon_price=100" in page.locator("#table-compare-zh").inner_text()
+    page.close()
