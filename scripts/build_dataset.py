@@ -27,6 +27,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from resynergy import datasets
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "resynergy" / "datasets" / "jjj-2022"
 SCHEMA = ROOT / "src" / "resynergy" / "schema" / "tables.csv"
@@ -736,10 +738,17 @@ def r6(x: float) -> float:
     return float(round(x))
 
 
-def offset(code: str, sector: str) -> tuple[float, float]:
+def offset(code: str, delta: tuple[float, float]) -> tuple[float, float]:
+    """The seat moved by ``delta`` (so co-located generators do not overlap on the map), the
+    move mirrored or halved when it would leave the province's outline."""
     lat, lon = SEAT[code]
-    dlat, dlon = SECTOR_NAME[sector][2]
-    return round(lat + dlat, 3), round(lon + dlon, 3)
+    dlat, dlon = delta
+    for f in (1, 0.5, 0):
+        for a, b in ((dlat, dlon), (-dlat, -dlon), (dlat, -dlon), (-dlat, dlon)):
+            p = round(lat + a * f, 3), round(lon + b * f, 3)
+            if datasets.in_province(PROVINCE_OF[code], *p):
+                return p
+    raise ValueError(f"seat of {code} {SEAT[code]} lies outside its province outline")
 
 
 def build() -> dict[str, list[dict]]:
@@ -774,7 +783,7 @@ def build() -> dict[str, list[dict]]:
                 notes.append({"province": prov, "material": material, "scale": scale})
             for pref, mt in sorted(by_pref.items()):
                 sector = SECTOR[material]
-                subs = SUBSITES.get((pref, sector)) or [("", 1.0, "", "", *offset(pref, sector))]
+                subs = SUBSITES.get((pref, sector)) or [("", 1.0, "", "", *offset(pref, SECTOR_NAME[sector][2]))]
                 for sub, sshare, szh, sen, lat, lon in subs:
                     sid = f"G-{pref}-{sector}" + (f"-{sub}" if sub else "")
                     pzh, pen = NAME[pref]
@@ -843,7 +852,6 @@ def build() -> dict[str, list[dict]]:
         calibration.append({"scope": "region", "material": "recycled_resource", "year": year,
                             "quantity": r6(RECYCLED_REGION[year] * MT), "source": "recycled-region",
                             "confidence": "U"})
-    lat, lon = SEAT["130600"]
     add_site("G-xiongan-urban", "雄安新区建筑垃圾", "Xiong'an construction waste", "130600", 39.010,
              115.930, "generator;disposal", source="[xiongan-cd] [U]")
     for year in YEARS:
@@ -864,10 +872,9 @@ def build() -> dict[str, list[dict]]:
             raise ValueError(f"facility {fid}: process {process!r} is not in the catalog")
         if site.startswith("U-"):
             pref = site[2:]
-            lat, lon = SEAT[pref]
             pzh, pen = NAME[pref]
             add_site(site, f"{pzh}既有综合利用企业（汇总）", f"{pen} existing utilizers (aggregated)",
-                     pref, round(lat - 0.03, 3), round(lon + 0.03, 3), "facility",
+                     pref, *offset(pref, (-0.03, 0.03)), "facility",
                      source="[est-capacity] aggregated existing utilizers; [gazetteer] coordinates")
         elif site not in sites:
             raise ValueError(f"facility {fid}: unknown site {site}")
@@ -909,6 +916,10 @@ def build() -> dict[str, list[dict]]:
                   "source": "[corridor-illustrative] illustrative policy, not a published rule [U]"}
                  for i, a, b, m, s in CORRIDORS]
 
+    for site in sites.values():
+        if not datasets.in_province(PROVINCE_OF[site["region"]], site["lat"], site["lon"]):
+            raise ValueError(f"site {site['id']} at {site['lat']}, {site['lon']} is outside "
+                             f"province {PROVINCE_OF[site['region']]}")
     regions = [{"code": c, "name_zh": zh, "name_en": en, "level": "province", "parent": "",
                 "lat": lat, "lon": lon} for c, zh, en, lat, lon in PROVINCES]
     regions += [{"code": c, "name_zh": zh, "name_en": en, "level": "prefecture",

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -35,3 +37,25 @@ def boundaries(level: str) -> Path:
     if level not in ("provinces", "prefectures"):
         raise KeyError(f"unknown boundary level {level!r}; known: provinces, prefectures")
     return _root() / "boundaries" / f"{level}.geojson"
+
+
+@cache
+def _province_rings() -> dict[str, list[list[tuple[float, float]]]]:
+    doc = json.loads(boundaries("provinces").read_text(encoding="utf-8"))
+    rings: dict[str, list[list[tuple[float, float]]]] = {}
+    for feature in doc["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        rings[feature["properties"]["code"]] = [[(x, y) for x, y in ring] for poly in polygons for ring in poly]
+    return rings
+
+
+def in_province(code: str, lat: float, lon: float) -> bool:
+    """Whether the point lies inside the province's outline (even-odd rule over all rings, so
+    holes and exclaves count right). ``code`` is a province code, e.g. '130000'."""
+    inside = False
+    for ring in _province_rings()[code]:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+    return inside
