@@ -39,9 +39,18 @@ class TableScenario:
         return self._tables[name].copy()
 
     def with_table(self, name: str, df: pd.DataFrame) -> TableScenario:
-        new = TableScenario(self.name)
-        new._tables = {**self._tables, name: df}
+        return self.with_tables(**{name: df})
+
+    def with_tables(self, name: str | None = None, **frames: pd.DataFrame) -> TableScenario:
+        new = TableScenario(name or self.name)
+        new._tables = {**self._tables, **frames}
         return new
+
+    def with_policy(self, name: str | None = None, **values: float) -> TableScenario:
+        policy = self.table("policy")
+        policy = policy[~policy["key"].isin(values)]
+        rows = _with_schema("policy", [{"key": k, "value": float(v)} for k, v in values.items()])
+        return self.with_tables(name, policy=pd.concat([policy, rows], ignore_index=True))
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

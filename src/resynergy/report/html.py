@@ -13,7 +13,7 @@ import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from resynergy import __version__, datasets
+from resynergy import __version__
 from resynergy.indicators import INDICATORS
 from resynergy.monitor import summary_lines
 from resynergy.report.exports import write_text_atomic
@@ -156,15 +156,13 @@ def sources(s: PlanSummary) -> list[dict[str, Any]]:
 
 
 def boundary_note() -> dict[str, str]:
-    """Provenance of the map outlines, as the dataset ships it."""
-    for p in boundary_files().values():
-        meta = json.loads(p.read_text(encoding="utf-8")).get("metadata") or {}
-        if meta:
-            return {k: str(v) for k, v in meta.items()}
-    readme = datasets.boundaries("provinces").parent / "README.md"
-    if readme.exists():
-        return {"readme": readme.read_text(encoding="utf-8")[:2000]}
-    return {}
+    """Provenance of the map outlines: the distinct ``source`` of their features, per file."""
+    note = {}
+    for level, p in boundary_files().items():
+        feats = json.loads(p.read_text(encoding="utf-8")).get("features", [])
+        srcs = sorted({str((f.get("properties") or {}).get("source", "")) for f in feats} - {""})
+        note[level] = "; ".join(srcs) or "—"
+    return note
 
 
 def write_report(s: PlanSummary, path: Path) -> Path:

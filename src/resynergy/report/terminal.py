@@ -110,9 +110,11 @@ def print_compare(summaries: dict[str, PlanSummary], table: pd.DataFrame, consol
 
     t = Table(title=_t(lang, "方案比较", "Comparison"), title_justify="left")
     t.add_column(_t(lang, "项目", "item"))
-    for label in summaries:
-        t.add_column(label, justify="right")
+    for i, _ in enumerate(summaries, start=1):
+        t.add_column(f"[{i}]", justify="right")
     for _, r in table.iterrows():
         t.add_row(r["name_zh" if lang == "zh" else "name_en"],
                   *(cell(r[v], r["unit"], lang) for v in summaries))
     console.print(t)
+    for i, label in enumerate(summaries, start=1):  # long labels stay readable below the table
+        console.print(f"\\[{i}] {label}", highlight=False)
