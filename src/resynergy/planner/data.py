@@ -1,0 +1,375 @@
+"""The numbers of one planning problem, read once from a scenario into flat numpy arrays.
+
+Nodes are positions in flat tables: supply nodes (site × material), facilities, facility input
+and output ports (facility × material of its process), demand nodes (site × material). Arrays
+that vary by year have shape (years, nodes). The LP (``model.py``), the greedy baseline and the
+result tables all read these arrays, so costs are defined once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from resynergy.indicators.definitions import INDICATORS, Indicator
+from resynergy.network import arcs as network
+from resynergy.network.regions import within
+
+# Policy defaults when neither the scenario nor the catalog sets them.
+POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "env_tax": 1.0,
+                   "annuity_years": 15.0, "discount_rate": 0.06, "max_distance_km": 300.0,
+                   "k_nearest": 8.0}
+MODEL_BASES = ("facility_input", "facility_capacity", "capacity_added")
+UNIT_FACTORS = {"t": 1.0, "t/yr": 1.0, "kt": 1e3, "10kt": 1e4, "万吨": 1e4, "Mt": 1e6,
+                "亿吨": 1e8, "Gt": 1e9}
+
+
+class PlanInputError(ValueError):
+    """The scenario cannot be planned as given (the message says what and where)."""
+
+
+@dataclass
+class Targets:
+    """Targets the model constrains (hard or soft), one row each, in indicator units (t)."""
+
+    table: pd.DataFrame  # id, indicator, year, kind, value_t, penalty, sense (+1 floor / -1 cap)
+    arc_mask: list[np.ndarray]  # facility_input: which arcs count (bool over arcs)
+    fac_weight: list[np.ndarray]  # capacity bases: t of counted capacity per t of input capacity
+
+
+@dataclass
+class ModelData:
+    scenario: str
+    years: list[int]
+    policy: dict[str, float]
+    materials: pd.DataFrame  # indexed by code
+    processes: pd.DataFrame  # indexed by id
+    sites: pd.DataFrame  # indexed by id
+    regions: pd.DataFrame
+    # supply nodes
+    sup: pd.DataFrame  # site, material
+    gen: np.ndarray  # (Y, S)
+    draw_max: np.ndarray  # (Y, S)
+    stock0: np.ndarray  # (S,)
+    disp_cost: np.ndarray  # (Y, S) before tax
+    env_tax: np.ndarray  # (Y, S)
+    must_use: np.ndarray  # (Y, S) bool
+    # facilities
+    fac: pd.DataFrame  # id, site, process, candidate, first_year
+    cap0: np.ndarray  # (F,) capacity in place (existing), 0 for candidates
+    cap_c: np.ndarray  # (F,) size of a candidate when built
+    headroom: np.ndarray  # (F,) most expansion
+    avail: np.ndarray  # (Y, F) existing facility in operation
+    buildable: np.ndarray  # (Y, F) candidate may be built that year
+    opex: np.ndarray  # (F,) yuan per t input
+    co2_proc: np.ndarray  # (F,) kg per t input
+    incentive: np.ndarray  # (F,) yuan per t input (tax refunds and reductions)
+    capex_annual: np.ndarray  # (F,) yuan per yr per t/yr of new capacity
+    fixed: np.ndarray  # (F,) yuan/yr when open
+    fin: pd.DataFrame  # fac, material, rate
+    fout: pd.DataFrame  # fac, material, rate, market (bool: no sink anywhere)
+    # demand nodes
+    dem: pd.DataFrame  # site, material
+    qty: np.ndarray  # (Y, D)
+    value: np.ndarray  # (Y, D)
+    must_meet: np.ndarray  # (Y, D) bool
+    co2_virgin: np.ndarray  # (D,) kg per t of virgin alternative
+    # network
+    net: network.Network
+    arc_from_sup: np.ndarray  # (A,) supply index or -1
+    arc_from_fout: np.ndarray  # (A,) output-port index or -1
+    arc_to_fin: np.ndarray  # (A,) input-port index or -1
+    arc_to_dem: np.ndarray  # (A,) demand index or -1
+    arc_fac_in: np.ndarray  # (A,) facility the arc feeds, or -1
+    arc_rail: np.ndarray  # (A,) carried by rail (intermodal, or a rail lane)
+    arc_src_site: np.ndarray  # (A,) origin site
+    arc_dst_site: np.ndarray  # (A,) destination site
+    handling: np.ndarray  # (A,) yuan/t of terminal handling inside the arc cost
+    terminal_cap: np.ndarray  # (T,)
+    lane_cap: np.ndarray  # (L,) inf when unlimited
+    corridors: pd.DataFrame
+    corridor_arcs: list[np.ndarray] = field(default_factory=list)
+    targets: Targets | None = None
+    report_targets: pd.DataFrame | None = None  # every target row (for attainment)
+    scenario_obj: Any = None
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+    @property
+    def carbon_price_per_kg(self) -> float:
+        return self.policy["carbon_price"] / 1000.0
+
+    @property
+    def co2_cap_kg(self) -> float:
+        cap = self.policy["co2_cap_t"]
+        return cap * 1000.0 if cap > 0 else np.inf
+
+    @property
+    def utilized_material(self) -> np.ndarray:
+        """Materials that count as utilized when they enter a facility (not products)."""
+        return (self.materials["kind"] != "product").to_numpy()
+
+
+def _policy(scenario: Any) -> dict[str, float]:
+    out = {}
+    for key, default in POLICY_DEFAULTS.items():
+        v = scenario.policy(key, default)
+        out[key] = float(default if v is None else v)
+    return out
+
+
+def annuity(rate: float, years: float) -> float:
+    """Capital recovery factor: yearly payment per yuan invested."""
+    if years <= 0:
+        raise PlanInputError(f"policy annuity_years must be > 0, not {years}")
+    if rate == 0:
+        return 1.0 / years
+    return rate / (1.0 - (1.0 + rate) ** -years)
+
+
+def prepare(scenario: Any, years: list[int] | None = None,
+            net_options: network.NetworkOptions | None = None,
+            targets: bool = True) -> ModelData:
+    """Read ``scenario`` into :class:`ModelData` (raises PlanInputError on what cannot be planned)."""
+    policy = _policy(scenario)
+    all_years = list(scenario.years)
+    years = sorted(int(y) for y in (years if years is not None else all_years))
+    if not years:
+        raise PlanInputError("the scenario has no years to plan: supplies and demands are empty")
+    unknown = sorted(set(years) - set(all_years)) if all_years else []
+    if unknown:
+        raise PlanInputError(f"year(s) {unknown} not in the scenario (it has {all_years})")
+    ny = len(years)
+    ypos = {y: i for i, y in enumerate(years)}
+    materials = scenario.table("materials").set_index("code")
+    processes = scenario.table("processes").set_index("id")
+    sites = scenario.table("sites").set_index("id")
+    regions = scenario.table("regions")
+    pio = scenario.table("process_io")
+    env_on = policy["env_tax"] > 0
+
+    # supply nodes
+    supplies = scenario.table("supplies")
+    supplies = supplies[supplies["year"].isin(years)]
+    sup = supplies[["site", "material"]].drop_duplicates().reset_index(drop=True)
+    sidx = _positions(sup, supplies, ["site", "material"])
+    yi = supplies["year"].map(ypos).to_numpy()
+    gen = _grid(ny, len(sup), yi, sidx, supplies["generation_t"])
+    draw_max = _grid(ny, len(sup), yi, sidx, np.minimum(supplies["stock_draw_max_t"].fillna(0),
+                                                        supplies["stock_t"].fillna(0)))
+    disp_cost = _grid(ny, len(sup), yi, sidx, supplies["disposal_cost"].fillna(0))
+    tax = sup["material"].map(materials["env_tax"]).fillna(0.0).to_numpy() * env_on
+    env_tax = np.broadcast_to(tax, (ny, len(sup))).copy()
+    must_use = _grid(ny, len(sup), yi, sidx, supplies["must_use"].astype(float)) > 0
+    first = supplies.sort_values("year").drop_duplicates(["site", "material"])
+    stock0 = np.zeros(len(sup))
+    stock0[_positions(sup, first, ["site", "material"])] = first["stock_t"].fillna(0).to_numpy()
+
+    # facilities and their ports
+    fac = scenario.table("facilities").reset_index(drop=True)
+    fac = fac[fac["year"] <= years[-1]].reset_index(drop=True)
+    missing = sorted(set(fac["process"]) - set(processes.index))
+    if missing:
+        raise PlanInputError(f"facilities use process(es) {missing} missing from processes")
+    cand = fac["candidate"].astype(bool).to_numpy()
+    cap = fac["capacity_t"].to_numpy(dtype=float)
+    maxcap = np.where(fac["expandable"].astype(bool), np.fmax(fac["max_capacity_t"].fillna(0), cap),
+                      cap)
+    fyear = fac["year"].to_numpy()
+    yarr = np.array(years)[:, None]
+    proc = processes.loc[fac["process"]]
+    capex = fac["capex"].fillna(pd.Series(proc["capex"].to_numpy(), index=fac.index)).to_numpy()
+    ins = pio[pio["direction"] == "in"]
+    outs = pio[pio["direction"] == "out"]
+    fin = fac.reset_index(names="fac")[["fac", "process"]].merge(ins, on="process")
+    fout = fac.reset_index(names="fac")[["fac", "process"]].merge(outs, on="process")
+    no_input = sorted(set(fac["process"]) - set(ins["process"]))
+    if no_input:
+        raise PlanInputError(f"process(es) {no_input} have no inputs in process_io")
+
+    # demand nodes
+    demands = scenario.table("demands")
+    demands = demands[demands["year"].isin(years)]
+    dem = demands[["site", "material"]].drop_duplicates().reset_index(drop=True)
+    didx = _positions(dem, demands, ["site", "material"])
+    dyi = demands["year"].map(ypos).to_numpy()
+    qty = _grid(ny, len(dem), dyi, didx, demands["quantity_t"])
+    value = _grid(ny, len(dem), dyi, didx, demands["value"])
+    must_meet = _grid(ny, len(dem), dyi, didx, demands["must_meet"].astype(float)) > 0
+
+    sink_materials = set(fin["material"]) | set(dem["material"])
+    fout["market"] = ~fout["material"].isin(sink_materials)
+    incentive = _incentives(scenario, fac, proc, pio, materials, demands) * (
+        policy["incentives"] > 0)
+
+    # network
+    sources = pd.concat([sup.assign(owner=""),
+                         pd.DataFrame({"site": fac["site"].to_numpy()[fout["fac"]],
+                                       "material": fout["material"].to_numpy(),
+                                       "owner": fac["id"].to_numpy()[fout["fac"]]})],
+                        ignore_index=True)
+    sinks = pd.concat([pd.DataFrame({"site": fac["site"].to_numpy()[fin["fac"]],
+                                     "material": fin["material"].to_numpy(),
+                                     "owner": fac["id"].to_numpy()[fin["fac"]]}),
+                       dem.assign(owner="")], ignore_index=True)
+    opts = net_options or network.NetworkOptions(
+        k_nearest=int(policy["k_nearest"]), max_distance_km=policy["max_distance_km"])
+    terminals = scenario.table("terminals")
+    lanes = scenario.table("lanes")
+    modes = scenario.table("modes")
+    net = network.build(sources, sinks, sites.reset_index(), modes, terminals, lanes, opts)
+    a = net.arcs
+    src, dst = a["src"].to_numpy(), a["dst"].to_numpy()
+    ns, nfi = len(sup), len(fin)
+    arc_from_sup = np.where(src < ns, src, -1)
+    arc_from_fout = np.where(src >= ns, src - ns, -1)
+    arc_to_fin = np.where(dst < nfi, dst, -1)
+    arc_to_dem = np.where(dst >= nfi, dst - nfi, -1)
+    arc_fac_in = np.where(arc_to_fin >= 0, fin["fac"].to_numpy()[np.maximum(arc_to_fin, 0)], -1)
+    rail_modes = set(modes.loc[modes["rail"].astype(bool), "id"])
+    arc_rail = (a["kind"] == "intermodal").to_numpy() | a["mode"].isin(rail_modes).to_numpy()
+    th = terminals["handling_cost"].to_numpy(dtype=float) if len(terminals) else np.zeros(0)
+    handling = np.zeros(len(a))
+    im = a["kind"].to_numpy() == "intermodal"
+    if im.any():
+        handling[im] = th[a["t_from"].to_numpy()[im]] + th[a["t_to"].to_numpy()[im]]
+
+    data = ModelData(
+        scenario=scenario.name, years=years, policy=policy, materials=materials,
+        processes=processes, sites=sites, regions=regions,
+        sup=sup, gen=gen, draw_max=draw_max, stock0=stock0, disp_cost=disp_cost, env_tax=env_tax,
+        must_use=must_use,
+        fac=fac[["id", "site", "process", "candidate"]].assign(first_year=fyear),
+        cap0=np.where(cand, 0.0, cap), cap_c=np.where(cand, cap, 0.0),
+        headroom=np.maximum(maxcap - cap, 0.0),
+        avail=(~cand)[None, :] & (fyear[None, :] <= yarr),
+        buildable=cand[None, :] & (fyear[None, :] <= yarr),
+        opex=proc["opex"].to_numpy(dtype=float), co2_proc=proc["co2"].to_numpy(dtype=float),
+        incentive=incentive,
+        capex_annual=capex * annuity(policy["discount_rate"], policy["annuity_years"]),
+        fixed=fac["fixed_cost"].fillna(0).to_numpy(dtype=float),
+        fin=fin[["fac", "material", "rate"]], fout=fout[["fac", "material", "rate", "market"]],
+        dem=dem, qty=qty, value=value, must_meet=must_meet,
+        co2_virgin=dem["material"].map(materials["co2_virgin"]).fillna(0.0).to_numpy(),
+        net=net, arc_from_sup=arc_from_sup, arc_from_fout=arc_from_fout, arc_to_fin=arc_to_fin,
+        arc_to_dem=arc_to_dem, arc_fac_in=arc_fac_in, arc_rail=arc_rail, handling=handling,
+        arc_src_site=sources["site"].to_numpy(dtype=object)[src],
+        arc_dst_site=sinks["site"].to_numpy(dtype=object)[dst],
+        terminal_cap=terminals["capacity_t"].to_numpy(dtype=float) if len(terminals) else
+        np.zeros(0),
+        lane_cap=net.lanes["capacity_t"].fillna(np.inf).to_numpy(dtype=float),
+        corridors=scenario.table("corridors"), scenario_obj=scenario,
+    )
+    data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
+    all_targets = scenario.table("targets")
+    data.report_targets = all_targets
+    if targets:
+        data.targets = _targets(data, all_targets)
+    return data
+
+
+def _positions(nodes: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    index = pd.MultiIndex.from_frame(nodes[keys])
+    return index.get_indexer(pd.MultiIndex.from_frame(rows[keys]))
+
+
+def _grid(ny: int, n: int, yi: np.ndarray, idx: np.ndarray, values) -> np.ndarray:
+    out = np.zeros((ny, n))
+    np.add.at(out, (yi, idx), np.asarray(values, dtype=float))
+    return out
+
+
+def _incentives(scenario: Any, fac: pd.DataFrame, proc: pd.DataFrame, pio: pd.DataFrame,
+                materials: pd.DataFrame, demands: pd.DataFrame) -> np.ndarray:
+    """Tax benefit per t of input of each facility: Σ rate × tax_rate × product value per t input,
+    over the incentive rules of its process whose minimum waste share the recipe meets."""
+    rules = scenario.table("incentives")
+    if rules.empty or fac.empty:
+        return np.zeros(len(fac))
+    kind = pio["material"].map(materials["kind"])
+    ins = pio[pio["direction"] == "in"]
+    waste_share = ins[kind.loc[ins.index] != "product"].groupby("process")["rate"].sum()
+    price = (demands.assign(v=demands["value"] * demands["quantity_t"]).groupby("material")[
+        ["v", "quantity_t"]].sum())
+    price = (price["v"] / price["quantity_t"].where(price["quantity_t"] > 0)).fillna(0.0)
+    outs = pio[pio["direction"] == "out"]
+    revenue = (outs["rate"] * outs["material"].map(price).fillna(0.0)).groupby(
+        outs["process"]).sum()
+    ok = rules["min_waste_share"] <= rules["process"].map(waste_share).fillna(0.0) + 1e-9
+    per_t = (rules["rate"] * rules["tax_rate"] * rules["process"].map(revenue).fillna(0.0))[ok]
+    by_process = per_t.groupby(rules.loc[ok, "process"]).sum()
+    return fac["process"].map(by_process).fillna(0.0).to_numpy(dtype=float)
+
+
+def site_regions(data: ModelData, sites: np.ndarray) -> np.ndarray:
+    return data.sites["region"].reindex(sites).fillna("").to_numpy(dtype=object)
+
+
+def _corridor_arcs(data: ModelData, c: pd.Series) -> np.ndarray:
+    a = data.net.arcs
+    mask = (within(site_regions(data, data.arc_src_site), c["from_region"], data.regions)
+            & within(site_regions(data, data.arc_dst_site), c["to_region"], data.regions))
+    if c["material"]:
+        mask &= (a["material"] == c["material"]).to_numpy()
+    return mask
+
+
+def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
+    """The hard and soft targets the LP can express: bases facility_input, facility_capacity and
+    capacity_added, in a planned year. Everything else is evaluated after the solve."""
+    rows, arc_mask, fac_weight = [], [], []
+    a = data.net.arcs
+    fac_region = site_regions(data, data.fac["site"].to_numpy())
+    for _, t in targets.iterrows():
+        ind = INDICATORS.get(t["indicator"])
+        if t["kind"] == "report" or ind is None or ind.basis not in MODEL_BASES:
+            continue
+        if int(t["year"]) not in data.years:
+            continue
+        factor = UNIT_FACTORS.get(t["unit"])
+        if factor is None:
+            raise PlanInputError(
+                f"targets row {t['id']!r}: unit {t['unit']!r} is not a tonnage unit; "
+                f"expected one of {', '.join(UNIT_FACTORS)}")
+        proc_ok = _process_ok(ind, data)
+        if ind.basis == "facility_input":
+            mat_ok = ind.material_mask(data.materials.reset_index()).to_numpy()
+            mat_ok_by = dict(zip(data.materials.index, mat_ok, strict=True))
+            mask = (data.arc_fac_in >= 0) & a["material"].map(mat_ok_by).fillna(False).to_numpy(
+                dtype=bool)
+            mask &= proc_ok[np.maximum(data.arc_fac_in, 0)]
+            if t["material"]:
+                mask &= (a["material"] == t["material"]).to_numpy()
+            mask &= within(site_regions(data, data.arc_src_site), t["region"], data.regions)
+            arc_mask.append(mask)
+            fac_weight.append(np.zeros(len(data.fac)))
+        else:
+            weight = proc_ok & within(fac_region, t["region"], data.regions)
+            if ind.basis == "facility_capacity":
+                yield_ = data.processes["mass_yield"].reindex(data.fac["process"]).to_numpy()
+                fac_weight.append(weight * yield_)
+            else:
+                fac_weight.append(weight.astype(float))
+            arc_mask.append(np.zeros(len(a), dtype=bool))
+        rows.append({"id": t["id"], "indicator": t["indicator"], "basis": ind.basis,
+                     "year": int(t["year"]), "kind": t["kind"],
+                     "value_t": float(t["value"]) * factor,
+                     "penalty": float(t["penalty"] or 0.0) / factor,
+                     "sense": 1 if ind.better == "higher" else -1,
+                     "name_zh": t["name_zh"], "name_en": t["name_en"],
+                     "region": t["region"], "material": t["material"]})
+    cols = ["id", "indicator", "basis", "year", "kind", "value_t", "penalty", "sense", "name_zh",
+            "name_en", "region", "material"]
+    return Targets(table=pd.DataFrame(rows, columns=cols), arc_mask=arc_mask,
+                   fac_weight=fac_weight)
+
+
+def _process_ok(ind: Indicator, data: ModelData) -> np.ndarray:
+    ok = ind.process_mask(data.processes.reset_index())
+    by_id = dict(zip(data.processes.index, ok.to_numpy(dtype=bool), strict=True))
+    return data.fac["process"].map(by_id).fillna(False).to_numpy(dtype=bool)

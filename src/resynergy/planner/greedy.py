@@ -1,0 +1,118 @@
+"""A greedy nearest-feasible baseline: what a planner might do by hand, to show what
+optimisation buys.
+
+Year by year, existing facilities (largest first) take as much as their capacity, their nearest
+suppliers and their nearest buyers allow: each input is drawn from the nearest supplies with
+material left, each output goes to the nearest demand with room left (products with no sink in
+the scenario leave to the market). Only direct arcs, in their cheapest mode; no new capacity,
+no rail routes, no facility-to-facility chains. Whatever supply is left is disposed of and
+whatever demand is left is bought as the virgin alternative.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from resynergy.planner import diagnosis, results
+from resynergy.planner.data import ModelData, prepare
+from resynergy.planner.plan import Plan
+
+
+def greedy(scenario: Any, years: list[int] | None = None) -> Plan:
+    """The greedy baseline plan of ``scenario`` (status 'heuristic'), with the same tables as
+    :func:`resynergy.planner.solve`."""
+    from resynergy.planner.solve import assemble
+
+    t0 = time.perf_counter()
+    data = prepare(scenario, years)
+    sol = results.Solution.zeros(data)
+    stock_left = data.stock0.copy()
+    arcs = _cheapest_direct(data)
+    for yi in range(data.n_years):
+        stock_left = _year(data, sol, yi, arcs, stock_left)
+    diag = pd.DataFrame(diagnosis.violations(data, sol, {}), columns=diagnosis.COLUMNS)
+    elapsed = time.perf_counter() - t0
+    return assemble(data, sol, status="heuristic", log="greedy nearest-feasible baseline",
+                    gap=None, timings={"total": elapsed}, objective_kind="cost",
+                    solver_objective=None, diag=diag)
+
+
+def _cheapest_direct(data: ModelData) -> pd.DataFrame:
+    """Direct arcs, one per (source, sink): the cheapest mode; with distance for ordering."""
+    a = data.net.arcs
+    direct = a[a["kind"] == "direct"].assign(cost=data.net.cost[a["kind"] == "direct"])
+    direct = direct.sort_values(["src", "dst", "cost"], kind="stable")
+    best = direct.drop_duplicates(["src", "dst"])
+    return pd.DataFrame({"arc": best.index.to_numpy(), "d": best["d1"].to_numpy(),
+                         "from_sup": data.arc_from_sup[best.index],
+                         "from_fout": data.arc_from_fout[best.index],
+                         "to_fin": data.arc_to_fin[best.index],
+                         "to_dem": data.arc_to_dem[best.index]}).sort_values("d", kind="stable")
+
+
+def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
+          stock_left: np.ndarray) -> np.ndarray:
+    draw_max = np.minimum(data.draw_max[yi], stock_left)
+    left = data.gen[yi] + draw_max  # t each supply node can still ship
+    room = data.qty[yi].copy()  # t each demand node can still take
+    cap = data.cap0 * data.avail[yi]
+    supply_arcs = arcs[(arcs["from_sup"] >= 0) & (arcs["to_fin"] >= 0)]
+    by_fin = {k: g for k, g in supply_arcs.groupby("to_fin")}
+    sale_arcs = arcs[(arcs["from_fout"] >= 0) & (arcs["to_dem"] >= 0)]
+    by_fout = {k: g for k, g in sale_arcs.groupby("from_fout")}
+    fin_of = data.fin.groupby("fac").indices
+    fout_of = data.fout.groupby("fac").indices
+    rate_in = data.fin["rate"].to_numpy()
+    rate_out = data.fout["rate"].to_numpy()
+    market = data.fout["market"].to_numpy()
+    x = sol.x[yi]
+    for f in np.argsort(-cap, kind="stable"):
+        if cap[f] <= results.TOL or f not in fin_of:
+            continue
+        amount = cap[f]
+        for p in fin_of[f]:
+            g = by_fin.get(p)
+            avail = left[g["from_sup"].to_numpy()].sum() if g is not None else 0.0
+            amount = min(amount, avail / rate_in[p])
+        for q in fout_of.get(f, []):
+            if market[q] or rate_out[q] <= 0:
+                continue
+            g = by_fout.get(q)
+            space = room[g["to_dem"].to_numpy()].sum() if g is not None else 0.0
+            amount = min(amount, space / rate_out[q])
+        if amount <= results.TOL:
+            continue
+        for p in fin_of[f]:
+            g = by_fin[p]
+            _take(x, g["arc"].to_numpy(), left, g["from_sup"].to_numpy(), rate_in[p] * amount)
+        for q in fout_of.get(f, []):
+            made = rate_out[q] * amount
+            g = by_fout.get(q)
+            if g is not None and not market[q]:
+                made -= _take(x, g["arc"].to_numpy(), room, g["to_dem"].to_numpy(), made)
+            sol.market[yi, q] = max(made, 0.0) if market[q] else 0.0
+        sol.act[yi, f] = amount
+    shipped = data.gen[yi] + draw_max - left
+    sol.draw[yi] = np.clip(shipped - data.gen[yi], 0.0, None)
+    sol.disp[yi] = np.clip(data.gen[yi] - shipped, 0.0, None)
+    sol.unmet[yi] = room
+    return stock_left - sol.draw[yi]
+
+
+def _take(x: np.ndarray, arc: np.ndarray, pool: np.ndarray, node: np.ndarray, need: float) -> float:
+    """Ship ``need`` over ``arc`` in order, from each arc's ``node`` while its ``pool`` lasts.
+    Returns what was shipped (the pools and ``x`` are updated)."""
+    shipped = 0.0
+    for a, n in zip(arc, node, strict=True):
+        if need - shipped <= results.TOL:
+            break
+        take = min(pool[n], need - shipped)
+        if take > 0:
+            x[a] += take
+            pool[n] -= take
+            shipped += take
+    return shipped

@@ -1,0 +1,80 @@
+"""The result of a planning run: tidy tables and a few scalars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import pandas as pd
+
+STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
+TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
+          "emissions", "incentives", "targets", "diagnosis")
+
+
+@dataclass
+class Plan:
+    """A plan (optimal, time-limited, relaxed after infeasibility, or the greedy baseline).
+
+    Tables (all tonnes, yuan, km and kg CO2 per year):
+
+    - ``flows``: year, from_site, to_site, material, mode, leg ('direct'|'first_mile'|'rail'|
+      'last_mile'), route ('' or an id shared by the legs of one intermodal route), t,
+      distance_km, tkm, cost_yuan, co2_kg, handling_yuan, from_facility, to_facility;
+    - ``facility_io``: year, facility, site, process, material, direction ('in'|'out'), t;
+    - ``activity``: year, facility, site, process, candidate, built, capacity_t,
+      new_capacity_t, input_t, utilisation, capacity_dual (yuan a year saved per extra t/yr of
+      capacity; NaN when unknown);
+    - ``supply_use``: year, site, material, generation_t, stock_drawn_t, shipped_t, disposed_t;
+    - ``deliveries``: year, site, material, demand_t, delivered_t, unmet_t, value (yuan/t);
+    - ``market``: year, facility, site, material, t — products with no sink in the scenario,
+      leaving the modelled network;
+    - ``costs``: component, yuan (sums to ``objective``); ``emissions``: component, kg;
+    - ``incentives``: year, facility, site, process, yuan (tax refunds and reductions);
+    - ``targets``: id, indicator, region, material, year, kind, target, value, shortfall,
+      attainment, shadow_price (yuan per unit of the target), status;
+    - ``diagnosis``: kind, subject, amount, unit, message_zh, message_en.
+
+    ``status`` is one of :data:`STATUSES` ('heuristic' for the greedy baseline).
+    """
+
+    scenario: str
+    status: str
+    objective: float
+    mip_gap: float | None
+    solver_log: str
+    timings: dict[str, float]
+    flows: pd.DataFrame
+    facility_io: pd.DataFrame
+    activity: pd.DataFrame
+    supply_use: pd.DataFrame
+    deliveries: pd.DataFrame
+    market: pd.DataFrame
+    costs: pd.DataFrame
+    emissions: pd.DataFrame
+    incentives: pd.DataFrame
+    targets: pd.DataFrame
+    diagnosis: pd.DataFrame
+    objective_kind: str = "cost"
+    solver_objective: float | None = None
+    balance_residual: float = 0.0
+    years: list[int] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    def summary(self) -> dict[str, object]:
+        """Scalars and headline totals, JSON-ready."""
+        scalars = {f.name: getattr(self, f.name) for f in fields(self)
+                   if f.name not in TABLES and f.name != "solver_log"}
+        scalars.update({
+            "total_cost_yuan": float(self.costs["yuan"].sum()),
+            "total_co2_kg": float(self.emissions["kg"].sum()),
+            "flow_t": float(self.flows.loc[self.flows["leg"].isin(["direct", "first_mile"]),
+                                           "t"].sum()),
+            "disposed_t": float(self.supply_use["disposed_t"].sum()),
+            "unmet_t": float(self.deliveries["unmet_t"].sum()),
+            "facilities_built": int(self.activity.loc[
+                self.activity["candidate"] & self.activity["built"], "facility"].nunique()),
+        })
+        return scalars

@@ -1,0 +1,276 @@
+"""From a solution (numpy arrays over the model's nodes) to the Plan's tables.
+
+The optimiser and the greedy baseline both produce a :class:`Solution`; costs, emissions and
+the mass-balance check are computed here from the same coefficient arrays as the objective, so
+the cost breakdown of either sums to its objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from resynergy.planner.data import ModelData
+
+TOL = 1e-6  # t: flows below this are solver noise and not reported
+
+
+class BalanceError(RuntimeError):
+    """A solution whose mass balance does not close (a bug or a numerical failure)."""
+
+
+@dataclass
+class Solution:
+    x: np.ndarray  # (Y, A)
+    act: np.ndarray  # (Y, F)
+    disp: np.ndarray  # (Y, S)
+    draw: np.ndarray  # (Y, S)
+    unmet: np.ndarray  # (Y, D)
+    market: np.ndarray  # (Y, Fout)
+    exp: np.ndarray  # (Y, F)
+    build: np.ndarray  # (Y, F)
+    soft_slack: np.ndarray  # (targets,) shortfall of soft targets, t
+    cap_dual: np.ndarray | None = None  # (Y, F) yuan per t/yr (≥ 0: value of more capacity)
+    target_dual: np.ndarray | None = None  # (targets,) yuan per t of target
+
+    @classmethod
+    def zeros(cls, data: ModelData) -> Solution:
+        y = data.n_years
+        z = np.zeros
+        return cls(x=z((y, len(data.net.arcs))), act=z((y, len(data.fac))),
+                   disp=z((y, len(data.sup))), draw=z((y, len(data.sup))),
+                   unmet=z((y, len(data.dem))), market=z((y, len(data.fout))),
+                   exp=z((y, len(data.fac))), build=z((y, len(data.fac))),
+                   soft_slack=z(len(data.targets.table) if data.targets is not None else 0))
+
+    def open(self) -> np.ndarray:
+        return np.cumsum(self.build, axis=0)
+
+
+def _by(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    """Sum of (Y, len(index)) ``values`` into (Y, n) by ``index``."""
+    out = np.zeros((values.shape[0], n))
+    if len(index):
+        for y in range(values.shape[0]):
+            out[y] = np.bincount(index, weights=values[y], minlength=n)
+    return out
+
+
+def node_sums(data: ModelData, sol: Solution) -> dict[str, np.ndarray]:
+    """Flow out of supply nodes and output ports, into input ports and demand nodes."""
+    x = sol.x
+
+    def total(sel: np.ndarray, n: int) -> np.ndarray:
+        on = np.flatnonzero(sel >= 0)
+        return _by(x[:, on], sel[on], n)
+
+    return {"sup_out": total(data.arc_from_sup, len(data.sup)),
+            "fout_out": total(data.arc_from_fout, len(data.fout)),
+            "fin_in": total(data.arc_to_fin, len(data.fin)),
+            "dem_in": total(data.arc_to_dem, len(data.dem))}
+
+
+def balance_residual(data: ModelData, sol: Solution) -> tuple[float, str]:
+    """Largest relative mass-balance residual over every node, and where it is."""
+    s = node_sums(data, sol)
+    fin_rate = data.fin["rate"].to_numpy()
+    fout_rate = data.fout["rate"].to_numpy()
+    checks = {
+        "supply": (s["sup_out"] + sol.disp - sol.draw - data.gen, data.gen + sol.draw),
+        "facility input": (s["fin_in"] - fin_rate * sol.act[:, data.fin["fac"].to_numpy()],
+                           s["fin_in"]),
+        "facility output": (s["fout_out"] + sol.market
+                            - fout_rate * sol.act[:, data.fout["fac"].to_numpy()], s["fout_out"]),
+        "demand": (s["dem_in"] + sol.unmet - data.qty, data.qty),
+    }
+    worst, where = 0.0, ""
+    for name, (res, scale) in checks.items():
+        if res.size == 0:
+            continue
+        rel = np.abs(res) / (1.0 + np.abs(scale))
+        i = np.unravel_index(np.argmax(rel), rel.shape)
+        if rel[i] > worst:
+            worst, where = float(rel[i]), f"{name} node {i[1]} in {data.years[i[0]]}"
+    return worst, where
+
+
+def check_balance(data: ModelData, sol: Solution, tol: float = 1e-5) -> float:
+    """Raise BalanceError unless every node's mass balance closes within ``tol`` (relative)."""
+    worst, where = balance_residual(data, sol)
+    if worst > tol:
+        raise BalanceError(f"mass balance does not close: relative residual {worst:.2e} at {where}")
+    return worst
+
+
+def capacity(data: ModelData, sol: Solution) -> np.ndarray:
+    """Input capacity in place, (Y, F)."""
+    return (data.cap0[None, :] * data.avail + data.cap_c[None, :] * sol.open()
+            + np.cumsum(sol.exp, axis=0))
+
+
+def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
+    """Cost components over all planned years (yuan); their sum is the plan's objective."""
+    x = sol.x
+    emitted = (x * data.net.co2).sum() + (sol.act * data.co2_proc).sum()
+    penalty = 0.0
+    if data.targets is not None and len(sol.soft_slack):
+        soft = (data.targets.table["kind"] == "soft").to_numpy()
+        penalty = float((sol.soft_slack * data.targets.table["penalty"].to_numpy() * soft).sum())
+    rows = {
+        "transport": (x * (data.net.cost - data.handling)).sum(),
+        "handling": (x * data.handling).sum(),
+        "processing": (sol.act * data.opex).sum(),
+        "incentives": -(sol.act * data.incentive).sum(),
+        "capex": (data.capex_annual * (data.cap_c * sol.open() + np.cumsum(sol.exp, axis=0))).sum(),
+        "fixed": (data.fixed * (data.avail + sol.open())).sum(),
+        "disposal": (sol.disp * data.disp_cost).sum(),
+        "env_tax": (sol.disp * data.env_tax).sum(),
+        "virgin_purchase": (sol.unmet * data.value).sum(),
+        "carbon": data.carbon_price_per_kg * emitted,
+        "target_penalty": penalty,
+    }
+    return pd.DataFrame({"component": list(rows), "yuan": [float(v) for v in rows.values()]})
+
+
+def emissions(data: ModelData, sol: Solution) -> pd.DataFrame:
+    """kg CO2: road and rail transport and processes (what the plan emits), and the virgin
+    products bought for unmet demand (emitted elsewhere; what recycling would avoid)."""
+    a = data.net.arcs
+    rail_direct = data.arc_rail & (a["kind"] == "direct").to_numpy()
+    e1 = a["e1"].to_numpy()
+    rows = {
+        "transport_road": (sol.x * (np.where(rail_direct, 0.0, e1) + a["e3"].to_numpy())).sum(),
+        "transport_rail": (sol.x * (a["e2"].to_numpy() + np.where(rail_direct, e1, 0.0))).sum(),
+        "process": (sol.act * data.co2_proc).sum(),
+        "virgin_alternative": (sol.unmet * data.co2_virgin).sum(),
+    }
+    return pd.DataFrame({"component": list(rows), "kg": [float(v) for v in rows.values()]})
+
+
+def _year_rows(data: ModelData, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(year, position) of the cells of a (Y, n) array above TOL."""
+    yi, pos = np.nonzero(values > TOL)
+    return np.asarray(data.years)[yi], pos
+
+
+def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
+    a = data.net.arcs
+    yi, ai = np.nonzero(sol.x > TOL)
+    t = sol.x[yi, ai]
+    year = np.asarray(data.years)[yi]
+    arcs = a.iloc[ai].reset_index(drop=True)
+    src, dst = data.arc_src_site[ai], data.arc_dst_site[ai]
+    fac_id = data.fac["id"].to_numpy(dtype=object)
+    from_fac = np.where(data.arc_from_fout[ai] >= 0,
+                        fac_id[data.fout["fac"].to_numpy()[np.maximum(data.arc_from_fout[ai], 0)]]
+                        if len(data.fout) else "", "")
+    to_fac = np.where(data.arc_fac_in[ai] >= 0, fac_id[np.maximum(data.arc_fac_in[ai], 0)]
+                      if len(fac_id) else "", "")
+    direct = (arcs["kind"] == "direct").to_numpy()
+    term_site = data.net.terminals["site"].to_numpy(dtype=object)
+    legs = []
+
+    def leg(mask, frm, to, mode, name, d, c, e, h, ffac, tfac, route):
+        legs.append(pd.DataFrame({
+            "year": year[mask], "from_site": frm, "to_site": to,
+            "material": arcs["material"].to_numpy()[mask], "mode": mode, "leg": name,
+            "route": route, "t": t[mask], "distance_km": d, "tkm": t[mask] * d,
+            "cost_yuan": t[mask] * c, "co2_kg": t[mask] * e, "handling_yuan": t[mask] * h,
+            "from_facility": ffac, "to_facility": tfac}))
+
+    col = {c: arcs[c].to_numpy() for c in ("d1", "d2", "d3", "c1", "c2", "c3", "e1", "e2", "e3",
+                                           "mode", "rail_mode", "t_from", "t_to")}
+    h = data.handling[ai]
+    leg(direct, src[direct], dst[direct], col["mode"][direct], "direct", col["d1"][direct],
+        col["c1"][direct], col["e1"][direct], 0.0, from_fac[direct], to_fac[direct], "")
+    im = ~direct
+    if im.any():
+        route = np.array([f"r{i}" for i in ai[im]], dtype=object)
+        ta, tb = term_site[col["t_from"][im]], term_site[col["t_to"][im]]
+        leg(im, src[im], ta, col["mode"][im], "first_mile", col["d1"][im], col["c1"][im],
+            col["e1"][im], 0.0, from_fac[im], "", route)
+        leg(im, ta, tb, col["rail_mode"][im], "rail", col["d2"][im], col["c2"][im],
+            col["e2"][im], h[im], "", "", route)
+        leg(im, tb, dst[im], col["mode"][im], "last_mile", col["d3"][im], col["c3"][im],
+            col["e3"][im], 0.0, "", to_fac[im], route)
+    out = pd.concat(legs, ignore_index=True)
+    return out.sort_values(["year", "route", "material", "from_site", "to_site"],
+                           kind="stable", ignore_index=True)
+
+
+def facility_io(data: ModelData, sol: Solution) -> pd.DataFrame:
+    parts = []
+    for direction, ports in (("in", data.fin), ("out", data.fout)):
+        if not len(ports):
+            continue
+        f = ports["fac"].to_numpy()
+        amount = sol.act[:, f] * ports["rate"].to_numpy()
+        year, pos = _year_rows(data, amount)
+        fac = data.fac.iloc[f[pos]]
+        parts.append(pd.DataFrame({
+            "year": year, "facility": fac["id"].to_numpy(), "site": fac["site"].to_numpy(),
+            "process": fac["process"].to_numpy(), "material": ports["material"].to_numpy()[pos],
+            "direction": direction, "t": amount[np.searchsorted(data.years, year), pos]}))
+    cols = ["year", "facility", "site", "process", "material", "direction", "t"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def activity(data: ModelData, sol: Solution) -> pd.DataFrame:
+    y, f = len(data.years), len(data.fac)
+    cap = capacity(data, sol)
+    new = data.cap_c[None, :] * sol.build + sol.exp
+    built = data.avail | (sol.open() > 0.5)
+    dual = sol.cap_dual if sol.cap_dual is not None else np.full((y, f), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(cap > TOL, sol.act / np.where(cap > TOL, cap, 1.0), 0.0)
+    fac = data.fac
+    return pd.DataFrame({
+        "year": np.repeat(data.years, f), "facility": np.tile(fac["id"].to_numpy(), y),
+        "site": np.tile(fac["site"].to_numpy(), y), "process": np.tile(fac["process"].to_numpy(), y),
+        "candidate": np.tile(fac["candidate"].to_numpy(dtype=bool), y),
+        "built": built.ravel(), "capacity_t": cap.ravel(), "new_capacity_t": new.ravel(),
+        "input_t": sol.act.ravel(), "utilisation": util.ravel(), "capacity_dual": dual.ravel(),
+    })
+
+
+def supply_use(data: ModelData, sol: Solution) -> pd.DataFrame:
+    s = node_sums(data, sol)["sup_out"]
+    y, n = s.shape
+    out = pd.DataFrame({
+        "year": np.repeat(data.years, n), "site": np.tile(data.sup["site"].to_numpy(), y),
+        "material": np.tile(data.sup["material"].to_numpy(), y),
+        "generation_t": data.gen.ravel(), "stock_drawn_t": sol.draw.ravel(),
+        "shipped_t": s.ravel(), "disposed_t": sol.disp.ravel()})
+    keep = out[["generation_t", "stock_drawn_t", "shipped_t", "disposed_t"]].abs().max(axis=1) > TOL
+    return out[keep].reset_index(drop=True)
+
+
+def deliveries(data: ModelData, sol: Solution) -> pd.DataFrame:
+    s = node_sums(data, sol)["dem_in"]
+    y, n = s.shape
+    out = pd.DataFrame({
+        "year": np.repeat(data.years, n), "site": np.tile(data.dem["site"].to_numpy(), y),
+        "material": np.tile(data.dem["material"].to_numpy(), y), "demand_t": data.qty.ravel(),
+        "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.value.ravel()})
+    keep = (out["demand_t"] > TOL) | (out["delivered_t"] > TOL)
+    return out[keep].reset_index(drop=True)
+
+
+def market(data: ModelData, sol: Solution) -> pd.DataFrame:
+    year, pos = _year_rows(data, sol.market)
+    f = data.fout["fac"].to_numpy()[pos]
+    return pd.DataFrame({
+        "year": year, "facility": data.fac["id"].to_numpy()[f], "site": data.fac["site"].to_numpy()[f],
+        "material": data.fout["material"].to_numpy()[pos],
+        "t": sol.market[np.searchsorted(data.years, year), pos]})
+
+
+def incentives(data: ModelData, sol: Solution) -> pd.DataFrame:
+    amount = sol.act * data.incentive
+    year, f = _year_rows(data, amount)
+    return pd.DataFrame({
+        "year": year, "facility": data.fac["id"].to_numpy()[f],
+        "site": data.fac["site"].to_numpy()[f], "process": data.fac["process"].to_numpy()[f],
+        "yuan": amount[np.searchsorted(data.years, year), f]})

@@ -1,0 +1,50 @@
+"""Target attainment of a plan, evaluated with the shared indicator definitions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from resynergy.indicators import attainment, evaluate_all
+from resynergy.planner.data import UNIT_FACTORS, ModelData
+
+if TYPE_CHECKING:
+    from resynergy.planner.plan import Plan
+    from resynergy.planner.results import Solution
+
+COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh", "name_en",
+           "target", "value", "shortfall", "attainment", "shadow_price", "status"]
+
+
+def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.DataFrame:
+    """Every scenario target against the plan's indicator values, with the shadow price (yuan
+    per unit of the target) of those the model constrains. Targets in years the plan does not
+    cover have status 'not_planned'."""
+    targets = data.report_targets
+    if targets is None or targets.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    scenario = data.scenario_obj
+    planned = targets[targets["year"].isin(data.years)]
+    if len(planned) and sol is not None:
+        values = evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,
+                              activity=plan.activity, supply_use=plan.supply_use,
+                              deliveries=plan.deliveries,
+                              indicators=sorted(set(planned["indicator"])),
+                              levels=("total", "province", "prefecture"))
+        out = attainment(planned, values)
+    else:
+        out = attainment(planned, pd.DataFrame(columns=["indicator", "region", "material",
+                                                        "year", "value"]))
+    rest = targets[~targets["year"].isin(data.years)].rename(columns={"value": "target"})
+    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan, status="not_planned")
+    out = pd.concat([out, rest[[c for c in out.columns if c in rest]]], ignore_index=True)
+    out["shadow_price"] = np.nan
+    if sol is not None and sol.target_dual is not None and data.targets is not None:
+        tt = data.targets.table
+        factor = tt["value_t"] / tt["id"].map(targets.set_index("id")["value"]).replace(0, np.nan)
+        factor = factor.fillna(tt["id"].map(targets.set_index("id")["unit"]).map(UNIT_FACTORS))
+        price = pd.Series(sol.target_dual * factor.to_numpy(), index=tt["id"])
+        out["shadow_price"] = out["id"].map(price)
+    return out[[c for c in COLUMNS if c in out]].reset_index(drop=True)

@@ -1,0 +1,439 @@
+"""Planner on tiny scenarios whose optimum is worked out by hand.
+
+Sites sit on one meridian (lon 116°), so a great-circle distance is R·Δlat exactly; costs are
+then plain arithmetic. Each scenario brings its own materials, processes and modes, so the
+catalog's numbers do not matter here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from resynergy.network.geo import EARTH_RADIUS_KM
+from resynergy.planner import PlanOptions, greedy, solve
+from resynergy.scenario import Scenario
+
+KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180
+ROAD = {"cost_per_tkm": 0.5, "cost_fixed": 10.0, "co2_per_tkm": 0.06, "circuity": 1.0}
+RAIL = {"cost_per_tkm": 0.1, "cost_fixed": 0.0, "co2_per_tkm": 0.01, "circuity": 1.0}
+SRC = {"source": "test", "confidence": "U"}
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
+
+
+def tiny(sites: list[tuple], supplies=(), facilities=(), demands=(), *, terminals=(), lanes=(),
+         corridors=(), targets=(), policy=None, materials=None, processes=None, process_io=None,
+         rail: bool = False, name: str = "tiny") -> Scenario:
+    """A scenario from short tuples.
+
+    sites: (id, lat, roles[, region]); supplies: (site, material, t[, extra dict]);
+    facilities: (id, site, process, capacity[, extra dict]); demands: (site, material, t, value
+    [, extra dict]).
+    """
+    regions = pd.DataFrame([
+        {"code": "130000", "name_zh": "河北", "name_en": "Hebei", "level": "province",
+         "parent": "", "lat": 38.0, "lon": 114.5},
+        {"code": "110000", "name_zh": "北京", "name_en": "Beijing", "level": "province",
+         "parent": "", "lat": 39.9, "lon": 116.4},
+        {"code": "130800", "name_zh": "承德", "name_en": "Chengde", "level": "prefecture",
+         "parent": "130000", "lat": 40.9, "lon": 117.9},
+    ])
+    site_rows = [{"id": s[0], "name_zh": f"站点{s[0]}", "name_en": f"Site {s[0]}",
+                  "region": s[3] if len(s) > 3 else "130800", "lat": s[1], "lon": 116.0,
+                  "roles": s[2]} for s in sites]
+    tables = {
+        "regions": regions, "sites": pd.DataFrame(site_rows),
+        "supplies": _frame([{"site": s[0], "material": s[1], "year": 2022, "generation_t": s[2],
+                             "disposal_cost": 40.0, **(s[3] if len(s) > 3 else {})}
+                            for s in supplies], ["site", "material", "year", "generation_t"]),
+        "facilities": _frame([{"id": f[0], "site": f[1], "process": f[2], "year": 2022,
+                               "capacity_t": f[3], **(f[4] if len(f) > 4 else {})}
+                              for f in facilities], ["id", "site", "process", "year", "capacity_t"]),
+        "demands": _frame([{"site": d[0], "material": d[1], "year": 2022, "quantity_t": d[2],
+                            "value": d[3], **(d[4] if len(d) > 4 else {})} for d in demands],
+                          ["site", "material", "year", "quantity_t", "value"]),
+        "materials": materials if materials is not None else pd.DataFrame([
+            {"code": c, "name_zh": c, "name_en": c, "kind": k, "env_tax": 0.0,
+             "co2_virgin": v, **SRC}
+            for c, k, v in [("tailings", "industrial_waste", 0), ("steel_slag", "industrial_waste", 0),
+                            ("fgd_gypsum", "industrial_waste", 0), ("manufactured_sand", "product", 5),
+                            ("sw_binder", "product", 700), ("ready_mix_concrete", "product", 100)]]),
+        "processes": processes if processes is not None else pd.DataFrame([
+            {"id": "sand", "name_zh": "制砂", "name_en": "Sand", "mass_yield": 1.0, "opex": 10.0,
+             "capex": 100.0, "co2": 2.0, "aggregate": True, **SRC},
+            {"id": "binder", "name_zh": "胶凝材料", "name_en": "Binder", "mass_yield": 0.95,
+             "opex": 50.0, "capex": 200.0, "co2": 30.0, "co_utilization": True, **SRC},
+        ]),
+        "process_io": process_io if process_io is not None else pd.DataFrame(
+            [("sand", "tailings", "in", 1.0), ("sand", "manufactured_sand", "out", 1.0),
+             ("binder", "steel_slag", "in", 0.7), ("binder", "fgd_gypsum", "in", 0.3),
+             ("binder", "sw_binder", "out", 0.95)],
+            columns=["process", "material", "direction", "rate"]),
+        "modes": pd.DataFrame([{"id": "road", "name_zh": "公路", "name_en": "Road", **ROAD,
+                                "rail": False, **SRC}]
+                              + ([{"id": "rail", "name_zh": "铁路", "name_en": "Rail", **RAIL,
+                                   "rail": True, **SRC}] if rail else [])),
+        "incentives": pd.DataFrame(columns=["id", "kind", "process", "min_waste_share", "rate",
+                                            "tax_rate", "name_zh", "name_en", "source",
+                                            "confidence"]),
+        "policy": pd.DataFrame([{"key": k, "value": v} for k, v in {
+            "carbon_price": 0, "co2_cap_t": 0, "incentives": 1, "env_tax": 1, "annuity_years": 10,
+            "discount_rate": 0, "max_distance_km": 2000, "k_nearest": 8, **(policy or {})}.items()]),
+        "targets": _frame([{"kind": "hard", "penalty": 0.0, "unit": "t",
+                            "name_zh": t.get("id", "目标"), "name_en": t.get("id", "target"),
+                            "region": "", "material": "", "year": 2022, **t} for t in targets],
+                          ["id", "indicator", "year", "value", "unit", "kind", "name_zh",
+                           "name_en"]),
+    }
+    if terminals:
+        tables["terminals"] = pd.DataFrame(
+            [{"site": t[0], "handling_cost": t[1], "capacity_t": t[2]} for t in terminals])
+    if lanes:
+        tables["lanes"] = pd.DataFrame(list(lanes))
+    if corridors:
+        tables["corridors"] = pd.DataFrame(list(corridors))
+    return Scenario.from_tables(tables, name=name)
+
+
+def km(dlat: float) -> float:
+    return dlat * KM_PER_DEG
+
+
+def road(dlat: float) -> float:
+    return ROAD["cost_fixed"] + ROAD["cost_per_tkm"] * km(dlat)
+
+
+def cost_of(plan, component: str) -> float:
+    return float(plan.costs.set_index("component").at[component, "yuan"])
+
+
+# --- transport ----------------------------------------------------------------------------
+
+def transport_case(**kw) -> Scenario:
+    """100 t tailings at A → sand plant at B (1° north) → 100 t sand demand at C (2° north)."""
+    return tiny([("A", 40.0, "generator"), ("B", 41.0, "facility"), ("C", 42.0, "demand")],
+                supplies=[("A", "tailings", 100.0)],
+                facilities=[("F", "B", "sand", 1000.0)],
+                demands=[("C", "manufactured_sand", 100.0, 200.0)], **kw)
+
+
+def test_transport_optimum_by_hand():
+    plan = solve(transport_case())
+    assert plan.status == "optimal"
+    expected = 100 * road(1.0) + 100 * 10.0 + 100 * road(1.0)  # haul in, opex, haul out
+    assert plan.objective == pytest.approx(expected, rel=1e-6)
+    assert plan.costs["yuan"].sum() == pytest.approx(plan.objective)
+    f = plan.flows
+    assert set(f["leg"]) == {"direct"}
+    assert f["t"].sum() == pytest.approx(200.0)
+    assert f["tkm"].sum() == pytest.approx(200 * km(1.0), rel=1e-9)
+    assert plan.deliveries["unmet_t"].sum() == pytest.approx(0.0, abs=1e-6)
+    assert plan.supply_use["disposed_t"].sum() == pytest.approx(0.0, abs=1e-6)
+    assert plan.balance_residual < 1e-6
+    assert plan.mip_gap == 0.0
+
+
+def test_not_worth_it_disposes_and_buys_virgin():
+    # sand worth 20 yuan/t: hauling twice (≈ 2 × 65.6) + opex costs more than disposal (40) + virgin (20)
+    s = transport_case()
+    s = s.with_tables(demands=s.table("demands").assign(value=20.0))
+    plan = solve(s)
+    assert plan.objective == pytest.approx(100 * 40 + 100 * 20)
+    assert plan.flows.empty
+
+
+def test_greedy_matches_optimum_when_there_is_one_choice():
+    plan, base = solve(transport_case()), greedy(transport_case())
+    assert base.status == "heuristic"
+    assert base.objective == pytest.approx(plan.objective, rel=1e-9)
+    assert base.costs["yuan"].sum() == pytest.approx(base.objective)
+
+
+# --- a recipe with two inputs -------------------------------------------------------------
+
+def recipe_case(**kw) -> Scenario:
+    return tiny([("A", 40.0, "generator"), ("B", 40.0, "facility"), ("C", 40.0, "demand")],
+                supplies=[("A", "steel_slag", 70.0), ("A", "fgd_gypsum", 100.0)],
+                facilities=[("F", "B", "binder", 1000.0)],
+                demands=[("C", "sw_binder", 1000.0, 500.0)], **kw)
+
+
+def test_recipe_is_limited_by_the_scarce_input():
+    plan = solve(recipe_case())
+    act = plan.activity.set_index("facility")
+    assert act.at["F", "input_t"] == pytest.approx(100.0)  # 70 t slag / 0.7
+    io = plan.facility_io.set_index(["material", "direction"])["t"]
+    assert io[("steel_slag", "in")] == pytest.approx(70.0)
+    assert io[("fgd_gypsum", "in")] == pytest.approx(30.0)
+    assert io[("sw_binder", "out")] == pytest.approx(95.0)
+    use = plan.supply_use.set_index("material")
+    assert use.at["fgd_gypsum", "disposed_t"] == pytest.approx(70.0)
+    # all sites coincide: each haul costs the fixed 10 yuan/t only
+    expected = 100 * 10 + 100 * 50 + 95 * 10 + 70 * 40 + (1000 - 95) * 500
+    assert plan.objective == pytest.approx(expected, rel=1e-9)
+    assert plan.activity.set_index("facility").at["F", "utilisation"] == pytest.approx(0.1)
+
+
+# --- rail versus road ---------------------------------------------------------------------
+
+def rail_case(handling: float = 5.0, capacity: float = 1e6, **kw) -> Scenario:
+    """A long haul (6°, ≈ 667 km) with rail terminals next to both ends."""
+    return tiny([("A", 40.0, "generator"), ("TA", 40.1, "terminal"), ("TB", 45.9, "terminal"),
+                 ("B", 46.0, "facility"), ("C", 46.0, "demand")],
+                supplies=[("A", "tailings", 100.0)],
+                facilities=[("F", "B", "sand", 1000.0)],
+                demands=[("C", "manufactured_sand", 100.0, 500.0)],
+                terminals=[("TA", handling, capacity), ("TB", handling, capacity)], rail=True, **kw)
+
+
+def test_rail_beats_road_on_a_long_haul():
+    plan = solve(rail_case())
+    f = plan.flows
+    legs = f[f["material"] == "tailings"].set_index("leg")
+    assert set(legs.index) == {"first_mile", "rail", "last_mile"}
+    assert legs["route"].nunique() == 1 and legs["route"].iloc[0] != ""
+    assert legs.at["rail", "from_site"] == "TA" and legs.at["rail", "to_site"] == "TB"
+    rail_leg = RAIL["cost_per_tkm"] * km(5.8) + 2 * 5.0
+    haul = road(0.1) + rail_leg + road(0.1)
+    assert haul < road(6.0)
+    expected = 100 * haul + 100 * 10 + 100 * 10  # + opex + the on-site delivery B → C
+    assert plan.objective == pytest.approx(expected, rel=1e-6)
+    assert cost_of(plan, "handling") == pytest.approx(100 * 2 * 5.0)
+
+
+def test_terminal_capacity_splits_rail_and_road():
+    plan = solve(rail_case(capacity=40.0))
+    f = plan.flows[plan.flows["material"] == "tailings"]
+    assert f.loc[f["leg"] == "rail", "t"].sum() == pytest.approx(40.0)
+    assert f.loc[f["leg"] == "direct", "t"].sum() == pytest.approx(60.0)
+
+
+def test_corridor_rail_share_is_enforced():
+    # without the corridor rail wins anyway; make rail dear so road wins, then force 50 % rail
+    s = rail_case(handling=200.0)
+    assert solve(s).flows["leg"].eq("rail").sum() == 0
+    forced = rail_case(handling=200.0, corridors=[{
+        "id": "c1", "from_region": "130800", "to_region": "130800", "material": "tailings",
+        "min_rail_share": 0.5}])
+    f = solve(forced).flows
+    t = f[f["material"] == "tailings"]
+    assert t.loc[t["leg"] == "rail", "t"].sum() == pytest.approx(50.0)
+
+
+def test_lane_overrides_cost_and_caps_the_arc():
+    s = transport_case(lanes=[{"from_site": "A", "to_site": "B", "mode": "road",
+                               "cost_per_t": 1.0, "capacity_t": 60.0}])
+    plan = solve(s)
+    f = plan.flows.set_index(["from_site", "to_site"])
+    assert f.at[("A", "B"), "t"] == pytest.approx(60.0)
+    assert f.at[("A", "B"), "cost_yuan"] == pytest.approx(60.0)
+    assert plan.supply_use["disposed_t"].sum() == pytest.approx(40.0)
+
+
+# --- siting -------------------------------------------------------------------------------
+
+def siting_case(**kw) -> Scenario:
+    """100 t at A; two candidate sand plants: B next door (fixed 5 000) and C 1° away (fixed
+    1 000). Building C saves 4 000 of fixed cost and costs 100 × 2 × 0.5 × 111.2 ≈ 11 120 of
+    extra haul (in and back), so B it is."""
+    return tiny([("A", 40.0, "generator;demand"), ("B", 40.0, "facility"), ("C", 41.0, "facility")],
+                supplies=[("A", "tailings", 100.0)],
+                facilities=[("FB", "B", "sand", 200.0, {"candidate": True, "fixed_cost": 5000.0}),
+                            ("FC", "C", "sand", 200.0, {"candidate": True, "fixed_cost": 1000.0})],
+                demands=[("A", "manufactured_sand", 100.0, 400.0)], **kw)
+
+
+def test_siting_builds_the_cheaper_candidate():
+    plan = solve(siting_case())
+    assert plan.status == "optimal"
+    act = plan.activity.set_index("facility")
+    assert bool(act.at["FB", "built"]) and not bool(act.at["FC", "built"])
+    capex = 200 * 100.0 / 10  # capacity × capex / annuity years (discount 0)
+    expected = 5000 + capex + 100 * 10 + 100 * 10 + 100 * 10
+    assert plan.objective == pytest.approx(expected, rel=1e-6)
+    assert act.at["FB", "new_capacity_t"] == pytest.approx(200.0)
+    assert plan.mip_gap is not None and plan.mip_gap <= 0.01
+    # the LP re-solved at fixed builds prices capacity
+    assert act["capacity_dual"].notna().all()
+
+
+def test_bigm_linking_reaches_the_same_optimum():
+    a = solve(siting_case())
+    b = solve(siting_case(), PlanOptions(linking="bigm"))
+    assert b.objective == pytest.approx(a.objective, rel=1e-6)
+
+
+def test_nothing_is_built_when_it_does_not_pay():
+    s = siting_case()
+    s = s.with_tables(demands=s.table("demands").assign(value=30.0))
+    plan = solve(s)
+    assert not plan.activity["built"].any()
+    assert plan.objective == pytest.approx(100 * 40 + 100 * 30)
+
+
+# --- targets and infeasibility ------------------------------------------------------------
+
+def test_hard_target_forces_use_and_has_a_shadow_price():
+    s = transport_case(targets=[{"id": "t1", "indicator": "isw_utilized", "value": 50.0}])
+    s = s.with_tables(demands=s.table("demands").assign(value=20.0))  # otherwise not worth it
+    plan = solve(s)
+    row = plan.targets.set_index("id").loc["t1"]
+    assert row["value"] == pytest.approx(50.0)
+    assert row["status"] == "met"
+    # each extra tonne: haul in + opex + haul out − avoided disposal (40) − avoided virgin (20)
+    marginal = road(1.0) + 10 + road(1.0) - 40 - 20
+    assert row["shadow_price"] == pytest.approx(marginal, rel=1e-6)
+    assert (plan.diagnosis["kind"] == "binding_target").any()
+
+
+def test_soft_target_pays_the_penalty_when_cheaper():
+    s = transport_case(targets=[{"id": "t1", "indicator": "isw_utilized", "value": 50.0,
+                                 "kind": "soft", "penalty": 10.0}])
+    s = s.with_tables(demands=s.table("demands").assign(value=20.0))
+    plan = solve(s)
+    assert plan.flows.empty
+    assert cost_of(plan, "target_penalty") == pytest.approx(500.0)
+    assert plan.costs["yuan"].sum() == pytest.approx(plan.objective)
+    assert (plan.diagnosis["kind"] == "target_shortfall").any()
+
+
+def test_over_ambitious_target_yields_a_readable_diagnosis():
+    s = transport_case(targets=[{"id": "t1", "indicator": "isw_utilized", "value": 1000.0,
+                                 "name_zh": "利用一千吨", "name_en": "Use 1000 t"}])
+    plan = solve(s)
+    assert plan.status == "relaxed"
+    d = plan.diagnosis.set_index("kind")
+    assert d.at["target", "amount"] == pytest.approx(900.0)
+    assert "900" in d.at["target", "message_en"] and "Use 1000 t" in d.at["target", "message_en"]
+    assert "利用一千吨" in d.at["target", "message_zh"]
+    assert "relaxation" in d.index
+    assert plan.objective == pytest.approx(plan.costs["yuan"].sum())
+    assert plan.targets.set_index("id").at["t1", "status"] == "missed"
+
+
+def test_must_meet_demand_beyond_supply_is_diagnosed():
+    s = transport_case()
+    s = s.with_tables(demands=s.table("demands").assign(quantity_t=150.0, must_meet=True))
+    plan = solve(s)
+    assert plan.status == "relaxed"
+    row = plan.diagnosis.set_index("kind").loc["must_meet"]
+    assert row["amount"] == pytest.approx(50.0)
+
+
+def test_infeasible_without_relaxation_reports_no_plan():
+    s = transport_case(targets=[{"id": "t1", "indicator": "isw_utilized", "value": 1000.0}])
+    plan = solve(s, PlanOptions(relax_on_infeasible=False))
+    assert plan.status == "infeasible"
+    assert plan.flows.empty and (plan.diagnosis["kind"] == "no_plan").any()
+
+
+def test_must_use_supply_without_capacity_is_diagnosed():
+    s = transport_case()
+    s = s.with_tables(supplies=s.table("supplies").assign(generation_t=1500.0, must_use=True))
+    plan = solve(s)
+    assert plan.status == "relaxed"
+    assert plan.diagnosis.set_index("kind").at["must_use", "amount"] == pytest.approx(1400.0)
+
+
+# --- policy, objectives, periods ----------------------------------------------------------
+
+def test_co2_cap_limits_transport():
+    # transport + process CO2 per t used: 2 hauls of 111 km × 0.06 + 2 (process) ≈ 15.3 kg
+    per_t = 2 * km(1.0) * 0.06 + 2.0
+    cap_t = 50 * per_t / 1000
+    plan = solve(transport_case(policy={"co2_cap_t": cap_t}))
+    assert plan.activity["input_t"].sum() == pytest.approx(50.0, rel=1e-6)
+    assert plan.emissions.set_index("component").loc[
+        ["transport_road", "process"], "kg"].sum() == pytest.approx(cap_t * 1000, rel=1e-6)
+
+
+def test_carbon_price_is_charged():
+    plan = solve(transport_case(policy={"carbon_price": 100.0}))
+    kg = plan.emissions.set_index("component").loc[["transport_road", "transport_rail",
+                                                    "process"], "kg"].sum()
+    assert cost_of(plan, "carbon") == pytest.approx(kg * 0.1)
+
+
+def test_co2_objective_prefers_recycling_when_virgin_is_dirty():
+    # not worth it on cost (sand worth 20) but the virgin alternative emits 500 kg/t
+    s = transport_case()
+    mats = s.table("materials")
+    mats.loc[mats["code"] == "manufactured_sand", "co2_virgin"] = 500.0
+    s = s.with_tables(materials=mats, demands=s.table("demands").assign(value=20.0))
+    assert solve(s).flows.empty
+    assert solve(s, PlanOptions(objective="co2")).activity["input_t"].sum() == pytest.approx(100)
+
+
+def test_utilization_objective_uses_waste_at_a_loss():
+    s = transport_case()
+    s = s.with_tables(demands=s.table("demands").assign(value=20.0))
+    plan = solve(s, PlanOptions(objective="utilization"))
+    assert plan.activity["input_t"].sum() == pytest.approx(100.0)
+    assert plan.objective_kind == "utilization"
+
+
+def test_multi_period_capacity_carries_forward():
+    s = siting_case()
+    sup = s.table("supplies")
+    dem = s.table("demands")
+    s = s.with_tables(supplies=pd.concat([sup, sup.assign(year=2023)], ignore_index=True),
+                      demands=pd.concat([dem, dem.assign(year=2023)], ignore_index=True))
+    plan = solve(s)
+    act = plan.activity.set_index(["facility", "year"])
+    assert bool(act.at[("FB", 2022), "built"]) and bool(act.at[("FB", 2023), "built"])
+    assert act.at[("FB", 2022), "new_capacity_t"] == pytest.approx(200.0)
+    assert act.at[("FB", 2023), "new_capacity_t"] == pytest.approx(0.0)
+    assert act.at[("FB", 2023), "capacity_t"] == pytest.approx(200.0)
+    assert plan.objective == pytest.approx(2 * (5000 + 200 * 10 + 3000), rel=1e-6)
+
+
+def test_expansion_adds_capacity_at_capex():
+    s = transport_case()
+    s = s.with_tables(facilities=s.table("facilities").assign(
+        capacity_t=60.0, expandable=True, max_capacity_t=80.0, capex=100.0))
+    plan = solve(s)
+    act = plan.activity.set_index("facility")
+    assert act.at["F", "capacity_t"] == pytest.approx(80.0)
+    assert act.at["F", "new_capacity_t"] == pytest.approx(20.0)
+    assert cost_of(plan, "capex") == pytest.approx(20 * 100.0 / 10)
+    assert act.at["F", "capacity_dual"] > 0
+
+
+def test_progress_is_reported():
+    seen: list[tuple[str, float]] = []
+    solve(transport_case(), progress=lambda stage, f: seen.append((stage, f)))
+    assert seen[0][0] == "network" and seen[-1] == ("done", 1.0)
+    assert all(0 <= f <= 1 for _, f in seen)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="objective"):
+        PlanOptions(objective="profit")
+    with pytest.raises(ValueError, match="year"):
+        solve(transport_case(), PlanOptions(years=[1999]))
+
+
+def test_plan_tables_have_the_contract_columns():
+    plan = solve(rail_case())
+    assert list(plan.flows.columns[:12]) == [
+        "year", "from_site", "to_site", "material", "mode", "leg", "route", "t", "distance_km",
+        "tkm", "cost_yuan", "co2_kg"]
+    for table, cols in {
+        "facility_io": ["year", "facility", "site", "process", "material", "direction", "t"],
+        "activity": ["year", "facility", "site", "process", "candidate", "built", "capacity_t",
+                     "new_capacity_t", "input_t", "utilisation", "capacity_dual"],
+        "supply_use": ["year", "site", "material", "generation_t", "stock_drawn_t", "shipped_t",
+                       "disposed_t"],
+        "deliveries": ["year", "site", "material", "demand_t", "delivered_t", "unmet_t", "value"],
+        "costs": ["component", "yuan"], "emissions": ["component", "kg"],
+        "diagnosis": ["kind", "subject", "amount", "unit", "message_zh", "message_en"],
+    }.items():
+        assert list(getattr(plan, table).columns[:len(cols)]) == cols, table
+    assert np.isfinite(plan.timings["total"])
+    assert plan.summary()["status"] == "optimal"
