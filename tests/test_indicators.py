@@ -156,3 +156,17 @@ def test_target_without_value_is_missed_not_invented():
     t = s.table("targets").iloc[:1].assign(year=2030)
     a = attainment(t, evaluate_all(toy_flows(), s))
     assert a["status"].item() == "missed" and math.isnan(a["value"].item())
+
+
+def test_attainment_with_zeros_and_object_dtypes():
+    t = pd.DataFrame({"id": ["floor0", "ceil", "floor"], "indicator": ["isw_utilized", "co2",
+                      "isw_utilized"], "region": "", "material": "", "year": 2022,
+                      "value": [0.0, 10.0, 5.0], "kind": "report", "unit": "t",
+                      "name_zh": "x", "name_en": "x"})
+    v = pd.DataFrame({"indicator": ["isw_utilized", "co2"], "region": "", "material": "",
+                      "year": 2022, "value": pd.Series([0, 0], dtype=object)})
+    a = attainment(t, v).set_index("id")
+    assert a.loc["floor0", "status"] == "met" and a.loc["floor0", "attainment"] == 1.0
+    assert a.loc["ceil", "status"] == "met" and a.loc["ceil", "attainment"] == 1.0
+    assert a.loc["floor", "status"] == "missed" and a.loc["floor", "attainment"] == 0.0
+    assert a.loc["floor", "shortfall"] == 5.0

@@ -478,12 +478,14 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
         v, on=["indicator", "region", "material", "year"], how="left")
     lower = m["indicator"].map(lambda i: INDICATORS[i].better == "lower" if i in INDICATORS
                                else False).astype(bool)
-    val, tgt = m["value"], m["target"].astype(float)
+    val = m["value"] = pd.to_numeric(m["value"], errors="coerce").astype(float)
+    tgt = m["target"] = pd.to_numeric(m["target"], errors="coerce").astype(float)
     m["shortfall"] = pd.Series(np.where(lower, val - tgt, tgt - val), index=m.index).clip(lower=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(lower, tgt / val, val / tgt)
     m["attainment"] = pd.Series(ratio, index=m.index).replace([np.inf, -np.inf], np.nan)
-    m.loc[(tgt == 0) & val.notna() & ~lower, "attainment"] = 1.0
+    # Nothing to reach (floor 0) or nothing emitted under a ceiling: fully attained.
+    m.loc[val.notna() & (((tgt == 0) & ~lower) | ((val == 0) & lower)), "attainment"] = 1.0
     met = np.where(lower, val <= tgt * (1 + _TOL) + _TOL, val >= tgt * (1 - _TOL) - _TOL)
     m["status"] = np.where(val.notna() & met, "met", "missed")
     cols = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh",

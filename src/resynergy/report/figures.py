@@ -57,15 +57,29 @@ def _rings(geometry: dict) -> list[list[list[float]]]:
 
 
 def outline_xy(path: Path) -> tuple[list[float | None], list[float | None]]:
-    """Longitudes and latitudes of every ring of a GeoJSON file, rings separated by None."""
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    """Longitudes and latitudes of every polygon ring of a GeoJSON file, separated by None."""
     xs: list[float | None] = []
     ys: list[float | None] = []
-    for feat in doc.get("features", []):
+    for feat in _features(path):
         for ring in _rings(feat.get("geometry") or {"type": ""}):
             xs += [round(p[0], 4) for p in ring] + [None]
             ys += [round(p[1], 4) for p in ring] + [None]
     return xs, ys
+
+
+def _features(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8")).get("features", [])
+
+
+def seats(path: Path) -> list[tuple[float, float, str, str]]:
+    """Point features of a GeoJSON file: (lon, lat, name_zh, name_en)."""
+    out = []
+    for f in _features(path):
+        g, p = f.get("geometry") or {}, f.get("properties") or {}
+        if g.get("type") == "Point":
+            out.append((g["coordinates"][0], g["coordinates"][1], str(p.get("name_zh", "")),
+                        str(p.get("name_en", ""))))
+    return out
 
 
 def boundary_files() -> dict[str, Path]:
@@ -87,11 +101,22 @@ def map_figure(s: PlanSummary, lang: str) -> go.Figure:
     fig = go.Figure()
     for level, path in boundary_files().items():
         xs, ys = outline_xy(path)
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-            line=dict(color="#999" if level == "provinces" else "#ddd",
-                      width=1.6 if level == "provinces" else 0.6),
-            name=level, meta={"layer": "boundary"}))
+        if any(x is not None for x in xs):
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                fill="toself" if level == "provinces" else None, fillcolor="rgba(18,53,91,0.04)",
+                line=dict(color="#8a8a8a" if level == "provinces" else "#cfcfcf",
+                          width=1.4 if level == "provinces" else 0.6),
+                name=level, meta={"layer": "boundary"}))
+        points = seats(path)
+        if points:
+            fig.add_trace(go.Scatter(
+                x=[p[0] for p in points], y=[p[1] for p in points], mode="markers",
+                name=_t(lang, "地级市驻地", "prefecture seats"),
+                text=[p[2] if lang == "zh" else p[3] for p in points],
+                hovertemplate="%{text}<extra></extra>",
+                marker=dict(symbol="circle-open", size=5, color="#aaa"),
+                meta={"layer": "seats"}))
     sites = s.scenario.table("sites").set_index("id")
     regions = s.scenario.table("regions")
     prov = regions[regions["level"] == "province"]
