@@ -1,0 +1,216 @@
+"""Database tables: the registry (one table per scenario table, columns from the schema) and the
+platform's own tables (users, sessions, tokens, audit log, scenarios, runs and their results).
+
+Registry tables are SQLAlchemy Core tables generated from ``resynergy/schema/tables.csv`` so
+the scenario schema stays the one definition of their columns; every registry table gets an
+integer surrogate key ``pk`` (used in API paths) and a unique constraint on the schema key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from resynergy import schema
+
+# Scenario tables kept in the registry. Reference tables (materials, processes, process_io,
+# modes, incentives) come from the catalog and are not edited on the platform.
+REGISTRY_TABLES: tuple[str, ...] = tuple(t for t in schema.TABLE_NAMES if t not in schema.REFERENCE_TABLES)
+
+# Columns the platform keeps beside the scenario schema (confidential organisation contacts).
+EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
+    "organisations": ("contact_name", "contact_phone", "contact_email"),
+}
+
+ROLES: tuple[str, ...] = ("admin", "planner", "regulator", "evaluator", "enterprise", "public")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: sa.DateTime(timezone=True)}
+
+
+_SQL_TYPES = {"str": sa.String, "float": sa.Float, "int": sa.Integer, "bool": sa.Boolean}
+
+
+def _registry_table(name: str) -> sa.Table:
+    cols: list[sa.SchemaItem] = [sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True)]
+    for col in schema.columns(name):
+        # str columns hold '' when empty; optional numbers without a default may be NULL
+        not_null = col.dtype in ("str", "bool") or col.required or col.key
+        cols.append(sa.Column(col.name, _SQL_TYPES[col.dtype](), nullable=not not_null))
+    cols += [sa.Column(extra, sa.String(), nullable=False, server_default="")
+             for extra in EXTRA_COLUMNS.get(name, ())]
+    cols.append(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, default=utcnow,
+                          onupdate=utcnow))
+    keys = schema.key_columns(name)
+    cols.append(sa.UniqueConstraint(*keys))
+    return sa.Table(f"reg_{name}", Base.metadata, *cols)
+
+
+REGISTRY: dict[str, sa.Table] = {name: _registry_table(name) for name in REGISTRY_TABLES}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(128), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    org_uscc: Mapped[str] = mapped_column(sa.String(18), default="")  # enterprise users
+    province: Mapped[str] = mapped_column(sa.String(6), default="")  # '' = all provinces
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),)
+
+
+class LoginSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token for the API (opaque, stored as SHA-256, revocable)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """Append-only log of every change and sign-in (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(sa.String(64), default="")
+    role: Mapped[str] = mapped_column(sa.String(16), default="")
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    action: Mapped[str] = mapped_column(sa.String(32))
+    object_type: Mapped[str] = mapped_column(sa.String(32), default="")
+    object_id: Mapped[str] = mapped_column(sa.String(128), default="")
+    before: Mapped[dict | None] = mapped_column(sa.JSON)
+    after: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class ScenarioSnapshot(Base):
+    """A named, versioned snapshot of the registry tables (the input of planning runs)."""
+
+    __tablename__ = "scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    version: Mapped[int]
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    province: Mapped[str] = mapped_column(sa.String(6), default="")  # scope of the rows ('' = all)
+    digest: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 of the tables' canonical JSON
+    tables: Mapped[dict] = mapped_column(sa.JSON)  # {table: [record, ...]}
+
+    __table_args__ = (sa.UniqueConstraint("name", "version"),)
+
+
+class ImportRecord(Base):
+    """One registry import (accepted or rejected), with its issues and the marked-up workbook."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted: Mapped[bool] = mapped_column(default=False)
+    counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {table: {"created": n, "updated": n}}
+    issues: Mapped[list] = mapped_column(sa.JSON, default=list)
+    error_workbook: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+
+RUN_STATES: tuple[str, ...] = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
+
+
+class Run(Base):
+    """A planning run: options, state, progress, log; results are written once, at the end."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(sa.ForeignKey("scenarios.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(128), default="")
+    options: Mapped[dict] = mapped_column(sa.JSON)
+    state: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    stage: Mapped[str] = mapped_column(sa.String(128), default="")
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    worker_pid: Mapped[int | None]
+    plan_status: Mapped[str] = mapped_column(sa.String(16), default="")
+    objective: Mapped[float | None]
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    log: Mapped[str] = mapped_column(sa.Text, default="")
+    published: Mapped[bool] = mapped_column(default=False)
+    code_version: Mapped[str] = mapped_column(sa.String(32), default="")
+
+    scenario: Mapped[ScenarioSnapshot] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint(f"state IN ({', '.join(repr(s) for s in RUN_STATES)})", name="state"),
+    )
+
+
+class RunResult(Base):
+    """One result of a run: a Plan table as records, the summary or figures (JSON), or the
+    report (gzip-compressed HTML)."""
+
+    __tablename__ = "run_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # table | json | html.gz
+    data: Mapped[dict | list | None] = mapped_column(sa.JSON)
+    blob: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+    __table_args__ = (sa.UniqueConstraint("run_id", "name"),)
