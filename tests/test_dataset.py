@@ -1,0 +1,168 @@
+"""The built-in dataset jjj-2022: loads cleanly, matches its calibration, cites its sources."""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from resynergy import catalog, datasets
+from resynergy.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = datasets.path("jjj-2022")
+PROVINCES = {"110000", "120000", "130000", "140000", "150000", "370000", "410000"}
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return Scenario.from_builtin("jjj-2022")
+
+
+@pytest.fixture(scope="module")
+def sources_md() -> str:
+    return (FOLDER / "SOURCES.md").read_text(encoding="utf-8")
+
+
+def province(code: str) -> str:
+    return code[:2] + "0000"
+
+
+def test_listed_and_unknown_names_rejected():
+    assert "jjj-2022" in datasets.names()
+    assert "boundaries" not in datasets.names()
+    with pytest.raises(KeyError, match="jjj-2022"):
+        datasets.path("no-such-dataset")
+
+
+def test_loads_with_three_years_and_plausible_size(scenario):
+    assert scenario.years == [2020, 2021, 2022]
+    assert 200 <= len(scenario.table("sites")) <= 400
+    assert len(scenario.table("facilities")) <= 160
+    assert scenario.table("facilities")["candidate"].sum() >= 20
+    assert len(scenario.table("terminals")) >= 12
+    per_year = scenario.table("demands").groupby("year").size()
+    assert (per_year <= 80).all()
+
+
+def test_regions_cover_every_prefecture(scenario):
+    regions = scenario.table("regions")
+    assert set(regions.loc[regions["level"] == "province", "code"]) == PROVINCES
+    pref = regions[regions["level"] == "prefecture"]
+    counts = pref.groupby("parent").size().to_dict()
+    assert counts == {"130000": 11, "140000": 11, "150000": 12, "370000": 16, "410000": 18}
+    assert pref.set_index("code").loc["419001", "name_zh"] == "济源市"
+    assert regions["code"].is_unique
+
+
+def test_ids_unique_and_facility_processes_in_catalog(scenario):
+    assert scenario.table("sites")["id"].is_unique
+    facilities = scenario.table("facilities")
+    assert facilities["id"].is_unique
+    assert set(facilities["process"]) <= set(catalog.table("processes")["id"])
+
+
+def test_sites_lie_in_their_region(scenario):
+    sites = scenario.table("sites")
+    seats = scenario.table("regions").set_index("code")
+    assert set(sites["region"]) <= set(seats.index)
+    seat = seats.loc[sites["region"]]
+    assert ((sites["lat"].to_numpy() - seat["lat"].to_numpy()).__abs__() <= 2).all()
+    assert ((sites["lon"].to_numpy() - seat["lon"].to_numpy()).__abs__() <= 2).all()
+    outside = [s.id for s in sites.itertuples()
+               if not datasets.in_province(province(s.region), s.lat, s.lon)]
+    assert outside == []
+
+
+def _total(supplies: pd.DataFrame, kinds: pd.Series, row) -> float:
+    s = supplies[supplies["year"] == row.year]
+    if row.scope != "region":
+        key = s["region"] if row.scope not in PROVINCES else s["region"].map(province)
+        s = s[key == row.scope]
+    material = row.material or "industrial_waste"
+    mask = s["material"] == material if material in kinds.index else s["kind"] == material
+    return float(s.loc[mask, "generation_t"].sum())
+
+
+def test_totals_match_calibration(scenario):
+    calibration = pd.read_csv(FOLDER / "_calibration.csv", dtype={"scope": str, "material": str},
+                              keep_default_na=False)
+    kinds = catalog.table("materials").set_index("code")["kind"]
+    supplies = scenario.table("supplies").merge(
+        scenario.table("sites")[["id", "region"]], left_on="site", right_on="id")
+    supplies["kind"] = supplies["material"].map(kinds)
+    assert {"130000", "140000", "150000"} <= set(calibration["scope"])
+    for row in calibration.itertuples():
+        total = _total(supplies, kinds, row)
+        assert total == pytest.approx(row.quantity, rel=0.005), row
+
+
+def test_verified_provincial_figures_are_calibrated():
+    calibration = pd.read_csv(FOLDER / "_calibration.csv", dtype=str, keep_default_na=False)
+    v2020 = calibration[(calibration["year"] == "2020") & (calibration["material"] == "")]
+    got = dict(zip(v2020["scope"], v2020["quantity"].astype(float), strict=True))
+    assert got["140000"] == 426.35e6 and got["150000"] == 351.17e6 and got["130000"] == 340.81e6
+
+
+def test_every_cited_source_is_documented(sources_md):
+    calibration = pd.read_csv(FOLDER / "_calibration.csv", dtype=str, keep_default_na=False)
+    keys = {k.strip() for cell in calibration["source"] for k in cell.split(";")}
+    for csv in FOLDER.glob("*.csv"):
+        text = csv.read_text(encoding="utf-8")
+        keys |= set(re.findall(r"\[([a-z][a-z0-9.-]+)\]", text))
+    documented = set(re.findall(r"^\| `([a-z0-9.-]+)` \|", sources_md, flags=re.M))
+    assert keys - documented == set()
+
+
+def test_every_numeric_row_carries_a_source(scenario):
+    for table in ("sites", "supplies", "facilities", "demands", "terminals", "corridors"):
+        assert (scenario.table(table)["source"].str.strip() != "").all(), table
+
+
+def test_products_of_existing_facilities_have_a_market(scenario):
+    """A facility whose output nobody takes can never run: every product of an existing
+    facility's process is demanded somewhere or consumed by another process."""
+    io = catalog.table("process_io")
+    used = set(scenario.table("facilities")["process"])
+    outputs = set(io[(io["direction"] == "out") & io["process"].isin(used)]["material"])
+    taken = set(scenario.table("demands")["material"]) | set(
+        io[(io["direction"] == "in") & io["process"].isin(used)]["material"])
+    assert outputs - taken == set()
+
+
+def test_boundaries_are_small_and_hold_the_seats(scenario):
+    provinces = json.loads(datasets.boundaries("provinces").read_text(encoding="utf-8"))
+    codes = {f["properties"]["code"] for f in provinces["features"]}
+    assert codes == PROVINCES
+    for f in provinces["features"]:
+        assert {"name_zh", "name_en"} <= set(f["properties"])
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    for level in ("provinces", "prefectures"):
+        assert datasets.boundaries(level).stat().st_size <= 300_000
+    points = json.loads(datasets.boundaries("prefectures").read_text(encoding="utf-8"))
+    assert len(points["features"]) == 68
+    for f in points["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        assert datasets.in_province(f["properties"]["parent"], lat, lon), f["properties"]
+    assert not datasets.in_province("370000", 31.23, 121.47)  # Shanghai
+    assert datasets.in_province("130000", 39.98, 117.08)  # Sanhe, Hebei's exclave
+    assert not datasets.in_province("110000", 39.98, 117.08)
+
+
+def test_committed_csvs_are_the_build_scripts_output(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("build_dataset", ROOT / "scripts" / "build_dataset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shutil.copy(FOLDER / "SOURCES.md", tmp_path / "SOURCES.md")
+    monkeypatch.setattr(module, "OUT", tmp_path)
+    monkeypatch.setattr("builtins.print", lambda *a, **k: None)
+    module.main()
+    names = sorted(p.name for p in FOLDER.glob("*.csv")) + ["SOURCES.md"]
+    match, mismatch, errors = filecmp.cmpfiles(FOLDER, tmp_path, names, shallow=False)
+    assert mismatch == [] and errors == []
