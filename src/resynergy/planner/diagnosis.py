@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.planner.data import ModelData
-from resynergy.planner.results import TOL, Solution, capacity
+from resynergy.planner.results import TOL, Solution, capacity, target_shortfall
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
 
@@ -179,10 +179,11 @@ def binding_targets(data: ModelData, sol: Solution) -> list[dict]:
     if data.targets is None:
         return []
     tt = data.targets.table
+    shortfall = target_shortfall(data, sol)
     rows = []
     for i, t in tt.iterrows():
         dual = sol.target_dual[i] if sol.target_dual is not None else np.nan
-        short = sol.soft_slack[i] if i < len(sol.soft_slack) else 0.0
+        short = shortfall[i]
         if t["kind"] == "soft" and short > TOL:
             rows.append(_row(
                 "target_shortfall", str(t["id"]), float(short), "t",

@@ -34,7 +34,8 @@ def greedy(scenario: Any, years: list[int] | None = None) -> Plan:
     arcs = _cheapest_direct(data)
     for yi in range(data.n_years):
         stock_left = _year(data, sol, yi, arcs, stock_left)
-    diag = pd.DataFrame(diagnosis.violations(data, sol, {}), columns=diagnosis.COLUMNS)
+    diag = pd.DataFrame(diagnosis.violations(data, sol, {}) + diagnosis.binding_targets(data, sol),
+                        columns=diagnosis.COLUMNS)
     elapsed = time.perf_counter() - t0
     return assemble(data, sol, status="heuristic", log="greedy nearest-feasible baseline",
                     gap=None, timings={"total": elapsed}, objective_kind="cost",

@@ -31,7 +31,6 @@ class Solution:
     market: np.ndarray  # (Y, Fout)
     exp: np.ndarray  # (Y, F)
     build: np.ndarray  # (Y, F)
-    soft_slack: np.ndarray  # (targets,) shortfall of soft targets, t
     cap_dual: np.ndarray | None = None  # (Y, F) yuan per t/yr (≥ 0: value of more capacity)
     target_dual: np.ndarray | None = None  # (targets,) yuan per t of target
 
@@ -42,8 +41,7 @@ class Solution:
         return cls(x=z((y, len(data.net.arcs))), act=z((y, len(data.fac))),
                    disp=z((y, len(data.sup))), draw=z((y, len(data.sup))),
                    unmet=z((y, len(data.dem))), market=z((y, len(data.fout))),
-                   exp=z((y, len(data.fac))), build=z((y, len(data.fac))),
-                   soft_slack=z(len(data.targets.table) if data.targets is not None else 0))
+                   exp=z((y, len(data.fac))), build=z((y, len(data.fac))))
 
     def open(self) -> np.ndarray:
         return np.cumsum(self.build, axis=0)
@@ -110,14 +108,43 @@ def capacity(data: ModelData, sol: Solution) -> np.ndarray:
             + np.cumsum(sol.exp, axis=0))
 
 
+def target_values(data: ModelData, sol: Solution) -> np.ndarray:
+    """Value (t) of every modelled target's expression under ``sol`` (as the LP defines it)."""
+    if data.targets is None:
+        return np.zeros(0)
+    tt = data.targets.table
+    out = np.zeros(len(tt))
+    cap = capacity(data, sol)
+    added = data.cap_c[None, :] * sol.build + sol.exp
+    for i, t in tt.iterrows():
+        yi = data.years.index(int(t["year"]))
+        if t["basis"] == "facility_input":
+            out[i] = sol.x[yi, data.targets.arc_mask[i]].sum()
+        elif t["basis"] == "facility_capacity":
+            out[i] = (data.targets.fac_weight[i] * cap[yi]).sum()
+        else:
+            out[i] = (data.targets.fac_weight[i] * added[yi]).sum()
+    return out
+
+
+def target_shortfall(data: ModelData, sol: Solution) -> np.ndarray:
+    """t by which each modelled target is missed (0 when met)."""
+    if data.targets is None:
+        return np.zeros(0)
+    tt = data.targets.table
+    gap = tt["sense"].to_numpy() * (tt["value_t"].to_numpy() - target_values(data, sol))
+    return np.clip(gap, 0.0, None)
+
+
 def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
     """Cost components over all planned years (yuan); their sum is the plan's objective."""
     x = sol.x
     emitted = (x * data.net.co2).sum() + (sol.act * data.co2_proc).sum()
     penalty = 0.0
-    if data.targets is not None and len(sol.soft_slack):
+    if data.targets is not None and len(data.targets.table):
         soft = (data.targets.table["kind"] == "soft").to_numpy()
-        penalty = float((sol.soft_slack * data.targets.table["penalty"].to_numpy() * soft).sum())
+        penalty = float((target_shortfall(data, sol) * data.targets.table["penalty"].to_numpy()
+                         * soft).sum())
     rows = {
         "transport": (x * (data.net.cost - data.handling)).sum(),
         "handling": (x * data.handling).sum(),

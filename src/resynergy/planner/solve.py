@@ -233,12 +233,9 @@ def _solution(built: Built) -> results.Solution:
     y = d.n_years
     m = built.model
     nt = len(d.targets.table) if d.targets is not None else 0
-    soft = np.zeros(nt)
     tdual = np.full(nt, np.nan)
     if d.targets is not None:
         for i, row in d.targets.table.iterrows():
-            if row["kind"] == "soft":
-                soft[i] = _values(built, f"target_slack_{i}", ())
             name = f"target_{i}"
             if name in m.constraints and not built.has_binaries:
                 dual = m.constraints[name].dual
@@ -258,7 +255,7 @@ def _solution(built: Built) -> results.Solution:
         market=_values(built, "market", (y, len(d.fout))),
         exp=_values(built, "expansion", (y, len(d.fac))),
         build=np.round(_values(built, "build", (y, len(d.fac)))),
-        soft_slack=soft, cap_dual=cap_dual, target_dual=tdual)
+        cap_dual=cap_dual, target_dual=tdual)
 
 
 def _slacks(built: Built) -> dict[str, Any]:
