@@ -27,7 +27,7 @@ def test_builtin_exports_to_xlsx_validates_and_a_corrupt_cell_is_named(tmp_path)
     wb.save(book)
     res = runner.invoke(app, ["data", "validate", str(book), "--lang", "en"])
     assert res.exit_code == 1
-    assert "jjj-2022.xlsx [supplies], row 7, column generation_t, value -250.0" in res.output
+    assert "jjj-2022.xlsx [supplies], row 7, column generation_t, value -250: expected a value of at least 0" in res.output
     res = runner.invoke(app, ["data", "validate", str(book)])
     assert "第 7 行" in res.output and "generation_t" in res.output
 

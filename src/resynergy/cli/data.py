@@ -35,7 +35,7 @@ def open_or_exit(ref: str, lang: Lang) -> Scenario:
     except ScenarioError as exc:
         err.print(f"[bold red]{say(lang, f'无效：发现 {len(exc.issues)} 个问题', f'Invalid: {len(exc.issues)} issues')}[/]")
         for issue in exc.issues[:200]:
-            err.print(f"  • {issue.message(lang.value)}", markup=False, highlight=False)
+            err.print(f"  • {issue.message(lang.value)}", markup=False, highlight=False, soft_wrap=True)
         if len(exc.issues) > 200:
             err.print(say(lang, f"  …另有 {len(exc.issues) - 200} 个", f"  … and {len(exc.issues) - 200} more"))
         raise typer.Exit(1) from None

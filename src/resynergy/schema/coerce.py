@@ -95,7 +95,8 @@ def coerce(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
                     if col.name in ("lat", "lon"):
                         issue("outside_china", int(rows[i]), col.name, values.iloc[i])
                     else:
-                        issue(code, int(rows[i]), col.name, values.iloc[i], min=col.min, max=col.max)
+                        issue(code, int(rows[i]), col.name, values.iloc[i], min=f"{col.min:g}" if col.min is not None else "",
+                              max=f"{col.max:g}" if col.max is not None else "")
         if col.choices:
             bad_choice = ~typed.isin(col.choices) & (typed != "")
             for i in np.flatnonzero(bad_choice.to_numpy()):
