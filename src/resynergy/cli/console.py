@@ -8,6 +8,9 @@ from rich.console import Console
 
 out = Console()
 err = Console(stderr=True)
+for _console in (out, err):
+    if not _console.is_terminal:  # piped or captured: don't squeeze tables into 80 columns
+        _console.width = 160
 
 
 class Lang(StrEnum):

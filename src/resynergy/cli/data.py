@@ -102,7 +102,7 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
         frame = pd.DataFrame(summary[key]).fillna(0.0)
         if frame.empty:
             continue
-        t = Table(title=say(lang, f"{zh}（万吨，{summary['year']}年）", f"{en} (10 kt, {summary['year']})"))
+        t = Table(title=say(lang, f"{zh}（百万吨，{summary['year']}年）", f"{en} (Mt, {summary['year']})"))
         t.add_column(say(lang, "物料", "material"))
         provinces = sorted(frame.columns)
         for p in provinces:
@@ -110,7 +110,7 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
         t.add_column(say(lang, "合计", "total"), justify="right")
         for material, row in frame.sort_index().iterrows():
             t.add_row(catalog.material_name(str(material), lang.value),
-                      *(f"{row[p] / 1e4:,.1f}" for p in provinces), f"{row.sum() / 1e4:,.1f}")
-        t.add_row(say(lang, "合计", "total"), *(f"{frame[p].sum() / 1e4:,.1f}" for p in provinces),
-                  f"{frame.to_numpy().sum() / 1e4:,.1f}", style="bold")
+                      *(f"{row[p] / 1e6:,.2f}" for p in provinces), f"{row.sum() / 1e6:,.2f}")
+        t.add_row(say(lang, "合计", "total"), *(f"{frame[p].sum() / 1e6:,.2f}" for p in provinces),
+                  f"{frame.to_numpy().sum() / 1e6:,.2f}", style="bold")
         out.print(t)
