@@ -129,3 +129,22 @@ def test_compare_side_by_side(solved, tmp_path):
     total = next(row for row in doc["table"] if row["key"] == "cost.total")
     # The stand-in solver scales costs by 1 + carbon price / 100: 50 in the toy, 100 here.
     assert total["toy@policy.carbon_price=100"] == pytest.approx(total["toy"] * 2.0 / 1.5)
+
+
+def test_built_in_scenario_end_to_end(tmp_path):
+    """The real planner on the built-in data: what the README's first command runs."""
+    r = runner.invoke(make_app(), ["plan", "jjj-2022", "--year", "2022", "--json", "--quiet",
+                                   "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["status"] in ("optimal", "time_limit", "relaxed")
+    assert doc["years"] == [2022]
+    from resynergy.scenario import Scenario
+
+    assert len(doc["targets"]) == len(Scenario.from_builtin("jjj-2022").table("targets"))
+    isw = next(t for t in doc["targets"] if t["indicator"] == "isw_utilized" and not t["region"])
+    assert isw["value"] > 0
+    assert (isw["status"] == "met") == (isw["value"] >= isw["target"])
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "flows.csv", "flows.parquet", "plan.json", "plan.xlsx", "report.html"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -94,24 +95,33 @@ def safe_cell_value(value: Any) -> Any:
 
 def write_xlsx(s: PlanSummary, path: Path) -> Path:
     """One sheet per result table, headers ``中文 / English``; text is never a formula."""
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     bold = Font(bold=True)
     for name, df in result_tables(s).items():
         ws = wb.create_sheet(SHEET_NAMES.get(name, name)[:31])
-        ws.append([bilingual(c) for c in df.columns])
-        for cell in ws[1]:
-            cell.font = bold
-        for row in df.itertuples(index=False):
-            ws.append([safe_cell_value(v) for v in row])
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
-                    cell.data_type = "s"
         for i, c in enumerate(df.columns, start=1):
             ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(bilingual(c))))
         ws.freeze_panes = "A2"
+        header = []
+        for c in df.columns:
+            cell = WriteOnlyCell(ws, value=bilingual(c))
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        for row in df.itertuples(index=False):
+            ws.append([_cell(ws, v) for v in row])
     wb.save(path)
     return path
+
+
+def _cell(ws, value: Any) -> Any:
+    """A plain value, or for text a spreadsheet would read as a formula, a text cell."""
+    value = safe_cell_value(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

@@ -21,10 +21,10 @@ from resynergy.report.summary import PlanSummary, indicator_name
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
            "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363")
-ROLE_STYLE = {  # marker symbol, colour
-    "generator": ("circle", "#8c564b"), "facility": ("square", "#2ca02c"),
-    "terminal": ("diamond", "#393b79"), "demand": ("triangle-up", "#1f77b4"),
-    "disposal": ("x", "#d62728"),
+ROLE_STYLE = {  # marker symbol, colour, size; drawn in this order (last on top)
+    "disposal": ("x-thin-open", "#c77", 6), "generator": ("circle", "#8c564b", 7),
+    "demand": ("triangle-up", "#1f77b4", 8), "terminal": ("diamond", "#393b79", 9),
+    "facility": ("square", "#2ca02c", 9),
 }
 ROLE_NAME = {"generator": ("产废单位", "generators"), "facility": ("利用设施", "facilities"),
              "terminal": ("铁路货场", "rail terminals"), "demand": ("产品需求地", "demand sites"),
@@ -96,7 +96,7 @@ def _width(t: float, t_max: float) -> float:
     return 1.0 + 7.0 * math.sqrt(t / t_max) if t_max > 0 else 1.0
 
 
-def map_figure(s: PlanSummary, lang: str) -> go.Figure:
+def map_figure(s: PlanSummary, lang: str) -> dict:
     """Outlines, sites by role and flows by material and mode (each trace carries ``meta``)."""
     fig = go.Figure()
     for level, path in boundary_files().items():
@@ -124,21 +124,22 @@ def map_figure(s: PlanSummary, lang: str) -> go.Figure:
         x=prov["lon"], y=prov["lat"], mode="text", hoverinfo="skip", showlegend=False,
         text=prov["name_zh" if lang == "zh" else "name_en"], textfont=dict(color="#777", size=13),
         meta={"layer": "labels"}))
-    _flow_traces(fig, s, sites, lang)
     used = set(s.plan.flows["from_site"]) | set(s.plan.flows["to_site"])
     if isinstance(s.plan.activity, pd.DataFrame) and len(s.plan.activity):
         used |= set(s.plan.activity.loc[s.plan.activity["built"].astype(bool), "site"])
-    for role, (symbol, colour) in ROLE_STYLE.items():
+    markers = []
+    for role, (symbol, colour, size) in ROLE_STYLE.items():
         r = sites[sites["roles"].str.split(";").map(lambda x, role=role: role in x)]
         r = r[r.index.isin(used)]
         if r.empty:
             continue
-        names = r["name_zh" if lang == "zh" else "name_en"]
-        fig.add_trace(go.Scatter(
+        markers.append(go.Scatter(
             x=r["lon"], y=r["lat"], mode="markers", name=_t(lang, *ROLE_NAME[role]),
-            marker=dict(symbol=symbol, color=colour, size=8, line=dict(color="white", width=1)),
-            text=names, hovertemplate="%{text}<extra>" + _t(lang, *ROLE_NAME[role]) + "</extra>",
-            meta={"layer": "sites", "role": role}))
+            marker=dict(symbol=symbol, color=colour, size=size,
+                        line=dict(color=colour if symbol.endswith("open") else "white", width=1)),
+            text=r["name_zh" if lang == "zh" else "name_en"],
+            hovertemplate="%{text}<extra>" + _t(lang, *ROLE_NAME[role]) + "</extra>",
+            meta={"layer": "sites", "role": role}).to_plotly_json())
     fig.update_xaxes(visible=False, showgrid=False)
     # Plate carrée stretched by 1/cos(latitude) so the region keeps its shape.
     lat0 = float(np.nanmean(sites["lat"])) if len(sites) else 39.0
@@ -146,48 +147,56 @@ def map_figure(s: PlanSummary, lang: str) -> go.Figure:
                      scaleratio=1 / math.cos(math.radians(lat0)))
     fig.update_layout(legend=dict(orientation="v", x=1.0, y=1.0, bgcolor="rgba(255,255,255,.8)"),
                       hovermode="closest", dragmode="pan")
-    return _layout(fig, _t(lang, "区域、站点与物料流向", "Region, sites and material flows"), 640)
+    doc = _layout(fig, _t(lang, "区域、站点与物料流向", "Region, sites and material flows"),
+                  640).to_plotly_json()
+    # Flow traces are plain dicts: hundreds of validated plotly objects would take seconds.
+    doc["data"] += _flow_traces(s, sites, lang) + markers
+    return doc
 
 
-def _flow_traces(fig: go.Figure, s: PlanSummary, sites: pd.DataFrame, lang: str) -> None:
+def _flow_traces(s: PlanSummary, sites: pd.DataFrame, lang: str) -> list[dict]:
+    """One line trace per (year, material, mode, width class) and one hover-marker trace."""
     f = s.plan.flows
     f = f[f["t"] > 0].groupby(["year", "from_site", "to_site", "material", "mode"],
                               as_index=False)["t"].sum()
     f = f[f["from_site"].isin(sites.index) & f["to_site"].isin(sites.index)]
     if f.empty:
-        return
+        return []
     t_max = float(f["t"].max())
     f["bin"] = pd.cut(np.sqrt(f["t"] / t_max), [0, 0.25, 0.5, 1.0001], labels=False)
+    for end, col in (("a", "from_site"), ("z", "to_site")):
+        f[f"x{end}"] = f[col].map(sites["lon"]).astype(float).round(4)
+        f[f"y{end}"] = f[col].map(sites["lat"]).astype(float).round(4)
     colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(f["material"].unique()))}
     name = s.names
+    site_name = {k: name("site", k, lang) for k in set(f["from_site"]) | set(f["to_site"])}
+    traces: list[dict] = []
     for (year, material, mode), g in f.groupby(["year", "material", "mode"]):
-        group = f"{year}|{material}|{mode}"
         label = f"{name('material', material, lang)} · {name('mode', mode, lang)}"
-        meta = {"layer": "flows", "year": int(year), "material": material, "mode": mode}
-        first = True
-        for _, gb in g.groupby("bin"):
-            xs: list[float | None] = []
-            ys: list[float | None] = []
-            for a, z in zip(gb["from_site"], gb["to_site"], strict=True):
-                xs += [sites.at[a, "lon"], sites.at[z, "lon"], None]
-                ys += [sites.at[a, "lat"], sites.at[z, "lat"], None]
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="lines", name=label, legendgroup=group, showlegend=first,
-                hoverinfo="skip", opacity=0.75, meta=meta,
-                line=dict(color=colours[material], dash=MODE_DASH.get(mode, "solid"),
-                          width=_width(float(gb["t"].max()), t_max))))
-            first = False
-        text = [f"{name('site', a, lang)} → {name('site', z, lang)}<br>{label}<br>"
-                f"{quantity(t, 't', lang)}" for a, z, t in
-                zip(g["from_site"], g["to_site"], g["t"], strict=True)]
-        fig.add_trace(go.Scatter(
-            x=[(sites.at[a, "lon"] + sites.at[z, "lon"]) / 2 for a, z in
-               zip(g["from_site"], g["to_site"], strict=True)],
-            y=[(sites.at[a, "lat"] + sites.at[z, "lat"]) / 2 for a, z in
-               zip(g["from_site"], g["to_site"], strict=True)],
-            mode="markers", marker=dict(size=6, color=colours[material], opacity=0.01),
-            legendgroup=group, showlegend=False, text=text, name=label,
-            hovertemplate="%{text}<extra></extra>", meta=meta))
+        common = {"type": "scatter", "name": label, "legendgroup": f"{year}|{material}|{mode}",
+                  "meta": {"layer": "flows", "year": int(year), "material": str(material),
+                           "mode": str(mode)}}
+        for i, (_, gb) in enumerate(g.groupby("bin")):
+            n = len(gb)
+            xs = np.column_stack([gb["xa"], gb["xz"], np.full(n, np.nan)]).ravel()
+            ys = np.column_stack([gb["ya"], gb["yz"], np.full(n, np.nan)]).ravel()
+            traces.append({**common, "mode": "lines", "showlegend": i == 0, "hoverinfo": "skip",
+                           "opacity": 0.75, "x": _nulls(xs), "y": _nulls(ys),
+                           "line": {"color": colours[material],
+                                    "dash": MODE_DASH.get(mode, "solid"),
+                                    "width": round(_width(float(gb["t"].max()), t_max), 2)}})
+        text = [f"{site_name[a]} → {site_name[z]}<br>{label}<br>{quantity(t, 't', lang)}"
+                for a, z, t in zip(g["from_site"], g["to_site"], g["t"], strict=True)]
+        traces.append({**common, "mode": "markers", "showlegend": False, "text": text,
+                       "x": ((g["xa"] + g["xz"]) / 2).round(4).tolist(),
+                       "y": ((g["ya"] + g["yz"]) / 2).round(4).tolist(),
+                       "marker": {"size": 6, "color": colours[material], "opacity": 0.01},
+                       "hovertemplate": "%{text}<extra></extra>"})
+    return traces
+
+
+def _nulls(a: np.ndarray) -> list[float | None]:
+    return [None if math.isnan(v) else float(v) for v in a]
 
 
 # --- Sankey ---------------------------------------------------------------------------
@@ -236,7 +245,7 @@ def sankey_figure(s: PlanSummary, lang: str, year: int | None = None) -> go.Figu
         link=dict(source=[index[a] for a, _, _ in links], target=[index[b] for _, b, _ in links],
                   value=[t for _, _, t in links], color="rgba(120,120,120,0.25)")))
     title = _t(lang, f"物料流（{year}年）", f"Material flows ({year})")
-    return _layout(fig, title, 560)
+    return _layout(fig, title, 720)
 
 
 # --- targets ---------------------------------------------------------------------------

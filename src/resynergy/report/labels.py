@@ -93,6 +93,12 @@ STATUS: dict[str, tuple[str, str]] = {
 # Cost and emission components the planner reports; others are shown by their id.
 COMPONENTS: dict[str, tuple[str, str]] = {
     "transport": ("运输", "transport"),
+    "transport_road": ("公路运输", "road transport"),
+    "transport_rail": ("铁路运输", "rail transport"),
+    "process": ("加工过程", "processing"),
+    "virgin_purchase": ("外购原生替代品", "virgin alternatives bought"),
+    "virgin_alternative": ("外购原生替代品", "virgin alternatives bought"),
+    "target_penalty": ("目标缺口罚金", "target shortfall penalty"),
     "handling": ("货场装卸", "terminal handling"),
     "processing": ("加工运行", "processing"),
     "opex": ("运行成本", "operating cost"),

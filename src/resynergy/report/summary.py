@@ -57,8 +57,11 @@ class PlanSummary:
             ["indicator", "year", "value", "unit"]].reset_index(drop=True)
 
     def largest_flows(self, n: int = 10, lang: str = "zh") -> pd.DataFrame:
-        """The n largest flows by tonnes, intermodal legs folded into one origin→destination row."""
+        """The n largest flows of the last year by tonnes, intermodal routes folded into one
+        origin→destination row."""
         f = _journeys(self.plan.flows)
+        if len(f):
+            f = f[f["year"] == f["year"].max()]
         f = f.sort_values("t", ascending=False).head(n).copy()
         f["from_name"] = self.names.series("site", f["from_site"], lang)
         f["to_name"] = self.names.series("site", f["to_site"], lang)

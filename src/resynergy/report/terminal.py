@@ -93,7 +93,8 @@ def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
 
 def _flows_table(s: PlanSummary, lang: str, n: int) -> Table:
     f = s.largest_flows(n, lang)
-    t = Table(title=_t(lang, f"最大的 {len(f)} 条流向", f"Largest {len(f)} flows"),
+    year = f"{int(f['year'].iloc[0])}" if len(f) else ""
+    t = Table(title=_t(lang, f"{year}年最大的 {len(f)} 条流向", f"Largest {len(f)} flows, {year}"),
               title_justify="left")
     for c in ("from_name", "to_name", "material_name", "mode", "t"):
         t.add_column(column(c, lang), justify="right" if c == "t" else "left")
