@@ -123,10 +123,10 @@ def build(
                                  lanes[~is_direct_lane], options))
     arcs = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else _no_arcs()
-    # a lane overrides the geometric arc it coincides with
-    arcs = arcs.sort_values("lane1", ascending=False, kind="stable")
-    keep = ~arcs.duplicated(["src", "dst", "kind", "mode", "rail_mode", "t_from", "t_to"])
-    arcs = arcs[keep].sort_values(["material", "src", "dst", "kind", "mode"], kind="stable")
+    if len(parts[1]):  # a lane overrides the geometric arc it coincides with
+        arcs = arcs.sort_values("lane1", ascending=False, kind="stable")
+        keep = ~arcs.duplicated(["src", "dst", "kind", "mode", "rail_mode", "t_from", "t_to"])
+        arcs = arcs[keep].sort_values(["src", "dst", "kind", "mode"], kind="stable")
     return Network(arcs=arcs.reset_index(drop=True)[list(ARC_COLUMNS)],
                    terminals=terminals.reset_index(drop=True), lanes=lanes)
 

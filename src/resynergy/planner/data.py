@@ -85,8 +85,8 @@ class ModelData:
     arc_to_dem: np.ndarray  # (A,) demand index or -1
     arc_fac_in: np.ndarray  # (A,) facility the arc feeds, or -1
     arc_rail: np.ndarray  # (A,) carried by rail (intermodal, or a rail lane)
-    arc_src_site: np.ndarray  # (A,) origin site
-    arc_dst_site: np.ndarray  # (A,) destination site
+    arc_src: np.ndarray  # (A,) origin site (position in ``sites``)
+    arc_dst: np.ndarray  # (A,) destination site (position in ``sites``)
     handling: np.ndarray  # (A,) yuan/t of terminal handling inside the arc cost
     terminal_cap: np.ndarray  # (T,)
     lane_cap: np.ndarray  # (L,) inf when unlimited
@@ -258,8 +258,8 @@ def prepare(scenario: Any, years: list[int] | None = None,
         co2_virgin=dem["material"].map(materials["co2_virgin"]).fillna(0.0).to_numpy(),
         net=net, arc_from_sup=arc_from_sup, arc_from_fout=arc_from_fout, arc_to_fin=arc_to_fin,
         arc_to_dem=arc_to_dem, arc_fac_in=arc_fac_in, arc_rail=arc_rail, handling=handling,
-        arc_src_site=sources["site"].to_numpy(dtype=object)[src],
-        arc_dst_site=sinks["site"].to_numpy(dtype=object)[dst],
+        arc_src=sites.index.get_indexer(sources["site"])[src],
+        arc_dst=sites.index.get_indexer(sinks["site"])[dst],
         terminal_cap=terminals["capacity_t"].to_numpy(dtype=float) if len(terminals) else
         np.zeros(0),
         lane_cap=net.lanes["capacity_t"].fillna(np.inf).to_numpy(dtype=float),
@@ -306,14 +306,15 @@ def _incentives(scenario: Any, fac: pd.DataFrame, proc: pd.DataFrame, pio: pd.Da
     return fac["process"].map(by_process).fillna(0.0).to_numpy(dtype=float)
 
 
-def site_regions(data: ModelData, sites: np.ndarray) -> np.ndarray:
-    return data.sites["region"].reindex(sites).fillna("").to_numpy(dtype=object)
+def in_region(data: ModelData, region: str) -> np.ndarray:
+    """Which sites (positions in ``data.sites``) lie in ``region``."""
+    return within(data.sites["region"].to_numpy(dtype=object), region, data.regions)
 
 
 def _corridor_arcs(data: ModelData, c: pd.Series) -> np.ndarray:
     a = data.net.arcs
-    mask = (within(site_regions(data, data.arc_src_site), c["from_region"], data.regions)
-            & within(site_regions(data, data.arc_dst_site), c["to_region"], data.regions))
+    mask = in_region(data, c["from_region"])[data.arc_src] & in_region(
+        data, c["to_region"])[data.arc_dst]
     if c["material"]:
         mask &= (a["material"] == c["material"]).to_numpy()
     return mask
@@ -324,7 +325,7 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
     capacity_added, in a planned year. Everything else is evaluated after the solve."""
     rows, arc_mask, fac_weight = [], [], []
     a = data.net.arcs
-    fac_region = site_regions(data, data.fac["site"].to_numpy())
+    fac_site = data.sites.index.get_indexer(data.fac["site"])
     for _, t in targets.iterrows():
         ind = INDICATORS.get(t["indicator"])
         if t["kind"] == "report" or ind is None or ind.basis not in MODEL_BASES:
@@ -345,11 +346,11 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
             mask &= proc_ok[np.maximum(data.arc_fac_in, 0)]
             if t["material"]:
                 mask &= (a["material"] == t["material"]).to_numpy()
-            mask &= within(site_regions(data, data.arc_src_site), t["region"], data.regions)
+            mask &= in_region(data, t["region"])[data.arc_src]
             arc_mask.append(mask)
             fac_weight.append(np.zeros(len(data.fac)))
         else:
-            weight = proc_ok & within(fac_region, t["region"], data.regions)
+            weight = proc_ok & in_region(data, t["region"])[fac_site]
             if ind.basis == "facility_capacity":
                 yield_ = data.processes["mass_yield"].reindex(data.fac["process"]).to_numpy()
                 fac_weight.append(weight * yield_)

@@ -188,7 +188,8 @@ def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
     t = sol.x[yi, ai]
     year = np.asarray(data.years)[yi]
     arcs = a.iloc[ai].reset_index(drop=True)
-    src, dst = data.arc_src_site[ai], data.arc_dst_site[ai]
+    site_id = data.sites.index.to_numpy(dtype=object)
+    src, dst = site_id[data.arc_src[ai]], site_id[data.arc_dst[ai]]
     fac_id = data.fac["id"].to_numpy(dtype=object)
     from_fac = np.where(data.arc_from_fout[ai] >= 0,
                         fac_id[data.fout["fac"].to_numpy()[np.maximum(data.arc_from_fout[ai], 0)]]
