@@ -39,9 +39,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC timestamps on every database (SQLite hands back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: sa.DateTime(timezone=True)}
+    type_annotation_map = {datetime: UTCDateTime()}
 
 
 _SQL_TYPES = {"str": sa.String, "float": sa.Float, "int": sa.Integer, "bool": sa.Boolean}
@@ -55,7 +65,7 @@ def _registry_table(name: str) -> sa.Table:
         cols.append(sa.Column(col.name, _SQL_TYPES[col.dtype](), nullable=not not_null))
     cols += [sa.Column(extra, sa.String(), nullable=False, server_default="")
              for extra in EXTRA_COLUMNS.get(name, ())]
-    cols.append(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, default=utcnow,
+    cols.append(sa.Column("updated_at", UTCDateTime(), nullable=False, default=utcnow,
                           onupdate=utcnow))
     keys = schema.key_columns(name)
     cols.append(sa.UniqueConstraint(*keys))

@@ -1,0 +1,157 @@
+"""Who may do what: roles, province scope and organisation tenancy, in one place.
+
+- admin: everything.
+- planner: reads and changes the registry within its province scope, snapshots scenarios,
+  submits, cancels and publishes runs.
+- regulator, evaluator: read the registry, scenarios and runs within their province scope.
+- enterprise: reads and changes only its own organisation's records (sites and their supplies,
+  facilities, demands, terminals; its organisation row and contacts), and reads the shared tables.
+- public (and anyone not signed in): published aggregates only.
+
+A user's ``province`` is a GB/T 2260 province code, or '' for all provinces. Rows out of a
+reader's scope are invisible (404), never merely forbidden, so their existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from resynergy.store.models import REGISTRY
+
+STAFF = ("admin", "planner", "regulator", "evaluator")  # read all within province scope
+EDITORS = ("admin", "planner")
+# Tables whose rows belong to an organisation (directly or through their site).
+ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")
+SITE_CHILDREN = ("supplies", "facilities", "demands", "terminals")
+SHARED_TABLES = tuple(t for t in REGISTRY if t not in ORG_TABLES)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user behind a request (or the anonymous public), with where the request came from."""
+
+    user_id: int | None
+    username: str
+    role: str
+    org_uscc: str = ""
+    province: str = ""
+    ip: str = ""
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+
+ANONYMOUS = Actor(None, "", "public")
+
+
+class Denied(Exception):
+    """The actor may not do this (``status`` 401 when not signed in, 403 otherwise)."""
+
+    def __init__(self, actor: Actor, what: str = ""):
+        self.status = 401 if not actor.signed_in else 403
+        self.what = what
+        super().__init__(what)
+
+
+def province_of(code: str) -> str:
+    """The province code of a region code ('' when it is not a 6-digit code)."""
+    code = (code or "").strip()
+    return code[:2] + "0000" if len(code) == 6 and code.isdigit() else ""
+
+
+# ---- function level ----------------------------------------------------------------------
+def require(actor: Actor, roles: tuple[str, ...], what: str = "") -> None:
+    if actor.role not in roles or (actor.role != "public" and not actor.signed_in):
+        raise Denied(actor, what)
+
+
+def can_read_registry(actor: Actor, table: str) -> bool:
+    if not actor.signed_in:
+        return False
+    return actor.role in STAFF or actor.role == "enterprise"
+
+
+def can_write_registry(actor: Actor, table: str, op: str) -> bool:
+    """Function-level write permission (row-level scope is checked separately)."""
+    if not actor.signed_in:
+        return False
+    if actor.role in EDITORS:
+        return True
+    if actor.role == "enterprise" and table in ORG_TABLES:
+        return not (table == "organisations" and op in ("create", "delete"))
+    return False
+
+
+def can_read_scope(actor: Actor, province: str) -> bool:
+    """May ``actor`` read things (scenarios, runs) that cover ``province`` ('' = all)?"""
+    return actor.role == "admin" or actor.province == "" or actor.province == province
+
+
+# ---- row level: SQL filter for reads -----------------------------------------------------
+def _prefix(col: sa.ColumnElement, province: str) -> sa.ColumnElement[bool]:
+    return sa.func.substr(col, 1, 2) == province[:2]
+
+
+def read_filter(actor: Actor, table: str) -> sa.ColumnElement[bool] | None:
+    """WHERE clause limiting ``table`` to the rows ``actor`` may read (None = all rows)."""
+    if actor.role == "admin" or table in SHARED_TABLES:
+        return None
+    t, sites = REGISTRY[table], REGISTRY["sites"]
+    if actor.role == "enterprise":
+        own = actor.org_uscc
+        if table == "organisations":
+            return t.c.uscc == own
+        if table == "sites":
+            return t.c.org_uscc == own
+        return t.c.site.in_(sa.select(sites.c.id).where(sites.c.org_uscc == own))
+    if not actor.province:
+        return None
+    if table == "organisations":
+        return _prefix(t.c.region, actor.province)
+    if table == "sites":
+        return _prefix(t.c.region, actor.province)
+    return t.c.site.in_(sa.select(sites.c.id).where(_prefix(sites.c.region, actor.province)))
+
+
+# ---- row level: may this row (as it is, or as it will be) be written? --------------------
+def row_owner_and_province(table: str, row: dict, sites: pd.DataFrame) -> tuple[str | None, str]:
+    """(owning organisation or None for shared rows, province '' when none) of a registry row.
+
+    ``sites`` is the sites table as it will be after the change (id, org_uscc, region).
+    """
+    def site(sid: str) -> tuple[str, str]:
+        hit = sites.loc[sites["id"] == sid]
+        return (str(hit["org_uscc"].iloc[0]), str(hit["region"].iloc[0])) if len(hit) else ("", "")
+
+    if table == "organisations":
+        return str(row.get("uscc", "")), province_of(str(row.get("region", "")))
+    if table == "sites":
+        return str(row.get("org_uscc", "")), province_of(str(row.get("region", "")))
+    if table in SITE_CHILDREN:
+        org, region = site(str(row.get("site", "")))
+        return org, province_of(region)
+    if table == "regions":
+        return None, province_of(str(row.get("code", "")))
+    if table in ("targets",):
+        return None, province_of(str(row.get("region", "")))
+    if table == "corridors":
+        return None, province_of(str(row.get("from_region", "")))
+    if table == "lanes":
+        return None, province_of(site(str(row.get("from_site", "")))[1])
+    return None, ""
+
+
+def may_write_row(actor: Actor, table: str, row: dict, sites: pd.DataFrame) -> bool:
+    """Row-level write scope: own organisation for enterprises, own province for scoped planners."""
+    if actor.role == "admin":
+        return True
+    owner, province = row_owner_and_province(table, row, sites)
+    if actor.role == "enterprise":
+        return owner is not None and owner != "" and owner == actor.org_uscc
+    if actor.role == "planner":
+        return not actor.province or province == actor.province
+    return False

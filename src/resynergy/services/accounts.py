@@ -1,0 +1,256 @@
+"""Users, passwords (argon2id), browser sessions, API tokens and sign-in throttling.
+
+Session cookies and bearer tokens are random 256-bit strings; the database keeps only their
+SHA-256, so a leaked database does not leak live credentials. Both are revocable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy.orm import Session
+
+from resynergy.services import audit
+from resynergy.services.access import Actor
+from resynergy.services.settings import Settings
+from resynergy.store.models import ROLES, ApiToken, LoginSession, User, utcnow
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+# A few of the most common passwords (ASVS 6.2.4 asks for a check against a common list).
+_COMMON = frozenset("""
+password password1 password123 12345678 123456789 1234567890 qwerty123 qwertyuiop 11111111
+00000000 88888888 abc12345 iloveyou admin123 administrator welcome1 passw0rd p@ssw0rd letmein1
+a1234567 aa123456 abcd1234 1q2w3e4r 1qaz2wsx zaq12wsx woaini1314 5201314520 qwer1234 asdf1234
+""".split())
+
+
+class AccountError(ValueError):
+    """A bad user or password value; ``field`` names the offending input."""
+
+    def __init__(self, field: str, zh: str, en: str):
+        self.field, self.zh, self.en = field, zh, en
+        super().__init__(en)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(ts: datetime) -> datetime:
+    """SQLite returns naive datetimes; they are stored as UTC."""
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+class Accounts:
+    """Account operations bound to the platform settings (hash cost, lifetimes, throttling)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.hasher = PasswordHash((Argon2Hasher(time_cost=settings.argon2_time_cost,
+                                                 memory_cost=settings.argon2_memory_kib,
+                                                 parallelism=settings.argon2_parallelism),))
+        self.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+        # verified against when the user does not exist, so timing does not reveal usernames
+        self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+
+    # ---- users --------------------------------------------------------------------------
+    def check_password(self, password: str) -> None:
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise AccountError("password", f"密码长度应为 {MIN_PASSWORD}–{MAX_PASSWORD} 个字符",
+                               f"password must be {MIN_PASSWORD}–{MAX_PASSWORD} characters long")
+        if password.lower() in _COMMON:
+            raise AccountError("password", "密码过于常见，请换一个", "password is too common; choose another")
+
+    def create_user(self, db: Session, by: Actor, username: str, password: str, role: str,
+                    org_uscc: str = "", province: str = "", display_name: str = "") -> User:
+        if not USERNAME.match(username):
+            raise AccountError("username", "用户名应为 3–64 个字母、数字或 _.@-",
+                               "username must be 3–64 letters, digits or _.@-")
+        if role not in ROLES:
+            raise AccountError("role", f"角色应为：{', '.join(ROLES)}", f"role must be one of: {', '.join(ROLES)}")
+        if role == "enterprise" and not org_uscc:
+            raise AccountError("org_uscc", "企业用户须指定所属单位（统一社会信用代码）",
+                               "an enterprise user needs an organisation (USCC)")
+        if province and not (len(province) == 6 and province.isdigit() and province.endswith("0000")):
+            raise AccountError("province", "省份应为 6 位省级行政区划代码（如 130000）",
+                               "province must be a 6-digit province code (e.g. 130000)")
+        self.check_password(password)
+        if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
+            raise AccountError("username", "用户名已存在", "username already exists")
+        user = User(username=username, password_hash=self.hasher.hash(password), role=role,
+                    org_uscc=org_uscc if role == "enterprise" else "", province=province,
+                    display_name=display_name or username)
+        db.add(user)
+        db.flush()
+        audit.record(db, by, "user_create", "user", user.id, after=user_record(user))
+        return user
+
+    def update_user(self, db: Session, by: Actor, user: User, **changes: object) -> User:
+        before = user_record(user)
+        password = changes.pop("password", None)
+        if password is not None:
+            self.check_password(str(password))
+            user.password_hash = self.hasher.hash(str(password))
+        for key, value in changes.items():
+            if value is not None:
+                setattr(user, key, value)
+        if user.role not in ROLES:
+            raise AccountError("role", f"角色应为：{', '.join(ROLES)}", f"role must be one of: {', '.join(ROLES)}")
+        if user.role == "enterprise" and not user.org_uscc:
+            raise AccountError("org_uscc", "企业用户须指定所属单位", "an enterprise user needs an organisation")
+        if not user.active or password is not None:
+            self.revoke_all(db, user.id)  # disabled or re-keyed users lose every session and token
+        db.flush()
+        audit.record(db, by, "user_update", "user", user.id, before=before,
+                     after={**user_record(user), **({"password": "changed"} if password else {})})
+        return user
+
+    # ---- sign-in ------------------------------------------------------------------------
+    def authenticate(self, db: Session, username: str, password: str, ip: str) -> User | None:
+        """The user when the password is right; audits success, failure and throttling.
+
+        Raises Throttled after too many failures (the caller should still commit the audit event).
+        """
+        try:
+            self.throttle.check(username, ip)
+        except Throttled:
+            audit.record(db, Actor(None, username[:64], "", ip=ip), "login_throttled", "user")
+            raise
+        user = db.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            self.hasher.verify(password, self._dummy_hash)
+            ok = False
+        else:
+            ok, new_hash = self.hasher.verify_and_update(password, user.password_hash)
+            if ok and new_hash:
+                user.password_hash = new_hash
+            ok = ok and user.active
+        actor = Actor(user.id if user else None, username[:64], user.role if user else "", ip=ip)
+        audit.record(db, actor, "login" if ok else "login_failed", "user", user.id if user else "")
+        if not ok:
+            self.throttle.fail(username, ip)
+            return None
+        self.throttle.succeed(username, ip)
+        return user
+
+    def start_session(self, db: Session, user: User, ip: str) -> tuple[str, LoginSession]:
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        s = LoginSession(token_hash=_hash_token(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                         created_at=now, last_seen=now,
+                         expires_at=now + timedelta(hours=self.settings.session_hours), ip=ip[:64])
+        db.add(s)
+        db.flush()
+        return token, s
+
+    def session_for(self, db: Session, token: str) -> LoginSession | None:
+        """The live session for a cookie value (idle and absolute timeouts applied)."""
+        if not token:
+            return None
+        s = db.scalar(sa.select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+        now = utcnow()
+        if s is None or s.revoked_at is not None or _aware(s.expires_at) <= now or not s.user.active:
+            return None
+        if _aware(s.last_seen) + timedelta(minutes=self.settings.session_idle_minutes) <= now:
+            return None
+        if (now - _aware(s.last_seen)).total_seconds() > 60:  # limit writes to one a minute
+            s.last_seen = now
+        return s
+
+    def end_session(self, db: Session, s: LoginSession) -> None:
+        s.revoked_at = utcnow()
+
+    def issue_token(self, db: Session, user: User, name: str = "") -> tuple[str, ApiToken]:
+        token = secrets.token_urlsafe(32)
+        t = ApiToken(token_hash=_hash_token(token), user_id=user.id, name=name[:64],
+                     expires_at=utcnow() + timedelta(days=self.settings.token_days))
+        db.add(t)
+        db.flush()
+        return token, t
+
+    def token_for(self, db: Session, token: str) -> ApiToken | None:
+        if not token:
+            return None
+        t = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+        if t is None or t.revoked_at is not None or _aware(t.expires_at) <= utcnow() or not t.user.active:
+            return None
+        return t
+
+    def revoke_all(self, db: Session, user_id: int) -> None:
+        now = utcnow()
+        db.execute(sa.update(LoginSession).where(LoginSession.user_id == user_id,
+                                                 LoginSession.revoked_at.is_(None)).values(revoked_at=now))
+        db.execute(sa.update(ApiToken).where(ApiToken.user_id == user_id,
+                                             ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+
+    def ensure_admin(self, db: Session, password: str, username: str = "admin") -> User | None:
+        """Create the first admin (when there is no admin yet); None when one exists."""
+        if db.scalar(sa.select(User.id).where(User.role == "admin")) is not None:
+            return None
+        system = Actor(None, "system", "admin")
+        return self.create_user(db, system, username, password, "admin", display_name="管理员 Administrator")
+
+
+def actor_of(user: User, ip: str = "") -> Actor:
+    return Actor(user.id, user.username, user.role, user.org_uscc, user.province, ip)
+
+
+def user_record(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
+            "org_uscc": user.org_uscc, "province": user.province, "active": user.active}
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins; ``retry_after`` seconds until the next attempt is allowed."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-ins; retry after {retry_after} s")
+
+
+class LoginThrottle:
+    """In-process sliding window of failed sign-ins, keyed per account and per client address.
+
+    Per account alone would let one attacker lock out a user from everywhere; per address alone
+    would let a botnet guess one account slowly; both keys together bound each.
+    """
+
+    def __init__(self, max_failures: int, window_s: float):
+        self.max_failures, self.window_s = max_failures, window_s
+        self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _keys(self, username: str, ip: str) -> tuple[str, str]:
+        return f"user:{username.lower()}|{ip}", f"ip:{ip}"
+
+    def check(self, username: str, ip: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key, limit in zip(self._keys(username, ip), (self.max_failures, self.max_failures * 4),
+                                  strict=True):
+                q = self._fails[key]
+                while q and q[0] <= now - self.window_s:
+                    q.popleft()
+                if len(q) >= limit:
+                    raise Throttled(int(q[0] + self.window_s - now) + 1)
+
+    def fail(self, username: str, ip: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in self._keys(username, ip):
+                self._fails[key].append(now)
+
+    def succeed(self, username: str, ip: str) -> None:
+        with self._lock:
+            self._fails.pop(self._keys(username, ip)[0], None)

@@ -1,0 +1,62 @@
+"""The append-only audit log: who did what, when, from where, with the record before and after."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from resynergy.services.access import Actor
+from resynergy.store.models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _plain(value.item())
+    return value
+
+
+def snapshot(row: dict | None) -> dict | None:
+    """A JSON-safe copy of a record for the log."""
+    return None if row is None else {k: _plain(v) for k, v in row.items() if k != "updated_at"}
+
+
+def record(db: Session, actor: Actor, action: str, object_type: str = "", object_id: object = "",
+           before: dict | None = None, after: dict | None = None, username: str = "") -> None:
+    """Add one event to the session (written with the caller's transaction)."""
+    db.add(AuditEvent(actor_id=actor.user_id, actor=username or actor.username, role=actor.role,
+                      ip=actor.ip[:64], action=action, object_type=object_type,
+                      object_id=str(object_id)[:128], before=snapshot(before), after=snapshot(after)))
+
+
+def record_many(db: Session, actor: Actor, events: list[dict]) -> None:
+    """Bulk insert of events given as dicts with action, object_type, object_id, before, after."""
+    if not events:
+        return
+    rows = [{"actor_id": actor.user_id, "actor": actor.username, "role": actor.role, "ip": actor.ip[:64],
+             "action": e["action"], "object_type": e.get("object_type", ""),
+             "object_id": str(e.get("object_id", ""))[:128], "before": snapshot(e.get("before")),
+             "after": snapshot(e.get("after"))} for e in events]
+    db.execute(sa.insert(AuditEvent), rows)
+
+
+def events(db: Session, limit: int = 100, offset: int = 0, action: str = "", object_type: str = "",
+           actor: str = "") -> tuple[list[AuditEvent], int]:
+    """Newest first, filtered."""
+    q = sa.select(AuditEvent)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    if object_type:
+        q = q.where(AuditEvent.object_type == object_type)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    rows = db.scalars(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total

@@ -1,0 +1,245 @@
+"""Planning runs: submit, watch, cancel, publish, read results — and the supervisor that executes
+them in separate worker processes (``python -m resynergy.services.worker RUN_ID``).
+
+A worker writes progress as it goes and all results in one transaction at the end. When a
+worker dies (killed, crashed, out of memory) the supervisor marks its run failed; a run being
+cancelled has its worker terminated. Nothing a dead worker started is left half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from resynergy import __version__
+from resynergy.services import access, audit, scenarios
+from resynergy.services.access import Actor
+from resynergy.services.registry import NotFound, Rejected, own_issue
+from resynergy.store.models import Run, RunResult, ScenarioSnapshot, utcnow
+
+log = logging.getLogger("resynergy.runs")
+ACTIVE = ("queued", "running", "cancelling")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def _visible(db: Session, actor: Actor, run_id: int) -> Run:
+    access.require(actor, access.STAFF, "read run")
+    run = db.get(Run, run_id)
+    if run is None or not access.can_read_scope(actor, run.scenario.province):
+        raise NotFound(f"run {run_id}")
+    return run
+
+
+def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any], title: str = "") -> Run:
+    """Queue a run of a scenario snapshot with planner options (stored with the run)."""
+    access.require(actor, access.EDITORS, "submit run")
+    snap = scenarios.get(db, actor, scenario_id)
+    run = Run(scenario_id=snap.id, title=title or f"{snap.name} v{snap.version}", options=options,
+              created_by=actor.user_id, code_version=__version__)
+    db.add(run)
+    db.flush()
+    audit.record(db, actor, "create", "run", run.id, after={"scenario_id": snap.id, "options": options})
+    db.commit()
+    return run
+
+
+def get(db: Session, actor: Actor, run_id: int) -> Run:
+    return _visible(db, actor, run_id)
+
+
+def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0,
+            state: str = "") -> tuple[list[Run], int]:
+    access.require(actor, access.STAFF, "list runs")
+    q = sa.select(Run).join(ScenarioSnapshot)
+    if actor.role != "admin" and actor.province:
+        q = q.where(ScenarioSnapshot.province == actor.province)
+    if state:
+        q = q.where(Run.state == state)
+    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    rows = db.scalars(q.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def cancel(db: Session, actor: Actor, run_id: int) -> Run:
+    """Cancel a queued run at once; ask the supervisor to stop a running one."""
+    access.require(actor, access.EDITORS, "cancel run")
+    run = _visible(db, actor, run_id)
+    if run.state not in ACTIVE:
+        raise Rejected([own_issue("not_active", f"运行已结束（{run.state}），无法取消",
+                                  f"the run has finished ({run.state}); nothing to cancel", "runs")], status=409)
+    before = {"state": run.state}
+    # conditional update: the supervisor may be moving the run on at the same moment
+    target = "cancelled" if run.state == "queued" else "cancelling"
+    values: dict[str, Any] = {"state": target}
+    if target == "cancelled":
+        values["finished_at"] = utcnow()
+    db.execute(sa.update(Run).where(Run.id == run.id, Run.state == run.state).values(**values))
+    audit.record(db, actor, "cancel", "run", run.id, before=before, after={"state": target})
+    db.commit()
+    db.refresh(run)
+    return run
+
+
+def publish(db: Session, actor: Actor, run_id: int, published: bool = True) -> Run:
+    """Make a succeeded run's plan the public one (or withdraw it)."""
+    access.require(actor, access.EDITORS, "publish run")
+    run = _visible(db, actor, run_id)
+    if run.state != "succeeded":
+        raise Rejected([own_issue("not_succeeded", "只有成功完成的运行才能发布",
+                                  "only a succeeded run can be published", "runs")], status=409)
+    audit.record(db, actor, "publish" if published else "unpublish", "run", run.id,
+                 before={"published": run.published}, after={"published": published})
+    run.published = published
+    db.commit()
+    return run
+
+
+def results(db: Session, run: Run) -> dict[str, RunResult]:
+    rows = db.scalars(sa.select(RunResult).where(RunResult.run_id == run.id)).all()
+    return {r.name: r for r in rows}
+
+
+def result(db: Session, run: Run, name: str) -> RunResult:
+    hit = db.scalar(sa.select(RunResult).where(RunResult.run_id == run.id, RunResult.name == name))
+    if hit is None:
+        raise NotFound(f"run {run.id} result {name}")
+    return hit
+
+
+def latest_published(db: Session) -> Run | None:
+    return db.scalar(sa.select(Run).where(Run.published.is_(True), Run.state == "succeeded")
+                     .order_by(Run.finished_at.desc(), Run.id.desc()).limit(1))
+
+
+# ---- supervisor ----------------------------------------------------------------------------
+@dataclass
+class _Job:
+    run_id: int
+    proc: subprocess.Popen
+    drain: threading.Thread | None = None
+    stderr_tail: str = ""
+
+
+class Supervisor:
+    """Starts queued runs in worker processes (at most ``workers`` at once), stops cancelled ones
+    and marks runs whose worker died as failed. One thread; polls the database."""
+
+    def __init__(self, sessions: sessionmaker[Session], database_url: str, workers: int = 1,
+                 poll_s: float = 0.5, extra_env: dict[str, str] | None = None):
+        self.sessions, self.url, self.workers, self.poll_s = sessions, database_url, workers, poll_s
+        self.extra_env = extra_env or {}
+        self.jobs: dict[int, _Job] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._recover()
+        self._thread = threading.Thread(target=self._loop, name="run-supervisor", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Look for work now (called after a submit or cancel)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        for job in list(self.jobs.values()):
+            self._terminate(job)
+            self._reap(job, wait=True)
+
+    def _recover(self) -> None:
+        """Runs left active by a previous server (no worker of ours runs them) have failed."""
+        with self.sessions() as db:
+            db.execute(sa.update(Run).where(Run.state.in_(("running", "cancelling"))).values(
+                state="failed", finished_at=utcnow(),
+                error="服务重启时运行中断 / the server restarted while the run was in progress"))
+            db.commit()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the supervisor must keep going; the error is logged
+                log.exception("run supervisor tick failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def tick(self) -> None:
+        for job in list(self.jobs.values()):
+            self._reap(job)
+        with self.sessions() as db:
+            for run_id in db.scalars(sa.select(Run.id).where(Run.state == "cancelling")).all():
+                if run_id in self.jobs:
+                    self._terminate(self.jobs[run_id])
+            free = self.workers - len(self.jobs)
+            queued = db.scalars(sa.select(Run.id).where(Run.state == "queued").order_by(Run.id)
+                                .limit(max(free, 0))).all() if free > 0 else []
+        for run_id in queued:
+            self._launch(run_id)
+
+    def _launch(self, run_id: int) -> None:
+        with self.sessions() as db:
+            claimed = db.execute(sa.update(Run).where(Run.id == run_id, Run.state == "queued").values(
+                state="running", started_at=utcnow(), progress=0.0, stage="starting")).rowcount
+            db.commit()
+        if not claimed:
+            return
+        env = {**os.environ, **self.extra_env, "RESYNERGY_DATABASE_URL": self.url}
+        proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", str(run_id)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        job = self.jobs[run_id] = _Job(run_id, proc)
+        job.drain = threading.Thread(target=self._drain, args=(job,), daemon=True)
+        job.drain.start()
+        with self.sessions() as db:
+            db.execute(sa.update(Run).where(Run.id == run_id).values(worker_pid=proc.pid))
+            db.commit()
+
+    def _drain(self, job: _Job) -> None:
+        """Keep the last part of the worker's stderr (a crash's traceback) without blocking it."""
+        tail = b""
+        assert job.proc.stderr is not None
+        for chunk in iter(lambda: job.proc.stderr.read(4096), b""):
+            tail = (tail + chunk)[-8000:]
+        job.stderr_tail = tail.decode("utf-8", "replace")
+
+    def _terminate(self, job: _Job) -> None:
+        if job.proc.poll() is None:
+            try:
+                os.killpg(job.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def _reap(self, job: _Job, wait: bool = False) -> None:
+        code = job.proc.wait(10) if wait else job.proc.poll()
+        if code is None:
+            return
+        del self.jobs[job.run_id]
+        if job.drain is not None:
+            job.drain.join(5)
+        with self.sessions() as db:
+            run = db.get(Run, job.run_id)
+            if run is None or run.state in FINISHED:
+                return
+            stderr = job.stderr_tail
+            if run.state == "cancelling":
+                run.state, run.stage = "cancelled", "cancelled"
+            else:
+                how = f"signal {-code}" if code < 0 else f"exit code {code}"
+                run.state = "failed"
+                run.error = f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
+            run.finished_at = utcnow()
+            run.log = (run.log + "\n" + stderr).strip()
+            db.commit()

@@ -1,0 +1,140 @@
+"""The web application: REST API under /api/v1, server-rendered pages, local static assets."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from resynergy import __version__
+from resynergy.services.accounts import Accounts
+from resynergy.services.runs import Supervisor
+from resynergy.services.settings import Settings
+from resynergy.store.db import make_engine, session_factory, upgrade
+from resynergy.web import errors, pages
+from resynergy.web.api import accounts, imports, public, registry, runs
+from resynergy.web.deps import Platform
+from resynergy.web.pages import templates
+
+STATIC = Path(str(files("resynergy.web") / "static"))
+# plotly.js ships inside the plotly wheel: served from there, no copy and no CDN.
+PLOTLY_JS = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+class SecurityHeaders:
+    """Headers for every response (ASVS 3.4): CSP, nosniff, referrer policy, no framing."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = {b"x-content-type-options": b"nosniff", b"referrer-policy": b"same-origin",
+                         b"x-frame-options": b"DENY", b"content-security-policy": CSP.encode()}
+                if not scope["path"].startswith("/static/"):
+                    extra[b"cache-control"] = b"no-store"
+                headers += [(k, v) for k, v in extra.items() if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413 before they are read into memory or disk."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(scope, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(scope, send)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        mb = self.limit // (1024 * 1024)
+        err = errors.error_for(413, field="file", zh=f"请求超过 {mb} MB 上限", en=f"request exceeds the {mb} MB limit")
+        resp = errors._json(err)  # noqa: SLF001 - same body as every API error
+        await resp(scope, _ignore_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _ignore_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True, run_worker: bool = True) -> FastAPI:
+    """Build the app. ``migrate`` brings the database up to date first; ``run_worker`` starts the
+    supervisor that executes planning runs in worker processes."""
+    settings = settings or Settings.from_env()
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    supervisor = Supervisor(sessions, settings.database_url, settings.run_workers, settings.worker_poll_s) \
+        if run_worker else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if supervisor is not None:
+            supervisor.start()
+        yield
+        if supervisor is not None:
+            supervisor.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="resynergy", version=__version__, lifespan=lifespan,
+        summary="工业固废与再生资源区域协同利用规划平台 / Regional planning of industrial solid-waste and "
+                "recycled-resource utilization",
+        description="REST API. 认证：`POST /api/v1/auth/token` 取得令牌，之后带 `Authorization: Bearer <token>`。"
+                    "Errors share one body: `code`, `message` (zh/en), `field`, and `issues` for data errors.",
+        docs_url="/api/docs" if settings.expose_docs else None, redoc_url=None,
+        openapi_url="/api/v1/openapi.json" if settings.expose_docs else None)
+    app.state.platform = Platform(settings, sessions, Accounts(settings), supervisor, templates.environment())
+    api = APIRouter(prefix="/api/v1")
+    for module in (accounts, registry, imports, runs, public):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app, pages.render_error)
+    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes + 1024 * 1024)
+    app.add_middleware(SecurityHeaders)
+    return app

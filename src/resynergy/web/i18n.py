@@ -1,0 +1,104 @@
+"""Words of the pages in Chinese (default) and English. Column and table labels come from the
+scenario schema; everything else is here, keyed by a short id."""
+
+from __future__ import annotations
+
+from resynergy import schema
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_COOKIE = "lang"
+
+TABLES: dict[str, tuple[str, str]] = {
+    "regions": ("行政区划", "Regions"), "organisations": ("单位", "Organisations"), "sites": ("站点", "Sites"),
+    "supplies": ("产废", "Supplies"), "facilities": ("利用设施", "Facilities"), "demands": ("产品需求", "Demands"),
+    "terminals": ("铁路货场", "Rail terminals"), "lanes": ("运输线路", "Lanes"), "corridors": ("运输通道", "Corridors"),
+    "targets": ("目标", "Targets"), "policy": ("政策参数", "Policy"),
+}
+ROLES: dict[str, tuple[str, str]] = {
+    "admin": ("管理员", "administrator"), "planner": ("规划人员", "planner"), "regulator": ("监管人员", "regulator"),
+    "evaluator": ("评价机构", "evaluator"), "enterprise": ("企业", "enterprise"), "public": ("公众", "public"),
+}
+STATES: dict[str, tuple[str, str]] = {
+    "queued": ("排队中", "queued"), "running": ("计算中", "running"), "cancelling": ("正在取消", "cancelling"),
+    "succeeded": ("已完成", "succeeded"), "failed": ("失败", "failed"), "cancelled": ("已取消", "cancelled"),
+}
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app": ("工业固废资源综合利用协同规划平台", "Industrial solid-waste utilization planning platform"),
+    "dashboard": ("总览", "Dashboard"), "registry": ("登记库", "Registry"), "import": ("批量导入", "Import"),
+    "runs": ("情景与运行", "Scenarios & runs"), "enterprise": ("本单位", "My organisation"),
+    "admin": ("用户管理", "Users"), "audit": ("审计日志", "Audit log"),
+    "login": ("登录", "Sign in"), "logout": ("退出", "Sign out"), "username": ("用户名", "Username"),
+    "password": ("密码", "Password"), "switch_lang": ("English", "中文"),
+    "bad_login": ("用户名或密码错误", "Wrong username or password"),
+    "no_plan": ("尚未发布规划。", "No plan has been published yet."),
+    "load_builtin": ("载入内置数据集（京津冀 2022）", "Load the built-in dataset (JJJ 2022)"),
+    "builtin_loaded": ("已载入内置数据集", "Built-in dataset loaded"),
+    "published_plan": ("已发布规划", "Published plan"), "latest_run": ("最近运行", "Latest run"),
+    "map": ("区域地图", "Regional map"), "sankey": ("物料流", "Material flows"),
+    "attainment": ("目标完成", "Target attainment"), "trajectory": ("目标轨迹", "Trajectory"),
+    "costs": ("费用", "Costs"), "co2": ("碳排放", "CO2"),
+    "search": ("搜索", "Search"), "province": ("省份", "Province"), "material": ("物料", "Material"),
+    "all": ("全部", "all"), "new": ("新增", "New"), "edit": ("编辑", "Edit"), "save": ("保存", "Save"),
+    "delete": ("删除", "Delete"), "confirm_delete": ("确定删除？", "Delete this record?"),
+    "export": ("导出", "Export"), "rows": ("条", "rows"), "prev": ("上一页", "Previous"), "next": ("下一页", "Next"),
+    "no_rows": ("没有记录", "No records"), "saved": ("已保存", "Saved"), "deleted": ("已删除", "Deleted"),
+    "errors": ("错误", "Errors"), "nothing_written": ("数据有误，未写入任何内容。", "Invalid data; nothing was written."),
+    "file": ("文件", "File"), "table": ("表", "Table"), "table_for_csv": ("CSV 对应的表", "Table (for a CSV file)"),
+    "upload": ("上传并导入", "Upload and import"),
+    "import_help": ("上传 .xlsx 工作簿（每个工作表一张表）或单表 .csv；任一错误则整体拒绝。",
+                    "Upload an .xlsx workbook (one sheet per table) or one table as .csv; any error rejects the whole file."),
+    "import_ok": ("导入成功", "Import accepted"), "import_rejected": ("导入被拒绝", "Import rejected"),
+    "error_workbook": ("下载错误标注工作簿", "Download the workbook with the errors marked"),
+    "created": ("新增", "created"), "updated": ("更新", "updated"), "history": ("导入记录", "History"),
+    "template": ("下载空白模板", "Download a blank template"),
+    "scenarios": ("情景", "Scenarios"), "snapshot": ("保存当前登记库为情景", "Snapshot the registry as a scenario"),
+    "name": ("名称", "Name"), "description": ("说明", "Description"), "version": ("版本", "Version"),
+    "submit_run": ("提交规划运行", "Submit a planning run"), "scenario": ("情景", "Scenario"),
+    "objective": ("目标函数", "Objective"), "obj_cost": ("总费用最低", "least cost"),
+    "obj_co2": ("碳排放最低", "least CO2"), "obj_utilization": ("利用量最大", "most utilization"),
+    "years": ("年份（逗号分隔，空=全部）", "Years (comma-separated, blank = all)"),
+    "carbon_price": ("碳价（元/吨CO₂，空=情景值）", "Carbon price (yuan/t CO₂, blank = scenario)"),
+    "time_limit": ("求解时限（秒）", "Time limit (s)"), "submit": ("提交", "Submit"),
+    "state": ("状态", "State"), "progress": ("进度", "Progress"), "cancel": ("取消", "Cancel"),
+    "publish": ("发布", "Publish"), "unpublish": ("撤回发布", "Withdraw"), "published": ("已发布", "published"),
+    "report": ("报告", "Report"), "log": ("日志", "Log"), "inputs": ("输入", "Inputs"),
+    "compare": ("对比", "Compare"), "run": ("运行", "Run"), "created_at": ("创建时间", "Created"),
+    "finished_at": ("完成时间", "Finished"), "plan_status": ("求解状态", "Solver status"),
+    "objective_value": ("目标值（元）", "Objective (yuan)"), "error": ("错误", "Error"),
+    "totals": ("合计", "Totals"), "indicator": ("指标", "Indicator"), "target": ("目标", "Target"),
+    "value": ("数值", "Value"), "status": ("状态", "Status"), "headline": ("主要指标", "Headline indicators"),
+    "targets": ("目标", "Targets"),
+    "users": ("用户", "Users"), "role": ("角色", "Role"), "organisation": ("所属单位", "Organisation"),
+    "scope": ("省级范围", "Province scope"), "active": ("启用", "Active"), "add_user": ("新建用户", "Add user"),
+    "revoke": ("强制下线", "Revoke sessions"), "display_name": ("显示名称", "Display name"),
+    "when": ("时间", "When"), "who": ("用户", "Who"), "action": ("操作", "Action"), "object": ("对象", "Object"),
+    "change": ("变更", "Change"), "ip": ("地址", "Address"),
+    "own_records": ("本单位的记录", "Your organisation's records"),
+    "no_org": ("您的账户未关联单位。", "Your account is not linked to an organisation."),
+    "forbidden": ("无权访问此页面。", "You may not open this page."),
+    "not_found": ("页面或记录不存在。", "Page or record not found."),
+    "back": ("返回", "Back"), "yes": ("是", "yes"), "no": ("否", "no"),
+    "public_note": ("公众仅可查看已发布规划的汇总数据。", "The public sees aggregates of the published plan only."),
+    "nothing_to_compare": ("需要两个已完成的运行。", "Two succeeded runs are needed."),
+    "run_a": ("运行 A", "Run A"), "run_b": ("运行 B", "Run B"),
+    "snapshot_created": ("已保存新的情景版本", "New scenario version saved"),
+    "snapshot_unchanged": ("登记库未变化，沿用最新情景版本", "Registry unchanged; the latest scenario version is kept"),
+}
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def t(key: str, lang: str) -> str:
+    """The word ``key`` in ``lang`` (the key itself when missing, so a gap shows but never breaks)."""
+    pair = MESSAGES.get(key)
+    return pick(pair, lang) if pair else key
+
+
+def column_label(table: str, column: str, lang: str) -> str:
+    for col in schema.columns(table):
+        if col.name == column:
+            return col.label(lang)
+    return column

@@ -1,0 +1,102 @@
+"""Sign in, sign out, language switch, and plotly.js served from the plotly wheel."""
+
+from __future__ import annotations
+
+import secrets
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse
+
+from resynergy.services import audit
+from resynergy.services.accounts import Throttled
+from resynergy.web import i18n
+from resynergy.web.deps import (
+    DB,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CurrentActor,
+    client_ip,
+    platform,
+)
+from resynergy.web.pages.templates import render
+
+router = APIRouter()
+PLOTLY_JS = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def safe_next(target: str) -> str:
+    """Only local paths: no scheme, no host, no '//' (open-redirect guard)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or "\n" in target:
+        return "/"
+    return target
+
+
+@router.get("/static/vendor/plotly.min.js")
+def plotly_js():
+    return FileResponse(PLOTLY_JS, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/login")
+def login_page(request: Request, actor: CurrentActor, next: str = "/"):
+    token = secrets.token_urlsafe(32)
+    resp = render(request, actor, "login.html", next=safe_next(next), login_csrf=token, failed=False)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                    secure=platform(request).settings.cookie_secure, max_age=3600)
+    return resp
+
+
+@router.post("/login")
+async def login(request: Request, db: DB, actor: CurrentActor,
+                username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
+                csrf_token: Annotated[str, Form(max_length=128)] = "", next: Annotated[str, Form(max_length=2000)] = "/"):
+    p = platform(request)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        return render(request, actor, "login.html", status=403, next=safe_next(next), login_csrf=expected,
+                      failed=True, message=("登录表单已过期，请重试", "The sign-in form expired; try again"))
+    try:
+        user = await run_in_threadpool(p.accounts.authenticate, db, username, password, client_ip(request))
+    except Throttled as err:
+        db.commit()
+        return render(request, actor, "login.html", status=429, next=safe_next(next), login_csrf=expected,
+                      failed=True, message=(f"登录失败次数过多，请 {err.retry_after} 秒后再试",
+                                            f"Too many failed sign-ins; try again in {err.retry_after} s"))
+    if user is None:
+        db.commit()
+        return render(request, actor, "login.html", status=401, next=safe_next(next), login_csrf=expected,
+                      failed=True, message=i18n.MESSAGES["bad_login"])
+    old = getattr(request.state, "session", None)
+    if old is not None:
+        p.accounts.end_session(db, old)  # a new session id at every sign-in (ASVS 7.2.4)
+    token, _ = p.accounts.start_session(db, user, client_ip(request))
+    db.commit()
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=p.settings.cookie_secure,
+                    max_age=int(p.settings.session_hours * 3600), path="/")
+    resp.delete_cookie(LOGIN_CSRF_COOKIE)
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, db: DB, actor: CurrentActor):
+    session = getattr(request.state, "session", None)
+    if session is not None:
+        platform(request).accounts.end_session(db, session)
+        audit.record(db, actor, "logout", "user", actor.user_id)
+        db.commit()
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str = "/"):
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    if code in i18n.LANGS:
+        resp.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return resp

@@ -1,0 +1,60 @@
+"""The dashboard: the published plan (or, for staff, the latest run) — map, Sankey, targets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from resynergy import datasets
+from resynergy.services import access, imports, runs
+from resynergy.services.registry import counts
+from resynergy.store.models import Run
+from resynergy.web.deps import DB, CurrentActor
+from resynergy.web.pages.templates import render
+
+router = APIRouter()
+STAFF_FIGURES = ("map", "sankey", "attainment", "trajectory")
+PUBLIC_FIGURES = ("sankey", "attainment", "trajectory")
+
+
+def _latest_visible(db, actor) -> Run | None:
+    if actor.role not in access.STAFF or not actor.signed_in:
+        return None
+    items, _ = runs.listing(db, actor, limit=1, state="succeeded")
+    return items[0] if items else None
+
+
+@router.get("/")
+def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
+    staff = actor.signed_in and actor.role in access.STAFF
+    run = runs.latest_published(db)
+    if run is not None and staff and not access.can_read_scope(actor, run.scenario.province):
+        run = None
+    which = "published_plan"
+    if run is None and staff:
+        run, which = _latest_visible(db, actor), "latest_run"
+    summary = runs.result(db, run, "summary").data if run is not None else None
+    if run is not None and staff:
+        figures = [(name, f"/api/v1/runs/{run.id}/figures/{name}") for name in STAFF_FIGURES]
+    elif run is not None:
+        figures = [(name, f"/api/v1/public/figures/{name}") for name in PUBLIC_FIGURES]
+    else:
+        figures = []
+    registry_rows = sum(counts(db, actor).values()) if actor.signed_in and actor.role != "public" else None
+    return render(request, actor, "dashboard.html", run=run, which=which, summary=summary, figures=figures,
+                  staff=staff, registry_rows=registry_rows, builtins=datasets.names(),
+                  can_load=actor.role in access.EDITORS, msg=msg)
+
+
+@router.post("/builtin")
+def load_builtin(request: Request, db: DB, actor: CurrentActor,
+                 name: Annotated[str, Form(max_length=64)] = "jjj-2022"):
+    access.require(actor, access.EDITORS, "load built-in dataset")
+    if name not in datasets.names():
+        return RedirectResponse("/?msg=not_found", status_code=303)
+    imports.load_builtin(db, actor, name)
+    return RedirectResponse("/registry?msg=builtin_loaded", status_code=303)
+
+

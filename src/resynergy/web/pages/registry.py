@@ -1,0 +1,202 @@
+"""Registry pages: browse and search each table, edit a record, bulk import, the enterprise's own
+records. Forms send text; the scenario validators type and check it, exactly as for imports."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from resynergy import schema
+from resynergy.scenario import io as scenario_io
+from resynergy.services import access, imports, registry
+from resynergy.services.registry import Change, Rejected
+from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES
+from resynergy.web.api.imports import read_capped
+from resynergy.web.deps import DB, CurrentActor
+from resynergy.web.pages.templates import render
+
+router = APIRouter()
+PAGE = 25
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _table(table: str) -> str:
+    if table not in REGISTRY_TABLES:
+        raise HTTPException(404)
+    return table
+
+
+def _page_actor(actor, what: str) -> None:
+    if not actor.signed_in or actor.role == "public":
+        raise access.Denied(actor, what)
+
+
+@router.get("/registry")
+def index(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
+    _page_actor(actor, "registry")
+    return render(request, actor, "registry.html", counts=registry.counts(db, actor), msg=msg)
+
+
+@router.get("/registry/{table}")
+def browse(request: Request, db: DB, actor: CurrentActor, table: str,
+           q: Annotated[str, Query(max_length=100)] = "", province: Annotated[str, Query(pattern=r"^(\d{6})?$")] = "",
+           material: Annotated[str, Query(max_length=64)] = "", page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+           msg: str = ""):
+    _page_actor(actor, "registry")
+    table = _table(table)
+    rows, total = registry.list_rows(db, actor, table, q=q, province=province, material=material,
+                                     limit=PAGE, offset=(page - 1) * PAGE)
+    columns = registry.schema_columns(table)
+    return render(request, actor, "registry_table.html", table=table, rows=rows, total=total, columns=columns,
+                  q=q, province=province, material=material, page=page, pages=max(1, -(-total // PAGE)),
+                  can_write=access.can_write_registry(actor, table, "update"),
+                  can_create=access.can_write_registry(actor, table, "create"),
+                  has_material="material" in columns, msg=msg)
+
+
+def _fields(table: str) -> list[dict]:
+    out = []
+    for col in schema.columns(table):
+        kind = "select" if col.choices or col.dtype == "bool" else "number" if col.dtype in ("float", "int") else "text"
+        choices = list(col.choices) if col.choices else (["true", "false"] if col.dtype == "bool" else [])
+        if choices and not col.required:
+            choices = ["", *choices]
+        out.append({"name": col.name, "kind": kind, "choices": choices, "required": col.required and col.default == "",
+                    "unit": col.unit, "zh": col.label_zh, "en": col.label_en, "key": col.key,
+                    "step": "1" if col.dtype == "int" else "any"})
+    for extra in EXTRA_COLUMNS.get(table, ()):
+        out.append({"name": extra, "kind": "text", "choices": [], "required": False, "unit": "", "key": False,
+                    "zh": {"contact_name": "联系人", "contact_phone": "联系电话", "contact_email": "电子邮箱"}[extra],
+                    "en": extra.replace("_", " ").capitalize(), "step": ""})
+    return out
+
+
+def _shown(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _defaults(table: str) -> dict[str, str]:
+    return {c.name: _shown(c.default_value()) for c in schema.columns(table)}
+
+
+def _form_page(request, actor, table, values, pk=None, issues=None, status=200, msg=""):
+    return render(request, actor, "registry_form.html", status=status, table=table, fields=_fields(table),
+                  values=values, pk=pk, issues=issues or [], msg=msg,
+                  can_delete=pk is not None and access.can_write_registry(actor, table, "delete"))
+
+
+@router.get("/registry/{table}/new")
+def new_form(request: Request, actor: CurrentActor, table: str):
+    table = _table(table)
+    if not access.can_write_registry(actor, table, "create"):
+        raise access.Denied(actor, f"create {table}")
+    values = _defaults(table)
+    if actor.role == "enterprise" and table == "sites":
+        values["org_uscc"] = actor.org_uscc
+    return _form_page(request, actor, table, values)
+
+
+async def _submitted(request: Request, table: str) -> dict[str, str]:
+    form = await request.form()
+    names = [f["name"] for f in _fields(table)]
+    return {n: str(form.get(n, "")) for n in names}
+
+
+@router.post("/registry/{table}/new")
+async def create(request: Request, db: DB, actor: CurrentActor, table: str):
+    table = _table(table)
+    values = await _submitted(request, table)
+    try:
+        done = await run_in_threadpool(registry.apply, db, actor, [Change(table, "create", values, source="表单 form")])
+    except Rejected as err:
+        return _form_page(request, actor, table, values, issues=err.issues, status=err.status)
+    db.commit()
+    return RedirectResponse(f"/registry/{table}/{done.pks[0]}?msg=saved", status_code=303)
+
+
+@router.get("/registry/{table}/{pk}")
+def edit_form(request: Request, db: DB, actor: CurrentActor, table: str, pk: int, msg: str = ""):
+    _page_actor(actor, "registry")
+    table = _table(table)
+    row = registry.get_row(db, actor, table, pk)
+    values = {f["name"]: _shown(row.get(f["name"])) for f in _fields(table)}
+    return _form_page(request, actor, table, values, pk=pk, msg=msg)
+
+
+@router.post("/registry/{table}/{pk}")
+async def update(request: Request, db: DB, actor: CurrentActor, table: str, pk: int):
+    table = _table(table)
+    values = await _submitted(request, table)
+    try:
+        await run_in_threadpool(registry.apply, db, actor, [Change(table, "update", values, pk=pk, source="表单 form")])
+    except Rejected as err:
+        return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=err.status)
+    db.commit()
+    return RedirectResponse(f"/registry/{table}?msg=saved", status_code=303)
+
+
+@router.post("/registry/{table}/{pk}/delete")
+def delete(request: Request, db: DB, actor: CurrentActor, table: str, pk: int):
+    table = _table(table)
+    try:
+        registry.apply(db, actor, [Change(table, "delete", pk=pk)])
+    except Rejected as err:
+        row = registry.get_row(db, actor, table, pk)
+        values = {f["name"]: _shown(row.get(f["name"])) for f in _fields(table)}
+        return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=err.status)
+    db.commit()
+    return RedirectResponse(f"/registry/{table}?msg=deleted", status_code=303)
+
+
+# ---- import -------------------------------------------------------------------------------
+def _can_import(actor) -> None:
+    if not (actor.signed_in and actor.role in ("admin", "planner", "enterprise")):
+        raise access.Denied(actor, "import")
+
+
+@router.get("/import")
+def import_page(request: Request, db: DB, actor: CurrentActor):
+    _can_import(actor)
+    history, _ = imports.listing(db, actor, limit=10)
+    return render(request, actor, "import.html", result=None, history=history, tables=REGISTRY_TABLES)
+
+
+@router.post("/import")
+async def import_upload(request: Request, db: DB, actor: CurrentActor, file: Annotated[UploadFile, File()],
+                        table: Annotated[str, Form(max_length=32)] = ""):
+    _can_import(actor)
+    data = await read_capped(request, file)
+    outcome = await run_in_threadpool(imports.import_file, db, actor, data, file.filename or "upload", table)
+    history, _ = imports.listing(db, actor, limit=10)
+    return render(request, actor, "import.html", status=200 if outcome.record.accepted else 422,
+                  result=outcome.record, issues=outcome.issues, history=history, tables=REGISTRY_TABLES)
+
+
+@router.get("/import/template.xlsx")
+def template(actor: CurrentActor):
+    _can_import(actor)
+    frames = {t: pd.DataFrame(columns=registry.schema_columns(t)) for t in REGISTRY_TABLES}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = scenario_io.write_xlsx(frames, Path(tmp) / "template.xlsx").read_bytes()
+    return Response(data, media_type=_XLSX, headers={"Content-Disposition": 'attachment; filename="registry-template.xlsx"'})
+
+
+# ---- enterprise ----------------------------------------------------------------------------
+@router.get("/enterprise")
+def enterprise(request: Request, db: DB, actor: CurrentActor):
+    access.require(actor, ("enterprise",), "enterprise page")
+    tables = {t: registry.list_rows(db, actor, t, limit=200)[0] for t in access.ORG_TABLES}
+    return render(request, actor, "enterprise.html", tables=tables,
+                  columns={t: registry.schema_columns(t) for t in access.ORG_TABLES})

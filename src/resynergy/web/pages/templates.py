@@ -1,0 +1,74 @@
+"""Jinja2 environment of the pages and the ``render`` helper that gives every template the
+language, the words, the signed-in actor and the CSRF token."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from resynergy import __version__
+from resynergy.services.access import Actor
+from resynergy.web import i18n
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{float(value):,.{digits}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _json_attr(value: Any) -> Markup:
+    return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(files("resynergy.web") / "templates")),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["number"] = _number
+    env.filters["tojson_safe"] = _json_attr
+    env.globals.update(version=__version__, TABLES=i18n.TABLES, ROLES=i18n.ROLES, STATES=i18n.STATES)
+    return env
+
+
+def lang_of(request: Request) -> str:
+    lang = request.cookies.get(i18n.LANG_COOKIE, i18n.DEFAULT_LANG)
+    return lang if lang in i18n.LANGS else i18n.DEFAULT_LANG
+
+
+def nav(actor: Actor) -> list[tuple[str, str]]:
+    """(path, word key) of the menu entries this actor may use."""
+    items = [("/", "dashboard")]
+    if actor.signed_in and actor.role != "public":
+        items.append(("/registry", "registry"))
+    if actor.role in ("admin", "planner", "enterprise"):
+        items.append(("/import", "import"))
+    if actor.role in ("admin", "planner", "regulator", "evaluator"):
+        items.append(("/runs", "runs"))
+    if actor.role == "enterprise":
+        items.append(("/enterprise", "enterprise"))
+    if actor.role == "admin":
+        items += [("/admin/users", "admin"), ("/admin/audit", "audit")]
+    return items
+
+
+def render(request: Request, actor: Actor, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+    if context.get("msg") not in i18n.MESSAGES:  # flash messages are word keys, never echoed text
+        context["msg"] = ""
+    session = getattr(request.state, "session", None)
+    env: Environment = request.app.state.platform.templates
+    html = env.get_template(name).render(
+        request=request, actor=actor, lang=lang, t=lambda key: i18n.t(key, lang),
+        pick=lambda pair: i18n.pick(pair, lang), label=lambda table, col: i18n.column_label(table, col, lang),
+        csrf=session.csrf_token if session is not None else "", nav=nav(actor), path=request.url.path,
+        **context)
+    return HTMLResponse(html, status_code=status)

@@ -1,0 +1,87 @@
+/* resynergy pages: a small fetch helper instead of a front-end framework (no build step).
+ * - [data-figure]: fetch plotly JSON and draw it with the locally served plotly.js;
+ * - #run-status[data-run]: poll the run's state and progress until it finishes;
+ * - form[data-confirm]: ask before submitting.
+ * Scripts send the session's CSRF token (meta csrf-token) as X-CSRF-Token. */
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var lang = document.body.dataset.lang || "zh";
+  var config = {displaylogo: false, responsive: true, showLink: false};
+
+  function api(url, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = Object.assign({"Accept": "application/json", "X-CSRF-Token": csrf}, options.headers || {});
+    return fetch(url, options).then(function (r) {
+      if (!r.ok) { throw new Error(r.status + " " + url); }
+      return r.json();
+    });
+  }
+
+  var plotlyLoading = null;
+  function plotly() {
+    if (window.Plotly) { return Promise.resolve(window.Plotly); }
+    if (!plotlyLoading) {
+      plotlyLoading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = "/static/vendor/plotly.min.js";
+        s.onload = function () { resolve(window.Plotly); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return plotlyLoading;
+  }
+
+  function drawFigures() {
+    var nodes = document.querySelectorAll("[data-figure]");
+    if (!nodes.length) { return; }
+    plotly().then(function (Plotly) {
+      nodes.forEach(function (el) {
+        api(el.dataset.figure).then(function (fig) {
+          return Plotly.newPlot(el, fig.data, fig.layout, config);
+        }).then(function () {
+          el.dataset.ready = "1";
+        }).catch(function (err) {
+          el.dataset.ready = "error";
+          el.textContent = (lang === "zh" ? "图表加载失败：" : "Figure failed to load: ") + err.message;
+        });
+      });
+    });
+  }
+
+  var STATES = {
+    queued: ["排队中", "queued"], running: ["计算中", "running"], cancelling: ["正在取消", "cancelling"],
+    succeeded: ["已完成", "succeeded"], failed: ["失败", "failed"], cancelled: ["已取消", "cancelled"]
+  };
+  function watchRun() {
+    var box = document.getElementById("run-status");
+    if (!box || ["queued", "running", "cancelling"].indexOf(box.dataset.state) < 0) { return; }
+    var id = box.dataset.run;
+    function tick() {
+      api("/api/v1/runs/" + id).then(function (run) {
+        var pct = Math.round(run.progress * 100);
+        document.getElementById("run-bar").style.width = pct + "%";
+        box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
+        document.getElementById("run-stage").textContent = run.stage + " " + pct + "%";
+        var st = document.getElementById("run-state");
+        st.textContent = (STATES[run.state] || [run.state, run.state])[lang === "zh" ? 0 : 1];
+        st.className = "state-" + run.state;
+        if (["succeeded", "failed", "cancelled"].indexOf(run.state) >= 0) {
+          window.location.reload();
+        } else {
+          window.setTimeout(tick, 1000);
+        }
+      }).catch(function () { window.setTimeout(tick, 3000); });
+    }
+    window.setTimeout(tick, 500);
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var msg = ev.target.dataset && ev.target.dataset.confirm;
+    if (msg && !window.confirm(msg)) { ev.preventDefault(); }
+  });
+  document.addEventListener("DOMContentLoaded", function () { drawFigures(); watchRun(); });
+  window.resynergy = {api: api};
+})();
