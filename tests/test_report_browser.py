@@ -82,7 +82,10 @@ def test_report_renders_offline_and_switches_language(browser, report):
     assert page.locator("#fig-sankey .sankey-node").count() >= n_nodes
     assert page.locator("#fig-sankey .sankey-link").count() >= 10
     assert area(page, "#fig-sankey .sankey-node rect") > 1000
-    # Map: site markers and flow lines are drawn.
+    # Map: province outlines (shipped GeoJSON), site markers and flow lines are drawn.
+    layers = page.evaluate("() => document.getElementById('fig-map').data"
+                           ".map(t => (t.meta || {}).layer)")
+    assert {"boundary", "seats", "sites", "flows"} <= set(layers)
     assert page.locator("#fig-map .scatterlayer .point").count() >= 8
     assert area(page, "#fig-map .scatterlayer .js-line") > 100
     assert page.locator("#fig-attainment .bars .point").count() == len(s.targets)
@@ -127,4 +130,21 @@ def test_compare_page_renders_offline(browser, tmp_path):
     assert external == [] and errors == []
     assert page.locator("#fig-costs .bars .point").count() >= 8
     assert "toy@policy.carbon_price=100" in page.locator("#table-compare-zh").inner_text()
+    page.close()
+
+
+def test_built_in_plan_report(browser, tmp_path):
+    """What the README's first command writes: the built-in scenario, solved for real."""
+    from resynergy.planner import PlanOptions, solve
+    from resynergy.scenario import Scenario
+
+    scenario = Scenario.from_builtin("jjj-2022")
+    plan = solve(scenario, PlanOptions(years=[2022], time_limit=60.0))
+    write_outputs(summarize(plan, scenario), tmp_path)
+    page, external, errors = open_offline(browser, tmp_path / "report.html")
+    assert external == [] and errors == []
+    assert page.locator("#fig-sankey .sankey-node").count() >= 20
+    assert page.locator("#fig-map .scatterlayer .point").count() >= 50
+    assert page.locator("#table-targets-zh tbody tr").count() == len(scenario.table("targets"))
+    page.screenshot(path=str(ARTIFACTS / "report-jjj-2022.png"), full_page=True)
     page.close()

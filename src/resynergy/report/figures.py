@@ -268,9 +268,9 @@ def attainment_figure(s: PlanSummary, lang: str) -> go.Figure:
         marker_color=[STATUS_COLOUR.get(x, "#999") for x in t["status"]],
         hovertext=hover, hoverinfo="text+y"))
     fig.add_vline(x=100, line=dict(color="#333", dash="dash"))
-    fig.update_xaxes(title=_t(lang, "完成率（%，上限显示200%）", "attainment (%, shown up to 200%)"),
-                     gridcolor="#eee")
-    fig.update_layout(margin=dict(l=320))
+    fig.update_xaxes(title=_t(lang, "完成率（%，最多显示200%）", "attainment (%, capped at 200)"),
+                     gridcolor="#eee", automargin=True)
+    fig.update_yaxes(automargin=True)
     return _layout(fig, _t(lang, "目标完成率", "Target attainment"), 120 + 32 * len(t))
 
 
@@ -297,7 +297,10 @@ def trajectory_figure(s: PlanSummary, lang: str) -> go.Figure:
     fig.add_hline(y=100, line=dict(color="#333", dash="dash"))
     fig.update_xaxes(title=_t(lang, "年份", "year"), dtick=1, gridcolor="#eee")
     fig.update_yaxes(title=_t(lang, "数值 / 目标（%）", "value / target (%)"), gridcolor="#eee")
-    return _layout(fig, _t(lang, "目标轨迹（★为目标年份）", "Trajectory to the target year (★)"))
+    fig.update_layout(legend=dict(orientation="h", y=-0.2, yanchor="top"))
+    title = _t(lang, "目标轨迹（★为目标年份；虚线为按趋势外推）",
+               "Trajectory to the target year (★; dotted: projected by trend)")
+    return _layout(fig, title, 460 + 22 * len(targets))
 
 
 # --- costs and CO2 ---------------------------------------------------------------------
@@ -329,15 +332,18 @@ def _bars(df: pd.DataFrame, col: str, lang: str, title: str, extra=()) -> go.Fig
 
 
 def costs_figure(s: PlanSummary, lang: str) -> go.Figure:
-    return _bars(s.plan.costs, "yuan", lang, _t(lang, "费用构成", "Cost breakdown"))
+    return _bars(s.plan.costs, "yuan", lang, _t(lang, "费用构成", "Cost breakdown") + s.period(lang))
 
 
 def co2_figure(s: PlanSummary, lang: str) -> go.Figure:
-    displaced = s.indicator("co2_avoided") + s.indicator("co2")
-    extra = [] if math.isnan(displaced) else [
+    # CO2 of the virgin products the plan's products displace, over the same years as the
+    # emission components: avoided + emitted = displaced (indicator co2_avoided's definition).
+    displaced = sum(s.indicator("co2_avoided", y) + s.indicator("co2", y) for y in s.years)
+    extra = [] if math.isnan(displaced) or not s.years else [
         (_t(lang, "替代原生产品（减排）", "virgin products displaced (avoided)"), -displaced)]
     return _bars(s.plan.emissions, "kg", lang,
-                 _t(lang, "二氧化碳：排放与替代减排", "CO2: emitted and avoided"), extra)
+                 _t(lang, "二氧化碳：排放与替代减排", "CO2: emitted and avoided") + s.period(lang),
+                 extra)
 
 
 FIGURES = {"map": map_figure, "sankey": sankey_figure, "attainment": attainment_figure,

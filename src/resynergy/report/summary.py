@@ -38,6 +38,16 @@ class PlanSummary:
     def years(self) -> list[int]:
         return sorted(int(y) for y in self.values["year"].unique())
 
+    def period(self, lang: str = "zh") -> str:
+        """The years that cost and emission totals cover, e.g. （2020–2022年合计）."""
+        ys = self.years
+        if not ys:
+            return ""
+        span = str(ys[0]) if len(ys) == 1 else f"{ys[0]}–{ys[-1]}"
+        if lang == "zh":
+            return f"（{span}年{'合计' if len(ys) > 1 else ''}）"
+        return f" ({span}{' total' if len(ys) > 1 else ''})"
+
     def indicator(self, iid: str, year: int | None = None, region: str = "",
                   material: str = "") -> float:
         """One value (NaN when absent); year defaults to the last year."""

@@ -31,8 +31,9 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
            if getattr(p, "mip_gap", None) is not None and pd.notna(p.mip_gap) else ""))
     console.print(_targets_table(s, lang))
     console.print(_indicator_table(s, lang))
-    console.print(_breakdown(p.costs, "yuan", _t(lang, "费用构成", "Costs"), lang))
-    console.print(_breakdown(p.emissions, "kg", _t(lang, "二氧化碳排放构成", "CO2 emitted"), lang))
+    console.print(_breakdown(p.costs, "yuan", _t(lang, "费用构成", "Costs") + s.period(lang), lang))
+    console.print(_breakdown(p.emissions, "kg", _t(lang, "二氧化碳排放构成", "CO2 emitted")
+                             + s.period(lang), lang))
     console.print(_flows_table(s, lang, flows))
     for line in summary_lines(s.monitor, lang, s.names):
         console.print(line, markup=False, highlight=False)
