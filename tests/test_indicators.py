@@ -170,3 +170,13 @@ def test_attainment_with_zeros_and_object_dtypes():
     assert a.loc["ceil", "status"] == "met" and a.loc["ceil", "attainment"] == 1.0
     assert a.loc["floor", "status"] == "missed" and a.loc["floor", "attainment"] == 0.0
     assert a.loc["floor", "shortfall"] == 5.0
+
+
+def test_complete_evaluations_count_an_empty_scope_as_zero():
+    s = toy_scenario()
+    t = s.table("targets").iloc[:1].assign(region="120000")  # Tianjin generates no waste
+    v = evaluate_all(toy_flows(), s)
+    assert attainment(t, v)["status"].item() == "missed"
+    assert math.isnan(attainment(t, v)["value"].item())  # reported statistics: unknown
+    full = attainment(t, v, complete=True)
+    assert full["value"].item() == 0.0 and full["shortfall"].item() == 150.0

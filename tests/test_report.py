@@ -115,3 +115,18 @@ def test_sankey_keeps_the_recycling_loop(summary):
     agg, concrete = "▣ Coarse aggregate", "⚙ Ready-mix concrete"
     cdw, crush = "▣ C&D waste", "⚙ Aggregate from tailings"
     assert {(agg, concrete), (concrete, cdw), (cdw, crush), (crush, agg)} <= edges
+
+
+def test_empty_infeasible_plan_still_reports(tmp_path):
+    plan = toy_plan()
+    for name in ("flows", "facility_io", "activity", "supply_use", "deliveries", "costs",
+                 "emissions"):
+        setattr(plan, name, getattr(plan, name).iloc[0:0])
+    plan.status, plan.objective = "infeasible", float("nan")
+    s = summarize(plan, toy_scenario())
+    assert s.indicator("isw_utilized", 2022) == 0.0
+    assert set(s.targets["status"]) <= {"met", "missed"}
+    paths = write_outputs(s, tmp_path)
+    doc = json.loads(paths["plan.json"].read_text(encoding="utf-8"))
+    assert doc["status"] == "infeasible" and doc["objective_yuan"] is None
+    assert doc["diagnosis"][0]["subject"] == "t_hebei_co"

@@ -125,6 +125,8 @@ def _allocate(amounts: pd.DataFrame, inbound: pd.DataFrame) -> pd.DataFrame:
     site). Returns the amount rows with an ``origin`` column.
     """
     keys = ["year", "site", "material"]
+    if amounts.empty or inbound.empty:
+        return amounts.assign(origin=amounts["site"].astype(str))
     arr = (inbound.rename(columns={"to_site": "site"})
            .groupby(keys + ["origin"], as_index=False)["t"].sum())
     total_in = arr.groupby(keys)["t"].transform("sum")
@@ -223,7 +225,12 @@ def _price(data: Inputs, rows: pd.DataFrame) -> pd.Series:
     mean = mean.fillna(dem.groupby("material")["value"].mean())
     idx = pd.MultiIndex.from_frame(rows[["site", "material", "year"]])
     p = pd.Series(own.reindex(idx).to_numpy(), index=rows.index)
-    return p.fillna(rows["material"].map(mean)).fillna(0.0)
+    return p.astype(float).fillna(rows["material"].map(mean).astype(float)).fillna(0.0)
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """A numeric property per row (0 where the key is unknown)."""
+    return keys.map(values).astype(float).fillna(0.0)
 
 
 # --- one function per basis: contributions (region, material, year, num[, den]) ---
@@ -266,7 +273,7 @@ def _capacity(data: Inputs, ind: Indicator, added: bool) -> pd.DataFrame:
 
 def _facility_capacity(ind: Indicator, data: Inputs) -> pd.DataFrame:
     rows = _capacity(data, ind, added=False)
-    out_cap = rows["cap"] * rows["process"].map(data.processes["mass_yield"]).fillna(0.0)
+    out_cap = rows["cap"] * _lookup(rows["process"], data.processes["mass_yield"])
     return _contrib(rows, data.region_of(rows["site"]), out_cap, by_material=False)
 
 
@@ -302,7 +309,7 @@ def _emitted(data: Inputs) -> pd.DataFrame:
     f = data.flows
     transport = _contrib(f, data.region_of(f["origin"]), f["co2_kg"])
     rows = data.cached("facility_inputs", facility_inputs)
-    kg = rows["t"] * rows["process"].map(data.processes["co2"]).fillna(0.0)
+    kg = rows["t"] * _lookup(rows["process"], data.processes["co2"])
     return pd.concat([transport, _contrib(rows, data.region_of(rows["site"]), kg)])
 
 
@@ -312,7 +319,7 @@ def _co2(ind: Indicator, data: Inputs) -> pd.DataFrame:
 
 def _co2_avoided(ind: Indicator, data: Inputs) -> pd.DataFrame:
     rows = data.cached("deliveries", deliveries_of_products)
-    kg = rows["t"] * rows["material"].map(data.materials["co2_virgin"]).fillna(0.0)
+    kg = rows["t"] * _lookup(rows["material"], data.materials["co2_virgin"])
     em = _emitted(data)
     return pd.concat([_contrib(rows, data.region_of(rows["origin"]), kg),
                       em.assign(num=-em["num"])])
@@ -457,7 +464,8 @@ STATUSES = ("met", "on_track", "at_risk", "missed")
 _TOL = 1e-6
 
 
-def attainment(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+def attainment(targets: pd.DataFrame, values: pd.DataFrame, *,
+               complete: bool = False) -> pd.DataFrame:
     """Compare targets (the scenario's ``targets`` table) with indicator values.
 
     ``values`` is a long table (indicator, region, material, year, value) as from
@@ -466,6 +474,10 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     indicator, region, material, year, kind, unit, name_zh, name_en, target, value, shortfall,
     attainment, status (``met``/``missed``; a target without a value is ``missed`` with value
     NaN). ``attainment`` is value/target for floors and target/value for ceilings (≥ 1 is met).
+
+    ``complete=True`` says the values are a full evaluation (as :func:`evaluate_all` gives):
+    a scope with no row for an indicator and year that were evaluated counted nothing, so its
+    value is 0. Leave it False for reported statistics, where a missing row is unknown.
     """
     t = targets.copy()
     for col in ("region", "material"):
@@ -476,6 +488,10 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     v = v.drop_duplicates(["indicator", "region", "material", "year"])
     m = t.rename(columns={"value": "target"}).merge(
         v, on=["indicator", "region", "material", "year"], how="left")
+    if complete:
+        evaluated = pd.MultiIndex.from_frame(v[["indicator", "year"]].drop_duplicates())
+        known = pd.MultiIndex.from_frame(m[["indicator", "year"]]).isin(evaluated)
+        m.loc[known & m["value"].isna(), "value"] = 0.0
     lower = m["indicator"].map(lambda i: INDICATORS[i].better == "lower" if i in INDICATORS
                                else False).astype(bool)
     val = m["value"] = pd.to_numeric(m["value"], errors="coerce").astype(float)

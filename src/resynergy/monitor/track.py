@@ -54,11 +54,13 @@ def _fit(years: np.ndarray, vals: np.ndarray, target_year: int) -> tuple[float, 
             f"only one year ({y1}) available: held constant")
 
 
-def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actual") -> Monitor:
+def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actual",
+            complete: bool = False) -> Monitor:
     """Compare ``targets`` (scenario ``targets`` table) with ``values`` over the years available.
 
     ``values``: indicator, region ('' = whole scenario), material ('' = all), year, value — from
-    :func:`resynergy.indicators.evaluate_all` (plans or recorded flows) or reported statistics.
+    :func:`resynergy.indicators.evaluate_all` (plans or recorded flows; pass ``complete=True``)
+    or reported statistics (a missing row is unknown, not zero).
     """
     t = targets.copy()
     for col in ("region", "material"):
@@ -67,7 +69,7 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
     v = values.copy()
     v["year"] = v["year"].astype(int)
     last_year = int(v["year"].max()) if len(v) else None
-    a = attainment(t, v).set_index("id")
+    a = attainment(t, v, complete=complete).set_index("id")
     a["value_year"] = np.where(a["value"].notna(), a["year"], np.nan)
     a["projected"] = np.nan
     a["method_zh"] = np.where(a["value"].notna(), "目标年份实际值", "无数据")

@@ -121,7 +121,7 @@ def _journeys(flows: pd.DataFrame) -> pd.DataFrame:
 def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFrame:
     """Attainment from the indicator values, with the planner's shadow prices added."""
     targets = scenario.table("targets")
-    a = attainment(targets, values)
+    a = attainment(targets, values, complete=True)
     pt = _frame(getattr(plan, "targets", None))
     if len(pt) and "shadow_price" in pt:
         a["shadow_price"] = a["id"].map(pt.set_index("id")["shadow_price"])
@@ -134,7 +134,7 @@ def summarize(plan: Any, scenario: Any) -> PlanSummary:
     """Evaluate every indicator on the plan and compare with the scenario's targets."""
     values = evaluate_plan(plan, scenario)
     targets = _plan_targets(plan, scenario, values)
-    mon = monitor(scenario.table("targets"), values, source="plan")
+    mon = monitor(scenario.table("targets"), values, source="plan", complete=True)
     flows = plan.flows
     costs, emissions = _frame(plan.costs), _frame(plan.emissions)
     totals = {
