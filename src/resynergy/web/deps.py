@@ -55,7 +55,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _resolve(request: Request, db: Session) -> tuple[Actor, LoginSession | None]:
+def resolve(request: Request, db: Session) -> tuple[Actor, LoginSession | None]:
     p, ip = platform(request), client_ip(request)
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -73,7 +73,7 @@ def _resolve(request: Request, db: Session) -> tuple[Actor, LoginSession | None]
 async def current_actor(request: Request, db: DB) -> Actor:
     """The actor of this request; cookie-authenticated changes must carry the session's CSRF token
     (header ``X-CSRF-Token`` from scripts, form field ``csrf_token`` from forms)."""
-    actor, session = await run_in_threadpool(_resolve, request, db)
+    actor, session = await run_in_threadpool(resolve, request, db)
     request.state.session, request.state.actor = session, actor
     if session is not None and request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")

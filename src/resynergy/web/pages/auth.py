@@ -21,6 +21,7 @@ from resynergy.web.deps import (
     CurrentActor,
     client_ip,
     platform,
+    resolve,
 )
 from resynergy.web.pages.templates import render
 
@@ -51,10 +52,12 @@ def login_page(request: Request, actor: CurrentActor, next: str = "/"):
 
 
 @router.post("/login")
-async def login(request: Request, db: DB, actor: CurrentActor,
+async def login(request: Request, db: DB,
                 username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
                 csrf_token: Annotated[str, Form(max_length=128)] = "", next: Annotated[str, Form(max_length=2000)] = "/"):
     p = platform(request)
+    # the login form carries its own token (no session yet), so the session CSRF check is skipped
+    actor, old = await run_in_threadpool(resolve, request, db)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return render(request, actor, "login.html", status=403, next=safe_next(next), login_csrf=expected,
@@ -70,7 +73,6 @@ async def login(request: Request, db: DB, actor: CurrentActor,
         db.commit()
         return render(request, actor, "login.html", status=401, next=safe_next(next), login_csrf=expected,
                       failed=True, message=i18n.MESSAGES["bad_login"])
-    old = getattr(request.state, "session", None)
     if old is not None:
         p.accounts.end_session(db, old)  # a new session id at every sign-in (ASVS 7.2.4)
     token, _ = p.accounts.start_session(db, user, client_ip(request))
