@@ -23,6 +23,11 @@ from resynergy.cli.data import open_or_exit
 from resynergy.scenario import Scenario, ScenarioError
 
 EXIT_INFEASIBLE = 3
+# The planner's stage names, as shown on the progress bar.
+STAGES = {"network": ("构建运输网络", "building the network"), "build": ("建立模型", "building the model"),
+          "solve": ("求解", "solving"), "relax": ("放宽目标重新求解", "relaxing targets"),
+          "duals": ("计算影子价格", "shadow prices"), "results": ("整理结果", "collecting results"),
+          "done": ("求解完成", "solved")}
 
 
 class Objective(StrEnum):
@@ -54,7 +59,8 @@ def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], N
         task = bar.add_task(say(lang, "准备", "preparing"), total=1.0)
 
         def update(stage: str, fraction: float) -> None:
-            bar.update(task, description=stage, completed=max(0.0, min(1.0, fraction)))
+            label = say(lang, *STAGES[stage]) if stage in STAGES else stage
+            bar.update(task, description=label, completed=max(0.0, min(1.0, fraction)))
 
         yield update
 
@@ -82,8 +88,9 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     s = open_or_exit(scenario, lang)
     _check_year(s, year, lang)
     with progress_bar(not quiet, lang) as progress:
-        result = solve_scenario(s, objective, year, time_limit, mip_gap, progress)
-        progress(say(lang, "评估指标", "evaluating indicators"), 0.9)
+        result = solve_scenario(s, objective, year, time_limit, mip_gap,
+                                lambda st, f: progress(st, 0.8 * f))
+        progress(say(lang, "评估指标", "evaluating indicators"), 0.85)
         summary = summarize(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
             say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f))
