@@ -203,6 +203,7 @@ def cards(s: PlanSummary) -> list[dict[str, str]]:
         out.append({"zh": ind.name("zh"), "en": ind.name("en"),
                     "value_zh": quantity(v, ind.unit, "zh"), "value_en": quantity(v, ind.unit, "en")})
     c = s.totals.get("cost_yuan")
-    out.append({"zh": "总费用", "en": "Total cost", "value_zh": quantity(c, "yuan", "zh"),
+    out.append({"zh": "总费用" + s.period("zh"), "en": "Total cost" + s.period("en"),
+                "value_zh": quantity(c, "yuan", "zh"),
                 "value_en": quantity(c, "yuan", "en")})
     return out
