@@ -18,9 +18,9 @@ from openpyxl.utils import get_column_letter
 from resynergy.monitor import summary_lines
 from resynergy.report.labels import bilingual
 from resynergy.report.summary import PlanSummary
+from resynergy.schema.cells import formula_like
 
 # A spreadsheet treats text starting with these as a formula (OWASP CSV/formula injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 PLAN_TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "costs",
                "emissions", "diagnosis")
@@ -38,6 +38,9 @@ def write_text_atomic(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary shareable files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -117,7 +120,7 @@ def write_xlsx(s: PlanSummary, path: Path) -> Path:
 def _cell(ws, value: Any) -> Any:
     """A plain value, or for text a spreadsheet would read as a formula, a text cell."""
     value = safe_cell_value(value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if formula_like(value):
         cell = WriteOnlyCell(ws, value=value)
         cell.data_type = "s"
         return cell

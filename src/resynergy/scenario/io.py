@@ -15,13 +15,13 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from resynergy import schema
+from resynergy.schema.cells import formula_like
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
 
 INSTRUCTIONS_SHEET = "说明 Instructions"
 MAX_XLSX_UNZIPPED = 200 * 1024 * 1024  # refuse workbooks that expand beyond this (zip bombs)
 MAX_XLSX_ENTRIES = 10_000
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def read(path: Path) -> tuple[dict[str, RawTable], list[Issue]]:
@@ -198,7 +198,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, include_empty: bool 
                 if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
                     continue
                 cell = ws.cell(i, j, value.item() if hasattr(value, "item") else value)
-                if isinstance(value, str) and value.startswith(_FORMULA_START):
+                if formula_like(value):
                     cell.data_type = "s"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
