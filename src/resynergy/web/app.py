@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resynergy import __version__
@@ -54,49 +55,23 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413 before they are read into memory or disk."""
+class DeclaredSizeLimit:
+    """413 with the API's error body when Content-Length already says the body is too large.
 
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app, self.limit = app, limit
+    Bodies without a length are counted as they arrive by Starlette's RequestBodyLimitMiddleware."""
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int):
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(scope, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._too_large(scope, send)
-
-    async def _too_large(self, scope: Scope, send: Send) -> None:
-        mb = self.limit // (1024 * 1024)
-        err = errors.error_for(413, field="file", zh=f"请求超过 {mb} MB 上限", en=f"request exceeds the {mb} MB limit")
-        resp = errors._json(err)  # noqa: SLF001 - same body as every API error
-        await resp(scope, _ignore_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _ignore_receive() -> Message:
-    return {"type": "http.disconnect"}
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.limit:
+                mb = self.upload_limit // (1024 * 1024)
+                err = errors.error_for(413, zh=f"请求超过 {mb} MB 上限", en=f"request exceeds the {mb} MB limit")
+                await errors.json_response(err)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True, run_worker: bool = True) -> FastAPI:
@@ -135,6 +110,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app, pages.render_error)
-    app.add_middleware(BodyLimit, limit=settings.upload_max_bytes + 1024 * 1024)
+    limit = settings.upload_max_bytes + 1024 * 1024
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=limit)  # counts bodies as they arrive
+    app.add_middleware(DeclaredSizeLimit, limit=limit, upload_limit=settings.upload_max_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -130,7 +130,7 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _json(err: ApiError) -> JSONResponse:
+def json_response(err: ApiError) -> JSONResponse:
     body = ErrorBody(code=err.code, message=Message(zh=err.zh, en=err.en), field=err.field,
                      issues=[IssueOut(**i) for i in err.issues] if err.issues else None)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=err.status, headers=err.headers)
@@ -141,7 +141,7 @@ def install(app: FastAPI, render_error) -> None:
 
     def respond(request: Request, err: ApiError) -> Response:
         if _is_api(request):
-            return _json(err)
+            return json_response(err)
         if err.status == 401:
             nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
