@@ -121,9 +121,27 @@ def test_process_io_references_exist_and_are_unique(t) -> None:
 
 
 def test_every_plan_task_has_a_process(t) -> None:
-    assert set(t["processes"]["task"]) <= set(TASKS)
+    assert set(t["processes"]["task"]) <= {*TASKS, ""}
     missing = set(TASKS) - set(t["processes"]["task"])
     assert not missing, missing
+
+
+def test_routes_without_a_task_or_product(t) -> None:
+    """Processes with no plan task serve only the overall ISW target: they carry no flag. Routes
+    with mass_yield 0 (kilns, gangue power, backfill) take only wastes and say why no product is
+    credited."""
+    p = t["processes"].set_index("id")
+    untasked = p[p["task"] == ""]
+    assert {"gangue_power", "gangue_backfill", "mine_backfill", "ash_backfill"} <= set(untasked.index)
+    assert not untasked[["high_value", "aggregate", "co_utilization"]].any(axis=None)
+    no_product = p[p["mass_yield"] == 0]
+    assert set(untasked.index) <= set(no_product.index)
+    kinds = t["materials"].set_index("code")["kind"]
+    io = t["process_io"][t["process_io"]["process"].isin(no_product.index)]
+    assert (io["direction"] == "in").all()
+    assert (io["material"].map(kinds) != "product").all()
+    assert no_product["source"].str.contains("mass_yield 0").all()
+    assert (p.loc[["gangue_power"], "opex"] == 0).all(), "revenue beyond cost is floored at 0"
 
 
 def test_every_waste_is_used_and_every_product_is_made(t) -> None:
@@ -140,6 +158,14 @@ def test_flags_match_plan_tasks(t) -> None:
     assert set(p.loc[p["aggregate"], "task"]) == {"三"}
     assert set(p.loc[p["co_utilization"], "task"]) == {"四"}
     assert set(p.loc[p["high_value"], "task"]) == {"五"}
+    # single-stream admixtures serve task 四 but are not co-utilization recipes
+    assert not p.loc[["flyash_admixture", "slag_powder"], "co_utilization"].any()
+    co_inputs = t["process_io"][t["process_io"]["process"].isin(p.index[p["co_utilization"]])
+                                & (t["process_io"]["direction"] == "in")]
+    metallurgical = {"bf_slag", "steel_slag", "other_slag"}
+    coal_power = {"fly_ash", "furnace_slag", "fgd_gypsum", "coal_gangue"}
+    for process, mats in co_inputs.groupby("process")["material"]:
+        assert set(mats) & metallurgical and set(mats) & coal_power, process
     assert p.loc[p["task"] == "五", "high_value"].all()
     aggregate_out = t["process_io"].merge(p[p["aggregate"]], left_on="process", right_index=True)
     assert set(aggregate_out.loc[aggregate_out["direction"] == "out", "material"]) <= {
