@@ -118,7 +118,8 @@ def db_url(request, tmp_path) -> str:
 
 # ---- the platform --------------------------------------------------------------------------
 def registry_tables():
-    """A small, valid registry: two provinces, two organisations, a mine, a plant, a demand site."""
+    """A small, valid registry: two provinces, two organisations, a mine, a plant, a demand site,
+    one target."""
     import pandas as pd
 
     return {
@@ -149,6 +150,13 @@ def registry_tables():
         "demands": pd.DataFrame([
             {"site": "bj-site", "material": "manufactured_sand", "year": 2022, "quantity_t": 200_000.0,
              "value": 60.0, "source": "test"},
+            {"site": "bj-site", "material": "coarse_aggregate", "year": 2022, "quantity_t": 100_000.0,
+             "value": 50.0, "source": "test"},
+        ]),
+        "targets": pd.DataFrame([
+            {"id": "hebei-isw", "indicator": "isw_utilized", "region": "130000", "year": 2022,
+             "value": 400_000.0, "unit": "t", "kind": "soft", "penalty": 100.0,
+             "name_zh": "河北工业固废利用量", "name_en": "Hebei industrial solid waste utilized", "source": "test"},
         ]),
     }
 

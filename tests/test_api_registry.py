@@ -87,7 +87,7 @@ def test_enterprise_sees_and_changes_only_its_own_records(client, users):
     assert ids(client.get("/api/v1/sites", headers=b)) == ["bj-site"]
     assert ids(client.get("/api/v1/organisations", headers=a)) == [ORG_A]
     assert client.get("/api/v1/supplies", headers=b).json()["total"] == 0
-    assert client.get("/api/v1/demands", headers=b).json()["total"] == 1
+    assert client.get("/api/v1/demands", headers=b).json()["total"] == 2
     # own: allowed; other organisation's site: refused, nothing written
     assert client.post("/api/v1/supplies", json=SUPPLY, headers=a).status_code == 201
     r = client.post("/api/v1/supplies", json={**SUPPLY, "site": "bj-site"}, headers=a)

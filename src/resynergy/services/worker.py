@@ -22,8 +22,9 @@ from resynergy.services import plans, scenarios
 from resynergy.store.db import make_engine, session_factory
 from resynergy.store.models import Run, RunResult, utcnow
 
-# Fault injection for tests: seconds to sleep inside the results transaction, after the first
-# result row is written and before the commit (so a test can kill the worker mid-write).
+# Fault injection for tests: seconds to sleep just before the results transaction, or inside it
+# after the first result row is written (so a test can cancel or kill the worker at that point).
+PAUSE_BEFORE_SAVE = "RESYNERGY_FAULT_PAUSE_BEFORE_SAVE_S"
 PAUSE_IN_SAVE = "RESYNERGY_FAULT_PAUSE_IN_SAVE_S"
 
 
@@ -94,6 +95,8 @@ def main(run_id: int) -> int:
                 return 2
             _ = run.scenario.tables  # load before the session closes
         out, solver_log, summary = solve(run, progress)
+        progress("saving", 0.95)
+        time.sleep(float(os.environ.get(PAUSE_BEFORE_SAVE, "0") or 0))
         save(sessions, run_id, out, summary, solver_log + "\n" + log_buffer.getvalue())
         return 0
     except Cancelled:

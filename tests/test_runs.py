@@ -1,0 +1,196 @@
+"""Planning runs in worker processes: progress, results kept with their inputs, cancellation, a
+killed worker leaving no half-written results, publishing and comparing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import time
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from conftest import make_settings, seed
+from resynergy.services.worker import PAUSE_BEFORE_SAVE, PAUSE_IN_SAVE
+from resynergy.store.models import Run, RunResult
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def make_app(url: str):
+    from resynergy.web.app import create_app
+
+    return create_app(make_settings(url), migrate=False, run_worker=True)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template) -> str:
+    path = tmp_path / "runs.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def platform(sqlite_url):
+    """(client, users, app) with the run supervisor on a SQLite database."""
+    app = make_app(sqlite_url)
+    users = seed(app)
+    with TestClient(app) as client:
+        yield client, users, app
+
+
+def wait(client, headers, run_id: int, until=FINISHED, stage: str = "", timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/v1/runs/{run_id}", headers=headers).json()
+        if run["state"] in until and (not stage or run["stage"] == stage):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not reach {until} {stage}: {run}")
+
+
+def submit(client, h, **options) -> dict:
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", json={"scenario_id": scenario["id"], "options": options}, headers=h)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def result_rows(app, run_id: int) -> int:
+    with app.state.platform.sessions() as db:
+        return db.scalar(sa.select(sa.func.count()).select_from(RunResult).where(RunResult.run_id == run_id))
+
+
+def test_run_finishes_with_results_report_log_and_inputs(platform):
+    client, users, app = platform
+    h = users.headers["planner"]
+    run = submit(client, h, objective="cost", years=[2022])
+    assert run["state"] == "queued"
+    done = wait(client, h, run["id"])
+    assert done["state"] == "succeeded", done["error"]
+    assert done["progress"] == 1.0 and done["plan_status"] == "optimal" and done["objective"] is not None
+    flows = client.get(f"/api/v1/runs/{run['id']}/results/flows?limit=500", headers=h).json()["items"]
+    shipped = {(f["from_site"], f["to_site"], f["material"]): f["t"] for f in flows}
+    assert shipped[("cd-mine", "cd-plant", "tailings")] > 0
+    summary = client.get(f"/api/v1/runs/{run['id']}/results/summary", headers=h).json()["items"][0]
+    assert summary["status"] == "optimal" and summary["targets"]
+    report = client.get(f"/api/v1/runs/{run['id']}/report", headers=h)
+    assert report.status_code == 200 and "<html" in report.text[:500] and "承德" in report.text
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", report.text, flags=re.S)  # plotly.js names URLs inside
+    assert not re.search(r"""(src|href)=["']https?://""", markup)  # offline: the page loads nothing from outside
+    assert "HiGHS" in client.get(f"/api/v1/runs/{run['id']}/log", headers=h).text
+    sankey = client.get(f"/api/v1/runs/{run['id']}/figures/sankey?lang=en", headers=h).json()
+    assert sankey["data"][0]["type"] == "sankey"
+    inputs = client.get(f"/api/v1/runs/{run['id']}/inputs", headers=h).json()
+    assert inputs["options"]["years"] == [2022] and len(inputs["scenario_digest"]) == 64
+
+
+def test_same_inputs_reproduce_the_plan_and_runs_compare(platform):
+    client, users, _ = platform
+    h = users.headers["planner"]
+    a = wait(client, h, submit(client, h)["id"])
+    b = wait(client, h, submit(client, h)["id"])  # same registry: same scenario version, same options
+    assert a["scenario_id"] == b["scenario_id"]
+    assert b["objective"] == pytest.approx(a["objective"], rel=1e-6)
+    c = wait(client, h, submit(client, h, policies={"carbon_price": 500.0})["id"])
+    cmp = client.get(f"/api/v1/runs/compare?a={a['id']}&b={c['id']}", headers=h).json()
+    cost = next(t for t in cmp["totals"] if t["name"] == "cost_yuan")
+    assert cost["b"] > cost["a"]  # a carbon price makes the same plan dearer
+    assert cmp["targets"] and all("a" in t and "b" in t for t in cmp["targets"])
+
+
+def test_worker_killed_mid_write_leaves_no_results_and_fails_the_run(db_url, monkeypatch):
+    monkeypatch.setenv(PAUSE_IN_SAVE, "60")  # the worker sleeps inside its results transaction
+    app = make_app(db_url)
+    users = seed(app)
+    h = users.headers["planner"]
+    with TestClient(app) as client:
+        run = submit(client, h)
+        wait(client, h, run["id"], until=("running",), stage="saving")
+        time.sleep(1.0)  # past the first result row, inside the open transaction
+        with app.state.platform.sessions() as db:
+            pid = db.get(Run, run["id"]).worker_pid
+        os.kill(pid, signal.SIGKILL)
+        done = wait(client, h, run["id"])
+        assert done["state"] == "failed" and "signal 9" in done["error"]
+        assert result_rows(app, run["id"]) == 0
+        assert client.get(f"/api/v1/runs/{run['id']}/results/flows", headers=h).status_code == 404
+
+
+def test_cancel_a_running_and_a_queued_run(sqlite_url, monkeypatch):
+    monkeypatch.setenv(PAUSE_BEFORE_SAVE, "60")
+    app = make_app(sqlite_url)
+    users = seed(app)
+    h = users.headers["planner"]
+    with TestClient(app) as client:
+        first = submit(client, h)
+        wait(client, h, first["id"], until=("running",), stage="saving")
+        second = submit(client, h)  # one worker: this one waits in the queue
+        assert client.get(f"/api/v1/runs/{second['id']}", headers=h).json()["state"] == "queued"
+        assert client.post(f"/api/v1/runs/{second['id']}/cancel", headers=h).json()["state"] == "cancelled"
+        assert client.post(f"/api/v1/runs/{first['id']}/cancel", headers=h).json()["state"] == "cancelling"
+        assert wait(client, h, first["id"])["state"] == "cancelled"
+        assert result_rows(app, first["id"]) == 0
+        r = client.post(f"/api/v1/runs/{first['id']}/cancel", headers=h)
+        assert r.status_code == 409
+        log = client.get("/api/v1/audit?action=cancel", headers=users.headers["admin"]).json()
+        assert log["total"] == 2
+
+
+def test_a_failing_run_records_why(platform):
+    client, users, _ = platform
+    h = users.headers["planner"]
+    run = submit(client, h, years=[2031])  # no data for that year
+    done = wait(client, h, run["id"])
+    assert done["state"] == "failed" and done["error"]
+    assert "Traceback" in client.get(f"/api/v1/runs/{run['id']}/log", headers=h).text
+
+
+def test_runs_left_running_by_a_dead_server_are_marked_failed(sqlite_url):
+    app = make_app(sqlite_url)
+    users = seed(app)
+    with app.state.platform.sessions() as db:
+        from resynergy.services import runs, scenarios
+        from resynergy.services.access import Actor
+
+        actor = Actor(users.ids["planner"], "planner", "planner")
+        snap, _ = scenarios.create(db, actor, "s")
+        run = runs.submit(db, actor, snap.id, {"objective": "cost"})
+        db.execute(sa.update(Run).where(Run.id == run.id).values(state="running", worker_pid=999999))
+        db.commit()
+    with TestClient(app) as client:  # starting the supervisor recovers
+        done = client.get(f"/api/v1/runs/{run.id}", headers=users.headers["planner"]).json()
+    assert done["state"] == "failed" and "restarted" in done["error"]
+
+
+def test_publishing_makes_aggregates_public(platform):
+    client, users, _ = platform
+    h = users.headers["planner"]
+    assert client.get("/api/v1/public/plan").status_code == 404
+    run = wait(client, h, submit(client, h)["id"])
+    assert client.post(f"/api/v1/runs/{run['id']}/publish", json={"published": True},
+                       headers=users.headers["regulator"]).status_code == 403
+    assert client.post(f"/api/v1/runs/{run['id']}/publish", json={"published": True}, headers=h).json()["published"]
+    plan = client.get("/api/v1/public/plan").json()
+    assert plan["run_id"] == run["id"] and plan["targets"] and plan["headline"]
+    assert client.get("/api/v1/public/figures/sankey").status_code == 200
+    assert client.get("/api/v1/public/figures/map").status_code == 422  # site-level map is not public
+    assert client.get(f"/api/v1/runs/{run['id']}").status_code == 401  # runs themselves are not public
+    page = client.get("/").text
+    assert "/api/v1/public/figures/sankey" in page and "/figures/map" not in page
+
+
+def test_who_may_run(platform):
+    client, users, _ = platform
+    scenario = client.post("/api/v1/scenarios", json={"name": "s"}, headers=users.headers["admin"]).json()
+    body = {"scenario_id": scenario["id"]}
+    for who, status in (("enterprise", 403), ("regulator", 403), ("anonymous", 401), ("planner", 201)):
+        key = "ent_a" if who == "enterprise" else who
+        assert client.post("/api/v1/runs", json=body, headers=users.headers[key]).status_code == status, who
+    # a province-scoped planner cannot see a region-wide scenario
+    assert client.get(f"/api/v1/scenarios/{scenario['id']}", headers=users.headers["planner_bj"]).status_code == 404
+    own = client.post("/api/v1/scenarios", json={"name": "bj"}, headers=users.headers["planner_bj"]).json()
+    assert own["province"] == "110000" and own["rows"]["sites"] == 1
