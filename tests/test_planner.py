@@ -155,6 +155,22 @@ def test_greedy_matches_optimum_when_there_is_one_choice():
     assert base.costs["yuan"].sum() == pytest.approx(base.objective)
 
 
+def test_products_without_any_sink_leave_to_market_but_sold_ones_must_find_buyers():
+    # a binder plant whose product nobody in the scenario buys (market), next to the sand
+    # plant whose sand demand is only 10 t: the sand plant may not run beyond what it sells
+    s = tiny([("A", 40.0, "generator"), ("B", 40.0, "facility"), ("C", 40.0, "demand")],
+             supplies=[("A", "tailings", 40.0), ("A", "steel_slag", 70.0), ("A", "fgd_gypsum", 30.0)],
+             facilities=[("FS", "B", "sand", 100.0), ("FB", "B", "binder", 100.0)],
+             demands=[("C", "manufactured_sand", 10.0, 500.0)])
+    plan = solve(s)
+    act = plan.activity.set_index("facility")["input_t"]
+    assert act["FS"] == pytest.approx(10.0)
+    assert act["FB"] == pytest.approx(0.0)  # market pays nothing; opex 50 > disposal 40
+    mkt = solve(s.with_tables(supplies=s.table("supplies").assign(disposal_cost=100.0)))
+    assert mkt.market.set_index("material").at["sw_binder", "t"] == pytest.approx(95.0)
+    assert mkt.activity.set_index("facility").at["FS", "input_t"] == pytest.approx(10.0)
+
+
 # --- a recipe with two inputs -------------------------------------------------------------
 
 def recipe_case(**kw) -> Scenario:

@@ -89,15 +89,17 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
                                             coords=[year, sup]))
     unmet = m.add_variables(lower=0, upper=_da(np.where(d.must_meet & ~elastic, 0, np.inf), year,
                                                dem), name="unmet")
+    # Variables that exist only for some nodes are bounded to 0 elsewhere rather than masked:
+    # under linopy's v1 semantics a masked (absent) term blanks the whole row it is added to.
     market = None
     if d.fout["market"].any():
-        market = m.add_variables(lower=0, coords=[year, fout], name="market", mask=xr.DataArray(
-            np.broadcast_to(d.fout["market"].to_numpy(), (yy, len(fout))), coords=[year, fout]))
+        market = m.add_variables(lower=0, upper=_da(np.where(d.fout["market"], np.inf, 0.0)[None, :]
+                                                    .repeat(yy, 0), year, fout), name="market")
     can_expand = d.headroom > 0
     exp = cum_exp = None
     if can_expand.any():
-        exp = m.add_variables(lower=0, coords=[year, fac], name="expansion", mask=xr.DataArray(
-            np.broadcast_to(can_expand, (yy, F)), coords=[year, fac]))
+        exp = m.add_variables(lower=0, upper=_da(np.where(can_expand, np.inf, 0.0)[None, :]
+                                                 .repeat(yy, 0), year, fac), name="expansion")
         cum_exp = exp.cumsum("year")
     candidate = d.buildable.any(axis=0)
     build_var = open_ = None
@@ -105,8 +107,8 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     if fixed_build is not None:
         open_ = _da(np.cumsum(fixed_build, axis=0) * candidate, year, fac)
     elif candidate.any():
-        build_var = m.add_variables(binary=True, coords=[year, fac], name="build",
-                                    mask=xr.DataArray(d.buildable, coords=[year, fac]))
+        build_var = m.add_variables(lower=0, upper=_da(d.buildable, year, fac), integer=True,
+                                    name="build")
         open_ = build_var.cumsum("year")
         has_bin = True
         if yy > 1:
