@@ -1,0 +1,68 @@
+"""The built-in dataset plans to optimality, with every mass balance closed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from resynergy.planner import PlanOptions, greedy, solve
+from resynergy.scenario import Scenario
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return Scenario.from_builtin("jjj-2022")
+
+
+@pytest.fixture(scope="module")
+def plan(scenario):
+    return solve(scenario, PlanOptions(time_limit=120))
+
+
+def test_builtin_plans_to_optimality(plan):
+    assert plan.status == "optimal"
+    assert plan.mip_gap is not None and plan.mip_gap <= 0.01
+    assert plan.balance_residual < 1e-6
+    assert plan.costs["yuan"].sum() == pytest.approx(plan.objective)
+    assert len(plan.flows) > 100
+    assert {"direct", "first_mile", "rail", "last_mile"} <= set(plan.flows["leg"])
+
+
+def test_builtin_plan_respects_capacities_and_reports_targets(plan, scenario):
+    act = plan.activity
+    assert (act["input_t"] <= act["capacity_t"] * (1 + 1e-7) + 1e-3).all()
+    t = plan.targets
+    assert set(t["id"]) == set(scenario.table("targets")["id"])
+    modelled = t[t["kind"].isin(["hard", "soft"])]
+    assert modelled["value"].notna().all()
+    assert modelled["shadow_price"].notna().any()
+
+
+def test_every_node_balances_in_the_builtin_plan_tables(plan):
+    """Re-derive the balances from the published tables (independently of the solver arrays)."""
+    f = plan.flows
+    keys = ["year", "facility", "material"]
+    arrive = f[f["leg"].isin(["direct", "last_mile"]) & (f["to_facility"] != "")]
+    arrive = arrive.rename(columns={"to_facility": "facility"}).groupby(keys)["t"].sum()
+    io = plan.facility_io.groupby(keys + ["direction"])["t"].sum().unstack("direction")
+    fed = io["in"].dropna()
+    assert np.allclose(arrive.reindex(fed.index).fillna(0), fed, rtol=1e-6, atol=1e-3)
+    leave = f[f["leg"].isin(["direct", "first_mile"]) & (f["from_facility"] != "")]
+    leave = leave.rename(columns={"from_facility": "facility"}).groupby(keys)["t"].sum()
+    sold = plan.market.groupby(keys)["t"].sum()
+    made = io["out"].dropna()
+    shipped = leave.reindex(made.index).fillna(0) + sold.reindex(made.index).fillna(0)
+    assert np.allclose(shipped, made, rtol=1e-6, atol=1e-3)
+    sup = f[f["leg"].isin(["direct", "first_mile"]) & (f["from_facility"] == "")]
+    sup = sup.groupby(["year", "from_site", "material"])["t"].sum()
+    use = plan.supply_use.set_index(["year", "site", "material"])
+    assert np.allclose(sup.reindex(use.index).fillna(0), use["shipped_t"], rtol=1e-6, atol=1e-3)
+    assert np.allclose(use["shipped_t"] + use["disposed_t"],
+                       use["generation_t"] + use["stock_drawn_t"], rtol=1e-6, atol=1e-3)
+
+
+def test_optimisation_beats_the_greedy_baseline(plan, scenario):
+    base = greedy(scenario)
+    assert base.status == "heuristic"
+    assert base.balance_residual < 1e-6
+    assert base.objective > plan.objective
