@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "resynergy" / "datasets" / "jjj-2022"
 SCHEMA = ROOT / "src" / "resynergy" / "schema" / "tables.csv"
 PROCESSES = ROOT / "src" / "resynergy" / "catalog" / "data" / "processes.csv"
+PROCESS_IO = ROOT / "src" / "resynergy" / "catalog" / "data" / "process_io.csv"
 MT = 1e6
 YEARS = (2020, 2021, 2022)
 
@@ -685,6 +686,63 @@ FACILITIES = [
 ]
 ANNUITY = 0.06 / (1 - 1.06 ** -15)  # capex → yuan/yr at 6% over 15 years (catalog policy defaults)
 
+# ---------------------------------------------------------------------------------------------
+# 6. Bulk routes (gangue power, backfill, fly-ash admixture, slag powder, plasterboard). They carry
+#    most of the region's real use of gangue, ash and slag, but no plant list was found, so their
+#    existing capacity is calibrated [bulk-calibration, U] (details in SOURCES.md "Bulk routes"):
+#    a) each prefecture's room for a waste = min(CELL_CAP, national type rate × province rate /
+#       region rate) × its 2020 generation − the intake capacity of the facilities listed above;
+#    b) the room goes to routes by fixed shares; backfill and gangue power sit at the generator
+#       site (their waste cannot bear a haul), product routes at the province's two largest rooms;
+#    c) all shares are scaled by one factor so that the existing capacity of the dataset to take
+#       ISW adds up to the region's estimated utilization (REGION_UTILIZED).
+# ---------------------------------------------------------------------------------------------
+REGION_UTILIZED = (830.0, "region-utilized", "U")  # Mt/yr ~2020: midpoint of 800–860 (facts §2.3, §8)
+PROVINCE_RATE = {  # share of ISW generation utilized, ~2020 [prov-rates, U except Tianjin's rate V]
+    "110000": 0.70, "120000": 0.995, "130000": 0.575, "140000": 0.425, "150000": 0.375,
+    "370000": 0.80, "410000": 0.75,
+}
+TYPE_RATE = {  # national utilization rate by waste type: (rate, source key) [V]
+    "coal_gangue": (0.721, "ndrc-2021"), "fly_ash": (0.714, "ndrc-2021"),
+    "bf_slag": (0.887, "mee-2018"), "tailings": (0.271, "mee-2018"),
+}
+CELL_CAP = 0.9  # at most 90% of a prefecture's generation of a waste is used [U]
+MIN_CELL = 1.5  # Mt/yr: smaller calibrated routes are left out (their room stays unallocated) [U]
+POWER_MIN_ROOM = 4.0  # Mt/yr of gangue room for a gangue power plant (2×300 MW CFB ≈ 3.5 Mt/yr) [U]
+POWER_SHARE = 0.55  # of the gangue room to power where a plant fits, the rest to backfill [U]
+ADMIXTURE_SHARE = 0.4  # of the fly-ash room to concrete admixture, the rest to ash backfill [U]
+HUBS = 2  # product routes: the province's two prefectures with the largest room
+BULK_YEAR = 2015  # first year of the calibrated existing capacity (in operation before 2020)
+ROUTES = {  # route: (catalog process, waste whose room it takes, generator sector it sits at)
+    "gangue-power": ("gangue_power", "coal_gangue", "coal"),
+    "gangue-backfill": ("gangue_backfill", "coal_gangue", "coal"),
+    "mine-backfill": ("mine_backfill", "tailings", "mine"),
+    "ash-backfill": ("ash_backfill", "fly_ash", "power"),
+    "flyash-admixture": ("flyash_admixture", "fly_ash", "power"),
+    "slag-powder": ("slag_powder", "bf_slag", "steel"),
+    "plasterboard": ("fgd_gypsum_products", "fgd_gypsum", "power"),
+}
+SPLITS = {  # waste: {route: share of its room} [U]; gangue power only where POWER_MIN_ROOM fits
+    "coal_gangue": {"gangue-power": POWER_SHARE, "gangue-backfill": 1 - POWER_SHARE},
+    "tailings": {"mine-backfill": 1.0},
+    "fly_ash": {"ash-backfill": 1 - ADMIXTURE_SHARE, "flyash-admixture": ADMIXTURE_SHARE},
+    "bf_slag": {"slag-powder": 1.0},
+}
+HUB_ROUTES = {"flyash-admixture", "slag-powder"}  # products bear a haul: sited at the hubs
+
+# Markets of the route products, t per resident per year [U] (SOURCES.md: admixture-market,
+# plasterboard-market), over province residents [census-2020, U] and split to market nodes.
+ADMIXTURE_PER_CAPITA = 0.25  # cement replaced by fly ash and slag powder in concrete
+PLASTERBOARD_PER_CAPITA = 0.02  # gypsum board
+PROVINCE_POPULATION = {"110000": 21.9, "120000": 13.9, "130000": 74.6, "140000": 34.9,
+                       "150000": 24.0, "370000": 101.5, "410000": 99.4}  # million, 2020
+MARKETS = {  # province: {demand node: share of the province market} [U]
+    "110000": {"D-beijing": 1.0}, "120000": {"D-tianjin": 1.0},
+    "130000": {"D-shijiazhuang": 0.3, "D-tangshan": 0.25, "D-handan": 0.2, "D-xiongan": 0.25},
+    "140000": {"D-taiyuan": 1.0}, "150000": {"D-hohhot": 0.4, "D-baotou": 0.3, "D-ordos": 0.3},
+    "370000": {"D-jinan": 0.4, "D-qingdao": 0.35, "D-weifang": 0.25}, "410000": {"D-zhengzhou": 1.0},
+}
+
 # Rail terminals: (site id, zh, en, region, lat, lon, handling yuan/t, capacity Mt/yr, source)
 TERMINALS = [
     ("T-dahongmen", "大红门货场", "Dahongmen yard", "110000", 39.835, 116.405, 8, 3, "[rail-yards-2024] [V]; [hushiha-2020] unloads at Dahongmen [V]"),
@@ -753,16 +811,128 @@ def offset(code: str, delta: tuple[float, float]) -> tuple[float, float]:
     raise ValueError(f"seat of {code} {SEAT[code]} lies outside its province outline")
 
 
+def route_markets() -> dict[str, dict[str, float]]:
+    """Mt/yr (2022) of the bulk-route products each market node takes on top of DEMAND: cement
+    replaced by admixtures, and gypsum board (per resident × residents × the node's share)."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for prov, nodes in MARKETS.items():
+        for sid, share in nodes.items():
+            residents = PROVINCE_POPULATION[prov] * share
+            out[sid] = {"cement": residents * ADMIXTURE_PER_CAPITA,
+                        "bricks_blocks": residents * PLASTERBOARD_PER_CAPITA}
+    return out
+
+
+def generator_site(pref: str, sector: str) -> str:
+    """The generator site of a prefecture's sector (its largest named sub-site when split)."""
+    subs = SUBSITES.get((pref, sector))
+    if subs:
+        return f"G-{pref}-{sector}-{max(subs, key=lambda s: s[1])[0]}"
+    return f"G-{pref}-{sector}"
+
+
+def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]
+                ) -> tuple[list[dict], list[dict]]:
+    """Calibrated existing capacity of the bulk routes (section 6): facility rows and, per
+    province, the figures of the calibration (for SOURCES.md)."""
+    inputs, yields = read_process_inputs(), read_processes()
+    gen: dict[tuple[str, str], float] = defaultdict(float)  # (prefecture, material): Mt, 2020
+    for s in supplies:
+        if s["year"] == 2020 and s["material"] in ISW:
+            gen[(sites[s["site"]]["region"], s["material"])] += s["generation_t"] / MT
+    existing: dict[tuple[str, str], float] = defaultdict(float)  # ISW intake capacity, Mt/yr
+    for f in facilities:
+        if f["candidate"] == "false":
+            for material, rate in inputs[f["process"]].items():
+                if material in ISW:
+                    existing[(sites[f["site"]]["region"], material)] += f["capacity_t"] / MT * rate
+    gen_prov: dict[str, float] = defaultdict(float)
+    for (pref, _), mt in gen.items():
+        gen_prov[PROVINCE_OF[pref]] += mt
+    region_rate = sum(PROVINCE_RATE[p] * g for p, g in gen_prov.items()) / sum(gen_prov.values())
+    room = {}
+    for (pref, material), mt in sorted(gen.items()):
+        if material in TYPE_RATE:
+            share = min(CELL_CAP, TYPE_RATE[material][0] * PROVINCE_RATE[PROVINCE_OF[pref]] / region_rate)
+            room[(pref, material)] = max(0.0, share * mt - existing[(pref, material)])
+
+    raw: list[tuple[str, str, float]] = []  # (route, prefecture, input capacity before scaling)
+    for (pref, material), r in room.items():  # co-located routes: their waste bears no haul
+        for route, share in SPLITS[material].items():
+            if route == "gangue-power" and r < POWER_MIN_ROOM:
+                route, share = "gangue-backfill", 1.0
+            elif route in HUB_ROUTES or (route == "gangue-backfill" and r < POWER_MIN_ROOM):
+                continue
+            recipe = inputs[ROUTES[route][0]]
+            cap = min([share * r / recipe[material]] + [  # the other inputs must be there too
+                max(0.0, CELL_CAP * gen[(pref, m)] - existing[(pref, m)]) / rate
+                for m, rate in recipe.items() if m != material])
+            if cap >= MIN_CELL:
+                raw.append((route, pref, cap))
+    for prov in PROVINCE_ISW:  # product routes: the province's whole room, at its largest rooms
+        for route in sorted(HUB_ROUTES):
+            material = ROUTES[route][1]
+            cells = sorted(((r, p) for (p, m), r in room.items()
+                            if m == material and PROVINCE_OF[p] == prov and r > 0), reverse=True)
+            total, top = sum(r for r, _ in cells), cells[:HUBS]
+            for r, pref in top:
+                cap = (SPLITS[material][route] * total * r / sum(x for x, _ in top)
+                       / inputs[ROUTES[route][0]][material])
+                if cap >= MIN_CELL:
+                    raw.append((route, pref, cap))
+    boards = []  # plasterboard: each province's board market, at its largest FGD generation
+    for prov, residents in PROVINCE_POPULATION.items():
+        pref = max((g, p) for (p, m), g in gen.items() if m == "fgd_gypsum" and PROVINCE_OF[p] == prov)[1]
+        boards.append(("plasterboard", pref, residents * PLASTERBOARD_PER_CAPITA
+                       / float(yields["fgd_gypsum_products"]["mass_yield"])))
+    isw_existing = sum(existing.values())
+    scale = (REGION_UTILIZED[0] - isw_existing - sum(c for *_, c in boards)) / sum(c for *_, c in raw)
+
+    rows = []
+    for route, pref, cap in sorted([(r, p, c * scale) for r, p, c in raw] + boards):
+        process, material, sector = ROUTES[route]
+        if route not in HUB_ROUTES and route != "plasterboard":  # products bear a haul
+            for m, rate in inputs[process].items():
+                if cap * rate > gen[(pref, m)]:
+                    raise ValueError(f"{route} at {pref} takes more {m} than the prefecture makes")
+        prov = PROVINCE_OF[pref]
+        how = (f"[plasterboard-market] {PLASTERBOARD_PER_CAPITA} t board per resident × "
+               f"[census-2020] residents of {NAME[prov][1]}, at its largest FGD gypsum generation "
+               "[U]" if route == "plasterboard" else
+               f"[bulk-calibration] share of {NAME[prov][1]}'s {material} room: "
+               f"{TYPE_RATE[material][0]} [{TYPE_RATE[material][1]}] × province rate "
+               f"{PROVINCE_RATE[prov]} [prov-rates] / region {region_rate:.3f}, scaled ×{scale:.3f} "
+               f"to [region-utilized] [U]")
+        rows.append({"id": f"F-{pref}-{route}", "site": generator_site(pref, sector),
+                     "process": process, "year": BULK_YEAR, "capacity_t": r6(cap * MT),
+                     "expandable": "false", "max_capacity_t": 0.0, "capex": "", "fixed_cost": 0.0,
+                     "candidate": "false", "source": f"{how}; sited at the generator [U]"})
+    notes = []
+    for prov in PROVINCE_ISW:
+        mine = [r for r in rows if PROVINCE_OF[r["id"].split("-")[1]] == prov]
+        notes.append({
+            "province": prov, "generation": gen_prov[prov], "rate": PROVINCE_RATE[prov],
+            "existing": sum(v for (p, _), v in existing.items() if PROVINCE_OF[p] == prov),
+            "routes": {route: sum(r["capacity_t"] for r in mine if r["id"].endswith(route)) / MT
+                       for route in ROUTES},
+        })
+    notes.append({"scale": scale, "region_rate": region_rate, "existing": isw_existing})
+    return rows, notes
+
+
 def build() -> dict[str, list[dict]]:
     sites: dict[str, dict] = {}
     supplies: list[dict] = []
     calibration: list[dict] = []
     notes: list[dict] = []  # anchor scale factors for SOURCES.md
 
+    def add_role(sid, role):
+        roles = sites[sid]["roles"].split(";")
+        sites[sid]["roles"] = ";".join(roles + [r for r in role.split(";") if r not in roles])
+
     def add_site(sid, zh, en, region, lat, lon, role, designation="", source=""):
         if sid in sites:
-            roles = sites[sid]["roles"].split(";")
-            sites[sid]["roles"] = ";".join(roles + [r for r in role.split(";") if r not in roles])
+            add_role(sid, role)
             return
         sites[sid] = {"id": sid, "name_zh": zh, "name_en": en, "org_uscc": "", "region": region,
                       "lat": lat, "lon": lon, "roles": role, "designation": designation,
@@ -863,7 +1033,7 @@ def build() -> dict[str, list[dict]]:
                          "must_use": "false", "source": "[xiongan-cd] build-out estimate [U]"})
 
     # ---- facilities ---------------------------------------------------------------------------
-    process_capex = read_process_capex()
+    process_capex = {pid: float(r["capex"]) for pid, r in read_processes().items()}
     used = {f[1] for f in FACILITIES}
     for sid, zh, en, region, lat, lon, designation, source in PLACES:
         if sid in used:
@@ -888,19 +1058,29 @@ def build() -> dict[str, list[dict]]:
             "source": source + ("; fixed_cost = catalog capex × capacity × annuity(6%, 15 yr)"
                                 if candidate else ""),
         })
+    bulk, bulk_notes = bulk_routes(supplies, sites, facilities)
+    for f in bulk:
+        add_role(f["site"], "facility")
+    facilities += bulk
 
     # ---- demands ------------------------------------------------------------------------------
     demands = []
+    markets = route_markets()
     for sid, zh, en, region, lat, lon in DEMAND_SITES:
         add_site(sid, zh, en, region, lat, lon, "demand", "", "[demand-est] market node; [gazetteer]")
-        for product, q in DEMAND[sid].items():
+        extra = markets.get(sid, {})
+        for product in [*DEMAND[sid], *(p for p in extra if p not in DEMAND[sid])]:
+            q = DEMAND[sid].get(product, 0.0) + extra.get(product, 0.0)
+            qsrc = {"D-beijing": "[agg-demand] Beijing 85 Mt/yr aggregate (band 85–120) [V band, U default]",
+                    "D-tianjin": "[agg-demand] Tianjin 65 Mt/yr aggregate (band 65–90) [V band, U default]",
+                    "D-xiongan": "[xiongan-demand] 50–80 Mt/yr run-rate [U]"}.get(sid, "[demand-est] [U]")
+            if product not in ("coarse_aggregate", "manufactured_sand"):
+                qsrc = "[demand-est] [U]" if product in DEMAND[sid] else ""
+            if product in extra:
+                key = "admixture-market" if product == "cement" else "plasterboard-market"
+                qsrc = " + ".join(filter(None, [qsrc, f"{extra[product]:.2f} Mt [{key}] [U]"]))
             for i, year in enumerate(YEARS):
                 value = PREMIUM.get(sid, {}).get(product, PRICE[product])[i]
-                qsrc = {"D-beijing": "[agg-demand] Beijing 85 Mt/yr aggregate (band 85–120) [V band, U default]",
-                        "D-tianjin": "[agg-demand] Tianjin 65 Mt/yr aggregate (band 65–90) [V band, U default]",
-                        "D-xiongan": "[xiongan-demand] 50–80 Mt/yr run-rate [U]"}.get(sid, "[demand-est] [U]")
-                if product not in ("coarse_aggregate", "manufactured_sand"):
-                    qsrc = "[demand-est] [U]"
                 demands.append({
                     "site": sid, "material": product, "year": year,
                     "quantity_t": r6(q * MT * DEMAND_TREND[year]), "value": float(value),
@@ -929,13 +1109,24 @@ def build() -> dict[str, list[dict]]:
     return {
         "regions": regions, "sites": list(sites.values()), "supplies": supplies,
         "facilities": facilities, "demands": demands, "terminals": terminals,
-        "corridors": corridors, "_calibration": calibration, "_notes": notes,
+        "corridors": corridors, "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes,
     }
 
 
-def read_process_capex() -> dict[str, float]:
+def read_processes() -> dict[str, dict[str, str]]:
+    """The catalog's processes by id (rows as read)."""
     with PROCESSES.open(encoding="utf-8") as fh:
-        return {r["id"]: float(r["capex"]) for r in csv.DictReader(fh)}
+        return {r["id"]: r for r in csv.DictReader(fh)}
+
+
+def read_process_inputs() -> dict[str, dict[str, float]]:
+    """Input rates of every catalog process: {process: {material: t per t of input}}."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    with PROCESS_IO.open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["direction"] == "in":
+                out[r["process"]][r["material"]] = float(r["rate"])
+    return out
 
 
 def schema_columns(table: str) -> list[str]:
@@ -971,6 +1162,21 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
         for kind in ("industrial_waste", "recycled_resource", "urban_waste"):
             vals = [totals.get((prov, kind, y), 0.0) / MT for y in YEARS]
             lines.append(f"| {NAME[prov][1]} | {kind} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+    *provinces, total = tables["_bulk"]
+    lines += ["", "Bulk routes: existing capacity, Mt/yr of input (2020 basis; scale factor "
+              f"{total['scale']:.3f}, region rate {total['region_rate']:.3f}).", "",
+              "| province | generation 2020 | rate | other facilities (ISW intake) | "
+              + " | ".join(ROUTES) + " | total | total / generation |",
+              "|---|" + "---|" * (len(ROUTES) + 5)]
+    for n in provinces:
+        cap = n["existing"] + sum(n["routes"].values())
+        lines.append(f"| {NAME[n['province']][1]} | {n['generation']:.1f} | {n['rate']:.3f} | "
+                     f"{n['existing']:.1f} | " + " | ".join(f"{v:.1f}" for v in n["routes"].values())
+                     + f" | {cap:.1f} | {cap / n['generation']:.2f} |")
+    region = total["existing"] + sum(sum(n["routes"].values()) for n in provinces)
+    lines.append(f"| region | {sum(n['generation'] for n in provinces):.1f} | | {total['existing']:.1f} | "
+                 + " | ".join(f"{sum(n['routes'][r] for n in provinces):.1f}" for r in ROUTES)
+                 + f" | {region:.1f} | |")
     counts = (f"\nSites {len(tables['sites'])}, supplies rows {len(tables['supplies'])}, facilities "
               f"{len(tables['facilities'])} (candidates "
               f"{sum(f['candidate'] == 'true' for f in tables['facilities'])}), demand rows per year "

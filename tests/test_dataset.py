@@ -44,11 +44,11 @@ def test_listed_and_unknown_names_rejected():
 def test_loads_with_three_years_and_plausible_size(scenario):
     assert scenario.years == [2020, 2021, 2022]
     assert 200 <= len(scenario.table("sites")) <= 400
-    assert len(scenario.table("facilities")) <= 160
+    assert len(scenario.table("facilities")) <= 300  # calibrated bulk routes sit on generator sites
     assert scenario.table("facilities")["candidate"].sum() >= 20
     assert len(scenario.table("terminals")) >= 12
     per_year = scenario.table("demands").groupby("year").size()
-    assert (per_year <= 80).all()
+    assert (per_year <= 100).all()
 
 
 def test_regions_cover_every_prefecture(scenario):
@@ -134,6 +134,53 @@ def test_products_of_existing_facilities_have_a_market(scenario):
     taken = set(scenario.table("demands")["material"]) | set(
         io[(io["direction"] == "in") & io["process"].isin(used)]["material"])
     assert outputs - taken == set()
+
+
+def _isw_intake(scenario: Scenario) -> pd.DataFrame:
+    """Existing facilities' capacity to take each industrial waste, t/yr, with their region."""
+    kinds = catalog.table("materials").set_index("code")["kind"]
+    io = catalog.table("process_io")
+    ins = io[(io["direction"] == "in") & (io["material"].map(kinds) == "industrial_waste")]
+    fac = scenario.table("facilities")
+    fac = fac[~fac["candidate"]].merge(ins, on="process")
+    fac["t"] = fac["capacity_t"] * fac["rate"]
+    return fac.merge(scenario.table("sites")[["id", "region"]], left_on="site", right_on="id")
+
+
+def test_bulk_routes_are_calibrated_to_the_regions_use(scenario):
+    """Existing ISW intake capacity adds up to the region's estimated use (830 Mt, facts §2.3/§8),
+    every bulk route has capacity, and Shanxi can use at least half of its gangue (facts §3.3)."""
+    intake = _isw_intake(scenario)
+    assert intake["t"].sum() == pytest.approx(830e6, rel=0.005)
+    routes = {"gangue_power", "gangue_backfill", "mine_backfill", "ash_backfill",
+              "flyash_admixture", "slag_powder"}
+    assert routes <= set(intake["process"])
+    supplies = scenario.table("supplies").merge(
+        scenario.table("sites")[["id", "region"]], left_on="site", right_on="id")
+    s2020 = supplies[supplies["year"] == 2020]
+    shanxi = intake["region"].map(province) == "140000"
+    gangue_cap = intake.loc[shanxi & (intake["material"] == "coal_gangue"), "t"].sum()
+    gangue_gen = s2020.loc[(s2020["region"].map(province) == "140000")
+                           & (s2020["material"] == "coal_gangue"), "generation_t"].sum()
+    assert gangue_cap >= 0.5 * gangue_gen
+
+
+def test_routes_without_product_sit_on_their_waste(scenario):
+    """Backfill and gangue power cannot bear a haul: each sits at a generator site that makes
+    every waste it takes, at least as much as its capacity needs (2020)."""
+    io = catalog.table("process_io")
+    no_product = set(catalog.table("processes").query("mass_yield == 0 and task == ''")["id"])
+    fac = scenario.table("facilities")
+    fac = fac[fac["process"].isin(no_product)].merge(io[io["direction"] == "in"], on="process")
+    assert not fac.empty
+    sup = scenario.table("supplies")
+    gen = sup[sup["year"] == 2020].set_index(["site", "material"])["generation_t"]
+    need = (fac["capacity_t"] * fac["rate"]).to_numpy()
+    have = gen.reindex(list(zip(fac["site"], fac["material"], strict=True))).fillna(0).to_numpy()
+    assert (need <= have + 1).all(), fac.loc[need > have + 1, ["id", "material"]]
+    roles = scenario.table("sites").set_index("id")["roles"]
+    assert roles.loc[fac["site"]].str.contains("generator").all()
+    assert roles.loc[fac["site"]].str.contains("facility").all()
 
 
 def test_boundaries_are_small_and_hold_the_seats(scenario):
