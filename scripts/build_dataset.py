@@ -18,6 +18,8 @@ Method in short (details in SOURCES.md):
 3. 2021 and 2022 = 2020 × the national trend of general ISW generation (TREND).
 4. Recycled resources: regional total × material shares × province shares × city shares.
 5. Urban wastes: per-capita factors × resident population of the large cities.
+6. Bulk routes (gangue power, backfill, admixtures, plasterboard): existing capacity calibrated so
+   that the dataset can take the ISW the region is estimated to use (bulk_routes).
 """
 
 from __future__ import annotations
@@ -831,21 +833,38 @@ def generator_site(pref: str, sector: str) -> str:
     return f"G-{pref}-{sector}"
 
 
-def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]
-                ) -> tuple[list[dict], list[dict]]:
-    """Calibrated existing capacity of the bulk routes (section 6): facility rows and, per
-    province, the figures of the calibration (for SOURCES.md)."""
-    inputs, yields = read_process_inputs(), read_processes()
-    gen: dict[tuple[str, str], float] = defaultdict(float)  # (prefecture, material): Mt, 2020
+def isw_by_prefecture(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]
+                      ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """(prefecture, waste) → 2020 generation, and → intake capacity of the existing facilities
+    listed so far, both in Mt/yr."""
+    inputs = read_process_inputs()
+    gen: dict[tuple[str, str], float] = defaultdict(float)
     for s in supplies:
         if s["year"] == 2020 and s["material"] in ISW:
             gen[(sites[s["site"]]["region"], s["material"])] += s["generation_t"] / MT
-    existing: dict[tuple[str, str], float] = defaultdict(float)  # ISW intake capacity, Mt/yr
+    existing: dict[tuple[str, str], float] = defaultdict(float)
     for f in facilities:
         if f["candidate"] == "false":
             for material, rate in inputs[f["process"]].items():
                 if material in ISW:
                     existing[(sites[f["site"]]["region"], material)] += f["capacity_t"] / MT * rate
+    return gen, existing
+
+
+def co_located_shares(material: str, room: float) -> dict[str, float]:
+    """Routes that sit at the generator and their shares of a prefecture's room for ``material``
+    (a gangue power plant only where the room can feed one)."""
+    if material == "coal_gangue" and room < POWER_MIN_ROOM:
+        return {"gangue-backfill": 1.0}
+    return {r: share for r, share in SPLITS[material].items() if r not in HUB_ROUTES}
+
+
+def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]
+                ) -> tuple[list[dict], list[dict]]:
+    """Calibrated existing capacity of the bulk routes (section 6): facility rows and, per
+    province, the figures of the calibration (for SOURCES.md)."""
+    inputs, processes = read_process_inputs(), read_processes()
+    gen, existing = isw_by_prefecture(supplies, sites, facilities)
     gen_prov: dict[str, float] = defaultdict(float)
     for (pref, _), mt in gen.items():
         gen_prov[PROVINCE_OF[pref]] += mt
@@ -858,11 +877,7 @@ def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[d
 
     raw: list[tuple[str, str, float]] = []  # (route, prefecture, input capacity before scaling)
     for (pref, material), r in room.items():  # co-located routes: their waste bears no haul
-        for route, share in SPLITS[material].items():
-            if route == "gangue-power" and r < POWER_MIN_ROOM:
-                route, share = "gangue-backfill", 1.0
-            elif route in HUB_ROUTES or (route == "gangue-backfill" and r < POWER_MIN_ROOM):
-                continue
+        for route, share in co_located_shares(material, r).items():
             recipe = inputs[ROUTES[route][0]]
             cap = min([share * r / recipe[material]] + [  # the other inputs must be there too
                 max(0.0, CELL_CAP * gen[(pref, m)] - existing[(pref, m)]) / rate
@@ -884,14 +899,14 @@ def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[d
     for prov, residents in PROVINCE_POPULATION.items():
         pref = max((g, p) for (p, m), g in gen.items() if m == "fgd_gypsum" and PROVINCE_OF[p] == prov)[1]
         boards.append(("plasterboard", pref, residents * PLASTERBOARD_PER_CAPITA
-                       / float(yields["fgd_gypsum_products"]["mass_yield"])))
+                       / float(processes["fgd_gypsum_products"]["mass_yield"])))
     isw_existing = sum(existing.values())
     scale = (REGION_UTILIZED[0] - isw_existing - sum(c for *_, c in boards)) / sum(c for *_, c in raw)
 
     rows = []
     for route, pref, cap in sorted([(r, p, c * scale) for r, p, c in raw] + boards):
         process, material, sector = ROUTES[route]
-        if route not in HUB_ROUTES and route != "plasterboard":  # products bear a haul
+        if route not in HUB_ROUTES and route != "plasterboard":  # routes that cannot haul
             for m, rate in inputs[process].items():
                 if cap * rate > gen[(pref, m)]:
                     raise ValueError(f"{route} at {pref} takes more {m} than the prefecture makes")
