@@ -33,7 +33,7 @@ class Settings:
     run_workers: int = 1  # planning runs solved at the same time
     run_time_limit_s: float = 600.0
     worker_poll_s: float = 0.5
-    expose_docs: bool = True  # /docs and /openapi.json
+    expose_docs: bool = True  # serve the OpenAPI document at /api/v1/openapi.json
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

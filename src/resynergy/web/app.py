@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
                 "recycled-resource utilization",
         description="REST API. 认证：`POST /api/v1/auth/token` 取得令牌，之后带 `Authorization: Bearer <token>`。"
                     "Errors share one body: `code`, `message` (zh/en), `field`, and `issues` for data errors.",
-        docs_url="/api/docs" if settings.expose_docs else None, redoc_url=None,
+        # Swagger UI and ReDoc load their scripts from a CDN, so they stay off (offline deployments);
+        # the OpenAPI document itself is served.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/v1/openapi.json" if settings.expose_docs else None)
     app.state.platform = Platform(settings, sessions, Accounts(settings), supervisor, templates.environment())
     api = APIRouter(prefix="/api/v1")

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup
 
 from resynergy import __version__
@@ -18,7 +18,7 @@ from resynergy.web import i18n
 
 
 def _number(value: Any, digits: int = 0) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, Undefined):
         return ""
     try:
         return f"{float(value):,.{digits}f}"

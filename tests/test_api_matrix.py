@@ -1,0 +1,439 @@
+"""Authorization matrix: every route of the app × every role × own / other organisation (and
+province) → the expected status. The expectations below are the access policy written out by
+hand; the test enumerates the app's routes and fails on any route the matrix does not cover.
+
+Roles: anonymous, public, admin, planner (all provinces), planner_bj (Beijing only), regulator,
+evaluator, ent_a (the organisation owning the objects used), ent_b (another organisation).
+"own" objects belong to organisation A in Hebei (Chengde). Page routes answer 'login' (a 303 to
+/login) where the API answers 401.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from conftest import ORG_A, PASSWORD, make_settings, seed
+from resynergy import schema
+from resynergy.scenario import uscc
+from resynergy.services.access import Actor
+from resynergy.services.registry import Change, apply
+from resynergy.store.models import (
+    REGISTRY,
+    REGISTRY_TABLES,
+    ImportRecord,
+    Run,
+    RunResult,
+    ScenarioSnapshot,
+)
+
+ROLES = ("anonymous", "public", "admin", "planner", "planner_bj", "regulator", "evaluator", "ent_a", "ent_b")
+ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")
+STAFF = ("admin", "planner", "planner_bj", "regulator", "evaluator")
+ENTERPRISES = ("ent_a", "ent_b")
+
+# One valid record per table, owned by organisation A / located in Hebei; created and removed
+# around each request so every role meets the same state.
+BODIES: dict[str, dict[str, Any]] = {
+    "regions": {"code": "139001", "name_zh": "测试市", "name_en": "Test City", "level": "prefecture",
+                "parent": "130000", "lat": 39.0, "lon": 116.0},
+    "organisations": {"uscc": "91130800MA0M00001" + uscc.check_char("91130800MA0M00001"), "name_zh": "测试单位",
+                      "name_en": "Test Co", "region": "130800"},
+    "sites": {"id": "m-site", "name_zh": "测试站点", "name_en": "Test site", "org_uscc": ORG_A, "region": "130800",
+              "lat": 40.9, "lon": 117.9, "roles": "generator"},
+    "supplies": {"site": "cd-mine", "material": "fly_ash", "year": 2030, "generation_t": 10.0},
+    "facilities": {"id": "m-fac", "site": "cd-plant", "process": "tailings_sand", "year": 2022, "capacity_t": 10.0},
+    "demands": {"site": "cd-plant", "material": "coarse_aggregate", "year": 2030, "quantity_t": 10.0, "value": 1.0},
+    "terminals": {"site": "cd-extra2", "handling_cost": 5.0, "capacity_t": 1000.0},
+    "lanes": {"from_site": "cd-mine", "to_site": "cd-extra", "mode": "road_nev"},
+    "corridors": {"id": "m-cor", "from_region": "130800", "to_region": "110000", "min_rail_share": 0.1},
+    "targets": {"id": "m-tgt", "indicator": "isw_utilized", "region": "130000", "year": 2022, "value": 1.0,
+                "unit": "t", "kind": "report", "name_zh": "测试目标", "name_en": "Test target"},
+    "policy": {"key": "k_nearest", "value": 6.0},
+}
+# An existing record per table, owned by A / in Hebei, read and re-saved unchanged.
+EXISTING = {"regions": {"code": "130800"}, "organisations": {"uscc": ORG_A}, "sites": {"id": "cd-mine"},
+            "supplies": {"site": "cd-mine"}, "facilities": {"id": "cd-sand"}, "demands": {"site": "cd-plant"},
+            "terminals": {"site": "cd-extra"}, "lanes": {"to_site": "cd-extra"}, "corridors": {"id": "cor-1"},
+            "targets": {"id": "hebei-isw"}, "policy": {"key": "carbon_price"}}
+
+
+@dataclass
+class World:
+    client: TestClient
+    app: Any
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, int]
+    pk: dict[str, int] = field(default_factory=dict)  # existing record per table
+    scenario: int = 0
+    runs: tuple[int, int] = (0, 0)
+    import_id: int = 0
+    victim: int = 0
+
+    def sessions(self):
+        return self.app.state.platform.sessions()
+
+    def as_admin(self, changes: list[Change]) -> list[int]:
+        with self.sessions() as db:
+            done = apply(db, Actor(self.ids["admin"], "admin", "admin"), changes)
+            db.commit()
+            return done.pks
+
+    def remove(self, table: str, body: dict) -> None:
+        t = REGISTRY[table]
+        keys = schema.key_columns(table)
+        with self.sessions() as db:
+            db.execute(sa.delete(t).where(*(t.c[k] == body[k] for k in keys)))
+            db.commit()
+
+    def fresh(self, table: str) -> int:
+        self.remove(table, BODIES[table])
+        return self.as_admin([Change(table, "create", dict(BODIES[table]))])[0]
+
+    def queued_run(self) -> int:
+        with self.sessions() as db:
+            run = Run(scenario_id=self.scenario, options={"objective": "cost"})
+            db.add(run)
+            db.commit()
+            return run.id
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, sqlite_template) -> World:
+    path = tmp_path_factory.mktemp("matrix") / "m.db"
+    shutil.copyfile(sqlite_template, path)
+    from resynergy.web.app import create_app
+
+    app = create_app(make_settings(f"sqlite:///{path}", login_max_failures=1000), migrate=False, run_worker=False)
+    users = seed(app)
+    with TestClient(app) as client:
+        w = World(client, app, users.headers, users.ids)
+        extra = {"id": "cd-extra", "name_zh": "承德货场", "name_en": "Chengde yard", "org_uscc": ORG_A,
+                 "region": "130800", "lat": 40.8, "lon": 117.8, "roles": "terminal"}
+        w.as_admin([Change("sites", "create", extra),
+                    Change("sites", "create", {**extra, "id": "cd-extra2", "name_en": "Chengde yard 2"})])
+        w.as_admin([Change("terminals", "create", {"site": "cd-extra", "handling_cost": 4.0, "capacity_t": 9.0}),
+                    Change("lanes", "create", {"from_site": "cd-plant", "to_site": "cd-extra", "mode": "rail"}),
+                    Change("corridors", "create", {"id": "cor-1", "from_region": "130800", "to_region": "110000",
+                                                   "min_rail_share": 0.2}),
+                    Change("policy", "create", {"key": "carbon_price", "value": 0.0}),
+                    Change("demands", "create", {"site": "cd-plant", "material": "manufactured_sand", "year": 2022,
+                                                 "quantity_t": 5.0, "value": 1.0})])
+        with w.sessions() as db:
+            for table, match in EXISTING.items():
+                t = REGISTRY[table]
+                w.pk[table] = db.scalar(sa.select(t.c.pk).where(*(t.c[k] == v for k, v in match.items())))
+            snap = ScenarioSnapshot(name="s", version=1, digest="0" * 64, tables={}, province="")
+            db.add(snap)
+            db.flush()
+            w.scenario = snap.id
+            runs = []
+            for _ in range(2):
+                run = Run(scenario_id=snap.id, options={"objective": "cost"}, state="succeeded", progress=1.0,
+                          published=True, objective=1.0)
+                db.add(run)
+                db.flush()
+                summary = {"status": "optimal", "totals": {"cost_yuan": 1.0}, "headline": [], "targets": [], "years": [2022]}
+                fig = json.dumps({"data": [], "layout": {}})
+                db.add_all([RunResult(run_id=run.id, name="summary", kind="json", data=summary),
+                            RunResult(run_id=run.id, name="flows", kind="table", data=[]),
+                            RunResult(run_id=run.id, name="figures", kind="json",
+                                      data={n: {"zh": fig, "en": fig} for n in
+                                            ("map", "sankey", "attainment", "trajectory", "costs", "co2")}),
+                            RunResult(run_id=run.id, name="report", kind="html.gz", blob=gzip.compress(b"<html></html>"))])
+                runs.append(run.id)
+            w.runs = (runs[0], runs[1])
+            rec = ImportRecord(user_id=users.ids["ent_a"], filename="x.csv", accepted=False, issues=[],
+                               error_workbook=b"PK")
+            db.add(rec)
+            db.flush()
+            w.import_id = rec.id
+            db.commit()
+            victim = app.state.platform.accounts.create_user(db, Actor(None, "t", "admin"), "victim", PASSWORD, "evaluator")
+            db.commit()
+            w.victim = victim.id
+        yield w
+
+
+# ---- expectations ------------------------------------------------------------------------
+def each(**statuses) -> dict[str, int | str]:
+    """Statuses by role; ``rest`` fills the roles not named."""
+    rest = statuses.pop("rest", None)
+    out = {role: statuses.get(role, rest) for role in ROLES}
+    missing = [r for r, v in out.items() if v is None]
+    assert not missing, missing
+    return out
+
+
+def signed_in(ok, page=False) -> dict:
+    return each(anonymous="login" if page else 401, public=403, rest=ok)
+
+
+def registry_expect(table: str, op: str, page: bool = False) -> dict:
+    """The registry's access policy (see resynergy.services.access), written out independently."""
+    org = table in ORG_TABLES
+    anon = "login" if page else 401
+    ok = {"list": 200, "read": 200, "export": 200, "form": 200,
+          "create": 303 if page else 201, "update": 303 if page else 200, "delete": 303 if page else 204}[op]
+    if op in ("list", "export"):
+        return signed_in(ok, page)
+    if op == "read":
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=ok, evaluator=ok, ent_a=ok,
+                    planner_bj=404 if org else ok, ent_b=404 if org else ok)
+    if op == "form":  # the blank "new" form: function-level permission only
+        writable = org and table != "organisations"
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=ok, regulator=403,
+                    evaluator=403, ent_a=ok if writable else 403, ent_b=ok if writable else 403)
+    if op == "create":
+        ent_ok = org and table != "organisations"
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=403, regulator=403, evaluator=403,
+                    ent_a=ok if ent_ok else 403, ent_b=403)
+    if op == "update":
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
+                    planner_bj=404 if org else 403, ent_a=ok if org else 403, ent_b=404 if org else 403)
+    if op == "delete":
+        ent_fn = org and table != "organisations"
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
+                    planner_bj=404 if org else 403, ent_a=ok if ent_fn else 403,
+                    ent_b=(404 if ent_fn else 403))
+    raise KeyError(op)
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # the route's template
+    expect: dict[str, int | str]
+    url: Callable[[World], str]
+    kwargs: Callable[[World, str], dict] = lambda w, role: {}
+    before: Callable[[World, str], dict] | None = None  # returns extra format values for url
+    after: Callable[[World], None] | None = None
+    table: str = ""
+
+
+def _form(body: dict) -> dict[str, str]:
+    return {k: ("true" if v is True else "false" if v is False else "" if v is None else str(v)) for k, v in body.items()}
+
+
+def _existing_body(w: World, table: str) -> dict:
+    with w.sessions() as db:
+        row = db.execute(sa.select(REGISTRY[table]).where(REGISTRY[table].c.pk == w.pk[table])).mappings().one()
+    return {k: v for k, v in row.items() if k not in ("pk", "updated_at")}
+
+
+# Page routes take the table from the path; they are exercised for one table of each kind (the
+# API routes cover every table): one the enterprise may not create, one owned through a site,
+# and one shared.
+PAGE_TABLES = ("organisations", "supplies", "regions")
+
+
+def registry_cases() -> list[Case]:
+    cases = []
+    for t in REGISTRY_TABLES:
+        cases += [
+            Case("GET", f"/api/v1/{t}", registry_expect(t, "list"), lambda w, t=t: f"/api/v1/{t}", table=t),
+            Case("GET", f"/api/v1/{t}/export", registry_expect(t, "export"), lambda w, t=t: f"/api/v1/{t}/export", table=t),
+            Case("GET", f"/api/v1/{t}/{{pk}}", registry_expect(t, "read"), lambda w, t=t: f"/api/v1/{t}/{w.pk[t]}", table=t),
+            Case("POST", f"/api/v1/{t}", registry_expect(t, "create"), lambda w, t=t: f"/api/v1/{t}",
+                 lambda w, role, t=t: {"json": BODIES[t]}, after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
+            Case("PUT", f"/api/v1/{t}/{{pk}}", registry_expect(t, "update"), lambda w, t=t: f"/api/v1/{t}/{w.pk[t]}",
+                 lambda w, role, t=t: {"json": _existing_body(w, t)}, table=t),
+            Case("DELETE", f"/api/v1/{t}/{{pk}}", registry_expect(t, "delete"),
+                 lambda w, t=t: f"/api/v1/{t}/{{fresh}}", before=lambda w, role, t=t: {"fresh": w.fresh(t)},
+                 after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
+        ]
+        if t not in PAGE_TABLES:
+            continue
+        cases += [
+            Case("GET", "/registry/{table}", registry_expect(t, "list", page=True), lambda w, t=t: f"/registry/{t}", table=t),
+            Case("GET", "/registry/{table}/new", registry_expect(t, "form", page=True),
+                 lambda w, t=t: f"/registry/{t}/new", table=t),
+            Case("POST", "/registry/{table}/new", registry_expect(t, "create", page=True),
+                 lambda w, t=t: f"/registry/{t}/new", lambda w, role, t=t: {"data": _form(BODIES[t])},
+                 after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
+            Case("GET", "/registry/{table}/{pk}", registry_expect(t, "read", page=True),
+                 lambda w, t=t: f"/registry/{t}/{w.pk[t]}", table=t),
+            Case("POST", "/registry/{table}/{pk}", registry_expect(t, "update", page=True),
+                 lambda w, t=t: f"/registry/{t}/{w.pk[t]}", lambda w, role, t=t: {"data": _form(_existing_body(w, t))},
+                 table=t),
+            Case("POST", "/registry/{table}/{pk}/delete", registry_expect(t, "delete", page=True),
+                 lambda w, t=t: f"/registry/{t}/{{fresh}}/delete", before=lambda w, role, t=t: {"fresh": w.fresh(t)},
+                 after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
+        ]
+    return cases
+
+
+ADMIN_ONLY = each(anonymous=401, admin=200, rest=403)
+IMPORTERS = ("admin", "planner", "planner_bj", "ent_a", "ent_b")
+_counter = iter(range(10**6))
+OWN_CSV = b"site,material,year,generation_t\ncd-mine,fly_ash,2030,10\n"
+
+
+def _token_body(w: World, role: str) -> dict:
+    return {"json": {"username": role if role != "anonymous" else "nobody", "password": PASSWORD}}
+
+
+def _fresh_token(w: World, role: str) -> dict:
+    if role == "anonymous":
+        return {}
+    r = w.client.post("/api/v1/auth/token", json={"username": role, "password": PASSWORD})
+    return {"headers": {"Authorization": f"Bearer {r.json()['access_token']}"}}
+
+
+def _remove_own_supply(w: World) -> None:
+    w.remove("supplies", {"site": "cd-mine", "material": "fly_ash", "year": 2030})
+
+
+def other_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    runs = lambda w: w.runs  # noqa: E731
+    staff_read = each(anonymous=401, public=403, ent_a=403, ent_b=403, planner_bj=404, rest=200)
+    staff_list = each(anonymous=401, public=403, ent_a=403, ent_b=403, rest=200)
+    editors = lambda ok, bj: each(anonymous=401, public=403, ent_a=403, ent_b=403, regulator=403, evaluator=403,  # noqa: E731
+                                  admin=ok, planner=ok, planner_bj=bj)
+    page_staff = each(anonymous="login", public=403, ent_a=403, ent_b=403, planner_bj=404, rest=200)
+    page_editors = lambda bj: each(anonymous="login", public=403, ent_a=403, ent_b=403, regulator=403,  # noqa: E731
+                                   evaluator=403, admin=303, planner=303, planner_bj=bj)
+    importers = lambda ok, other: each(anonymous=401, public=403, regulator=403, evaluator=403, admin=ok,  # noqa: E731
+                                       planner=ok, ent_a=ok, planner_bj=other, ent_b=other)
+    everyone = lambda s: each(rest=s)  # noqa: E731
+    return [
+        Case("GET", "/api/v1/openapi.json", everyone(200), R("/api/v1/openapi.json")),
+        Case("GET", "/static/vendor/plotly.min.js", everyone(200), R("/static/vendor/plotly.min.js")),
+        Case("POST", "/api/v1/auth/token", each(anonymous=401, rest=200), R("/api/v1/auth/token"), _token_body),
+        Case("DELETE", "/api/v1/auth/token", each(anonymous=400, rest=204), R("/api/v1/auth/token"), _fresh_token),
+        Case("GET", "/api/v1/auth/me", each(anonymous=401, rest=200), R("/api/v1/auth/me")),
+        Case("GET", "/api/v1/users", ADMIN_ONLY, R("/api/v1/users")),
+        Case("POST", "/api/v1/users", {**ADMIN_ONLY, "admin": 201}, R("/api/v1/users"),
+             lambda w, role: {"json": {"username": f"new{next(_counter)}", "password": "a long passphrase 2024",
+                                       "role": "evaluator"}}),
+        Case("GET", "/api/v1/users/{user_id}", ADMIN_ONLY, lambda w: f"/api/v1/users/{w.victim}"),
+        Case("PATCH", "/api/v1/users/{user_id}", ADMIN_ONLY, lambda w: f"/api/v1/users/{w.victim}",
+             lambda w, role: {"json": {"display_name": "v"}}),
+        Case("POST", "/api/v1/users/{user_id}/revoke", {**ADMIN_ONLY, "admin": 204},
+             lambda w: f"/api/v1/users/{w.victim}/revoke"),
+        Case("GET", "/api/v1/audit", ADMIN_ONLY, R("/api/v1/audit")),
+        Case("POST", "/api/v1/imports", importers(201, 422), R("/api/v1/imports"),
+             lambda w, role: {"files": {"file": ("supplies.csv", OWN_CSV, "text/csv")}}, after=_remove_own_supply),
+        Case("POST", "/api/v1/imports/builtin", editors(404, 404), R("/api/v1/imports/builtin"),
+             lambda w, role: {"json": {"name": "no-such-dataset"}}),
+        Case("GET", "/api/v1/imports", importers(200, 200), R("/api/v1/imports")),
+        Case("GET", "/api/v1/imports/{import_id}", each(anonymous=401, public=403, regulator=403, evaluator=403,
+                                                         admin=200, ent_a=200, planner=404, planner_bj=404, ent_b=404),
+             lambda w: f"/api/v1/imports/{w.import_id}"),
+        Case("GET", "/api/v1/imports/{import_id}/errors.xlsx",
+             each(anonymous=401, public=403, regulator=403, evaluator=403, admin=200, ent_a=200, planner=404,
+                  planner_bj=404, ent_b=404), lambda w: f"/api/v1/imports/{w.import_id}/errors.xlsx"),
+        Case("GET", "/api/v1/scenarios", staff_list, R("/api/v1/scenarios")),
+        Case("POST", "/api/v1/scenarios", editors(201, 201), R("/api/v1/scenarios"),
+             lambda w, role: {"json": {"name": f"m{next(_counter)}"}}),
+        Case("GET", "/api/v1/scenarios/{scenario_id}", staff_read, lambda w: f"/api/v1/scenarios/{w.scenario}"),
+        Case("GET", "/api/v1/scenarios/{scenario_id}/tables/{table}", staff_read,
+             lambda w: f"/api/v1/scenarios/{w.scenario}/tables/sites"),
+        Case("GET", "/api/v1/runs", staff_list, R("/api/v1/runs")),
+        Case("POST", "/api/v1/runs", editors(201, 404), R("/api/v1/runs"),
+             lambda w, role: {"json": {"scenario_id": w.scenario}}),
+        Case("GET", "/api/v1/runs/compare", staff_read, lambda w: f"/api/v1/runs/compare?a={runs(w)[0]}&b={runs(w)[1]}"),
+        Case("GET", "/api/v1/runs/{run_id}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}"),
+        Case("POST", "/api/v1/runs/{run_id}/cancel", editors(200, 404), lambda w: "/api/v1/runs/{fresh}/cancel",
+             before=lambda w, role: {"fresh": w.queued_run()}),
+        Case("POST", "/api/v1/runs/{run_id}/publish", editors(200, 404), lambda w: f"/api/v1/runs/{runs(w)[0]}/publish",
+             lambda w, role: {"json": {"published": True}}),
+        Case("GET", "/api/v1/runs/{run_id}/results/{name}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/results/flows"),
+        Case("GET", "/api/v1/runs/{run_id}/figures/{name}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/figures/map"),
+        Case("GET", "/api/v1/runs/{run_id}/report", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/report"),
+        Case("GET", "/api/v1/runs/{run_id}/log", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/log"),
+        Case("GET", "/api/v1/runs/{run_id}/inputs", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/inputs"),
+        Case("GET", "/api/v1/public/plan", everyone(200), R("/api/v1/public/plan")),
+        Case("GET", "/api/v1/public/figures/{name}", everyone(200), R("/api/v1/public/figures/sankey")),
+        # pages
+        Case("GET", "/", everyone(200), R("/")),
+        Case("GET", "/login", everyone(200), R("/login")),
+        Case("POST", "/login", everyone(403), R("/login"),  # no sign-in form token: refused for all
+             lambda w, role: {"data": {"username": "admin", "password": PASSWORD}}),
+        Case("POST", "/logout", everyone("login"), R("/logout")),  # signs out (if in) and goes to the sign-in page
+        Case("GET", "/lang/{code}", everyone(303), R("/lang/en")),
+        Case("POST", "/builtin", page_editors(303), R("/builtin"), lambda w, role: {"data": {"name": "no-such"}}),
+        Case("GET", "/registry", each(anonymous="login", public=403, rest=200), R("/registry")),
+        Case("GET", "/import", each(anonymous="login", public=403, regulator=403, evaluator=403, rest=200), R("/import")),
+        Case("POST", "/import", each(anonymous="login", public=403, regulator=403, evaluator=403, admin=200, planner=200,
+                                     ent_a=200, planner_bj=422, ent_b=422), R("/import"),
+             lambda w, role: {"files": {"file": ("supplies.csv", OWN_CSV, "text/csv")}}, after=_remove_own_supply),
+        Case("GET", "/import/template.xlsx", each(anonymous="login", public=403, regulator=403, evaluator=403, rest=200),
+             R("/import/template.xlsx")),
+        Case("GET", "/enterprise", each(anonymous="login", ent_a=200, ent_b=200, rest=403), R("/enterprise")),
+        Case("GET", "/runs", each(anonymous="login", public=403, ent_a=403, ent_b=403, rest=200), R("/runs")),
+        Case("POST", "/scenarios", page_editors(303), R("/scenarios"), lambda w, role: {"data": {"name": "p"}}),
+        Case("POST", "/runs", page_editors(404), R("/runs"), lambda w, role: {"data": {"scenario_id": str(w.scenario)}}),
+        Case("GET", "/runs/compare", page_staff, lambda w: f"/runs/compare?a={runs(w)[0]}&b={runs(w)[1]}"),
+        Case("GET", "/runs/{run_id}", page_staff, lambda w: f"/runs/{runs(w)[0]}"),
+        Case("POST", "/runs/{run_id}/cancel", page_editors(404), lambda w: "/runs/{fresh}/cancel",
+             before=lambda w, role: {"fresh": w.queued_run()}),
+        Case("POST", "/runs/{run_id}/publish", page_editors(404), lambda w: f"/runs/{runs(w)[0]}/publish",
+             lambda w, role: {"data": {"published": "true"}}),
+        Case("GET", "/admin/users", each(anonymous="login", admin=200, rest=403), R("/admin/users")),
+        Case("POST", "/admin/users", each(anonymous="login", admin=303, rest=403), R("/admin/users"),
+             lambda w, role: {"data": {"username": f"page{next(_counter)}", "password": "a long passphrase 2024",
+                                       "role": "evaluator"}}),
+        Case("POST", "/admin/users/{user_id}", each(anonymous="login", admin=303, rest=403),
+             lambda w: f"/admin/users/{w.victim}", lambda w, role: {"data": {"role": "evaluator", "active": "true"}}),
+        Case("POST", "/admin/users/{user_id}/revoke", each(anonymous="login", admin=303, rest=403),
+             lambda w: f"/admin/users/{w.victim}/revoke"),
+        Case("GET", "/admin/audit", each(anonymous="login", admin=200, rest=403), R("/admin/audit")),
+    ]
+
+
+CASES = registry_cases() + other_cases()
+
+
+def _key(method: str, path: str) -> tuple[str, str]:
+    return method, path
+
+
+def test_every_route_is_in_the_matrix():
+    from resynergy.web.app import create_app
+
+    app = create_app(make_settings("sqlite://"), migrate=False, run_worker=False)
+    routes = set()
+    for r in iter_route_contexts(app.routes):
+        for method in r.methods or ():
+            if method != "HEAD":
+                routes.add(_key(method, r.path))
+    covered = {_key(c.method, c.path) for c in CASES}
+    assert not routes - covered, f"routes without authorization expectations: {sorted(routes - covered)}"
+    assert not covered - routes, f"matrix rows for routes that no longer exist: {sorted(covered - routes)}"
+    for t in REGISTRY_TABLES:  # the API resources of every table
+        assert {c.path for c in CASES if c.table == t and c.path.startswith("/api/")} == {
+            f"/api/v1/{t}", f"/api/v1/{t}/export", f"/api/v1/{t}/{{pk}}"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path} {c.table}".strip())
+def test_authorization(world: World, case: Case):
+    wrong = []
+    for role in ROLES:
+        extra = case.before(world, role) if case.before else {}
+        url = case.url(world).format(**extra) if extra else case.url(world)
+        kwargs = case.kwargs(world, role)
+        headers = {**world.headers[role], **kwargs.pop("headers", {})}
+        r = world.client.request(case.method, url, headers=headers, follow_redirects=False, **kwargs)
+        want = case.expect[role]
+        if want == "login":
+            ok = r.status_code == 303 and r.headers["location"].startswith("/login")
+        elif want == 303:
+            ok = r.status_code == 303 and not r.headers["location"].startswith("/login")
+        else:
+            ok = r.status_code == want
+        if not ok:
+            wrong.append(f"{role}: expected {want}, got {r.status_code} {r.text[:160]!r}")
+        if case.after:
+            case.after(world)
+    assert not wrong, f"{case.method} {url}\n" + "\n".join(wrong)
