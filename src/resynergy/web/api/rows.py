@@ -13,6 +13,8 @@ from resynergy import schema
 from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES
 
 _PY = {"str": str, "float": float, "int": int, "bool": bool}
+# Text may hold tabs and line breaks but no other control characters (they break spreadsheets).
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 # Example values by column name, for the OpenAPI documentation.
 _EXAMPLE = {
     "code": "130800", "name_zh": "承德市", "name_en": "Chengde", "level": "prefecture", "parent": "130000",
@@ -41,6 +43,7 @@ def _field(col: schema.Column) -> tuple[Any, Any]:
             kw["le"] = col.max
     if col.dtype == "str" and not col.choices:
         kw["max_length"] = 2000
+        kw["pattern"] = NO_CONTROL
     if col.required and col.default == "":
         return typ, Field(..., **kw)
     default = col.default_value()
@@ -72,7 +75,8 @@ def row_in(table: str) -> type[BaseModel]:
     """Body of POST and PUT for ``table``."""
     fields = {c.name: _field(c) for c in schema.columns(table)}
     for extra in EXTRA_COLUMNS.get(table, ()):
-        fields[extra] = (str, Field("", max_length=256, description="联系信息（保密）/ contact (confidential)"))
+        fields[extra] = (str, Field("", max_length=256, pattern=NO_CONTROL,
+                                    description="联系信息（保密）/ contact (confidential)"))
     config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"examples": [_example(table)]})
     return create_model(f"{table.title()}In", __config__=config, **fields)  # type: ignore[call-overload]
 
