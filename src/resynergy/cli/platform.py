@@ -1,0 +1,155 @@
+"""Platform commands: ``resynergy serve``, ``resynergy db upgrade``, ``resynergy user add``,
+``resynergy registry import``. Each calls one store or service function.
+
+Exit codes: 0 done, 1 refused (bad data or credentials), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+
+from resynergy import datasets
+from resynergy.cli.console import err, out
+from resynergy.services.access import Actor
+from resynergy.services.settings import Settings
+from resynergy.store import db as store
+from resynergy.store.models import ROLES, User
+
+DbOpt = Annotated[str | None, typer.Option("--database-url", envvar="RESYNERGY_DATABASE_URL", show_envvar=True,
+                                           help="SQLAlchemy URL (default: sqlite:///resynergy.db here)")]
+
+
+def _settings(url: str | None) -> Settings:
+    return Settings.from_env(database_url=store.database_url(url))
+
+
+def _shown(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _first_admin(settings: Settings, accounts) -> None:
+    """Create the first admin from RESYNERGY_ADMIN_PASSWORD, or ask on a terminal; never block."""
+    sessions = store.session_factory(store.make_engine(settings.database_url))
+    with sessions() as db:
+        if db.scalar(sa.select(User.id).where(User.role == "admin")) is not None:
+            return
+        username = os.environ.get("RESYNERGY_ADMIN_USER", "admin")
+        password = os.environ.get("RESYNERGY_ADMIN_PASSWORD", "")
+        if not password and sys.stdin.isatty():
+            password = typer.prompt(f"首个管理员 {username} 的密码 / password for the first admin {username}",
+                                    hide_input=True, confirmation_prompt=True)
+        if not password:
+            err.print("[yellow]尚无管理员：设置 RESYNERGY_ADMIN_PASSWORD 或运行 `resynergy user add`。\n"
+                      "No admin yet: set RESYNERGY_ADMIN_PASSWORD or run `resynergy user add`.[/]")
+            return
+        accounts.ensure_admin(db, password, username)
+        db.commit()
+        err.print(f"已创建管理员 / created admin: {username}")
+
+
+def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port")] = 8000, database_url: DbOpt = None) -> None:
+    """Run the web platform (migrations applied first; SQLite by default) / 启动平台。"""
+    import uvicorn
+
+    from resynergy.services.accounts import Accounts
+    from resynergy.web.app import create_app
+
+    settings = _settings(database_url)
+    store.upgrade(settings.database_url)
+    accounts = Accounts(settings)
+    try:
+        _first_admin(settings, accounts)
+    except ValueError as exc:  # a weak RESYNERGY_ADMIN_PASSWORD
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    app = create_app(settings, migrate=False)
+    err.print(f"数据库 / database: {_shown(settings.database_url)}\n平台 / platform: http://{host}:{port}/")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def db_upgrade(database_url: DbOpt = None) -> None:
+    """Bring the database schema up to date / 升级数据库结构。"""
+    settings = _settings(database_url)
+    store.upgrade(settings.database_url)
+    engine = store.make_engine(settings.database_url)
+    out.print(f"{_shown(settings.database_url)}: {store.current_revision(engine)}")
+    engine.dispose()
+
+
+def _password(prompt_for: str) -> str:
+    if sys.stdin.isatty():
+        return typer.prompt(f"{prompt_for} 的密码 / password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\n")  # piped: the first line of stdin
+
+
+def user_add(username: Annotated[str, typer.Argument(help="Username / 用户名")],
+             role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}")] = "planner",
+             org: Annotated[str, typer.Option("--org", help="USCC of the organisation (enterprise users)")] = "",
+             province: Annotated[str, typer.Option(help="Province code scope, e.g. 130000 ('' = all)")] = "",
+             database_url: DbOpt = None) -> None:
+    """Add a user; the password is asked for (or read from the first line of stdin) / 新增用户。"""
+    from resynergy.services.accounts import AccountError, Accounts
+
+    settings = _settings(database_url)
+    store.upgrade(settings.database_url)
+    accounts = Accounts(settings)
+    sessions = store.session_factory(store.make_engine(settings.database_url))
+    with sessions() as db:
+        try:
+            user = accounts.create_user(db, Actor(None, "cli", "admin", ip="cli"), username, _password(username),
+                                        role, org, province)
+        except AccountError as exc:
+            err.print(f"[red]{exc.field}: {exc.zh} / {exc.en}[/]")
+            raise typer.Exit(1) from None
+        db.commit()
+        out.print(f"{user.username} ({user.role}) #{user.id}")
+
+
+def registry_import(file: Annotated[str, typer.Argument(help=".xlsx workbook, .csv table, or a built-in dataset name")],
+                    table: Annotated[str, typer.Option(help="Table of a CSV file (default: the file name)")] = "",
+                    user: Annotated[str, typer.Option("--as", help="Import with this user's rights (default: the first admin)")] = "",
+                    errors: Annotated[Path | None, typer.Option(help="Write the error workbook here when refused")] = None,
+                    database_url: DbOpt = None) -> None:
+    """Import rows into the registry, all or nothing / 批量导入登记库。"""
+    from resynergy.services import imports
+    from resynergy.services.accounts import actor_of
+
+    settings = _settings(database_url)
+    store.upgrade(settings.database_url)
+    sessions = store.session_factory(store.make_engine(settings.database_url))
+    with sessions() as db:
+        q = sa.select(User).where(User.username == user) if user else \
+            sa.select(User).where(User.role == "admin").order_by(User.id).limit(1)
+        who = db.scalar(q)
+        if who is None or not who.active:
+            err.print("[red]没有可用的用户：先运行 `resynergy user add` / no such user: run `resynergy user add` first[/]")
+            raise typer.Exit(1)
+        actor = actor_of(who, "cli")
+        path = Path(file)
+        if not path.exists() and file in datasets.names():
+            counts = imports.load_builtin(db, actor, file)
+            out.print(counts)
+            return
+        if not path.is_file():
+            err.print(f"[red]找不到文件 / file not found: {file}[/]")
+            raise typer.Exit(2)
+        outcome = imports.import_file(db, actor, path.read_bytes(), path.name, table)
+    if outcome.record.accepted:
+        out.print(outcome.record.counts)
+        return
+    for issue in outcome.issues[:50]:
+        err.print(f"{issue['location_zh']}: {issue['message_zh']} / {issue['message_en']}")
+    if len(outcome.issues) > 50:
+        err.print(f"… {len(outcome.issues) - 50}")
+    if errors is not None and outcome.record.error_workbook:
+        errors.write_bytes(outcome.record.error_workbook)
+        err.print(f"错误标注工作簿 / error workbook: {errors}")
+    err.print("[red]导入被拒绝，未写入任何内容 / import refused; nothing was written[/]")
+    raise typer.Exit(1)
