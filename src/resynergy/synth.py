@@ -45,8 +45,10 @@ PRICE = {"coarse_aggregate": 70, "manufactured_sand": 80, "sw_binder": 320, "cem
          "eco_cement": 350}
 
 
-def synthesize(sites: int, seed: int = 0, years: Sequence[int] = (2022,)) -> dict[str, pd.DataFrame]:
-    """The tables of a synthetic scenario with ``sites`` sites (reference tables from the catalog)."""
+def synthesize(sites: int, seed: int = 0, years: Sequence[int] = (2022,),
+               candidate_share: float = 0.2) -> dict[str, pd.DataFrame]:
+    """The tables of a synthetic scenario with ``sites`` sites (reference tables from the catalog);
+    ``candidate_share`` of the facilities are candidates to build."""
     if sites < 10:
         raise ValueError(f"a synthetic scenario needs at least 10 sites, not {sites}")
     rng = np.random.default_rng(seed)
@@ -113,7 +115,7 @@ def synthesize(sites: int, seed: int = 0, years: Sequence[int] = (2022,)) -> dic
     u = rng.lognormal(0, 0.6, len(fac_sites))
     u_sum = pd.Series(u).groupby(proc).transform("sum").to_numpy()
     cap = cap_total.reindex(proc).fillna(0).to_numpy() * u / u_sum
-    candidate = rng.random(len(fac_sites)) < 0.2
+    candidate = rng.random(len(fac_sites)) < candidate_share
     fac = pd.DataFrame({
         "id": [f"F{i:06d}" for i in range(len(fac_sites))], "site": fac_sites, "process": proc,
         "year": years[0], "capacity_t": np.maximum(cap, 1000.0).round(0),
@@ -160,11 +162,13 @@ def synthesize(sites: int, seed: int = 0, years: Sequence[int] = (2022,)) -> dic
             "demands": demands, "terminals": term, "targets": targets, "corridors": corridors}
 
 
-def scenario(sites: int, seed: int = 0, years: Sequence[int] = (2022,)):
+def scenario(sites: int, seed: int = 0, years: Sequence[int] = (2022,),
+             candidate_share: float = 0.2):
     """A validated synthetic :class:`~resynergy.scenario.Scenario`."""
     from resynergy.scenario import Scenario
 
-    return Scenario.from_tables(synthesize(sites, seed, years), name=f"synth-{sites}-{seed}")
+    return Scenario.from_tables(synthesize(sites, seed, years, candidate_share),
+                                name=f"synth-{sites}-{seed}")
 
 
 def write(sites: int, seed: int, out_dir: Path, years: Sequence[int] = (2022,),
