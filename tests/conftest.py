@@ -199,7 +199,7 @@ def seed(app, tables=None) -> Users:
         for name, (role, org, province) in ROLE_USERS.items():
             ids[name] = p.accounts.create_user(db, system, name, PASSWORD, role, org, province).id
         changes = [Change(t, "upsert", rec, source=t, row=i + 2)
-                   for t, frame in (tables or registry_tables()).items()
+                   for t, frame in (registry_tables() if tables is None else tables).items()
                    for i, rec in enumerate(frame.to_dict("records"))]
         apply(db, Actor(ids["admin"], "admin", "admin"), changes, "import")
         db.commit()

@@ -1,0 +1,154 @@
+"""The platform in real headless Chromium (Debian package, via Playwright): sign in, load the
+built-in dataset in one click, import a workbook with one bad row and see the error, fix it and
+import, snapshot and submit a run, watch it finish, open the map and the Sankey, publish, switch
+language. Every request must stay on the test server. Screenshots go to
+test-artifacts/browser/ (kept by CI as artifacts)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import PASSWORD, LiveServer, make_settings, seed
+from resynergy import schema
+from resynergy.scenario import Scenario
+from resynergy.scenario import io as scenario_io
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, sqlite_template):
+    from resynergy.web.app import create_app
+
+    path = tmp_path_factory.mktemp("browser") / "b.db"
+    shutil.copyfile(sqlite_template, path)
+    app = create_app(make_settings(f"sqlite:///{path}"), migrate=False, run_worker=True)
+    seed(app, tables={})  # users only: the registry starts empty, the built-in dataset is loaded by a click
+    with LiveServer(app) as live:
+        yield live
+
+
+@pytest.fixture
+def page(browser, server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    outside, problems = [], []
+
+    def guard(route):
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    # a refused import answers 422 on purpose: Chromium logs that status as a console error
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and "status of 422" not in m.text else None)
+    page.on("dialog", lambda d: d.accept())
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+    assert outside == [], f"requests left the server: {outside}"
+    assert problems == [], problems
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def supplies_workbook(path: Path, generation: object) -> Path:
+    """Two supply rows at a built-in site; the second one's generation is ``generation``."""
+    site = Scenario.from_builtin("jjj-2022").table("sites")["id"].iloc[0]
+    rows = pd.DataFrame([
+        {"site": site, "material": "fly_ash", "year": 2022, "generation_t": 12_000.0, "source": "台账 ledger"},
+        {"site": site, "material": "fgd_gypsum", "year": 2022, "generation_t": generation, "source": "台账 ledger"},
+    ]).astype(object).reindex(columns=[c.name for c in schema.columns("supplies")], fill_value="")
+    return scenario_io.write_xlsx({"supplies": rows}, path, include_empty=False)
+
+
+def test_the_platform_end_to_end(page, server, tmp_path):
+    base = server.url
+    # sign in (Chinese by default)
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "planner")
+    page.fill("input[name=password]", PASSWORD)
+    shot(page, "01-login")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+    # the built-in dataset in one action
+    page.click("#load-builtin")
+    page.wait_for_url("**/registry?msg=builtin_loaded", timeout=120_000)
+    assert page.locator("#registry-tables").inner_text().count("341") == 1  # sites of jjj-2022
+    shot(page, "02-registry-loaded")
+
+    # a workbook with one bad row: refused, the error shown where it is
+    bad = supplies_workbook(tmp_path / "台账.xlsx", "很多")
+    page.goto(f"{base}/import")
+    page.set_input_files("input[name=file]", str(bad))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result.rejected")
+    errors = page.locator(".errors").inner_text()
+    assert "台账.xlsx [supplies]" in errors and "应为数字" in errors and "很多" in errors
+    assert page.locator("#error-workbook").count() == 1
+    shot(page, "03-import-rejected")
+
+    # fixed: accepted
+    good = supplies_workbook(tmp_path / "台账.xlsx", 8_000.0)
+    page.set_input_files("input[name=file]", str(good))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result.ok")
+    assert "新增 2" in page.locator("#import-result").inner_text()
+    shot(page, "04-import-accepted")
+
+    # snapshot, submit, watch the run finish
+    page.goto(f"{base}/runs")
+    page.fill("#snapshot-form input[name=name]", "京津冀 2022")
+    page.click("#snapshot-form button[type=submit]")
+    page.wait_for_selector(".flash")
+    page.select_option("#run-form select[name=objective]", "cost")
+    page.click("#run-form button[type=submit]")
+    page.wait_for_selector("#run-status")
+    shot(page, "05-run-progress")
+    page.wait_for_selector('#run-status[data-state="succeeded"]', timeout=240_000)
+    page.wait_for_selector('[data-name="map"][data-ready="1"]', timeout=60_000)
+    page.wait_for_selector('[data-name="sankey"][data-ready="1"]', timeout=60_000)
+    assert page.locator('[data-name="map"] .scatterlayer .trace').count() > 3  # outlines, flows, sites
+    assert page.locator('[data-name="sankey"] .sankey-node').count() > 5
+    assert page.locator('[data-ready="error"]').count() == 0
+    page.wait_for_timeout(800)  # plotly transitions
+    shot(page, "06-run-results")
+
+    # publish: the dashboard shows the plan; switch to English
+    page.click("#publish-run")
+    page.goto(f"{base}/")
+    page.wait_for_selector('[data-name="map"][data-ready="1"]', timeout=60_000)
+    page.wait_for_selector('[data-name="sankey"][data-ready="1"]', timeout=60_000)
+    assert "已发布规划" in page.inner_text("main")
+    page.wait_for_timeout(800)
+    shot(page, "07-dashboard-zh")
+    page.click("#lang-switch")
+    page.wait_for_selector('html[lang="en"]')
+    page.wait_for_selector('[data-name="map"][data-ready="1"]', timeout=60_000)
+    assert "Published plan" in page.inner_text("main")
+    title = page.locator('[data-name="map"] .gtitle').text_content()
+    assert "flows" in title.lower()
+    page.wait_for_timeout(800)
+    shot(page, "08-dashboard-en")
+
+    # the public sees aggregates, not the site map
+    public = page.context.browser.new_page()
+    public.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
+    public.goto(f"{base}/")
+    public.wait_for_selector('[data-name="sankey"][data-ready="1"]', timeout=60_000)
+    assert public.locator('[data-name="map"]').count() == 0
+    public.screenshot(path=str(ARTIFACTS / "09-public.png"), full_page=True)
+    public.close()
