@@ -8,6 +8,7 @@ result tables all read these arrays, so costs are defined once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +133,7 @@ def annuity(rate: float, years: float) -> float:
     return rate / (1.0 - (1.0 + rate) ** -years)
 
 
-def prepare(scenario: Any, years: list[int] | None = None,
+def prepare(scenario: Any, years: Sequence[int] | None = None,
             net_options: network.NetworkOptions | None = None,
             targets: bool = True) -> ModelData:
     """Read ``scenario`` into :class:`ModelData` (raises PlanInputError on what cannot be planned)."""

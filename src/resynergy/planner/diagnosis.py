@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.planner.data import ModelData
+from resynergy.planner.model import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_shortfall
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
@@ -56,7 +57,7 @@ def relaxation(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray],
             f"按上述数量放宽这 {k} 项要求，是使方案可行的最小改动；放宽后方案的总成本为 {_t(total_cost)} 元。",
             f"Relaxing these {k} requirement(s) by the amounts above is the smallest change that "
             f"makes the plan feasible; the relaxed plan costs {_t(total_cost)} yuan."))
-    rows += binding_capacities(data, sol)
+    rows += binding_capacities(data, sol, relaxed=bool(rows))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -133,6 +134,7 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
 
 def _limits(data: ModelData, sol: Solution, i: int) -> tuple[str, str]:
     """What limits a facility_input target: capacity or supply (a short clause each)."""
+    assert data.targets is not None
     tt = data.targets.table
     if tt.at[i, "basis"] != "facility_input":
         return ("需要新建或扩建更多相关能力。", "More of the counted capacity must be built or expanded.")
@@ -150,8 +152,11 @@ def _limits(data: ModelData, sol: Solution, i: int) -> tuple[str, str]:
             "The materials or product demand within reach are not enough.")
 
 
-def binding_capacities(data: ModelData, sol: Solution, top: int = 5) -> list[dict]:
-    """The facilities whose capacity is worth most at the margin (from the LP duals)."""
+def binding_capacities(data: ModelData, sol: Solution, top: int = 5,
+                       relaxed: bool = False) -> list[dict]:
+    """The facilities whose capacity is worth most at the margin (from the LP duals). In a
+    relaxed plan the duals are dominated by the relaxation penalty, so they are stated as the
+    shortfall one more t/yr of capacity would remove."""
     if sol.cap_dual is None:
         return []
     n = _Names(data)
@@ -165,12 +170,19 @@ def binding_capacities(data: ModelData, sol: Solution, top: int = 5) -> list[dic
         fac = data.fac.iloc[k]
         pname = data.processes["name_zh"].get(fac["process"], fac["process"])
         pname_en = data.processes["name_en"].get(fac["process"], fac["process"])
-        rows.append(_row(
-            "binding_capacity", f"{fac['id']}/{data.years[y]}", float(v), "yuan per t/yr",
-            f"设施 {fac['id']}（{n.site(fac['site'], 'zh')}，{pname}）{data.years[y]}年能力已用满："
-            f"每增加 1 吨/年能力可降低总成本 {v:,.1f} 元。",
-            f"Facility {fac['id']} ({n.site(fac['site'], 'en')}, {pname_en}) runs at full capacity "
-            f"in {data.years[y]}: each extra t/yr of capacity would save {v:,.1f} yuan."))
+        where_zh = f"设施 {fac['id']}（{n.site(fac['site'], 'zh')}，{pname}）{data.years[y]}年能力已用满："
+        where_en = (f"Facility {fac['id']} ({n.site(fac['site'], 'en')}, {pname_en}) runs at full "
+                    f"capacity in {data.years[y]}: ")
+        if relaxed:
+            cut = v / ELASTIC_PENALTY
+            rows.append(_row("binding_capacity", f"{fac['id']}/{data.years[y]}", cut,
+                             "t per t/yr", where_zh + f"每增加 1 吨/年能力，缺口可减少约 {cut:.2f} 吨。",
+                             where_en + f"each extra t/yr of capacity would cut the shortfall by "
+                             f"about {cut:.2f} t."))
+        else:
+            rows.append(_row("binding_capacity", f"{fac['id']}/{data.years[y]}", float(v),
+                             "yuan per t/yr", where_zh + f"每增加 1 吨/年能力可降低总成本 {v:,.1f} 元。",
+                             where_en + f"each extra t/yr of capacity would save {v:,.1f} yuan."))
     return rows
 
 

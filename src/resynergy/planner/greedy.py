@@ -12,6 +12,7 @@ whatever demand is left is bought as the virgin alternative.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from resynergy.planner.data import ModelData, prepare
 from resynergy.planner.plan import Plan
 
 
-def greedy(scenario: Any, years: list[int] | None = None) -> Plan:
+def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
     """The greedy baseline plan of ``scenario`` (status 'heuristic'), with the same tables as
     :func:`resynergy.planner.solve`."""
     from resynergy.planner.solve import assemble

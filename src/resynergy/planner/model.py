@@ -14,6 +14,7 @@ total cost (yuan), CO2 (kg) and utilization (t).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import linopy
 import numpy as np
@@ -101,8 +102,9 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
         exp = m.add_variables(lower=0, upper=_da(np.where(can_expand, np.inf, 0.0)[None, :]
                                                  .repeat(yy, 0), year, fac), name="expansion")
         cum_exp = exp.cumsum("year")
-    candidate = d.buildable.any(axis=0)
-    build_var = open_ = None
+    candidate = np.asarray(d.buildable.any(axis=0), dtype=bool)
+    build_var: Any = None
+    open_: Any = None
     has_bin = False
     if fixed_build is not None:
         open_ = _da(np.cumsum(fixed_build, axis=0) * candidate, year, fac)
@@ -160,17 +162,24 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
                           name="expansion_limit",
                           mask=xr.DataArray(np.broadcast_to(can_expand, (yy, F)), coords=[year, fac]))
     if open_ is not None and linking == "disaggregated" and build_var is not None:
+        # x[y, a] ≤ U[y, a] · open[y, f]: U is the least of what the facility can take of the
+        # material, what the arc's lane carries and what its source can send (the strong
+        # facility-location formulation; with U = the facility's capacity alone it would be
+        # implied by the capacity row and add nothing)
         into = np.flatnonzero((d.arc_fac_in >= 0) & candidate[np.maximum(d.arc_fac_in, 0)])
         if len(into):
             f_of = d.arc_fac_in[into]
             rate = d.fin["rate"].to_numpy()[d.arc_to_fin[into]]
-            bound = rate * (d.cap_c + d.headroom)[f_of]
+            bound = np.broadcast_to(rate * (d.cap_c + d.headroom)[f_of], (yy, len(into))).copy()
             lane = d.net.arcs["lane1"].to_numpy()[into]
             if len(d.lane_cap):
                 bound = np.minimum(bound, np.where(lane >= 0, d.lane_cap[np.maximum(lane, 0)],
                                                    np.inf))
+            src = d.arc_from_sup[into]
+            sent = d.gen + d.draw_max  # (Y, S): most a supply node can ship
+            bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
             ai = pd.Index(into, name="arc")
-            m.add_constraints(x.isel(arc=into) - _pick(open_, "fac", f_of, ai) * _da(bound, ai)
+            m.add_constraints(x.isel(arc=into) - _pick(open_, "fac", f_of, ai) * _da(bound, year, ai)
                               <= 0, name="candidate_link")
 
     # --- shared capacities: terminals, lanes ---
@@ -192,7 +201,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     # --- policy rows ---
     cost_arc = d.net.cost
     co2_arc = d.net.co2
-    penalties = []
+    penalties: list[Any] = []
     built = Built(model=m, data=d, elastic=elastic, has_binaries=has_bin,
                   constant=float((d.fixed[None, :] * d.avail).sum()))
     for i, mask in enumerate(d.corridor_arcs):

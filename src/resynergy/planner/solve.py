@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
 import threading
@@ -42,6 +44,18 @@ def _silence_banner() -> None:
             os.dup2(saved, 1)
             os.close(saved)
         _banner_done = True
+
+
+@contextlib.contextmanager
+def _quiet_linopy():
+    """linopy logs a warning for every infeasible solve; the planner reports it in words."""
+    logger = logging.getLogger("linopy")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @dataclass
@@ -138,7 +152,7 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log:
              slacks: dict[str, Any] | None = None) -> Plan:
     """The Plan of a solution (checked for mass balance), or an empty plan without one."""
     empty = sol is None
-    if empty:
+    if sol is None:
         sol = results.Solution.zeros(data)
         residual = float("nan")
     else:
@@ -187,7 +201,8 @@ def _run(built: Built, options: PlanOptions) -> Run:
     with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
         log_file = os.path.join(tmp, "highs.log")
         t = time.perf_counter()
-        m.solve("highs", io_api="direct", **_solver_options(built, options, log_file))
+        with _quiet_linopy():
+            m.solve("highs", io_api="direct", **_solver_options(built, options, log_file))
         wall = time.perf_counter() - t
         log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(
             log_file) else ""
@@ -292,8 +307,8 @@ def _iis(built: Built) -> list[str]:
     out = []
     for label in labels:
         try:
-            name, coord = m.constraints.get_label_position(int(label))
-            out.append(f"{name}{coord}" if coord else name)
+            name, coord = m.constraints.get_label_position(int(label))  # type: ignore[misc]
+            out.append(f"{name}{coord}" if coord else str(name))
         except Exception:  # noqa: BLE001
             out.append(str(label))
     return out
