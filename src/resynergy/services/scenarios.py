@@ -66,11 +66,12 @@ def create(db: Session, actor: Actor, name: str, description: str = "") -> tuple
     if latest is not None and latest.digest == dig and latest.province == province:
         return latest, False
     snap = ScenarioSnapshot(name=name, version=(latest.version + 1) if latest else 1, description=description,
-                            created_by=actor.user_id, province=province, digest=dig, tables=tables)
+                            created_by=actor.user_id, province=province, digest=dig, tables=tables,
+                            rows={t: len(r) for t, r in tables.items()})
     db.add(snap)
     db.flush()
     audit.record(db, actor, "create", "scenario", snap.id, after={
-        "name": name, "version": snap.version, "digest": dig, "rows": {t: len(r) for t, r in tables.items()}})
+        "name": name, "version": snap.version, "digest": dig, "rows": snap.rows})
     db.commit()
     return snap, True
 
@@ -95,7 +96,3 @@ def get(db: Session, actor: Actor, scenario_id: int) -> ScenarioSnapshot:
     if snap is None or not access.can_read_scope(actor, snap.province):
         raise NotFound(f"scenario {scenario_id}")
     return snap
-
-
-def row_counts(snap: ScenarioSnapshot) -> dict[str, int]:
-    return {t: len(rows) for t, rows in snap.tables.items()}

@@ -156,7 +156,9 @@ class ScenarioSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     province: Mapped[str] = mapped_column(sa.String(6), default="")  # scope of the rows ('' = all)
     digest: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 of the tables' canonical JSON
-    tables: Mapped[dict] = mapped_column(sa.JSON)  # {table: [record, ...]}
+    rows: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {table: row count}
+    # {table: [record, ...]}: loaded only when asked for (listings and runs don't need it)
+    tables: Mapped[dict] = mapped_column(sa.JSON, deferred=True)
 
     __table_args__ = (sa.UniqueConstraint("name", "version"),)
 

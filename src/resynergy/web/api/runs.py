@@ -115,7 +115,7 @@ class Comparison(BaseModel):
 def scenario_out(snap, created: bool = True) -> dict:
     return {"id": snap.id, "name": snap.name, "version": snap.version, "description": snap.description,
             "province": snap.province, "digest": snap.digest, "created_at": snap.created_at,
-            "created_by": snap.created_by, "rows": scenarios.row_counts(snap), "created": created}
+            "created_by": snap.created_by, "rows": snap.rows, "created": created}
 
 
 def run_out(run) -> dict:

@@ -240,6 +240,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('province', sa.String(length=6), nullable=False),
     sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('rows', sa.JSON(), nullable=False),
     sa.Column('tables', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_scenarios_created_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scenarios')),
