@@ -453,3 +453,54 @@ def test_plan_tables_have_the_contract_columns():
         assert list(getattr(plan, table).columns[:len(cols)]) == cols, table
     assert np.isfinite(plan.timings["total"])
     assert plan.summary()["status"] == "optimal"
+
+
+def test_vat_refund_and_env_tax_are_switchable():
+    incentives = pd.DataFrame([{
+        "id": "vat_sand", "kind": "vat_refund", "process": "sand", "min_waste_share": 0.7,
+        "rate": 0.5, "tax_rate": 0.13, "name_zh": "退税", "name_en": "VAT refund", **SRC}])
+    s = transport_case()
+    mats = s.table("materials")
+    mats.loc[mats["code"] == "tailings", "env_tax"] = 15.0
+    s = s.with_tables(incentives=incentives, materials=mats)
+    plan = solve(s)
+    # refund = rate × VAT rate × product value per t input (sand at 200 yuan/t, yield 1)
+    assert cost_of(plan, "incentives") == pytest.approx(-100 * 0.5 * 0.13 * 200.0)
+    off = solve(s.with_policy(incentives=0))
+    assert cost_of(off, "incentives") == 0.0
+    assert off.objective - plan.objective == pytest.approx(100 * 0.5 * 0.13 * 200.0)
+    # with the tax on, disposing of tailings costs 40 + 15; a cheap product makes disposal win
+    cheap = s.with_tables(demands=s.table("demands").assign(value=5.0), incentives=incentives.iloc[:0])
+    assert cost_of(solve(cheap), "env_tax") == pytest.approx(100 * 15.0)
+    assert cost_of(solve(cheap.with_policy(env_tax=0)), "env_tax") == 0.0
+
+
+def test_legacy_stock_is_drawn_when_it_pays():
+    s = transport_case()
+    s = s.with_tables(supplies=s.table("supplies").assign(stock_t=500.0, stock_draw_max_t=30.0),
+                      demands=s.table("demands").assign(quantity_t=200.0))
+    plan = solve(s)
+    use = plan.supply_use.iloc[0]
+    assert use["stock_drawn_t"] == pytest.approx(30.0)
+    assert use["shipped_t"] == pytest.approx(130.0)
+
+
+def test_weights_blend_cost_and_co2():
+    s = transport_case()
+    mats = s.table("materials")
+    mats.loc[mats["code"] == "manufactured_sand", "co2_virgin"] = 500.0
+    s = s.with_tables(materials=mats, demands=s.table("demands").assign(value=20.0))
+    assert solve(s, PlanOptions(weights={"cost": 1.0, "co2": 0.001})).flows.empty
+    blend = solve(s, PlanOptions(weights={"cost": 1.0, "co2": 0.5}))
+    assert blend.activity["input_t"].sum() == pytest.approx(100.0)
+    assert blend.objective_kind == "blend"
+    with pytest.raises(ValueError, match="weight"):
+        PlanOptions(weights={"profit": 1.0})
+
+
+def test_iis_is_reported_on_request():
+    s = transport_case(targets=[{"id": "t1", "indicator": "isw_utilized", "value": 1000.0}])
+    plan = solve(s, PlanOptions(iis=True))
+    iis = plan.diagnosis[plan.diagnosis["kind"] == "iis"]
+    assert len(iis) >= 1
+    assert iis["subject"].str.contains("target").any()
