@@ -126,6 +126,25 @@ def test_the_platform_end_to_end(page, server, tmp_path):
     assert page.locator('[data-ready="error"]').count() == 0
     page.wait_for_timeout(800)  # plotly transitions
     shot(page, "06-run-results")
+    page.emulate_media(media="print")  # printing hides the menus and forms and stacks the figures
+    assert page.locator("header.top nav").is_hidden() and page.locator("#publish-run").is_hidden()
+    shot(page, "06b-run-results-print")
+    page.emulate_media(media="screen")
+
+    # the kept report opens offline too (its own CSP allows only its inlined scripts)
+    report_url = base + page.get_attribute("#report-link", "href")
+    report = page.context.new_page()  # same signed-in context
+    outside: list[str] = []
+    report.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else (
+        outside.append(r.request.url), r.abort()))
+    report_errors: list[str] = []
+    report.on("pageerror", lambda e: report_errors.append(str(e)))
+    report.goto(report_url)
+    report.wait_for_function("window.reportReady === true", timeout=60_000)
+    assert outside == []
+    assert report_errors == [] and report.locator("#fig-map .scatterlayer .trace").count() > 3
+    report.screenshot(path=str(ARTIFACTS / "06c-report.png"))
+    report.close()
 
     # publish: the dashboard shows the plan; switch to English
     page.click("#publish-run")

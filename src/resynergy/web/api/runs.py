@@ -127,6 +127,10 @@ def run_out(run) -> dict:
             "objective": objective, "error": run.error, "published": run.published}
 
 
+# The report is one self-contained file (plotly.js and its data inlined): inline scripts may run,
+# nothing may be fetched, it may not be framed.
+REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
+              "font-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 
@@ -242,7 +246,8 @@ def run_figure(db: DB, actor: CurrentActor, run_id: Id, name: FigureName,
 def run_report(db: DB, actor: CurrentActor, run_id: Id):
     blob = runs.result(db, runs.get(db, actor, run_id), "report").blob or b""
     return Response(gzip.decompress(blob), media_type="text/html; charset=utf-8",
-                    headers={"Content-Disposition": f'inline; filename="report-{run_id}.html"'})
+                    headers={"Content-Disposition": f'inline; filename="report-{run_id}.html"',
+                             "Content-Security-Policy": REPORT_CSP})
 
 
 @router.get("/runs/{run_id}/log", tags=["runs"], responses={
