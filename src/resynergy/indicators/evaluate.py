@@ -449,7 +449,7 @@ def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activi
                     v = v[v["material"] != ""]
                 parts.append(v.assign(indicator=ind.id, level=level, unit=ind.unit))
     cols = ["indicator", "level", "region", "material", "year", "value", "unit"]
-    out = pd.concat(parts, ignore_index=True)[cols]
+    out = pd.concat(parts, ignore_index=True)[cols].astype({"value": float, "year": int})
     return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
 
 

@@ -33,7 +33,6 @@ def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.Da
                               deliveries=plan.deliveries,
                               indicators=sorted(set(planned["indicator"])),
                               levels=("total", "province", "prefecture"))
-        values = values.astype({"value": float, "year": int})
         out = attainment(planned, values)
     else:
         out = attainment(planned, pd.DataFrame(columns=["indicator", "region", "material",

@@ -88,6 +88,8 @@ STATUS: dict[str, tuple[str, str]] = {
     "time_limit": ("达到时限（可行解）", "time limit (feasible)"),
     "relaxed": ("放宽目标后求解", "solved with relaxed targets"),
     "infeasible": ("不可行", "infeasible"),
+    "heuristic": ("启发式（贪心基线）", "heuristic (greedy baseline)"),
+    "not_planned": ("未纳入规划年份", "year not planned"),
 }
 
 # Cost and emission components the planner reports; others are shown by their id.
