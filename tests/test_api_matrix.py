@@ -339,6 +339,8 @@ def other_cases() -> list[Case]:
         Case("GET", "/api/v1/scenarios/{scenario_id}", staff_read, lambda w: f"/api/v1/scenarios/{w.scenario}"),
         Case("GET", "/api/v1/scenarios/{scenario_id}/tables/{table}", staff_read,
              lambda w: f"/api/v1/scenarios/{w.scenario}/tables/sites"),
+        Case("GET", "/api/v1/scenarios/{scenario_id}/export.xlsx", staff_read,
+             lambda w: f"/api/v1/scenarios/{w.scenario}/export.xlsx"),
         Case("GET", "/api/v1/runs", staff_list, R("/api/v1/runs")),
         Case("POST", "/api/v1/runs", editors(201, 404), R("/api/v1/runs"),
              lambda w, role: {"json": {"scenario_id": w.scenario}}),

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from conftest import make_settings, seed
+from resynergy.scenario import Scenario
 from resynergy.services.worker import PAUSE_BEFORE_SAVE, PAUSE_IN_SAVE
 from resynergy.store.models import Run, RunResult
 
@@ -64,7 +65,7 @@ def result_rows(app, run_id: int) -> int:
         return db.scalar(sa.select(sa.func.count()).select_from(RunResult).where(RunResult.run_id == run_id))
 
 
-def test_run_finishes_with_results_report_log_and_inputs(platform):
+def test_run_finishes_with_results_report_log_and_inputs(platform, tmp_path):
     client, users, app = platform
     h = users.headers["planner"]
     run = submit(client, h, objective="cost", years=[2022])
@@ -86,6 +87,12 @@ def test_run_finishes_with_results_report_log_and_inputs(platform):
     assert sankey["data"][0]["type"] == "sankey"
     inputs = client.get(f"/api/v1/runs/{run['id']}/inputs", headers=h).json()
     assert inputs["options"]["years"] == [2022] and len(inputs["scenario_digest"]) == 64
+    # the inputs download as a scenario workbook the core reads back unchanged
+    wb = client.get(f"/api/v1/scenarios/{run['scenario_id']}/export.xlsx", headers=h)
+    path = tmp_path / "inputs.xlsx"
+    path.write_bytes(wb.content)
+    again = Scenario.load(path)
+    assert again.table("supplies")["generation_t"].tolist() == [1_000_000.0]
 
 
 def test_same_inputs_reproduce_the_plan_and_runs_compare(platform):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import math
+import tempfile
 from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
@@ -18,6 +20,7 @@ from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiError
 
 router = APIRouter()
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PolicyKey = Literal[tuple(c for c in schema.columns("policy") if c.name == "key")[0].choices]  # type: ignore[misc]
 ResultName = Literal[plans.PLAN_TABLES + ("summary",)]  # type: ignore[valid-type]
@@ -163,6 +166,18 @@ def scenario_table(db: DB, actor: CurrentActor, scenario_id: Id,
                    limit: Limit = 100, offset: Offset = 0):
     rows = scenarios.get(db, actor, scenario_id).tables.get(table, [])
     return {"name": table, "items": rows[offset:offset + limit], "total": len(rows), "limit": limit, "offset": offset}
+
+
+@router.get("/scenarios/{scenario_id}/export.xlsx", tags=["scenarios"],
+            responses={**COMMON_RESPONSES, **NOT_FOUND, 200: {"content": {_XLSX: {}}, "description": "workbook"}},
+            summary="The scenario as a workbook (plan it again with `resynergy plan FILE`) / 导出情景工作簿")
+def scenario_workbook(db: DB, actor: CurrentActor, scenario_id: Id):
+    snap = scenarios.get(db, actor, scenario_id)
+    scenario = scenarios.to_scenario(snap.tables, snap.name)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = scenario.save(FilePath(tmp) / "scenario.xlsx", format="xlsx").read_bytes()
+    return Response(data, media_type=_XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="scenario-{snap.id}-v{snap.version}.xlsx"'})
 
 
 @router.get("/runs", response_model=RunPage, tags=["runs"], responses=COMMON_RESPONSES,
