@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session
 from resynergy import schema
 from resynergy.scenario import Scenario
 from resynergy.scenario import io as scenario_io
+from resynergy.schema.cells import formula_like
 from resynergy.services import audit, registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import Change, Rejected, issue_dict, own_issue
 from resynergy.store.models import REGISTRY_TABLES, ImportRecord
 
 SUFFIXES = (".xlsx", ".csv")
-_FORMULA_START = ("=", "+", "-", "@")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 ERRORS_SHEET = "错误 errors"
 _RED = PatternFill("solid", fgColor="FFC7CE")
@@ -47,7 +47,8 @@ class Outcome:
 
 
 def _formula_like(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value.strip())
+    """Formula-like text; a signed number ("-5") is data, not a formula."""
+    return formula_like(value) and not _NUMBER.match(str(value).strip())
 
 
 def _formula_issue(source: str, row: int, column: str, value: object, table: str = "") -> dict:

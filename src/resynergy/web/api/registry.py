@@ -11,6 +11,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from resynergy import schema
 from resynergy.scenario import io as scenario_io
+from resynergy.schema.cells import formula_like
 from resynergy.services import registry
 from resynergy.services.registry import Change
 from resynergy.store.models import REGISTRY_TABLES
@@ -33,7 +34,7 @@ def export_bytes(frame: pd.DataFrame, table: str, fmt: str) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             return scenario_io.write_xlsx({table: frame}, FilePath(tmp) / f"{table}.xlsx",
                                           include_empty=False).read_bytes()
-    safe = frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@")) else v)
+    safe = frame.map(lambda v: "'" + v if formula_like(v) else v)
     return safe.to_csv(index=False).encode("utf-8-sig")
 
 
