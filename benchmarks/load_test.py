@@ -36,8 +36,8 @@ def free_port() -> int:
 def start_server(folder: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "RESYNERGY_DATABASE_URL": f"sqlite:///{folder / 'load.db'}",
            "RESYNERGY_ADMIN_PASSWORD": PASSWORD}
-    code = "import typer; from resynergy.cli.platform import serve; typer.run(serve)"
-    proc = subprocess.Popen([sys.executable, "-c", code, "--port", str(port)], cwd=folder, env=env,
+    code = "from resynergy.cli.main import app; app()"  # `resynergy serve`
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], cwd=folder, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""Platform commands: serve (no prompt without a terminal, first admin from the environment),
+"""Platform commands as `resynergy` wires them: serve (no prompt without a terminal, first admin from the environment),
 db upgrade, user add, registry import (all or nothing, error workbook, built-in dataset)."""
 
 from __future__ import annotations
@@ -15,22 +15,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from resynergy.cli import platform as commands
-
 PASSWORD = "correct horse battery staple"
 
 
 def cli() -> typer.Typer:
-    """The commands wired as resynergy.cli.main wires them."""
-    app = typer.Typer()
-    db, user, registry = typer.Typer(), typer.Typer(), typer.Typer()
-    app.command("serve")(commands.serve)
-    db.command("upgrade")(commands.db_upgrade)
-    user.command("add")(commands.user_add)
-    registry.command("import")(commands.registry_import)
-    app.add_typer(db, name="db")
-    app.add_typer(user, name="user")
-    app.add_typer(registry, name="registry")
+    from resynergy.cli.main import app
+
     return app
 
 
@@ -98,8 +88,8 @@ def _free_port() -> int:
 
 def test_serve_starts_without_a_prompt_and_creates_the_first_admin(env, tmp_path):
     port = _free_port()
-    code = ("import typer; from resynergy.cli.platform import serve; typer.run(serve)")
-    proc = subprocess.Popen([sys.executable, "-c", code, "--port", str(port)], cwd=tmp_path,
+    code = "from resynergy.cli.main import app; app()"  # what the `resynergy` script runs
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], cwd=tmp_path,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "RESYNERGY_ADMIN_PASSWORD": PASSWORD})
     try:
