@@ -147,6 +147,20 @@ def test_cancel_a_running_and_a_queued_run(sqlite_url, monkeypatch):
         assert log["total"] == 2
 
 
+def test_a_run_over_the_time_limit_is_stopped(sqlite_url, monkeypatch):
+    from resynergy.web.app import create_app
+
+    monkeypatch.setenv(PAUSE_BEFORE_SAVE, "60")
+    app = create_app(make_settings(sqlite_url, run_time_limit_s=3.0), migrate=False, run_worker=True)
+    users = seed(app)
+    h = users.headers["planner"]
+    with TestClient(app) as client:
+        run = submit(client, h)
+        done = wait(client, h, run["id"], timeout=60)
+        assert done["state"] == "failed" and "time limit" in done["error"]
+        assert result_rows(app, run["id"]) == 0
+
+
 def test_a_failing_run_records_why(platform):
     client, users, _ = platform
     h = users.headers["planner"]

@@ -26,9 +26,7 @@ from resynergy.services import access, audit
 from resynergy.services.access import Actor, Denied
 from resynergy.store.models import EXTRA_COLUMNS, REGISTRY, REGISTRY_TABLES, utcnow
 
-# Columns of a registry table that are not scenario columns.
-META_COLUMNS = ("pk", "updated_at")
-# Tables filtered by ?material= and the column each one uses for ?province=.
+# The column each table is filtered on by ?province= (tables with a site use the site's region).
 _PROVINCE_COLUMN = {"regions": "code", "organisations": "region", "sites": "region", "targets": "region",
                     "corridors": "from_region"}
 

@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,8 +126,10 @@ def latest_published(db: Session) -> Run | None:
 class _Job:
     run_id: int
     proc: subprocess.Popen
+    started: float = field(default_factory=time.monotonic)
     drain: threading.Thread | None = None
     stderr_tail: str = ""
+    timed_out: bool = False
 
 
 class Supervisor:
@@ -134,9 +137,9 @@ class Supervisor:
     and marks runs whose worker died as failed. One thread; polls the database."""
 
     def __init__(self, sessions: sessionmaker[Session], database_url: str, workers: int = 1,
-                 poll_s: float = 0.5, extra_env: dict[str, str] | None = None):
+                 poll_s: float = 0.5, time_limit_s: float = 600.0):
         self.sessions, self.url, self.workers, self.poll_s = sessions, database_url, workers, poll_s
-        self.extra_env = extra_env or {}
+        self.time_limit_s = time_limit_s  # wall time a worker may take, whatever the solver's own limit
         self.jobs: dict[int, _Job] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -179,6 +182,9 @@ class Supervisor:
 
     def tick(self) -> None:
         for job in list(self.jobs.values()):
+            if not job.timed_out and time.monotonic() - job.started > self.time_limit_s:
+                job.timed_out = True
+                self._terminate(job)
             self._reap(job)
         with self.sessions() as db:
             for run_id in db.scalars(sa.select(Run.id).where(Run.state == "cancelling")).all():
@@ -197,7 +203,7 @@ class Supervisor:
             db.commit()
         if not claimed:
             return
-        env = {**os.environ, **self.extra_env, "RESYNERGY_DATABASE_URL": self.url}
+        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url}
         proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", str(run_id)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         job = self.jobs[run_id] = _Job(run_id, proc)
@@ -236,6 +242,10 @@ class Supervisor:
             stderr = job.stderr_tail
             if run.state == "cancelling":
                 run.state, run.stage = "cancelled", "cancelled"
+            elif job.timed_out:
+                run.state = "failed"
+                run.error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
+                             f"stopped after the {self.time_limit_s:.0f} s run time limit")
             else:
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
                 run.state = "failed"

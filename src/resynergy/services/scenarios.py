@@ -76,10 +76,6 @@ def create(db: Session, actor: Actor, name: str, description: str = "") -> tuple
     return snap, True
 
 
-def readable(actor: Actor) -> bool:
-    return actor.signed_in and actor.role in access.STAFF
-
-
 def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0) -> tuple[list[ScenarioSnapshot], int]:
     access.require(actor, access.STAFF, "list scenarios")
     q = sa.select(ScenarioSnapshot)

@@ -82,8 +82,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
-    supervisor = Supervisor(sessions, settings.database_url, settings.run_workers, settings.worker_poll_s) \
-        if run_worker else None
+    supervisor = Supervisor(sessions, settings.database_url, settings.run_workers, settings.worker_poll_s,
+                            settings.run_time_limit_s) if run_worker else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from jinja2 import Environment
 from sqlalchemy.orm import Session, sessionmaker
 
-from resynergy.services.access import ANONYMOUS, Actor
+from resynergy.services.access import Actor
 from resynergy.services.accounts import Accounts, actor_of
 from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
@@ -87,4 +87,3 @@ async def current_actor(request: Request, db: DB) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-__all__ = ["ANONYMOUS", "DB", "CurrentActor", "Platform", "current_actor", "get_db", "platform"]
