@@ -73,3 +73,25 @@ def test_unknown_name_and_bad_file_fail_cleanly(tmp_path):
     fake.write_text("a,b\n1,2\n")
     res = runner.invoke(app, ["data", "validate", str(fake), "--lang", "en"])
     assert res.exit_code == 1 and "not an XLSX workbook" in res.output
+
+
+def test_info_totals_by_province_agree_with_the_cited_calibration():
+    """What `data info` prints per province equals the figures SOURCES.md cites (_calibration.csv)."""
+    import pandas as pd
+
+    from resynergy import catalog, datasets
+
+    folder = datasets.path("jjj-2022")
+    calibration = pd.read_csv(folder / "_calibration.csv", dtype=str, keep_default_na=False)
+    provincial = calibration[calibration["scope"].str.endswith("0000") & (calibration["material"] == "")]
+    assert len(provincial) >= 7 * 3
+    sources_md = (folder / "SOURCES.md").read_text(encoding="utf-8")
+    industrial = set(catalog.table("materials").query("kind == 'industrial_waste'")["code"])
+    for year, rows in provincial.groupby("year"):
+        res = runner.invoke(app, ["data", "info", "jjj-2022", "--json", "--year", year])
+        info = json.loads(res.stdout)["generation_t"]
+        for row in rows.itertuples():
+            shown = sum(t for m, t in info[row.scope].items() if m in industrial)
+            assert abs(shown - float(row.quantity)) <= 0.005 * float(row.quantity), row
+            for key in row.source.split(";"):
+                assert key.strip() in sources_md, key
