@@ -173,3 +173,12 @@ def test_random_cells_either_load_or_fail_with_located_issues(values, column):
     else:
         sup = s.table("supplies")
         assert (sup["generation_t"] >= 0).all() and sup["year"].between(2000, 2100).all()
+
+
+def test_control_characters_are_refused_with_their_cell():
+    t = tiny_tables()
+    t["sites"].loc[1, "name_zh"] = "粉磨\x07站"
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_tables(t)
+    (issue,) = err.value.issues
+    assert (issue.code, issue.table, issue.row, issue.column) == ("control_chars", "sites", 3, "name_zh")

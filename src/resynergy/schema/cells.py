@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
+# Control characters a worksheet cannot hold (tab, line feed and carriage return are fine).
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def formula_like(value: object) -> bool:
     """True for text a spreadsheet could treat as a formula (CSV/XLSX injection, OWASP)."""
     return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def has_control(value: object) -> bool:
+    """True for text holding control characters that spreadsheets and XML cannot store."""
+    return isinstance(value, str) and _CONTROL.search(value) is not None

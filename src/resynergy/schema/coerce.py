@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy import schema
+from resynergy.schema.cells import has_control
 from resynergy.schema.issues import Issue
 
 _TRUE = {"true", "1", "yes", "y", "是", "t"}
@@ -83,8 +84,11 @@ def coerce(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
             for i in np.flatnonzero(empty):
                 issue("required", int(rows[i]), col.name)
         typed, bad = _convert(values, col.dtype, empty if col.default == "" else np.zeros(n, bool))
+        if col.dtype == "str":
+            bad = typed.map(has_control).to_numpy(dtype=bool)
         for i in np.flatnonzero(bad):
-            code = {"float": "not_number", "int": "not_integer", "bool": "not_bool"}[col.dtype]
+            code = {"str": "control_chars", "float": "not_number", "int": "not_integer",
+                    "bool": "not_bool"}[col.dtype]
             issue(code, int(rows[i]), col.name, values.iloc[i])
         if col.dtype in ("float", "int"):
             num = typed.astype(float)

@@ -13,6 +13,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_column": ("未知的列（本表的列：{choices}）", "unknown column (columns of this table: {choices})"),
     "missing_column": ("缺少必填列", "required column is missing"),
     "required": ("必填项为空", "required value is empty"),
+    "control_chars": ("含有不可见控制字符（表格无法保存）", "contains invisible control characters (a worksheet cannot hold them)"),
     "not_number": ("应为数字", "expected a number"),
     "not_integer": ("应为整数", "expected a whole number"),
     "not_bool": ("应为 是/否（true/false）", "expected true or false (是/否)"),

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Body, Path, Query, Response
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from resynergy import schema
 from resynergy.scenario import io as scenario_io
@@ -29,8 +28,6 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def export_bytes(frame: pd.DataFrame, table: str, fmt: str) -> bytes:
     """One table as CSV (UTF-8 with BOM, formula-like text defused) or as a scenario workbook."""
     if fmt == "xlsx":
-        # control characters that came in through an import cannot be stored in a worksheet
-        frame = frame.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
         with tempfile.TemporaryDirectory() as tmp:
             return scenario_io.write_xlsx({table: frame}, FilePath(tmp) / f"{table}.xlsx",
                                           include_empty=False).read_bytes()

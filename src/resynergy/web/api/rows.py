@@ -10,11 +10,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from resynergy import schema
+from resynergy.schema.cells import CONTROL_CHARS
 from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES
 
 _PY = {"str": str, "float": float, "int": int, "bool": bool}
 # Text may hold tabs and line breaks but no other control characters (they break spreadsheets).
-NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NO_CONTROL = f"^[^{CONTROL_CHARS}]*$"
 # Example values by column name, for the OpenAPI documentation.
 _EXAMPLE = {
     "code": "130800", "name_zh": "承德市", "name_en": "Chengde", "level": "prefecture", "parent": "130000",
