@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 import resynergy.cli.plan as cli
+import resynergy.planner.sweep as sweep
 from test_report_data import toy_plan, toy_scenario
 
 runner = CliRunner()
@@ -48,6 +49,9 @@ def solved(monkeypatch):
             raise typer.Exit(1)
         return toy_scenario()
     monkeypatch.setattr(cli, "solve_scenario", fake_solve)
+    monkeypatch.setattr(sweep, "solve", lambda scenario, options, progress: fake_solve(
+        scenario, cli.Objective(options.objective), (options.years or [None])[0],
+        options.time_limit, options.mip_gap, progress))
     monkeypatch.setattr(cli, "open_or_exit", fake_open)
     return calls
 

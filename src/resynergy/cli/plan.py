@@ -7,6 +7,7 @@ the report still written).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,13 +66,18 @@ def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], N
         yield update
 
 
+def plan_options(objective: Objective, year: int | None, time_limit: float, mip_gap: float) -> Any:
+    from resynergy.planner import PlanOptions
+
+    return PlanOptions(objective=objective.value, years=[year] if year else None,
+                       time_limit=time_limit, mip_gap=mip_gap)
+
+
 def solve_scenario(scenario: Scenario, objective: Objective, year: int | None, time_limit: float,
                    mip_gap: float, progress: Callable[[str, float], None]) -> Any:
-    from resynergy.planner import PlanOptions, solve
+    from resynergy.planner import solve
 
-    options = PlanOptions(objective=objective.value, years=[year] if year else None,
-                          time_limit=time_limit, mip_gap=mip_gap)
-    return solve(scenario, options, progress=progress)
+    return solve(scenario, plan_options(objective, year, time_limit, mip_gap), progress=progress)
 
 
 def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective.cost,
@@ -175,32 +181,51 @@ def build_variant(v: Variant, lang: Lang) -> Scenario:
     return s
 
 
+def expand(variants: list[str], vary: list[str]) -> list[str]:
+    """Every variant crossed with every combination of the ``--vary MOD=V1,V2,…`` values."""
+    axes = []
+    for spec in vary:
+        key, eq, values = spec.partition("=")
+        choices = [v for v in values.split(",") if v]
+        if not eq or not key or not choices:
+            raise typer.BadParameter(f"{spec!r}: expected MOD=V1,V2,… e.g. policy.carbon_price=0,100,200")
+        axes.append([f"{key}={v}" for v in choices])
+    combos = [",".join(c) for c in itertools.product(*axes)] if axes else [""]
+    return [v + ("," if "@" in v else "@") + c if c else v for v in variants for c in combos]
+
+
 def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
             set_: Annotated[list[str] | None, typer.Option(
                 "--set", help="Modification applied to every variant (repeatable)")] = None,
+            vary: Annotated[list[str] | None, typer.Option(
+                "--vary", help="Sweep: MOD=V1,V2,… crosses every variant with each value "
+                               "(repeatable; e.g. policy.carbon_price=0,100,200)")] = None,
+            workers: Annotated[int, typer.Option(
+                "--workers", min=1, help="Solve variants in parallel on a local Dask cluster")] = 1,
+            scheduler: Annotated[str | None, typer.Option(
+                "--scheduler", help="Solve on an existing Dask scheduler (tcp://host:8786)")] = None,
             objective: ObjectiveOpt = Objective.cost, year: YearOpt = None,
             time_limit: TimeLimitOpt = 60.0, mip_gap: GapOpt = 0.01,
             out_dir: OutOpt = Path("out"), lang: LangOpt = Lang.zh, quiet: QuietOpt = False,
             as_json: JsonOpt = False) -> None:
     """Solve several scenarios or policy variants and compare indicators and costs side by
     side; writes compare.html. 多方案比较。"""
+    from resynergy.planner.sweep import solve_many
     from resynergy.report import summarize
     from resynergy.report.compare import compare_table, write_compare
     from resynergy.report.terminal import print_compare
 
-    parsed = [parse_variant(v, list(set_ or [])) for v in variants]
-    summaries = {}
-    n = len(parsed)
+    parsed = [parse_variant(v, list(set_ or [])) for v in expand(variants, list(vary or []))]
+    scenarios = {v.label: build_variant(v, lang) for v in parsed}
+    for s in scenarios.values():
+        _check_year(s, year, lang)
+    jobs = {v.label: (scenarios[v.label], plan_options(v.objective or objective, year, time_limit, mip_gap))
+            for v in parsed}
     with progress_bar(not quiet, lang) as progress:
-        for i, v in enumerate(parsed):
-            s = build_variant(v, lang)
-            _check_year(s, year, lang)
-
-            def step(stage: str, f: float, i: int = i, label: str = v.label) -> None:
-                progress(f"[{i + 1}/{n}] {label}: {stage}", (i + f) / n)
-
-            result = solve_scenario(s, v.objective or objective, year, time_limit, mip_gap, step)
-            summaries[v.label] = summarize(result, s)
+        plans = solve_many(jobs, workers=workers, scheduler=scheduler,
+                           progress=lambda label, f: progress(label, 0.9 * f))
+        progress(say(lang, "评估指标", "evaluating indicators"), 0.95)
+        summaries = {label: summarize(plans[label], scenarios[label]) for label in jobs}
     out_dir.mkdir(parents=True, exist_ok=True)
     path = write_compare(summaries, out_dir / "compare.html")
     table = compare_table(summaries)
