@@ -253,6 +253,22 @@ def chromium_path() -> str:
     return exe
 
 
+def keep_local(page, origin: str) -> list[str]:
+    """Abort every request of ``page`` not addressed to ``origin``; returns the list of those
+    aborted (a test asserts it stays empty: nothing may leave the machine)."""
+    outside: list[str] = []
+
+    def guard(route):
+        if route.request.url.startswith(origin):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return outside
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_path):
     """Headless Debian Chromium through Playwright (never `playwright install`)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import PASSWORD, LiveServer, make_settings, seed
+from conftest import PASSWORD, LiveServer, keep_local, make_settings, seed
 from resynergy import schema
 from resynergy.scenario import Scenario
 from resynergy.scenario import io as scenario_io
@@ -38,16 +38,7 @@ def page(browser, server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    outside, problems = [], []
-
-    def guard(route):
-        if route.request.url.startswith(server.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
+    outside, problems = keep_local(page, server.url), []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     # a refused import answers 422 on purpose: Chromium logs that status as a console error
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
@@ -134,9 +125,7 @@ def test_the_platform_end_to_end(page, server, tmp_path):
     # the kept report opens offline too (its own CSP allows only its inlined scripts)
     report_url = base + page.get_attribute("#report-link", "href")
     report = page.context.new_page()  # same signed-in context
-    outside: list[str] = []
-    report.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else (
-        outside.append(r.request.url), r.abort()))
+    outside = keep_local(report, base)
     report_errors: list[str] = []
     report.on("pageerror", lambda e: report_errors.append(str(e)))
     report.goto(report_url)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import keep_local
 from resynergy.report import summarize, write_outputs
 from resynergy.report.compare import write_compare
 from test_report_data import toy_plan, toy_scenario
@@ -25,15 +26,7 @@ def report(tmp_path_factory):
 
 def open_offline(browser, path: Path):
     page = browser.new_page(viewport={"width": 1300, "height": 900})
-    external, errors = [], []
-
-    def guard(route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            external.append(route.request.url)
-            route.abort()
-    page.route("**/*", guard)
+    external, errors = keep_local(page, "file://"), []
     page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
