@@ -28,16 +28,21 @@ class Format(StrEnum):
     xlsx = "xlsx"
 
 
+def print_issues(exc: ScenarioError, lang: Lang, limit: int = 200) -> None:
+    """Every issue (up to ``limit``) on stderr, one per line, in the user's language."""
+    err.print(f"[bold red]{say(lang, f'无效：发现 {len(exc.issues)} 个问题', f'Invalid: {len(exc.issues)} issues')}[/]")
+    for issue in exc.issues[:limit]:
+        err.print(f"  • {issue.message(lang.value)}", markup=False, highlight=False, soft_wrap=True)
+    if len(exc.issues) > limit:
+        err.print(say(lang, f"  …另有 {len(exc.issues) - limit} 个", f"  … and {len(exc.issues) - limit} more"))
+
+
 def open_or_exit(ref: str, lang: Lang) -> Scenario:
     """Open a scenario or print every issue and exit with code 1."""
     try:
         return Scenario.open(ref if not Path(ref).exists() else Path(ref))
     except ScenarioError as exc:
-        err.print(f"[bold red]{say(lang, f'无效：发现 {len(exc.issues)} 个问题', f'Invalid: {len(exc.issues)} issues')}[/]")
-        for issue in exc.issues[:200]:
-            err.print(f"  • {issue.message(lang.value)}", markup=False, highlight=False, soft_wrap=True)
-        if len(exc.issues) > 200:
-            err.print(say(lang, f"  …另有 {len(exc.issues) - 200} 个", f"  … and {len(exc.issues) - 200} more"))
+        print_issues(exc, lang)
         raise typer.Exit(1) from None
     except KeyError as exc:
         err.print(f"[red]{exc.args[0]}[/]")

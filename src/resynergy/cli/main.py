@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from resynergy.cli import data, plan, platform, synth
+from resynergy.cli import data, monitor, plan, platform, synth
 
 app = typer.Typer(help="resynergy — 京津冀及周边地区工业资源综合利用协同规划 / regional industrial-resource synergy planning.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -12,6 +12,7 @@ data.app.command("synth")(synth.synth)
 app.add_typer(data.app, name="data")
 app.command("plan")(plan.plan)
 app.command("compare")(plan.compare)
+app.command("monitor")(monitor.monitor)
 app.command("serve")(platform.serve)
 
 db_app = typer.Typer(help="Database: migrations. 数据库迁移。", no_args_is_help=True)

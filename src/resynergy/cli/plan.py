@@ -20,7 +20,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from resynergy.cli.console import Lang, err, out, say
-from resynergy.cli.data import open_or_exit
+from resynergy.cli.data import open_or_exit, print_issues
 from resynergy.scenario import Scenario, ScenarioError
 
 EXIT_INFEASIBLE = 3
@@ -175,8 +175,7 @@ def build_variant(v: Variant, lang: Lang) -> Scenario:
             s = s.with_tables(**{t: s.table(t).iloc[0:0] for t in v.emptied})
     except ScenarioError as exc:
         err.print(f"[red]{v.label}:[/]")
-        for issue in exc.issues[:50]:
-            err.print(f"  • {issue.message(lang.value)}", markup=False)
+        print_issues(exc, lang, limit=50)
         raise typer.Exit(1) from None
     return s
 

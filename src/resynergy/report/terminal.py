@@ -46,20 +46,32 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
 
 
 def _targets_table(s: PlanSummary, lang: str) -> Table:
+    return targets_table(s.targets, s.names, lang)
+
+
+def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
+    """Targets against values (a plan's attainment or a monitor's table, whose projected values
+    for years without data are shown with their method)."""
+    projected = "projected" in targets and targets["projected"].notna().any()
     t = Table(title=_t(lang, "目标完成情况", "Target attainment"), title_justify="left")
-    for c in ("indicator", "region", "year", "target", "value", "attainment", "status"):
-        t.add_column(column(c, lang), justify="right" if c in ("target", "value",
+    cols = ["indicator", "region", "year", "target", "value", "attainment", "status"]
+    for c in cols[:5] + (["projected"] if projected else []) + cols[5:]:
+        t.add_column(column(c, lang), justify="right" if c in ("target", "value", "projected",
                                                                 "attainment") else "left")
-    for _, r in s.targets.iterrows():
+    for _, r in targets.iterrows():
         unit = str(r.get("unit", ""))
         name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(
             r["indicator"], lang)
-        scope = s.names("region", r["region"], lang)
+        scope = names("region", r["region"], lang)
         if r["material"]:
-            scope += " · " + s.names("material", r["material"], lang)
+            scope += " · " + names("material", r["material"], lang)
         att = f"{r['attainment']:.1%}" if pd.notna(r["attainment"]) else "—"
+        extra = []
+        if projected:
+            extra = [f"{quantity(r['projected'], unit, lang)} ({r['method_' + lang]})"
+                     if pd.notna(r["projected"]) else "—"]
         t.add_row(str(name), scope, str(r["year"]), quantity(r["target"], unit, lang),
-                  quantity(r["value"], unit, lang), att,
+                  quantity(r["value"], unit, lang), *extra, att,
                   f"[{STYLE.get(r['status'], 'white')}]{status(r['status'], lang)}[/]")
     return t
 

@@ -49,16 +49,58 @@ def _read_folder(folder: Path, only: Path | None = None) -> tuple[dict[str, RawT
         if file.stem not in schema.TABLE_NAMES:
             issues.append(Issue("unknown_table", source=file.name, params={"choices": ", ".join(schema.TABLE_NAMES)}))
             continue
-        try:
-            if file.suffix.lower() == ".csv":
-                frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            else:
-                frame = pd.read_parquet(file)
-        except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
-            issues.append(Issue("unreadable", file.stem, file.name, params={"detail": str(exc)[:200]}))
-            continue
-        tables[file.stem] = RawTable.of(file.stem, frame, file.name)
+        found = _read_file(file, file.stem)
+        if isinstance(found, Issue):
+            issues.append(found)
+        else:
+            tables[file.stem] = found
     return tables, issues
+
+
+def _read_file(file: Path, table: str) -> RawTable | Issue:
+    """One CSV or Parquet file as ``table``, or the issue saying why it can't be read."""
+    try:
+        if file.suffix.lower() == ".csv":
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            frame = pd.read_parquet(file)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
+        return Issue("unreadable", table, file.name, params={"detail": str(exc)[:200]})
+    return RawTable.of(table, frame, file.name)
+
+
+def read_table(path: Path, table: str) -> tuple[RawTable | None, list[Issue]]:
+    """One file read as ``table``: a CSV or Parquet file, or a workbook's sheet named ``table``
+    (or its only data sheet)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        return None, [Issue("unreadable", table, str(path), params={"detail": "not found / 文件不存在"})]
+    if suffix in (".csv", ".parquet"):
+        found = _read_file(path, table)
+        return (None, [found]) if isinstance(found, Issue) else (found, [])
+    if suffix != ".xlsx":
+        return None, [Issue("unsupported", table, path.name)]
+    problem_text = _check_zip(path)
+    if problem_text:
+        return None, [Issue("unreadable", table, path.name, params={"detail": problem_text})]
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
+        return None, [Issue("unreadable", table, path.name, params={"detail": str(exc)[:200]})]
+    try:
+        sheets = [ws for ws in wb.worksheets if not _is_instructions(ws.title)]
+        ws = next((w for w in sheets if w.title.strip() == table), sheets[0] if len(sheets) == 1 else None)
+        if ws is None:
+            return None, [Issue("unknown_table", table, path.name, params={"choices": table})]
+        return _read_sheet(list(ws.iter_rows(values_only=True)), table, f"{path.name} [{ws.title}]")
+    finally:
+        wb.close()
+
+
+def _is_instructions(title: str) -> bool:
+    title = title.strip()
+    return title == INSTRUCTIONS_SHEET or title.lower().startswith(("说明", "instructions", "readme"))
 
 
 def _header_map(cells: list[object], table: str) -> dict[int, str] | None:
@@ -107,7 +149,7 @@ def _read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Issue]]:
     try:
         for ws in wb.worksheets:
             title = ws.title.strip()
-            if title == INSTRUCTIONS_SHEET or title.lower().startswith(("说明", "instructions", "readme")):
+            if _is_instructions(title):
                 continue
             if title not in schema.TABLE_NAMES:
                 issues.append(Issue("unknown_table", source=f"{path.name} [{title}]",

@@ -14,6 +14,23 @@ ROLES = ("generator", "facility", "demand", "terminal", "disposal")
 _BALANCE_TOL = 1e-6
 
 
+def check_refs(name: str, frame: pd.DataFrame, tables: dict[str, pd.DataFrame],
+               raw: RawTable | None = None) -> list[Issue]:
+    """Codes in ``frame`` (table ``name``) that the tables they reference do not hold."""
+    issues: list[Issue] = []
+    for col in schema.columns(name):
+        if not col.ref or frame.empty:
+            continue
+        ref_table, ref_col = col.ref.split(".")
+        known = set(tables[ref_table][ref_col]) if ref_table in tables else set()
+        bad = (~frame[col.name].isin(known) & (frame[col.name] != "")).to_numpy()
+        for i in np.flatnonzero(bad).tolist():
+            src, row = (raw.source, raw.rows[i]) if raw else (name, i + 2)
+            issues.append(Issue("unknown_ref", name, src, row, col.name, frame[col.name].iloc[i],
+                                {"ref_table": ref_table, "ref_column": ref_col}))
+    return issues
+
+
 def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> list[Issue]:
     """References between tables and the domain rules that span columns or tables."""
     issues: list[Issue] = []
@@ -23,16 +40,7 @@ def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> l
         return (raw.source, raw.rows[i]) if raw else (name, i + 2)
 
     for name, frame in tables.items():
-        for col in schema.columns(name):
-            if not col.ref or frame.empty:
-                continue
-            ref_table, ref_col = col.ref.split(".")
-            known = set(tables[ref_table][ref_col]) if ref_table in tables else set()
-            bad = (~frame[col.name].isin(known) & (frame[col.name] != "")).to_numpy()
-            for i in np.flatnonzero(bad).tolist():
-                src, row = at(name, i)
-                issues.append(Issue("unknown_ref", name, src, row, col.name, frame[col.name].iloc[i],
-                                    {"ref_table": ref_table, "ref_column": ref_col}))
+        issues += check_refs(name, frame, tables, raws.get(name))
     for name, column in (("organisations", "uscc"), ("sites", "org_uscc")):
         frame = tables[name]
         for i, code in enumerate(frame[column]):

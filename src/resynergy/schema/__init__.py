@@ -17,6 +17,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "lanes", "corridors", "targets", "policy",
     "materials", "processes", "process_io", "modes", "incentives",
 )
+# Records that are checked against a scenario but are not part of one (what actually happened).
+RECORD_TABLES: tuple[str, ...] = ("actual_flows",)
 # Reference tables: taken from the catalog when a scenario does not bring its own.
 REFERENCE_TABLES: tuple[str, ...] = ("materials", "processes", "process_io", "modes", "incentives")
 
@@ -79,8 +81,8 @@ def _all_columns() -> tuple[Column, ...]:
 
 def columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in schema order."""
-    if table not in TABLE_NAMES:
-        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLE_NAMES)}")
+    if table not in TABLE_NAMES + RECORD_TABLES:
+        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLE_NAMES + RECORD_TABLES)}")
     return tuple(c for c in _all_columns() if c.table == table)
 
 

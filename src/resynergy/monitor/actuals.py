@@ -1,0 +1,52 @@
+"""Actual flows: read a record of what moved (e.g. settled electronic manifests, 联单), check it
+against the scenario or registry it refers to, and monitor the plan's targets on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from resynergy import schema
+from resynergy.indicators import evaluate_all
+from resynergy.monitor.track import Monitor, monitor
+from resynergy.network.geo import great_circle_km
+from resynergy.scenario import Scenario, ScenarioError
+from resynergy.scenario import io as scenario_io
+from resynergy.scenario.validate import check_refs
+from resynergy.schema.coerce import coerce
+
+_DEFAULT_CIRCUITY = next(c for c in schema.columns("modes") if c.name == "circuity").default_value()
+
+
+def load_actual_flows(path: str | Path, scenario: Scenario) -> pd.DataFrame:
+    """The ``actual_flows`` table from a CSV, Parquet or XLSX file; every problem at once
+    (file/sheet, row, column, value) as a ScenarioError, nothing loaded when any."""
+    raw, issues = scenario_io.read_table(Path(path), "actual_flows")
+    frame = pd.DataFrame()
+    if raw is not None:
+        frame, found = coerce(raw)
+        issues += found or check_refs("actual_flows", frame, scenario.tables, raw)
+    if issues:
+        raise ScenarioError(issues)
+    return with_distances(frame, scenario)
+
+
+def with_distances(flows: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Blank distances filled as great circle × the mode's circuity (the schema default when
+    no mode is given), so that tonne-km and rail shares can be counted."""
+    sites = scenario.table("sites").set_index("id")
+    circuity = scenario.table("modes").set_index("id")["circuity"]
+    a, b = sites.reindex(flows["from_site"]), sites.reindex(flows["to_site"])
+    km = great_circle_km(a["lat"].to_numpy(), a["lon"].to_numpy(), b["lat"].to_numpy(), b["lon"].to_numpy())
+    factor = flows["mode"].map(circuity).fillna(_DEFAULT_CIRCUITY).to_numpy()
+    filled = np.where(flows["distance_km"].isna(), km * factor, flows["distance_km"])
+    return flows.assign(distance_km=filled)
+
+
+def monitor_actuals(flows: pd.DataFrame, scenario: Scenario) -> Monitor:
+    """The scenario's targets against indicators evaluated on actual flows; a year with
+    records counts what is not recorded as zero, later target years are projected."""
+    values = evaluate_all(flows, scenario, levels=("total", "province", "prefecture"))
+    return monitor(scenario.table("targets"), values, source="actual", complete=True)
