@@ -115,10 +115,6 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     "unmet_demand": ("需求未满足", "unmet demand"),
 }
 
-LEVEL = {"total": ("全区域", "whole region"), "province": ("省级", "province"),
-         "prefecture": ("地市级", "prefecture")}
-
-
 def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 

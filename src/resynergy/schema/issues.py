@@ -77,11 +77,6 @@ class Issue:
         """Location and problem in one line."""
         return f"{self.location(lang)}: {self.text(lang)}"
 
-    def as_dict(self, lang: str = "zh") -> dict[str, object]:
-        return {"code": self.code, "table": self.table, "source": self.source, "row": self.row,
-                "column": self.column, "value": None if self.value is None else str(self.value),
-                "message": self.text(lang)}
-
 
 class ScenarioError(ValueError):
     """Raised when input is invalid; ``issues`` lists every problem found (not just the first)."""
