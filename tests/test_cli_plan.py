@@ -35,9 +35,9 @@ def solved(monkeypatch):
     """Record solver calls; every scenario reference opens the toy scenario."""
     calls = []
 
-    def fake_solve(scenario, objective, year, time_limit, mip_gap, progress):
+    def fake_solve(scenario, objective, year, time_limit, mip_gap, progress, iis=False):
         calls.append(dict(scenario=scenario, objective=objective.value, year=year,
-                          time_limit=time_limit, mip_gap=mip_gap))
+                          time_limit=time_limit, mip_gap=mip_gap, iis=iis))
         progress("solve", 0.5)
         plan = toy_plan()
         plan.costs = plan.costs.assign(yuan=plan.costs["yuan"] * (
@@ -51,7 +51,7 @@ def solved(monkeypatch):
     monkeypatch.setattr(cli, "solve_scenario", fake_solve)
     monkeypatch.setattr(sweep, "solve", lambda scenario, options, progress: fake_solve(
         scenario, cli.Objective(options.objective), (options.years or [None])[0],
-        options.time_limit, options.mip_gap, progress))
+        options.time_limit, options.mip_gap, progress, options.iis))
     monkeypatch.setattr(cli, "open_or_exit", fake_open)
     return calls
 
@@ -69,7 +69,13 @@ def test_json_on_stdout_only_and_all_outputs(solved, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "flows.csv", "flows.parquet", "plan.json", "plan.xlsx", "report.html"]
     assert solved == [dict(scenario=solved[0]["scenario"], objective="co2", year=2022,
-                           time_limit=5.0, mip_gap=0.02)]
+                           time_limit=5.0, mip_gap=0.02, iis=False)]
+
+
+def test_iis_is_asked_for_on_request(solved, tmp_path):
+    r = runner.invoke(make_app(), ["plan", "toy", "--iis", "--quiet", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert solved[-1]["iis"] is True
 
 
 def test_terminal_summary_zh_and_en(solved, tmp_path):

@@ -66,24 +66,28 @@ def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], N
         yield update
 
 
-def plan_options(objective: Objective, year: int | None, time_limit: float, mip_gap: float) -> Any:
+def plan_options(objective: Objective, year: int | None, time_limit: float, mip_gap: float,
+                 iis: bool = False) -> Any:
     from resynergy.planner import PlanOptions
 
     return PlanOptions(objective=objective.value, years=[year] if year else None,
-                       time_limit=time_limit, mip_gap=mip_gap)
+                       time_limit=time_limit, mip_gap=mip_gap, iis=iis)
 
 
 def solve_scenario(scenario: Scenario, objective: Objective, year: int | None, time_limit: float,
-                   mip_gap: float, progress: Callable[[str, float], None]) -> Any:
+                   mip_gap: float, progress: Callable[[str, float], None], iis: bool = False) -> Any:
     from resynergy.planner import solve
 
-    return solve(scenario, plan_options(objective, year, time_limit, mip_gap), progress=progress)
+    return solve(scenario, plan_options(objective, year, time_limit, mip_gap, iis), progress=progress)
 
 
 def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective.cost,
          year: YearOpt = None, time_limit: TimeLimitOpt = 60.0, mip_gap: GapOpt = 0.01,
          out_dir: OutOpt = Path("out"), lang: LangOpt = Lang.zh, quiet: QuietOpt = False,
-         as_json: JsonOpt = False) -> None:
+         as_json: JsonOpt = False,
+         iis: Annotated[bool, typer.Option(
+             "--iis", help="When infeasible, also ask HiGHS for an irreducible infeasible subset "
+                           "(slow) / 不可行时求不可约不可行子集")] = False) -> None:
     """Plan a scenario: print attainment, costs, CO2, rail share and the largest flows; write
     report.html, flows.csv, flows.parquet, plan.xlsx and plan.json to --out.
     规划：打印目标完成、费用、碳排放、铁路占比与主要流向，并写出报告。"""
@@ -95,7 +99,7 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     _check_year(s, year, lang)
     with progress_bar(not quiet, lang) as progress:
         result = solve_scenario(s, objective, year, time_limit, mip_gap,
-                                lambda st, f: progress(st, 0.8 * f))
+                                lambda st, f: progress(st, 0.8 * f), iis=iis)
         progress(say(lang, "评估指标", "evaluating indicators"), 0.85)
         summary = summarize(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
