@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resynergy.scenario.regions import province_of
+
 from .definitions import INDICATORS, Indicator, get
 
 ARRIVING = ("direct", "last_mile")
@@ -360,16 +362,6 @@ _BASIS = {
     "disposal": _disposal,
     "stock_drawn": _stock_drawn,
 }
-
-
-def province_of(codes: pd.Series, regions: pd.DataFrame) -> pd.Series:
-    """Province code of each region code: itself for provinces, else its parent (GB/T 2260)."""
-    r = regions.set_index("code")
-    parent = r["parent"].where(r["level"] != "province", r.index.to_series())
-    parent = parent.where(parent.astype(str) != "", r.index.to_series().str[:2] + "0000")
-    codes = codes.astype(str)
-    return codes.map(parent).fillna(codes.str[:2].where(codes != "", "") + "0000").where(
-        codes != "", "")
 
 
 def _rollup(c: pd.DataFrame, data: Inputs, level: str, by_material: bool,

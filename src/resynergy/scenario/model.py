@@ -10,6 +10,7 @@ import pandas as pd
 
 from resynergy import catalog, datasets, schema
 from resynergy.scenario import io
+from resynergy.scenario.regions import province_of
 from resynergy.scenario.validate import check_cross
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue, ScenarioError
@@ -95,11 +96,9 @@ class Scenario:
 
     def site_province(self) -> pd.Series:
         """Province code of every site (a prefecture's parent, or the region itself), by site id."""
-        regions = self._tables["regions"]
-        province = regions["code"].where(regions["level"] == "province", regions["parent"])
-        by_region = dict(zip(regions["code"], province, strict=True))
         sites = self._tables["sites"]
-        return pd.Series([by_region.get(r, "") for r in sites["region"]], index=sites["id"], name="province")
+        province = province_of(sites["region"], self._tables["regions"])
+        return pd.Series(province.to_numpy(), index=sites["id"], name="province")
 
     def policy(self, key: str, default: float | None = None) -> float | None:
         """A policy value: the scenario's own, else the catalog default, else ``default``."""

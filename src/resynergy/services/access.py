@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
+from resynergy.scenario.regions import province_code
 from resynergy.store.models import REGISTRY
 
 STAFF = ("admin", "planner", "regulator", "evaluator")  # read all within province scope
@@ -55,12 +56,6 @@ class Denied(Exception):
         self.status = 401 if not actor.signed_in else 403
         self.what = what
         super().__init__(what)
-
-
-def province_of(code: str) -> str:
-    """The province code of a region code ('' when it is not a 6-digit code)."""
-    code = (code or "").strip()
-    return code[:2] + "0000" if len(code) == 6 and code.isdigit() else ""
 
 
 # ---- function level ----------------------------------------------------------------------
@@ -128,20 +123,20 @@ def row_owner_and_province(table: str, row: dict, sites: pd.DataFrame) -> tuple[
         return (str(hit["org_uscc"].iloc[0]), str(hit["region"].iloc[0])) if len(hit) else ("", "")
 
     if table == "organisations":
-        return str(row.get("uscc", "")), province_of(str(row.get("region", "")))
+        return str(row.get("uscc", "")), province_code(str(row.get("region", "")))
     if table == "sites":
-        return str(row.get("org_uscc", "")), province_of(str(row.get("region", "")))
+        return str(row.get("org_uscc", "")), province_code(str(row.get("region", "")))
     if table in SITE_CHILDREN:
         org, region = site(str(row.get("site", "")))
-        return org, province_of(region)
+        return org, province_code(region)
     if table == "regions":
-        return None, province_of(str(row.get("code", "")))
+        return None, province_code(str(row.get("code", "")))
     if table in ("targets",):
-        return None, province_of(str(row.get("region", "")))
+        return None, province_code(str(row.get("region", "")))
     if table == "corridors":
-        return None, province_of(str(row.get("from_region", "")))
+        return None, province_code(str(row.get("from_region", "")))
     if table == "lanes":
-        return None, province_of(site(str(row.get("from_site", "")))[1])
+        return None, province_code(site(str(row.get("from_site", "")))[1])
     return None, ""
 
 
