@@ -8,7 +8,7 @@ import pytest
 
 from resynergy import catalog
 from resynergy.indicators.definitions import INDICATORS
-from resynergy.planner import PlanOptions, solve
+from resynergy.planner import PlanOptions, greedy, solve
 from resynergy.scenario import Scenario
 from test_planner import SRC, tiny
 
@@ -188,3 +188,10 @@ def test_builtin_kilns_keep_the_co_processing_limits(builtin):
     assert (by_site["t"] <= p.loc["kiln_msw", "max_host_share"] * clinker * (1 + 1e-7)).all()
     assert (by_site["chlorine"] <= p.loc["kiln_msw", "chlorine_max"] * clinker * (1 + 1e-7)).all()
     assert by_site["t"].sum() > 0
+
+
+def test_greedy_baseline_keeps_the_kiln_limits():
+    act = greedy(kiln_case()).activity.set_index("facility")["input_t"]
+    # lines taken largest first (equal sizes: in table order): HW fills the kiln's chlorine
+    assert act["KH"] == pytest.approx(40_000.0)
+    assert act.get("KM", 0.0) == pytest.approx(0.0, abs=1e-6)
