@@ -680,6 +680,7 @@ FACILITIES = [
     ("C-paper-langfang", "S-paper-langfang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
     ("C-paper-weifang", "S-paper-weifang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
     ("C-dingzhou-retreading", "S-dingzhou", "tyre_retreading", 2021, 0.1, 0, C, "[plan] task 七; candidate [U]"),
+    ("C-ziya-aluminium-2", "S-ziya", "scrap_al_remelt", 2021, 1.0, 0, C, "[plan] 二（六） 再生铝高值化利用标杆企业; candidate [U]: existing remelting (1.8 Mt/yr) is below the region's ~3.5 Mt/yr scrap aluminium"),
     ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Hebei); candidate [U]"),
     ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Inner Mongolia); candidate [U]"),
     ("C-tangshan-kiln-msw", "S-kiln-tangshan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
