@@ -680,6 +680,7 @@ FACILITIES = [
     ("C-paper-langfang", "S-paper-langfang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
     ("C-paper-weifang", "S-paper-weifang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
     ("C-dingzhou-retreading", "S-dingzhou", "tyre_retreading", 2021, 0.1, 0, C, "[plan] task 七; candidate [U]"),
+    ("C-ziya-aluminium-2", "S-ziya", "scrap_al_remelt", 2021, 1.0, 0, C, "[plan] 二（六） 再生铝高值化利用标杆企业; candidate [U]: existing remelting (1.8 Mt/yr) is below the region's ~3.5 Mt/yr scrap aluminium"),
     ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Hebei); candidate [U]"),
     ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Inner Mongolia); candidate [U]"),
     ("C-tangshan-kiln-msw", "S-kiln-tangshan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
@@ -687,6 +688,66 @@ FACILITIES = [
     ("C-jinan-kiln-msw", "S-kiln-jinan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Shandong); candidate [U]"),
 ]
 ANNUITY = 0.06 / (1 - 1.06 ** -15)  # capex → yuan/yr at 6% over 15 years (catalog policy defaults)
+
+# ---------------------------------------------------------------------------------------------
+# Host plants (issue 8, items 9–10): lines that feed a host share its limits (catalog processes
+# host / max_host_share / *_max). host_output_t = the host's output, t/yr.
+# ---------------------------------------------------------------------------------------------
+# Converter shops taking prepared scrap (plan 二（六）): crude steel of the converters, Mt/yr ~2020
+# [crude-steel-2020, U]: prefecture crude steel as recalled × 0.9 (EAF ≈ 10% of China's crude
+# steel), Tangshan and Handan split by SUBSITES. capacity_t = the whole metallic charge
+# (BOF_CHARGE t per t steel), so the scrap ratio (catalog max_host_share), not the charging
+# capacity, limits scrap use.
+BOF_CHARGE = 1.09  # t metallic charge per t crude steel [U] (catalog scrap_bof)
+CONVERTERS = [  # (facility, steel site, converter crude steel Mt/yr, prefecture crude steel Mt/yr)
+    ("F-caofeidian-bof", "G-130200-steel-caofeidian", 58.5, "Tangshan ~144"),
+    ("F-tangshan-bof", "G-130200-steel-city", 71.5, "Tangshan ~144"),
+    ("F-wuan-bof", "G-130400-steel-wuan", 24.0, "Handan ~45"),
+    ("F-handan-bof", "G-130400-steel-city", 16.0, "Handan ~45"),
+    ("F-tianjin-bof", "G-120000-steel", 20.0, "Tianjin ~22"),
+    ("F-rizhao-bof", "G-371100-steel", 27.0, "Rizhao ~30"),
+    ("F-jinan-bof", "G-370100-steel", 12.0, "Jinan (Laiwu) ~13"),
+    ("F-anyang-bof", "G-410500-steel", 13.0, "Anyang ~15"),
+    ("F-baotou-bof", "G-150200-steel", 15.0, "Baotou ~17"),
+    ("F-taiyuan-bof", "G-140100-steel", 10.0, "Taiyuan ~11"),
+]
+# Candidate scrap processing and distribution centres at the steel clusters (plan 二（六）:
+# 支持钢铁生产企业与废钢回收加工企业合作，建设一体化大型废钢铁加工配送中心), input Mt/yr [U]:
+# sized at ~10–15 large MIIT-compliant processors each (0.2 Mt/yr average, [scrap-national]).
+SCRAP_CENTRES = [
+    ("C-caofeidian-scrap-centre", "G-130200-steel-caofeidian", 3.0),
+    ("C-wuan-scrap-centre", "G-130400-steel-wuan", 2.0),
+    ("C-tianjin-scrap-centre", "G-120000-steel", 2.0),
+    ("C-rizhao-scrap-centre", "G-371100-steel", 2.0),
+    ("C-jinan-scrap-centre", "G-370100-steel", 2.0),
+    ("C-anyang-scrap-centre", "G-410500-steel", 2.0),
+    ("C-baotou-scrap-centre", "G-150200-steel", 2.0),  # Inner Mongolia: ~6 Mt scrap, one 3 Mt EAF
+    ("C-taiyuan-scrap-centre", "G-140100-steel", 3.0),  # Shanxi: ~6 Mt scrap, no EAF in the dataset
+]
+# Clinker output of the kilns that co-process city wastes, Mt/yr [kiln-size, U]: no plant figures
+# were found; each is taken as one 5,000 t/d line × 310 days ≈ 1.55 Mt/yr, the common size of
+# the region's new dry-process lines.
+KILN_CLINKER = 1.55
+KILN_SITES = ("S-kiln-",)
+
+
+def host_output(fid: str, site: str, process: str) -> tuple[float, str]:
+    """Host output (Mt/yr) of a facility and its source text ('' for lines without a host)."""
+    for cid, _site, steel, pref in CONVERTERS:
+        if fid == cid:
+            return steel, (f"; host_output_t = converter crude steel [crude-steel-2020] ({pref} Mt "
+                           "crude steel × 0.9 converter share) [U]")
+    if process.startswith("kiln_") and site.startswith(KILN_SITES):
+        return KILN_CLINKER, "; host_output_t = kiln clinker [kiln-size] 5,000 t/d × 310 d [U]"
+    return 0.0, ""
+
+
+FACILITIES += [(fid, site, "scrap_bof", 2010, round(BOF_CHARGE * steel, 6), 0, E,
+                f"[crude-steel-2020] converter shop [U]; capacity_t = metallic charge {BOF_CHARGE} t "
+                "per t crude steel [U]") for fid, site, steel, _ in CONVERTERS]
+FACILITIES += [(fid, site, "scrap_processing", 2021, cap, 0, C,
+                "[plan] 二（六） 一体化大型废钢铁加工配送中心; candidate [U], size from [scrap-national]")
+               for fid, site, cap in SCRAP_CENTRES]
 
 # ---------------------------------------------------------------------------------------------
 # 6. Bulk routes (gangue power, backfill, fly-ash admixture, slag powder, plasterboard). They carry
@@ -1065,13 +1126,16 @@ def build() -> dict[str, list[dict]]:
                      source="[est-capacity] aggregated existing utilizers; [gazetteer] coordinates")
         elif site not in sites:
             raise ValueError(f"facility {fid}: unknown site {site}")
+        add_role(site, "facility")  # generator sites that also host a line (converters, centres)
         fixed = process_capex[process] * cap * MT * ANNUITY if candidate else 0.0
+        host_mt, host_src = host_output(fid, site, process)
         facilities.append({
             "id": fid, "site": site, "process": process, "year": year, "capacity_t": r6(cap * MT),
             "expandable": "true" if max_cap else "false", "max_capacity_t": r6(max_cap * MT),
             "capex": "", "fixed_cost": r6(fixed), "candidate": "true" if candidate else "false",
             "source": source + ("; fixed_cost = catalog capex × capacity × annuity(6%, 15 yr)"
-                                if candidate else ""),
+                                if candidate else "") + host_src,
+            "host_output_t": r6(host_mt * MT),
         })
     bulk, bulk_notes = bulk_routes(supplies, sites, facilities)
     for f in bulk:

@@ -21,7 +21,7 @@ WASTES = {
 PRODUCTS = ["coarse_aggregate", "manufactured_sand", "sw_binder", "cement", "ready_mix_concrete",
             "road_base", "bricks_blocks", "eaf_steel", "recycled_copper", "recycled_aluminium",
             "retreaded_tyres", "rubber_powder", "recycled_pellets", "sorted_paper", "battery_modules",
-            "battery_salts", "recovered_metals", "eco_cement"]
+            "battery_salts", "recovered_metals", "eco_cement", "prepared_scrap"]
 TASKS = ["三", "四", "五", "六", "七", "八", "九", "十", "十一"]
 DTYPES = {"str": "str", "float": "float64", "int": "int64", "bool": "bool"}
 SOURCED = ["materials", "processes", "modes", "incentives"]
@@ -139,7 +139,10 @@ def test_routes_without_a_task_or_product(t) -> None:
     kinds = t["materials"].set_index("code")["kind"]
     io = t["process_io"][t["process_io"]["process"].isin(no_product.index)]
     assert (io["direction"] == "in").all()
-    assert (io["material"].map(kinds) != "product").all()
+    # converters melt prepared scrap, a product of the scrap centres (the scrap counted there)
+    bof = io["process"] == "scrap_bof"
+    assert set(io.loc[bof, "material"]) == {"prepared_scrap"}
+    assert (io.loc[~bof, "material"].map(kinds) != "product").all()
     assert no_product["source"].str.contains("mass_yield 0").all()
     assert (p.loc[["gangue_power"], "opex"] == 0).all(), "revenue beyond cost is floored at 0"
 
@@ -205,7 +208,7 @@ def test_targets_are_the_plan_targets(t) -> None:
         "clusters": (30, "report"), "innovation_centres": (50, "report"),
         "backbone_enterprises": (100, "report"), "isw_bases": (25, "report"),
         "recycling_parks": (15, "report"), "co_utilization_bases": (10, "report"),
-        "paper_centres": (3, "report"),
+        "paper_centres": (3, "report"), "urban_waste_coprocessed": (0, "report"),
     }
     got = {i: (r["value"], r["kind"]) for i, r in tg.iterrows()}
     assert got == expected

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from resynergy import catalog
 from resynergy.cli.main import app
 from resynergy.monitor.actuals import load_actual_flows, monitor_actuals
 from resynergy.scenario import Scenario, ScenarioError
@@ -83,7 +84,7 @@ def test_monitor_command(tmp_path):
     res = runner.invoke(app, ["monitor", str(path), "--json", "--lang", "en"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["counts"]["at_risk"] >= 1 and len(doc["targets"]) == 13
+    assert doc["counts"]["at_risk"] >= 1 and len(doc["targets"]) == len(catalog.table("targets"))
     res = runner.invoke(app, ["monitor", str(path)])
     assert res.exit_code == 0 and "目标完成情况" in res.stdout and "预测值" in res.stdout
     bad = manifests(tmp_path, [("LD-1", 2021, MINE, PLANT, "tailings", "road_diesel", "lots")], "bad.csv")

@@ -69,8 +69,10 @@ _ALL = (
               "facility_input", material_kinds=("industrial_waste",)),
     Indicator("recycled_resources", "主要再生资源回收利用量", "Main recycled resources recovered",
               "t", "facility_input", material_kinds=("recycled_resource",)),
+    # version 2: only kiln co-processing lines count (v1 also counted C&D waste into aggregate plants)
     Indicator("urban_waste_coprocessed", "协同处置城市废弃物量", "Urban waste co-processed", "t",
-              "facility_input", material_kinds=("urban_waste",)),
+              "facility_input", material_kinds=("urban_waste",), process_flag="co_processing",
+              version=2),
     Indicator("co_utilization", "冶金与煤电固废协同利用量", "Metallurgical and coal-power waste co-utilized",
               "t", "facility_input", material_kinds=("industrial_waste",), process_flag="co_utilization"),
     Indicator("aggregate_capacity", "固废砂石骨料替代能力", "Aggregate substitution capacity", "t",

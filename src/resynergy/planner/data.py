@@ -42,6 +42,20 @@ class Targets:
 
 
 @dataclass
+class HostLimits:
+    """Lines that feed a host plant (a cement kiln's clinker, a converter shop's crude steel) and
+    the limits they share: one host per site and host kind, its output, and per t of host
+    output the most input (``max_host_share``) and the most chlorine, sulphur and alkali."""
+
+    fac: np.ndarray  # (H,) positions of the hosted facilities in ``ModelData.fac``
+    group: np.ndarray  # (H,) host of each hosted facility (position in ``hosts``)
+    per_t: np.ndarray  # (H,) t of host output one t of input uses up (1 / max_host_share; 0 = none)
+    load: np.ndarray  # (H, E) kg of each element per t of input (from the materials' composition)
+    hosts: pd.DataFrame  # (G,) site, host, output_t
+    limit: np.ndarray  # (G, E) kg of each element per t of host output (inf = no limit)
+
+
+@dataclass
 class ModelData:
     scenario: str
     years: list[int]
@@ -96,6 +110,7 @@ class ModelData:
     targets: Targets | None = None
     report_targets: pd.DataFrame | None = None  # every target row (for attainment)
     scenario_obj: Any = None
+    host_limits: HostLimits | None = None  # lines sharing a host plant (kilns, converters)
 
     @property
     def n_years(self) -> int:
@@ -267,6 +282,7 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
         corridors=scenario.table("corridors"), scenario_obj=scenario,
     )
     data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
+    data.host_limits = host_limits(fac, processes, materials, data.fin)
     all_targets = scenario.table("targets")
     data.report_targets = all_targets
     if targets:
@@ -375,3 +391,45 @@ def _process_ok(ind: Indicator, data: ModelData) -> np.ndarray:
     ok = ind.process_mask(data.processes.reset_index())
     by_id = dict(zip(data.processes.index, ok.to_numpy(dtype=bool), strict=True))
     return data.fac["process"].map(by_id).fillna(False).to_numpy(dtype=bool)
+
+
+# --- host plants: kiln co-processing norms and the converter scrap ratio -----------------------
+# (material composition column, process limit column) per element, kg per t
+HOST_ELEMENTS = (("chlorine", "chlorine_max"), ("sulphur", "sulphur_max"), ("alkali", "alkali_max"))
+
+
+def host_limits(fac: pd.DataFrame, processes: pd.DataFrame, materials: pd.DataFrame,
+                fin: pd.DataFrame) -> HostLimits | None:
+    """The hosted facilities of ``fac`` (process with a ``host`` and ``host_output_t`` > 0) and the
+    hosts they share, or None when there are none. Lines of one host kind on one site share one
+    host; its output is the largest ``host_output_t`` its lines state."""
+    if "host" not in processes or "host_output_t" not in fac or fac.empty:
+        return None
+    kind = fac["process"].map(processes["host"]).fillna("").astype(str).to_numpy()
+    out = pd.to_numeric(fac["host_output_t"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    pos = np.flatnonzero((kind != "") & (out > 0))
+    if not len(pos):
+        return None
+    proc = processes.loc[fac["process"].to_numpy()[pos]]
+    share = pd.to_numeric(proc["max_host_share"], errors="coerce").to_numpy(dtype=float)
+    zero = np.flatnonzero(share <= 0)
+    if len(zero):
+        raise PlanInputError(f"processes row {proc.index[zero[0]]!r}: max_host_share must be > 0 "
+                             "or blank (no limit)")
+    keys = pd.DataFrame({"site": fac["site"].to_numpy()[pos], "host": kind[pos], "output_t": out[pos]})
+    hosts = keys.groupby(["site", "host"], sort=True)["output_t"].max().reset_index()
+    group = pd.MultiIndex.from_frame(hosts[["site", "host"]]).get_indexer(
+        pd.MultiIndex.from_frame(keys[["site", "host"]]))
+    ports = fin[fin["fac"].isin(pos)]
+    load = np.zeros((len(pos), len(HOST_ELEMENTS)))
+    limit = np.full((len(hosts), len(HOST_ELEMENTS)), np.inf)
+    row = pd.Index(pos).get_indexer(ports["fac"])
+    for e, (content, cap) in enumerate(HOST_ELEMENTS):
+        per_t = ports["rate"].to_numpy(dtype=float) * ports["material"].map(
+            materials[content] if content in materials else pd.Series(dtype=float)).fillna(0.0).to_numpy()
+        np.add.at(load[:, e], row, per_t)
+        lim = pd.to_numeric(proc[cap], errors="coerce").fillna(np.inf).to_numpy(dtype=float) \
+            if cap in proc else np.full(len(pos), np.inf)
+        np.minimum.at(limit[:, e], group, lim)
+    return HostLimits(fac=pos, group=group, per_t=np.where(np.isfinite(share), 1.0 / share, 0.0),
+                      load=load, hosts=hosts, limit=limit)

@@ -72,6 +72,7 @@ def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
     rate_out = data.fout["rate"].to_numpy()
     market = data.fout["market"].to_numpy()
     x = sol.x[yi]
+    host_row, host_use, host_of, host_room = _host_room(data)
     for f in np.argsort(-cap, kind="stable"):
         if cap[f] <= results.TOL or f not in fin_of:
             continue
@@ -86,8 +87,15 @@ def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
             g = by_fout.get(q)
             space = room[g["to_dem"].to_numpy()].sum() if g is not None else 0.0
             amount = min(amount, space / rate_out[q])
+        i = host_row.get(int(f))
+        if i is not None:  # the host limits of the LP (model.host_limit_rows)
+            on = host_use[i] > 0
+            amount = min(amount, float(np.min(host_room[host_of[i], on] / host_use[i, on],
+                                              initial=np.inf)))
         if amount <= results.TOL:
             continue
+        if i is not None:
+            host_room[host_of[i]] -= host_use[i] * amount
         for p in fin_of[f]:
             g = by_fin[p]
             _take(x, g["arc"].to_numpy(), left, g["from_sup"].to_numpy(), rate_in[p] * amount)
@@ -103,6 +111,19 @@ def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
     sol.disp[yi] = np.clip(data.gen[yi] - shipped, 0.0, None)
     sol.unmet[yi] = room
     return stock_left - sol.draw[yi]
+
+
+def _host_room(data: ModelData) -> tuple[dict[int, int], np.ndarray, np.ndarray, np.ndarray]:
+    """The LP's host limits as greedy bookkeeping: facility → hosted row, what one t of input
+    uses of each limit (share, then each element), the host of each row, and each host's room
+    (lines on one host draw on one room)."""
+    h = data.host_limits
+    if h is None:
+        return {}, np.zeros((0, 0)), np.zeros(0, dtype=int), np.zeros((0, 0))
+    use = np.column_stack([h.per_t, h.load])
+    room = np.column_stack([np.ones(len(h.hosts)), h.limit]) * h.hosts["output_t"].to_numpy(
+        dtype=float)[:, None]
+    return {int(f): i for i, f in enumerate(h.fac)}, use, h.group, room
 
 
 def _take(x: np.ndarray, arc: np.ndarray, pool: np.ndarray, node: np.ndarray, need: float) -> float:

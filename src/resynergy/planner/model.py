@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from resynergy.planner.data import ModelData
+from resynergy.planner.data import HOST_ELEMENTS, ModelData
 
 linopy.options["semantics"] = "v1"
 
@@ -65,6 +65,37 @@ def _grouped(x, arcs: np.ndarray, node: np.ndarray, dim: str, coef: np.ndarray |
 def _with(base, extra):
     """``base`` (full node index) plus ``extra`` (a subset of it, or None)."""
     return base if extra is None else base.add(extra, join="left")
+
+
+def host_limit_rows(m: linopy.Model, d: ModelData, act) -> list[str]:
+    """Limits that lines share with their host plant, per host and year (names of the rows added).
+
+    ``host_share``: Σ input ÷ max_host_share ≤ host output (co-processed waste per t of kiln
+    clinker; scrap per t of converter crude steel, i.e. the scrap ratio of the metallic charge).
+    ``host_chlorine`` / ``host_sulphur`` / ``host_alkali``: Σ input × content ≤ limit × host
+    output (the kiln co-processing norms). Physical limits, so never relaxed when diagnosing.
+    """
+    h = d.host_limits
+    if h is None:
+        return []
+    hosted = pd.Index(np.arange(len(h.fac)), name="hosted")
+    a = _pick(act, "fac", h.fac, hosted)
+    out = h.hosts["output_t"].to_numpy(dtype=float)
+    names = []
+    terms = [("host_share", h.per_t, np.ones(len(h.hosts)))]
+    terms += [(f"host_{content}", h.load[:, e], h.limit[:, e])
+              for e, (content, _) in enumerate(HOST_ELEMENTS)]
+    for name, coef, per_host in terms:
+        rows = np.flatnonzero((coef > 0) & np.isfinite(per_host[h.group]))
+        if not len(rows):
+            continue
+        idx = pd.Index(rows, name="hosted")
+        lhs = (a.isel(hosted=rows) * _da(coef[rows], idx)).groupby(
+            xr.DataArray(h.group[rows], coords=[idx], name="host")).sum()
+        labels = lhs.indexes["host"]
+        m.add_constraints(lhs <= _da(per_host[labels] * out[labels], labels), name=name)
+        names.append(name)
+    return names
 
 
 def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
@@ -154,6 +185,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
         else:
             lhs = lhs - open_ * _da(d.cap_c, fac)
     m.add_constraints(lhs <= _da(cap_rhs, year, fac), name="capacity")
+    host_limit_rows(m, d, act)
     if cum_exp is not None:
         head = cum_exp
         if open_ is not None:
