@@ -108,3 +108,9 @@ def test_builtin_recycled_resources_miss_is_a_data_ceiling(builtin_plan):
     for tid in missed:
         assert cause(plan, tid)["kind"] in ("data_ceiling", "cost", "capacity", "outside_model",
                                             "report_only")
+
+
+def test_report_only_target_gets_a_cause_too():
+    plan = solve(cheap_demand(transport_case(targets=[soft(150.0, kind="report")])))
+    c = cause(plan, "t1")
+    assert c["kind"] == "data_ceiling" and c["amount"] == pytest.approx(100.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from resynergy.planner.data import ModelData
+from resynergy.planner.data import MODEL_BASES, ModelData, _targets
 from resynergy.planner.model import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 
@@ -321,6 +321,14 @@ def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
             rows += _cause_programmes(data, r, ind)
         elif str(r["id"]) in modelled:
             rows += _cause_modelled(data, plan, sol, modelled[str(r["id"])], r, resolve)
+        elif ind.basis in MODEL_BASES and data.report_targets is not None:
+            # a report-only target the model could express: explain it as if it were asked for
+            import dataclasses
+
+            row = data.report_targets[data.report_targets["id"] == r["id"]].assign(kind="soft")
+            alone = dataclasses.replace(data, targets=_targets(data, row))
+            if alone.targets is not None and len(alone.targets.table):
+                rows += _cause_modelled(alone, plan, sol, 0, r, resolve)
         elif ind.basis == "output_value":
             rows += _cause_output_value(data, r)
     return rows
@@ -435,13 +443,24 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
         if lp.solution is not None and lp.solution.target_dual is not None:
             marginal = float(lp.solution.target_dual[i])
     extra = _real_cost(hard, hsol) - _real_cost(data, sol)
-    cost_zh = (f"每多完成1吨的边际成本约 {marginal:,.0f} 元" if np.isfinite(marginal)
-               else "边际成本无法确定")
-    cost_en = (f"each extra tonne costs about {marginal:,.0f} yuan at the margin"
-               if np.isfinite(marginal) else "the marginal cost could not be determined")
-    avg_zh = f"，完成目标总成本增加约 {extra / 1e8:,.1f} 亿元（平均每吨 {extra / max(gap, 1):,.0f} 元）"
-    avg_en = (f"; meeting it adds about {extra / 1e9:,.2f} bn yuan in total "
-              f"({extra / max(gap, 1):,.0f} yuan per tonne on average)")
+    per_t = extra / max(gap, TOL)
+    capacity_basis = t["basis"] != "facility_input"
+    unit_zh, unit_en = ("吨/年能力", "t/yr of capacity") if capacity_basis else ("吨", "tonne")
+    if not np.isfinite(marginal) or marginal <= 1e-6:
+        # builds come in whole plants: once they are fixed, one more unit costs nothing extra,
+        # so the honest figure is the average over the gap
+        marginal = float("nan")
+    cost_zh = (f"每多完成1{unit_zh}的边际成本约 {marginal:,.0f} 元" if np.isfinite(marginal)
+               else f"每多完成1{unit_zh}平均成本约 {per_t:,.0f} 元")
+    cost_en = (f"each extra {unit_en} costs about {marginal:,.0f} yuan at the margin"
+               if np.isfinite(marginal) else
+               f"each extra {unit_en} costs about {per_t:,.0f} yuan on average")
+    avg_zh = f"，完成目标总成本增加约 {extra / 1e8:,.2f} 亿元（平均每{unit_zh} {per_t:,.0f} 元）"
+    avg_en = (f"; meeting it adds about {extra / 1e9:,.3f} bn yuan in total "
+              f"({per_t:,.0f} yuan per {unit_en} on average)")
+    if not np.isfinite(marginal):
+        marginal = per_t
+    price_unit = "yuan per t/yr" if capacity_basis else "yuan/t"
     builds = _new_capacity(data, sol, hsol, yi)
     if builds:
         full_zh, full_en = _running_full(data, sol, i, yi)
@@ -449,11 +468,11 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
               f"{cost_zh}{avg_zh}。")
         en = (head_en + f"capacity or transport limits — {full_en}it needs: "
               f"{'; '.join(b[1] for b in builds)}. {cost_en[0].upper() + cost_en[1:]}{avg_en}.")
-        return [_row("capacity", str(r["id"]), marginal, "yuan/t", zh, en)] + gaps
+        return [_row("capacity", str(r["id"]), marginal, price_unit, zh, en)] + gaps
     zh = head_zh + f"成本——目标可以用现有能力完成，{cost_zh}{avg_zh}；方案认为不值得。"
     en = (head_en + f"cost — it can be met with the capacity in place; {cost_en}{avg_en}, more "
           "than the scenario values it.")
-    return [_row("cost", str(r["id"]), marginal, "yuan/t", zh, en)] + gaps
+    return [_row("cost", str(r["id"]), marginal, price_unit, zh, en)] + gaps
 
 
 def _supply_bound(data: ModelData, i: int, yi: int) -> float | None:
