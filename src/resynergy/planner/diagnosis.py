@@ -352,10 +352,10 @@ def _cause_programmes(data: ModelData, r, ind) -> list[dict]:
     if more > 0:
         names_zh += f" 等 {len(waiting)} 个"
         names_en += f" and {more} more"
-    zh = (f"「{r['name_zh']}」由规划外认定决定（优化不会新建或认定）：{int(r['year'])}年已建成或验收"
+    zh = (f"「{r['name_zh']}」由规划外认定决定（优化不会新建或认定项目）：{int(r['year'])}年已建成或验收"
           f" {have:,.0f} 个，目标 {need:,.0f} 个，差 {need - have:,.0f} 个。")
-    en = (f"'{r['name_en']}' is decided outside the model (the optimiser does not designate "
-          f"programmes): {have:,.0f} built or accepted by {int(r['year'])} of {need:,.0f} "
+    en = (f"'{r['name_en']}' is decided outside the model (the optimiser does not create or "
+          f"recognise programmes): {have:,.0f} built or accepted by {int(r['year'])} of {need:,.0f} "
           f"required, {need - have:,.0f} short.")
     if len(waiting):
         zh += f"已提出或批复但未建成：{names_zh}。"
@@ -415,8 +415,12 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
         sup_en = (f" (the scenario holds {_mt(supply, 'en')} of the materials counted)"
                   if supply is not None else "")
         if supply is not None and supply < target * (1 - _REL):
-            fix_zh, fix_en = "物料本身不足：需补充来源数据或调整目标。", ("The materials themselves "
-                                                         "fall short: add supply data or revise the target.")
+            fix_zh, fix_en = "物料本身不足", "The materials themselves fall short of the target"
+            if best < supply * (1 - 1e-3):
+                fix_zh += "，且设施能力与产品需求使可利用量更低"
+                fix_en += ", and facility capacity and product demand keep use below the supply"
+            fix_zh += "：需补充来源数据或调整目标。"
+            fix_en += ": add supply data or revise the target."
         else:
             fix_zh = "上限来自设施能力（含全部候选和扩能）与产品需求：需补充候选设施或产品需求数据，或调整目标。"
             fix_en = ("The limit is facility capacity (with every candidate and expansion) and "
@@ -455,9 +459,11 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
     cost_en = (f"each extra {unit_en} costs about {marginal:,.0f} yuan at the margin"
                if np.isfinite(marginal) else
                f"each extra {unit_en} costs about {per_t:,.0f} yuan on average")
-    avg_zh = f"，完成目标总成本增加约 {extra / 1e8:,.2f} 亿元（平均每{unit_zh} {per_t:,.0f} 元）"
-    avg_en = (f"; meeting it adds about {extra / 1e9:,.3f} bn yuan in total "
-              f"({per_t:,.0f} yuan per {unit_en} on average)")
+    avg_zh = f"，完成目标总成本增加约 {extra / 1e8:,.2f} 亿元"
+    avg_en = f"; meeting it adds about {extra / 1e9:,.3f} bn yuan in total"
+    if np.isfinite(marginal):
+        avg_zh += f"（平均每{unit_zh} {per_t:,.0f} 元）"
+        avg_en += f" ({per_t:,.0f} yuan per {unit_en} on average)"
     if not np.isfinite(marginal):
         marginal = per_t
     price_unit = "yuan per t/yr" if capacity_basis else "yuan/t"
