@@ -88,6 +88,8 @@ def test_count_target_is_decided_outside_the_model():
     assert c["amount"] == 2
     assert "1 built or accepted by 2022 of 3 required" in c["message_en"]
     assert "Base B (approved)" in c["message_en"] and "乙基地（已批复）" in c["message_zh"]
+    gap = plan.diagnosis[plan.diagnosis["kind"] == "gap"]
+    assert dict(zip(gap["subject"], gap["amount"], strict=True)) == {"bases/130000/": 1.0}
 
 
 @pytest.fixture(scope="module")

@@ -318,7 +318,7 @@ def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
         if ind is None:
             continue
         if ind.basis == "programmes":
-            rows += _cause_programmes(data, r, ind)
+            rows += _cause_programmes(data, r, ind, plan)
         elif str(r["id"]) in modelled:
             rows += _cause_modelled(data, plan, sol, modelled[str(r["id"])], r, resolve)
         elif ind.basis in MODEL_BASES and data.report_targets is not None:
@@ -339,7 +339,7 @@ def _scope(data: ModelData, r) -> tuple[str, str]:
     return n.region(str(r["region"] or ""), "zh"), n.region(str(r["region"] or ""), "en")
 
 
-def _cause_programmes(data: ModelData, r, ind) -> list[dict]:
+def _cause_programmes(data: ModelData, r, ind, plan=None) -> list[dict]:
     scen = data.scenario_obj
     prog = scen.table("programmes") if scen is not None else pd.DataFrame(columns=["kind"])
     prog = prog[prog["kind"] == ind.programme_kind]
@@ -364,7 +364,26 @@ def _cause_programmes(data: ModelData, r, ind) -> list[dict]:
         zh += "情景中没有已提出或批复的同类项目；需补充项目清单（名称、状态、年份、来源）。"
         en += (" The scenario lists no proposed or approved programme of this kind; add them "
                "(name, status, years, source).")
-    return [_row("outside_model", str(r["id"]), need - have, "count", zh, en)]
+    return ([_row("outside_model", str(r["id"]), need - have, "count", zh, en)]
+            + _programme_gaps(data, r, ind, plan))
+
+
+def _programme_gaps(data: ModelData, r, ind, plan) -> list[dict]:
+    """Programmes that count, by province (``gap`` rows)."""
+    from resynergy.indicators.evaluate import Inputs, programmes_standing
+
+    if data.scenario_obj is None or plan is None:
+        return []
+    inputs = Inputs(plan.flows, data.scenario_obj, activity=plan.activity)
+    st = programmes_standing(inputs, ind.programme_kind)
+    st = st[st["year"] == int(r["year"])]
+    n = _Names(data)
+    rows = []
+    for prov, k in st.groupby(st["region"].map(lambda c: _province(data, str(c))))["id"].count().items():
+        rows.append(_row("gap", f"{r['id']}/{prov}/", float(k), "count",
+                         f"{n.region(prov, 'zh')}：已建成或验收 {k} 个。",
+                         f"{n.region(prov, 'en')}: {k} built or accepted."))
+    return rows
 
 
 def _cause_output_value(data: ModelData, r) -> list[dict]:
