@@ -116,3 +116,22 @@ def test_report_only_target_gets_a_cause_too():
     plan = solve(cheap_demand(transport_case(targets=[soft(150.0, kind="report")])))
     c = cause(plan, "t1")
     assert c["kind"] == "data_ceiling" and c["amount"] == pytest.approx(100.0)
+
+
+def test_capacity_names_a_full_rail_terminal():
+    # Tailings 2° south of the plant go by rail through terminals that take only 20 t; the
+    # plant (30 t) must grow to meet 50 t, and the plan's binding terminal is named.
+    from test_planner import tiny
+
+    s = tiny([("A", 40.0, "generator;terminal"), ("B", 42.0, "facility;terminal"),
+              ("C", 42.0, "demand")],
+             supplies=[("A", "tailings", 100.0)],
+             facilities=[("F", "B", "sand", 30.0, {"expandable": True, "max_capacity_t": 200.0})],
+             demands=[("C", "manufactured_sand", 100.0, 20.0)],
+             terminals=[("A", 1.0, 20.0), ("B", 1.0, 20.0)], rail=True,
+             targets=[soft(50.0)])
+    plan = solve(s)
+    c = cause(plan, "t1")
+    assert c["kind"] == "capacity"
+    assert "2 rail terminal(s) are full" in c["message_en"] and "2 个铁路货场能力已用满" in c["message_zh"]
+    assert "expand Sand at Site B by 20.0 t/yr (about 200 yuan a year)" in c["message_en"]

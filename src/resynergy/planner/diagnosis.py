@@ -250,6 +250,14 @@ def _mt(v: float, lang: str) -> str:
     return f"{v / 1e6:,.2f} Mt" if abs(v) >= 1e5 else f"{v:,.1f} t"
 
 
+def _yuan(v: float, lang: str) -> str:
+    if lang == "zh":
+        return (f"{v / 1e8:,.2f} 亿元" if abs(v) >= 1e7 else f"{v / 1e4:,.1f} 万元" if abs(v) >= 1e4
+                else f"{v:,.0f} 元")
+    return (f"{v / 1e9:,.2f} bn yuan" if abs(v) >= 1e8 else f"{v / 1e6:,.1f} m yuan"
+            if abs(v) >= 1e5 else f"{v:,.0f} yuan")
+
+
 def _amount(v: float, unit: str, lang: str) -> str:
     if unit == "yuan":
         return f"{v / 1e8:,.1f} 亿元" if lang == "zh" else f"{v / 1e9:,.1f} bn yuan"
@@ -478,8 +486,8 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
     cost_en = (f"each extra {unit_en} costs about {marginal:,.0f} yuan at the margin"
                if np.isfinite(marginal) else
                f"each extra {unit_en} costs about {per_t:,.0f} yuan on average")
-    avg_zh = f"，完成目标总成本增加约 {extra / 1e8:,.2f} 亿元"
-    avg_en = f"; meeting it adds about {extra / 1e9:,.3f} bn yuan in total"
+    avg_zh = f"，完成目标总成本增加约 {_yuan(extra, 'zh')}"
+    avg_en = f"; meeting it adds about {_yuan(extra, 'en')} in total"
     if np.isfinite(marginal):
         avg_zh += f"（平均每{unit_zh} {per_t:,.0f} 元）"
         avg_en += f" ({per_t:,.0f} yuan per {unit_en} on average)"
@@ -572,9 +580,9 @@ def _new_capacity(data: ModelData, sol: Solution, hsol: Solution, yi: int,
         pe = data.processes["name_en"].get(fac["process"], fac["process"])
         verb_zh, verb_en = ("新建", "build") if opened[f] else ("扩建", "expand")
         out.append((f"{verb_zh}{n.site(fac['site'], 'zh')}{pz} {_mt(add[f], 'zh')}/年"
-                    f"（年化投资约 {yearly / 1e8:,.2f} 亿元）",
+                    f"（年化投资约 {_yuan(yearly, 'zh')}）",
                     f"{verb_en} {pe} at {n.site(fac['site'], 'en')} by {_mt(add[f], 'en')}/yr "
-                    f"(about {yearly / 1e6:,.0f} m yuan a year)"))
+                    f"(about {_yuan(yearly, 'en')} a year)"))
     return out
 
 
@@ -605,4 +613,18 @@ def _running_full(data: ModelData, sol: Solution, i: int, yi: int) -> tuple[str,
         if busy:
             zh += f"{len(busy)} 个铁路货场能力已用满，"
             en += f"{len(busy)} rail terminal(s) are full; "
+    n = _Names(data)
+    for k, arcs in enumerate(data.corridor_arcs):
+        share = float(data.corridors["min_rail_share"].iloc[k])
+        both = arcs & mask if mask.any() else arcs
+        moved = float(sol.x[yi, arcs].sum())
+        if share <= 0 or not both.any() or moved <= TOL:
+            continue
+        rail = float((sol.x[yi, arcs] * data.arc_rail[arcs]).sum())
+        if rail <= share * moved * (1 + 1e-6) + TOL:
+            c = data.corridors.iloc[k]
+            zh += (f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')} "
+                   f"的最低铁路占比 {share:.0%} 已到限，")
+            en += (f"corridor {n.region(c['from_region'], 'en')} → "
+                   f"{n.region(c['to_region'], 'en')} is at its {share:.0%} minimum rail share; ")
     return zh, en
