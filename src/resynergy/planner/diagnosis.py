@@ -614,17 +614,21 @@ def _running_full(data: ModelData, sol: Solution, i: int, yi: int) -> tuple[str,
             zh += f"{len(busy)} 个铁路货场能力已用满，"
             en += f"{len(busy)} rail terminal(s) are full; "
     n = _Names(data)
+    said: set[tuple[str, str]] = set()
     for k, arcs in enumerate(data.corridor_arcs):
+        # only corridors that carry counted tonnes (capacity targets have none)
         share = float(data.corridors["min_rail_share"].iloc[k])
-        both = arcs & mask if mask.any() else arcs
         moved = float(sol.x[yi, arcs].sum())
-        if share <= 0 or not both.any() or moved <= TOL:
+        if share <= 0 or not (arcs & mask).any() or moved <= TOL:
             continue
         rail = float((sol.x[yi, arcs] * data.arc_rail[arcs]).sum())
-        if rail <= share * moved * (1 + 1e-6) + TOL:
-            c = data.corridors.iloc[k]
-            zh += (f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')} "
-                   f"的最低铁路占比 {share:.0%} 已到限，")
-            en += (f"corridor {n.region(c['from_region'], 'en')} → "
-                   f"{n.region(c['to_region'], 'en')} is at its {share:.0%} minimum rail share; ")
+        c = data.corridors.iloc[k]
+        z = (f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')} "
+             f"的最低铁路占比 {share:.0%} 已到限，")
+        e = (f"corridor {n.region(c['from_region'], 'en')} → "
+             f"{n.region(c['to_region'], 'en')} is at its {share:.0%} minimum rail share; ")
+        if rail <= share * moved * (1 + 1e-6) + TOL and (z, e) not in said:
+            said.add((z, e))
+            zh += z
+            en += e
     return zh, en
