@@ -1188,8 +1188,86 @@ def build() -> dict[str, list[dict]]:
     return {
         "regions": regions, "sites": list(sites.values()), "supplies": supplies,
         "facilities": facilities, "demands": demands, "terminals": terminals,
-        "corridors": corridors, "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes,
+        "corridors": corridors,
+        "programmes": build_programmes(list(sites.values()), facilities),
+        "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Programmes the plan counts (bases, parks, clusters, centres, enterprises), each with its status.
+# Only what a source names; nothing is added to reach a target. A programme counts toward a
+# count target only when built or accepted (status and year sourced), or when the plan builds
+# and runs the candidate facilities it links. The plan's "建设/形成/培育 N 个" is read as N that
+# exist and work by 2022, so proposed and approved programmes do not count.
+# (id, kind, zh, en, site, facilities, status, approved, built, accepted, source)
+# ---------------------------------------------------------------------------------------------
+PLAN_PARKS_NAMED = "[plan] task 九 names it among the existing parks the 15 parks build on (以现有产业园区和骨干企业为基础); it exists by the plan's date (2020)"
+PROGRAMMES = [
+    ("P-isw-base-shuozhou", "isw_base", "山西朔州工业固废综合利用基地", "Shuozhou (Shanxi) ISW comprehensive-utilization base",
+     "S-shuozhou", "", "built", 0, 2012, 0,
+     "[plan] task 九 names 山西朔州; [shuozhou-2012] the only Shanxi city in MIIT's first batch of 12 national ISW demonstration bases (12th FYP, year ~2012 [P])"),
+    ("P-park-ziya", "recycling_park", "天津子牙循环经济产业区", "Tianjin Ziya circular-economy park",
+     "S-ziya", "", "built", 0, 2020, 0, PLAN_PARKS_NAMED),
+    ("P-park-dingzhou", "recycling_park", "河北定州再生资源产业园", "Dingzhou (Hebei) recycled-resource park",
+     "S-dingzhou", "", "built", 0, 2020, 0, PLAN_PARKS_NAMED),
+    ("P-park-linyi", "recycling_park", "山东临沂再生资源产业园", "Linyi (Shandong) recycled-resource park",
+     "S-linyi", "", "built", 0, 2020, 0, PLAN_PARKS_NAMED),
+    ("P-park-xuchang", "recycling_park", "河南许昌再生资源产业园", "Xuchang (Henan) recycled-resource park",
+     "S-xuchang", "", "built", 0, 2020, 0, PLAN_PARKS_NAMED),
+    ("P-park-baotou", "recycling_park", "内蒙古包头再生资源产业园", "Baotou (Inner Mongolia) recycled-resource park",
+     "S-baotou-park", "", "built", 0, 2020, 0, PLAN_PARKS_NAMED),
+    # task 七: 3–5 large regional waste-paper sorting centres in Tianjin, Beijing, Hebei, Shandong;
+    # none existed as such: each is a candidate facility that counts once the plan builds and runs it
+    *[(f"P-paper-{k}", "paper_centre", zh, en, f"S-paper-{k}", f"C-paper-{k}", "proposed", 0, 0, 0,
+       "[plan] task 七 (Tianjin, Beijing, Hebei, Shandong); site and size [U]; counts when the plan builds and runs the linked candidate")
+      for k, zh, en in (("tianjin", "天津废纸分拣加工中心", "Tianjin waste-paper sorting centre"),
+                        ("beijing", "北京废纸分拣加工中心", "Beijing waste-paper sorting centre"),
+                        ("langfang", "河北（廊坊）废纸分拣加工中心", "Hebei (Langfang) waste-paper sorting centre"),
+                        ("weifang", "山东（潍坊）废纸分拣加工中心", "Shandong (Weifang) waste-paper sorting centre"))],
+    # task 七: processing leaders to be cultivated in named places (no firm named: proposed)
+    *[(f"P-enterprise-{k}", "backbone_enterprise", zh, en, site, "", "proposed", 0, 0, 0,
+       f"[plan] task 七 names {place} for waste-tyre/plastics leaders; no firm named")
+      for k, zh, en, site, place in (
+          ("dingzhou-polymer", "定州废旧轮胎废塑料加工龙头企业", "Dingzhou tyre/plastics leader", "S-dingzhou", "定州"),
+          ("jinan-polymer", "济南废旧轮胎废塑料加工龙头企业", "Jinan tyre/plastics leader", "S-jinan-polymer", "济南"),
+          ("jiaozuo-polymer", "焦作废旧轮胎废塑料加工龙头企业", "Jiaozuo tyre/plastics leader", "S-jiaozuo-polymer", "焦作"),
+          ("pingyao-polymer", "平遥废旧轮胎加工龙头企业", "Pingyao tyre leader", "S-pingyao-polymer", "平遥"))],
+    # task 四: ≥10 co-utilization bases in Hebei, Shanxi, Inner Mongolia, Shandong, Henan; the plan
+    # names no base, the dataset's sites are illustrative: proposed, not counted
+    *[(f"P-co-base-{k}", "co_utilization_base", zh, en, site, "", "proposed", 0, 0, 0,
+       "[plan] task 四 names provinces only; site illustrative [U]; no published designation found")
+      for k, zh, en, site in (
+          ("caofeidian", "曹妃甸冶金固废协同利用基地", "Caofeidian metallurgical waste co-utilization base", "S-caofeidian"),
+          ("wuan", "武安钢渣协同利用基地", "Wu'an steel-slag co-utilization base", "S-wuan"),
+          ("shuozhou", "朔州煤电固废协同利用基地", "Shuozhou coal-power waste co-utilization base", "S-shuozhou"),
+          ("baotou", "包头冶金煤电固废协同利用基地", "Baotou metallurgy and coal-power co-utilization base", "S-baotou-co"),
+          ("laiwu", "济南（莱芜）钢渣矿渣协同利用基地", "Jinan (Laiwu) slag co-utilization base", "S-jinan-co"),
+          ("anyang", "安阳冶金固废协同利用基地", "Anyang metallurgical waste co-utilization base", "S-anyang-co"),
+          ("ordos", "鄂尔多斯煤电固废协同利用基地", "Ordos coal-power waste co-utilization base", "S-ordos-co"),
+          ("changzhi", "长治煤电冶金固废协同利用基地", "Changzhi coal-power and metallurgy co-utilization base", "S-changzhi-co"))],
+    # task 十一: Tangshan supply base for Xiong'an (a cluster in the making; not designated)
+    ("P-cluster-luanzhou", "cluster", "唐山（滦州）雄安建材供应集聚区", "Tangshan (Luanzhou) Xiong'an building-materials cluster",
+     "S-luanzhou", "", "proposed", 0, 0, 0, "[plan] task 十一 (Tangshan supply base for Xiong'an); not a designated cluster"),
+]
+
+
+def build_programmes(sites: list[dict], facilities: list[dict]) -> list[dict]:
+    """The programmes table: region from the linked site; links checked against the tables."""
+    region = {s["id"]: s["region"] for s in sites}
+    fac_ids = {f["id"] for f in facilities}
+    rows = []
+    for pid, kind, zh, en, site, facs, status, approved, built, accepted, source in PROGRAMMES:
+        if site not in region:
+            raise ValueError(f"programme {pid}: unknown site {site}")
+        for f in (x for x in facs.split(";") if x):
+            if f not in fac_ids:
+                raise ValueError(f"programme {pid}: unknown facility {f}")
+        rows.append({"id": pid, "kind": kind, "name_zh": zh, "name_en": en, "region": region[site],
+                     "org_uscc": "", "sites": site, "facilities": facs, "status": status,
+                     "approved_year": approved, "built_year": built, "accepted_year": accepted,
+                     "source": source})
+    return rows
 
 
 def read_processes() -> dict[str, dict[str, str]]:
@@ -1266,7 +1344,8 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
 def main() -> None:
     tables = build()
     OUT.mkdir(parents=True, exist_ok=True)
-    for name in ("regions", "sites", "supplies", "facilities", "demands", "terminals", "corridors"):
+    for name in ("regions", "sites", "supplies", "facilities", "demands", "terminals", "corridors",
+                 "programmes"):
         write(name, tables[name], schema_columns(name))
     write("_calibration", tables["_calibration"],
           ["scope", "material", "year", "quantity", "source", "confidence"])

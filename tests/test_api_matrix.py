@@ -59,12 +59,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "targets": {"id": "m-tgt", "indicator": "isw_utilized", "region": "130000", "year": 2022, "value": 1.0,
                 "unit": "t", "kind": "report", "name_zh": "测试目标", "name_en": "Test target"},
     "policy": {"key": "k_nearest", "value": 6.0},
+    "programmes": {"id": "m-prog", "kind": "isw_base", "name_zh": "测试基地", "name_en": "Test base",
+                   "region": "130800", "status": "built", "built_year": 2021},
 }
 # An existing record per table, owned by A / in Hebei, read and re-saved unchanged.
 EXISTING = {"regions": {"code": "130800"}, "organisations": {"uscc": ORG_A}, "sites": {"id": "cd-mine"},
             "supplies": {"site": "cd-mine"}, "facilities": {"id": "cd-sand"}, "demands": {"site": "cd-plant"},
             "terminals": {"site": "cd-extra"}, "lanes": {"to_site": "cd-extra"}, "corridors": {"id": "cor-1"},
-            "targets": {"id": "hebei-isw"}, "policy": {"key": "carbon_price"}}
+            "targets": {"id": "hebei-isw"}, "policy": {"key": "carbon_price"}, "programmes": {"id": "prog-1"}}
 
 
 @dataclass
@@ -126,6 +128,9 @@ def world(tmp_path_factory, sqlite_template) -> World:
                     Change("corridors", "create", {"id": "cor-1", "from_region": "130800", "to_region": "110000",
                                                    "min_rail_share": 0.2}),
                     Change("policy", "create", {"key": "carbon_price", "value": 0.0}),
+                    Change("programmes", "create", {"id": "prog-1", "kind": "recycling_park", "name_zh": "园区",
+                                                    "name_en": "Park", "region": "130800", "status": "approved",
+                                                    "approved_year": 2021}),
                     Change("demands", "create", {"site": "cd-plant", "material": "manufactured_sand", "year": 2022,
                                                  "quantity_t": 5.0, "value": 1.0})])
         with w.sessions() as db:

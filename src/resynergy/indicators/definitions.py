@@ -10,7 +10,12 @@ Counting rules (apply to every basis):
   products made from it and used again downstream (binder → concrete) are not counted again,
   because their material kind is ``product``;
 - legacy stock drawn down and utilized counts as utilized in the year it is drawn;
-- capacity (``facility_capacity``, ``capacity_added``) and actual output are kept apart.
+- capacity (``facility_capacity``, ``capacity_added``) and actual output are kept apart;
+- a programme (``programmes``: base, park, cluster, centre, enterprise) counts in year Y when it
+  stands, not when it is announced: its status is ``built`` or ``accepted`` with a built year
+  ≤ Y (the plan's 建设/形成/培育 read as "exists and works"), or the plan itself builds it (it
+  links a candidate facility); every candidate facility it links must be built and run (input
+  > 0) in Y. ``proposed`` and ``approved`` programmes do not count.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ BASES = (
     "facility_capacity",  # t/yr of output capacity of matching processes (by facility region)
     "capacity_added",     # t/yr of input capacity built or expanded (by facility region)
     "output_value",       # yuan of products made, valued at the virgin-alternative price
-    "designations",       # number of sites with a designation prefix (bases, parks, centres…)
+    "programmes",         # number of programmes of a kind that are built (bases, parks, centres…)
     "rail_share",         # share of t·km moved by rail modes
     "co2",                # kg CO2 emitted by transport and processes
     "co2_avoided",        # kg CO2 of virgin products displaced minus CO2 emitted
@@ -44,7 +49,7 @@ class Indicator:
     basis: str
     material_kinds: tuple[str, ...] = ()
     process_flag: str = ""  # a boolean column of the processes table, e.g. "aggregate"
-    designation: str = ""  # prefix of sites.designation, for the designations basis
+    programme_kind: str = ""  # programmes.kind counted by the programmes basis
     version: int = 1
     better: str = "higher"  # "higher": a target is a floor; "lower": a target is a ceiling
 
@@ -81,19 +86,19 @@ _ALL = (
               "t", "capacity_added", process_flag="high_value"),
     Indicator("output_value", "产业总产值", "Industry output value", "yuan", "output_value"),
     Indicator("isw_bases", "工业固废综合利用基地", "Industrial solid waste utilization bases", "count",
-              "designations", designation="base"),
+              "programmes", programme_kind="isw_base", version=2),
     Indicator("recycling_parks", "再生资源产业园区", "Recycled-resource industrial parks", "count",
-              "designations", designation="park"),
-    Indicator("clusters", "产业集聚区", "Industrial clusters", "count", "designations",
-              designation="cluster"),
+              "programmes", programme_kind="recycling_park", version=2),
+    Indicator("clusters", "产业集聚区", "Industrial clusters", "count", "programmes",
+              programme_kind="cluster", version=2),
     Indicator("innovation_centres", "产业创新中心", "Industrial innovation centres", "count",
-              "designations", designation="centre"),
+              "programmes", programme_kind="innovation_centre", version=2),
     Indicator("backbone_enterprises", "创新型骨干企业", "Innovative backbone enterprises", "count",
-              "designations", designation="enterprise"),
+              "programmes", programme_kind="backbone_enterprise", version=2),
     Indicator("co_utilization_bases", "冶金煤电固废协同利用基地", "Co-utilization production bases",
-              "count", "designations", designation="co_base"),
+              "count", "programmes", programme_kind="co_utilization_base", version=2),
     Indicator("paper_centres", "废纸分拣加工中心", "Waste-paper sorting centres", "count",
-              "designations", designation="paper_centre"),
+              "programmes", programme_kind="paper_centre", version=2),
     Indicator("rail_share", "铁路运输占比（吨公里）", "Rail share of tonne-km", "share", "rail_share"),
     Indicator("co2", "二氧化碳排放", "CO2 emitted", "kg", "co2", better="lower"),
     Indicator("co2_avoided", "二氧化碳减排量", "CO2 avoided", "kg", "co2_avoided"),

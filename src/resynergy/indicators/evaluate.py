@@ -289,14 +289,42 @@ def _output_value(ind: Indicator, data: Inputs) -> pd.DataFrame:
     return _contrib(rows, data.region_of(rows["origin"]), rows["t"] * _price(data, rows))
 
 
-def _designations(ind: Indicator, data: Inputs) -> pd.DataFrame:
-    tags = data.sites["designation"].astype(str).str.split(";").explode().str.strip()
-    tags = tags[tags.str.startswith(ind.designation + ":")]
-    # A designation spanning several sites counts once, in the region of its first site.
-    first = tags.reset_index().sort_values("id").drop_duplicates("designation")
-    regions = data.site_region.reindex(first["id"]).to_numpy()
-    rows = [(r, "", y, 1.0) for y in data.years for r in regions]
-    return pd.DataFrame(rows, columns=["region", "material", "year", "num"])
+def programmes_standing(data: Inputs, kind: str | None = None) -> pd.DataFrame:
+    """Programmes (of ``kind``) that count in each year: year, id, kind, region.
+
+    A programme counts in year Y when it is built (status ``built``/``accepted``, built year ≤ Y)
+    or the plan builds it (it links a candidate facility), and every candidate facility it
+    links is built and runs in Y (from the plan's ``activity``; without one a candidate never
+    runs). Proposed and approved programmes do not count.
+    """
+    prog = data.scenario.table("programmes")
+    if kind is not None:
+        prog = prog[prog["kind"] == kind]
+    cols = ["year", "id", "kind", "region"]
+    if prog.empty:
+        return pd.DataFrame(columns=cols)
+    fac = data.scenario.table("facilities")
+    candidates = set(fac.loc[fac["candidate"].astype(bool), "id"])
+    running: set[tuple[int, str]] = set()
+    act = data.activity
+    if act is not None and len(act) and "facility" in act:
+        on = act[act["built"].astype(bool) & (act["input_t"].astype(float) > 1e-6)]
+        running = set(zip(on["year"].astype(int), on["facility"].astype(str), strict=True))
+    rows = []
+    for p in prog.to_dict("records"):
+        linked = [f.strip() for f in str(p["facilities"]).split(";") if f.strip() in candidates]
+        built_year = int(p["built_year"]) if p["status"] in ("built", "accepted") else 0
+        for y in data.years:
+            stands = bool(linked) or 0 < built_year <= y
+            if stands and all((y, f) in running for f in linked):
+                rows.append((y, p["id"], p["kind"], p["region"]))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _programmes(ind: Indicator, data: Inputs) -> pd.DataFrame:
+    rows = programmes_standing(data, ind.programme_kind)
+    return pd.DataFrame({"region": rows["region"].astype(str), "material": "",
+                         "year": rows["year"].astype(int), "num": 1.0})
 
 
 def _rail_share(ind: Indicator, data: Inputs) -> pd.DataFrame:
@@ -355,7 +383,7 @@ _BASIS = {
     "facility_capacity": _facility_capacity,
     "capacity_added": _capacity_added,
     "output_value": _output_value,
-    "designations": _designations,
+    "programmes": _programmes,
     "rail_share": _rail_share,
     "co2": _co2,
     "co2_avoided": _co2_avoided,
@@ -412,7 +440,7 @@ def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Any, *,
 
     ``level`` is ``total`` (region ''), ``province`` or ``prefecture``; with
     ``by_material=False`` material is ''. Indicators without a material dimension (capacity,
-    designations) always have material ''.
+    programmes) always have material ''.
     """
     ind = indicator if isinstance(indicator, Indicator) else get(indicator)
     data = Inputs(flows, scenario, facility_io=facility_io, activity=activity,

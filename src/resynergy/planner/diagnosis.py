@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from resynergy.planner.data import ModelData
+from resynergy.planner.data import MODEL_BASES, ModelData, _targets
 from resynergy.planner.model import ELASTIC_PENALTY
-from resynergy.planner.results import TOL, Solution, capacity, target_shortfall
+from resynergy.planner.results import TOL, Solution, capacity, target_values
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
 
@@ -98,10 +98,10 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
             limits = _limits(data, sol, i)
             rows.append(_row(
                 "target", str(t["id"]), amt, "t",
-                f"硬约束目标「{t['name_zh']}」（{n.region(t['region'], 'zh')}，{t['year']}年）无法实现："
+                f"必须完成的目标「{t['name_zh']}」（{n.region(t['region'], 'zh')}，{t['year']}年）无法实现："
                 f"最好的方案只能达到 {_t(reach)} 吨，比目标 {_t(target)} 吨差 {_t(amt)} 吨"
                 f"（{pct:.1f}%）。{limits[0]}",
-                f"Hard target '{t['name_en']}' ({n.region(t['region'], 'en')}, {t['year']}) cannot "
+                f"Required target '{t['name_en']}' ({n.region(t['region'], 'en')}, {t['year']}) cannot "
                 f"be met: the best plan reaches {_t(reach)} t, {_t(amt)} t ({pct:.1f}%) short of "
                 f"{_t(target)} t. {limits[1]}"))
     for i, per_year in enumerate(slacks.get("corridor", [])):
@@ -187,23 +187,15 @@ def binding_capacities(data: ModelData, sol: Solution, top: int = 5,
 
 
 def binding_targets(data: ModelData, sol: Solution) -> list[dict]:
-    """Targets that shape an optimal plan: binding hard targets, missed soft targets."""
+    """Targets that bind an optimal plan (required targets with a marginal cost); missed
+    targets are explained by :func:`causes`."""
     if data.targets is None:
         return []
     tt = data.targets.table
-    shortfall = target_shortfall(data, sol)
     rows = []
     for i, t in tt.iterrows():
         dual = sol.target_dual[i] if sol.target_dual is not None else np.nan
-        short = shortfall[i]
-        if t["kind"] == "soft" and short > TOL:
-            rows.append(_row(
-                "target_shortfall", str(t["id"]), float(short), "t",
-                f"软约束目标「{t['name_zh']}」（{t['year']}年）未完成，差 {_t(short)} 吨：完成它每吨的代价"
-                f"高于罚金 {t['penalty']:,.0f} 元/吨。",
-                f"Soft target '{t['name_en']}' ({t['year']}) is missed by {_t(short)} t: meeting it "
-                f"would cost more than its penalty of {t['penalty']:,.0f} yuan/t."))
-        elif t["kind"] == "hard" and np.isfinite(dual) and dual > 1e-6:
+        if t["kind"] == "hard" and np.isfinite(dual) and dual > 1e-6:
             rows.append(_row(
                 "binding_target", str(t["id"]), float(dual), "yuan/t",
                 f"目标「{t['name_zh']}」（{t['year']}年）约束了方案：目标每提高 1 吨，总成本增加 {dual:,.2f} 元。",
@@ -224,3 +216,419 @@ def iis_rows(constraints: list[str]) -> list[dict]:
 def _row(kind: str, subject: str, amount: float, unit: str, zh: str, en: str) -> dict:
     return {"kind": kind, "subject": subject, "amount": float(amount), "unit": unit,
             "message_zh": zh, "message_en": en}
+
+
+# ---- why a target is missed: one cause per missed target ----------------------------------
+#
+# Every missed target gets one row (subject = the target id) whose kind is its cause, one of
+# :data:`CAUSES`, in words a provincial official uses, plus rows of kind ``gap`` (subject
+# ``id/province/material``) that split the gap by province and material:
+#
+# - ``data_ceiling``: the most the scenario could deliver is below the target. For targets the
+#   model can express it is the optimum of an LP that maximises the indicator (up to the target)
+#   on the same model data, with every candidate and expansion allowed and integrality relaxed
+#   (so it is an upper bound); for output value, the value of all product demand;
+# - ``cost``: reachable; a re-solve with the target made binding says what each extra tonne
+#   costs at the margin (the dual of the target row once the builds are fixed), and the extra
+#   total cost;
+# - ``capacity``: reachable, but only with new or expanded capacity: the re-solve names the
+#   builds and expansions that close the gap (with their annualised cost) and the facilities
+#   and rail terminals that run full in the plan;
+# - ``outside_model``: count targets (programmes): N recognised of M required, and the
+#   programmes proposed or approved but not built.
+#
+# The extra solves run only for missed targets, on the same ModelData (no network rebuild).
+
+CAUSES = ("data_ceiling", "cost", "capacity", "outside_model", "report_only")
+_REL = 1e-6
+
+
+def _mt(v: float, lang: str) -> str:
+    """Tonnes in the unit a planner reads: 万吨 in Chinese, Mt in English."""
+    if lang == "zh":
+        return f"{v / 1e4:,.0f} 万吨" if abs(v) >= 1e5 else f"{v:,.1f} 吨"
+    return f"{v / 1e6:,.2f} Mt" if abs(v) >= 1e5 else f"{v:,.1f} t"
+
+
+def _yuan(v: float, lang: str) -> str:
+    if lang == "zh":
+        return (f"{v / 1e8:,.2f} 亿元" if abs(v) >= 1e7 else f"{v / 1e4:,.1f} 万元" if abs(v) >= 1e4
+                else f"{v:,.0f} 元")
+    return (f"{v / 1e9:,.2f} bn yuan" if abs(v) >= 1e8 else f"{v / 1e6:,.1f} m yuan"
+            if abs(v) >= 1e5 else f"{v:,.0f} yuan")
+
+
+def _amount(v: float, unit: str, lang: str) -> str:
+    if unit == "yuan":
+        return f"{v / 1e8:,.1f} 亿元" if lang == "zh" else f"{v / 1e9:,.1f} bn yuan"
+    if unit == "count":
+        return f"{v:,.0f} 个" if lang == "zh" else f"{v:,.0f}"
+    return _mt(v, lang)
+
+
+def _one_target(data: ModelData, i: int, kind: str) -> ModelData:
+    """``data`` with only modelled target ``i``, as ``kind`` (the other targets dropped)."""
+    import dataclasses
+
+    from resynergy.planner.data import Targets
+
+    assert data.targets is not None
+    tt = data.targets.table.iloc[[i]].reset_index(drop=True).assign(kind=kind)
+    if kind == "soft":
+        tt["penalty"] = 1.0
+    t = Targets(table=tt, arc_mask=[data.targets.arc_mask[i]],
+                fac_weight=[data.targets.fac_weight[i]])
+    return dataclasses.replace(data, targets=t)
+
+
+def _with_hard(data: ModelData, i: int) -> ModelData:
+    """``data`` with modelled target ``i`` made binding, the other targets as they are."""
+    import dataclasses
+
+    from resynergy.planner.data import Targets
+
+    assert data.targets is not None
+    tt = data.targets.table.copy()
+    tt.loc[i, "kind"] = "hard"
+    return dataclasses.replace(data, targets=Targets(table=tt, arc_mask=data.targets.arc_mask,
+                                                     fac_weight=data.targets.fac_weight))
+
+
+def most_reachable(data: ModelData, i: int, resolve) -> float | None:
+    """The most of modelled target ``i``'s indicator the scenario can deliver, capped at the
+    target (LP relaxation of the same model with only this target, minimising its shortfall).
+    None when the LP finds no plan."""
+    assert data.targets is not None
+    t = data.targets.table.loc[i]
+    one = _one_target(data, i, "soft")
+    built, run = resolve(one, objective=lambda m: 1 * m.variables["target_slack_0"], relax=True)
+    if run.solution is None or "target_slack_0" not in built.model.variables:
+        return None
+    slack = float(np.nan_to_num(built.model.variables["target_slack_0"].solution.values))
+    return float(t["value_t"]) - max(slack, 0.0) * float(t["sense"])
+
+
+def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
+    """One ``cause`` row per missed target of ``plan`` (plus ``gap`` rows); see above.
+
+    ``resolve(data, objective=None, relax=False, fixed_build=None)`` builds and solves a model of
+    ``data`` with the plan's weights and options and returns (Built, Run)."""
+    from resynergy.indicators import INDICATORS
+
+    att = plan.targets
+    if att is None or not len(att):
+        return []
+    rows: list[dict] = []
+    modelled = ({str(k): i for i, k in data.targets.table["id"].items()}
+                if data.targets is not None else {})
+    for _, r in att[att["status"] == "missed"].iterrows():
+        ind = INDICATORS.get(str(r["indicator"]))
+        if ind is None:
+            continue
+        if ind.basis == "programmes":
+            rows += _cause_programmes(data, r, ind, plan)
+        elif str(r["id"]) in modelled:
+            rows += _cause_modelled(data, plan, sol, modelled[str(r["id"])], r, resolve)
+        elif ind.basis in MODEL_BASES and data.report_targets is not None:
+            # a report-only target the model could express: explain it as if it were asked for
+            import dataclasses
+
+            row = data.report_targets[data.report_targets["id"] == r["id"]].assign(kind="soft")
+            alone = dataclasses.replace(data, targets=_targets(data, row))
+            if alone.targets is not None and len(alone.targets.table):
+                rows += _cause_modelled(alone, plan, sol, 0, r, resolve)
+        elif ind.basis == "output_value":
+            rows += _cause_output_value(data, r)
+    return rows
+
+
+def _scope(data: ModelData, r) -> tuple[str, str]:
+    n = _Names(data)
+    return n.region(str(r["region"] or ""), "zh"), n.region(str(r["region"] or ""), "en")
+
+
+def _cause_programmes(data: ModelData, r, ind, plan=None) -> list[dict]:
+    scen = data.scenario_obj
+    prog = scen.table("programmes") if scen is not None else pd.DataFrame(columns=["kind"])
+    prog = prog[prog["kind"] == ind.programme_kind]
+    waiting = prog[prog["status"].isin(["proposed", "approved"])]
+    have, need = float(r["value"] or 0), float(r["target"])
+    names_zh = "、".join(f"{p['name_zh']}（{'已批复' if p['status'] == 'approved' else '提出'}）"
+                         for _, p in waiting.head(8).iterrows())
+    names_en = "; ".join(f"{p['name_en']} ({p['status']})" for _, p in waiting.head(8).iterrows())
+    more = len(waiting) - 8
+    if more > 0:
+        names_zh += f" 等 {len(waiting)} 个"
+        names_en += f" and {more} more"
+    zh = (f"「{r['name_zh']}」由规划外认定决定（优化不会新建或认定项目）：{int(r['year'])}年已建成或验收"
+          f" {have:,.0f} 个，目标 {need:,.0f} 个，差 {need - have:,.0f} 个。")
+    en = (f"'{r['name_en']}' is decided outside the model (the optimiser does not create or "
+          f"recognise programmes): {have:,.0f} built or accepted by {int(r['year'])} of {need:,.0f} "
+          f"required, {need - have:,.0f} short.")
+    if len(waiting):
+        zh += f"已提出或批复但未建成：{names_zh}。"
+        en += f" Proposed or approved but not built: {names_en}."
+    else:
+        zh += "情景中没有已提出或批复的同类项目；需补充项目清单（名称、状态、年份、来源）。"
+        en += (" The scenario lists no proposed or approved programme of this kind; add them "
+               "(name, status, years, source).")
+    return ([_row("outside_model", str(r["id"]), need - have, "count", zh, en)]
+            + _programme_gaps(data, r, ind, plan))
+
+
+def _programme_gaps(data: ModelData, r, ind, plan) -> list[dict]:
+    """Programmes that count, by province (``gap`` rows)."""
+    from resynergy.indicators.evaluate import Inputs, programmes_standing
+
+    if data.scenario_obj is None or plan is None:
+        return []
+    inputs = Inputs(plan.flows, data.scenario_obj, activity=plan.activity)
+    st = programmes_standing(inputs, ind.programme_kind)
+    st = st[st["year"] == int(r["year"])]
+    n = _Names(data)
+    rows = []
+    for prov, k in st.groupby(st["region"].map(lambda c: _province(data, str(c))))["id"].count().items():
+        rows.append(_row("gap", f"{r['id']}/{prov}/", float(k), "count",
+                         f"{n.region(prov, 'zh')}：已建成或验收 {k} 个。",
+                         f"{n.region(prov, 'en')}: {k} built or accepted."))
+    return rows
+
+
+def _cause_output_value(data: ModelData, r) -> list[dict]:
+    yi = data.years.index(int(r["year"])) if int(r["year"]) in data.years else None
+    if yi is None:
+        return []
+    bound = float((data.qty[yi] * data.value[yi]).sum())
+    target, have = float(r["target"]), float(r["value"] or 0)
+    if bound < target * (1 - _REL):
+        zh = (f"「{r['name_zh']}」数据上限：情景中全部产品需求按替代品价格计，{int(r['year'])}年产值最多 "
+              f"{_amount(bound, 'yuan', 'zh')}，低于目标 {_amount(target, 'yuan', 'zh')}；"
+              f"方案为 {_amount(have, 'yuan', 'zh')}。需补充产品需求数据。")
+        en = (f"'{r['name_en']}': data ceiling — all product demand in the scenario, valued at the virgin price, is "
+              f"worth at most {_amount(bound, 'yuan', 'en')} in {int(r['year'])}, below the "
+              f"target {_amount(target, 'yuan', 'en')}; the plan reaches "
+              f"{_amount(have, 'yuan', 'en')}. More product demand data is needed.")
+        return [_row("data_ceiling", str(r["id"]), bound, "yuan", zh, en)]
+    zh = (f"「{r['name_zh']}」为仅报告的指标，不参与优化：方案产值 {_amount(have, 'yuan', 'zh')}，需求总值上限 "
+          f"{_amount(bound, 'yuan', 'zh')}。")
+    en = (f"'{r['name_en']}' is reported only, not optimised: the plan's output is {_amount(have, 'yuan', 'en')}, "
+          f"all demand is worth {_amount(bound, 'yuan', 'en')}.")
+    return [_row("report_only", str(r["id"]), bound, "yuan", zh, en)]
+
+
+def _real_cost(data: ModelData, sol: Solution) -> float:
+    from resynergy.planner.results import costs
+
+    c = costs(data, sol)
+    return float(c.loc[c["component"] != "target_penalty", "yuan"].sum())
+
+
+def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) -> list[dict]:
+    assert data.targets is not None
+    t = data.targets.table.loc[i]
+    target = float(t["value_t"])
+    yi = data.years.index(int(t["year"]))
+    have = float(target_values(data, sol)[i])
+    gap = max(target - have, 0.0) if t["sense"] > 0 else max(have - target, 0.0)
+    name_zh, name_en = str(r["name_zh"]), str(r["name_en"])
+    where_zh, where_en = _scope(data, r)
+    head_zh = f"「{name_zh}」（{where_zh}，{int(t['year'])}年）差 {_mt(gap, 'zh')}："
+    head_en = f"'{name_en}' ({where_en}, {int(t['year'])}) is {_mt(gap, 'en')} short: "
+    gaps = _gap_rows(data, sol, i, str(r["id"]))
+    best = most_reachable(data, i, resolve) if t["sense"] > 0 else None
+    if best is not None and best < target * (1 - _REL) - TOL:
+        supply = _supply_bound(data, i, yi)
+        sup_zh = (f"（情景中可用的相关物料共 {_mt(supply, 'zh')}）" if supply is not None else "")
+        sup_en = (f" (the scenario holds {_mt(supply, 'en')} of the materials counted)"
+                  if supply is not None else "")
+        if supply is not None and supply < target * (1 - _REL):
+            fix_zh, fix_en = "物料本身不足", "The materials themselves fall short of the target"
+            if best < supply * (1 - 1e-3):
+                fix_zh += "，且设施能力与产品需求使可利用量更低"
+                fix_en += ", and facility capacity and product demand keep use below the supply"
+            fix_zh += "：需补充来源数据或调整目标。"
+            fix_en += ": add supply data or revise the target."
+        else:
+            fix_zh = "上限来自设施能力（含全部候选和扩能）与产品需求：需补充候选设施或产品需求数据，或调整目标。"
+            fix_en = ("The limit is facility capacity (with every candidate and expansion) and "
+                      "product demand: add candidates or demand data, or revise the target.")
+        zh = (head_zh + f"数据上限——即使建成全部候选设施和扩能，情景最多能完成 {_mt(best, 'zh')}{sup_zh}，"
+              f"低于目标 {_mt(target, 'zh')}；方案完成 {_mt(have, 'zh')}。{fix_zh}")
+        en = (head_en + f"data ceiling — even with every candidate and expansion, the scenario can "
+              f"deliver at most {_mt(best, 'en')}{sup_en}, below the target {_mt(target, 'en')}; "
+              f"the plan reaches {_mt(have, 'en')}. {fix_en}")
+        return [_row("data_ceiling", str(r["id"]), best, "t", zh, en)] + gaps
+    hard = _with_hard(data, i)
+    built, run = resolve(hard)
+    if run.solution is None:
+        zh = (head_zh + "可以达到（数据上限不低于目标），但在时间限制内未找到完成目标的方案。")
+        en = (head_en + "reachable (the data ceiling is not below the target), but no plan meeting "
+              "it was found within the time limit.")
+        return [_row("cost", str(r["id"]), gap, "t", zh, en)] + gaps
+    hsol = run.solution
+    marginal = float("nan")
+    if hsol.target_dual is not None and np.isfinite(hsol.target_dual[i]):
+        marginal = float(hsol.target_dual[i])
+    elif built.has_binaries:
+        _, lp = resolve(hard, fixed_build=hsol.build)
+        if lp.solution is not None and lp.solution.target_dual is not None:
+            marginal = float(lp.solution.target_dual[i])
+    extra = _real_cost(hard, hsol) - _real_cost(data, sol)
+    per_t = extra / max(gap, TOL)
+    capacity_basis = t["basis"] != "facility_input"
+    unit_zh, unit_en = ("吨/年能力", "t/yr of capacity") if capacity_basis else ("吨", "tonne")
+    if not np.isfinite(marginal) or marginal <= 1e-6:
+        # builds come in whole plants: once they are fixed, one more unit costs nothing extra,
+        # so the honest figure is the average over the gap
+        marginal = float("nan")
+    cost_zh = (f"每多完成1{unit_zh}的边际成本约 {marginal:,.0f} 元" if np.isfinite(marginal)
+               else f"每多完成1{unit_zh}平均成本约 {per_t:,.0f} 元")
+    cost_en = (f"each extra {unit_en} costs about {marginal:,.0f} yuan at the margin"
+               if np.isfinite(marginal) else
+               f"each extra {unit_en} costs about {per_t:,.0f} yuan on average")
+    avg_zh = f"，完成目标总成本增加约 {_yuan(extra, 'zh')}"
+    avg_en = f"; meeting it adds about {_yuan(extra, 'en')} in total"
+    if np.isfinite(marginal):
+        avg_zh += f"（平均每{unit_zh} {per_t:,.0f} 元）"
+        avg_en += f" ({per_t:,.0f} yuan per {unit_en} on average)"
+    if not np.isfinite(marginal):
+        marginal = per_t
+    price_unit = "yuan per t/yr" if capacity_basis else "yuan/t"
+    builds = _new_capacity(data, sol, hsol, yi)
+    if builds:
+        full_zh, full_en = _running_full(data, sol, i, yi)
+        zh = (head_zh + f"能力或运输不足——{full_zh}需新建或扩建：{'；'.join(b[0] for b in builds)}。"
+              f"{cost_zh}{avg_zh}。")
+        en = (head_en + f"capacity or transport limits — {full_en}it needs: "
+              f"{'; '.join(b[1] for b in builds)}. {cost_en[0].upper() + cost_en[1:]}{avg_en}.")
+        return [_row("capacity", str(r["id"]), marginal, price_unit, zh, en)] + gaps
+    zh = head_zh + f"成本——目标可以用现有能力完成，{cost_zh}{avg_zh}；方案认为不值得。"
+    en = (head_en + f"cost — it can be met with the capacity in place; {cost_en}{avg_en}, more "
+          "than the scenario values it.")
+    return [_row("cost", str(r["id"]), marginal, price_unit, zh, en)] + gaps
+
+
+def _supply_bound(data: ModelData, i: int, yi: int) -> float | None:
+    """t of counted materials available in scope in year ``yi`` (generation + stock drawable),
+    for facility_input targets."""
+    assert data.targets is not None
+    mask = data.targets.arc_mask[i]
+    if data.targets.table.at[i, "basis"] != "facility_input":
+        return None
+    src = np.unique(data.arc_from_sup[mask])
+    src = src[src >= 0]
+    return float((data.gen[yi, src] + data.draw_max[yi, src]).sum())
+
+
+def _province(data: ModelData, region: str) -> str:
+    from resynergy.scenario.regions import province_code
+
+    return province_code(region)
+
+
+def _gap_rows(data: ModelData, sol: Solution, i: int, tid: str, top: int = 8) -> list[dict]:
+    """Counted and available t by province and material (facility_input targets): where the
+    unused supply is. The largest ``top`` by available supply."""
+    assert data.targets is not None
+    if data.targets.table.at[i, "basis"] != "facility_input":
+        return []
+    yi = data.years.index(int(data.targets.table.at[i, "year"]))
+    mask = data.targets.arc_mask[i]
+    n = _Names(data)
+    a = data.net.arcs
+    src = data.arc_from_sup[mask]
+    src = np.unique(src[src >= 0])
+    sup = data.sup.iloc[src]
+    region = data.sites["region"].reindex(sup["site"]).astype(str).to_numpy()
+    avail = pd.DataFrame({"province": [_province(data, c) for c in region],
+                          "material": sup["material"].to_numpy(),
+                          "avail": data.gen[yi, src] + data.draw_max[yi, src]})
+    idx = np.flatnonzero(mask)
+    site_region = data.sites["region"].astype(str).to_numpy()[data.arc_src[idx]]
+    used = pd.DataFrame({"province": [_province(data, c) for c in site_region],
+                         "material": a["material"].to_numpy()[idx], "used": sol.x[yi, idx]})
+    g = (avail.groupby(["province", "material"])["avail"].sum().to_frame()
+         .join(used.groupby(["province", "material"])["used"].sum(), how="outer").fillna(0.0))
+    g = g[g["avail"] + g["used"] > TOL].sort_values("avail", ascending=False).head(top)
+    rows = []
+    for (prov, mat), v in g.iterrows():
+        rest = max(v["avail"] - v["used"], 0.0)
+        rows.append(_row(
+            "gap", f"{tid}/{prov}/{mat}", rest, "t",
+            f"{n.region(prov, 'zh')} {n.mat(mat, 'zh')}：可用 {_mt(v['avail'], 'zh')}，计入 "
+            f"{_mt(v['used'], 'zh')}，未利用 {_mt(rest, 'zh')}。",
+            f"{n.region(prov, 'en')}, {n.mat(mat, 'en')}: {_mt(v['avail'], 'en')} available, "
+            f"{_mt(v['used'], 'en')} counted, {_mt(rest, 'en')} unused."))
+    return rows
+
+
+def _new_capacity(data: ModelData, sol: Solution, hsol: Solution, yi: int,
+                  top: int = 5) -> list[tuple[str, str]]:
+    """Builds and expansions the target-meeting plan adds over the plan by year ``yi``, with
+    their annualised cost, largest first."""
+    n = _Names(data)
+    opened = (hsol.open()[yi] > 0.5) & ~(sol.open()[yi] > 0.5)
+    grown = np.cumsum(hsol.exp, axis=0)[yi] - np.cumsum(sol.exp, axis=0)[yi]
+    add = np.where(opened, data.cap_c, 0.0) + np.clip(grown, 0.0, None)
+    out = []
+    for f in np.argsort(-add)[:top]:
+        if add[f] <= TOL:
+            break
+        fac = data.fac.iloc[f]
+        yearly = data.capex_annual[f] * add[f] + (data.fixed[f] if opened[f] else 0.0)
+        pz = data.processes["name_zh"].get(fac["process"], fac["process"])
+        pe = data.processes["name_en"].get(fac["process"], fac["process"])
+        verb_zh, verb_en = ("新建", "build") if opened[f] else ("扩建", "expand")
+        out.append((f"{verb_zh}{n.site(fac['site'], 'zh')}{pz} {_mt(add[f], 'zh')}/年"
+                    f"（年化投资约 {_yuan(yearly, 'zh')}）",
+                    f"{verb_en} {pe} at {n.site(fac['site'], 'en')} by {_mt(add[f], 'en')}/yr "
+                    f"(about {_yuan(yearly, 'en')} a year)"))
+    return out
+
+
+def _running_full(data: ModelData, sol: Solution, i: int, yi: int) -> tuple[str, str]:
+    """The counted facilities and rail terminals that run full in the plan (a short clause)."""
+    assert data.targets is not None
+    mask = data.targets.arc_mask[i]
+    facs = np.unique(data.arc_fac_in[mask]) if mask.any() else np.flatnonzero(
+        data.targets.fac_weight[i] > 0)
+    facs = facs[facs >= 0]
+    cap = capacity(data, sol)[yi, facs]
+    full = int(((cap > TOL) & (sol.act[yi, facs] >= cap * (1 - 1e-6))).sum())
+    zh = f"可计入的 {len(facs)} 座设施中 {full} 座已满负荷，"
+    en = f"{full} of the {len(facs)} facilities that count run at full capacity; "
+    a = data.net.arcs
+    if mask.any() and len(data.terminal_cap):
+        used = np.zeros(len(data.terminal_cap))
+        for col in ("t_from", "t_to"):
+            pos = a[col].to_numpy()
+            on = np.flatnonzero(pos >= 0)
+            np.add.at(used, pos[on], sol.x[yi, on])
+        touched = set()
+        for col in ("t_from", "t_to"):
+            pos = a[col].to_numpy()[mask]
+            touched |= set(pos[pos >= 0].tolist())
+        busy = [k for k in touched if np.isfinite(data.terminal_cap[k])
+                and used[k] >= data.terminal_cap[k] * (1 - 1e-6) and data.terminal_cap[k] > 0]
+        if busy:
+            zh += f"{len(busy)} 个铁路货场能力已用满，"
+            en += f"{len(busy)} rail terminal(s) are full; "
+    n = _Names(data)
+    said: set[tuple[str, str]] = set()
+    for k, arcs in enumerate(data.corridor_arcs):
+        # only corridors that carry counted tonnes (capacity targets have none)
+        share = float(data.corridors["min_rail_share"].iloc[k])
+        moved = float(sol.x[yi, arcs].sum())
+        if share <= 0 or not (arcs & mask).any() or moved <= TOL:
+            continue
+        rail = float((sol.x[yi, arcs] * data.arc_rail[arcs]).sum())
+        c = data.corridors.iloc[k]
+        z = (f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')} "
+             f"的最低铁路占比 {share:.0%} 已到限，")
+        e = (f"corridor {n.region(c['from_region'], 'en')} → "
+             f"{n.region(c['to_region'], 'en')} is at its {share:.0%} minimum rail share; ")
+        if rail <= share * moved * (1 + 1e-6) + TOL and (z, e) not in said:
+            said.add((z, e))
+            zh += z
+            en += e
+    return zh, en

@@ -141,6 +141,14 @@ def solve(scenario: Any, options: PlanOptions | None = None,
                     solver_objective=final.objective, diag=diag,
                     slacks=_slacks(final_built) if status == "relaxed" else None)
     timings["results"] = time.perf_counter() - t
+    if plan.status in ("optimal", "time_limit") and sol is not None and len(plan.targets):
+        _report(progress, "diagnosis", 0.95)
+        t = time.perf_counter()
+        why = diagnosis.causes(data, plan, sol, _resolver(weights, options))
+        if why:
+            plan.diagnosis = pd.concat([d for d in (plan.diagnosis, pd.DataFrame(
+                why, columns=diagnosis.COLUMNS)) if len(d)], ignore_index=True)
+        timings["diagnosis"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     _report(progress, "done", 1.0)
     return plan
@@ -184,10 +192,13 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log:
     return plan
 
 
-def _solver_options(built: Built, options: PlanOptions, log_file: str) -> dict[str, Any]:
+def _solver_options(built: Built, options: PlanOptions, log_file: str,
+                    relax: bool = False) -> dict[str, Any]:
     opts: dict[str, Any] = {"time_limit": float(options.time_limit), "output_flag": True,
                             "log_to_console": False, "log_file": log_file}
-    if built.has_binaries:
+    if built.has_binaries and relax:
+        opts["solve_relaxation"] = True
+    elif built.has_binaries:
         opts["mip_rel_gap"] = float(options.mip_gap)
     else:
         n = built.model.nvars
@@ -195,14 +206,14 @@ def _solver_options(built: Built, options: PlanOptions, log_file: str) -> dict[s
     return opts
 
 
-def _run(built: Built, options: PlanOptions) -> Run:
+def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
     _silence_banner()
     m = built.model
     with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
         log_file = os.path.join(tmp, "highs.log")
         t = time.perf_counter()
         with _quiet_linopy():
-            m.solve("highs", io_api="direct", **_solver_options(built, options, log_file))
+            m.solve("highs", io_api="direct", **_solver_options(built, options, log_file, relax))
         wall = time.perf_counter() - t
         log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(
             log_file) else ""
@@ -282,6 +293,19 @@ def _slacks(built: Built) -> dict[str, Any]:
                      for i in range(len(d.corridors))],
         "co2": _values(built, "co2_slack", (d.n_years,)) if np.isfinite(d.co2_cap_kg) else [],
     }
+
+
+def _resolver(weights: dict[str, float], options: PlanOptions):
+    """Re-solves for the diagnosis on the same model data: ``resolve(data, objective=None,
+    relax=False, fixed_build=None)`` → (Built, Run). ``objective(model)`` replaces the
+    objective; ``relax`` solves the LP relaxation."""
+    def resolve(data: ModelData, objective=None, relax: bool = False,
+                fixed_build: np.ndarray | None = None) -> tuple[Built, Run]:
+        b = build(data, weights, linking=options.linking, fixed_build=fixed_build)
+        if objective is not None:
+            b.model.add_objective(objective(b.model), overwrite=True)
+        return b, _run(b, options, relax=relax)
+    return resolve
 
 
 def _price_fixed(data: ModelData, weights: dict[str, float], options: PlanOptions,

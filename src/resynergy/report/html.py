@@ -91,10 +91,11 @@ def failing_table(s: PlanSummary) -> Table:
 
 def _default_why(r: pd.Series, lang: str) -> str:
     ind = INDICATORS.get(r["indicator"])
-    if ind and ind.basis in ("designations",):
-        return ("规划基地/园区等的数量来自情景数据（站点 designation），优化不会新建命名"
-                if lang == "zh" else "counts come from the scenario's site designations; "
-                "the optimiser does not create named bases")
+    if ind and ind.basis == "programmes":
+        return ("由规划外认定：只计已建成或已验收的项目（情景的项目表），优化不会新认定基地或园区"
+                if lang == "zh" else "decided outside the model: only programmes built or "
+                "accepted (the scenario's programmes table) count; the optimiser does not "
+                "designate bases or parks")
     if pd.isna(r["value"]):
         return "无数据" if lang == "zh" else "no value available"
     if r["kind"] == "report":

@@ -41,7 +41,8 @@ def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> l
 
     for name, frame in tables.items():
         issues += check_refs(name, frame, tables, raws.get(name))
-    for name, column in (("organisations", "uscc"), ("sites", "org_uscc")):
+    for name, column in (("organisations", "uscc"), ("sites", "org_uscc"),
+                         ("programmes", "org_uscc")):
         frame = tables[name]
         for i, code in enumerate(frame[column]):
             if code and not uscc.is_valid(code):
@@ -55,6 +56,7 @@ def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> l
                 src, row = at("sites", i)
                 issues.append(Issue("bad_role", "sites", src, row, "roles", role, {"choices": ", ".join(ROLES)}))
     issues += _check_recipes(tables, at)
+    issues += _check_programmes(tables, at)
     issues += _check_kinds(tables, at)
     fac = tables["facilities"]
     short = (fac["expandable"] & (fac["max_capacity_t"] < fac["capacity_t"])).to_numpy()
@@ -89,4 +91,44 @@ def _check_kinds(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
                 expected = "product" if want_product else "industrial_waste | recycled_resource | urban_waste"
                 issues.append(Issue("wrong_kind", name, src, row, "material", mat,
                                     {"expected": expected, "actual": kind[mat]}))
+    return issues
+
+
+# Stages of a programme, in order; a status needs the year of its own stage and of every
+# earlier stage except ``approved`` (a programme may be recognised without a recorded approval).
+PROGRAMME_STAGES = (("approved", "approved_year"), ("built", "built_year"),
+                    ("accepted", "accepted_year"))
+PROGRAMME_STATUSES = ("proposed", "approved", "built", "accepted")
+
+
+def _check_programmes(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
+    """Linked sites and facilities exist; the year of the status is given; years are in order."""
+    prog = tables.get("programmes")
+    if prog is None or prog.empty:
+        return []
+    issues = []
+    known = {"sites": set(tables["sites"]["id"]), "facilities": set(tables["facilities"]["id"])}
+    for i, row in enumerate(prog.to_dict("records")):
+        src, r = at("programmes", i)
+        for column, ids in known.items():
+            for ref in (x.strip() for x in str(row[column]).split(";") if x.strip()):
+                if ref not in ids:
+                    issues.append(Issue("unknown_ref", "programmes", src, r, column, ref,
+                                        {"ref_table": column, "ref_column": "id"}))
+        status = row["status"]
+        if status in PROGRAMME_STATUSES:
+            rank = PROGRAMME_STATUSES.index(status)
+            for stage, column in PROGRAMME_STAGES[1:]:
+                if PROGRAMME_STATUSES.index(stage) <= rank and not 2000 <= row[column] <= 2100:
+                    issues.append(Issue("status_year", "programmes", src, r, column, row[column],
+                                        {"status": status}))
+        if row["approved_year"] and not 2000 <= row["approved_year"] <= 2100:
+            issues.append(Issue("status_year", "programmes", src, r, "approved_year",
+                                row["approved_year"], {"status": status}))
+        dated = [(c, row[c]) for _, c in PROGRAMME_STAGES if row[c]]
+        for (c1, y1), (c2, y2) in zip(dated, dated[1:], strict=False):
+            if y1 > y2:
+                issues.append(Issue("year_order", "programmes", src, r, c2, y2,
+                                    {"earlier": c1, "earlier_year": y1, "later": c2,
+                                     "later_year": y2}))
     return issues

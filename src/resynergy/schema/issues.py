@@ -32,6 +32,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "wrong_kind": ("物料类别应为 {expected}，实为 {actual}", "material kind should be {expected}, not {actual}"),
     "bad_role": ("未知角色（应为：{choices}）", "unknown role (expected: {choices})"),
     "max_below_capacity": ("最大能力应不小于现有能力 {capacity}", "max capacity should be at least the current capacity {capacity}"),
+    "year_order": ("年份先后不对：{earlier}（{earlier_year}）应不晚于 {later}（{later_year}）",
+                   "years out of order: {earlier} ({earlier_year}) should not be after {later} ({later_year})"),
+    "status_year": ("状态为 {status} 时须填写该年份（2000–2100）", "status {status} needs this year (2000–2100)"),
     "unsupported": ("不支持的文件格式（应为 .xlsx、.csv、.parquet 或文件夹）",
                     "unsupported input (expected .xlsx, .csv, .parquet or a folder)"),
 }

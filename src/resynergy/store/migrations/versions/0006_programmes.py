@@ -1,0 +1,42 @@
+"""Programmes registry: the bases, parks, clusters, centres and enterprises count targets count.
+
+Revision ID: 0006
+Revises: 0001
+Create Date: 2026-11-30
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = '0006'
+down_revision: str | Sequence[str] | None = '0001'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('reg_programmes',
+    sa.Column('pk', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('kind', sa.String(), nullable=False),
+    sa.Column('name_zh', sa.String(), nullable=False),
+    sa.Column('name_en', sa.String(), nullable=False),
+    sa.Column('region', sa.String(), nullable=False),
+    sa.Column('org_uscc', sa.String(), nullable=False),
+    sa.Column('sites', sa.String(), nullable=False),
+    sa.Column('facilities', sa.String(), nullable=False),
+    sa.Column('status', sa.String(), nullable=False),
+    sa.Column('approved_year', sa.Integer(), nullable=True),
+    sa.Column('built_year', sa.Integer(), nullable=True),
+    sa.Column('accepted_year', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pk', name=op.f('pk_reg_programmes')),
+    sa.UniqueConstraint('id', name=op.f('uq_reg_programmes_id'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('reg_programmes')
