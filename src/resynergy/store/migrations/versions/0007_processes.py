@@ -1,7 +1,7 @@
 """Facilities state the output of their host plant (kiln clinker, converter crude steel).
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 Create Date: 2026-11-30
 
 Lines that feed a host plant share its limits (kiln co-processing norms, the converter scrap
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
