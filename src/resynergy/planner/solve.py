@@ -164,6 +164,8 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log:
         "deliveries": results.deliveries(data, sol), "market": results.market(data, sol),
         "costs": costs, "emissions": results.emissions(data, sol),
         "incentives": results.incentives(data, sol),
+        "shortages": results.shortages(data, sol),
+        "corridor_shares": results.corridor_shares(data, sol),
     }
     if empty:
         tables = {k: v.iloc[:0] for k, v in tables.items()}
@@ -270,7 +272,8 @@ def _solution(built: Built) -> results.Solution:
         market=_values(built, "market", (y, len(d.fout))),
         exp=_values(built, "expansion", (y, len(d.fac))),
         build=np.round(_values(built, "build", (y, len(d.fac)))),
-        cap_dual=cap_dual, target_dual=tdual)
+        cap_dual=cap_dual, target_dual=tdual,
+        shortage=_values(built, "shortage", (y, len(d.dem))))
 
 
 def _slacks(built: Built) -> dict[str, Any]:
@@ -280,6 +283,8 @@ def _slacks(built: Built) -> dict[str, Any]:
         "target": [float(_values(built, f"target_slack_{i}", ())) for i in range(nt)],
         "corridor": [_values(built, f"corridor_slack_{i}", (d.n_years,))
                      for i in range(len(d.corridors))],
+        "corridor_nev": [_values(built, f"corridor_nev_slack_{i}", (d.n_years,))
+                         for i in range(len(d.corridors))],
         "co2": _values(built, "co2_slack", (d.n_years,)) if np.isfinite(d.co2_cap_kg) else [],
     }
 

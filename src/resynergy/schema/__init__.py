@@ -13,7 +13,8 @@ from importlib.resources import files
 
 # Tables a scenario may hold, in the order they appear in workbooks and folders.
 TABLE_NAMES: tuple[str, ...] = (
-    "regions", "organisations", "sites", "supplies", "facilities", "demands", "terminals",
+    "regions", "organisations", "sites", "supplies", "facilities", "demands", "virgin_supply",
+    "terminals",
     "lanes", "corridors", "targets", "policy",
     "materials", "processes", "process_io", "modes", "incentives",
 )
