@@ -78,7 +78,9 @@ def test_builtin_plan_premises(plan, scenario):
     fac = scenario.table("facilities").set_index("id")
     min_load = fac["min_load"].fillna(scenario.policy("min_load")).reindex(act["facility"])
     new = act["new_capacity_t"].groupby(act["facility"]).cumsum()  # built or expanded so far
-    idle = act["input_t"] < min_load.to_numpy() * new.to_numpy() * (1 - 1e-6) - 1e-3
+    existing = np.where(new > 1e-3, act["capacity_t"] - new, 0.0)  # full before expanding
+    need = existing + min_load.to_numpy() * new.to_numpy()
+    idle = act["input_t"] < need * (1 - 1e-6) - 1e-3
     assert not idle.any(), act[idle]
     built = act[act["candidate"] & act["built"]]
     assert (built["input_t"] >= 0.6 * built["capacity_t"] * (1 - 1e-6)).all()

@@ -113,7 +113,12 @@ def test_expansion_runs_at_its_min_load():
     plan = solve(s)
     act = plan.activity.set_index("facility")
     assert act.at["F", "capacity_t"] == pytest.approx(250.0)
-    assert act.at["F", "input_t"] == pytest.approx(0.6 * 150.0)  # the 150 t/yr added
+    # an expansion must be needed: existing capacity full, the 150 t/yr added at its min load
+    assert act.at["F", "input_t"] == pytest.approx(100.0 + 0.6 * 150.0)
+    assert plan.mip_gap is not None and plan.mip_gap <= 0.01
+    # without the capacity target nothing is expanded, and nothing need run
+    free = solve(s.with_tables(targets=s.table("targets").iloc[:0]))
+    assert free.activity["input_t"].sum() == pytest.approx(0.0, abs=1e-6)
     # what capacity indicators should count: existing + new only as far as it runs
     data = prepare(s)
     sol = Solution.zeros(data)

@@ -68,8 +68,10 @@ def _with(base, extra):
 
 
 def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
-          linking: str = "disaggregated", fixed_build: np.ndarray | None = None) -> Built:
+          linking: str = "disaggregated", fixed_build: np.ndarray | None = None,
+          fixed_expanded: np.ndarray | None = None) -> Built:
     """The model of ``data``. ``fixed_build`` (years × facilities, 0/1) fixes the build decisions
+    and ``fixed_expanded`` (years × facilities, 0/1: expanded by then) the expansion switches
     (used to price a MILP's solution); ``elastic`` lifts every hard requirement at a penalty."""
     m = linopy.Model(sparse=True)
     d = data
@@ -185,7 +187,8 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
             m.add_constraints(x.isel(arc=into) - _pick(open_, "fac", f_of, ai) * _da(bound, year, ai)
                               <= 0, name="candidate_link")
 
-    _min_load(m, d, act, open_, cum_exp, year, fac)
+    has_bin = _min_load(m, d, act, open_, cum_exp, year, fac,
+                        fixed_expanded if fixed_build is not None else None) or has_bin
 
     # --- shared capacities: terminals, lanes ---
     a = d.net.arcs
@@ -347,15 +350,19 @@ def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index) 
 
 
 def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index,
-              fac: pd.Index) -> None:
-    """New capacity runs: activity ≥ min_load × (built candidate capacity + cumulative
-    expansion), every year once in place. For an expanded existing facility this asks that its
-    throughput reach min_load × the added capacity; that it first fill its existing capacity
-    would need a binary per facility, so capacity indicators must count capacity only as far
-    as it runs (see results.running_capacity)."""
+              fac: pd.Index, fixed_expanded: np.ndarray | None = None) -> bool:
+    """New capacity runs, every year once in place:
+
+    - a built candidate (and its expansion): activity ≥ min_load × (capacity + expansion);
+    - an expanded existing facility: activity ≥ existing capacity + min_load × expansion, i.e.
+      it expands only to run the added capacity. "Once expanded" is a binary ``expanded[y, f]``
+      (expansion ≤ headroom × expanded), fixed by ``fixed_expanded`` when pricing a solution.
+
+    Returns whether binaries were added."""
     ml = d.min_load
     if not len(ml) or not (ml > 0).any():
-        return
+        return False
+    yy, nf = len(year), len(fac)
     new = None
     candidate = np.asarray(d.buildable.any(axis=0), dtype=bool)
     if open_ is not None and candidate.any():
@@ -364,11 +371,25 @@ def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index
         grown = cum_exp * _da(ml, fac)
         new = grown if new is None else new + grown
     if new is None:
-        return
+        return False
+    binaries = False
+    grown = (~candidate) & (d.headroom > 0) & (ml > 0) & (d.cap0 > 0)
+    if cum_exp is not None and grown.any():
+        existing = d.cap0[None, :] * d.avail
+        if fixed_expanded is None:
+            on = m.add_variables(lower=0, upper=_da(np.broadcast_to(grown, (yy, nf)).astype(float),
+                                                    year, fac), integer=True, name="expanded")
+            binaries = True
+        else:
+            on = _da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
+        m.add_constraints(cum_exp - on * _da(np.where(grown, d.headroom, 0.0), fac) <= 0,
+                          name="expansion_switch",
+                          mask=xr.DataArray(np.broadcast_to(grown, (yy, nf)), coords=[year, fac]))
+        new = new + on * _da(np.where(grown[None, :], existing, 0.0), year, fac)
     which = (candidate | (d.headroom > 0)) & (ml > 0)
     m.add_constraints(act - new >= 0, name="min_load",
-                      mask=xr.DataArray(np.broadcast_to(which, (len(year), len(fac))),
-                                        coords=[year, fac]))
+                      mask=xr.DataArray(np.broadcast_to(which, (yy, nf)), coords=[year, fac]))
+    return binaries
 
 
 def _corridor_nev_shares(m: linopy.Model, d: ModelData, x, elastic: bool, year: pd.Index,

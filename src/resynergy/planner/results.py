@@ -351,7 +351,8 @@ def shortages(data: ModelData, sol: Solution) -> pd.DataFrame:
 def running_capacity(data: ModelData, sol: Solution) -> np.ndarray:
     """(Y, F) capacity that counts as in use: existing capacity as it is, new capacity (built
     candidates, expansions) only as far as the facility's throughput covers min_load of it:
-    min(new, max(0, activity − existing) / min_load). What capacity indicators should count."""
+    min(new, max(0, activity − existing) / min_load). What capacity indicators should count
+    (the model's min-load rows make it equal to the capacity in place)."""
     new = data.cap_c[None, :] * sol.open() + np.cumsum(sol.exp, axis=0)
     existing = data.cap0[None, :] * data.avail
     ml = data.min_load if len(data.min_load) else np.zeros(len(data.fac))

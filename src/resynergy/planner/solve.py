@@ -293,7 +293,8 @@ def _price_fixed(data: ModelData, weights: dict[str, float], options: PlanOption
                  built: Built, sol: results.Solution) -> results.Solution:
     """Duals of a MILP solution: fix its build decisions and re-solve the LP."""
     fixed = build(data, weights, elastic=built.elastic, linking=options.linking,
-                  fixed_build=sol.build)
+                  fixed_build=sol.build,
+                  fixed_expanded=(np.cumsum(sol.exp, axis=0) > results.TOL).astype(float))
     run = _run(fixed, options)
     if run.solution is None:
         return sol
