@@ -376,6 +376,7 @@ def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index
     grown = (~candidate) & (d.headroom > 0) & (ml > 0) & (d.cap0 > 0)
     if cum_exp is not None and grown.any():
         existing = d.cap0[None, :] * d.avail
+        on: Any
         if fixed_expanded is None:
             on = m.add_variables(lower=0, upper=_da(np.broadcast_to(grown, (yy, nf)).astype(float),
                                                     year, fac), integer=True, name="expanded")
