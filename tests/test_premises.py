@@ -228,3 +228,15 @@ def test_onsite_mode_is_not_offered_between_sites():
     data = prepare(s)
     same = data.arc_src == data.arc_dst
     assert (data.arc_onsite == same).all() and not np.any(data.arc_onsite & (data.arc_road_km > 0))
+
+
+def test_unreachable_new_energy_share_is_diagnosed():
+    corridor = {"id": "K", "from_region": "130800", "to_region": "130800", "material": "tailings",
+                "min_rail_share": 0.0, "min_nev_share": 0.5}
+    s = transport_case(corridors=[corridor])  # no new-energy mode at all
+    # without one the corridor carries nothing by road; must-use tailings make that infeasible
+    plan = solve(s.with_tables(supplies=s.table("supplies").assign(must_use=True)))
+    assert plan.status == "relaxed"
+    row = plan.diagnosis[plan.diagnosis["kind"] == "corridor_nev"]
+    assert len(row) == 1 and row["amount"].iloc[0] == pytest.approx(0.5 * 100 * km(1.0), rel=1e-6)
+    assert "新能源" in row["message_zh"].iloc[0]

@@ -120,6 +120,7 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
                 f"{mat_en} cannot reach its {c['min_rail_share']:.0%} minimum rail share in "
                 f"{years[yi]}: {_t(amt)} t more would have to go by rail (terminal capacity or "
                 "rail routes are lacking)."))
+    rows += _nev_shares(data, slacks.get("corridor_nev", []), n)
     for yi, kg in enumerate(slacks.get("co2", [])):
         if kg <= TOL * 1000:
             continue
@@ -129,6 +130,27 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
             f"{years[yi]}年碳排放上限 {_t(cap)} 吨CO2 被超出 {_t(kg / 1000)} 吨：必须的运输和加工排放高于上限。",
             f"The CO2 cap of {_t(cap)} t in {years[yi]} is exceeded by {_t(kg / 1000)} t: the "
             "transport and processing the other requirements force emit more."))
+    return rows
+
+
+def _nev_shares(data: ModelData, slacks: list, n: _Names) -> list[dict]:
+    """Corridors whose minimum new-energy truck share of road t·km cannot be reached."""
+    rows = []
+    for i, per_year in enumerate(slacks):
+        c = data.corridors.iloc[i]
+        for yi, amt in enumerate(per_year):
+            if amt <= TOL:
+                continue
+            share = float(c["min_nev_share"])
+            rows.append(_row(
+                "corridor_nev", str(c["id"]), amt, "t·km",
+                f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')}"
+                f"最低新能源车辆占比 {share:.0%} 在{data.years[yi]}年无法达到：新能源重卡还需多承运 "
+                f"{_t(amt)} 吨公里（可用的新能源运输方式或线路不足）。",
+                f"Corridor {n.region(c['from_region'], 'en')} → {n.region(c['to_region'], 'en')} "
+                f"cannot reach its {share:.0%} minimum new-energy truck share in "
+                f"{data.years[yi]}: {_t(amt)} t·km more would have to go by new-energy trucks "
+                "(no new-energy mode or route available)."))
     return rows
 
 

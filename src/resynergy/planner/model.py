@@ -408,6 +408,7 @@ def _corridor_nev_shares(m: linopy.Model, d: ModelData, x, elastic: bool, year: 
         if elastic:
             s = m.add_variables(lower=0, coords=[year], name=f"corridor_nev_slack_{i}")
             expr = expr + s
-            penalties.append(ELASTIC_PENALTY * s.sum())
+            # per t·km, not per t: ~1000 km of relaxation weigh like one tonne of the others
+            penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
         m.add_constraints(expr >= 0, name=f"corridor_nev_{i}")
         built.corridor_rows.append(f"corridor_nev_{i}")
