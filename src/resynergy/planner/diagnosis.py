@@ -8,6 +8,8 @@ little as possible. The non-zero slacks are the cheapest relaxation; this module
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -133,7 +135,7 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
     return rows
 
 
-def _nev_shares(data: ModelData, slacks: list, n: _Names) -> list[dict]:
+def _nev_shares(data: ModelData, slacks: Sequence[np.ndarray] | np.ndarray, n: _Names) -> list[dict]:
     """Corridors whose minimum new-energy truck share of road t·km cannot be reached."""
     rows = []
     for i, per_year in enumerate(slacks):
