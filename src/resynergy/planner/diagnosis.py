@@ -79,9 +79,10 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
                          f"{n.mat(mat, 'en')} at {n.site(site, 'en')} may not be disposed of, but "
                          f"{_t(amt)} t cannot be used in {years[yi]}: not enough processing "
                          "capacity or product demand within reach."))
-    for yi, k in zip(*np.nonzero((sol.unmet > TOL) & data.must_meet), strict=True):
+    missing = sol.unmet + (sol.shortage if sol.shortage is not None else 0.0)  # virgin or short
+    for yi, k in zip(*np.nonzero((missing > TOL) & data.must_meet), strict=True):
         site, mat = data.dem.at[k, "site"], data.dem.at[k, "material"]
-        amt = sol.unmet[yi, k]
+        amt = missing[yi, k]
         rows.append(_row("must_meet", f"{site}/{mat}/{years[yi]}", amt, "t",
                          f"{n.site(site, 'zh')}对{n.mat(mat, 'zh')}的必须满足需求在{years[yi]}年缺 "
                          f"{_t(amt)} 吨：可达范围内的再生供给或生产能力不足。",
