@@ -97,6 +97,9 @@ def test_a_build_that_counts_toward_a_capacity_target_must_run():
     a0, a1 = (p.activity.set_index("facility") for p in (idle, busy))
     assert bool(a0.at["FB", "built"]) and a0.at["FB", "input_t"] == pytest.approx(0.0, abs=1e-6)
     assert bool(a1.at["FB", "built"]) and a1.at["FB", "input_t"] == pytest.approx(120.0)
+    # what a capacity indicator should count: the idle build nothing, the running one all
+    assert a0.at["FB", "running_capacity_t"] == pytest.approx(0.0, abs=1e-3)
+    assert a1.at["FB", "running_capacity_t"] == pytest.approx(200.0)
     assert busy.objective - idle.objective == pytest.approx(120 * (ROAD["cost_fixed"] + 10.0))
     # the facilities column overrides the policy default
     s = idle_case(0.6)

@@ -23,7 +23,8 @@ class Plan:
     - ``facility_io``: year, facility, site, process, material, direction ('in'|'out'), t;
     - ``activity``: year, facility, site, process, candidate, built, capacity_t,
       new_capacity_t, input_t, utilisation, capacity_dual (yuan a year saved per extra t/yr of
-      capacity; NaN when unknown);
+      capacity; NaN when unknown), running_capacity_t (capacity that counts: new capacity only
+      as far as it runs at its min load);
     - ``supply_use``: year, site, material, generation_t, stock_drawn_t, shipped_t, disposed_t;
     - ``deliveries``: year, site, material, demand_t, delivered_t, unmet_t, value (yuan/t);
     - ``market``: year, facility, site, material, t — products with no sink in the scenario,

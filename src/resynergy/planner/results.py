@@ -283,6 +283,7 @@ def activity(data: ModelData, sol: Solution) -> pd.DataFrame:
         "candidate": np.tile(fac["candidate"].to_numpy(dtype=bool), y),
         "built": built.ravel(), "capacity_t": cap.ravel(), "new_capacity_t": new.ravel(),
         "input_t": sol.act.ravel(), "utilisation": util.ravel(), "capacity_dual": dual.ravel(),
+        "running_capacity_t": running_capacity(data, sol).ravel(),
     })
 
 
