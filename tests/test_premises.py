@@ -243,3 +243,10 @@ def test_unreachable_new_energy_share_is_diagnosed():
     row = plan.diagnosis[plan.diagnosis["kind"] == "corridor_nev"]
     assert len(row) == 1 and row["amount"].iloc[0] == pytest.approx(0.5 * 100 * km(1.0), rel=1e-6)
     assert "新能源" in row["message_zh"].iloc[0]
+
+
+def test_virgin_supply_rows_are_validated_like_every_table():
+    from resynergy.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"virgin_supply, row 2, column capacity_t, value -5"):
+        scarcity_case([{"region": "130800", "capacity_t": -5.0}])
