@@ -414,6 +414,14 @@ PLACES = [
      "", "[plan] task 八; site [U]"),
     ("S-battery-baotou", "包头动力电池梯次利用", "Baotou battery second-life use", "150200", 40.620,
      109.900, "", "[plan] task 八; site [U]"),
+    # candidate licensed recycling plants near the largest sources, so that no retired battery
+    # need be disposed of (catalog materials.disposal_allowed = false) [battery-candidates, U]
+    ("S-battery-tianjin", "天津动力电池再生利用（候选）", "Tianjin battery recycling (candidate)",
+     "120000", 39.150, 117.350, "", "[battery-candidates] site [U]"),
+    ("S-battery-tangshan", "唐山动力电池再生利用（候选）", "Tangshan battery recycling (candidate)",
+     "130200", 39.600, 118.250, "", "[battery-candidates] site [U]"),
+    ("S-battery-jinan", "济南动力电池再生利用（候选）", "Jinan battery recycling (candidate)",
+     "370100", 36.700, 117.200, "", "[battery-candidates] site [U]"),
     # cement kilns co-processing city wastes (plan task 十)
     ("S-kiln-xingtai", "冀东水泥邢台协同处置线", "Jidong cement Xingtai co-processing line", "130500",
      37.070, 114.505, "", "[jidong-kilns]"),
@@ -490,8 +498,24 @@ DEMAND = {
     "D-weifang": {"sorted_paper": 10.0},
     "D-zhengzhou": {"coarse_aggregate": 20, "manufactured_sand": 14, "cement": 28,
                     "sw_binder": 12, "road_base": 24, "bricks_blocks": 12, "eco_cement": 3,
-                    "recycled_aluminium": 1.0, "battery_salts": 0.04},
+                    "recycled_aluminium": 1.0, "battery_salts": 0.15},
 }
+# Demands with their own basis (instead of [demand-est])
+DEMAND_NOTE = {("D-zhengzhou", "battery_salts"): (
+    "[battery-salts-market] precursor-salt makers buy the region's recycled salts on a national "
+    "market; set above the region's most (0.45 t salts/t × ~0.24 Mt/yr retired batteries ≈ "
+    "0.11 Mt/yr) so the market does not bind [U]")}
+# Virgin (natural) sand and gravel the JJJ markets can buy [jjj-quarries-2017, V]: 314 mines of
+# 112.6 Mt/yr design capacity in Jun 2017, phased down by VIRGIN_PHASE_DOWN a year since then
+# [U: estimate of quarry closures around Beijing; national output fell 11.5% in 2022, csga-2022
+# V], and shared among the modelled JJJ markets by their aggregate demand [U]. Other provinces:
+# no public capacity figure found, so their virgin aggregate stays unlimited; cement clinker and
+# iron ore likewise (no row = unlimited).
+JJJ_QUARRY_MT = 112.6
+JJJ_QUARRY_YEAR = 2017
+VIRGIN_PHASE_DOWN = 0.10
+JJJ_PROVINCES = ("110000", "120000", "130000")
+VIRGIN_MATERIALS = ("coarse_aggregate", "manufactured_sand")
 DEMAND_TREND = {2020: 1.05, 2021: 1.04, 2022: 1.0}  # construction peaked 2020–21 [demand-est, U]
 # Delivered virgin-alternative price, yuan/t, by product and year; 'premium' markets below.
 PRICE = {  # product: (2020, 2021, 2022)
@@ -683,6 +707,10 @@ FACILITIES = [
     ("C-ziya-aluminium-2", "S-ziya", "scrap_al_remelt", 2021, 1.0, 0, C, "[plan] 二（六） 再生铝高值化利用标杆企业; candidate [U]: existing remelting (1.8 Mt/yr) is below the region's ~3.5 Mt/yr scrap aluminium"),
     ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Hebei); candidate [U]"),
     ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Inner Mongolia); candidate [U]"),
+    # usable from 2020: retired batteries may not be disposed of in any planned year
+    ("C-tianjin-battery-recycling", "S-battery-tianjin", "battery_recycling", 2020, 0.08, 0, C, "[battery-candidates] candidate [U]"),
+    ("C-tangshan-battery-recycling", "S-battery-tangshan", "battery_recycling", 2020, 0.06, 0, C, "[battery-candidates] candidate [U]"),
+    ("C-jinan-battery-recycling", "S-battery-jinan", "battery_recycling", 2020, 0.06, 0, C, "[battery-candidates] candidate [U]"),
     ("C-tangshan-kiln-msw", "S-kiln-tangshan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
     ("C-shijiazhuang-kiln-msw", "S-kiln-shijiazhuang", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
     ("C-jinan-kiln-msw", "S-kiln-jinan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Shandong); candidate [U]"),
@@ -1155,6 +1183,8 @@ def build() -> dict[str, list[dict]]:
                     "D-xiongan": "[xiongan-demand] 50–80 Mt/yr run-rate [U]"}.get(sid, "[demand-est] [U]")
             if product not in ("coarse_aggregate", "manufactured_sand"):
                 qsrc = "[demand-est] [U]" if product in DEMAND[sid] else ""
+            if (sid, product) in DEMAND_NOTE:
+                qsrc = DEMAND_NOTE[(sid, product)]
             if product in extra:
                 key = "admixture-market" if product == "cement" else "plasterboard-market"
                 qsrc = " + ".join(filter(None, [qsrc, f"{extra[product]:.2f} Mt [{key}] [U]"]))
@@ -1166,6 +1196,8 @@ def build() -> dict[str, list[dict]]:
                     "must_meet": "false",
                     "source": f"{qsrc}; value {PRICE_SOURCE.get(product, '[prices-est] [U]')}",
                 })
+
+    virgin_supply = virgin_rows(demands, {sid: region for sid, _, _, region, *_ in DEMAND_SITES})
 
     # ---- terminals and corridors -----------------------------------------------------------
     terminals = []
@@ -1188,7 +1220,7 @@ def build() -> dict[str, list[dict]]:
     return {
         "regions": regions, "sites": list(sites.values()), "supplies": supplies,
         "facilities": facilities, "demands": demands, "terminals": terminals,
-        "corridors": corridors,
+        "corridors": corridors, "virgin_supply": virgin_supply,
         "programmes": build_programmes(list(sites.values()), facilities),
         "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes,
     }
@@ -1286,6 +1318,30 @@ def read_process_inputs() -> dict[str, dict[str, float]]:
     return out
 
 
+def virgin_rows(demands: list[dict], region_of: dict[str, str]) -> list[dict]:
+    """virgin_supply rows: JJJ natural sand and gravel capacity per market region and year."""
+    rows = []
+    for year in YEARS:
+        cap = JJJ_QUARRY_MT * MT * (1 - VIRGIN_PHASE_DOWN) ** (year - JJJ_QUARRY_YEAR)
+        mine = [d for d in demands if d["year"] == year and d["material"] in VIRGIN_MATERIALS
+                and PROVINCE_OF[region_of[d["site"]]] in JJJ_PROVINCES]
+        total = sum(d["quantity_t"] for d in mine)
+        by_key: dict[tuple[str, str], float] = defaultdict(float)
+        for d in mine:
+            by_key[(region_of[d["site"]], d["material"])] += d["quantity_t"]
+        for (region, material), q in sorted(by_key.items()):
+            rows.append({
+                "region": region, "material": material, "year": year,
+                "capacity_t": r6(cap * q / total), "price": "", "co2": "",
+                "source": f"[jjj-quarries-2017] {JJJ_QUARRY_MT} Mt/yr design capacity of JJJ sand & "
+                          f"gravel mines (Jun 2017) [V] × {1 - VIRGIN_PHASE_DOWN:.1f}^"
+                          f"{year - JJJ_QUARRY_YEAR} phase-down [U: estimate] × this market's "
+                          f"share {q / total:.3f} of modelled JJJ aggregate demand [U]; price = "
+                          "the demand's value",
+            })
+    return rows
+
+
 def schema_columns(table: str) -> list[str]:
     with SCHEMA.open(encoding="utf-8") as fh:
         return [r["column"] for r in csv.DictReader(fh) if r["table"] == table]
@@ -1344,8 +1400,8 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
 def main() -> None:
     tables = build()
     OUT.mkdir(parents=True, exist_ok=True)
-    for name in ("regions", "sites", "supplies", "facilities", "demands", "terminals", "corridors",
-                 "programmes"):
+    for name in ("regions", "sites", "supplies", "facilities", "demands", "virgin_supply", "terminals",
+                 "corridors", "programmes"):
         write(name, tables[name], schema_columns(name))
     write("_calibration", tables["_calibration"],
           ["scope", "material", "year", "quantity", "source", "confidence"])

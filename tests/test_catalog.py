@@ -218,8 +218,13 @@ def test_targets_are_the_plan_targets(t) -> None:
 
 def test_modes_and_policy_defaults(t) -> None:
     m = t["modes"].set_index("id")
-    assert list(m.index) == ["road_diesel", "road_nev", "rail"]
-    assert m["rail"].tolist() == [False, False, True]
+    assert list(m.index) == ["road_diesel", "road_nev", "rail", "onsite"]
+    assert m["rail"].tolist() == [False, False, True, False]
+    assert m["new_energy"].tolist() == [False, True, False, False]
+    assert m["onsite"].tolist() == [False, False, False, True]
+    # co-located use pays handling only, less than a truck's loading alone
+    assert m.loc["onsite", "cost_per_tkm"] == 0
+    assert m.loc["onsite", "cost_fixed"] < m.loc["road_diesel", "cost_fixed"]
     assert m.loc["rail", "cost_per_tkm"] < m.loc["road_diesel", "cost_per_tkm"]
     assert m["co2_per_tkm"].is_monotonic_decreasing
     keys = next(c for c in schema.columns("policy") if c.name == "key").choices
@@ -245,3 +250,12 @@ def test_scenario_accepts_the_catalog() -> None:
     s = scenario_mod.Scenario.from_tables({}, name="catalog-only")
     for name in schema.REFERENCE_TABLES:
         pd.testing.assert_frame_equal(s.table(name), catalog.table(name), check_dtype=False)
+
+
+def test_retired_batteries_may_not_be_disposed_of(t) -> None:
+    m = t["materials"].set_index("code")
+    assert m.loc[~m["disposal_allowed"]].index.tolist() == ["retired_batteries"]
+    # a material that may not be disposed of needs a utilization route in the catalog
+    pio = t["process_io"]
+    for code in m.index[~m["disposal_allowed"]]:
+        assert ((pio["material"] == code) & (pio["direction"] == "in")).any()

@@ -66,3 +66,29 @@ def test_optimisation_beats_the_greedy_baseline(plan, scenario):
     assert base.status == "heuristic"
     assert base.balance_residual < 1e-6
     assert base.objective > plan.objective
+
+
+def test_builtin_plan_premises(plan, scenario):
+    """Issue 8: no retired battery is disposed of, no new capacity idles below its min load,
+    and aggregate demand beyond recycled + virgin supply is reported as a shortage."""
+    use = plan.supply_use
+    assert use.loc[use["material"] == "retired_batteries", "disposed_t"].sum() == pytest.approx(
+        0.0, abs=1e-3)
+    act = plan.activity
+    fac = scenario.table("facilities").set_index("id")
+    min_load = fac["min_load"].fillna(scenario.policy("min_load")).reindex(act["facility"])
+    new = act["new_capacity_t"].groupby(act["facility"]).cumsum()  # built or expanded so far
+    existing = np.where(new > 1e-3, act["capacity_t"] - new, 0.0)  # full before expanding
+    need = existing + min_load.to_numpy() * new.to_numpy()
+    idle = act["input_t"] < need * (1 - 1e-6) - 1e-3
+    assert not idle.any(), act[idle]
+    built = act[act["candidate"] & act["built"]]
+    assert (built["input_t"] >= 0.6 * built["capacity_t"] * (1 - 1e-6)).all()
+    # shortages close each demand's balance and sit only where virgin supply is capped
+    short = plan.shortages
+    assert len(short) and (short["shortage_t"] > 0).all()
+    assert np.allclose(short["delivered_t"] + short["virgin_t"] + short["shortage_t"],
+                       short["demand_t"], rtol=1e-6)
+    capped = scenario.table("virgin_supply")
+    assert set(short["material"]) <= set(capped["material"])
+    assert plan.costs.set_index("component").at["shortage", "yuan"] > 0

@@ -158,8 +158,13 @@ def synthesize(sites: int, seed: int = 0, years: Sequence[int] = (2022,),
     corridors = pd.DataFrame([{"id": "hebei_beijing", "from_region": "130000",
                                "to_region": "110000", "material": "", "min_rail_share": 0.1,
                                "source": SOURCE}])
+    # Random capacities (80 % of what the supply could feed) cannot give every retired battery a
+    # licensed route, so the catalog's disposal ban would make most synthetic scenarios
+    # infeasible: they measure scale, and allow disposal of every material.
+    mats = catalog.table("materials").assign(disposal_allowed=True)
     return {"regions": provinces, "sites": site_df, "supplies": supplies, "facilities": fac,
-            "demands": demands, "terminals": term, "targets": targets, "corridors": corridors}
+            "demands": demands, "terminals": term, "targets": targets, "corridors": corridors,
+            "materials": mats}
 
 
 def scenario(sites: int, seed: int = 0, years: Sequence[int] = (2022,),

@@ -3,7 +3,9 @@
 An arc carries one material from a *source* (a supply, or a facility's output port) to a *sink*
 (a facility's input port, or a demand) by one mode combination:
 
-- ``direct``: one leg by a road-like mode (every non-rail mode, or a lane's mode);
+- ``direct``: one leg by a road-like mode (every non-rail mode, or a lane's mode); between a
+  source and a sink on the same site, by the on-site mode when the modes table has one
+  (``modes.onsite``: a conveyor or loader, no truck);
 - ``intermodal``: a road leg to a rail terminal, a rail leg between terminals and a road leg
   from the arrival terminal, as one path variable, so that every tonne keeps its origin and
   destination (targets by origin region and corridor rail shares stay exact).
@@ -103,8 +105,10 @@ def build(
     if unknown:
         raise ValueError(f"lanes name unknown modes {unknown}; known: {sorted(modes.index)}")
     rail = modes.index[modes["rail"].astype(bool)].tolist()
+    onsite = onsite_modes(modes)
     direct = list(options.direct_modes) if options.direct_modes is not None else [
         m for m in modes.index if m not in rail]
+    direct = [m for m in direct if m not in onsite]
     lat = sites.set_index("id")["lat"]
     lon = sites.set_index("id")["lon"]
     src = _located(sources, lat, lon)
@@ -114,7 +118,7 @@ def build(
     is_direct_lane = ~lanes["mode"].isin(rail) | ~(
         lanes["from_site"].isin(term_site) & lanes["to_site"].isin(term_site))
     parts = [
-        _direct(src, dst, modes, direct, options),
+        _direct(src, dst, modes, direct, options, onsite[:1]),
         _lane_arcs(src, dst, modes, lanes[is_direct_lane]),
     ]
     if len(term) and rail and direct:
@@ -171,8 +175,17 @@ def _knn(from_xyz: np.ndarray, to_xyz: np.ndarray, k: int, radius_km: float
     return i[ok].astype(np.int64), j[ok].astype(np.int64)
 
 
+def onsite_modes(modes: pd.DataFrame) -> list[str]:
+    """Modes for co-located use (a source and a sink on one site), from ``modes`` indexed by id."""
+    if "onsite" not in modes:
+        return []
+    return modes.index[modes["onsite"].fillna(False).astype(bool)].tolist()
+
+
 def _direct(src: pd.DataFrame, dst: pd.DataFrame, modes: pd.DataFrame, direct: list[str],
-            options: NetworkOptions) -> pd.DataFrame:
+            options: NetworkOptions, onsite: list[str] | None = None) -> pd.DataFrame:
+    """Geometric arcs by every direct mode; with an ``onsite`` mode, pairs on the same site get
+    that mode only (a conveyor or loader, not a truck) and other pairs every direct mode."""
     pairs_i, pairs_j = [], []
     src_by_mat = src.groupby("material").indices
     dst_by_mat = dst.groupby("material").indices
@@ -193,10 +206,15 @@ def _direct(src: pd.DataFrame, dst: pd.DataFrame, modes: pd.DataFrame, direct: l
     pairs = pairs[_distinct_owner(src, dst, pairs[:, 0], pairs[:, 1])]
     gc = great_circle_km(src["lat"].to_numpy()[pairs[:, 0]], src["lon"].to_numpy()[pairs[:, 0]],
                          dst["lat"].to_numpy()[pairs[:, 1]], dst["lon"].to_numpy()[pairs[:, 1]])
+    same = np.zeros(len(pairs), dtype=bool)
+    if onsite:
+        same = src["site"].to_numpy()[pairs[:, 0]] == dst["site"].to_numpy()[pairs[:, 1]]
     frames = []
-    for mode in direct:
-        d1 = gc * modes.at[mode, "circuity"]
-        frames.append(_frame(pairs[:, 0], pairs[:, 1], src["material"].to_numpy()[pairs[:, 0]],
+    for mode, on in [(m, ~same) for m in direct] + [(m, same) for m in onsite or []]:
+        if not on.any():
+            continue
+        d1 = gc[on] * modes.at[mode, "circuity"]
+        frames.append(_frame(pairs[on, 0], pairs[on, 1], src["material"].to_numpy()[pairs[on, 0]],
                              "direct", mode, d1, modes.at[mode, "cost_fixed"]
                              + modes.at[mode, "cost_per_tkm"] * d1,
                              modes.at[mode, "co2_per_tkm"] * d1))

@@ -22,7 +22,7 @@ from resynergy.network.regions import within
 # Policy defaults when neither the scenario nor the catalog sets them.
 POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "env_tax": 1.0,
                    "annuity_years": 15.0, "discount_rate": 0.06, "max_distance_km": 300.0,
-                   "k_nearest": 8.0}
+                   "k_nearest": 8.0, "shortage_cost": 300.0, "min_load": 0.6}
 MODEL_BASES = ("facility_input", "facility_capacity", "capacity_added")
 UNIT_FACTORS = {"t": 1.0, "t/yr": 1.0, "kt": 1e3, "10kt": 1e4, "万吨": 1e4, "Mt": 1e6,
                 "亿吨": 1e8, "Gt": 1e9}
@@ -53,6 +53,23 @@ class HostLimits:
     load: np.ndarray  # (H, E) kg of each element per t of input (from the materials' composition)
     hosts: pd.DataFrame  # (G,) site, host, output_t
     limit: np.ndarray  # (G, E) kg of each element per t of host output (inf = no limit)
+
+
+@dataclass
+class VirginSupply:
+    """Virgin (primary) material the demand sites may buy, per demand node, and the regional
+    ceilings on it. A ``virgin_supply`` row caps the total bought by every demand site of its
+    material inside its region in its year; nested rows (a province and one of its prefectures)
+    both apply. Demand nodes that no row covers buy without limit, as before the table existed.
+    What neither recycled nor virgin supply meets is a shortage, priced at the virgin price plus
+    the policy ``shortage_cost``."""
+
+    price: np.ndarray  # (Y, D) yuan/t of virgin purchase (row price, else the demand's value)
+    co2: np.ndarray  # (Y, D) kg/t (row co2, else the material's co2_virgin)
+    shortage_cost: np.ndarray  # (Y, D) yuan/t of shortage
+    pools: pd.DataFrame  # region, material: one per distinct pair in the table
+    cap: np.ndarray  # (Y, K) t/yr, inf in years without a row
+    member: np.ndarray  # (K, D) bool: demand node d buys from pool k
 
 
 @dataclass
@@ -111,6 +128,13 @@ class ModelData:
     report_targets: pd.DataFrame | None = None  # every target row (for attainment)
     scenario_obj: Any = None
     host_limits: HostLimits | None = None  # lines sharing a host plant (kilns, converters)
+    # plan premises (issue 8): scarce virgin supply, min load, disposal bans, transport modes
+    virgin: VirginSupply | None = None
+    min_load: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (F,) share of new capacity
+    disposal_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (S,)
+    arc_road_km: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (A,) km by road
+    arc_nev: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) NEV road legs
+    arc_onsite: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) same site
 
     @property
     def n_years(self) -> int:
@@ -283,6 +307,7 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
     )
     data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
     data.host_limits = host_limits(fac, processes, materials, data.fin)
+    _premises(data, scenario, fac, modes)
     all_targets = scenario.table("targets")
     data.report_targets = all_targets
     if targets:
@@ -433,3 +458,65 @@ def host_limits(fac: pd.DataFrame, processes: pd.DataFrame, materials: pd.DataFr
         np.minimum.at(limit[:, e], group, lim)
     return HostLimits(fac=pos, group=group, per_t=np.where(np.isfinite(share), 1.0 / share, 0.0),
                       load=load, hosts=hosts, limit=limit)
+# --- plan premises (issue 8) ------------------------------------------------------------------
+
+def _premises(data: ModelData, scenario: Any, fac: pd.DataFrame, modes: pd.DataFrame) -> None:
+    """Fill the premise arrays of ``data``: virgin supply and shortage, min load, disposal bans,
+    road tonne-km, new-energy and on-site arcs."""
+    data.virgin = _virgin_supply(data, scenario.table("virgin_supply"))
+    default = data.policy["min_load"]
+    if not 0.0 <= default <= 1.0:
+        raise PlanInputError(f"policy min_load must lie between 0 and 1, not {default}")
+    col = fac["min_load"] if "min_load" in fac else pd.Series(np.nan, index=fac.index)
+    data.min_load = pd.to_numeric(col, errors="coerce").fillna(default).to_numpy(dtype=float)
+    mats = data.materials
+    ok = (mats["disposal_allowed"] if "disposal_allowed" in mats else pd.Series(True, mats.index))
+    data.disposal_ok = data.sup["material"].map(ok.fillna(True).astype(bool)).fillna(True).to_numpy(
+        dtype=bool)
+    # a material that may not be disposed of must be used, like a must-use supply: the same
+    # bound in the model and the same diagnosis ("禁止处置") when it cannot be
+    data.must_use = data.must_use | ~data.disposal_ok[None, :]
+    a = data.net.arcs
+    by_id = modes.set_index("id")
+    flag = {c: (by_id[c].fillna(False).astype(bool) if c in by_id else pd.Series(False, by_id.index))
+            for c in ("new_energy", "onsite", "rail")}
+    direct_rail = (a["kind"] == "direct").to_numpy() & a["mode"].map(flag["rail"]).fillna(
+        False).to_numpy(dtype=bool)
+    data.arc_road_km = np.where(direct_rail, 0.0, a["d1"].to_numpy()) + a["d3"].to_numpy()
+    data.arc_nev = a["mode"].map(flag["new_energy"]).fillna(False).to_numpy(dtype=bool) & ~direct_rail
+    data.arc_onsite = a["mode"].map(flag["onsite"]).fillna(False).to_numpy(dtype=bool)
+
+
+def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
+    ny, nd = len(data.years), len(data.dem)
+    mats = data.materials
+    co2_mat = data.dem["material"].map(mats["co2_virgin"]).fillna(0.0).to_numpy(dtype=float)
+    price = data.value.copy()
+    co2 = np.broadcast_to(co2_mat, (ny, nd)).copy()
+    rows = table[table["year"].isin(data.years)] if len(table) else table
+    pools = (rows[["region", "material"]].drop_duplicates().reset_index(drop=True) if len(rows)
+             else pd.DataFrame({"region": pd.Series(dtype=object),
+                                "material": pd.Series(dtype=object)}))
+    cap = np.full((ny, len(pools)), np.inf)
+    member = np.zeros((len(pools), nd), dtype=bool)
+    dem_site = data.sites.index.get_indexer(data.dem["site"])
+    dem_mat = data.dem["material"].to_numpy(dtype=object)
+    # broader regions first, so the most specific row's price and CO2 win
+    level = pools["region"].map(data.regions.set_index("code")["level"]).fillna("")
+    for k in np.argsort((level == "prefecture").to_numpy(), kind="stable"):
+        region, material = pools.at[k, "region"], pools.at[k, "material"]
+        member[k] = in_region(data, region)[dem_site] & (dem_mat == material)
+        mine = rows[(rows["region"] == region) & (rows["material"] == material)]
+        yi = mine["year"].map({y: i for i, y in enumerate(data.years)}).to_numpy()
+        cap[yi, k] = mine["capacity_t"].to_numpy(dtype=float)
+        for col, grid in (("price", price), ("co2", co2)):
+            vals = pd.to_numeric(mine[col], errors="coerce").to_numpy(dtype=float)
+            given = ~np.isnan(vals)
+            if given.any() and member[k].any():
+                grid[np.ix_(yi[given], np.flatnonzero(member[k]))] = vals[given][:, None]
+    extra = data.policy["shortage_cost"]
+    if extra < 0:
+        raise PlanInputError(f"policy shortage_cost must be ≥ 0 yuan/t, not {extra}")
+    # a shortage never costs less than buying virgin material, so it is the last resort
+    return VirginSupply(price=price, co2=co2, shortage_cost=np.maximum(price, data.value) + extra,
+                        pools=pools, cap=cap, member=member)

@@ -8,6 +8,8 @@ little as possible. The non-zero slacks are the cheapest relaxation; this module
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -77,9 +79,10 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
                          f"{n.mat(mat, 'en')} at {n.site(site, 'en')} may not be disposed of, but "
                          f"{_t(amt)} t cannot be used in {years[yi]}: not enough processing "
                          "capacity or product demand within reach."))
-    for yi, k in zip(*np.nonzero((sol.unmet > TOL) & data.must_meet), strict=True):
+    missing = sol.unmet + (sol.shortage if sol.shortage is not None else 0.0)  # virgin or short
+    for yi, k in zip(*np.nonzero((missing > TOL) & data.must_meet), strict=True):
         site, mat = data.dem.at[k, "site"], data.dem.at[k, "material"]
-        amt = sol.unmet[yi, k]
+        amt = missing[yi, k]
         rows.append(_row("must_meet", f"{site}/{mat}/{years[yi]}", amt, "t",
                          f"{n.site(site, 'zh')}对{n.mat(mat, 'zh')}的必须满足需求在{years[yi]}年缺 "
                          f"{_t(amt)} 吨：可达范围内的再生供给或生产能力不足。",
@@ -120,6 +123,7 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
                 f"{mat_en} cannot reach its {c['min_rail_share']:.0%} minimum rail share in "
                 f"{years[yi]}: {_t(amt)} t more would have to go by rail (terminal capacity or "
                 "rail routes are lacking)."))
+    rows += _nev_shares(data, slacks.get("corridor_nev", []), n)
     for yi, kg in enumerate(slacks.get("co2", [])):
         if kg <= TOL * 1000:
             continue
@@ -129,6 +133,27 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
             f"{years[yi]}年碳排放上限 {_t(cap)} 吨CO2 被超出 {_t(kg / 1000)} 吨：必须的运输和加工排放高于上限。",
             f"The CO2 cap of {_t(cap)} t in {years[yi]} is exceeded by {_t(kg / 1000)} t: the "
             "transport and processing the other requirements force emit more."))
+    return rows
+
+
+def _nev_shares(data: ModelData, slacks: Sequence[np.ndarray] | np.ndarray, n: _Names) -> list[dict]:
+    """Corridors whose minimum new-energy truck share of road t·km cannot be reached."""
+    rows = []
+    for i, per_year in enumerate(slacks):
+        c = data.corridors.iloc[i]
+        for yi, amt in enumerate(per_year):
+            if amt <= TOL:
+                continue
+            share = float(c["min_nev_share"])
+            rows.append(_row(
+                "corridor_nev", str(c["id"]), amt, "t·km",
+                f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')}"
+                f"最低新能源车辆占比 {share:.0%} 在{data.years[yi]}年无法达到：新能源重卡还需多承运 "
+                f"{_t(amt)} 吨公里（可用的新能源运输方式或线路不足）。",
+                f"Corridor {n.region(c['from_region'], 'en')} → {n.region(c['to_region'], 'en')} "
+                f"cannot reach its {share:.0%} minimum new-energy truck share in "
+                f"{data.years[yi]}: {_t(amt)} t·km more would have to go by new-energy trucks "
+                "(no new-energy mode or route available)."))
     return rows
 
 

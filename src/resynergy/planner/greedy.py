@@ -5,8 +5,9 @@ Year by year, existing facilities (largest first) take as much as their capacity
 suppliers and their nearest buyers allow: each input is drawn from the nearest supplies with
 material left, each output goes to the nearest demand with room left (products with no sink in
 the scenario leave to the market). Only direct arcs, in their cheapest mode; no new capacity,
-no rail routes, no facility-to-facility chains. Whatever supply is left is disposed of and
-whatever demand is left is bought as the virgin alternative.
+no rail routes, no facility-to-facility chains. Whatever supply is left is disposed of (even
+where disposal is not allowed: the diagnosis says so) and whatever demand is left is bought as
+the virgin alternative while the region's virgin capacity lasts, the rest a shortage.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
     shipped = data.gen[yi] + draw_max - left
     sol.draw[yi] = np.clip(shipped - data.gen[yi], 0.0, None)
     sol.disp[yi] = np.clip(data.gen[yi] - shipped, 0.0, None)
-    sol.unmet[yi] = room
+    sol.unmet[yi], sol.shortage[yi] = _virgin(data, yi, room)  # type: ignore[index]
     return stock_left - sol.draw[yi]
 
 
@@ -124,6 +125,19 @@ def _host_room(data: ModelData) -> tuple[dict[int, int], np.ndarray, np.ndarray,
     room = np.column_stack([np.ones(len(h.hosts)), h.limit]) * h.hosts["output_t"].to_numpy(
         dtype=float)[:, None]
     return {int(f): i for i, f in enumerate(h.fac)}, use, h.group, room
+def _virgin(data: ModelData, yi: int, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Demand left over, bought as virgin material as far as the regional virgin capacity of
+    the year lasts (demand nodes in order), the rest a shortage."""
+    vs = data.virgin
+    if vs is None or not len(vs.pools):
+        return room, np.zeros_like(room)
+    left = vs.cap[yi].copy()
+    bought = room.copy()
+    for d in np.flatnonzero(vs.member.any(axis=0)):
+        pools = np.flatnonzero(vs.member[:, d])
+        bought[d] = max(0.0, min(room[d], *left[pools]))
+        left[pools] -= bought[d]
+    return bought, room - bought
 
 
 def _take(x: np.ndarray, arc: np.ndarray, pool: np.ndarray, node: np.ndarray, need: float) -> float:

@@ -99,8 +99,10 @@ def host_limit_rows(m: linopy.Model, d: ModelData, act) -> list[str]:
 
 
 def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
-          linking: str = "disaggregated", fixed_build: np.ndarray | None = None) -> Built:
+          linking: str = "disaggregated", fixed_build: np.ndarray | None = None,
+          fixed_expanded: np.ndarray | None = None) -> Built:
     """The model of ``data``. ``fixed_build`` (years × facilities, 0/1) fixes the build decisions
+    and ``fixed_expanded`` (years × facilities, 0/1: expanded by then) the expansion switches
     (used to price a MILP's solution); ``elastic`` lifts every hard requirement at a penalty."""
     m = linopy.Model(sparse=True)
     d = data
@@ -121,6 +123,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
                                             coords=[year, sup]))
     unmet = m.add_variables(lower=0, upper=_da(np.where(d.must_meet & ~elastic, 0, np.inf), year,
                                                dem), name="unmet")
+    shortage = _shortage_variables(m, d, elastic, year, dem) if D else None
     # Variables that exist only for some nodes are bounded to 0 elsewhere rather than masked:
     # under linopy's v1 semantics a masked (absent) term blanks the whole row it is added to.
     market = None
@@ -168,7 +171,9 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
         m.add_constraints(_with(used, in_f) == 0, name="input_balance")
     if D:
         in_d = _grouped(x, to_dem, d.arc_to_dem[to_dem], "dem") if len(to_dem) else None
-        m.add_constraints(_with(1 * unmet, in_d) == _da(d.qty, year, dem), name="demand_balance")
+        met_outside = 1 * unmet if shortage is None else unmet + shortage
+        m.add_constraints(_with(met_outside, in_d) == _da(d.qty, year, dem), name="demand_balance")
+        _virgin_supply_limits(m, d, unmet, year)
 
     # --- capacity, expansion, siting ---
     cap_rhs = d.cap0[None, :] * d.avail
@@ -214,6 +219,9 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
             m.add_constraints(x.isel(arc=into) - _pick(open_, "fac", f_of, ai) * _da(bound, year, ai)
                               <= 0, name="candidate_link")
 
+    has_bin = _min_load(m, d, act, open_, cum_exp, year, fac,
+                        fixed_expanded if fixed_build is not None else None) or has_bin
+
     # --- shared capacities: terminals, lanes ---
     a = d.net.arcs
     for name, cap, legs in (("terminal", d.terminal_cap, ("t_from", "t_to")),
@@ -249,6 +257,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
             penalties.append(ELASTIC_PENALTY * s.sum())
         m.add_constraints(expr >= 0, name=f"corridor_{i}")
         built.corridor_rows.append(f"corridor_{i}")
+    _corridor_nev_shares(m, d, x, elastic, year, built, penalties)
     emitted = (x * _da(co2_arc, arc)).sum("arc") + (act * _da(d.co2_proc, fac)).sum("fac")
     if np.isfinite(d.co2_cap_kg):
         lhs = emitted
@@ -274,8 +283,10 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
                     const = float((w * d.cap0 * d.avail[yi]).sum())
                     if cum_exp is not None:
                         terms.append((cum_exp.sel(year=y) * _da(w, fac)).sum())
-                    if open_ is not None:
+                    if open_ is not None and build_var is not None:
                         terms.append((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
+                    elif open_ is not None:  # builds fixed: their capacity is a constant
+                        const += float((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
                 else:  # capacity_added in year y
                     const = 0.0
                     if exp is not None:
@@ -314,15 +325,22 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     disp_cost = d.disp_cost + d.env_tax + (ELASTIC_PENALTY * d.must_use if elastic else 0.0)
     cost = cost + (disp * _da(disp_cost, year, sup)).sum()
     if D:
-        unmet_cost = d.value + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
+        vs = d.virgin
+        price = vs.price if vs is not None else d.value
+        unmet_cost = price + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
         cost = cost + (unmet * _da(unmet_cost, year, dem)).sum()
+        if shortage is not None and vs is not None:
+            short_cost = vs.shortage_cost + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
+            cost = cost + (shortage * _da(short_cost, year, dem)).sum()
     if d.carbon_price_per_kg:
         cost = cost + d.carbon_price_per_kg * emitted.sum()
     for p in penalties:
         cost = cost + p
     obj = weights.get("cost", 0.0) * cost
     if weights.get("co2"):
-        co2 = emitted.sum() + ((unmet * _da(d.co2_virgin, dem)).sum() if D else 0)
+        virgin_co2 = d.virgin.co2 if d.virgin is not None else np.broadcast_to(
+            d.co2_virgin, (yy, D))
+        co2 = emitted.sum() + ((unmet * _da(virgin_co2, year, dem)).sum() if D else 0)
         obj = obj + weights["co2"] * co2
     if weights.get("utilization"):
         use = np.flatnonzero((d.arc_to_fin >= 0) & d.net.arcs["material"].map(
@@ -332,3 +350,97 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
             obj = obj - weights["utilization"] * x.isel(arc=use).sum()
     m.add_objective(obj)
     return built
+
+
+# --- plan premises (issue 8): scarce virgin supply, min load, new-energy road shares ----------
+
+def _shortage_variables(m: linopy.Model, d: ModelData, elastic: bool, year: pd.Index,
+                        dem: pd.Index):
+    """Demand met by neither recycled nor virgin supply. Only demand nodes whose virgin purchases
+    a ``virgin_supply`` row limits can fall short (elsewhere virgin material is unlimited and
+    cheaper); must-meet demand cannot, unless the model is elastic."""
+    if d.virgin is None or not d.virgin.member.any():
+        return None
+    capped = np.asarray(d.virgin.member.any(axis=0), dtype=bool)[None, :]
+    upper = np.where(capped & ~(d.must_meet & ~elastic), np.inf, 0.0)
+    return m.add_variables(lower=0, upper=_da(upper, year, dem), name="shortage")
+
+
+def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index) -> None:
+    """Σ virgin purchases of the demand nodes in a pool ≤ the pool's capacity, per year."""
+    vs = d.virgin
+    if vs is None or not len(vs.pools):
+        return
+    pool = _idx("pool", len(vs.pools))
+    used = np.flatnonzero(vs.member.any(axis=0))
+    di = pd.Index(used, name="dem")
+    member = xr.DataArray(vs.member[:, used].astype(float), coords=[pool, di])
+    bought = (unmet.isel(dem=used) * member).sum("dem")
+    finite = np.isfinite(vs.cap)
+    m.add_constraints(bought <= _da(np.where(finite, vs.cap, 0.0), year, pool),
+                      name="virgin_supply", mask=xr.DataArray(finite, coords=[year, pool]))
+
+
+def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index,
+              fac: pd.Index, fixed_expanded: np.ndarray | None = None) -> bool:
+    """New capacity runs, every year once in place:
+
+    - a built candidate (and its expansion): activity ≥ min_load × (capacity + expansion);
+    - an expanded existing facility: activity ≥ existing capacity + min_load × expansion, i.e.
+      it expands only to run the added capacity. "Once expanded" is a binary ``expanded[y, f]``
+      (expansion ≤ headroom × expanded), fixed by ``fixed_expanded`` when pricing a solution.
+
+    Returns whether binaries were added."""
+    ml = d.min_load
+    if not len(ml) or not (ml > 0).any():
+        return False
+    yy, nf = len(year), len(fac)
+    new = None
+    candidate = np.asarray(d.buildable.any(axis=0), dtype=bool)
+    if open_ is not None and candidate.any():
+        new = open_ * _da(ml * d.cap_c, fac)
+    if cum_exp is not None:
+        grown = cum_exp * _da(ml, fac)
+        new = grown if new is None else new + grown
+    if new is None:
+        return False
+    binaries = False
+    grown = (~candidate) & (d.headroom > 0) & (ml > 0) & (d.cap0 > 0)
+    if cum_exp is not None and grown.any():
+        existing = d.cap0[None, :] * d.avail
+        on: Any
+        if fixed_expanded is None:
+            on = m.add_variables(lower=0, upper=_da(np.broadcast_to(grown, (yy, nf)).astype(float),
+                                                    year, fac), integer=True, name="expanded")
+            binaries = True
+        else:
+            on = _da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
+        m.add_constraints(cum_exp - on * _da(np.where(grown, d.headroom, 0.0), fac) <= 0,
+                          name="expansion_switch",
+                          mask=xr.DataArray(np.broadcast_to(grown, (yy, nf)), coords=[year, fac]))
+        new = new + on * _da(np.where(grown[None, :], existing, 0.0), year, fac)
+    which = (candidate | (d.headroom > 0)) & (ml > 0)
+    m.add_constraints(act - new >= 0, name="min_load",
+                      mask=xr.DataArray(np.broadcast_to(which, (yy, nf)), coords=[year, fac]))
+    return binaries
+
+
+def _corridor_nev_shares(m: linopy.Model, d: ModelData, x, elastic: bool, year: pd.Index,
+                         built: Built, penalties: list) -> None:
+    """Σ over a corridor's arcs of road t·km × (new-energy − share) ≥ 0, per year."""
+    if "min_nev_share" not in d.corridors or not len(d.arc_road_km):
+        return
+    shares = pd.to_numeric(d.corridors["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
+    for i, mask in enumerate(d.corridor_arcs):
+        idx = np.flatnonzero(mask & (d.arc_road_km > 0))
+        if shares[i] <= 0 or not len(idx):
+            continue
+        coef = d.arc_road_km[idx] * (d.arc_nev[idx] - shares[i])
+        expr = (x.isel(arc=idx) * _da(coef, pd.Index(idx, name="arc"))).sum("arc")
+        if elastic:
+            s = m.add_variables(lower=0, coords=[year], name=f"corridor_nev_slack_{i}")
+            expr = expr + s
+            # per t·km, not per t: ~1000 km of relaxation weigh like one tonne of the others
+            penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
+        m.add_constraints(expr >= 0, name=f"corridor_nev_{i}")
+        built.corridor_rows.append(f"corridor_nev_{i}")

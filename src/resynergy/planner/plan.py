@@ -8,7 +8,7 @@ import pandas as pd
 
 STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
 TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
-          "emissions", "incentives", "targets", "diagnosis")
+          "emissions", "incentives", "targets", "diagnosis", "shortages", "corridor_shares")
 
 
 @dataclass
@@ -23,7 +23,8 @@ class Plan:
     - ``facility_io``: year, facility, site, process, material, direction ('in'|'out'), t;
     - ``activity``: year, facility, site, process, candidate, built, capacity_t,
       new_capacity_t, input_t, utilisation, capacity_dual (yuan a year saved per extra t/yr of
-      capacity; NaN when unknown);
+      capacity; NaN when unknown), running_capacity_t (capacity that counts: new capacity only
+      as far as it runs at its min load);
     - ``supply_use``: year, site, material, generation_t, stock_drawn_t, shipped_t, disposed_t;
     - ``deliveries``: year, site, material, demand_t, delivered_t, unmet_t, value (yuan/t);
     - ``market``: year, facility, site, material, t — products with no sink in the scenario,
@@ -32,7 +33,15 @@ class Plan:
     - ``incentives``: year, facility, site, process, yuan (tax refunds and reductions);
     - ``targets``: id, indicator, region, material, year, kind, target, value, shortfall,
       attainment, shadow_price (yuan per unit of the target), status;
-    - ``diagnosis``: kind, subject, amount, unit, message_zh, message_en.
+    - ``diagnosis``: kind, subject, amount, unit, message_zh, message_en;
+    - ``shortages``: year, site, material, demand_t, delivered_t, virgin_t, shortage_t,
+      shortage_cost (yuan/t) — demand met by neither recycled nor virgin supply (the regional
+      virgin capacity of ``virgin_supply`` is used up);
+    - ``corridor_shares``: corridor, year, t, rail_t, rail_share, min_rail_share, road_tkm,
+      nev_tkm, nev_share, min_nev_share.
+
+    In ``deliveries``, ``unmet_t`` is bought as virgin material and ``shortage_t`` is not met.
+    In ``flows``, mode 'onsite' is co-located use (source and sink on one site), not transport.
 
     ``status`` is one of :data:`STATUSES` ('heuristic' for the greedy baseline).
     """
@@ -58,6 +67,8 @@ class Plan:
     solver_objective: float | None = None
     balance_residual: float = 0.0
     years: list[int] = field(default_factory=list)
+    shortages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    corridor_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name."""
@@ -74,6 +85,8 @@ class Plan:
                                            "t"].sum()),
             "disposed_t": float(self.supply_use["disposed_t"].sum()),
             "unmet_t": float(self.deliveries["unmet_t"].sum()),
+            "shortage_t": float(self.shortages["shortage_t"].sum()) if len(self.shortages)
+            else 0.0,
             "facilities_built": int(self.activity.loc[
                 self.activity["candidate"] & self.activity["built"], "facility"].nunique()),
         })

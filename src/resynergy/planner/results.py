@@ -33,6 +33,11 @@ class Solution:
     build: np.ndarray  # (Y, F)
     cap_dual: np.ndarray | None = None  # (Y, F) yuan per t/yr (≥ 0: value of more capacity)
     target_dual: np.ndarray | None = None  # (targets,) yuan per t of target
+    shortage: np.ndarray | None = None  # (Y, D) demand met by neither recycled nor virgin supply
+
+    def __post_init__(self) -> None:
+        if self.shortage is None:
+            self.shortage = np.zeros_like(self.unmet)
 
     @classmethod
     def zeros(cls, data: ModelData) -> Solution:
@@ -81,7 +86,7 @@ def balance_residual(data: ModelData, sol: Solution) -> tuple[float, str]:
                            s["fin_in"]),
         "facility output": (s["fout_out"] + sol.market
                             - fout_rate * sol.act[:, data.fout["fac"].to_numpy()], s["fout_out"]),
-        "demand": (s["dem_in"] + sol.unmet - data.qty, data.qty),
+        "demand": (s["dem_in"] + sol.unmet + _short(sol) - data.qty, data.qty),
     }
     worst, where = 0.0, ""
     for name, (res, scale) in checks.items():
@@ -92,6 +97,20 @@ def balance_residual(data: ModelData, sol: Solution) -> tuple[float, str]:
         if rel[i] > worst:
             worst, where = float(rel[i]), f"{name} node {i[1]} in {data.years[i[0]]}"
     return worst, where
+
+
+def _short(sol: Solution) -> np.ndarray:
+    assert sol.shortage is not None  # set in __post_init__
+    return sol.shortage
+
+
+def _virgin_price(data: ModelData) -> np.ndarray:
+    return data.virgin.price if data.virgin is not None else data.value
+
+
+def _virgin_co2(data: ModelData) -> np.ndarray:
+    return (data.virgin.co2 if data.virgin is not None
+            else np.broadcast_to(data.co2_virgin, data.qty.shape))
 
 
 def check_balance(data: ModelData, sol: Solution, tol: float = 1e-5) -> float:
@@ -139,6 +158,7 @@ def target_shortfall(data: ModelData, sol: Solution) -> np.ndarray:
 def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
     """Cost components over all planned years (yuan); their sum is the plan's objective."""
     x = sol.x
+    onsite = data.arc_onsite if len(data.arc_onsite) else np.zeros(len(data.net.arcs), bool)
     emitted = (x * data.net.co2).sum() + (sol.act * data.co2_proc).sum()
     penalty = 0.0
     if data.targets is not None and len(data.targets.table):
@@ -146,15 +166,18 @@ def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
         penalty = float((target_shortfall(data, sol) * data.targets.table["penalty"].to_numpy()
                          * soft).sum())
     rows = {
-        "transport": (x * (data.net.cost - data.handling)).sum(),
+        "transport": (x * np.where(onsite, 0.0, data.net.cost - data.handling)).sum(),
         "handling": (x * data.handling).sum(),
+        "onsite_handling": (x * np.where(onsite, data.net.cost, 0.0)).sum(),
         "processing": (sol.act * data.opex).sum(),
         "incentives": -(sol.act * data.incentive).sum(),
         "capex": (data.capex_annual * (data.cap_c * sol.open() + np.cumsum(sol.exp, axis=0))).sum(),
         "fixed": (data.fixed * (data.avail + sol.open())).sum(),
         "disposal": (sol.disp * data.disp_cost).sum(),
         "env_tax": (sol.disp * data.env_tax).sum(),
-        "virgin_purchase": (sol.unmet * data.value).sum(),
+        "virgin_purchase": (sol.unmet * _virgin_price(data)).sum(),
+        "shortage": (_short(sol) * data.virgin.shortage_cost).sum() if data.virgin is not None
+        else 0.0,
         "carbon": data.carbon_price_per_kg * emitted,
         "target_penalty": penalty,
     }
@@ -171,7 +194,7 @@ def emissions(data: ModelData, sol: Solution) -> pd.DataFrame:
         "transport_road": (sol.x * (np.where(rail_direct, 0.0, e1) + a["e3"].to_numpy())).sum(),
         "transport_rail": (sol.x * (a["e2"].to_numpy() + np.where(rail_direct, e1, 0.0))).sum(),
         "process": (sol.act * data.co2_proc).sum(),
-        "virgin_alternative": (sol.unmet * data.co2_virgin).sum(),
+        "virgin_alternative": (sol.unmet * _virgin_co2(data)).sum(),
     }
     return pd.DataFrame({"component": list(rows), "kg": [float(v) for v in rows.values()]})
 
@@ -260,6 +283,7 @@ def activity(data: ModelData, sol: Solution) -> pd.DataFrame:
         "candidate": np.tile(fac["candidate"].to_numpy(dtype=bool), y),
         "built": built.ravel(), "capacity_t": cap.ravel(), "new_capacity_t": new.ravel(),
         "input_t": sol.act.ravel(), "utilisation": util.ravel(), "capacity_dual": dual.ravel(),
+        "running_capacity_t": running_capacity(data, sol).ravel(),
     })
 
 
@@ -281,7 +305,8 @@ def deliveries(data: ModelData, sol: Solution) -> pd.DataFrame:
     out = pd.DataFrame({
         "year": np.repeat(data.years, n), "site": np.tile(data.dem["site"].to_numpy(), y),
         "material": np.tile(data.dem["material"].to_numpy(), y), "demand_t": data.qty.ravel(),
-        "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.value.ravel()})
+        "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.value.ravel(),
+        "shortage_t": _short(sol).ravel()})
     keep = (out["demand_t"] > TOL) | (out["delivered_t"] > TOL)
     return out[keep].reset_index(drop=True)
 
@@ -302,3 +327,64 @@ def incentives(data: ModelData, sol: Solution) -> pd.DataFrame:
         "year": year, "facility": data.fac["id"].to_numpy()[f],
         "site": data.fac["site"].to_numpy()[f], "process": data.fac["process"].to_numpy()[f],
         "yuan": amount[np.searchsorted(data.years, year), f]})
+
+
+# --- plan premises (issue 8) ------------------------------------------------------------------
+
+def shortages(data: ModelData, sol: Solution) -> pd.DataFrame:
+    """Per demand site and year where supply falls short: demand, recycled delivered, virgin
+    bought, shortage (t) and its cost (yuan/t, the virgin price + the policy shortage_cost)."""
+    cols = ["year", "site", "material", "demand_t", "delivered_t", "virgin_t", "shortage_t",
+            "shortage_cost"]
+    short = _short(sol)
+    year, pos = _year_rows(data, short)
+    if not len(pos) or data.virgin is None:
+        return pd.DataFrame(columns=cols)
+    yi = np.searchsorted(data.years, year)
+    dem_in = node_sums(data, sol)["dem_in"]
+    return pd.DataFrame({
+        "year": year, "site": data.dem["site"].to_numpy()[pos],
+        "material": data.dem["material"].to_numpy()[pos], "demand_t": data.qty[yi, pos],
+        "delivered_t": dem_in[yi, pos], "virgin_t": sol.unmet[yi, pos], "shortage_t": short[yi, pos],
+        "shortage_cost": data.virgin.shortage_cost[yi, pos]})[cols]
+
+
+def running_capacity(data: ModelData, sol: Solution) -> np.ndarray:
+    """(Y, F) capacity that counts as in use: existing capacity as it is, new capacity (built
+    candidates, expansions) only as far as the facility's throughput covers min_load of it:
+    min(new, max(0, activity − existing) / min_load). What capacity indicators should count
+    (the model's min-load rows make it equal to the capacity in place)."""
+    new = data.cap_c[None, :] * sol.open() + np.cumsum(sol.exp, axis=0)
+    existing = data.cap0[None, :] * data.avail
+    ml = data.min_load if len(data.min_load) else np.zeros(len(data.fac))
+    beyond = np.clip(sol.act - existing, 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        backed = np.where(ml[None, :] > 0, beyond / np.where(ml > 0, ml, 1.0)[None, :],
+                          np.where(beyond > TOL, np.inf, 0.0))
+    return existing + np.minimum(new, backed + TOL)
+
+
+def corridor_shares(data: ModelData, sol: Solution) -> pd.DataFrame:
+    """Per corridor and year: tonnes, tonnes by rail and road t·km by new-energy trucks, with
+    the shares and the corridor's minimums."""
+    cols = ["corridor", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
+            "nev_tkm", "nev_share", "min_nev_share"]
+    rows = []
+    road_km = data.arc_road_km if len(data.arc_road_km) else np.zeros(len(data.net.arcs))
+    nev = data.arc_nev if len(data.arc_nev) else np.zeros(len(data.net.arcs), bool)
+    for i, mask in enumerate(data.corridor_arcs):
+        c = data.corridors.iloc[i]
+        x = sol.x[:, mask]
+        t = x.sum(axis=1)
+        rail = (x * data.arc_rail[mask]).sum(axis=1)
+        tkm = (x * road_km[mask]).sum(axis=1)
+        nev_tkm = (x * (road_km * nev)[mask]).sum(axis=1)
+        min_nev = c.get("min_nev_share", 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rows.append(pd.DataFrame({
+                "corridor": c["id"], "year": data.years, "t": t, "rail_t": rail,
+                "rail_share": np.where(t > TOL, rail / np.where(t > TOL, t, 1.0), np.nan),
+                "min_rail_share": float(c["min_rail_share"]), "road_tkm": tkm, "nev_tkm": nev_tkm,
+                "nev_share": np.where(tkm > TOL, nev_tkm / np.where(tkm > TOL, tkm, 1.0), np.nan),
+                "min_nev_share": 0.0 if pd.isna(min_nev) else float(min_nev)}))
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)

@@ -172,6 +172,8 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log:
         "deliveries": results.deliveries(data, sol), "market": results.market(data, sol),
         "costs": costs, "emissions": results.emissions(data, sol),
         "incentives": results.incentives(data, sol),
+        "shortages": results.shortages(data, sol),
+        "corridor_shares": results.corridor_shares(data, sol),
     }
     if empty:
         tables = {k: v.iloc[:0] for k, v in tables.items()}
@@ -281,7 +283,8 @@ def _solution(built: Built) -> results.Solution:
         market=_values(built, "market", (y, len(d.fout))),
         exp=_values(built, "expansion", (y, len(d.fac))),
         build=np.round(_values(built, "build", (y, len(d.fac)))),
-        cap_dual=cap_dual, target_dual=tdual)
+        cap_dual=cap_dual, target_dual=tdual,
+        shortage=_values(built, "shortage", (y, len(d.dem))))
 
 
 def _slacks(built: Built) -> dict[str, Any]:
@@ -291,6 +294,8 @@ def _slacks(built: Built) -> dict[str, Any]:
         "target": [float(_values(built, f"target_slack_{i}", ())) for i in range(nt)],
         "corridor": [_values(built, f"corridor_slack_{i}", (d.n_years,))
                      for i in range(len(d.corridors))],
+        "corridor_nev": [_values(built, f"corridor_nev_slack_{i}", (d.n_years,))
+                         for i in range(len(d.corridors))],
         "co2": _values(built, "co2_slack", (d.n_years,)) if np.isfinite(d.co2_cap_kg) else [],
     }
 
@@ -312,7 +317,8 @@ def _price_fixed(data: ModelData, weights: dict[str, float], options: PlanOption
                  built: Built, sol: results.Solution) -> results.Solution:
     """Duals of a MILP solution: fix its build decisions and re-solve the LP."""
     fixed = build(data, weights, elastic=built.elastic, linking=options.linking,
-                  fixed_build=sol.build)
+                  fixed_build=sol.build,
+                  fixed_expanded=(np.cumsum(sol.exp, axis=0) > results.TOL).astype(float))
     run = _run(fixed, options)
     if run.solution is None:
         return sol

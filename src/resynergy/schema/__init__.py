@@ -13,8 +13,8 @@ from importlib.resources import files
 
 # Tables a scenario may hold, in the order they appear in workbooks and folders.
 TABLE_NAMES: tuple[str, ...] = (
-    "regions", "organisations", "sites", "supplies", "facilities", "demands", "terminals",
-    "lanes", "corridors", "programmes", "targets", "policy",
+    "regions", "organisations", "sites", "supplies", "facilities", "demands", "virgin_supply",
+    "terminals", "lanes", "corridors", "programmes", "targets", "policy",
     "materials", "processes", "process_io", "modes", "incentives",
 )
 # Records that are checked against a scenario but are not part of one (what actually happened).
