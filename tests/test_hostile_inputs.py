@@ -22,6 +22,7 @@ from resynergy.schema.coerce import RawTable, coerce
 from resynergy.services import audit, imports
 from resynergy.services.access import Actor
 from resynergy.store.models import AuditEvent, ImportRecord, Run, utcnow
+from test_web_pages import client_for, csrf  # noqa: F401 - the signed-in page client fixture
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUPPLIES = b"site,material,year,generation_t,source\n"
@@ -141,6 +142,24 @@ def test_a_run_without_a_plan_never_ends_as_succeeded(db_url):
         errors = [r.error for r in db.scalars(sa.select(Run).where(Run.id.in_(ids)).order_by(Run.id))]
     assert states == [("failed", "time_limit"), ("failed", "infeasible"), ("succeeded", "optimal")]
     assert "no plan" in errors[0] and errors[2] == ""
+
+
+def test_page_forms_refuse_non_finite_numbers_with_422(client_for):  # noqa: F811 - the fixture
+    c = client_for("planner")
+    page = c.get("/registry/supplies").text
+    pk = re.search(r'href="/registry/supplies/(\d+)"', page).group(1)
+    form = c.get(f"/registry/supplies/{pk}").text
+    values = dict(re.findall(r'<input name="([a-z_]+)" value="([^"]*)"', form))
+    values.update({"csrf_token": csrf(form), "must_use": "false", "material": "tailings", "generation_t": "1e400"})
+    r = c.post(f"/registry/supplies/{pk}", data=values)
+    assert r.status_code == 422 and "应为有限数值" in r.text and "generation_t" in r.text
+    page = c.get("/runs").text
+    c.post("/scenarios", data={"csrf_token": csrf(page), "name": "base"})
+    page = c.get("/runs").text
+    sid = re.search(r'<option value="(\d+)">base v1', page).group(1)
+    for price in ("9" * 400, "99999999999999"):  # float("9" * 400) is infinity; 1e14 is beyond the bound
+        r = c.post("/runs", data={"csrf_token": csrf(page), "scenario_id": sid, "carbon_price": price})
+        assert r.status_code == 422 and "请求参数无效" in r.text  # was 500 (a ValidationError)
 
 
 # ---- item 4: NUL bytes -----------------------------------------------------------------------
