@@ -179,6 +179,15 @@ def test_nul_byte_in_a_csv_cell_is_a_located_422(client, users, column, cell):
     assert sheet.cell(2, 5 if column == "source" else 4).comment is not None  # the bad cell is marked
 
 
+def test_nul_byte_in_the_file_name_is_written_out(client, users):
+    h = users.headers["planner"]
+    body = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="sup\x00plies.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\n" + SUPPLIES + b"cd-mine,fly_ash,2022,x,ledger\n\r\n--x--\r\n")
+    r = client.post("/api/v1/imports", content=body,
+                    headers={**h, "content-type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 422 and r.json()["filename"] == "sup\\x00plies.csv"  # stored on PostgreSQL too
+
+
 # ---- item 12: wide uploads, many issues, bounded storage ----------------------------------------
 def test_a_very_wide_csv_is_rejected_with_a_bounded_issue_list(client, users):
     h = users.headers["planner"]
