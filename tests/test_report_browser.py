@@ -116,3 +116,21 @@ def test_built_in_plan_report(browser, tmp_path):
     assert page.locator("#table-targets-zh tbody tr").count() == len(scenario.table("targets"))
     page.screenshot(path=str(ARTIFACTS / "report-jjj-2022.png"), full_page=True)
     page.close()
+
+
+def test_report_with_markup_in_a_site_name_still_draws(browser, tmp_path):
+    """Issue 9 item 14: a name holding "<!--<script>" used to stop every figure from drawing."""
+    hostile = "厂<!--<script>&\u2028</script>"
+    scenario = toy_scenario()
+    sites = scenario.table("sites")
+    sites["name_zh"] = sites["name_zh"] + hostile
+    scenario = scenario.with_tables(sites=sites)
+    plan = toy_plan()
+    plan.scenario = scenario
+    write_outputs(summarize(plan, scenario), tmp_path)
+    page, external, errors = open_offline(browser, tmp_path / "report.html")
+    assert external == [] and errors == []
+    assert page.locator("#fig-map .scatterlayer .point").count() >= 8
+    texts = page.evaluate("() => JSON.stringify(document.getElementById('fig-map').data)")
+    assert hostile in texts  # the name itself, unchanged, reached the figure
+    page.close()

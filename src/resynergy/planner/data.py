@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resynergy import schema
 from resynergy.indicators.definitions import INDICATORS, Indicator
 from resynergy.network import arcs as network
 from resynergy.network.regions import within
@@ -163,6 +164,22 @@ def _policy(scenario: Any) -> dict[str, float]:
     return out
 
 
+def _check_finite(scenario: Any) -> None:
+    """Refuse ±infinity anywhere, and NaN in a required number (a solver given either answers
+    "unbounded" or garbage); the message names table, row (header = row 1) and column."""
+    for table in schema.TABLE_NAMES:
+        frame = scenario.table(table)
+        for col in schema.columns(table):
+            if col.dtype not in ("float", "int") or col.name not in frame or frame.empty:
+                continue
+            values = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
+            bad = np.isinf(values) | (np.isnan(values) if col.required and col.default == "" else False)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise PlanInputError(f"{table}, row {i + 2}, column {col.name}: {values[i]} is not a finite "
+                                     "number")
+
+
 def annuity(rate: float, years: float) -> float:
     """Capital recovery factor: yearly payment per yuan invested."""
     if years <= 0:
@@ -176,6 +193,7 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
             net_options: network.NetworkOptions | None = None,
             targets: bool = True) -> ModelData:
     """Read ``scenario`` into :class:`ModelData` (raises PlanInputError on what cannot be planned)."""
+    _check_finite(scenario)
     policy = _policy(scenario)
     all_years = list(scenario.years)
     years = sorted(int(y) for y in (years if years is not None else all_years))

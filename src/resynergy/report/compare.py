@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from plotly.offline import get_plotlyjs
 from resynergy import __version__
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import PALETTE, _layout, _t
-from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json
+from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json, inline_json
 from resynergy.report.labels import component, quantity, status
 from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
 
@@ -104,6 +103,6 @@ def write_compare(summaries: dict[str, PlanSummary], path: Path) -> Path:
     html = environment().get_template("compare.html.j2").render(
         langs=LANGS, version=__version__, labels=labels, comparison=t,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        plotly_js=get_plotlyjs(), figures=figure_json(figs), config=json.dumps(PLOTLY_CONFIG),
+        plotly_js=get_plotlyjs(), figures=figure_json(figs), config=inline_json(PLOTLY_CONFIG),
         scenarios={k: str(s.plan.scenario) for k, s in summaries.items()})
     return write_text_atomic(path, html)

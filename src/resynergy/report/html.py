@@ -33,12 +33,24 @@ def environment() -> Environment:
     return env
 
 
+# Characters that can end or change a <script> element (or an HTML attribute) from inside a JSON
+# string: "</script>", "<!--" (the parser's double-escaped state), "&" entities; U+2028/U+2029 end
+# a JavaScript line. JSON's \\u escapes keep the value the same.
+_INLINE_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                   0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def inline_json(value: Any) -> str:
+    """``value`` as JSON safe to embed in HTML (a <script> element or an attribute); the one
+    definition for every report, comparison and page that embeds JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).translate(
+        _INLINE_ESCAPES)
+
+
 def figure_json(figs: dict[str, dict[str, Any]]) -> str:
     """Figures as JSON safe to embed in a <script> element."""
-    text = json.dumps({k: {lang: json.loads(pio.to_json(f, validate=False))
-                           for lang, f in v.items()} for k, v in figs.items()},
-                      ensure_ascii=False, separators=(",", ":"))
-    return text.replace("</", "<\\/")
+    return inline_json({k: {lang: json.loads(pio.to_json(f, validate=False)) for lang, f in v.items()}
+                        for k, v in figs.items()})
 
 
 class Table:
@@ -175,7 +187,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
         s=s, plan=s.plan, version=__version__, langs=LANGS,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         plotly_js=get_plotlyjs(), figures=figure_json(figs),
-        config=json.dumps(PLOTLY_CONFIG),
+        config=inline_json(PLOTLY_CONFIG),
         filters={"material": [(m, s.names("material", m, "zh"), s.names("material", m, "en"))
                               for m in materials],
                  "mode": [(m, s.names("mode", m, "zh"), s.names("mode", m, "en")) for m in modes],

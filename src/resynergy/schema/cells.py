@@ -18,3 +18,12 @@ def formula_like(value: object) -> bool:
 def has_control(value: object) -> bool:
     """True for text holding control characters that spreadsheets and XML cannot store."""
     return isinstance(value, str) and _CONTROL.search(value) is not None
+
+
+def visible(value: object) -> object:
+    """Text with each control character written out as ``\\xNN`` (so it can be shown, stored in
+    a worksheet or a database text column, and still be found in the file); other values as given."""
+    if not isinstance(value, str) or _CONTROL.search(value) is None:
+        return value
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+

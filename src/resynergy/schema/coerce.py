@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from resynergy import schema
-from resynergy.schema.cells import has_control
+from resynergy.schema.cells import has_control, visible
 from resynergy.schema.issues import Issue
 
 _TRUE = {"true", "1", "yes", "y", "是", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "f"}
+UNKNOWN_COLUMNS_NAMED = 20  # unknown columns named in the one issue that reports them
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,15 @@ def coerce(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
 
     def issue(code: str, row: int | None = None, column: str = "", value: object = None,
               **params: object) -> None:
-        issues.append(Issue(code, raw.name, raw.source, row, column, value, params))
+        issues.append(Issue(code, raw.name, raw.source, row, column, visible(value), params))
 
-    for extra in (c for c in raw.frame.columns if c not in known):
-        issue("unknown_column", 1, str(extra), choices=", ".join(known))
+    known_set = set(known)
+    extras = [str(c) for c in raw.frame.columns if c not in known_set]
+    if extras:  # one issue for all of them: a file with thousands of columns stays cheap to report
+        more = len(extras) - UNKNOWN_COLUMNS_NAMED
+        named = ", ".join(extras[:UNKNOWN_COLUMNS_NAMED]) + (f" … (+{more})" if more > 0 else "")
+        issue("unknown_column" if len(extras) == 1 else "unknown_columns", 1, extras[0],
+              named if len(extras) > 1 else None, choices=", ".join(known), count=len(extras))
     out: dict[str, pd.Series] = {}
     n = len(raw.frame)
     for col in cols:
@@ -89,13 +95,15 @@ def coerce(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
         for i in np.flatnonzero(bad):
             code = {"str": "control_chars", "float": "not_number", "int": "not_integer",
                     "bool": "not_bool"}[col.dtype]
+            if col.dtype in ("float", "int") and _non_finite(values.iloc[i]):
+                code = "not_finite"
             issue(code, int(rows[i]), col.name, values.iloc[i])
         if col.dtype in ("float", "int"):
             num = typed.astype(float)
             for bound, code, cmp in ((col.min, "below_min", np.less), (col.max, "above_max", np.greater)):
                 if bound is None:
                     continue
-                for i in np.flatnonzero(cmp(num.to_numpy(), bound) & ~np.isnan(num.to_numpy())):
+                for i in np.flatnonzero(cmp(num.to_numpy(), bound) & ~np.isnan(num.to_numpy()) & ~bad):
                     if col.name in ("lat", "lon"):
                         issue("outside_china", int(rows[i]), col.name, values.iloc[i])
                     else:
@@ -121,12 +129,21 @@ def _convert(values: pd.Series, dtype: str, empty: np.ndarray) -> tuple[pd.Serie
     text = values.map(lambda v: v if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
                       else _as_text(v))
     num = pd.to_numeric(text, errors="coerce").astype(float)
+    num = num.where(np.isfinite(num.to_numpy()))  # ±inf (also "1e400") is refused like text
     bad = num.isna().to_numpy() & ~empty
     if dtype == "int":
         frac = num.notna() & (num != np.floor(num))
         bad |= frac.to_numpy()
         return num.fillna(0).round().astype(np.int64), bad
     return num, bad
+
+
+def _non_finite(value: object) -> bool:
+    """True for a cell that reads as infinity or NaN ("inf", "1e400", "nan", float('inf'))."""
+    try:
+        return not math.isfinite(float(value if isinstance(value, (int, float, np.number)) else _as_text(value)))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _typed(values: pd.Series, dtype: str) -> pd.Series:

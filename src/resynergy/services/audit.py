@@ -9,15 +9,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from resynergy.schema.cells import visible
 from resynergy.services.access import Actor
 from resynergy.store.models import AuditEvent
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    """A value valid in strict JSON (the log must stay readable by PostgreSQL and every client):
+    NaN → null, ±infinity → the text "inf"/"-inf", control characters written out."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars
         return _plain(value.item())
     return value

@@ -6,6 +6,12 @@ under server-chosen names in a private temporary folder; the scenario reader ref
 are not real workbooks and zip bombs (entry count and expanded size are checked before
 unpacking); cells holding formulas, or text that a spreadsheet would run as one (= + - @), are
 refused; parsing goes through the scenario package's validators.
+
+Cost and storage stay bounded whatever the file holds: a CSV may have at most
+:data:`MAX_COLUMNS` columns, an upload reports at most :data:`MAX_ISSUES` issues (and how many
+more there were), the error workbook is built in one pass over the issues, and rejected uploads
+are kept for ``Settings.import_retention_days`` within a per-user quota
+(``Settings.import_quota_bytes``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import csv
 import io
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,17 +35,20 @@ from sqlalchemy.orm import Session
 from resynergy import schema
 from resynergy.scenario import Scenario
 from resynergy.scenario import io as scenario_io
-from resynergy.schema.cells import formula_like
+from resynergy.schema.cells import formula_like, visible
 from resynergy.services import audit, registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import Change, Rejected, issue_dict, own_issue
-from resynergy.store.models import REGISTRY_TABLES, ImportRecord
+from resynergy.services.settings import Settings
+from resynergy.store.models import REGISTRY_TABLES, ImportRecord, utcnow
 
 SUFFIXES = (".xlsx", ".csv")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 ERRORS_SHEET = "错误 errors"
 _RED = PatternFill("solid", fgColor="FFC7CE")
-_UNREADABLE = ("unreadable", "unsupported", "encoding", "unknown_table")
+_UNREADABLE = ("unreadable", "unsupported", "encoding", "unknown_table", "too_many_columns")
+MAX_COLUMNS = 1000  # columns of a CSV file (a registry table has a few dozen)
+MAX_ISSUES = 1000  # issues listed per upload; the rest are counted
 
 
 @dataclass
@@ -57,32 +68,28 @@ def _formula_issue(source: str, row: int, column: str, value: object, table: str
                      "refused for safety", table, source, row, column, value)
 
 
-def _scan_xlsx(path: Path, filename: str) -> list[dict]:
+def _scan_xlsx(path: Path, filename: str) -> Iterator[dict]:
     wb = load_workbook(path, read_only=True, data_only=False)
-    out = []
     try:
         for ws in wb.worksheets:
             for r, row in enumerate(ws.iter_rows(), start=1):
                 for cell in row:
                     value = getattr(cell, "value", None)
                     if getattr(cell, "data_type", "") == "f" or _formula_like(value):
-                        out.append(_formula_issue(f"{filename} [{ws.title}]", r,
-                                                  getattr(cell, "column_letter", ""), value, ws.title))
+                        yield _formula_issue(f"{filename} [{ws.title}]", r,
+                                             getattr(cell, "column_letter", ""), value, ws.title)
     finally:
         wb.close()
-    return out
 
 
-def _scan_csv(path: Path, filename: str, table: str) -> list[dict]:
-    out = []
+def _scan_csv(path: Path, filename: str, table: str) -> Iterator[dict]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
-    header = rows[0] if rows else []
-    for r, row in enumerate(rows, start=1):
-        for j, value in enumerate(row):
-            if _formula_like(value):
-                out.append(_formula_issue(filename, r, header[j] if j < len(header) else str(j + 1), value, table))
-    return out
+        header: list[str] = []
+        for r, row in enumerate(csv.reader(fh), start=1):
+            header = header or row
+            for j, value in enumerate(row):
+                if _formula_like(value):
+                    yield _formula_issue(filename, r, header[j] if j < len(header) else str(j + 1), value, table)
 
 
 def _table_for_csv(filename: str, table: str) -> str:
@@ -107,14 +114,20 @@ def read_upload(folder: Path, data: bytes, filename: str, table: str = "") -> tu
     path.write_bytes(data)
     if suffix == ".csv":
         try:
-            data.decode("utf-8-sig")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             return {}, [own_issue("encoding", "CSV 文件应为 UTF-8 编码", "the CSV file must be UTF-8 encoded",
                                   source=filename)], path
+        width = len(next(csv.reader(io.StringIO(text)), []))
+        if width > MAX_COLUMNS:
+            return {}, [own_issue("too_many_columns", f"列数过多：{width} 列（最多 {MAX_COLUMNS} 列）",
+                                  f"too many columns: {width} (at most {MAX_COLUMNS})", name, filename, 1,
+                                  value=width)], path
     raws, found = scenario_io.read(path)
     issues = [issue_dict(i) for i in found]
     if not issues:
-        issues = _scan_xlsx(path, filename) if suffix == ".xlsx" else _scan_csv(path, filename, path.stem)
+        issues = cap_issues(_scan_xlsx(path, filename) if suffix == ".xlsx" else _scan_csv(path, filename, path.stem),
+                            filename)
     for name in [n for n in raws if n not in REGISTRY_TABLES]:
         if len(raws.pop(name).frame):  # empty reference sheets (as in the template) are ignored
             issues.append(own_issue("reference_table", "参考表由系统目录维护，不能在登记库中导入",
@@ -122,6 +135,26 @@ def read_upload(folder: Path, data: bytes, filename: str, table: str = "") -> tu
                                     name, filename))
     issues = [_rename(i, path.name, filename) for i in issues]
     return raws, issues, path
+
+
+def cap_issues(issues: Iterable[dict], source: str = "") -> list[dict]:
+    """The first :data:`MAX_ISSUES` issues, plus one that counts the ones left out (a count it
+    keeps from an earlier cap)."""
+    kept: list[dict] = []
+    more = 0
+    for issue in issues:
+        if issue["code"] == "more_issues":
+            more += int(issue["value"])
+        elif len(kept) < MAX_ISSUES:
+            kept.append(issue)
+        else:
+            more += 1
+    if not more:
+        return kept
+    return kept + [own_issue(
+        "more_issues", f"另有 {more} 个问题未列出；请先改正以上问题后重新导入",
+        f"{more} more issues not listed; correct the ones above and import again", source=source,
+        value=more)]
 
 
 def _rename(issue: dict, saved: str, original: str) -> dict:
@@ -143,9 +176,11 @@ def _changes(raws: dict, filename: str, saved: str) -> list[Change]:
     return out
 
 
-def import_file(db: Session, actor: Actor, data: bytes, filename: str, table: str = "") -> Outcome:
+def import_file(db: Session, actor: Actor, data: bytes, filename: str, table: str = "",
+                settings: Settings | None = None) -> Outcome:
     """Validate and apply an upload as one unit; the attempt is recorded either way."""
-    filename = Path(filename or "upload").name[:200]
+    settings = settings or Settings.from_env()
+    filename = str(visible(Path(filename or "upload").name))[:200]
     with tempfile.TemporaryDirectory(prefix="resynergy-import-") as tmp:
         raws, issues, path = read_upload(Path(tmp), data, filename, table)
         counts: dict = {}
@@ -159,15 +194,42 @@ def import_file(db: Session, actor: Actor, data: bytes, filename: str, table: st
                 except Rejected as err:
                     db.rollback()
                     issues = err.issues
+        issues = cap_issues(issues, filename)
         workbook = error_workbook(path, filename, issues) if issues and path is not None else None
+    if workbook is not None and not _make_room(db, actor.user_id, len(workbook), settings):
+        workbook = None  # larger than the whole quota: the issues are still listed
     rec = ImportRecord(user_id=actor.user_id, filename=filename, accepted=not issues, counts=counts,
-                       issues=issues[:5000], error_workbook=workbook)
+                       issues=issues, error_workbook=workbook)
     db.add(rec)
     db.flush()
     audit.record(db, actor, "import" if not issues else "import_rejected", "import", rec.id,
-                 after={"filename": filename, "counts": counts, "issues": len(issues)})
+                 after={"filename": filename, "counts": counts,
+                        "issues": sum(int(i["value"]) if i["code"] == "more_issues" else 1 for i in issues)})
     db.commit()
     return Outcome(rec, issues)
+
+
+def _make_room(db: Session, user_id: int | None, size: int, settings: Settings) -> bool:
+    """Bound what rejected uploads keep: past the retention period their workbook and issue list
+    are dropped; a user's stored error workbooks stay within the quota (oldest dropped first).
+    False when ``size`` alone exceeds the quota."""
+    cutoff = utcnow() - timedelta(days=settings.import_retention_days)
+    db.execute(sa.update(ImportRecord).where(
+        ImportRecord.accepted.is_(False), ImportRecord.created_at < cutoff,
+        ImportRecord.error_workbook.is_not(None)).values(error_workbook=None, issues=[]))
+    if size > settings.import_quota_bytes:
+        return False
+    stored = db.execute(sa.select(ImportRecord.id, sa.func.length(ImportRecord.error_workbook)).where(
+        ImportRecord.user_id.is_(None) if user_id is None else ImportRecord.user_id == user_id,
+        ImportRecord.error_workbook.is_not(None)).order_by(ImportRecord.id.desc())).all()
+    used, drop = size, []
+    for rid, length in stored:
+        used += int(length or 0)
+        if used > settings.import_quota_bytes:
+            drop.append(rid)
+    if drop:
+        db.execute(sa.update(ImportRecord).where(ImportRecord.id.in_(drop)).values(error_workbook=None))
+    return True
 
 
 def load_builtin(db: Session, actor: Actor, name: str) -> dict:
@@ -198,22 +260,29 @@ def listing(db: Session, actor: Actor, limit: int = 20, offset: int = 0) -> tupl
 
 
 # ---- the error workbook -------------------------------------------------------------------
-def _column_index(ws, table: str, column: str) -> int | None:
+def _header_index(ws) -> dict[str, int]:
+    """Header text (stripped, lower case) of a sheet's first two rows → its first column."""
+    out: dict[str, int] = {}
+    for row in ws.iter_rows(min_row=1, max_row=2):
+        for cell in row:
+            if cell.value is not None:
+                out.setdefault(str(cell.value).strip().lower(), cell.column)
+    return out
+
+
+def _column_index(header: dict[str, int], table: str, column: str) -> int | None:
     if not column or table not in schema.TABLE_NAMES:
         return None
     if re.fullmatch(r"[A-Z]{1,3}", column):  # already a column letter (formula scan)
         return column_index_from_string(column)
     cols = {c.name: c for c in schema.columns(table)}
     col = cols.get(column)
-    aliases = {column.lower()}
+    aliases = [column.lower()]
     if col is not None:
-        aliases |= {a.strip().lower() for a in (col.label_zh, col.label_en, col.label("zh"), col.label("en"),
-                                                 f"{col.label('zh')}\n{col.label('en')}")}
-    for row in ws.iter_rows(min_row=1, max_row=2):
-        for cell in row:
-            if cell.value is not None and str(cell.value).strip().lower() in aliases:
-                return cell.column
-    return None
+        aliases += [a.strip().lower() for a in (col.label_zh, col.label_en, col.label("zh"), col.label("en"),
+                                                 f"{col.label('zh')}\n{col.label('en')}")]
+    found = [header[a] for a in aliases if a in header]
+    return min(found) if found else None
 
 
 def _sheet_of(issue: dict, filename: str) -> str:
@@ -224,11 +293,27 @@ def _sheet_of(issue: dict, filename: str) -> str:
     return issue.get("table") or Path(filename).stem
 
 
+def _as_text(wb: Workbook) -> None:
+    """Every cell of ``wb`` a plain text or number cell: formulas become their text (never run
+    when the user opens the workbook), control characters are written out."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                value = cell.value
+                if value is None or not hasattr(cell, "data_type"):
+                    continue
+                if cell.data_type == "f" or isinstance(value, str):
+                    cell.value = visible(str(getattr(value, "text", value)))
+                    cell.data_type = "s"
+
+
 def error_workbook(path: Path, filename: str, issues: list[dict]) -> bytes | None:
     """The upload with every bad cell filled red and commented, plus a sheet listing all issues.
 
+    Every cell is written as text or a number (the uploader's formulas are not handed back live).
     A file that could not be read as a table (not a workbook, too large when unpacked, wrong
-    encoding) is not opened again: the workbook then only lists the issues.
+    encoding, too many columns) is not opened again: the workbook then only lists the issues.
+    Linear in the size of the upload plus the number of issues.
     """
     try:
         if any(i["code"] in _UNREADABLE for i in issues):
@@ -241,32 +326,35 @@ def error_workbook(path: Path, filename: str, issues: list[dict]) -> bytes | Non
             ws.title = path.stem
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 for row in csv.reader(fh):
-                    ws.append(row)
-            for row in ws.iter_rows():
-                for cell in row:
-                    cell.data_type = "s"  # keep text as text: no formula in what we hand back
+                    ws.append([visible(v) for v in row])
+        _as_text(wb)
     except Exception:  # noqa: BLE001 - unreadable upload: only the issue list is returned
         wb = Workbook()
         wb.remove(wb.active)
+    headers: dict[str, dict[str, int]] = {}
+    notes: dict[tuple[str, int, int], list[str]] = {}
     for issue in issues:
         sheet = _sheet_of(issue, filename)
         if sheet not in wb.sheetnames or issue.get("row") is None:
             continue
-        ws = wb[sheet]
-        col = _column_index(ws, issue.get("table") or sheet, str(issue.get("column") or ""))
-        if col is None:
-            continue
-        cell = ws.cell(int(issue["row"]), col)
+        if sheet not in headers:
+            headers[sheet] = _header_index(wb[sheet])
+        col = _column_index(headers[sheet], issue.get("table") or sheet, str(issue.get("column") or ""))
+        if col is not None:
+            notes.setdefault((sheet, int(issue["row"]), col), []).append(
+                f"{issue['message_zh']}\n{issue['message_en']}")
+    for (sheet, r, col), texts in notes.items():
+        cell = wb[sheet].cell(r, col)
         cell.fill = _RED
-        text = f"{issue['message_zh']}\n{issue['message_en']}"
-        cell.comment = Comment(text if cell.comment is None else cell.comment.text + "\n" + text, "resynergy")
+        if cell.comment is not None:
+            texts = [cell.comment.text, *texts]
+        cell.comment = Comment("\n".join(texts), "resynergy")
     ws = wb.create_sheet(ERRORS_SHEET, 0)
     ws.append(["工作表/文件 sheet/file", "行 row", "列 column", "值 value", "问题", "problem"])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for issue in issues:
-        ws.append([issue.get("source"), issue.get("row"), issue.get("column"), issue.get("value"),
-                   issue.get("message_zh"), issue.get("message_en")])
+        ws.append([visible(issue.get(k)) for k in ("source", "row", "column", "value", "message_zh", "message_en")])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):

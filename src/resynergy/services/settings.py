@@ -30,6 +30,8 @@ class Settings:
     login_max_failures: int = 5  # per account and per IP, in the window below
     login_window_s: float = 300.0
     upload_max_bytes: int = 20 * 1024 * 1024
+    import_retention_days: float = 30.0  # rejected uploads keep their error workbook this long
+    import_quota_bytes: int = 50 * 1024 * 1024  # error workbooks kept per user (oldest dropped first)
     run_workers: int = 1  # planning runs solved at the same time
     run_time_limit_s: float = 600.0
     worker_poll_s: float = 0.5
@@ -44,6 +46,8 @@ class Settings:
             argon2_memory_kib=int(_env("ARGON2_MEMORY_KIB", "65536")),
             argon2_parallelism=int(_env("ARGON2_PARALLELISM", "4")),
             upload_max_bytes=int(_env("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))),
+            import_retention_days=float(_env("IMPORT_RETENTION_DAYS", "30")),
+            import_quota_bytes=int(_env("IMPORT_QUOTA_BYTES", str(50 * 1024 * 1024))),
             run_workers=int(_env("RUN_WORKERS", "1")),
             run_time_limit_s=float(_env("RUN_TIME_LIMIT_S", "600")),
             expose_docs=_flag("EXPOSE_DOCS", True),

@@ -76,9 +76,14 @@ def save(sessions, run_id: int, out: dict[str, dict], summary: dict, log_text: s
             if i == 0 and pause:
                 db.flush()
                 time.sleep(pause)
+        # a run is only "succeeded" with a plan: a solver answer without a solution (infeasible,
+        # unbounded, nothing found in time) ends the run as failed, its diagnosis kept
+        solved = summary.get("objective") is not None and summary.get("status") not in (
+            "infeasible", "unbounded", "no_solution")
         db.execute(sa.update(Run).where(Run.id == run_id).values(
-            state="succeeded", progress=1.0, stage="done", finished_at=utcnow(),
+            state="succeeded" if solved else "failed", progress=1.0, stage="done", finished_at=utcnow(),
             plan_status=str(summary.get("status", ""))[:16], objective=summary.get("objective"),
+            error="" if solved else f"求解器未给出方案 / the solver found no plan ({summary.get('status')})",
             log=log_text[-1_000_000:]))
 
 

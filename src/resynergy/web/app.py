@@ -74,6 +74,15 @@ class DeclaredSizeLimit:
         await self.app(scope, receive, send)
 
 
+class App(FastAPI):
+    """FastAPI with the security headers outermost: Starlette puts its ServerErrorMiddleware (which
+    draws 500 responses) outside every added middleware, so headers added as a middleware would
+    miss exactly the responses to unexpected errors."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = True, run_worker: bool = True) -> FastAPI:
     """Build the app. ``migrate`` brings the database up to date first; ``run_worker`` starts the
     supervisor that executes planning runs in worker processes."""
@@ -94,7 +103,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
             supervisor.stop()
         engine.dispose()
 
-    app = FastAPI(
+    app = App(
         title="resynergy", version=__version__, lifespan=lifespan,
         summary="工业固废与再生资源区域协同利用规划平台 / Regional planning of industrial solid-waste and "
                 "recycled-resource utilization",
@@ -115,5 +124,4 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     limit = settings.upload_max_bytes + 1024 * 1024
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=limit)  # counts bodies as they arrive
     app.add_middleware(DeclaredSizeLimit, limit=limit, upload_limit=settings.upload_max_bytes)
-    app.add_middleware(SecurityHeaders)
     return app

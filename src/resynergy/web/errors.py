@@ -10,7 +10,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from resynergy.services.access import Denied
@@ -180,7 +180,8 @@ def install(app: FastAPI, render_error) -> None:
         return respond(request, e)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, err: RequestValidationError):
+    @app.exception_handler(ValidationError)  # a model validated in a handler (page forms): 422, not 500
+    async def _invalid(request: Request, err: RequestValidationError | ValidationError):
         issues, field = [], None
         for e in err.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]

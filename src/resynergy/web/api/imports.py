@@ -72,7 +72,8 @@ async def upload(request: Request, db: DB, actor: CurrentActor,
                  table: Annotated[TableName | Literal[""], Form(description="CSV 对应的表 / table of a CSV file")] = ""):
     _can_import(actor)
     data = await read_capped(request, file)
-    outcome = await run_in_threadpool(imports.import_file, db, actor, data, file.filename or "upload", table)
+    outcome = await run_in_threadpool(imports.import_file, db, actor, data, file.filename or "upload", table,
+                                      platform(request).settings)
     body = ImportOut.model_validate(_out(outcome.record)).model_dump(mode="json")
     return JSONResponse(body, status_code=201 if outcome.record.accepted else 422)
 

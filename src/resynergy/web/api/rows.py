@@ -68,7 +68,7 @@ def _example(table: str) -> dict[str, Any]:
     return out
 
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
+_STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 @cache
@@ -78,7 +78,8 @@ def row_in(table: str) -> type[BaseModel]:
     for extra in EXTRA_COLUMNS.get(table, ()):
         fields[extra] = (str, Field("", max_length=256, pattern=NO_CONTROL,
                                     description="联系信息（保密）/ contact (confidential)"))
-    config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"examples": [_example(table)]})
+    config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False,  # JSON Infinity/NaN → 422
+                        json_schema_extra={"examples": [_example(table)]})
     return create_model(f"{table.title()}In", __config__=config, **fields)  # type: ignore[call-overload]
 
 

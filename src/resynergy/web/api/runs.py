@@ -55,7 +55,7 @@ class ScenarioPage(BaseModel):
 
 
 class RunOptions(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{
         "objective": "cost", "years": [2022], "policies": {"carbon_price": 50.0}, "time_limit_s": 60.0}]})
     objective: Literal["cost", "co2", "utilization"] = "cost"
     years: list[Annotated[int, Field(ge=2000, le=2100)]] | None = Field(None, max_length=50)

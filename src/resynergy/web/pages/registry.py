@@ -18,7 +18,7 @@ from resynergy.services import access, imports, registry
 from resynergy.services.registry import Change, Rejected
 from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES
 from resynergy.web.api.imports import read_capped
-from resynergy.web.deps import DB, CurrentActor
+from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
 
 router = APIRouter()
@@ -178,7 +178,8 @@ async def import_upload(request: Request, db: DB, actor: CurrentActor, file: Ann
                         table: Annotated[str, Form(max_length=32)] = ""):
     _can_import(actor)
     data = await read_capped(request, file)
-    outcome = await run_in_threadpool(imports.import_file, db, actor, data, file.filename or "upload", table)
+    outcome = await run_in_threadpool(imports.import_file, db, actor, data, file.filename or "upload", table,
+                                      platform(request).settings)
     history, _ = imports.listing(db, actor, limit=10)
     return render(request, actor, "import.html", status=200 if outcome.record.accepted else 422,
                   result=outcome.record, issues=outcome.issues, history=history, tables=REGISTRY_TABLES)

@@ -3,7 +3,6 @@ language, the words, the signed-in actor and the CSRF token."""
 
 from __future__ import annotations
 
-import json
 from importlib.resources import files
 from typing import Any
 
@@ -13,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup
 
 from resynergy import __version__
+from resynergy.report.html import inline_json
 from resynergy.services.access import Actor
 from resynergy.web import i18n
 
@@ -27,7 +27,7 @@ def _number(value: Any, digits: int = 0) -> str:
 
 
 def _json_attr(value: Any) -> Markup:
-    return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
+    return Markup(inline_json(value))
 
 
 def environment() -> Environment:
