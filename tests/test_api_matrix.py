@@ -61,12 +61,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "policy": {"key": "k_nearest", "value": 6.0},
     "programmes": {"id": "m-prog", "kind": "isw_base", "name_zh": "测试基地", "name_en": "Test base",
                    "region": "130800", "status": "built", "built_year": 2021},
+    "virgin_supply": {"region": "130800", "material": "coarse_aggregate", "year": 2030, "capacity_t": 10.0},
 }
 # An existing record per table, owned by A / in Hebei, read and re-saved unchanged.
 EXISTING = {"regions": {"code": "130800"}, "organisations": {"uscc": ORG_A}, "sites": {"id": "cd-mine"},
             "supplies": {"site": "cd-mine"}, "facilities": {"id": "cd-sand"}, "demands": {"site": "cd-plant"},
             "terminals": {"site": "cd-extra"}, "lanes": {"to_site": "cd-extra"}, "corridors": {"id": "cor-1"},
-            "targets": {"id": "hebei-isw"}, "policy": {"key": "carbon_price"}, "programmes": {"id": "prog-1"}}
+            "targets": {"id": "hebei-isw"}, "policy": {"key": "carbon_price"}, "programmes": {"id": "prog-1"},
+            "virgin_supply": {"region": "130800", "year": 2022}}
 
 
 @dataclass
@@ -131,6 +133,8 @@ def world(tmp_path_factory, sqlite_template) -> World:
                     Change("programmes", "create", {"id": "prog-1", "kind": "recycling_park", "name_zh": "园区",
                                                     "name_en": "Park", "region": "130800", "status": "approved",
                                                     "approved_year": 2021}),
+                    Change("virgin_supply", "create", {"region": "130800", "material": "coarse_aggregate",
+                                                       "year": 2022, "capacity_t": 7.0}),
                     Change("demands", "create", {"site": "cd-plant", "material": "manufactured_sand", "year": 2022,
                                                  "quantity_t": 5.0, "value": 1.0})])
         with w.sessions() as db:

@@ -131,7 +131,7 @@ def row_owner_and_province(table: str, row: dict, sites: pd.DataFrame) -> tuple[
         return org, province_code(region)
     if table == "regions":
         return None, province_code(str(row.get("code", "")))
-    if table in ("targets", "programmes"):
+    if table in ("targets", "programmes", "virgin_supply"):
         return None, province_code(str(row.get("region", "")))
     if table == "corridors":
         return None, province_code(str(row.get("from_region", "")))

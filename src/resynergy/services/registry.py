@@ -28,7 +28,8 @@ from resynergy.store.models import EXTRA_COLUMNS, REGISTRY, REGISTRY_TABLES, utc
 
 # The column each table is filtered on by ?province= (tables with a site use the site's region).
 _PROVINCE_COLUMN = {"regions": "code", "organisations": "region", "sites": "region", "targets": "region",
-                    "programmes": "region", "corridors": "from_region"}
+                    "programmes": "region", "virgin_supply": "region",
+                    "corridors": "from_region"}
 
 
 class NotFound(Exception):

@@ -13,6 +13,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "regions": ("行政区划", "Regions"), "organisations": ("单位", "Organisations"), "sites": ("站点", "Sites"),
     "supplies": ("产废", "Supplies"), "facilities": ("利用设施", "Facilities"), "demands": ("产品需求", "Demands"),
     "terminals": ("铁路货场", "Rail terminals"), "lanes": ("运输线路", "Lanes"), "corridors": ("运输通道", "Corridors"),
+    "virgin_supply": ("原生砂石等供应能力", "Virgin supply"),
     "programmes": ("规划项目（基地、园区、中心）", "Programmes (bases, parks, centres)"),
     "targets": ("目标", "Targets"), "policy": ("政策参数", "Policy"),
 }
