@@ -257,9 +257,10 @@ def begin_write(db: Session) -> None:
         return
     if db.in_transaction():
         db.commit()
-    raw = db.connection().connection.driver_connection
+    conn = db.connection()
+    raw = conn.connection.driver_connection
     if raw is not None and not raw.in_transaction:
-        raw.execute("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # a lock timeout surfaces as OperationalError (503)
 
 
 def _status(issues: list[dict]) -> int:
