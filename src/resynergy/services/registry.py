@@ -228,14 +228,14 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
     if issues:
         raise Rejected(issues, status=_status(issues))
     tables, before_sites = _neighbourhood(db, plan)
+    for tp in plan.values():  # scope first: out of scope answers alike whatever the registry holds
+        issues += tp.scope_issues(actor, before_sites, tables["sites"])
+    if issues:
+        raise Rejected(issues, status=403)
     issues = _validate(db, tables, plan, actor)
     if issues:  # a delete that leaves references dangling conflicts with the data
         raise Rejected(issues, status=409 if all(c.op == "delete" for c in changes) or _status(issues) == 409
                        else 422)
-    for tp in plan.values():
-        issues += tp.scope_issues(actor, before_sites, tables["sites"])
-    if issues:
-        raise Rejected(issues, status=403)
     missing = [own_issue("precondition_required", "请提供记录版本（If-Match 请求头，取自读取该记录时的 ETag）",
                          "send the record's version (If-Match header, from the ETag you read it with)",
                          c.table, f"{c.table} #{c.pk}") for c in changes if c.op in ("update", "delete")
@@ -404,15 +404,22 @@ class _TablePlan:
             return _registry_source(self.table, frame, row), None
 
         source, row = where(issue.row)
+        if issue.row is not None and self._hidden(issue.row):
+            source = f"登记库 registry/{self.table}"  # a stored row the actor may not see: not named
         params = dict(issue.params)
         if "other" in params and isinstance(params["other"], int):
-            other = params["other"] - 2
-            if len(self.new) <= other < len(frame) and frame["pk"].iloc[other] not in self.visible:
+            if self._hidden(params["other"]):
                 params["other"] = f"登记库 registry/{self.table}"  # not another tenant's key
             else:
                 other_source, other_row = where(params["other"])
                 params["other"] = other_row if other_row is not None else other_source
         return dataclasses.replace(issue, source=source, row=row, params=params)
+
+    def _hidden(self, row: int) -> bool:
+        """Is issue row ``row`` (of the validated frame) a stored row the actor may not see?"""
+        frame = self.frame if self.frame is not None else self.merged()
+        i = row - 2
+        return len(self.new) <= i < len(frame) and frame["pk"].iloc[i] not in self.visible
 
     def scope_issues(self, actor: Actor, sites_before: pd.DataFrame, sites_after: pd.DataFrame) -> list[dict]:
         out = []
