@@ -206,12 +206,14 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
 
     ``action`` prefixes the audit actions (e.g. "import" gives import_create/import_update).
 
-    The new rows are typed and checked on their own first (no lock held). Then, in the write
-    transaction (on SQLite one begun IMMEDIATE, so writers queue instead of failing), only what the
-    change touches is read and validated: the rows it replaces or deletes, rows holding the same
-    keys, the rows its references lead to, and the rows referring to keys it removes. Foreign keys
-    and unique constraints in the database back this up against concurrent writers; their
-    violations are answered as conflicts (409), never as server errors.
+    The new rows are typed and checked on their own, then only what the change touches is read
+    and validated: the rows it replaces or deletes, rows holding the same keys, the rows its
+    references lead to, and the rows referring to keys it removes — all without holding a lock.
+    Then the write transaction begins (on SQLite IMMEDIATE, so writers queue instead of failing),
+    the versions of every row the check read are read again and locked (FOR SHARE on PostgreSQL),
+    and if any changed meanwhile the check is repeated under the lock; so the lock is held only
+    for the write itself. Foreign keys and unique constraints back this up against rows created
+    meanwhile; their violations are answered as conflicts (409), never as server errors.
     """
     by_table: dict[str, list[Change]] = {}
     for ch in changes:
@@ -222,7 +224,17 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
     issues = [i for p in prepared.values() for i in p.issues]
     if issues:
         raise Rejected(issues)
+    plan, tables, before_sites = _check(db, actor, prepared, changes)  # no lock held yet
     begin_write(db)
+    seen = _fingerprint(plan, tables, before_sites)
+    if _versions(db, seen) != seen:  # changed since it was checked: check again, now under the lock
+        plan, tables, before_sites = _check(db, actor, prepared, changes)
+    return _write(db, actor, plan, action)
+
+
+def _check(db: Session, actor: Actor, prepared: dict[str, _Prepared], changes: list[Change]
+           ) -> tuple[dict[str, _TablePlan], dict[str, pd.DataFrame], pd.DataFrame]:
+    """Everything that decides whether the change may be written; raises Rejected or NotFound."""
     plan = {table: _TablePlan.resolve(db, actor, p) for table, p in prepared.items()}
     issues = [i for tp in plan.values() for i in tp.issues]
     if issues:
@@ -242,7 +254,34 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
                and c.version is None and c.require_version]
     if missing:
         raise Rejected(missing, status=428)
-    return _write(db, actor, plan, action)
+    return plan, tables, before_sites
+
+
+def _fingerprint(plan: dict[str, _TablePlan], tables: dict[str, pd.DataFrame], before_sites: pd.DataFrame
+                 ) -> dict[str, dict[int, int]]:
+    """{table: {pk: row version}} of every stored row the check read."""
+    out: dict[str, dict[int, int]] = {}
+    frames = [(name, f) for name, f in tables.items()] + [(n, tp.current) for n, tp in plan.items()]
+    for name, frame in [*frames, ("sites", before_sites)]:
+        if VERSION not in frame:
+            continue
+        stored = frame.loc[frame["pk"].notna() & frame[VERSION].notna(), ["pk", VERSION]]  # new rows: no version
+        out.setdefault(name, {}).update({int(pk): int(v) for pk, v in stored.itertuples(index=False)})
+    return {name: rows for name, rows in out.items() if rows}
+
+
+def _versions(db: Session, seen: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
+    """The same rows' versions now, read in the write transaction and locked against change
+    until it ends (FOR SHARE on PostgreSQL; SQLite's write lock covers the whole database)."""
+    out: dict[str, dict[int, int]] = {}
+    for name, rows in seen.items():
+        t, pks = REGISTRY[name], sorted(rows)
+        got: dict[int, int] = {}
+        for i in range(0, len(pks), 500):
+            q = sa.select(t.c.pk, t.c[VERSION]).where(t.c.pk.in_(pks[i:i + 500])).with_for_update(read=True)
+            got.update({int(pk): int(v) for pk, v in db.execute(q)})
+        out[name] = got
+    return out
 
 
 def begin_write(db: Session) -> None:
@@ -360,11 +399,12 @@ class _TablePlan:
                 versions[int(ch.pk)] = stored
         index = {tuple(r[k] for k in keys): pk for pk, r in found.items()}
         pks: list[int | None] = []
+        new_keys = [tuple(_plain(v) for v in r) for r in typed[keys].itertuples(index=False)]
         for i, ch in enumerate(writes):
             if ch.op == "update":
                 pks.append(ch.pk)
             elif ch.op == "upsert":
-                pk = index.get(tuple(_plain(v) for v in typed.iloc[i][keys]))
+                pk = index.get(new_keys[i])
                 if pk is not None and pk not in visible:
                     issues.append(own_issue(
                         "key_taken", "该键已被您无权修改的记录使用", "this key is used by a record you may not change",
@@ -379,6 +419,15 @@ class _TablePlan:
         deleted = [int(c.pk) for c in prep.changes if c.op == "delete" and c.pk is not None]
         removed = {int(p) for p in pks if p is not None} | set(deleted)
         return cls(table, current, new, prep.raw, writes, removed, deleted, versions, issues, visible)
+
+    def stored(self) -> dict[int, dict]:
+        """The stored rows this change touches, by pk."""
+        return {int(r["pk"]): r for r in self.current.to_dict("records")}
+
+    def new_records(self) -> list[dict]:
+        """The new rows as plain records (pk None for rows to create)."""
+        return [{k: (None if k == "pk" and v is pd.NA else _plain(v)) for k, v in r.items()}
+                for r in self.new.astype(object).to_dict("records")]
 
     def merged(self) -> pd.DataFrame:
         """The touched rows as they would be: new rows first (so issue rows map back), then the
@@ -423,17 +472,15 @@ class _TablePlan:
 
     def scope_issues(self, actor: Actor, sites_before: pd.DataFrame, sites_after: pd.DataFrame) -> list[dict]:
         out = []
-        for i in range(len(self.changes)):
-            after = self.new.iloc[i].to_dict()
+        stored = self.stored()
+        for i, after in enumerate(self.new_records()):
             before_ok = True
-            if self.new["pk"].iloc[i] is not pd.NA:
-                before = self.current.loc[self.current["pk"] == self.new["pk"].iloc[i]].iloc[0].to_dict()
-                before_ok = access.may_write_row(actor, self.table, before, sites_before)
+            if after["pk"] is not None:
+                before_ok = access.may_write_row(actor, self.table, stored[after["pk"]], sites_before)
             if not (before_ok and access.may_write_row(actor, self.table, after, sites_after)):
                 out.append(_scope_issue(actor, self.table, self.raw.source, self.changes[i].row))
         for pk in self.deleted:
-            before = self.current.loc[self.current["pk"] == pk].iloc[0].to_dict()
-            if not access.may_write_row(actor, self.table, before, sites_before):
+            if not access.may_write_row(actor, self.table, stored[pk], sites_before):
                 out.append(_scope_issue(actor, self.table, f"{self.table} #{pk}", None))
         return out
 
@@ -559,54 +606,77 @@ def _integrity_issue(err: sa.exc.IntegrityError, table: str) -> dict:
 
 def _write(db: Session, actor: Actor, plan: dict[str, _TablePlan], action: str) -> Applied:
     """Deletes first (referring tables before referred ones), then creates and updates (referred
-    tables first); every update and delete names the row version it read, so a row changed
-    meanwhile is never overwritten and the audit's "before" is the row actually replaced."""
+    tables first), each kind as one batched statement; every update and delete names the row
+    version it read, so a row changed meanwhile is never overwritten and the audit's "before" is
+    the row actually replaced."""
     done = Applied()
     events: list[dict] = []
     prefix = f"{action}_" if action else ""
     now = utcnow()
     order = registry_order()
-    created: dict[tuple[str, int], int] = {}
+    pks: dict[str, list[int]] = {}
+    table = ""
     try:
         for table in sorted(plan, key=order.index, reverse=True):
             tp, t = plan[table], REGISTRY[table]
+            stored = tp.stored()
             for pk in tp.deleted:
-                before = tp.current.loc[tp.current["pk"] == pk].iloc[0].to_dict()
                 hit = db.execute(sa.delete(t).where(t.c.pk == pk, t.c[VERSION] == tp.versions[pk])).rowcount
                 if hit != 1:
                     raise Rejected([stale_issue(table, pk)], status=412)
-                events.append({"action": prefix + "delete", "object_type": table, "object_id": pk, "before": before})
+                events.append({"action": prefix + "delete", "object_type": table, "object_id": pk,
+                               "before": stored[pk]})
                 done.add(table, "deleted")
         for table in sorted(plan, key=order.index):
             tp, t = plan[table], REGISTRY[table]
-            for i in _self_ref_order(table, tp.new):
-                rec = {k: _plain(v) for k, v in tp.new.iloc[i].to_dict().items() if k != "pk"}
-                pk = tp.new["pk"].iloc[i]
-                if pk is pd.NA:
-                    new_pk = db.execute(sa.insert(t).values(**rec, updated_at=now).returning(t.c.pk)).scalar_one()
+            stored, records = tp.stored(), tp.new_records()
+            out: list[int] = [0] * len(records)
+            creates = [i for i in _self_ref_order(table, tp.new) if records[i]["pk"] is None]
+            updates = [i for i in range(len(records)) if records[i]["pk"] is not None]
+            if creates:
+                rows = [{k: v for k, v in records[i].items() if k != "pk"} | {"updated_at": now} for i in creates]
+                if _self_ref_order(table, tp.new) != list(range(len(records))):  # parents first, one by one
+                    new_pks = [db.execute(sa.insert(t).values(**r).returning(t.c.pk)).scalar_one() for r in rows]
+                else:
+                    new_pks = list(db.execute(sa.insert(t).returning(t.c.pk, sort_by_parameter_order=True),
+                                              rows).scalars())
+                for i, new_pk in zip(creates, new_pks, strict=True):
+                    out[i] = new_pk
+                    rec = {k: v for k, v in records[i].items() if k != "pk"}
                     events.append({"action": prefix + "create", "object_type": table, "object_id": new_pk,
                                    "after": {"pk": new_pk, **rec, VERSION: 1}})
                     done.add(table, "created")
-                else:
-                    new_pk = int(pk)
-                    before = tp.current.loc[tp.current["pk"] == new_pk].iloc[0].to_dict()
-                    version = tp.versions[new_pk]
-                    hit = db.execute(sa.update(t).where(t.c.pk == new_pk, t.c[VERSION] == version)
-                                     .values(**rec, updated_at=now, **{VERSION: version + 1})).rowcount
-                    if hit != 1:
-                        ch = tp.changes[i]
-                        raise Rejected([stale_issue(table, new_pk, ch.source, ch.row)],
-                                       status=409 if ch.row is not None else 412)
-                    events.append({"action": prefix + "update", "object_type": table, "object_id": new_pk,
-                                   "before": before, "after": {"pk": new_pk, **rec, VERSION: version + 1}})
+            if updates:
+                cols = [c for c in records[updates[0]] if c != "pk"]
+                stmt = (sa.update(t).where(t.c.pk == sa.bindparam("w_pk"), t.c[VERSION] == sa.bindparam("w_version"))
+                        .values({c: sa.bindparam(f"v_{c}") for c in cols} | {
+                            "updated_at": sa.bindparam("v_updated_at"), VERSION: sa.bindparam("v_next")}))
+                params = []
+                for i in updates:
+                    pk = records[i]["pk"]
+                    version = tp.versions[pk]
+                    params.append({"w_pk": pk, "w_version": version, "v_updated_at": now, "v_next": version + 1,
+                                   **{f"v_{c}": records[i][c] for c in cols}})
+                hit = db.execute(stmt, params).rowcount
+                if hit != len(updates):
+                    first = tp.changes[updates[0]]
+                    raise Rejected([stale_issue(table, None if len(updates) > 1 else records[updates[0]]["pk"],
+                                                first.source)],
+                                   status=409 if first.row is not None else 412)
+                for i in updates:
+                    pk = records[i]["pk"]
+                    out[i] = pk
+                    rec = {k: v for k, v in records[i].items() if k != "pk"}
+                    events.append({"action": prefix + "update", "object_type": table, "object_id": pk,
+                                   "before": stored[pk], "after": {"pk": pk, **rec, VERSION: tp.versions[pk] + 1}})
                     done.add(table, "updated")
-                created[(table, i)] = new_pk
+            pks[table] = out
         audit.record_many(db, actor, events)
         db.flush()
     except sa.exc.IntegrityError as err:
         db.rollback()
         raise Rejected([_integrity_issue(err, table)], status=409) from err
-    done.pks = [created[(table, i)] for table in plan for i in range(len(plan[table].new))]
+    done.pks = [pk for table in plan for pk in pks[table]]
     return done
 
 
