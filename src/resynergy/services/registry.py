@@ -227,7 +227,7 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
     plan, tables, before_sites = _check(db, actor, prepared, changes)  # no lock held yet
     begin_write(db)
     seen = _fingerprint(plan, tables, before_sites)
-    if _versions(db, seen) != seen:  # changed since it was checked: check again, now under the lock
+    if _versions(db, seen, {name: tp.removed for name, tp in plan.items()}) != seen:  # changed since it was checked: check again, now under the lock
         plan, tables, before_sites = _check(db, actor, prepared, changes)
     return _write(db, actor, plan, action)
 
@@ -270,16 +270,21 @@ def _fingerprint(plan: dict[str, _TablePlan], tables: dict[str, pd.DataFrame], b
     return {name: rows for name, rows in out.items() if rows}
 
 
-def _versions(db: Session, seen: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
-    """The same rows' versions now, read in the write transaction and locked against change
-    until it ends (FOR SHARE on PostgreSQL; SQLite's write lock covers the whole database)."""
+def _versions(db: Session, seen: dict[str, dict[int, int]], changing: dict[str, set[int]]
+              ) -> dict[str, dict[int, int]]:
+    """The same rows' versions now, read in the write transaction and locked until it ends: rows
+    to be replaced or deleted FOR UPDATE, rows only read FOR SHARE (PostgreSQL; SQLite's write
+    lock covers the whole database). Locks are taken in one order (tables referred to first, then
+    by pk) so concurrent writers queue rather than deadlock."""
     out: dict[str, dict[int, int]] = {}
-    for name, rows in seen.items():
-        t, pks = REGISTRY[name], sorted(rows)
-        got: dict[int, int] = {}
-        for i in range(0, len(pks), 500):
-            q = sa.select(t.c.pk, t.c[VERSION]).where(t.c.pk.in_(pks[i:i + 500])).with_for_update(read=True)
-            got.update({int(pk): int(v) for pk, v in db.execute(q)})
+    for name in sorted(seen, key=registry_order().index):
+        t, got = REGISTRY[name], {}
+        mine = changing.get(name, set())
+        for pks, read in ((sorted(p for p in seen[name] if p in mine), False),
+                          (sorted(p for p in seen[name] if p not in mine), True)):
+            for i in range(0, len(pks), 500):
+                q = sa.select(t.c.pk, t.c[VERSION]).where(t.c.pk.in_(pks[i:i + 500])).with_for_update(read=read)
+                got.update({int(pk): int(v) for pk, v in db.execute(q)})
         out[name] = got
     return out
 
