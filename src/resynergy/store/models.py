@@ -6,6 +6,18 @@ the scenario schema stays the one definition of their columns; every registry ta
 integer surrogate key ``pk`` (used in API paths, never reused: SQLite AUTOINCREMENT), a unique
 constraint on the schema key, a ``row_version`` (optimistic locking) and a foreign key for every
 ``ref`` to another registry table (optional references are NULL when empty).
+
+Adding a registry table or a reference later (a new table or column in ``tables.csv``): the
+models follow by themselves; the migration must create exactly what ``_registry_table`` makes —
+``pk`` Integer primary key, the schema columns (an optional reference: String, nullable), the
+extra columns, ``row_version`` Integer NOT NULL server_default '1', ``updated_at`` DateTime(tz),
+the unique constraint on the key columns, one foreign key per registry ``ref`` named
+``fk_reg_<table>_<column>_reg_<referred table>`` with ON DELETE RESTRICT ON UPDATE RESTRICT, and
+``sqlite_autoincrement=True`` (``op.create_table(..., sqlite_autoincrement=True)``; on an existing
+table ``op.batch_alter_table(name, recreate="always", table_kwargs={"sqlite_autoincrement": True})``).
+A new reference on an existing table: make the column nullable, ``UPDATE … SET col = NULL WHERE
+col = ''`` if optional, then ``batch.create_foreign_key`` (see migration 0002).
+``tests/test_store.py`` checks models and migrations agree (it cannot see AUTOINCREMENT).
 """
 
 from __future__ import annotations
