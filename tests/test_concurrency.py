@@ -240,8 +240,11 @@ def test_sqlite_lock_timeout_answers_503_with_retry_after(sqlite_app, monkeypatc
     try:
         with TestClient(sqlite_app) as c:
             r = c.post("/api/v1/supplies", json=SUPPLY, headers=users.headers["admin"])
-        assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.text
-        assert r.json()["code"] == "busy"
+            assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.text
+            assert r.json()["code"] == "busy"
+            page = c.post("/registry/supplies/new", data={k: str(v) for k, v in SUPPLY.items()},
+                          headers=users.headers["admin"])
+            assert page.status_code == 503 and page.headers["Retry-After"].isdigit() and "繁忙" in page.text
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -164,7 +164,9 @@ def install(app: FastAPI, render_error) -> None:
         if err.status == 401:
             nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
-        return render_error(request, err)
+        page = render_error(request, err)
+        page.headers.update(err.headers or {})  # e.g. Retry-After on 503 and 429 pages too
+        return page
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, err: ApiError):
