@@ -33,8 +33,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(folder: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "RESYNERGY_DATABASE_URL": f"sqlite:///{folder / 'load.db'}",
+def start_server(folder: Path, port: int, database_url: str = "") -> subprocess.Popen:
+    """`resynergy serve` on 127.0.0.1:port with a fresh database (a SQLite file in ``folder``
+    unless ``database_url`` names another, empty, database)."""
+    env = {**os.environ, "RESYNERGY_DATABASE_URL": database_url or f"sqlite:///{folder / 'load.db'}",
            "RESYNERGY_ADMIN_PASSWORD": PASSWORD}
     code = "from resynergy.cli.main import app; app()"  # `resynergy serve`
     proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], cwd=folder, env=env,

@@ -233,10 +233,21 @@ def _form(body: dict) -> dict[str, str]:
     return {k: ("true" if v is True else "false" if v is False else "" if v is None else str(v)) for k, v in body.items()}
 
 
-def _existing_body(w: World, table: str) -> dict:
+def _existing_row(w: World, table: str) -> dict:
     with w.sessions() as db:
-        row = db.execute(sa.select(REGISTRY[table]).where(REGISTRY[table].c.pk == w.pk[table])).mappings().one()
-    return {k: v for k, v in row.items() if k not in ("pk", "updated_at")}
+        return dict(db.execute(sa.select(REGISTRY[table]).where(REGISTRY[table].c.pk == w.pk[table])).mappings().one())
+
+
+def _existing_body(w: World, table: str) -> dict:
+    return {k: v for k, v in _existing_row(w, table).items() if k not in ("pk", "updated_at", "row_version")}
+
+
+def _existing_put(w: World, table: str) -> dict:
+    """The stored row re-sent unchanged, with the version it was read at (If-Match)."""
+    return {"json": _existing_body(w, table), "headers": {"If-Match": f'"{_existing_row(w, table)["row_version"]}"'}}
+
+
+FRESH_VERSION = {"headers": {"If-Match": '"1"'}}  # a row just created is at version 1
 
 
 # Page routes take the table from the path; they are exercised for one table of each kind (the
@@ -255,9 +266,10 @@ def registry_cases() -> list[Case]:
             Case("POST", f"/api/v1/{t}", registry_expect(t, "create"), lambda w, t=t: f"/api/v1/{t}",
                  lambda w, role, t=t: {"json": BODIES[t]}, after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
             Case("PUT", f"/api/v1/{t}/{{pk}}", registry_expect(t, "update"), lambda w, t=t: f"/api/v1/{t}/{w.pk[t]}",
-                 lambda w, role, t=t: {"json": _existing_body(w, t)}, table=t),
+                 lambda w, role, t=t: _existing_put(w, t), table=t),
             Case("DELETE", f"/api/v1/{t}/{{pk}}", registry_expect(t, "delete"),
-                 lambda w, t=t: f"/api/v1/{t}/{{fresh}}", before=lambda w, role, t=t: {"fresh": w.fresh(t)},
+                 lambda w, t=t: f"/api/v1/{t}/{{fresh}}", lambda w, role: dict(FRESH_VERSION),
+                 before=lambda w, role, t=t: {"fresh": w.fresh(t)},
                  after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
         ]
         if t not in PAGE_TABLES:
@@ -272,10 +284,13 @@ def registry_cases() -> list[Case]:
             Case("GET", "/registry/{table}/{pk}", registry_expect(t, "read", page=True),
                  lambda w, t=t: f"/registry/{t}/{w.pk[t]}", table=t),
             Case("POST", "/registry/{table}/{pk}", registry_expect(t, "update", page=True),
-                 lambda w, t=t: f"/registry/{t}/{w.pk[t]}", lambda w, role, t=t: {"data": _form(_existing_body(w, t))},
+                 lambda w, t=t: f"/registry/{t}/{w.pk[t]}",
+                 lambda w, role, t=t: {"data": _form({k: v for k, v in _existing_row(w, t).items()
+                                                      if k not in ("pk", "updated_at")})},
                  table=t),
             Case("POST", "/registry/{table}/{pk}/delete", registry_expect(t, "delete", page=True),
-                 lambda w, t=t: f"/registry/{t}/{{fresh}}/delete", before=lambda w, role, t=t: {"fresh": w.fresh(t)},
+                 lambda w, t=t: f"/registry/{t}/{{fresh}}/delete", lambda w, role: {"data": {"row_version": "1"}},
+                 before=lambda w, role, t=t: {"fresh": w.fresh(t)},
                  after=lambda w, t=t: w.remove(t, BODIES[t]), table=t),
         ]
     return cases

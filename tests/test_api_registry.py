@@ -13,6 +13,15 @@ from conftest import ORG_A, ORG_B
 SUPPLY = {"site": "cd-mine", "material": "steel_slag", "year": 2022, "generation_t": 5000.0}
 
 
+def body_of(row: dict) -> dict:
+    """A stored row as a PUT body (without the fields the server keeps)."""
+    return {k: v for k, v in row.items() if k not in ("pk", "updated_at", "row_version")}
+
+
+def match(row: dict) -> dict:
+    return {"If-Match": f'"{row["row_version"]}"'}
+
+
 def ids(resp) -> list[str]:
     return sorted(r.get("id") or r.get("site") or r.get("uscc") for r in resp.json()["items"])
 
@@ -25,9 +34,10 @@ def test_create_read_replace_delete_and_audit(client, users):
     assert row["generation_t"] == 5000.0 and row["disposal_cost"] == 40.0  # schema default filled
     pk = row["pk"]
     assert client.get(f"/api/v1/supplies/{pk}", headers=h).json()["material"] == "steel_slag"
-    r = client.put(f"/api/v1/supplies/{pk}", json={**SUPPLY, "generation_t": 7000.0}, headers=h)
+    r = client.put(f"/api/v1/supplies/{pk}", json={**SUPPLY, "generation_t": 7000.0}, headers={**h, **match(row)})
     assert r.status_code == 200 and r.json()["generation_t"] == 7000.0
-    assert client.delete(f"/api/v1/supplies/{pk}", headers=h).status_code == 204
+    assert r.headers["ETag"] == '"2"' and r.json()["row_version"] == 2
+    assert client.delete(f"/api/v1/supplies/{pk}", headers={**h, **match(r.json())}).status_code == 204
     assert client.get(f"/api/v1/supplies/{pk}", headers=h).status_code == 404
     log = client.get("/api/v1/audit?object_type=supplies", headers=users.headers["admin"]).json()["items"]
     actions = [(e["action"], e["actor"]) for e in log if e["object_id"] == str(pk)]
@@ -75,7 +85,7 @@ def test_duplicate_key_is_a_conflict(client, users):
 def test_delete_that_leaves_references_dangling_is_refused(client, users):
     h = users.headers["admin"]
     site = client.get("/api/v1/sites?q=cd-mine", headers=h).json()["items"][0]
-    r = client.delete(f"/api/v1/sites/{site['pk']}", headers=h)
+    r = client.delete(f"/api/v1/sites/{site['pk']}", headers={**h, **match(site)})
     assert r.status_code == 409
     assert "site=cd-mine" in r.json()["issues"][0]["source"]
     assert client.get(f"/api/v1/sites/{site['pk']}", headers=h).status_code == 200  # nothing deleted
@@ -95,12 +105,12 @@ def test_enterprise_sees_and_changes_only_its_own_records(client, users):
     # another organisation's record is invisible (404, not 403)
     bj = client.get("/api/v1/sites", headers=b).json()["items"][0]
     assert client.get(f"/api/v1/sites/{bj['pk']}", headers=a).status_code == 404
-    assert client.put(f"/api/v1/sites/{bj['pk']}", json={k: v for k, v in bj.items() if k not in ("pk", "updated_at")},
+    assert client.put(f"/api/v1/sites/{bj['pk']}", json=body_of(bj),
                       headers=a).status_code == 404
     # moving an own site to another organisation is refused
     mine = client.get("/api/v1/sites?q=cd-mine", headers=a).json()["items"][0]
-    body = {k: v for k, v in mine.items() if k not in ("pk", "updated_at")}
-    assert client.put(f"/api/v1/sites/{mine['pk']}", json={**body, "org_uscc": ORG_B}, headers=a).status_code == 403
+    assert client.put(f"/api/v1/sites/{mine['pk']}", json={**body_of(mine), "org_uscc": ORG_B},
+                      headers={**a, **match(mine)}).status_code == 403
     # shared tables: readable, not writable
     assert client.get("/api/v1/regions", headers=a).json()["total"] == 3
     region = {"code": "130200", "name_zh": "唐山市", "name_en": "Tangshan", "level": "prefecture", "parent": "130000",
@@ -111,10 +121,10 @@ def test_enterprise_sees_and_changes_only_its_own_records(client, users):
 def test_enterprise_can_edit_own_contacts(client, users):
     a = users.headers["ent_a"]
     org = client.get("/api/v1/organisations", headers=a).json()["items"][0]
-    body = {k: v for k, v in org.items() if k not in ("pk", "updated_at")}
-    r = client.put(f"/api/v1/organisations/{org['pk']}", json={**body, "contact_phone": "0314-1234567"}, headers=a)
+    r = client.put(f"/api/v1/organisations/{org['pk']}", json={**body_of(org), "contact_phone": "0314-1234567"},
+                   headers={**a, **match(org)})
     assert r.status_code == 200 and r.json()["contact_phone"] == "0314-1234567"
-    assert client.post("/api/v1/organisations", json={**body, "uscc": ORG_B}, headers=a).status_code == 403
+    assert client.post("/api/v1/organisations", json={**body_of(org), "uscc": ORG_B}, headers=a).status_code == 403
 
 
 def test_province_scope_limits_planners(client, users):
@@ -155,9 +165,9 @@ def test_paging_filtering_and_search(client, users):
 def test_export_respects_scope_and_defuses_formulas(client, users, fmt):
     h = users.headers["admin"]
     sites = client.get("/api/v1/sites?q=bj-site", headers=h).json()["items"][0]
-    body = {k: v for k, v in sites.items() if k not in ("pk", "updated_at")}
+    body = body_of(sites)
     assert client.put(f"/api/v1/sites/{sites['pk']}", json={**body, "name_en": "=HYPERLINK(\"x\")"},
-                      headers=h).status_code == 200
+                      headers={**h, **match(sites)}).status_code == 200
     r = client.get(f"/api/v1/sites/export?format={fmt}", headers=users.headers["ent_b"])
     assert r.status_code == 200
     if fmt == "csv":

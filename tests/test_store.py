@@ -75,3 +75,31 @@ def test_sqlite_file_is_created_on_first_use(tmp_path, monkeypatch):
     engine = db.make_engine()
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
+
+
+def test_migration_0002_keeps_data_and_refuses_dangling_references(db_url):
+    """Upgrading a 0001 registry: empty optional references become NULL (so they can carry a
+    foreign key), and a registry holding an orphan is refused with the orphan named."""
+    cfg = db._alembic_config(db_url)
+    command.downgrade(cfg, "0001")
+    engine = db.make_engine(db_url)
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO reg_regions (code, name_zh, name_en, level, parent, lat, lon, updated_at) "
+                             f"VALUES ('130000', '河北省', 'Hebei', 'province', '', 38.0, 114.5, '{now}')"))
+        conn.execute(sa.text("INSERT INTO reg_supplies (site, material, year, generation_t, stock_t, stock_draw_max_t, "
+                             "disposal_cost, must_use, source, updated_at) VALUES ('gone', 'tailings', 2022, 1, 0, 0, "
+                             f"40, false, '', '{now}')"))
+    with pytest.raises(RuntimeError, match="reg_supplies pk=1: site='gone'"):
+        command.upgrade(cfg, "head")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM reg_supplies"))
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT parent, row_version FROM reg_regions")).one() == (None, 1)
+        assert conn.execute(sa.select(REGISTRY["regions"].c.parent)).scalar_one() == ""  # read back as ''
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:  # the database now refuses orphans
+        conn.execute(sa.text("INSERT INTO reg_supplies (site, material, year, generation_t, stock_t, "
+                             "stock_draw_max_t, disposal_cost, must_use, source, updated_at, row_version) VALUES "
+                             f"('gone', 'tailings', 2022, 1, 0, 0, 40, false, '', '{now}', 1)"))
+    engine.dispose()

@@ -81,7 +81,8 @@ def test_edit_form_saves_and_reports_errors_where_they_are(client_for):
     pk = re.search(r'href="/registry/supplies/(\d+)"', page).group(1)
     form = c.get(f"/registry/supplies/{pk}").text
     values = dict(re.findall(r'<input name="([a-z_]+)" value="([^"]*)"', form))
-    values.update({"csrf_token": csrf(form), "must_use": "false", "material": "tailings", "generation_t": "-3"})
+    values.update({"csrf_token": csrf(form), "must_use": "false", "material": "tailings", "generation_t": "-3",
+                   "row_version": re.search(r'name="row_version" value="(\d+)"', form).group(1)})
     r = c.post(f"/registry/supplies/{pk}", data=values)
     assert r.status_code == 422 and "应不小于 0" in r.text and "generation_t" in r.text
     values["generation_t"] = "1200000"

@@ -26,11 +26,18 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("RESYNERGY_DATABASE_URL") or DEFAULT_URL
 
 
+# How long a SQLite writer waits for the write lock before giving up (the web layer then answers
+# 503 with Retry-After). Writes are short (validation of an import happens before the lock).
+BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """Every SQLite connection: foreign keys enforced, WAL (readers never block the writer nor
+    the writer them), and a busy timeout instead of failing at once on a held lock."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the run worker's writes
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     cur.close()
 
 
@@ -68,3 +75,20 @@ def head_revision() -> str:
 def current_revision(engine: sa.Engine) -> str:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() or ""
+
+
+def dangling_references(engine: sa.Engine) -> list[tuple[str, str, int, str]]:
+    """(table, column, pk, value) of every registry row whose reference leads to no row — found by
+    query, independently of the application's checks (the foreign keys should make it empty)."""
+    from resynergy.store.models import REGISTRY, REGISTRY_TABLES, registry_foreign_keys
+
+    out = []
+    with engine.connect() as conn:
+        for name in REGISTRY_TABLES:
+            t = REGISTRY[name]
+            for column, ref_table, ref_column, _ in registry_foreign_keys(name):
+                ref = REGISTRY[ref_table]
+                q = sa.select(t.c.pk, t.c[column]).where(t.c[column].is_not(None), t.c[column] != "",
+                                                         t.c[column].not_in(sa.select(ref.c[ref_column])))
+                out += [(name, column, pk, value) for pk, value in conn.execute(q)]
+    return out

@@ -3,7 +3,21 @@ platform's own tables (users, sessions, tokens, audit log, scenarios, runs and t
 
 Registry tables are SQLAlchemy Core tables generated from ``resynergy/schema/tables.csv`` so
 the scenario schema stays the one definition of their columns; every registry table gets an
-integer surrogate key ``pk`` (used in API paths) and a unique constraint on the schema key.
+integer surrogate key ``pk`` (used in API paths, never reused: SQLite AUTOINCREMENT), a unique
+constraint on the schema key, a ``row_version`` (optimistic locking) and a foreign key for every
+``ref`` to another registry table (optional references are NULL when empty).
+
+Adding a registry table or a reference later (a new table or column in ``tables.csv``): the
+models follow by themselves; the migration must create exactly what ``_registry_table`` makes —
+``pk`` Integer primary key, the schema columns (an optional reference: String, nullable), the
+extra columns, ``row_version`` Integer NOT NULL server_default '1', ``updated_at`` DateTime(tz),
+the unique constraint on the key columns, one foreign key per registry ``ref`` named
+``fk_reg_<table>_<column>_reg_<referred table>`` with ON DELETE RESTRICT ON UPDATE RESTRICT, and
+``sqlite_autoincrement=True`` (``op.create_table(..., sqlite_autoincrement=True)``; on an existing
+table ``op.batch_alter_table(name, recreate="always", table_kwargs={"sqlite_autoincrement": True})``).
+A new reference on an existing table: make the column nullable, ``UPDATE … SET col = NULL WHERE
+col = ''`` if optional, then ``batch.create_foreign_key`` (see migration 0002).
+``tests/test_store.py`` checks models and migrations agree (it cannot see AUTOINCREMENT).
 """
 
 from __future__ import annotations
@@ -56,23 +70,90 @@ class Base(DeclarativeBase):
 
 _SQL_TYPES = {"str": sa.String, "float": sa.Float, "int": sa.Integer, "bool": sa.Boolean}
 
+# The row version of every registry row: 1 when created, +1 on every update; API responses carry
+# it as the ETag and writes must name it (If-Match, a hidden form field), so no edit is lost.
+VERSION = "row_version"
+
+
+class OptionalRef(sa.TypeDecorator):
+    """An optional reference (a str column of the schema that may be empty): the schema's '' is
+    stored as NULL, so the column can carry a foreign key; NULL reads back as ''."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value == "" else value
+
+    def process_result_value(self, value, dialect):
+        return "" if value is None else value
+
+
+def registry_ref(col: schema.Column) -> tuple[str, str] | None:
+    """(table, column) of the registry row ``col`` refers to; None when it refers to nothing or
+    to a reference (catalog) table, which is not kept in the database."""
+    if not col.ref:
+        return None
+    table, column = col.ref.split(".")
+    return (table, column) if table in REGISTRY_TABLES else None
+
+
+def registry_foreign_keys(name: str) -> list[tuple[str, str, str, bool]]:
+    """(column, referred table, referred column, optional) of every reference ``name`` holds to
+    another registry row; each is a foreign key refusing deletes and key changes of the referred
+    row while it is referred to (ON DELETE/UPDATE RESTRICT, never a silent cascade)."""
+    out = []
+    for col in schema.columns(name):
+        ref = registry_ref(col)
+        if ref is not None:
+            out.append((col.name, ref[0], ref[1], not col.required))
+    return out
+
 
 def _registry_table(name: str) -> sa.Table:
     cols: list[sa.SchemaItem] = [sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True)]
+    refs = {c: (t, rc, optional) for c, t, rc, optional in registry_foreign_keys(name)}
     for col in schema.columns(name):
-        # str columns hold '' when empty; optional numbers without a default may be NULL
+        # str columns hold '' when empty; optional numbers without a default may be NULL;
+        # optional references hold NULL when empty (see OptionalRef)
         not_null = col.dtype in ("str", "bool") or col.required or col.key
-        cols.append(sa.Column(col.name, _SQL_TYPES[col.dtype](), nullable=not not_null))
+        args: list[sa.SchemaItem] = []
+        typ: sa.types.TypeEngine = _SQL_TYPES[col.dtype]()
+        if col.name in refs:
+            ref_table, ref_col, optional = refs[col.name]
+            args.append(sa.ForeignKey(f"reg_{ref_table}.{ref_col}", ondelete="RESTRICT", onupdate="RESTRICT"))
+            if optional:
+                typ, not_null = OptionalRef(), False
+        cols.append(sa.Column(col.name, typ, *args, nullable=not not_null))
     cols += [sa.Column(extra, sa.String(), nullable=False, server_default="")
              for extra in EXTRA_COLUMNS.get(name, ())]
+    cols.append(sa.Column(VERSION, sa.Integer(), nullable=False, server_default="1"))
     cols.append(sa.Column("updated_at", UTCDateTime(), nullable=False, default=utcnow,
                           onupdate=utcnow))
     keys = schema.key_columns(name)
     cols.append(sa.UniqueConstraint(*keys))
-    return sa.Table(f"reg_{name}", Base.metadata, *cols)
+    # AUTOINCREMENT: SQLite never hands out a deleted row's pk again (the audit log names rows by pk)
+    return sa.Table(f"reg_{name}", Base.metadata, *cols, sqlite_autoincrement=True)
 
 
 REGISTRY: dict[str, sa.Table] = {name: _registry_table(name) for name in REGISTRY_TABLES}
+
+
+def registry_order() -> list[str]:
+    """Registry tables, referred tables before the tables referring to them."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for _, ref_table, _, _ in registry_foreign_keys(name):
+            if ref_table != name:
+                visit(ref_table)
+        order.append(name)
+
+    for name in REGISTRY_TABLES:
+        visit(name)
+    return order
 
 
 class User(Base):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -81,6 +82,8 @@ COMMON_RESPONSES: dict[int | str, dict] = {
 NOT_FOUND = {404: _doc("Not found (or not visible to you) / 不存在或无权查看")}
 CONFLICT = {409: _doc("Conflicts with existing data / 与现有数据冲突")}
 TOO_LARGE = {413: _doc("Upload too large / 文件过大")}
+PRECONDITION = {412: _doc("The row changed since you read it (If-Match) / 记录已被他人修改"),
+                428: _doc("If-Match required / 需要 If-Match 请求头")}
 
 _STATUS_TEXT = {
     400: ("bad_request", "请求有误", "bad request"),
@@ -89,10 +92,15 @@ _STATUS_TEXT = {
     404: ("not_found", "不存在或无权查看", "not found"),
     405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
     409: ("conflict", "与现有数据冲突", "conflicts with existing data"),
+    412: ("stale", "该记录已被他人修改或删除，未保存；请重新读取后再修改",
+          "the record was changed or deleted since you read it; nothing was saved — read it again"),
     413: ("too_large", "请求过大", "request too large"),
     422: ("validation_failed", "数据有误，未写入任何内容", "invalid data; nothing was written"),
+    428: ("precondition_required", "请用 If-Match 请求头提供记录版本（ETag）",
+          "send the record's version (ETag) in an If-Match header"),
     429: ("too_many_requests", "请求过于频繁，请稍后再试", "too many requests; try again later"),
     500: ("internal_error", "服务器内部错误", "internal server error"),
+    503: ("busy", "系统繁忙，请稍后再试", "the server is busy; try again shortly"),
 }
 
 
@@ -126,6 +134,17 @@ def _zh(error: dict) -> str:
         return template.split("{")[0].rstrip("（：")
 
 
+RETRY_AFTER_S = 2
+
+
+def _is_contention(err: sa.exc.OperationalError) -> bool:
+    """The database was busy, not broken: SQLite's write lock timed out, or PostgreSQL broke a
+    deadlock or a lock wait (the client may simply try again)."""
+    text = str(err.orig).lower()
+    return any(s in text for s in ("database is locked", "database table is locked", "deadlock detected",
+                                   "lock timeout", "could not serialize"))
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -145,7 +164,9 @@ def install(app: FastAPI, render_error) -> None:
         if err.status == 401:
             nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
-        return render_error(request, err)
+        page = render_error(request, err)
+        page.headers.update(err.headers or {})  # e.g. Retry-After on 503 and 429 pages too
+        return page
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, err: ApiError):
@@ -199,6 +220,15 @@ def install(app: FastAPI, render_error) -> None:
     async def _http(request: Request, err: StarletteHTTPException):
         e = error_for(err.status_code)
         e.headers = getattr(err, "headers", None)
+        return respond(request, e)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _busy(request: Request, err: sa.exc.OperationalError):
+        if not _is_contention(err):
+            return await _crash(request, err)
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, err.orig)
+        e = error_for(503)
+        e.headers = {"Retry-After": str(RETRY_AFTER_S)}
         return respond(request, e)
 
     @app.exception_handler(Exception)

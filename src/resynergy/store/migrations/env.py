@@ -1,6 +1,7 @@
 """Alembic environment: runs the package's migrations against the configured URL.
 
-SQLite runs in batch mode (it cannot ALTER most things in place).
+SQLite runs in batch mode (it cannot ALTER most things in place), with foreign keys off while the
+migrations rebuild tables and a full foreign key check afterwards.
 """
 
 from alembic import context
@@ -32,10 +33,23 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:  # batch mode rebuilds tables; foreign keys are checked once, at the end
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite)
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        bad = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        connection.commit()
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+        if bad:
+            raise RuntimeError(f"foreign key violations after the migrations: {bad[:20]}")
+
+
+def _sqlite_pragma(connection, statement: str) -> None:
+    """Run a PRAGMA outside any transaction (foreign_keys is ignored inside one)."""
+    connection.connection.driver_connection.execute(statement)
 
 
 if context.is_offline_mode():

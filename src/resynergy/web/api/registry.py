@@ -1,28 +1,57 @@
 """REST resources for the registry tables: /api/v1/sites, /api/v1/supplies, … (list with
-filters and paging, create, read, replace, delete, export)."""
+filters and paging, create, read, replace, delete, export).
+
+Optimistic locking: a row's ETag is its ``row_version``; PUT and DELETE must send it back as
+``If-Match`` (428 without it, 412 when the row changed meanwhile), so no edit is silently lost."""
 
 import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from resynergy import schema
 from resynergy.scenario import io as scenario_io
 from resynergy.schema.cells import formula_like
 from resynergy.services import registry
 from resynergy.services.registry import Change
-from resynergy.store.models import REGISTRY_TABLES
+from resynergy.store.models import REGISTRY_TABLES, VERSION
 from resynergy.web.api.rows import page_of, row_in, row_out
 from resynergy.web.deps import DB, CurrentActor
-from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, PRECONDITION, error_for
 
 router = APIRouter()
 
 Province = Annotated[str, Query(pattern=r"^\d{6}$", description="省级行政区划代码 / province code, e.g. 130000")]
 Pk = Annotated[int, Path(ge=1, le=2**31 - 1, description="记录编号 / row id (pk)")]
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IfMatch = Annotated[str, Header(alias="If-Match", max_length=200, description='记录版本 / the ETag read with the row, e.g. "3" '
+                                '(required to change or delete; * replaces whatever is stored)')]
+
+
+def etag(row: dict) -> str:
+    """The row's ETag: its row version (strong: the version changes with every write)."""
+    return f'"{row[VERSION]}"'
+
+
+def if_match(value: str) -> int | None:
+    """The row version an If-Match header names; None when absent; 400 when unreadable."""
+    value = value.strip()
+    if not value:
+        return None
+    if value == "*":
+        return registry.ANY_VERSION
+    tag = value.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 12:
+        raise error_for(400, field="If-Match", zh="If-Match 请求头应为读取记录时得到的 ETag（如 \"3\"）",
+                        en='If-Match must be the ETag the row was read with (e.g. "3")')
+    return int(tag)
+
+
+def _row(response: Response, row: dict) -> dict:
+    response.headers["ETag"] = etag(row)
+    return row
 
 
 def export_bytes(frame: pd.DataFrame, table: str, fmt: str) -> bytes:
@@ -58,10 +87,10 @@ def _resource(table: str) -> None:
 
     @router.post(f"/{table}", response_model=Out, status_code=201, tags=[tag], name=f"create_{table}",
                  summary=f"Create a {table} row / 新增", responses={**COMMON_RESPONSES, **CONFLICT})
-    def create(db: DB, actor: CurrentActor, body: Annotated[In, Body()]):  # type: ignore[valid-type]
+    def create(db: DB, actor: CurrentActor, body: Annotated[In, Body()], response: Response):  # type: ignore[valid-type]
         done = registry.apply(db, actor, [Change(table, "create", body.model_dump(), source="API")])
         db.commit()
-        return registry.get_row(db, actor, table, done.pks[0])
+        return _row(response, registry.get_row(db, actor, table, done.pks[0]))
 
     @router.get(f"/{table}/export", tags=[tag], name=f"export_{table}", summary=f"Export {table} / 导出",
                 responses={**COMMON_RESPONSES, 200: {"content": {"text/csv": {}, _XLSX: {}},
@@ -77,20 +106,25 @@ def _resource(table: str) -> None:
 
     @router.get(f"/{table}/{{pk}}", response_model=Out, tags=[tag], name=f"get_{table}",
                 summary=f"One {table} row / 查看", responses={**COMMON_RESPONSES, **NOT_FOUND})
-    def get_row(db: DB, actor: CurrentActor, pk: Pk):
-        return registry.get_row(db, actor, table, pk)
+    def get_row(db: DB, actor: CurrentActor, pk: Pk, response: Response):
+        return _row(response, registry.get_row(db, actor, table, pk))
 
     @router.put(f"/{table}/{{pk}}", response_model=Out, tags=[tag], name=f"replace_{table}",
-                summary=f"Replace a {table} row / 修改", responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT})
-    def replace(db: DB, actor: CurrentActor, pk: Pk, body: Annotated[In, Body()]):  # type: ignore[valid-type]
-        registry.apply(db, actor, [Change(table, "update", body.model_dump(), pk=pk, source="API")])
+                summary=f"Replace a {table} row / 修改",
+                responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT, **PRECONDITION})
+    def replace(db: DB, actor: CurrentActor, pk: Pk, body: Annotated[In, Body()], response: Response,  # type: ignore[valid-type]
+                if_match_: IfMatch = ""):
+        registry.apply(db, actor, [Change(table, "update", body.model_dump(), pk=pk, source="API",
+                                          version=if_match(if_match_), require_version=True)])
         db.commit()
-        return registry.get_row(db, actor, table, pk)
+        return _row(response, registry.get_row(db, actor, table, pk))
 
     @router.delete(f"/{table}/{{pk}}", status_code=204, tags=[tag], name=f"delete_{table}",
-                   summary=f"Delete a {table} row / 删除", responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT})
-    def delete(db: DB, actor: CurrentActor, pk: Pk):
-        registry.apply(db, actor, [Change(table, "delete", pk=pk)])
+                   summary=f"Delete a {table} row / 删除",
+                   responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT, **PRECONDITION})
+    def delete(db: DB, actor: CurrentActor, pk: Pk, if_match_: IfMatch = ""):
+        registry.apply(db, actor, [Change(table, "delete", pk=pk, source="API", version=if_match(if_match_),
+                                          require_version=True)])
         db.commit()
         return Response(status_code=204)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from resynergy import schema
 from resynergy.schema.cells import CONTROL_CHARS
-from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES
+from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES, VERSION
 
 _PY = {"str": str, "float": float, "int": int, "bool": bool}
 # Text may hold tabs and line breaks but no other control characters (they break spreadsheets).
@@ -85,15 +85,18 @@ def row_in(table: str) -> type[BaseModel]:
 
 @cache
 def row_out(table: str) -> type[BaseModel]:
-    """A stored row: the schema columns plus ``pk`` (its id in paths) and ``updated_at``."""
+    """A stored row: the schema columns plus ``pk`` (its id in paths), ``row_version`` (also its
+    ETag) and ``updated_at``."""
     fields: dict[str, Any] = {"pk": (int, Field(..., description="记录编号 / row id"))}
     for col in schema.columns(table):
         typ = _PY[col.dtype]
         fields[col.name] = (typ | None, None) if col.dtype in ("float", "int") else (typ, ...)
     for extra in EXTRA_COLUMNS.get(table, ()):
         fields[extra] = (str, "")
+    fields[VERSION] = (int, Field(..., description="记录版本（修改、删除时以 If-Match 回传）/ row version "
+                                                   "(send it back as If-Match to change or delete the row)"))
     fields["updated_at"] = (datetime, ...)
-    config = ConfigDict(json_schema_extra={"examples": [{"pk": 1, **_example(table),
+    config = ConfigDict(json_schema_extra={"examples": [{"pk": 1, **_example(table), VERSION: 1,
                                                           "updated_at": "2026-01-01T00:00:00Z"}]})
     return create_model(f"{table.title()}Row", __config__=config, **fields)  # type: ignore[call-overload]
 

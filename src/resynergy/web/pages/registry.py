@@ -16,7 +16,7 @@ from resynergy import schema
 from resynergy.scenario import io as scenario_io
 from resynergy.services import access, imports, registry
 from resynergy.services.registry import Change, Rejected
-from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES
+from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES, VERSION
 from resynergy.web.api.imports import read_capped
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
@@ -91,9 +91,9 @@ def _defaults(table: str) -> dict[str, str]:
     return {c.name: _shown(c.default_value()) for c in schema.columns(table)}
 
 
-def _form_page(request, actor, table, values, pk=None, issues=None, status=200, msg=""):
+def _form_page(request, actor, table, values, pk=None, issues=None, status=200, msg="", version=None):
     return render(request, actor, "registry_form.html", status=status, table=table, fields=_fields(table),
-                  values=values, pk=pk, issues=issues or [], msg=msg,
+                  values=values, pk=pk, issues=issues or [], msg=msg, version=version,
                   can_delete=pk is not None and access.can_write_registry(actor, table, "delete"))
 
 
@@ -132,30 +132,48 @@ def edit_form(request: Request, db: DB, actor: CurrentActor, table: str, pk: int
     table = _table(table)
     row = registry.get_row(db, actor, table, pk)
     values = {f["name"]: _shown(row.get(f["name"])) for f in _fields(table)}
-    return _form_page(request, actor, table, values, pk=pk, msg=msg)
+    return _form_page(request, actor, table, values, pk=pk, msg=msg, version=row[VERSION])
+
+
+async def _version(request: Request) -> int | None:
+    """The row version the edit form was drawn with (its hidden field)."""
+    value = str((await request.form()).get(VERSION, "")).strip()
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+def _status(err: Rejected) -> int:
+    """Pages answer a stale form (412/428 on the API) as a conflict."""
+    return 409 if err.status in (412, 428) else err.status
 
 
 @router.post("/registry/{table}/{pk}")
 async def update(request: Request, db: DB, actor: CurrentActor, table: str, pk: int):
     table = _table(table)
     values = await _submitted(request, table)
+    version = await _version(request)
+    change = Change(table, "update", values, pk=pk, source="表单 form", version=version, require_version=True)
     try:
-        await run_in_threadpool(registry.apply, db, actor, [Change(table, "update", values, pk=pk, source="表单 form")])
+        await run_in_threadpool(registry.apply, db, actor, [change])
     except Rejected as err:
-        return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=err.status)
+        return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=_status(err),
+                          version=version)
     db.commit()
     return RedirectResponse(f"/registry/{table}?msg=saved", status_code=303)
 
 
 @router.post("/registry/{table}/{pk}/delete")
-def delete(request: Request, db: DB, actor: CurrentActor, table: str, pk: int):
+async def delete(request: Request, db: DB, actor: CurrentActor, table: str, pk: int):
     table = _table(table)
+    version = await _version(request)
     try:
-        registry.apply(db, actor, [Change(table, "delete", pk=pk)])
+        await run_in_threadpool(registry.apply, db, actor, [Change(table, "delete", pk=pk, version=version,
+                                                                   require_version=True)])
     except Rejected as err:
-        row = registry.get_row(db, actor, table, pk)
+        db.rollback()
+        row = await run_in_threadpool(registry.get_row, db, actor, table, pk)
         values = {f["name"]: _shown(row.get(f["name"])) for f in _fields(table)}
-        return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=err.status)
+        return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=_status(err),
+                          version=row[VERSION])
     db.commit()
     return RedirectResponse(f"/registry/{table}?msg=deleted", status_code=303)
 
