@@ -1,7 +1,7 @@
 """Plan premises: virgin supply table, facilities.min_load, corridors.min_nev_share.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30
 
 Scarce virgin material (``virgin_supply``: regional capacity per product and year), the least load
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0005'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,19 +31,29 @@ def upgrade() -> None:
     sa.Column('co2', sa.Float(), nullable=True),
     sa.Column('source', sa.String(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('row_version', sa.Integer(), server_default='1', nullable=False),
+    sa.ForeignKeyConstraint(['region'], ['reg_regions.code'],
+                            name='fk_reg_virgin_supply_region_reg_regions',
+                            ondelete='RESTRICT', onupdate='RESTRICT'),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_reg_virgin_supply')),
     sa.UniqueConstraint('region', 'material', 'year',
-                        name=op.f('uq_reg_virgin_supply_region_material_year'))
+                        name=op.f('uq_reg_virgin_supply_region_material_year')),
+    sqlite_autoincrement=True,
     )
-    with op.batch_alter_table('reg_facilities', schema=None) as batch_op:
+    # SQLite rebuilds keep AUTOINCREMENT (migration 0002)
+    kwargs = ({"table_kwargs": {"sqlite_autoincrement": True}}
+              if op.get_bind().dialect.name == "sqlite" else {})
+    with op.batch_alter_table('reg_facilities', **kwargs) as batch_op:
         batch_op.add_column(sa.Column('min_load', sa.Float(), nullable=True))
-    with op.batch_alter_table('reg_corridors', schema=None) as batch_op:
+    with op.batch_alter_table('reg_corridors', **kwargs) as batch_op:
         batch_op.add_column(sa.Column('min_nev_share', sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('reg_corridors', schema=None) as batch_op:
+    kwargs = ({"table_kwargs": {"sqlite_autoincrement": True}}
+              if op.get_bind().dialect.name == "sqlite" else {})
+    with op.batch_alter_table('reg_corridors', **kwargs) as batch_op:
         batch_op.drop_column('min_nev_share')
-    with op.batch_alter_table('reg_facilities', schema=None) as batch_op:
+    with op.batch_alter_table('reg_facilities', **kwargs) as batch_op:
         batch_op.drop_column('min_load')
     op.drop_table('reg_virgin_supply')

@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('name_zh', sa.String(), nullable=False),
     sa.Column('name_en', sa.String(), nullable=False),
     sa.Column('region', sa.String(), nullable=False),
-    sa.Column('org_uscc', sa.String(), nullable=False),
+    sa.Column('org_uscc', sa.String(), nullable=True),
     sa.Column('sites', sa.String(), nullable=False),
     sa.Column('facilities', sa.String(), nullable=False),
     sa.Column('status', sa.String(), nullable=False),
@@ -33,8 +33,16 @@ def upgrade() -> None:
     sa.Column('accepted_year', sa.Integer(), nullable=True),
     sa.Column('source', sa.String(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('row_version', sa.Integer(), server_default='1', nullable=False),
+    sa.ForeignKeyConstraint(['region'], ['reg_regions.code'],
+                            name='fk_reg_programmes_region_reg_regions',
+                            ondelete='RESTRICT', onupdate='RESTRICT'),
+    sa.ForeignKeyConstraint(['org_uscc'], ['reg_organisations.uscc'],
+                            name='fk_reg_programmes_org_uscc_reg_organisations',
+                            ondelete='RESTRICT', onupdate='RESTRICT'),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_reg_programmes')),
-    sa.UniqueConstraint('id', name=op.f('uq_reg_programmes_id'))
+    sa.UniqueConstraint('id', name=op.f('uq_reg_programmes_id')),
+    sqlite_autoincrement=True,
     )
 
 

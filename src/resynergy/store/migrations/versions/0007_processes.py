@@ -19,11 +19,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _kwargs() -> dict:
+    # SQLite rebuilds keep AUTOINCREMENT (migration 0002)
+    return ({"table_kwargs": {"sqlite_autoincrement": True}}
+            if op.get_bind().dialect.name == "sqlite" else {})
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('reg_facilities', schema=None) as batch_op:
+    with op.batch_alter_table('reg_facilities', **_kwargs()) as batch_op:
         batch_op.add_column(sa.Column('host_output_t', sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('reg_facilities', schema=None) as batch_op:
+    with op.batch_alter_table('reg_facilities', **_kwargs()) as batch_op:
         batch_op.drop_column('host_output_t')
