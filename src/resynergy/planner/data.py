@@ -24,8 +24,6 @@ POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "en
                    "annuity_years": 15.0, "discount_rate": 0.06, "max_distance_km": 300.0,
                    "k_nearest": 8.0}
 MODEL_BASES = ("facility_input", "facility_capacity", "capacity_added")
-UNIT_FACTORS = {"t": 1.0, "t/yr": 1.0, "kt": 1e3, "10kt": 1e4, "万吨": 1e4, "Mt": 1e6,
-                "亿吨": 1e8, "Gt": 1e9}
 
 
 class PlanInputError(ValueError):
@@ -34,7 +32,8 @@ class PlanInputError(ValueError):
 
 @dataclass
 class Targets:
-    """Targets the model constrains (hard or soft), one row each, in indicator units (t)."""
+    """Targets the model constrains (hard or soft), one row each, in indicator units (t): the
+    scenario converted them when it was read (:func:`resynergy.scenario.validate.normalise_targets`)."""
 
     table: pd.DataFrame  # id, indicator, year, kind, value_t, penalty, sense (+1 floor / -1 cap)
     arc_mask: list[np.ndarray]  # facility_input: which arcs count (bool over arcs)
@@ -333,11 +332,6 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
             continue
         if int(t["year"]) not in data.years:
             continue
-        factor = UNIT_FACTORS.get(t["unit"])
-        if factor is None:
-            raise PlanInputError(
-                f"targets row {t['id']!r}: unit {t['unit']!r} is not a tonnage unit; "
-                f"expected one of {', '.join(UNIT_FACTORS)}")
         proc_ok = _process_ok(ind, data)
         if ind.basis == "facility_input":
             mat_ok = ind.material_mask(data.materials.reset_index()).to_numpy()
@@ -360,8 +354,8 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
             arc_mask.append(np.zeros(len(a), dtype=bool))
         rows.append({"id": t["id"], "indicator": t["indicator"], "basis": ind.basis,
                      "year": int(t["year"]), "kind": t["kind"],
-                     "value_t": float(t["value"]) * factor,
-                     "penalty": float(t["penalty"] or 0.0) / factor,
+                     "value_t": float(t["value"]),
+                     "penalty": float(t["penalty"] or 0.0),
                      "sense": 1 if ind.better == "higher" else -1,
                      "name_zh": t["name_zh"], "name_en": t["name_en"],
                      "region": t["region"], "material": t["material"]})

@@ -32,6 +32,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "wrong_kind": ("物料类别应为 {expected}，实为 {actual}", "material kind should be {expected}, not {actual}"),
     "bad_role": ("未知角色（应为：{choices}）", "unknown role (expected: {choices})"),
     "max_below_capacity": ("最大能力应不小于现有能力 {capacity}", "max capacity should be at least the current capacity {capacity}"),
+    "unknown_indicator": ("未知指标（应为：{choices}）", "unknown indicator (expected one of: {choices})"),
+    "unit_dimension": ("单位与指标 {indicator}（{dimension_zh}，{indicator_unit}）不符；应为以下之一：{choices}",
+                       "unit does not fit indicator {indicator} ({dimension}, {indicator_unit}); expected one of: {choices}"),
+    "no_years": ("没有可规划的年份：供给表（supplies）和需求表（demands）均为空",
+                 "no years to plan: the supplies and demands tables are empty"),
     "unsupported": ("不支持的文件格式（应为 .xlsx、.csv、.parquet 或文件夹）",
                     "unsupported input (expected .xlsx, .csv, .parquet or a folder)"),
 }
