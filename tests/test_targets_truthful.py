@@ -3,10 +3,14 @@ validation before planning, and honest outputs. Tiny scenarios from ``test_plann
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from resynergy import schema
+from resynergy.cli.main import app
 from resynergy.monitor.actuals import monitor_actuals
 from resynergy.planner import solve
 from resynergy.report import summarize
@@ -87,3 +91,74 @@ def test_a_mass_target_in_yuan_and_an_unknown_unit_or_indicator_are_located_erro
     assert by_code["bad_choice"].row == 3 and "万吨" in by_code["bad_choice"].text("en")
     assert by_code["unknown_indicator"].row == 4
     assert "isw_utilized" in by_code["unknown_indicator"].text("en")
+
+
+# --- item 14: what validates must plan; no traceback reaches a user --------------------------
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    s = transport_case(targets=[
+        {"id": "t1", "indicator": "isw_utilized", "value": 0.2, "unit": "kt", "kind": "soft",
+         "penalty": 1e6},
+        {"id": "t2", "indicator": "output_value", "value": 1.0, "unit": "万元", "kind": "report"},
+        {"id": "t3", "indicator": "high_value_capacity_added", "value": 1.0, "unit": "t/yr",
+         "kind": "report"}])
+    return s.save(tmp_path / "s")
+
+
+def test_bad_time_limit_and_gap_are_usage_errors_before_loading(folder):
+    for args in (["--time-limit", "-1"], ["--mip-gap", "5"], ["--time-limit", "0"]):
+        r = runner.invoke(app, ["plan", "does-not-exist", *args])
+        assert r.exit_code == 2, (args, r.output)
+        assert "Traceback" not in r.output
+
+
+def test_no_feasible_plan_within_the_time_limit_is_a_plain_message(folder, tmp_path):
+    r = runner.invoke(app, ["plan", str(folder), "--time-limit", "1e-9", "--lang", "en",
+                            "--out", str(tmp_path / "o"), "-q"])
+    assert r.exit_code == 1, r.output
+    assert "no feasible plan within 1e-09 s" in r.stderr
+    assert "Traceback" not in r.output and isinstance(r.exception, SystemExit)
+
+
+def test_validate_reports_an_unknown_indicator_and_a_bad_unit_in_one_pass(folder):
+    t = (folder / "targets.csv").read_text(encoding="utf-8-sig")
+    t = t.replace("isw_utilized", "isw_used").replace(",万元,", ",吨,").replace(
+        ",yuan,", ",吨,")
+    (folder / "targets.csv").write_text(t, encoding="utf-8")
+    r = runner.invoke(app, ["data", "validate", str(folder), "--lang", "en"])
+    assert r.exit_code == 1
+    assert "unknown indicator" in r.stderr and "isw_used" in r.stderr
+    assert "value '吨'" in r.stderr and "万吨" in r.stderr
+    r = runner.invoke(app, ["plan", str(folder), "-q"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+
+
+def test_an_empty_template_does_not_validate(tmp_path):
+    book = tmp_path / "t.xlsx"
+    assert runner.invoke(app, ["data", "template", str(book)]).exit_code == 0
+    for args in (["data", "validate", str(book), "--lang", "en"], ["plan", str(book), "-q",
+                                                                    "--lang", "en"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 1, r.output
+        assert "no years to plan" in r.stderr
+
+
+def test_monitor_reads_the_plans_own_flows_and_says_what_flows_cannot_measure(folder, tmp_path):
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["plan", str(folder), "-q", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["monitor", str(out / "flows.csv"), "--scenario", str(folder),
+                            "--json", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    rows = {t["id"]: t for t in json.loads(r.stdout)["targets"]}
+    assert rows["t1"]["status"] == "missed" and rows["t1"]["value"] == pytest.approx(100.0)
+    for tid in ("t2", "t3"):
+        assert rows[tid]["status"] == "not_measurable" and rows[tid]["value"] is None
+    summary = json.loads(r.stdout)["summary"]
+    assert any("not measurable from flows" in line for line in summary)
+    r = runner.invoke(app, ["monitor", str(out / "flows.csv"), "--scenario", str(folder)])
+    assert "无法从流向数据计量" in r.stdout

@@ -76,8 +76,7 @@ class Scenario:
             issues += check_keys(table, frame, raw)
             tables[table] = frame
         issues += check_targets(tables["targets"], raws.get("targets"))
-        if not issues:
-            issues += check_cross(tables, raws)
+        issues += check_cross(tables, raws)  # in the same pass: every problem at once
         if issues:
             raise ScenarioError(issues)
         tables["targets"] = normalise_targets(tables["targets"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -135,7 +137,7 @@ def normalise_targets(targets: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def check_plannable(tables: dict[str, pd.DataFrame]) -> list[Issue]:
+def check_plannable(tables: Mapping[str, pd.DataFrame]) -> list[Issue]:
     """What a valid scenario still needs before it can be planned: at least one year."""
     if tables["supplies"].empty and tables["demands"].empty:
         return [Issue("no_years", "supplies")]
