@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 from resynergy import schema
 from resynergy.cli.main import app
 from resynergy.monitor.actuals import monitor_actuals
-from resynergy.planner import solve
+from resynergy.planner import PlanOptions, solve
 from resynergy.report import summarize
 from resynergy.report.exports import plan_json
 from resynergy.scenario import ScenarioError
 from resynergy.schema import units
-from test_planner import transport_case
+from test_planner import siting_case, transport_case
 
 # --- item 1: target units -------------------------------------------------------------------
 
@@ -162,3 +162,75 @@ def test_monitor_reads_the_plans_own_flows_and_says_what_flows_cannot_measure(fo
     assert any("not measurable from flows" in line for line in summary)
     r = runner.invoke(app, ["monitor", str(out / "flows.csv"), "--scenario", str(folder)])
     assert "无法从流向数据计量" in r.stdout
+
+
+# --- item 4: capacity added counts cumulative additions since the base year ---------------------
+
+def _added_case(**kw):
+    """siting_case over 2022–2023, sand counted as high-value, and an existing 50 t/yr sand
+    plant FE that opened in 2022 (after the base year 2021)."""
+    s = siting_case(**kw)
+    proc = s.table("processes").assign(high_value=lambda p: p["id"] == "sand")
+    fac = pd.concat([s.table("facilities"), s.table("facilities").iloc[[0]].assign(
+        id="FE", candidate=False, capacity_t=50.0, fixed_cost=0.0, year=2022)],
+        ignore_index=True)
+    sup, dem = s.table("supplies"), s.table("demands")
+    return s.with_tables(processes=proc, facilities=fac,
+                         supplies=pd.concat([sup, sup.assign(year=2023)], ignore_index=True),
+                         demands=pd.concat([dem, dem.assign(year=2023)], ignore_index=True))
+
+
+def test_a_build_in_an_earlier_year_counts_toward_a_later_capacity_added_target():
+    targets = [{"id": "hard23", "indicator": "high_value_capacity_added", "year": 2023,
+                "value": 250.0, "unit": "t/yr"},
+               {"id": "rep23", "indicator": "high_value_capacity_added", "year": 2023,
+                "value": 0.025, "unit": "万吨/年", "kind": "report"}]
+    s = _added_case(targets=targets)
+    both = solve(s)
+    assert both.status == "optimal"  # met by the 2022 build: no second plant for 2023
+    act = both.activity.set_index(["facility", "year"])
+    assert act.xs(2022, level="year")["new_capacity_t"].sum() == pytest.approx(200.0)
+    assert act.xs(2023, level="year")["new_capacity_t"].sum() == pytest.approx(0.0)
+    one = solve(s, PlanOptions(years=[2023]))
+    for plan in (both, one):
+        summ = summarize(plan, s)
+        for t in (plan.targets, summ.targets):
+            row = t.set_index("id").loc["hard23"]
+            assert row["value"] == pytest.approx(250.0) and row["status"] == "met"
+        assert summ.indicator("high_value_capacity_added", 2023) == pytest.approx(250.0)
+        assert summ.targets.set_index("id").at["rep23", "status"] == "met"
+
+
+# --- items 11 and 12: prefecture and province scopes, every indicator by province -----------------
+
+def test_prefecture_and_province_targets_are_evaluated_in_every_output(tmp_path):
+    s = transport_case(targets=[
+        {"id": "pref", "indicator": "isw_utilized", "region": "130800", "value": 100.0},
+        {"id": "prov", "indicator": "isw_utilized", "region": "130000", "value": 1.0,
+         "unit": "万吨", "kind": "report"}])
+    folder = s.save(tmp_path / "s")
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["plan", str(folder), "--json", "-q", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    rows = {t["id"]: t for t in doc["targets"]}
+    assert rows["pref"]["value"] == pytest.approx(100.0) and rows["pref"]["status"] == "met"
+    assert rows["prov"]["target"] == pytest.approx(1e4) and rows["prov"]["status"] == "missed"
+    prov = [p for p in doc["indicators_by_province"] if p["indicator"] == "isw_utilized"]
+    assert [(p["province"], p["value"]) for p in prov] == [("130000", pytest.approx(100.0))]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "plan.xlsx", read_only=True)
+    sheet = list(wb["目标 targets"].iter_rows(values_only=True))
+    head = sheet[0]
+    got = {r[head.index("代码 / Id")]: r for r in sheet[1:]}
+    assert got["pref"][head.index("数值 / Value")] == pytest.approx(100.0)
+    assert got["pref"][head.index("状态 / Status")] == "met"
+    assert "分省指标 provinces" in wb.sheetnames
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "分省指标" in html and "Indicators by province" in html
+    r = runner.invoke(app, ["plan", str(folder), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.stdout.splitlines() if "承德" in x)
+    assert "100.0 吨" in line and "达成" in line
+    assert "分省指标" in r.stdout

@@ -10,11 +10,15 @@ Counting rules (apply to every basis):
   products made from it and used again downstream (binder → concrete) are not counted again,
   because their material kind is ``product``;
 - legacy stock drawn down and utilized counts as utilized in the year it is drawn;
-- capacity (``facility_capacity``, ``capacity_added``) and actual output are kept apart.
+- capacity (``facility_capacity``, ``capacity_added``) and actual output are kept apart;
+- capacity added in year Y is cumulative: everything built or expanded after the plan's base
+  year (:func:`base_year`, the year before the scenario's first) up to and including Y, so that a
+  plant opened in 2021 counts toward a 2022 target, whichever years a run plans.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,7 +26,7 @@ import pandas as pd
 BASES = (
     "facility_input",     # t of matching materials entering facilities (by origin region)
     "facility_capacity",  # t/yr of output capacity of matching processes (by facility region)
-    "capacity_added",     # t/yr of input capacity built or expanded (by facility region)
+    "capacity_added",     # t/yr of input capacity added since the base year (by facility region)
     "output_value",       # yuan of products made, valued at the virgin-alternative price
     "designations",       # number of sites with a designation prefix (bases, parks, centres…)
     "rail_share",         # share of t·km moved by rail modes
@@ -76,7 +80,7 @@ _ALL = (
     Indicator("aggregate_capacity", "固废砂石骨料替代能力", "Aggregate substitution capacity", "t",
               "facility_capacity", process_flag="aggregate"),
     Indicator("high_value_capacity_added", "新增高值化利用能力", "New high-value utilization capacity",
-              "t", "capacity_added", process_flag="high_value"),
+              "t", "capacity_added", process_flag="high_value", version=2),
     Indicator("output_value", "产业总产值", "Industry output value", "yuan", "output_value"),
     Indicator("isw_bases", "工业固废综合利用基地", "Industrial solid waste utilization bases", "count",
               "designations", designation="base"),
@@ -100,6 +104,13 @@ _ALL = (
 )
 
 INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
+
+
+def base_year(years: Iterable[int]) -> int:
+    """The plan's base year, after which capacity counts as added: the year before the
+    scenario's first year (2019 for a 2020–2022 scenario); 0 without years."""
+    ys = [int(y) for y in years]
+    return min(ys) - 1 if ys else 0
 
 
 def get(indicator_id: str) -> Indicator:

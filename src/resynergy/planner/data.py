@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from resynergy.indicators.definitions import INDICATORS, Indicator
+from resynergy.indicators.definitions import INDICATORS, Indicator, base_year
 from resynergy.network import arcs as network
 from resynergy.network.regions import within
 
@@ -35,7 +35,9 @@ class Targets:
     """Targets the model constrains (hard or soft), one row each, in indicator units (t): the
     scenario converted them when it was read (:func:`resynergy.scenario.validate.normalise_targets`)."""
 
-    table: pd.DataFrame  # id, indicator, year, kind, value_t, penalty, sense (+1 floor / -1 cap)
+    # id, indicator, year, kind, value_t, penalty, sense (+1 floor / -1 cap), given_t (what
+    # counts whatever the plan decides: capacity the scenario itself adds after the base year)
+    table: pd.DataFrame
     arc_mask: list[np.ndarray]  # facility_input: which arcs count (bool over arcs)
     fac_weight: list[np.ndarray]  # capacity bases: t of counted capacity per t of input capacity
 
@@ -94,6 +96,7 @@ class ModelData:
     corridor_arcs: list[np.ndarray] = field(default_factory=list)
     targets: Targets | None = None
     report_targets: pd.DataFrame | None = None  # every target row (for attainment)
+    base_year: int = 0  # capacity added counts after this year (indicators.base_year)
     scenario_obj: Any = None
 
     @property
@@ -266,6 +269,7 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
         corridors=scenario.table("corridors"), scenario_obj=scenario,
     )
     data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
+    data.base_year = base_year(all_years or years)
     all_targets = scenario.table("targets")
     data.report_targets = all_targets
     if targets:
@@ -327,6 +331,7 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
     a = data.net.arcs
     fac_site = data.sites.index.get_indexer(data.fac["site"])
     for _, t in targets.iterrows():
+        given = 0.0
         ind = INDICATORS.get(t["indicator"])
         if t["kind"] == "report" or ind is None or ind.basis not in MODEL_BASES:
             continue
@@ -351,16 +356,20 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
                 fac_weight.append(weight * yield_)
             else:
                 fac_weight.append(weight.astype(float))
+                # the scenario's own facilities opened after the base year count as added
+                opened = (data.fac["first_year"].to_numpy() > data.base_year) & (
+                    data.fac["first_year"].to_numpy() <= int(t["year"]))
+                given = float((weight * data.cap0 * opened).sum())
             arc_mask.append(np.zeros(len(a), dtype=bool))
         rows.append({"id": t["id"], "indicator": t["indicator"], "basis": ind.basis,
                      "year": int(t["year"]), "kind": t["kind"],
-                     "value_t": float(t["value"]),
+                     "value_t": float(t["value"]), "given_t": given,
                      "penalty": float(t["penalty"] or 0.0),
                      "sense": 1 if ind.better == "higher" else -1,
                      "name_zh": t["name_zh"], "name_en": t["name_en"],
                      "region": t["region"], "material": t["material"]})
-    cols = ["id", "indicator", "basis", "year", "kind", "value_t", "penalty", "sense", "name_zh",
-            "name_en", "region", "material"]
+    cols = ["id", "indicator", "basis", "year", "kind", "value_t", "given_t", "penalty", "sense",
+            "name_zh", "name_en", "region", "material"]
     return Targets(table=pd.DataFrame(rows, columns=cols), arc_mask=arc_mask,
                    fac_weight=fac_weight)
 

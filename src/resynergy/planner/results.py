@@ -122,8 +122,9 @@ def target_values(data: ModelData, sol: Solution) -> np.ndarray:
             out[i] = sol.x[yi, data.targets.arc_mask[i]].sum()
         elif t["basis"] == "facility_capacity":
             out[i] = (data.targets.fac_weight[i] * cap[yi]).sum()
-        else:
-            out[i] = (data.targets.fac_weight[i] * added[yi]).sum()
+        else:  # capacity added: cumulative since the base year (indicators.base_year)
+            out[i] = float(t.get("given_t", 0.0)) + (
+                data.targets.fac_weight[i] * added[:yi + 1].sum(axis=0)).sum()
     return out
 
 

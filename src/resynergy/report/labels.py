@@ -55,6 +55,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "indicator_name": ("指标名称", "Indicator (name)"),
     "level": ("层级", "Level"),
     "region": ("地区", "Region"),
+    "province": ("省份", "Province"),
     "region_name": ("地区名称", "Region (name)"),
     "kind": ("类型", "Kind"),
     "unit": ("单位", "Unit"),
