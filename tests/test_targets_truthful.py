@@ -234,3 +234,24 @@ def test_prefecture_and_province_targets_are_evaluated_in_every_output(tmp_path)
     line = next(x for x in r.stdout.splitlines() if "承德" in x)
     assert "100.0 吨" in line and "达成" in line
     assert "分省指标" in r.stdout
+
+
+# --- item 14: the headline cost never hides penalties or virgin purchases ------------------------
+
+def test_headline_cost_keeps_penalties_and_virgin_purchases_apart(folder, tmp_path):
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["plan", str(folder), "--json", "-q", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    costs, totals = doc["costs_yuan"], doc["totals"]
+    assert costs["target_penalty"] == pytest.approx(100 * 1000.0)  # 100 t short × 1000 yuan/t
+    own = sum(v for k, v in costs.items() if k not in ("target_penalty", "virgin_purchase"))
+    assert totals["cost_yuan"] == pytest.approx(own)
+    assert totals["target_penalty_yuan"] == pytest.approx(costs["target_penalty"])
+    assert totals["virgin_purchase_yuan"] == pytest.approx(costs["virgin_purchase"])
+    assert totals["objective_yuan"] == pytest.approx(sum(costs.values()))
+    r = runner.invoke(app, ["plan", str(folder), "--out", str(out), "--lang", "en"])
+    head = next(x for x in r.stdout.splitlines() if x.startswith("Plan cost"))
+    assert "separately: target shortfall penalty 100,000.0 yuan" in head, head
+    assert any(x.strip("│ ").startswith("separately: target shortfall penalty")
+               for x in r.stdout.splitlines())

@@ -162,11 +162,11 @@ def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
             "合计" if lang == "zh" else "total")
         body.append([total, quantity(own[col].sum(), col, lang)])
         if apart is not None and len(apart):
-            body += [[("另计：" if lang == "zh" else "apart: ") + component(str(c), lang),
+            body += [[("另计：" if lang == "zh" else "separately: ") + component(str(c), lang),
                       quantity(v, col, lang)]
                      for c, v in zip(apart["component"], apart[col], strict=True)]
             body.append(["目标函数（含另计项）" if lang == "zh" else
-                         "objective (incl. the items apart)", quantity(df[col].sum(), col, lang)])
+                         "objective (incl. the items listed separately)", quantity(df[col].sum(), col, lang)])
         return body
     return _table(key, ["component", "value"], rows)
 

@@ -134,9 +134,9 @@ def cost_line(s: PlanSummary, lang: str) -> str:
              f"{quantity(tot.get('cost_yuan'), 'yuan', lang)}"]
     for c in APART:
         if f"{c}_yuan" in tot:
-            parts.append(f"{_t(lang, '另计', 'apart')} {component(c, lang)} "
+            parts.append(f"{_t(lang, '另计', 'separately:')} {component(c, lang)} "
                          f"{quantity(tot[f'{c}_yuan'], 'yuan', lang)}")
-    parts.append(f"{_t(lang, '目标函数（含另计项）', 'objective (incl. the items apart)')} "
+    parts.append(f"{_t(lang, '目标函数（含另计项）', 'objective (incl. the items listed separately)')} "
                  f"{quantity(tot.get('objective_yuan'), 'yuan', lang)}")
     return "  ".join(parts)
 
@@ -147,10 +147,10 @@ def cost_table(df: pd.DataFrame, title: str, lang: str) -> Table:
     own, apart = split_costs(df)
     t = _breakdown(own, "yuan", title, lang)
     for _, r in apart.iterrows():
-        t.add_row(_t(lang, "另计：", "apart: ") + component(str(r["component"]), lang),
+        t.add_row(_t(lang, "另计：", "separately: ") + component(str(r["component"]), lang),
                   quantity(r["yuan"], "yuan", lang), style="dim")
     if len(apart):
-        t.add_row(_t(lang, "目标函数（含另计项）", "objective (incl. the items apart)"),
+        t.add_row(_t(lang, "目标函数（含另计项）", "objective (incl. the items listed separately)"),
                   quantity(df["yuan"].sum(), "yuan", lang))
     return t
 
