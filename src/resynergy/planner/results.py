@@ -162,6 +162,21 @@ def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
     return pd.DataFrame({"component": list(rows), "yuan": [float(v) for v in rows.values()]})
 
 
+# Parts of the objective that are not what the plan's own operations cost; every output shows
+# them apart and labelled: virgin alternatives bought for demand the plan does not serve (or
+# priced shortages), and target shortfall penalties (a weight that steers the solver).
+APART = ("virgin_purchase", "shortage", "target_penalty")
+
+
+def split_costs(costs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The plan's own cost components, and the objective's other parts (:data:`APART`)."""
+    if not isinstance(costs, pd.DataFrame) or costs.empty:
+        empty = pd.DataFrame(columns=["component", "yuan"])
+        return empty, empty
+    apart = costs["component"].isin(APART)
+    return costs[~apart].reset_index(drop=True), costs[apart].reset_index(drop=True)
+
+
 def emissions(data: ModelData, sol: Solution) -> pd.DataFrame:
     """kg CO2: road and rail transport and processes (what the plan emits), and the virgin
     products bought for unmet demand (emitted elsewhere; what recycling would avoid)."""

@@ -12,11 +12,12 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from resynergy import __version__
+from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import PALETTE, _layout, _t
 from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json
 from resynergy.report.labels import component, quantity, status
-from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name, split_costs
+from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
 
 
 def compare_table(summaries: dict[str, PlanSummary]) -> pd.DataFrame:

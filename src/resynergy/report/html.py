@@ -16,10 +16,11 @@ from plotly.offline import get_plotlyjs
 from resynergy import __version__
 from resynergy.indicators import INDICATORS
 from resynergy.monitor import summary_lines
+from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files
 from resynergy.report.labels import column, component, quantity, status
-from resynergy.report.summary import PlanSummary, indicator_name, split_costs
+from resynergy.report.summary import PlanSummary, indicator_name
 
 LANGS = ("zh", "en")
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,

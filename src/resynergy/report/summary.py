@@ -16,12 +16,8 @@ import pandas as pd
 from resynergy.indicators import INDICATORS, attainment, evaluate_plan
 from resynergy.indicators.evaluate import LEVELS
 from resynergy.monitor import Monitor, monitor
+from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
-
-# Parts of the objective that are not what the plan's own operations cost, shown apart and
-# labelled: virgin alternatives bought for demand the plan does not serve (or shortages), and
-# target shortfall penalties (a weight that steers the solver, not a payment).
-APART = ("virgin_purchase", "shortage", "target_penalty")
 
 HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_capacity",
             "high_value_capacity_added", "output_value", "rail_share", "co2", "co2_avoided",
@@ -175,15 +171,6 @@ def summarize(plan: Any, scenario: Any) -> PlanSummary:
     }
     return PlanSummary(plan=plan, scenario=scenario, names=Names(scenario), values=values,
                        targets=targets, monitor=mon, totals=totals)
-
-
-def split_costs(costs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The plan's own costs, and the objective's other parts (:data:`APART`) kept apart."""
-    if not isinstance(costs, pd.DataFrame) or costs.empty:
-        empty = pd.DataFrame(columns=["component", "yuan"])
-        return empty, empty
-    apart = costs["component"].isin(APART)
-    return costs[~apart].reset_index(drop=True), costs[apart].reset_index(drop=True)
 
 
 def indicator_name(iid: str, lang: str) -> str:
