@@ -105,11 +105,12 @@ def province_table(s: PlanSummary, lang: str) -> Table:
     t.add_column(column("indicator", lang))
     for code in provinces:
         t.add_column(s.names("region", code, lang), justify="right")
-    for iid in [i for i in HEADLINE if i in set(p["indicator"])]:
+    units = dict(zip(s.values["indicator"], s.values["unit"], strict=True))
+    for iid in [i for i in HEADLINE if i in units]:
         g = p[p["indicator"] == iid]
         vals = dict(zip(g["province"], g["value"], strict=True))
-        unit = str(g["unit"].iloc[0])
-        t.add_row(indicator_name(iid, lang), *(quantity(vals.get(c), unit, lang)
+        # the evaluation is complete: a province without a row counted nothing
+        t.add_row(indicator_name(iid, lang), *(quantity(vals.get(c, 0.0), units[iid], lang)
                                                for c in provinces))
     return t
 
