@@ -129,7 +129,7 @@ def test_compare_side_by_side(solved, tmp_path):
     r = runner.invoke(make_app(), ["compare", "toy", "toy@policy.carbon_price=100",
                                    "toy@corridors=none", "--out", str(tmp_path), "--lang", "en"])
     assert r.exit_code == 0, r.output
-    assert "toy@policy.carbon_price=100" in r.stdout and "total cost" in r.stdout
+    assert "toy@policy.carbon_price=100" in r.stdout and "plan cost total" in r.stdout
     assert (tmp_path / "compare.html").exists()
     assert solved[1]["scenario"].policy("carbon_price") == 100.0
     assert solved[2]["scenario"].table("corridors").empty

@@ -108,7 +108,9 @@ def test_plan_tables_take_precedence_and_on_site_use_counts_where_it_happens():
          f"{HEBEI}/fly_ash": 30.0})
     # Built candidate f5 (400 t/yr) now adds aggregate capacity.
     assert total("aggregate_capacity", flows=plan.flows, **kw) == pytest.approx(600 * 0.9)
-    assert total("high_value_capacity_added", flows=plan.flows, **kw) == 0.0
+    # f2 (100 t/yr, high value) opened in 2022, after the base year 2021: added with or without
+    # the plan's tables; the plan builds no high-value candidate.
+    assert total("high_value_capacity_added", flows=plan.flows, **kw) == pytest.approx(100.0)
     assert total("disposal", flows=plan.flows, **kw) == 30.0
 
 

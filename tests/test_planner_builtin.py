@@ -92,3 +92,20 @@ def test_builtin_plan_premises(plan, scenario):
     capped = scenario.table("virgin_supply")
     assert set(short["material"]) <= set(capped["material"])
     assert plan.costs.set_index("component").at["shortage", "yuan"] > 0
+
+
+def test_builtin_high_value_capacity_counts_builds_of_earlier_years(plan, scenario):
+    """新增高值化利用能力 in 2022 counts every high-value addition since the base year (2019):
+    builds and expansions of 2020–2022 and the dataset's own plants opened since 2020."""
+    from resynergy.indicators.definitions import base_year
+
+    act = plan.activity
+    high = set(scenario.table("processes").query("high_value")["id"])
+    fac = scenario.table("facilities").set_index("id")
+    opened = fac[~fac["candidate"] & (fac["year"] > base_year(scenario.years))
+                 & (fac["year"] <= 2022) & fac["process"].isin(high)]["capacity_t"].sum()
+    planned = act[act["process"].isin(high) & (act["year"] <= 2022)]["new_capacity_t"].sum()
+    earlier = act[act["process"].isin(high) & (act["year"] < 2022)]["new_capacity_t"].sum()
+    row = plan.targets.set_index("id").loc["plan2022_high_value_capacity_added"]
+    assert row["value"] == pytest.approx(opened + planned, rel=1e-6)
+    assert earlier + opened > 0  # the case the old rule (2022 additions only) missed

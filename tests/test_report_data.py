@@ -59,7 +59,7 @@ class TableScenario:
     @property
     def years(self) -> list[int]:
         ys: set[int] = set()
-        for t in ("supplies", "demands", "facilities"):
+        for t in ("supplies", "demands"):  # as Scenario.years
             ys |= set(self.table(t)["year"].astype(int))
         return sorted(ys)
 

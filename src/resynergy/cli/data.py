@@ -54,6 +54,10 @@ def validate(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .
              lang: LangOption = Lang.zh) -> None:
     """Check a scenario; list every problem (file/sheet, row, column, value). Exit 1 if invalid."""
     s = open_or_exit(ref, lang)
+    issues = s.plan_issues()
+    if issues:  # valid tables that still cannot be planned (e.g. an empty template)
+        print_issues(ScenarioError(issues), lang)
+        raise typer.Exit(1)
     counts = ", ".join(f"{t} {len(f)}" for t, f in s.tables.items() if len(f))
     out.print(say(lang, f"有效：{s.name}（{counts}）", f"Valid: {s.name} ({counts})"))
 

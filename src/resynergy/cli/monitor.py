@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -10,12 +11,13 @@ import typer
 
 from resynergy.cli.console import Lang, err, out, say
 from resynergy.cli.data import open_or_exit, print_issues
+from resynergy.cli.plan import no_traceback
 from resynergy.scenario import ScenarioError
 
 
 def monitor(flows: Annotated[Path, typer.Argument(
                 help="Actual flows (.csv, .parquet or .xlsx): year, from_site, to_site, material, t "
-                     "[, mode, distance_km, manifest] / 实际流向（联单）")],
+                     "[, mode, distance_km, manifest], or a plan's own flows.csv / 实际流向（联单）或规划输出的 flows.csv")],
             scenario: Annotated[str, typer.Option(
                 "--scenario", help="Scenario or registry export the flows refer to")] = "jjj-2022",
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout only")] = False,
@@ -33,7 +35,8 @@ def monitor(flows: Annotated[Path, typer.Argument(
     except ScenarioError as exc:
         print_issues(exc, lang)
         raise typer.Exit(1) from None
-    m = monitor_actuals(actual, s)
+    with no_traceback(lang, Path(tempfile.gettempdir()) / "resynergy-monitor"):
+        m = monitor_actuals(actual, s)
     names = Names(s)
     if as_json:
         doc = {"scenario": s.name, "flows": str(flows), "counts": m.counts(),

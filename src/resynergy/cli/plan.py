@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ EXIT_INFEASIBLE = 3
 # The planner's stage names, as shown on the progress bar.
 STAGES = {"network": ("构建运输网络", "building the network"), "build": ("建立模型", "building the model"),
           "solve": ("求解", "solving"), "relax": ("放宽目标重新求解", "relaxing targets"),
-          "duals": ("计算影子价格", "shadow prices"), "results": ("整理结果", "collecting results"),
+          "duals": ("计算边际成本", "marginal costs"), "results": ("整理结果", "collecting results"),
           "done": ("求解完成", "solved")}
 
 
@@ -41,8 +42,25 @@ ScenarioArg = Annotated[str, typer.Argument(
     help="Built-in name, folder of CSV/Parquet or .xlsx workbook / 内置情景名、文件夹或工作簿")]
 ObjectiveOpt = Annotated[Objective, typer.Option(help="What to optimise / 优化目标")]
 YearOpt = Annotated[int | None, typer.Option(help="Plan one year only (default: every year)")]
-TimeLimitOpt = Annotated[float, typer.Option("--time-limit", help="Solver time limit, s")]
-GapOpt = Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap")]
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise typer.BadParameter(f"{value:g}: 应为正数秒 / expected a positive number of seconds")
+    return value
+
+
+def _gap(value: float) -> float:
+    if not 0 <= value < 1:
+        raise typer.BadParameter(f"{value:g}: 应在 0（含）到 1 之间，如 0.01 / "
+                                 "expected a fraction from 0 up to (not including) 1, e.g. 0.01")
+    return value
+
+
+TimeLimitOpt = Annotated[float, typer.Option("--time-limit", callback=_positive,
+                                             help="Solver time limit, s (> 0)")]
+GapOpt = Annotated[float, typer.Option("--mip-gap", callback=_gap,
+                                       help="Relative MIP gap, 0 ≤ gap < 1")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder / 输出目录")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="zh | en")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary")]
@@ -96,10 +114,16 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     from resynergy.report.terminal import print_summary
 
     s = open_or_exit(scenario, lang)
+    check_plannable_or_exit(s, lang)
     _check_year(s, year, lang)
-    with progress_bar(not quiet, lang) as progress:
+    with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:
         result = solve_scenario(s, objective, year, time_limit, mip_gap,
                                 lambda st, f: progress(st, 0.8 * f), iis=iis)
+        if no_plan_found(result):
+            err.print(say(lang, f"在 {time_limit:g} 秒内未找到可行方案：请放宽 --time-limit 或缩小问题规模。",
+                          f"no feasible plan within {time_limit:g} s: allow more time "
+                          "(--time-limit) or shrink the problem."), markup=False)
+            raise typer.Exit(1)
         progress(say(lang, "评估指标", "evaluating indicators"), 0.85)
         summary = summarize(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
@@ -112,6 +136,51 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
         out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
     if str(result.status) == "infeasible":
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def no_plan_found(result: Any) -> bool:
+    """The solver stopped (time limit) before it found any feasible plan."""
+    objective = getattr(result, "objective", None)
+    return str(result.status) == "time_limit" and (objective is None or not math.isfinite(
+        float(objective)))
+
+
+def check_plannable_or_exit(s: Scenario, lang: Lang) -> None:
+    """A valid scenario that still cannot be planned (e.g. an empty template): exit 1."""
+    check = getattr(s, "plan_issues", None)  # duck-typed scenarios (tests) may not check
+    issues = check() if check is not None else []
+    if issues:
+        print_issues(ScenarioError(issues), lang)
+        raise typer.Exit(1)
+
+
+@contextmanager
+def no_traceback(lang: Lang, out_dir: Path) -> Iterator[None]:
+    """What the planner refuses (PlanInputError) as a plain message; anything unexpected as a
+    one-line message with the details in ``out_dir/error.log``. Exit 1; never a traceback."""
+    from resynergy.planner.data import PlanInputError
+
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except PlanInputError as exc:
+        err.print(say(lang, f"无法规划：{exc}", f"cannot plan: {exc}"), markup=False)
+        raise typer.Exit(1) from None
+    except Exception as exc:  # noqa: BLE001 - the user gets words, the log gets the traceback
+        import traceback
+
+        log = out_dir / "error.log"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = str(log)
+        except OSError:
+            where = "—"
+        err.print(say(lang, f"内部错误（{type(exc).__name__}）：{exc}。详情见 {where}，请报告此问题。",
+                      f"internal error ({type(exc).__name__}): {exc}. Details in {where}; "
+                      "please report it."), markup=False)
+        raise typer.Exit(1) from None
 
 
 def _check_year(s: Scenario, year: int | None, lang: Lang) -> None:
@@ -221,10 +290,11 @@ def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
     parsed = [parse_variant(v, list(set_ or [])) for v in expand(variants, list(vary or []))]
     scenarios = {v.label: build_variant(v, lang) for v in parsed}
     for s in scenarios.values():
+        check_plannable_or_exit(s, lang)
         _check_year(s, year, lang)
     jobs = {v.label: (scenarios[v.label], plan_options(v.objective or objective, year, time_limit, mip_gap))
             for v in parsed}
-    with progress_bar(not quiet, lang) as progress:
+    with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:
         plans = solve_many(jobs, workers=workers, scheduler=scheduler,
                            progress=lambda label, f: progress(label, 0.9 * f))
         progress(say(lang, "评估指标", "evaluating indicators"), 0.95)

@@ -16,10 +16,14 @@ Counting rules (apply to every basis):
   ≤ Y (the plan's 建设/形成/培育 read as "exists and works"), or the plan itself builds it (it
   links a candidate facility); every candidate facility it links must be built and run (input
   > 0) in Y. ``proposed`` and ``approved`` programmes do not count.
+- capacity added in year Y is cumulative: everything built or expanded after the plan's base
+  year (:func:`base_year`, the year before the scenario's first) up to and including Y, so that a
+  plant opened in 2021 counts toward a 2022 target, whichever years a run plans.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,7 +31,7 @@ import pandas as pd
 BASES = (
     "facility_input",     # t of matching materials entering facilities (by origin region)
     "facility_capacity",  # t/yr of output capacity of matching processes (by facility region)
-    "capacity_added",     # t/yr of input capacity built or expanded (by facility region)
+    "capacity_added",     # t/yr of input capacity added since the base year (by facility region)
     "output_value",       # yuan of products made, valued at the virgin-alternative price
     "programmes",         # number of programmes of a kind that are built (bases, parks, centres…)
     "rail_share",         # share of t·km moved by rail modes
@@ -83,7 +87,7 @@ _ALL = (
     Indicator("aggregate_capacity", "固废砂石骨料替代能力", "Aggregate substitution capacity", "t",
               "facility_capacity", process_flag="aggregate"),
     Indicator("high_value_capacity_added", "新增高值化利用能力", "New high-value utilization capacity",
-              "t", "capacity_added", process_flag="high_value"),
+              "t", "capacity_added", process_flag="high_value", version=2),
     Indicator("output_value", "产业总产值", "Industry output value", "yuan", "output_value"),
     Indicator("isw_bases", "工业固废综合利用基地", "Industrial solid waste utilization bases", "count",
               "programmes", programme_kind="isw_base", version=2),
@@ -107,6 +111,13 @@ _ALL = (
 )
 
 INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
+
+
+def base_year(years: Iterable[int]) -> int:
+    """The plan's base year, after which capacity counts as added: the year before the
+    scenario's first year (2019 for a 2020–2022 scenario); 0 without years."""
+    ys = [int(y) for y in years]
+    return min(ys) - 1 if ys else 0
 
 
 def get(indicator_id: str) -> Indicator:

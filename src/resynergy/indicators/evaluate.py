@@ -20,7 +20,7 @@ result tables); without them the same quantities are inferred from the flows and
 - disposal (without ``supply_use``): arriving t at ``disposal`` sites; legacy stock drawn
   (without ``supply_use``): departing t above the site's generation, up to its stock;
 - capacity (without ``activity``): facilities in operation (not candidates, first year ≤ Y);
-  capacity added in year Y: facilities whose first year is Y.
+  capacity added by year Y: facilities whose first year lies after the base year and by Y.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pandas as pd
 
 from resynergy.scenario.regions import province_of
 
-from .definitions import INDICATORS, Indicator, get
+from .definitions import INDICATORS, Indicator, base_year, get
 
 ARRIVING = ("direct", "last_mile")
 DEPARTING = ("direct", "first_mile")
@@ -255,19 +255,34 @@ def _facility_input(ind: Indicator, data: Inputs) -> pd.DataFrame:
 
 
 def _capacity(data: Inputs, ind: Indicator, added: bool) -> pd.DataFrame:
-    """Facility capacity rows (year, site, process, capacity) of flagged processes."""
+    """Facility capacity rows (year, site, process, capacity) of flagged processes.
+
+    Added capacity in year Y is cumulative since the base year: the plan's builds and
+    expansions in its years up to Y, plus the scenario's own facilities that opened after the
+    base year and by Y (not candidates: those count only when the plan builds them)."""
     act = data.activity
-    if act is not None:
+    fac = data.scenario.table("facilities")
+    fac = fac[~fac["candidate"].astype(bool)]
+    cols = ["year", "site", "process", "cap"]
+    if act is not None and not added:
         act = act[act["built"].astype(bool)]
-        col = "new_capacity_t" if added else "capacity_t"
-        rows = act[["year", "site", "process"]].assign(cap=act[col].astype(float))
-    else:
-        fac = data.scenario.table("facilities")
-        fac = fac[~fac["candidate"].astype(bool)]
-        parts = [fac[(fac["year"] == y) if added else (fac["year"] <= y)].assign(year=y)
-                 for y in data.years]
+        rows = act[["year", "site", "process"]].assign(cap=act["capacity_t"].astype(float))
+    elif not added:
+        parts = [fac[fac["year"] <= y].assign(year=y) for y in data.years]
         rows = pd.concat(parts, ignore_index=True) if parts else fac.iloc[:0]
         rows = rows[["year", "site", "process"]].assign(cap=rows["capacity_t"].astype(float))
+    else:
+        base = base_year(data.scenario.years)
+        parts = [fac[(fac["year"] > base) & (fac["year"] <= y)].assign(year=y)
+                 for y in data.years]
+        given = pd.concat(parts, ignore_index=True) if parts else fac.iloc[:0]
+        rows = given[["year", "site", "process"]].assign(cap=given["capacity_t"].astype(float))
+        if act is not None and len(act):
+            a = act.sort_values("year", kind="stable")
+            cum = a.groupby(a["facility"] if "facility" in a else a["site"] + "|" + a["process"])[
+                "new_capacity_t"].cumsum()
+            planned = a[["year", "site", "process"]].assign(cap=cum.astype(float))
+            rows = pd.concat([rows[cols], planned[planned["cap"] > 0][cols]], ignore_index=True)
     if ind.process_flag:
         rows = rows[rows["process"].isin(data.processes.index[ind.process_mask(data.processes)])]
     return rows

@@ -9,14 +9,18 @@ import numpy as np
 import pandas as pd
 
 from resynergy import schema
-from resynergy.indicators import evaluate_all
+from resynergy.indicators import INDICATORS, evaluate_all
+from resynergy.indicators.evaluate import LEVELS
 from resynergy.monitor.track import Monitor, monitor
 from resynergy.network.geo import great_circle_km
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario.validate import check_refs
-from resynergy.schema.coerce import coerce
+from resynergy.schema.coerce import RawTable, coerce
 
+# Bases that recorded flows cannot measure: what products are worth (prices are not on a
+# manifest) and what capacity was built (a registry matter, not a movement of goods).
+FLOW_BLIND = ("output_value", "capacity_added")
 _DEFAULT_CIRCUITY = next(c for c in schema.columns("modes") if c.name == "circuity").default_value()
 
 
@@ -25,12 +29,34 @@ def load_actual_flows(path: str | Path, scenario: Scenario) -> pd.DataFrame:
     (file/sheet, row, column, value) as a ScenarioError, nothing loaded when any."""
     raw, issues = scenario_io.read_table(Path(path), "actual_flows")
     frame = pd.DataFrame()
+    legs = None
     if raw is not None:
+        raw, legs = _plan_shaped(raw)
         frame, found = coerce(raw)
         issues += found or check_refs("actual_flows", frame, scenario.tables, raw)
     if issues:
         raise ScenarioError(issues)
+    if legs is not None:  # a plan's flows.csv: keep its legs, so routes count once
+        frame = pd.concat([frame, legs], axis=1)
     return with_distances(frame, scenario)
+
+
+# Columns of a plan's flows.csv (resynergy plan) that say how a flow travelled: kept.
+PLAN_LEG_COLUMNS = ("leg", "route")
+
+
+def _plan_shaped(raw: RawTable) -> tuple[RawTable, pd.DataFrame | None]:
+    """A plan's own ``flows.csv`` (it has a ``leg`` column): its schema columns as actual flows,
+    plus ``leg`` and ``route``; the plan's other columns (costs, names, facilities) are left
+    out. Anything else is returned as it is, to be checked column by column."""
+    if "leg" not in raw.frame.columns:
+        return raw, None
+    known = [c.name for c in schema.columns("actual_flows")]
+    f = raw.frame
+    kept = f[[c for c in f.columns if c in known]]
+    legs = pd.DataFrame({c: (f[c] if c in f else pd.Series([""] * len(f))).astype(object)
+                         .where(lambda v: v.notna(), "").astype(str) for c in PLAN_LEG_COLUMNS})
+    return RawTable(raw.name, kept, raw.source, raw.rows), legs.reset_index(drop=True)
 
 
 def with_distances(flows: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -48,5 +74,7 @@ def with_distances(flows: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def monitor_actuals(flows: pd.DataFrame, scenario: Scenario) -> Monitor:
     """The scenario's targets against indicators evaluated on actual flows; a year with
     records counts what is not recorded as zero, later target years are projected."""
-    values = evaluate_all(flows, scenario, levels=("total", "province", "prefecture"))
-    return monitor(scenario.table("targets"), values, source="actual", complete=True)
+    measurable = [i for i, ind in INDICATORS.items() if ind.basis not in FLOW_BLIND]
+    values = evaluate_all(flows, scenario, levels=LEVELS, indicators=measurable)
+    return monitor(scenario.table("targets"), values, source="actual", complete=True,
+                   unmeasurable=[i for i in INDICATORS if i not in measurable])

@@ -5,7 +5,9 @@ Status of a target (``STATUSES``):
 - ``met`` / ``missed`` — a value exists for the target year: it reaches the target or not
   (floors for most indicators, ceilings for CO2 and disposal);
 - ``on_track`` / ``at_risk`` — the target year lies beyond the last year with a value: the
-  values are projected to the target year and the projection reaches the target or not.
+  values are projected to the target year and the projection reaches the target or not;
+- ``not_measurable`` — the values cannot speak to the indicator (e.g. output value or capacity
+  added, from recorded flows): no value, rather than a misleading 0.
 
 Projection method (stated on every row): an ordinary least-squares line through the years with
 values when there are two or more, else the last value held constant. A target with no value
@@ -14,6 +16,7 @@ at all is ``at_risk`` when its year is still ahead of the data and ``missed`` ot
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +38,10 @@ class Monitor:
 
     def counts(self) -> dict[str, int]:
         vc = self.table["status"].value_counts()
-        return {s: int(vc.get(s, 0)) for s in ("met", "on_track", "at_risk", "missed")}
+        counts = {s: int(vc.get(s, 0)) for s in ("met", "on_track", "at_risk", "missed")}
+        if vc.get("not_measurable", 0):
+            counts["not_measurable"] = int(vc["not_measurable"])
+        return counts
 
     def summary(self, lang: str = "zh", name=None) -> str:
         """A post-evaluation summary in plain words (``name(kind, code, lang)`` names scopes)."""
@@ -54,13 +60,18 @@ def _fit(years: np.ndarray, vals: np.ndarray, target_year: int) -> tuple[float, 
             f"only one year ({y1}) available: held constant")
 
 
+NOT_MEASURABLE = ("无法从流向数据计量", "not measurable from flows")
+
+
 def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actual",
-            complete: bool = False) -> Monitor:
+            complete: bool = False, unmeasurable: Sequence[str] = ()) -> Monitor:
     """Compare ``targets`` (scenario ``targets`` table) with ``values`` over the years available.
 
     ``values``: indicator, region ('' = whole scenario), material ('' = all), year, value — from
     :func:`resynergy.indicators.evaluate_all` (plans or recorded flows; pass ``complete=True``)
-    or reported statistics (a missing row is unknown, not zero).
+    or reported statistics (a missing row is unknown, not zero). Targets of ``unmeasurable``
+    indicators (what the values cannot speak to, e.g. output value from flows) get status
+    ``not_measurable`` and no value, never 0.
     """
     t = targets.copy()
     for col in ("region", "material"):
@@ -103,6 +114,12 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
         a.loc[projected_rows, "status"] = np.where(p["status"] == "met", "on_track", "at_risk")
         a.loc[projected_rows, "shortfall"] = p["shortfall"]
         a.loc[projected_rows, "attainment"] = p["attainment"]
+    blind = a["indicator"].isin(list(unmeasurable))
+    if blind.any():
+        a.loc[blind, ["value", "value_year", "projected", "shortfall", "attainment"]] = np.nan
+        a.loc[blind, "status"] = "not_measurable"
+        a.loc[blind, "method_zh"], a.loc[blind, "method_en"] = NOT_MEASURABLE
+        traj = [r for r in traj if r[0] not in set(a.index[blind])]
     trajectory = pd.DataFrame(traj, columns=["id", "year", "value", "kind"])
     return Monitor(table=a.reset_index(), trajectory=trajectory, source=source)
 
@@ -115,11 +132,15 @@ def summary_lines(m: Monitor, lang: str = "zh", name=None) -> list[str]:
     if zh:
         what = "规划方案" if m.source == "plan" else "实际数据"
         lines = [f"按{what}评估，共 {n} 项目标：达成 {c['met']} 项，进度正常 {c['on_track']} 项，"
-                 f"存在风险 {c['at_risk']} 项，未达成 {c['missed']} 项。"]
+                 f"存在风险 {c['at_risk']} 项，未达成 {c['missed']} 项"
+                 + (f"，{NOT_MEASURABLE[0]} {c['not_measurable']} 项" if "not_measurable" in c
+                    else "") + "。"]
     else:
         what = "the plan" if m.source == "plan" else "actual data"
         lines = [f"Evaluated on {what}: {n} targets — {c['met']} met, {c['on_track']} on track, "
-                 f"{c['at_risk']} at risk, {c['missed']} missed."]
+                 f"{c['at_risk']} at risk, {c['missed']} missed"
+                 + (f", {c['not_measurable']} {NOT_MEASURABLE[1]}" if "not_measurable" in c
+                    else "") + "."]
     for _, r in m.table.iterrows():
         if r["status"] == "met":
             continue
@@ -137,6 +158,10 @@ def _target_line(r: pd.Series, zh: bool, name_of=None) -> str:
     scope_txt = ("（" + "，".join(scope) + "，" if scope else "（") if zh else (
         " (" + ", ".join(scope) + ", " if scope else " (")
     target = quantity(r["target"], unit, lang)
+    if r["status"] == "not_measurable":
+        if zh:
+            return f"· {name}{scope_txt}{r['year']}年）：{NOT_MEASURABLE[0]}（目标 {target}）。"
+        return f"· {name}{scope_txt}{r['year']}): {NOT_MEASURABLE[1]} (target {target})."
     ceiling = bool(ind and ind.better == "lower")
     if pd.notna(r["value"]):
         val = quantity(r["value"], unit, lang)

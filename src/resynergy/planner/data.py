@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy import schema
-from resynergy.indicators.definitions import INDICATORS, Indicator
+from resynergy.indicators.definitions import INDICATORS, Indicator, base_year
 from resynergy.network import arcs as network
 from resynergy.network.regions import within
 
@@ -25,8 +25,6 @@ POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "en
                    "annuity_years": 15.0, "discount_rate": 0.06, "max_distance_km": 300.0,
                    "k_nearest": 8.0, "shortage_cost": 300.0, "min_load": 0.6}
 MODEL_BASES = ("facility_input", "facility_capacity", "capacity_added")
-UNIT_FACTORS = {"t": 1.0, "t/yr": 1.0, "kt": 1e3, "10kt": 1e4, "万吨": 1e4, "Mt": 1e6,
-                "亿吨": 1e8, "Gt": 1e9}
 
 
 class PlanInputError(ValueError):
@@ -35,9 +33,12 @@ class PlanInputError(ValueError):
 
 @dataclass
 class Targets:
-    """Targets the model constrains (hard or soft), one row each, in indicator units (t)."""
+    """Targets the model constrains (hard or soft), one row each, in indicator units (t): the
+    scenario converted them when it was read (:func:`resynergy.scenario.validate.normalise_targets`)."""
 
-    table: pd.DataFrame  # id, indicator, year, kind, value_t, penalty, sense (+1 floor / -1 cap)
+    # id, indicator, year, kind, value_t, penalty, sense (+1 floor / -1 cap), given_t (what
+    # counts whatever the plan decides: capacity the scenario itself adds after the base year)
+    table: pd.DataFrame
     arc_mask: list[np.ndarray]  # facility_input: which arcs count (bool over arcs)
     fac_weight: list[np.ndarray]  # capacity bases: t of counted capacity per t of input capacity
 
@@ -127,6 +128,7 @@ class ModelData:
     corridor_arcs: list[np.ndarray] = field(default_factory=list)
     targets: Targets | None = None
     report_targets: pd.DataFrame | None = None  # every target row (for attainment)
+    base_year: int = 0  # capacity added counts after this year (indicators.base_year)
     scenario_obj: Any = None
     host_limits: HostLimits | None = None  # lines sharing a host plant (kilns, converters)
     # plan premises (issue 8): scarce virgin supply, min load, disposal bans, transport modes
@@ -326,6 +328,7 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
     data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
     data.host_limits = host_limits(fac, processes, materials, data.fin)
     _premises(data, scenario, fac, modes)
+    data.base_year = base_year(all_years or years)
     all_targets = scenario.table("targets")
     data.report_targets = all_targets
     if targets:
@@ -387,16 +390,12 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
     a = data.net.arcs
     fac_site = data.sites.index.get_indexer(data.fac["site"])
     for _, t in targets.iterrows():
+        given = 0.0
         ind = INDICATORS.get(t["indicator"])
         if t["kind"] == "report" or ind is None or ind.basis not in MODEL_BASES:
             continue
         if int(t["year"]) not in data.years:
             continue
-        factor = UNIT_FACTORS.get(t["unit"])
-        if factor is None:
-            raise PlanInputError(
-                f"targets row {t['id']!r}: unit {t['unit']!r} is not a tonnage unit; "
-                f"expected one of {', '.join(UNIT_FACTORS)}")
         proc_ok = _process_ok(ind, data)
         if ind.basis == "facility_input":
             mat_ok = ind.material_mask(data.materials.reset_index()).to_numpy()
@@ -416,16 +415,20 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
                 fac_weight.append(weight * yield_)
             else:
                 fac_weight.append(weight.astype(float))
+                # the scenario's own facilities opened after the base year count as added
+                opened = (data.fac["first_year"].to_numpy() > data.base_year) & (
+                    data.fac["first_year"].to_numpy() <= int(t["year"]))
+                given = float((weight * data.cap0 * opened).sum())
             arc_mask.append(np.zeros(len(a), dtype=bool))
         rows.append({"id": t["id"], "indicator": t["indicator"], "basis": ind.basis,
                      "year": int(t["year"]), "kind": t["kind"],
-                     "value_t": float(t["value"]) * factor,
-                     "penalty": float(t["penalty"] or 0.0) / factor,
+                     "value_t": float(t["value"]), "given_t": given,
+                     "penalty": float(t["penalty"] or 0.0),
                      "sense": 1 if ind.better == "higher" else -1,
                      "name_zh": t["name_zh"], "name_en": t["name_en"],
                      "region": t["region"], "material": t["material"]})
-    cols = ["id", "indicator", "basis", "year", "kind", "value_t", "penalty", "sense", "name_zh",
-            "name_en", "region", "material"]
+    cols = ["id", "indicator", "basis", "year", "kind", "value_t", "given_t", "penalty", "sense",
+            "name_zh", "name_en", "region", "material"]
     return Targets(table=pd.DataFrame(rows, columns=cols), arc_mask=arc_mask,
                    fac_weight=fac_weight)
 

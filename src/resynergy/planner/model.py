@@ -287,14 +287,15 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
                         terms.append((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
                     elif open_ is not None:  # builds fixed: their capacity is a constant
                         const += float((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
-                else:  # capacity_added in year y
-                    const = 0.0
+                else:  # capacity_added: cumulative since the base year, up to year y
+                    const = float(t["given_t"])
+                    upto = d.years[:yi + 1]
                     if exp is not None:
-                        terms.append((exp.sel(year=y) * _da(w, fac)).sum())
+                        terms.append((exp.sel(year=upto) * _da(w, fac)).sum())
                     if build_var is not None:
-                        terms.append((build_var.sel(year=y) * _da(w * d.cap_c, fac)).sum())
+                        terms.append((build_var.sel(year=upto) * _da(w * d.cap_c, fac)).sum())
                     elif fixed_build is not None:
-                        const += float((w * d.cap_c * fixed_build[yi] * candidate).sum())
+                        const += float((w * d.cap_c * fixed_build[:yi + 1] * candidate).sum())
                 expr = terms[0] if terms else None
                 for extra in terms[1:]:
                     expr = expr + extra

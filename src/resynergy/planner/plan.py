@@ -76,10 +76,17 @@ class Plan:
 
     def summary(self) -> dict[str, object]:
         """Scalars and headline totals, JSON-ready."""
+        from resynergy.planner.results import split_costs
+
+        own, apart = split_costs(self.costs)
         scalars = {f.name: getattr(self, f.name) for f in fields(self)
                    if f.name not in TABLES and f.name != "solver_log"}
         scalars.update({
-            "total_cost_yuan": float(self.costs["yuan"].sum()),
+            # the plan's own cost; what the objective adds is listed separately
+            "total_cost_yuan": float(own["yuan"].sum()),
+            **{f"{c}_yuan": float(y) for c, y in zip(apart["component"], apart["yuan"],
+                                                     strict=True)},
+            "objective_yuan": float(self.costs["yuan"].sum()),
             "total_co2_kg": float(self.emissions["kg"].sum()),
             "flow_t": float(self.flows.loc[self.flows["leg"].isin(["direct", "first_mile"]),
                                            "t"].sum()),

@@ -141,8 +141,9 @@ def target_values(data: ModelData, sol: Solution) -> np.ndarray:
             out[i] = sol.x[yi, data.targets.arc_mask[i]].sum()
         elif t["basis"] == "facility_capacity":
             out[i] = (data.targets.fac_weight[i] * cap[yi]).sum()
-        else:
-            out[i] = (data.targets.fac_weight[i] * added[yi]).sum()
+        else:  # capacity added: cumulative since the base year (indicators.base_year)
+            out[i] = float(t.get("given_t", 0.0)) + (
+                data.targets.fac_weight[i] * added[:yi + 1].sum(axis=0)).sum()
     return out
 
 
@@ -182,6 +183,21 @@ def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
         "target_penalty": penalty,
     }
     return pd.DataFrame({"component": list(rows), "yuan": [float(v) for v in rows.values()]})
+
+
+# Parts of the objective that are not what the plan's own operations cost; every output shows
+# them apart and labelled: virgin alternatives bought for demand the plan does not serve (or
+# priced shortages), and target shortfall penalties (a weight that steers the solver).
+APART = ("virgin_purchase", "shortage", "target_penalty")
+
+
+def split_costs(costs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The plan's own cost components, and the objective's other parts (:data:`APART`)."""
+    if not isinstance(costs, pd.DataFrame) or costs.empty:
+        empty = pd.DataFrame(columns=["component", "yuan"])
+        return empty, empty
+    apart = costs["component"].isin(APART)
+    return costs[~apart].reset_index(drop=True), costs[apart].reset_index(drop=True)
 
 
 def emissions(data: ModelData, sol: Solution) -> pd.DataFrame:

@@ -225,7 +225,9 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
     gap = float(info.mip_gap) if built.has_binaries and info is not None else 0.0
     timings = {"wall": wall, "highs": highs_time, "handoff_readback": wall - highs_time}
     cond = str(m.termination_condition)
-    has = _has_solution(built)
+    # Only a primal solution HiGHS calls feasible is a plan: stopped by the time limit before
+    # finding one, HiGHS still hands back (infeasible) values.
+    has = _feasible(info) and _has_solution(built)
     if cond == "optimal" and has:
         status = "optimal"
     elif cond in ("infeasible", "infeasible_or_unbounded"):
@@ -240,6 +242,12 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
         gap = 0.0
     return Run(status=status, solution=sol, log=log, gap=gap if sol is not None else None,
                objective=obj, timings=timings)
+
+
+def _feasible(info: Any) -> bool:
+    """HiGHS' own word on its primal solution (kSolutionStatusFeasible = 2)."""
+    status = getattr(info, "primal_solution_status", None) if info is not None else None
+    return status is None or int(status) == 2
 
 
 def _has_solution(built: Built) -> bool:

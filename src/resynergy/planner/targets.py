@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.indicators import attainment, evaluate_all
-from resynergy.planner.data import UNIT_FACTORS, ModelData
+from resynergy.planner.data import ModelData
 
 if TYPE_CHECKING:
     from resynergy.planner.plan import Plan
@@ -20,7 +20,7 @@ COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "nam
 
 def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.DataFrame:
     """Every scenario target against the plan's indicator values, with the shadow price (yuan
-    per unit of the target) of those the model constrains. Targets in years the plan does not
+    per unit of the indicator) of those the model constrains. Targets in years the plan does not
     cover have status 'not_planned'."""
     targets = data.report_targets
     if targets is None or targets.empty:
@@ -42,9 +42,7 @@ def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.Da
     out = pd.concat([out, rest[[c for c in out.columns if c in rest]]], ignore_index=True)
     out["shadow_price"] = np.nan
     if sol is not None and sol.target_dual is not None and data.targets is not None:
-        tt = data.targets.table
-        factor = tt["value_t"] / tt["id"].map(targets.set_index("id")["value"]).replace(0, np.nan)
-        factor = factor.fillna(tt["id"].map(targets.set_index("id")["unit"]).map(UNIT_FACTORS))
-        price = pd.Series(sol.target_dual * factor.to_numpy(), index=tt["id"])
+        # Targets are in indicator units (the scenario converted them), as are the duals.
+        price = pd.Series(sol.target_dual, index=data.targets.table["id"])
         out["shadow_price"] = out["id"].map(price)
     return out[[c for c in COLUMNS if c in out]].reset_index(drop=True)

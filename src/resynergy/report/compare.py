@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from resynergy import __version__
+from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import PALETTE, _layout, _t
 from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json, inline_json
@@ -29,10 +30,15 @@ def compare_table(summaries: dict[str, PlanSummary]) -> pd.DataFrame:
         p = s.plan
         put("status", "status", "", "求解状态", "status", label, str(p.status))
         put("objective", "total", "yuan", "目标函数值", "objective", label, float(p.objective))
-        for c, v in zip(p.costs["component"], p.costs["yuan"], strict=True):
+        own, apart = split_costs(p.costs)
+        for c, v in zip(own["component"], own["yuan"], strict=True):
             put(f"cost.{c}", "cost", "yuan", "费用：" + component(c, "zh"),
                 "cost: " + component(c, "en"), label, float(v))
-        put("cost.total", "total", "yuan", "总费用", "total cost", label, float(p.costs["yuan"].sum()))
+        put("cost.total", "total", "yuan", "规划费用合计（不含另计项）",
+            "plan cost total (without the items listed separately)", label, float(own["yuan"].sum()))
+        for c, v in zip(apart["component"], apart["yuan"], strict=True):
+            put(f"cost.{c}", "cost", "yuan", "另计：" + component(c, "zh"),
+                "separately: " + component(c, "en"), label, float(v))
         for c, v in zip(p.emissions["component"], p.emissions["kg"], strict=True):
             put(f"emission.{c}", "co2", "kg", "排放：" + component(c, "zh"),
                 "CO2: " + component(c, "en"), label, float(v))

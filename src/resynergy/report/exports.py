@@ -26,6 +26,7 @@ PLAN_TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "
                "emissions", "diagnosis")
 SHEET_NAMES = {
     "summary": "摘要 summary", "targets": "目标 targets", "indicators": "指标 indicators",
+    "provinces": "分省指标 provinces",
     "flows": "流向 flows", "facility_io": "设施投入产出 facility_io", "activity": "设施 activity",
     "supply_use": "产废去向 supply_use", "deliveries": "产品供应 deliveries",
     "costs": "费用 costs", "emissions": "排放 emissions", "diagnosis": "诊断 diagnosis",
@@ -68,7 +69,7 @@ def write_flows(s: PlanSummary, out: Path) -> list[Path]:
 def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
     """Every result table of the plan, in workbook order."""
     tables: dict[str, pd.DataFrame] = {"summary": summary_table(s), "targets": s.targets,
-                                       "indicators": s.values}
+                                       "indicators": s.values, "provinces": s.by_province()}
     for name in PLAN_TABLES:
         df = getattr(s.plan, name, None)
         if isinstance(df, pd.DataFrame):
@@ -147,6 +148,7 @@ def plan_json(s: PlanSummary, outputs: dict[str, str] | None = None) -> dict:
         "emissions_kg": {str(k): _num(v) for k, v in zip(p.emissions["component"],
                                                          p.emissions["kg"], strict=True)},
         "indicators": _records(head),
+        "indicators_by_province": _records(s.by_province()),
         "targets": _records(s.targets),
         "target_counts": s.monitor.counts(),
         "diagnosis": _records(p.diagnosis) if isinstance(p.diagnosis, pd.DataFrame) else [],

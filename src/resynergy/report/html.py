@@ -16,6 +16,7 @@ from plotly.offline import get_plotlyjs
 from resynergy import __version__
 from resynergy.indicators import INDICATORS
 from resynergy.monitor import summary_lines
+from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files
 from resynergy.report.labels import column, component, quantity, status
@@ -113,9 +114,8 @@ def _default_why(r: pd.Series, lang: str) -> str:
     if r["kind"] == "report":
         return ("仅报告的目标：未作为约束参与优化" if lang == "zh"
                 else "report-only target: not a constraint of the optimisation")
-    return ("达到目标的边际成本高于缺口罚金，或受产生量、能力、需求限制" if lang == "zh" else
-            "reaching it costs more than its shortfall penalty, or supply, capacity or demand "
-            "limit it")
+    return ("未达到：受产生量、能力、需求或成本限制，详见原因分析" if lang == "zh" else
+            "missed: supply, capacity, demand or cost limit it; see the causes")
 
 
 def flows_table(s: PlanSummary, n: int = 15) -> Table:
@@ -143,13 +143,44 @@ def indicators_table(s: PlanSummary) -> Table:
                                 for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
 
 
+def province_table(s: PlanSummary) -> Table:
+    """Every indicator of the last year by province (all materials)."""
+    year = s.years[-1] if s.years else None
+    p = s.by_province(year)
+    provinces = sorted(p["province"].unique())
+
+    def rows(lang: str) -> list[list[str]]:
+        out = []
+        for iid, g in p.groupby("indicator", sort=False):
+            vals = dict(zip(g["province"], g["value"], strict=True))
+            out.append([indicator_name(str(iid), lang)] + [
+                quantity(vals.get(c), str(g["unit"].iloc[0]), lang) for c in provinces])
+        return out
+    return Table("provinces", {lang: [column("indicator", lang)] + [
+        s.names("region", c, lang) for c in provinces] for lang in LANGS},
+        {lang: rows(lang) for lang in LANGS})
+
+
 def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
+    """Components and their total; for costs, the plan's own costs are totalled and virgin
+    purchases and target penalties follow apart, labelled."""
+    own, apart = split_costs(df) if col == "yuan" else (df, None)
+
     def rows(lang: str) -> list[list[str]]:
         if not isinstance(df, pd.DataFrame) or df.empty:
             return []
         body = [[component(str(c), lang), quantity(v, col, lang)]
-                for c, v in zip(df["component"], df[col], strict=True)]
-        return body + [["合计" if lang == "zh" else "total", quantity(df[col].sum(), col, lang)]]
+                for c, v in zip(own["component"], own[col], strict=True)]
+        total = ("规划费用合计" if lang == "zh" else "plan cost total") if col == "yuan" else (
+            "合计" if lang == "zh" else "total")
+        body.append([total, quantity(own[col].sum(), col, lang)])
+        if apart is not None and len(apart):
+            body += [[("另计：" if lang == "zh" else "separately: ") + component(str(c), lang),
+                      quantity(v, col, lang)]
+                     for c, v in zip(apart["component"], apart[col], strict=True)]
+            body.append(["目标函数（含另计项）" if lang == "zh" else
+                         "objective (incl. the items listed separately)", quantity(df[col].sum(), col, lang)])
+        return body
     return _table(key, ["component", "value"], rows)
 
 
@@ -196,7 +227,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
         status_zh=status(str(s.plan.status), "zh"), status_en=status(str(s.plan.status), "en"),
         cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
         tables={t.key: t for t in (targets_table(s), failing_table(s), flows_table(s),
-                                   indicators_table(s),
+                                   indicators_table(s), province_table(s),
                                    breakdown_table(s.plan.costs, "yuan", "costs"),
                                    breakdown_table(s.plan.emissions, "kg", "emissions"))},
         diagnosis=s.plan.diagnosis if isinstance(s.plan.diagnosis, pd.DataFrame) else None,
@@ -216,7 +247,8 @@ def cards(s: PlanSummary) -> list[dict[str, str]]:
         out.append({"zh": ind.name("zh"), "en": ind.name("en"),
                     "value_zh": quantity(v, ind.unit, "zh"), "value_en": quantity(v, ind.unit, "en")})
     c = s.totals.get("cost_yuan")
-    out.append({"zh": "总费用" + s.period("zh"), "en": "Total cost" + s.period("en"),
+    out.append({"zh": "规划费用（不含外购原生替代品、供应短缺折算与目标缺口折算）" + s.period("zh"),
+                "en": "Plan cost (without virgin purchases, priced shortages and target shortfalls)" + s.period("en"),
                 "value_zh": quantity(c, "yuan", "zh"),
                 "value_en": quantity(c, "yuan", "en")})
     return out

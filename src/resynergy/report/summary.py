@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment, evaluate_plan
+from resynergy.indicators.evaluate import LEVELS
 from resynergy.monitor import Monitor, monitor
+from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
 
 HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_capacity",
@@ -65,6 +67,26 @@ class PlanSummary:
         return v.sort_values(["indicator", "year"], key=lambda s: s.map(order)
                              if s.name == "indicator" else s)[
             ["indicator", "year", "value", "unit"]].reset_index(drop=True)
+
+    def by_province(self, year: int | None = None) -> pd.DataFrame:
+        """Every indicator by province (all materials): indicator, province, name_zh, name_en,
+        year, value, unit; one year, or every year when ``year`` is None."""
+        v = self.values
+        if "level" in v:
+            v = v[v["level"] == "province"]
+        else:
+            v = v[v["region"].isin(self.scenario.table("regions").query("level == 'province'")["code"])]
+        v = v[v["material"] == ""]
+        if year is not None:
+            v = v[v["year"] == year]
+        order = {k: i for i, k in enumerate(INDICATORS)}
+        out = v.rename(columns={"region": "province"}).assign(
+            name_zh=lambda d: self.names.series("region", d["province"], "zh"),
+            name_en=lambda d: self.names.series("region", d["province"], "en"))
+        out = out.sort_values(["indicator", "year", "province"],
+                              key=lambda s: s.map(order) if s.name == "indicator" else s)
+        return out[["indicator", "province", "name_zh", "name_en", "year", "value", "unit"]
+                   ].reset_index(drop=True)
 
     def largest_flows(self, n: int = 10, lang: str = "zh") -> pd.DataFrame:
         """The n largest flows of the last year by tonnes, intermodal routes folded into one
@@ -132,14 +154,17 @@ def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFram
 
 def summarize(plan: Any, scenario: Any) -> PlanSummary:
     """Evaluate every indicator on the plan and compare with the scenario's targets."""
-    values = evaluate_plan(plan, scenario)
+    # Every level a target may be scoped to (schema: province or prefecture).
+    values = evaluate_plan(plan, scenario, levels=LEVELS)
     targets = _plan_targets(plan, scenario, values)
     mon = monitor(scenario.table("targets"), values, source="plan", complete=True)
     flows = plan.flows
     costs, emissions = _frame(plan.costs), _frame(plan.emissions)
+    own, apart = split_costs(costs)
     totals = {
         "objective_yuan": float(getattr(plan, "objective", math.nan)),
-        "cost_yuan": float(costs["yuan"].sum()) if len(costs) else math.nan,
+        "cost_yuan": float(own["yuan"].sum()) if len(costs) else math.nan,
+        **{f"{c}_yuan": float(y) for c, y in zip(apart["component"], apart["yuan"], strict=True)},
         "co2_kg": float(emissions["kg"].sum()) if len(emissions) else math.nan,
         "flows_t": float(_journeys(flows)["t"].sum()) if len(flows) else 0.0,
         "tkm": float(flows["tkm"].sum()) if "tkm" in flows else 0.0,

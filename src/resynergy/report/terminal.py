@@ -7,8 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from resynergy.monitor import summary_lines
+from resynergy.planner.results import APART, split_costs
 from resynergy.report.labels import column, component, quantity, status
-from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
 
 STYLE = {"met": "green", "on_track": "green", "at_risk": "yellow", "missed": "red",
          "optimal": "green", "time_limit": "yellow", "relaxed": "yellow", "infeasible": "red"}
@@ -25,13 +26,14 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
     st = str(p.status)
     console.print(
         f"[bold]{_t(lang, '情景', 'Scenario')}[/] {p.scenario}  "
-        f"[bold]{_t(lang, '求解状态', 'Status')}[/] [{STYLE.get(st, 'white')}]{status(st, lang)}[/]  "
-        f"[bold]{_t(lang, '目标函数', 'Objective')}[/] {quantity(p.objective, 'yuan', lang)}"
+        f"[bold]{_t(lang, '求解状态', 'Status')}[/] [{STYLE.get(st, 'white')}]{status(st, lang)}[/]"
         + (f"  [bold]{_t(lang, '间隙', 'gap')}[/] {p.mip_gap:.2%}"
            if getattr(p, "mip_gap", None) is not None and pd.notna(p.mip_gap) else ""))
+    console.print(cost_line(s, lang), highlight=False)
     console.print(_targets_table(s, lang))
     console.print(_indicator_table(s, lang))
-    console.print(_breakdown(p.costs, "yuan", _t(lang, "费用构成", "Costs") + s.period(lang), lang))
+    console.print(province_table(s, lang))
+    console.print(cost_table(p.costs, _t(lang, "费用构成", "Costs") + s.period(lang), lang))
     console.print(_breakdown(p.emissions, "kg", _t(lang, "二氧化碳排放构成", "CO2 emitted")
                              + s.period(lang), lang))
     console.print(_flows_table(s, lang, flows))
@@ -92,6 +94,27 @@ def _indicator_table(s: PlanSummary, lang: str) -> Table:
     return t
 
 
+def province_table(s: PlanSummary, lang: str) -> Table:
+    """Compact: the main indicators of the last year, one column per province."""
+    year = s.years[-1] if s.years else None
+    p = s.by_province(year)
+    p = p[p["indicator"].isin(HEADLINE)]
+    provinces = sorted(p["province"].unique())
+    t = Table(title=_t(lang, f"分省指标（{year}年）", f"Indicators by province, {year}"),
+              title_justify="left")
+    t.add_column(column("indicator", lang))
+    for code in provinces:
+        t.add_column(s.names("region", code, lang), justify="right")
+    units = dict(zip(s.values["indicator"], s.values["unit"], strict=True))
+    for iid in [i for i in HEADLINE if i in units]:
+        g = p[p["indicator"] == iid]
+        vals = dict(zip(g["province"], g["value"], strict=True))
+        # the evaluation is complete: a province without a row counted nothing
+        t.add_row(indicator_name(iid, lang), *(quantity(vals.get(c, 0.0), units[iid], lang)
+                                               for c in provinces))
+    return t
+
+
 def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
     t = Table(title=title, title_justify="left")
     t.add_column(column("component", lang))
@@ -100,7 +123,37 @@ def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
         return t
     for _, r in df.iterrows():
         t.add_row(component(str(r["component"]), lang), quantity(r[col], col, lang))
-    t.add_row(_t(lang, "合计", "total"), quantity(df[col].sum(), col, lang), style="bold")
+    total = _t(lang, "合计", "total") if col != "yuan" else _t(
+        lang, "规划费用合计", "plan cost total")
+    t.add_row(total, quantity(df[col].sum(), col, lang), style="bold")
+    return t
+
+
+def cost_line(s: PlanSummary, lang: str) -> str:
+    """The headline cost: the plan's own, with what the objective adds shown apart, labelled."""
+    tot = s.totals
+    parts = [f"[bold]{_t(lang, '规划费用', 'Plan cost')}[/]{s.period(lang)} "
+             f"{quantity(tot.get('cost_yuan'), 'yuan', lang)}"]
+    for c in APART:
+        if abs(tot.get(f"{c}_yuan") or 0.0) >= 0.5:  # items the plan has, not empty ones
+            parts.append(f"{_t(lang, '另计', 'separately:')} {component(c, lang)} "
+                         f"{quantity(tot[f'{c}_yuan'], 'yuan', lang)}")
+    parts.append(f"{_t(lang, '目标函数（含另计项）', 'objective (incl. the items listed separately)')} "
+                 f"{quantity(tot.get('objective_yuan'), 'yuan', lang)}")
+    return "  ".join(parts)
+
+
+def cost_table(df: pd.DataFrame, title: str, lang: str) -> Table:
+    """The plan's own costs with their total; virgin purchases and target penalties below,
+    labelled as not part of that total."""
+    own, apart = split_costs(df)
+    t = _breakdown(own, "yuan", title, lang)
+    for _, r in apart.iterrows():
+        t.add_row(_t(lang, "另计：", "separately: ") + component(str(r["component"]), lang),
+                  quantity(r["yuan"], "yuan", lang), style="dim")
+    if len(apart):
+        t.add_row(_t(lang, "目标函数（含另计项）", "objective (incl. the items listed separately)"),
+                  quantity(df["yuan"].sum(), "yuan", lang))
     return t
 
 

@@ -11,7 +11,12 @@ import pandas as pd
 from resynergy import catalog, datasets, schema
 from resynergy.scenario import io
 from resynergy.scenario.regions import province_of
-from resynergy.scenario.validate import check_cross
+from resynergy.scenario.validate import (
+    check_cross,
+    check_plannable,
+    check_targets,
+    normalise_targets,
+)
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue, ScenarioError
 
@@ -70,10 +75,11 @@ class Scenario:
             issues += found
             issues += check_keys(table, frame, raw)
             tables[table] = frame
-        if not issues:
-            issues += check_cross(tables, raws)
+        issues += check_targets(tables["targets"], raws.get("targets"))
+        issues += check_cross(tables, raws)  # in the same pass: every problem at once
         if issues:
             raise ScenarioError(issues)
+        tables["targets"] = normalise_targets(tables["targets"])
         return cls(tables, name)
 
     # ---- access -------------------------------------------------------------------------
@@ -93,6 +99,10 @@ class Scenario:
         for t in ("supplies", "demands"):
             years.update(int(y) for y in self._tables[t]["year"].unique())
         return sorted(years)
+
+    def plan_issues(self) -> list[Issue]:
+        """What keeps this (valid) scenario from being planned, e.g. no years (empty template)."""
+        return check_plannable(self._tables)
 
     def site_province(self) -> pd.Series:
         """Province code of every site (a prefecture's parent, or the region itself), by site id."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from resynergy import schema
+from resynergy.indicators.definitions import INDICATORS
 from resynergy.scenario import uscc
+from resynergy.schema import units
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
 
@@ -132,3 +136,51 @@ def _check_programmes(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
                                     {"earlier": c1, "earlier_year": y1, "later": c2,
                                      "later_year": y2}))
     return issues
+
+
+def check_targets(targets: pd.DataFrame, raw: RawTable | None = None) -> list[Issue]:
+    """Targets whose indicator is unknown or whose unit is not of the indicator's dimension.
+
+    Runs with the per-table checks (not only once the scenario is otherwise valid), so that
+    ``data validate`` reports these in the same pass as everything else."""
+    issues: list[Issue] = []
+    for i, (iid, unit) in enumerate(zip(targets["indicator"], targets["unit"], strict=True)):
+        src, row = (raw.source, raw.rows[i]) if raw else ("targets", i + 2)
+        ind = INDICATORS.get(iid)
+        if ind is None:
+            if iid:
+                issues.append(Issue("unknown_indicator", "targets", src, row, "indicator", iid,
+                                    {"choices": ", ".join(INDICATORS)}))
+            continue
+        if unit in units.UNITS and units.dimension(unit) != units.dimension(ind.unit):
+            dim = units.dimension(ind.unit)
+            issues.append(Issue("unit_dimension", "targets", src, row, "unit", unit, {
+                "indicator": iid, "indicator_unit": ind.unit, "dimension": dim,
+                "dimension_zh": units.DIMENSION_ZH.get(dim, dim),
+                "choices": ", ".join(units.same_dimension(ind.unit))}))
+    return issues
+
+
+def normalise_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """Targets in the unit of their indicator: ``value`` converted, ``penalty`` per indicator
+    unit, ``unit`` the indicator's. The only place target units are converted; assumes
+    :func:`check_targets` found nothing (rows it would flag are left as they are)."""
+    t = targets.copy()
+    if t.empty:
+        return t
+    to = t["indicator"].map(lambda i: INDICATORS[i].unit if i in INDICATORS else "")
+    ok = to.ne("") & t["unit"].isin(list(units.UNITS))
+    ok &= t["unit"].map(units.dimension) == to.map(units.dimension)
+    f = pd.Series(1.0, index=t.index)
+    f[ok] = [units.factor(u, v) for u, v in zip(t.loc[ok, "unit"], to[ok], strict=True)]
+    t["value"] = t["value"].astype(float) * f
+    t["penalty"] = t["penalty"].astype(float) / f
+    t.loc[ok, "unit"] = to[ok]
+    return t
+
+
+def check_plannable(tables: Mapping[str, pd.DataFrame]) -> list[Issue]:
+    """What a valid scenario still needs before it can be planned: at least one year."""
+    if tables["supplies"].empty and tables["demands"].empty:
+        return [Issue("no_years", "supplies")]
+    return []

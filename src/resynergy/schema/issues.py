@@ -37,6 +37,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "year_order": ("年份先后不对：{earlier}（{earlier_year}）应不晚于 {later}（{later_year}）",
                    "years out of order: {earlier} ({earlier_year}) should not be after {later} ({later_year})"),
     "status_year": ("状态为 {status} 时须填写该年份（2000–2100）", "status {status} needs this year (2000–2100)"),
+    "unknown_indicator": ("未知指标（应为：{choices}）", "unknown indicator (expected one of: {choices})"),
+    "unit_dimension": ("单位与指标 {indicator}（{dimension_zh}，{indicator_unit}）不符；应为以下之一：{choices}",
+                       "unit does not fit indicator {indicator} ({dimension}, {indicator_unit}); expected one of: {choices}"),
+    "no_years": ("没有可规划的年份：供给表（supplies）和需求表（demands）均为空",
+                 "no years to plan: the supplies and demands tables are empty"),
     "unsupported": ("不支持的文件格式（应为 .xlsx、.csv、.parquet 或文件夹）",
                     "unsupported input (expected .xlsx, .csv, .parquet or a folder)"),
 }
