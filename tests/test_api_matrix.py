@@ -38,6 +38,7 @@ from resynergy.store.models import (
 
 ROLES = ("anonymous", "public", "admin", "planner", "planner_bj", "regulator", "evaluator", "ent_a", "ent_b")
 ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")
+SCOPED_TABLES = (*ORG_TABLES, "lanes")  # read in the scope of their owners (lanes: of both end sites)
 STAFF = ("admin", "planner", "planner_bj", "regulator", "evaluator")
 ENTERPRISES = ("ent_a", "ent_b")
 
@@ -181,6 +182,7 @@ def signed_in(ok, page=False) -> dict:
 def registry_expect(table: str, op: str, page: bool = False) -> dict:
     """The registry's access policy (see resynergy.services.access), written out independently."""
     org = table in ORG_TABLES
+    scoped = table in SCOPED_TABLES
     anon = "login" if page else 401
     ok = {"list": 200, "read": 200, "export": 200, "form": 200,
           "create": 303 if page else 201, "update": 303 if page else 200, "delete": 303 if page else 204}[op]
@@ -188,22 +190,26 @@ def registry_expect(table: str, op: str, page: bool = False) -> dict:
         return signed_in(ok, page)
     if op == "read":
         return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=ok, evaluator=ok, ent_a=ok,
-                    planner_bj=404 if org else ok, ent_b=404 if org else ok)
+                    planner_bj=404 if scoped else ok, ent_b=404 if scoped else ok)
     if op == "form":  # the blank "new" form: function-level permission only
         writable = org and table != "organisations"
         return each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=ok, regulator=403,
                     evaluator=403, ent_a=ok if writable else 403, ent_b=ok if writable else 403)
     if op == "create":
         ent_ok = org and table != "organisations"
-        return each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=403, regulator=403, evaluator=403,
-                    ent_a=ok if ent_ok else 403, ent_b=403)
+        # the bodies refer to A's sites / organisation: to whoever may not read those, a reference
+        # to them is a reference to nothing (422, as for a code that does not exist), not a 403
+        hidden_ref = scoped and table != "organisations"
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
+                    planner_bj=422 if hidden_ref else 403, ent_a=ok if ent_ok else 403,
+                    ent_b=422 if ent_ok else 403)
     if op == "update":
         return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
-                    planner_bj=404 if org else 403, ent_a=ok if org else 403, ent_b=404 if org else 403)
+                    planner_bj=404 if scoped else 403, ent_a=ok if org else 403, ent_b=404 if org else 403)
     if op == "delete":
         ent_fn = org and table != "organisations"
         return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
-                    planner_bj=404 if org else 403, ent_a=ok if ent_fn else 403,
+                    planner_bj=404 if scoped else 403, ent_a=ok if ent_fn else 403,
                     ent_b=(404 if ent_fn else 403))
     raise KeyError(op)
 

@@ -97,7 +97,7 @@ def _prefix(col: sa.ColumnElement, province: str) -> sa.ColumnElement[bool]:
 
 def read_filter(actor: Actor, table: str) -> sa.ColumnElement[bool] | None:
     """WHERE clause limiting ``table`` to the rows ``actor`` may read (None = all rows)."""
-    if actor.role == "admin" or table in SHARED_TABLES:
+    if actor.role == "admin" or table not in SCOPED_TABLES:  # shared and catalog tables
         return None
     t, sites = REGISTRY[table], REGISTRY["sites"]
     if actor.role == "enterprise":

@@ -10,7 +10,9 @@ in one transaction, with one audit event per changed row. Nothing is half-writte
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from resynergy import schema
 from resynergy.scenario import Scenario, ScenarioError
+from resynergy.scenario.validate import check_refs
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue
 from resynergy.services import access, audit
@@ -195,10 +198,11 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
         tp = _TablePlan.build(db, actor, table, chs, current[table])
         issues += tp.issues
         plan[table] = tp
+    issues += _hidden_refs(db, actor, plan)
     if issues:
         raise Rejected(issues)
     merged = {t: (plan[t].merged() if t in plan else current[t]) for t in REGISTRY_TABLES}
-    issues += _validate_whole(merged, plan)
+    issues += _validate_whole(merged, plan, functools.cache(lambda t: _visible_pks(db, actor, t)))
     if issues:  # a delete that leaves references dangling conflicts with the data
         raise Rejected(issues, status=409 if all(c.op == "delete" for c in changes) else 422)
     for tp in plan.values():
@@ -270,7 +274,7 @@ class _TablePlan:
         keep = self.current.loc[~self.current["pk"].isin(self.removed)]
         return pd.concat([self.new.astype(object), keep.astype(object)], ignore_index=True)
 
-    def locate(self, issue: Issue) -> Issue:
+    def locate(self, issue: Issue, visible: Callable[[str], set[int] | None] = lambda t: None) -> Issue:
         """Point an issue on the merged table back at the uploaded row or the registry record."""
         def where(row: int | None) -> tuple[str, int | None]:
             if row is None:
@@ -278,7 +282,7 @@ class _TablePlan:
             i = row - 2
             if 0 <= i < len(self.new):
                 return self.raw.source, (None if self.changes[i].row is None else self.raw.rows[i])
-            return _registry_source(self.table, self.merged(), row), None
+            return _registry_source(self.table, self.merged(), row, visible), None
 
         source, row = where(issue.row)
         params = dict(issue.params)
@@ -304,6 +308,39 @@ class _TablePlan:
         return out
 
 
+def _visible_pks(db: Session, actor: Actor, table: str) -> set[int] | None:
+    """pks of ``table`` the actor may read (None: all of them)."""
+    if access.read_filter(actor, table) is None:
+        return None
+    return set(db.scalars(_scoped(actor, table, sa.select(REGISTRY[table].c.pk))).all())
+
+
+def _hidden_refs(db: Session, actor: Actor, plan: dict[str, _TablePlan]) -> list[dict]:
+    """References to records the actor may not read are reported exactly like references to
+    records that do not exist (unknown code, 422), so a write cannot probe other tenants' keys."""
+    out: list[dict] = []
+    for table, tp in plan.items():
+        cols = [c for c in schema.columns(table) if c.ref]
+        if tp.new.empty or all(access.read_filter(actor, c.ref.split(".")[0]) is None for c in cols):
+            continue
+        known = {}
+        for col in cols:
+            ref, ref_col = col.ref.split(".")
+            if ref in known:
+                continue
+            if access.read_filter(actor, ref) is None:  # shared tables: left to the whole validation
+                known[ref] = pd.DataFrame({ref_col: tp.new[col.name]})
+                continue
+            t = REGISTRY[ref]
+            frame = pd.DataFrame(db.execute(_scoped(actor, ref, sa.select(t))).mappings().all(),
+                                 columns=[c.name for c in t.columns])
+            if ref in plan:  # rows created or changed in the same change set count as known
+                frame = pd.concat([frame, plan[ref].new.astype(object)], ignore_index=True)
+            known[ref] = frame
+        out += [issue_dict(tp.locate(i)) for i in check_refs(table, tp.new, known)]
+    return out
+
+
 def _scope_issue(actor: Actor, table: str, source: str, row: int | None) -> dict:
     if actor.role == "enterprise":
         zh, en = "只能修改本单位的记录", "you may change only your own organisation's records"
@@ -312,7 +349,8 @@ def _scope_issue(actor: Actor, table: str, source: str, row: int | None) -> dict
     return own_issue("out_of_scope", zh, en, table, source, row)
 
 
-def _validate_whole(merged: dict[str, pd.DataFrame], plan: dict[str, _TablePlan]) -> list[dict]:
+def _validate_whole(merged: dict[str, pd.DataFrame], plan: dict[str, _TablePlan],
+                    visible: Callable[[str], set[int] | None] = lambda t: None) -> list[dict]:
     tables = {t: f[schema_columns(t)] for t, f in merged.items()}
     try:
         Scenario.from_tables(tables, name="registry")
@@ -320,17 +358,23 @@ def _validate_whole(merged: dict[str, pd.DataFrame], plan: dict[str, _TablePlan]
         out = []
         for issue in err.issues:
             tp = plan.get(issue.table)
-            out.append(issue_dict(tp.locate(issue) if tp else dataclasses.replace(
-                issue, source=_registry_source(issue.table, merged.get(issue.table), issue.row), row=None)))
+            out.append(issue_dict(tp.locate(issue, visible) if tp else dataclasses.replace(
+                issue, source=_registry_source(issue.table, merged.get(issue.table), issue.row, visible),
+                row=None)))
         return out
     return []
 
 
-def _registry_source(table: str, frame: pd.DataFrame | None, row: int | None) -> str:
-    """'registry/<table> (key=value, …)' for a stored record named by its row in ``frame``."""
+def _registry_source(table: str, frame: pd.DataFrame | None, row: int | None,
+                     visible: Callable[[str], set[int] | None] = lambda t: None) -> str:
+    """'registry/<table> (key=value, …)' for a stored record named by its row in ``frame``; a
+    record the actor may not read is not named (its key would leak another tenant's data)."""
     if frame is None or row is None or not 0 <= row - 2 < len(frame):
         return f"登记库 registry/{table}"
     rec = frame.iloc[row - 2]
+    seen = visible(table)
+    if seen is not None and rec.get("pk") is not None and not pd.isna(rec.get("pk")) and int(rec["pk"]) not in seen:
+        return f"登记库 registry/{table}（您无权查看的记录 / a record you may not see）"
     return f"登记库 registry/{table} ({', '.join(f'{k}={rec[k]}' for k in schema.key_columns(table))})"
 
 
