@@ -161,13 +161,52 @@ def test_a_run_over_the_time_limit_is_stopped(sqlite_url, monkeypatch):
         assert result_rows(app, run["id"]) == 0
 
 
-def test_a_failing_run_records_why(platform):
-    client, users, _ = platform
+def test_a_failing_run_tells_users_plainly_and_keeps_the_traceback_for_admins(sqlite_url, monkeypatch, caplog):
+    from resynergy.services.worker import FAIL_IN_SOLVE
+
+    monkeypatch.setenv(FAIL_IN_SOLVE, "1")
+    app = make_app(sqlite_url)
+    users = seed(app)
     h = users.headers["planner"]
-    run = submit(client, h, years=[2031])  # no data for that year
-    done = wait(client, h, run["id"])
-    assert done["state"] == "failed" and done["error"]
-    assert "Traceback" in client.get(f"/api/v1/runs/{run['id']}/log", headers=h).text
+    with caplog.at_level("WARNING", logger="resynergy.runs"), TestClient(app) as client:
+        run = submit(client, h)
+        done = wait(client, h, run["id"])
+        assert done["state"] == "failed" and "内部错误" in done["error"] and "internal error" in done["error"]
+        for who in ("planner", "regulator", "evaluator"):
+            text = client.get(f"/api/v1/runs/{run['id']}/log", headers=users.headers[who]).text
+            page = client.get(f"/runs/{run['id']}", headers=users.headers[who]).text
+            for shown in (text, page, done["error"]):
+                assert "Traceback" not in shown and "worker.py" not in shown and "fault injected" not in shown, who
+        admin = client.get(f"/api/v1/runs/{run['id']}/log", headers=users.headers["admin"]).text
+        assert "Traceback" in admin and "fault injected" in admin
+        wait_for_log = time.monotonic() + 60  # the supervisor logs the worker's stderr when it reaps it
+        while "fault injected" not in caplog.text and time.monotonic() < wait_for_log:
+            time.sleep(0.2)
+    assert "Traceback" in caplog.text and "fault injected" in caplog.text
+
+
+def test_a_late_worker_never_overwrites_a_failed_run(sqlite_url):
+    """The server marked the run failed; a worker finishing afterwards writes nothing."""
+    from resynergy.services import runs, scenarios, worker
+    from resynergy.services.access import Actor
+
+    app = make_app(sqlite_url)
+    users = seed(app)
+    sessions = app.state.platform.sessions
+    with sessions() as db:
+        actor = Actor(users.ids["planner"], "planner", "planner")
+        snap, _ = scenarios.create(db, actor, "s")
+        run_id = runs.submit(db, actor, snap.id, {"objective": "cost"}).id
+        db.execute(sa.update(Run).where(Run.id == run_id).values(state="failed", error="restarted"))
+        db.commit()
+    out = {"summary": {"kind": "json", "data": {"status": "optimal"}}, "flows": {"kind": "table", "data": []}}
+    with pytest.raises(worker.Superseded):
+        worker.save(sessions, run_id, out, {"status": "optimal", "objective": 1.0}, "log")
+    assert not worker._finish(sessions, run_id, "cancelled", "", "")
+    with sessions() as db:
+        run = db.get(Run, run_id)
+        assert (run.state, run.error) == ("failed", "restarted")
+    assert result_rows(app, run_id) == 0
 
 
 def test_runs_left_running_by_a_dead_server_are_marked_failed(sqlite_url):

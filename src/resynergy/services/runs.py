@@ -4,6 +4,8 @@ them in separate worker processes (``python -m resynergy.services.worker RUN_ID`
 A worker writes progress as it goes and all results in one transaction at the end. When a
 worker dies (killed, crashed, out of memory) the supervisor marks its run failed; a run being
 cancelled has its worker terminated. Nothing a dead worker started is left half-written.
+Workers die with the server that started them (see ``resynergy.services.worker``), and every
+change of a run's state is a conditional UPDATE, so a finished run is never overwritten.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from resynergy import __version__
 from resynergy.services import access, audit, scenarios
 from resynergy.services.access import Actor
 from resynergy.services.registry import NotFound, Rejected, own_issue
+from resynergy.services.worker import SUPERVISOR_PID
 from resynergy.store.models import Run, RunResult, ScenarioSnapshot, utcnow
 
 log = logging.getLogger("resynergy.runs")
@@ -203,7 +206,7 @@ class Supervisor:
             db.commit()
         if not claimed:
             return
-        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url}
+        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url, SUPERVISOR_PID: str(os.getpid())}
         proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", str(run_id)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         job = self.jobs[run_id] = _Job(run_id, proc)
@@ -235,21 +238,17 @@ class Supervisor:
         del self.jobs[job.run_id]
         if job.drain is not None:
             job.drain.join(5)
+        stderr = job.stderr_tail
+        if stderr.strip():  # a crash's traceback belongs in the server log, not in front of users
+            log.warning("run %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, stderr)
         with self.sessions() as db:
-            run = db.get(Run, job.run_id)
-            if run is None or run.state in FINISHED:
-                return
-            stderr = job.stderr_tail
-            if run.state == "cancelling":
-                run.state, run.stage = "cancelled", "cancelled"
-            elif job.timed_out:
-                run.state = "failed"
-                run.error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
-                             f"stopped after the {self.time_limit_s:.0f} s run time limit")
-            else:
-                how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                run.state = "failed"
-                run.error = f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
-            run.finished_at = utcnow()
-            run.log = (run.log + "\n" + stderr).strip()
+            # conditional: only a run still active is ended here (never one already finished)
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state == "cancelling").values(
+                state="cancelled", stage="cancelled", finished_at=utcnow()))
+            error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
+                     f"stopped after the {self.time_limit_s:.0f} s run time limit") if job.timed_out else \
+                f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
+            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state.in_(ACTIVE)).values(
+                state="failed", error=error, finished_at=utcnow(), trace=stderr[-100_000:]))
             db.commit()

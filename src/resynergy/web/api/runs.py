@@ -269,8 +269,12 @@ def run_report(db: DB, actor: CurrentActor, run_id: Id):
     **COMMON_RESPONSES, **NOT_FOUND, 200: {"content": {"text/plain": {}}, "description": "log"}},
             summary="The run's log / 运行日志")
 def run_log(db: DB, actor: CurrentActor, run_id: Id):
+    """The solver's log and the plain error; administrators also get a failed worker's traceback."""
     run = runs.get(db, actor, run_id)
-    return Response(run.log + ("\n" + run.error if run.error else ""), media_type="text/plain; charset=utf-8")
+    text = run.log + ("\n" + run.error if run.error else "")
+    if actor.role == "admin" and run.trace:
+        text += "\n\n--- 技术细节（仅管理员可见）/ traceback (administrators only) ---\n" + run.trace
+    return Response(text, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/runs/{run_id}/inputs", tags=["runs"], responses={**COMMON_RESPONSES, **NOT_FOUND},
