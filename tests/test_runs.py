@@ -254,3 +254,51 @@ def test_who_may_run(platform):
     assert client.get(f"/api/v1/scenarios/{scenario['id']}", headers=users.headers["planner_bj"]).status_code == 404
     own = client.post("/api/v1/scenarios", json={"name": "bj"}, headers=users.headers["planner_bj"]).json()
     assert own["province"] == "110000" and own["rows"]["sites"] == 1
+
+
+@pytest.mark.parametrize("options, where", [
+    ({"years": [2022] * 50}, "years[1]"),  # used to be accepted and crash the run
+    ({"years": [2022, 2031]}, "years[1]"),  # a year the scenario has no data for
+])
+def test_run_options_are_checked_in_full_at_submission(platform, options, where):
+    client, users, app = platform
+    h = users.headers["planner"]
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", json={"scenario_id": scenario["id"], "options": options}, headers=h)
+    assert r.status_code == 422, r.text
+    issue = r.json()["issues"][0]
+    assert issue["column"] == where and issue["message_zh"] and issue["message_en"]
+    assert "2022" in issue["message_en"] or "2031" in issue["message_en"]
+    assert client.get("/api/v1/runs", headers=h).json()["total"] == 0  # nothing queued
+
+
+@pytest.mark.parametrize("body", [
+    '{"scenario_id": %d, "options": {"time_limit_s": Infinity}}',
+    '{"scenario_id": %d, "options": {"policies": {"carbon_price": NaN}}}',
+    '{"scenario_id": %d, "options": {"mip_gap": -Infinity}}',
+])
+def test_non_finite_run_options_are_refused(platform, body):
+    client, users, _ = platform
+    h = {**users.headers["planner"], "Content-Type": "application/json"}
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", content=body % scenario["id"], headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["issues"][0]["column"].startswith("options.")
+
+
+def test_one_queued_run_per_user_beyond_the_workers(platform, monkeypatch):
+    client, users, app = platform
+    monkeypatch.setenv(PAUSE_BEFORE_SAVE, "60")
+    h = users.headers["planner"]
+    first = submit(client, h)
+    wait(client, h, first["id"], until=("running",), stage="saving")  # the one worker is busy
+    second = submit(client, h)  # waits in the queue
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", json={"scenario_id": scenario["id"]}, headers=h)
+    assert r.status_code == 429 and "queue" in r.json()["issues"][0]["message_en"]
+    # another user is not held up by this one's queue
+    assert client.post("/api/v1/runs", json={"scenario_id": scenario["id"]},
+                       headers=users.headers["admin"]).status_code == 201
+    for run in (second, first):
+        client.post(f"/api/v1/runs/{run['id']}/cancel", headers=h)
+    wait(client, h, first["id"])

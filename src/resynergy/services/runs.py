@@ -11,6 +11,7 @@ change of a run's state is a conditional UPDATE, so a finished run is never over
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from resynergy import __version__
 from resynergy.services import access, audit, scenarios
 from resynergy.services.access import Actor
 from resynergy.services.registry import NotFound, Rejected, own_issue
+from resynergy.services.settings import Settings
 from resynergy.services.worker import SUPERVISOR_PID
 from resynergy.store.models import Run, RunResult, ScenarioSnapshot, utcnow
 
@@ -43,10 +45,54 @@ def _visible(db: Session, actor: Actor, run_id: int) -> Run:
     return run
 
 
-def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any], title: str = "") -> Run:
-    """Queue a run of a scenario snapshot with planner options (stored with the run)."""
+OPTIONS_SOURCE = "运行选项 run options"
+
+
+def check_options(options: dict[str, Any], scenario_years: list[int]) -> list[dict]:
+    """Every problem with a run's options, located (field, value) in zh and en; [] when fine."""
+    issues = []
+    years = options.get("years") or []
+    seen: set[int] = set()
+    for i, year in enumerate(years):
+        where = f"years[{i}]"
+        if year in seen:
+            issues.append(own_issue("duplicate_year", f"年份 {year} 重复", f"year {year} is given twice",
+                                    "runs", OPTIONS_SOURCE, None, where, year))
+        elif year not in scenario_years:
+            shown = "、".join(map(str, scenario_years)) or "–"
+            issues.append(own_issue("unknown_year", f"情景中没有 {year} 年的数据（可选：{shown}）",
+                                    f"the scenario has no data for {year} (it has: {', '.join(map(str, scenario_years))})",
+                                    "runs", OPTIONS_SOURCE, None, where, year))
+        seen.add(year)
+    numbers = {"time_limit_s": options.get("time_limit_s"), "mip_gap": options.get("mip_gap"),
+               **{f"policies.{k}": v for k, v in (options.get("policies") or {}).items()}}
+    for name, value in numbers.items():
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+            issues.append(own_issue("not_finite", "应为有限数值", "must be a finite number",
+                                    "runs", OPTIONS_SOURCE, None, name, value))
+    return issues
+
+
+def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any], title: str = "",
+           settings: Settings | None = None) -> Run:
+    """Queue a run of a scenario snapshot with planner options (stored with the run).
+
+    The options are checked in full here (422, located), and a user may have at most
+    ``run_workers + run_queue_per_user`` runs active at once (429)."""
     access.require(actor, access.EDITORS, "submit run")
     snap = scenarios.get(db, actor, scenario_id)
+    issues = check_options(options, scenarios.to_scenario(snap.tables, snap.name).years)
+    if issues:
+        raise Rejected(issues)
+    if settings is not None and actor.user_id is not None:
+        active = db.scalar(sa.select(sa.func.count()).select_from(Run).where(
+            Run.created_by == actor.user_id, Run.state.in_(ACTIVE))) or 0
+        if active >= settings.run_workers + settings.run_queue_per_user:
+            n = settings.run_queue_per_user
+            raise Rejected([own_issue(
+                "queue_full", f"您已有运行在排队（每人最多排队 {n} 个），请等其开始或取消后再提交",
+                f"you already have a run waiting in the queue (at most {n} per user); wait for it to start "
+                f"or cancel it, then submit again", "runs")], status=429)
     run = Run(scenario_id=snap.id, title=title or f"{snap.name} v{snap.version}", options=options,
               created_by=actor.user_id, code_version=__version__)
     db.add(run)
