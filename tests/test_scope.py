@@ -93,3 +93,28 @@ def test_conflicts_do_not_quote_another_tenants_keys(client, users, app):
     assert "cd-mine" not in r.text
     taken = client.post("/api/v1/sites", json={**site, "id": "cd-mine"}, headers=hb)  # A's site id
     assert taken.status_code == 409 and "registry/sites (" not in taken.text
+
+
+def test_each_scope_keeps_its_own_published_plan(app, client, users):
+    """Item 7 on both engines: a province plan published later does not replace the region-wide one."""
+    from resynergy.store.models import Run, RunResult, ScenarioSnapshot, utcnow
+
+    ids = {}
+    with app.state.platform.sessions() as db:
+        for province, finished in (("", utcnow()), ("110000", utcnow()), ("110000", None)):
+            snap = ScenarioSnapshot(name=f"s{province}", version=len(ids) + 1, digest="2" * 64, tables={},
+                                    province=province)
+            db.add(snap)
+            db.flush()
+            run = Run(scenario_id=snap.id, options={}, state="succeeded", published=True, finished_at=finished)
+            db.add(run)
+            db.flush()
+            db.add(RunResult(run_id=run.id, name="summary", kind="json", data={"status": "optimal"}))
+            ids[(province, finished is None)] = run.id
+        db.commit()
+    plans = client.get("/api/v1/public/plans").json()
+    assert [(p["scope"], p["run_id"]) for p in plans] == [("", ids[("", False)]), ("110000", ids[("110000", False)])]
+    assert client.get("/api/v1/public/plan").json()["run_id"] == ids[("", False)]
+    r = client.post(f"/api/v1/runs/{ids[('', False)]}/publish", json={"published": False},
+                    headers=users.headers["planner_bj"])
+    assert r.status_code == 403

@@ -26,23 +26,45 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from resynergy import __version__
 from resynergy.services import access, audit, scenarios
-from resynergy.services.access import Actor
+from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, own_issue
 from resynergy.services.settings import Settings
 from resynergy.services.worker import SUPERVISOR_PID
-from resynergy.store.models import Run, RunResult, ScenarioSnapshot, utcnow
+from resynergy.store.models import REGISTRY, Run, RunResult, ScenarioSnapshot, utcnow
 
 log = logging.getLogger("resynergy.runs")
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
-def _visible(db: Session, actor: Actor, run_id: int) -> Run:
+def _public_regional(run: Run) -> bool:
+    """A published region-wide plan: every staff member may read it, whatever their province."""
+    return run.published and run.state == "succeeded" and run.scenario.province == ""
+
+
+def _visible(db: Session, actor: Actor, run_id: int, change: bool = False) -> Run:
+    """The run when ``actor`` may read it (404 otherwise, like a missing one). ``change``: the
+    actor must also be in the run's scope; a province-scoped user reads the published region-wide
+    plan but may not change it (403)."""
     access.require(actor, access.STAFF, "read run")
     run = db.get(Run, run_id)
-    if run is None or not access.can_read_scope(actor, run.scenario.province):
+    if run is None:
         raise NotFound(f"run {run_id}")
+    if not access.can_read_scope(actor, run.scenario.province):
+        if not _public_regional(run):
+            raise NotFound(f"run {run_id}")
+        if change:
+            raise Denied(actor, "change a region-wide plan")
     return run
+
+
+def scope_label(db: Session, province: str) -> dict[str, str]:
+    """What a plan covers, as users read it: the whole region, or a province by name."""
+    if not province:
+        return {"zh": "全区域", "en": "whole region"}
+    regions = REGISTRY["regions"]
+    row = db.execute(sa.select(regions.c.name_zh, regions.c.name_en).where(regions.c.code == province)).first()
+    return {"zh": row.name_zh, "en": row.name_en} if row else {"zh": province, "en": province}
 
 
 OPTIONS_SOURCE = "运行选项 run options"
@@ -110,8 +132,10 @@ def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0,
             state: str = "") -> tuple[list[Run], int]:
     access.require(actor, access.STAFF, "list runs")
     q = sa.select(Run).join(ScenarioSnapshot)
-    if actor.role != "admin" and actor.province:
-        q = q.where(ScenarioSnapshot.province == actor.province)
+    if actor.role != "admin" and actor.province:  # own province, and the published region-wide plans
+        q = q.where(sa.or_(ScenarioSnapshot.province == actor.province,
+                           sa.and_(ScenarioSnapshot.province == "", Run.published.is_(True),
+                                   Run.state == "succeeded")))
     if state:
         q = q.where(Run.state == state)
     total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
@@ -122,7 +146,7 @@ def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0,
 def cancel(db: Session, actor: Actor, run_id: int) -> Run:
     """Cancel a queued run at once; ask the supervisor to stop a running one."""
     access.require(actor, access.EDITORS, "cancel run")
-    run = _visible(db, actor, run_id)
+    run = _visible(db, actor, run_id, change=True)
     if run.state not in ACTIVE:
         raise Rejected([own_issue("not_active", f"运行已结束（{run.state}），无法取消",
                                   f"the run has finished ({run.state}); nothing to cancel", "runs")], status=409)
@@ -140,14 +164,21 @@ def cancel(db: Session, actor: Actor, run_id: int) -> Run:
 
 
 def publish(db: Session, actor: Actor, run_id: int, published: bool = True) -> Run:
-    """Make a succeeded run's plan the public one (or withdraw it)."""
+    """Make a succeeded run's plan public for its scope (or withdraw it).
+
+    A plan's scope is its scenario's: region-wide ('') or one province. Only an admin or an
+    unscoped planner publishes region-wide plans; a province-scoped planner publishes plans of its
+    own province only, and they sit beside the region-wide plan, never replacing it."""
     access.require(actor, access.EDITORS, "publish run")
-    run = _visible(db, actor, run_id)
+    run = _visible(db, actor, run_id, change=True)
+    if actor.role != "admin" and actor.province and run.scenario.province != actor.province:
+        raise Denied(actor, "publish outside the province")
     if run.state != "succeeded":
         raise Rejected([own_issue("not_succeeded", "只有成功完成的运行才能发布",
                                   "only a succeeded run can be published", "runs")], status=409)
     audit.record(db, actor, "publish" if published else "unpublish", "run", run.id,
-                 before={"published": run.published}, after={"published": published})
+                 before={"published": run.published, "scope": run.scenario.province},
+                 after={"published": published, "scope": run.scenario.province})
     run.published = published
     db.commit()
     return run
@@ -165,9 +196,19 @@ def result(db: Session, run: Run, name: str) -> RunResult:
     return hit
 
 
-def latest_published(db: Session) -> Run | None:
-    return db.scalar(sa.select(Run).where(Run.published.is_(True), Run.state == "succeeded")
-                     .order_by(Run.finished_at.desc(), Run.id.desc()).limit(1))
+def latest_published(db: Session, province: str = "") -> Run | None:
+    """The latest published plan of one scope ('' = region-wide)."""
+    return db.scalar(sa.select(Run).join(ScenarioSnapshot).where(
+        Run.published.is_(True), Run.state == "succeeded", ScenarioSnapshot.province == province)
+        .order_by(Run.finished_at.desc().nulls_last(), Run.id.desc()).limit(1))
+
+
+def published_plans(db: Session) -> list[Run]:
+    """The latest published plan of each scope: region-wide first, then provinces by code."""
+    scopes = db.scalars(sa.select(ScenarioSnapshot.province).join(Run).where(
+        Run.published.is_(True), Run.state == "succeeded").distinct()).all()
+    plans = [latest_published(db, p) for p in sorted(set(scopes))]
+    return [p for p in plans if p is not None]
 
 
 # ---- supervisor ----------------------------------------------------------------------------
