@@ -113,3 +113,15 @@ def test_trusted_proxies_decide_the_client_address(monkeypatch):
     assert proxy_options(s) == {"proxy_headers": True, "forwarded_allow_ips": ["127.0.0.1", "10.0.0.0/8"]}
     monkeypatch.delenv("RESYNERGY_TRUSTED_PROXIES")
     assert proxy_options(Settings.from_env(database_url="sqlite://")) == {"proxy_headers": False}
+
+
+def test_concurrent_failures_for_one_new_name_are_all_counted(app, client, users, clock):
+    """Threads racing to create the same throttle row: no server error, every failure counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: login(client, "racing-name", "wrong password!").status_code, range(8)))
+    assert set(codes) <= {401, 429} and codes.count(401) >= 5
+    with app.state.platform.sessions() as db:
+        row = db.get(LoginThrottle, "user:racing-name")
+    assert row is not None and row.failures == codes.count(401)
