@@ -485,6 +485,9 @@ def test_published_plans_carry_their_scope(world: World):
         assert w.client.post(f"/runs/{regional}/cancel", headers=h["planner_bj"],
                              follow_redirects=False).status_code == 403
         assert w.client.get(f"/api/v1/runs/{regional}", headers=h["planner_bj"]).json()["published"]
+        page = w.client.get(f"/runs/{regional}", headers=h["planner_bj"]).text  # read-only for it
+        assert 'id="run-scope"' in page and 'id="publish-run"' not in page
+        assert 'id="publish-run"' in w.client.get(f"/runs/{regional}", headers=h["planner"]).text
         # the public: the region-wide plan stays the default; each scope's latest plan, labelled
         plan = w.client.get("/api/v1/public/plan").json()
         assert plan["run_id"] == regional and plan["scope"] == "" and plan["scope_name"]["en"] == "whole region"

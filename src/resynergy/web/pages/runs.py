@@ -84,8 +84,11 @@ def detail(request: Request, db: DB, actor: CurrentActor, run_id: int):
     run = runs.get(db, actor, run_id)
     summary = runs.result(db, run, "summary").data if run.state == "succeeded" else None
     figures = [(n, f"/api/v1/runs/{run.id}/figures/{n}") for n in RUN_FIGURES] if summary else []
+    # a province-scoped planner reads the published region-wide plan, but may not change it
+    in_scope = access.can_read_scope(actor, run.scenario.province)
     return render(request, actor, "run.html", run=run, summary=summary, figures=figures,
-                  can_edit=actor.role in access.EDITORS)
+                  can_edit=actor.role in access.EDITORS and in_scope, in_scope=in_scope,
+                  scope_name=runs.scope_label(db, run.scenario.province))
 
 
 @router.post("/runs/{run_id}/cancel")
