@@ -118,3 +118,14 @@ def test_each_scope_keeps_its_own_published_plan(app, client, users):
     r = client.post(f"/api/v1/runs/{ids[('', False)]}/publish", json={"published": False},
                     headers=users.headers["planner_bj"])
     assert r.status_code == 403
+
+
+def test_changing_another_tenants_record_answers_like_a_missing_one(client, users):
+    a, b = users.headers["ent_a"], users.headers["ent_b"]
+    theirs = client.get("/api/v1/sites", headers=b).json()["items"][0]
+    body = {k: v for k, v in theirs.items() if k not in ("pk", "updated_at")}
+    for method, kwargs in (("PUT", {"json": body}), ("DELETE", {})):
+        hidden = client.request(method, f"/api/v1/sites/{theirs['pk']}", headers=a, **kwargs)
+        missing = client.request(method, "/api/v1/sites/999999", headers=a, **kwargs)
+        assert hidden.status_code == missing.status_code == 404 and hidden.json() == missing.json(), method
+    assert client.get(f"/api/v1/sites/{theirs['pk']}", headers=b).json()["id"] == theirs["id"]  # untouched

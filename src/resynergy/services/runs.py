@@ -293,6 +293,9 @@ class Supervisor:
             db.commit()
         if not claimed:
             return
+        # The worker asks for SIGKILL when its parent dies (PR_SET_PDEATHSIG). Linux sends it when
+        # the *thread* that started the worker ends: this supervisor thread, which lives as long as
+        # the server (and whose end, at shutdown, is meant to stop the workers anyway).
         env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url, SUPERVISOR_PID: str(os.getpid())}
         proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", str(run_id)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
