@@ -100,8 +100,8 @@ def _seed(url: str) -> None:
     engine.dispose()
 
 
-def test_kill_9_of_the_server_takes_the_worker_along_and_the_run_stays_failed(tmp_path):
-    url = f"sqlite:///{tmp_path / 'orphans.db'}"
+def test_kill_9_of_the_server_takes_the_worker_along_and_the_run_stays_failed(db_url, tmp_path):
+    url = db_url  # a SQLite file, then the PostgreSQL test database
     _seed(url)
     server = Server(url, tmp_path, **{PAUSE_BEFORE_SAVE: "45"})  # the worker waits before saving
     try:
