@@ -302,3 +302,16 @@ def test_one_queued_run_per_user_beyond_the_workers(platform, monkeypatch):
     for run in (second, first):
         client.post(f"/api/v1/runs/{run['id']}/cancel", headers=h)
     wait(client, h, first["id"])
+
+
+def test_the_run_form_explains_bad_options_instead_of_queueing(platform):
+    client, users, _ = platform
+    h = users.headers["planner"]
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/runs", data={"scenario_id": str(scenario["id"]), "years": "2022,2022"}, headers=h,
+                    follow_redirects=False)
+    assert r.status_code == 422 and ("年份 2022 重复" in r.text or "2022 is given twice" in r.text)
+    r = client.post("/runs", data={"scenario_id": str(scenario["id"]), "time_limit_s": "nan"}, headers=h,
+                    follow_redirects=False)
+    assert r.status_code == 422
+    assert client.get("/api/v1/runs", headers=h).json()["total"] == 0
