@@ -38,6 +38,7 @@ from resynergy.store.models import (
 
 ROLES = ("anonymous", "public", "admin", "planner", "planner_bj", "regulator", "evaluator", "ent_a", "ent_b")
 ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")
+SCOPED_TABLES = (*ORG_TABLES, "lanes")  # read in the scope of their owners (lanes: of both end sites)
 STAFF = ("admin", "planner", "planner_bj", "regulator", "evaluator")
 ENTERPRISES = ("ent_a", "ent_b")
 
@@ -146,9 +147,9 @@ def world(tmp_path_factory, sqlite_template) -> World:
             db.flush()
             w.scenario = snap.id
             runs = []
-            for _ in range(2):
+            for published in (True, False):  # a published region-wide plan, and an unpublished run
                 run = Run(scenario_id=snap.id, options={"objective": "cost"}, state="succeeded", progress=1.0,
-                          published=True, objective=1.0)
+                          published=published, objective=1.0)
                 db.add(run)
                 db.flush()
                 summary = {"status": "optimal", "totals": {"cost_yuan": 1.0}, "headline": [], "targets": [], "years": [2022]}
@@ -190,6 +191,7 @@ def signed_in(ok, page=False) -> dict:
 def registry_expect(table: str, op: str, page: bool = False) -> dict:
     """The registry's access policy (see resynergy.services.access), written out independently."""
     org = table in ORG_TABLES
+    scoped = table in SCOPED_TABLES
     anon = "login" if page else 401
     ok = {"list": 200, "read": 200, "export": 200, "form": 200,
           "create": 303 if page else 201, "update": 303 if page else 200, "delete": 303 if page else 204}[op]
@@ -197,22 +199,26 @@ def registry_expect(table: str, op: str, page: bool = False) -> dict:
         return signed_in(ok, page)
     if op == "read":
         return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=ok, evaluator=ok, ent_a=ok,
-                    planner_bj=404 if org else ok, ent_b=404 if org else ok)
+                    planner_bj=404 if scoped else ok, ent_b=404 if scoped else ok)
     if op == "form":  # the blank "new" form: function-level permission only
         writable = org and table != "organisations"
         return each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=ok, regulator=403,
                     evaluator=403, ent_a=ok if writable else 403, ent_b=ok if writable else 403)
     if op == "create":
         ent_ok = org and table != "organisations"
-        return each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=403, regulator=403, evaluator=403,
-                    ent_a=ok if ent_ok else 403, ent_b=403)
+        # the bodies refer to A's sites / organisation: to whoever may not read those, a reference
+        # to them is a reference to nothing (422, as for a code that does not exist), not a 403
+        hidden_ref = scoped and table != "organisations"
+        return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
+                    planner_bj=422 if hidden_ref else 403, ent_a=ok if ent_ok else 403,
+                    ent_b=422 if ent_ok else 403)
     if op == "update":
         return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
-                    planner_bj=404 if org else 403, ent_a=ok if org else 403, ent_b=404 if org else 403)
+                    planner_bj=404 if scoped else 403, ent_a=ok if org else 403, ent_b=404 if org else 403)
     if op == "delete":
         ent_fn = org and table != "organisations"
         return each(anonymous=anon, public=403, admin=ok, planner=ok, regulator=403, evaluator=403,
-                    planner_bj=404 if org else 403, ent_a=ok if ent_fn else 403,
+                    planner_bj=404 if scoped else 403, ent_a=ok if ent_fn else 403,
                     ent_b=(404 if ent_fn else 403))
     raise KeyError(op)
 
@@ -321,6 +327,8 @@ def other_cases() -> list[Case]:
     R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
     runs = lambda w: w.runs  # noqa: E731
     staff_read = each(anonymous=401, public=403, ent_a=403, ent_b=403, planner_bj=404, rest=200)
+    # the published region-wide plan: every staff member reads it, a province-scoped one read-only
+    staff_read_published = each(anonymous=401, public=403, ent_a=403, ent_b=403, rest=200)
     staff_list = each(anonymous=401, public=403, ent_a=403, ent_b=403, rest=200)
     editors = lambda ok, bj: each(anonymous=401, public=403, ent_a=403, ent_b=403, regulator=403, evaluator=403,  # noqa: E731
                                   admin=ok, planner=ok, planner_bj=bj)
@@ -369,17 +377,18 @@ def other_cases() -> list[Case]:
         Case("POST", "/api/v1/runs", editors(201, 404), R("/api/v1/runs"),
              lambda w, role: {"json": {"scenario_id": w.scenario}}),
         Case("GET", "/api/v1/runs/compare", staff_read, lambda w: f"/api/v1/runs/compare?a={runs(w)[0]}&b={runs(w)[1]}"),
-        Case("GET", "/api/v1/runs/{run_id}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}"),
+        Case("GET", "/api/v1/runs/{run_id}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[1]}"),  # unpublished
         Case("POST", "/api/v1/runs/{run_id}/cancel", editors(200, 404), lambda w: "/api/v1/runs/{fresh}/cancel",
              before=lambda w, role: {"fresh": w.queued_run()}),
-        Case("POST", "/api/v1/runs/{run_id}/publish", editors(200, 404), lambda w: f"/api/v1/runs/{runs(w)[0]}/publish",
+        Case("POST", "/api/v1/runs/{run_id}/publish", editors(200, 403), lambda w: f"/api/v1/runs/{runs(w)[0]}/publish",
              lambda w, role: {"json": {"published": True}}),
-        Case("GET", "/api/v1/runs/{run_id}/results/{name}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/results/flows"),
-        Case("GET", "/api/v1/runs/{run_id}/figures/{name}", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/figures/map"),
-        Case("GET", "/api/v1/runs/{run_id}/report", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/report"),
-        Case("GET", "/api/v1/runs/{run_id}/log", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/log"),
-        Case("GET", "/api/v1/runs/{run_id}/inputs", staff_read, lambda w: f"/api/v1/runs/{runs(w)[0]}/inputs"),
+        Case("GET", "/api/v1/runs/{run_id}/results/{name}", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/results/flows"),
+        Case("GET", "/api/v1/runs/{run_id}/figures/{name}", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/figures/map"),
+        Case("GET", "/api/v1/runs/{run_id}/report", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/report"),
+        Case("GET", "/api/v1/runs/{run_id}/log", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/log"),
+        Case("GET", "/api/v1/runs/{run_id}/inputs", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/inputs"),
         Case("GET", "/api/v1/public/plan", everyone(200), R("/api/v1/public/plan")),
+        Case("GET", "/api/v1/public/plans", everyone(200), R("/api/v1/public/plans")),
         Case("GET", "/api/v1/public/figures/{name}", everyone(200), R("/api/v1/public/figures/sankey")),
         # pages
         Case("GET", "/", everyone(200), R("/")),
@@ -401,10 +410,10 @@ def other_cases() -> list[Case]:
         Case("POST", "/scenarios", page_editors(303), R("/scenarios"), lambda w, role: {"data": {"name": "p"}}),
         Case("POST", "/runs", page_editors(404), R("/runs"), lambda w, role: {"data": {"scenario_id": str(w.scenario)}}),
         Case("GET", "/runs/compare", page_staff, lambda w: f"/runs/compare?a={runs(w)[0]}&b={runs(w)[1]}"),
-        Case("GET", "/runs/{run_id}", page_staff, lambda w: f"/runs/{runs(w)[0]}"),
+        Case("GET", "/runs/{run_id}", page_staff, lambda w: f"/runs/{runs(w)[1]}"),  # unpublished
         Case("POST", "/runs/{run_id}/cancel", page_editors(404), lambda w: "/runs/{fresh}/cancel",
              before=lambda w, role: {"fresh": w.queued_run()}),
-        Case("POST", "/runs/{run_id}/publish", page_editors(404), lambda w: f"/runs/{runs(w)[0]}/publish",
+        Case("POST", "/runs/{run_id}/publish", page_editors(403), lambda w: f"/runs/{runs(w)[0]}/publish",
              lambda w, role: {"data": {"published": "true"}}),
         Case("GET", "/admin/users", each(anonymous="login", admin=200, rest=403), R("/admin/users")),
         Case("POST", "/admin/users", each(anonymous="login", admin=303, rest=403), R("/admin/users"),
@@ -463,3 +472,65 @@ def test_authorization(world: World, case: Case):
         if case.after:
             case.after(world)
     assert not wrong, f"{case.method} {url}\n" + "\n".join(wrong)
+
+
+def _scoped_run(w: World, province: str) -> int:
+    """A succeeded, unpublished run of a scenario covering one province."""
+    with w.sessions() as db:
+        snap = ScenarioSnapshot(name=f"scope-{province}", version=1, digest="1" * 64, tables={}, province=province)
+        db.add(snap)
+        db.flush()
+        run = Run(scenario_id=snap.id, options={"objective": "cost"}, state="succeeded", progress=1.0, objective=1.0)
+        db.add(run)
+        db.flush()
+        summary = {"status": "optimal", "totals": {}, "headline": [], "targets": [], "years": [2022]}
+        fig = json.dumps({"data": [], "layout": {}})
+        db.add_all([RunResult(run_id=run.id, name="summary", kind="json", data=summary),
+                    RunResult(run_id=run.id, name="figures", kind="json",
+                              data={n: {"zh": fig, "en": fig} for n in ("sankey", "map")})])
+        db.commit()
+        return run.id
+
+
+def test_published_plans_carry_their_scope(world: World):
+    """A province-scoped planner publishes for its province only, beside (never over) the
+    region-wide plan, which it reads but may not change; the public sees each scope's plan."""
+    w, h = world, world.headers
+    regional = w.runs[0]  # published, region-wide
+    bj, hb = _scoped_run(w, "110000"), _scoped_run(w, "130000")
+    try:
+        assert w.client.post(f"/api/v1/runs/{bj}/publish", json={"published": True},
+                             headers=h["planner_bj"]).json()["published"]
+        assert w.client.post(f"/api/v1/runs/{hb}/publish", json={"published": True},
+                             headers=h["planner_bj"]).status_code == 404  # another province: not even visible
+        for published in (False, True):
+            assert w.client.post(f"/api/v1/runs/{regional}/publish", json={"published": published},
+                                 headers=h["planner_bj"]).status_code == 403
+        assert w.client.post(f"/runs/{regional}/cancel", headers=h["planner_bj"],
+                             follow_redirects=False).status_code == 403
+        assert w.client.get(f"/api/v1/runs/{regional}", headers=h["planner_bj"]).json()["published"]
+        page = w.client.get(f"/runs/{regional}", headers=h["planner_bj"]).text  # read-only for it
+        assert 'id="run-scope"' in page and 'id="publish-run"' not in page
+        assert 'id="publish-run"' in w.client.get(f"/runs/{regional}", headers=h["planner"]).text
+        # the public: the region-wide plan stays the default; each scope's latest plan, labelled
+        plan = w.client.get("/api/v1/public/plan").json()
+        assert plan["run_id"] == regional and plan["scope"] == "" and plan["scope_name"]["en"] == "whole region"
+        bj_plan = w.client.get("/api/v1/public/plan?province=110000").json()
+        assert bj_plan["run_id"] == bj and bj_plan["scope_name"] == {"zh": "北京市", "en": "Beijing"}
+        assert w.client.get("/api/v1/public/plan?province=130000").status_code == 404
+        assert w.client.get("/api/v1/public/figures/sankey?province=110000").status_code == 200
+        scopes = w.client.get("/api/v1/public/plans").json()
+        assert [(p["scope"], p["run_id"]) for p in scopes] == [("", regional), ("110000", bj)]
+        page = w.client.get("/").text  # in the language the client last chose
+        assert ("全区域" in page or "whole region" in page) and "/?scope=110000" in page
+        page = w.client.get("/?scope=110000").text
+        assert 'id="plan-scope">北京市<' in page or 'id="plan-scope">Beijing<' in page
+        # the province planner's list: its own province's runs and the published region-wide plan
+        listed = {r["id"] for r in w.client.get("/api/v1/runs?limit=500", headers=h["planner_bj"]).json()["items"]}
+        assert regional in listed and bj in listed and w.runs[1] not in listed and hb not in listed
+        with w.sessions() as db:
+            events = db.execute(sa.text("SELECT after FROM audit_log WHERE action = 'publish' AND object_id = :i"),
+                                {"i": str(bj)}).scalars().all()
+        assert events and '"110000"' in str(events[-1]).replace("'", '"')
+    finally:
+        w.client.post(f"/api/v1/runs/{bj}/publish", json={"published": False}, headers=h["admin"])

@@ -98,19 +98,19 @@ def test_enterprise_sees_and_changes_only_its_own_records(client, users):
     assert ids(client.get("/api/v1/organisations", headers=a)) == [ORG_A]
     assert client.get("/api/v1/supplies", headers=b).json()["total"] == 0
     assert client.get("/api/v1/demands", headers=b).json()["total"] == 2
-    # own: allowed; other organisation's site: refused, nothing written
+    # own: allowed; other organisation's site: refused like a site that does not exist, nothing written
     assert client.post("/api/v1/supplies", json=SUPPLY, headers=a).status_code == 201
     r = client.post("/api/v1/supplies", json={**SUPPLY, "site": "bj-site"}, headers=a)
-    assert r.status_code == 403 and r.json()["issues"][0]["code"] == "out_of_scope"
+    assert r.status_code == 422 and r.json()["issues"][0]["code"] == "unknown_ref"
     # another organisation's record is invisible (404, not 403)
     bj = client.get("/api/v1/sites", headers=b).json()["items"][0]
     assert client.get(f"/api/v1/sites/{bj['pk']}", headers=a).status_code == 404
     assert client.put(f"/api/v1/sites/{bj['pk']}", json=body_of(bj),
                       headers=a).status_code == 404
-    # moving an own site to another organisation is refused
+    # moving an own site to another organisation is refused (to A, B is an unknown organisation)
     mine = client.get("/api/v1/sites?q=cd-mine", headers=a).json()["items"][0]
     assert client.put(f"/api/v1/sites/{mine['pk']}", json={**body_of(mine), "org_uscc": ORG_B},
-                      headers={**a, **match(mine)}).status_code == 403
+                      headers={**a, **match(mine)}).status_code == 422  # another org: unknown, like a missing one
     # shared tables: readable, not writable
     assert client.get("/api/v1/regions", headers=a).json()["total"] == 3
     region = {"code": "130200", "name_zh": "唐山市", "name_en": "Tangshan", "level": "prefecture", "parent": "130000",
@@ -131,7 +131,11 @@ def test_province_scope_limits_planners(client, users):
     h = users.headers["planner_bj"]
     assert ids(client.get("/api/v1/sites", headers=h)) == ["bj-site"]
     assert client.get("/api/v1/supplies", headers=h).json()["total"] == 0  # Chengde's supply is out of scope
-    r = client.post("/api/v1/supplies", json=SUPPLY, headers=h)
+    r = client.post("/api/v1/supplies", json=SUPPLY, headers=h)  # a Hebei site: unknown to this planner
+    assert r.status_code == 422 and r.json()["issues"][0]["code"] == "unknown_ref"
+    region = {"code": "130200", "name_zh": "唐山市", "name_en": "Tangshan", "level": "prefecture", "parent": "130000",
+              "lat": 39.6, "lon": 118.2}
+    r = client.post("/api/v1/regions", json=region, headers=h)  # shared table, outside the province
     assert r.status_code == 403 and "110000" in r.json()["issues"][0]["message_en"]
     # the unscoped planner and the regulator see everything
     assert client.get("/api/v1/sites", headers=users.headers["planner"]).json()["total"] == 3

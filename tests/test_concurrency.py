@@ -190,9 +190,14 @@ def test_concurrent_creates_of_one_key_answer_409(live):
             assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
             loser = next(r for r in results if r.status_code == 409).json()
             assert loser["issues"][0]["code"] == "duplicate"
-        # another tenant's key is neither confirmed nor quoted: out of scope answers first
+        # another tenant's site answers exactly like a site that does not exist: its key is
+        # neither confirmed nor denied (only the value the user typed comes back)
         r = c.post("/api/v1/supplies", json={**SUPPLY, "year": 2030}, headers=users.headers["ent_b"])
-        assert r.status_code == 403 and "cd-mine" not in r.text
+        missing = c.post("/api/v1/supplies", json={**SUPPLY, "site": "no-such-site", "year": 2030},
+                         headers=users.headers["ent_b"])
+        assert r.status_code == missing.status_code == 422
+        assert r.json()["issues"][0]["code"] == "unknown_ref"
+        assert r.text.replace("cd-mine", "?") == missing.text.replace("no-such-site", "?")
 
 
 def test_pks_are_never_reused(app, db_url):

@@ -163,13 +163,52 @@ def test_a_run_over_the_time_limit_is_stopped(sqlite_url, monkeypatch):
         assert result_rows(app, run["id"]) == 0
 
 
-def test_a_failing_run_records_why(platform):
-    client, users, _ = platform
+def test_a_failing_run_tells_users_plainly_and_keeps_the_traceback_for_admins(sqlite_url, monkeypatch, caplog):
+    from resynergy.services.worker import FAIL_IN_SOLVE
+
+    monkeypatch.setenv(FAIL_IN_SOLVE, "1")
+    app = make_app(sqlite_url)
+    users = seed(app)
     h = users.headers["planner"]
-    run = submit(client, h, years=[2031])  # no data for that year
-    done = wait(client, h, run["id"])
-    assert done["state"] == "failed" and done["error"]
-    assert "Traceback" in client.get(f"/api/v1/runs/{run['id']}/log", headers=h).text
+    with caplog.at_level("WARNING", logger="resynergy.runs"), TestClient(app) as client:
+        run = submit(client, h)
+        done = wait(client, h, run["id"])
+        assert done["state"] == "failed" and "内部错误" in done["error"] and "internal error" in done["error"]
+        for who in ("planner", "regulator", "evaluator"):
+            text = client.get(f"/api/v1/runs/{run['id']}/log", headers=users.headers[who]).text
+            page = client.get(f"/runs/{run['id']}", headers=users.headers[who]).text
+            for shown in (text, page, done["error"]):
+                assert "Traceback" not in shown and "worker.py" not in shown and "fault injected" not in shown, who
+        admin = client.get(f"/api/v1/runs/{run['id']}/log", headers=users.headers["admin"]).text
+        assert "Traceback" in admin and "fault injected" in admin
+        wait_for_log = time.monotonic() + 60  # the supervisor logs the worker's stderr when it reaps it
+        while "fault injected" not in caplog.text and time.monotonic() < wait_for_log:
+            time.sleep(0.2)
+    assert "Traceback" in caplog.text and "fault injected" in caplog.text
+
+
+def test_a_late_worker_never_overwrites_a_failed_run(sqlite_url):
+    """The server marked the run failed; a worker finishing afterwards writes nothing."""
+    from resynergy.services import runs, scenarios, worker
+    from resynergy.services.access import Actor
+
+    app = make_app(sqlite_url)
+    users = seed(app)
+    sessions = app.state.platform.sessions
+    with sessions() as db:
+        actor = Actor(users.ids["planner"], "planner", "planner")
+        snap, _ = scenarios.create(db, actor, "s")
+        run_id = runs.submit(db, actor, snap.id, {"objective": "cost"}).id
+        db.execute(sa.update(Run).where(Run.id == run_id).values(state="failed", error="restarted"))
+        db.commit()
+    out = {"summary": {"kind": "json", "data": {"status": "optimal"}}, "flows": {"kind": "table", "data": []}}
+    with pytest.raises(worker.Superseded):
+        worker.save(sessions, run_id, out, {"status": "optimal", "objective": 1.0}, "log")
+    assert not worker._finish(sessions, run_id, "cancelled", "", "")
+    with sessions() as db:
+        run = db.get(Run, run_id)
+        assert (run.state, run.error) == ("failed", "restarted")
+    assert result_rows(app, run_id) == 0
 
 
 def test_runs_left_running_by_a_dead_server_are_marked_failed(sqlite_url):
@@ -217,3 +256,64 @@ def test_who_may_run(platform):
     assert client.get(f"/api/v1/scenarios/{scenario['id']}", headers=users.headers["planner_bj"]).status_code == 404
     own = client.post("/api/v1/scenarios", json={"name": "bj"}, headers=users.headers["planner_bj"]).json()
     assert own["province"] == "110000" and own["rows"]["sites"] == 1
+
+
+@pytest.mark.parametrize("options, where", [
+    ({"years": [2022] * 50}, "years[1]"),  # used to be accepted and crash the run
+    ({"years": [2022, 2031]}, "years[1]"),  # a year the scenario has no data for
+])
+def test_run_options_are_checked_in_full_at_submission(platform, options, where):
+    client, users, app = platform
+    h = users.headers["planner"]
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", json={"scenario_id": scenario["id"], "options": options}, headers=h)
+    assert r.status_code == 422, r.text
+    issue = r.json()["issues"][0]
+    assert issue["column"] == where and issue["message_zh"] and issue["message_en"]
+    assert "2022" in issue["message_en"] or "2031" in issue["message_en"]
+    assert client.get("/api/v1/runs", headers=h).json()["total"] == 0  # nothing queued
+
+
+@pytest.mark.parametrize("body", [
+    '{"scenario_id": %d, "options": {"time_limit_s": Infinity}}',
+    '{"scenario_id": %d, "options": {"policies": {"carbon_price": NaN}}}',
+    '{"scenario_id": %d, "options": {"mip_gap": -Infinity}}',
+])
+def test_non_finite_run_options_are_refused(platform, body):
+    client, users, _ = platform
+    h = {**users.headers["planner"], "Content-Type": "application/json"}
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", content=body % scenario["id"], headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["issues"][0]["column"].startswith("options.")
+
+
+def test_one_queued_run_per_user_beyond_the_workers(platform, monkeypatch):
+    client, users, app = platform
+    monkeypatch.setenv(PAUSE_BEFORE_SAVE, "60")
+    h = users.headers["planner"]
+    first = submit(client, h)
+    wait(client, h, first["id"], until=("running",), stage="saving")  # the one worker is busy
+    second = submit(client, h)  # waits in the queue
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/api/v1/runs", json={"scenario_id": scenario["id"]}, headers=h)
+    assert r.status_code == 429 and "queue" in r.json()["issues"][0]["message_en"]
+    # another user is not held up by this one's queue
+    assert client.post("/api/v1/runs", json={"scenario_id": scenario["id"]},
+                       headers=users.headers["admin"]).status_code == 201
+    for run in (second, first):
+        client.post(f"/api/v1/runs/{run['id']}/cancel", headers=h)
+    wait(client, h, first["id"])
+
+
+def test_the_run_form_explains_bad_options_instead_of_queueing(platform):
+    client, users, _ = platform
+    h = users.headers["planner"]
+    scenario = client.post("/api/v1/scenarios", json={"name": "test"}, headers=h).json()
+    r = client.post("/runs", data={"scenario_id": str(scenario["id"]), "years": "2022,2022"}, headers=h,
+                    follow_redirects=False)
+    assert r.status_code == 422 and ("年份 2022 重复" in r.text or "2022 is given twice" in r.text)
+    r = client.post("/runs", data={"scenario_id": str(scenario["id"]), "time_limit_s": "nan"}, headers=h,
+                    follow_redirects=False)
+    assert r.status_code == 422
+    assert client.get("/api/v1/runs", headers=h).json()["total"] == 0

@@ -53,6 +53,17 @@ def _first_admin(settings: Settings, accounts) -> None:
         err.print(f"已创建管理员 / created admin: {username}")
 
 
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's proxy settings: believe X-Forwarded-For only from RESYNERGY_TRUSTED_PROXIES.
+
+    With no trusted proxy the client address is the TCP peer; with some, uvicorn takes the
+    right-most address in X-Forwarded-For that is not itself a trusted proxy.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
+
+
 def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port")] = 8000, database_url: DbOpt = None) -> None:
     """Run the web platform (migrations applied first; SQLite by default) / 启动平台。"""
@@ -71,7 +82,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
         raise typer.Exit(1) from None
     app = create_app(settings, migrate=False)
     err.print(f"数据库 / database: {_shown(settings.database_url)}\n平台 / platform: http://{host}:{port}/")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))  # type: ignore[arg-type]
 
 
 def db_upgrade(database_url: DbOpt = None) -> None:

@@ -27,7 +27,11 @@ EDITORS = ("admin", "planner")
 # Tables whose rows belong to an organisation (directly or through their site).
 ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")
 SITE_CHILDREN = ("supplies", "facilities", "demands", "terminals")
-SHARED_TABLES = tuple(t for t in REGISTRY if t not in ORG_TABLES)
+# Lanes join two sites: a lane (its rate, capacity and source are private terms between the
+# sites' operators) is read in the scope of its endpoints, like the sites themselves. Writing
+# lanes stays with editors (a lane is a planning assumption, not an enterprise record).
+SCOPED_TABLES = (*ORG_TABLES, "lanes")
+SHARED_TABLES = tuple(t for t in REGISTRY if t not in SCOPED_TABLES)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ def _prefix(col: sa.ColumnElement, province: str) -> sa.ColumnElement[bool]:
 
 def read_filter(actor: Actor, table: str) -> sa.ColumnElement[bool] | None:
     """WHERE clause limiting ``table`` to the rows ``actor`` may read (None = all rows)."""
-    if actor.role == "admin" or table in SHARED_TABLES:
+    if actor.role == "admin" or table not in SCOPED_TABLES:  # shared and catalog tables
         return None
     t, sites = REGISTRY[table], REGISTRY["sites"]
     if actor.role == "enterprise":
@@ -102,14 +106,16 @@ def read_filter(actor: Actor, table: str) -> sa.ColumnElement[bool] | None:
             return t.c.uscc == own
         if table == "sites":
             return t.c.org_uscc == own
-        return t.c.site.in_(sa.select(sites.c.id).where(sites.c.org_uscc == own))
-    if not actor.province:
+        mine = sa.select(sites.c.id).where(sites.c.org_uscc == own)
+    elif not actor.province:
         return None
-    if table == "organisations":
+    elif table in ("organisations", "sites"):
         return _prefix(t.c.region, actor.province)
-    if table == "sites":
-        return _prefix(t.c.region, actor.province)
-    return t.c.site.in_(sa.select(sites.c.id).where(_prefix(sites.c.region, actor.province)))
+    else:
+        mine = sa.select(sites.c.id).where(_prefix(sites.c.region, actor.province))
+    if table == "lanes":  # both ends in scope: a lane to a site the reader may not see stays hidden
+        return sa.and_(t.c.from_site.in_(mine), t.c.to_site.in_(mine))
+    return t.c.site.in_(mine)
 
 
 # ---- row level: may this row (as it is, or as it will be) be written? --------------------
@@ -135,7 +141,7 @@ def row_owner_and_province(table: str, row: dict, sites: pd.DataFrame) -> tuple[
         return None, province_code(str(row.get("region", "")))
     if table == "corridors":
         return None, province_code(str(row.get("from_region", "")))
-    if table == "lanes":
+    if table == "lanes":  # shared for writing (editors), scoped by its origin's province
         return None, province_code(site(str(row.get("from_site", "")))[1])
     return None, ""
 

@@ -7,11 +7,9 @@ SHA-256, so a leaked database does not leak live credentials. Both are revocable
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -22,7 +20,7 @@ from sqlalchemy.orm import Session
 from resynergy.services import audit
 from resynergy.services.access import Actor
 from resynergy.services.settings import Settings
-from resynergy.store.models import ROLES, ApiToken, LoginSession, User, utcnow
+from resynergy.store.models import ROLES, ApiToken, LoginSession, LoginThrottle, User, utcnow
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 MIN_PASSWORD = 8
@@ -60,7 +58,7 @@ class Accounts:
         self.hasher = PasswordHash((Argon2Hasher(time_cost=settings.argon2_time_cost,
                                                  memory_cost=settings.argon2_memory_kib,
                                                  parallelism=settings.argon2_parallelism),))
-        self.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+        self.throttle = SignInThrottle(settings)
         # verified against when the user does not exist, so timing does not reveal usernames
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
 
@@ -122,11 +120,7 @@ class Accounts:
 
         Raises Throttled after too many failures (the caller should still commit the audit event).
         """
-        try:
-            self.throttle.check(username, ip)
-        except Throttled:
-            audit.record(db, Actor(None, username[:64], "", ip=ip), "login_throttled", "user")
-            raise
+        self.throttle.check(db, username, ip)  # refused attempts are not audited: a block bounds them
         user = db.scalar(sa.select(User).where(User.username == username))
         if user is None:
             self.hasher.verify(password, self._dummy_hash)
@@ -139,9 +133,10 @@ class Accounts:
         actor = Actor(user.id if user else None, username[:64], user.role if user else "", ip=ip)
         audit.record(db, actor, "login" if ok else "login_failed", "user", user.id if user else "")
         if not ok:
-            self.throttle.fail(username, ip)
+            if self.throttle.fail(db, username, ip):
+                audit.record(db, actor, "login_throttled", "user", user.id if user else "")
             return None
-        self.throttle.succeed(username, ip)
+        self.throttle.succeed(db, username, ip)
         return user
 
     def start_session(self, db: Session, user: User, ip: str) -> tuple[str, LoginSession]:
@@ -219,38 +214,69 @@ class Throttled(Exception):
         super().__init__(f"too many failed sign-ins; retry after {retry_after} s")
 
 
-class LoginThrottle:
-    """In-process sliding window of failed sign-ins, keyed per account and per client address.
+class SignInThrottle:
+    """Failed sign-ins kept in the database (so every server process agrees), per account with
+    exponential back-off, and per client address as a coarse second line.
 
-    Per account alone would let one attacker lock out a user from everywhere; per address alone
-    would let a botnet guess one account slowly; both keys together bound each.
+    - Account: after ``login_max_failures`` failures, each further failure doubles the wait
+      (``login_backoff_s`` × 2^k, at most ``login_backoff_max_s``); a success clears it. An attacker
+      can slow one account down but never lock everyone out of it for long.
+    - Address: ``login_ip_max_failures`` failures within ``login_window_s`` (a much higher limit, as
+      an office or a proxy shares one address) block that address for the window.
+    - Size: a row expires once its last failure is older than the window and no block is running;
+      expired rows are deleted on every failure, so unknown names do not accumulate. Refused
+      attempts during a block are not written at all (neither here nor in the audit log).
     """
 
-    def __init__(self, max_failures: int, window_s: float):
-        self.max_failures, self.window_s = max_failures, window_s
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, settings: Settings, clock=utcnow):
+        self.settings, self.clock = settings, clock
 
-    def _keys(self, username: str, ip: str) -> tuple[str, str]:
-        return f"user:{username.lower()}|{ip}", f"ip:{ip}"
+    @staticmethod
+    def _keys(username: str, ip: str) -> tuple[str, str]:
+        return f"user:{username.lower()[:150]}", f"ip:{ip[:150]}"
 
-    def check(self, username: str, ip: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key, limit in zip(self._keys(username, ip), (self.max_failures, self.max_failures * 4),
-                                  strict=True):
-                q = self._fails[key]
-                while q and q[0] <= now - self.window_s:
-                    q.popleft()
-                if len(q) >= limit:
-                    raise Throttled(int(q[0] + self.window_s - now) + 1)
+    def check(self, db: Session, username: str, ip: str) -> None:
+        """Raise Throttled while the account or the address is blocked."""
+        now = self.clock()
+        until = db.scalars(sa.select(LoginThrottle.blocked_until).where(
+            LoginThrottle.key.in_(self._keys(username, ip)), LoginThrottle.blocked_until > now)).all()
+        if until:
+            raise Throttled(max(1, math.ceil((max(_aware(u) for u in until) - now).total_seconds())))
 
-    def fail(self, username: str, ip: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in self._keys(username, ip):
-                self._fails[key].append(now)
+    def _count(self, db: Session, key: str, now: datetime) -> int:
+        """Add one failure to ``key`` atomically; the failures counted so far."""
+        bump = sa.update(LoginThrottle).where(LoginThrottle.key == key).values(
+            failures=LoginThrottle.failures + 1, last_at=now).returning(LoginThrottle.failures)
+        count = db.scalar(bump)
+        if count is not None:
+            return int(count)
+        try:
+            with db.begin_nested():
+                db.add(LoginThrottle(key=key, failures=1, first_at=now, last_at=now))
+            return 1
+        except sa.exc.IntegrityError:  # another process inserted it meanwhile
+            return int(db.scalar(bump) or 1)
 
-    def succeed(self, username: str, ip: str) -> None:
-        with self._lock:
-            self._fails.pop(self._keys(username, ip)[0], None)
+    def fail(self, db: Session, username: str, ip: str) -> bool:
+        """Count a failure; True when it starts a block (worth one audit event)."""
+        s, now = self.settings, self.clock()
+        window = timedelta(seconds=s.login_window_s)
+        db.execute(sa.delete(LoginThrottle).where(
+            LoginThrottle.last_at < now - window,
+            sa.or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < now)))
+        user_key, ip_key = self._keys(username, ip)
+        blocked = False
+        n = self._count(db, user_key, now)
+        if n >= s.login_max_failures:
+            wait = min(s.login_backoff_s * 2 ** (n - s.login_max_failures), s.login_backoff_max_s)
+            db.execute(sa.update(LoginThrottle).where(LoginThrottle.key == user_key).values(
+                blocked_until=now + timedelta(seconds=wait)))
+            blocked = True
+        if self._count(db, ip_key, now) >= s.login_ip_max_failures:
+            db.execute(sa.update(LoginThrottle).where(LoginThrottle.key == ip_key).values(
+                blocked_until=now + window))
+            blocked = True
+        return blocked
+
+    def succeed(self, db: Session, username: str, ip: str) -> None:
+        db.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == self._keys(username, ip)[0]))

@@ -13,7 +13,9 @@ unique constraints and row versions in the database settle races between concurr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from resynergy import schema
 from resynergy.scenario import Scenario, ScenarioError
+from resynergy.scenario.validate import check_refs
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue
 from resynergy.services import access, audit
@@ -240,6 +243,9 @@ def _check(db: Session, actor: Actor, prepared: dict[str, _Prepared], changes: l
     issues = [i for tp in plan.values() for i in tp.issues]
     if issues:
         raise Rejected(issues, status=_status(issues))
+    issues = _hidden_refs(db, actor, plan)  # a record the actor may not read answers like a missing one
+    if issues:
+        raise Rejected(issues)
     tables, before_sites = _neighbourhood(db, plan)
     for tp in plan.values():  # scope first: out of scope answers alike whatever the registry holds
         issues += tp.scope_issues(actor, before_sites, tables["sites"])
@@ -526,13 +532,15 @@ def _neighbourhood(db: Session, plan: dict[str, _TablePlan]) -> tuple[dict[str, 
 def _validate(db: Session, tables: dict[str, pd.DataFrame], plan: dict[str, _TablePlan], actor: Actor) -> list[dict]:
     """The scenario validators on the neighbourhood, and the references a change would break."""
     out = _referenced(db, plan, actor)
+    visible = functools.cache(lambda t: _visible_pks(db, actor, t))
     try:
         Scenario.from_tables({t: f[schema_columns(t)] for t, f in tables.items()}, name="registry")
     except ScenarioError as err:
         for issue in err.issues:
             tp = plan.get(issue.table)
             out.append(issue_dict(tp.locate(issue) if tp else dataclasses.replace(
-                issue, source=_registry_source(issue.table, tables.get(issue.table), issue.row), row=None)))
+                issue, source=_registry_source(issue.table, tables.get(issue.table), issue.row, visible),
+                row=None)))
     return out
 
 
@@ -580,6 +588,39 @@ def _visible(db: Session, actor: Actor, table: str, pks: list[int]) -> set[int]:
     return out
 
 
+def _visible_pks(db: Session, actor: Actor, table: str) -> set[int] | None:
+    """pks of ``table`` the actor may read (None: all of them)."""
+    if access.read_filter(actor, table) is None:
+        return None
+    return set(db.scalars(_scoped(actor, table, sa.select(REGISTRY[table].c.pk))).all())
+
+
+def _hidden_refs(db: Session, actor: Actor, plan: dict[str, _TablePlan]) -> list[dict]:
+    """References to records the actor may not read are reported exactly like references to
+    records that do not exist (unknown code, 422), so a write cannot probe other tenants' keys."""
+    out: list[dict] = []
+    for table, tp in plan.items():
+        cols = [c for c in schema.columns(table) if c.ref]
+        if tp.new.empty or all(access.read_filter(actor, c.ref.split(".")[0]) is None for c in cols):
+            continue
+        known = {}
+        for col in cols:
+            ref, ref_col = col.ref.split(".")
+            if ref in known:
+                continue
+            if access.read_filter(actor, ref) is None:  # shared tables: left to the whole validation
+                known[ref] = pd.DataFrame({ref_col: tp.new[col.name]})
+                continue
+            t = REGISTRY[ref]
+            frame = pd.DataFrame(db.execute(_scoped(actor, ref, sa.select(t))).mappings().all(),
+                                 columns=[c.name for c in t.columns])
+            if ref in plan:  # rows created or changed in the same change set count as known
+                frame = pd.concat([frame, plan[ref].new.astype(object)], ignore_index=True)
+            known[ref] = frame
+        out += [issue_dict(tp.locate(i)) for i in check_refs(table, tp.new, known)]
+    return out
+
+
 def _scope_issue(actor: Actor, table: str, source: str, row: int | None) -> dict:
     if actor.role == "enterprise":
         zh, en = "只能修改本单位的记录", "you may change only your own organisation's records"
@@ -588,11 +629,16 @@ def _scope_issue(actor: Actor, table: str, source: str, row: int | None) -> dict
     return own_issue("out_of_scope", zh, en, table, source, row)
 
 
-def _registry_source(table: str, frame: pd.DataFrame | None, row: int | None) -> str:
-    """'registry/<table> (key=value, …)' for a stored record named by its row in ``frame``."""
+def _registry_source(table: str, frame: pd.DataFrame | None, row: int | None,
+                     visible: Callable[[str], set[int] | None] = lambda t: None) -> str:
+    """'registry/<table> (key=value, …)' for a stored record named by its row in ``frame``; a
+    record the actor may not read is not named (its key would leak another tenant's data)."""
     if frame is None or row is None or not 0 <= row - 2 < len(frame):
         return f"登记库 registry/{table}"
     rec = frame.iloc[row - 2]
+    seen = visible(table)
+    if seen is not None and rec.get("pk") is not None and not pd.isna(rec.get("pk")) and int(rec["pk"]) not in seen:
+        return f"登记库 registry/{table}（您无权查看的记录 / a record you may not see）"
     return f"登记库 registry/{table} ({', '.join(f'{k}={rec[k]}' for k in schema.key_columns(table))})"
 
 

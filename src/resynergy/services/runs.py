@@ -4,11 +4,14 @@ them in separate worker processes (``python -m resynergy.services.worker RUN_ID`
 A worker writes progress as it goes and all results in one transaction at the end. When a
 worker dies (killed, crashed, out of memory) the supervisor marks its run failed; a run being
 cancelled has its worker terminated. Nothing a dead worker started is left half-written.
+Workers die with the server that started them (see ``resynergy.services.worker``), and every
+change of a run's state is a conditional UPDATE, so a finished run is never overwritten.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -23,27 +26,95 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from resynergy import __version__
 from resynergy.services import access, audit, scenarios
-from resynergy.services.access import Actor
+from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, own_issue
-from resynergy.store.models import Run, RunResult, ScenarioSnapshot, utcnow
+from resynergy.services.settings import Settings
+from resynergy.services.worker import SUPERVISOR_PID
+from resynergy.store.models import REGISTRY, Run, RunResult, ScenarioSnapshot, utcnow
 
 log = logging.getLogger("resynergy.runs")
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
-def _visible(db: Session, actor: Actor, run_id: int) -> Run:
+def _public_regional(run: Run) -> bool:
+    """A published region-wide plan: every staff member may read it, whatever their province."""
+    return run.published and run.state == "succeeded" and run.scenario.province == ""
+
+
+def _visible(db: Session, actor: Actor, run_id: int, change: bool = False) -> Run:
+    """The run when ``actor`` may read it (404 otherwise, like a missing one). ``change``: the
+    actor must also be in the run's scope; a province-scoped user reads the published region-wide
+    plan but may not change it (403)."""
     access.require(actor, access.STAFF, "read run")
     run = db.get(Run, run_id)
-    if run is None or not access.can_read_scope(actor, run.scenario.province):
+    if run is None:
         raise NotFound(f"run {run_id}")
+    if not access.can_read_scope(actor, run.scenario.province):
+        if not _public_regional(run):
+            raise NotFound(f"run {run_id}")
+        if change:
+            raise Denied(actor, "change a region-wide plan")
     return run
 
 
-def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any], title: str = "") -> Run:
-    """Queue a run of a scenario snapshot with planner options (stored with the run)."""
+def scope_label(db: Session, province: str) -> dict[str, str]:
+    """What a plan covers, as users read it: the whole region, or a province by name."""
+    if not province:
+        return {"zh": "全区域", "en": "whole region"}
+    regions = REGISTRY["regions"]
+    row = db.execute(sa.select(regions.c.name_zh, regions.c.name_en).where(regions.c.code == province)).first()
+    return {"zh": row.name_zh, "en": row.name_en} if row else {"zh": province, "en": province}
+
+
+OPTIONS_SOURCE = "运行选项 run options"
+
+
+def check_options(options: dict[str, Any], scenario_years: list[int]) -> list[dict]:
+    """Every problem with a run's options, located (field, value) in zh and en; [] when fine."""
+    issues = []
+    years = options.get("years") or []
+    seen: set[int] = set()
+    for i, year in enumerate(years):
+        where = f"years[{i}]"
+        if year in seen:
+            issues.append(own_issue("duplicate_year", f"年份 {year} 重复", f"year {year} is given twice",
+                                    "runs", OPTIONS_SOURCE, None, where, year))
+        elif year not in scenario_years:
+            shown = "、".join(map(str, scenario_years)) or "–"
+            issues.append(own_issue("unknown_year", f"情景中没有 {year} 年的数据（可选：{shown}）",
+                                    f"the scenario has no data for {year} (it has: {', '.join(map(str, scenario_years))})",
+                                    "runs", OPTIONS_SOURCE, None, where, year))
+        seen.add(year)
+    numbers = {"time_limit_s": options.get("time_limit_s"), "mip_gap": options.get("mip_gap"),
+               **{f"policies.{k}": v for k, v in (options.get("policies") or {}).items()}}
+    for name, value in numbers.items():
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+            issues.append(own_issue("not_finite", "应为有限数值", "must be a finite number",
+                                    "runs", OPTIONS_SOURCE, None, name, value))
+    return issues
+
+
+def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any], title: str = "",
+           settings: Settings | None = None) -> Run:
+    """Queue a run of a scenario snapshot with planner options (stored with the run).
+
+    The options are checked in full here (422, located), and a user may have at most
+    ``run_workers + run_queue_per_user`` runs active at once (429)."""
     access.require(actor, access.EDITORS, "submit run")
     snap = scenarios.get(db, actor, scenario_id)
+    issues = check_options(options, scenarios.to_scenario(snap.tables, snap.name).years)
+    if issues:
+        raise Rejected(issues)
+    if settings is not None and actor.user_id is not None:
+        active = db.scalar(sa.select(sa.func.count()).select_from(Run).where(
+            Run.created_by == actor.user_id, Run.state.in_(ACTIVE))) or 0
+        if active >= settings.run_workers + settings.run_queue_per_user:
+            n = settings.run_queue_per_user
+            raise Rejected([own_issue(
+                "queue_full", f"您已有运行在排队（每人最多排队 {n} 个），请等其开始或取消后再提交",
+                f"you already have a run waiting in the queue (at most {n} per user); wait for it to start "
+                f"or cancel it, then submit again", "runs")], status=429)
     run = Run(scenario_id=snap.id, title=title or f"{snap.name} v{snap.version}", options=options,
               created_by=actor.user_id, code_version=__version__)
     db.add(run)
@@ -61,8 +132,10 @@ def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0,
             state: str = "") -> tuple[list[Run], int]:
     access.require(actor, access.STAFF, "list runs")
     q = sa.select(Run).join(ScenarioSnapshot)
-    if actor.role != "admin" and actor.province:
-        q = q.where(ScenarioSnapshot.province == actor.province)
+    if actor.role != "admin" and actor.province:  # own province, and the published region-wide plans
+        q = q.where(sa.or_(ScenarioSnapshot.province == actor.province,
+                           sa.and_(ScenarioSnapshot.province == "", Run.published.is_(True),
+                                   Run.state == "succeeded")))
     if state:
         q = q.where(Run.state == state)
     total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
@@ -73,7 +146,7 @@ def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0,
 def cancel(db: Session, actor: Actor, run_id: int) -> Run:
     """Cancel a queued run at once; ask the supervisor to stop a running one."""
     access.require(actor, access.EDITORS, "cancel run")
-    run = _visible(db, actor, run_id)
+    run = _visible(db, actor, run_id, change=True)
     if run.state not in ACTIVE:
         raise Rejected([own_issue("not_active", f"运行已结束（{run.state}），无法取消",
                                   f"the run has finished ({run.state}); nothing to cancel", "runs")], status=409)
@@ -91,14 +164,21 @@ def cancel(db: Session, actor: Actor, run_id: int) -> Run:
 
 
 def publish(db: Session, actor: Actor, run_id: int, published: bool = True) -> Run:
-    """Make a succeeded run's plan the public one (or withdraw it)."""
+    """Make a succeeded run's plan public for its scope (or withdraw it).
+
+    A plan's scope is its scenario's: region-wide ('') or one province. Only an admin or an
+    unscoped planner publishes region-wide plans; a province-scoped planner publishes plans of its
+    own province only, and they sit beside the region-wide plan, never replacing it."""
     access.require(actor, access.EDITORS, "publish run")
-    run = _visible(db, actor, run_id)
+    run = _visible(db, actor, run_id, change=True)
+    if actor.role != "admin" and actor.province and run.scenario.province != actor.province:
+        raise Denied(actor, "publish outside the province")
     if run.state != "succeeded":
         raise Rejected([own_issue("not_succeeded", "只有成功完成的运行才能发布",
                                   "only a succeeded run can be published", "runs")], status=409)
     audit.record(db, actor, "publish" if published else "unpublish", "run", run.id,
-                 before={"published": run.published}, after={"published": published})
+                 before={"published": run.published, "scope": run.scenario.province},
+                 after={"published": published, "scope": run.scenario.province})
     run.published = published
     db.commit()
     return run
@@ -116,9 +196,19 @@ def result(db: Session, run: Run, name: str) -> RunResult:
     return hit
 
 
-def latest_published(db: Session) -> Run | None:
-    return db.scalar(sa.select(Run).where(Run.published.is_(True), Run.state == "succeeded")
-                     .order_by(Run.finished_at.desc(), Run.id.desc()).limit(1))
+def latest_published(db: Session, province: str = "") -> Run | None:
+    """The latest published plan of one scope ('' = region-wide)."""
+    return db.scalar(sa.select(Run).join(ScenarioSnapshot).where(
+        Run.published.is_(True), Run.state == "succeeded", ScenarioSnapshot.province == province)
+        .order_by(Run.finished_at.desc().nulls_last(), Run.id.desc()).limit(1))
+
+
+def published_plans(db: Session) -> list[Run]:
+    """The latest published plan of each scope: region-wide first, then provinces by code."""
+    scopes = db.scalars(sa.select(ScenarioSnapshot.province).join(Run).where(
+        Run.published.is_(True), Run.state == "succeeded").distinct()).all()
+    plans = [latest_published(db, p) for p in sorted(set(scopes))]
+    return [p for p in plans if p is not None]
 
 
 # ---- supervisor ----------------------------------------------------------------------------
@@ -203,7 +293,10 @@ class Supervisor:
             db.commit()
         if not claimed:
             return
-        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url}
+        # The worker asks for SIGKILL when its parent dies (PR_SET_PDEATHSIG). Linux sends it when
+        # the *thread* that started the worker ends: this supervisor thread, which lives as long as
+        # the server (and whose end, at shutdown, is meant to stop the workers anyway).
+        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url, SUPERVISOR_PID: str(os.getpid())}
         proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", str(run_id)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         job = self.jobs[run_id] = _Job(run_id, proc)
@@ -235,21 +328,17 @@ class Supervisor:
         del self.jobs[job.run_id]
         if job.drain is not None:
             job.drain.join(5)
+        stderr = job.stderr_tail
+        if stderr.strip():  # a crash's traceback belongs in the server log, not in front of users
+            log.warning("run %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, stderr)
         with self.sessions() as db:
-            run = db.get(Run, job.run_id)
-            if run is None or run.state in FINISHED:
-                return
-            stderr = job.stderr_tail
-            if run.state == "cancelling":
-                run.state, run.stage = "cancelled", "cancelled"
-            elif job.timed_out:
-                run.state = "failed"
-                run.error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
-                             f"stopped after the {self.time_limit_s:.0f} s run time limit")
-            else:
-                how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                run.state = "failed"
-                run.error = f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
-            run.finished_at = utcnow()
-            run.log = (run.log + "\n" + stderr).strip()
+            # conditional: only a run still active is ended here (never one already finished)
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state == "cancelling").values(
+                state="cancelled", stage="cancelled", finished_at=utcnow()))
+            error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
+                     f"stopped after the {self.time_limit_s:.0f} s run time limit") if job.timed_out else \
+                f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
+            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state.in_(ACTIVE)).values(
+                state="failed", error=error, finished_at=utcnow(), trace=stderr[-100_000:]))
             db.commit()

@@ -27,13 +27,21 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
-    login_max_failures: int = 5  # per account and per IP, in the window below
-    login_window_s: float = 300.0
+    # sign-in throttling (services.accounts.SignInThrottle): per account, failures before the
+    # back-off starts, its first wait and its longest; per address, a coarse higher limit
+    login_max_failures: int = 5
+    login_backoff_s: float = 30.0
+    login_backoff_max_s: float = 900.0
+    login_ip_max_failures: int = 100
+    login_window_s: float = 900.0  # failures older than this (and no block running) are forgotten
+    # reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs); none by default
+    trusted_proxies: tuple[str, ...] = ()
     upload_max_bytes: int = 20 * 1024 * 1024
     import_retention_days: float = 30.0  # rejected uploads keep their error workbook this long
     import_quota_bytes: int = 50 * 1024 * 1024  # error workbooks kept per user (oldest dropped first)
     run_workers: int = 1  # planning runs solved at the same time
     run_time_limit_s: float = 600.0
+    run_queue_per_user: int = 1  # queued runs a user may have waiting beyond the workers
     worker_poll_s: float = 0.5
     expose_docs: bool = True  # serve the OpenAPI document at /api/v1/openapi.json
 
@@ -51,5 +59,7 @@ class Settings:
             run_workers=int(_env("RUN_WORKERS", "1")),
             run_time_limit_s=float(_env("RUN_TIME_LIMIT_S", "600")),
             expose_docs=_flag("EXPOSE_DOCS", True),
+            trusted_proxies=tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()),
+            run_queue_per_user=int(_env("RUN_QUEUE_PER_USER", "1")),
         )
         return replace(s, **overrides)  # type: ignore[arg-type]

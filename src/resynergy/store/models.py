@@ -283,6 +283,8 @@ class Run(Base):
     objective: Mapped[float | None]
     error: Mapped[str] = mapped_column(sa.Text, default="")
     log: Mapped[str] = mapped_column(sa.Text, default="")
+    # the worker's traceback when it failed: for administrators only (users see ``error``)
+    trace: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     published: Mapped[bool] = mapped_column(default=False)
     code_version: Mapped[str] = mapped_column(sa.String(32), default="")
 
@@ -307,3 +309,19 @@ class RunResult(Base):
     blob: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
     __table_args__ = (sa.UniqueConstraint("run_id", "name"),)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key ('user:<name>' or 'ip:<address>'), shared by every server process.
+
+    Rows expire (deleted once their window and back-off have passed), so the table stays small
+    whatever names are tried.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]

@@ -36,7 +36,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_plan": ("尚未发布规划。", "No plan has been published yet."),
     "load_builtin": ("载入内置数据集（京津冀 2022）", "Load the built-in dataset (JJJ 2022)"),
     "builtin_loaded": ("已载入内置数据集", "Built-in dataset loaded"),
-    "published_plan": ("已发布规划", "Published plan"), "latest_run": ("最近运行", "Latest run"),
+    "published_plan": ("已发布规划", "Published plan"), "plan_scope": ("范围", "covers"), "latest_run": ("最近运行", "Latest run"),
     "map": ("区域地图", "Regional map"), "sankey": ("物料流", "Material flows"),
     "attainment": ("目标完成", "Target attainment"), "trajectory": ("目标轨迹", "Trajectory"),
     "costs": ("费用", "Costs"), "co2": ("碳排放", "CO2"),

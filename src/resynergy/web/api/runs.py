@@ -58,11 +58,12 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{
         "objective": "cost", "years": [2022], "policies": {"carbon_price": 50.0}, "time_limit_s": 60.0}]})
     objective: Literal["cost", "co2", "utilization"] = "cost"
-    years: list[Annotated[int, Field(ge=2000, le=2100)]] | None = Field(None, max_length=50)
-    policies: dict[PolicyKey, Annotated[float, Field(ge=-1e12, le=1e12)]] = Field(  # type: ignore[valid-type]
+    years: list[Annotated[int, Field(ge=2000, le=2100)]] | None = Field(
+        None, max_length=50, description="规划年份（不重复，须为情景中的年份）/ years to plan: distinct, in the scenario")
+    policies: dict[PolicyKey, Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="情景政策参数覆盖 / policy overrides for this run")
-    time_limit_s: float = Field(60.0, gt=0, le=3600)
-    mip_gap: float = Field(0.01, ge=0, lt=1)
+    time_limit_s: float = Field(60.0, gt=0, le=3600, allow_inf_nan=False)
+    mip_gap: float = Field(0.01, ge=0, lt=1, allow_inf_nan=False)
 
 
 class RunIn(BaseModel):
@@ -191,7 +192,8 @@ def list_runs(db: DB, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
 @router.post("/runs", response_model=RunOut, status_code=201, tags=["runs"],
              responses={**COMMON_RESPONSES, **NOT_FOUND}, summary="Submit a run / 提交运行")
 def submit_run(request: Request, db: DB, actor: CurrentActor, body: Annotated[RunIn, Body()]):
-    run = runs.submit(db, actor, body.scenario_id, body.options.model_dump(), body.title)
+    run = runs.submit(db, actor, body.scenario_id, body.options.model_dump(), body.title,
+                      settings=platform(request).settings)
     sup = platform(request).supervisor
     if sup is not None:
         sup.wake()
@@ -269,8 +271,12 @@ def run_report(db: DB, actor: CurrentActor, run_id: Id):
     **COMMON_RESPONSES, **NOT_FOUND, 200: {"content": {"text/plain": {}}, "description": "log"}},
             summary="The run's log / 运行日志")
 def run_log(db: DB, actor: CurrentActor, run_id: Id):
+    """The solver's log and the plain error; administrators also get a failed worker's traceback."""
     run = runs.get(db, actor, run_id)
-    return Response(run.log + ("\n" + run.error if run.error else ""), media_type="text/plain; charset=utf-8")
+    text = run.log + ("\n" + run.error if run.error else "")
+    if actor.role == "admin" and run.trace:
+        text += "\n\n--- 技术细节（仅管理员可见）/ traceback (administrators only) ---\n" + run.trace
+    return Response(text, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/runs/{run_id}/inputs", tags=["runs"], responses={**COMMON_RESPONSES, **NOT_FOUND},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from resynergy import datasets
@@ -27,25 +27,30 @@ def _latest_visible(db, actor) -> Run | None:
 
 
 @router.get("/")
-def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
+def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = "",
+              scope: Annotated[str, Query(pattern=r"^(\d{6})?$")] = ""):
     staff = actor.signed_in and actor.role in access.STAFF
-    run = runs.latest_published(db)
-    if run is not None and staff and not access.can_read_scope(actor, run.scenario.province):
-        run = None
+    run = runs.latest_published(db, scope)
     which = "published_plan"
-    if run is None and staff:
+    if run is None and staff and not scope:
         run, which = _latest_visible(db, actor), "latest_run"
     summary = runs.result(db, run, "summary").data if run is not None else None
-    if run is not None and staff:
+    readable = run is not None and staff and (
+        access.can_read_scope(actor, run.scenario.province) or (run.published and run.scenario.province == ""))
+    if readable:
         figures = [(name, f"/api/v1/runs/{run.id}/figures/{name}") for name in STAFF_FIGURES]
-    elif run is not None:
-        figures = [(name, f"/api/v1/public/figures/{name}") for name in PUBLIC_FIGURES]
+    elif run is not None and run.published:
+        q = f"?province={scope}" if scope else ""
+        figures = [(name, f"/api/v1/public/figures/{name}{q}") for name in PUBLIC_FIGURES]
     else:
         figures = []
+    scopes = [{"scope": r.scenario.province, "name": runs.scope_label(db, r.scenario.province)}
+              for r in runs.published_plans(db)]
     registry_rows = sum(counts(db, actor).values()) if actor.signed_in and actor.role != "public" else None
     return render(request, actor, "dashboard.html", run=run, which=which, summary=summary, figures=figures,
-                  staff=staff, registry_rows=registry_rows, builtins=datasets.names(),
-                  can_load=actor.role in access.EDITORS, msg=msg)
+                  staff=readable, registry_rows=registry_rows, builtins=datasets.names(),
+                  can_load=actor.role in access.EDITORS, msg=msg, scopes=scopes, scope=scope,
+                  scope_name=runs.scope_label(db, run.scenario.province) if run is not None else None)
 
 
 @router.post("/builtin")

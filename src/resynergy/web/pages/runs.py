@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
 from resynergy.services import access, plans, runs, scenarios
 from resynergy.services.registry import Rejected
@@ -52,10 +54,16 @@ def submit(request: Request, db: DB, actor: CurrentActor, scenario_id: Annotated
            objective: Annotated[str, Form()] = "cost", years: Annotated[str, Form(pattern=r"^[\d,， ]*$")] = "",
            carbon_price: Annotated[str, Form(pattern=r"^(\d+(\.\d*)?)?$")] = "",
            time_limit_s: Annotated[float, Form(gt=0, le=3600)] = 60.0, title: Annotated[str, Form(max_length=128)] = ""):
-    options = RunOptions.model_validate({
-        "objective": objective, "years": _years(years), "time_limit_s": time_limit_s,
-        "policies": {"carbon_price": float(carbon_price)} if carbon_price else {}}, strict=False)
-    run = runs.submit(db, actor, scenario_id, options.model_dump(), title)
+    try:
+        options = RunOptions.model_validate({
+            "objective": objective, "years": _years(years), "time_limit_s": time_limit_s,
+            "policies": {"carbon_price": float(carbon_price)} if carbon_price else {}}, strict=False)
+    except ValidationError as err:
+        raise RequestValidationError(err.errors()) from None
+    try:
+        run = runs.submit(db, actor, scenario_id, options.model_dump(), title, settings=platform(request).settings)
+    except Rejected as err:  # options that do not fit the scenario, or a full queue
+        return _index(request, db, actor, issues=err.issues, status=err.status)
     if platform(request).supervisor is not None:
         platform(request).supervisor.wake()
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
@@ -76,8 +84,11 @@ def detail(request: Request, db: DB, actor: CurrentActor, run_id: int):
     run = runs.get(db, actor, run_id)
     summary = runs.result(db, run, "summary").data if run.state == "succeeded" else None
     figures = [(n, f"/api/v1/runs/{run.id}/figures/{n}") for n in RUN_FIGURES] if summary else []
+    # a province-scoped planner reads the published region-wide plan, but may not change it
+    in_scope = access.can_read_scope(actor, run.scenario.province)
     return render(request, actor, "run.html", run=run, summary=summary, figures=figures,
-                  can_edit=actor.role in access.EDITORS)
+                  can_edit=actor.role in access.EDITORS and in_scope, in_scope=in_scope,
+                  scope_name=runs.scope_label(db, run.scenario.province))
 
 
 @router.post("/runs/{run_id}/cancel")
