@@ -96,6 +96,26 @@ def test_disposal_stock_and_co2():
     assert total("co2_avoided") == pytest.approx(81 * 5 + 50 * 250 - transport - process)
 
 
+def test_report_only_target_without_figure_is_reported_never_met():
+    """A report-only target of 0 (the plan sets no figure, e.g. kiln co-processing) shows its
+    value but is neither met nor missed, in attainment, the monitor's counts and its summary."""
+    from resynergy.monitor import monitor
+
+    t = pd.DataFrame({"id": ["nofig", "floor0"], "indicator": "isw_utilized", "region": "",
+                      "material": "", "year": 2022, "value": 0.0, "kind": ["report", "soft"],
+                      "unit": "t", "name_zh": ["无数量", "零目标"], "name_en": ["no figure", "zero"]})
+    v = pd.DataFrame({"indicator": ["isw_utilized"], "region": "", "material": "", "year": [2022],
+                      "value": [7.0]})
+    a = attainment(t, v).set_index("id")
+    assert a.loc["nofig", "status"] == "reported" and a.loc["nofig", "value"] == 7.0
+    assert math.isnan(a.loc["nofig", "attainment"]) and math.isnan(a.loc["nofig", "shortfall"])
+    assert a.loc["floor0", "status"] == "met"
+    m = monitor(t, v, complete=True)
+    assert m.counts() == {"met": 1, "on_track": 0, "at_risk": 0, "missed": 0, "reported": 1}
+    assert "仅报告（计划未设数量）1 项" in m.summary("zh")
+    assert "1 reported only" in m.summary("en")
+
+
 def test_plan_tables_take_precedence_and_on_site_use_counts_where_it_happens():
     plan = toy_plan()
     s = toy_scenario()
@@ -108,6 +128,11 @@ def test_plan_tables_take_precedence_and_on_site_use_counts_where_it_happens():
          f"{HEBEI}/fly_ash": 30.0})
     # Built candidate f5 (400 t/yr) now adds aggregate capacity.
     assert total("aggregate_capacity", flows=plan.flows, **kw) == pytest.approx(600 * 0.9)
+    # ... but only as far as it runs: a plan that ran f5 for 100 t/yr of it counts that
+    act = plan.activity.assign(running_capacity_t=plan.activity["capacity_t"])
+    act.loc[act["facility"] == "f5", "running_capacity_t"] = 100.0
+    idle = {**kw, "activity": act}
+    assert total("aggregate_capacity", flows=plan.flows, **idle) == pytest.approx(300 * 0.9)
     # f2 (100 t/yr, high value) opened in 2022, after the base year 2021: added with or without
     # the plan's tables; the plan builds no high-value candidate.
     assert total("high_value_capacity_added", flows=plan.flows, **kw) == pytest.approx(100.0)
@@ -163,7 +188,7 @@ def test_target_without_value_is_missed_not_invented():
 def test_attainment_with_zeros_and_object_dtypes():
     t = pd.DataFrame({"id": ["floor0", "ceil", "floor"], "indicator": ["isw_utilized", "co2",
                       "isw_utilized"], "region": "", "material": "", "year": 2022,
-                      "value": [0.0, 10.0, 5.0], "kind": "report", "unit": "t",
+                      "value": [0.0, 10.0, 5.0], "kind": "soft", "unit": "t",
                       "name_zh": "x", "name_en": "x"})
     v = pd.DataFrame({"indicator": ["isw_utilized", "co2"], "region": "", "material": "",
                       "year": 2022, "value": pd.Series([0, 0], dtype=object)})

@@ -266,7 +266,9 @@ def _capacity(data: Inputs, ind: Indicator, added: bool) -> pd.DataFrame:
     cols = ["year", "site", "process", "cap"]
     if act is not None and not added:
         act = act[act["built"].astype(bool)]
-        rows = act[["year", "site", "process"]].assign(cap=act["capacity_t"].astype(float))
+        # a plan's new capacity counts only as far as it runs (its min load), never idle
+        cap = act["running_capacity_t"] if "running_capacity_t" in act else act["capacity_t"]
+        rows = act[["year", "site", "process"]].assign(cap=cap.astype(float))
     elif not added:
         parts = [fac[fac["year"] <= y].assign(year=y) for y in data.years]
         rows = pd.concat(parts, ignore_index=True) if parts else fac.iloc[:0]
@@ -496,6 +498,16 @@ def evaluate_plan(plan: Any, scenario: Any, **kw) -> pd.DataFrame:
 
 
 STATUSES = ("met", "on_track", "at_risk", "missed")
+# A report-only target whose value is 0 is one where the plan sets no figure (e.g. kiln
+# co-processing, plan 二（十）): its indicator is reported, never judged "met".
+REPORTED = "reported"
+
+
+def no_figure(t: pd.DataFrame) -> pd.Series:
+    """Rows of a targets-like table (kind, target or value) that only report their indicator."""
+    target = t["target"] if "target" in t else t["value"]
+    kind = t["kind"] if "kind" in t else pd.Series("", index=t.index)
+    return (kind == "report") & (pd.to_numeric(target, errors="coerce") == 0)
 _TOL = 1e-6
 
 
@@ -508,7 +520,7 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame, *,
     indicator, region ('' = whole scenario), material ('' = all) and year. Returns id,
     indicator, region, material, year, kind, unit, name_zh, name_en, target, value, shortfall,
     attainment, status (``met``/``missed``; a target without a value is ``missed`` with value
-    NaN). ``attainment`` is value/target for floors and target/value for ceilings (≥ 1 is met).
+    NaN; a report-only target without a figure is ``reported``, see :func:`no_figure`). ``attainment`` is value/target for floors and target/value for ceilings (≥ 1 is met).
 
     ``complete=True`` says the values are a full evaluation (as :func:`evaluate_all` gives):
     a scope with no row for an indicator and year that were evaluated counted nothing, so its
@@ -539,6 +551,7 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame, *,
     m.loc[val.notna() & (((tgt == 0) & ~lower) | ((val == 0) & lower)), "attainment"] = 1.0
     met = np.where(lower, val <= tgt * (1 + _TOL) + _TOL, val >= tgt * (1 - _TOL) - _TOL)
     m["status"] = np.where(val.notna() & met, "met", "missed")
+    m.loc[no_figure(m), ["status", "shortfall", "attainment"]] = [REPORTED, np.nan, np.nan]
     cols = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh",
             "name_en", "target", "value", "shortfall", "attainment", "status"]
     return m[[c for c in cols if c in m]]

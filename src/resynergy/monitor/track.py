@@ -7,7 +7,9 @@ Status of a target (``STATUSES``):
 - ``on_track`` / ``at_risk`` — the target year lies beyond the last year with a value: the
   values are projected to the target year and the projection reaches the target or not;
 - ``not_measurable`` — the values cannot speak to the indicator (e.g. output value or capacity
-  added, from recorded flows): no value, rather than a misleading 0.
+  added, from recorded flows): no value, rather than a misleading 0;
+- ``reported`` — a report-only target where the plan sets no figure: the value is shown, never
+  judged met or missed.
 
 Projection method (stated on every row): an ordinary least-squares line through the years with
 values when there are two or more, else the last value held constant. A target with no value
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment
+from resynergy.indicators.evaluate import REPORTED
 from resynergy.monitor.words import quantity
 
 _SCOPE = ["indicator", "region", "material"]
@@ -39,8 +42,9 @@ class Monitor:
     def counts(self) -> dict[str, int]:
         vc = self.table["status"].value_counts()
         counts = {s: int(vc.get(s, 0)) for s in ("met", "on_track", "at_risk", "missed")}
-        if vc.get("not_measurable", 0):
-            counts["not_measurable"] = int(vc["not_measurable"])
+        for extra in ("not_measurable", REPORTED):
+            if vc.get(extra, 0):
+                counts[extra] = int(vc[extra])
         return counts
 
     def summary(self, lang: str = "zh", name=None) -> str:
@@ -111,7 +115,8 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
         sub = t.set_index("id").loc[projected_rows].reset_index()
         pv = sub[_SCOPE + ["year"]].assign(value=a.loc[projected_rows, "projected"].to_numpy())
         p = attainment(sub, pv).set_index("id")
-        a.loc[projected_rows, "status"] = np.where(p["status"] == "met", "on_track", "at_risk")
+        a.loc[projected_rows, "status"] = np.where(p["status"] == "met", "on_track", np.where(
+            p["status"] == REPORTED, REPORTED, "at_risk"))
         a.loc[projected_rows, "shortfall"] = p["shortfall"]
         a.loc[projected_rows, "attainment"] = p["attainment"]
     blind = a["indicator"].isin(list(unmeasurable))
@@ -134,15 +139,18 @@ def summary_lines(m: Monitor, lang: str = "zh", name=None) -> list[str]:
         lines = [f"按{what}评估，共 {n} 项目标：达成 {c['met']} 项，进度正常 {c['on_track']} 项，"
                  f"存在风险 {c['at_risk']} 项，未达成 {c['missed']} 项"
                  + (f"，{NOT_MEASURABLE[0]} {c['not_measurable']} 项" if "not_measurable" in c
-                    else "") + "。"]
+                    else "")
+                 + (f"，仅报告（计划未设数量）{c[REPORTED]} 项" if REPORTED in c else "") + "。"]
     else:
         what = "the plan" if m.source == "plan" else "actual data"
         lines = [f"Evaluated on {what}: {n} targets — {c['met']} met, {c['on_track']} on track, "
                  f"{c['at_risk']} at risk, {c['missed']} missed"
                  + (f", {c['not_measurable']} {NOT_MEASURABLE[1]}" if "not_measurable" in c
+                    else "")
+                 + (f", {c[REPORTED]} reported only (no figure in the plan)" if REPORTED in c
                     else "") + "."]
     for _, r in m.table.iterrows():
-        if r["status"] == "met":
+        if r["status"] in ("met", REPORTED):
             continue
         lines.append(_target_line(r, zh, name))
     return lines

@@ -31,7 +31,7 @@ ROLE_NAME = {"generator": ("产废单位", "generators"), "facility": ("利用�
              "disposal": ("处置场", "disposal sites")}
 MODE_DASH = {"rail": "dash", "road_nev": "dot"}
 STATUS_COLOUR = {"met": "#2ca02c", "on_track": "#98df8a", "at_risk": "#ff7f0e",
-                 "missed": "#d62728"}
+                 "missed": "#d62728", "reported": "#7f7f7f", "not_measurable": "#7f7f7f"}
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 

@@ -86,6 +86,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "at_risk": ("存在风险", "at risk"),
     "missed": ("未达成", "missed"),
     "not_measurable": ("无法从流向数据计量", "not measurable from flows"),
+    "reported": ("仅报告（计划未设数量）", "reported only (no figure in the plan)"),
     "optimal": ("最优", "optimal"),
     "time_limit": ("达到时限（可行解）", "time limit (feasible)"),
     "relaxed": ("放宽目标后求解", "solved with relaxed targets"),

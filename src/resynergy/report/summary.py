@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment, evaluate_plan
-from resynergy.indicators.evaluate import LEVELS
+from resynergy.indicators.evaluate import LEVELS, REPORTED
 from resynergy.monitor import Monitor, monitor
 from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
@@ -102,7 +102,7 @@ class PlanSummary:
 
     def failing(self) -> pd.DataFrame:
         """Targets not met, with the planner's diagnosis for each when there is one."""
-        t = self.targets[self.targets["status"] != "met"].copy()
+        t = self.targets[~self.targets["status"].isin(["met", REPORTED])].copy()
         d = _frame(getattr(self.plan, "diagnosis", None))
         if len(d):
             by = d.groupby("subject")
