@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 
 import resynergy.cli.console as console
 from resynergy.cli.main import app
+from resynergy.planner.plan import TABLES
 from resynergy.report.exports import SHEET_NAMES
-from resynergy.report.labels import bilingual, quantity
-from test_planner import ROAD, SRC, rail_case
+from resynergy.report.labels import COLUMNS, bilingual, quantity
+from test_planner import SRC, rail_case
 
 ONSITE = {"id": "belt", "name_zh": "厂内转运", "name_en": "On site", "cost_per_tkm": 0.0,
           "cost_fixed": 3.0, "co2_per_tkm": 0.0, "circuity": 1.0, "rail": False, "onsite": True,
@@ -159,3 +160,13 @@ def test_onsite_use_is_not_in_the_largest_flows(run):
 def test_corridor_tonnes_leave_out_onsite_use(run):
     # the corridor carries A's 100 t of tailings; B's 100 t on its own site are not transport
     assert run["json"]["corridor_shares"][0]["t"] == pytest.approx(100.0)
+
+
+def test_every_result_table_is_a_labelled_sheet(run):
+    wb = run["xlsx"]
+    for name in TABLES:  # the planner's one list; targets come from the monitor's evaluation
+        assert SHEET_NAMES[name] in wb.sheetnames, name
+    labelled = {bilingual(c) for c in COLUMNS}
+    for ws in wb.worksheets:
+        header = [c.value for c in next(ws.iter_rows(max_row=1))]
+        assert set(header) <= labelled, (ws.title, set(header) - labelled)
