@@ -170,3 +170,19 @@ def test_every_result_table_is_a_labelled_sheet(run):
     for ws in wb.worksheets:
         header = [c.value for c in next(ws.iter_rows(max_row=1))]
         assert set(header) <= labelled, (ws.title, set(header) - labelled)
+
+
+def test_a_platform_run_keeps_every_result_table(run):
+    from resynergy.planner import solve
+    from resynergy.services import plans
+
+    s = scenario()
+    kept = plans.outputs(solve(s), s)
+    assert set(TABLES) <= set(kept)
+    short = kept["shortages"]["data"]
+    total = run["json"]["shortage_totals"]["shortage_t"]
+    assert sum(r["shortage_t"] for r in short) == pytest.approx(total)
+    assert kept["summary"]["data"]["shortage_totals"]["shortage_t"] == pytest.approx(total)
+    assert kept["summary"]["data"]["totals"]["shortage_t"] == pytest.approx(total)
+    rails = [r["rail_share"] for r in kept["corridor_shares"]["data"]]
+    assert rails == [pytest.approx(run["json"]["corridor_shares"][0]["rail_share"])]
