@@ -140,11 +140,15 @@ def shortage_table(s: PlanSummary) -> Table:
             return []
         out = [[str(r["year"]), str(r["site_name"]), str(r["material_name"]),
                 *(quantity(r[c], "t", lang) for c in cols[3:7]),
-                quantity(r["shortage_cost"], "yuan/t", lang)] for _, r in d.iterrows()]
+                _per_t(r["shortage_cost"], lang)] for _, r in d.iterrows()]
         out.append(["合计" if lang == "zh" else "total", "", "", "", "", "",
                     quantity(s.totals.get("shortage_t", 0.0), "t", lang), ""])
         return out
     return _table("shortages", cols, rows)
+
+
+def _per_t(v: float, lang: str) -> str:
+    return "—" if pd.isna(v) else f"{v:,.0f} " + ("元/吨" if lang == "zh" else "yuan/t")
 
 
 def corridor_table(s: PlanSummary) -> Table:
