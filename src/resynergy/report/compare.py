@@ -39,6 +39,9 @@ def compare_table(summaries: dict[str, PlanSummary]) -> pd.DataFrame:
         for c, v in zip(apart["component"], apart["yuan"], strict=True):
             put(f"cost.{c}", "cost", "yuan", "另计：" + component(c, "zh"),
                 "separately: " + component(c, "en"), label, float(v))
+        put("shortage", "total", "t", "供应短缺合计（再生与原生供应均不能满足的需求）",
+            "shortage total (demand neither recycled nor virgin supply meets)", label,
+            float(s.totals.get("shortage_t", 0.0)))
         for c, v in zip(p.emissions["component"], p.emissions["kg"], strict=True):
             put(f"emission.{c}", "co2", "kg", "排放：" + component(c, "zh"),
                 "CO2: " + component(c, "en"), label, float(v))

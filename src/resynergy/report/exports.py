@@ -16,20 +16,24 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from resynergy.monitor import summary_lines
+from resynergy.planner.plan import TABLES
 from resynergy.report.labels import bilingual
 from resynergy.report.summary import PlanSummary
 from resynergy.schema.cells import formula_like
 
 # A spreadsheet treats text starting with these as a formula (OWASP CSV/formula injection).
 
-PLAN_TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "costs",
-               "emissions", "diagnosis")
+# The plan's own tables (planner.plan.TABLES, the one list); ``targets`` comes from the
+# monitor's evaluation (every scope, with status), not the planner's table.
+PLAN_TABLES = tuple(t for t in TABLES if t != "targets")
 SHEET_NAMES = {
     "summary": "摘要 summary", "targets": "目标 targets", "indicators": "指标 indicators",
     "provinces": "分省指标 provinces",
     "flows": "流向 flows", "facility_io": "设施投入产出 facility_io", "activity": "设施 activity",
     "supply_use": "产废去向 supply_use", "deliveries": "产品供应 deliveries",
-    "costs": "费用 costs", "emissions": "排放 emissions", "diagnosis": "诊断 diagnosis",
+    "market": "外销产品 market", "costs": "费用 costs", "emissions": "排放 emissions",
+    "incentives": "税收优惠 incentives", "diagnosis": "诊断 diagnosis",
+    "shortages": "供应短缺 shortages", "corridor_shares": "通道运输结构 corridor shares",
 }
 
 
@@ -58,6 +62,24 @@ def flows_table(s: PlanSummary) -> pd.DataFrame:
     return f
 
 
+def shortages_table(s: PlanSummary) -> pd.DataFrame:
+    """The shortages every output shows (largest first), with site and material names in both
+    languages."""
+    d = s.shortages().drop(columns=["site_name", "material_name"])
+    for col, kind in (("site", "site"), ("material", "material")):
+        for lang in ("zh", "en"):
+            d[f"{col}_{lang}"] = s.names.series(kind, d[col], lang)
+    return d
+
+
+def corridors_table(s: PlanSummary) -> pd.DataFrame:
+    """Rail and new-energy shares per corridor and year, with the corridor named in both
+    languages."""
+    c = s.corridors("zh").rename(columns={"corridor_name": "corridor_zh"})
+    c.insert(1, "corridor_en", s.corridors("en")["corridor_name"])
+    return c
+
+
 def write_flows(s: PlanSummary, out: Path) -> list[Path]:
     f = flows_table(s)
     csv, parquet = out / "flows.csv", out / "flows.parquet"
@@ -73,7 +95,9 @@ def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
     for name in PLAN_TABLES:
         df = getattr(s.plan, name, None)
         if isinstance(df, pd.DataFrame):
-            tables[name] = flows_table(s) if name == "flows" else df
+            named = {"flows": flows_table, "shortages": shortages_table,
+                     "corridor_shares": corridors_table}.get(name)
+            tables[name] = named(s) if named else df
     return tables
 
 
@@ -152,6 +176,10 @@ def plan_json(s: PlanSummary, outputs: dict[str, str] | None = None) -> dict:
         "targets": _records(s.targets),
         "target_counts": s.monitor.counts(),
         "diagnosis": _records(p.diagnosis) if isinstance(p.diagnosis, pd.DataFrame) else [],
+        # demand met by neither recycled nor virgin supply: totals, then every row
+        "shortage_totals": s.shortage_totals(),
+        "shortages": _records(shortages_table(s)),
+        "corridor_shares": _records(corridors_table(s)),
         "summary": {"zh": summary_lines(s.monitor, "zh", s.names),
                     "en": summary_lines(s.monitor, "en", s.names)},
         "timings_s": {str(k): _num(v) for k, v in (getattr(p, "timings", None) or {}).items()},

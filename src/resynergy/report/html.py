@@ -128,6 +128,45 @@ def flows_table(s: PlanSummary, n: int = 15) -> Table:
                             "distance_km"], rows)
 
 
+def shortage_table(s: PlanSummary) -> Table:
+    """Every shortage (demand met by neither recycled nor virgin supply), largest first, and
+    their total."""
+    cols = ["year", "site_name", "material_name", "demand_t", "delivered_t", "virgin_t",
+            "shortage_t", "shortage_cost"]
+
+    def rows(lang: str) -> list[list[str]]:
+        d = s.shortages(lang)
+        if d.empty:
+            return []
+        out = [[str(r["year"]), str(r["site_name"]), str(r["material_name"]),
+                *(quantity(r[c], "t", lang) for c in cols[3:7]),
+                _per_t(r["shortage_cost"], lang)] for _, r in d.iterrows()]
+        out.append(["合计" if lang == "zh" else "total", "", "", "", "", "",
+                    quantity(s.totals.get("shortage_t", 0.0), "t", lang), ""])
+        return out
+    return _table("shortages", cols, rows)
+
+
+def _per_t(v: float, lang: str) -> str:
+    return "—" if pd.isna(v) else f"{v:,.0f} " + ("元/吨" if lang == "zh" else "yuan/t")
+
+
+def corridor_table(s: PlanSummary) -> Table:
+    """Rail share of tonnes and new-energy share of road t·km per corridor and year, beside the
+    corridor's minimums."""
+    cols = ["corridor_name", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
+            "nev_share", "min_nev_share"]
+
+    def rows(lang: str) -> list[list[str]]:
+        return [[str(r["corridor_name"]), str(r["year"]), quantity(r["t"], "t", lang),
+                 quantity(r["rail_t"], "t", lang), quantity(r["rail_share"], "share", lang),
+                 quantity(r["min_rail_share"], "share", lang), f"{r['road_tkm']:,.0f}",
+                 quantity(r["nev_share"], "share", lang),
+                 quantity(r["min_nev_share"], "share", lang)]
+                for _, r in s.corridors(lang).iterrows()]
+    return _table("corridors", cols, rows)
+
+
 def indicators_table(s: PlanSummary) -> Table:
     head = s.headline()
     years = sorted(head["year"].unique())
@@ -227,6 +266,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
         status_zh=status(str(s.plan.status), "zh"), status_en=status(str(s.plan.status), "en"),
         cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
         tables={t.key: t for t in (targets_table(s), failing_table(s), flows_table(s),
+                                   shortage_table(s), corridor_table(s),
                                    indicators_table(s), province_table(s),
                                    breakdown_table(s.plan.costs, "yuan", "costs"),
                                    breakdown_table(s.plan.emissions, "kg", "emissions"))},

@@ -78,6 +78,36 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "projected_year": ("预测年份", "Projected year"),
     "gap": ("差距", "Gap"),
     "basis": ("依据", "Basis"),
+    # flows: names, handling and the facilities at either end
+    "handling_yuan": ("装卸费用（元）", "Handling (yuan)"),
+    "from_facility": ("起点设施", "From facility"),
+    "to_facility": ("终点设施", "To facility"),
+    "from_site_zh": ("起点名称（中文）", "From (Chinese name)"),
+    "from_site_en": ("起点名称（英文）", "From (English name)"),
+    "to_site_zh": ("终点名称（中文）", "To (Chinese name)"),
+    "to_site_en": ("终点名称（英文）", "To (English name)"),
+    "material_zh": ("物料名称（中文）", "Material (Chinese name)"),
+    "material_en": ("物料名称（英文）", "Material (English name)"),
+    "site_zh": ("站点名称（中文）", "Site (Chinese name)"),
+    "site_en": ("站点名称（英文）", "Site (English name)"),
+    "site_name": ("站点名称", "Site (name)"),
+    "running_capacity_t": ("在用能力（吨/年）", "Capacity in use (t/yr)"),
+    # shortages: demand met by neither recycled nor virgin supply
+    "virgin_t": ("外购原生（吨）", "Virgin bought (t)"),
+    "shortage_t": ("供应短缺（吨）", "Shortage (t)"),
+    "shortage_cost": ("短缺折算单价（元/吨）", "Shortage price (yuan/t)"),
+    # corridor shares
+    "corridor": ("通道", "Corridor"),
+    "corridor_name": ("通道名称", "Corridor (name)"),
+    "corridor_zh": ("通道名称（中文）", "Corridor (Chinese name)"),
+    "corridor_en": ("通道名称（英文）", "Corridor (English name)"),
+    "rail_t": ("铁路运量（吨）", "By rail (t)"),
+    "rail_share": ("铁路占比（吨）", "Rail share (t)"),
+    "min_rail_share": ("最低铁路占比", "Min rail share"),
+    "road_tkm": ("公路吨公里", "Road tonne-km"),
+    "nev_tkm": ("新能源货车吨公里", "New-energy truck tonne-km"),
+    "nev_share": ("新能源货车占比（公路吨公里）", "New-energy share (road t·km)"),
+    "min_nev_share": ("最低新能源占比", "Min new-energy share"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {

@@ -16,6 +16,7 @@ import pandas as pd
 from resynergy.indicators import INDICATORS, attainment, evaluate_plan
 from resynergy.indicators.evaluate import LEVELS, REPORTED
 from resynergy.monitor import Monitor, monitor
+from resynergy.network.arcs import onsite_modes
 from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
 
@@ -88,10 +89,14 @@ class PlanSummary:
         return out[["indicator", "province", "name_zh", "name_en", "year", "value", "unit"]
                    ].reset_index(drop=True)
 
+    def transport_flows(self) -> pd.DataFrame:
+        """The plan's flows without co-located use (modes with ``onsite``): what is transported."""
+        return transport_flows(self.plan.flows, self.scenario)
+
     def largest_flows(self, n: int = 10, lang: str = "zh") -> pd.DataFrame:
-        """The n largest flows of the last year by tonnes, intermodal routes folded into one
-        origin→destination row."""
-        f = _journeys(self.plan.flows)
+        """The n largest transport flows of the last year by tonnes (co-located use left out),
+        intermodal routes folded into one origin→destination row."""
+        f = _journeys(self.transport_flows())
         if len(f):
             f = f[f["year"] == f["year"].max()]
         f = f.sort_values("t", ascending=False).head(n).copy()
@@ -99,6 +104,53 @@ class PlanSummary:
         f["to_name"] = self.names.series("site", f["to_site"], lang)
         f["material_name"] = self.names.series("material", f["material"], lang)
         return f.reset_index(drop=True)
+
+    def shortages(self, lang: str = "zh") -> pd.DataFrame:
+        """Demand met by neither recycled nor virgin supply, largest first, with site and
+        material names: the plan's ``shortages`` rows with ``shortage_t`` > 0."""
+        d = _frame(getattr(self.plan, "shortages", None))
+        if d.empty or "shortage_t" not in d:
+            return pd.DataFrame(columns=SHORTAGE_COLUMNS)
+        d = d[d["shortage_t"] > SHORTAGE_TOL].copy()
+        d["site_name"] = self.names.series("site", d["site"], lang)
+        d["material_name"] = self.names.series("material", d["material"], lang)
+        d = d.sort_values(["shortage_t", "year", "site"], ascending=[False, True, True])
+        return d[SHORTAGE_COLUMNS].reset_index(drop=True)
+
+    def shortage_totals(self) -> dict[str, Any]:
+        """Shortage tonnes in total, by year and by demand site (names in zh and en)."""
+        d = self.shortages()
+        by_year = d.groupby("year")["shortage_t"].sum()
+        by_site = d.groupby("site")["shortage_t"].sum().sort_values(ascending=False)
+        return {
+            "shortage_t": float(d["shortage_t"].sum()),
+            "by_year": [{"year": int(y), "shortage_t": float(v)} for y, v in by_year.items()],
+            "by_site": [{"site": str(k), "name_zh": self.names("site", k, "zh"),
+                         "name_en": self.names("site", k, "en"), "shortage_t": float(v)}
+                        for k, v in by_site.items()],
+        }
+
+    def corridors(self, lang: str = "zh") -> pd.DataFrame:
+        """The plan's ``corridor_shares`` with a readable corridor name (from → to · material)."""
+        c = _frame(getattr(self.plan, "corridor_shares", None))
+        if c.empty or "corridor" not in c:
+            return pd.DataFrame(columns=["corridor_name", *CORRIDOR_COLUMNS])
+        c = c.copy()
+        c["corridor_name"] = c["corridor"].map(lambda k: self.corridor_name(k, lang))
+        return c[["corridor_name", *CORRIDOR_COLUMNS]].sort_values(
+            ["corridor", "year"]).reset_index(drop=True)
+
+    def corridor_name(self, cid: str, lang: str = "zh") -> str:
+        table = self.scenario.table("corridors")
+        hit = table[table["id"].astype(str) == str(cid)]
+        if hit.empty:
+            return str(cid)
+        r = hit.iloc[0]
+        name = f"{self.names('region', r['from_region'], lang)} → {self.names('region', r['to_region'], lang)}"
+        mat = r.get("material")
+        if isinstance(mat, str) and mat:
+            name += " · " + self.names("material", mat, lang)
+        return name
 
     def failing(self) -> pd.DataFrame:
         """Targets not met, with the planner's diagnosis for each when there is one."""
@@ -111,6 +163,22 @@ class PlanSummary:
         else:
             t["why_zh"] = t["why_en"] = ""
         return t
+
+
+SHORTAGE_TOL = 1e-6  # t; below this a shortage row is solver noise
+SHORTAGE_COLUMNS = ["year", "site", "site_name", "material", "material_name", "demand_t",
+                    "delivered_t", "virgin_t", "shortage_t", "shortage_cost"]
+CORRIDOR_COLUMNS = ["corridor", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
+                    "nev_tkm", "nev_share", "min_nev_share"]
+
+
+def transport_flows(flows: pd.DataFrame, scenario: Any) -> pd.DataFrame:
+    """Flows by a transport mode: co-located use (modes flagged ``onsite``) is not transport."""
+    modes = scenario.table("modes")
+    onsite = set(onsite_modes(modes.set_index("id"))) if "id" in modes else set()
+    if not onsite or "mode" not in flows:
+        return flows
+    return flows[~flows["mode"].isin(onsite)]
 
 
 def _frame(df: Any) -> pd.DataFrame:
@@ -158,7 +226,8 @@ def summarize(plan: Any, scenario: Any) -> PlanSummary:
     values = evaluate_plan(plan, scenario, levels=LEVELS)
     targets = _plan_targets(plan, scenario, values)
     mon = monitor(scenario.table("targets"), values, source="plan", complete=True)
-    flows = plan.flows
+    flows = transport_flows(plan.flows, scenario)
+    onsite = plan.flows.drop(flows.index) if len(plan.flows) else plan.flows
     costs, emissions = _frame(plan.costs), _frame(plan.emissions)
     own, apart = split_costs(costs)
     totals = {
@@ -166,11 +235,15 @@ def summarize(plan: Any, scenario: Any) -> PlanSummary:
         "cost_yuan": float(own["yuan"].sum()) if len(costs) else math.nan,
         **{f"{c}_yuan": float(y) for c, y in zip(apart["component"], apart["yuan"], strict=True)},
         "co2_kg": float(emissions["kg"].sum()) if len(emissions) else math.nan,
+        # transported tonnes (co-located use apart), intermodal routes counted once
         "flows_t": float(_journeys(flows)["t"].sum()) if len(flows) else 0.0,
+        "onsite_t": float(onsite["t"].sum()) if len(onsite) else 0.0,
         "tkm": float(flows["tkm"].sum()) if "tkm" in flows else 0.0,
     }
-    return PlanSummary(plan=plan, scenario=scenario, names=Names(scenario), values=values,
-                       targets=targets, monitor=mon, totals=totals)
+    s = PlanSummary(plan=plan, scenario=scenario, names=Names(scenario), values=values,
+                    targets=targets, monitor=mon, totals=totals)
+    s.totals["shortage_t"] = s.shortage_totals()["shortage_t"]  # the one sum every output shows
+    return s
 
 
 def indicator_name(iid: str, lang: str) -> str:

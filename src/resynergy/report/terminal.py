@@ -36,6 +36,10 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
     console.print(cost_table(p.costs, _t(lang, "费用构成", "Costs") + s.period(lang), lang))
     console.print(_breakdown(p.emissions, "kg", _t(lang, "二氧化碳排放构成", "CO2 emitted")
                              + s.period(lang), lang))
+    if len(s.shortages()):
+        console.print(shortage_table(s, lang, flows))
+    if len(s.corridors()):
+        console.print(corridor_table(s, lang))
     console.print(_flows_table(s, lang, flows))
     for line in summary_lines(s.monitor, lang, s.names):
         console.print(line, markup=False, highlight=False)
@@ -154,6 +158,48 @@ def cost_table(df: pd.DataFrame, title: str, lang: str) -> Table:
     if len(apart):
         t.add_row(_t(lang, "目标函数（含另计项）", "objective (incl. the items listed separately)"),
                   quantity(df["yuan"].sum(), "yuan", lang))
+    return t
+
+
+def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
+    """The largest shortages by demand site and year (demand that neither recycled nor virgin
+    supply meets), with the total of every shortage."""
+    d = s.shortages(lang)
+    total = s.totals.get("shortage_t", 0.0)
+    more = _t(lang, f"，另有 {len(d) - n} 项", f", {len(d) - n} more") if len(d) > n else ""
+    t = Table(title=_t(lang, f"供应短缺（再生与原生供应均不能满足的需求{more}）",
+                       f"Shortages (demand neither recycled nor virgin supply meets{more})"),
+              title_justify="left")
+    cols = ("year", "site_name", "material_name", "demand_t", "delivered_t", "virgin_t",
+            "shortage_t")
+    for c in cols:
+        t.add_column(column(c, lang), justify="right" if c.endswith("_t") else "left")
+    for _, r in d.head(n).iterrows():
+        t.add_row(str(r["year"]), str(r["site_name"]), str(r["material_name"]),
+                  *(quantity(r[c], "t", lang) for c in cols[3:]))
+    t.add_row(_t(lang, "合计", "total"), "", "", "", "", "", quantity(total, "t", lang),
+              style="bold")
+    return t
+
+
+def corridor_table(s: PlanSummary, lang: str) -> Table:
+    """Per corridor and year: tonnes, rail share of tonnes and new-energy share of road t·km,
+    each beside the corridor's minimum."""
+    c = s.corridors(lang)
+    t = Table(title=_t(lang, "通道运输结构（铁路与新能源货车占比）",
+                       "Corridor shares (rail and new-energy trucks)"), title_justify="left")
+    cols = ("corridor_name", "year", "t", "rail_share", "min_rail_share", "nev_share",
+            "min_nev_share")
+    for col in cols:
+        t.add_column(column(col, lang), justify="left" if col == "corridor_name" else "right")
+    for _, r in c.iterrows():
+        low = [pd.notna(r[a]) and r[a] < r[m] - 1e-6
+               for a, m in (("rail_share", "min_rail_share"), ("nev_share", "min_nev_share"))]
+        t.add_row(str(r["corridor_name"]), str(r["year"]), quantity(r["t"], "t", lang),
+                  ("[red]" if low[0] else "") + quantity(r["rail_share"], "share", lang),
+                  quantity(r["min_rail_share"], "share", lang),
+                  ("[red]" if low[1] else "") + quantity(r["nev_share"], "share", lang),
+                  quantity(r["min_nev_share"], "share", lang))
     return t
 
 

@@ -13,10 +13,11 @@ from typing import Any
 import pandas as pd
 import plotly.io as pio
 
+from resynergy.planner.plan import TABLES
 from resynergy.scenario import Scenario
 
-PLAN_TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "costs", "emissions",
-               "targets", "diagnosis")
+# Every result table of a plan (the planner's one list); a run keeps them all.
+PLAN_TABLES: tuple[str, ...] = TABLES
 # Figures anyone may see once a plan is published (aggregates); the map shows sites and flows
 # between them, so it is for signed-in staff only.
 PUBLIC_FIGURES = ("sankey", "attainment", "trajectory", "costs", "co2")
@@ -86,6 +87,7 @@ def outputs(plan: Any, scenario: Scenario) -> dict[str, dict[str, Any]]:
         "mip_gap": _clean(getattr(plan, "mip_gap", None)),
         "timings": {k: _clean(v) for k, v in (getattr(plan, "timings", None) or {}).items()},
         "totals": {k: _clean(v) for k, v in s.totals.items()},
+        "shortage_totals": s.shortage_totals(),
         "headline": headline(s), "targets": records(s.targets), "years": s.years}}
     figures = {}
     for name, build in FIGURES.items():
