@@ -154,9 +154,6 @@ def test_onsite_use_is_not_in_the_largest_flows(run):
     assert "厂内转运" not in "\n".join(run["stdout"].splitlines()[title:title + 20])
 
 
-@pytest.mark.xfail(strict=True, reason="planner/data.py _corridor_arcs counts on-site (belt) "
-                   "tonnes in a corridor's tonnes, so they dilute the rail share; fix there: "
-                   "mask &= ~data.arc_onsite (owned by the planner, not this branch)")
 def test_corridor_tonnes_leave_out_onsite_use(run):
     # the corridor carries A's 100 t of tailings; B's 100 t on its own site are not transport
     assert run["json"]["corridor_shares"][0]["t"] == pytest.approx(100.0)

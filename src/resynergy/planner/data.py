@@ -325,9 +325,9 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
         lane_cap=net.lanes["capacity_t"].fillna(np.inf).to_numpy(dtype=float),
         corridors=scenario.table("corridors"), scenario_obj=scenario,
     )
-    data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
     data.host_limits = host_limits(fac, processes, materials, data.fin)
     _premises(data, scenario, fac, modes)
+    data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
     data.base_year = base_year(all_years or years)
     all_targets = scenario.table("targets")
     data.report_targets = all_targets
@@ -375,9 +375,13 @@ def in_region(data: ModelData, region: str) -> np.ndarray:
 
 
 def _corridor_arcs(data: ModelData, c: pd.Series) -> np.ndarray:
+    """Arcs a corridor rule covers: transport from its origin region to its destination region
+    (on-site use is not transport, even where the origin region contains the destination)."""
     a = data.net.arcs
     mask = in_region(data, c["from_region"])[data.arc_src] & in_region(
         data, c["to_region"])[data.arc_dst]
+    if len(data.arc_onsite):
+        mask &= ~data.arc_onsite
     if c["material"]:
         mask &= (a["material"] == c["material"]).to_numpy()
     return mask
