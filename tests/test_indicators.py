@@ -109,6 +109,7 @@ def test_report_only_target_without_figure_is_reported_never_met():
     a = attainment(t, v).set_index("id")
     assert a.loc["nofig", "status"] == "reported" and a.loc["nofig", "value"] == 7.0
     assert math.isnan(a.loc["nofig", "attainment"]) and math.isnan(a.loc["nofig", "shortfall"])
+    assert math.isnan(a.loc["nofig", "target"])  # no figure: shown as "—", never "0 t"
     assert a.loc["floor0", "status"] == "met"
     m = monitor(t, v, complete=True)
     assert m.counts() == {"met": 1, "on_track": 0, "at_risk": 0, "missed": 0, "reported": 1}

@@ -551,7 +551,8 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame, *,
     m.loc[val.notna() & (((tgt == 0) & ~lower) | ((val == 0) & lower)), "attainment"] = 1.0
     met = np.where(lower, val <= tgt * (1 + _TOL) + _TOL, val >= tgt * (1 - _TOL) - _TOL)
     m["status"] = np.where(val.notna() & met, "met", "missed")
-    m.loc[no_figure(m), ["status", "shortfall", "attainment"]] = [REPORTED, np.nan, np.nan]
+    m.loc[no_figure(m), ["status", "target", "shortfall", "attainment"]] = [REPORTED, np.nan,
+                                                                             np.nan, np.nan]
     cols = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh",
             "name_en", "target", "value", "shortfall", "attainment", "status"]
     return m[[c for c in cols if c in m]]
