@@ -306,6 +306,36 @@ def test_one_queued_run_per_user_beyond_the_workers(platform, monkeypatch):
     wait(client, h, first["id"])
 
 
+def test_simultaneous_submissions_never_exceed_the_queue(platform, monkeypatch):
+    """Four submissions at once by one user whose worker is busy: exactly one takes the queue
+    place, the others answer 429 (the count and the insert are one locked step)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from resynergy.services import audit
+
+    client, users, _ = platform
+    monkeypatch.setenv(PAUSE_BEFORE_SAVE, "60")
+    h = users.headers["planner"]
+    first = submit(client, h)
+    wait(client, h, first["id"], until=("running",), stage="saving")
+    record = audit.record
+
+    def slow_record(*args, **kwargs):  # widens the window between counting and committing
+        time.sleep(0.5)
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", slow_record)
+    ids = [client.post("/api/v1/scenarios", json={"name": f"s{i}"}, headers=h).json()["id"]
+           for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(lambda sid: client.post(
+            "/api/v1/runs", json={"scenario_id": sid}, headers=h).status_code, ids))
+    assert codes == [201, 429, 429, 429], codes
+    for run in client.get("/api/v1/runs", headers=h).json()["items"]:
+        client.post(f"/api/v1/runs/{run['id']}/cancel", headers=h)
+    wait(client, h, first["id"])
+
+
 def test_the_run_form_explains_bad_options_instead_of_queueing(platform):
     client, users, _ = platform
     h = users.headers["planner"]

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from resynergy import __version__
 from resynergy.services import access, audit, scenarios
 from resynergy.services.access import Actor, Denied
-from resynergy.services.registry import NotFound, Rejected, own_issue
+from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.services.settings import Settings
 from resynergy.services.worker import SUPERVISOR_PID
-from resynergy.store.models import REGISTRY, Run, RunResult, ScenarioSnapshot, utcnow
+from resynergy.store.models import REGISTRY, Run, RunResult, ScenarioSnapshot, User, utcnow
 
 log = logging.getLogger("resynergy.runs")
 ACTIVE = ("queued", "running", "cancelling")
@@ -107,6 +107,10 @@ def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any],
     if issues:
         raise Rejected(issues)
     if settings is not None and actor.user_id is not None:
+        # one user's submissions are counted one after another, so two at once cannot both take
+        # the last place: SQLite's write lock, PostgreSQL's lock on the user's row
+        begin_write(db)
+        db.execute(sa.select(User.id).where(User.id == actor.user_id).with_for_update())
         active = db.scalar(sa.select(sa.func.count()).select_from(Run).where(
             Run.created_by == actor.user_id, Run.state.in_(ACTIVE))) or 0
         if active >= settings.run_workers + settings.run_queue_per_user:
