@@ -167,37 +167,30 @@ def corridor_table(s: PlanSummary) -> Table:
     return _table("corridors", cols, rows)
 
 
-def indicators_table(s: PlanSummary) -> Table:
-    head = s.headline()
-    years = sorted(head["year"].unique())
-
+def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads) -> Table:
+    """One row per indicator, one column per value of ``by`` (``heads(k, lang)`` labels it)."""
     def rows(lang: str) -> list[list[str]]:
         out = []
-        for iid, g in head.groupby("indicator", sort=False):
-            vals = dict(zip(g["year"], g["value"], strict=True))
+        for iid, g in values.groupby("indicator", sort=False):
+            vals = dict(zip(g[by], g["value"], strict=True))
             out.append([indicator_name(str(iid), lang)] + [
-                quantity(vals.get(y), str(g["unit"].iloc[0]), lang) for y in years])
+                quantity(vals.get(k), str(g["unit"].iloc[0]), lang) for k in keys])
         return out
-    return Table("indicators", {lang: [column("indicator", lang)] + [str(y) for y in years]
-                                for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
+    return Table(key, {lang: [column("indicator", lang)] + [heads(k, lang) for k in keys]
+                       for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
+
+
+def indicators_table(s: PlanSummary) -> Table:
+    head = s.headline()
+    return _indicator_grid("indicators", head, "year", sorted(head["year"].unique()),
+                           lambda y, lang: str(y))
 
 
 def province_table(s: PlanSummary) -> Table:
     """Every indicator of the last year by province (all materials)."""
-    year = s.years[-1] if s.years else None
-    p = s.by_province(year)
-    provinces = sorted(p["province"].unique())
-
-    def rows(lang: str) -> list[list[str]]:
-        out = []
-        for iid, g in p.groupby("indicator", sort=False):
-            vals = dict(zip(g["province"], g["value"], strict=True))
-            out.append([indicator_name(str(iid), lang)] + [
-                quantity(vals.get(c), str(g["unit"].iloc[0]), lang) for c in provinces])
-        return out
-    return Table("provinces", {lang: [column("indicator", lang)] + [
-        s.names("region", c, lang) for c in provinces] for lang in LANGS},
-        {lang: rows(lang) for lang in LANGS})
+    p = s.by_province(s.years[-1] if s.years else None)
+    return _indicator_grid("provinces", p, "province", sorted(p["province"].unique()),
+                           lambda c, lang: s.names("region", c, lang))
 
 
 def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
