@@ -14,7 +14,6 @@ from rich.table import Table
 from resynergy import catalog
 from resynergy.cli.console import Lang, err, out, say
 from resynergy.scenario import Scenario, ScenarioError
-from resynergy.scenario import io as scenario_io
 from resynergy.scenario.summary import summarize
 
 app = typer.Typer(help="Scenario data: validate, export, template, info. 情景数据。", no_args_is_help=True)
@@ -32,7 +31,9 @@ def print_issues(exc: ScenarioError, lang: Lang, limit: int = 200) -> None:
     """Every issue (up to ``limit``) on stderr, one per line, in the user's language."""
     err.print(f"[bold red]{say(lang, f'无效：发现 {len(exc.issues)} 个问题', f'Invalid: {len(exc.issues)} issues')}[/]")
     for issue in exc.issues[:limit]:
-        err.print(f"  • {issue.message(lang.value)}", markup=False, highlight=False, soft_wrap=True)
+        hint = issue.hint(lang.value)
+        err.print(f"  • {issue.message(lang.value)}" + (f" → {hint}" if hint else ""), markup=False,
+                  highlight=False, soft_wrap=True)
     if len(exc.issues) > limit:
         err.print(say(lang, f"  …另有 {len(exc.issues) - limit} 个", f"  … and {len(exc.issues) - limit} more"))
 
@@ -76,13 +77,19 @@ def export(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xl
 
 @app.command()
 def template(file: Annotated[Path, typer.Argument(help="Workbook to create (.xlsx)")],
+             source: Annotated[str | None, typer.Option(
+                 "--from", help="Fill it with this scenario's rows (built-in name, folder or .xlsx)")] = None,
              lang: LangOption = Lang.zh) -> None:
-    """An empty workbook with instructions and one sheet per table, to fill in."""
+    """A workbook to fill in: the sheets a user fills (and actual flows), each with an example row
+    and drop-down lists, then look-up sheets of valid codes."""
     if file.suffix.lower() != ".xlsx":
         err.print(say(lang, "文件名应以 .xlsx 结尾", "the file name should end in .xlsx"))
         raise typer.Exit(2)
-    refs = {t: catalog.table(t) for t in ("materials", "processes", "process_io", "modes", "incentives")}
-    scenario_io.write_xlsx(refs, file)
+    from resynergy import schema
+    from resynergy.scenario.template import FILLABLE, write_template
+
+    filled = dict(open_or_exit(source, lang).tables) if source else None
+    write_template(file, (*FILLABLE, *schema.RECORD_TABLES), filled)
     out.print(say(lang, f"已写出模板 {file}", f"Wrote template {file}"))
 
 

@@ -20,6 +20,9 @@ from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
 
 INSTRUCTIONS_SHEET = "说明 Instructions"
+LOOKUP_PREFIX = "参考 "  # look-up sheets of a template (valid codes, units): read by people, not imported
+NOTE_HEADER = "填写说明 note"  # a template's last column: marks the example row; never imported
+EXAMPLE_MARK = "示例行，导入时忽略 / example row, ignored on import"
 MAX_XLSX_UNZIPPED = 200 * 1024 * 1024  # refuse workbooks that expand beyond this (zip bombs)
 MAX_XLSX_ENTRIES = 10_000
 
@@ -89,7 +92,7 @@ def read_table(path: Path, table: str) -> tuple[RawTable | None, list[Issue]]:
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
         return None, [Issue("unreadable", table, path.name, params={"detail": str(exc)[:200]})]
     try:
-        sheets = [ws for ws in wb.worksheets if not _is_instructions(ws.title)]
+        sheets = [ws for ws in wb.worksheets if not is_aside(ws.title)]
         ws = next((w for w in sheets if w.title.strip() == table), sheets[0] if len(sheets) == 1 else None)
         if ws is None:
             return None, [Issue("unknown_table", table, path.name, params={"choices": table})]
@@ -98,14 +101,19 @@ def read_table(path: Path, table: str) -> tuple[RawTable | None, list[Issue]]:
         wb.close()
 
 
-def _is_instructions(title: str) -> bool:
+def is_aside(title: str) -> bool:
+    """A sheet that is read by people, not imported: instructions and look-up lists."""
     title = title.strip()
-    return title == INSTRUCTIONS_SHEET or title.lower().startswith(("说明", "instructions", "readme"))
+    return title == INSTRUCTIONS_SHEET or title.lower().startswith(
+        ("说明", "instructions", "readme", LOOKUP_PREFIX.strip(), "lookup"))
+
+
+_NOTE = "\0note"  # the header map's name for a template's note column
 
 
 def _header_map(cells: list[object], table: str) -> dict[int, str] | None:
     """Column positions → schema names when ``cells`` is a header row of ``table``, else None."""
-    names: dict[str, str] = {}
+    names: dict[str, str] = {NOTE_HEADER.lower(): _NOTE}
     for col in schema.columns(table):
         for alias in (col.name, col.label("zh"), col.label("en"), col.label_zh, col.label_en):
             names[alias.strip().lower()] = col.name
@@ -149,8 +157,8 @@ def _read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Issue]]:
     try:
         for ws in wb.worksheets:
             title = ws.title.strip()
-            if _is_instructions(title):
-                continue
+            if is_aside(title) or title in schema.RECORD_TABLES:
+                continue  # records (actual flows) are read by ``resynergy monitor``, not as scenario tables
             if title not in schema.TABLE_NAMES:
                 issues.append(Issue("unknown_table", source=f"{path.name} [{title}]",
                                     params={"choices": ", ".join(schema.TABLE_NAMES)}))
@@ -164,23 +172,42 @@ def _read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Issue]]:
     return tables, issues
 
 
-def _read_sheet(rows: list[tuple], table: str, source: str) -> tuple[RawTable | None, list[Issue]]:
-    header_row, mapping = None, None
+def _find_header(rows: list[tuple], table: str) -> tuple[int | None, dict[int, str] | None]:
+    """(index of the header row among the first two, column positions → names) of a sheet."""
+    known = {c.name for c in schema.columns(table)} | {_NOTE}
+    mapping = None
     for r in range(min(2, len(rows))):
         mapping = _header_map(list(rows[r]), table)
-        if mapping and all(v in {c.name for c in schema.columns(table)} for v in mapping.values()):
-            header_row = r
-            break
+        if mapping and all(v in known for v in mapping.values()):
+            return r, mapping
+    return None, mapping
+
+
+def header_columns(rows: list[tuple], table: str) -> dict[int, str]:
+    """Column positions (0-based) → schema column names of a sheet of ``table`` (empty when its
+    header is not recognised)."""
+    found, mapping = _find_header(rows, table)
+    return {} if found is None or mapping is None else {i: n for i, n in mapping.items() if n != _NOTE}
+
+
+def _read_sheet(rows: list[tuple], table: str, source: str) -> tuple[RawTable | None, list[Issue]]:
+    header_row, mapping = _find_header(rows, table)
     if header_row is None or mapping is None:
         if not rows:
             return RawTable.of(table, pd.DataFrame(), source), []
-        unknown = [str(v) for v in (mapping or {}).values() if v not in {c.name for c in schema.columns(table)}]
+        unknown = [str(v) for v in (mapping or {}).values()
+                   if v not in {c.name for c in schema.columns(table)} | {_NOTE}]
         return None, [Issue("unknown_column", table, source, 1, unknown[0] if unknown else "",
                             params={"choices": ", ".join(c.name for c in schema.columns(table))})]
+    note = next((i for i, name in mapping.items() if name == _NOTE), None)
+    mapping = {i: name for i, name in mapping.items() if name != _NOTE}
     records, numbers = [], []
     for r in range(header_row + 1, len(rows)):
         values = rows[r]
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+        if note is not None and note < len(values) and str(values[note] or "").strip() == EXAMPLE_MARK:
+            continue  # the template's example row
+        if all(v is None or (isinstance(v, str) and not v.strip())
+               for i, v in enumerate(values) if i != note):
             continue
         records.append({name: (values[i] if i < len(values) else None) for i, name in mapping.items()})
         numbers.append(r + 1)
@@ -214,41 +241,51 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, include_empty: bool 
     Text that looks like a formula is stored as text.
     """
     wb = Workbook()
-    _instructions(wb.active)
-    head_font, key_font = Font(bold=True), Font(color="808080", size=9)
-    fill = PatternFill("solid", fgColor="DDEBF7")
+    instructions(wb.active, schema.TABLE_NAMES)
     for name in schema.TABLE_NAMES:
         frame = tables.get(name)
         if frame is None and not include_empty:
             continue
         if frame is not None and frame.empty and not include_empty:
             continue
-        ws = wb.create_sheet(name)
-        cols = schema.columns(name)
-        for j, col in enumerate(cols, start=1):
-            label = ws.cell(1, j, f"{col.label('zh')}\n{col.label('en')}")
-            label.font, label.fill = head_font, fill
-            label.alignment = Alignment(wrap_text=True, vertical="top")
-            ws.cell(2, j, col.name).font = key_font
-            ws.column_dimensions[label.column_letter].width = max(12, min(40, len(col.label("en")) + 4))
-        ws.row_dimensions[1].height = 32
-        ws.freeze_panes = "A3"
-        if frame is None:
-            continue
-        for i, record in enumerate(frame[[c.name for c in cols]].itertuples(index=False), start=3):
-            for j, value in enumerate(record, start=1):
-                if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
-                    continue
-                cell = ws.cell(i, j, value.item() if hasattr(value, "item") else value)
-                if formula_like(value):
-                    cell.data_type = "s"
+        table_sheet(wb.create_sheet(name), name, frame)
+    return save(wb, path)
+
+
+def save(wb: Workbook, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
 
 
-def _instructions(ws) -> None:
+def table_sheet(ws, name: str, frame: pd.DataFrame | None, first: int = 3) -> None:
+    """Headers of table ``name`` in rows 1–2 (bilingual labels, then keys) and ``frame``'s rows
+    from row ``first``; text that looks like a formula is stored as text."""
+    head_font, key_font = Font(bold=True), Font(color="808080", size=9)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    cols = schema.columns(name)
+    for j, col in enumerate(cols, start=1):
+        label = ws.cell(1, j, f"{col.label('zh')}\n{col.label('en')}")
+        label.font, label.fill = head_font, fill
+        label.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(2, j, col.name).font = key_font
+        ws.column_dimensions[label.column_letter].width = max(12, min(40, len(col.label("en")) + 4))
+    ws.row_dimensions[1].height = 32
+    ws.freeze_panes = "A3"
+    if frame is None:
+        return
+    for i, record in enumerate(frame[[c.name for c in cols]].itertuples(index=False), start=first):
+        for j, value in enumerate(record, start=1):
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+                continue
+            cell = ws.cell(i, j, value.item() if hasattr(value, "item") else value)
+            if formula_like(value):
+                cell.data_type = "s"
+
+
+def instructions(ws, tables) -> None:
+    """The instructions sheet: how the workbook is read, then every column of ``tables``."""
     ws.title = INSTRUCTIONS_SHEET
     ws.append(["resynergy 情景数据工作簿 / scenario workbook"])
     ws.append(["每个工作表对应一张表；第 1 行为中英文列名，第 2 行为程序读取的列代码（请勿修改），数据从第 3 行开始。"])
@@ -257,12 +294,12 @@ def _instructions(ws) -> None:
     ws.append(["Blank cells take the default; an import with any error is rejected whole, listing every error (sheet, row, column, value)."])
     ws.append([])
     ws.append(["表 table", "列 column", "中文", "English", "单位 unit", "必填 required", "默认 default",
-               "可选值 choices", "引用 references", "说明 description"])
+               "可选值 choices", "引用 references", "说明", "description"])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
-    for name in schema.TABLE_NAMES:
+    for name in tables:
         for col in schema.columns(name):
             ws.append([name, col.name, col.label_zh, col.label_en, col.unit, "是 yes" if col.required else "",
-                       col.default, " | ".join(col.choices), col.ref, col.description])
-    for letter, width in zip("ABCDEFGHIJ", (14, 18, 18, 24, 14, 10, 10, 30, 20, 60), strict=True):
+                       col.default, " | ".join(col.choices), col.ref, col.describe("zh"), col.describe("en")])
+    for letter, width in zip("ABCDEFGHIJK", (14, 18, 18, 24, 14, 10, 10, 30, 20, 50, 50), strict=True):
         ws.column_dimensions[letter].width = width

@@ -39,6 +39,7 @@ class Column:
     max: float | None
     choices: tuple[str, ...]
     description: str
+    description_zh: str
     label_zh: str
     label_en: str
 
@@ -46,6 +47,10 @@ class Column:
         """Header label in the given language, with the unit."""
         text = self.label_zh if lang == "zh" else self.label_en
         return f"{text} ({self.unit})" if self.unit else text
+
+    def describe(self, lang: str = "zh") -> str:
+        """What the column holds, in ``lang``."""
+        return self.description_zh if lang == "zh" else self.description
 
     def default_value(self) -> object:
         """The default converted to the column's dtype (None when there is none)."""
@@ -73,7 +78,7 @@ def _all_columns() -> tuple[Column, ...]:
                 required=r["required"] == "true", default=r["default"], key=r["key"] == "true",
                 ref=r["ref"], min=_num(r["min"]), max=_num(r["max"]),
                 choices=tuple(c for c in r["choices"].split("|") if c),
-                description=r["description"], label_zh=r["label_zh"], label_en=r["label_en"],
+                description=r["description"], description_zh=r["description_zh"], label_zh=r["label_zh"], label_en=r["label_en"],
             )
             for r in csv.DictReader(fh)
         )

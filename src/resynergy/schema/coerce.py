@@ -114,6 +114,8 @@ def coerce(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
             for i in np.flatnonzero(bad_choice.to_numpy()):
                 issue("bad_choice", int(rows[i]), col.name, typed.iloc[i], choices=", ".join(col.choices))
         out[col.name] = typed
+    if "name_en" in out and "name_zh" in out:  # an English name left blank takes the Chinese one
+        out["name_en"] = out["name_en"].where(out["name_en"] != "", out["name_zh"])
     frame = pd.DataFrame(out, index=pd.RangeIndex(n))
     return frame, issues
 

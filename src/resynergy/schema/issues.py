@@ -47,6 +47,39 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# How to fix it, where a message alone does not say (zh, en); shown next to the message.
+_HINTS: dict[str, tuple[str, str]] = {
+    "unknown_column": ("请勿修改第 1、2 行的列名；多余的列请删除", "do not edit the headers in rows 1–2; delete extra columns"),
+    "unknown_columns": ("请勿修改第 1、2 行的列名；多余的列请删除", "do not edit the headers in rows 1–2; delete extra columns"),
+    "missing_column": ("请使用空白模板中的列，不要删除必填列", "use the blank template's columns; do not delete required columns"),
+    "required": ("请填写该单元格", "fill in this cell"),
+    "not_number": ("只填数字，不带单位或千分位以外的文字（单位见第 1 行）", "enter a number only, without units or words (the unit is in row 1)"),
+    "not_integer": ("只填整数，如 2022", "enter a whole number, e.g. 2022"),
+    "not_bool": ("填“是”或“否”（或 true/false）", "enter 是/否 or true/false"),
+    "bad_choice": ("请从下拉列表中选择", "pick from the drop-down list"),
+    "unknown_ref": ("请使用已登记的代码（见“参考”工作表或登记库），或先在被引用的表中登记", "use a registered code (see the look-up sheets or the registry), or register it first in the table referred to"),
+    "duplicate": ("每行的键应唯一：删除或合并重复行", "each row's key must be unique: delete or merge the duplicate rows"),
+    "unknown_indicator": ("请从“参考 指标”工作表中选择指标代码", "pick an indicator id from the look-up sheet of indicators"),
+    "unit_dimension": ("请从下拉列表中选择与指标量纲一致的单位", "pick a unit of the indicator's dimension from the drop-down list"),
+    "outside_china": ("检查是否把经纬度填反，或坐标是否为 WGS-84 十进制度", "check that latitude and longitude are not swapped and are WGS-84 decimal degrees"),
+    "below_min": ("检查数值和单位（第 1 行）", "check the value and its unit (row 1)"),
+    "above_max": ("检查数值和单位（第 1 行）；比例请填 0–1 之间的小数", "check the value and its unit (row 1); enter shares as decimals between 0 and 1"),
+}
+
+
+def column_text(table: str, column: str, lang: str) -> str:
+    """A column as the user sees it in a workbook: its Chinese label (and key) in zh, its key in en."""
+    from resynergy import schema  # the schema package imports this module's users, not this module
+
+    if lang != "zh" or not table:
+        return column
+    try:
+        col = next((c for c in schema.columns(table) if c.name == column), None)
+    except KeyError:
+        return column
+    return f"「{col.label_zh}」({column})" if col is not None else column
+
+
 @dataclass(frozen=True)
 class Issue:
     """One problem in the input, located as precisely as the input allows."""
@@ -64,6 +97,11 @@ class Issue:
         zh, en = _MESSAGES[self.code]
         return (zh if lang == "zh" else en).format(**self.params)
 
+    def hint(self, lang: str = "zh") -> str:
+        """How to fix it, or "" when the message says it all."""
+        zh, en = _HINTS.get(self.code, ("", ""))
+        return zh if lang == "zh" else en
+
     def location(self, lang: str = "zh") -> str:
         """Where it is: source, row, column and value."""
         parts = [self.source or self.table]
@@ -71,7 +109,8 @@ class Issue:
             if self.row is not None:
                 parts.append(f"第 {self.row} 行")
             if self.column:
-                parts.append(f"列 {self.column}")
+                text = column_text(self.table, self.column, lang)
+                parts.append(f"列{text}" if text.startswith("「") else f"列 {text}")
             if self.value not in (None, ""):
                 parts.append(f"值「{self.value}」")
         else:

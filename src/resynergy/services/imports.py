@@ -38,7 +38,7 @@ from resynergy.scenario import io as scenario_io
 from resynergy.schema.cells import formula_like, visible
 from resynergy.services import audit, registry
 from resynergy.services.access import Actor
-from resynergy.services.registry import Change, Rejected, issue_dict, own_issue
+from resynergy.services.registry import Change, Rejected, issue_dict, merge_issues, own_issue
 from resynergy.services.settings import Settings
 from resynergy.store.models import REGISTRY_TABLES, ImportRecord, utcnow
 
@@ -65,19 +65,27 @@ def _formula_like(value: object) -> bool:
 def _formula_issue(source: str, row: int, column: str, value: object, table: str = "") -> dict:
     return own_issue("formula", "单元格含公式或以 = + - @ 开头的文本，出于安全原因不予接受",
                      "cell holds a formula, or text starting with = + - @ that a spreadsheet would run; "
-                     "refused for safety", table, source, row, column, value)
+                     "refused for safety", table, source, row, column, value,
+                     hint=("改为直接填写数值或文字；文字开头的 = + - @ 请删去", "enter the value itself; remove a leading = + - @ from text"))
 
 
 def _scan_xlsx(path: Path, filename: str) -> Iterator[dict]:
+    """Formula cells of every sheet, located by the table's column name where the header says."""
     wb = load_workbook(path, read_only=True, data_only=False)
     try:
         for ws in wb.worksheets:
+            title = ws.title.strip()
+            names: dict[int, str] = {}
+            if title in schema.TABLE_NAMES:
+                head = [tuple(c.value for c in row) for row in ws.iter_rows(max_row=2)]
+                names = scenario_io.header_columns(head, title)
             for r, row in enumerate(ws.iter_rows(), start=1):
-                for cell in row:
+                for i, cell in enumerate(row):
                     value = getattr(cell, "value", None)
                     if getattr(cell, "data_type", "") == "f" or _formula_like(value):
                         yield _formula_issue(f"{filename} [{ws.title}]", r,
-                                             getattr(cell, "column_letter", ""), value, ws.title)
+                                             names.get(i) or getattr(cell, "column_letter", ""), value,
+                                             title if title in schema.TABLE_NAMES else "")
     finally:
         wb.close()
 
@@ -125,9 +133,9 @@ def read_upload(folder: Path, data: bytes, filename: str, table: str = "") -> tu
                                   value=width)], path
     raws, found = scenario_io.read(path)
     issues = [issue_dict(i) for i in found]
-    if not issues:
-        issues = cap_issues(_scan_xlsx(path, filename) if suffix == ".xlsx" else _scan_csv(path, filename, path.stem),
-                            filename)
+    if not any(i["code"] in _UNREADABLE for i in issues):  # every problem of a readable file at once
+        issues += cap_issues(_scan_xlsx(path, filename) if suffix == ".xlsx" else _scan_csv(path, filename, path.stem),
+                             filename)
     for name in [n for n in raws if n not in REGISTRY_TABLES]:
         if len(raws.pop(name).frame):  # empty reference sheets (as in the template) are ignored
             issues.append(own_issue("reference_table", "参考表由系统目录维护，不能在登记库中导入",
@@ -184,16 +192,16 @@ def import_file(db: Session, actor: Actor, data: bytes, filename: str, table: st
     with tempfile.TemporaryDirectory(prefix="resynergy-import-") as tmp:
         raws, issues, path = read_upload(Path(tmp), data, filename, table)
         counts: dict = {}
-        if not issues:
-            if not raws:
-                issues = [own_issue("empty", "文件中没有可导入的表", "the file holds no table to import",
-                                    source=filename)]
-            else:
-                try:
-                    counts = registry.apply(db, actor, _changes(raws, filename, path.name), "import").counts
-                except Rejected as err:
-                    db.rollback()
-                    issues = err.issues
+        if not raws and not issues:
+            issues = [own_issue("empty", "文件中没有可导入的表", "the file holds no table to import", source=filename)]
+        elif raws and not any(i["code"] in _UNREADABLE for i in issues):
+            try:  # the readable tables are checked even when other sheets have problems
+                counts = registry.apply(db, actor, _changes(raws, filename, path.name), "import").counts
+            except Rejected as err:
+                issues = merge_issues(issues, err.issues)
+            if issues:
+                db.rollback()  # all or nothing
+                counts = {}
         issues = cap_issues(issues, filename)
         workbook = error_workbook(path, filename, issues) if issues and path is not None else None
     if workbook is not None and not _make_room(db, actor.user_id, len(workbook), settings):

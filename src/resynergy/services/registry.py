@@ -27,7 +27,7 @@ from resynergy import schema
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario.validate import check_refs
 from resynergy.schema.coerce import RawTable, check_keys, coerce
-from resynergy.schema.issues import Issue
+from resynergy.schema.issues import Issue, column_text
 from resynergy.services import access, audit
 from resynergy.services.access import Actor, Denied
 from resynergy.store.models import (
@@ -92,19 +92,29 @@ def issue_dict(issue: Issue) -> dict:
     return {"code": issue.code, "table": issue.table, "source": issue.source, "row": issue.row,
             "column": issue.column, "value": None if issue.value is None else str(issue.value),
             "message_zh": issue.text("zh"), "message_en": issue.text("en"),
-            "location_zh": issue.location("zh"), "location_en": issue.location("en")}
+            "location_zh": issue.location("zh"), "location_en": issue.location("en"),
+            "column_zh": column_text(issue.table, issue.column, "zh"),
+            "hint_zh": issue.hint("zh"), "hint_en": issue.hint("en")}
 
 
 def own_issue(code: str, zh: str, en: str, table: str = "", source: str = "", row: int | None = None,
-              column: str = "", value: object = None) -> dict:
+              column: str = "", value: object = None, hint: tuple[str, str] = ("", "")) -> dict:
     """An issue found by the platform itself (scope, conflicts), shaped like :func:`issue_dict`."""
     loc = Issue("required", table, source, row, column, value)  # only used for the location text
     return {"code": code, "table": table, "source": source, "row": row, "column": column,
             "value": None if value is None else str(value), "message_zh": zh, "message_en": en,
-            "location_zh": loc.location("zh"), "location_en": loc.location("en")}
+            "location_zh": loc.location("zh"), "location_en": loc.location("en"),
+            "column_zh": column_text(table, column, "zh"), "hint_zh": hint[0], "hint_en": hint[1]}
 
 
 # ---- reading -----------------------------------------------------------------------------
+def merge_issues(first: list[dict], more: list[dict]) -> list[dict]:
+    """``first`` then the issues of ``more`` at cells ``first`` does not already name (a value
+    that is not a number is not also reported as missing)."""
+    seen = {(i.get("table"), i.get("source"), i.get("row"), i.get("column")) for i in first if i.get("row") is not None}
+    return first + [i for i in more if (i.get("table"), i.get("source"), i.get("row"), i.get("column")) not in seen]
+
+
 def schema_columns(table: str) -> list[str]:
     return [c.name for c in schema.columns(table)]
 
@@ -225,10 +235,13 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
             raise Denied(actor, f"{ch.op} {ch.table}")
         by_table.setdefault(ch.table, []).append(ch)
     prepared = {table: _Prepared.build(table, chs) for table, chs in by_table.items()}
-    issues = [i for p in prepared.values() for i in p.issues]
-    if issues:
-        raise Rejected(issues)
-    plan, tables, before_sites = _check(db, actor, prepared, changes)  # no lock held yet
+    typing = [i for p in prepared.values() for i in p.issues]
+    try:  # checked on, so that one answer lists every problem (an upload is fixed in one pass)
+        plan, tables, before_sites = _check(db, actor, prepared, changes)  # no lock held yet
+    except Rejected as err:
+        raise Rejected(merge_issues(typing, err.issues)) if typing else err from None
+    if typing:
+        raise Rejected(typing)
     begin_write(db)
     seen = _fingerprint(plan, tables, before_sites)
     if _versions(db, seen, {name: tp.removed for name, tp in plan.items()}) != seen:  # changed since it was checked: check again, now under the lock

@@ -40,6 +40,9 @@ class IssueOut(BaseModel):
     message_en: str
     location_zh: str = ""
     location_en: str = ""
+    column_zh: str = ""
+    hint_zh: str = ""
+    hint_en: str = ""
 
 
 class ErrorBody(BaseModel):

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from resynergy import schema
-from resynergy.scenario import io as scenario_io
+from resynergy.scenario.template import write_template
 from resynergy.services import access, imports, registry
 from resynergy.services.registry import Change, Rejected
 from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES, VERSION
@@ -206,9 +206,8 @@ async def import_upload(request: Request, db: DB, actor: CurrentActor, file: Ann
 @router.get("/import/template.xlsx")
 def template(actor: CurrentActor):
     _can_import(actor)
-    frames = {t: pd.DataFrame(columns=registry.schema_columns(t)) for t in REGISTRY_TABLES}
     with tempfile.TemporaryDirectory() as tmp:
-        data = scenario_io.write_xlsx(frames, Path(tmp) / "template.xlsx").read_bytes()
+        data = write_template(Path(tmp) / "template.xlsx", REGISTRY_TABLES).read_bytes()
     return Response(data, media_type=_XLSX, headers={"Content-Disposition": 'attachment; filename="registry-template.xlsx"'})
 
 
