@@ -97,7 +97,7 @@ def test_platform_template_with_several_errors_reports_all_at_once(client, users
     data = _fill(r.content, {
         "sites": [site, {**site, "id": "tpl-site-2", "name_zh": "=HYPERLINK(\"x\")"}],
         "supplies": [good_supply,
-                     {**good_supply, "material": "slag", "generation_t": "很多"},     # not a number
+                     {**good_supply, "material": "fly_ash", "generation_t": "很多"},     # not a number
                      {**good_supply, "material": "no-such-waste"}],                 # unknown code
         "targets": [{**ex["targets"], "id": "tpl-t", "unit": "千克吨"}],             # not a unit
     })
@@ -106,10 +106,8 @@ def test_platform_template_with_several_errors_reports_all_at_once(client, users
     assert r.status_code == 422, r.text
     issues = r.json()["issues"]
     found = {(i["source"].split("[")[-1].rstrip("]"), i["row"], i["column"], i["code"]) for i in issues}
-    assert ("sites", 5, "name_zh", "formula") in found
-    assert ("supplies", 5, "generation_t", "not_number") in found
-    assert ("supplies", 6, "material", "unknown_ref") in found
-    assert ("targets", 4, "unit", "bad_choice") in found
+    assert found == {("sites", 5, "name_zh", "formula"), ("supplies", 5, "generation_t", "not_number"),
+                     ("supplies", 6, "material", "unknown_ref"), ("targets", 4, "unit", "bad_choice")}
     for i in issues:
         assert i["source"].startswith("填好的模板.xlsx [") and i["row"] is not None, i
         assert i["hint_zh"], i
@@ -142,3 +140,56 @@ def test_look_up_and_record_sheets_are_not_scenario_tables(tmp_path, builtin):
                           {"regions": builtin.table("regions")})
     raws, issues = scenario_io.read(Path(path))
     assert issues == [] and "actual_flows" not in raws and len(raws["regions"].frame) == len(builtin.table("regions"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, sqlite_template):
+    import shutil
+
+    from conftest import LiveServer, make_settings, seed
+    from resynergy.web.app import create_app
+
+    path = tmp_path_factory.mktemp("template-browser") / "t.db"
+    shutil.copyfile(sqlite_template, path)
+    app = create_app(make_settings(f"sqlite:///{path}"), migrate=False, run_worker=False)
+    seed(app)
+    with LiveServer(app) as live:
+        yield live
+
+
+@pytest.mark.browser
+def test_import_page_lists_every_error_of_a_filled_template_in_one_pass(browser, server, tmp_path):
+    from conftest import PASSWORD, keep_local
+
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    outside = keep_local(page, server.url)
+    page.set_default_timeout(60_000)
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "planner")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{server.url}/")
+    page.goto(f"{server.url}/import")
+    with page.expect_download() as got:
+        page.click("a[href='/import/template.xlsx']")
+    blank = Path(got.value.path()).read_bytes()
+    supply = {"site": "cd-mine", "material": "tailings", "year": 2022, "generation_t": 1000}
+    filled = tmp_path / "填好的模板.xlsx"
+    filled.write_bytes(_fill(blank, {
+        "supplies": [supply, {**supply, "material": "fly_ash", "generation_t": "很多"},
+                     {**supply, "material": "no-such-waste"}],
+        "targets": [{**examples()["targets"], "id": "tpl-t", "unit": "千克吨"}],
+    }))
+    page.set_input_files("input[name=file]", str(filled))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result.rejected")
+    errors = page.locator(".errors").inner_text()
+    for text in ("很多", "no-such-waste", "千克吨", "「年产生量」(generation_t)", "请从下拉列表中选择"):
+        assert text in errors, text
+    assert page.locator(".errors tbody tr").count() == 3
+    page.screenshot(path=str(artifacts / "template-import-errors.png"), full_page=True)
+    context.close()
+    assert outside == []

@@ -53,7 +53,7 @@ _HINTS: dict[str, tuple[str, str]] = {
     "unknown_columns": ("请勿修改第 1、2 行的列名；多余的列请删除", "do not edit the headers in rows 1–2; delete extra columns"),
     "missing_column": ("请使用空白模板中的列，不要删除必填列", "use the blank template's columns; do not delete required columns"),
     "required": ("请填写该单元格", "fill in this cell"),
-    "not_number": ("只填数字，不带单位或千分位以外的文字（单位见第 1 行）", "enter a number only, without units or words (the unit is in row 1)"),
+    "not_number": ("只填数字，不要带单位或文字（单位见第 1 行）", "enter a number only, without units or words (the unit is in row 1)"),
     "not_integer": ("只填整数，如 2022", "enter a whole number, e.g. 2022"),
     "not_bool": ("填“是”或“否”（或 true/false）", "enter 是/否 or true/false"),
     "bad_choice": ("请从下拉列表中选择", "pick from the drop-down list"),
