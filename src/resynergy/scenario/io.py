@@ -11,8 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from resynergy import schema
 from resynergy.schema.cells import formula_like
@@ -84,6 +82,8 @@ def read_table(path: Path, table: str) -> tuple[RawTable | None, list[Issue]]:
     problem_text = _check_zip(path)
     if problem_text:
         return None, [Issue("unreadable", table, path.name, params={"detail": problem_text})]
+    from openpyxl import load_workbook  # only for workbooks: a plan of a folder needs none
+
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
@@ -140,6 +140,8 @@ def _read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Issue]]:
     problem = _check_zip(path)
     if problem:
         return {}, [Issue("unreadable", source=path.name, params={"detail": problem})]
+    from openpyxl import load_workbook  # only for workbooks: a plan of a folder needs none
+
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
@@ -213,6 +215,9 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, include_empty: bool 
     Row 1 holds bilingual labels, row 2 the column keys the reader uses; data starts at row 3.
     Text that looks like a formula is stored as text.
     """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     wb = Workbook()
     _instructions(wb.active)
     head_font, key_font = Font(bold=True), Font(color="808080", size=9)
@@ -249,6 +254,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, include_empty: bool 
 
 
 def _instructions(ws) -> None:
+    from openpyxl.styles import Font
+
     ws.title = INSTRUCTIONS_SHEET
     ws.append(["resynergy 情景数据工作簿 / scenario workbook"])
     ws.append(["每个工作表对应一张表；第 1 行为中英文列名，第 2 行为程序读取的列代码（请勿修改），数据从第 3 行开始。"])
