@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.table import Table
 
-from resynergy import catalog
-from resynergy.cli.console import Lang, err, out, say
-from resynergy.scenario import Scenario, ScenarioError
-from resynergy.scenario.summary import summarize
+from resynergy.cli import console
+from resynergy.cli.console import Lang, say
 
-app = typer.Typer(help="Scenario data: validate, export, template, info. 情景数据。", no_args_is_help=True)
+if TYPE_CHECKING:  # imported where used: ``--help`` loads no pandas
+    from resynergy.scenario import Scenario, ScenarioError
+
+app = typer.Typer(rich_markup_mode=None, help="Scenario data: validate, export, template, info. 情景数据。", no_args_is_help=True)
 
 LangOption = Annotated[Lang, typer.Option("--lang", help="zh | en")]
 
@@ -29,24 +28,26 @@ class Format(StrEnum):
 
 def print_issues(exc: ScenarioError, lang: Lang, limit: int = 200) -> None:
     """Every issue (up to ``limit``) on stderr, one per line, in the user's language."""
-    err.print(f"[bold red]{say(lang, f'无效：发现 {len(exc.issues)} 个问题', f'Invalid: {len(exc.issues)} issues')}[/]")
+    console.err.print(f"[bold red]{say(lang, f'无效：发现 {len(exc.issues)} 个问题', f'Invalid: {len(exc.issues)} issues')}[/]")
     for issue in exc.issues[:limit]:
         hint = issue.hint(lang.value)
-        err.print(f"  • {issue.message(lang.value)}" + (f" → {hint}" if hint else ""), markup=False,
-                  highlight=False, soft_wrap=True)
+        console.err.print(f"  • {issue.message(lang.value)}" + (f" → {hint}" if hint else ""), markup=False,
+                          highlight=False, soft_wrap=True)
     if len(exc.issues) > limit:
-        err.print(say(lang, f"  …另有 {len(exc.issues) - limit} 个", f"  … and {len(exc.issues) - limit} more"))
+        console.err.print(say(lang, f"  …另有 {len(exc.issues) - limit} 个", f"  … and {len(exc.issues) - limit} more"))
 
 
 def open_or_exit(ref: str, lang: Lang) -> Scenario:
     """Open a scenario or print every issue and exit with code 1."""
+    from resynergy.scenario import Scenario, ScenarioError
+
     try:
         return Scenario.open(ref if not Path(ref).exists() else Path(ref))
     except ScenarioError as exc:
         print_issues(exc, lang)
         raise typer.Exit(1) from None
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        console.err.print(f"[red]{exc.args[0]}[/]")
         raise typer.Exit(2) from None
 
 
@@ -54,13 +55,15 @@ def open_or_exit(ref: str, lang: Lang) -> Scenario:
 def validate(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx")],
              lang: LangOption = Lang.zh) -> None:
     """Check a scenario; list every problem (file/sheet, row, column, value). Exit 1 if invalid."""
+    from resynergy.scenario import ScenarioError
+
     s = open_or_exit(ref, lang)
     issues = s.plan_issues()
     if issues:  # valid tables that still cannot be planned (e.g. an empty template)
         print_issues(ScenarioError(issues), lang)
         raise typer.Exit(1)
     counts = ", ".join(f"{t} {len(f)}" for t, f in s.tables.items() if len(f))
-    out.print(say(lang, f"有效：{s.name}（{counts}）", f"Valid: {s.name} ({counts})"))
+    console.out.print(say(lang, f"有效：{s.name}（{counts}）", f"Valid: {s.name} ({counts})"))
 
 
 @app.command()
@@ -72,7 +75,7 @@ def export(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xl
     s = open_or_exit(ref, lang)
     target = out_dir / f"{s.name}.xlsx" if format is Format.xlsx else out_dir
     s.save(target, format=format.value)
-    out.print(say(lang, f"已写出 {target}", f"Wrote {target}"))
+    console.out.print(say(lang, f"已写出 {target}", f"Wrote {target}"))
 
 
 @app.command()
@@ -83,14 +86,14 @@ def template(file: Annotated[Path, typer.Argument(help="Workbook to create (.xls
     """A workbook to fill in: the sheets a user fills (and actual flows), each with an example row
     and drop-down lists, then look-up sheets of valid codes."""
     if file.suffix.lower() != ".xlsx":
-        err.print(say(lang, "文件名应以 .xlsx 结尾", "the file name should end in .xlsx"))
+        console.err.print(say(lang, "文件名应以 .xlsx 结尾", "the file name should end in .xlsx"))
         raise typer.Exit(2)
     from resynergy import schema
     from resynergy.scenario.template import FILLABLE, write_template
 
     filled = dict(open_or_exit(source, lang).tables) if source else None
     write_template(file, (*FILLABLE, *schema.RECORD_TABLES), filled)
-    out.print(say(lang, f"已写出模板 {file}", f"Wrote template {file}"))
+    console.out.print(say(lang, f"已写出模板 {file}", f"Wrote template {file}"))
 
 
 @app.command()
@@ -99,6 +102,12 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
          as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
          lang: LangOption = Lang.zh) -> None:
     """Row counts and totals by province and material."""
+    import pandas as pd
+    from rich.table import Table
+
+    from resynergy import catalog
+    from resynergy.scenario.summary import summarize
+
     s = open_or_exit(ref, lang)
     summary = summarize(s, year)
     if as_json:
@@ -110,7 +119,7 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
     for t, n in summary["counts"].items():
         if n:
             counts.add_row(t, str(n))
-    out.print(counts)
+    console.out.print(counts)
     regions = s.table("regions").set_index("code")
     name_col = "name_zh" if lang is Lang.zh else "name_en"
     for key, zh, en in (("generation_t", "年产生量", "generation"), ("stock_t", "历史堆存", "legacy stock"),
@@ -129,4 +138,4 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
                       *(f"{row[p] / 1e6:,.2f}" for p in provinces), f"{row.sum() / 1e6:,.2f}")
         t.add_row(say(lang, "合计", "total"), *(f"{frame[p].sum() / 1e6:,.2f}" for p in provinces),
                   f"{frame.to_numpy().sum() / 1e6:,.2f}", style="bold")
-        out.print(t)
+        console.out.print(t)

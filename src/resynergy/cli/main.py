@@ -6,7 +6,7 @@ import typer
 
 from resynergy.cli import data, monitor, plan, platform, synth
 
-app = typer.Typer(help="resynergy — 京津冀及周边地区工业资源综合利用协同规划 / regional industrial-resource synergy planning.",
+app = typer.Typer(rich_markup_mode=None, help="resynergy — 京津冀及周边地区工业资源综合利用协同规划 / regional industrial-resource synergy planning.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 data.app.command("synth")(synth.synth)
 app.add_typer(data.app, name="data")
@@ -15,13 +15,13 @@ app.command("compare")(plan.compare)
 app.command("monitor")(monitor.monitor)
 app.command("serve")(platform.serve)
 
-db_app = typer.Typer(help="Database: migrations. 数据库迁移。", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode=None, help="Database: migrations. 数据库迁移。", no_args_is_help=True)
 db_app.command("upgrade")(platform.db_upgrade)
 app.add_typer(db_app, name="db")
-user_app = typer.Typer(help="Platform users. 平台用户。", no_args_is_help=True)
+user_app = typer.Typer(rich_markup_mode=None, help="Platform users. 平台用户。", no_args_is_help=True)
 user_app.command("add")(platform.user_add)
 app.add_typer(user_app, name="user")
-registry_app = typer.Typer(help="Registry imports. 登记数据导入。", no_args_is_help=True)
+registry_app = typer.Typer(rich_markup_mode=None, help="Registry imports. 登记数据导入。", no_args_is_help=True)
 registry_app.command("import")(platform.registry_import)
 app.add_typer(registry_app, name="registry")
 

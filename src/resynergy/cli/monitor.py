@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-from resynergy.cli.console import Lang, err, out, say
+from resynergy.cli import console
+from resynergy.cli.console import Lang, say
 from resynergy.cli.data import open_or_exit, print_issues
 from resynergy.cli.plan import no_traceback
-from resynergy.scenario import ScenarioError
 
 
 def monitor(flows: Annotated[Path, typer.Argument(
@@ -28,6 +28,7 @@ def monitor(flows: Annotated[Path, typer.Argument(
     from resynergy.monitor.actuals import load_actual_flows, monitor_actuals
     from resynergy.report.labels import Names
     from resynergy.report.terminal import targets_table
+    from resynergy.scenario import ScenarioError
 
     s = open_or_exit(scenario, lang)
     try:
@@ -44,8 +45,8 @@ def monitor(flows: Annotated[Path, typer.Argument(
                "summary": summary_lines(m, lang.value, names)}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return
-    out.print(targets_table(m.table, names, lang.value))
+    console.out.print(targets_table(m.table, names, lang.value))
     for line in summary_lines(m, lang.value, names):
-        out.print(line, markup=False, highlight=False)
-    err.print(say(lang, f"实际流向 {len(actual)} 条，年份 {sorted(actual['year'].unique().tolist())}",
+        console.out.print(line, markup=False, highlight=False)
+    console.err.print(say(lang, f"实际流向 {len(actual)} 条，年份 {sorted(actual['year'].unique().tolist())}",
                   f"{len(actual)} actual flows, years {sorted(actual['year'].unique().tolist())}"))

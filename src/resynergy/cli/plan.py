@@ -15,14 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from resynergy.cli.console import Lang, err, out, say
+from resynergy.cli import console
+from resynergy.cli.console import Lang, say
 from resynergy.cli.data import open_or_exit, print_issues
-from resynergy.scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:  # imported where used: ``--help`` loads no pandas
+    from resynergy.scenario import Scenario
 
 EXIT_INFEASIBLE = 3
 # The planner's stage names, as shown on the progress bar.
@@ -73,8 +75,10 @@ def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], N
     if not enabled:
         yield lambda stage, fraction: None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+                  TimeElapsedColumn(), console=console.err, transient=True) as bar:
         task = bar.add_task(say(lang, "准备", "preparing"), total=1.0)
 
         def update(stage: str, fraction: float) -> None:
@@ -109,10 +113,6 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     """Plan a scenario: print attainment, costs, CO2, rail share and the largest flows; write
     report.html, flows.csv, flows.parquet, plan.xlsx and plan.json to --out.
     规划：打印目标完成、费用、碳排放、铁路占比与主要流向，并写出报告。"""
-    from resynergy.report import summarize, write_outputs
-    from resynergy.report.exports import plan_json
-    from resynergy.report.terminal import print_summary
-
     s = open_or_exit(scenario, lang)
     check_plannable_or_exit(s, lang)
     _check_year(s, year, lang)
@@ -120,20 +120,23 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
         result = solve_scenario(s, objective, year, time_limit, mip_gap,
                                 lambda st, f: progress(st, 0.8 * f), iis=iis)
         if no_plan_found(result):
-            err.print(say(lang, f"在 {time_limit:g} 秒内未找到可行方案：请放宽 --time-limit 或缩小问题规模。",
+            console.err.print(say(lang, f"在 {time_limit:g} 秒内未找到可行方案：请放宽 --time-limit 或缩小问题规模。",
                           f"no feasible plan within {time_limit:g} s: allow more time "
                           "(--time-limit) or shrink the problem."), markup=False)
             raise typer.Exit(1)
+        from resynergy.report import summarize, write_outputs  # plotly and XlsxWriter: only now
+
         progress(say(lang, "评估指标", "evaluating indicators"), 0.85)
         summary = summarize(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
             say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f))
-    if as_json:
-        print(json.dumps(plan_json(summary, {k: str(v) for k, v in paths.items()}),
-                         ensure_ascii=False, indent=1))
+    if as_json:  # the plan.json just written (with its outputs), not a second evaluation
+        print(paths["plan.json"].read_text(encoding="utf-8"))
     elif not quiet:
-        print_summary(summary, out, lang.value)
-        out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
+        from resynergy.report.terminal import print_summary
+
+        print_summary(summary, console.out, lang.value)
+        console.out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
     if str(result.status) == "infeasible":
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -147,6 +150,8 @@ def no_plan_found(result: Any) -> bool:
 
 def check_plannable_or_exit(s: Scenario, lang: Lang) -> None:
     """A valid scenario that still cannot be planned (e.g. an empty template): exit 1."""
+    from resynergy.scenario import ScenarioError
+
     check = getattr(s, "plan_issues", None)  # duck-typed scenarios (tests) may not check
     issues = check() if check is not None else []
     if issues:
@@ -165,7 +170,7 @@ def no_traceback(lang: Lang, out_dir: Path) -> Iterator[None]:
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except PlanInputError as exc:
-        err.print(say(lang, f"无法规划：{exc}", f"cannot plan: {exc}"), markup=False)
+        console.err.print(say(lang, f"无法规划：{exc}", f"cannot plan: {exc}"), markup=False)
         raise typer.Exit(1) from None
     except Exception as exc:  # noqa: BLE001 - the user gets words, the log gets the traceback
         import traceback
@@ -177,7 +182,7 @@ def no_traceback(lang: Lang, out_dir: Path) -> Iterator[None]:
             where = str(log)
         except OSError:
             where = "—"
-        err.print(say(lang, f"内部错误（{type(exc).__name__}）：{exc}。详情见 {where}，请报告此问题。",
+        console.err.print(say(lang, f"内部错误（{type(exc).__name__}）：{exc}。详情见 {where}，请报告此问题。",
                       f"internal error ({type(exc).__name__}): {exc}. Details in {where}; "
                       "please report it."), markup=False)
         raise typer.Exit(1) from None
@@ -185,7 +190,7 @@ def no_traceback(lang: Lang, out_dir: Path) -> Iterator[None]:
 
 def _check_year(s: Scenario, year: int | None, lang: Lang) -> None:
     if year is not None and year not in s.years:
-        err.print(say(lang, f"情景 {s.name} 没有 {year} 年的数据；可选年份：{s.years}",
+        console.err.print(say(lang, f"情景 {s.name} 没有 {year} 年的数据；可选年份：{s.years}",
                       f"scenario {s.name} has no data for {year}; its years: {s.years}"))
         raise typer.Exit(2)
 
@@ -240,6 +245,8 @@ def parse_variant(spec: str, common: list[str]) -> Variant:
 
 
 def build_variant(v: Variant, lang: Lang) -> Scenario:
+    from resynergy.scenario import ScenarioError
+
     s = open_or_exit(v.ref, lang)
     try:
         if v.policy:
@@ -247,7 +254,7 @@ def build_variant(v: Variant, lang: Lang) -> Scenario:
         if v.emptied:
             s = s.with_tables(**{t: s.table(t).iloc[0:0] for t in v.emptied})
     except ScenarioError as exc:
-        err.print(f"[red]{v.label}:[/]")
+        console.err.print(f"[red]{v.label}:[/]")
         print_issues(exc, lang, limit=50)
         raise typer.Exit(1) from None
     return s
@@ -307,5 +314,5 @@ def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
             table.to_json(orient="records", force_ascii=False)), "outputs": {"compare.html": str(path)}}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
     elif not quiet:
-        print_compare(summaries, table, out, lang.value)
-        out.print(say(lang, "已写出：", "Wrote: ") + str(path))
+        print_compare(summaries, table, console.out, lang.value)
+        console.out.print(say(lang, "已写出：", "Wrote: ") + str(path))

@@ -9,32 +9,40 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
 
-from resynergy import datasets
-from resynergy.cli.console import err, out
-from resynergy.services.access import Actor
-from resynergy.services.settings import Settings
-from resynergy.store import db as store
-from resynergy.store.models import ROLES, User
+from resynergy.cli import console
+from resynergy.store.roles import ROLES
+
+if TYPE_CHECKING:  # SQLAlchemy and Alembic load only for the platform's own commands
+    from resynergy.services.settings import Settings
 
 DbOpt = Annotated[str | None, typer.Option("--database-url", envvar="RESYNERGY_DATABASE_URL", show_envvar=True,
                                            help="SQLAlchemy URL (default: sqlite:///resynergy.db here)")]
 
 
 def _settings(url: str | None) -> Settings:
+    from resynergy.services.settings import Settings
+    from resynergy.store import db as store
+
     return Settings.from_env(database_url=store.database_url(url))
 
 
 def _shown(url: str) -> str:
+    import sqlalchemy as sa
+
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 def _first_admin(settings: Settings, accounts) -> None:
     """Create the first admin from RESYNERGY_ADMIN_PASSWORD, or ask on a terminal; never block."""
+    import sqlalchemy as sa
+
+    from resynergy.store import db as store
+    from resynergy.store.models import User
+
     sessions = store.session_factory(store.make_engine(settings.database_url))
     with sessions() as db:
         if db.scalar(sa.select(User.id).where(User.role == "admin")) is not None:
@@ -45,12 +53,12 @@ def _first_admin(settings: Settings, accounts) -> None:
             password = typer.prompt(f"首个管理员 {username} 的密码 / password for the first admin {username}",
                                     hide_input=True, confirmation_prompt=True)
         if not password:
-            err.print("[yellow]尚无管理员：设置 RESYNERGY_ADMIN_PASSWORD 或运行 `resynergy user add`。\n"
+            console.err.print("[yellow]尚无管理员：设置 RESYNERGY_ADMIN_PASSWORD 或运行 `resynergy user add`。\n"
                       "No admin yet: set RESYNERGY_ADMIN_PASSWORD or run `resynergy user add`.[/]")
             return
         accounts.ensure_admin(db, password, username)
         db.commit()
-        err.print(f"已创建管理员 / created admin: {username}")
+        console.err.print(f"已创建管理员 / created admin: {username}")
 
 
 def proxy_options(settings: Settings) -> dict[str, object]:
@@ -70,6 +78,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     import uvicorn
 
     from resynergy.services.accounts import Accounts
+    from resynergy.store import db as store
     from resynergy.web.app import create_app
 
     settings = _settings(database_url)
@@ -78,19 +87,21 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     try:
         _first_admin(settings, accounts)
     except ValueError as exc:  # a weak RESYNERGY_ADMIN_PASSWORD
-        err.print(f"[red]{exc}[/]")
+        console.err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     app = create_app(settings, migrate=False)
-    err.print(f"数据库 / database: {_shown(settings.database_url)}\n平台 / platform: http://{host}:{port}/")
+    console.err.print(f"数据库 / database: {_shown(settings.database_url)}\n平台 / platform: http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))  # type: ignore[arg-type]
 
 
 def db_upgrade(database_url: DbOpt = None) -> None:
     """Bring the database schema up to date / 升级数据库结构。"""
+    from resynergy.store import db as store
+
     settings = _settings(database_url)
     store.upgrade(settings.database_url)
     engine = store.make_engine(settings.database_url)
-    out.print(f"{_shown(settings.database_url)}: {store.current_revision(engine)}")
+    console.out.print(f"{_shown(settings.database_url)}: {store.current_revision(engine)}")
     engine.dispose()
 
 
@@ -106,7 +117,9 @@ def user_add(username: Annotated[str, typer.Argument(help="Username / 用户名"
              province: Annotated[str, typer.Option(help="Province code scope, e.g. 130000 ('' = all)")] = "",
              database_url: DbOpt = None) -> None:
     """Add a user; the password is asked for (or read from the first line of stdin) / 新增用户。"""
+    from resynergy.services.access import Actor
     from resynergy.services.accounts import AccountError, Accounts
+    from resynergy.store import db as store
 
     settings = _settings(database_url)
     store.upgrade(settings.database_url)
@@ -117,10 +130,10 @@ def user_add(username: Annotated[str, typer.Argument(help="Username / 用户名"
             user = accounts.create_user(db, Actor(None, "cli", "admin", ip="cli"), username, _password(username),
                                         role, org, province)
         except AccountError as exc:
-            err.print(f"[red]{exc.field}: {exc.zh} / {exc.en}[/]")
+            console.err.print(f"[red]{exc.field}: {exc.zh} / {exc.en}[/]")
             raise typer.Exit(1) from None
         db.commit()
-        out.print(f"{user.username} ({user.role}) #{user.id}")
+        console.out.print(f"{user.username} ({user.role}) #{user.id}")
 
 
 def registry_import(file: Annotated[str, typer.Argument(help=".xlsx workbook, .csv table, or a built-in dataset name")],
@@ -129,8 +142,13 @@ def registry_import(file: Annotated[str, typer.Argument(help=".xlsx workbook, .c
                     errors: Annotated[Path | None, typer.Option(help="Write the error workbook here when refused")] = None,
                     database_url: DbOpt = None) -> None:
     """Import rows into the registry, all or nothing / 批量导入登记库。"""
+    import sqlalchemy as sa
+
+    from resynergy import datasets
     from resynergy.services import imports
     from resynergy.services.accounts import actor_of
+    from resynergy.store import db as store
+    from resynergy.store.models import User
 
     settings = _settings(database_url)
     store.upgrade(settings.database_url)
@@ -140,27 +158,27 @@ def registry_import(file: Annotated[str, typer.Argument(help=".xlsx workbook, .c
             sa.select(User).where(User.role == "admin").order_by(User.id).limit(1)
         who = db.scalar(q)
         if who is None or not who.active:
-            err.print("[red]没有可用的用户：先运行 `resynergy user add` / no such user: run `resynergy user add` first[/]")
+            console.err.print("[red]没有可用的用户：先运行 `resynergy user add` / no such user: run `resynergy user add` first[/]")
             raise typer.Exit(1)
         actor = actor_of(who, "cli")
         path = Path(file)
         if not path.exists() and file in datasets.names():
             counts = imports.load_builtin(db, actor, file)
-            out.print(counts)
+            console.out.print(counts)
             return
         if not path.is_file():
-            err.print(f"[red]找不到文件 / file not found: {file}[/]")
+            console.err.print(f"[red]找不到文件 / file not found: {file}[/]")
             raise typer.Exit(2)
         outcome = imports.import_file(db, actor, path.read_bytes(), path.name, table)
     if outcome.record.accepted:
-        out.print(outcome.record.counts)
+        console.out.print(outcome.record.counts)
         return
     for issue in outcome.issues[:50]:
-        err.print(f"{issue['location_zh']}: {issue['message_zh']} / {issue['message_en']}")
+        console.err.print(f"{issue['location_zh']}: {issue['message_zh']} / {issue['message_en']}")
     if len(outcome.issues) > 50:
-        err.print(f"… {len(outcome.issues) - 50}")
+        console.err.print(f"… {len(outcome.issues) - 50}")
     if errors is not None and outcome.record.error_workbook:
         errors.write_bytes(outcome.record.error_workbook)
-        err.print(f"错误标注工作簿 / error workbook: {errors}")
-    err.print("[red]导入被拒绝，未写入任何内容 / import refused; nothing was written[/]")
+        console.err.print(f"错误标注工作簿 / error workbook: {errors}")
+    console.err.print("[red]导入被拒绝，未写入任何内容 / import refused; nothing was written[/]")
     raise typer.Exit(1)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from resynergy.cli.console import Lang, err, out, say
+from resynergy.cli import console
+from resynergy.cli.console import Lang, say
 
 
 def synth(
@@ -20,8 +21,8 @@ def synth(
     from resynergy import synth as generator
 
     if out_dir.exists() and any(out_dir.iterdir()):
-        err.print(say(lang, f"[red]输出目录非空：{out_dir}[/]", f"[red]Output folder is not empty: {out_dir}[/]"))
+        console.err.print(say(lang, f"[red]输出目录非空：{out_dir}[/]", f"[red]Output folder is not empty: {out_dir}[/]"))
         raise typer.Exit(2)
     path = generator.write(sites, seed, out_dir)
-    out.print(say(lang, f"已写入合成情景（{sites} 个站点，种子 {seed}）：{path}",
+    console.out.print(say(lang, f"已写入合成情景（{sites} 个站点，种子 {seed}）：{path}",
                   f"Wrote a synthetic scenario ({sites} sites, seed {seed}): {path}"))

@@ -490,11 +490,60 @@ def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activi
     return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
 
 
-def evaluate_plan(plan: Any, scenario: Any, **kw) -> pd.DataFrame:
-    """:func:`evaluate_all` on a planner result (its flows and facility/supply tables)."""
+def evaluate_plan(plan: Any, scenario: Any, *, levels: tuple[str, ...] = ("total", "province"),
+                  indicators=None) -> pd.DataFrame:
+    """:func:`evaluate_all` on a planner result (its flows and facility/supply tables).
+
+    Evaluated once per plan: when the planner already evaluated every indicator on this very
+    plan and scenario (:class:`Evaluated`, ``plan.evaluated``), its values are returned (a
+    copy, the rows of the requested levels) instead of evaluating again."""
+    done = getattr(plan, "evaluated", None)
+    if (isinstance(done, Evaluated) and indicators is None and done.holds_for(plan, scenario)
+            and set(levels) <= set(done.levels)):
+        v = done.values
+        if set(levels) != set(done.levels):
+            v = v[v["level"].isin(levels)]
+        return v.reset_index(drop=True)
     return evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,
                         activity=plan.activity, supply_use=plan.supply_use,
-                        deliveries=plan.deliveries, **kw)
+                        deliveries=plan.deliveries, indicators=indicators, levels=levels)
+
+
+def _plan_inputs(plan: Any) -> tuple[Any, ...]:
+    return (plan.flows, plan.facility_io, plan.activity, plan.supply_use, plan.deliveries)
+
+
+class Evaluated:
+    """Every indicator evaluated once on a plan (:func:`evaluate_once`), for
+    :func:`evaluate_plan` to reuse.
+
+    The values hold for as long as the plan's tables and the scenario are the very objects they
+    were computed from: a plan whose tables were replaced is evaluated again, and so is a copied
+    or pickled plan (the link to the scenario is not carried along)."""
+
+    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any, scenario: Any):
+        self.values = values
+        self.levels = tuple(levels)
+        self._inputs = _plan_inputs(plan)
+        self._scenario = scenario
+
+    def holds_for(self, plan: Any, scenario: Any) -> bool:
+        return (self._scenario is not None and self._scenario is scenario
+                and all(a is b for a, b in zip(self._inputs, _plan_inputs(plan), strict=True)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Scenarios are not pickled along; without one the values cannot be reused.
+        return {**self.__dict__, "values": None, "_scenario": None}
+
+
+def evaluate_once(plan: Any, scenario: Any, levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
+    """Every indicator on ``plan`` at ``levels`` (every level a target may be scoped to), kept
+    on ``plan.evaluated`` so that the report, the workbook and the JSON reuse these values."""
+    values = evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,
+                          activity=plan.activity, supply_use=plan.supply_use,
+                          deliveries=plan.deliveries, levels=levels)
+    plan.evaluated = Evaluated(values, levels, plan, scenario)
+    return values
 
 
 STATUSES = ("met", "on_track", "at_risk", "missed")

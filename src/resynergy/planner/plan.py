@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import pandas as pd
 
@@ -69,6 +70,7 @@ class Plan:
     years: list[int] = field(default_factory=list)
     shortages: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evaluated: Any = field(default=None, repr=False, compare=False)  # indicators.evaluate.Evaluated
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name."""
@@ -80,7 +82,7 @@ class Plan:
 
         own, apart = split_costs(self.costs)
         scalars = {f.name: getattr(self, f.name) for f in fields(self)
-                   if f.name not in TABLES and f.name != "solver_log"}
+                   if f.name not in TABLES and f.name not in ("solver_log", "evaluated")}
         scalars.update({
             # the plan's own cost; what the objective adds is listed separately
             "total_cost_yuan": float(own["yuan"].sum()),

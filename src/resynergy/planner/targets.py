@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from resynergy.indicators import attainment, evaluate_all
+from resynergy.indicators import attainment
+from resynergy.indicators.evaluate import evaluate_once
 from resynergy.planner.data import ModelData
 
 if TYPE_CHECKING:
@@ -21,18 +22,17 @@ COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "nam
 def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.DataFrame:
     """Every scenario target against the plan's indicator values, with the shadow price (yuan
     per unit of the indicator) of those the model constrains. Targets in years the plan does not
-    cover have status 'not_planned'."""
+    cover have status 'not_planned'.
+
+    Every indicator is evaluated here, once (``evaluate_once``, kept on ``plan.evaluated``), so
+    that the report reuses these values instead of evaluating the plan a second time."""
     targets = data.report_targets
     if targets is None or targets.empty:
         return pd.DataFrame(columns=COLUMNS)
     scenario = data.scenario_obj
     planned = targets[targets["year"].isin(data.years)]
     if len(planned) and sol is not None:
-        values = evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,
-                              activity=plan.activity, supply_use=plan.supply_use,
-                              deliveries=plan.deliveries,
-                              indicators=sorted(set(planned["indicator"])),
-                              levels=("total", "province", "prefecture"))
+        values = evaluate_once(plan, scenario)
         out = attainment(planned, values)
     else:
         out = attainment(planned, pd.DataFrame(columns=["indicator", "region", "material",

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from resynergy.report.exports import write_flows, write_json, write_xlsx
+from resynergy.report.exports import result_tables, write_flows, write_json, write_xlsx
 from resynergy.report.summary import PlanSummary, summarize
 
 __all__ = ["PlanSummary", "summarize", "write_outputs"]
@@ -19,16 +19,18 @@ def write_outputs(s: PlanSummary, out: Path, *,
     """Write every output file of a plan into ``out``; returns {file name: path}.
 
     Files are written to a temporary folder inside ``out`` and moved in only when all of them
-    succeeded, so a failure leaves the previous outputs untouched.
+    succeeded, so a failure leaves the previous outputs untouched. The result tables are made
+    once and shared by plan.xlsx and plan.json.
     """
     from resynergy.report.html import write_report  # plotly is only needed here
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".resynergy-", dir=out))
+    tables = result_tables(s)
     try:
         steps: list[tuple[str, Callable[[], list[Path]]]] = [
-            ("flows", lambda: write_flows(s, tmp)),
-            ("xlsx", lambda: [write_xlsx(s, tmp / "plan.xlsx")]),
+            ("flows", lambda: write_flows(s, tmp, tables["flows"] if "flows" in tables else None)),
+            ("xlsx", lambda: [write_xlsx(s, tmp / "plan.xlsx", tables)]),
             ("html", lambda: [write_report(s, tmp / "report.html")]),
         ]
         names: list[str] = []
@@ -37,7 +39,7 @@ def write_outputs(s: PlanSummary, out: Path, *,
                 progress(name, i / len(steps))
             names += [p.name for p in step()]
         names.append("plan.json")
-        write_json(s, tmp / "plan.json", {n: str(out / n) for n in names})
+        write_json(s, tmp / "plan.json", {n: str(out / n) for n in names}, tables)
         for n in names:
             os.replace(tmp / n, out / n)
     finally:

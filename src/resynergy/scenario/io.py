@@ -9,15 +9,17 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from resynergy import schema
 from resynergy.schema.cells import formula_like
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is read or written
+    from openpyxl import Workbook
 
 INSTRUCTIONS_SHEET = "说明 Instructions"
 LOOKUP_PREFIX = "参考 "  # look-up sheets of a template (valid codes, units): read by people, not imported
@@ -87,6 +89,8 @@ def read_table(path: Path, table: str) -> tuple[RawTable | None, list[Issue]]:
     problem_text = _check_zip(path)
     if problem_text:
         return None, [Issue("unreadable", table, path.name, params={"detail": problem_text})]
+    from openpyxl import load_workbook  # only for workbooks: a plan of a folder needs none
+
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
@@ -148,6 +152,8 @@ def _read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Issue]]:
     problem = _check_zip(path)
     if problem:
         return {}, [Issue("unreadable", source=path.name, params={"detail": problem})]
+    from openpyxl import load_workbook  # only for workbooks: a plan of a folder needs none
+
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported to the user
@@ -240,6 +246,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, include_empty: bool 
     Row 1 holds bilingual labels, row 2 the column keys the reader uses; data starts at row 3.
     Text that looks like a formula is stored as text.
     """
+    from openpyxl import Workbook
+
     wb = Workbook()
     instructions(wb.active, schema.TABLE_NAMES)
     for name in schema.TABLE_NAMES:
@@ -262,6 +270,8 @@ def save(wb: Workbook, path: Path) -> Path:
 def table_sheet(ws, name: str, frame: pd.DataFrame | None, first: int = 3) -> None:
     """Headers of table ``name`` in rows 1–2 (bilingual labels, then keys) and ``frame``'s rows
     from row ``first``; text that looks like a formula is stored as text."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     head_font, key_font = Font(bold=True), Font(color="808080", size=9)
     fill = PatternFill("solid", fgColor="DDEBF7")
     cols = schema.columns(name)
@@ -286,6 +296,8 @@ def table_sheet(ws, name: str, frame: pd.DataFrame | None, first: int = 3) -> No
 
 def instructions(ws, tables) -> None:
     """The instructions sheet: how the workbook is read, then every column of ``tables``."""
+    from openpyxl.styles import Font
+
     ws.title = INSTRUCTIONS_SHEET
     ws.append(["resynergy 情景数据工作簿 / scenario workbook"])
     ws.append(["每个工作表对应一张表；第 1 行为中英文列名，第 2 行为程序读取的列代码（请勿修改），数据从第 3 行开始。"])

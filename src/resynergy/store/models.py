@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from resynergy import schema
+from resynergy.store import roles
 
 # Scenario tables kept in the registry. Reference tables (materials, processes, process_io,
 # modes, incentives) come from the catalog and are not edited on the platform.
@@ -38,7 +39,7 @@ EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     "organisations": ("contact_name", "contact_phone", "contact_email"),
 }
 
-ROLES: tuple[str, ...] = ("admin", "planner", "regulator", "evaluator", "enterprise", "public")
+ROLES = roles.ROLES  # one definition, importable without SQLAlchemy
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
