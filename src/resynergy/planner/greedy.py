@@ -21,14 +21,12 @@ import pandas as pd
 
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData, prepare
-from resynergy.planner.plan import Plan
+from resynergy.planner.plan import Plan, assemble
 
 
 def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
     """The greedy baseline plan of ``scenario`` (status 'heuristic'), with the same tables as
     :func:`resynergy.planner.solve`."""
-    from resynergy.planner.solve import assemble
-
     t0 = time.perf_counter()
     data = prepare(scenario, years)
     sol = greedy_solution(data)

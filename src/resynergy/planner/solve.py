@@ -19,8 +19,7 @@ from resynergy.planner import diagnosis, names, results
 from resynergy.planner.data import ModelData, prepare
 from resynergy.planner.model import Built, build
 from resynergy.planner.options import PlanOptions, Progress
-from resynergy.planner.plan import Plan
-from resynergy.planner.targets import attainment_table
+from resynergy.planner.plan import Plan, assemble
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
 _banner_lock = threading.Lock()
@@ -170,46 +169,6 @@ def _no_duals() -> pd.DataFrame:
                       "itself is unaffected."}], columns=diagnosis.COLUMNS)
 
 
-def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log: str,
-             gap: float | None, timings: dict[str, float], objective_kind: str,
-             solver_objective: float | None, diag: pd.DataFrame,
-             slacks: dict[str, Any] | None = None) -> Plan:
-    """The Plan of a solution (checked for mass balance), or an empty plan without one."""
-    empty = sol is None
-    if sol is None:
-        sol = results.Solution.zeros(data)
-        residual = float("nan")
-    else:
-        residual = results.check_balance(data, sol)
-    costs = results.costs(data, sol)
-    tables = {
-        "flows": results.flows(data, sol), "facility_io": results.facility_io(data, sol),
-        "activity": results.activity(data, sol), "supply_use": results.supply_use(data, sol),
-        "deliveries": results.deliveries(data, sol), "market": results.market(data, sol),
-        "costs": costs, "emissions": results.emissions(data, sol),
-        "incentives": results.incentives(data, sol),
-        "shortages": results.shortages(data, sol),
-        "corridor_shares": results.corridor_shares(data, sol),
-    }
-    if empty:
-        tables = {k: v.iloc[:0] for k, v in tables.items()}
-    if slacks is not None and not empty:
-        extra = diagnosis.relaxation(data, sol, slacks, float(costs["yuan"].sum()))
-    elif not empty:
-        extra = pd.DataFrame(diagnosis.binding_targets(data, sol), columns=diagnosis.COLUMNS)
-    else:
-        extra = pd.DataFrame(columns=diagnosis.COLUMNS)
-    diag = pd.concat([d for d in (diag, extra) if len(d)], ignore_index=True) if (
-        len(diag) or len(extra)) else pd.DataFrame(columns=diagnosis.COLUMNS)
-    plan = Plan(scenario=data.scenario, status=status,
-                objective=float(costs["yuan"].sum()) if not empty else float("nan"),
-                mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
-                diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
-                balance_residual=residual, years=list(data.years), **tables)
-    plan.targets = attainment_table(data, plan, sol if not empty else None)
-    return plan
-
-
 def _solver_options(built: Built, options: PlanOptions, log_file: str,
                     relax: bool = False) -> dict[str, Any]:
     opts: dict[str, Any] = {"time_limit": float(options.time_limit), "output_flag": True,
@@ -357,6 +316,9 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
         status = "no_solution"
     sol = _solution(built, duals=not built.has_binaries) if (
         has and status != "infeasible") else None
+    if sol is not None and results.balance_residual(built.data, sol)[0] > results.BALANCE_TOL:
+        # HiGHS' tolerances are absolute; a plan must also balance relatively (never a crash)
+        sol, status = None, "no_solution"
     obj = float(m.objective.value) if sol is not None and m.objective.value is not None else None
     if status == "optimal" and not built.has_binaries:
         gap = 0.0
