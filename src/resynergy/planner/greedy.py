@@ -39,8 +39,7 @@ def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
 
 
 def greedy_solution(data: ModelData) -> results.Solution:
-    """The greedy baseline's flows and facility use on ``data`` (nothing built or expanded);
-    also the optimiser's MILP start."""
+    """The greedy baseline's flows and facility use on ``data`` (nothing built or expanded)."""
     sol = results.Solution.zeros(data)
     stock_left = data.stock0.copy()
     arcs = _cheapest_direct(data)
