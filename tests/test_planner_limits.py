@@ -79,3 +79,20 @@ def test_duals_resolve_not_optimal_keeps_the_plan_and_says_so(scenario, monkeypa
     assert plan.targets["shadow_price"].isna().all()
     assert "no_duals" in set(plan.diagnosis["kind"])
     assert plan.balance_residual <= results.BALANCE_TOL
+
+
+def test_builtin_without_incumbent_is_completed_from_the_rounded_relaxation():
+    """On the built-in data building nothing breaks hard requirements, so the plan comes from
+    the LP relaxation's builds rounded up; it balances and its gap to the bound is small."""
+    from resynergy.scenario import Scenario
+
+    opts = PlanOptions(highs_options={"mip_max_nodes": 0})
+    data = prepare(Scenario.from_builtin("jjj-2022"))
+    built = build(data, opts.blend())
+    run = solve_module._run(built, opts)
+    assert "nothing built) ---\n" in run.log and "rounded up ---" in run.log
+    assert run.status == "time_limit" and run.priced
+    assert run.gap is not None and 0 <= run.gap < 0.01
+    assert run.solution.build.sum() >= 1
+    assert results.balance_residual(data, run.solution)[0] <= results.BALANCE_TOL
+    assert np.isfinite(run.solution.cap_dual).all()
