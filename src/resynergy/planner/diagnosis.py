@@ -13,8 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from resynergy.planner import names
 from resynergy.planner.data import MODEL_BASES, ModelData, _targets
-from resynergy.planner.model import ELASTIC_PENALTY
+from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
@@ -326,10 +327,11 @@ def most_reachable(data: ModelData, i: int, resolve) -> float | None:
     assert data.targets is not None
     t = data.targets.table.loc[i]
     one = _one_target(data, i, "soft")
-    built, run = resolve(one, objective=lambda m: 1 * m.variables["target_slack_0"], relax=True)
-    if run.solution is None or "target_slack_0" not in built.model.variables:
+    slack_0 = names.target_slack(0)
+    built, run = resolve(one, objective=lambda m: 1 * m.variables[slack_0], relax=True)
+    if run.solution is None or slack_0 not in built.model.variables:
         return None
-    slack = float(np.nan_to_num(built.model.variables["target_slack_0"].solution.values))
+    slack = float(np.nan_to_num(built.model.variables[slack_0].solution.values))
     return float(t["value_t"]) - max(slack, 0.0) * float(t["sense"])
 
 

@@ -21,27 +21,31 @@ import pandas as pd
 
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData, prepare
-from resynergy.planner.plan import Plan
+from resynergy.planner.plan import Plan, assemble
 
 
 def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
     """The greedy baseline plan of ``scenario`` (status 'heuristic'), with the same tables as
     :func:`resynergy.planner.solve`."""
-    from resynergy.planner.solve import assemble
-
     t0 = time.perf_counter()
     data = prepare(scenario, years)
-    sol = results.Solution.zeros(data)
-    stock_left = data.stock0.copy()
-    arcs = _cheapest_direct(data)
-    for yi in range(data.n_years):
-        stock_left = _year(data, sol, yi, arcs, stock_left)
+    sol = greedy_solution(data)
     diag = pd.DataFrame(diagnosis.violations(data, sol, {}) + diagnosis.binding_targets(data, sol),
                         columns=diagnosis.COLUMNS)
     elapsed = time.perf_counter() - t0
     return assemble(data, sol, status="heuristic", log="greedy nearest-feasible baseline",
                     gap=None, timings={"total": elapsed}, objective_kind="cost",
                     solver_objective=None, diag=diag)
+
+
+def greedy_solution(data: ModelData) -> results.Solution:
+    """The greedy baseline's flows and facility use on ``data`` (nothing built or expanded)."""
+    sol = results.Solution.zeros(data)
+    stock_left = data.stock0.copy()
+    arcs = _cheapest_direct(data)
+    for yi in range(data.n_years):
+        stock_left = _year(data, sol, yi, arcs, stock_left)
+    return sol
 
 
 def _cheapest_direct(data: ModelData) -> pd.DataFrame:

@@ -1,14 +1,23 @@
 """The planning LP/MILP in linopy, vectorised over flat node and arc dimensions.
 
 Every balance is a group-by sum of flows over an incidence array (the PyPSA pattern), merged
-with the node's own terms; no Python object per element. Dimensions: ``year``, ``arc``, ``sup``
-(supply nodes), ``fac`` (facilities), ``fin`` / ``fout`` (facility input / output ports), ``dem``
-(demand nodes), ``term`` (rail terminals), ``lane``.
+with the node's own terms; no Python object per element. Dimensions: ``year`` (y), ``arc`` (a),
+``sup`` (supply nodes s), ``fac`` (facilities f), ``fin`` / ``fout`` (facility input / output
+ports), ``dem`` (demand nodes d), ``term`` (rail terminals), ``lane``.
 
-Rows: supply, facility input and output, demand balances; facility capacity with expansion and
-build decisions; candidate linking; terminal and lane throughput; corridor rail shares; CO2 cap;
-targets (hard, soft, or elastic when diagnosing infeasibility). The objective is a blend of
-total cost (yuan), CO2 (kg) and utilization (t).
+:func:`build` adds the variables (:func:`define_variables`), then one ``define_*`` function per
+constraint family, each with the rows it adds written out in its docstring:
+
+- :func:`define_balances`: mass balance of supply, facility input and output, demand nodes;
+- :func:`define_capacity_and_siting`: capacity with expansion and build decisions, linking,
+  minimum load;
+- :func:`define_shared_capacities`: host plant limits, terminal and lane throughput;
+- :func:`define_policy`: corridor rail and new-energy road shares, CO2 cap;
+- :func:`define_targets`: indicator targets (hard, soft, or elastic when diagnosing);
+- :func:`define_objective`: a blend of total cost (yuan), CO2 (kg) and utilization (t).
+
+Row and variable names are the constants of :mod:`resynergy.planner.names`;
+``Built.rows[family]`` lists the rows of each family that a scenario has.
 """
 
 from __future__ import annotations
@@ -21,24 +30,50 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from resynergy.planner import names as N
 from resynergy.planner.data import HOST_ELEMENTS, ModelData
+from resynergy.planner.names import ELASTIC_PENALTY
 
 linopy.options["semantics"] = "v1"
 
-ELASTIC_PENALTY = 1e6  # yuan per t of relaxation: above any real cost, so relaxation comes first
+__all__ = ["ELASTIC_PENALTY", "Built", "build"]
 
 
 @dataclass
 class Built:
-    """A linopy model and what the results code needs to read it back."""
+    """A linopy model and what the results code needs to read it back: ``rows`` maps each family
+    of :data:`resynergy.planner.names.FAMILIES` to the names of the constraints it added."""
 
     model: linopy.Model
     data: ModelData
-    elastic: bool
     has_binaries: bool
-    constant: float  # cost terms that no decision changes (fixed cost of existing facilities)
-    target_rows: list[str] = field(default_factory=list)
-    corridor_rows: list[str] = field(default_factory=list)
+    rows: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Decisions:
+    """The model's variables, and what the families derive from them.
+
+    ``open_`` (y, f) is the cumulative build Σ_{y' ≤ y} build[y', f] (a constant when builds are
+    fixed), ``cum_exp`` the cumulative expansion; ``penalties`` collects the objective terms of
+    soft and elastic rows."""
+
+    year: pd.Index
+    x: Any
+    act: Any
+    disp: Any
+    draw: Any
+    unmet: Any
+    shortage: Any
+    market: Any
+    exp: Any
+    cum_exp: Any
+    build: Any
+    open_: Any
+    candidate: np.ndarray
+    elastic: bool
+    fixed_build: np.ndarray | None
+    penalties: list[Any] = field(default_factory=list)
 
 
 def _idx(name: str, n: int) -> pd.RangeIndex:
@@ -67,35 +102,8 @@ def _with(base, extra):
     return base if extra is None else base.add(extra, join="left")
 
 
-def host_limit_rows(m: linopy.Model, d: ModelData, act) -> list[str]:
-    """Limits that lines share with their host plant, per host and year (names of the rows added).
-
-    ``host_share``: Σ input ÷ max_host_share ≤ host output (co-processed waste per t of kiln
-    clinker; scrap per t of converter crude steel, i.e. the scrap ratio of the metallic charge).
-    ``host_chlorine`` / ``host_sulphur`` / ``host_alkali``: Σ input × content ≤ limit × host
-    output (the kiln co-processing norms). Physical limits, so never relaxed when diagnosing.
-    """
-    h = d.host_limits
-    if h is None:
-        return []
-    hosted = pd.Index(np.arange(len(h.fac)), name="hosted")
-    a = _pick(act, "fac", h.fac, hosted)
-    out = h.hosts["output_t"].to_numpy(dtype=float)
-    names = []
-    terms = [("host_share", h.per_t, np.ones(len(h.hosts)))]
-    terms += [(f"host_{content}", h.load[:, e], h.limit[:, e])
-              for e, (content, _) in enumerate(HOST_ELEMENTS)]
-    for name, coef, per_host in terms:
-        rows = np.flatnonzero((coef > 0) & np.isfinite(per_host[h.group]))
-        if not len(rows):
-            continue
-        idx = pd.Index(rows, name="hosted")
-        lhs = (a.isel(hosted=rows) * _da(coef[rows], idx)).groupby(
-            xr.DataArray(h.group[rows], coords=[idx], name="host")).sum()
-        labels = lhs.indexes["host"]
-        m.add_constraints(lhs <= _da(per_host[labels] * out[labels], labels), name=name)
-        names.append(name)
-    return names
+def _mask(on: np.ndarray, *coords: pd.Index) -> xr.DataArray:
+    return xr.DataArray(np.broadcast_to(on, tuple(len(c) for c in coords)), coords=list(coords))
 
 
 def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
@@ -103,79 +111,149 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
           fixed_expanded: np.ndarray | None = None) -> Built:
     """The model of ``data``. ``fixed_build`` (years × facilities, 0/1) fixes the build decisions
     and ``fixed_expanded`` (years × facilities, 0/1: expanded by then) the expansion switches
-    (used to price a MILP's solution); ``elastic`` lifts every hard requirement at a penalty."""
+    (a MILP's plan as an LP); ``elastic`` lifts every hard requirement at a penalty."""
     m = linopy.Model(sparse=True)
-    d = data
-    year = pd.Index(d.years, name="year")
-    A, S, F, D = len(d.net.arcs), len(d.sup), len(d.fac), len(d.dem)
-    arc, sup, fac, dem = _idx("arc", A), _idx("sup", S), _idx("fac", F), _idx("dem", D)
-    fin, fout = _idx("fin", len(d.fin)), _idx("fout", len(d.fout))
-    yy = len(year)
+    rows: dict[str, list[str]] = {f: [] for f in N.FAMILIES}
+    v = define_variables(m, data, rows, elastic=elastic, fixed_build=fixed_build)
+    define_balances(m, data, v, rows[N.BALANCES])
+    has_bin = define_capacity_and_siting(
+        m, data, v, rows[N.SITING], linking=linking,
+        fixed_expanded=fixed_expanded if fixed_build is not None else None)
+    define_shared_capacities(m, data, v, rows[N.SHARED])
+    define_policy(m, data, v, rows[N.POLICY])
+    define_targets(m, data, v, rows[N.TARGETS])
+    define_objective(m, data, v, weights)
+    return Built(model=m, data=data, has_binaries=has_bin or v.build is not None, rows=rows)
 
-    x = m.add_variables(lower=0, coords=[year, arc], name="flow")
-    act = m.add_variables(lower=0, coords=[year, fac], name="activity")
+
+def _add(m: linopy.Model, family: list[str], *args, **kwargs) -> None:
+    """``m.add_constraints``, recording the row's name in its family."""
+    m.add_constraints(*args, **kwargs)
+    family.append(kwargs["name"])
+
+
+def define_variables(m: linopy.Model, d: ModelData, rows: dict[str, list[str]], *,
+                     elastic: bool, fixed_build: np.ndarray | None) -> Decisions:
+    """The decisions, all ≥ 0, per year y:
+
+    - flow[y, a] (t on arc a); activity[y, f] (t of input processed by facility f);
+    - disposal[y, s] ≤ (0 if must-use and not elastic else ∞); stock_draw[y, s] ≤ draw_max;
+    - unmet[y, d] (bought as the virgin alternative) ≤ (0 if must-meet and not elastic);
+      shortage[y, d] (met by nothing; only where a virgin-supply pool caps purchases);
+    - market[y, o] (products with no sink leaving the network; 0 on other output ports);
+    - expansion[y, f] ≤ (∞ where the facility has headroom, else 0);
+    - build[y, f] ∈ {0, 1} ≤ buildable[y, f] (candidates), unless ``fixed_build`` fixes them.
+
+    And two rows that only bound one decision over the years:
+    stock_left: Σ_{y' ≤ y} stock_draw[y', s] ≤ stock0[s]  (several years, stock to draw);
+    build_once: Σ_y build[y, f] ≤ 1  (several years, candidates).
+
+    Variables that exist only for some nodes are bounded to 0 elsewhere rather than masked:
+    under linopy's v1 semantics a masked (absent) term blanks the whole row it is added to."""
+    year = pd.Index(d.years, name="year")
+    S, F, D = len(d.sup), len(d.fac), len(d.dem)
+    arc, sup, fac, dem = _idx("arc", len(d.net.arcs)), _idx("sup", S), _idx("fac", F), _idx("dem", D)
+    fout = _idx("fout", len(d.fout))
+    yy = len(year)
+    x = m.add_variables(lower=0, coords=[year, arc], name=N.FLOW)
+    act = m.add_variables(lower=0, coords=[year, fac], name=N.ACTIVITY)
     disp = m.add_variables(lower=0, upper=_da(np.where(d.must_use & ~elastic, 0, np.inf), year, sup),
-                           name="disposal")
-    draw = m.add_variables(lower=0, upper=_da(d.draw_max, year, sup), name="stock_draw")
+                           name=N.DISPOSAL)
+    draw = m.add_variables(lower=0, upper=_da(d.draw_max, year, sup), name=N.STOCK_DRAW)
     if yy > 1 and (d.draw_max > 0).any():
-        m.add_constraints(draw.cumsum("year") <= _da(d.stock0, sup), name="stock_left",
-                          mask=xr.DataArray(np.broadcast_to(d.draw_max.sum(0) > 0, (yy, S)),
-                                            coords=[year, sup]))
+        _add(m, rows[N.BALANCES], draw.cumsum("year") <= _da(d.stock0, sup), name=N.STOCK_LEFT,
+             mask=_mask(d.draw_max.sum(0) > 0, year, sup))
     unmet = m.add_variables(lower=0, upper=_da(np.where(d.must_meet & ~elastic, 0, np.inf), year,
-                                               dem), name="unmet")
+                                               dem), name=N.UNMET)
     shortage = _shortage_variables(m, d, elastic, year, dem) if D else None
-    # Variables that exist only for some nodes are bounded to 0 elsewhere rather than masked:
-    # under linopy's v1 semantics a masked (absent) term blanks the whole row it is added to.
     market = None
     if d.fout["market"].any():
         market = m.add_variables(lower=0, upper=_da(np.where(d.fout["market"], np.inf, 0.0)[None, :]
-                                                    .repeat(yy, 0), year, fout), name="market")
+                                                    .repeat(yy, 0), year, fout), name=N.MARKET)
     can_expand = d.headroom > 0
     exp = cum_exp = None
     if can_expand.any():
         exp = m.add_variables(lower=0, upper=_da(np.where(can_expand, np.inf, 0.0)[None, :]
-                                                 .repeat(yy, 0), year, fac), name="expansion")
+                                                 .repeat(yy, 0), year, fac), name=N.EXPANSION)
         cum_exp = exp.cumsum("year")
     candidate = np.asarray(d.buildable.any(axis=0), dtype=bool)
     build_var: Any = None
     open_: Any = None
-    has_bin = False
     if fixed_build is not None:
         open_ = _da(np.cumsum(fixed_build, axis=0) * candidate, year, fac)
     elif candidate.any():
         build_var = m.add_variables(lower=0, upper=_da(d.buildable, year, fac), integer=True,
-                                    name="build")
+                                    name=N.BUILD)
         open_ = build_var.cumsum("year")
-        has_bin = True
         if yy > 1:
-            m.add_constraints(build_var.sum("year") <= 1, name="build_once",
-                              mask=xr.DataArray(candidate, coords=[fac]))
+            _add(m, rows[N.SITING], build_var.sum("year") <= 1, name=N.BUILD_ONCE,
+                 mask=xr.DataArray(candidate, coords=[fac]))
+    return Decisions(year=year, x=x, act=act, disp=disp, draw=draw, unmet=unmet,
+                     shortage=shortage, market=market, exp=exp, cum_exp=cum_exp, build=build_var,
+                     open_=open_, candidate=candidate, elastic=elastic, fixed_build=fixed_build)
 
-    # --- balances ---
+
+def define_balances(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
+    """Mass balance of every node, per year y:
+
+    supply_balance[y, s]:  Σ_{a from s} flow[y, a] + disposal[y, s] − stock_draw[y, s] = gen[y, s]
+    output_balance[y, o]:  Σ_{a from o} flow[y, a] + market[y, o] − rate[o]·activity[y, f(o)] = 0
+    input_balance[y, i]:   Σ_{a into i} flow[y, a] − rate[i]·activity[y, f(i)] = 0
+    demand_balance[y, d]:  Σ_{a into d} flow[y, a] + unmet[y, d] + shortage[y, d] = qty[y, d]
+    virgin_supply[y, p]:   Σ_{d in pool p} unmet[y, d] ≤ virgin capacity[y, p]  (finite pools)
+    """
+    year, x = v.year, v.x
+    sup = _idx("sup", len(d.sup))
+    fin, fout = _idx("fin", len(d.fin)), _idx("fout", len(d.fout))
     from_sup = np.flatnonzero(d.arc_from_sup >= 0)
     from_fout = np.flatnonzero(d.arc_from_fout >= 0)
     to_fin = np.flatnonzero(d.arc_to_fin >= 0)
     to_dem = np.flatnonzero(d.arc_to_dem >= 0)
     out_s = _grouped(x, from_sup, d.arc_from_sup[from_sup], "sup") if len(from_sup) else None
-    m.add_constraints(_with(disp - draw, out_s) == _da(d.gen, year, sup), name="supply_balance")
+    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.gen, year, sup), name=N.SUPPLY_BALANCE)
     if len(fout):
-        made = -(_pick(act, "fac", d.fout["fac"].to_numpy(), fout) * _da(d.fout["rate"], fout))
-        if market is not None:
-            made = made + market
+        made = -(_pick(v.act, "fac", d.fout["fac"].to_numpy(), fout) * _da(d.fout["rate"], fout))
+        if v.market is not None:
+            made = made + v.market
         out_f = (_grouped(x, from_fout, d.arc_from_fout[from_fout], "fout")
                  if len(from_fout) else None)
-        m.add_constraints(_with(made, out_f) == 0, name="output_balance")
+        _add(m, rows, _with(made, out_f) == 0, name=N.OUTPUT_BALANCE)
     if len(fin):
-        used = -(_pick(act, "fac", d.fin["fac"].to_numpy(), fin) * _da(d.fin["rate"], fin))
+        used = -(_pick(v.act, "fac", d.fin["fac"].to_numpy(), fin) * _da(d.fin["rate"], fin))
         in_f = _grouped(x, to_fin, d.arc_to_fin[to_fin], "fin") if len(to_fin) else None
-        m.add_constraints(_with(used, in_f) == 0, name="input_balance")
-    if D:
+        _add(m, rows, _with(used, in_f) == 0, name=N.INPUT_BALANCE)
+    if len(d.dem):
+        dem = _idx("dem", len(d.dem))
         in_d = _grouped(x, to_dem, d.arc_to_dem[to_dem], "dem") if len(to_dem) else None
-        met_outside = 1 * unmet if shortage is None else unmet + shortage
-        m.add_constraints(_with(met_outside, in_d) == _da(d.qty, year, dem), name="demand_balance")
-        _virgin_supply_limits(m, d, unmet, year)
+        met_outside = 1 * v.unmet if v.shortage is None else v.unmet + v.shortage
+        _add(m, rows, _with(met_outside, in_d) == _da(d.qty, year, dem), name=N.DEMAND_BALANCE)
+        _virgin_supply_limits(m, d, v.unmet, year, rows)
 
-    # --- capacity, expansion, siting ---
+
+def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str], *,
+                               linking: str, fixed_expanded: np.ndarray | None) -> bool:
+    """Facility capacity, expansion, siting and minimum load, per year y and facility f, with
+    open[y, f] = Σ_{y' ≤ y} build[y', f] and cum_exp[y, f] = Σ_{y' ≤ y} expansion[y', f]:
+
+    capacity:         activity − cum_exp − cap_c·open ≤ cap0·avail
+                      (linking 'bigm': activity − cum_exp ≤ cap0·avail + cap_c·buildable and
+                      open_bigm: activity − M·open ≤ 0 for candidates)
+    expansion_limit:  cum_exp − headroom·open ≤ headroom·avail  (facilities that can expand;
+                      a candidate's headroom only once built)
+    candidate_link:   flow[y, a] − U[y, a]·open[y, f(a)] ≤ 0 for arcs into candidates, U the least
+                      of what the facility can take of the material, the arc's lane and its source
+                      (the strong facility-location formulation)
+    expansion_switch: cum_exp − headroom·expanded ≤ 0 for existing facilities that can grow
+                      and have a minimum load (expanded[y, f] ∈ {0, 1}: expanded by year y)
+    min_load:         activity − min_load·(cap_c·open + cum_exp) − cap0·avail·expanded ≥ 0
+                      (new capacity runs at its minimum load; an expanded existing facility runs
+                      its existing capacity first)
+
+    Returns whether binaries other than ``build`` were added (the expansion switches)."""
+    year, act, open_, cum_exp = v.year, v.act, v.open_, v.cum_exp
+    F, yy = len(d.fac), len(year)
+    fac = _idx("fac", F)
+    candidate, build_var = v.candidate, v.build
     cap_rhs = d.cap0[None, :] * d.avail
     lhs = 1 * act
     if cum_exp is not None:
@@ -184,25 +262,19 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
         if linking == "bigm" and build_var is not None:
             cap_rhs = cap_rhs + d.cap_c[None, :] * d.buildable
             big_m = float(d.gen.sum(axis=1).max() + d.draw_max.sum(axis=1).max() + 1.0)
-            m.add_constraints(act - big_m * open_ <= 0, name="open_bigm",
-                              mask=xr.DataArray(np.broadcast_to(candidate, (yy, F)),
-                                                coords=[year, fac]))
+            _add(m, rows, act - big_m * open_ <= 0, name=N.OPEN_BIGM,
+                 mask=_mask(candidate, year, fac))
         else:
             lhs = lhs - open_ * _da(d.cap_c, fac)
-    m.add_constraints(lhs <= _da(cap_rhs, year, fac), name="capacity")
-    host_limit_rows(m, d, act)
+    _add(m, rows, lhs <= _da(cap_rhs, year, fac), name=N.CAPACITY)
+    can_expand = d.headroom > 0
     if cum_exp is not None:
         head = cum_exp
         if open_ is not None:
             head = head - open_ * _da(np.where(candidate, d.headroom, 0.0), fac)
-        m.add_constraints(head <= _da(d.headroom[None, :] * d.avail, year, fac),
-                          name="expansion_limit",
-                          mask=xr.DataArray(np.broadcast_to(can_expand, (yy, F)), coords=[year, fac]))
+        _add(m, rows, head <= _da(d.headroom[None, :] * d.avail, year, fac),
+             name=N.EXPANSION_LIMIT, mask=_mask(can_expand, year, fac))
     if open_ is not None and linking == "disaggregated" and build_var is not None:
-        # x[y, a] ≤ U[y, a] · open[y, f]: U is the least of what the facility can take of the
-        # material, what the arc's lane carries and what its source can send (the strong
-        # facility-location formulation; with U = the facility's capacity alone it would be
-        # implied by the capacity row and add nothing)
         into = np.flatnonzero((d.arc_fac_in >= 0) & candidate[np.maximum(d.arc_fac_in, 0)])
         if len(into):
             f_of = d.arc_fac_in[into]
@@ -216,34 +288,72 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
             sent = d.gen + d.draw_max  # (Y, S): most a supply node can ship
             bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
             ai = pd.Index(into, name="arc")
-            m.add_constraints(x.isel(arc=into) - _pick(open_, "fac", f_of, ai) * _da(bound, year, ai)
-                              <= 0, name="candidate_link")
+            _add(m, rows, v.x.isel(arc=into) - _pick(open_, "fac", f_of, ai)
+                 * _da(bound, year, ai) <= 0, name=N.CANDIDATE_LINK)
+    return _min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows)
 
-    has_bin = _min_load(m, d, act, open_, cum_exp, year, fac,
-                        fixed_expanded if fixed_build is not None else None) or has_bin
 
-    # --- shared capacities: terminals, lanes ---
+def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
+                             rows: list[str]) -> None:
+    """Capacities that flows and facilities share, per year y:
+
+    host_share[y, h]:   Σ_{lines l on host h} activity[y, l] ÷ max_host_share ≤ host output
+                        (co-processed waste per t of kiln clinker; scrap per t of converter crude
+                        steel, i.e. the scrap ratio of the metallic charge)
+    host_<element>[y, h]: Σ_l activity[y, l]·content_l ≤ limit_h·host output (the kiln
+                        co-processing norms for chlorine, sulphur, alkali); physical limits, so
+                        never relaxed when diagnosing
+    terminal_capacity[y, t]: Σ_{arcs through terminal t} flow ≤ terminal capacity
+    lane_capacity[y, l]:     Σ_{arcs on lane l} flow ≤ lane capacity  (finite capacities only)
+    """
+    _host_limits(m, d, v.act, rows)
     a = d.net.arcs
-    for name, cap, legs in (("terminal", d.terminal_cap, ("t_from", "t_to")),
-                            ("lane", d.lane_cap, ("lane1", "lane2"))):
+    for name, row, cap, legs in (("terminal", N.TERMINAL_CAPACITY, d.terminal_cap,
+                                  ("t_from", "t_to")),
+                                 ("lane", N.LANE_CAPACITY, d.lane_cap, ("lane1", "lane2"))):
         parts = []
         for col in legs:
             pos = a[col].to_numpy()
             on = np.flatnonzero(pos >= 0)
             on = on[np.isfinite(cap[pos[on]])] if len(on) else on
             if len(on):
-                parts.append(_grouped(x, on, pos[on], name))
+                parts.append(_grouped(v.x, on, pos[on], name))
         if parts:
             expr = parts[0] if len(parts) == 1 else parts[0].add(parts[1], join="outer")
             labels = expr.indexes[name]
-            m.add_constraints(expr <= _da(cap[labels], labels), name=f"{name}_capacity")
+            _add(m, rows, expr <= _da(cap[labels], labels), name=row)
 
-    # --- policy rows ---
-    cost_arc = d.net.cost
-    co2_arc = d.net.co2
-    penalties: list[Any] = []
-    built = Built(model=m, data=d, elastic=elastic, has_binaries=has_bin,
-                  constant=float((d.fixed[None, :] * d.avail).sum()))
+
+def _host_limits(m: linopy.Model, d: ModelData, act, rows: list[str]) -> None:
+    """The host rows of :func:`define_shared_capacities` (greedy.py keeps the same limits)."""
+    h = d.host_limits
+    if h is None:
+        return
+    hosted = pd.Index(np.arange(len(h.fac)), name="hosted")
+    a = _pick(act, "fac", h.fac, hosted)
+    out = h.hosts["output_t"].to_numpy(dtype=float)
+    terms = [(N.HOST_SHARE, h.per_t, np.ones(len(h.hosts)))]
+    terms += [(N.host_limit(content), h.load[:, e], h.limit[:, e])
+              for e, (content, _) in enumerate(HOST_ELEMENTS)]
+    for name, coef, per_host in terms:
+        on = np.flatnonzero((coef > 0) & np.isfinite(per_host[h.group]))
+        if not len(on):
+            continue
+        idx = pd.Index(on, name="hosted")
+        lhs = (a.isel(hosted=on) * _da(coef[on], idx)).groupby(
+            xr.DataArray(h.group[on], coords=[idx], name="host")).sum()
+        labels = lhs.indexes["host"]
+        _add(m, rows, lhs <= _da(per_host[labels] * out[labels], labels), name=name)
+
+
+def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
+    """Policy rows, per year y (elastic: each with a penalised slack ≥ 0 on its left side):
+
+    corridor_<i>[y]:     Σ_{a in corridor i} flow[y, a]·(rail[a] − min_rail_share_i) ≥ 0
+    corridor_nev_<i>[y]: Σ_{road arcs a in i} flow[y, a]·road_km[a]·(nev[a] − min_nev_share_i) ≥ 0
+    co2_cap[y]:          Σ_a co2[a]·flow[y, a] + Σ_f co2_proc[f]·activity[y, f] ≤ co2 cap (kg)
+    """
+    x, year = v.x, v.year
     for i, mask in enumerate(d.corridor_arcs):
         idx = np.flatnonzero(mask)
         if not len(idx):
@@ -251,97 +361,128 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
         share = float(d.corridors["min_rail_share"].iloc[i])
         expr = (x.isel(arc=idx) * _da(d.arc_rail[idx] - share, pd.Index(idx, name="arc"))).sum(
             "arc")
-        if elastic:
-            s = m.add_variables(lower=0, coords=[year], name=f"corridor_slack_{i}")
+        if v.elastic:
+            s = m.add_variables(lower=0, coords=[year], name=N.corridor_slack(i))
             expr = expr + s
-            penalties.append(ELASTIC_PENALTY * s.sum())
-        m.add_constraints(expr >= 0, name=f"corridor_{i}")
-        built.corridor_rows.append(f"corridor_{i}")
-    _corridor_nev_shares(m, d, x, elastic, year, built, penalties)
-    emitted = (x * _da(co2_arc, arc)).sum("arc") + (act * _da(d.co2_proc, fac)).sum("fac")
+            v.penalties.append(ELASTIC_PENALTY * s.sum())
+        _add(m, rows, expr >= 0, name=N.corridor(i))
+    _corridor_nev_shares(m, d, v, rows)
     if np.isfinite(d.co2_cap_kg):
-        lhs = emitted
-        if elastic:
-            s = m.add_variables(lower=0, coords=[year], name="co2_slack")
+        lhs = _emitted(d, v)
+        if v.elastic:
+            s = m.add_variables(lower=0, coords=[year], name=N.CO2_SLACK)
             lhs = lhs - s
-            penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
-        m.add_constraints(lhs <= d.co2_cap_kg, name="co2_cap")
+            v.penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
+        _add(m, rows, lhs <= d.co2_cap_kg, name=N.CO2_CAP)
 
-    # --- targets ---
-    if d.targets is not None:
-        for i, t in d.targets.table.iterrows():
-            y = int(t["year"])
-            if t["basis"] == "facility_input":
-                idx = np.flatnonzero(d.targets.arc_mask[i])
-                expr = x.sel(year=y).isel(arc=idx).sum() if len(idx) else None
-                const = 0.0
-            else:
-                w = d.targets.fac_weight[i]
-                yi = d.years.index(y)
-                terms = []
-                if t["basis"] == "facility_capacity":
-                    const = float((w * d.cap0 * d.avail[yi]).sum())
-                    if cum_exp is not None:
-                        terms.append((cum_exp.sel(year=y) * _da(w, fac)).sum())
-                    if open_ is not None and build_var is not None:
-                        terms.append((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
-                    elif open_ is not None:  # builds fixed: their capacity is a constant
-                        const += float((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
-                else:  # capacity_added: cumulative since the base year, up to year y
-                    const = float(t["given_t"])
-                    upto = d.years[:yi + 1]
-                    if exp is not None:
-                        terms.append((exp.sel(year=upto) * _da(w, fac)).sum())
-                    if build_var is not None:
-                        terms.append((build_var.sel(year=upto) * _da(w * d.cap_c, fac)).sum())
-                    elif fixed_build is not None:
-                        const += float((w * d.cap_c * fixed_build[:yi + 1] * candidate).sum())
-                expr = terms[0] if terms else None
-                for extra in terms[1:]:
-                    expr = expr + extra
-            rhs = float(t["value_t"]) - const
-            soft = t["kind"] == "soft"
-            if soft or elastic:
-                s = m.add_variables(lower=0, name=f"target_slack_{i}")
-                penalty = float(t["penalty"]) if soft else ELASTIC_PENALTY
-                penalties.append(penalty * s)
-                expr = (1 * s if expr is None else expr + t["sense"] * s)
-            if expr is None:
-                continue  # nothing the plan decides counts; reported after the solve
-            name = f"target_{i}"
-            if t["sense"] > 0:
-                m.add_constraints(expr >= rhs, name=name)
-            else:
-                m.add_constraints(expr <= rhs, name=name)
-            built.target_rows.append(name)
 
-    # --- objective ---
-    years_open = None
-    cost = (x * _da(cost_arc, arc)).sum() + (act * _da(d.opex - d.incentive, fac)).sum()
-    if cum_exp is not None:
-        cost = cost + (cum_exp * _da(d.capex_annual, fac)).sum()
-    if open_ is not None and build_var is not None:
-        years_open = open_
-        cost = cost + (years_open * _da(d.capex_annual * d.cap_c + d.fixed, fac)).sum()
+def _emitted(d: ModelData, v: Decisions):
+    """kg CO2 per year: transport and processes."""
+    fac = _idx("fac", len(d.fac))
+    return ((v.x * _da(d.net.co2, _idx("arc", len(d.net.arcs)))).sum("arc")
+            + (v.act * _da(d.co2_proc, fac)).sum("fac"))
+
+
+def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
+    """One row per modelled target i (row i of ``d.targets.table``), for its year y:
+
+    target_<i>:  sense_i·(value_i(y) + sense_i·slack_i) ≥ sense_i·target_i, where value_i is
+      facility_input:    Σ_{a in scope} flow[y, a]  (t entering facilities of the scope)
+      facility_capacity: Σ_f w_if·(cap0·avail + cum_exp[y] + cap_c·open[y])
+      capacity_added:    given_i + Σ_{y' ≤ y} Σ_f w_if·(expansion[y'] + cap_c·build[y'])
+    with slack_i ≥ 0 only for soft targets (objective: penalty_i·slack_i) or when elastic
+    (ELASTIC_PENALTY·slack_i). A target nothing in the plan can change adds no row."""
+    if d.targets is None:
+        return
+    fac = _idx("fac", len(d.fac))
+    x, cum_exp, open_, build_var, exp = v.x, v.cum_exp, v.open_, v.build, v.exp
+    fixed_build = v.fixed_build
+    for i, t in d.targets.table.iterrows():
+        y = int(t["year"])
+        if t["basis"] == "facility_input":
+            idx = np.flatnonzero(d.targets.arc_mask[i])
+            expr = x.sel(year=y).isel(arc=idx).sum() if len(idx) else None
+            const = 0.0
+        else:
+            w = d.targets.fac_weight[i]
+            yi = d.years.index(y)
+            terms = []
+            if t["basis"] == "facility_capacity":
+                const = float((w * d.cap0 * d.avail[yi]).sum())
+                if cum_exp is not None:
+                    terms.append((cum_exp.sel(year=y) * _da(w, fac)).sum())
+                if open_ is not None and build_var is not None:
+                    terms.append((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
+                elif open_ is not None:  # builds fixed: their capacity is a constant
+                    const += float((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
+            else:  # capacity_added: cumulative since the base year, up to year y
+                const = float(t["given_t"])
+                upto = d.years[:yi + 1]
+                if exp is not None:
+                    terms.append((exp.sel(year=upto) * _da(w, fac)).sum())
+                if build_var is not None:
+                    terms.append((build_var.sel(year=upto) * _da(w * d.cap_c, fac)).sum())
+                elif fixed_build is not None:
+                    const += float((w * d.cap_c * fixed_build[:yi + 1] * v.candidate).sum())
+            expr = terms[0] if terms else None
+            for extra in terms[1:]:
+                expr = expr + extra
+        rhs = float(t["value_t"]) - const
+        soft = t["kind"] == "soft"
+        if soft or v.elastic:
+            s = m.add_variables(lower=0, name=N.target_slack(int(i)))  # type: ignore[call-overload]
+            penalty = float(t["penalty"]) if soft else ELASTIC_PENALTY
+            v.penalties.append(penalty * s)
+            expr = (1 * s if expr is None else expr + t["sense"] * s)
+        if expr is None:
+            continue  # nothing the plan decides counts; reported after the solve
+        name = N.target(int(i))  # type: ignore[call-overload]
+        _add(m, rows, expr >= rhs if t["sense"] > 0 else expr <= rhs, name=name)
+
+
+def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
+                     weights: dict[str, float]) -> None:
+    """min  w_cost·cost + w_co2·co2 − w_util·utilized, where (sums over y and the nodes)
+
+    cost = Σ c_a·flow + Σ (opex − incentive)·activity + Σ capex_annual·cum_exp
+         + Σ (capex_annual·cap_c + fixed)·open + Σ (disposal cost + env tax)·disposal
+         + Σ virgin price·unmet + Σ shortage cost·shortage + carbon price·emitted
+         + penalties (soft targets; elastic slacks, with ELASTIC_PENALTY on must-use disposal
+           and must-meet unmet/shortage)
+    co2  = emitted (transport + processes) + Σ virgin co2·unmet
+    utilized = Σ flow into facilities of materials that count as utilized.
+
+    The fixed cost of existing facilities is a constant left out (results.costs adds it)."""
+    year, x, act = v.year, v.x, v.act
+    yy, D = len(year), len(d.dem)
+    arc, fac = _idx("arc", len(d.net.arcs)), _idx("fac", len(d.fac))
+    sup, dem = _idx("sup", len(d.sup)), _idx("dem", D)
+    elastic = v.elastic
+    cost = (x * _da(d.net.cost, arc)).sum() + (act * _da(d.opex - d.incentive, fac)).sum()
+    if v.cum_exp is not None:
+        cost = cost + (v.cum_exp * _da(d.capex_annual, fac)).sum()
+    if v.open_ is not None and v.build is not None:
+        cost = cost + (v.open_ * _da(d.capex_annual * d.cap_c + d.fixed, fac)).sum()
     disp_cost = d.disp_cost + d.env_tax + (ELASTIC_PENALTY * d.must_use if elastic else 0.0)
-    cost = cost + (disp * _da(disp_cost, year, sup)).sum()
+    cost = cost + (v.disp * _da(disp_cost, year, sup)).sum()
     if D:
         vs = d.virgin
         price = vs.price if vs is not None else d.value
         unmet_cost = price + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
-        cost = cost + (unmet * _da(unmet_cost, year, dem)).sum()
-        if shortage is not None and vs is not None:
+        cost = cost + (v.unmet * _da(unmet_cost, year, dem)).sum()
+        if v.shortage is not None and vs is not None:
             short_cost = vs.shortage_cost + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
-            cost = cost + (shortage * _da(short_cost, year, dem)).sum()
+            cost = cost + (v.shortage * _da(short_cost, year, dem)).sum()
+    emitted = _emitted(d, v)
     if d.carbon_price_per_kg:
         cost = cost + d.carbon_price_per_kg * emitted.sum()
-    for p in penalties:
+    for p in v.penalties:
         cost = cost + p
     obj = weights.get("cost", 0.0) * cost
     if weights.get("co2"):
         virgin_co2 = d.virgin.co2 if d.virgin is not None else np.broadcast_to(
             d.co2_virgin, (yy, D))
-        co2 = emitted.sum() + ((unmet * _da(virgin_co2, year, dem)).sum() if D else 0)
+        co2 = emitted.sum() + ((v.unmet * _da(virgin_co2, year, dem)).sum() if D else 0)
         obj = obj + weights["co2"] * co2
     if weights.get("utilization"):
         use = np.flatnonzero((d.arc_to_fin >= 0) & d.net.arcs["material"].map(
@@ -350,7 +491,6 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
         if len(use):
             obj = obj - weights["utilization"] * x.isel(arc=use).sum()
     m.add_objective(obj)
-    return built
 
 
 # --- plan premises (issue 8): scarce virgin supply, min load, new-energy road shares ----------
@@ -364,10 +504,11 @@ def _shortage_variables(m: linopy.Model, d: ModelData, elastic: bool, year: pd.I
         return None
     capped = np.asarray(d.virgin.member.any(axis=0), dtype=bool)[None, :]
     upper = np.where(capped & ~(d.must_meet & ~elastic), np.inf, 0.0)
-    return m.add_variables(lower=0, upper=_da(upper, year, dem), name="shortage")
+    return m.add_variables(lower=0, upper=_da(upper, year, dem), name=N.SHORTAGE)
 
 
-def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index) -> None:
+def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index,
+                          rows: list[str]) -> None:
     """Σ virgin purchases of the demand nodes in a pool ≤ the pool's capacity, per year."""
     vs = d.virgin
     if vs is None or not len(vs.pools):
@@ -378,12 +519,12 @@ def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index) 
     member = xr.DataArray(vs.member[:, used].astype(float), coords=[pool, di])
     bought = (unmet.isel(dem=used) * member).sum("dem")
     finite = np.isfinite(vs.cap)
-    m.add_constraints(bought <= _da(np.where(finite, vs.cap, 0.0), year, pool),
-                      name="virgin_supply", mask=xr.DataArray(finite, coords=[year, pool]))
+    _add(m, rows, bought <= _da(np.where(finite, vs.cap, 0.0), year, pool),
+         name=N.VIRGIN_SUPPLY, mask=xr.DataArray(finite, coords=[year, pool]))
 
 
 def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index,
-              fac: pd.Index, fixed_expanded: np.ndarray | None = None) -> bool:
+              fac: pd.Index, fixed_expanded: np.ndarray | None, rows: list[str]) -> bool:
     """New capacity runs, every year once in place:
 
     - a built candidate (and its expansion): activity ≥ min_load × (capacity + expansion);
@@ -412,23 +553,20 @@ def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index
         on: Any
         if fixed_expanded is None:
             on = m.add_variables(lower=0, upper=_da(np.broadcast_to(grown, (yy, nf)).astype(float),
-                                                    year, fac), integer=True, name="expanded")
+                                                    year, fac), integer=True, name=N.EXPANDED)
             binaries = True
         else:
             on = _da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
-        m.add_constraints(cum_exp - on * _da(np.where(grown, d.headroom, 0.0), fac) <= 0,
-                          name="expansion_switch",
-                          mask=xr.DataArray(np.broadcast_to(grown, (yy, nf)), coords=[year, fac]))
+        _add(m, rows, cum_exp - on * _da(np.where(grown, d.headroom, 0.0), fac) <= 0,
+             name=N.EXPANSION_SWITCH, mask=_mask(grown, year, fac))
         new = new + on * _da(np.where(grown[None, :], existing, 0.0), year, fac)
     which = (candidate | (d.headroom > 0)) & (ml > 0)
-    m.add_constraints(act - new >= 0, name="min_load",
-                      mask=xr.DataArray(np.broadcast_to(which, (yy, nf)), coords=[year, fac]))
+    _add(m, rows, act - new >= 0, name=N.MIN_LOAD, mask=_mask(which, year, fac))
     return binaries
 
 
-def _corridor_nev_shares(m: linopy.Model, d: ModelData, x, elastic: bool, year: pd.Index,
-                         built: Built, penalties: list) -> None:
-    """Σ over a corridor's arcs of road t·km × (new-energy − share) ≥ 0, per year."""
+def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
+    """The corridor_nev rows of :func:`define_policy`."""
     if "min_nev_share" not in d.corridors or not len(d.arc_road_km):
         return
     shares = pd.to_numeric(d.corridors["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
@@ -437,11 +575,10 @@ def _corridor_nev_shares(m: linopy.Model, d: ModelData, x, elastic: bool, year: 
         if shares[i] <= 0 or not len(idx):
             continue
         coef = d.arc_road_km[idx] * (d.arc_nev[idx] - shares[i])
-        expr = (x.isel(arc=idx) * _da(coef, pd.Index(idx, name="arc"))).sum("arc")
-        if elastic:
-            s = m.add_variables(lower=0, coords=[year], name=f"corridor_nev_slack_{i}")
+        expr = (v.x.isel(arc=idx) * _da(coef, pd.Index(idx, name="arc"))).sum("arc")
+        if v.elastic:
+            s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))
             expr = expr + s
             # per t·km, not per t: ~1000 km of relaxation weigh like one tonne of the others
-            penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
-        m.add_constraints(expr >= 0, name=f"corridor_nev_{i}")
-        built.corridor_rows.append(f"corridor_nev_{i}")
+            v.penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
+        _add(m, rows, expr >= 0, name=N.corridor_nev(i))

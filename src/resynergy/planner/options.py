@@ -39,7 +39,10 @@ class PlanOptions:
     - ``solver``: HiGHS 'simplex', 'ipm' or None (simplex below ~5×10⁴ variables, else ipm);
     - ``linking``: how candidate facilities are tied to their build decision: 'disaggregated'
       (per-arc linking, tight) or 'bigm' (one big-M row per facility; for benchmarks);
-    - ``duals``: after a MILP, fix the build decisions and re-solve the LP for shadow prices.
+    - ``duals``: after a MILP, fix its integer decisions in the solved HiGHS model and re-solve
+      the LP for shadow prices (none, and the diagnosis says so, unless that LP is optimal);
+    - ``highs_options``: further HiGHS options (e.g. ``mip_max_nodes``, a limit that does not
+      depend on the machine's speed).
     """
 
     objective: str = "cost"
@@ -53,6 +56,7 @@ class PlanOptions:
     solver: str | None = None
     linking: str = "disaggregated"
     duals: bool = True
+    highs_options: Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

@@ -7,6 +7,11 @@ from typing import Any
 
 import pandas as pd
 
+from resynergy.planner import diagnosis, results
+from resynergy.planner.data import ModelData
+from resynergy.planner.results import split_costs
+from resynergy.planner.targets import attainment_table
+
 STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
 TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
           "emissions", "incentives", "targets", "diagnosis", "shortages", "corridor_shares")
@@ -78,8 +83,6 @@ class Plan:
 
     def summary(self) -> dict[str, object]:
         """Scalars and headline totals, JSON-ready."""
-        from resynergy.planner.results import split_costs
-
         own, apart = split_costs(self.costs)
         scalars = {f.name: getattr(self, f.name) for f in fields(self)
                    if f.name not in TABLES and f.name not in ("solver_log", "evaluated")}
@@ -102,3 +105,43 @@ class Plan:
                 self.activity["candidate"] & self.activity["built"], "facility"].nunique()),
         })
         return scalars
+
+
+def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log: str,
+             gap: float | None, timings: dict[str, float], objective_kind: str,
+             solver_objective: float | None, diag: pd.DataFrame,
+             slacks: dict[str, Any] | None = None) -> Plan:
+    """The Plan of a solution (checked for mass balance), or an empty plan without one."""
+    empty = sol is None
+    if sol is None:
+        sol = results.Solution.zeros(data)
+        residual = float("nan")
+    else:
+        residual = results.check_balance(data, sol)
+    costs = results.costs(data, sol)
+    tables = {
+        "flows": results.flows(data, sol), "facility_io": results.facility_io(data, sol),
+        "activity": results.activity(data, sol), "supply_use": results.supply_use(data, sol),
+        "deliveries": results.deliveries(data, sol), "market": results.market(data, sol),
+        "costs": costs, "emissions": results.emissions(data, sol),
+        "incentives": results.incentives(data, sol),
+        "shortages": results.shortages(data, sol),
+        "corridor_shares": results.corridor_shares(data, sol),
+    }
+    if empty:
+        tables = {k: v.iloc[:0] for k, v in tables.items()}
+    if slacks is not None and not empty:
+        extra = diagnosis.relaxation(data, sol, slacks, float(costs["yuan"].sum()))
+    elif not empty:
+        extra = pd.DataFrame(diagnosis.binding_targets(data, sol), columns=diagnosis.COLUMNS)
+    else:
+        extra = pd.DataFrame(columns=diagnosis.COLUMNS)
+    diag = pd.concat([d for d in (diag, extra) if len(d)], ignore_index=True) if (
+        len(diag) or len(extra)) else pd.DataFrame(columns=diagnosis.COLUMNS)
+    plan = Plan(scenario=data.scenario, status=status,
+                objective=float(costs["yuan"].sum()) if not empty else float("nan"),
+                mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
+                diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
+                balance_residual=residual, years=list(data.years), **tables)
+    plan.targets = attainment_table(data, plan, sol if not empty else None)
+    return plan

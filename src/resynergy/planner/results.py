@@ -15,6 +15,7 @@ import pandas as pd
 from resynergy.planner.data import ModelData
 
 TOL = 1e-6  # t: flows below this are solver noise and not reported
+BALANCE_TOL = 1e-5  # largest relative mass-balance residual of a plan
 
 
 class BalanceError(RuntimeError):
@@ -113,7 +114,7 @@ def _virgin_co2(data: ModelData) -> np.ndarray:
             else np.broadcast_to(data.co2_virgin, data.qty.shape))
 
 
-def check_balance(data: ModelData, sol: Solution, tol: float = 1e-5) -> float:
+def check_balance(data: ModelData, sol: Solution, tol: float = BALANCE_TOL) -> float:
     """Raise BalanceError unless every node's mass balance closes within ``tol`` (relative)."""
     worst, where = balance_residual(data, sol)
     if worst > tol:

@@ -11,15 +11,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import linopy
 import numpy as np
 import pandas as pd
 
-from resynergy.planner import diagnosis, results
+from resynergy.planner import diagnosis, names, results
 from resynergy.planner.data import ModelData, prepare
 from resynergy.planner.model import Built, build
 from resynergy.planner.options import PlanOptions, Progress
-from resynergy.planner.plan import Plan
-from resynergy.planner.targets import attainment_table
+from resynergy.planner.plan import Plan, assemble
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
 _banner_lock = threading.Lock()
@@ -68,6 +68,7 @@ class Run:
     gap: float | None
     objective: float | None
     timings: dict[str, float]
+    priced: bool = False  # the solution carries the shadow prices of its fixed-build LP
 
 
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:
@@ -129,10 +130,15 @@ def solve(scenario: Any, options: PlanOptions | None = None,
             "the problem.")
         status = "time_limit"
     sol = final.solution
-    if sol is not None and final_built.has_binaries and options.duals:
+    if sol is not None and final_built.has_binaries and options.duals and not final.priced:
         _report(progress, "duals", 0.8)
         t = time.perf_counter()
-        sol = _price_fixed(data, weights, options, final_built, sol)
+        priced, dual_log = _price(final_built, options, sol)
+        log += "\n--- fixed-integer LP for shadow prices ---\n" + dual_log
+        if priced is not None:
+            sol = priced
+        else:
+            diag = pd.concat([d for d in (diag, _no_duals()) if len(d)], ignore_index=True)
         timings["duals"] = time.perf_counter() - t
     _report(progress, "results", 0.9)
     t = time.perf_counter()
@@ -154,44 +160,13 @@ def solve(scenario: Any, options: PlanOptions | None = None,
     return plan
 
 
-def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log: str,
-             gap: float | None, timings: dict[str, float], objective_kind: str,
-             solver_objective: float | None, diag: pd.DataFrame,
-             slacks: dict[str, Any] | None = None) -> Plan:
-    """The Plan of a solution (checked for mass balance), or an empty plan without one."""
-    empty = sol is None
-    if sol is None:
-        sol = results.Solution.zeros(data)
-        residual = float("nan")
-    else:
-        residual = results.check_balance(data, sol)
-    costs = results.costs(data, sol)
-    tables = {
-        "flows": results.flows(data, sol), "facility_io": results.facility_io(data, sol),
-        "activity": results.activity(data, sol), "supply_use": results.supply_use(data, sol),
-        "deliveries": results.deliveries(data, sol), "market": results.market(data, sol),
-        "costs": costs, "emissions": results.emissions(data, sol),
-        "incentives": results.incentives(data, sol),
-        "shortages": results.shortages(data, sol),
-        "corridor_shares": results.corridor_shares(data, sol),
-    }
-    if empty:
-        tables = {k: v.iloc[:0] for k, v in tables.items()}
-    if slacks is not None and not empty:
-        extra = diagnosis.relaxation(data, sol, slacks, float(costs["yuan"].sum()))
-    elif not empty:
-        extra = pd.DataFrame(diagnosis.binding_targets(data, sol), columns=diagnosis.COLUMNS)
-    else:
-        extra = pd.DataFrame(columns=diagnosis.COLUMNS)
-    diag = pd.concat([d for d in (diag, extra) if len(d)], ignore_index=True) if (
-        len(diag) or len(extra)) else pd.DataFrame(columns=diagnosis.COLUMNS)
-    plan = Plan(scenario=data.scenario, status=status,
-                objective=float(costs["yuan"].sum()) if not empty else float("nan"),
-                mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
-                diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
-                balance_residual=residual, years=list(data.years), **tables)
-    plan.targets = attainment_table(data, plan, sol if not empty else None)
-    return plan
+def _no_duals() -> pd.DataFrame:
+    return pd.DataFrame([{
+        "kind": "no_duals", "subject": "", "amount": 0.0, "unit": "",
+        "message_zh": "影子价格（边际成本）暂缺：固定建设决策后的线性规划未在时间限制内求得最优解；方案本身不受影响。",
+        "message_en": "Shadow prices (marginal costs) are unavailable: the LP with the build "
+                      "decisions fixed did not reach optimality within the time limit; the plan "
+                      "itself is unaffected."}], columns=diagnosis.COLUMNS)
 
 
 def _solver_options(built: Built, options: PlanOptions, log_file: str,
@@ -205,17 +180,120 @@ def _solver_options(built: Built, options: PlanOptions, log_file: str,
     else:
         n = built.model.nvars
         opts["solver"] = options.solver or ("ipm" if n > IPM_ABOVE else "simplex")
+    opts.update(options.highs_options or {})
     return opts
 
 
+def _load(m: linopy.Model, opts: dict[str, Any]) -> Any:
+    """linopy's ``Model.solve`` up to the run: the HiGHS model of ``m`` (a linopy Solver,
+    attached as ``m.solver``, kept for re-solves in place)."""
+    m.reset_solution()
+    m.constraints.sanitize_zeros()
+    m.constraints.sanitize_infinities()
+    m.solver = None  # closes any previous one
+    solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", options=opts)
+    m.solver = solver
+    return solver
+
+
+def _columns(m: linopy.Model, name: str) -> np.ndarray:
+    """HiGHS column of every cell of variable ``name`` (same shape; linopy passes the columns
+    to HiGHS in label order, ``m.variables.label_index``)."""
+    labels = np.asarray(m.variables[name].labels.values)
+    return m.variables.label_index.label_to_pos[labels]
+
+
+def _rows(m: linopy.Model, name: str) -> np.ndarray:
+    """HiGHS rows of constraint ``name`` (flat; masked cells left out)."""
+    labels = np.asarray(m.constraints[name].labels.values).ravel()
+    return m.constraints.label_index.label_to_pos[labels[labels >= 0]]
+
+
+def _integer_values(sol: results.Solution) -> dict[str, np.ndarray]:
+    """The integer decisions of ``sol`` by variable name: builds, and 'expanded by then'."""
+    return {names.BUILD: np.round(sol.build),
+            names.EXPANDED: (np.cumsum(sol.exp, axis=0) > results.TOL).astype(float)}
+
+
+def _rounded_up(built: Built) -> dict[str, np.ndarray]:
+    """The integer decisions of the LP relaxation ``built`` holds, rounded up: every candidate it
+    opens at all is built in the first year it opens, every facility it expands at all is
+    expanded."""
+    shape = (built.data.n_years, len(built.data.fac))
+    opened = np.cumsum(_values(built, names.BUILD, shape), axis=0) > results.TOL
+    first = opened & ~np.vstack([np.zeros((1, shape[1]), bool), opened[:-1]])
+    grown = np.cumsum(_values(built, names.EXPANSION, shape), axis=0) > results.TOL
+    return {names.BUILD: first.astype(float), names.EXPANDED: grown.astype(float)}
+
+
+def _fix_integers(built: Built, values: dict[str, np.ndarray] | None) -> np.ndarray:
+    """In the loaded HiGHS model, fix the integer variables at ``values`` (clipped to their
+    bounds) and make them continuous; with ``values`` None, relax them (LP relaxation). The
+    candidate linking rows (x ≤ U·open) hold by the capacity rows once builds are fixed, so they
+    are freed: the fixed-build LP has no such rows (kept, they would split the capacity duals of
+    unbuilt candidates between two rows). Returns the HiGHS solution values with the fixed
+    columns set."""
+    m = built.model
+    h = m.solver_model
+    x0 = np.asarray(h.getSolution().col_value, dtype=float)
+    if len(x0) != h.getNumCol():
+        x0 = np.zeros(h.getNumCol())
+    for name in names.INTEGER_VARIABLES:
+        if name not in m.variables:
+            continue
+        var = m.variables[name]
+        c = _columns(m, name).ravel().astype(np.int32)
+        lo, up = var.lower.values.ravel(), var.upper.values.ravel()
+        h.changeColsIntegrality(len(c), c, np.zeros(len(c), dtype=np.uint8))
+        if values is None:
+            h.changeColsBounds(len(c), c, lo, up)
+        else:
+            v = np.clip(np.asarray(values[name], dtype=float).ravel(), lo, up)
+            h.changeColsBounds(len(c), c, v, v)
+            x0[c] = v
+    if values is not None and names.CANDIDATE_LINK in m.constraints:
+        r = _rows(m, names.CANDIDATE_LINK).astype(np.int32)
+        h.changeRowsBounds(len(r), r, np.full(len(r), -np.inf), np.full(len(r), np.inf))
+    return x0
+
+
+def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = None) -> tuple[
+        bool, str]:
+    """Re-solve the loaded HiGHS model (now an LP) with dual simplex, from ``x0`` when given,
+    and hand the result to linopy. Whether HiGHS calls it optimal (primal and dual feasible),
+    and its log."""
+    m = built.model
+    solver = m.solver
+    assert solver is not None, "the model has not been loaded into HiGHS"
+    h = solver.solver_model
+    with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
+        log_file = os.path.join(tmp, "highs.log")
+        for k, val in (("solver", "simplex"), ("simplex_strategy", 1), ("log_file", log_file),
+                       ("time_limit", float(options.time_limit))):
+            h.setOptionValue(k, val)
+        if x0 is not None:
+            h.setSolution(len(x0), np.arange(len(x0), dtype=np.int32), x0)
+        with _quiet_linopy():
+            m.assign_result(solver.solve())
+        log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(
+            log_file) else ""
+    info = h.getInfo()
+    optimal = (str(m.termination_condition) == "optimal" and _feasible(info)
+               and int(getattr(info, "dual_solution_status", 2)) == 2 and _has_solution(built))
+    return optimal, log
+
+
 def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
+    """Solve ``built`` with HiGHS. A MILP that stops at a limit with no plan of its own gets one
+    from a start (:func:`_complete`)."""
     _silence_banner()
     m = built.model
     with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
         log_file = os.path.join(tmp, "highs.log")
         t = time.perf_counter()
         with _quiet_linopy():
-            m.solve("highs", io_api="direct", **_solver_options(built, options, log_file, relax))
+            solver = _load(m, _solver_options(built, options, log_file, relax))
+            m.assign_result(solver.solve())
         wall = time.perf_counter() - t
         log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(
             log_file) else ""
@@ -225,8 +303,8 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
     gap = float(info.mip_gap) if built.has_binaries and info is not None else 0.0
     timings = {"wall": wall, "highs": highs_time, "handoff_readback": wall - highs_time}
     cond = str(m.termination_condition)
-    # Only a primal solution HiGHS calls feasible is a plan: stopped by the time limit before
-    # finding one, HiGHS still hands back (infeasible) values.
+    # Only a primal solution HiGHS calls feasible is a plan: stopped by a limit before finding
+    # one, HiGHS still hands back (infeasible) values.
     has = _feasible(info) and _has_solution(built)
     if cond == "optimal" and has:
         status = "optimal"
@@ -236,12 +314,80 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
         status = "time_limit"
     else:
         status = "no_solution"
-    sol = _solution(built) if has and status != "infeasible" else None
+    sol = _solution(built, duals=not built.has_binaries) if (
+        has and status != "infeasible") else None
+    if sol is not None and results.balance_residual(built.data, sol)[0] > results.BALANCE_TOL:
+        # HiGHS' tolerances are absolute; a plan must also balance relatively (never a crash)
+        sol, status = None, "no_solution"
     obj = float(m.objective.value) if sol is not None and m.objective.value is not None else None
     if status == "optimal" and not built.has_binaries:
         gap = 0.0
-    return Run(status=status, solution=sol, log=log, gap=gap if sol is not None else None,
-               objective=obj, timings=timings)
+    run = Run(status=status, solution=sol, log=log, gap=gap if sol is not None else None,
+              objective=obj, timings=timings)
+    if status == "no_solution" and built.has_binaries and not relax and info is not None:
+        t = time.perf_counter()
+        run = _complete(built, options, run, float(info.mip_dual_bound))
+        run.timings["complete"] = time.perf_counter() - t
+    return run
+
+
+def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run:
+    """A plan for a MILP stopped at a limit without one. In the same HiGHS model: solve the LP
+    relaxation (a lower bound when the MILP has none), then fix the integer decisions of two
+    starts in turn and solve the LP: the greedy baseline's (nothing built or expanded) and the
+    relaxation's rounded up. The cheaper feasible one is the plan; its gap is measured against
+    the best lower bound, its shadow prices are those of its fixed-build LP."""
+    m = built.model
+    log = run.log
+    starts: list[tuple[str, dict[str, np.ndarray]]] = [
+        ("greedy baseline (nothing built)", _integer_values(results.Solution.zeros(built.data)))]
+    _fix_integers(built, None)
+    ok, lp_log = _lp_in_place(built, options)
+    log += "\n--- LP relaxation ---\n" + lp_log
+    if ok and m.objective.value is not None:
+        relaxed = float(m.objective.value)
+        bound = max(bound, relaxed) if np.isfinite(bound) else relaxed
+        starts.append(("LP relaxation rounded up", _rounded_up(built)))
+    best: tuple[float, int, results.Solution] | None = None
+    for k, (label, values) in enumerate(starts):
+        x0 = _fix_integers(built, values)
+        ok, lp_log = _lp_in_place(built, options, x0)
+        log += f"\n--- integer decisions fixed at the {label} ---\n" + lp_log
+        if not ok or m.objective.value is None:
+            continue
+        sol = _solution(built, duals=True)
+        obj = float(m.objective.value)
+        if results.balance_residual(built.data, sol)[0] <= results.BALANCE_TOL and (
+                best is None or obj < best[0]):
+            best = (obj, k, sol)
+    if best is None:
+        return Run(status=run.status, solution=None, log=log, gap=None, objective=None,
+                   timings=run.timings)
+    obj, k, sol = best
+    if k != len(starts) - 1:  # leave the model holding the plan (slacks are read from it)
+        _lp_in_place(built, options, _fix_integers(built, starts[k][1]))
+    gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else float("inf")
+    return Run(status="time_limit", solution=sol, log=log, gap=gap, objective=obj,
+               timings=run.timings, priced=True)
+
+
+def _price(built: Built, options: PlanOptions, sol: results.Solution) -> tuple[
+        results.Solution | None, str]:
+    """Shadow prices of a MILP solution, in the solved HiGHS model: fix the integer decisions at
+    ``sol``'s (see :func:`_fix_integers`) and re-solve the LP with dual simplex. The LP is
+    solved cold (presolved) rather than from ``sol``: the built-in plan's capacity duals are
+    degenerate, and a warm start picks other (equally valid) ones than the fixed-build LP the
+    planner priced with before. The LP's solution (same builds) with its duals, or None when
+    HiGHS does not call it optimal or it does not balance; and the re-solve's log."""
+    _fix_integers(built, _integer_values(sol))
+    ok, log = _lp_in_place(built, options)
+    if not ok:
+        return None, log
+    lp = _solution(built, duals=True)
+    if results.balance_residual(built.data, lp)[0] > results.BALANCE_TOL:
+        return None, log
+    lp.build = sol.build
+    return lp, log
 
 
 def _feasible(info: Any) -> bool:
@@ -264,47 +410,50 @@ def _values(built: Built, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return np.nan_to_num(np.asarray(m.variables[name].solution.values, dtype=float)).reshape(shape)
 
 
-def _solution(built: Built) -> results.Solution:
+def _solution(built: Built, duals: bool = False) -> results.Solution:
+    """The solution of ``built``'s model as HiGHS left it; with the shadow prices of the capacity
+    and target rows when ``duals`` (an LP, or a MILP's LP with fixed integers)."""
     d = built.data
     y = d.n_years
     m = built.model
     nt = len(d.targets.table) if d.targets is not None else 0
     tdual = np.full(nt, np.nan)
-    if d.targets is not None:
+    if d.targets is not None and duals:
         for i, row in d.targets.table.iterrows():
-            name = f"target_{i}"
-            if name in m.constraints and not built.has_binaries:
+            name = names.target(int(i))  # type: ignore[call-overload]
+            if name in m.constraints:
                 dual = m.constraints[name].dual
                 if dual is not None and dual.size:
                     tdual[i] = float(np.asarray(dual).ravel()[0]) * row["sense"]
     cap_dual = None
-    if not built.has_binaries and "capacity" in m.constraints:
-        dual = m.constraints["capacity"].dual
+    if duals and names.CAPACITY in m.constraints:
+        dual = m.constraints[names.CAPACITY].dual
         if dual is not None and dual.size:
             cap_dual = -np.asarray(dual.transpose("year", "fac").values, dtype=float)
     return results.Solution(
-        x=_values(built, "flow", (y, len(d.net.arcs))),
-        act=_values(built, "activity", (y, len(d.fac))),
-        disp=_values(built, "disposal", (y, len(d.sup))),
-        draw=_values(built, "stock_draw", (y, len(d.sup))),
-        unmet=_values(built, "unmet", (y, len(d.dem))),
-        market=_values(built, "market", (y, len(d.fout))),
-        exp=_values(built, "expansion", (y, len(d.fac))),
-        build=np.round(_values(built, "build", (y, len(d.fac)))),
+        x=_values(built, names.FLOW, (y, len(d.net.arcs))),
+        act=_values(built, names.ACTIVITY, (y, len(d.fac))),
+        disp=_values(built, names.DISPOSAL, (y, len(d.sup))),
+        draw=_values(built, names.STOCK_DRAW, (y, len(d.sup))),
+        unmet=_values(built, names.UNMET, (y, len(d.dem))),
+        market=_values(built, names.MARKET, (y, len(d.fout))),
+        exp=_values(built, names.EXPANSION, (y, len(d.fac))),
+        build=np.round(_values(built, names.BUILD, (y, len(d.fac)))),
         cap_dual=cap_dual, target_dual=tdual,
-        shortage=_values(built, "shortage", (y, len(d.dem))))
+        shortage=_values(built, names.SHORTAGE, (y, len(d.dem))))
 
 
 def _slacks(built: Built) -> dict[str, Any]:
     d = built.data
     nt = len(d.targets.table) if d.targets is not None else 0
     return {
-        "target": [float(_values(built, f"target_slack_{i}", ())) for i in range(nt)],
-        "corridor": [_values(built, f"corridor_slack_{i}", (d.n_years,))
+        "target": [float(_values(built, names.target_slack(i), ())) for i in range(nt)],
+        "corridor": [_values(built, names.corridor_slack(i), (d.n_years,))
                      for i in range(len(d.corridors))],
-        "corridor_nev": [_values(built, f"corridor_nev_slack_{i}", (d.n_years,))
+        "corridor_nev": [_values(built, names.corridor_nev_slack(i), (d.n_years,))
                          for i in range(len(d.corridors))],
-        "co2": _values(built, "co2_slack", (d.n_years,)) if np.isfinite(d.co2_cap_kg) else [],
+        "co2": _values(built, names.CO2_SLACK, (d.n_years,)) if np.isfinite(d.co2_cap_kg)
+        else [],
     }
 
 
@@ -319,20 +468,6 @@ def _resolver(weights: dict[str, float], options: PlanOptions):
             b.model.add_objective(objective(b.model), overwrite=True)
         return b, _run(b, options, relax=relax)
     return resolve
-
-
-def _price_fixed(data: ModelData, weights: dict[str, float], options: PlanOptions,
-                 built: Built, sol: results.Solution) -> results.Solution:
-    """Duals of a MILP solution: fix its build decisions and re-solve the LP."""
-    fixed = build(data, weights, elastic=built.elastic, linking=options.linking,
-                  fixed_build=sol.build,
-                  fixed_expanded=(np.cumsum(sol.exp, axis=0) > results.TOL).astype(float))
-    run = _run(fixed, options)
-    if run.solution is None:
-        return sol
-    lp = run.solution
-    lp.build = sol.build
-    return lp
 
 
 def _iis(built: Built) -> list[str]:
