@@ -271,8 +271,8 @@ def report_tables(s: PlanSummary) -> dict[str, Table]:
     from resynergy.report import province as pv
 
     return {t.key: t for t in (
-        targets_table(s), failing_table(s), flows_table(s), shortage_table(s),
-        corridor_table(s), indicators_table(s), province_table(s),
+        targets_table(s), flows_table(s), shortage_table(s), corridor_table(s),
+        indicators_table(s),
         breakdown_table(s.plan.costs, "yuan", "costs"),
         breakdown_table(s.plan.emissions, "kg", "emissions"),
         pv.province_targets_table(s), pv.province_indicators_table(s), pv.causes_table(s),
@@ -285,7 +285,7 @@ TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis
                 "gaps": "diagnosis", "flows": "flows", "city-flows": "flows",
                 "shortages": "shortages", "corridors": "corridor_shares",
                 "indicators": "indicators", "provinces": "provinces",
-                "province-targets": "provinces", "province-indicators": "provinces",
+                "province-targets": "provinces", "province-indicators": "indicators",
                 "facilities": "activity", "costs": "costs", "emissions": "emissions",
                 "reconcile": "costs"}
 
