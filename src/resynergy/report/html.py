@@ -209,10 +209,22 @@ def province_table(s: PlanSummary) -> Table:
                            lambda c, lang: s.names("region", c, lang))
 
 
+# Emission components not emitted by the plan itself (the virgin products bought for unmet
+# demand are made elsewhere): listed apart from the plan's own total, like the costs' APART.
+EMISSIONS_APART = ("virgin_alternative",)
+
+
 def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
-    """Components and their total; for costs, the plan's own costs are totalled and virgin
-    purchases and target penalties follow apart, labelled."""
-    own, apart = split_costs(df) if col == "yuan" else (df, None)
+    """Components and their total; the plan's own costs (or emissions) are totalled and the
+    objective's other parts (virgin purchases, priced shortages and target shortfalls; for CO2,
+    the virgin products bought) follow apart, labelled."""
+    if col == "yuan":
+        own, apart = split_costs(df)
+    elif isinstance(df, pd.DataFrame) and len(df):
+        out = df["component"].isin(EMISSIONS_APART)
+        own, apart = df[~out], df[out]
+    else:
+        own, apart = df, None
 
     def rows(lang: str) -> list[list[str]]:
         if not isinstance(df, pd.DataFrame) or df.empty:
@@ -220,14 +232,16 @@ def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
         body = [[component(str(c), lang), quantity(v, col, lang)]
                 for c, v in zip(own["component"], own[col], strict=True)]
         total = ("规划费用合计" if lang == "zh" else "plan cost total") if col == "yuan" else (
-            "合计" if lang == "zh" else "total")
+            "方案排放合计" if lang == "zh" else "emitted by the plan")
         body.append([total, quantity(own[col].sum(), col, lang)])
         if apart is not None and len(apart):
             body += [[("另计：" if lang == "zh" else "separately: ") + component(str(c), lang),
                       quantity(v, col, lang)]
                      for c, v in zip(apart["component"], apart[col], strict=True)]
-            body.append(["目标函数（含另计项）" if lang == "zh" else
-                         "objective (incl. the items listed separately)", quantity(df[col].sum(), col, lang)])
+            body.append([("目标函数（含另计项）" if lang == "zh" else
+                          "objective (incl. the items listed separately)") if col == "yuan" else
+                         ("合计（含另计项）" if lang == "zh" else "total (incl. the item listed separately)"),
+                         quantity(df[col].sum(), col, lang)])
         return body
     return _table(key, ["component", "value"], rows)
 
