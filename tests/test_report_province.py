@@ -179,7 +179,9 @@ def test_cause_gap_and_levers_of_a_missed_target(browser, built):
     rows = visible(page, "gaps")
     want = gaps[gaps[bilingual("subject")].str.startswith(tid + "/")]
     assert len(rows) == len(want) and {r[0] for r in rows} == {name}
-    assert [r[4] for r in rows] == list(col(want, "message_zh"))
+    assert sorted(r[4] for r in rows) == sorted(col(want, "message_zh"))
+    amounts = want.sort_values(bilingual("amount"), ascending=False, kind="stable")
+    assert [r[4] for r in rows] == list(col(amounts, "message_zh"))  # largest gap first
     assert [r[1] for r in visible(page, "causes")] == [name]
     # levers for a capacity target: candidate or expansion, each with the scenario's cost
     capacity = causes[col(causes, "kind") == "capacity"]

@@ -305,7 +305,7 @@ def causes_table(s: PlanSummary):
 
 def gaps_table(s: PlanSummary):
     """The gap of each missed target by province and material (the planner's ``gap`` rows:
-    unused supply for tonnage targets, programmes counted for count targets)."""
+    unused supply for tonnage targets, programmes counted for count targets), largest first."""
     diag = _frame(s.plan.diagnosis)
     heads = [("目标", "Target"), ("省份", "Province"), ("物料", "Material"),
              ("数量", "Amount"), ("说明", "Explanation")]
@@ -313,7 +313,10 @@ def gaps_table(s: PlanSummary):
     attrs = []
     if len(diag):
         names = dict(zip(s.targets["id"].astype(str), s.targets.index, strict=True))
-        for _, d in diag[diag["kind"] == "gap"].iterrows():
+        g = diag[diag["kind"] == "gap"].copy()
+        g["_t"] = g["subject"].astype(str).str.split("/").str[0]
+        g = g.sort_values(["_t", "amount"], ascending=[True, False], kind="stable")
+        for _, d in g.iterrows():
             tid, prov, mat = (str(d["subject"]).split("/") + ["", ""])[:3]
             t = s.targets.loc[names[tid]] if tid in names else None
             for lang in LANGS:
@@ -328,7 +331,8 @@ def gaps_table(s: PlanSummary):
 
 def levers_table(s: PlanSummary, top: int = 12):
     """What could close each missed target, from the scenario: candidate facilities the plan
-    did not build and expandable ones it did not expand (for tonnage and capacity targets),
+    did not build and expandable ones it did not expand (for tonnage and capacity targets;
+    those in the provinces where the planner found the gap first, then the largest),
     programmes proposed or approved but not built (for count targets), with the costs the
     scenario gives (not annualised here: the planner's words above give its annualised cost
     of the builds it would choose)."""
@@ -376,7 +380,10 @@ def levers_table(s: PlanSummary, top: int = 12):
             grow = grow[~grow["id"].astype(str).isin(grown)]
         picks = pd.concat([new.assign(_k="new", _cap=new["capacity_t"]),
                            grow.assign(_k="grow", _cap=grow["max_capacity_t"] - grow["capacity_t"])])
-        picks = picks.sort_values("_cap", ascending=False).drop_duplicates("id").head(top)
+        # where the planner found the gap (unused supply by province) first, then the largest
+        gap = _gap_by_province(s, tid)
+        picks["_gap"] = picks["site"].astype(str).map(pl.site_province).map(gap).fillna(0.0)
+        picks = picks.sort_values(["_gap", "_cap"], ascending=False).drop_duplicates("id").head(top)
         for _, f in picks.iterrows():
             site = str(f["site"])
             capex = f["capex"] if pd.notna(f["capex"]) else procs["capex"].get(f["process"], np.nan)
@@ -399,6 +406,16 @@ def levers_table(s: PlanSummary, top: int = 12):
             attrs.append({"t": tid, "p": pl.site_province.get(site, ""),
                           "c": pl.site_city.get(site, "")})
     return _make("levers", heads, rows, attrs)
+
+
+def _gap_by_province(s: PlanSummary, tid: str) -> dict[str, float]:
+    """The planner's gap of target ``tid`` summed by province (its ``gap`` diagnosis rows)."""
+    diag = _frame(s.plan.diagnosis)
+    if diag.empty:
+        return {}
+    g = diag[(diag["kind"] == "gap") & diag["subject"].astype(str).str.startswith(tid + "/")]
+    prov = g["subject"].astype(str).str.split("/").str[1]
+    return g.groupby(prov)["amount"].sum().to_dict()
 
 
 def city_flows_table(s: PlanSummary):
