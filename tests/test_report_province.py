@@ -141,6 +141,14 @@ def test_province_filter_changes_the_figures(browser, built):
     select(page, "#sel-city", "140600")  # 朔州市
     flows = visible(page, "city-flows")
     assert flows and all("朔州市" in (r[1], r[2]) for r in flows)
+    # item 7: the CSV of a table is what the page shows (selection, Chinese headers), with a BOM
+    with page.expect_download() as dl:
+        page.click('button[data-csv="city-flows"]')
+    raw = Path(dl.value.path()).read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:3] == ["年份", "起点地市", "终点地市"]
+    assert len(lines) == 1 + len(flows) and all("粉煤灰" in ln for ln in lines[1:])
     assert external == [] and errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-province-shanxi.png"), full_page=False)

@@ -183,23 +183,36 @@ def corridor_table(s: PlanSummary) -> Table:
     return _table("corridors", cols, rows)
 
 
-def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads) -> Table:
-    """One row per indicator, one column per value of ``by`` (``heads(k, lang)`` labels it)."""
+def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads,
+                    change: bool = False) -> Table:
+    """One row per indicator, one column per value of ``by`` (``heads(k, lang)`` labels it);
+    with ``change``, a last column: the last key against the first (the base year)."""
+    from resynergy.report.province import change_text
+
+    change = change and len(keys) > 1
+
     def rows(lang: str) -> list[list[str]]:
         out = []
         for iid, g in values.groupby("indicator", sort=False):
             vals = dict(zip(g[by], g["value"], strict=True))
-            out.append([indicator_name(str(iid), lang)] + [
-                quantity(vals.get(k), str(g["unit"].iloc[0]), lang) for k in keys])
+            unit = str(g["unit"].iloc[0])
+            row = [indicator_name(str(iid), lang)] + [quantity(vals.get(k), unit, lang)
+                                                      for k in keys]
+            if change:
+                row.append(change_text(vals.get(keys[-1]), vals.get(keys[0]), unit, lang))
+            out.append(row)
         return out
-    return Table(key, {lang: [column("indicator", lang)] + [heads(k, lang) for k in keys]
-                       for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
+
+    def head(lang: str) -> list[str]:
+        extra = [f"较{keys[0]}年" if lang == "zh" else f"Change since {keys[0]}"] if change else []
+        return [column("indicator", lang)] + [heads(k, lang) for k in keys] + extra
+    return Table(key, {lang: head(lang) for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
 
 
 def indicators_table(s: PlanSummary) -> Table:
     head = s.headline()
     return _indicator_grid("indicators", head, "year", sorted(head["year"].unique()),
-                           lambda y, lang: str(y))
+                           lambda y, lang: str(y), change=True)
 
 
 def province_table(s: PlanSummary) -> Table:

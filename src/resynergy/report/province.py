@@ -192,7 +192,8 @@ def _make(key: str, heads: list[tuple[str, str]], rows: dict[str, list[list[str]
     return t
 
 
-def _change(v: float | None, base: float | None, unit: str, lang: str) -> str:
+def change_text(v: float | None, base: float | None, unit: str, lang: str) -> str:
+    """``v`` against ``base``: the difference in the unit, and in per cent of the base."""
     if v is None or base is None or (isinstance(v, float) and math.isnan(v)) or \
             (isinstance(base, float) and math.isnan(base)):
         return "—"
@@ -241,7 +242,7 @@ def province_targets_table(s: PlanSummary):
                                    quantity(val, unit, lang),
                                    "—" if math.isnan(share) else f"{share:.1%}",
                                    quantity(b, unit, lang),
-                                   _change(val, b, unit, lang) if base != year else "—"])
+                                   change_text(val, b, unit, lang) if base != year else "—"])
             attrs.append({"p": p, "y": str(year), "t": str(t["id"]),
                           **({"m": mat} if mat else {})})
             classes.append(str(t["status"]) if scoped else "region")
@@ -270,7 +271,7 @@ def province_indicators_table(s: PlanSummary):
             rows[lang].append([indicator_name(str(iid), lang), s.names("region", p, lang),
                                s.names("material", mat, lang),
                                *[quantity(by.get(y), unit, lang) for y in years],
-                               _change(last, by.get(base), unit, lang)])
+                               change_text(last, by.get(base), unit, lang)])
         attrs.append({"p": str(p), "m": "=" + str(mat) if mat else "*"})
     return _make("province-indicators", heads, rows, attrs)
 
