@@ -113,10 +113,16 @@ def test_province_filter_changes_the_figures(browser, built):
     # the province map: Shanxi outlined, its value the xlsx value of the indicator coloured
     ind_id = page.eval_on_selector("#map-indicator", "s => s.value")
     v22 = province_values(ind, SHANXI, "", 2022)
-    v22 = float(v22.loc[col(v22, "indicator") == ind_id, bilingual("value")].iloc[0])
+    v = float(v22.loc[col(v22, "indicator") == ind_id, bilingual("value")].iloc[0])
     shown = float(page.get_attribute(f'#prov-map path[data-province="{SHANXI}"]', "data-value"))
-    assert shown == pytest.approx(v22, rel=1e-9)
+    assert shown == pytest.approx(v, rel=1e-9)
     assert "sel" in page.get_attribute(f'#prov-map path[data-province="{SHANXI}"]', "class")
+    # the headline numbers become the province's
+    for card in page.locator(".card[data-indicator]").all():
+        iid = card.get_attribute("data-indicator")
+        w = v22.loc[col(v22, "indicator") == iid, bilingual("value")]
+        assert card.locator(".v").inner_text() == quantity(float(w.iloc[0]), _unit(iid), "zh")
+        assert "山西省" in card.locator(".k").inner_text()
     # the province's indicators, base year against the target year
     rows = visible(page, "province-indicators")
     assert rows and {r[1] for r in rows} == {"山西省"} and {r[2] for r in rows} == {"全部物料"}
@@ -154,6 +160,12 @@ def test_province_filter_changes_the_figures(browser, built):
     page.screenshot(path=str(ARTIFACTS / "report-province-shanxi.png"), full_page=False)
     page.locator("#province").screenshot(path=str(ARTIFACTS / "report-province-section.png"))
     page.close()
+
+
+def _unit(iid: str) -> str:
+    from resynergy.indicators import INDICATORS
+
+    return INDICATORS[iid].unit
 
 
 def _ind_name(iid: str) -> str:

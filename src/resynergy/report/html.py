@@ -354,10 +354,10 @@ def cards(s: PlanSummary) -> list[dict[str, str]]:
                 "co2_avoided"):
         ind = INDICATORS[iid]
         v = s.indicator(iid)
-        out.append({"zh": ind.name("zh"), "en": ind.name("en"),
+        out.append({"id": iid, "zh": ind.name("zh"), "en": ind.name("en"),
                     "value_zh": quantity(v, ind.unit, "zh"), "value_en": quantity(v, ind.unit, "en")})
     c = s.totals.get("cost_yuan")
-    out.append({"zh": "规划费用（不含外购原生替代品、供应短缺折算与目标缺口折算）" + s.period("zh"),
+    out.append({"id": "", "zh": "规划费用（不含外购原生替代品、供应短缺折算与目标缺口折算）" + s.period("zh"),
                 "en": "Plan cost (without virgin purchases, priced shortages and target shortfalls)" + s.period("en"),
                 "value_zh": quantity(c, "yuan", "zh"),
                 "value_en": quantity(c, "yuan", "en")})

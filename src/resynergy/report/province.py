@@ -146,6 +146,7 @@ def report_data(s: PlanSummary) -> dict[str, Any]:
                         "unit": INDICATORS[i].unit}
                        for i in dict.fromkeys(prov["indicator"]) if i in INDICATORS],
         "targets": targets, "values": values,
+        "region": [[str(r.indicator), int(r.year), _num(r.value)] for r in s.headline().itertuples()],
         "status": {k: {"zh": status(k, "zh"), "en": status(k, "en")}
                    for k in ("met", "missed", "on_track", "at_risk", "not_measurable",
                              "reported")},
