@@ -272,3 +272,18 @@ def test_print_fits_a4_width(browser, built):
                          for w, h in boxes)
     assert external == [] and errors == []
     page.close()
+
+
+def test_page_formats_numbers_as_the_report_does(browser, built):
+    """The numbers the page computes after a selection read like the server-written ones."""
+    path, _ = built
+    page, _, _ = open_page(browser, path)
+    cases = [(v, u) for v in (0.0, 0.4, 12.345, 9999.5, 12_345.0, 1.5e8, 3.61e11, -2.3e7)
+             for u in ("t", "yuan", "kg", "share", "count")]
+    for lang in ("zh", "en"):
+        if lang == "en":
+            page.click("#lang-switch")
+            page.wait_for_function("window.reportLang === 'en'")
+        got = page.evaluate("cases => cases.map(([v, u]) => window.reportFormat(v, u))", cases)
+        assert got == [quantity(v, u, lang) for v, u in cases]
+    page.close()
