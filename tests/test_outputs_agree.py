@@ -183,3 +183,65 @@ def test_a_platform_run_keeps_every_result_table(run):
     assert kept["summary"]["data"]["totals"]["shortage_t"] == pytest.approx(total)
     rails = [r["rail_share"] for r in kept["corridor_shares"]["data"]]
     assert rails == [pytest.approx(run["json"]["corridor_shares"][0]["rail_share"])]
+
+
+def test_province_tables_agree_with_xlsx_and_json(run):
+    """Issue 10 item 1: the report's by-province tables show the plan.xlsx / plan.json values."""
+    from resynergy.indicators import INDICATORS
+
+    doc, html = run["json"], run["html"]
+    ids = {INDICATORS[i].name("zh"): i for i in INDICATORS}
+    prov = {(r["indicator"], r["name_zh"], r["year"]): r for r in doc["indicators_by_province"]}
+    assert prov, "the scenario has province values"
+    table = html["table-province-indicators-zh"]
+    head, body = table[0], [r for r in table[1:] if r[2] == "全部物料"]
+    years = [int(h) for h in head if h.isdigit()]
+    assert body and years == doc["years"]
+    for r in body:
+        for y in years:
+            hit = prov.get((ids[r[0]], r[1], y))
+            want = quantity(hit["value"], hit["unit"], "zh") if hit else "—"
+            assert r[head.index(str(y))] == want, (r, y)
+    # each material's row against the xlsx indicators sheet (province level, that material)
+    xl = sheet(run["xlsx"], "indicators")
+    mats = xl[(xl[bilingual("level")] == "province") & xl[bilingual("material")].fillna("").ne("")]
+    by_mat = [r for r in table[1:] if r[2] != "全部物料"]
+    assert len(by_mat) == len(mats.groupby([bilingual(c) for c in ("indicator", "region",
+                                                                    "material")]))
+    # the targets by province: the province's value of each target's indicator, target year
+    # (this scenario has no targets; test_report_province checks them on the built-in plan)
+    pt = html["table-province-targets-zh"]
+    for r in (r for r in pt[1:] if len(r) > 1):
+        tgt = next(t for t in doc["targets"] if t["name_zh"] == r[1])
+        hit = prov.get((tgt["indicator"], r[2], tgt["year"]))
+        assert r[4] == (quantity(hit["value"], hit["unit"], "zh") if hit else "—"), r
+    # the headline count: met of the targets with a figure
+    counts = doc["target_counts"]
+    total = sum(v for k, v in counts.items() if k != "reported")
+    assert f"{counts['met']}/{total}" in (run["out"] / "report.html").read_text(encoding="utf-8")
+
+
+def test_costs_and_co2_reconcile_with_json(run):
+    """Issue 10 item 5: the reconciliation table's figures are plan.json's, and the objective's
+    other parts stand apart from the plan cost."""
+    doc, rows = run["json"], run["html"]["table-reconcile-zh"]
+    head, body = rows[0], {r[0]: r for r in rows[1:]}
+    period = head.index("期间合计")
+    tot = doc["totals"]
+    assert body["规划费用合计"][period] == quantity(tot["cost_yuan"], "yuan", "zh")
+    assert body["目标函数"][period] == quantity(doc["objective_yuan"], "yuan", "zh")
+    apart = {"virgin_purchase": "外购原生替代品", "shortage": "供应短缺折算",
+             "target_penalty": "目标缺口折算"}
+    for comp, label in apart.items():
+        if f"{comp}_yuan" in tot:
+            assert body[label][period] == quantity(tot[f"{comp}_yuan"], "yuan", "zh")
+    assert tot["cost_yuan"] + sum(tot.get(f"{c}_yuan", 0.0) for c in apart) == pytest.approx(
+        doc["objective_yuan"], rel=1e-9)
+    whole = {(r["indicator"], r["year"]): r["value"] for r in doc["indicators"]}
+    for y in doc["years"]:
+        col = head.index(f"{y}年")
+        assert body["二氧化碳减排量"][col] == quantity(whole[("co2_avoided", y)], "kg", "zh")
+        assert body["二氧化碳排放（运输与加工）"][col] == quantity(whole[("co2", y)], "kg", "zh")
+    emitted = sum(v for k, v in doc["emissions_kg"].items() if k != "virgin_alternative")
+    assert body["二氧化碳排放（运输与加工）"][period] == quantity(emitted, "kg", "zh")
+    assert emitted == pytest.approx(sum(whole[("co2", y)] for y in doc["years"]), rel=1e-6)

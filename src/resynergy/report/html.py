@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from resynergy import __version__
@@ -58,9 +59,11 @@ class Table:
     """A table to render in both languages: header and rows per language."""
 
     def __init__(self, key: str, head: dict[str, list[str]], rows: dict[str, list[list[str]]],
-                 classes: list[str] | None = None):
+                 classes: list[str] | None = None, attrs: list[dict[str, str]] | None = None):
         self.key, self.head, self.rows = key, head, rows
         self.classes = classes or []
+        # per row, the ``data-*`` attributes the page's selector filters on (report/province.py)
+        self.attrs = attrs or []
 
 
 def _table(key: str, cols: list[str], make_row) -> Table:
@@ -69,21 +72,34 @@ def _table(key: str, cols: list[str], make_row) -> Table:
 
 
 def targets_table(s: PlanSummary) -> Table:
-    def rows(lang: str) -> list[list[str]]:
-        out = []
+    """Every target, status first (it stays in view on a phone); a target that is not met
+    links to its cause and levers."""
+    from resynergy.report.province import Places
+
+    pl = Places(s)
+    missed = set(s.failing()["id"].astype(str))
+
+    def rows(lang: str) -> list[list[Any]]:
+        out: list[list[Any]] = []
         for _, r in s.targets.iterrows():
             name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(
                 r["indicator"], lang)
+            if str(r["id"]) in missed:
+                name = Markup('<a href="#why-{0}" data-goto-why="{0}">{1}</a>').format(
+                    str(r["id"]), name)
             scope = s.names("region", r["region"], lang) + (
                 " · " + s.names("material", r["material"], lang) if r["material"] else "")
-            out.append([name, scope, str(r["year"]), str(r["kind"]),
+            out.append([status(r["status"], lang), name, scope, str(r["year"]), str(r["kind"]),
                         quantity(r["target"], r["unit"], lang), quantity(r["value"], r["unit"], lang),
-                        f"{r['attainment']:.1%}" if pd.notna(r["attainment"]) else "—",
-                        status(r["status"], lang)])
+                        f"{r['attainment']:.1%}" if pd.notna(r["attainment"]) else "—"])
         return out
-    t = _table("targets", ["indicator", "region", "year", "kind", "target", "value",
-                           "attainment", "status"], rows)
+    t = _table("targets", ["status", "indicator", "region", "year", "kind", "target", "value",
+                           "attainment"], rows)
     t.classes = [str(x) for x in s.targets["status"]]
+    t.attrs = [{"y": str(r["year"]), "t": str(r["id"]),
+                **({"p": pl.province(r["region"])} if r["region"] else {}),
+                **({"m": str(r["material"])} if r["material"] else {})}
+               for _, r in s.targets.iterrows()]
     return t
 
 
@@ -167,23 +183,36 @@ def corridor_table(s: PlanSummary) -> Table:
     return _table("corridors", cols, rows)
 
 
-def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads) -> Table:
-    """One row per indicator, one column per value of ``by`` (``heads(k, lang)`` labels it)."""
+def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads,
+                    change: bool = False) -> Table:
+    """One row per indicator, one column per value of ``by`` (``heads(k, lang)`` labels it);
+    with ``change``, a last column: the last key against the first (the base year)."""
+    from resynergy.report.province import change_text
+
+    change = change and len(keys) > 1
+
     def rows(lang: str) -> list[list[str]]:
         out = []
         for iid, g in values.groupby("indicator", sort=False):
             vals = dict(zip(g[by], g["value"], strict=True))
-            out.append([indicator_name(str(iid), lang)] + [
-                quantity(vals.get(k), str(g["unit"].iloc[0]), lang) for k in keys])
+            unit = str(g["unit"].iloc[0])
+            row = [indicator_name(str(iid), lang)] + [quantity(vals.get(k), unit, lang)
+                                                      for k in keys]
+            if change:
+                row.append(change_text(vals.get(keys[-1]), vals.get(keys[0]), unit, lang))
+            out.append(row)
         return out
-    return Table(key, {lang: [column("indicator", lang)] + [heads(k, lang) for k in keys]
-                       for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
+
+    def head(lang: str) -> list[str]:
+        extra = [f"较{keys[0]}年" if lang == "zh" else f"Change since {keys[0]}"] if change else []
+        return [column("indicator", lang)] + [heads(k, lang) for k in keys] + extra
+    return Table(key, {lang: head(lang) for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
 
 
 def indicators_table(s: PlanSummary) -> Table:
     head = s.headline()
     return _indicator_grid("indicators", head, "year", sorted(head["year"].unique()),
-                           lambda y, lang: str(y))
+                           lambda y, lang: str(y), change=True)
 
 
 def province_table(s: PlanSummary) -> Table:
@@ -193,10 +222,22 @@ def province_table(s: PlanSummary) -> Table:
                            lambda c, lang: s.names("region", c, lang))
 
 
+# Emission components not emitted by the plan itself (the virgin products bought for unmet
+# demand are made elsewhere): listed apart from the plan's own total, like the costs' APART.
+EMISSIONS_APART = ("virgin_alternative",)
+
+
 def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
-    """Components and their total; for costs, the plan's own costs are totalled and virgin
-    purchases and target penalties follow apart, labelled."""
-    own, apart = split_costs(df) if col == "yuan" else (df, None)
+    """Components and their total; the plan's own costs (or emissions) are totalled and the
+    objective's other parts (virgin purchases, priced shortages and target shortfalls; for CO2,
+    the virgin products bought) follow apart, labelled."""
+    if col == "yuan":
+        own, apart = split_costs(df)
+    elif isinstance(df, pd.DataFrame) and len(df):
+        out = df["component"].isin(EMISSIONS_APART)
+        own, apart = df[~out], df[out]
+    else:
+        own, apart = df, None
 
     def rows(lang: str) -> list[list[str]]:
         if not isinstance(df, pd.DataFrame) or df.empty:
@@ -204,14 +245,16 @@ def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
         body = [[component(str(c), lang), quantity(v, col, lang)]
                 for c, v in zip(own["component"], own[col], strict=True)]
         total = ("规划费用合计" if lang == "zh" else "plan cost total") if col == "yuan" else (
-            "合计" if lang == "zh" else "total")
+            "方案排放合计" if lang == "zh" else "emitted by the plan")
         body.append([total, quantity(own[col].sum(), col, lang)])
         if apart is not None and len(apart):
             body += [[("另计：" if lang == "zh" else "separately: ") + component(str(c), lang),
                       quantity(v, col, lang)]
                      for c, v in zip(apart["component"], apart[col], strict=True)]
-            body.append(["目标函数（含另计项）" if lang == "zh" else
-                         "objective (incl. the items listed separately)", quantity(df[col].sum(), col, lang)])
+            body.append([("目标函数（含另计项）" if lang == "zh" else
+                          "objective (incl. the items listed separately)") if col == "yuan" else
+                         ("合计（含另计项）" if lang == "zh" else "total (incl. the item listed separately)"),
+                         quantity(df[col].sum(), col, lang)])
         return body
     return _table(key, ["component", "value"], rows)
 
@@ -241,28 +284,62 @@ def boundary_note() -> dict[str, str]:
     return note
 
 
+CST = timezone(timedelta(hours=8), "CST")
+
+
+def china_time(when: datetime | None = None) -> str:
+    """A time as China Standard Time (UTC+8), the time the report's readers live in."""
+    return (when or datetime.now(UTC)).astimezone(CST).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+
+
+def report_tables(s: PlanSummary) -> dict[str, Table]:
+    """Every table of report.html by key; each builder is a function of the summary alone, so
+    other pages (the web results page) can take the ones they need."""
+    from resynergy.report import province as pv
+
+    return {t.key: t for t in (
+        targets_table(s), flows_table(s), shortage_table(s), corridor_table(s),
+        indicators_table(s),
+        breakdown_table(s.plan.costs, "yuan", "costs"),
+        breakdown_table(s.plan.emissions, "kg", "emissions"),
+        pv.province_targets_table(s), pv.province_indicators_table(s), pv.causes_table(s),
+        pv.gaps_table(s), pv.levers_table(s), pv.city_flows_table(s), pv.facilities_table(s),
+        pv.reconcile_table(s))}
+
+
+# The plan.xlsx sheet that holds each table's numbers unformatted (report/exports.SHEET_NAMES).
+TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis",
+                "gaps": "diagnosis", "flows": "flows", "city-flows": "flows",
+                "shortages": "shortages", "corridors": "corridor_shares",
+                "indicators": "indicators", "provinces": "provinces",
+                "province-targets": "provinces", "province-indicators": "indicators",
+                "facilities": "activity", "costs": "costs", "emissions": "emissions",
+                "reconcile": "costs"}
+
+
 def write_report(s: PlanSummary, path: Path) -> Path:
     """Render report.html (atomically: written next to ``path`` then moved in place)."""
+    from resynergy.report import province as pv
+    from resynergy.report.exports import SHEET_NAMES
+
     figs = {k: {lang: build(s, lang) for lang in LANGS} for k, build in FIGURES.items()}
     materials = sorted(set(s.plan.flows["material"]))
     modes = sorted(set(s.plan.flows["mode"]))
     html = environment().get_template("report.html.j2").render(
         s=s, plan=s.plan, version=__version__, langs=LANGS,
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=china_time(),
         plotly_js=get_plotlyjs(), figures=figure_json(figs),
         config=inline_json(PLOTLY_CONFIG),
         filters={"material": [(m, s.names("material", m, "zh"), s.names("material", m, "en"))
                               for m in materials],
                  "mode": [(m, s.names("mode", m, "zh"), s.names("mode", m, "en")) for m in modes],
                  "year": [(y, str(y), str(y)) for y in s.years]},
-        last_year=s.years[-1] if s.years else "",
+        last_year=s.years[-1] if s.years else "", base_year=s.years[0] if s.years else "",
         status_zh=status(str(s.plan.status), "zh"), status_en=status(str(s.plan.status), "en"),
         cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
-        tables={t.key: t for t in (targets_table(s), failing_table(s), flows_table(s),
-                                   shortage_table(s), corridor_table(s),
-                                   indicators_table(s), province_table(s),
-                                   breakdown_table(s.plan.costs, "yuan", "costs"),
-                                   breakdown_table(s.plan.emissions, "kg", "emissions"))},
+        tables=report_tables(s), headline=pv.headline(s),
+        report_data=inline_json(pv.report_data(s)), province_map=Markup(pv.province_map_svg(s)),
+        sheets={k: SHEET_NAMES.get(v, v) for k, v in TABLE_SHEETS.items()},
         diagnosis=s.plan.diagnosis if isinstance(s.plan.diagnosis, pd.DataFrame) else None,
         sources=sources(s), boundaries=boundary_note(),
         has_boundaries=bool(boundary_files()), indicators=list(INDICATORS.values()),
@@ -277,10 +354,10 @@ def cards(s: PlanSummary) -> list[dict[str, str]]:
                 "co2_avoided"):
         ind = INDICATORS[iid]
         v = s.indicator(iid)
-        out.append({"zh": ind.name("zh"), "en": ind.name("en"),
+        out.append({"id": iid, "zh": ind.name("zh"), "en": ind.name("en"),
                     "value_zh": quantity(v, ind.unit, "zh"), "value_en": quantity(v, ind.unit, "en")})
     c = s.totals.get("cost_yuan")
-    out.append({"zh": "规划费用（不含外购原生替代品、供应短缺折算与目标缺口折算）" + s.period("zh"),
+    out.append({"id": "", "zh": "规划费用（不含外购原生替代品、供应短缺折算与目标缺口折算）" + s.period("zh"),
                 "en": "Plan cost (without virgin purchases, priced shortages and target shortfalls)" + s.period("en"),
                 "value_zh": quantity(c, "yuan", "zh"),
                 "value_en": quantity(c, "yuan", "en")})
