@@ -73,7 +73,14 @@
       });
       if (!div._rsResize) {
         div._rsResize = true;
-        window.addEventListener("resize", function () { fit(div); });
+        var timer = null;
+        window.addEventListener("resize", function () {
+          window.clearTimeout(timer);
+          timer = window.setTimeout(function () {
+            if (!div.data) { return; }
+            window.Plotly.Plots.resize(div).then(function () { return fit(div); });
+          }, 150);
+        });
       }
       return fit(div);
     }).then(function () { return div; });
@@ -219,6 +226,7 @@
     div._rsSel = cur;
     var res = m.chart === "map" ? mapFilter(div, cur) : sankeyFilter(div, cur);
     var layout = res[1];
+    delete layout.width;  // plotly wrote the container's width in; keep following the container
     layout.updatemenus = (layout.updatemenus || []).map(function (menu) {
       var names = (menu.buttons || []).map(function (b) { return b.name; });
       var i = names.indexOf(cur[menu.name]);
@@ -236,19 +244,20 @@
   function fit(div) {
     var m = meta(div);
     if (m.chart !== "map" && m.chart !== "sankey") { return Promise.resolve(div); }
-    var w = div.clientWidth || 900, narrow = w < 600, s = div._fullLayout._size;
+    var w = div.clientWidth || 900, narrow = w < 600, L = div._fullLayout;
     if (div._rsWidth === w) { return Promise.resolve(div); }
     div._rsWidth = w;
+    var pw = w - L.margin.l - L.margin.r;
     var widths = m.menu_px || [], pos = [], x = 0, row = 0;
     widths.forEach(function (mw) {
-      if (x > 0 && x + mw > s.w) { row += 1; x = 0; }
+      if (x > 0 && x + mw > pw) { row += 1; x = 0; }
       pos.push([x, row]); x += mw + 8;
     });
-    var rows = widths.length ? row + 1 : 0, upd = {"margin.t": 46 + rows * 34};
+    var rows = widths.length ? row + 1 : 0, upd = {"margin.t": 46 + rows * 34, width: null, autosize: true};
     if (m.chart === "map") {
       var box = m.bbox[ALL] || [0, 1, 0, 1];
       var k = 1 / Math.cos(((box[2] + box[3]) / 2) * Math.PI / 180);
-      var h = Math.round(s.w * (box[3] - box[2]) * k / (box[1] - box[0]));
+      var h = Math.round(pw * (box[3] - box[2]) * k / (box[1] - box[0]));
       upd.height = narrow ? Math.max(480, Math.min(780, h + upd["margin.t"] + 150))
         : Math.max(560, Math.min(900, h + upd["margin.t"] + 20));
       upd["legend.orientation"] = narrow ? "h" : "v";
@@ -260,7 +269,7 @@
     return window.Plotly.relayout(div, upd).then(function () {
       var s2 = div._fullLayout._size, upd2 = {};
       pos.forEach(function (p, i) {
-        upd2["updatemenus[" + i + "].x"] = p[0] / s2.w;
+        upd2["updatemenus[" + i + "].x"] = p[0] / pw;
         upd2["updatemenus[" + i + "].y"] = 1 + ((rows - 1 - p[1]) * 34 + 6) / s2.h;
         upd2["updatemenus[" + i + "].xanchor"] = "left";
         upd2["updatemenus[" + i + "].yanchor"] = "bottom";
