@@ -670,29 +670,52 @@ def _site_mask(pkeys: list[list[int]], pprov: list[str], sel: _Selection, years:
 SMALL_SHARE = 0.005  # materials and processes under this share of a view's tonnes are grouped
 
 
-def sankey_links(s: PlanSummary, lang: str, year: int | None, province: str | None = None
-                 ) -> list[tuple[str, str, float, str]]:
-    """(source, target, tonnes, material kind) links of one year, for the whole region or one
-    province: generation and legacy stock into materials, materials into processes and out
-    again, and on to disposal, delivered demand, the market, or across the province border."""
+def sankey_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
+    """The plan's tables the Sankey reads, summed by year, province and material (and process),
+    once for every view: supply_use, facility_io, deliveries, market, and journeys (transport
+    with intermodal routes counted once) with their origin and destination province."""
     p = s.plan
     _, _, site_prov = places(s.scenario)
+    out: dict[str, pd.DataFrame] = {}
+    for name, cols in (("supply_use", ["generation_t", "stock_drawn_t", "disposed_t"]),
+                       ("facility_io", ["t"]), ("deliveries", ["delivered_t"]), ("market", ["t"])):
+        df = getattr(p, name, None)
+        if not isinstance(df, pd.DataFrame) or df.empty:
+            continue
+        keys = ["year", "prov", "material"] + (["process", "direction"] if name == "facility_io" else [])
+        out[name] = df.assign(prov=df["site"].astype(str).map(site_prov).fillna("")).groupby(
+            keys, as_index=False)[cols].sum()
+    f = _journeys(s.transport_flows()) if len(p.flows) else pd.DataFrame()
+    if len(f):
+        f = f.assign(a=f["from_site"].astype(str).map(site_prov).fillna(""),
+                     b=f["to_site"].astype(str).map(site_prov).fillna(""))
+        out["journeys"] = f[f["a"] != f["b"]].groupby(["year", "a", "b", "material"],
+                                                      as_index=False)["t"].sum()
+    return out
+
+
+def sankey_links(s: PlanSummary, lang: str, year: int | None, province: str | None = None,
+                 tables: dict[str, pd.DataFrame] | None = None) -> list[tuple[str, str, float, str]]:
+    """(source, target, tonnes, material kind) links of one year, for the whole region or one
+    province: generation and legacy stock into materials, materials into processes and out
+    again, and on to disposal, delivered demand, the market, or across the province border.
+    ``tables`` is :func:`sankey_tables` (computed when not given)."""
+    tables = sankey_tables(s) if tables is None else tables
     mats = s.scenario.table("materials")
     kinds = dict(zip(mats["code"].astype(str), mats["kind"].astype(str), strict=True))
     ends = _ends(lang)
     mat = lambda m: "▣ " + s.names("material", m, lang)  # noqa: E731
     proc = lambda x: "⚙ " + s.names("process", x, lang)  # noqa: E731
 
-    def pick(df: pd.DataFrame | None, site_col: str = "site") -> pd.DataFrame:
-        if not isinstance(df, pd.DataFrame) or df.empty:
-            return pd.DataFrame()
-        d = df[df["year"] == year] if year is not None else df
-        if province:
-            d = d[d[site_col].astype(str).map(site_prov) == province]
-        return d
+    def pick(name: str) -> pd.DataFrame:
+        d = tables.get(name, pd.DataFrame())
+        if d.empty:
+            return d
+        d = d[d["year"] == year] if year is not None else d
+        return d[d["prov"] == province] if province else d
 
     links: list[tuple[str, str, float, str]] = []
-    su = pick(p.supply_use)
+    su = pick("supply_use")
     if len(su):
         g = su.groupby("material")[["generation_t", "stock_drawn_t", "disposed_t"]].sum()
         for m, r in g.iterrows():
@@ -700,29 +723,24 @@ def sankey_links(s: PlanSummary, lang: str, year: int | None, province: str | No
             links += [(ends["gen"], mat(m), r["generation_t"], k),
                       (ends["stock"], mat(m), r["stock_drawn_t"], k),
                       (mat(m), ends["disposal"], r["disposed_t"], k)]
-    fio = pick(p.facility_io)
+    fio = pick("facility_io")
     if len(fio):
         g = fio.groupby(["process", "material", "direction"], as_index=False)["t"].sum()
-        for _, r in g.iterrows():
-            k = kinds.get(str(r["material"]), "")
-            a, b = (mat(r["material"]), proc(r["process"])) if r["direction"] == "in" else (
-                proc(r["process"]), mat(r["material"]))
-            links.append((a, b, r["t"], k))
-    for df, col, end in ((pick(p.deliveries), "delivered_t", ends["demand"]),
-                         (pick(getattr(p, "market", None)), "t", ends["market"])):
+        for pr, m, d, t in zip(g["process"], g["material"], g["direction"], g["t"], strict=True):
+            a, b = (mat(m), proc(pr)) if d == "in" else (proc(pr), mat(m))
+            links.append((a, b, t, kinds.get(str(m), "")))
+    for name, col, end in (("deliveries", "delivered_t", ends["demand"]), ("market", "t", ends["market"])):
+        df = pick(name)
         if len(df):
             for m, t in df.groupby("material")[col].sum().items():
                 links.append((mat(m), end, t, kinds.get(str(m), "")))
-    if province:  # journeys across the province border (intermodal routes counted once)
-        f = _journeys(s.transport_flows())
-        if len(f):
-            f = f[f["year"] == year] if year is not None else f
-            a = f["from_site"].astype(str).map(site_prov)
-            b = f["to_site"].astype(str).map(site_prov)
-            for mask, fn in (((a == province) & (b != province), lambda m, t: (mat(m), ends["out"], t)),
-                             ((a != province) & (b == province), lambda m, t: (ends["in"], mat(m), t))):
-                for m, t in f[mask].groupby("material")["t"].sum().items():
-                    links.append((*fn(m, t), kinds.get(str(m), "")))
+    j = tables.get("journeys", pd.DataFrame())
+    if province and len(j):  # journeys across the province border
+        j = j[j["year"] == year] if year is not None else j
+        for m, t in j[j["a"] == province].groupby("material")["t"].sum().items():
+            links.append((mat(m), ends["out"], t, kinds.get(str(m), "")))
+        for m, t in j[j["b"] == province].groupby("material")["t"].sum().items():
+            links.append((ends["in"], mat(m), t, kinds.get(str(m), "")))
     return [(a, b, float(t), k) for a, b, t, k in links if t and t > 1e-9]
 
 
@@ -826,8 +844,9 @@ def sankey_figure(s: PlanSummary, lang: str, year: int | None = None,
     views = [(p, y) for p in [None, *provs] for y in years]
     views.sort(key=lambda v: (v != (province, year)))  # the first view is shown first
     traces, heads = [], {}
+    tables = sankey_tables(s)
     for p, y in views:
-        links = _group_small(sankey_links(s, lang, y, p), lang)
+        links = _group_small(sankey_links(s, lang, y, p, tables), lang)
         key = f"{p or ALL}|{y}"
         heads[key] = _headline(links, lang)
         traces.append(_sankey_trace(links, lang, not traces,
