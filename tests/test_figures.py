@@ -18,6 +18,7 @@ from resynergy.report.figures import (
     charts_js,
     flow_pairs,
     map_figure,
+    place_labels,
     places,
     sankey_figure,
 )
@@ -172,6 +173,18 @@ def test_province_filter_zooms_to_the_province(summary):
     assert hover and all("北京" in h for h in hover)
 
 
+def test_city_labels_move_off_markers():
+    """A label goes where no marker is: above by default, elsewhere when a marker sits there."""
+    box = [110.0, 120.0, 35.0, 42.0]
+    x, y = np.array([115.0]), np.array([38.0])
+    free = place_labels(x, y, ["石家庄市"], np.array([[115.0, 38.0]]), box)
+    assert free == ["top center"]
+    # markers just above and just below the city: the label goes to a side
+    crowded = np.array([[115.0, 38.0], [115.0, 38.12], [115.0, 37.88]])
+    spot = place_labels(x, y, ["石家庄市"], crowded, box)[0]
+    assert spot.endswith("right") or spot.endswith("left")
+
+
 def test_legend_lists_site_types_first(summary):
     doc = map_figure(summary, "zh")
     shown = [t for t in doc["data"] if t.get("showlegend", True) and t.get("name")
@@ -282,7 +295,7 @@ def test_map_and_sankey_filters_in_chromium(browser, summary, tmp_path):
     titles = page.eval_on_selector_all("#fig-map .modebar-btn", "els => els.map(e => e.dataset.title)")
     assert "下载为PNG图片" in titles
     assert page.evaluate("document.getElementById('fig-map')._context.toImageButtonOptions.filename"
-                         ) == "区域地图：站点与物料流向"
+                         ) == "区域地图：站点与物料流向（2022年）"
 
     hover_js = ("() => { const d = document.getElementById('fig-map').data;"
                 " const of = k => d.filter(t => t.meta && t.meta.layer === k).flatMap(t => t.text || []);"
@@ -313,6 +326,10 @@ def test_map_and_sankey_filters_in_chromium(browser, summary, tmp_path):
     lines, hover, shown = python_view(material="tailings")
     assert page.evaluate(lines_js) == lines and page.evaluate(hover_js) == hover
     assert all("尾矿" in h and "钢渣" not in h for h in page.evaluate(hover_js))
+    assert page.evaluate("document.getElementById('fig-map')._context.toImageButtonOptions.filename"
+                         ) == "区域地图：站点与物料流向（2022年 · 尾矿）"
+    assert map_figure(summary, "zh", material="tailings")["layout"]["title"]["text"] == (
+        "区域地图：站点与物料流向（2022年 · 尾矿）")
     assert page.evaluate(sites_js) == shown
     choose("fig-map", 0, "2021年", "year", "2021")
     lines, hover, shown = python_view(material="tailings", year=2021)

@@ -216,6 +216,15 @@
     return [data, layout];
   }
 
+  /* figures.menu_title: the base title with the menus' narrowing choices. */
+  function menuTitle(base, menus, lang) {
+    var parts = (menus || []).filter(function (mn) {
+      return mn.buttons && mn.buttons.length && ((mn.active || 0) || mn.buttons[0].name !== ALL);
+    }).map(function (mn) { return mn.buttons[mn.active || 0].label; });
+    if (!parts.length) { return base; }
+    return lang === "zh" ? base + "（" + parts.join(" · ") + "）" : base + " (" + parts.join(" · ") + ")";
+  }
+
   /* Apply a selection (keys left out keep their value); the menus show it too. */
   function filter(div, sel) {
     if (!div || !div.data) { return Promise.resolve(); }
@@ -232,6 +241,14 @@
       var i = names.indexOf(cur[menu.name]);
       return i < 0 ? menu : Object.assign({}, menu, {active: i});
     });
+    if (m.chart === "map" && m.title) {
+      layout.title = Object.assign({}, layout.title, {text: menuTitle(m.title, layout.updatemenus, m.lang)});
+    }
+    var title = (layout.title || {}).text;
+    if (title && div._rsConfig) {  // the PNG is named after what it shows
+      div._rsConfig = Object.assign({}, div._rsConfig, {toImageButtonOptions: Object.assign(
+        {}, div._rsConfig.toImageButtonOptions, {filename: title.replace(/[\\/:*?"<>|]/g, "").slice(0, 80)})});
+    }
     return window.Plotly.react(div, res[0], layout, div._rsConfig || {}).then(function () {
       div.dataset.filter = JSON.stringify(cur);
       return div;

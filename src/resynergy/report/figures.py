@@ -160,6 +160,16 @@ def _menus(menus: list[tuple[str, list[tuple[str, str]], int]]) -> tuple[list[di
     return out, widths
 
 
+def menu_title(base: str, menus: list[dict], lang: str) -> str:
+    """The title with the menus' choices that narrow the view, e.g. 区域地图（2022年 · 尾矿）:
+    what a downloaded PNG shows (charts.js writes the same when a menu changes)."""
+    parts = [m["buttons"][m.get("active", 0)]["label"] for m in menus
+             if m["buttons"] and (m.get("active", 0) or m["buttons"][0]["name"] != ALL)]
+    if not parts:
+        return base
+    return f"{base}（{' · '.join(parts)}）" if lang == "zh" else f"{base} ({' · '.join(parts)})"
+
+
 def _menu(key: str, options: list[tuple[str, str]], active: int, x: float, y: float) -> dict:
     """An in-figure dropdown; its buttons do nothing by themselves ("skip"): charts.js reads
     the active entries of every menu and filters (plotly cannot combine two menus' choices)."""
@@ -597,6 +607,7 @@ def map_figure(s: PlanSummary, lang: str, year: int | None = None, material: str
             active = values.index(current) if current in values else 0
         resolved.append((key, options, active))
     updatemenus, menu_px = _menus(resolved)
+    base_title, title = title, menu_title(title, updatemenus, lang)
     layout = {
         "title": {"text": title, "x": 0.01, "y": 0.985, "yanchor": "top"}, "height": 720,
         "font": {"family": FONT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
@@ -609,6 +620,7 @@ def map_figure(s: PlanSummary, lang: str, year: int | None = None, material: str
                    "groupclick": "toggleitem", "tracegroupgap": 6},
         "updatemenus": updatemenus,
         "meta": {"chart": "map", "lang": lang, "download": download_name(title), "menu_px": menu_px,
+                 "title": base_title,
                  "filter": {"year": str(sel.year), "material": sel.material, "mode": sel.mode,
                             "province": sel.province},
                  "rows": {"year": rows["year"].astype(int).tolist(),
