@@ -256,7 +256,7 @@ def test_sankey_labels_tonnes_and_colours_disposal(summary):
     assert colours["disposal (landfill etc.)"] == "#d62728"
     # links coloured by material group: waste and products differ
     assert colours["▣ Tailings"] != colours["▣ Ready-mix concrete"]
-    assert "disposed 30.0 t" in sankey_figure(summary, "en").layout.annotations[0].text
+    assert "disposed 30.0 t" in sankey_figure(summary, "en").layout.title.subtitle.text
 
 
 # --- titles, download names, script -----------------------------------------------------
@@ -348,6 +348,8 @@ def test_map_and_sankey_filters_in_chromium(browser, summary, tmp_path):
     assert got[0] == 1 and got[1] == "130000"
     assert got[2] == pytest.approx(list(want.data[0].link.value))
     assert got[3] == "物料流（河北省，2022年）"
+    assert page.evaluate("document.getElementById('fig-sankey').layout.title.subtitle.text") == (
+        want.layout.title.subtitle.text)
     assert page.locator("#fig-sankey .sankey-node").count() >= 6
     assert external == [] and errors == []
 

@@ -207,11 +207,7 @@
     var layout = Object.assign({}, div.layout);
     if (m.titles && m.titles[key]) {
       layout.title = Object.assign({}, layout.title, {text: m.titles[key]});
-    }
-    if (m.headlines && layout.annotations && layout.annotations.length) {
-      layout.annotations = layout.annotations.map(function (a, i) {
-        return i === 0 ? Object.assign({}, a, {text: m.headlines[key] || ""}) : a;
-      });
+      layout.title.subtitle = Object.assign({}, layout.title.subtitle, {text: (m.headlines || {})[key] || ""});
     }
     return [data, layout];
   }
@@ -270,7 +266,8 @@
       if (x > 0 && x + mw > pw) { row += 1; x = 0; }
       pos.push([x, row]); x += mw + 8;
     });
-    var rows = widths.length ? row + 1 : 0, upd = {"margin.t": 46 + rows * 34, width: null, autosize: true};
+    var sub = ((L.title || {}).subtitle || {}).text ? 24 : 0;  // the Sankey's headline
+    var rows = widths.length ? row + 1 : 0, upd = {"margin.t": 46 + sub + rows * 34, width: null, autosize: true};
     if (m.chart === "map") {
       var box = m.bbox[ALL] || [0, 1, 0, 1];
       var k = 1 / Math.cos(((box[2] + box[3]) / 2) * Math.PI / 180);

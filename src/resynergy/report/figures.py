@@ -868,11 +868,10 @@ def sankey_figure(s: PlanSummary, lang: str, year: int | None = None,
         return _t(lang, f"物料流（{where}，{y}年）", f"Material flows ({where}, {y})")
     title = title_of(province, year)
     layout = _layout(go.Figure(), title, 760).to_plotly_json()["layout"]
-    layout["margin"] = {"l": 10, "r": 10, "t": 96, "b": 20}
-    layout["annotations"] = [{"text": heads[f"{province or ALL}|{year}"], "x": 0.0, "y": 1.0,
-                              "xref": "paper", "yref": "paper", "xanchor": "left",
-                              "yanchor": "bottom", "yshift": 4, "showarrow": False,
-                              "font": {"size": 13, "color": "#333"}, "name": "headline"}]
+    layout["margin"] = {"l": 10, "r": 10, "t": 110, "b": 20}
+    # the view's main message under the title (charts.js swaps it with the view)
+    layout["title"]["subtitle"] = {"text": heads[f"{province or ALL}|{year}"],
+                                   "font": {"size": 13, "color": "#333"}}
     prov_opts = [(ALL, _t(lang, "全区域", "whole region"))] + [
         (c, s.names("region", c, lang)) for c in provs]
     year_opts = [(str(y), _t(lang, f"{y}年", str(y))) for y in years]
