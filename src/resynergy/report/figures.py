@@ -224,7 +224,7 @@ def places(scenario) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return seat, site_place, site_prov
 
 
-def flow_pairs(s: PlanSummary) -> pd.DataFrame:
+def flow_pairs(s: PlanSummary, site_place: pd.Series | None = None) -> pd.DataFrame:
     """Transported tonnes by year, material, mode and (origin place, destination place): the
     flows the map draws. Every leg counts (an intermodal route's road and rail legs apart);
     co-located use is not transport and is left out. Columns year, material, mode, a, b, t."""
@@ -232,10 +232,10 @@ def flow_pairs(s: PlanSummary) -> pd.DataFrame:
     cols = ["year", "material", "mode", "a", "b", "t"]
     if f.empty:
         return pd.DataFrame(columns=cols)
-    _, site_place, _ = places(s.scenario)
+    site_place = places(s.scenario)[1] if site_place is None else site_place
     f = f[f["t"] > 0]
-    f = f.assign(a=f["from_site"].astype(str).map(site_place),
-                 b=f["to_site"].astype(str).map(site_place)).dropna(subset=["a", "b"])
+    f = f.assign(a=_str(f["from_site"]).map(site_place),
+                 b=_str(f["to_site"]).map(site_place)).dropna(subset=["a", "b"])
     out = f.groupby(["year", "material", "mode", "a", "b"], as_index=False)["t"].sum()
     out["year"] = out["year"].astype(int)
     return out[cols]
@@ -326,9 +326,10 @@ def place_labels(x: np.ndarray, y: np.ndarray, texts: list[str], obstacles: np.n
     return out
 
 
-def _site_keys(s: PlanSummary, years: list[int], materials: list[str]) -> pd.Series:
-    """For each site, the (year, material) codes it handles (year index × len(materials) +
-    material index): what the material and year filters keep a site for."""
+def _site_codes(s: PlanSummary, years: list[int], materials: list[str]) -> pd.DataFrame:
+    """Which (year, material) codes each site handles (code = year index × len(materials) +
+    material index): what the material and year filters keep a site for. Columns site, code,
+    one row per pair."""
     yi = {y: i for i, y in enumerate(years)}
     mi = {m: i for i, m in enumerate(materials)}
     parts = []
@@ -341,11 +342,24 @@ def _site_keys(s: PlanSummary, years: list[int], materials: list[str]) -> pd.Ser
         if isinstance(df, pd.DataFrame) and len(df) and col in df:
             parts.append(df.loc[df[col] > 0, ["year", "site", "material"]])
     if not parts:
-        return pd.Series(dtype=object)
+        return pd.DataFrame({"site": pd.Series(dtype=str), "code": pd.Series(dtype=int)})
     d = pd.concat(parts, ignore_index=True).drop_duplicates()
     d = d[d["year"].isin(yi) & d["material"].isin(mi)]
     code = d["year"].map(yi) * len(materials) + d["material"].map(mi)
-    return code.groupby(d["site"].astype(str)).agg(lambda v: sorted({int(c) for c in v}))
+    return pd.DataFrame({"site": _str(d["site"]).to_numpy(), "code": code.astype(int).to_numpy()})
+
+
+def _str(col: pd.Series) -> pd.Series:
+    """``col`` as Python strings, converting each distinct value once (fast on 10^5 rows)."""
+    return col.map({v: str(v) for v in col.unique()})
+
+
+def _keys_by(codes: pd.DataFrame, unit: pd.Series, index: pd.Index) -> list[list[int]]:
+    """Sorted codes per unit (a site, or a place when sites are aggregated), for ``index``."""
+    d = codes.assign(unit=codes["site"].map(unit)).dropna(subset=["unit"])
+    d = d[d["unit"].isin(index)].drop_duplicates(["unit", "code"]).sort_values(["unit", "code"])
+    by = d.groupby("unit")["code"].agg(list)
+    return [by.get(u, []) for u in index]
 
 
 class _Selection:
@@ -428,7 +442,7 @@ def map_figure(s: PlanSummary, lang: str, year: int | None = None, material: str
     initial selection (year defaults to the plan's last year)."""
     names_of = s.names
     seat, site_place, site_prov = places(s.scenario)
-    rows = flow_pairs(s)
+    rows = flow_pairs(s, site_place)
     years = s.years or sorted(set(rows["year"]))
     mats = s.scenario.table("materials")
     kinds = pd.Series(mats["kind"].astype(str).to_numpy(), index=mats["code"].astype(str))
@@ -465,44 +479,45 @@ def map_figure(s: PlanSummary, lang: str, year: int | None = None, material: str
     sites = s.scenario.table("sites")
     sites["id"] = sites["id"].astype(str)
     sites = sites.set_index("id")
-    used = set(s.plan.flows["from_site"].astype(str)) | set(s.plan.flows["to_site"].astype(str))
+    ids = lambda col: {str(v) for v in col.unique()}  # noqa: E731
+    used = ids(s.plan.flows["from_site"]) | ids(s.plan.flows["to_site"])
     if isinstance(s.plan.activity, pd.DataFrame) and len(s.plan.activity):
-        used |= set(s.plan.activity.loc[s.plan.activity["built"].astype(bool), "site"].astype(str))
+        used |= ids(s.plan.activity.loc[s.plan.activity["built"].astype(bool), "site"])
     for df in (s.plan.supply_use, s.plan.deliveries):
         if isinstance(df, pd.DataFrame) and len(df):
-            used |= set(df["site"].astype(str))
-    keys = _site_keys(s, years, all_materials)
+            used |= ids(df["site"])
+    codes = _site_codes(s, years, all_materials)
+    # plain object ids: pandas' arrow strings test membership element by element
+    sites.index = pd.Index([str(v) for v in sites.index], dtype=object)
+    in_used = np.fromiter((i in used for i in sites.index), bool, len(sites))
     m_index = {m: i for i, m in enumerate(all_materials)}
     y_index = {y: i for i, y in enumerate(years)}
     prov_codes = sorted(set(seat["province"]))
-    role_lists = sites["roles"].astype(str).str.split(";")
+    role_of = {v: {x.strip() for x in str(v).split(";")} for v in sites["roles"].unique()}
+    has_role = {role: sites["roles"].map(lambda v, role=role: role in role_of[v]).to_numpy(bool)
+                for role in ROLE_STYLE}
     aggregate = len(used) > MAX_SITE_POINTS
     markers_xy: list[np.ndarray] = []
     for rank, (role, (symbol, colour, size)) in enumerate(ROLE_STYLE.items()):
-        r = sites[role_lists.map(lambda x, role=role: role in [v.strip() for v in x])]
-        r = r[r.index.isin(used)]
+        r = sites[has_role[role] & in_used]
         if r.empty:
             continue
-        k = keys.reindex(r.index)
-        k = k.map(lambda v: v if isinstance(v, list) else [])
         pv = site_prov.reindex(r.index).fillna("")
+        mine = codes[codes["site"].isin(r.index)]
         if aggregate:  # one marker per place: its seat, count in the hover
-            pl = site_place.reindex(r.index)
-            g = pd.DataFrame({"place": pl, "keys": k, "prov": pv}).dropna(subset=["place"])
-            grouped = g.groupby("place")
-            count = grouped.size()
+            count = site_place.reindex(r.index).dropna().value_counts().sort_index()
             x = seat.loc[count.index, "lon"].to_numpy()
             y = seat.loc[count.index, "lat"].to_numpy()
             text = [f"{names['place'][c]} · {_t(lang, *ROLE_NAME[role])} {n:,}"
                     + _t(lang, " 个", "") for c, n in count.items()]
-            pkeys = [sorted({c for v in grouped.get_group(c)["keys"] for c in v})
-                     for c in count.index]
+            pkeys = _keys_by(mine, site_place, count.index)
             pprov = [seat.at[c, "province"] for c in count.index]
             msize = (size + 3 * np.log10(count.to_numpy())).round(1).tolist()
         else:
             x, y = r["lon"].astype(float).to_numpy(), r["lat"].astype(float).to_numpy()
             text = names_of.series("site", r.index.to_series(), lang).tolist()
-            pkeys, pprov, msize = k.tolist(), pv.tolist(), size
+            pkeys = _keys_by(mine, pd.Series(r.index, index=r.index), r.index)
+            pprov, msize = pv.tolist(), size
         markers_xy.append(np.column_stack([x, y]))
         keep = _site_mask(pkeys, pprov, sel, years, all_materials, kinds, y_index, m_index)
         traces.append({
