@@ -280,7 +280,15 @@
       upd["legend.font.size"] = narrow ? 9 : 11;
       div._rsScale = narrow ? 0.55 : 1;
     }
+    if (m.chart === "sankey") {  // phones: only the big nodes keep a label (all have a hover)
+      var labels = div.data.map(function (tr) {
+        var tm = tr.meta || {};
+        return (tm.labels || []).map(function (l, i) { return narrow && !tm.big[i] ? "" : l; });
+      });
+    }
     return window.Plotly.relayout(div, upd).then(function () {
+      return m.chart === "sankey" ? window.Plotly.restyle(div, {"node.label": labels}) : div;
+    }).then(function () {
       var s2 = div._fullLayout._size, upd2 = {};
       pos.forEach(function (p, i) {
         upd2["updatemenus[" + i + "].x"] = p[0] / pw;

@@ -838,7 +838,7 @@ def _sankey_trace(links: list[tuple[str, str, float, str]], lang: str, visible: 
                                GROUP.get(k, GROUP[""])[3] for _, b, _, k in links],
                      "customdata": [GROUP.get(k, GROUP[""])[0 if lang == "zh" else 1]
                                     for _, _, _, k in links]},
-            "meta": meta}
+            "meta": {**meta, "labels": labels, "big": [size[n] >= 0.03 * big for n in nodes]}}
 
 
 def _headline(links: list[tuple[str, str, float, str]], lang: str) -> str:
