@@ -110,7 +110,7 @@ def test_html_is_self_contained(outputs):
 def test_sankey_keeps_the_recycling_loop(summary):
     fig = sankey_figure(summary, "en")
     sk = fig.data[0]
-    labels = list(sk.node.label)
+    labels = list(sk.node.customdata)  # node names; the labels also carry tonnes
     edges = {(labels[a], labels[b]) for a, b in zip(sk.link.source, sk.link.target, strict=True)}
     agg, concrete = "▣ Coarse aggregate", "⚙ Ready-mix concrete"
     cdw, crush = "▣ C&D waste", "⚙ Aggregate from tailings"

@@ -68,7 +68,7 @@ def test_report_renders_offline_and_switches_language(browser, report):
     assert page.locator("#targets h2").inner_text() == "Target attainment"
     assert "Material flows" in page.locator("#fig-sankey .gtitle").text_content()
     legend = page.eval_on_selector_all("#fig-map .legendtext", "els => els.map(e => e.textContent)")
-    assert "Tailings · Rail" in legend
+    assert {"Site types", "Rail"} <= set(legend)  # site types first, flows by mode
     assert page.locator("#f-material option[value=tailings]").inner_text() == "Tailings"
     page.screenshot(path=str(ARTIFACTS / "report-en.png"), full_page=True)
     assert external == [] and errors == []
@@ -78,12 +78,14 @@ def test_report_renders_offline_and_switches_language(browser, report):
 def test_map_filter_hides_other_materials(browser, report):
     path, _ = report
     page, external, errors = open_offline(browser, path)
-    visible = ("() => document.getElementById('fig-map').data.filter(t => t.meta && "
-               "t.meta.layer === 'flows' && t.visible !== false).map(t => t.meta.material)")
-    assert set(page.evaluate(visible)) > {"tailings"}
+    hover = ("() => document.getElementById('fig-map').data.filter(t => t.meta && "
+             "['flow_hover', 'within'].includes(t.meta.layer)).flatMap(t => t.text || [])")
+    assert any("钢渣" in h for h in page.evaluate(hover))
     page.select_option("#f-material", "tailings")
-    page.wait_for_timeout(200)
-    assert set(page.evaluate(visible)) == {"tailings"}
+    page.wait_for_function("() => (document.getElementById('fig-map').dataset.filter || '')"
+                           ".includes('tailings')")
+    texts = page.evaluate(hover)
+    assert texts and all("尾矿" in h and "钢渣" not in h for h in texts)
     assert external == [] and errors == []
     page.close()
 

@@ -15,8 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from resynergy import datasets
+from resynergy.network.regions import ancestors
 from resynergy.report.labels import component, quantity, status
-from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.report.summary import PlanSummary, _journeys, indicator_name
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
@@ -40,9 +41,11 @@ def _t(lang: str, zh: str, en: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """Title, size and fonts of every chart; ``meta.download`` names its PNG after the title
+    (charts.js passes it to plotly's toImageButtonOptions)."""
     fig.update_layout(title=dict(text=title, x=0.01), height=height, font=dict(family=FONT),
                       margin=dict(l=60, r=20, t=50, b=40), paper_bgcolor="white",
-                      plot_bgcolor="white")
+                      plot_bgcolor="white", meta={"download": download_name(title)})
     return fig
 
 
@@ -92,161 +95,812 @@ def boundary_files() -> dict[str, Path]:
     return found
 
 
-def _width(t: float, t_max: float) -> float:
-    return 1.0 + 7.0 * math.sqrt(t / t_max) if t_max > 0 else 1.0
+# --- shared: filters, download names, magnitudes --------------------------------------
+
+MAX_SITE_POINTS = 2000  # above this, sites are drawn one marker per prefecture and role
+WIDTHS = (1.2, 2.4, 4.0, 6.5)  # px of the flow-line classes, thinnest first
+CLASS_EDGES = (1 / 16, 1 / 4, 9 / 16)  # class bounds as shares of the largest pair's tonnes
+GROUP = {  # material kind: zh, en, colour (node) and the link colour
+    "industrial_waste": ("工业固废", "industrial solid waste", "#8c564b", "rgba(140,86,75,0.35)"),
+    "recycled_resource": ("再生资源", "recycled resources", "#1f77b4", "rgba(31,119,180,0.35)"),
+    "urban_waste": ("城市固废", "urban waste", "#9467bd", "rgba(148,103,189,0.35)"),
+    "product": ("再生产品", "recycled products", "#2ca02c", "rgba(44,160,44,0.35)"),
+    "": ("其他", "other", "#7f7f7f", "rgba(127,127,127,0.3)"),
+}
+MODE_COLOUR = {"rail": "#1f4e9a", "road_nev": "#2a9d4b", "road_diesel": "#b5651d"}
+ALL = "*"
 
 
-def map_figure(s: PlanSummary, lang: str) -> dict:
-    """Outlines, sites by role and flows by material and mode (each trace carries ``meta``)."""
+CHARTS_JS = Path(__file__).with_name("charts.js")
+
+
+def charts_js() -> str:
+    """The chart script (ResynergyCharts.plot / .filter) that pages inline or serve next to
+    plotly.js; it holds no '</script' or '<!--', so it is safe inside a <script> element."""
+    return CHARTS_JS.read_text(encoding="utf-8")
+
+
+def download_name(title: str) -> str:
+    """A file name for a chart's PNG: its title without characters file systems refuse."""
+    name = "".join(c for c in title if c not in '\\/:*?"<>|').strip()
+    return name[:80] or "chart"
+
+
+def tonne_scales(lang: str) -> list[list]:
+    """The magnitudes :func:`quantity` writes tonnes in (largest first), for the chart script,
+    read off quantity itself so the page and the report say the same."""
+    out: list[list] = []
+    for f in (1e9, 1e8, 1e6, 1e4, 1e3, 1.0):
+        num, unit = quantity(f, "t", lang).split(" ", 1)
+        if float(num.replace(",", "")) == 1.0:
+            out.append([f, unit])
+    return out
+
+
+def compact(t: float, lang: str) -> str:
+    """Tonnes in three significant figures at most, in :func:`quantity`'s magnitudes
+    ('9,227 万吨', '1.3 亿吨'): the labels written on charts."""
+    for f, unit in tonne_scales(lang):
+        if abs(t) >= f or f == 1.0:
+            v = t / f
+            return f"{v:,.{0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2}f} {unit}"
+    return f"{t:,.0f}"
+
+
+def _menus(menus: list[tuple[str, list[tuple[str, str]], int]]) -> tuple[list[dict], list[int]]:
+    """In-figure dropdowns in a row above the plot, and each one's estimated width in px
+    (charts.js packs them into rows that fit the page)."""
+    out, widths, x = [], [], 0.0
+    for key, options, active in menus:
+        opts = [(v, _short(lbl)) for v, lbl in options]
+        w = int(max((_text_px(lbl, 12) for _, lbl in opts), default=40) + 44)
+        out.append(_menu(key, opts, active, x, 1.01))
+        widths.append(w)
+        x += w / 1100
+    return out, widths
+
+
+def menu_title(base: str, menus: list[dict], lang: str) -> str:
+    """The title with the menus' choices that narrow the view, e.g. 区域地图（2022年 · 尾矿）:
+    what a downloaded PNG shows (charts.js writes the same when a menu changes)."""
+    parts = [m["buttons"][m.get("active", 0)]["label"] for m in menus
+             if m["buttons"] and (m.get("active", 0) or m["buttons"][0]["name"] != ALL)]
+    if not parts:
+        return base
+    return f"{base}（{' · '.join(parts)}）" if lang == "zh" else f"{base} ({' · '.join(parts)})"
+
+
+def _menu(key: str, options: list[tuple[str, str]], active: int, x: float, y: float) -> dict:
+    """An in-figure dropdown; its buttons do nothing by themselves ("skip"): charts.js reads
+    the active entries of every menu and filters (plotly cannot combine two menus' choices)."""
+    return {"type": "dropdown", "name": key, "active": active, "x": x, "y": y,
+            "xanchor": "left", "yanchor": "bottom", "showactive": True,
+            "pad": {"r": 2, "t": 2, "b": 2, "l": 2}, "font": {"size": 12},
+            "bgcolor": "white", "bordercolor": "#bbb",
+            "buttons": [{"label": label, "method": "skip", "args": [], "name": value}
+                        for value, label in options]}
+
+
+def _short(name: str) -> str:
+    """A menu label: the name without its parenthesised detail."""
+    return name.split("（")[0].split(" (")[0]
+
+
+# --- places: where each site lies --------------------------------------------------------
+
+def places(scenario) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Map places (prefectures, and province-level cities that have none) with seat coordinates,
+    names and province; and each site's place and province. Sites without a known region are
+    left out (NaN)."""
+    regions = scenario.table("regions")
+    chains = ancestors(regions)
+    level = dict(zip(regions["code"].astype(str), regions["level"].astype(str), strict=True))
+    sites = scenario.table("sites")
+    codes = sites["region"].fillna("").astype(str)
+
+    def place(code: str) -> tuple[str, str]:
+        if not code:
+            return "", ""
+        chain = chains.get(code) or (code, code[:2] + "0000")
+        prov = next((c for c in chain if level.get(c) == "province"), chain[-1])
+        pref = next((c for c in chain if level.get(c) == "prefecture"), prov)
+        return pref, prov
+
+    lookup = {c: place(c) for c in codes.unique()}
+    site_place = pd.Series([lookup[c][0] for c in codes], index=sites["id"].astype(str))
+    site_prov = pd.Series([lookup[c][1] for c in codes], index=site_place.index)
+    site_place, site_prov = site_place.replace("", np.nan), site_prov.replace("", np.nan)
+    r = regions.set_index(regions["code"].astype(str))
+    used = sorted(set(site_place.dropna()))
+    seat = pd.DataFrame(index=pd.Index(used, name="code"))
+    mean = sites.assign(place=site_place.to_numpy()).groupby("place")[["lon", "lat"]].mean()
+    for col in ("lon", "lat"):
+        seat[col] = r[col].reindex(used).astype(float).fillna(mean[col].reindex(used))
+    for col in ("name_zh", "name_en"):
+        seat[col] = r[col].reindex(used).fillna(pd.Series(used, index=used))
+    seat["province"] = [lookup.get(c, (c, c[:2] + "0000"))[1] if c in lookup else
+                        (next((x for x in (chains.get(c) or (c,)) if level.get(x) == "province"),
+                              c[:2] + "0000")) for c in used]
+    return seat, site_place, site_prov
+
+
+def flow_pairs(s: PlanSummary, site_place: pd.Series | None = None) -> pd.DataFrame:
+    """Transported tonnes by year, material, mode and (origin place, destination place): the
+    flows the map draws. Every leg counts (an intermodal route's road and rail legs apart);
+    co-located use is not transport and is left out. Columns year, material, mode, a, b, t."""
+    f = s.transport_flows()
+    cols = ["year", "material", "mode", "a", "b", "t"]
+    if f.empty:
+        return pd.DataFrame(columns=cols)
+    site_place = places(s.scenario)[1] if site_place is None else site_place
+    f = f[f["t"] > 0]
+    f = f.assign(a=_str(f["from_site"]).map(site_place),
+                 b=_str(f["to_site"]).map(site_place)).dropna(subset=["a", "b"])
+    out = f.groupby(["year", "material", "mode", "a", "b"], as_index=False)["t"].sum()
+    out["year"] = out["year"].astype(int)
+    return out[cols]
+
+
+# --- map ------------------------------------------------------------------------------
+
+def _outline_bbox(codes: list[str] | None = None) -> dict[str, list[float]]:
+    """Bounding boxes (lon0, lon1, lat0, lat1) of the packaged province outlines."""
+    out: dict[str, list[float]] = {}
+    path = boundary_files().get("provinces")
+    if path is None:
+        return out
+    for feat in _features(path):
+        code = str((feat.get("properties") or {}).get("code", ""))
+        pts = [p for ring in _rings(feat.get("geometry") or {"type": ""}) for p in ring]
+        if pts and (codes is None or code in codes):
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            out[code] = [min(xs), max(xs), min(ys), max(ys)]
+    return out
+
+
+def _centroids() -> dict[str, tuple[float, float]]:
+    """Area centroid of each province's largest outline ring (where its name is written)."""
+    out: dict[str, tuple[float, float]] = {}
+    path = boundary_files().get("provinces")
+    for feat in _features(path) if path else []:
+        best = (0.0, 0.0, 0.0)
+        for ring in _rings(feat.get("geometry") or {"type": ""}):
+            x, y = np.asarray([p[0] for p in ring]), np.asarray([p[1] for p in ring])
+            cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+            a = cross.sum() / 2
+            if abs(a) > abs(best[0]):
+                best = (a, ((x[:-1] + x[1:]) * cross).sum() / (6 * a),
+                        ((y[:-1] + y[1:]) * cross).sum() / (6 * a))
+        if best[0]:
+            out[str(feat["properties"]["code"])] = (round(best[1], 3), round(best[2], 3))
+    return out
+
+
+def _pad(box: list[float], share: float = 0.04) -> list[float]:
+    dx, dy = (box[1] - box[0]) or 1.0, (box[3] - box[2]) or 1.0
+    return [box[0] - share * dx, box[1] + share * dx, box[2] - share * dy, box[3] + share * dy]
+
+
+def _union(boxes: list[list[float]]) -> list[float]:
+    return [min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes),
+            max(b[3] for b in boxes)]
+
+
+LABEL_SPOTS = (  # textposition, and where the label's box lies from the point (px, y up)
+    ("top center", 0.0, 7.0, "c"), ("bottom center", 0.0, -7.0, "c"),
+    ("middle right", 6.0, 0.0, "l"), ("middle left", -6.0, 0.0, "r"),
+    ("top right", 4.0, 6.0, "l"), ("top left", -4.0, 6.0, "r"),
+    ("bottom right", 4.0, -6.0, "l"), ("bottom left", -4.0, -6.0, "r"))
+
+
+def _text_px(text: str, size: float) -> float:
+    return sum(size if ord(c) > 0x2E80 else 0.58 * size for c in text)
+
+
+def place_labels(x: np.ndarray, y: np.ndarray, texts: list[str], obstacles: np.ndarray,
+                 box: list[float], size: float = 10.0, canvas: tuple[int, int] = (900, 700)
+                 ) -> list[str]:
+    """A textposition for each label that covers the fewest markers (``obstacles``, an n×2
+    array of lon, lat) and earlier labels, at the map's first view (``box`` in ``canvas`` px)."""
+    k = 1 / math.cos(math.radians((box[2] + box[3]) / 2))
+    ppd = min(canvas[0] / max(box[1] - box[0], 1e-6), canvas[1] / max((box[3] - box[2]) * k, 1e-6))
+    ox, oy = obstacles[:, 0] * ppd, obstacles[:, 1] * ppd * k  # in px
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for xi, yi, text in zip(x * ppd, y * ppd * k, texts, strict=True):
+        w, h = _text_px(text, size), size * 1.2
+        best, best_score = LABEL_SPOTS[0][0], math.inf
+        for spot, dx, dy, anchor in LABEL_SPOTS:
+            x0 = xi + dx - (w / 2 if anchor == "c" else w if anchor == "r" else 0)
+            y0 = yi + dy - (h / 2 if dy == 0 else h if dy < 0 else 0)
+            x1, y1 = x0 + w, y0 + h
+            hits = int(((ox > x0 - 2) & (ox < x1 + 2) & (oy > y0 - 2) & (oy < y1 + 2)).sum())
+            over = sum(1 for a in placed if a[0] < x1 and x0 < a[2] and a[1] < y1 and y0 < a[3])
+            score = hits + 3 * over
+            if score < best_score:
+                best, best_score, rect = spot, score, (x0, y0, x1, y1)
+            if score == 0:
+                break
+        placed.append(rect)
+        out.append(best)
+    return out
+
+
+def _site_codes(s: PlanSummary, years: list[int], materials: list[str]) -> pd.DataFrame:
+    """Which (year, material) codes each site handles (code = year index × len(materials) +
+    material index): what the material and year filters keep a site for. Columns site, code,
+    one row per pair."""
+    yi = {y: i for i, y in enumerate(years)}
+    mi = {m: i for i, m in enumerate(materials)}
+    parts = []
+    p = s.plan
+    f = p.flows
+    if len(f):
+        parts += [f[["year", "from_site", "material"]].set_axis(["year", "site", "material"], axis=1),
+                  f[["year", "to_site", "material"]].set_axis(["year", "site", "material"], axis=1)]
+    for df, col in ((p.supply_use, "generation_t"), (p.facility_io, "t"), (p.deliveries, "delivered_t")):
+        if isinstance(df, pd.DataFrame) and len(df) and col in df:
+            parts.append(df.loc[df[col] > 0, ["year", "site", "material"]])
+    if not parts:
+        return pd.DataFrame({"site": pd.Series(dtype=str), "code": pd.Series(dtype=int)})
+    d = pd.concat(parts, ignore_index=True).drop_duplicates()
+    d = d[d["year"].isin(yi) & d["material"].isin(mi)]
+    code = d["year"].map(yi) * len(materials) + d["material"].map(mi)
+    return pd.DataFrame({"site": _str(d["site"]).to_numpy(), "code": code.astype(int).to_numpy()})
+
+
+def _str(col: pd.Series) -> pd.Series:
+    """``col`` as Python strings, converting each distinct value once (fast on 10^5 rows)."""
+    return col.map({v: str(v) for v in col.unique()})
+
+
+def _keys_by(codes: pd.DataFrame, unit: pd.Series, index: pd.Index) -> list[list[int]]:
+    """Sorted codes per unit (a site, or a place when sites are aggregated), for ``index``."""
+    d = codes.assign(unit=codes["site"].map(unit)).dropna(subset=["unit"])
+    d = d[d["unit"].isin(index)].drop_duplicates(["unit", "code"]).sort_values(["unit", "code"])
+    by = d.groupby("unit")["code"].agg(list)
+    return [by.get(u, []) for u in index]
+
+
+class _Selection:
+    """The map's and Sankey's filter: year, material ('*', a code or 'kind:<kind>'), mode and
+    province ('*' = all). charts.js applies the same rules in the page."""
+
+    def __init__(self, year, material=ALL, mode=ALL, province=ALL):
+        self.year, self.material, self.mode = year, material or ALL, mode or ALL
+        self.province = province or ALL
+
+    def material_ok(self, materials: pd.Series, kinds: pd.Series) -> pd.Series:
+        if self.material == ALL:
+            return pd.Series(True, index=materials.index)
+        if self.material.startswith("kind:"):
+            return materials.map(kinds).fillna("") == self.material[5:]
+        return materials == self.material
+
+
+def _flow_view(rows: pd.DataFrame, seat: pd.DataFrame, kinds: pd.Series, sel: _Selection,
+               bounds: list[float | None], names: dict[str, dict[str, str]], lang: str,
+               modes: list[str]) -> dict:
+    """x/y of each (mode, width class) line trace, the hover points and the within-place
+    circles for one selection (charts.js ``flowView`` is the same computation)."""
+    r = rows[(rows["year"] == sel.year) & sel.material_ok(rows["material"], kinds)]
+    if sel.mode != ALL:
+        r = r[r["mode"] == sel.mode]
+    if sel.province != ALL:
+        prov = seat["province"]
+        r = r[(r["a"].map(prov) == sel.province) | (r["b"].map(prov) == sel.province)]
+    out: dict = {"lines": {(m, k): ([], []) for m in modes for k in range(len(WIDTHS))},
+                 "hover": ([], [], []), "within": ([], [], [], [])}
+    if r.empty:
+        return out
+    q = lambda t: quantity(t, "t", lang)  # noqa: E731
+    total = _t(lang, "合计", "total")
+    for (a, b, m), g in r.groupby(["a", "b", "mode"], sort=True):
+        t = float(g["t"].sum())
+        by = g.groupby("material")["t"].sum().sort_values(ascending=False, kind="stable")
+        detail = " · ".join(f"{names['material'].get(k, k)} {q(v)}" for k, v in by.head(3).items())
+        if len(by) > 3:
+            detail += " …"
+        xa, ya, xb, yb = (float(seat.at[a, "lon"]), float(seat.at[a, "lat"]),
+                          float(seat.at[b, "lon"]), float(seat.at[b, "lat"]))
+        head = (f"{names['place'].get(a, a)} → {names['place'].get(b, b)} · "
+                f"{names['mode'].get(m, m)}") if a != b else (
+            f"{names['place'].get(a, a)} {_t(lang, '市内', 'within')} · {names['mode'].get(m, m)}")
+        text = f"{head}<br>{total} {q(t)}<br>{detail}"
+        if a == b:
+            w = out["within"]
+            w[0].append(xa), w[1].append(ya), w[2].append(t), w[3].append(text)
+            continue
+        k = sum(1 for edge in bounds if edge is not None and t >= edge)
+        xs, ys = out["lines"][(m, k)]
+        xs += [xa, xb, None]
+        ys += [ya, yb, None]
+        h = out["hover"]
+        h[0].append(round(xa + 0.45 * (xb - xa), 4)), h[1].append(round(ya + 0.45 * (yb - ya), 4))
+        h[2].append(text)
+    return out
+
+
+def _nice(v: float) -> float:
+    """``v`` rounded to two significant digits (class bounds that read well)."""
+    if v <= 0:
+        return 0.0
+    e = 10 ** (math.floor(math.log10(v)) - 1)
+    return round(v / e) * e
+
+
+def map_figure(s: PlanSummary, lang: str, year: int | None = None, material: str | None = None,
+               mode: str | None = None, province: str | None = None) -> dict:
+    """Province outlines, prefecture labels, sites by type and transport flows aggregated by
+    place pair (prefecture, or province-level city) with width classes by tonnes a year.
+
+    The number of traces is fixed (sites by type, one line trace per mode and width class, a
+    hover layer, within-place circles), so it does not grow with the flows; sites are
+    aggregated by place and type above :data:`MAX_SITE_POINTS`. In-figure dropdowns choose
+    year, material (or material group), mode and province; the figure's ``layout.meta`` holds
+    the aggregated rows that charts.js re-sums when a filter changes. The arguments give the
+    initial selection (year defaults to the plan's last year)."""
+    names_of = s.names
+    seat, site_place, site_prov = places(s.scenario)
+    rows = flow_pairs(s, site_place)
+    years = s.years or sorted(set(rows["year"]))
+    mats = s.scenario.table("materials")
+    kinds = pd.Series(mats["kind"].astype(str).to_numpy(), index=mats["code"].astype(str))
+    flow_materials = sorted(set(rows["material"]))
+    all_materials = sorted(set(flow_materials) | set(s.plan.facility_io["material"])
+                           if isinstance(s.plan.facility_io, pd.DataFrame) and len(s.plan.facility_io)
+                           else set(flow_materials))
+    modes = [m for m in MODE_COLOUR if m in set(rows["mode"])] + sorted(
+        set(rows["mode"]) - set(MODE_COLOUR))
+    sel = _Selection(year if year is not None else (years[-1] if years else None),
+                     material, mode, province)
+    names = {"place": {c: str(seat.at[c, "name_zh" if lang == "zh" else "name_en"])
+                       for c in seat.index},
+             "material": {m: names_of("material", m, lang) for m in all_materials},
+             "mode": {m: names_of("mode", m, lang) for m in modes}}
+    # one width scale for every filter: classes are shares of the largest pair of any year
+    pair = rows[rows["a"] != rows["b"]].groupby(["year", "a", "b", "mode"])["t"].sum()
+    t_ref = float(pair.max()) if len(pair) else 0.0
+    bounds: list[float | None] = ([_nice(t_ref * e) for e in CLASS_EDGES] if t_ref > 0
+                                  else [None] * len(CLASS_EDGES))
+    view = _flow_view(rows, seat, kinds, sel, bounds, names, lang, modes)
+
     fig = go.Figure()
-    for level, path in boundary_files().items():
+    prov_box = _outline_bbox()
+    path = boundary_files().get("provinces")
+    if path is not None:
         xs, ys = outline_xy(path)
-        if any(x is not None for x in xs):
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                fill="toself" if level == "provinces" else None, fillcolor="rgba(18,53,91,0.04)",
-                line=dict(color="#8a8a8a" if level == "provinces" else "#cfcfcf",
-                          width=1.4 if level == "provinces" else 0.6),
-                name=level, meta={"layer": "boundary"}))
-        points = seats(path)
-        if points:
-            fig.add_trace(go.Scatter(
-                x=[p[0] for p in points], y=[p[1] for p in points], mode="markers",
-                name=_t(lang, "地级市驻地", "prefecture seats"),
-                text=[p[2] if lang == "zh" else p[3] for p in points],
-                hovertemplate="%{text}<extra></extra>",
-                marker=dict(symbol="circle-open", size=5, color="#aaa"),
-                meta={"layer": "seats"}))
-    sites = s.scenario.table("sites").set_index("id")
-    regions = s.scenario.table("regions")
-    prov = regions[regions["level"] == "province"]
-    fig.add_trace(go.Scatter(
-        x=prov["lon"], y=prov["lat"], mode="text", hoverinfo="skip", showlegend=False,
-        text=prov["name_zh" if lang == "zh" else "name_en"], textfont=dict(color="#777", size=13),
-        meta={"layer": "labels"}))
-    used = set(s.plan.flows["from_site"]) | set(s.plan.flows["to_site"])
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, fill="toself",
+            fillcolor="rgba(18,53,91,0.04)", line=dict(color="#8a8a8a", width=1.2),
+            name=_t(lang, "省界", "provinces"), meta={"layer": "boundary"}))
+    traces: list[dict] = fig.to_plotly_json()["data"]
+    # --- sites (legend first) ---
+    sites = s.scenario.table("sites")
+    sites["id"] = sites["id"].astype(str)
+    sites = sites.set_index("id")
+    ids = lambda col: {str(v) for v in col.unique()}  # noqa: E731
+    used = ids(s.plan.flows["from_site"]) | ids(s.plan.flows["to_site"])
     if isinstance(s.plan.activity, pd.DataFrame) and len(s.plan.activity):
-        used |= set(s.plan.activity.loc[s.plan.activity["built"].astype(bool), "site"])
-    markers = []
-    for role, (symbol, colour, size) in ROLE_STYLE.items():
-        r = sites[sites["roles"].str.split(";").map(lambda x, role=role: role in x)]
-        r = r[r.index.isin(used)]
+        used |= ids(s.plan.activity.loc[s.plan.activity["built"].astype(bool), "site"])
+    for df in (s.plan.supply_use, s.plan.deliveries):
+        if isinstance(df, pd.DataFrame) and len(df):
+            used |= ids(df["site"])
+    codes = _site_codes(s, years, all_materials)
+    # plain object ids: pandas' arrow strings test membership element by element
+    sites.index = pd.Index([str(v) for v in sites.index], dtype=object)
+    in_used = np.fromiter((i in used for i in sites.index), bool, len(sites))
+    m_index = {m: i for i, m in enumerate(all_materials)}
+    y_index = {y: i for i, y in enumerate(years)}
+    prov_codes = sorted(set(seat["province"]))
+    role_of = {v: {x.strip() for x in str(v).split(";")} for v in sites["roles"].unique()}
+    has_role = {role: sites["roles"].map(lambda v, role=role: role in role_of[v]).to_numpy(bool)
+                for role in ROLE_STYLE}
+    aggregate = len(used) > MAX_SITE_POINTS
+    markers_xy: list[np.ndarray] = []
+    for rank, (role, (symbol, colour, size)) in enumerate(ROLE_STYLE.items()):
+        r = sites[has_role[role] & in_used]
         if r.empty:
             continue
-        markers.append(go.Scatter(
-            x=r["lon"], y=r["lat"], mode="markers", name=_t(lang, *ROLE_NAME[role]),
-            marker=dict(symbol=symbol, color=colour, size=size,
-                        line=dict(color=colour if symbol.endswith("open") else "white", width=1)),
-            text=r["name_zh" if lang == "zh" else "name_en"],
-            hovertemplate="%{text}<extra>" + _t(lang, *ROLE_NAME[role]) + "</extra>",
-            meta={"layer": "sites", "role": role}).to_plotly_json())
-    fig.update_xaxes(visible=False, showgrid=False)
-    # Plate carrée stretched by 1/cos(latitude) so the region keeps its shape.
-    lat0 = float(np.nanmean(sites["lat"])) if len(sites) else 39.0
-    fig.update_yaxes(visible=False, showgrid=False, scaleanchor="x",
-                     scaleratio=1 / math.cos(math.radians(lat0)))
-    fig.update_layout(legend=dict(orientation="v", x=1.0, y=1.0, bgcolor="rgba(255,255,255,.8)"),
-                      hovermode="closest", dragmode="pan")
-    doc = _layout(fig, _t(lang, "区域、站点与物料流向", "Region, sites and material flows"),
-                  640).to_plotly_json()
-    # Flow traces are plain dicts: hundreds of validated plotly objects would take seconds.
-    doc["data"] += _flow_traces(s, sites, lang) + markers
-    return doc
+        pv = site_prov.reindex(r.index).fillna("")
+        mine = codes[codes["site"].isin(r.index)]
+        if aggregate:  # one marker per place: its seat, count in the hover
+            count = site_place.reindex(r.index).dropna().value_counts().sort_index()
+            x = seat.loc[count.index, "lon"].to_numpy()
+            y = seat.loc[count.index, "lat"].to_numpy()
+            text = [f"{names['place'][c]} · {_t(lang, *ROLE_NAME[role])} {n:,}"
+                    + _t(lang, " 个", "") for c, n in count.items()]
+            pkeys = _keys_by(mine, site_place, count.index)
+            pprov = [seat.at[c, "province"] for c in count.index]
+            msize = (size + 3 * np.log10(count.to_numpy())).round(1).tolist()
+        else:
+            x, y = r["lon"].astype(float).to_numpy(), r["lat"].astype(float).to_numpy()
+            text = names_of.series("site", r.index.to_series(), lang).tolist()
+            pkeys = _keys_by(mine, pd.Series(r.index, index=r.index), r.index)
+            pprov, msize = pv.tolist(), size
+        markers_xy.append(np.column_stack([x, y]))
+        keep = _site_mask(pkeys, pprov, sel, years, all_materials, kinds, y_index, m_index)
+        traces.append({
+            "type": "scatter", "mode": "markers", "name": _t(lang, *ROLE_NAME[role]),
+            "legendgroup": "sites", "legendrank": 100 + rank,
+            **({"legendgrouptitle": {"text": _t(lang, "站点类型", "Site types")}}
+               if rank == 0 or not any(t.get("legendgroup") == "sites" for t in traces) else {}),
+            "x": [round(float(v), 4) if ok else None for v, ok in zip(x, keep, strict=True)],
+            "y": [round(float(v), 4) if ok else None for v, ok in zip(y, keep, strict=True)],
+            "text": text, "hovertemplate": "%{text}<extra>" + _t(lang, *ROLE_NAME[role]) + "</extra>",
+            "marker": {"symbol": symbol, "color": colour, "size": msize,
+                       "line": {"color": colour if symbol.endswith("open") else "white", "width": 1}},
+            "meta": {"layer": "sites", "role": role, "keys": pkeys,
+                     "prov": [prov_codes.index(p) if p in prov_codes else -1 for p in pprov],
+                     "x": [round(float(v), 4) for v in x], "y": [round(float(v), 4) for v in y]}})
+    # --- flows: legend entries by mode and width class, then the lines themselves ---
+    dummy = {"type": "scatter", "x": [None], "y": [None], "mode": "lines", "hoverinfo": "skip"}
+    for i, m in enumerate(modes):
+        traces.append({**dummy, "name": names["mode"][m], "legendgroup": f"mode:{m}",
+                       "legendrank": 200 + i, "line": {"color": MODE_COLOUR.get(m, "#555"),
+                                                       "width": 3, "dash": MODE_DASH.get(m, "solid")},
+                       **({"legendgrouptitle": {"text": _t(lang, "运输方式", "Transport mode")}}
+                          if i == 0 else {}),
+                       "meta": {"layer": "legend"}})
+    q = lambda t: compact(t, lang)  # noqa: E731
+    if t_ref > 0:
+        labels = [f"< {q(bounds[0])}"] + [f"{q(a)} – {q(b)}" for a, b in zip(bounds, bounds[1:],
+                                                                                 strict=False)] + [f"≥ {q(bounds[-1])}"]
+        for k, w in enumerate(WIDTHS):
+            traces.append({**dummy, "name": labels[k], "legendgroup": "width", "legendrank": 300 + k,
+                           "line": {"color": "#777", "width": w},
+                           **({"legendgrouptitle": {"text": _t(lang, "线宽：年运量", "Line width: t a year")}}
+                              if k == 0 else {}), "meta": {"layer": "legend", "width": True}})
+    for m in modes:
+        for k, w in enumerate(WIDTHS):
+            xs, ys = view["lines"][(m, k)]
+            traces.append({"type": "scatter", "mode": "lines", "showlegend": False,
+                           "legendgroup": f"mode:{m}", "hoverinfo": "skip", "opacity": 0.8,
+                           "x": xs, "y": ys, "name": names["mode"][m],
+                           "line": {"color": MODE_COLOUR.get(m, "#555"), "width": w,
+                                    "dash": MODE_DASH.get(m, "solid")},
+                           "meta": {"layer": "flows", "mode": m, "cls": k}})
+    wx, wy, wt, wtext = view["within"]
+    traces.append({"type": "scatter", "mode": "markers", "legendrank": 400,
+                   "name": _t(lang, "市内运输（圆按吨数）", "within a city (circle by t)"),
+                   "x": wx, "y": wy, "text": wtext, "hovertemplate": "%{text}<extra></extra>",
+                   "marker": {"size": _within_size(wt, t_ref), "color": "rgba(120,120,120,0.25)",
+                              "line": {"color": "#777", "width": 1}},
+                   "meta": {"layer": "within"}})
+    hx, hy, htext = view["hover"]
+    traces.append({"type": "scatter", "mode": "markers", "showlegend": False, "x": hx, "y": hy,
+                   "text": htext, "hovertemplate": "%{text}<extra></extra>",
+                   "marker": {"size": 8, "color": "#333", "opacity": 0.01},
+                   "meta": {"layer": "flow_hover"}})
+    # --- labels: provinces at their outline's centroid, prefectures clear of markers ---
+    cen = _centroids()
+    provs = s.scenario.table("regions").query("level == 'province'")
+    if len(provs):
+        px = [cen.get(str(c), (lo, la))[0] for c, lo, la in zip(provs["code"], provs["lon"], provs["lat"], strict=True)]
+        py = [cen.get(str(c), (lo, la))[1] for c, lo, la in zip(provs["code"], provs["lon"], provs["lat"], strict=True)]
+        traces.insert(1, {"type": "scatter", "mode": "text", "x": px, "y": py, "showlegend": False,
+                          "hoverinfo": "skip", "text": provs["name_zh" if lang == "zh" else "name_en"].tolist(),
+                          "textfont": {"color": "rgba(18,53,91,0.45)", "size": 15},
+                          "meta": {"layer": "labels"}})
+    prefs = seat[seat.index.map(lambda c: c not in set(provs["code"].astype(str)))]
+    boxes = list(prov_box.values()) or [[float(seat["lon"].min()), float(seat["lon"].max()),
+                                         float(seat["lat"].min()), float(seat["lat"].max())]]
+    site_box = [float(sites["lon"].min()), float(sites["lon"].max()),
+                float(sites["lat"].min()), float(sites["lat"].max())] if len(sites) else boxes[0]
+    full = _pad(_union(boxes + [site_box]) if prov_box else site_box)
+    box = _pad(prov_box[sel.province]) if sel.province in prov_box else full
+    if len(prefs):
+        obstacles = np.vstack(markers_xy + [prefs[["lon", "lat"]].to_numpy(float)]) if markers_xy \
+            else prefs[["lon", "lat"]].to_numpy(float)
+        ptext = [names["place"][c] for c in prefs.index]
+        spots = place_labels(prefs["lon"].to_numpy(float), prefs["lat"].to_numpy(float), ptext,
+                             obstacles, full)
+        traces.insert(2, {"type": "scatter", "mode": "markers+text", "x": prefs["lon"].round(4).tolist(),
+                          "y": prefs["lat"].round(4).tolist(), "text": ptext, "textposition": spots,
+                          "textfont": {"size": 10, "color": "#555"}, "showlegend": False,
+                          "name": _t(lang, "地级市驻地", "prefecture seats"),
+                          "hovertemplate": "%{text}<extra></extra>",
+                          "marker": {"symbol": "circle-open", "size": 4, "color": "#999"},
+                          "meta": {"layer": "seats"}})
+    title = _t(lang, "区域地图：站点与物料流向", "Map: sites and material flows")
+    lat0 = (full[2] + full[3]) / 2
+    prov_names = {c: names_of("region", c, lang) for c in prov_codes}
+    menus = [
+        ("year", [(str(y), _t(lang, f"{y}年", str(y))) for y in years],
+         years.index(sel.year) if sel.year in years else 0),
+        ("material", _material_options(all_materials, flow_materials, kinds, names, lang),
+         None),
+        ("mode", [(ALL, _t(lang, "全部运输方式", "all modes"))] + [(m, names["mode"][m]) for m in modes],
+         None),
+        ("province", [(ALL, _t(lang, "全部省份", "all provinces"))] + list(prov_names.items()),
+         None)]
+    resolved = []
+    for key, options, active in menus:
+        values = [v for v, _ in options]
+        current = {"material": sel.material, "mode": sel.mode, "province": sel.province}.get(key)
+        if active is None:
+            active = values.index(current) if current in values else 0
+        resolved.append((key, options, active))
+    updatemenus, menu_px = _menus(resolved)
+    base_title, title = title, menu_title(title, updatemenus, lang)
+    layout = {
+        "title": {"text": title, "x": 0.01, "y": 0.985, "yanchor": "top"}, "height": 720,
+        "font": {"family": FONT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
+        "margin": {"l": 10, "r": 10, "t": 92, "b": 10}, "hovermode": "closest", "dragmode": "pan",
+        "xaxis": {"visible": False, "range": [round(box[0], 3), round(box[1], 3)]},
+        "yaxis": {"visible": False, "range": [round(box[2], 3), round(box[3], 3)],
+                  "scaleanchor": "x", "scaleratio": round(1 / math.cos(math.radians(lat0)), 4)},
+        "legend": {"x": 1.0, "xanchor": "right", "y": 1.0, "bgcolor": "rgba(255,255,255,.85)",
+                   "bordercolor": "#ddd", "borderwidth": 1, "font": {"size": 11},
+                   "groupclick": "toggleitem", "tracegroupgap": 6},
+        "updatemenus": updatemenus,
+        "meta": {"chart": "map", "lang": lang, "download": download_name(title), "menu_px": menu_px,
+                 "title": base_title,
+                 "filter": {"year": str(sel.year), "material": sel.material, "mode": sel.mode,
+                            "province": sel.province},
+                 "rows": {"year": rows["year"].astype(int).tolist(),
+                          "material": rows["material"].map(m_index).astype(int).tolist(),
+                          "mode": rows["mode"].map({m: i for i, m in enumerate(modes)}).astype(int).tolist(),
+                          "a": rows["a"].map({c: i for i, c in enumerate(seat.index)}).astype(int).tolist(),
+                          "b": rows["b"].map({c: i for i, c in enumerate(seat.index)}).astype(int).tolist(),
+                          "t": rows["t"].round(3).tolist()},
+                 "places": {"code": seat.index.tolist(), "x": seat["lon"].round(4).tolist(),
+                            "y": seat["lat"].round(4).tolist(),
+                            "name": [names["place"][c] for c in seat.index],
+                            "prov": seat["province"].tolist()},
+                 "years": [int(y) for y in years], "materials": all_materials,
+                 "material_names": [names["material"][m] for m in all_materials],
+                 "kinds": [str(kinds.get(m, "")) for m in all_materials],
+                 "modes": modes, "mode_names": [names["mode"][m] for m in modes],
+                 "provinces": prov_codes, "bounds": bounds, "t_ref": t_ref,
+                 "scales": tonne_scales(lang),
+                 "words": {"total": _t(lang, "合计", "total"), "within": _t(lang, "市内", "within"),
+                           "to": "→"},
+                 "bbox": {ALL: [round(v, 3) for v in full],
+                          **{c: [round(v, 3) for v in _pad(b)] for c, b in prov_box.items()}}}}
+    return {"data": traces, "layout": layout}
 
 
-def _flow_traces(s: PlanSummary, sites: pd.DataFrame, lang: str) -> list[dict]:
-    """One line trace per (year, material, mode, width class) and one hover-marker trace."""
-    f = s.plan.flows
-    f = f[f["t"] > 0].groupby(["year", "from_site", "to_site", "material", "mode"],
-                              as_index=False)["t"].sum()
-    f = f[f["from_site"].isin(sites.index) & f["to_site"].isin(sites.index)]
-    if f.empty:
-        return []
-    t_max = float(f["t"].max())
-    f["bin"] = pd.cut(np.sqrt(f["t"] / t_max), [0, 0.25, 0.5, 1.0001], labels=False)
-    for end, col in (("a", "from_site"), ("z", "to_site")):
-        f[f"x{end}"] = f[col].map(sites["lon"]).astype(float).round(4)
-        f[f"y{end}"] = f[col].map(sites["lat"]).astype(float).round(4)
-    colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(f["material"].unique()))}
-    name = s.names
-    site_name = {k: name("site", k, lang) for k in set(f["from_site"]) | set(f["to_site"])}
-    traces: list[dict] = []
-    for (year, material, mode), g in f.groupby(["year", "material", "mode"]):
-        label = f"{name('material', material, lang)} · {name('mode', mode, lang)}"
-        common = {"type": "scatter", "name": label, "legendgroup": f"{year}|{material}|{mode}",
-                  "meta": {"layer": "flows", "year": int(year), "material": str(material),
-                           "mode": str(mode)}}
-        for i, (_, gb) in enumerate(g.groupby("bin")):
-            n = len(gb)
-            xs = np.column_stack([gb["xa"], gb["xz"], np.full(n, np.nan)]).ravel()
-            ys = np.column_stack([gb["ya"], gb["yz"], np.full(n, np.nan)]).ravel()
-            traces.append({**common, "mode": "lines", "showlegend": i == 0, "hoverinfo": "skip",
-                           "opacity": 0.75, "x": _nulls(xs), "y": _nulls(ys),
-                           "line": {"color": colours[material],
-                                    "dash": MODE_DASH.get(mode, "solid"),
-                                    "width": round(_width(float(gb["t"].max()), t_max), 2)}})
-        text = [f"{site_name[a]} → {site_name[z]}<br>{label}<br>{quantity(t, 't', lang)}"
-                for a, z, t in zip(g["from_site"], g["to_site"], g["t"], strict=True)]
-        traces.append({**common, "mode": "markers", "showlegend": False, "text": text,
-                       "x": ((g["xa"] + g["xz"]) / 2).round(4).tolist(),
-                       "y": ((g["ya"] + g["yz"]) / 2).round(4).tolist(),
-                       "marker": {"size": 6, "color": colours[material], "opacity": 0.01},
-                       "hovertemplate": "%{text}<extra></extra>"})
-    return traces
+def _within_size(t: list[float], t_ref: float) -> list[float]:
+    return [round(6 + 22 * math.sqrt(v / t_ref), 1) if t_ref > 0 else 6 for v in t]
 
 
-def _nulls(a: np.ndarray) -> list[float | None]:
-    return [None if math.isnan(v) else float(v) for v in a]
+def _material_options(all_materials: list[str], flow_materials: list[str], kinds: pd.Series,
+                      names: dict, lang: str) -> list[tuple[str, str]]:
+    """'All', the material groups present, then each material that moves."""
+    opts = [(ALL, _t(lang, "全部物料", "all materials"))]
+    present = {str(kinds.get(m, "")) for m in flow_materials}
+    opts += [(f"kind:{k}", _t(lang, f"全部{GROUP[k][0]}", f"all {GROUP[k][1]}"))
+             for k in GROUP if k and k in present]
+    return opts + [(m, names["material"][m]) for m in flow_materials]
+
+
+def _site_mask(pkeys: list[list[int]], pprov: list[str], sel: _Selection, years: list[int],
+               materials: list[str], kinds: pd.Series, y_index: dict, m_index: dict) -> list[bool]:
+    n = len(materials) or 1
+    yi = y_index.get(sel.year)
+    if sel.material == ALL:
+        ok_m = set(range(len(materials)))
+    elif sel.material.startswith("kind:"):
+        ok_m = {i for m, i in m_index.items() if str(kinds.get(m, "")) == sel.material[5:]}
+    else:
+        ok_m = {m_index[sel.material]} if sel.material in m_index else set()
+    out = []
+    for ks, pv in zip(pkeys, pprov, strict=True):
+        hit = any(c // n == yi and c % n in ok_m for c in ks)
+        out.append(hit and (sel.province == ALL or pv == sel.province))
+    return out
 
 
 # --- Sankey ---------------------------------------------------------------------------
 
-def sankey_figure(s: PlanSummary, lang: str, year: int | None = None) -> go.Figure:
-    """Materials → processes → materials, from generation and legacy stock to disposal and
-    delivered demand. A process whose output feeds back into an earlier step draws a loop."""
+SMALL_SHARE = 0.005  # materials and processes under this share of a view's tonnes are grouped
+
+
+def sankey_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
+    """The plan's tables the Sankey reads, summed by year, province and material (and process),
+    once for every view: supply_use, facility_io, deliveries, market, and journeys (transport
+    with intermodal routes counted once) with their origin and destination province."""
     p = s.plan
-    year = year if year is not None else (s.years[-1] if s.years else None)
-    links: list[tuple[str, str, float]] = []
-    src_gen, src_stock = _t(lang, "当年产生", "generated"), _t(lang, "历史堆存", "legacy stock")
-    sink_disp, sink_dem = _t(lang, "处置", "disposal"), _t(lang, "交付需求", "delivered to demand")
+    _, _, site_prov = places(s.scenario)
+    out: dict[str, pd.DataFrame] = {}
+    for name, cols in (("supply_use", ["generation_t", "stock_drawn_t", "disposed_t"]),
+                       ("facility_io", ["t"]), ("deliveries", ["delivered_t"]), ("market", ["t"])):
+        df = getattr(p, name, None)
+        if not isinstance(df, pd.DataFrame) or df.empty:
+            continue
+        keys = ["year", "prov", "material"] + (["process", "direction"] if name == "facility_io" else [])
+        out[name] = df.assign(prov=df["site"].astype(str).map(site_prov).fillna("")).groupby(
+            keys, as_index=False)[cols].sum()
+    f = _journeys(s.transport_flows()) if len(p.flows) else pd.DataFrame()
+    if len(f):
+        f = f.assign(a=f["from_site"].astype(str).map(site_prov).fillna(""),
+                     b=f["to_site"].astype(str).map(site_prov).fillna(""))
+        out["journeys"] = f[f["a"] != f["b"]].groupby(["year", "a", "b", "material"],
+                                                      as_index=False)["t"].sum()
+    return out
+
+
+def sankey_links(s: PlanSummary, lang: str, year: int | None, province: str | None = None,
+                 tables: dict[str, pd.DataFrame] | None = None) -> list[tuple[str, str, float, str]]:
+    """(source, target, tonnes, material kind) links of one year, for the whole region or one
+    province: generation and legacy stock into materials, materials into processes and out
+    again, and on to disposal, delivered demand, the market, or across the province border.
+    ``tables`` is :func:`sankey_tables` (computed when not given)."""
+    tables = sankey_tables(s) if tables is None else tables
+    mats = s.scenario.table("materials")
+    kinds = dict(zip(mats["code"].astype(str), mats["kind"].astype(str), strict=True))
+    ends = _ends(lang)
     mat = lambda m: "▣ " + s.names("material", m, lang)  # noqa: E731
     proc = lambda x: "⚙ " + s.names("process", x, lang)  # noqa: E731
 
-    def of_year(df: pd.DataFrame | None) -> pd.DataFrame:
-        if not isinstance(df, pd.DataFrame) or df.empty:
-            return pd.DataFrame()
-        return df[df["year"] == year] if year is not None else df
+    def pick(name: str) -> pd.DataFrame:
+        d = tables.get(name, pd.DataFrame())
+        if d.empty:
+            return d
+        d = d[d["year"] == year] if year is not None else d
+        return d[d["prov"] == province] if province else d
 
-    su = of_year(p.supply_use)
+    links: list[tuple[str, str, float, str]] = []
+    su = pick("supply_use")
     if len(su):
         g = su.groupby("material")[["generation_t", "stock_drawn_t", "disposed_t"]].sum()
         for m, r in g.iterrows():
-            links += [(src_gen, mat(m), r["generation_t"]), (src_stock, mat(m), r["stock_drawn_t"]),
-                      (mat(m), sink_disp, r["disposed_t"])]
-    fio = of_year(p.facility_io)
+            k = kinds.get(str(m), "")
+            links += [(ends["gen"], mat(m), r["generation_t"], k),
+                      (ends["stock"], mat(m), r["stock_drawn_t"], k),
+                      (mat(m), ends["disposal"], r["disposed_t"], k)]
+    fio = pick("facility_io")
     if len(fio):
         g = fio.groupby(["process", "material", "direction"], as_index=False)["t"].sum()
-        for _, r in g.iterrows():
-            a, b = (mat(r["material"]), proc(r["process"])) if r["direction"] == "in" else (
-                proc(r["process"]), mat(r["material"]))
-            links.append((a, b, r["t"]))
-    dl = of_year(p.deliveries)
-    if len(dl):
-        for m, t in dl.groupby("material")["delivered_t"].sum().items():
-            links.append((mat(m), sink_dem, t))
-    links = [(a, b, float(t)) for a, b, t in links if t and t > 0]
-    nodes = list(dict.fromkeys([a for a, _, _ in links] + [b for _, b, _ in links]))
-    index = {n: i for i, n in enumerate(nodes)}
-    colour = ["#999" if n in (src_gen, src_stock, sink_disp, sink_dem) else
-              "#2ca02c" if n.startswith("⚙") else "#1f77b4" for n in nodes]
-    fig = go.Figure(go.Sankey(
-        arrangement="snap", valueformat=",.0f", valuesuffix=_t(lang, " 吨", " t"),
-        node=dict(label=nodes, color=colour, pad=12, thickness=14),
-        link=dict(source=[index[a] for a, _, _ in links], target=[index[b] for _, b, _ in links],
-                  value=[t for _, _, t in links], color="rgba(120,120,120,0.25)")))
-    title = _t(lang, f"物料流（{year}年）", f"Material flows ({year})")
-    return _layout(fig, title, 720)
+        for pr, m, d, t in zip(g["process"], g["material"], g["direction"], g["t"], strict=True):
+            a, b = (mat(m), proc(pr)) if d == "in" else (proc(pr), mat(m))
+            links.append((a, b, t, kinds.get(str(m), "")))
+    for name, col, end in (("deliveries", "delivered_t", ends["demand"]), ("market", "t", ends["market"])):
+        df = pick(name)
+        if len(df):
+            for m, t in df.groupby("material")[col].sum().items():
+                links.append((mat(m), end, t, kinds.get(str(m), "")))
+    j = tables.get("journeys", pd.DataFrame())
+    if province and len(j):  # journeys across the province border
+        j = j[j["year"] == year] if year is not None else j
+        for m, t in j[j["a"] == province].groupby("material")["t"].sum().items():
+            links.append((mat(m), ends["out"], t, kinds.get(str(m), "")))
+        for m, t in j[j["b"] == province].groupby("material")["t"].sum().items():
+            links.append((ends["in"], mat(m), t, kinds.get(str(m), "")))
+    return [(a, b, float(t), k) for a, b, t, k in links if t and t > 1e-9]
 
+
+def _ends(lang: str) -> dict[str, str]:
+    return {"gen": _t(lang, "当年产生", "generated"), "stock": _t(lang, "历史堆存", "legacy stock"),
+            "disposal": _t(lang, "处置（填埋等）", "disposal (landfill etc.)"),
+            "demand": _t(lang, "交付需求", "delivered to demand"),
+            "market": _t(lang, "区外市场", "market outside the model"),
+            "out": _t(lang, "调出省外", "to other provinces"),
+            "in": _t(lang, "省外调入", "from other provinces")}
+
+
+def _group_small(links: list[tuple[str, str, float, str]], lang: str
+                 ) -> list[tuple[str, str, float, str]]:
+    """Materials and processes carrying under :data:`SMALL_SHARE` of the view's tonnes merged
+    into one node per material group ('其他工业固废') or '其他工艺', so the big flows read."""
+    through: dict[str, float] = {}
+    for a, b, t, _ in links:
+        through[a] = through.get(a, 0.0) + t
+        through[b] = through.get(b, 0.0) + t
+    total = sum(t for _, _, t, _ in links) or 1.0
+
+    def node(n: str, kind: str) -> str:
+        if through.get(n, 0.0) >= SMALL_SHARE * total or n[:1] not in "▣⚙":
+            return n
+        if n.startswith("⚙"):
+            return "⚙ " + _t(lang, "其他工艺", "other processes")
+        g = GROUP.get(kind, GROUP[""])
+        return "▣ " + _t(lang, f"其他{g[0]}", f"other {g[1]}")
+
+    merged: dict[tuple[str, str, str], float] = {}
+    for a, b, t, k in links:
+        key = (node(a, k), node(b, k), k)
+        merged[key] = merged.get(key, 0.0) + t
+    return [(a, b, t, k) for (a, b, k), t in merged.items() if a != b]
+
+
+def _sankey_trace(links: list[tuple[str, str, float, str]], lang: str, visible: bool,
+                  meta: dict) -> dict:
+    ends = set(_ends(lang).values())
+    nodes = list(dict.fromkeys([a for a, _, _, _ in links] + [b for _, b, _, _ in links]))
+    index = {n: i for i, n in enumerate(nodes)}
+    inflow = dict.fromkeys(nodes, 0.0)
+    outflow = dict.fromkeys(nodes, 0.0)
+    kind_of: dict[str, str] = {}
+    for a, b, t, k in links:
+        outflow[a] += t
+        inflow[b] += t
+        kind_of.setdefault(a if a.startswith("▣") else b, k)
+    size = {n: max(inflow[n], outflow[n]) for n in nodes}
+    big = max(size.values(), default=0.0)
+    # Tonnes written on every node of at least 3 % of the largest: the big flows read at once.
+    labels = [f"{_short(n)} {compact(size[n], lang)}" if size[n] >= 0.03 * big else _short(n)
+              for n in nodes]
+    disposal = _ends(lang)["disposal"]
+    colour = ["#d62728" if n == disposal else "#888" if n in ends else
+              "#444" if n.startswith("⚙") else GROUP.get(kind_of.get(n, ""), GROUP[""])[2]
+              for n in nodes]
+    return {"type": "sankey", "visible": visible, "arrangement": "snap",
+            "valueformat": ",.0f", "valuesuffix": _t(lang, " 吨", " t"),
+            "node": {"label": labels, "customdata": nodes, "color": colour, "pad": 10,
+                     "thickness": 14, "hovertemplate": "%{customdata}<br>%{value:,.0f}"
+                     + _t(lang, " 吨", " t") + "<extra></extra>"},
+            "link": {"source": [index[a] for a, _, _, _ in links],
+                     "target": [index[b] for _, b, _, _ in links],
+                     "value": [round(t, 3) for _, _, t, _ in links],
+                     "color": ["rgba(214,39,40,0.35)" if b == disposal else
+                               GROUP.get(k, GROUP[""])[3] for _, b, _, k in links],
+                     "customdata": [GROUP.get(k, GROUP[""])[0 if lang == "zh" else 1]
+                                    for _, _, _, k in links]},
+            "meta": {**meta, "labels": labels, "big": [size[n] >= 0.03 * big for n in nodes]}}
+
+
+def _headline(links: list[tuple[str, str, float, str]], lang: str) -> str:
+    """The view's main message: generated, disposed and the disposed share, delivered."""
+    e = _ends(lang)
+    gen = sum(t for a, _, t, _ in links if a in (e["gen"], e["stock"]))
+    disp = sum(t for _, b, t, _ in links if b == e["disposal"])
+    dem = sum(t for _, b, t, _ in links if b == e["demand"])
+    q = lambda t: quantity(t, "t", lang)  # noqa: E731
+    share = f"（{disp / gen:.0%}）" if gen else ""
+    if lang == "zh":
+        return f"产生及堆存消纳 {q(gen)}，处置 {q(disp)}{share}，交付需求 {q(dem)}"
+    share = f" ({disp / gen:.0%})" if gen else ""
+    return f"generated and stock drawn {q(gen)}, disposed {q(disp)}{share}, delivered {q(dem)}"
+
+
+def sankey_figure(s: PlanSummary, lang: str, year: int | None = None,
+                  province: str | None = None) -> go.Figure:
+    """Materials → processes → materials, from generation and legacy stock to disposal and
+    delivered demand, coloured by material group; tonnes written on the large nodes. One
+    Sankey per (province or whole region, year), chosen with the in-figure dropdowns (the
+    arguments give the one shown first). A process whose output feeds back into an earlier
+    step draws a loop."""
+    years = s.years or [None]
+    year = year if year is not None else years[-1]
+    _, _, site_prov = places(s.scenario)
+    regions = s.scenario.table("regions")
+    provs = [c for c in regions.loc[regions["level"] == "province", "code"].astype(str)
+             if c in set(site_prov.dropna())]
+    views = [(p, y) for p in [None, *provs] for y in years]
+    views.sort(key=lambda v: (v != (province, year)))  # the first view is shown first
+    traces, heads = [], {}
+    tables = sankey_tables(s)
+    for p, y in views:
+        links = _group_small(sankey_links(s, lang, y, p, tables), lang)
+        key = f"{p or ALL}|{y}"
+        heads[key] = _headline(links, lang)
+        traces.append(_sankey_trace(links, lang, not traces,
+                                    {"layer": "sankey", "province": p or ALL, "year": str(y)}))
+    def title_of(p, y):
+        where = s.names("region", p, lang) if p else _t(lang, "全区域", "whole region")
+        return _t(lang, f"物料流（{where}，{y}年）", f"Material flows ({where}, {y})")
+    title = title_of(province, year)
+    layout = _layout(go.Figure(), title, 760).to_plotly_json()["layout"]
+    layout["margin"] = {"l": 10, "r": 10, "t": 110, "b": 20}
+    # the view's main message under the title (charts.js swaps it with the view)
+    layout["title"]["subtitle"] = {"text": heads[f"{province or ALL}|{year}"],
+                                   "font": {"size": 13, "color": "#333"}}
+    prov_opts = [(ALL, _t(lang, "全区域", "whole region"))] + [
+        (c, s.names("region", c, lang)) for c in provs]
+    year_opts = [(str(y), _t(lang, f"{y}年", str(y))) for y in years]
+    pv = [v for v, _ in prov_opts]
+    layout["updatemenus"], menu_px = _menus([
+        ("province", prov_opts, pv.index(province) if province in pv else 0),
+        ("year", year_opts, [str(y) for y in years].index(str(year)))])
+    layout["title"]["y"] = 0.985
+    layout["title"]["yanchor"] = "top"
+    layout["meta"] = {**layout["meta"], "chart": "sankey", "lang": lang, "menu_px": menu_px,
+                      "headlines": heads,
+                      "titles": {f"{p or ALL}|{y}": title_of(p, y) for p, y in views},
+                      "filter": {"province": province or ALL, "year": str(year)}}
+    return go.Figure({"data": traces, "layout": layout})
 
 # --- targets ---------------------------------------------------------------------------
 

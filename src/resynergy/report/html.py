@@ -19,7 +19,7 @@ from resynergy.indicators import INDICATORS
 from resynergy.monitor import summary_lines
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
-from resynergy.report.figures import FIGURES, boundary_files
+from resynergy.report.figures import FIGURES, boundary_files, charts_js
 from resynergy.report.labels import column, component, quantity, status
 from resynergy.report.summary import PlanSummary, indicator_name
 
@@ -328,7 +328,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
     html = environment().get_template("report.html.j2").render(
         s=s, plan=s.plan, version=__version__, langs=LANGS,
         generated=china_time(),
-        plotly_js=get_plotlyjs(), figures=figure_json(figs),
+        plotly_js=get_plotlyjs(), charts_js=charts_js(), figures=figure_json(figs),
         config=inline_json(PLOTLY_CONFIG),
         filters={"material": [(m, s.names("material", m, "zh"), s.names("material", m, "en"))
                               for m in materials],

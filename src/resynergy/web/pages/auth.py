@@ -27,6 +27,7 @@ from resynergy.web.pages.templates import render
 
 router = APIRouter()
 PLOTLY_JS = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+CHARTS_JS = Path(str(files("resynergy.report") / "charts.js"))  # report/figures.py's script
 
 
 def safe_next(target: str) -> str:
@@ -40,6 +41,12 @@ def safe_next(target: str) -> str:
 def plotly_js():
     return FileResponse(PLOTLY_JS, media_type="text/javascript",
                         headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/static/vendor/charts.js")
+def charts_js():
+    return FileResponse(CHARTS_JS, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/login")

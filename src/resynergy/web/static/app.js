@@ -26,7 +26,12 @@
       plotlyLoading = new Promise(function (resolve, reject) {
         var s = document.createElement("script");
         s.src = "/static/vendor/plotly.min.js";
-        s.onload = function () { resolve(window.Plotly); };
+        s.onload = function () {  // then the chart script (menus, zh mode bar, PNG names)
+          var c = document.createElement("script");
+          c.src = "/static/vendor/charts.js";
+          c.onload = c.onerror = function () { resolve(window.Plotly); };
+          document.head.appendChild(c);
+        };
         s.onerror = reject;
         document.head.appendChild(s);
       });
@@ -40,7 +45,8 @@
     plotly().then(function (Plotly) {
       nodes.forEach(function (el) {
         api(el.dataset.figure).then(function (fig) {
-          return Plotly.newPlot(el, fig.data, fig.layout, config);
+          return window.ResynergyCharts ? window.ResynergyCharts.plot(el, fig, {lang: lang, config: config})
+            : Plotly.newPlot(el, fig.data, fig.layout, config);
         }).then(function () {
           el.dataset.ready = "1";
         }).catch(function (err) {
