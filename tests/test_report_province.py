@@ -123,6 +123,10 @@ def test_province_filter_changes_the_figures(browser, built):
         w = v22.loc[col(v22, "indicator") == iid, bilingual("value")]
         assert card.locator(".v").inner_text() == quantity(float(w.iloc[0]), _unit(iid), "zh")
         assert "山西省" in card.locator(".k").inner_text()
+    # the map and the Sankey follow the province (charts.js keeps the applied filter on the div)
+    for fig in ("#fig-map", "#fig-sankey"):
+        page.wait_for_function("([f, p]) => JSON.parse(document.querySelector(f).dataset.filter || '{}').province === p",
+                               arg=[fig, SHANXI])
     # the province's indicators, base year against the target year
     rows = visible(page, "province-indicators")
     assert rows and {r[1] for r in rows} == {"山西省"} and {r[2] for r in rows} == {"全部物料"}
