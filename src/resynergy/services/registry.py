@@ -205,7 +205,8 @@ def stale_issue(table: str, pk: int | None, source: str = "", row: int | None = 
                      "reload it and make your change again", table, source or f"{table} #{pk}", row)
 
 
-def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") -> Applied:
+def apply(db: Session, actor: Actor, changes: list[Change], action: str = "",
+          progress: Callable[[str, float], None] | None = None) -> Applied:
     """Validate and write ``changes`` as one unit (see module docstring); raise Rejected or NotFound.
 
     ``action`` prefixes the audit actions (e.g. "import" gives import_create/import_update).
@@ -228,7 +229,11 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
     issues = [i for p in prepared.values() for i in p.issues]
     if issues:
         raise Rejected(issues)
+    if progress is not None:
+        progress("checking", 0.3)
     plan, tables, before_sites = _check(db, actor, prepared, changes)  # no lock held yet
+    if progress is not None:
+        progress("writing", 0.7)
     begin_write(db)
     seen = _fingerprint(plan, tables, before_sites)
     if _versions(db, seen, {name: tp.removed for name, tp in plan.items()}) != seen:  # changed since it was checked: check again, now under the lock

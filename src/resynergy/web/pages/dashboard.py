@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from resynergy import datasets
-from resynergy.services import access, imports, runs
-from resynergy.services.registry import counts
+from resynergy.services import access, imports, loads, runs
+from resynergy.services.registry import NotFound, counts
 from resynergy.store.models import Run
-from resynergy.web.deps import DB, CurrentActor
+from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
 
 router = APIRouter()
@@ -56,10 +56,24 @@ def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = "",
 @router.post("/builtin")
 def load_builtin(request: Request, db: DB, actor: CurrentActor,
                  name: Annotated[str, Form(max_length=64)] = "jjj-2022"):
+    """Queue the load (a background job) and show its progress."""
     access.require(actor, access.EDITORS, "load built-in dataset")
     if name not in datasets.names():
         return RedirectResponse("/?msg=not_found", status_code=303)
-    imports.load_builtin(db, actor, name)
-    return RedirectResponse("/registry?msg=builtin_loaded", status_code=303)
+    rec = loads.queue_builtin(db, actor, name)
+    if platform(request).supervisor is not None:
+        platform(request).supervisor.wake()
+    return RedirectResponse(f"/builtin/{rec.id}", status_code=303)
+
+
+@router.get("/builtin/{import_id}")
+def load_progress(request: Request, db: DB, actor: CurrentActor, import_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    """A background load: progress while it runs (the page polls), then what it wrote or why not."""
+    access.require(actor, access.EDITORS, "load built-in dataset")
+    rec = imports.get(db, actor, import_id)
+    if not rec.filename.startswith(loads.PREFIX):
+        raise NotFound(f"built-in load {import_id}")
+    return render(request, actor, "load.html", rec=rec, dataset=rec.filename[len(loads.PREFIX):],
+                  stage=loads.STAGES.get(rec.stage, (rec.stage, rec.stage)))
 
 

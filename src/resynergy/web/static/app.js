@@ -78,10 +78,35 @@
     window.setTimeout(tick, 500);
   }
 
+  // a background load of the built-in dataset: poll its import record, then show the result
+  function watchLoad() {
+    var box = document.getElementById("load-status");
+    if (!box || ["queued", "running"].indexOf(box.dataset.state) < 0) { return; }
+    var id = box.dataset.import;
+    function tick() {
+      api("/api/v1/imports/" + id).then(function (job) {
+        var pct = Math.round(job.progress * 100);
+        document.getElementById("load-bar").style.width = pct + "%";
+        box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
+        document.getElementById("load-stage").textContent = (lang === "zh" ? job.stage_zh : job.stage_en) + " " + pct + "%";
+        var st = document.getElementById("load-state");
+        st.textContent = (STATES[job.state] || [job.state, job.state])[lang === "zh" ? 0 : 1];
+        st.className = "state-" + job.state;
+        box.dataset.progress = pct;
+        if (job.state === "succeeded" || job.state === "failed") {
+          window.location.reload();
+        } else {
+          window.setTimeout(tick, 700);
+        }
+      }).catch(function () { window.setTimeout(tick, 3000); });
+    }
+    window.setTimeout(tick, 300);
+  }
+
   document.addEventListener("submit", function (ev) {
     var msg = ev.target.dataset && ev.target.dataset.confirm;
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
-  document.addEventListener("DOMContentLoaded", function () { drawFigures(); watchRun(); });
+  document.addEventListener("DOMContentLoaded", function () { drawFigures(); watchRun(); watchLoad(); });
   window.resynergy = {api: api};
 })();
