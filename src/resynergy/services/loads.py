@@ -25,17 +25,6 @@ from resynergy.store.models import ImportRecord, User, utcnow
 
 PREFIX = "builtin:"  # an import record's filename for a built-in dataset: builtin:<name>
 ACTIVE = ("queued", "running")
-# The worker's stages, as users read them (zh, en); the page and the API's clients share these words.
-STAGES: dict[str, tuple[str, str]] = {
-    "": ("等待开始", "waiting"),
-    "starting": ("正在启动", "starting"),
-    "reading": ("读取数据集", "reading the dataset"),
-    "checking": ("校验数据", "checking the data"),
-    "writing": ("写入台账", "writing the registry"),
-    "done": ("完成", "done"),
-}
-
-
 def queue_builtin(db: Session, actor: Actor, name: str) -> ImportRecord:
     """Queue loading built-in dataset ``name`` (NotFound when there is none); a user's load
     already waiting or running is returned instead of a second one."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from resynergy import datasets
 from resynergy.services import access, imports, loads
 from resynergy.store.models import REGISTRY_TABLES
+from resynergy.web import i18n
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, NOT_FOUND, TOO_LARGE, ApiError, IssueOut
 
@@ -52,7 +53,7 @@ class BuiltinIn(BaseModel):
 
 
 def _out(rec) -> dict:
-    zh, en = loads.STAGES.get(rec.stage, (rec.stage, rec.stage))
+    zh, en = i18n.stage(rec.stage, "zh"), i18n.stage(rec.stage, "en")
     return {"id": rec.id, "filename": rec.filename, "created_at": rec.created_at, "accepted": rec.accepted,
             "counts": rec.counts or {}, "issues": rec.issues or [], "has_error_workbook": rec.error_workbook is not None,
             "state": rec.state, "progress": rec.progress, "stage": rec.stage, "stage_zh": zh, "stage_en": en,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from resynergy import datasets
-from resynergy.services import access, imports, loads, runs
+from resynergy.services import access, imports, loads, plans, runs
 from resynergy.services.registry import NotFound, counts
 from resynergy.store.models import Run
 from resynergy.web.deps import DB, CurrentActor, platform
@@ -50,7 +50,10 @@ def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = "",
     return render(request, actor, "dashboard.html", run=run, which=which, summary=summary, figures=figures,
                   staff=readable, registry_rows=registry_rows, builtins=datasets.names(),
                   can_load=actor.role in access.EDITORS, msg=msg, scopes=scopes, scope=scope,
-                  scope_name=runs.scope_label(db, run.scenario.province) if run is not None else None)
+                  scope_name=runs.scope_label(db, run.scenario.province) if run is not None else None,
+                  # a province-scoped reader: its own province's targets (the provincial breakdown)
+                  mine=plans.province_view(summary, actor.province) if summary and staff and actor.province else None,
+                  province_name=runs.scope_label(db, actor.province) if actor.province else None)
 
 
 @router.post("/builtin")
@@ -73,7 +76,6 @@ def load_progress(request: Request, db: DB, actor: CurrentActor, import_id: Anno
     rec = imports.get(db, actor, import_id)
     if not rec.filename.startswith(loads.PREFIX):
         raise NotFound(f"built-in load {import_id}")
-    return render(request, actor, "load.html", rec=rec, dataset=rec.filename[len(loads.PREFIX):],
-                  stage=loads.STAGES.get(rec.stage, (rec.stage, rec.stage)))
+    return render(request, actor, "load.html", rec=rec, dataset=rec.filename[len(loads.PREFIX):])
 
 
