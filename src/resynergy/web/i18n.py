@@ -85,7 +85,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report": ("报告", "Report"), "log": ("日志", "Log"), "inputs": ("输入", "Inputs"),
     "compare": ("对比", "Compare"), "run": ("运行", "Run"), "created_at": ("创建时间", "Created"),
     "finished_at": ("完成时间", "Finished"), "plan_status": ("求解状态", "Solver status"),
-    "objective_value": ("目标值（元）", "Objective (yuan)"), "error": ("错误", "Error"),
+    "objective_value": ("目标函数值（费用）", "Objective (cost)"), "error": ("错误", "Error"),
     "totals": ("合计", "Totals"), "indicator": ("指标", "Indicator"), "target": ("目标", "Target"),
     "value": ("数值", "Value"), "status": ("状态", "Status"), "headline": ("主要指标", "Headline indicators"),
     "targets": ("目标", "Targets"),
