@@ -66,13 +66,14 @@ def quantities(s: PlanSummary) -> list[dict[str, Any]]:
 def side_by_side(variants: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
     """One row per quantity (key, kind, unit, name_zh, name_en), one column per variant, in the
     order the quantities first appear; a quantity one variant lacks is NaN there."""
-    rows: dict[tuple, dict[str, Any]] = {}
+    heads: dict[str, tuple] = {}  # a quantity is known by its key; its words come from where it first appears
+    values: dict[str, dict[str, Any]] = {}
     for label, items in variants.items():
         for q in items:
-            rows.setdefault((q["key"], q["kind"], q["unit"], q["name_zh"], q["name_en"]), {})[label] = \
-                np.nan if q["value"] is None else q["value"]
-    index = pd.MultiIndex.from_tuples(list(rows), names=["key", "kind", "unit", "name_zh", "name_en"])
-    return pd.DataFrame(list(rows.values()), index=index, columns=list(variants)).reset_index()
+            heads.setdefault(q["key"], (q["key"], q["kind"], q["unit"], q["name_zh"], q["name_en"]))
+            values.setdefault(q["key"], {})[label] = np.nan if q["value"] is None else q["value"]
+    index = pd.MultiIndex.from_tuples(list(heads.values()), names=["key", "kind", "unit", "name_zh", "name_en"])
+    return pd.DataFrame([values[k] for k in heads], index=index, columns=list(variants)).reset_index()
 
 
 def compare_table(summaries: dict[str, PlanSummary]) -> pd.DataFrame:
