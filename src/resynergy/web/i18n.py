@@ -38,6 +38,18 @@ STAGES: dict[str, tuple[str, str]] = {
     "reading": ("读取数据集", "reading the dataset"), "checking": ("校验数据", "checking the data"),
     "writing": ("写入登记库", "writing the registry"),
 }
+# Choices of registry columns in words (stored as their codes; a code without words shows itself).
+CHOICES: dict[str, dict[str, tuple[str, str]]] = {
+    "level": {"province": ("省级", "province"), "prefecture": ("地市级", "prefecture")},
+    "status": {"proposed": ("拟建", "proposed"), "approved": ("已批复", "approved"), "built": ("已建成", "built"),
+               "accepted": ("已验收", "accepted")},
+    "kind": {"hard": ("约束性", "binding"), "soft": ("预期性（可有缺口）", "indicative (may fall short)"),
+             "report": ("仅报告", "reported only"), "isw_base": ("工业资源综合利用基地", "industrial resource utilization base"),
+             "recycling_park": ("再生资源产业园", "recycling park"), "cluster": ("产业集群", "industrial cluster"),
+             "innovation_centre": ("创新中心", "innovation centre"), "backbone_enterprise": ("骨干企业", "backbone enterprise"),
+             "co_utilization_base": ("协同利用基地", "co-utilization base"), "paper_centre": ("废纸回收分拣中心", "waste-paper centre")},
+    "roles": {"generator": ("产废", "generator"), "facility": ("利用设施", "facility"), "demand": ("产品需求", "demand")},
+}
 MESSAGES: dict[str, tuple[str, str]] = {
     "app": ("工业固废资源综合利用协同规划平台", "Industrial solid-waste utilization planning platform"),
     "dashboard": ("总览", "Dashboard"), "registry": ("登记库", "Registry"), "import": ("批量导入", "Import"),
@@ -120,7 +132,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_province_targets": ("本规划没有为本省设定目标。", "The plan sets no target for this province."),
     "region_targets": ("全区域及其他省份的目标", "Targets of the whole region and other provinces"),
     "target_value": ("目标值", "Target"), "attainment_pct": ("完成率", "Attainment"),
-    "parameters": ("运行参数", "Parameters"), "item": ("项目", "Item"), "indicators": ("指标（全区域）", "Indicators (whole region)"),
+    "parameters": ("运行参数", "Parameters"), "year": ("年份", "Year"),
+    "plan_sends": ("规划中本单位固废的去向", "Where the plan sends your waste"),
+    "plan_sends_none": ("已发布规划中没有从本单位站点运出的流向。", "The published plan moves nothing from your sites."),
+    "from_site": ("起点站点", "From site"), "to_site": ("去向站点", "To site"), "to_region": ("去向地区", "To region"),
+    "mode": ("运输方式", "Mode"), "tonnes": ("数量", "Quantity"), "item": ("项目", "Item"), "indicators": ("指标（全区域）", "Indicators (whole region)"),
     "all_years": ("全部年份", "all years"), "policy_carbon_price": ("碳价（元/吨CO₂）", "carbon price (yuan/t CO₂)"),
     "title": ("标题", "Title"), "title_hint": ("如：2022 年碳价 200 元方案", "e.g. 2022, carbon price 200"),
     "stage": ("阶段", "Stage"),
@@ -137,6 +153,15 @@ def t(key: str, lang: str) -> str:
     """The word ``key`` in ``lang`` (the key itself when missing, so a gap shows but never breaks)."""
     pair = MESSAGES.get(key)
     return pick(pair, lang) if pair else key
+
+
+def choice(column: str, value: str, lang: str) -> str:
+    """A registry column's choice in words, with its code when the words differ."""
+    pair = CHOICES.get(column, {}).get(value)
+    if not pair or not value:
+        return value
+    word = pick(pair, lang)
+    return word if word == value else f"{word} ({value})"
 
 
 def stage(name: str, lang: str) -> str:

@@ -88,7 +88,10 @@ async def login(request: Request, db: DB,
         p.accounts.end_session(db, old)  # a new session id at every sign-in (ASVS 7.2.4)
     token, _ = p.accounts.start_session(db, user, client_ip(request))
     db.commit()
-    resp = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if target == "/" and user.role == "enterprise":  # an enterprise lands on its own records
+        target = "/enterprise"
+    resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=p.settings.cookie_secure,
                     max_age=int(p.settings.session_hours * 3600), path="/")
     resp.delete_cookie(LOGIN_CSRF_COOKIE)

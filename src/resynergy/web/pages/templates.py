@@ -88,7 +88,7 @@ def render(request: Request, actor: Actor, name: str, status: int = 200, **conte
         # numbers, statuses and stages as the report writes them (one formatter: report.labels)
         quantity=lambda value, unit: labels.quantity(None if isinstance(value, Undefined) else value, unit, lang),
         status_word=lambda s: labels.status(s, lang), stage_word=lambda s: i18n.stage(s, lang),
-        indicator_word=lambda iid: indicator_name(iid, lang),
+        indicator_word=lambda iid: indicator_name(iid, lang), choice_word=lambda col, v: i18n.choice(col, v, lang),
         csrf=session.csrf_token if session is not None else "", nav=nav(actor), path=request.url.path,
         **context)
     return HTMLResponse(html, status_code=status)
