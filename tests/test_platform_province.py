@@ -136,6 +136,25 @@ def test_the_builtin_load_shows_progress_and_completes(page, server):
     page.click("#load-status a.button")
     page.wait_for_url("**/registry?msg=builtin_loaded")
 
+    # the run form checks years against the chosen scenario before anything is sent
+    page.goto(f"{base}/runs")
+    page.fill("#snapshot-form input[name=name]", "京津冀 2022")
+    page.click("#snapshot-form button[type=submit]")
+    page.wait_for_selector(".flash")
+    runs_before, url = page.locator("#runs tbody tr").count(), page.url
+    page.fill("#run-form input[name=years]", "2019")
+    page.click("#run-form button[type=submit]")
+    error = page.locator("#years-error")
+    error.wait_for(state="visible")
+    assert "2019" in error.inner_text() and "2020、2021、2022" in error.inner_text()
+    assert page.url == url and page.locator("#run-form input[name=years]").get_attribute("aria-invalid") == "true"
+    page.fill("#run-form input[name=years]", "2022，2022")
+    page.click("#run-form button[type=submit]")
+    assert "重复" in error.inner_text()
+    shot(page, "province-02b-year-check")
+    page.reload()
+    assert page.locator("#runs tbody tr").count() == runs_before  # nothing was submitted
+
 
 def test_a_province_planner_reads_the_regional_plan_and_cannot_replace_it(page, server):
     base, app = server.url, server.app
