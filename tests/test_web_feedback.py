@@ -61,3 +61,14 @@ def test_the_run_form_carries_each_scenarios_years_and_a_title(client, users):
     assert 'name="title"' in page and 'id="years-error"' in page
     js = client.get("/static/app.js").text
     assert "yearProblem" in js and "busy(" in js and "lang-switch" in js
+
+
+def test_times_are_shown_in_china_standard_time():
+    from datetime import UTC, datetime
+
+    from resynergy.web.pages.templates import environment
+
+    cst = environment().filters["cst"]
+    assert cst(datetime(2026, 1, 1, 20, 5, tzinfo=UTC)) == "2026-01-02 04:05"
+    assert cst(datetime(2026, 1, 1, 20, 5)) == "2026-01-02 04:05"  # naive values are stored UTC
+    assert cst(None) == ""

@@ -32,13 +32,13 @@ def _number(value: Any, digits: int = 0) -> str:
 CST = timezone(timedelta(hours=8), "CST")  # the users' clock: China Standard Time
 
 
-def _cst(value: Any) -> str:
+def _cst(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as users read it, in China Standard Time."""
     if not isinstance(value, datetime):
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(CST).strftime(fmt)
 
 
 def _json_attr(value: Any) -> Markup:
