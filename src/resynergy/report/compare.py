@@ -145,9 +145,12 @@ def write_compare(summaries: dict[str, PlanSummary], path: Path) -> Path:
     """compare.html: the comparison table and charts, self-contained like report.html."""
     table = compare_table(summaries)
     labels = list(summaries)
-    t = Table("compare", {lang: [_t(lang, "项目", "item")] + labels for lang in LANGS},
+    base, others = labels[0], labels[1:]  # each variant also as its change against the first
+    t = Table("compare", {lang: [_t(lang, "项目", "item")] + labels + [f"{v} − {base}" for v in others]
+                          for lang in LANGS},
               {lang: [[r["name_zh" if lang == "zh" else "name_en"]]
                       + [cell(r[v], r["unit"], lang) for v in labels]
+                      + [delta_text(difference(r[base], r[v]), r["unit"], lang) for v in others]
                       for _, r in table.iterrows()] for lang in LANGS})
     figs = {k: {lang: _figures(summaries, table, lang)[k] for lang in LANGS}
             for k in ("costs", "co2", "attainment")}
