@@ -81,6 +81,10 @@ def test_edit_form_saves_and_reports_errors_where_they_are(client_for):
     pk = re.search(r'href="/registry/supplies/(\d+)"', page).group(1)
     form = c.get(f"/registry/supplies/{pk}").text
     values = dict(re.findall(r'<input name="([a-z_]+)" value="([^"]*)"', form))
+    # references are picked from lists of names: the selected option is the stored code
+    values.update(re.findall(r'<select name="([a-z_]+)"[^>]*>(?:(?!</select>).)*?<option value="([^"]*)" selected',
+                             form, flags=re.S))
+    assert values["site"] == "cd-mine"
     values.update({"csrf_token": csrf(form), "must_use": "false", "material": "tailings", "generation_t": "-3",
                    "row_version": re.search(r'name="row_version" value="(\d+)"', form).group(1)})
     r = c.post(f"/registry/supplies/{pk}", data=values)

@@ -259,7 +259,11 @@ def plans_sending(db, actor, own_sites: set[str]):
         or runs.latest_published(db, "")
     if plan is None or not own_sites:
         return plan, []
-    flows = [f for f in runs.result(db, plan, "flows").data or [] if f.get("from_site") in own_sites and f.get("t")]
+    try:
+        stored = runs.result(db, plan, "flows").data or []
+    except registry.NotFound:  # a plan stored without flows sends nothing
+        stored = []
+    flows = [f for f in stored if f.get("from_site") in own_sites and f.get("t")]
     flows.sort(key=lambda f: -float(f["t"]))
     flows = flows[:200]
     every = {f["to_site"] for f in flows} | {f["from_site"] for f in flows}
