@@ -60,7 +60,11 @@ def prepare(base: str, with_plan: bool) -> tuple[dict[str, str], int | None]:
     token = c.post("/api/v1/auth/token", json={"username": "admin", "password": PASSWORD}).json()["access_token"]
     h = {"Authorization": f"Bearer {token}"}
     t = time.perf_counter()
-    c.post("/api/v1/imports/builtin", json={"name": "jjj-2022"}, headers=h).raise_for_status()
+    job = c.post("/api/v1/imports/builtin", json={"name": "jjj-2022"}, headers=h).raise_for_status().json()
+    while (job := c.get(f"/api/v1/imports/{job['id']}", headers=h).json())["state"] in ("queued", "running"):
+        time.sleep(0.5)  # a background job since #11 item 4
+    if job["state"] != "succeeded":
+        raise SystemExit(f"loading the built-in dataset failed: {job['error']}")
     print(f"built-in dataset loaded in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     if not with_plan:
         return h, None

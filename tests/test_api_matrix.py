@@ -382,6 +382,11 @@ def other_cases() -> list[Case]:
              before=lambda w, role: {"fresh": w.queued_run()}),
         Case("POST", "/api/v1/runs/{run_id}/publish", editors(200, 403), lambda w: f"/api/v1/runs/{runs(w)[0]}/publish",
              lambda w, role: {"json": {"published": True}}),
+        # a province's plan: published by the admin, an unscoped planner or that province's planner
+        # (beside the region-wide plan, never over it: test_published_plans_carry_their_scope)
+        Case("POST", "/api/v1/runs/{run_id}/publish", editors(200, 200), lambda w: "/api/v1/runs/{fresh}/publish",
+             lambda w, role: {"json": {"published": True}}, before=lambda w, role: {"fresh": _scoped_run(w, "110000")},
+             table="province-plan"),
         Case("GET", "/api/v1/runs/{run_id}/results/{name}", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/results/flows"),
         Case("GET", "/api/v1/runs/{run_id}/figures/{name}", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/figures/map"),
         Case("GET", "/api/v1/runs/{run_id}/report", staff_read_published, lambda w: f"/api/v1/runs/{runs(w)[0]}/report"),
@@ -398,6 +403,11 @@ def other_cases() -> list[Case]:
         Case("POST", "/logout", everyone("login"), R("/logout")),  # signs out (if in) and goes to the sign-in page
         Case("GET", "/lang/{code}", everyone(303), R("/lang/en")),
         Case("POST", "/builtin", page_editors(303), R("/builtin"), lambda w, role: {"data": {"name": "no-such"}}),
+        # a background load's progress page: editors only, and their own loads (w.import_id is ent_a's
+        # upload, not a load: 404 even for the admin)
+        Case("GET", "/builtin/{import_id}", each(anonymous="login", public=403, regulator=403, evaluator=403, ent_a=403,
+                                                  ent_b=403, admin=404, planner=404, planner_bj=404),
+             lambda w: f"/builtin/{w.import_id}"),
         Case("GET", "/registry", each(anonymous="login", public=403, rest=200), R("/registry")),
         Case("GET", "/import", each(anonymous="login", public=403, regulator=403, evaluator=403, rest=200), R("/import")),
         Case("POST", "/import", each(anonymous="login", public=403, regulator=403, evaluator=403, admin=200, planner=200,
@@ -477,7 +487,7 @@ def test_authorization(world: World, case: Case):
 def _scoped_run(w: World, province: str) -> int:
     """A succeeded, unpublished run of a scenario covering one province."""
     with w.sessions() as db:
-        snap = ScenarioSnapshot(name=f"scope-{province}", version=1, digest="1" * 64, tables={}, province=province)
+        snap = ScenarioSnapshot(name=f"scope-{province}-{next(_counter)}", version=1, digest="1" * 64, tables={}, province=province)
         db.add(snap)
         db.flush()
         run = Run(scenario_id=snap.id, options={"objective": "cost"}, state="succeeded", progress=1.0, objective=1.0)

@@ -76,8 +76,11 @@ def test_the_platform_end_to_end(page, server, tmp_path):
     page.wait_for_url(f"{base}/")
 
     # the built-in dataset in one action
-    page.click("#load-builtin")
-    page.wait_for_url("**/registry?msg=builtin_loaded", timeout=120_000)
+    page.click("#load-builtin")  # a background job: the page shows its progress, then the result
+    page.wait_for_selector("#load-status")
+    page.wait_for_selector('#load-status[data-state="succeeded"]', timeout=240_000)
+    page.click("#load-status a.button")
+    page.wait_for_url("**/registry?msg=builtin_loaded")
     n_sites = len(Scenario.from_builtin("jjj-2022").table("sites"))
     assert f"\t{n_sites}\t" in page.locator("#registry-tables").inner_text()  # every site loaded
     shot(page, "02-registry-loaded")

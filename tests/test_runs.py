@@ -106,9 +106,11 @@ def test_same_inputs_reproduce_the_plan_and_runs_compare(platform):
     cmp = client.get(f"/api/v1/runs/compare?a={a['id']}&b={c['id']}", headers=h).json()
     # A carbon price makes the plan dearer in all: its own cost plus what it leaves to virgin
     # purchases (cost_yuan alone may fall when dirty hauls give way to virgin material).
-    cost = next(t for t in cmp["totals"] if t["name"] == "objective_yuan")
-    assert cost["b"] > cost["a"]
-    assert cmp["targets"] and all("a" in t and "b" in t for t in cmp["targets"])
+    cost = next(r for r in cmp["rows"] if r["key"] == "objective")
+    assert cost["b"] > cost["a"] and cost["delta"] == pytest.approx(cost["b"] - cost["a"])
+    assert cost["delta_text"].startswith("+")
+    targets = [r for r in cmp["rows"] if r["kind"] == "attainment"]
+    assert targets and all(r["name"].startswith("目标完成率") for r in targets)
 
 
 def test_worker_killed_mid_write_leaves_no_results_and_fails_the_run(db_url, monkeypatch):

@@ -81,6 +81,10 @@ def test_edit_form_saves_and_reports_errors_where_they_are(client_for):
     pk = re.search(r'href="/registry/supplies/(\d+)"', page).group(1)
     form = c.get(f"/registry/supplies/{pk}").text
     values = dict(re.findall(r'<input name="([a-z_]+)" value="([^"]*)"', form))
+    # references are picked from lists of names: the selected option is the stored code
+    values.update(re.findall(r'<select name="([a-z_]+)"[^>]*>(?:(?!</select>).)*?<option value="([^"]*)" selected',
+                             form, flags=re.S))
+    assert values["site"] == "cd-mine"
     values.update({"csrf_token": csrf(form), "must_use": "false", "material": "tailings", "generation_t": "-3",
                    "row_version": re.search(r'name="row_version" value="(\d+)"', form).group(1)})
     r = c.post(f"/registry/supplies/{pk}", data=values)
@@ -148,7 +152,10 @@ def test_snapshot_submit_and_cancel_from_the_pages(client_for):
                               "carbon_price": "50", "time_limit_s": "30"}, follow_redirects=False)
     assert r.status_code == 303
     run_page = c.get(r.headers["location"]).text
-    assert "排队中" in run_page and 'data-state="queued"' in run_page and "carbon_price=50.0" in run_page
+    assert "排队中" in run_page and 'data-state="queued"' in run_page
+    # the run's parameters in words: objective, years, carbon price, time limit
+    params = re.search(r'id="run-params">([^<]*)<', run_page).group(1)
+    assert "总费用最低" in params and "2022 年" in params and "碳价（元/吨CO₂） 50" in params and "30" in params
     run_id = r.headers["location"].rsplit("/", 1)[1]
     r = c.post(f"/runs/{run_id}/cancel", data={"csrf_token": csrf(run_page)})
     assert "已取消" in r.text

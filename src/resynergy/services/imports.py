@@ -240,12 +240,13 @@ def _make_room(db: Session, user_id: int | None, size: int, settings: Settings) 
     return True
 
 
-def load_builtin(db: Session, actor: Actor, name: str) -> dict:
-    """Import a built-in dataset's registry tables (upsert, same checks as an upload)."""
+def load_builtin(db: Session, actor: Actor, name: str, progress=None) -> dict:
+    """Import a built-in dataset's registry tables (upsert, same checks as an upload);
+    ``progress(stage, fraction)`` hears how far it got (the background job's bar)."""
     scenario = Scenario.from_builtin(name)
     changes = [Change(t, "upsert", rec, source=f"builtin:{name}/{t}", row=i + 2)
                for t in REGISTRY_TABLES for i, rec in enumerate(scenario.table(t).to_dict("records"))]
-    counts = registry.apply(db, actor, changes, "import").counts
+    counts = registry.apply(db, actor, changes, "import", progress=progress).counts
     audit.record(db, actor, "import", "builtin", name, after={"counts": counts})
     db.commit()
     return counts

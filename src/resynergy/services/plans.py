@@ -76,6 +76,7 @@ def headline(s: Any) -> list[dict[str, Any]]:
 def outputs(plan: Any, scenario: Scenario) -> dict[str, dict[str, Any]]:
     """Everything a run keeps: {name: {"kind": ..., "data" | "blob": ...}}."""
     from resynergy.report import summarize
+    from resynergy.report.compare import quantities
     from resynergy.report.figures import FIGURES
     from resynergy.report.html import write_report
 
@@ -88,7 +89,8 @@ def outputs(plan: Any, scenario: Scenario) -> dict[str, dict[str, Any]]:
         "timings": {k: _clean(v) for k, v in (getattr(plan, "timings", None) or {}).items()},
         "totals": {k: _clean(v) for k, v in s.totals.items()},
         "shortage_totals": s.shortage_totals(),
-        "headline": headline(s), "targets": records(s.targets), "years": s.years}}
+        "headline": headline(s), "targets": records(s.targets), "years": s.years,
+        "quantities": quantities(s), "provinces": records(s.by_province())}}
     figures = {}
     for name, build in FIGURES.items():
         figures[name] = {lang: pio.to_json(build(s, lang), validate=False) for lang in LANGS}
@@ -99,21 +101,53 @@ def outputs(plan: Any, scenario: Scenario) -> dict[str, dict[str, Any]]:
     return out
 
 
-def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Side-by-side of two run summaries: totals, headline indicators and target attainment."""
-    def by(rows: list[dict], *keys: str) -> dict[tuple, dict]:
-        return {tuple(r.get(k) for k in keys): r for r in rows}
+def stored_quantities(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """A stored run summary's comparison rows (``report.compare.quantities``); runs stored before
+    those rows were kept give their headline indicators and targets."""
+    if summary.get("quantities"):
+        return summary["quantities"]
+    from resynergy.report.summary import indicator_name
 
-    totals = [{"name": k, "a": a["totals"].get(k), "b": b["totals"].get(k)}
-              for k in dict.fromkeys([*a.get("totals", {}), *b.get("totals", {})])]
-    ha, hb = by(a.get("headline", []), "indicator"), by(b.get("headline", []), "indicator")
-    headline = [{**{k: v for k, v in (ha.get(k) or hb.get(k) or {}).items() if k != "value"},
-                 "a": (ha.get(k) or {}).get("value"), "b": (hb.get(k) or {}).get("value")}
-                for k in dict.fromkeys([*ha, *hb])]
-    ta, tb = by(a.get("targets", []), "id"), by(b.get("targets", []), "id")
-    targets = [{"id": k[0], "name_zh": (ta.get(k) or tb.get(k) or {}).get("name_zh", ""),
-                "name_en": (ta.get(k) or tb.get(k) or {}).get("name_en", ""),
-                "a": (ta.get(k) or {}).get("attainment"), "b": (tb.get(k) or {}).get("attainment"),
-                "status_a": (ta.get(k) or {}).get("status"), "status_b": (tb.get(k) or {}).get("status")}
-               for k in dict.fromkeys([*ta, *tb])]
-    return {"totals": totals, "headline": headline, "targets": targets}
+    rows = [{"key": "status", "kind": "status", "unit": "", "name_zh": "求解状态", "name_en": "status",
+             "value": str(summary.get("status", ""))}]
+    for h in summary.get("headline", []):
+        rows.append({"key": f"indicator.{h['indicator']}.{h['year']}", "kind": "indicator", "unit": h["unit"],
+                     "name_zh": f"{indicator_name(h['indicator'], 'zh')}（{h['year']}）",
+                     "name_en": f"{indicator_name(h['indicator'], 'en')} ({h['year']})", "value": h["value"]})
+    for t in summary.get("targets", []):
+        rows.append({"key": f"target.{t['id']}", "kind": "attainment", "unit": "share",
+                     "name_zh": f"目标完成率：{t.get('name_zh') or indicator_name(t['indicator'], 'zh')}",
+                     "name_en": f"attainment: {t.get('name_en') or indicator_name(t['indicator'], 'en')}",
+                     "value": t.get("attainment")})
+    return rows
+
+
+def province_view(summary: dict[str, Any], province: str) -> dict[str, Any]:
+    """What a province reads in a plan: the targets set for it or its prefectures (the provincial
+    breakdown), the region-wide ones apart, and its own indicator values in the last year."""
+    from resynergy.scenario.regions import province_code
+
+    targets = summary.get("targets", [])
+    own = [t for t in targets if province_code(str(t.get("region", ""))) == province]
+    year = max(summary.get("years") or [0])
+    values = [r for r in summary.get("provinces", []) if r.get("province") == province and r.get("year") == year]
+    return {"targets": own, "others": [t for t in targets if t not in own], "indicators": values, "year": year}
+
+
+def compare(a: dict[str, Any], b: dict[str, Any], lang: str = "zh") -> list[dict[str, Any]]:
+    """Two run summaries side by side, one row per quantity (``report.compare``'s one definition):
+    key, kind, unit, name, A and B as read, B − A, and which way B moved."""
+    from resynergy.report.compare import cell, delta_text, difference, side_by_side
+
+    table = side_by_side({"a": stored_quantities(a), "b": stored_quantities(b)})
+    rows = []
+    for r in table.to_dict("records"):
+        va, vb = (None if not isinstance(x, str) and pd.isna(x) else x for x in (r["a"], r["b"]))
+        d = difference(va, vb)
+        rows.append({"key": r["key"], "kind": r["kind"], "unit": r["unit"],
+                     "name": r["name_zh"] if lang == "zh" else r["name_en"], "a": va, "b": vb,
+                     "a_text": "—" if va is None else cell(va, r["unit"], lang),
+                     "b_text": "—" if vb is None else cell(vb, r["unit"], lang),
+                     "delta": d, "delta_text": delta_text(d, r["unit"], lang) if not isinstance(va, str) else
+                     ("=" if va == vb else "≠")})
+    return rows

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,10 +143,60 @@ def _scoped(actor: Actor, table: str, query: sa.Select) -> sa.Select:
     return query if cond is None else query.where(cond)
 
 
+CATALOG_REFS = ("materials", "processes", "modes")  # referenced tables that live in the catalog
+
+
+def _ref_table(col: schema.Column) -> tuple[str, str]:
+    table, _, key = col.ref.partition(".")
+    return table, key
+
+
+def ref_names(db: Session, actor: Actor, ref: str, codes: Iterable[str] | None = None,
+              limit: int = 5000) -> dict[str, tuple[str, str]]:
+    """Names (zh, en) of what a reference column points at ('sites.id', 'materials.code', …):
+    registry rows the actor may read, or catalog entries; only ``codes`` when given."""
+    table, _, key = ref.partition(".")
+    wanted = None if codes is None else {str(c) for c in codes if c not in (None, "")}
+    if table in CATALOG_REFS:
+        from resynergy import catalog
+
+        frame = catalog.table(table)
+        if wanted is not None:
+            frame = frame[frame[key].astype(str).isin(wanted)]
+        return {str(k): (str(z), str(e)) for k, z, e in zip(frame[key], frame["name_zh"], frame["name_en"], strict=True)}
+    if table not in REGISTRY or not access.can_read_registry(actor, table):
+        return {}
+    t = REGISTRY[table]
+    query = _scoped(actor, table, sa.select(t.c[key], t.c.name_zh, t.c.name_en))
+    if wanted is not None:
+        if not wanted:
+            return {}
+        query = query.where(t.c[key].in_(sorted(wanted)))
+    rows = db.execute(query.order_by(t.c[key]).limit(limit)).all()
+    return {str(k): (str(z), str(e)) for k, z, e in rows}
+
+
+def _name_matches(db: Session, actor: Actor, col: schema.Column, needle: str) -> sa.ColumnElement[bool] | None:
+    """``col`` points at something whose Chinese or English name contains ``needle`` (钢渣 finds
+    steel_slag rows; a site's name finds its supplies)."""
+    table, key = _ref_table(col)
+    if table in CATALOG_REFS:
+        hits = [k for k, (z, e) in ref_names(db, actor, col.ref).items() if needle in z.lower() or needle in e.lower()]
+        return REGISTRY[col.table].c[col.name].in_(hits) if hits else None
+    if table not in REGISTRY or not access.can_read_registry(actor, table):
+        return None
+    t = REGISTRY[table]
+    names = _scoped(actor, table, sa.select(t.c[key]).where(sa.or_(
+        sa.func.lower(t.c.name_zh).like(f"%{needle}%"), sa.func.lower(t.c.name_en).like(f"%{needle}%"))))
+    return REGISTRY[col.table].c[col.name].in_(names)
+
+
 def list_rows(db: Session, actor: Actor, table: str, *, province: str = "", material: str = "",
               year: int | None = None, site: str = "", q: str = "", limit: int = 50,
-              offset: int = 0) -> tuple[list[dict], int]:
-    """Rows the actor may read, filtered, newest key order, with the total before paging."""
+              offset: int = 0, sort: str = "", descending: bool = False) -> tuple[list[dict], int]:
+    """Rows the actor may read, filtered, in key order (or by ``sort``, a schema column), with
+    the total before paging. ``q`` matches any text column, and the names of what the row refers
+    to (sites, materials, regions, organisations, processes)."""
     t = REGISTRY[table]
     query = _scoped(actor, table, sa.select(t))
     if province:
@@ -160,9 +210,14 @@ def list_rows(db: Session, actor: Actor, table: str, *, province: str = "", mate
     if q:
         needle = f"%{q.lower()}%"
         text_cols = [c for c in t.columns if isinstance(c.type, sa.String)]
-        query = query.where(sa.or_(*(sa.func.lower(c).like(needle) for c in text_cols)))
+        by_name = [m for col in schema.columns(table) if col.ref
+                   if (m := _name_matches(db, actor, col, q.lower())) is not None]
+        query = query.where(sa.or_(*(sa.func.lower(c).like(needle) for c in text_cols), *by_name))
     total = db.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    rows = db.execute(query.order_by(t.c.pk).limit(limit).offset(offset)).mappings().all()
+    order = [t.c.pk]
+    if sort in schema_columns(table):
+        order = [t.c[sort].desc() if descending else t.c[sort].asc(), t.c.pk]
+    rows = db.execute(query.order_by(*order).limit(limit).offset(offset)).mappings().all()
     return [dict(r) for r in rows], total
 
 
@@ -215,7 +270,8 @@ def stale_issue(table: str, pk: int | None, source: str = "", row: int | None = 
                      "reload it and make your change again", table, source or f"{table} #{pk}", row)
 
 
-def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") -> Applied:
+def apply(db: Session, actor: Actor, changes: list[Change], action: str = "",
+          progress: Callable[[str, float], None] | None = None) -> Applied:
     """Validate and write ``changes`` as one unit (see module docstring); raise Rejected or NotFound.
 
     ``action`` prefixes the audit actions (e.g. "import" gives import_create/import_update).
@@ -236,12 +292,16 @@ def apply(db: Session, actor: Actor, changes: list[Change], action: str = "") ->
         by_table.setdefault(ch.table, []).append(ch)
     prepared = {table: _Prepared.build(table, chs) for table, chs in by_table.items()}
     typing = [i for p in prepared.values() for i in p.issues]
+    if progress is not None:
+        progress("checking", 0.3)
     try:  # checked on, so that one answer lists every problem (an upload is fixed in one pass)
         plan, tables, before_sites = _check(db, actor, prepared, changes)  # no lock held yet
     except Rejected as err:
         raise Rejected(merge_issues(typing, err.issues)) if typing else err from None
     if typing:
         raise Rejected(typing)
+    if progress is not None:
+        progress("writing", 0.7)
     begin_write(db)
     seen = _fingerprint(plan, tables, before_sites)
     if _versions(db, seen, {name: tp.removed for name, tp in plan.items()}) != seen:  # changed since it was checked: check again, now under the lock

@@ -30,7 +30,15 @@ from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.services.settings import Settings
 from resynergy.services.worker import SUPERVISOR_PID
-from resynergy.store.models import REGISTRY, Run, RunResult, ScenarioSnapshot, User, utcnow
+from resynergy.store.models import (
+    REGISTRY,
+    ImportRecord,
+    Run,
+    RunResult,
+    ScenarioSnapshot,
+    User,
+    utcnow,
+)
 
 log = logging.getLogger("resynergy.runs")
 ACTIVE = ("queued", "running", "cancelling")
@@ -228,13 +236,17 @@ class _Job:
 
 class Supervisor:
     """Starts queued runs in worker processes (at most ``workers`` at once), stops cancelled ones
-    and marks runs whose worker died as failed. One thread; polls the database."""
+    and marks runs whose worker died as failed. One thread; polls the database.
+
+    Background imports (the built-in dataset, ``services.loads``) run the same way in a worker
+    process of their own, one at a time and beside the runs, so a load never waits for a plan."""
 
     def __init__(self, sessions: sessionmaker[Session], database_url: str, workers: int = 1,
                  poll_s: float = 0.5, time_limit_s: float = 600.0):
         self.sessions, self.url, self.workers, self.poll_s = sessions, database_url, workers, poll_s
         self.time_limit_s = time_limit_s  # wall time a worker may take, whatever the solver's own limit
         self.jobs: dict[int, _Job] = {}
+        self.loads: dict[int, _Job] = {}  # background imports, by import id
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -256,6 +268,9 @@ class Supervisor:
         for job in list(self.jobs.values()):
             self._terminate(job)
             self._reap(job, wait=True)
+        for job in list(self.loads.values()):
+            self._terminate(job)
+            self._reap_load(job, wait=True)
 
     def _recover(self) -> None:
         """Runs left active by a previous server (no worker of ours runs them) have failed."""
@@ -263,6 +278,9 @@ class Supervisor:
             db.execute(sa.update(Run).where(Run.state.in_(("running", "cancelling"))).values(
                 state="failed", finished_at=utcnow(),
                 error="服务重启时运行中断 / the server restarted while the run was in progress"))
+            db.execute(sa.update(ImportRecord).where(ImportRecord.state == "running").values(
+                state="failed", finished_at=utcnow(),
+                error="服务重启时导入中断 / the server restarted while the import was in progress"))
             db.commit()
 
     def _loop(self) -> None:
@@ -289,6 +307,59 @@ class Supervisor:
                                 .limit(max(free, 0))).all() if free > 0 else []
         for run_id in queued:
             self._launch(run_id)
+        self._loads_tick()
+
+    def _loads_tick(self) -> None:
+        for job in list(self.loads.values()):
+            if not job.timed_out and time.monotonic() - job.started > self.time_limit_s:
+                job.timed_out = True
+                self._terminate(job)
+            self._reap_load(job)
+        if self.loads:
+            return
+        with self.sessions() as db:
+            waiting = db.scalar(sa.select(ImportRecord.id).where(ImportRecord.state == "queued")
+                                .order_by(ImportRecord.id).limit(1))
+            if waiting is None:
+                return
+            claimed = db.execute(sa.update(ImportRecord).where(
+                ImportRecord.id == waiting, ImportRecord.state == "queued").values(
+                state="running", progress=0.0, stage="starting")).rowcount
+            db.commit()
+        if claimed:
+            self.loads[waiting] = self._spawn(waiting, ["--import", str(waiting)])
+
+    def _spawn(self, job_id: int, args: list[str]) -> _Job:
+        """A worker process (``python -m resynergy.services.worker ARGS``) and its stderr drain."""
+        # The worker asks for SIGKILL when its parent dies (PR_SET_PDEATHSIG). Linux sends it when
+        # the *thread* that started the worker ends: this supervisor thread, which lives as long as
+        # the server (and whose end, at shutdown, is meant to stop the workers anyway).
+        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url, SUPERVISOR_PID: str(os.getpid())}
+        proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        job = _Job(job_id, proc)
+        job.drain = threading.Thread(target=self._drain, args=(job,), daemon=True)
+        job.drain.start()
+        return job
+
+    def _reap_load(self, job: _Job, wait: bool = False) -> None:
+        code = job.proc.wait(10) if wait else job.proc.poll()
+        if code is None:
+            return
+        del self.loads[job.run_id]
+        if job.drain is not None:
+            job.drain.join(5)
+        if job.stderr_tail.strip():
+            log.warning("import %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, job.stderr_tail)
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        error = (f"超过时限 {self.time_limit_s:.0f} 秒，已终止 / stopped after the {self.time_limit_s:.0f} s "
+                 f"time limit") if job.timed_out else \
+            f"导入进程异常退出（{how}）/ the import worker stopped unexpectedly ({how})"
+        with self.sessions() as db:  # only an import still active is ended here
+            db.execute(sa.update(ImportRecord).where(ImportRecord.id == job.run_id,
+                                                     ImportRecord.state.in_(("queued", "running"))).values(
+                state="failed", error=error, finished_at=utcnow()))
+            db.commit()
 
     def _launch(self, run_id: int) -> None:
         with self.sessions() as db:
@@ -297,17 +368,9 @@ class Supervisor:
             db.commit()
         if not claimed:
             return
-        # The worker asks for SIGKILL when its parent dies (PR_SET_PDEATHSIG). Linux sends it when
-        # the *thread* that started the worker ends: this supervisor thread, which lives as long as
-        # the server (and whose end, at shutdown, is meant to stop the workers anyway).
-        env = {**os.environ, "RESYNERGY_DATABASE_URL": self.url, SUPERVISOR_PID: str(os.getpid())}
-        proc = subprocess.Popen([sys.executable, "-m", "resynergy.services.worker", str(run_id)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        job = self.jobs[run_id] = _Job(run_id, proc)
-        job.drain = threading.Thread(target=self._drain, args=(job,), daemon=True)
-        job.drain.start()
+        job = self.jobs[run_id] = self._spawn(run_id, [str(run_id)])
         with self.sessions() as db:
-            db.execute(sa.update(Run).where(Run.id == run_id).values(worker_pid=proc.pid))
+            db.execute(sa.update(Run).where(Run.id == run_id).values(worker_pid=job.proc.pid))
             db.commit()
 
     def _drain(self, job: _Job) -> None:

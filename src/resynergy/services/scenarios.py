@@ -92,3 +92,16 @@ def get(db: Session, actor: Actor, scenario_id: int) -> ScenarioSnapshot:
     if snap is None or not access.can_read_scope(actor, snap.province):
         raise NotFound(f"scenario {scenario_id}")
     return snap
+
+
+_YEARS: dict[str, list[int]] = {}  # by content digest: a snapshot's content never changes
+
+
+def years(db: Session, snap: ScenarioSnapshot) -> list[int]:
+    """The years a snapshot has data for — ``Scenario.years``' rule (the years of supplies and
+    demands) read off the stored records, without rebuilding the scenario."""
+    if snap.digest not in _YEARS:
+        tables = db.scalar(sa.select(ScenarioSnapshot.tables).where(ScenarioSnapshot.id == snap.id)) or {}
+        _YEARS[snap.digest] = sorted({int(r["year"]) for t in ("supplies", "demands") for r in tables.get(t, [])
+                                      if r.get("year") is not None})
+    return _YEARS[snap.digest]

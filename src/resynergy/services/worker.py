@@ -1,4 +1,5 @@
-"""The run worker: ``python -m resynergy.services.worker RUN_ID`` solves one planning run.
+"""The run worker: ``python -m resynergy.services.worker RUN_ID`` solves one planning run
+(``--import ID`` runs a background import instead: ``resynergy.services.loads``).
 
 It reads the run and its scenario snapshot, calls the planner with a progress callback that
 records progress (and notices a cancel request), renders the report, and writes every result
@@ -186,5 +187,19 @@ def _finish(sessions, run_id: int, state: str, error: str, text: str, trace: str
         return done.rowcount == 1
 
 
+def main_import(import_id: int) -> int:
+    """A background import (``--import ID``, see ``resynergy.services.loads``)."""
+    from resynergy.services import loads
+
+    die_with_supervisor()
+    engine = make_engine()
+    try:
+        return loads.execute(session_factory(engine), import_id)
+    finally:
+        engine.dispose()
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--import":
+        sys.exit(main_import(int(sys.argv[2])))
     sys.exit(main(int(sys.argv[1])))

@@ -258,6 +258,13 @@ class ImportRecord(Base):
     counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {table: {"created": n, "updated": n}}
     issues: Mapped[list] = mapped_column(sa.JSON, default=list)
     error_workbook: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # a background import (the built-in dataset): queued → running → succeeded | failed, with the
+    # worker's progress and stage like a run's; an upload is checked in its request ("succeeded")
+    state: Mapped[str] = mapped_column(sa.String(16), default="succeeded", server_default="succeeded", index=True)
+    progress: Mapped[float] = mapped_column(default=1.0, server_default="1")
+    stage: Mapped[str] = mapped_column(sa.String(128), default="", server_default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    finished_at: Mapped[datetime | None]
 
 
 RUN_STATES: tuple[str, ...] = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resynergy import __version__
@@ -124,4 +125,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     limit = settings.upload_max_bytes + 1024 * 1024
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=limit)  # counts bodies as they arrive
     app.add_middleware(DeclaredSizeLimit, limit=limit, upload_limit=settings.upload_max_bytes)
+    # pages, JSON and figures compressed for clients that accept gzip (bodies already gzip-encoded,
+    # like the stored report and plotly.js, pass through as they are)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     return app

@@ -87,3 +87,8 @@ async def current_actor(request: Request, db: DB) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def accepts_gzip(request: Request) -> bool:
+    """The client takes a gzip body (then a stored or cached gzip is sent as it is)."""
+    return "gzip" in request.headers.get("accept-encoding", "").lower()

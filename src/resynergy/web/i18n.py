@@ -25,6 +25,31 @@ STATES: dict[str, tuple[str, str]] = {
     "queued": ("排队中", "queued"), "running": ("计算中", "running"), "cancelling": ("正在取消", "cancelling"),
     "succeeded": ("已完成", "succeeded"), "failed": ("失败", "failed"), "cancelled": ("已取消", "cancelled"),
 }
+# What a run's worker is doing (the planner's and the worker's stage names), as users read it.
+STAGES: dict[str, tuple[str, str]] = {
+    "": ("等待开始", "waiting"), "starting": ("正在启动", "starting"), "model": ("准备模型", "preparing the model"),
+    "network": ("生成运输网络", "building the transport network"), "build": ("建立优化模型", "building the model"),
+    "solve": ("求解中", "solving"), "relax": ("放宽目标后重新求解", "solving again with relaxed targets"),
+    "duals": ("计算边际价值", "pricing the constraints"), "results": ("整理结果", "collecting the results"),
+    "diagnosis": ("分析未达成原因", "explaining the misses"), "report": ("生成报告", "writing the report"),
+    "saving": ("保存结果", "saving the results"), "done": ("完成", "done"),
+    "cancelled": ("已取消", "cancelled"), "failed": ("失败", "failed"),
+    # a background load of the built-in dataset
+    "reading": ("读取数据集", "reading the dataset"), "checking": ("校验数据", "checking the data"),
+    "writing": ("写入登记库", "writing the registry"),
+}
+# Choices of registry columns in words (stored as their codes; a code without words shows itself).
+CHOICES: dict[str, dict[str, tuple[str, str]]] = {
+    "level": {"province": ("省级", "province"), "prefecture": ("地市级", "prefecture")},
+    "status": {"proposed": ("拟建", "proposed"), "approved": ("已批复", "approved"), "built": ("已建成", "built"),
+               "accepted": ("已验收", "accepted")},
+    "kind": {"hard": ("约束性", "binding"), "soft": ("预期性（可有缺口）", "indicative (may fall short)"),
+             "report": ("仅报告", "reported only"), "isw_base": ("工业资源综合利用基地", "industrial resource utilization base"),
+             "recycling_park": ("再生资源产业园", "recycling park"), "cluster": ("产业集群", "industrial cluster"),
+             "innovation_centre": ("创新中心", "innovation centre"), "backbone_enterprise": ("骨干企业", "backbone enterprise"),
+             "co_utilization_base": ("协同利用基地", "co-utilization base"), "paper_centre": ("废纸回收分拣中心", "waste-paper centre")},
+    "roles": {"generator": ("产废", "generator"), "facility": ("利用设施", "facility"), "demand": ("产品需求", "demand")},
+}
 MESSAGES: dict[str, tuple[str, str]] = {
     "app": ("工业固废资源综合利用协同规划平台", "Industrial solid-waste utilization planning platform"),
     "dashboard": ("总览", "Dashboard"), "registry": ("登记库", "Registry"), "import": ("批量导入", "Import"),
@@ -36,6 +61,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_plan": ("尚未发布规划。", "No plan has been published yet."),
     "load_builtin": ("载入内置数据集（京津冀 2022）", "Load the built-in dataset (JJJ 2022)"),
     "builtin_loaded": ("已载入内置数据集", "Built-in dataset loaded"),
+    "builtin_loading": ("正在后台载入内置数据集", "Loading the built-in dataset in the background"),
+    "builtin_wait": ("载入需要十几秒，可离开本页，完成后在导入记录中可见。",
+                     "Loading takes a few seconds; you may leave this page, the result is kept in the import history."),
+    "builtin_failed": ("内置数据集载入失败", "Loading the built-in dataset failed"),
+    "to_registry": ("查看登记库", "Open the registry"),
     "published_plan": ("已发布规划", "Published plan"), "plan_scope": ("范围", "covers"), "latest_run": ("最近运行", "Latest run"),
     "map": ("区域地图", "Regional map"), "sankey": ("物料流", "Material flows"),
     "attainment": ("目标完成", "Target attainment"), "trajectory": ("目标轨迹", "Trajectory"),
@@ -67,7 +97,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report": ("报告", "Report"), "log": ("日志", "Log"), "inputs": ("输入", "Inputs"),
     "compare": ("对比", "Compare"), "run": ("运行", "Run"), "created_at": ("创建时间", "Created"),
     "finished_at": ("完成时间", "Finished"), "plan_status": ("求解状态", "Solver status"),
-    "objective_value": ("目标值（元）", "Objective (yuan)"), "error": ("错误", "Error"),
+    "objective_value": ("目标函数值（费用）", "Objective (cost)"), "error": ("错误", "Error"),
     "totals": ("合计", "Totals"), "indicator": ("指标", "Indicator"), "target": ("目标", "Target"),
     "value": ("数值", "Value"), "status": ("状态", "Status"), "headline": ("主要指标", "Headline indicators"),
     "targets": ("目标", "Targets"),
@@ -84,6 +114,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "public_note": ("公众仅可查看已发布规划的汇总数据。", "The public sees aggregates of the published plan only."),
     "nothing_to_compare": ("需要两个已完成的运行。", "Two succeeded runs are needed."),
     "run_a": ("运行 A", "Run A"), "run_b": ("运行 B", "Run B"),
+    "read_only_regional": ("这是已发布的全区域规划，本省人员只读：不能修改、撤回或以省级规划替换。",
+                           "This is the published region-wide plan: read-only for province staff, who cannot change, "
+                           "withdraw or replace it."),
+    "confirm_publish": ("发布后，公众无需登录即可看到本规划（范围：{scope}）的汇总：主要指标、目标完成情况，以及图表：{figures}。"
+                        "站点、流向明细与地图仍只对登录人员可见。",
+                        "Once published, anyone can see this plan's aggregates without signing in (covers: {scope}): "
+                        "headline indicators, target attainment and the figures {figures}. Sites, flows and the map "
+                        "stay for signed-in staff. "),
+    "confirm_publish_region": ("它将成为公开的全区域规划，替换此前发布的全区域规划。确定发布？",
+                               "It becomes the public region-wide plan, replacing the one published before. Publish?"),
+    "confirm_publish_province": ("它作为省级规划与全区域规划并列公开，不会替换全区域规划。确定发布？",
+                                 "It is shown beside the region-wide plan as a provincial plan and never replaces it. Publish?"),
+    "confirm_withdraw": ("撤回后公众将看不到本规划。确定撤回？", "Once withdrawn the public no longer sees this plan. Withdraw?"),
+    "own_province_targets": ("{province}的目标", "Targets of {province}"),
+    "own_province_indicators": ("{province}的指标", "Indicators of {province}"),
+    "no_province_targets": ("本规划没有为本省设定目标。", "The plan sets no target for this province."),
+    "region_targets": ("全区域及其他省份的目标", "Targets of the whole region and other provinces"),
+    "target_value": ("目标值", "Target"), "attainment_pct": ("完成率", "Attainment"),
+    "parameters": ("运行参数", "Parameters"), "year": ("年份", "Year"),
+    "plan_sends": ("规划中本单位固废的去向", "Where the plan sends your waste"),
+    "plan_sends_none": ("已发布规划中没有从本单位站点运出的流向。", "The published plan moves nothing from your sites."),
+    "from_site": ("起点站点", "From site"), "to_site": ("去向站点", "To site"), "to_region": ("去向地区", "To region"),
+    "mode": ("运输方式", "Mode"), "tonnes": ("数量", "Quantity"), "item": ("项目", "Item"), "indicators": ("指标（全区域）", "Indicators (whole region)"),
+    "all_years": ("全部年份", "all years"), "policy_carbon_price": ("碳价（元/吨CO₂）", "carbon price (yuan/t CO₂)"),
+    "title": ("标题", "Title"), "title_hint": ("如：2022 年碳价 200 元方案", "e.g. 2022, carbon price 200"),
+    "stage": ("阶段", "Stage"),
     "snapshot_created": ("已保存新的情景版本", "New scenario version saved"),
     "snapshot_unchanged": ("登记库未变化，沿用最新情景版本", "Registry unchanged; the latest scenario version is kept"),
 }
@@ -97,6 +153,20 @@ def t(key: str, lang: str) -> str:
     """The word ``key`` in ``lang`` (the key itself when missing, so a gap shows but never breaks)."""
     pair = MESSAGES.get(key)
     return pick(pair, lang) if pair else key
+
+
+def choice(column: str, value: str, lang: str) -> str:
+    """A registry column's choice in words, with its code when the words differ."""
+    pair = CHOICES.get(column, {}).get(value)
+    if not pair or not value:
+        return value
+    word = pick(pair, lang)
+    return word if word == value else f"{word} ({value})"
+
+
+def stage(name: str, lang: str) -> str:
+    """A run stage in words (the name itself when it is new)."""
+    return pick(STAGES[name], lang) if name in STAGES else name
 
 
 def column_label(table: str, column: str, lang: str) -> str:

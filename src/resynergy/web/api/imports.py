@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from resynergy import datasets
-from resynergy.services import access, imports
+from resynergy.services import access, imports, loads
 from resynergy.store.models import REGISTRY_TABLES
+from resynergy.web import i18n
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, NOT_FOUND, TOO_LARGE, ApiError, IssueOut
 
@@ -30,6 +31,13 @@ class ImportOut(BaseModel):
     counts: dict[str, dict[str, int]]
     issues: list[IssueOut]
     has_error_workbook: bool
+    state: Literal["queued", "running", "succeeded", "failed"]
+    progress: float
+    stage: str
+    stage_zh: str
+    stage_en: str
+    error: str
+    finished_at: datetime | None
 
 
 class ImportPage(BaseModel):
@@ -45,8 +53,11 @@ class BuiltinIn(BaseModel):
 
 
 def _out(rec) -> dict:
+    zh, en = i18n.stage(rec.stage, "zh"), i18n.stage(rec.stage, "en")
     return {"id": rec.id, "filename": rec.filename, "created_at": rec.created_at, "accepted": rec.accepted,
-            "counts": rec.counts or {}, "issues": rec.issues or [], "has_error_workbook": rec.error_workbook is not None}
+            "counts": rec.counts or {}, "issues": rec.issues or [], "has_error_workbook": rec.error_workbook is not None,
+            "state": rec.state, "progress": rec.progress, "stage": rec.stage, "stage_zh": zh, "stage_en": en,
+            "error": rec.error or "", "finished_at": rec.finished_at}
 
 
 async def read_capped(request: Request, file: UploadFile) -> bytes:
@@ -78,13 +89,20 @@ async def upload(request: Request, db: DB, actor: CurrentActor,
     return JSONResponse(body, status_code=201 if outcome.record.accepted else 422)
 
 
-@router.post("/imports/builtin", summary="Load a built-in dataset into the registry / 载入内置数据集",
-             response_model=dict[str, dict[str, int]], responses={**COMMON_RESPONSES, **NOT_FOUND})
-def load_builtin(db: DB, actor: CurrentActor, body: Annotated[BuiltinIn, Body()]):
+@router.post("/imports/builtin", status_code=202, response_model=ImportOut,
+             summary="Load a built-in dataset into the registry, in the background / 载入内置数据集（后台）",
+             description="Queues the load and answers at once (202); follow `GET /imports/{id}` until `state` is "
+                         "`succeeded` (`counts`) or `failed` (`error`, `issues`). A load of yours still waiting "
+                         "or running is answered instead of a second one. / 排队后立即返回，轮询导入记录查看进度。",
+             responses={**COMMON_RESPONSES, **NOT_FOUND})
+def load_builtin(request: Request, db: DB, actor: CurrentActor, body: Annotated[BuiltinIn, Body()]):
     access.require(actor, access.EDITORS, "load built-in dataset")
     if body.name not in datasets.names():
         raise ApiError(404, "not_found", f"没有内置数据集 {body.name}", f"no built-in dataset {body.name}", "name")
-    return imports.load_builtin(db, actor, body.name)
+    rec = loads.queue_builtin(db, actor, body.name)
+    if platform(request).supervisor is not None:
+        platform(request).supervisor.wake()
+    return _out(rec)
 
 
 @router.get("/imports", response_model=ImportPage, summary="Import history / 导入记录", responses=COMMON_RESPONSES)

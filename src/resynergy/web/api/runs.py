@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from resynergy import schema
 from resynergy.services import plans, runs, scenarios
 from resynergy.store.models import REGISTRY_TABLES
-from resynergy.web.deps import DB, CurrentActor, platform
+from resynergy.web import i18n
+from resynergy.web.deps import DB, CurrentActor, accepts_gzip, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiError
 
 router = APIRouter()
@@ -84,6 +85,9 @@ class RunOut(BaseModel):
     state: Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
     progress: float
     stage: str
+    stage_zh: str = Field(description="the stage in words / 阶段")
+    stage_en: str
+    scope: str = Field(description="'' for a region-wide plan, else the province code / 范围")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -108,12 +112,23 @@ class ResultPage(BaseModel):
     offset: int
 
 
+class ComparisonRow(BaseModel):
+    key: str = Field(description="status, objective, cost.*, emission.*, indicator.<id>.<year>, target.<id>")
+    kind: str
+    unit: str
+    name: str
+    a: float | str | None
+    b: float | str | None
+    a_text: str
+    b_text: str
+    delta: float | None = Field(description="B − A (numbers only)")
+    delta_text: str
+
+
 class Comparison(BaseModel):
     a: RunOut
     b: RunOut
-    totals: list[dict[str, Any]]
-    headline: list[dict[str, Any]]
-    targets: list[dict[str, Any]]
+    rows: list[ComparisonRow]
 
 
 def scenario_out(snap, created: bool = True) -> dict:
@@ -126,7 +141,8 @@ def run_out(run) -> dict:
     objective = run.objective if run.objective is None or math.isfinite(run.objective) else None
     return {"id": run.id, "scenario_id": run.scenario_id, "scenario_name": run.scenario.name,
             "scenario_version": run.scenario.version, "title": run.title, "options": run.options,
-            "state": run.state, "progress": run.progress, "stage": run.stage, "created_at": run.created_at,
+            "state": run.state, "progress": run.progress, "stage": run.stage, "stage_zh": i18n.stage(run.stage, "zh"),
+            "stage_en": i18n.stage(run.stage, "en"), "scope": run.scenario.province, "created_at": run.created_at,
             "started_at": run.started_at, "finished_at": run.finished_at, "plan_status": run.plan_status,
             "objective": objective, "error": run.error, "published": run.published}
 
@@ -203,12 +219,14 @@ def submit_run(request: Request, db: DB, actor: CurrentActor, body: Annotated[Ru
 @router.get("/runs/compare", response_model=Comparison, tags=["runs"],
             responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT}, summary="Compare two runs / 对比运行")
 def compare_runs(db: DB, actor: CurrentActor, a: Annotated[int, Query(ge=1, le=2**31 - 1)],
-                 b: Annotated[int, Query(ge=1, le=2**31 - 1)]):
+                 b: Annotated[int, Query(ge=1, le=2**31 - 1)], lang: Annotated[Literal["zh", "en"], Query()] = "zh"):
+    """Every quantity of both plans (costs, emissions, each indicator by year, each target's
+    attainment) with B − A; names and texts in ``lang``."""
     ra, rb = runs.get(db, actor, a), runs.get(db, actor, b)
     if ra.state != "succeeded" or rb.state != "succeeded":
         raise ApiError(409, "not_succeeded", "只能对比成功完成的运行", "only succeeded runs can be compared")
-    cmp = plans.compare(runs.result(db, ra, "summary").data, runs.result(db, rb, "summary").data)
-    return {"a": run_out(ra), "b": run_out(rb), **cmp}
+    rows = plans.compare(runs.result(db, ra, "summary").data, runs.result(db, rb, "summary").data, lang)
+    return {"a": run_out(ra), "b": run_out(rb), "rows": rows}
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, tags=["runs"], responses={**COMMON_RESPONSES, **NOT_FOUND},
@@ -260,11 +278,13 @@ def run_figure(db: DB, actor: CurrentActor, run_id: Id, name: FigureName,
 @router.get("/runs/{run_id}/report", tags=["runs"], responses={
     **COMMON_RESPONSES, **NOT_FOUND, 200: {"content": {"text/html": {}}, "description": "report.html"}},
             summary="The run's report (self-contained HTML) / 报告")
-def run_report(db: DB, actor: CurrentActor, run_id: Id):
+def run_report(request: Request, db: DB, actor: CurrentActor, run_id: Id):
     blob = runs.result(db, runs.get(db, actor, run_id), "report").blob or b""
-    return Response(gzip.decompress(blob), media_type="text/html; charset=utf-8",
-                    headers={"Content-Disposition": f'inline; filename="report-{run_id}.html"',
-                             "Content-Security-Policy": REPORT_CSP})
+    headers = {"Content-Disposition": f'inline; filename="report-{run_id}.html"',
+               "Content-Security-Policy": REPORT_CSP, "Vary": "Accept-Encoding"}
+    if accepts_gzip(request):  # the report is stored gzip-compressed: sent as it is
+        return Response(blob, media_type="text/html; charset=utf-8", headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(blob), media_type="text/html; charset=utf-8", headers=headers)
 
 
 @router.get("/runs/{run_id}/log", tags=["runs"], responses={

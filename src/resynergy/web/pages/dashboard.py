@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from resynergy import datasets
-from resynergy.services import access, imports, runs
-from resynergy.services.registry import counts
+from resynergy.services import access, imports, loads, plans, runs
+from resynergy.services.registry import NotFound, counts
 from resynergy.store.models import Run
-from resynergy.web.deps import DB, CurrentActor
+from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
 
 router = APIRouter()
@@ -50,16 +50,32 @@ def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = "",
     return render(request, actor, "dashboard.html", run=run, which=which, summary=summary, figures=figures,
                   staff=readable, registry_rows=registry_rows, builtins=datasets.names(),
                   can_load=actor.role in access.EDITORS, msg=msg, scopes=scopes, scope=scope,
-                  scope_name=runs.scope_label(db, run.scenario.province) if run is not None else None)
+                  scope_name=runs.scope_label(db, run.scenario.province) if run is not None else None,
+                  # a province-scoped reader: its own province's targets (the provincial breakdown)
+                  mine=plans.province_view(summary, actor.province) if summary and staff and actor.province else None,
+                  province_name=runs.scope_label(db, actor.province) if actor.province else None)
 
 
 @router.post("/builtin")
 def load_builtin(request: Request, db: DB, actor: CurrentActor,
                  name: Annotated[str, Form(max_length=64)] = "jjj-2022"):
+    """Queue the load (a background job) and show its progress."""
     access.require(actor, access.EDITORS, "load built-in dataset")
     if name not in datasets.names():
         return RedirectResponse("/?msg=not_found", status_code=303)
-    imports.load_builtin(db, actor, name)
-    return RedirectResponse("/registry?msg=builtin_loaded", status_code=303)
+    rec = loads.queue_builtin(db, actor, name)
+    if platform(request).supervisor is not None:
+        platform(request).supervisor.wake()
+    return RedirectResponse(f"/builtin/{rec.id}", status_code=303)
+
+
+@router.get("/builtin/{import_id}")
+def load_progress(request: Request, db: DB, actor: CurrentActor, import_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    """A background load: progress while it runs (the page polls), then what it wrote or why not."""
+    access.require(actor, access.EDITORS, "load built-in dataset")
+    rec = imports.get(db, actor, import_id)
+    if not rec.filename.startswith(loads.PREFIX):
+        raise NotFound(f"built-in load {import_id}")
+    return render(request, actor, "load.html", rec=rec, dataset=rec.filename[len(loads.PREFIX):])
 
 

@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
+import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from resynergy import schema
 from resynergy.scenario.template import write_template
-from resynergy.services import access, imports, registry
+from resynergy.services import access, imports, registry, runs
 from resynergy.services.registry import Change, Rejected
-from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES, VERSION
+from resynergy.store.models import EXTRA_COLUMNS, REGISTRY, REGISTRY_TABLES, VERSION
 from resynergy.web.api.imports import read_capped
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
@@ -47,14 +48,25 @@ def index(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
 def browse(request: Request, db: DB, actor: CurrentActor, table: str,
            q: Annotated[str, Query(max_length=100)] = "", province: Annotated[str, Query(pattern=r"^(\d{6})?$")] = "",
            material: Annotated[str, Query(max_length=64)] = "", page: Annotated[int, Query(ge=1, le=10**6)] = 1,
-           msg: str = ""):
+           year: Annotated[str, Query(pattern=r"^(\d{4})?$")] = "", sort: Annotated[str, Query(max_length=64)] = "",
+           desc: Annotated[bool, Query()] = False, msg: str = ""):
     _page_actor(actor, "registry")
     table = _table(table)
-    rows, total = registry.list_rows(db, actor, table, q=q, province=province, material=material,
-                                     limit=PAGE, offset=(page - 1) * PAGE)
     columns = registry.schema_columns(table)
+    sort = sort if sort in columns else ""
+    rows, total = registry.list_rows(db, actor, table, q=q, province=province, material=material,
+                                     year=int(year) if year else None, sort=sort, descending=desc,
+                                     limit=PAGE, offset=(page - 1) * PAGE)
+    # what the codes on this page stand for: site, material, region, organisation, process names
+    refs = {c.name: registry.ref_names(db, actor, c.ref, {r[c.name] for r in rows})
+            for c in schema.columns(table) if c.ref}
+    query = {"q": q, "province": province, "material": material, "year": year, "sort": sort,
+             "desc": "true" if desc else ""}
     return render(request, actor, "registry_table.html", table=table, rows=rows, total=total, columns=columns,
                   q=q, province=province, material=material, page=page, pages=max(1, -(-total // PAGE)),
+                  year=year, sort=sort, desc=desc, refs=refs, query={k: v for k, v in query.items() if v},
+                  materials=registry.ref_names(db, actor, "materials.code") if "material" in columns else {},
+                  has_year="year" in columns,
                   can_write=access.can_write_registry(actor, table, "update"),
                   can_create=access.can_write_registry(actor, table, "create"),
                   has_material="material" in columns, msg=msg)
@@ -91,21 +103,33 @@ def _defaults(table: str) -> dict[str, str]:
     return {c.name: _shown(c.default_value()) for c in schema.columns(table)}
 
 
-def _form_page(request, actor, table, values, pk=None, issues=None, status=200, msg="", version=None):
-    return render(request, actor, "registry_form.html", status=status, table=table, fields=_fields(table),
-                  values=values, pk=pk, issues=issues or [], msg=msg, version=version,
+def _form_page(request, actor, table, values, pk=None, issues=None, status=200, msg="", version=None, db=None):
+    """The edit form: references offered as lists of names (the ones the actor may read), each
+    problem shown at its field as well as in the list on top."""
+    if issues and db is not None:
+        db.rollback()  # a refused change wrote nothing; the names below are read afresh
+    fields = _fields(table)
+    refs = {c.name: c.ref for c in schema.columns(table) if c.ref}
+    for f in fields:
+        f["options"] = registry.ref_names(db, actor, refs[f["name"]]) if db is not None and f["name"] in refs else {}
+    at_field: dict[str, list[dict]] = {}
+    for i in issues or []:
+        if i.get("column"):
+            at_field.setdefault(i["column"], []).append(i)
+    return render(request, actor, "registry_form.html", status=status, table=table, fields=fields,
+                  values=values, pk=pk, issues=issues or [], msg=msg, version=version, at_field=at_field,
                   can_delete=pk is not None and access.can_write_registry(actor, table, "delete"))
 
 
 @router.get("/registry/{table}/new")
-def new_form(request: Request, actor: CurrentActor, table: str):
+def new_form(request: Request, db: DB, actor: CurrentActor, table: str):
     table = _table(table)
     if not access.can_write_registry(actor, table, "create"):
         raise access.Denied(actor, f"create {table}")
     values = _defaults(table)
     if actor.role == "enterprise" and table == "sites":
         values["org_uscc"] = actor.org_uscc
-    return _form_page(request, actor, table, values)
+    return _form_page(request, actor, table, values, db=db)
 
 
 async def _submitted(request: Request, table: str) -> dict[str, str]:
@@ -121,7 +145,7 @@ async def create(request: Request, db: DB, actor: CurrentActor, table: str):
     try:
         done = await run_in_threadpool(registry.apply, db, actor, [Change(table, "create", values, source="表单 form")])
     except Rejected as err:
-        return _form_page(request, actor, table, values, issues=err.issues, status=err.status)
+        return _form_page(request, actor, table, values, issues=err.issues, status=err.status, db=db)
     db.commit()
     return RedirectResponse(f"/registry/{table}/{done.pks[0]}?msg=saved", status_code=303)
 
@@ -132,7 +156,7 @@ def edit_form(request: Request, db: DB, actor: CurrentActor, table: str, pk: int
     table = _table(table)
     row = registry.get_row(db, actor, table, pk)
     values = {f["name"]: _shown(row.get(f["name"])) for f in _fields(table)}
-    return _form_page(request, actor, table, values, pk=pk, msg=msg, version=row[VERSION])
+    return _form_page(request, actor, table, values, pk=pk, msg=msg, version=row[VERSION], db=db)
 
 
 async def _version(request: Request) -> int | None:
@@ -156,7 +180,7 @@ async def update(request: Request, db: DB, actor: CurrentActor, table: str, pk: 
         await run_in_threadpool(registry.apply, db, actor, [change])
     except Rejected as err:
         return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=_status(err),
-                          version=version)
+                          version=version, db=db)
     db.commit()
     return RedirectResponse(f"/registry/{table}?msg=saved", status_code=303)
 
@@ -173,7 +197,7 @@ async def delete(request: Request, db: DB, actor: CurrentActor, table: str, pk: 
         row = await run_in_threadpool(registry.get_row, db, actor, table, pk)
         values = {f["name"]: _shown(row.get(f["name"])) for f in _fields(table)}
         return _form_page(request, actor, table, values, pk=pk, issues=err.issues, status=_status(err),
-                          version=row[VERSION])
+                          version=row[VERSION], db=db)
     db.commit()
     return RedirectResponse(f"/registry/{table}?msg=deleted", status_code=303)
 
@@ -216,5 +240,42 @@ def template(actor: CurrentActor):
 def enterprise(request: Request, db: DB, actor: CurrentActor):
     access.require(actor, ("enterprise",), "enterprise page")
     tables = {t: registry.list_rows(db, actor, t, limit=200)[0] for t in access.ORG_TABLES}
-    return render(request, actor, "enterprise.html", tables=tables,
+    refs = {t: {c.name: registry.ref_names(db, actor, c.ref, {r[c.name] for r in rows})
+                for c in schema.columns(t) if c.ref} for t, rows in tables.items()}
+    plan, sends = plans_sending(db, actor, {r["id"] for r in tables["sites"]})
+    return render(request, actor, "enterprise.html", tables=tables, refs=refs, plan=plan, sends=sends,
                   columns={t: registry.schema_columns(t) for t in access.ORG_TABLES})
+
+
+def plans_sending(db, actor, own_sites: set[str]):
+    """The published plan that covers the enterprise (its province's, else the region-wide one)
+    and the flows it plans out of the enterprise's sites, largest first, with names."""
+    from resynergy.scenario.regions import province_code
+
+    sites = REGISTRY["sites"]
+    provinces = {province_code(r) for r in db.scalars(sa.select(sites.c.region).where(sites.c.id.in_(own_sites)))}
+    plan = next((r for p in sorted(provinces) if (r := runs.latest_published(db, p)) is not None), None) \
+        or runs.latest_published(db, "")
+    if plan is None or not own_sites:
+        return plan, []
+    try:
+        stored = runs.result(db, plan, "flows").data or []
+    except registry.NotFound:  # a plan stored without flows sends nothing
+        stored = []
+    flows = [f for f in stored if f.get("from_site") in own_sites and f.get("t")]
+    flows.sort(key=lambda f: -float(f["t"]))
+    flows = flows[:200]
+    every = {f["to_site"] for f in flows} | {f["from_site"] for f in flows}
+    names = {str(k): (z, e, reg) for k, z, e, reg in db.execute(
+        sa.select(sites.c.id, sites.c.name_zh, sites.c.name_en, sites.c.region).where(sites.c.id.in_(every)))}
+    regions = registry.ref_names(db, actor, "regions.code", {n[2] for n in names.values()})
+    materials = registry.ref_names(db, actor, "materials.code", {f["material"] for f in flows})
+    modes = registry.ref_names(db, actor, "modes.id", {f.get("mode", "") for f in flows})
+    out = []
+    for f in flows:
+        to = names.get(f["to_site"], (f["to_site"], f["to_site"], ""))
+        fr = names.get(f["from_site"], (f["from_site"], f["from_site"], ""))
+        out.append({"year": f.get("year"), "from": fr[:2], "to": to[:2], "region": regions.get(to[2], (to[2], to[2])),
+                    "material": materials.get(f["material"], (f["material"], f["material"])),
+                    "mode": modes.get(f.get("mode", ""), (f.get("mode", ""), f.get("mode", ""))), "t": f["t"]})
+    return plan, out

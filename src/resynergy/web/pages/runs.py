@@ -11,9 +11,10 @@ from pydantic import ValidationError
 
 from resynergy.services import access, plans, runs, scenarios
 from resynergy.services.registry import Rejected
+from resynergy.web import i18n
 from resynergy.web.api.runs import RunOptions
 from resynergy.web.deps import DB, CurrentActor, platform
-from resynergy.web.pages.templates import render
+from resynergy.web.pages.templates import lang_of, render
 
 router = APIRouter()
 RUN_FIGURES = ("map", "sankey", "attainment", "trajectory", "costs", "co2")
@@ -22,7 +23,13 @@ RUN_FIGURES = ("map", "sankey", "attainment", "trajectory", "costs", "co2")
 def _index(request, db, actor, msg="", issues=None, status=200):
     snaps, _ = scenarios.listing(db, actor, limit=50)
     items, _ = runs.listing(db, actor, limit=50)
-    return render(request, actor, "runs.html", status=status, scenarios=snaps, runs=items, msg=msg,
+    # the run form checks the years against the chosen scenario before it is sent (the newest few)
+    years = {s.id: scenarios.years(db, s) for s in snaps[:10]}
+    lang = lang_of(request)
+    labels = {p: runs.scope_label(db, p) for p in {r.scenario.province for r in items}}
+    return render(request, actor, "runs.html", status=status, scenarios=snaps, runs=items, msg=msg, years=years,
+                  run_params={r.id: parameters(r.options, lang) for r in items},
+                  scope_names={r.id: labels[r.scenario.province] for r in items},
                   issues=issues or [], can_edit=actor.role in access.EDITORS,
                   succeeded=[r for r in items if r.state == "succeeded"])
 
@@ -75,8 +82,30 @@ def compare(request: Request, db: DB, actor: CurrentActor, a: Annotated[int, Que
     ra, rb = runs.get(db, actor, a), runs.get(db, actor, b)
     if ra.state != "succeeded" or rb.state != "succeeded":
         return _index(request, db, actor, msg="nothing_to_compare", status=409)
-    cmp = plans.compare(runs.result(db, ra, "summary").data, runs.result(db, rb, "summary").data)
-    return render(request, actor, "compare.html", a=ra, b=rb, cmp=cmp)
+    lang = lang_of(request)
+    cmp = plans.compare(runs.result(db, ra, "summary").data, runs.result(db, rb, "summary").data, lang)
+    sections = [(("status", "total", "cost", "co2"), i18n.t("totals", lang)),
+                (("indicator",), i18n.t("indicators", lang)), (("attainment",), i18n.t("targets", lang))]
+    return render(request, actor, "compare.html", a=ra, b=rb, cmp=cmp, sections=sections,
+                  params={"A": parameters(ra.options, lang), "B": parameters(rb.options, lang)},
+                  scopes={"A": runs.scope_label(db, ra.scenario.province),
+                          "B": runs.scope_label(db, rb.scenario.province)})
+
+
+def parameters(options: dict, lang: str) -> str:
+    """A run's options as a planner reads them: objective, years, policy values, time limit."""
+    words = []
+    objective = options.get("objective", "cost")
+    words.append(f"{i18n.t('objective', lang)}：{i18n.t('obj_' + objective, lang)}" if lang == "zh"
+                 else f"{i18n.t('objective', lang)}: {i18n.t('obj_' + objective, lang)}")
+    years = options.get("years") or []
+    words.append(("、".join(map(str, years)) + " 年") if lang == "zh" and years else
+                 (", ".join(map(str, years)) if years else i18n.t("all_years", lang)))
+    for key, value in (options.get("policies") or {}).items():
+        words.append(f"{i18n.t('policy_' + key, lang)} {value:g}")
+    if options.get("time_limit_s") is not None:
+        words.append(f"{i18n.t('time_limit', lang)} {float(options['time_limit_s']):g}")
+    return " · ".join(words)
 
 
 @router.get("/runs/{run_id}")
@@ -86,7 +115,13 @@ def detail(request: Request, db: DB, actor: CurrentActor, run_id: int):
     figures = [(n, f"/api/v1/runs/{run.id}/figures/{n}") for n in RUN_FIGURES] if summary else []
     # a province-scoped planner reads the published region-wide plan, but may not change it
     in_scope = access.can_read_scope(actor, run.scenario.province)
-    return render(request, actor, "run.html", run=run, summary=summary, figures=figures,
+    # a province-scoped reader sees its own province's targets first (the provincial breakdown)
+    mine = plans.province_view(summary, actor.province) if summary and actor.province else None
+    lang = lang_of(request)
+    return render(request, actor, "run.html", run=run, summary=summary, figures=figures, mine=mine,
+                  province_name=runs.scope_label(db, actor.province) if actor.province else None,
+                  public_figures=[i18n.t(n, lang) for n in plans.PUBLIC_FIGURES],
+                  params=parameters(run.options, lang_of(request)),
                   can_edit=actor.role in access.EDITORS and in_scope, in_scope=in_scope,
                   scope_name=runs.scope_label(db, run.scenario.province))
 

@@ -3,6 +3,7 @@ language, the words, the signed-in actor and the CSRF token."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
 from typing import Any
 
@@ -12,7 +13,9 @@ from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup
 
 from resynergy import __version__
+from resynergy.report import labels
 from resynergy.report.html import inline_json
+from resynergy.report.summary import indicator_name
 from resynergy.services.access import Actor
 from resynergy.web import i18n
 
@@ -26,6 +29,18 @@ def _number(value: Any, digits: int = 0) -> str:
         return str(value)
 
 
+CST = timezone(timedelta(hours=8), "CST")  # the users' clock: China Standard Time
+
+
+def _cst(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as users read it, in China Standard Time."""
+    if not isinstance(value, datetime):
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(CST).strftime(fmt)
+
+
 def _json_attr(value: Any) -> Markup:
     return Markup(inline_json(value))
 
@@ -35,6 +50,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = _number
     env.filters["tojson_safe"] = _json_attr
+    env.filters["cst"] = _cst
     env.globals.update(version=__version__, TABLES=i18n.TABLES, ROLES=i18n.ROLES, STATES=i18n.STATES)
     return env
 
@@ -69,6 +85,10 @@ def render(request: Request, actor: Actor, name: str, status: int = 200, **conte
     html = env.get_template(name).render(
         request=request, actor=actor, lang=lang, t=lambda key: i18n.t(key, lang),
         pick=lambda pair: i18n.pick(pair, lang), label=lambda table, col: i18n.column_label(table, col, lang),
+        # numbers, statuses and stages as the report writes them (one formatter: report.labels)
+        quantity=lambda value, unit: labels.quantity(None if isinstance(value, Undefined) else value, unit, lang),
+        status_word=lambda s: labels.status(s, lang), stage_word=lambda s: i18n.stage(s, lang),
+        indicator_word=lambda iid: indicator_name(iid, lang), choice_word=lambda col, v: i18n.choice(col, v, lang),
         csrf=session.csrf_token if session is not None else "", nav=nav(actor), path=request.url.path,
         **context)
     return HTMLResponse(html, status_code=status)

@@ -1,7 +1,9 @@
 /* resynergy pages: a small fetch helper instead of a front-end framework (no build step).
  * - [data-figure]: fetch plotly JSON and draw it with the locally served plotly.js;
  * - #run-status[data-run]: poll the run's state and progress until it finishes;
- * - form[data-confirm]: ask before submitting.
+ * - #load-status[data-import]: poll a background load of the built-in dataset;
+ * - form[data-confirm]: ask before submitting; a spinner on the button of a form being sent
+ *   and on the language switch; the run form checks its years before sending.
  * Scripts send the session's CSRF token (meta csrf-token) as X-CSRF-Token. */
 (function () {
   "use strict";
@@ -70,7 +72,7 @@
         var pct = Math.round(run.progress * 100);
         document.getElementById("run-bar").style.width = pct + "%";
         box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
-        document.getElementById("run-stage").textContent = run.stage + " " + pct + "%";
+        document.getElementById("run-stage").textContent = (lang === "zh" ? run.stage_zh : run.stage_en) + " " + pct + "%";
         var st = document.getElementById("run-state");
         st.textContent = (STATES[run.state] || [run.state, run.state])[lang === "zh" ? 0 : 1];
         st.className = "state-" + run.state;
@@ -84,10 +86,88 @@
     window.setTimeout(tick, 500);
   }
 
+  // a background load of the built-in dataset: poll its import record, then show the result
+  function watchLoad() {
+    var box = document.getElementById("load-status");
+    if (!box || ["queued", "running"].indexOf(box.dataset.state) < 0) { return; }
+    var id = box.dataset.import;
+    function tick() {
+      api("/api/v1/imports/" + id).then(function (job) {
+        var pct = Math.round(job.progress * 100);
+        document.getElementById("load-bar").style.width = pct + "%";
+        box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
+        document.getElementById("load-stage").textContent = (lang === "zh" ? job.stage_zh : job.stage_en) + " " + pct + "%";
+        var st = document.getElementById("load-state");
+        st.textContent = (STATES[job.state] || [job.state, job.state])[lang === "zh" ? 0 : 1];
+        st.className = "state-" + job.state;
+        box.dataset.progress = pct;
+        if (job.state === "succeeded" || job.state === "failed") {
+          window.location.reload();
+        } else {
+          window.setTimeout(tick, 700);
+        }
+      }).catch(function () { window.setTimeout(tick, 3000); });
+    }
+    window.setTimeout(tick, 300);
+  }
+
+  // the run form: years checked against the chosen scenario before anything is sent
+  function yearProblem(form) {
+    var input = form.querySelector("input[name=years]");
+    var select = form.querySelector("select[name=scenario_id]");
+    if (!input || !select) { return ""; }
+    var known = (JSON.parse(select.dataset.years || "{}"))[select.value] || null;
+    var parts = input.value.split(/[,，\s]+/).filter(function (p) { return p !== ""; });
+    var seen = {};
+    for (var i = 0; i < parts.length; i++) {
+      var p = parts[i];
+      if (!/^\d{4}$/.test(p)) {
+        return lang === "zh" ? "年份应为四位数字，用逗号分隔：" + p : "years are four digits, separated by commas: " + p;
+      }
+      if (seen[p]) { return lang === "zh" ? "年份 " + p + " 重复" : "year " + p + " is given twice"; }
+      seen[p] = true;
+      if (known && known.indexOf(parseInt(p, 10)) < 0) {
+        return lang === "zh" ? "情景中没有 " + p + " 年的数据（可选：" + known.join("、") + "）"
+          : "the scenario has no data for " + p + " (it has: " + known.join(", ") + ")";
+      }
+    }
+    return "";
+  }
+
+  function busy(button) {  // a spinner on the button until the next page arrives
+    if (!button || button.classList.contains("busy")) { return; }
+    button.classList.add("busy");
+    button.setAttribute("aria-busy", "true");
+    var spin = document.createElement("span");
+    spin.className = "spinner";
+    spin.setAttribute("aria-hidden", "true");
+    button.appendChild(spin);
+    window.setTimeout(function () { button.disabled = true; }, 0);  // after the form has been sent
+  }
+
   document.addEventListener("submit", function (ev) {
-    var msg = ev.target.dataset && ev.target.dataset.confirm;
-    if (msg && !window.confirm(msg)) { ev.preventDefault(); }
+    var form = ev.target;
+    var msg = form.dataset && form.dataset.confirm;
+    if (msg && !window.confirm(msg)) { ev.preventDefault(); return; }
+    if (form.id === "run-form") {
+      var problem = yearProblem(form), out = document.getElementById("years-error");
+      var input = form.querySelector("input[name=years]");
+      if (out) { out.textContent = problem; }
+      if (input) { input.setAttribute("aria-invalid", problem ? "true" : "false"); }
+      if (problem) { ev.preventDefault(); if (input) { input.focus(); } return; }
+    }
+    if (form.method.toLowerCase() === "post") { busy(ev.submitter || form.querySelector("button[type=submit]")); }
   });
-  document.addEventListener("DOMContentLoaded", function () { drawFigures(); watchRun(); });
+  window.addEventListener("pageshow", function () {  // back/forward cache: buttons usable again
+    document.querySelectorAll(".busy").forEach(function (b) {
+      b.classList.remove("busy"); b.removeAttribute("aria-busy"); b.disabled = false;
+      b.querySelectorAll(".spinner").forEach(function (s) { s.remove(); });
+    });
+  });
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("#lang-switch");
+    if (link) { busy(link); }
+  });
+  document.addEventListener("DOMContentLoaded", function () { drawFigures(); watchRun(); watchLoad(); });
   window.resynergy = {api: api};
 })();
