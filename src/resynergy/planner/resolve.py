@@ -123,8 +123,8 @@ class Resolver:
         m = self.built.model
         if name not in m.constraints:
             return None
-        labels = m.constraints[name].labels
-        labels = np.asarray((labels.transpose(*dims) if dims else labels).values)
+        da = m.constraints[name].labels
+        labels = np.asarray((da.transpose(*dims) if dims else da).values)
         pos = m.constraints.label_index.label_to_pos
         return np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
 
@@ -133,7 +133,7 @@ class Resolver:
         if self._undo:
             self._undo[-1].append((kind, idx, a[idx].copy(), b[idx].copy()))
 
-    def set_costs(self, idx: np.ndarray, cost: np.ndarray) -> None:
+    def set_costs(self, idx: np.ndarray, cost: Any) -> None:
         idx = np.asarray(idx, dtype=np.int32).ravel()
         cost = np.broadcast_to(np.asarray(cost, dtype=float), idx.shape).ravel()
         self._record("cost", idx, self._cost, self._cost)
@@ -327,7 +327,7 @@ class Resolver:
         sol_ = None
         if has and status != "infeasible":
             sol_ = self.solution(duals=(not mip) if duals is None else duals)
-            if mip:
+            if mip and not self._undo:  # a plan, not a probe: the next point's start
                 self._start = np.array(h.getSolution().col_value, dtype=float)
         gap = float(info.mip_gap) if mip else 0.0
         highs_time = float(h.getRunTime()) - before
