@@ -80,6 +80,7 @@ class Resolver:
         self._policy0 = dict(self.data.policy)
         self._undo: list[list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]] = []
         self._start: np.ndarray | None = None
+        self._bases: dict[str, Any] = {}  # the last basis of each LP solved in place
         self.last_log = ""
 
     # --- construction ---------------------------------------------------------------------
@@ -277,27 +278,88 @@ class Resolver:
     def is_mip(self) -> bool:
         return bool((self._int > 0).any())
 
-    def solve(self, relax: bool = False, duals: bool | None = None) -> Run:
+    def solve(self, relax: bool = False, duals: bool | None = None,
+              basis: str | None = None) -> Run:
         """Solve from where HiGHS stands; a Run like :func:`solve._run`'s (the solution has the
-        LP duals when the model solved is an LP, unless ``duals`` says otherwise)."""
+        LP duals when the model solved is an LP, unless ``duals`` says otherwise). An LP named
+        by ``basis`` starts from the basis it ended with last time (dual simplex).
+
+        A MILP plan with a start (the last point's plan) is first tried by certificate: the LP
+        relaxation (warm) bounds the optimum from below, the start's integer decisions fixed
+        with the flows re-optimised (warm LP) give a plan; when the two are within ``mip_gap``
+        that plan is what HiGHS' branch and bound would accept, and it is returned. Otherwise
+        the MILP is solved with the start."""
+        from resynergy.planner.solve import IPM_ABOVE, Run
+
+        opts = self.options
+        mip = self.is_mip() and not relax
+        if mip and self._start is not None and not self._undo:
+            run = self._certified()
+            if run is not None:
+                return run
+        # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
+        solver = "choose" if self.is_mip() else "simplex" if basis in self._bases else (
+            opts.solver or ("ipm" if len(self._cost) > IPM_ABOVE else "simplex"))
+        status, wall, highs_time, log = self._highs(
+            {"mip_rel_gap": float(opts.mip_gap), "solve_relaxation": bool(relax),
+             "solver": solver}, basis=basis, start=self._start if mip else None)
+        sol_ = None
+        if status in ("optimal", "time_limit"):
+            sol_ = self.solution(duals=(not mip) if duals is None else duals)
+            if mip and not self._undo:  # a plan, not a probe: the next point's start
+                self._start = np.array(self.h.getSolution().col_value, dtype=float)
+        gap = float(self.h.getInfo().mip_gap) if mip else 0.0
+        return Run(status=status, solution=sol_, log=log,
+                   gap=gap if sol_ is not None else None,
+                   objective=float(self.h.getObjectiveValue()) if sol_ is not None else None,
+                   timings={"wall": wall, "highs": highs_time,
+                            "handoff_readback": max(wall - highs_time, 0.0)})
+
+    def _certified(self) -> Run | None:
+        """The start's integer decisions with re-optimised flows, when provably within
+        ``mip_gap`` of the optimum (see :meth:`solve`); None otherwise."""
         from resynergy.planner.solve import Run
 
-        h, opts = self.h, self.options
-        mip = self.is_mip() and not relax
-        n = len(self._cost)
-        from resynergy.planner.solve import IPM_ABOVE
+        assert self._start is not None
+        ints = np.flatnonzero(self._int > 0)
+        lp = {"mip_rel_gap": float(self.options.mip_gap), "solve_relaxation": False,
+              "solver": "simplex"}
+        t = time.perf_counter()
+        with self.changes():
+            self.set_integrality(ints, False)
+            status, _, h1, log1 = self._highs(lp, basis="relaxation")
+            if status != "optimal":
+                return None
+            bound = float(self.h.getObjectiveValue())
+            fixed = np.round(self._start[ints])
+            self.set_bounds(ints, fixed, fixed)
+            status, _, h2, log2 = self._highs(lp, basis="fixed")
+            if status != "optimal":
+                return None
+            best = float(self.h.getObjectiveValue())
+            gap = max(best - bound, 0.0) / max(abs(best), 1.0)
+            if gap > self.options.mip_gap:
+                return None
+            sol_ = self.solution(duals=False)
+            self._start = np.array(self.h.getSolution().col_value, dtype=float)
+        wall = time.perf_counter() - t
+        log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
+               f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
+        return Run(status="optimal", solution=sol_, log=log, gap=gap, objective=best,
+                   timings={"wall": wall, "highs": h1 + h2,
+                            "handoff_readback": max(wall - h1 - h2, 0.0)})
 
-        # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
-        solver = "choose" if self.is_mip() else (
-            opts.solver or ("ipm" if n > IPM_ABOVE else "simplex"))
-        settings: dict[str, Any] = {"time_limit": float(opts.time_limit), "mip_rel_gap":
-                                    float(opts.mip_gap), "solve_relaxation": bool(relax),
-                                    "solver": solver}
-        for k, v in settings.items():
+    def _highs(self, settings: dict[str, Any], basis: str | None = None,
+               start: np.ndarray | None = None) -> tuple[str, float, float, str]:
+        """Run HiGHS with ``settings``: (status, wall s, HiGHS s, log)."""
+        h = self.h
+        for k, v in {"time_limit": float(self.options.time_limit), **settings}.items():
             h.setOptionValue(k, v)
-        if mip and self._start is not None:
+        if basis is not None and basis in self._bases:
+            h.setBasis(self._bases[basis])
+        if start is not None:
             sol = h.getSolution()
-            sol.col_value = list(self._start)
+            sol.col_value = list(start)
             h.setSolution(sol)
         with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
             log_file = os.path.join(tmp, "highs.log")
@@ -308,34 +370,25 @@ class Resolver:
             before = float(h.getRunTime())
             h.run()
             wall = time.perf_counter() - t
+            highs_time = float(h.getRunTime()) - before
             h.setOptionValue("output_flag", False)
             h.setOptionValue("log_file", "")
             log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(
                 log_file) else ""
         self.last_log = log
-        info = h.getInfo()
-        status_name = h.modelStatusToString(h.getModelStatus()).lower()
-        has = int(info.primal_solution_status) == _FEASIBLE
-        if status_name == "optimal" and has:
+        has = int(h.getInfo().primal_solution_status) == _FEASIBLE
+        name = h.modelStatusToString(h.getModelStatus()).lower()
+        if name == "optimal" and has:
             status = "optimal"
-        elif "infeasible" in status_name:
+        elif "infeasible" in name:
             status = "infeasible"
         elif has:
             status = "time_limit"
         else:
             status = "no_solution"
-        sol_ = None
-        if has and status != "infeasible":
-            sol_ = self.solution(duals=(not mip) if duals is None else duals)
-            if mip and not self._undo:  # a plan, not a probe: the next point's start
-                self._start = np.array(h.getSolution().col_value, dtype=float)
-        gap = float(info.mip_gap) if mip else 0.0
-        highs_time = float(h.getRunTime()) - before
-        return Run(status=status, solution=sol_, log=log,
-                   gap=gap if sol_ is not None else None,
-                   objective=float(h.getObjectiveValue()) if sol_ is not None else None,
-                   timings={"wall": wall, "highs": highs_time,
-                            "handoff_readback": max(wall - highs_time, 0.0)})
+        if basis is not None and status == "optimal" and h.getBasis().valid:
+            self._bases[basis] = h.getBasis()
+        return status, wall, highs_time, log
 
     def value(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """The solved values of variable ``name`` (0 where masked or absent)."""
@@ -381,7 +434,7 @@ class Resolver:
         expanded = (np.cumsum(sol.exp, axis=0) > results.TOL).astype(float)
         with self.changes():
             self.fix_binaries(sol.build, expanded if self.cols(EXPANDED) is not None else None)
-            run = self.solve(duals=True)
+            run = self.solve(duals=True, basis="fixed")
         if run.solution is None:
             return sol
         lp = run.solution
