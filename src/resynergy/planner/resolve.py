@@ -53,6 +53,8 @@ def target_slack(i: int) -> str:
     return f"target_slack_{i}"
 
 
+PLAN = "plan"  # the kind of solve whose result is the plan (and the next point's start)
+
 # Policy values a sweep point may change in place; any other difference plans cold.
 IN_PLACE_POLICY = ("carbon_price", "co2_cap_t")
 _FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
@@ -79,7 +81,7 @@ class Resolver:
         self._base = (self._cost.copy(), self._rlo.copy(), self._rhi.copy())
         self._policy0 = dict(self.data.policy)
         self._undo: list[list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]] = []
-        self._start: np.ndarray | None = None
+        self._starts: dict[str, np.ndarray] = {}  # the last plan of each kind of solve
         self._bases: dict[str, Any] = {}  # the last basis of each LP solved in place
         self.last_log = ""
 
@@ -95,7 +97,7 @@ class Resolver:
         h.passModel(solved.getModel())
         r = cls(built, weights, options, h)
         if solved.getInfo().primal_solution_status == _FEASIBLE:
-            r._start = np.array(solved.getSolution().col_value, dtype=float)
+            r._starts[PLAN] = np.array(solved.getSolution().col_value, dtype=float)
         return r
 
     @classmethod
@@ -279,7 +281,7 @@ class Resolver:
         return bool((self._int > 0).any())
 
     def solve(self, relax: bool = False, duals: bool | None = None,
-              basis: str | None = None) -> Run:
+              basis: str | None = None, start: str | None = PLAN) -> Run:
         """Solve from where HiGHS stands; a Run like :func:`solve._run`'s (the solution has the
         LP duals when the model solved is an LP, unless ``duals`` says otherwise). An LP named
         by ``basis`` starts from the basis it ended with last time (dual simplex).
@@ -288,26 +290,29 @@ class Resolver:
         relaxation (warm) bounds the optimum from below, the start's integer decisions fixed
         with the flows re-optimised (warm LP) give a plan; when the two are within ``mip_gap``
         that plan is what HiGHS' branch and bound would accept, and it is returned. Otherwise
-        the MILP is solved with the start."""
+        the MILP is solved with the start. Starts are kept by kind (``start``: the plan, or one
+        probe of the diagnosis); ``start=None`` uses none and keeps none."""
         from resynergy.planner.solve import IPM_ABOVE, Run
 
         opts = self.options
         mip = self.is_mip() and not relax
-        if mip and self._start is not None and not self._undo:
-            run = self._certified()
+        if mip and start in self._starts:
+            run = self._certified(start)  # type: ignore[arg-type]
             if run is not None:
                 return run
         # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
-        solver = "choose" if self.is_mip() else "simplex" if basis in self._bases else (
+        # (an LP re-solved in place by its basis: dual simplex, warm once it has one)
+        solver = "choose" if self.is_mip() else "simplex" if basis is not None else (
             opts.solver or ("ipm" if len(self._cost) > IPM_ABOVE else "simplex"))
         status, wall, highs_time, log = self._highs(
             {"mip_rel_gap": float(opts.mip_gap), "solve_relaxation": bool(relax),
-             "solver": solver}, basis=basis, start=self._start if mip else None)
+             "solver": solver}, basis=basis,
+            start=self._starts.get(start) if mip and start is not None else None)
         sol_ = None
         if status in ("optimal", "time_limit"):
             sol_ = self.solution(duals=(not mip) if duals is None else duals)
-            if mip and not self._undo:  # a plan, not a probe: the next point's start
-                self._start = np.array(self.h.getSolution().col_value, dtype=float)
+            if mip and start is not None:  # the next solve's start
+                self._starts[start] = np.array(self.h.getSolution().col_value, dtype=float)
         gap = float(self.h.getInfo().mip_gap) if mip else 0.0
         return Run(status=status, solution=sol_, log=log,
                    gap=gap if sol_ is not None else None,
@@ -315,25 +320,24 @@ class Resolver:
                    timings={"wall": wall, "highs": highs_time,
                             "handoff_readback": max(wall - highs_time, 0.0)})
 
-    def _certified(self) -> Run | None:
+    def _certified(self, key: str) -> Run | None:
         """The start's integer decisions with re-optimised flows, when provably within
         ``mip_gap`` of the optimum (see :meth:`solve`); None otherwise."""
         from resynergy.planner.solve import Run
 
-        assert self._start is not None
         ints = np.flatnonzero(self._int > 0)
         lp = {"mip_rel_gap": float(self.options.mip_gap), "solve_relaxation": False,
               "solver": "simplex"}
         t = time.perf_counter()
         with self.changes():
             self.set_integrality(ints, False)
-            status, _, h1, log1 = self._highs(lp, basis="relaxation")
+            status, _, h1, log1 = self._highs(lp, basis=f"{key}:relaxation")
             if status != "optimal":
                 return None
             bound = float(self.h.getObjectiveValue())
-            fixed = np.round(self._start[ints])
+            fixed = np.round(self._starts[key][ints])
             self.set_bounds(ints, fixed, fixed)
-            status, _, h2, log2 = self._highs(lp, basis="fixed")
+            status, _, h2, log2 = self._highs(lp, basis=f"{key}:fixed")
             if status != "optimal":
                 return None
             best = float(self.h.getObjectiveValue())
@@ -341,7 +345,7 @@ class Resolver:
             if gap > self.options.mip_gap:
                 return None
             sol_ = self.solution(duals=False)
-            self._start = np.array(self.h.getSolution().col_value, dtype=float)
+            self._starts[key] = np.array(self.h.getSolution().col_value, dtype=float)
         wall = time.perf_counter() - t
         log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
                f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
@@ -434,7 +438,7 @@ class Resolver:
         expanded = (np.cumsum(sol.exp, axis=0) > results.TOL).astype(float)
         with self.changes():
             self.fix_binaries(sol.build, expanded if self.cols(EXPANDED) is not None else None)
-            run = self.solve(duals=True, basis="fixed")
+            run = self.solve(duals=True, basis=f"{PLAN}:fixed", start=None)
         if run.solution is None:
             return sol
         lp = run.solution
@@ -481,7 +485,8 @@ class Probes:
                 assert slack is not None
                 r.set_costs(np.arange(len(r._cost)), 0.0)
                 r.set_costs(slack.ravel(), 1.0)
-                run = r.solve(relax=True, duals=False)
+                r.set_integrality(np.flatnonzero(r._int > 0), False)  # the LP relaxation
+                run = r.solve(duals=False, basis=f"reach {i}", start=None)
                 if run.solution is None:
                     return None
                 return float(r.value(target_slack(i), ()))
@@ -502,7 +507,7 @@ class Probes:
                 slack = r.cols(target_slack(i))
                 assert slack is not None
                 r.set_bounds(slack.ravel(), 0.0, 0.0)
-                return r.is_mip(), r.solve()
+                return r.is_mip(), r.solve(start=f"hard {i}")
         built, run = self._cold(_with_hard(data, i))
         return built.has_binaries, run
 
@@ -520,7 +525,7 @@ class Probes:
                 assert slack is not None
                 r.set_bounds(slack.ravel(), 0.0, 0.0)
                 r.fix_binaries(build_)
-                run = r.solve(duals=True)
+                run = r.solve(duals=True, start=None)
         else:
             _, run = self._cold(_with_hard(data, i), fixed_build=build_)
         if run.solution is None or run.solution.target_dual is None:
