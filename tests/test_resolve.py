@@ -49,6 +49,7 @@ def test_carbon_price_target_and_capacity_changed_in_place_match_a_cold_build(ba
     warm = r.solve()
     _same(warm, cold, priced)
     assert warm.objective > first.objective  # the price changed something
+    assert warm.gap is not None and warm.gap <= OPTIONS.mip_gap  # the gap it claims holds
 
     tt = base.table("targets")
     value = float(data.targets.table.at[0, "value_t"]) * 1.3
