@@ -1,89 +1,133 @@
-"""Re-solve after a parameter change, reusing the solver model, against a cold build + solve.
+"""Re-solve in place (the product's ``planner.resolve.Resolver``) against a cold build + solve.
 
-The planner's LP is built from a synthetic scenario and solved once through linopy's persistent
-HiGHS solver (``track_updates=True``). Then the data change — road and rail costs +10 %
-(fuel), then facility capacities +20 % — and the model is rebuilt from the changed data: the
-persistent solver diffs it against what HiGHS holds, updates costs / row bounds in place and
-re-solves from the previous basis. The cold run builds and solves the changed model from
-scratch. Objectives must agree.
+On the built-in scenario (or a synthetic one), the model is built and solved once; then each
+change is made both ways, in the same run:
 
-    python benchmarks/warm_resolve.py [--sites 2250]
+- cold: ``prepare`` the changed scenario (network), ``build`` the linopy model, solve with HiGHS,
+  read the plan back — what a sweep point cost before;
+- warm: change the persistent HiGHS model in place (``set_carbon_price`` / ``set_target`` /
+  ``set_capacity``), solve from the last plan, read the plan back.
+
+Both "with duals" too: a MILP plan's duals priced cold (``solve._price_fixed``: rebuild with the
+builds fixed, LP) or in place (``Resolver.price_fixed``). Objectives must agree. Each figure is
+repeated (``--repeat``, ≥ 3) and printed as min / median with the load average.
+
+    python benchmarks/warm_resolve.py [--sites N] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
+import os
+import statistics
 import time
 
-from common import lp_scenario, machine, markdown
-
-OPTIONS = {"solver": "simplex", "time_limit": 600.0, "output_flag": False}
+from common import machine, markdown
 
 
-def changed(data, what: str):
-    d = copy.copy(data)
-    if what == "costs +10%":
-        net = copy.copy(data.net)
-        arcs = data.net.arcs.copy()
-        for c in ("c1", "c2", "c3"):
-            arcs[c] = arcs[c] * 1.1
-        net.arcs = arcs
-        d.net = net
-    elif what == "capacity +20%":
-        d.cap0 = data.cap0 * 1.2
-    return d
+def _machine() -> str:
+    try:
+        return machine()
+    except Exception:  # noqa: BLE001 - common.machine() asks for pyomo, which may be absent
+        from importlib.metadata import version
+
+        return f"{os.cpu_count()} cores; linopy {version('linopy')}, highspy {version('highspy')}"
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sites", type=int, default=2250)
+    ap.add_argument("--sites", type=int, default=0, help="synthetic sites (0: built-in jjj-2022)")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    from linopy import solvers
 
+    from resynergy import synth
+    from resynergy.planner import PlanOptions
     from resynergy.planner.data import prepare
     from resynergy.planner.model import build
-    from resynergy.planner.solve import _silence_banner
+    from resynergy.planner.resolve import Resolver
+    from resynergy.planner.solve import _price_fixed, _run, _silence_banner, _solution
+    from resynergy.scenario import Scenario
 
     _silence_banner()
-    print(f"machine: {machine()}")
-    data = prepare(lp_scenario(args.sites))
-    t = time.perf_counter()
-    base = build(data, {"cost": 1.0}).model
-    persistent = solvers.Solver.from_name("highs", model=base, io_api="direct", options=OPTIONS,
-                                          track_updates=True)
-    first = persistent.solve()
-    t_first = time.perf_counter() - t
-    print(f"{base.nvars} variables, {base.ncons} rows; first solve {t_first:.2f} s, "
-          f"objective {first.solution.objective:,.0f}")
+    print(f"machine: {_machine()}")
+    base = synth.scenario(args.sites, seed=1) if args.sites else Scenario.from_builtin("jjj-2022")
+    options = PlanOptions()
+    weights = options.blend()
+    print(f"scenario: {base.name}; load average before: {_load()}", flush=True)
+    data = prepare(base)
+    resolver = Resolver.cold(data, weights, options)
+    first = resolver.solve()
+    print(f"{len(resolver._cost)} columns, {len(resolver._rlo)} rows; first solve "
+          f"{first.timings['wall']:.2f} s, objective {first.objective:,.0f}", flush=True)
+    tt = base.table("targets")
+
+    def variants(k: int):
+        price = 100.0 * (k + 1)
+        return [
+            ("carbon price", base.with_policy(carbon_price=price),
+             lambda r: r.set_carbon_price(price), None),
+            ("target value", base.with_tables(targets=tt.assign(
+                value=tt["value"].where(tt["kind"] == "report", tt["value"] * (0.9 - 0.05 * k)))),
+             None, 0.9 - 0.05 * k),
+            ("capacity", None, None, 1.0 + 0.1 * (k + 1)),
+        ]
+
     rows = []
-    current = data
-    for what in ("costs +10%", "capacity +20%"):
-        current = changed(current, what)
-        t = time.perf_counter()
-        cold_model = build(current, {"cost": 1.0}).model
-        cold_model.solve("highs", io_api="direct", **OPTIONS)
-        cold = time.perf_counter() - t
-        cold_highs = cold_model.solver_model.getRunTime()
-        t = time.perf_counter()
-        warm_model = build(current, {"cost": 1.0}).model
-        t_build = time.perf_counter() - t
-        before = persistent.solver_model.getRunTime()
-        res = persistent.solve(model=warm_model)
-        warm = time.perf_counter() - t
-        rows.append({
-            "change": what, "cold_s": cold, "cold_highs": cold_highs, "warm_s": warm,
-            "warm_build": t_build, "warm_highs": persistent.solver_model.getRunTime() - before,
-            "in_place": persistent._in_place_updates, "rebuilds": persistent._rebuilds,
-            "ratio": warm / cold,
-            "same": abs(res.solution.objective - cold_model.objective.value)
-            <= 1e-6 * abs(cold_model.objective.value)})
+    for what in ("carbon price", "target value", "capacity"):
+        cold_s, cold_d, warm_s, warm_d, same = [], [], [], [], True
+        for k in range(args.repeat):
+            name, scen, change, factor = [v for v in variants(k) if v[0] == what][0]
+            # cold: network + model + solve (+ duals) of the changed data
+            t = time.perf_counter()
+            if what == "capacity":
+                d = dataclasses.replace(prepare(base), cap0=data.cap0 * factor)
+            else:
+                d = prepare(scen)
+            b = build(d, weights, linking=options.linking)
+            run = _run(b, options)
+            cold_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            if b.has_binaries and run.solution is not None:
+                _price_fixed(d, weights, options, b, _solution(b))
+            cold_d.append(cold_s[-1] + time.perf_counter() - t)
+            # warm: the same change in place
+            t = time.perf_counter()
+            with resolver.changes():
+                if what == "carbon price":
+                    change(resolver)
+                elif what == "target value":
+                    assert d.targets is not None
+                    for i in range(len(d.targets.table)):
+                        resolver.set_target(i, float(d.targets.table.at[i, "value_t"]))
+                else:
+                    resolver.set_capacity(data.cap0 * factor)
+                w = resolver.solve()
+                warm_s.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                if resolver.is_mip() and w.solution is not None:
+                    resolver.price_fixed(w.solution)
+                warm_d.append(warm_s[-1] + time.perf_counter() - t)
+            resolver.data = data
+            same &= (w.objective is not None and run.objective is not None
+                     and abs(w.objective - run.objective) <= 0.011 * abs(run.objective))
+        rows.append({"change": what, "cold_min": min(cold_s), "cold_med": statistics.median(cold_s),
+                     "warm_min": min(warm_s), "warm_med": statistics.median(warm_s),
+                     "ratio": statistics.median(cold_s) / statistics.median(warm_s),
+                     "cold_d_med": statistics.median(cold_d), "warm_d_med": statistics.median(warm_d),
+                     "ratio_d": statistics.median(cold_d) / statistics.median(warm_d),
+                     "same": same, "load": _load()})
         print(f"  {rows[-1]}", flush=True)
     print(markdown(rows, [
-        ("change", "change"), ("cold_s", "cold build+solve s"), ("cold_highs", "cold HiGHS s"),
-        ("warm_s", "warm rebuild+diff+solve s"), ("warm_build", "of which rebuild s"),
-        ("warm_highs", "warm HiGHS s"), ("ratio", "warm / cold"),
-        ("in_place", "in-place updates"), ("same", "same optimum")]))
+        ("change", "change"), ("cold_min", "cold min s"), ("cold_med", "cold median s"),
+        ("warm_min", "in place min s"), ("warm_med", "in place median s"),
+        ("ratio", "cold / in place (median)"), ("cold_d_med", "cold + duals median s"),
+        ("warm_d_med", "in place + duals median s"), ("ratio_d", "ratio with duals"),
+        ("same", "same optimum (within the MIP gap)"), ("load", "load average after")]))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from resynergy.planner import names
 from resynergy.planner.data import MODEL_BASES, ModelData, _targets
 from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
@@ -326,20 +325,19 @@ def most_reachable(data: ModelData, i: int, resolve) -> float | None:
     None when the LP finds no plan."""
     assert data.targets is not None
     t = data.targets.table.loc[i]
-    one = _one_target(data, i, "soft")
-    slack_0 = names.target_slack(0)
-    built, run = resolve(one, objective=lambda m: 1 * m.variables[slack_0], relax=True)
-    if run.solution is None or slack_0 not in built.model.variables:
+    slack = resolve.reachable(data, i)
+    if slack is None:
         return None
-    slack = float(np.nan_to_num(built.model.variables[slack_0].solution.values))
     return float(t["value_t"]) - max(slack, 0.0) * float(t["sense"])
 
 
 def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
     """One ``cause`` row per missed target of ``plan`` (plus ``gap`` rows); see above.
 
-    ``resolve(data, objective=None, relax=False, fixed_build=None)`` builds and solves a model of
-    ``data`` with the plan's weights and options and returns (Built, Run)."""
+    ``resolve`` (a :class:`resynergy.planner.resolve.Probes`) re-solves the plan's model with
+    its weights and options: ``reachable`` (least shortfall of one target alone, LP
+    relaxation), ``with_hard`` (the target made binding) and ``fixed_dual`` (its marginal cost
+    with the builds fixed); in place on the plan's HiGHS model where it can."""
     from resynergy.indicators import INDICATORS
 
     att = plan.targets
@@ -486,7 +484,7 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
               f"the plan reaches {_mt(have, 'en')}. {fix_en}")
         return [_row("data_ceiling", str(r["id"]), best, "t", zh, en)] + gaps
     hard = _with_hard(data, i)
-    built, run = resolve(hard)
+    has_binaries, run = resolve.with_hard(data, i)
     if run.solution is None:
         zh = (head_zh + "可以达到（数据上限不低于目标），但在时间限制内未找到完成目标的方案。")
         en = (head_en + "reachable (the data ceiling is not below the target), but no plan meeting "
@@ -496,10 +494,8 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
     marginal = float("nan")
     if hsol.target_dual is not None and np.isfinite(hsol.target_dual[i]):
         marginal = float(hsol.target_dual[i])
-    elif built.has_binaries:
-        _, lp = resolve(hard, fixed_build=hsol.build)
-        if lp.solution is not None and lp.solution.target_dual is not None:
-            marginal = float(lp.solution.target_dual[i])
+    elif has_binaries:
+        marginal = resolve.fixed_dual(data, i, hsol.build)
     extra = _real_cost(hard, hsol) - _real_cost(data, sol)
     per_t = extra / max(gap, TOL)
     capacity_basis = t["basis"] != "facility_input"

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from resynergy.planner import diagnosis, names, results
-from resynergy.planner.data import ModelData, prepare
+from resynergy.planner.data import prepare
 from resynergy.planner.model import Built, build
 from resynergy.planner.options import PlanOptions, Progress
 from resynergy.planner.plan import Plan, assemble
+from resynergy.planner.resolve import Probes, Resolver, Sweep
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
 _banner_lock = threading.Lock()
@@ -77,24 +78,39 @@ def _report(progress: Progress | None, stage: str, fraction: float) -> None:
 
 
 def solve(scenario: Any, options: PlanOptions | None = None,
-          progress: Progress | None = None) -> Plan:
+          progress: Progress | None = None, sweep: Sweep | None = None) -> Plan:
     """Plan ``scenario``. Always answers: an infeasible scenario yields a relaxed plan with a
     diagnosis (unless ``relax_on_infeasible`` is off); every returned solution has passed the
-    mass-balance check."""
+    mass-balance check. With a ``sweep``, a scenario that differs from the one planned before
+    only in numbers the model can change in place is re-solved warm (planner/resolve.py)."""
     options = options or PlanOptions()
     weights = options.blend()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    _report(progress, "network", 0.0)
-    data = prepare(scenario, options.years, options.network)
-    timings["network"] = time.perf_counter() - t0
-    _report(progress, "build", 0.15)
-    t = time.perf_counter()
-    built = build(data, weights, linking=options.linking)
-    timings["build"] = time.perf_counter() - t
-    _report(progress, "solve", 0.3)
-    run = _run(built, options)
+    warm = sweep.point(scenario, options) if sweep is not None else None
+    if warm is not None:
+        _report(progress, "solve", 0.3)
+        data, built = warm.data, warm.built
+        run = warm.solve()
+        timings["resolve"] = time.perf_counter() - t0
+    else:
+        _report(progress, "network", 0.0)
+        data = prepare(scenario, options.years, options.network)
+        timings["network"] = time.perf_counter() - t0
+        _report(progress, "build", 0.15)
+        t = time.perf_counter()
+        built = build(data, weights, linking=options.linking)
+        timings["build"] = time.perf_counter() - t
+        _report(progress, "solve", 0.3)
+        run = _run(built, options)
     timings.update({f"solve_{k}": v for k, v in run.timings.items()})
+    # the solved model, kept in HiGHS for the diagnosis' re-solves and the sweep's next points
+    resolver = warm
+    if resolver is None and run.solution is not None and (
+            sweep is not None or (data.targets is not None and len(data.targets.table))):
+        resolver = Resolver.adopt(built, weights, options)
+        if sweep is not None:
+            sweep.remember(scenario, options, resolver)
     log = run.log
     status = run.status
     diag = pd.DataFrame(columns=diagnosis.COLUMNS)
@@ -133,12 +149,15 @@ def solve(scenario: Any, options: PlanOptions | None = None,
     if sol is not None and final_built.has_binaries and options.duals and not final.priced:
         _report(progress, "duals", 0.8)
         t = time.perf_counter()
-        priced, dual_log = _price(final_built, options, sol)
-        log += "\n--- fixed-integer LP for shadow prices ---\n" + dual_log
-        if priced is not None:
-            sol = priced
+        if warm is not None and final_built is built:
+            sol = warm.price_fixed(sol)  # the sweep's model, priced in place
         else:
-            diag = pd.concat([d for d in (diag, _no_duals()) if len(d)], ignore_index=True)
+            priced, dual_log = _price(final_built, options, sol)
+            log += "\n--- fixed-integer LP for shadow prices ---\n" + dual_log
+            if priced is not None:
+                sol = priced
+            else:
+                diag = pd.concat([d for d in (diag, _no_duals()) if len(d)], ignore_index=True)
         timings["duals"] = time.perf_counter() - t
     _report(progress, "results", 0.9)
     t = time.perf_counter()
@@ -150,7 +169,8 @@ def solve(scenario: Any, options: PlanOptions | None = None,
     if plan.status in ("optimal", "time_limit") and sol is not None and len(plan.targets):
         _report(progress, "diagnosis", 0.95)
         t = time.perf_counter()
-        why = diagnosis.causes(data, plan, sol, _resolver(weights, options))
+        why = diagnosis.causes(data, plan, sol, Probes(
+            weights, options, resolver if final_built is built else None))
         if why:
             plan.diagnosis = pd.concat([d for d in (plan.diagnosis, pd.DataFrame(
                 why, columns=diagnosis.COLUMNS)) if len(d)], ignore_index=True)
@@ -457,17 +477,6 @@ def _slacks(built: Built) -> dict[str, Any]:
     }
 
 
-def _resolver(weights: dict[str, float], options: PlanOptions):
-    """Re-solves for the diagnosis on the same model data: ``resolve(data, objective=None,
-    relax=False, fixed_build=None)`` → (Built, Run). ``objective(model)`` replaces the
-    objective; ``relax`` solves the LP relaxation."""
-    def resolve(data: ModelData, objective=None, relax: bool = False,
-                fixed_build: np.ndarray | None = None) -> tuple[Built, Run]:
-        b = build(data, weights, linking=options.linking, fixed_build=fixed_build)
-        if objective is not None:
-            b.model.add_objective(objective(b.model), overwrite=True)
-        return b, _run(b, options, relax=relax)
-    return resolve
 
 
 def _iis(built: Built) -> list[str]:

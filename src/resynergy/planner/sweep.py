@@ -4,6 +4,10 @@ A cluster is a ``LocalCluster`` of worker processes on this machine (``workers``
 existing scheduler (``scheduler="tcp://host:8786"``). Each job is an independent solve, so a
 sweep of policy variants or Monte-Carlo draws scales with the workers; results come back in the
 order the jobs were given.
+
+Serially, a job that differs from the one before only in numbers the model can change in place
+(the carbon price, the CO2 cap: :data:`resynergy.planner.resolve.IN_PLACE_POLICY`) re-uses its
+network, model and HiGHS instance and is re-solved warm; every other job is planned cold.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 from resynergy.planner.options import PlanOptions
 from resynergy.planner.plan import Plan
+from resynergy.planner.resolve import Sweep
 from resynergy.planner.solve import solve
 from resynergy.scenario import Scenario
 
@@ -24,11 +29,12 @@ def solve_many(jobs: Mapping[str, tuple[Scenario, PlanOptions]], *, workers: int
     report = progress or (lambda label, fraction: None)
     if workers <= 1 and scheduler is None:
         plans = {}
+        sweep = Sweep()
         for i, (label, (scenario, options)) in enumerate(jobs.items()):
             def step(_stage: str, f: float, i: int = i, label: str = label) -> None:
                 report(label, (i + f) / len(jobs))
 
-            plans[label] = solve(scenario, options, progress=step)
+            plans[label] = solve(scenario, options, progress=step, sweep=sweep)
         return plans
     return _on_dask(jobs, workers, scheduler, report)
 

@@ -1,0 +1,578 @@
+"""Re-solve a built model in place: one HiGHS model changed and solved warm, not rebuilt.
+
+A :class:`Resolver` holds the HiGHS model of one :class:`~resynergy.planner.model.Built` (a copy
+of the solved one, or built from the linopy model) and the map from the model's named variables
+and rows to HiGHS column and row positions. Numbers change in place — column costs, column and
+row bounds, integrality — and the model is solved again from where HiGHS stands (LP: the last
+basis; MILP: the last plan as a start). It serves
+
+- sweeps (:class:`Sweep`): a point that changes only the carbon price or the CO2 cap re-uses the
+  network, the model and the solver; anything else (tables, objective, years, other policy) is
+  planned cold;
+- the diagnosis of missed targets (:class:`Probes`): "the most the scenario can deliver", "the
+  plan that meets the target" and the target's marginal cost with the builds fixed, each a
+  change of row bounds or of the objective, solved and undone;
+- the duals of a MILP plan at a sweep point: builds fixed, integrality dropped, LP re-solved.
+
+Every change made inside ``with resolver.changes():`` is undone on leaving it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from resynergy.planner import results
+from resynergy.planner.data import ModelData, _policy
+from resynergy.planner.model import Built, build
+from resynergy.planner.names import (
+    ACTIVITY,
+    BUILD,
+    BUILD_ONCE,
+    CANDIDATE_LINK,
+    CAPACITY,
+    CO2_CAP,
+    DISPOSAL,
+    EXPANDED,
+    EXPANSION,
+    FLOW,
+    MARKET,
+    SHORTAGE,
+    STOCK_DRAW,
+    UNMET,
+    target_slack,
+)
+from resynergy.planner.names import target as target_row
+from resynergy.planner.options import PlanOptions
+
+if TYPE_CHECKING:
+    from resynergy.planner.solve import Run
+
+PLAN = "plan"  # the kind of solve whose result is the plan (and the next point's start)
+
+# Policy values a sweep point may change in place; any other difference plans cold.
+IN_PLACE_POLICY = ("carbon_price", "co2_cap_t")
+_FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
+
+
+class Resolver:
+    """A persistent HiGHS model of ``built`` (see the module docstring)."""
+
+    def __init__(self, built: Built, weights: dict[str, float], options: PlanOptions,
+                 highs: Any) -> None:
+        m = built.model
+        if any((np.asarray(v.solver_scaling.values) != 1).any() for _, v in m.variables.items()):
+            raise ValueError("scaled linopy variables are not supported")  # positions ≠ units
+        self.built, self.data, self.weights, self.options, self.h = (
+            built, built.data, dict(weights), options, highs)
+        lp = highs.getLp()
+        self._cost = np.array(lp.col_cost_, dtype=float)
+        self._lo = np.array(lp.col_lower_, dtype=float)
+        self._hi = np.array(lp.col_upper_, dtype=float)
+        self._rlo = np.array(lp.row_lower_, dtype=float)
+        self._rhi = np.array(lp.row_upper_, dtype=float)
+        self._int = np.array(lp.integrality_, dtype=np.uint8) if len(lp.integrality_) else \
+            np.zeros(len(self._cost), dtype=np.uint8)
+        self._base = (self._cost.copy(), self._rlo.copy(), self._rhi.copy())
+        self._policy0 = dict(self.data.policy)
+        self._undo: list[list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]] = []
+        self._starts: dict[str, np.ndarray] = {}  # the last plan of each kind of solve
+        self._bases: dict[str, Any] = {}  # the last basis of each LP solved in place
+        self.last_log = ""
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def adopt(cls, built: Built, weights: dict[str, float], options: PlanOptions) -> Resolver:
+        """A copy of the HiGHS model linopy solved for ``built``, with its plan as the start."""
+        import highspy
+
+        solved = built.model.solver_model
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(solved.getModel())
+        r = cls(built, weights, options, h)
+        if solved.getInfo().primal_solution_status == _FEASIBLE:
+            r._starts[PLAN] = np.array(solved.getSolution().col_value, dtype=float)
+        return r
+
+    @classmethod
+    def cold(cls, data: ModelData, weights: dict[str, float], options: PlanOptions) -> Resolver:
+        """Build the model of ``data`` and hand it to HiGHS (not solved yet)."""
+        from resynergy.planner.solve import _silence_banner
+
+        _silence_banner()
+        built = build(data, weights, linking=options.linking)
+        h = built.model.to_highspy()
+        h.setOptionValue("output_flag", False)
+        return cls(built, weights, options, h)
+
+    # --- names → positions ---------------------------------------------------------------
+    def cols(self, name: str) -> np.ndarray | None:
+        """HiGHS columns of variable ``name`` in its own shape (-1 where masked), or None."""
+        m = self.built.model
+        if name not in m.variables:
+            return None
+        labels = np.asarray(m.variables[name].labels.values)
+        pos = m.variables.label_index.label_to_pos
+        return np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
+
+    def rows(self, name: str, dims: tuple[str, ...] | None = None) -> np.ndarray | None:
+        """HiGHS rows of constraint ``name`` (-1 where masked), or None."""
+        m = self.built.model
+        if name not in m.constraints:
+            return None
+        da = m.constraints[name].labels
+        labels = np.asarray((da.transpose(*dims) if dims else da).values)
+        pos = m.constraints.label_index.label_to_pos
+        return np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
+
+    # --- changes (recorded for undo) -----------------------------------------------------
+    def _record(self, kind: str, idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        if self._undo:
+            self._undo[-1].append((kind, idx, a[idx].copy(), b[idx].copy()))
+
+    def set_costs(self, idx: np.ndarray, cost: Any) -> None:
+        idx = np.asarray(idx, dtype=np.int32).ravel()
+        cost = np.broadcast_to(np.asarray(cost, dtype=float), idx.shape).ravel()
+        self._record("cost", idx, self._cost, self._cost)
+        self._cost[idx] = cost
+        self.h.changeColsCost(len(idx), idx, self._cost[idx])
+
+    def set_bounds(self, idx: np.ndarray, lower: Any, upper: Any) -> None:
+        idx = np.asarray(idx, dtype=np.int32).ravel()
+        self._record("bounds", idx, self._lo, self._hi)
+        self._lo[idx] = np.broadcast_to(np.asarray(lower, dtype=float), idx.shape).ravel()
+        self._hi[idx] = np.broadcast_to(np.asarray(upper, dtype=float), idx.shape).ravel()
+        self.h.changeColsBounds(len(idx), idx, self._lo[idx], self._hi[idx])
+
+    def set_row_bounds(self, idx: np.ndarray, lower: Any, upper: Any) -> None:
+        idx = np.asarray(idx, dtype=np.int32).ravel()
+        self._record("rows", idx, self._rlo, self._rhi)
+        self._rlo[idx] = np.broadcast_to(np.asarray(lower, dtype=float), idx.shape).ravel()
+        self._rhi[idx] = np.broadcast_to(np.asarray(upper, dtype=float), idx.shape).ravel()
+        self.h.changeRowsBounds(len(idx), idx, self._rlo[idx], self._rhi[idx])
+
+    def set_integrality(self, idx: np.ndarray, integer: bool) -> None:
+        idx = np.asarray(idx, dtype=np.int32).ravel()
+        self._record("int", idx, self._int, self._int)
+        self._int[idx] = 1 if integer else 0
+        self.h.changeColsIntegrality(len(idx), idx, self._int[idx])
+
+    @contextlib.contextmanager
+    def changes(self) -> Iterator[Resolver]:
+        """Every change made inside is undone on leaving (nestable)."""
+        self._undo.append([])
+        try:
+            yield self
+        finally:
+            log = self._undo.pop()
+            for kind, idx, a, b in reversed(log):
+                if kind == "cost":
+                    self._cost[idx] = a
+                    self.h.changeColsCost(len(idx), idx, a)
+                elif kind == "bounds":
+                    self._lo[idx], self._hi[idx] = a, b
+                    self.h.changeColsBounds(len(idx), idx, a, b)
+                elif kind == "rows":
+                    self._rlo[idx], self._rhi[idx] = a, b
+                    self.h.changeRowsBounds(len(idx), idx, a, b)
+                else:
+                    self._int[idx] = a
+                    self.h.changeColsIntegrality(len(idx), idx, a)
+
+    # --- what users change -----------------------------------------------------------------
+    def set_carbon_price(self, yuan_per_t: float) -> None:
+        """Carbon price (yuan/t CO2): the cost of every flow and activity column moves by the
+        weighted price change × its kg CO2 (model.build: cost += price × emitted)."""
+        d = self.data
+        step = self.weights.get("cost", 0.0) * (yuan_per_t - self._policy0["carbon_price"]) / 1000.0
+        cost0 = self._base[0]
+        for name, per_kg in ((FLOW, d.net.co2), (ACTIVITY, d.co2_proc)):
+            pos = self.cols(name)
+            if pos is None:
+                continue
+            coef = np.broadcast_to(np.asarray(per_kg, dtype=float), pos.shape)
+            on = pos >= 0
+            self.set_costs(pos[on], cost0[pos[on]] + step * coef[on])
+        self._set_policy(carbon_price=float(yuan_per_t))
+
+    def set_co2_cap(self, t: float) -> None:
+        """CO2 cap (t/yr). Only a cap the model already has can move (a new one adds rows)."""
+        rows = self.rows(CO2_CAP)
+        if rows is None or t <= 0:
+            raise ValueError("a CO2 cap can change in place only where the model has one")
+        self.set_row_bounds(rows[rows >= 0], -np.inf, t * 1000.0)
+        self._set_policy(co2_cap_t=float(t))
+
+    def set_target(self, i: int, value_t: float) -> None:
+        """Target ``i``'s value (its unit, t): the row's bound moves by the change."""
+        assert self.data.targets is not None
+        rows = self.rows(target_row(i))
+        if rows is None:
+            raise ValueError(f"target {i} has no row in the model")
+        tt = self.data.targets.table
+        shift = float(value_t) - float(self.built.data.targets.table.at[i, "value_t"])  # type: ignore[union-attr]
+        r = int(rows.ravel()[0])
+        base_lo, base_hi = self._base[1][r], self._base[2][r]
+        if tt.at[i, "sense"] > 0:
+            self.set_row_bounds(np.array([r]), base_lo + shift, base_hi)
+        else:
+            self.set_row_bounds(np.array([r]), base_lo, base_hi + shift)
+        table = tt.copy()
+        table.at[i, "value_t"] = float(value_t)
+        self.data = dataclasses.replace(
+            self.data, targets=dataclasses.replace(self.data.targets, table=table))
+
+    def set_capacity(self, cap0: np.ndarray) -> None:
+        """Capacity in place of the existing facilities (t/yr, one per facility): the capacity
+        rows' bounds (cap0 × in operation) and the constants of facility-capacity targets."""
+        d = self.data
+        if self.options.linking != "disaggregated":
+            raise ValueError("set_capacity supports the disaggregated linking only")
+        cap0 = np.asarray(cap0, dtype=float)
+        rows = self.rows(CAPACITY, ("year", "fac"))
+        assert rows is not None
+        on = rows >= 0
+        self.set_row_bounds(rows[on], -np.inf, (cap0[None, :] * d.avail)[on])
+        if d.targets is not None:
+            for i, t in d.targets.table.iterrows():
+                trow = self.rows(target_row(int(i)))  # type: ignore[arg-type]
+                if t["basis"] != "facility_capacity" or trow is None:
+                    continue
+                yi = d.years.index(int(t["year"]))
+                w = d.targets.fac_weight[int(i)]  # type: ignore[call-overload]
+                was = float((w * self.built.data.cap0 * d.avail[yi]).sum())
+                now = float((w * cap0 * d.avail[yi]).sum())
+                r = int(trow.ravel()[0])
+                lo, hi = self._base[1][r], self._base[2][r]
+                self.set_row_bounds(np.array([r]), lo - (now - was) if t["sense"] > 0 else lo,
+                                    hi if t["sense"] > 0 else hi - (now - was))
+        self.data = dataclasses.replace(self.data, cap0=cap0)
+
+    def fix_binaries(self, build_: np.ndarray, expanded: np.ndarray | None = None) -> None:
+        """Fix the build decisions (years × facilities, 0/1) and the expansion switches and make
+        them continuous; the rows that only tie flows to builds (candidate links, build once)
+        are implied then and freed, as in the cold model built with ``fixed_build``."""
+        for name, values in ((BUILD, build_), (EXPANDED, expanded)):
+            pos = self.cols(name)
+            if pos is None:
+                continue
+            if values is None:
+                raise ValueError(f"{name} must be fixed too")
+            on = pos >= 0
+            v = np.broadcast_to(np.asarray(values, dtype=float), pos.shape)[on]
+            self.set_bounds(pos[on], v, v)
+            self.set_integrality(pos[on], False)
+        for name in (CANDIDATE_LINK, BUILD_ONCE):
+            rows = self.rows(name)
+            if rows is not None:
+                self.set_row_bounds(rows[rows >= 0], -np.inf, np.inf)
+
+    def _set_policy(self, **values: float) -> None:
+        self.data = dataclasses.replace(self.data, policy={**self.data.policy, **values})
+
+    # --- solving -----------------------------------------------------------------------------
+    def is_mip(self) -> bool:
+        return bool((self._int > 0).any())
+
+    def solve(self, relax: bool = False, duals: bool | None = None,
+              basis: str | None = None, start: str | None = PLAN) -> Run:
+        """Solve from where HiGHS stands; a Run like :func:`solve._run`'s (the solution has the
+        LP duals when the model solved is an LP, unless ``duals`` says otherwise). An LP named
+        by ``basis`` starts from the basis it ended with last time (dual simplex).
+
+        A MILP plan with a start (the last point's plan) is first tried by certificate: the LP
+        relaxation (warm) bounds the optimum from below, the start's integer decisions fixed
+        with the flows re-optimised (warm LP) give a plan; when the two are within ``mip_gap``
+        that plan is what HiGHS' branch and bound would accept, and it is returned. Otherwise
+        the MILP is solved with the start. Starts are kept by kind (``start``: the plan, or one
+        probe of the diagnosis); ``start=None`` uses none and keeps none."""
+        from resynergy.planner.solve import IPM_ABOVE, Run
+
+        opts = self.options
+        mip = self.is_mip() and not relax
+        if mip and start in self._starts:
+            run = self._certified(start)  # type: ignore[arg-type]
+            if run is not None:
+                return run
+        # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
+        # (an LP re-solved in place by its basis: dual simplex, warm once it has one)
+        solver = "choose" if self.is_mip() else "simplex" if basis is not None else (
+            opts.solver or ("ipm" if len(self._cost) > IPM_ABOVE else "simplex"))
+        status, wall, highs_time, log = self._highs(
+            {"mip_rel_gap": float(opts.mip_gap), "solve_relaxation": bool(relax),
+             "solver": solver}, basis=basis,
+            start=self._starts.get(start) if mip and start is not None else None)
+        sol_ = None
+        if status in ("optimal", "time_limit"):
+            sol_ = self.solution(duals=(not mip) if duals is None else duals)
+            if mip and start is not None:  # the next solve's start
+                self._starts[start] = np.array(self.h.getSolution().col_value, dtype=float)
+        gap = float(self.h.getInfo().mip_gap) if mip else 0.0
+        return Run(status=status, solution=sol_, log=log,
+                   gap=gap if sol_ is not None else None,
+                   objective=float(self.h.getObjectiveValue()) if sol_ is not None else None,
+                   timings={"wall": wall, "highs": highs_time,
+                            "handoff_readback": max(wall - highs_time, 0.0)})
+
+    def _certified(self, key: str) -> Run | None:
+        """The start's integer decisions with re-optimised flows, when provably within
+        ``mip_gap`` of the optimum (see :meth:`solve`); None otherwise."""
+        from resynergy.planner.solve import Run
+
+        ints = np.flatnonzero(self._int > 0)
+        lp = {"mip_rel_gap": float(self.options.mip_gap), "solve_relaxation": False,
+              "solver": "simplex"}
+        t = time.perf_counter()
+        with self.changes():
+            self.set_integrality(ints, False)
+            status, _, h1, log1 = self._highs(lp, basis=f"{key}:relaxation")
+            if status != "optimal":
+                return None
+            bound = float(self.h.getObjectiveValue())
+            fixed = np.round(self._starts[key][ints])
+            self.set_bounds(ints, fixed, fixed)
+            status, _, h2, log2 = self._highs(lp, basis=f"{key}:fixed")
+            if status != "optimal":
+                return None
+            best = float(self.h.getObjectiveValue())
+            gap = max(best - bound, 0.0) / max(abs(best), 1.0)
+            if gap > self.options.mip_gap:
+                return None
+            sol_ = self.solution(duals=False)
+            self._starts[key] = np.array(self.h.getSolution().col_value, dtype=float)
+        wall = time.perf_counter() - t
+        log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
+               f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
+        return Run(status="optimal", solution=sol_, log=log, gap=gap, objective=best,
+                   timings={"wall": wall, "highs": h1 + h2,
+                            "handoff_readback": max(wall - h1 - h2, 0.0)})
+
+    def _highs(self, settings: dict[str, Any], basis: str | None = None,
+               start: np.ndarray | None = None) -> tuple[str, float, float, str]:
+        """Run HiGHS with ``settings``: (status, wall s, HiGHS s, log)."""
+        h = self.h
+        for k, v in {"time_limit": float(self.options.time_limit), **settings}.items():
+            h.setOptionValue(k, v)
+        if basis is not None and basis in self._bases:
+            h.setBasis(self._bases[basis])
+        if start is not None:
+            sol = h.getSolution()
+            sol.col_value = list(start)
+            h.setSolution(sol)
+        with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
+            log_file = os.path.join(tmp, "highs.log")
+            for k, v in (("log_file", log_file), ("output_flag", True),
+                         ("log_to_console", False)):
+                h.setOptionValue(k, v)
+            t = time.perf_counter()
+            before = float(h.getRunTime())
+            h.run()
+            wall = time.perf_counter() - t
+            highs_time = float(h.getRunTime()) - before
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("log_file", "")
+            log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(
+                log_file) else ""
+        self.last_log = log
+        has = int(h.getInfo().primal_solution_status) == _FEASIBLE
+        name = h.modelStatusToString(h.getModelStatus()).lower()
+        if name == "optimal" and has:
+            status = "optimal"
+        elif "infeasible" in name:
+            status = "infeasible"
+        elif has:
+            status = "time_limit"
+        else:
+            status = "no_solution"
+        if basis is not None and status == "optimal" and h.getBasis().valid:
+            self._bases[basis] = h.getBasis()
+        return status, wall, highs_time, log
+
+    def value(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """The solved values of variable ``name`` (0 where masked or absent)."""
+        pos = self.cols(name)
+        if pos is None:
+            return np.zeros(shape)
+        x = np.asarray(self.h.getSolution().col_value, dtype=float)
+        return np.nan_to_num(np.where(pos >= 0, x[np.maximum(pos, 0)], 0.0)).reshape(shape)
+
+    def row_dual(self, name: str, dims: tuple[str, ...] | None = None) -> np.ndarray | None:
+        rows = self.rows(name, dims)
+        if rows is None:
+            return None
+        y = np.asarray(self.h.getSolution().row_dual, dtype=float)
+        return np.where(rows >= 0, y[np.maximum(rows, 0)], np.nan)
+
+    def solution(self, duals: bool = True) -> results.Solution:
+        """The solved plan as a :class:`results.Solution` (as ``solve._solution`` reads it)."""
+        d = self.data
+        y = d.n_years
+        nt = len(d.targets.table) if d.targets is not None else 0
+        tdual = np.full(nt, np.nan)
+        cap_dual = None
+        if duals and d.targets is not None:
+            for i, row in d.targets.table.iterrows():
+                dual = self.row_dual(target_row(int(i)))  # type: ignore[arg-type]
+                if dual is not None and dual.size:
+                    tdual[int(i)] = float(dual.ravel()[0]) * row["sense"]  # type: ignore[call-overload]
+        if duals:
+            dual = self.row_dual(CAPACITY, ("year", "fac"))
+            cap_dual = -dual if dual is not None and dual.size else None
+        v = self.value
+        return results.Solution(
+            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, len(d.fac))),
+            disp=v(DISPOSAL, (y, len(d.sup))), draw=v(STOCK_DRAW, (y, len(d.sup))),
+            unmet=v(UNMET, (y, len(d.dem))), market=v(MARKET, (y, len(d.fout))),
+            exp=v(EXPANSION, (y, len(d.fac))), build=np.round(v(BUILD, (y, len(d.fac)))),
+            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, len(d.dem))))
+
+    def price_fixed(self, sol: results.Solution) -> results.Solution:
+        """Duals of a MILP plan: its builds and expansion switches fixed, the LP re-solved in
+        place (the cold equivalent is ``solve._price_fixed``). ``sol`` when the LP fails."""
+        expanded = (np.cumsum(sol.exp, axis=0) > results.TOL).astype(float)
+        with self.changes():
+            self.fix_binaries(sol.build, expanded if self.cols(EXPANDED) is not None else None)
+            run = self.solve(duals=True, basis=f"{PLAN}:fixed", start=None)
+        if run.solution is None:
+            return sol
+        lp = run.solution
+        lp.build = sol.build
+        return lp
+
+
+class Probes:
+    """The diagnosis' re-solves of a plan's model (see ``diagnosis.causes``): in place on the
+    plan's :class:`Resolver` when asked about its own data, else built cold as before."""
+
+    def __init__(self, weights: dict[str, float], options: PlanOptions,
+                 resolver: Resolver | None = None) -> None:
+        self.weights, self.options, self.resolver = weights, options, resolver
+
+    def _warm(self, data: ModelData, i: int) -> Resolver | None:
+        r = self.resolver
+        if r is None or data is not r.data or r.cols(target_slack(i)) is None:
+            return None
+        return r
+
+    def _cold(self, data: ModelData, objective=None, relax: bool = False,
+              fixed_build: np.ndarray | None = None) -> tuple[Built, Run]:
+        from resynergy.planner.solve import _run
+
+        b = build(data, self.weights, linking=self.options.linking, fixed_build=fixed_build)
+        if objective is not None:
+            b.model.add_objective(objective(b.model), overwrite=True)
+        return b, _run(b, self.options, relax=relax)
+
+    def reachable(self, data: ModelData, i: int) -> float | None:
+        """Target ``i``'s least shortfall when nothing else counts: the LP relaxation with only
+        this target (soft) and its slack as the objective. Returns the slack, or None."""
+        from resynergy.planner.diagnosis import _one_target
+
+        r = self._warm(data, i)
+        if r is not None:
+            with r.changes():
+                for j in range(len(data.targets.table)):  # type: ignore[union-attr]
+                    rows = r.rows(target_row(j))
+                    if j != i and rows is not None:
+                        r.set_row_bounds(rows.ravel(), -np.inf, np.inf)
+                slack = r.cols(target_slack(i))
+                assert slack is not None
+                r.set_costs(np.arange(len(r._cost)), 0.0)
+                r.set_costs(slack.ravel(), 1.0)
+                r.set_integrality(np.flatnonzero(r._int > 0), False)  # the LP relaxation
+                run = r.solve(duals=False, basis=f"reach {i}", start=None)
+                if run.solution is None:
+                    return None
+                return float(r.value(target_slack(i), ()))
+        built, run = self._cold(_one_target(data, i, "soft"),
+                                objective=lambda m: 1 * m.variables[target_slack(0)], relax=True)
+        if run.solution is None or target_slack(0) not in built.model.variables:
+            return None
+        return float(np.nan_to_num(built.model.variables[target_slack(0)].solution.values))
+
+    def with_hard(self, data: ModelData, i: int) -> tuple[bool, Run]:
+        """The plan with target ``i`` binding, the other targets as they are: (whether the
+        model has binaries, the run)."""
+        from resynergy.planner.diagnosis import _with_hard
+
+        r = self._warm(data, i)
+        if r is not None:
+            with r.changes():
+                slack = r.cols(target_slack(i))
+                assert slack is not None
+                r.set_bounds(slack.ravel(), 0.0, 0.0)
+                return r.is_mip(), r.solve(start=f"hard {i}")
+        built, run = self._cold(_with_hard(data, i))
+        return built.has_binaries, run
+
+    def fixed_dual(self, data: ModelData, i: int, build_: np.ndarray) -> float:
+        """The marginal cost of target ``i`` (binding) with the builds fixed at ``build_``
+        (NaN when the model still has binaries, i.e. expansion switches, or fails)."""
+        from resynergy.planner.diagnosis import _with_hard
+
+        r = self._warm(data, i)
+        if r is not None:
+            if r.cols(EXPANDED) is not None:
+                return float("nan")  # as the cold model: its switches stay binary, no duals
+            with r.changes():
+                slack = r.cols(target_slack(i))
+                assert slack is not None
+                r.set_bounds(slack.ravel(), 0.0, 0.0)
+                r.fix_binaries(build_)
+                run = r.solve(duals=True, start=None)
+        else:
+            _, run = self._cold(_with_hard(data, i), fixed_build=build_)
+        if run.solution is None or run.solution.target_dual is None:
+            return float("nan")
+        return float(run.solution.target_dual[i])
+
+
+class Sweep:
+    """Sweep points that differ only in :data:`IN_PLACE_POLICY` values from a point already
+    planned re-use its network, model and solver (``solve(..., sweep=Sweep())``)."""
+
+    def __init__(self) -> None:
+        self.scenario: Any = None
+        self.options: PlanOptions | None = None
+        self.resolver: Resolver | None = None
+        self.warm = 0
+        self.cold = 0
+
+    def remember(self, scenario: Any, options: PlanOptions, resolver: Resolver) -> None:
+        self.scenario, self.options, self.resolver = scenario, options, resolver
+
+    def point(self, scenario: Any, options: PlanOptions) -> Resolver | None:
+        """The resolver set to ``scenario``'s numbers, or None when it must be planned cold."""
+        r = self.resolver
+        if r is None or options != self.options or not _same_but_policy(self.scenario, scenario):
+            return None
+        want = _policy(scenario)
+        have = r._policy0
+        if any(want[k] != have[k] for k in want if k not in IN_PLACE_POLICY):
+            return None
+        if (want["co2_cap_t"] > 0) != (have["co2_cap_t"] > 0):
+            return None  # a cap added or removed changes the rows
+        r.data = dataclasses.replace(r.built.data, scenario_obj=scenario)
+        r.set_carbon_price(want["carbon_price"])
+        if want["co2_cap_t"] > 0:
+            r.set_co2_cap(want["co2_cap_t"])
+        else:
+            r._set_policy(co2_cap_t=want["co2_cap_t"])
+        return r
+
+
+def _same_but_policy(a: Any, b: Any) -> bool:
+    """Whether two scenarios have the same tables apart from ``policy``."""
+    from resynergy import schema
+
+    if a is None or a.name != b.name:
+        return False
+    return all(a._tables[t].equals(b._tables[t]) for t in schema.TABLE_NAMES if t != "policy")
