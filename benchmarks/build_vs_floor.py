@@ -194,14 +194,14 @@ def main() -> None:
             floor_n = stats([r.get("nvars") for r in res.get("floor", [])])["min"] or 0
             if variant == "pyomo" and floor_n > args.pyomo_solve_max:
                 solve = "0"
-            recs = repeated(lambda v=variant, s=solve: isolated(
-                "build_vs_floor.py", [v, str(sites), s, str(args.time_limit)], args.timeout),
+            recs = repeated(lambda v=variant, s=solve, n=sites: isolated(
+                "build_vs_floor.py", [v, str(n), s, str(args.time_limit)], args.timeout),
                 args.repeat)
             res[variant] = recs
             for r in recs:
                 print(f"  {sites} sites {variant}: {r}", flush=True)
 
-        def fig(variant: str, key: str) -> dict:
+        def fig(variant: str, key: str, res: dict = res) -> dict:
             return stats([r.get(key) for r in res.get(variant, [])])
 
         def mm(variant: str, key: str) -> str | None:

@@ -13,8 +13,18 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import REPEAT, emit, isolated, load_range, loadavg, machine, markdown, peak_rss_mb, \
-    repeated, stats
+from common import (
+    REPEAT,
+    emit,
+    isolated,
+    load_range,
+    loadavg,
+    machine,
+    markdown,
+    peak_rss_mb,
+    repeated,
+    stats,
+)
 
 # (sites, candidate share) → about 50, 100, 200, 300 candidates
 CASES = [(440, 0.5), (870, 0.5), (1160, 0.75), (1300, 1.0)]
@@ -55,8 +65,8 @@ def main() -> None:
     for sites, share in CASES:
         res, runs = {}, {}
         for linking in ("disaggregated", "bigm"):
-            runs[linking] = repeated(lambda lk=linking: isolated(
-                "milp_siting.py", [str(sites), str(share), lk, str(args.time_limit)],
+            runs[linking] = repeated(lambda lk=linking, n=sites, sh=share: isolated(
+                "milp_siting.py", [str(n), str(sh), lk, str(args.time_limit)],
                 args.time_limit * 3), args.repeat)
             for r in runs[linking]:
                 print(f"  {sites} sites {linking}: {r}", flush=True)
@@ -64,7 +74,7 @@ def main() -> None:
                             "highs": stats([r.get("highs") for r in runs[linking]])["median"]}
         d, b = res["disaggregated"], res["bigm"]
 
-        def mm(linking: str) -> str | None:
+        def mm(linking: str, runs: dict = runs) -> str | None:
             f = stats([r.get("highs") for r in runs[linking]])
             return None if not f["n"] else f"{f['min']:.3g} / {f['median']:.3g}"
 
