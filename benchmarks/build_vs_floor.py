@@ -1,14 +1,30 @@
 """Model build time and peak memory: the planner's linopy model against a hand-built
-scipy.sparse floor and the same LP in Pyomo, at ~10^4, 10^5 and 10^6 variables.
+scipy.sparse floor and the same LP in Pyomo, at ~10^4, 10^5 and 10^6 variables — and what the
+product does with the same synthetic data: the siting MILP, its duals step and the rest of
+``planner.solve``.
 
-Every (variant, size) runs in its own interpreter, one after another. Build = declaring the
-model + handing it to HiGHS (for linopy also its constraint sanitising, as ``Model.solve``
-does). The scenario and its network (``planner.data.prepare``) are made the same way for every
-variant and are not part of build. Also timed: ``planner.solve`` end to end (network, build,
-solve, result tables) against HiGHS' own solve time.
+Variants (every (variant, size) runs ``--repeat`` times, each in its own interpreter, one after
+another; min and median are printed with the load average):
 
-    python benchmarks/build_vs_floor.py                 # all sizes, all variants
-    python benchmarks/build_vs_floor.py --sizes 220 2100 --pyomo-solve-max 200000
+- ``floor`` / ``linopy`` / ``pyomo``: the LP subset both hand-written variants can express (one
+  year, no candidates, no expansion; ``lp_variants``). Build = declaring the model + handing it
+  to HiGHS (for linopy also its constraint sanitising, as ``Model.solve`` does). Pyomo is skipped
+  when it is not installed. The linopy model must have as many variables and rows as the floor
+  (printed), or the ratio compares different models.
+- ``plan``: ``planner.solve`` on that LP (network, build, solve, result tables, diagnosis).
+- ``milp``: ``planner.solve`` as ``resynergy plan`` calls it, on the synthetic scenario as
+  ``resynergy data synth`` writes it (a fifth of the facilities candidates, expansions): network,
+  MILP build, HiGHS branch-and-cut, the duals step (the model built again with the siting
+  fixed, then an LP solve), result tables and the diagnosis — with each stage's time.
+
+Left out here, measured elsewhere: importing the command, reading and validating the scenario
+files, indicators, the report and the exports (``benchmarks/command.py`` times the whole
+``resynergy plan`` command on the built-in data; ``benchmarks/scale.py command`` on synthetic
+data from 10^3 to 10^5 sites).
+
+    python benchmarks/build_vs_floor.py                 # all sizes, all variants, 3 runs each
+    python benchmarks/build_vs_floor.py --sizes 520 --variants plan milp --repeat 3
+    python benchmarks/build_vs_floor.py --sizes 18800 --variants floor linopy --no-solve
 """
 
 from __future__ import annotations
@@ -16,7 +32,19 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import emit, isolated, lp_scenario, machine, markdown, peak_rss_mb
+from common import (
+    REPEAT,
+    emit,
+    isolated,
+    load_range,
+    loadavg,
+    lp_scenario,
+    machine,
+    markdown,
+    peak_rss_mb,
+    repeated,
+    stats,
+)
 
 SIZES = {"1e4": 520, "1e5": 2250, "1e6": 18800}  # sites → about 10^4, 10^5, 10^6 variables
 IPM_ABOVE = 50_000
@@ -33,8 +61,22 @@ def one(variant: str, sites: int, solve: bool, time_limit: float) -> dict:
     from resynergy.planner.solve import _silence_banner
 
     _silence_banner()
-    scenario = lp_scenario(sites)
     rec: dict = {"variant": variant, "sites": sites}
+    if variant == "milp":
+        from resynergy import synth
+        from resynergy.planner import PlanOptions
+        from resynergy.planner import solve as plan_solve
+
+        scenario = synth.scenario(sites, 1)
+        t = time.perf_counter()
+        plan = plan_solve(scenario, PlanOptions(time_limit=time_limit))
+        tm = plan.timings
+        rec.update(plan_total=time.perf_counter() - t, highs=tm.get("solve_highs"),
+                   network=tm.get("network"), build=tm.get("build"), duals=tm.get("duals"),
+                   results=tm.get("results"), diagnosis=tm.get("diagnosis"), status=plan.status,
+                   gap=plan.mip_gap, objective=plan.solver_objective, peak_mb=peak_rss_mb())
+        return rec
+    scenario = lp_scenario(sites)
     if variant == "plan":
         from resynergy.planner import PlanOptions
         from resynergy.planner import solve as plan_solve
@@ -115,10 +157,22 @@ def one(variant: str, sites: int, solve: bool, time_limit: float) -> dict:
     return rec
 
 
+VARIANTS = ("floor", "linopy", "pyomo", "plan", "milp")
+
+
+def _has_pyomo() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("pyomo") is not None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--one", nargs=4, metavar=("VARIANT", "SITES", "SOLVE", "TIME_LIMIT"))
     ap.add_argument("--sizes", nargs="*", type=int, default=list(SIZES.values()))
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    ap.add_argument("--repeat", type=int, default=REPEAT)
+    ap.add_argument("--no-solve", action="store_true", help="floor / linopy / pyomo: build only")
     ap.add_argument("--time-limit", type=float, default=900.0)
     ap.add_argument("--pyomo-solve-max", type=int, default=300_000,
                     help="solve Pyomo only below this many variables (build only above)")
@@ -128,46 +182,76 @@ def main() -> None:
         v, sites, solve, tl = args.one
         emit(one(v, int(sites), solve == "1", float(tl)))
         return
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average now {loadavg()}")
+    variants = [v for v in args.variants if v != "pyomo" or _has_pyomo()]
+    if "pyomo" in args.variants and "pyomo" not in variants:
+        print("Pyomo is not installed: the pyomo variant is left out")
     rows = []
     for sites in args.sizes:
-        res = {}
-        for variant in ("floor", "linopy", "pyomo", "plan"):
-            solve = "1"
-            if variant == "pyomo" and res.get("floor", {}).get("nvars", 0) > args.pyomo_solve_max:
+        res: dict[str, list[dict]] = {}
+        for variant in variants:
+            solve = "0" if args.no_solve and variant in ("floor", "linopy", "pyomo") else "1"
+            floor_n = stats([r.get("nvars") for r in res.get("floor", [])])["min"] or 0
+            if variant == "pyomo" and floor_n > args.pyomo_solve_max:
                 solve = "0"
-            r = isolated("build_vs_floor.py", [variant, str(sites), solve, str(args.time_limit)],
-                         args.timeout)
-            res[variant] = r
-            print(f"  {sites} sites {variant}: {r}", flush=True)
-        fl, li, py, pl = res["floor"], res["linopy"], res["pyomo"], res["plan"]
-        row = {"sites": sites, "nvars": li.get("nvars"), "nnz": li.get("nnz"),
-               "floor_build": fl.get("build"), "linopy_build": li.get("build"),
-               "pyomo_build": py.get("build", py.get("error")),
-               "floor_mb": _net(fl), "linopy_mb": _net(li), "pyomo_mb": _net(py),
-               "highs": li.get("highs"), "floor_highs": fl.get("highs"),
-               "plan_total": pl.get("plan_total"), "plan_highs": pl.get("highs")}
-        if fl.get("build") and li.get("build"):
-            row["linopy_vs_floor"] = li["build"] / fl["build"]
-        if py.get("build") and li.get("build"):
-            row["pyomo_vs_linopy"] = py["build"] / li["build"]
-        if li.get("highs"):
-            row["model_total_vs_highs"] = (li["build"] + li["solve_wall"]) / li["highs"]
-        if pl.get("plan_total") and pl.get("highs"):
-            row["plan_total_vs_highs"] = pl["plan_total"] / pl["highs"]
-        objs = [r.get("objective") for r in (fl, li, py) if r.get("objective") is not None]
+            recs = repeated(lambda v=variant, s=solve, n=sites: isolated(
+                "build_vs_floor.py", [v, str(n), s, str(args.time_limit)], args.timeout),
+                args.repeat)
+            res[variant] = recs
+            for r in recs:
+                print(f"  {sites} sites {variant}: {r}", flush=True)
+
+        def fig(variant: str, key: str, res: dict = res) -> dict:
+            return stats([r.get(key) for r in res.get(variant, [])])
+
+        def mm(variant: str, key: str) -> str | None:
+            f = fig(variant, key)
+            return None if not f["n"] else f"{f['min']:.3g} / {f['median']:.3g}"
+
+        li, fl = res.get("linopy", [{}])[0], res.get("floor", [{}])[0]
+        row = {"sites": sites, "nvars": li.get("nvars") or fl.get("nvars"),
+               "nnz": li.get("nnz") or fl.get("nnz"),
+               "same_model": (li.get("nvars"), li.get("ncons")) == (fl.get("nvars"), fl.get("ncons"))
+               if li and fl else None,
+               "floor_build": mm("floor", "build"), "linopy_build": mm("linopy", "build"),
+               "pyomo_build": mm("pyomo", "build"), "highs": mm("linopy", "highs"),
+               "plan_total": mm("plan", "plan_total"), "milp_total": mm("milp", "plan_total"),
+               "milp_highs": mm("milp", "highs"), "milp_build": mm("milp", "build"),
+               "milp_duals": mm("milp", "duals"), "milp_diag": mm("milp", "diagnosis"),
+               "milp_status": res.get("milp", [{}])[-1].get("status"),
+               "floor_mb": stats([_net(r) for r in res.get("floor", [])])["median"],
+               "linopy_mb": stats([_net(r) for r in res.get("linopy", [])])["median"],
+               "load": load_range([r for recs in res.values() for r in recs])}
+        fb, lb = fig("floor", "build"), fig("linopy", "build")
+        if fb["n"] and lb["n"]:
+            row["linopy_vs_floor"] = f"{lb['min'] / fb['min']:.2f} / {lb['median'] / fb['median']:.2f}"
+        pb = fig("pyomo", "build")
+        if pb["n"] and lb["n"]:
+            row["pyomo_vs_linopy"] = f"{pb['median'] / lb['median']:.1f}"
+        for variant, key in (("plan", "plan_vs_highs"), ("milp", "milp_vs_highs")):
+            ratios = [r["plan_total"] / r["highs"] for r in res.get(variant, [])
+                      if r.get("plan_total") and r.get("highs")]
+            rs = stats(ratios)
+            if rs["n"]:
+                row[key] = f"{rs['min']:.2f} / {rs['median']:.2f}"
+        objs = [r.get("objective") for v in ("floor", "linopy", "pyomo") for r in res.get(v, [])
+                if r.get("objective") is not None]
         row["same_optimum"] = (max(objs) - min(objs) <= 1e-6 * max(1.0, abs(objs[0]))
                                if len(objs) > 1 else None)
         rows.append(row)
+    print("figures: min / median of the runs")
     print(markdown(rows, [
         ("sites", "sites"), ("nvars", "variables"), ("nnz", "nonzeros"),
+        ("same_model", "linopy = floor (vars, rows)"),
         ("floor_build", "floor build s"), ("linopy_build", "linopy build s"),
-        ("pyomo_build", "Pyomo build s"), ("linopy_vs_floor", "linopy / floor"),
-        ("pyomo_vs_linopy", "Pyomo / linopy"), ("floor_mb", "floor MB"),
-        ("linopy_mb", "linopy MB"), ("pyomo_mb", "Pyomo MB"), ("highs", "HiGHS solve s"),
-        ("model_total_vs_highs", "(build+solve+read) / HiGHS"),
-        ("plan_total", "plan total s"), ("plan_total_vs_highs", "plan total / HiGHS"),
-        ("same_optimum", "same optimum")]))
+        ("linopy_vs_floor", "linopy / floor"), ("floor_mb", "floor MB"),
+        ("linopy_mb", "linopy MB"), ("pyomo_build", "Pyomo build s"),
+        ("pyomo_vs_linopy", "Pyomo / linopy"), ("highs", "HiGHS LP s"),
+        ("plan_total", "LP plan total s"), ("plan_vs_highs", "LP plan / HiGHS"),
+        ("milp_total", "MILP plan total s"), ("milp_highs", "MILP HiGHS s"),
+        ("milp_build", "MILP build s"), ("milp_duals", "duals step s"),
+        ("milp_diag", "diagnosis s"), ("milp_vs_highs", "MILP plan / HiGHS"),
+        ("milp_status", "MILP status"), ("same_optimum", "same LP optimum"), ("load", "load avg")]))
 
 
 def _net(r: dict) -> float | None:

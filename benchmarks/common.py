@@ -6,8 +6,12 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,10 +59,17 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
 
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
-            f"linopy {version('linopy')}, highspy {version('highspy')}, pyomo {version('pyomo')}")
+            f"numpy {v('numpy')}, pandas {v('pandas')}, linopy {v('linopy')}, "
+            f"highspy {v('highspy')}, pyomo {v('pyomo')}")
 
 
 def markdown(rows: list[dict], cols: list[tuple[str, str]]) -> str:
@@ -72,3 +83,81 @@ def markdown(rows: list[dict], cols: list[tuple[str, str]]) -> str:
     sep = "|" + "|".join("---" for _ in cols) + "|"
     body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in cols) + " |" for r in rows]
     return "\n".join([head, sep, *body])
+
+
+# ---- repetition, load and whole-command measurement (one definition for every benchmark) ----
+REPEAT = 3  # every benchmark figure is measured at least this often (min and median reported)
+
+
+def loadavg() -> float:
+    """The 1-minute load average now (the machine is shared: every figure is printed with it)."""
+    return round(os.getloadavg()[0], 2)
+
+
+def stats(values: Sequence[float | None]) -> dict:
+    """min, median and count of the measured values (failed runs, None, left out)."""
+    v = [float(x) for x in values if x is not None]
+    if not v:
+        return {"min": None, "median": None, "n": 0}
+    return {"min": min(v), "median": statistics.median(v), "n": len(v)}
+
+
+def repeated(fn: Callable[[], dict], n: int = REPEAT) -> list[dict]:
+    """``fn()`` run ``n`` times; each record gets the load average before and after it."""
+    out = []
+    for _ in range(n):
+        before = loadavg()
+        rec = fn()
+        rec["load"] = (before, loadavg())
+        out.append(rec)
+    return out
+
+
+def summary(records: list[dict], key: str) -> str:
+    """"min / median (n runs)" of ``key`` over repeated records."""
+    s = stats([r.get(key) for r in records])
+    if not s["n"]:
+        return "–"
+    return f"{s['min']:.3g} / {s['median']:.3g} ({s['n']}×)"
+
+
+def load_range(records: list[dict]) -> str:
+    loads = [x for r in records for x in r.get("load", ())]
+    return f"{min(loads):.1f}–{max(loads):.1f}" if loads else "–"
+
+
+def timed_command(cmd: Sequence[str], timeout: float, env: dict | None = None,
+                  cwd: str | None = None) -> dict:
+    """Run ``cmd`` under ``/usr/bin/time -v``: wall s, CPU s (user + system, children included),
+    peak resident MB, exit code; ``timeout`` True when it was stopped after ``timeout`` s."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        t = time.perf_counter()
+        try:
+            res = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *cmd], capture_output=True,
+                                 text=True, timeout=timeout, env=env, cwd=cwd)
+        except subprocess.TimeoutExpired:
+            return {"wall": time.perf_counter() - t, "timeout": True, "rc": None}
+        wall = time.perf_counter() - t
+        info = {}
+        for line in tf.read().splitlines():
+            key, _, value = line.strip().rpartition(": ")
+            info[key] = value
+    out = {"wall": wall, "rc": res.returncode, "timeout": False,
+           "stderr_tail": res.stderr.strip()[-300:] if res.returncode else ""}
+    try:
+        out["cpu"] = float(info["User time (seconds)"]) + float(info["System time (seconds)"])
+        out["peak_mb"] = int(info["Maximum resident set size (kbytes)"]) / 1024.0
+    except (KeyError, ValueError):
+        pass
+    return out
+
+
+def loglog_exponent(x: Sequence[float], y: Sequence[float | None]) -> float | None:
+    """Least-squares slope of log y over log x: y ∝ x^slope (None with fewer than 2 points)."""
+    import numpy as np
+
+    pts = [(a, b) for a, b in zip(x, y, strict=True) if b is not None and b > 0]
+    if len(pts) < 2:
+        return None
+    lx, ly = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(lx, ly, 1)[0])

@@ -1,7 +1,10 @@
 """What optimisation buys: the optimal plan against the greedy nearest-feasible baseline on the
 built-in dataset (cost and CO2 ratios, utilization, time).
 
-    python benchmarks/optimal_vs_greedy.py [--dataset jjj-2022]
+The plans are deterministic; their times are measured ``--repeat`` times (min / median, with
+the load average).
+
+    python benchmarks/optimal_vs_greedy.py [--dataset jjj-2022] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import machine, markdown
+from common import REPEAT, load_range, loadavg, machine, markdown, repeated, stats
 
 
 def totals(plan) -> dict:
@@ -25,25 +28,35 @@ def totals(plan) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="jjj-2022")
+    ap.add_argument("--repeat", type=int, default=REPEAT)
     args = ap.parse_args()
     from resynergy.planner import greedy, solve
     from resynergy.planner.solve import _silence_banner
     from resynergy.scenario import Scenario
 
     _silence_banner()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average now {loadavg()}")
     s = Scenario.from_builtin(args.dataset)
-    t = time.perf_counter()
-    opt = solve(s)
-    t_opt = time.perf_counter() - t
-    t = time.perf_counter()
-    base = greedy(s)
-    t_base = time.perf_counter() - t
+    plans: dict = {}
+
+    def timed(name, fn):
+        def run() -> dict:
+            t = time.perf_counter()
+            plans[name] = fn(s)
+            return {"s": time.perf_counter() - t}
+        return run
+
+    t_opt = repeated(timed("optimal", solve), args.repeat)
+    t_base = repeated(timed("greedy", greedy), args.repeat)
+    opt, base = plans["optimal"], plans["greedy"]
     o, g = totals(opt), totals(base)
     rows = [{"metric": k, "optimal": o[k], "greedy": g[k],
              "greedy / optimal": g[k] / o[k] if o[k] else None} for k in o]
-    rows.append({"metric": "time_s", "optimal": t_opt, "greedy": t_base,
-                 "greedy / optimal": t_base / t_opt})
+    for what in ("min", "median"):
+        a, b = stats([r["s"] for r in t_opt])[what], stats([r["s"] for r in t_base])[what]
+        rows.append({"metric": f"time_s ({what} of {args.repeat})", "optimal": a, "greedy": b,
+                     "greedy / optimal": b / a})
+    print(f"load average during the runs: {load_range(t_opt + t_base)}")
     print(f"optimal: status {opt.status}, gap {opt.mip_gap}; greedy: {base.status}")
     print(markdown(rows, [("metric", "metric"), ("optimal", "optimal"), ("greedy", "greedy"),
                           ("greedy / optimal", "greedy / optimal")]))

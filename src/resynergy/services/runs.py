@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,6 +207,61 @@ def result(db: Session, run: Run, name: str) -> RunResult:
     if hit is None:
         raise NotFound(f"run {run.id} result {name}")
     return hit
+
+
+class _Decoded:
+    """Result tables decoded once per process, least recently used first out, at most
+    ``max_rows`` records in all. A stored result never changes (a worker writes all of a run's
+    results in one transaction, and results are never updated or deleted), so the database, the
+    result's row id, its run and the run's finishing time name its content for good (the time
+    tells apart a database emptied and refilled under the same address, as tests do)."""
+
+    def __init__(self, max_rows: int = 200_000):
+        self.max_rows = max_rows
+        self._items: OrderedDict[tuple, list] = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> list | None:
+        with self._lock:
+            items = self._items.get(key)
+            if items is not None:
+                self._items.move_to_end(key)
+            return items
+
+    def put(self, key: tuple, items: list) -> None:
+        if len(items) > self.max_rows:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = items
+            self._rows += len(items)
+            while self._rows > self.max_rows:
+                _, old = self._items.popitem(last=False)
+                self._rows -= len(old)
+
+
+_decoded = _Decoded()
+
+
+def result_page(db: Session, run: Run, name: str, limit: int, offset: int) -> tuple[list, int]:
+    """One page of a stored result (rows ``offset`` … ``offset + limit``) and its row count.
+
+    Reads only the result asked for, and decodes its JSON once per process: a plan's flows hold
+    thousands to hundreds of thousands of records, and decoding them all for every page of 100
+    made this the slowest read of the API (≈ 0.3 × the throughput of the others)."""
+    head = db.execute(sa.select(RunResult.id).where(
+        RunResult.run_id == run.id, RunResult.name == name)).first()
+    if head is None:
+        raise NotFound(f"run {run.id} result {name}")
+    key = (str(db.get_bind().url), head.id, run.id, name, run.finished_at)
+    items = _decoded.get(key)
+    if items is None:
+        data = db.scalar(sa.select(RunResult.data).where(RunResult.id == head.id))
+        items = data if isinstance(data, list) else [data]
+        _decoded.put(key, items)
+    return items[offset:offset + limit], len(items)
 
 
 def latest_published(db: Session, province: str = "") -> Run | None:

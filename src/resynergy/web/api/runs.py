@@ -260,10 +260,8 @@ def publish_run(db: DB, actor: CurrentActor, run_id: Id, body: Annotated[Publish
             responses={**COMMON_RESPONSES, **NOT_FOUND}, summary="One result table / 结果表")
 def run_result(db: DB, actor: CurrentActor, run_id: Id, name: ResultName, limit: Limit = 100,
                offset: Offset = 0):
-    data = runs.result(db, runs.get(db, actor, run_id), name).data
-    items = data if isinstance(data, list) else [data]
-    return {"name": name, "items": items[offset:offset + limit], "total": len(items), "limit": limit,
-            "offset": offset}
+    items, total = runs.result_page(db, runs.get(db, actor, run_id), name, limit, offset)
+    return {"name": name, "items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/runs/{run_id}/figures/{name}", tags=["runs"], responses={
