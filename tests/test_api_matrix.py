@@ -341,6 +341,7 @@ def other_cases() -> list[Case]:
     return [
         Case("GET", "/api/v1/openapi.json", everyone(200), R("/api/v1/openapi.json")),
         Case("GET", "/static/vendor/plotly.min.js", everyone(200), R("/static/vendor/plotly.min.js")),
+        Case("GET", "/static/vendor/charts.js", everyone(200), R("/static/vendor/charts.js")),
         Case("POST", "/api/v1/auth/token", each(anonymous=401, rest=200), R("/api/v1/auth/token"), _token_body),
         Case("DELETE", "/api/v1/auth/token", each(anonymous=400, rest=204), R("/api/v1/auth/token"), _fresh_token),
         Case("GET", "/api/v1/auth/me", each(anonymous=401, rest=200), R("/api/v1/auth/me")),

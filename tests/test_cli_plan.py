@@ -49,7 +49,7 @@ def solved(monkeypatch):
             raise typer.Exit(1)
         return toy_scenario()
     monkeypatch.setattr(cli, "solve_scenario", fake_solve)
-    monkeypatch.setattr(sweep, "solve", lambda scenario, options, progress: fake_solve(
+    monkeypatch.setattr(sweep, "solve", lambda scenario, options, progress, sweep=None: fake_solve(
         scenario, cli.Objective(options.objective), (options.years or [None])[0],
         options.time_limit, options.mip_gap, progress, options.iis))
     monkeypatch.setattr(cli, "open_or_exit", fake_open)
