@@ -19,7 +19,7 @@ from resynergy.monitor import summary_lines
 from resynergy.planner.plan import TABLES
 from resynergy.report.labels import bilingual
 from resynergy.report.summary import PlanSummary
-from resynergy.schema.cells import formula_like
+from resynergy.schema.cells import formula_like, plain
 
 # A spreadsheet treats text starting with these as a formula (OWASP CSV/formula injection).
 
@@ -112,13 +112,7 @@ def summary_table(s: PlanSummary) -> pd.DataFrame:
 
 def safe_cell_value(value: Any) -> Any:
     """Cell value for openpyxl: NaN → empty, numpy scalars → Python."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return plain(value)
 
 
 def write_xlsx(s: PlanSummary, path: Path) -> Path:

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from resynergy import schema
-from resynergy.schema.cells import formula_like
+from resynergy.schema.cells import formula_like, plain
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
 
@@ -239,7 +239,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, include_empty: bool 
             for j, value in enumerate(record, start=1):
                 if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
                     continue
-                cell = ws.cell(i, j, value.item() if hasattr(value, "item") else value)
+                cell = ws.cell(i, j, plain(value))
                 if formula_like(value):
                     cell.data_type = "s"
     path = Path(path)

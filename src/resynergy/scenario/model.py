@@ -57,7 +57,7 @@ class Scenario:
         folder = datasets.path(name)
         stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
                              for p in folder.iterdir() if p.is_file()))
-        return _builtin(cls, name, stamp)
+        return _builtin(name, stamp)
 
     @classmethod
     def open(cls, ref: str | Path) -> Scenario:
@@ -156,10 +156,10 @@ class Scenario:
 
 
 @lru_cache(maxsize=4)
-def _builtin(cls: type[Scenario], name: str, stamp: tuple) -> Scenario:
+def _builtin(name: str, stamp: tuple) -> Scenario:
     """The built-in dataset ``name`` as its files were when ``stamp`` (names, times, sizes) was
     taken; a changed file changes the stamp and so is read afresh."""
     raws, issues = io.read(datasets.path(name))
     if "targets" not in raws:
         raws["targets"] = RawTable.of("targets", catalog.table("targets"), "catalog/targets.csv")
-    return cls._from_raw(raws, name, issues)
+    return Scenario._from_raw(raws, name, issues)
