@@ -1,4 +1,4 @@
-"""Indicators on hand-made flow tables with answers worked out by hand (see test_report_data)."""
+"""Indicators on hand-made flow tables with answers worked out by hand (see tests/support/toys.py)."""
 
 from __future__ import annotations
 
