@@ -10,33 +10,30 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
 
-IN_CI = os.environ.get("CI") == "true"
-CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-PASSWORD = "correct horse battery staple"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--disable-dev-shm-usage"]
-
-# Organisations of the test registry (valid GB 32100 check characters).
-ORG_A = "91130800MA0A00000W"  # Chengde, Hebei
-ORG_B = "91110000MA0B00000X"  # Beijing
-
-
-def need(what: str, reason: str) -> None:
-    """Skip locally, fail in CI."""
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI: {reason}")
-    pytest.skip(f"{what} not available ({reason}); required when CI=true")
+from support.platform import (  # noqa: F401 - helpers that used to live here, for old imports
+    CHEAP_ARGON2,
+    CHROMIUM_ARGS,
+    IN_CI,
+    ORG_A,
+    ORG_B,
+    PASSWORD,
+    ROLE_USERS,
+    LiveServer,
+    Users,
+    _reset,
+    keep_local,
+    make_settings,
+    need,
+    registry_tables,
+    seed,
+    sign_in,
+)
 
 
 # ---- databases -----------------------------------------------------------------------------
@@ -64,20 +61,6 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-def _reset(url: str) -> None:
-    """Empty schema, then the migrations from scratch."""
-    from alembic import command
-
-    from resynergy.store import db
-
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    command.upgrade(db._alembic_config(url), "head")
 
 
 @pytest.fixture(scope="session")
@@ -117,101 +100,6 @@ def db_url(request, tmp_path) -> str:
 
 
 # ---- the platform --------------------------------------------------------------------------
-def registry_tables():
-    """A small, valid registry: two provinces, two organisations, a mine, a plant, a demand site,
-    one target."""
-    import pandas as pd
-
-    return {
-        "regions": pd.DataFrame([
-            {"code": "110000", "name_zh": "北京市", "name_en": "Beijing", "level": "province", "parent": "", "lat": 39.9, "lon": 116.4},
-            {"code": "130000", "name_zh": "河北省", "name_en": "Hebei", "level": "province", "parent": "", "lat": 38.0, "lon": 114.5},
-            {"code": "130800", "name_zh": "承德市", "name_en": "Chengde", "level": "prefecture", "parent": "130000", "lat": 40.95, "lon": 117.96},
-        ]),
-        "organisations": pd.DataFrame([
-            {"uscc": ORG_A, "name_zh": "承德矿业", "name_en": "Chengde Mining", "region": "130800"},
-            {"uscc": ORG_B, "name_zh": "北京建材", "name_en": "Beijing Building Materials", "region": "110000"},
-        ]),
-        "sites": pd.DataFrame([
-            {"id": "cd-mine", "name_zh": "承德尾矿库", "name_en": "Chengde tailings pond", "org_uscc": ORG_A,
-             "region": "130800", "lat": 40.9, "lon": 117.9, "roles": "generator", "source": "test"},
-            {"id": "cd-plant", "name_zh": "承德砂石厂", "name_en": "Chengde sand plant", "org_uscc": ORG_A,
-             "region": "130800", "lat": 40.95, "lon": 117.95, "roles": "facility", "source": "test"},
-            {"id": "bj-site", "name_zh": "北京搅拌站", "name_en": "Beijing concrete plant", "org_uscc": ORG_B,
-             "region": "110000", "lat": 39.9, "lon": 116.4, "roles": "demand", "source": "test"},
-        ]),
-        "supplies": pd.DataFrame([
-            {"site": "cd-mine", "material": "tailings", "year": 2022, "generation_t": 1_000_000.0, "source": "test"},
-        ]),
-        "facilities": pd.DataFrame([
-            {"id": "cd-sand", "site": "cd-plant", "process": "tailings_sand", "year": 2022,
-             "capacity_t": 600_000.0, "source": "test"},
-        ]),
-        "demands": pd.DataFrame([
-            {"site": "bj-site", "material": "manufactured_sand", "year": 2022, "quantity_t": 200_000.0,
-             "value": 60.0, "source": "test"},
-            {"site": "bj-site", "material": "coarse_aggregate", "year": 2022, "quantity_t": 100_000.0,
-             "value": 50.0, "source": "test"},
-        ]),
-        "targets": pd.DataFrame([
-            {"id": "hebei-isw", "indicator": "isw_utilized", "region": "130000", "year": 2022,
-             "value": 400_000.0, "unit": "t", "kind": "soft", "penalty": 100.0,
-             "name_zh": "河北工业固废利用量", "name_en": "Hebei industrial solid waste utilized", "source": "test"},
-        ]),
-    }
-
-
-@dataclass
-class Users:
-    """One signed-in API client per role (bearer token headers), plus the raw user ids."""
-
-    headers: dict[str, dict[str, str]]
-    ids: dict[str, int]
-
-
-ROLE_USERS = {  # name: (role, org, province)
-    "admin": ("admin", "", ""),
-    "planner": ("planner", "", ""),
-    "planner_bj": ("planner", "", "110000"),
-    "regulator": ("regulator", "", ""),
-    "evaluator": ("evaluator", "", ""),
-    "ent_a": ("enterprise", ORG_A, ""),
-    "ent_b": ("enterprise", ORG_B, ""),
-    "public": ("public", "", ""),
-}
-
-
-def make_settings(url: str, **overrides):
-    from resynergy.services.settings import Settings
-
-    return Settings(database_url=url, **{**CHEAP_ARGON2, "worker_poll_s": 0.1, **overrides})
-
-
-def seed(app, tables=None) -> Users:
-    """Users of every role, and the registry loaded through the import path as the admin."""
-    from resynergy.services.access import Actor
-    from resynergy.services.registry import Change, apply
-
-    p = app.state.platform
-    system = Actor(None, "test", "admin")
-    ids = {}
-    with p.sessions() as db:
-        for name, (role, org, province) in ROLE_USERS.items():
-            ids[name] = p.accounts.create_user(db, system, name, PASSWORD, role, org, province).id
-        changes = [Change(t, "upsert", rec, source=t, row=i + 2)
-                   for t, frame in (registry_tables() if tables is None else tables).items()
-                   for i, rec in enumerate(frame.to_dict("records"))]
-        apply(db, Actor(ids["admin"], "admin", "admin"), changes, "import")
-        db.commit()
-        headers = {}
-        for name in ROLE_USERS:
-            from resynergy.store.models import User
-
-            raw, _ = p.accounts.issue_token(db, db.get(User, ids[name]))
-            headers[name] = {"Authorization": f"Bearer {raw}"}
-        db.commit()
-    headers["anonymous"] = {}
-    return Users(headers, ids)
 
 
 @pytest.fixture
@@ -244,6 +132,70 @@ def users(app) -> Users:
     return seed(app)
 
 
+@pytest.fixture
+def client_for(sqlite_app):
+    """A factory of TestClients on the seeded SQLite app, signed in as the user named (or
+    anonymous with None); all closed afterwards."""
+    from fastapi.testclient import TestClient
+
+    from support.platform import seed
+
+    seed(sqlite_app)
+    clients = []
+
+    def make(username: str | None):
+        c = TestClient(sqlite_app)
+        clients.append(c)
+        if username:
+            assert sign_in(c, username).status_code == 303
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+# ---- the built-in plan ---------------------------------------------------------------------
+# Solving the built-in data takes tens of seconds on a loaded machine: every test that needs it
+# with the default options shares one solve per session. Nothing may modify these objects (a
+# test that needs a changed plan or scenario builds its own copy).
+BUILTIN = "jjj-2022"
+BUILTIN_YEAR = 2022
+
+
+@pytest.fixture(scope="session")
+def builtin_scenario():
+    """The built-in scenario (immutable: its tables are handed out as copies)."""
+    from resynergy.scenario import Scenario
+
+    return Scenario.from_builtin(BUILTIN)
+
+
+@pytest.fixture(scope="session")
+def builtin_plan(builtin_scenario):
+    """The built-in scenario planned for 2022 with the default options (duals included)."""
+    from resynergy.planner import PlanOptions, solve
+
+    return solve(builtin_scenario, PlanOptions(years=[BUILTIN_YEAR], time_limit=300))
+
+
+@pytest.fixture(scope="session")
+def builtin_outputs(tmp_path_factory):
+    """What the README's first command writes, run once through the real CLI:
+    ``resynergy plan jjj-2022 --year 2022 --json --quiet --out DIR``; (DIR, the parsed JSON)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from resynergy.cli.main import app as cli_app
+
+    out = tmp_path_factory.mktemp("builtin-outputs")
+    r = CliRunner().invoke(cli_app, ["plan", BUILTIN, "--year", str(BUILTIN_YEAR), "--json",
+                                     "--quiet", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out, json.loads(r.stdout)
+
+
 # ---- browser -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
@@ -251,22 +203,6 @@ def chromium_path() -> str:
     if not exe:
         need("Debian chromium", "apt-get install chromium")
     return exe
-
-
-def keep_local(page, origin: str) -> list[str]:
-    """Abort every request of ``page`` not addressed to ``origin``; returns the list of those
-    aborted (a test asserts it stays empty: nothing may leave the machine)."""
-    outside: list[str] = []
-
-    def guard(route):
-        if route.request.url.startswith(origin):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    return outside
 
 
 @pytest.fixture(scope="session")
@@ -280,28 +216,3 @@ def browser(chromium_path):
         b.close()
 
 
-class LiveServer:
-    """uvicorn serving an app on a free loopback port in a thread."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("test server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(15)

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from conftest import ORG_A, PASSWORD, make_settings, seed
 from resynergy import schema
 from resynergy.scenario import uscc
 from resynergy.services.access import Actor
@@ -35,6 +34,7 @@ from resynergy.store.models import (
     RunResult,
     ScenarioSnapshot,
 )
+from support.platform import ORG_A, PASSWORD, make_settings, seed
 
 ROLES = ("anonymous", "public", "admin", "planner", "planner_bj", "regulator", "evaluator", "ent_a", "ent_b")
 ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")

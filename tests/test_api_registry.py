@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from conftest import ORG_A, ORG_B
+from support.platform import ORG_A, ORG_B
 
 SUPPLY = {"site": "cd-mine", "material": "steel_slag", "year": 2022, "generation_t": 5000.0}
 

@@ -15,13 +15,15 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from conftest import make_settings, seed
 from resynergy.web.app import create_app
+from support.platform import make_settings, seed
 
 # Operations that would revoke the fuzzing client's own credentials (their access rules are in
 # the authorization matrix).
 SKIP = {("DELETE", "/api/v1/auth/token"), ("POST", "/api/v1/users/{user_id}/revoke"),
         ("PATCH", "/api/v1/users/{user_id}")}
+
+pytestmark = pytest.mark.slow  # schemathesis fuzzes every operation
 
 
 @pytest.fixture(scope="module")

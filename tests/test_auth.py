@@ -10,16 +10,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD
 from resynergy.services.accounts import AccountError
 from resynergy.store.models import ApiToken, AuditEvent, LoginSession, User, utcnow
-
-
-def sign_in(client: TestClient, username: str, password: str = PASSWORD):
-    page = client.get("/login")
-    token = re.search(r'id="login-csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                       "next": "/registry"}, follow_redirects=False)
+from support.platform import PASSWORD, sign_in
 
 
 def test_passwords_are_argon2id_hashes(app, users):
@@ -95,8 +88,8 @@ def test_session_cookie_flags_and_server_side_revocation(app, client, users):
 
 
 def test_secure_cookie_when_configured(db_url):
-    from conftest import make_settings, seed
     from resynergy.web.app import create_app
+    from support.platform import make_settings, seed
 
     app = create_app(make_settings(db_url, cookie_secure=True), migrate=False, run_worker=False)
     seed(app)

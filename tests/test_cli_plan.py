@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import resynergy.cli.plan as cli
 import resynergy.planner.sweep as sweep
-from test_report_data import toy_plan, toy_scenario
+from support.toys import toy_plan, toy_scenario
 
 runner = CliRunner()
 
@@ -141,12 +141,10 @@ def test_compare_side_by_side(solved, tmp_path):
     assert total["toy@policy.carbon_price=100"] == pytest.approx(total["toy"] * 2.0 / 1.5)
 
 
-def test_built_in_scenario_end_to_end(tmp_path):
-    """The real planner on the built-in data: what the README's first command runs."""
-    r = runner.invoke(make_app(), ["plan", "jjj-2022", "--year", "2022", "--json", "--quiet",
-                                   "--out", str(tmp_path)])
-    assert r.exit_code == 0, r.output
-    doc = json.loads(r.stdout)
+def test_built_in_scenario_end_to_end(builtin_outputs):
+    """The real planner on the built-in data: what the README's first command runs (once per
+    session, in the ``builtin_outputs`` fixture)."""
+    tmp_path, doc = builtin_outputs
     assert doc["status"] in ("optimal", "time_limit", "relaxed")
     assert doc["years"] == [2022]
     from resynergy.scenario import Scenario

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import LiveServer, seed
+from support.platform import LiveServer, seed
 
 SUPPLY = {"site": "cd-mine", "material": "steel_slag", "year": 2022, "generation_t": 5000.0}
 SITE = {"name_zh": "临时站点", "name_en": "Temporary site", "region": "130800", "lat": 40.9, "lon": 117.9,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from resynergy.planner import PlanOptions, solve
+from resynergy.planner import solve
 from resynergy.scenario import Scenario
-from test_planner import road, transport_case
+from support.cases import road, transport_case
 
 SOLVER_WORDS = ("软约束", "影子价格", "罚金", "designation", "penalty", "shadow price", "slack")
 
@@ -92,11 +92,6 @@ def test_count_target_is_decided_outside_the_model():
     assert dict(zip(gap["subject"], gap["amount"], strict=True)) == {"bases/130000/": 1.0}
 
 
-@pytest.fixture(scope="module")
-def builtin_plan():
-    return solve(Scenario.from_builtin("jjj-2022"), PlanOptions(years=[2022], time_limit=300))
-
-
 def test_builtin_recycled_resources_miss_is_a_data_ceiling(builtin_plan):
     plan = builtin_plan
     c = cause(plan, "plan2022_recycled_resources")
@@ -121,7 +116,7 @@ def test_report_only_target_gets_a_cause_too():
 def test_capacity_names_a_full_rail_terminal():
     # Tailings 2° south of the plant go by rail through terminals that take only 20 t; the
     # plant (30 t) must grow to meet 50 t, and the plan's binding terminal is named.
-    from test_planner import tiny
+    from support.cases import tiny
 
     s = tiny([("A", 40.0, "generator;terminal"), ("B", 42.0, "facility;terminal"),
               ("C", 42.0, "demand")],

@@ -17,12 +17,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from conftest import make_settings, seed
 from resynergy.schema.coerce import RawTable, coerce
 from resynergy.services import audit, imports
 from resynergy.services.access import Actor
 from resynergy.store.models import AuditEvent, ImportRecord, Run, utcnow
-from test_web_pages import client_for, csrf  # noqa: F401 - the signed-in page client fixture
+from support.platform import csrf, make_settings, seed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUPPLIES = b"site,material,year,generation_t,source\n"
@@ -108,7 +107,7 @@ def test_audit_log_stays_strict_json_on_both_engines(app, users):
 
 def test_planner_refuses_a_non_finite_input_naming_table_row_and_column():
     from resynergy.planner.data import PlanInputError, prepare
-    from test_planner import transport_case
+    from support.cases import transport_case
 
     scenario = transport_case()
     supplies = scenario.table("supplies")
@@ -295,7 +294,7 @@ def test_inline_json_escapes_markup_and_line_separators():
 def test_report_and_compare_with_a_hostile_site_name_embed_parseable_json(tmp_path):
     from resynergy.report import summarize, write_outputs
     from resynergy.report.compare import write_compare
-    from test_report_data import toy_plan, toy_scenario
+    from support.toys import toy_plan, toy_scenario
 
     scenario = toy_scenario()
     sites = scenario.table("sites")

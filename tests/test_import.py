@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import make_settings, registry_tables, seed
 from resynergy import schema
 from resynergy.scenario import io as scenario_io
+from support.platform import make_settings, registry_tables, seed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -219,7 +219,7 @@ def test_oversized_uploads_get_413_before_being_read(tmp_path, sqlite_template):
 def test_import_page_shows_errors_and_the_error_workbook(client, users, tmp_path, lang):
     import re
 
-    from test_auth import sign_in
+    from support.platform import sign_in
 
     sign_in(client, "planner")
     client.cookies.set("lang", lang)

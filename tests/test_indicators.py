@@ -1,4 +1,4 @@
-"""Indicators on hand-made flow tables with answers worked out by hand (see test_report_data)."""
+"""Indicators on hand-made flow tables with answers worked out by hand (see tests/support/toys.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from resynergy.indicators import INDICATORS, attainment, evaluate, evaluate_all, evaluate_plan
 from resynergy.indicators.definitions import BASES
 from resynergy.indicators.evaluate import _BASIS
-from test_report_data import toy_flows, toy_plan, toy_scenario
+from support.toys import toy_flows, toy_plan, toy_scenario
 
 HEBEI, BEIJING, TIANJIN = "130000", "110000", "120000"
 TOTAL_TKM = 90 * 10 + 90 * 200 + 90 * 20 + 30 * 5 + 40 * 50 + 30 * 50 + 10 * 150 + 50 * 150 \

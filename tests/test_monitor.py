@@ -8,7 +8,7 @@ import pytest
 from resynergy.indicators import evaluate_all
 from resynergy.monitor import monitor
 from resynergy.report.labels import Names
-from test_report_data import toy_flows, toy_scenario
+from support.toys import toy_flows, toy_scenario
 
 
 def targets(rows):

@@ -141,7 +141,8 @@ def test_missing_coordinates_are_named():
 
 
 def test_region_membership_walks_up_to_the_province():
-    regions = pd.DataFrame({"code": ["130000", "130800"], "parent": ["", "130000"]})
+    regions = pd.DataFrame({"code": ["130000", "130800"], "parent": ["", "130000"],
+                            "level": ["province", "prefecture"]})  # as the schema requires
     codes = np.array(["130800", "130000", "110000", "130200"], dtype=object)
     assert within(codes, "130000", regions).tolist() == [True, True, False, True]
     assert within(codes, "130800", regions).tolist() == [True, False, False, False]

@@ -17,10 +17,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, registry_tables
 from resynergy.services.worker import PAUSE_BEFORE_SAVE
+from support.platform import PASSWORD, registry_tables
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+pytestmark = [pytest.mark.slow,  # a real server and worker processes
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")]
 
 
 def _free_port() -> int:

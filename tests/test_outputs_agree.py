@@ -22,7 +22,7 @@ from resynergy.cli.main import app
 from resynergy.planner.plan import TABLES
 from resynergy.report.exports import SHEET_NAMES
 from resynergy.report.labels import COLUMNS, bilingual, quantity
-from test_planner import SRC, rail_case
+from support.cases import SRC, rail_case
 
 ONSITE = {"id": "belt", "name_zh": "厂内转运", "name_en": "On site", "cost_per_tkm": 0.0,
           "cost_fixed": 3.0, "co2_per_tkm": 0.0, "circuity": 1.0, "rail": False, "onsite": True,

@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 
 from resynergy.planner import PlanOptions, greedy, solve
-from resynergy.scenario import Scenario
 
 
 @pytest.fixture(scope="module")
-def scenario():
-    return Scenario.from_builtin("jjj-2022")
+def scenario(builtin_scenario):
+    return builtin_scenario
 
 
 @pytest.fixture(scope="module")
 def plan(scenario):
-    return solve(scenario, PlanOptions(time_limit=120))
+    """Every year of the built-in data (2020–2022), unlike the session's 2022-only plan."""
+    return solve(scenario, PlanOptions(time_limit=300))
 
 
 def test_builtin_plans_to_optimality(plan):

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resynergy.planner import greedy, solve
-from test_planner import tiny
+from support.cases import tiny
 
 PROPS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                  derandomize=True)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import PASSWORD, LiveServer, keep_local, make_settings, seed
 from resynergy import schema
 from resynergy.scenario import Scenario
 from resynergy.scenario import io as scenario_io
+from support.platform import PASSWORD, LiveServer, keep_local, make_settings, seed
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 
 

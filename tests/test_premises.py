@@ -14,7 +14,7 @@ import pytest
 from resynergy.planner import greedy, solve
 from resynergy.planner.data import prepare
 from resynergy.planner.results import Solution, running_capacity
-from test_planner import ROAD, SRC, cost_of, km, road, tiny, transport_case
+from support.cases import ROAD, SRC, cost_of, km, road, tiny, transport_case
 
 # --- item 2: scarce virgin supply, shortage ---------------------------------------------------
 

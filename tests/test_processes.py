@@ -8,9 +8,8 @@ import pytest
 
 from resynergy import catalog
 from resynergy.indicators.definitions import INDICATORS
-from resynergy.planner import PlanOptions, greedy, solve
-from resynergy.scenario import Scenario
-from test_planner import SRC, tiny
+from resynergy.planner import greedy, solve
+from support.cases import SRC, tiny
 
 # --- converter scrap route --------------------------------------------------------------------
 
@@ -151,10 +150,9 @@ def test_co_processing_counts_only_kiln_lines():
 
 # --- the built-in plan --------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def builtin():
-    scenario = Scenario.from_builtin("jjj-2022")
-    return scenario, solve(scenario, PlanOptions(years=[2022], time_limit=120, duals=False))
+@pytest.fixture
+def builtin(builtin_scenario, builtin_plan):
+    return builtin_scenario, builtin_plan
 
 
 def test_builtin_scrap_use_goes_beyond_the_electric_furnaces(builtin):

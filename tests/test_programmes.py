@@ -7,7 +7,7 @@ import pytest
 
 from resynergy.indicators import attainment, evaluate, evaluate_plan
 from resynergy.scenario import Scenario, ScenarioError
-from test_report_data import _with_schema, toy_flows, toy_plan, toy_scenario
+from support.toys import _with_schema, toy_flows, toy_plan, toy_scenario
 
 
 def _years(flows: pd.DataFrame, years=(2020, 2021, 2022)) -> pd.DataFrame:
@@ -61,8 +61,8 @@ def test_region_of_the_programme():
 
 
 @pytest.fixture(scope="module")
-def builtin() -> Scenario:
-    return Scenario.from_builtin("jjj-2022")
+def builtin(builtin_scenario) -> Scenario:
+    return builtin_scenario
 
 
 def _with_programmes(s: Scenario, prog: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -98,10 +98,8 @@ def test_builtin_programmes_are_sourced_and_counted_honestly(builtin):
     assert standing.groupby("kind")["id"].count().to_dict() == {"isw_base": 1, "recycling_park": 5}
 
 
-def test_deleting_paper_centres_reports_zero_missed(builtin):
-    from resynergy.planner import PlanOptions, solve
-
-    plan = solve(builtin, PlanOptions(years=[2022], time_limit=300))
+def test_deleting_paper_centres_reports_zero_missed(builtin, builtin_plan):
+    plan = builtin_plan
     t = plan.targets.set_index("indicator")
     centres = t.at["paper_centres", "value"]
     act = plan.activity

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from resynergy.report import summarize, write_outputs
 from resynergy.report.figures import sankey_figure
-from test_report_data import toy_plan, toy_scenario
+from support.toys import toy_plan, toy_scenario
 
 
 @pytest.fixture(scope="module")

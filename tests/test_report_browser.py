@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import keep_local
 from resynergy.report import summarize, write_outputs
 from resynergy.report.compare import write_compare
-from test_report_data import toy_plan, toy_scenario
+from support.platform import keep_local
+from support.toys import toy_plan, toy_scenario
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -103,15 +103,12 @@ def test_compare_page_renders_offline(browser, tmp_path):
     page.close()
 
 
-def test_built_in_plan_report(browser, tmp_path):
-    """What the README's first command writes: the built-in scenario, solved for real."""
-    from resynergy.planner import PlanOptions, solve
-    from resynergy.scenario import Scenario
-
-    scenario = Scenario.from_builtin("jjj-2022")
-    plan = solve(scenario, PlanOptions(years=[2022], time_limit=60.0))
-    write_outputs(summarize(plan, scenario), tmp_path)
-    page, external, errors = open_offline(browser, tmp_path / "report.html")
+def test_built_in_plan_report(browser, builtin_outputs, builtin_scenario):
+    """What the README's first command writes: the built-in scenario, solved for real (the
+    session's ``builtin_outputs``)."""
+    out, _ = builtin_outputs
+    scenario = builtin_scenario
+    page, external, errors = open_offline(browser, out / "report.html")
     assert external == [] and errors == []
     assert page.locator("#fig-sankey .sankey-node").count() >= 20
     assert page.locator("#fig-map .scatterlayer .point").count() >= 50

@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from conftest import make_settings, seed
 from resynergy.scenario import Scenario
 from resynergy.services.worker import PAUSE_BEFORE_SAVE, PAUSE_IN_SAVE
 from resynergy.store.models import Run, RunResult
+from support.platform import make_settings, seed
+
+pytestmark = pytest.mark.slow  # planning runs in worker processes
 
 FINISHED = ("succeeded", "failed", "cancelled")
 

@@ -8,9 +8,9 @@ import io
 import pandas as pd
 import pytest
 
-from conftest import ORG_B, PASSWORD
 from resynergy.services.access import Actor
 from resynergy.services.registry import Change, apply
+from support.platform import ORG_B, PASSWORD
 
 SUPPLY = {"material": "fly_ash", "year": 2030, "generation_t": 1.0}
 

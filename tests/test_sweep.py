@@ -33,6 +33,7 @@ def variants():
     return {f"carbon {p}": (base.with_policy(carbon_price=p), options) for p in (0.0, 300.0)}
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_dask_cluster_gives_the_serial_answers_in_job_order(variants):
     serial = solve_many(variants)
     seen = []
@@ -46,6 +47,7 @@ def test_dask_cluster_gives_the_serial_answers_in_job_order(variants):
     assert serial["carbon 300.0"].objective >= serial["carbon 0.0"].objective
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_compare_sweeps_a_grid_on_workers(tmp_path):
     folder = synth.write(40, 2, tmp_path / "s")
     res = CliRunner().invoke(app, ["compare", str(folder), "--vary", "policy.carbon_price=0,200",

@@ -17,7 +17,7 @@ from resynergy.report import summarize
 from resynergy.report.exports import plan_json
 from resynergy.scenario import ScenarioError
 from resynergy.schema import units
-from test_planner import siting_case, transport_case
+from support.cases import siting_case, transport_case
 
 # --- item 1: target units -------------------------------------------------------------------
 

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, make_settings
 from resynergy.cli.platform import proxy_options
 from resynergy.services.settings import Settings
 from resynergy.store.models import AuditEvent, LoginThrottle, utcnow
+from support.platform import PASSWORD, make_settings
 
 TOKEN = "/api/v1/auth/token"
 
@@ -76,7 +76,7 @@ def test_address_limit_is_a_coarse_second_line(db_url):
     from resynergy.web.app import create_app
 
     app = create_app(make_settings(db_url, login_ip_max_failures=12), migrate=False, run_worker=False)
-    from conftest import seed
+    from support.platform import seed
 
     seed(app)
     with TestClient(app) as client:

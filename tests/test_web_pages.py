@@ -7,37 +7,12 @@ import re
 
 import pytest
 
-from test_auth import sign_in
-
-
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+from support.platform import csrf
 
 
 @pytest.fixture
 def planner(sqlite_app, client_for):
     return client_for("planner")
-
-
-@pytest.fixture
-def client_for(sqlite_app):
-    from fastapi.testclient import TestClient
-
-    from conftest import seed
-
-    seed(sqlite_app)
-    clients = []
-
-    def make(username: str | None):
-        c = TestClient(sqlite_app)
-        clients.append(c)
-        if username:
-            assert sign_in(c, username).status_code == 303
-        return c
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 PAGES = ["/", "/registry", "/registry/sites", "/registry/supplies?q=tailings", "/import", "/runs", "/admin/users",

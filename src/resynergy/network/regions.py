@@ -5,18 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from resynergy.scenario.regions import province_of
 
-def ancestors(regions: pd.DataFrame) -> dict[str, tuple[str, ...]]:
-    """Each region code with itself and every parent up the chain.
 
-    Codes missing from the table still resolve to their GB/T 2260 province (first two digits)."""
+def ancestors(regions: pd.DataFrame, codes: pd.Series | None = None) -> dict[str, tuple[str, ...]]:
+    """Each region code (of the table, and of ``codes``) with itself, every parent up the chain
+    and its province as :func:`resynergy.scenario.regions.province_of` has it (the one
+    definition: a prefecture with a blank parent, or a code the table lacks, lies in its GB/T
+    2260 province), so that planner and indicators agree on what lies in a province."""
     parent = dict(zip(regions["code"], regions["parent"].fillna(""), strict=True))
+    every = pd.Series(list(dict.fromkeys([*parent, *([] if codes is None else codes)])),
+                      dtype=object).astype(str)
+    province = dict(zip(every, province_of(every, regions), strict=True))
     out: dict[str, tuple[str, ...]] = {}
-    for code in parent:
-        chain, cur = [code], parent[code]
+    for code in every:
+        chain, cur = [code], parent.get(code, "")
         while cur and cur not in chain:
             chain.append(cur)
             cur = parent.get(cur, "")
+        if province[code] and province[code] not in chain:
+            chain.append(province[code])
         out[code] = tuple(chain)
     return out
 
@@ -26,11 +34,7 @@ def within(site_regions: pd.Series | np.ndarray, region: str, regions: pd.DataFr
     codes = pd.Series(np.asarray(site_regions, dtype=object)).fillna("").astype(str)
     if not region:
         return np.ones(len(codes), dtype=bool)
-    chains = ancestors(regions)
-
-    def inside(code: str) -> bool:
-        chain = chains.get(code, (code, code[:2] + "0000") if len(code) == 6 else (code,))
-        return region in chain
-
-    uniq = {c: inside(c) for c in codes.unique()}
+    uniq_codes = codes.unique()
+    chains = ancestors(regions, pd.Series(uniq_codes, dtype=object))
+    uniq = {c: region in chains[c] for c in uniq_codes}
     return codes.map(uniq).to_numpy(dtype=bool)

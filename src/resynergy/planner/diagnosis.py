@@ -16,6 +16,7 @@ import pandas as pd
 from resynergy.planner.data import MODEL_BASES, ModelData, _targets
 from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
+from resynergy.scenario.names import Names
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
 
@@ -24,28 +25,23 @@ def _t(v: float) -> str:
     return f"{v:,.0f}"
 
 
-class _Names:
+class _Names(Names):
+    """The scenario's names (:class:`resynergy.scenario.names.Names`) as diagnosis sentences
+    use them."""
+
     def __init__(self, data: ModelData):
-        self.data = data
-        self.sites = data.sites
-        self.mats = data.materials
-        self.regions = data.regions.set_index("code") if len(data.regions) else None
+        super().__init__(data.scenario_obj)
 
     def site(self, sid: str, lang: str) -> str:
-        col = "name_zh" if lang == "zh" else "name_en"
-        return str(self.sites[col].get(sid, sid) or sid) if col in self.sites else sid
+        return self("site", sid, lang)
 
     def mat(self, code: str, lang: str) -> str:
-        col = "name_zh" if lang == "zh" else "name_en"
-        return str(self.mats[col].get(code, code) or code) if col in self.mats else code
+        return self("material", code, lang)
 
     def region(self, code: str, lang: str) -> str:
-        if not code:
+        if not code:  # in a sentence: "(the whole region, 2022)"
             return "全区域" if lang == "zh" else "the whole region"
-        col = "name_zh" if lang == "zh" else "name_en"
-        if self.regions is not None and code in self.regions.index:
-            return str(self.regions.at[code, col])
-        return code
+        return self("region", code, lang)
 
 
 def relaxation(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray],

@@ -15,6 +15,7 @@ from resynergy.monitor import summary_lines
 from resynergy.planner.plan import TABLES
 from resynergy.report.labels import bilingual
 from resynergy.report.summary import PlanSummary
+from resynergy.schema.cells import plain
 
 # The plan's own tables (planner.plan.TABLES, the one list); ``targets`` comes from the
 # monitor's evaluation (every scope, with status), not the planner's table.
@@ -106,13 +107,7 @@ def summary_table(s: PlanSummary) -> pd.DataFrame:
 
 def safe_cell_value(value: Any) -> Any:
     """Cell value: NaN → empty, numpy scalars → Python."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return plain(value)
 
 
 # Rows a worksheet holds (Excel's limit); longer tables continue on "NAME (2)", "NAME (3)", …

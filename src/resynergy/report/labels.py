@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
-
 from resynergy.monitor.words import quantity
+from resynergy.scenario.names import Names  # the one bilingual name lookup, re-exported
 
 __all__ = ["COLUMNS", "STATUS", "COMPONENTS", "Names", "quantity", "bilingual", "column",
            "component", "status", "pick"]
@@ -170,25 +167,3 @@ def status(s: str, lang: str) -> str:
 
 def component(c: str, lang: str) -> str:
     return pick(COMPONENTS[c], lang) if c in COMPONENTS else c
-
-
-class Names:
-    """Names of sites, materials, regions, processes and modes of one scenario, in zh and en."""
-
-    def __init__(self, scenario: Any):
-        self._maps: dict[str, dict[str, tuple[str, str]]] = {}
-        for kind, table, key in (("site", "sites", "id"), ("material", "materials", "code"),
-                                 ("region", "regions", "code"), ("process", "processes", "id"),
-                                 ("mode", "modes", "id")):
-            t = scenario.table(table)
-            self._maps[kind] = {str(k): (str(z), str(e)) for k, z, e in
-                                zip(t[key], t["name_zh"], t["name_en"], strict=True)}
-        self._maps["region"][""] = ("全区域", "whole region")
-        self._maps["material"][""] = ("全部物料", "all materials")
-
-    def __call__(self, kind: str, key: str, lang: str = "zh") -> str:
-        pair = self._maps[kind].get(str(key))
-        return pick(pair, lang) if pair else str(key)
-
-    def series(self, kind: str, keys: pd.Series, lang: str = "zh") -> pd.Series:
-        return keys.astype(str).map(lambda k: self(kind, k, lang))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from resynergy import schema
-from resynergy.schema.cells import formula_like
+from resynergy.schema.cells import formula_like, plain
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
 
@@ -289,7 +289,7 @@ def table_sheet(ws, name: str, frame: pd.DataFrame | None, first: int = 3) -> No
         for j, value in enumerate(record, start=1):
             if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
                 continue
-            cell = ws.cell(i, j, value.item() if hasattr(value, "item") else value)
+            cell = ws.cell(i, j, plain(value))
             if formula_like(value):
                 cell.data_type = "s"
 

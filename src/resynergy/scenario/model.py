@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -49,11 +50,14 @@ class Scenario:
     @classmethod
     def from_builtin(cls, name: str) -> Scenario:
         """A built-in dataset. Built-in datasets implement the plan, so the catalog's plan targets
-        apply unless the dataset brings its own ``targets`` table."""
-        raws, issues = io.read(datasets.path(name))
-        if "targets" not in raws:
-            raws["targets"] = RawTable.of("targets", catalog.table("targets"), "catalog/targets.csv")
-        return cls._from_raw(raws, name, issues)
+        apply unless the dataset brings its own ``targets`` table.
+
+        Read and validated once per process while its files stay unchanged: a Scenario is
+        immutable (tables are handed out as copies), so every caller may share one."""
+        folder = datasets.path(name)
+        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                             for p in folder.iterdir() if p.is_file()))
+        return _builtin(name, stamp)
 
     @classmethod
     def open(cls, ref: str | Path) -> Scenario:
@@ -149,3 +153,13 @@ class Scenario:
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={len(f)}" for t, f in self._tables.items() if len(f))
         return f"Scenario({self.name!r}: {counts})"
+
+
+@lru_cache(maxsize=4)
+def _builtin(name: str, stamp: tuple) -> Scenario:
+    """The built-in dataset ``name`` as its files were when ``stamp`` (names, times, sizes) was
+    taken; a changed file changes the stamp and so is read afresh."""
+    raws, issues = io.read(datasets.path(name))
+    if "targets" not in raws:
+        raws["targets"] = RawTable.of("targets", catalog.table("targets"), "catalog/targets.csv")
+    return Scenario._from_raw(raws, name, issues)

@@ -24,6 +24,7 @@ from resynergy import catalog, schema
 from resynergy.indicators.definitions import INDICATORS
 from resynergy.scenario import io
 from resynergy.schema import units
+from resynergy.schema.cells import plain
 
 # Tables a user fills: everything but the reference tables (the catalog keeps those).
 FILLABLE: tuple[str, ...] = tuple(t for t in schema.TABLE_NAMES if t not in schema.REFERENCE_TABLES)
@@ -144,7 +145,7 @@ def _example_row(ws, name: str, example: dict[str, object]) -> None:
         value = example.get(col.name)
         if value is None or value == "":
             continue
-        cell = ws.cell(3, j, value.item() if hasattr(value, "item") else value)
+        cell = ws.cell(3, j, plain(value))
         cell.font = grey
     note = len(cols) + 1
     ws.cell(1, note, io.NOTE_HEADER).font = Font(bold=True)

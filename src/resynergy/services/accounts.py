@@ -17,6 +17,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.orm import Session
 
+from resynergy.scenario.regions import province_code
 from resynergy.services import audit
 from resynergy.services.access import Actor
 from resynergy.services.settings import Settings
@@ -80,7 +81,7 @@ class Accounts:
         if role == "enterprise" and not org_uscc:
             raise AccountError("org_uscc", "企业用户须指定所属单位（统一社会信用代码）",
                                "an enterprise user needs an organisation (USCC)")
-        if province and not (len(province) == 6 and province.isdigit() and province.endswith("0000")):
+        if province and province_code(province) != province:  # a province code, not a prefecture
             raise AccountError("province", "省份应为 6 位省级行政区划代码（如 130000）",
                                "province must be a 6-digit province code (e.g. 130000)")
         self.check_password(password)

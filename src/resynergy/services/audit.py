@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from resynergy.schema.cells import visible
+from resynergy.schema.cells import plain, visible
 from resynergy.services.access import Actor
 from resynergy.store.models import AuditEvent
 
@@ -17,6 +17,7 @@ from resynergy.store.models import AuditEvent
 def _plain(value: Any) -> Any:
     """A value valid in strict JSON (the log must stay readable by PostgreSQL and every client):
     NaN → null, ±infinity → the text "inf"/"-inf", control characters written out."""
+    value = plain(value)  # numpy scalars → Python, NaN → None
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, (datetime, date)):
@@ -27,8 +28,6 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return _plain(value.item())
     return value
 
 

@@ -5,7 +5,6 @@ figures, and comparison of two runs' summaries."""
 from __future__ import annotations
 
 import gzip
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import plotly.io as pio
 
 from resynergy.planner.plan import TABLES
 from resynergy.scenario import Scenario
+from resynergy.schema.cells import plain
 
 # Every result table of a plan (the planner's one list); a run keeps them all.
 PLAN_TABLES: tuple[str, ...] = TABLES
@@ -42,11 +42,8 @@ def prepare(scenario: Scenario, options: dict[str, Any]) -> tuple[Scenario, Any]
 
 
 def _clean(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    """JSON-safe: numpy → Python, NaN and ±infinity → None."""
+    return plain(value, finite=True)
 
 
 def records(frame: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from resynergy import schema
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario.validate import check_refs
+from resynergy.schema.cells import plain
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue, column_text
 from resynergy.services import access, audit
@@ -117,14 +117,6 @@ def merge_issues(first: list[dict], more: list[dict]) -> list[dict]:
 
 def schema_columns(table: str) -> list[str]:
     return [c.name for c in schema.columns(table)]
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def frames(db: Session) -> dict[str, pd.DataFrame]:
@@ -464,7 +456,7 @@ class _TablePlan:
         keys = schema.key_columns(table)
         ids = sorted({c.pk for c in prep.changes if c.pk is not None})
         found = {r["pk"]: r for r in _select_in(db, table, "pk", ids)}
-        key_tuples = {tuple(_plain(v) for v in r) for r in typed[keys].itertuples(index=False)}
+        key_tuples = {tuple(plain(v) for v in r) for r in typed[keys].itertuples(index=False)}
         if key_tuples:
             first = keys[0]
             for r in _select_in(db, table, first, sorted({k[0] for k in key_tuples})):
@@ -484,7 +476,7 @@ class _TablePlan:
                 versions[int(ch.pk)] = stored
         index = {tuple(r[k] for k in keys): pk for pk, r in found.items()}
         pks: list[int | None] = []
-        new_keys = [tuple(_plain(v) for v in r) for r in typed[keys].itertuples(index=False)]
+        new_keys = [tuple(plain(v) for v in r) for r in typed[keys].itertuples(index=False)]
         for i, ch in enumerate(writes):
             if ch.op == "update":
                 pks.append(ch.pk)
@@ -511,7 +503,7 @@ class _TablePlan:
 
     def new_records(self) -> list[dict]:
         """The new rows as plain records (pk None for rows to create)."""
-        return [{k: (None if k == "pk" and v is pd.NA else _plain(v)) for k, v in r.items()}
+        return [{k: (None if k == "pk" and v is pd.NA else plain(v)) for k, v in r.items()}
                 for r in self.new.astype(object).to_dict("records")]
 
     def merged(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from resynergy.scenario import Scenario, ScenarioError
+from resynergy.schema.cells import plain
 from resynergy.services import access, audit, registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import NotFound, Rejected, issue_dict
@@ -21,7 +22,7 @@ from resynergy.store.models import REGISTRY_TABLES, ScenarioSnapshot
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: registry._plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
+    return [{k: plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def snapshot_tables(db: Session, actor: Actor) -> dict[str, list[dict]]:

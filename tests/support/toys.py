@@ -1,7 +1,7 @@
 """Hand-made scenario and plan used by the indicator, monitor, report and CLI tests.
 
 The numbers are small and chosen so that every expected value can be worked out by hand;
-the comments in ``test_indicators.py`` do that arithmetic.
+the comments in ``tests/test_indicators.py`` do that arithmetic.
 """
 
 from __future__ import annotations

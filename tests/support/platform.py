@@ -1,0 +1,208 @@
+"""Helpers for the platform tests: the test registry, users of every role, settings with a
+cheap password hash, signing in, a live uvicorn server, and the skip-locally/fail-in-CI rule.
+
+Fixtures built on these live in ``tests/conftest.py``; tests import the helpers from here
+(never from ``conftest`` or from another test module).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+IN_CI = os.environ.get("CI") == "true"
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+PASSWORD = "correct horse battery staple"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+
+# Organisations of the test registry (valid GB 32100 check characters).
+ORG_A = "91130800MA0A00000W"  # Chengde, Hebei
+ORG_B = "91110000MA0B00000X"  # Beijing
+
+
+def need(what: str, reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI: {reason}")
+    pytest.skip(f"{what} not available ({reason}); required when CI=true")
+
+
+
+def _reset(url: str) -> None:
+    """Empty schema, then the migrations from scratch."""
+    from alembic import command
+
+    from resynergy.store import db
+
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    command.upgrade(db._alembic_config(url), "head")
+
+
+
+def registry_tables():
+    """A small, valid registry: two provinces, two organisations, a mine, a plant, a demand site,
+    one target."""
+    import pandas as pd
+
+    return {
+        "regions": pd.DataFrame([
+            {"code": "110000", "name_zh": "北京市", "name_en": "Beijing", "level": "province", "parent": "", "lat": 39.9, "lon": 116.4},
+            {"code": "130000", "name_zh": "河北省", "name_en": "Hebei", "level": "province", "parent": "", "lat": 38.0, "lon": 114.5},
+            {"code": "130800", "name_zh": "承德市", "name_en": "Chengde", "level": "prefecture", "parent": "130000", "lat": 40.95, "lon": 117.96},
+        ]),
+        "organisations": pd.DataFrame([
+            {"uscc": ORG_A, "name_zh": "承德矿业", "name_en": "Chengde Mining", "region": "130800"},
+            {"uscc": ORG_B, "name_zh": "北京建材", "name_en": "Beijing Building Materials", "region": "110000"},
+        ]),
+        "sites": pd.DataFrame([
+            {"id": "cd-mine", "name_zh": "承德尾矿库", "name_en": "Chengde tailings pond", "org_uscc": ORG_A,
+             "region": "130800", "lat": 40.9, "lon": 117.9, "roles": "generator", "source": "test"},
+            {"id": "cd-plant", "name_zh": "承德砂石厂", "name_en": "Chengde sand plant", "org_uscc": ORG_A,
+             "region": "130800", "lat": 40.95, "lon": 117.95, "roles": "facility", "source": "test"},
+            {"id": "bj-site", "name_zh": "北京搅拌站", "name_en": "Beijing concrete plant", "org_uscc": ORG_B,
+             "region": "110000", "lat": 39.9, "lon": 116.4, "roles": "demand", "source": "test"},
+        ]),
+        "supplies": pd.DataFrame([
+            {"site": "cd-mine", "material": "tailings", "year": 2022, "generation_t": 1_000_000.0, "source": "test"},
+        ]),
+        "facilities": pd.DataFrame([
+            {"id": "cd-sand", "site": "cd-plant", "process": "tailings_sand", "year": 2022,
+             "capacity_t": 600_000.0, "source": "test"},
+        ]),
+        "demands": pd.DataFrame([
+            {"site": "bj-site", "material": "manufactured_sand", "year": 2022, "quantity_t": 200_000.0,
+             "value": 60.0, "source": "test"},
+            {"site": "bj-site", "material": "coarse_aggregate", "year": 2022, "quantity_t": 100_000.0,
+             "value": 50.0, "source": "test"},
+        ]),
+        "targets": pd.DataFrame([
+            {"id": "hebei-isw", "indicator": "isw_utilized", "region": "130000", "year": 2022,
+             "value": 400_000.0, "unit": "t", "kind": "soft", "penalty": 100.0,
+             "name_zh": "河北工业固废利用量", "name_en": "Hebei industrial solid waste utilized", "source": "test"},
+        ]),
+    }
+
+
+@dataclass
+class Users:
+    """One signed-in API client per role (bearer token headers), plus the raw user ids."""
+
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, int]
+
+
+ROLE_USERS = {  # name: (role, org, province)
+    "admin": ("admin", "", ""),
+    "planner": ("planner", "", ""),
+    "planner_bj": ("planner", "", "110000"),
+    "regulator": ("regulator", "", ""),
+    "evaluator": ("evaluator", "", ""),
+    "ent_a": ("enterprise", ORG_A, ""),
+    "ent_b": ("enterprise", ORG_B, ""),
+    "public": ("public", "", ""),
+}
+
+
+def make_settings(url: str, **overrides):
+    from resynergy.services.settings import Settings
+
+    return Settings(database_url=url, **{**CHEAP_ARGON2, "worker_poll_s": 0.1, **overrides})
+
+
+def seed(app, tables=None) -> Users:
+    """Users of every role, and the registry loaded through the import path as the admin."""
+    from resynergy.services.access import Actor
+    from resynergy.services.registry import Change, apply
+
+    p = app.state.platform
+    system = Actor(None, "test", "admin")
+    ids = {}
+    with p.sessions() as db:
+        for name, (role, org, province) in ROLE_USERS.items():
+            ids[name] = p.accounts.create_user(db, system, name, PASSWORD, role, org, province).id
+        changes = [Change(t, "upsert", rec, source=t, row=i + 2)
+                   for t, frame in (registry_tables() if tables is None else tables).items()
+                   for i, rec in enumerate(frame.to_dict("records"))]
+        apply(db, Actor(ids["admin"], "admin", "admin"), changes, "import")
+        db.commit()
+        headers = {}
+        for name in ROLE_USERS:
+            from resynergy.store.models import User
+
+            raw, _ = p.accounts.issue_token(db, db.get(User, ids[name]))
+            headers[name] = {"Authorization": f"Bearer {raw}"}
+        db.commit()
+    headers["anonymous"] = {}
+    return Users(headers, ids)
+
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    """Sign in through the login page (its CSRF token included); the response of the POST."""
+    page = client.get("/login")
+    token = re.search(r'id="login-csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                       "next": "/registry"}, follow_redirects=False)
+
+
+def csrf(page: str) -> str:
+    """The CSRF token a signed-in page carries in its <meta name="csrf-token">."""
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+# ---- browser -------------------------------------------------------------------------------
+def keep_local(page, origin: str) -> list[str]:
+    """Abort every request of ``page`` not addressed to ``origin``; returns the list of those
+    aborted (a test asserts it stays empty: nothing may leave the machine)."""
+    outside: list[str] = []
+
+    def guard(route):
+        if route.request.url.startswith(origin):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return outside
+
+
+
+class LiveServer:
+    """uvicorn serving an app on a free loopback port in a thread."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(15)
