@@ -69,6 +69,11 @@ def test_capacity_names_the_expansion_that_closes_the_gap():
     assert c["amount"] == pytest.approx(road(1.0) + 10 + road(1.0) - 60 + 10, rel=1e-6)
     assert "expand" in c["message_en"] and "20.0 t" in c["message_en"]
     assert "扩建" in c["message_zh"]
+    # the same expansion as an action row: the facility and the 20 t/yr it must add
+    [action] = plan.diagnosis[plan.diagnosis["kind"] == "action"].to_dict("records")
+    assert action["subject"] == f"t1/{fac['id'].iloc[0]}" and action["unit"] == "t/yr"
+    assert action["amount"] == pytest.approx(20.0, rel=1e-6)
+    assert "扩建" in action["message_zh"] and "20.0 t" in action["message_en"]
     no_solver_words(plan)
 
 

@@ -215,6 +215,12 @@ def test_cause_gap_and_levers_of_a_missed_target(browser, built):
         levers = visible(page, "levers")
         assert levers and all(r[1] in ("候选设施", "扩能") for r in levers)
         assert all(re.search(r"\d", r[5]) for r in levers)
+        # the three actions the planner's target-meeting plan adds, as in plan.xlsx, largest first
+        acts = diag[(col(diag, "kind") == "action") & diag[bilingual("subject")].str.startswith(cid + "/")]
+        assert len(acts), "a capacity cause comes with the builds that close it"
+        shown = visible(page, "actions")
+        assert [r[2] for r in shown] == list(col(acts, "message_zh"))[:3]
+        assert [r[1] for r in shown] == [str(n) for n in range(1, len(shown) + 1)]
     # "flows and facilities" behind a target: only what its indicator counts
     select(page, "#sel-target", "*")
     page.click(f'#table-causes-zh a[data-goto-target="{tid}"]')

@@ -254,7 +254,8 @@ def _row(kind: str, subject: str, amount: float, unit: str, zh: str, en: str) ->
 #   total cost;
 # - ``capacity``: reachable, but only with new or expanded capacity: the re-solve names the
 #   builds and expansions that close the gap (with their annualised cost) and the facilities
-#   and rail terminals that run full in the plan;
+#   and rail terminals that run full in the plan, and lists those builds again as rows of kind
+#   ``action`` (subject ``id/facility``, t/yr added), largest first;
 # - ``outside_model``: count targets (programmes): N recognised of M required, and the
 #   programmes proposed or approved but not built.
 #
@@ -520,7 +521,10 @@ def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) ->
               f"{cost_zh}{avg_zh}。")
         en = (head_en + f"capacity or transport limits — {full_en}it needs: "
               f"{'; '.join(b[1] for b in builds)}. {cost_en[0].upper() + cost_en[1:]}{avg_en}.")
-        return [_row("capacity", str(r["id"]), marginal, price_unit, zh, en)] + gaps
+        # the same builds as actions (subject target/facility, t/yr added): what the plan that
+        # meets the target adds, largest first — the planner's answer to "what to do"
+        actions = [_row("action", f"{r['id']}/{b[2]}", b[3], "t/yr", b[0], b[1]) for b in builds]
+        return [_row("capacity", str(r["id"]), marginal, price_unit, zh, en)] + actions + gaps
     zh = head_zh + f"成本——目标可以用现有能力完成，{cost_zh}{avg_zh}；方案认为不值得。"
     en = (head_en + f"cost — it can be met with the capacity in place; {cost_en}{avg_en}, more "
           "than the scenario values it.")
@@ -582,9 +586,9 @@ def _gap_rows(data: ModelData, sol: Solution, i: int, tid: str, top: int = 8) ->
 
 
 def _new_capacity(data: ModelData, sol: Solution, hsol: Solution, yi: int,
-                  top: int = 5) -> list[tuple[str, str]]:
-    """Builds and expansions the target-meeting plan adds over the plan by year ``yi``, with
-    their annualised cost, largest first."""
+                  top: int = 5) -> list[tuple[str, str, str, float, float]]:
+    """Builds and expansions the target-meeting plan adds over the plan by year ``yi``, largest
+    first: (words zh, words en, facility id, t/yr added, annualised cost in yuan)."""
     n = _Names(data)
     opened = (hsol.open()[yi] > 0.5) & ~(sol.open()[yi] > 0.5)
     grown = np.cumsum(hsol.exp, axis=0)[yi] - np.cumsum(sol.exp, axis=0)[yi]
@@ -601,7 +605,7 @@ def _new_capacity(data: ModelData, sol: Solution, hsol: Solution, yi: int,
         out.append((f"{verb_zh}{n.site(fac['site'], 'zh')}{pz} {_mt(add[f], 'zh')}/年"
                     f"（年化投资约 {_yuan(yearly, 'zh')}）",
                     f"{verb_en} {pe} at {n.site(fac['site'], 'en')} by {_mt(add[f], 'en')}/yr "
-                    f"(about {_yuan(yearly, 'en')} a year)"))
+                    f"(about {_yuan(yearly, 'en')} a year)", str(fac["id"]), float(add[f]), float(yearly)))
     return out
 
 

@@ -303,13 +303,13 @@ def report_tables(s: PlanSummary) -> dict[str, Table]:
         breakdown_table(s.plan.costs, "yuan", "costs"),
         breakdown_table(s.plan.emissions, "kg", "emissions"),
         pv.province_targets_table(s), pv.province_indicators_table(s), pv.causes_table(s),
-        pv.gaps_table(s), pv.levers_table(s), pv.city_flows_table(s), pv.facilities_table(s),
+        pv.gaps_table(s), pv.actions_table(s), pv.levers_table(s), pv.city_flows_table(s), pv.facilities_table(s),
         pv.reconcile_table(s))}
 
 
 # The plan.xlsx sheet that holds each table's numbers unformatted (report/exports.SHEET_NAMES).
 TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis",
-                "gaps": "diagnosis", "flows": "flows", "city-flows": "flows",
+                "gaps": "diagnosis", "actions": "diagnosis", "flows": "flows", "city-flows": "flows",
                 "shortages": "shortages", "corridors": "corridor_shares",
                 "indicators": "indicators", "provinces": "provinces",
                 "province-targets": "provinces", "province-indicators": "indicators",

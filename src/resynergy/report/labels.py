@@ -74,6 +74,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "projected": ("预测值", "Projected"),
     "projected_year": ("预测年份", "Projected year"),
     "gap": ("差距", "Gap"),
+    "action": ("措施", "Action"),
     "basis": ("依据", "Basis"),
     # flows: names, handling and the facilities at either end
     "handling_yuan": ("装卸费用（元）", "Handling (yuan)"),

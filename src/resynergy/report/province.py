@@ -331,6 +331,35 @@ def gaps_table(s: PlanSummary):
     return _make("gaps", heads, rows, attrs)
 
 
+def actions_table(s: PlanSummary, top: int = 3):
+    """The first ``top`` actions the planner found for each missed target: the builds and
+    expansions its target-meeting plan adds (``action`` rows of the diagnosis, largest first),
+    each with the capacity it adds and its annualised cost."""
+    diag = _frame(s.plan.diagnosis)
+    pl = Places(s)
+    heads = [("目标", "Target"), ("序号", "#"), ("措施（规划模型验证）", "Action (checked by the planner)"),
+             ("新增能力（吨/年）", "Capacity added (t/yr)")]
+    rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
+    attrs = []
+    if len(diag):
+        names = dict(zip(s.targets["id"].astype(str), s.targets.index, strict=True))
+        fac_site = dict(zip(s.scenario.table("facilities")["id"].astype(str),
+                            s.scenario.table("facilities")["site"].astype(str), strict=True))
+        a = diag[diag["kind"] == "action"].copy()
+        a["_t"] = a["subject"].astype(str).str.split("/").str[0]
+        for tid, group in a.groupby("_t", sort=False):
+            t = s.targets.loc[names[tid]] if tid in names else None
+            for n, (_, d) in enumerate(group.head(top).iterrows(), start=1):
+                site = fac_site.get(str(d["subject"]).split("/", 1)[1], "")
+                for lang in LANGS:
+                    rows[lang].append([_tname(t, lang) if t is not None else tid, str(n),
+                                       str(d["message_zh" if lang == "zh" else "message_en"]),
+                                       quantity(d["amount"], "t", lang)])
+                attrs.append({"t": str(tid), "p": pl.site_province.get(site, ""),
+                              "c": pl.site_city.get(site, "")})
+    return _make("actions", heads, rows, attrs)
+
+
 def levers_table(s: PlanSummary, top: int = 12):
     """What could close each missed target, from the scenario: candidate facilities the plan
     did not build and expandable ones it did not expand (for tonnage and capacity targets;
