@@ -90,7 +90,7 @@ def test_a_worker_that_dies_leaves_the_job_failed(app, client, users, monkeypatc
 
 
 def test_the_page_queues_and_shows_progress(app, client, users):
-    from test_auth import sign_in
+    from support.platform import sign_in
 
     assert sign_in(client, "planner").status_code == 303
     csrf = client.get("/").text.split('name="csrf-token" content="')[1].split('"')[0]

@@ -22,7 +22,7 @@ from resynergy.report.figures import (
     places,
     sankey_figure,
 )
-from test_report_data import toy_plan, toy_scenario
+from support.toys import toy_plan, toy_scenario
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -14,7 +14,7 @@ from resynergy.services import registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import Change
 from resynergy.store.models import Run, RunResult, ScenarioSnapshot
-from test_auth import sign_in
+from support.platform import sign_in
 
 
 @pytest.fixture

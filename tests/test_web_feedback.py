@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from test_auth import sign_in
+from support.platform import sign_in
 
 PLOTLY_JS = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
 
