@@ -36,6 +36,13 @@ from support.platform import (  # noqa: F401 - helpers that used to live here, f
 )
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every browser test is also ``slow`` (one rule, whichever file it is in)."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+
+
 # ---- databases -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
