@@ -221,6 +221,12 @@ def test_cause_gap_and_levers_of_a_missed_target(browser, built):
         shown = visible(page, "actions")
         assert [r[2] for r in shown] == list(col(acts, "message_zh"))[:3]
         assert [r[1] for r in shown] == [str(n) for n in range(1, len(shown) + 1)]
+    # a target missed for a data ceiling: no build is offered as a lever, the page says why
+    ceiling = causes[col(causes, "kind") == "data_ceiling"]
+    if len(ceiling):
+        select(page, "#sel-target", ceiling[bilingual("subject")].iloc[0])
+        assert [r[1] for r in visible(page, "levers")] == [CAUSE["data_ceiling"][0]]
+        assert visible(page, "actions") == []
     # "flows and facilities" behind a target: only what its indicator counts
     select(page, "#sel-target", "*")
     page.click(f'#table-causes-zh a[data-goto-target="{tid}"]')

@@ -362,7 +362,8 @@ def actions_table(s: PlanSummary, top: int = 3):
 
 def levers_table(s: PlanSummary, top: int = 12):
     """What could close each missed target, from the scenario: candidate facilities the plan
-    did not build and expandable ones it did not expand (for tonnage and capacity targets;
+    did not build and expandable ones it did not expand (for tonnage and capacity targets not
+    missed for a data ceiling, which no build closes;
     those in the provinces where the planner found the gap first, then the largest),
     programmes proposed or approved but not built (for count targets), with the costs the
     scenario gives (not annualised here: the planner's words above give its annualised cost
@@ -373,6 +374,8 @@ def levers_table(s: PlanSummary, top: int = 12):
     procs = s.scenario.table("processes").set_index("id")
     act = _frame(s.plan.activity)
     prog = s.scenario.table("programmes")
+    diag = _frame(s.plan.diagnosis)
+    ceilings = set(diag.loc[diag["kind"] == "data_ceiling", "subject"].astype(str)) if len(diag) else set()
     heads = [("目标", "Target"), ("措施", "Lever"), ("地点", "Where"), ("内容", "What"),
              ("能力（吨/年）", "Capacity (t/yr)"), ("费用（情景给出）", "Cost (as the scenario gives)")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -397,6 +400,16 @@ def levers_table(s: PlanSummary, top: int = 12):
                 attrs.append({"t": tid, "p": prov, "c": pl.city(p["region"])})
             continue
         if tid not in links:
+            continue
+        if tid in ceilings:  # every candidate and expansion was already counted in the ceiling
+            for lang in LANGS:
+                rows[lang].append([_tname(t, lang), _pick(CAUSE["data_ceiling"], lang), "—",
+                                   _w(lang, "新建或扩建设施无法补足：即使建成全部候选设施和扩能也达不到目标；"
+                                            "需补充供给或需求数据，或调整目标",
+                                      "no build or expansion closes it: even with every candidate and "
+                                      "expansion the target is out of reach; add supply or demand "
+                                      "data, or revise the target"), "—", "—"])
+            attrs.append({"t": tid})
             continue
         _, processes = links[tid]
         running = act[act["year"] == year] if len(act) else act
