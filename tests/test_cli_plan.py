@@ -87,6 +87,9 @@ def test_terminal_summary_zh_and_en(solved, tmp_path):
     for text in ("Target attainment", "Costs", "Rail share of tonne-km", "Largest",
                  "Diagnosis", "Hebei co-use short by 10 t"):
         assert text in r.stdout
+    # an action is shown under its cause, as an action
+    assert "  • Hebei co-use short by 10 t" in r.stdout
+    assert "      → action: expand the Tangshan binder plant by 10 t/yr" in r.stdout
 
 
 def test_quiet_prints_nothing(solved, tmp_path):

@@ -256,7 +256,9 @@ def toy_plan() -> SimpleNamespace:
                  "shortfall", "attainment", "shadow_price", "status"])
     diagnosis = pd.DataFrame(
         [("target", "t_hebei_co", 10.0, "t", "河北协同利用缺口 10 吨：唐山胶凝材料厂能力不足",
-          "Hebei co-use short by 10 t: Tangshan binder plant capacity binds")],
+          "Hebei co-use short by 10 t: Tangshan binder plant capacity binds"),
+         ("action", "t_hebei_co/F-tangshan-binder", 10.0, "t/yr", "扩建唐山胶凝材料厂 10 吨/年",
+          "expand the Tangshan binder plant by 10 t/yr")],
         columns=["kind", "subject", "amount", "unit", "message_zh", "message_en"])
     return SimpleNamespace(
         scenario="toy", status="relaxed", objective=float(costs["yuan"].sum()), mip_gap=0.0,

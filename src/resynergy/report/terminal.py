@@ -46,9 +46,11 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
     d = p.diagnosis if isinstance(p.diagnosis, pd.DataFrame) else pd.DataFrame()
     if len(d):
         console.print(f"[bold red]{_t(lang, '诊断', 'Diagnosis')}[/]")
-        for _, r in d.iterrows():
-            console.print("  • " + str(r["message_zh" if lang == "zh" else "message_en"]),
-                          markup=False, highlight=False)
+        for _, r in d.iterrows():  # a cause, then its gap by province and its actions, indented
+            text = str(r["message_zh" if lang == "zh" else "message_en"])
+            lead = {"gap": "      – ", "action": "      → " + _t(lang, "措施：", "action: ")}.get(
+                str(r["kind"]), "  • ")
+            console.print(lead + text, markup=False, highlight=False)
 
 
 def _targets_table(s: PlanSummary, lang: str) -> Table:
