@@ -15,7 +15,7 @@ import pytest
 from resynergy import schema
 from resynergy.scenario import Scenario
 from resynergy.scenario import io as scenario_io
-from support.platform import PASSWORD, LiveServer, keep_local, make_settings, seed
+from support.platform import PASSWORD, LiveServer, keep_local, local_page, make_settings, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
@@ -36,19 +36,9 @@ def server(tmp_path_factory, sqlite_template):
 @pytest.fixture
 def page(browser, server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    outside, problems = keep_local(page, server.url), []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     # a refused import answers 422 on purpose: Chromium logs that status as a console error
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" and "status of 422" not in m.text else None)
-    page.on("dialog", lambda d: d.accept())
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
-    assert outside == [], f"requests left the server: {outside}"
-    assert problems == [], problems
+    with local_page(browser, server.url, expected_status=422) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:

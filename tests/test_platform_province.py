@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORD, LiveServer, keep_local, make_settings, seed
 from resynergy.scenario import Scenario
 from resynergy.services.access import Actor
 from resynergy.store.models import Run, RunResult, ScenarioSnapshot
+from support.platform import PASSWORD, LiveServer, local_page, make_settings, seed
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
@@ -42,20 +42,12 @@ def server(tmp_path_factory, sqlite_template):
 @pytest.fixture
 def page(browser, server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    outside, problems = keep_local(page, server.url), []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    messages: list[str] = []  # every confirmation asked, accepted
     # a refused publish answers 403 on purpose: Chromium logs that status as a console error
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" and "status of 403" not in m.text else None)
-    page.dialog_messages = []  # every confirmation asked, accepted
-    page.on("dialog", lambda d: (page.dialog_messages.append(d.message), d.accept()))
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
-    assert outside == [], f"requests left the server: {outside}"
-    assert problems == [], problems
+    with local_page(browser, server.url, expected_status=403,
+                    on_dialog=lambda d: (messages.append(d.message), d.accept())) as page:
+        page.dialog_messages = messages
+        yield page
 
 
 def sign_in(page, base: str, username: str) -> None:

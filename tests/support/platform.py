@@ -7,6 +7,7 @@ Fixtures built on these live in ``tests/conftest.py``; tests import the helpers 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -206,3 +207,24 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(15)
+
+
+@contextlib.contextmanager
+def local_page(browser, origin: str, expected_status: int | None = None, on_dialog=None):
+    """A zh-CN page (1366×900) of ``browser`` that may only talk to ``origin``; on leaving, no
+    request has left the server and no page or console error occurred (a refusal with
+    ``expected_status`` the test provokes on purpose is not an error). Dialogs are accepted, or
+    handed to ``on_dialog``."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    outside, problems = keep_local(page, origin), []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and (expected_status is None or f"status of {expected_status}" not in m.text)
+            else None)
+    page.on("dialog", on_dialog or (lambda d: d.accept()))
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+    assert outside == [], f"requests left the server: {outside}"
+    assert problems == [], problems

@@ -63,52 +63,29 @@
     queued: ["排队中", "queued"], running: ["计算中", "running"], cancelling: ["正在取消", "cancelling"],
     succeeded: ["已完成", "succeeded"], failed: ["失败", "failed"], cancelled: ["已取消", "cancelled"]
   };
-  function watchRun() {
-    var box = document.getElementById("run-status");
-    if (!box || ["queued", "running", "cancelling"].indexOf(box.dataset.state) < 0) { return; }
-    var id = box.dataset.run;
+  // a background job (a run; a load of the built-in dataset): poll it, show its stage and
+  // progress, and reload the page once it has ended
+  function watchJob(prefix, url, active, poll) {
+    var box = document.getElementById(prefix + "-status");
+    if (!box || active.indexOf(box.dataset.state) < 0) { return; }
     function tick() {
-      api("/api/v1/runs/" + id).then(function (run) {
-        var pct = Math.round(run.progress * 100);
-        document.getElementById("run-bar").style.width = pct + "%";
-        box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
-        document.getElementById("run-stage").textContent = (lang === "zh" ? run.stage_zh : run.stage_en) + " " + pct + "%";
-        var st = document.getElementById("run-state");
-        st.textContent = (STATES[run.state] || [run.state, run.state])[lang === "zh" ? 0 : 1];
-        st.className = "state-" + run.state;
-        if (["succeeded", "failed", "cancelled"].indexOf(run.state) >= 0) {
-          window.location.reload();
-        } else {
-          window.setTimeout(tick, 1000);
-        }
-      }).catch(function () { window.setTimeout(tick, 3000); });
-    }
-    window.setTimeout(tick, 500);
-  }
-
-  // a background load of the built-in dataset: poll its import record, then show the result
-  function watchLoad() {
-    var box = document.getElementById("load-status");
-    if (!box || ["queued", "running"].indexOf(box.dataset.state) < 0) { return; }
-    var id = box.dataset.import;
-    function tick() {
-      api("/api/v1/imports/" + id).then(function (job) {
+      api(url(box)).then(function (job) {
         var pct = Math.round(job.progress * 100);
-        document.getElementById("load-bar").style.width = pct + "%";
+        document.getElementById(prefix + "-bar").style.width = pct + "%";
         box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
-        document.getElementById("load-stage").textContent = (lang === "zh" ? job.stage_zh : job.stage_en) + " " + pct + "%";
-        var st = document.getElementById("load-state");
+        document.getElementById(prefix + "-stage").textContent = (lang === "zh" ? job.stage_zh : job.stage_en) + " " + pct + "%";
+        var st = document.getElementById(prefix + "-state");
         st.textContent = (STATES[job.state] || [job.state, job.state])[lang === "zh" ? 0 : 1];
         st.className = "state-" + job.state;
         box.dataset.progress = pct;
-        if (job.state === "succeeded" || job.state === "failed") {
+        if (active.indexOf(job.state) < 0) {
           window.location.reload();
         } else {
-          window.setTimeout(tick, 700);
+          window.setTimeout(tick, poll);
         }
       }).catch(function () { window.setTimeout(tick, 3000); });
     }
-    window.setTimeout(tick, 300);
+    window.setTimeout(tick, poll / 2);
   }
 
   // the run form: years checked against the chosen scenario before anything is sent
@@ -168,6 +145,9 @@
     var link = ev.target.closest && ev.target.closest("#lang-switch");
     if (link) { busy(link); }
   });
-  document.addEventListener("DOMContentLoaded", function () { drawFigures(); watchRun(); watchLoad(); });
+  document.addEventListener("DOMContentLoaded", function () { drawFigures();
+    watchJob("run", function (box) { return "/api/v1/runs/" + box.dataset.run; }, ["queued", "running", "cancelling"], 1000);
+    watchJob("load", function (box) { return "/api/v1/imports/" + box.dataset.import; }, ["queued", "running"], 700);
+  });
   window.resynergy = {api: api};
 })();
