@@ -10,7 +10,6 @@ Look-up sheets (``参考 …``) and the example rows are ignored when the workbo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -77,8 +76,8 @@ _REF_LOOKUP = {"materials.code": "物料 materials", "processes.id": "工艺 pro
 _COLUMN_LOOKUP = {("targets", "indicator"): "指标 indicators", ("policy", "key"): "政策参数 policy"}
 
 
-@cache
 def _builtin():
+    """The example dataset (``Scenario.from_builtin`` reads it once per process)."""
     from resynergy.scenario.model import Scenario  # the model module imports this package's io
 
     return Scenario.from_builtin(EXAMPLE_DATASET)
