@@ -148,6 +148,9 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     "unmet_demand": ("需求未满足", "unmet demand"),
 }
 
+LANGS = ("zh", "en")  # the languages of every report and page: Chinese first
+
+
 def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 

@@ -18,10 +18,8 @@ import pandas as pd
 
 from resynergy.indicators import INDICATORS
 from resynergy.planner.results import split_costs
-from resynergy.report.labels import component, quantity, status
+from resynergy.report.labels import LANGS, component, pick, quantity, status
 from resynergy.report.summary import PlanSummary, indicator_name
-
-LANGS = ("zh", "en")
 
 # The planner's cause of a missed target (planner/diagnosis.CAUSES), in an official's words.
 CAUSE = {
@@ -31,10 +29,6 @@ CAUSE = {
     "outside_model": ("规划外认定", "outside the model"),
     "report_only": ("仅报告", "report only"),
 }
-
-
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[0] if lang == "zh" else pair[1]
 
 
 def _w(lang: str, zh: str, en: str) -> str:
@@ -188,7 +182,7 @@ def _make(key: str, heads: list[tuple[str, str]], rows: dict[str, list[list[str]
           attrs: list[dict[str, str]], classes: list[str] | None = None):
     from resynergy.report.html import Table
 
-    t = Table(key, {lang: [_pick(h, lang) for h in heads] for lang in LANGS}, rows, classes)
+    t = Table(key, {lang: [pick(h, lang) for h in heads] for lang in LANGS}, rows, classes)
     t.attrs = attrs
     return t
 
@@ -297,7 +291,7 @@ def causes_table(s: PlanSummary):
             why = "；".join(d["message_zh"]) if lang == "zh" else "; ".join(d["message_en"])
             rows[lang].append([status(str(r["status"]), lang), _tname(r, lang), str(r["year"]),
                                quantity(r["shortfall"], str(r["unit"]), lang),
-                               _pick(CAUSE[kind], lang) if kind else _w(lang, "未诊断", "not diagnosed"),
+                               pick(CAUSE[kind], lang) if kind else _w(lang, "未诊断", "not diagnosed"),
                                why or str(r["why_" + lang] or ""),
                                Markup('<a href="#flows" data-goto-target="{0}">{1}</a>').format(
                                    tid, _w(lang, "查看 →", "show →")) if tid in links else "—"])
@@ -395,7 +389,7 @@ def levers_table(s: PlanSummary, top: int = 12):
                     rows[lang].append([_tname(t, lang), _w(lang, "规划项目", "programme"),
                                        s.names("region", str(p["region"]), lang),
                                        str(p["name_zh" if lang == "zh" else "name_en"]) +
-                                       f"（{_pick(st, lang)}）", "—",
+                                       f"（{pick(st, lang)}）", "—",
                                        _w(lang, "情景未给出", "not in the scenario")])
                 attrs.append({"t": tid, "p": prov, "c": pl.city(p["region"])})
             continue
@@ -403,7 +397,7 @@ def levers_table(s: PlanSummary, top: int = 12):
             continue
         if tid in ceilings:  # every candidate and expansion was already counted in the ceiling
             for lang in LANGS:
-                rows[lang].append([_tname(t, lang), _pick(CAUSE["data_ceiling"], lang), "—",
+                rows[lang].append([_tname(t, lang), pick(CAUSE["data_ceiling"], lang), "—",
                                    _w(lang, "新建或扩建设施无法补足：即使建成全部候选设施和扩能也达不到目标；"
                                             "需补充供给或需求数据，或调整目标",
                                       "no build or expansion closes it: even with every candidate and "
@@ -586,9 +580,9 @@ def reconcile_table(s: PlanSummary):
     attrs = []
     for label, total, by, unit, how in spec:
         for lang in LANGS:
-            rows[lang].append([_pick(label, lang), quantity(total, unit, lang),
+            rows[lang].append([pick(label, lang), quantity(total, unit, lang),
                                *[quantity(by[y], unit, lang) if y in by else "—" for y in years],
-                               _pick(how, lang)])
+                               pick(how, lang)])
         attrs.append({})
     return _make("reconcile", heads, rows, attrs)
 

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.io as pio
 
 from resynergy.planner.plan import TABLES
+from resynergy.report.labels import LANGS
 from resynergy.scenario import Scenario
 from resynergy.schema.cells import plain
 
@@ -21,7 +22,6 @@ PLAN_TABLES: tuple[str, ...] = TABLES
 # Figures anyone may see once a plan is published (aggregates); the map shows sites and flows
 # between them, so it is for signed-in staff only.
 PUBLIC_FIGURES = ("sankey", "attainment", "trajectory", "costs", "co2")
-LANGS = ("zh", "en")
 
 
 def plan_options(options: dict[str, Any]):

@@ -4,8 +4,8 @@ scenario schema; everything else is here, keyed by a short id."""
 from __future__ import annotations
 
 from resynergy import schema
+from resynergy.report.labels import LANGS  # noqa: F401 - the pages speak the report's languages
 
-LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 LANG_COOKIE = "lang"
 
