@@ -35,11 +35,31 @@ a1234567 aa123456 abcd1234 1q2w3e4r 1qaz2wsx zaq12wsx woaini1314 5201314520 qwer
 
 
 class AccountError(ValueError):
-    """A bad user or password value; ``field`` names the offending input."""
+    """A bad user or password value; ``field`` names the offending input. ``code`` and
+    ``status`` are what the API answers with."""
+
+    code, status = "invalid_account", 422
 
     def __init__(self, field: str, zh: str, en: str):
         self.field, self.zh, self.en = field, zh, en
         super().__init__(en)
+
+
+class UsernameTaken(AccountError):
+    code, status = "username_taken", 409
+
+    def __init__(self) -> None:
+        super().__init__("username", "用户名已存在", "username already exists")
+
+
+class SelfLockout(AccountError):
+    """An admin may not disable themself nor drop their own admin role (no one could undo it)."""
+
+    code = "self_lockout"
+
+    def __init__(self) -> None:
+        super().__init__("active", "不能停用自己或取消自己的管理员角色",
+                         "you cannot disable yourself or drop your own admin role")
 
 
 def _hash_token(token: str) -> str:
@@ -76,6 +96,8 @@ class Accounts:
         if not USERNAME.match(username):
             raise AccountError("username", "用户名应为 3–64 个字母、数字或 _.@-",
                                "username must be 3–64 letters, digits or _.@-")
+        if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
+            raise UsernameTaken()
         if role not in ROLES:
             raise AccountError("role", f"角色应为：{', '.join(ROLES)}", f"role must be one of: {', '.join(ROLES)}")
         if role == "enterprise" and not org_uscc:
@@ -85,8 +107,6 @@ class Accounts:
             raise AccountError("province", "省份应为 6 位省级行政区划代码（如 130000）",
                                "province must be a 6-digit province code (e.g. 130000)")
         self.check_password(password)
-        if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
-            raise AccountError("username", "用户名已存在", "username already exists")
         user = User(username=username, password_hash=self.hasher.hash(password), role=role,
                     org_uscc=org_uscc if role == "enterprise" else "", province=province,
                     display_name=display_name or username)
@@ -96,6 +116,9 @@ class Accounts:
         return user
 
     def update_user(self, db: Session, by: Actor, user: User, **changes: object) -> User:
+        """Change ``user``; a change left out (or None) keeps its value."""
+        if user.id == by.user_id and (changes.get("active") is False or changes.get("role") not in (None, "admin")):
+            raise SelfLockout()
         before = user_record(user)
         password = changes.pop("password", None)
         if password is not None:
@@ -167,6 +190,15 @@ class Accounts:
     def end_session(self, db: Session, s: LoginSession) -> None:
         s.revoked_at = utcnow()
 
+    def revoke_token(self, db: Session, by: Actor, token: str) -> bool:
+        """End the API token ``token`` (audited); False when it is no live token."""
+        t = self.token_for(db, token)
+        if t is None:
+            return False
+        t.revoked_at = utcnow()
+        audit.record(db, by, "token_revoke", "api_token", t.id)
+        return True
+
     def issue_token(self, db: Session, user: User, name: str = "") -> tuple[str, ApiToken]:
         token = secrets.token_urlsafe(32)
         t = ApiToken(token_hash=_hash_token(token), user_id=user.id, name=name[:64],
@@ -192,10 +224,36 @@ class Accounts:
 
     def ensure_admin(self, db: Session, password: str, username: str = "admin") -> User | None:
         """Create the first admin (when there is no admin yet); None when one exists."""
-        if db.scalar(sa.select(User.id).where(User.role == "admin")) is not None:
+        if has_admin(db):
             return None
         system = Actor(None, "system", "admin")
         return self.create_user(db, system, username, password, "admin", display_name="管理员 Administrator")
+
+
+def has_admin(db: Session) -> bool:
+    return db.scalar(sa.select(User.id).where(User.role == "admin").limit(1)) is not None
+
+
+def list_users(db: Session, role: str | None = None, limit: int | None = None,
+               offset: int = 0) -> tuple[list[User], int]:
+    """Users in the order they were created (of one role when given): a page of them, and how
+    many there are in all."""
+    q = sa.select(User) if role is None else sa.select(User).where(User.role == role)
+    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    return list(db.scalars(q.order_by(User.id).limit(limit).offset(offset))), total
+
+
+def find_user(db: Session, user_id: int | None) -> User | None:
+    return db.get(User, user_id) if user_id is not None else None
+
+
+def command_actor(db: Session, username: str = "", ip: str = "cli") -> Actor | None:
+    """Whom a command acts as: the user named, else the first admin; None when there is no
+    such user or the user is disabled."""
+    q = sa.select(User).where(User.username == username) if username else \
+        sa.select(User).where(User.role == "admin").order_by(User.id).limit(1)
+    user = db.scalar(q)
+    return actor_of(user, ip) if user is not None and user.active else None
 
 
 def actor_of(user: User, ip: str = "") -> Actor:

@@ -194,7 +194,7 @@ def install(app: FastAPI, render_error) -> None:
 
     @app.exception_handler(AccountError)
     async def _account(request: Request, err: AccountError):
-        return respond(request, ApiError(422, "invalid_account", err.zh, err.en, err.field))
+        return respond(request, ApiError(err.status, err.code, err.zh, err.en, err.field))
 
     @app.exception_handler(Throttled)
     async def _throttled(request: Request, err: Throttled):

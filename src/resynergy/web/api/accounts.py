@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from resynergy.services import access, audit
-from resynergy.services.accounts import actor_of
-from resynergy.store.models import ROLES, User, utcnow
+from resynergy.services import access, accounts, audit
+from resynergy.services.accounts import ROLES, actor_of
 from resynergy.web.deps import DB, CurrentActor, client_ip, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiError
 
@@ -122,11 +120,8 @@ def token(db: DB, request: Request, body: Annotated[Credentials, Body()]):
                summary="Revoke the bearer token of this request / 注销令牌")
 def revoke_token(db: DB, request: Request, actor: CurrentActor):
     auth = request.headers.get("authorization", "")
-    tok = platform(request).accounts.token_for(db, auth[7:].strip()) if auth[:7].lower() == "bearer " else None
-    if tok is None:
+    if auth[:7].lower() != "bearer " or not platform(request).accounts.revoke_token(db, actor, auth[7:].strip()):
         raise ApiError(400, "no_token", "请求未携带令牌", "this request carries no bearer token")
-    tok.revoked_at = utcnow()
-    audit.record(db, actor, "token_revoke", "api_token", tok.id)
     db.commit()
     return Response(status_code=204)
 
@@ -136,7 +131,7 @@ def revoke_token(db: DB, request: Request, actor: CurrentActor):
 def me(db: DB, actor: CurrentActor):
     if not actor.signed_in:
         raise ApiError(401, "not_signed_in", "请先登录", "sign in first")
-    return db.get(User, actor.user_id)
+    return accounts.find_user(db, actor.user_id)
 
 
 @router.get("/users", response_model=UserPage, tags=["admin"], responses=COMMON_RESPONSES,
@@ -145,9 +140,7 @@ def list_users(db: DB, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le
                offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
                role: Annotated[Role | None, Query()] = None):
     access.require(actor, ("admin",), "list users")
-    q = sa.select(User) if role is None else sa.select(User).where(User.role == role)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    items = db.scalars(q.order_by(User.id).limit(limit).offset(offset)).all()
+    items, total = accounts.list_users(db, role, limit, offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
@@ -155,8 +148,6 @@ def list_users(db: DB, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le
              responses={**COMMON_RESPONSES, **CONFLICT}, summary="Create a user / 新建用户")
 def create_user(db: DB, request: Request, actor: CurrentActor, body: Annotated[UserIn, Body()]):
     access.require(actor, ("admin",), "create user")
-    if db.scalar(sa.select(User.id).where(User.username == body.username)) is not None:
-        raise ApiError(409, "username_taken", "用户名已存在", "username already exists", "username")
     user = platform(request).accounts.create_user(db, actor, **body.model_dump())
     db.commit()
     return user
@@ -166,7 +157,7 @@ def create_user(db: DB, request: Request, actor: CurrentActor, body: Annotated[U
             responses={**COMMON_RESPONSES, **NOT_FOUND}, summary="One user / 用户")
 def get_user(db: DB, actor: CurrentActor, user_id: UserId):
     access.require(actor, ("admin",), "read user")
-    user = db.get(User, user_id)
+    user = accounts.find_user(db, user_id)
     if user is None:
         raise ApiError(404, "not_found", "用户不存在", "no such user")
     return user
@@ -177,9 +168,6 @@ def get_user(db: DB, actor: CurrentActor, user_id: UserId):
 def patch_user(db: DB, request: Request, actor: CurrentActor, user_id: UserId,
                body: Annotated[UserPatch, Body()]):
     user = get_user(db, actor, user_id)
-    if user.id == actor.user_id and (body.active is False or (body.role and body.role != "admin")):
-        raise ApiError(422, "self_lockout", "不能停用自己或取消自己的管理员角色",
-                       "you cannot disable yourself or drop your own admin role", "active")
     platform(request).accounts.update_user(db, actor, user, **body.model_dump(exclude_unset=True))
     db.commit()
     return user

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
-from resynergy.services import access, audit
+from resynergy.services import access, accounts, audit
 from resynergy.services.accounts import AccountError
 from resynergy.services.registry import NotFound
-from resynergy.store.models import User
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
 
@@ -19,7 +17,7 @@ router = APIRouter()
 
 
 def _users_page(request, db, actor, error: AccountError | None = None, status: int = 200, msg: str = ""):
-    users = db.scalars(sa.select(User).order_by(User.id)).all()
+    users, _ = accounts.list_users(db)
     return render(request, actor, "admin_users.html", status=status, users=users, error=error, msg=msg)
 
 
@@ -50,12 +48,9 @@ def change_user(request: Request, db: DB, actor: CurrentActor, user_id: int, rol
                 org_uscc: Annotated[str, Form(max_length=18)] = "", province: Annotated[str, Form(max_length=6)] = "",
                 active: Annotated[str, Form()] = "false", password: Annotated[str, Form(max_length=256)] = ""):
     access.require(actor, ("admin",), "change user")
-    user = db.get(User, user_id)
+    user = accounts.find_user(db, user_id)
     if user is None:
         raise NotFound(f"user {user_id}")
-    if user.id == actor.user_id and (active != "true" or role != "admin"):
-        return _users_page(request, db, actor, status=422, error=AccountError(
-            "active", "不能停用自己或取消自己的管理员角色", "you cannot disable yourself or drop your own admin role"))
     changes = {"role": role, "org_uscc": org_uscc.strip(), "province": province.strip(), "active": active == "true"}
     if password:
         changes["password"] = password
@@ -71,7 +66,7 @@ def change_user(request: Request, db: DB, actor: CurrentActor, user_id: int, rol
 @router.post("/admin/users/{user_id}/revoke")
 def revoke(request: Request, db: DB, actor: CurrentActor, user_id: int):
     access.require(actor, ("admin",), "revoke sessions")
-    if db.get(User, user_id) is None:
+    if accounts.find_user(db, user_id) is None:
         raise NotFound(f"user {user_id}")
     platform(request).accounts.revoke_all(db, user_id)
     audit.record(db, actor, "revoke_sessions", "user", user_id)
