@@ -1,5 +1,5 @@
 """Platform commands: ``resynergy serve``, ``resynergy db upgrade``, ``resynergy user add``,
-``resynergy registry import``. Each calls one store or service function.
+``resynergy registry import``. Each calls service functions (never the store itself).
 
 Exit codes: 0 done, 1 refused (bad data or credentials), 2 usage error.
 """
@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from resynergy.cli import console
-from resynergy.store.roles import ROLES
+from resynergy.services.roles import ROLES
 
 if TYPE_CHECKING:  # SQLAlchemy and Alembic load only for the platform's own commands
+    from sqlalchemy.orm import Session, sessionmaker
+
     from resynergy.services.settings import Settings
 
 DbOpt = Annotated[str | None, typer.Option("--database-url", envvar="RESYNERGY_DATABASE_URL", show_envvar=True,
@@ -24,10 +26,9 @@ DbOpt = Annotated[str | None, typer.Option("--database-url", envvar="RESYNERGY_D
 
 
 def _settings(url: str | None) -> Settings:
-    from resynergy.services.settings import Settings
-    from resynergy.store import db as store
+    from resynergy.services import database
 
-    return Settings.from_env(database_url=store.database_url(url))
+    return database.settings(url)
 
 
 def _shown(url: str) -> str:
@@ -36,16 +37,12 @@ def _shown(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
-def _first_admin(settings: Settings, accounts) -> None:
+def _first_admin(sessions: sessionmaker[Session], accounts) -> None:
     """Create the first admin from RESYNERGY_ADMIN_PASSWORD, or ask on a terminal; never block."""
-    import sqlalchemy as sa
+    from resynergy.services.accounts import has_admin
 
-    from resynergy.store import db as store
-    from resynergy.store.models import User
-
-    sessions = store.session_factory(store.make_engine(settings.database_url))
     with sessions() as db:
-        if db.scalar(sa.select(User.id).where(User.role == "admin")) is not None:
+        if has_admin(db):
             return
         username = os.environ.get("RESYNERGY_ADMIN_USER", "admin")
         password = os.environ.get("RESYNERGY_ADMIN_PASSWORD", "")
@@ -77,15 +74,15 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     """Run the web platform (migrations applied first; SQLite by default) / 启动平台。"""
     import uvicorn
 
+    from resynergy.services import database
     from resynergy.services.accounts import Accounts
-    from resynergy.store import db as store
     from resynergy.web.app import create_app
 
     settings = _settings(database_url)
-    store.upgrade(settings.database_url)
+    _, sessions = database.connect(settings.database_url)
     accounts = Accounts(settings)
     try:
-        _first_admin(settings, accounts)
+        _first_admin(sessions, accounts)
     except ValueError as exc:  # a weak RESYNERGY_ADMIN_PASSWORD
         console.err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -96,13 +93,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 
 def db_upgrade(database_url: DbOpt = None) -> None:
     """Bring the database schema up to date / 升级数据库结构。"""
-    from resynergy.store import db as store
+    from resynergy.services import database
 
     settings = _settings(database_url)
-    store.upgrade(settings.database_url)
-    engine = store.make_engine(settings.database_url)
-    console.out.print(f"{_shown(settings.database_url)}: {store.current_revision(engine)}")
-    engine.dispose()
+    console.out.print(f"{_shown(settings.database_url)}: {database.upgrade(settings.database_url)}")
 
 
 def _password(prompt_for: str) -> str:
@@ -117,14 +111,13 @@ def user_add(username: Annotated[str, typer.Argument(help="Username / 用户名"
              province: Annotated[str, typer.Option(help="Province code scope, e.g. 130000 ('' = all)")] = "",
              database_url: DbOpt = None) -> None:
     """Add a user; the password is asked for (or read from the first line of stdin) / 新增用户。"""
+    from resynergy.services import database
     from resynergy.services.access import Actor
     from resynergy.services.accounts import AccountError, Accounts
-    from resynergy.store import db as store
 
     settings = _settings(database_url)
-    store.upgrade(settings.database_url)
     accounts = Accounts(settings)
-    sessions = store.session_factory(store.make_engine(settings.database_url))
+    _, sessions = database.connect(settings.database_url)
     with sessions() as db:
         try:
             user = accounts.create_user(db, Actor(None, "cli", "admin", ip="cli"), username, _password(username),
@@ -142,25 +135,17 @@ def registry_import(file: Annotated[str, typer.Argument(help=".xlsx workbook, .c
                     errors: Annotated[Path | None, typer.Option(help="Write the error workbook here when refused")] = None,
                     database_url: DbOpt = None) -> None:
     """Import rows into the registry, all or nothing / 批量导入登记库。"""
-    import sqlalchemy as sa
-
     from resynergy import datasets
-    from resynergy.services import imports
-    from resynergy.services.accounts import actor_of
-    from resynergy.store import db as store
-    from resynergy.store.models import User
+    from resynergy.services import database, imports
+    from resynergy.services.accounts import command_actor
 
     settings = _settings(database_url)
-    store.upgrade(settings.database_url)
-    sessions = store.session_factory(store.make_engine(settings.database_url))
+    _, sessions = database.connect(settings.database_url)
     with sessions() as db:
-        q = sa.select(User).where(User.username == user) if user else \
-            sa.select(User).where(User.role == "admin").order_by(User.id).limit(1)
-        who = db.scalar(q)
-        if who is None or not who.active:
+        actor = command_actor(db, user, "cli")
+        if actor is None:
             console.err.print("[red]没有可用的用户：先运行 `resynergy user add` / no such user: run `resynergy user add` first[/]")
             raise typer.Exit(1)
-        actor = actor_of(who, "cli")
         path = Path(file)
         if not path.exists() and file in datasets.names():
             counts = imports.load_builtin(db, actor, file)

@@ -21,6 +21,9 @@ TABLE_NAMES: tuple[str, ...] = (
 RECORD_TABLES: tuple[str, ...] = ("actual_flows",)
 # Reference tables: taken from the catalog when a scenario does not bring its own.
 REFERENCE_TABLES: tuple[str, ...] = ("materials", "processes", "process_io", "modes", "incentives")
+# Tables the platform keeps in its registry (users edit and import them): all but the reference
+# tables, which come from the catalog.
+REGISTRY_TABLES: tuple[str, ...] = tuple(t for t in TABLE_NAMES if t not in REFERENCE_TABLES)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from resynergy import schema
 from resynergy.store import roles
 
-# Scenario tables kept in the registry. Reference tables (materials, processes, process_io,
-# modes, incentives) come from the catalog and are not edited on the platform.
-REGISTRY_TABLES: tuple[str, ...] = tuple(t for t in schema.TABLE_NAMES if t not in schema.REFERENCE_TABLES)
+# Scenario tables kept in the registry (defined with the schema, so web and commands name them
+# without the store). Reference tables come from the catalog and are not edited on the platform.
+REGISTRY_TABLES = schema.REGISTRY_TABLES
 
 # Columns the platform keeps beside the scenario schema (confidential organisation contacts).
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -13,10 +13,10 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resynergy import __version__
+from resynergy.services import database
 from resynergy.services.accounts import Accounts
 from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
-from resynergy.store.db import make_engine, session_factory, upgrade
 from resynergy.web import errors, pages
 from resynergy.web.api import accounts, imports, public, registry, runs
 from resynergy.web.deps import Platform
@@ -88,10 +88,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     """Build the app. ``migrate`` brings the database up to date first; ``run_worker`` starts the
     supervisor that executes planning runs in worker processes."""
     settings = settings or Settings.from_env()
-    if migrate:
-        upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
+    engine, sessions = database.connect(settings.database_url, migrate=migrate)
     supervisor = Supervisor(sessions, settings.database_url, settings.run_workers, settings.worker_poll_s,
                             settings.run_time_limit_s) if run_worker else None
 

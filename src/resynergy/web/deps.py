@@ -14,10 +14,9 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session, sessionmaker
 
 from resynergy.services.access import Actor
-from resynergy.services.accounts import Accounts, actor_of
+from resynergy.services.accounts import Accounts, LoginSession, actor_of
 from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
-from resynergy.store.models import LoginSession
 from resynergy.web.errors import ApiError
 
 SESSION_COOKIE = "resynergy_session"

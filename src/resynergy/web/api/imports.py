@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from resynergy import datasets
+from resynergy.schema import REGISTRY_TABLES
 from resynergy.services import access, imports, loads
-from resynergy.store.models import REGISTRY_TABLES
 from resynergy.web import i18n
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, NOT_FOUND, TOO_LARGE, ApiError, IssueOut

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from resynergy import schema
 from resynergy.scenario import io as scenario_io
+from resynergy.schema import REGISTRY_TABLES
 from resynergy.schema.cells import formula_like
 from resynergy.services import registry
-from resynergy.services.registry import Change
-from resynergy.store.models import REGISTRY_TABLES, VERSION
+from resynergy.services.registry import VERSION, Change
 from resynergy.web.api.rows import page_of, row_in, row_out
 from resynergy.web.deps import DB, CurrentActor
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, PRECONDITION, error_for

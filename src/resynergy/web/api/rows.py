@@ -10,8 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from resynergy import schema
+from resynergy.schema import REGISTRY_TABLES
 from resynergy.schema.cells import CONTROL_CHARS
-from resynergy.store.models import EXTRA_COLUMNS, REGISTRY_TABLES, VERSION
+from resynergy.services.registry import EXTRA_COLUMNS, VERSION
 
 _PY = {"str": str, "float": float, "int": int, "bool": bool}
 # Text may hold tabs and line breaks but no other control characters (they break spreadsheets).

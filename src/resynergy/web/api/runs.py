@@ -14,8 +14,8 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from resynergy import schema
+from resynergy.schema import REGISTRY_TABLES
 from resynergy.services import plans, runs, scenarios
-from resynergy.store.models import REGISTRY_TABLES
 from resynergy.web import i18n
 from resynergy.web.deps import DB, CurrentActor, accepts_gzip, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiError

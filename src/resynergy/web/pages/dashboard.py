@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse
 from resynergy import datasets
 from resynergy.services import access, imports, loads, plans, runs
 from resynergy.services.registry import NotFound, counts
-from resynergy.store.models import Run
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
 
@@ -19,7 +18,7 @@ STAFF_FIGURES = ("map", "sankey", "attainment", "trajectory")
 PUBLIC_FIGURES = ("sankey", "attainment", "trajectory")
 
 
-def _latest_visible(db, actor) -> Run | None:
+def _latest_visible(db, actor) -> runs.Run | None:
     if actor.role not in access.STAFF or not actor.signed_in:
         return None
     items, _ = runs.listing(db, actor, limit=1, state="succeeded")
