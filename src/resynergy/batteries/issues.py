@@ -28,9 +28,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "{event_en} needs an earlier {needs_en} of this battery, and there is none"),
     "order_after_final": ("该电池已于 {when}「{final_zh}」，其后不应再有事件",
                           "this battery was {final_en} on {when}; no event may follow"),
-    "order_time": ("时间早于该电池上一条事件（第 {other} 行，{when}）", "earlier than this battery's previous event (row {other}, {when})"),
-    "order_once": ("该事件每个电池只能有一次（已在第 {other} 行）", "this event happens once per battery (already in row {other})"),
-    "needs_value": ("事件「{event_zh}」须填写 {column}", "event {event_en} needs {column}"),
+    "order_first": ("「生产」应为该电池的第一条事件，但{other_zh}更早", "production should be the unit's first event, but {other_en} is earlier"),
+    "bad_time": ("时间无法识别，应为 年-月-日（如 2024-02-08）或 年-月-日 时:分", "cannot read the time; expected YYYY-MM-DD (e.g. 2024-02-08) or YYYY-MM-DD HH:MM"),
+    "upload_before_event": ("上传日期早于事件发生日期 {when}", "uploaded before the event happened ({when})"),
+    "order_once": ("该事件每个电池只能有一次（已见于{other_zh}）", "this event happens once per battery (already in {other_en})"),
+    "needs_value": ("事件「{event_zh}」须填写此列", "event {event_en} needs {what}"),
     "bad_vin": ("车辆识别代号（VIN）应为 17 位字母数字（不含 I、O、Q）", "a VIN has 17 letters and digits (no I, O or Q)"),
     "bad_masses": ("回收元素质量应写成 元素=千克;…，元素为 {choices}", "recovered masses should read element=kg;… with elements {choices}"),
     "calendar_years": ("工作日历只覆盖 {first}–{last} 年（chinesecalendar {version}），无法计算 {year} 年的期限",
@@ -59,13 +61,15 @@ class BatteryIssue(Issue):
         return zh if lang == "zh" else en
 
     def location(self, lang: str = "zh") -> str:
-        if not self.code.startswith("code_") or self.row is not None:
-            return super().location(lang)
-        where = self.source or ("电池编码" if lang == "zh" else "battery code")
-        if "position" not in self.params:
-            return f"{where}, 值「{self.value}」" if lang == "zh" else f"{where}, value {self.value!r}"
-        pos = self.params["position"]
-        field = self.params.get("field_zh" if lang == "zh" else "field_en", self.column)
-        if lang == "zh":
-            return f"{where}, 第 {pos} 位（{field}）, 值「{self.value}」"
-        return f"{where}, position {pos} ({field}), value {self.value!r}"
+        """Source, row and column as for any issue; a code's problem also names its position and
+        field (the code itself when it stands alone)."""
+        if self.row is not None or not self.code.startswith("code_"):
+            where = super().location(lang)
+        else:
+            where = self.source or ("电池编码" if lang == "zh" else "battery code")
+            where += f", 值「{self.value}」" if lang == "zh" else f", value {self.value!r}"
+        if "position" in self.params:
+            pos = self.params["position"]
+            field = self.params.get("field_zh" if lang == "zh" else "field_en", "")
+            where += f", 第 {pos} 位（{field}）" if lang == "zh" else f", position {pos} ({field})"
+        return where
