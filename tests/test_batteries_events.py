@@ -75,8 +75,8 @@ def test_the_sample_file_reads_and_its_deadlines_follow_the_rules():
 def test_cascade_recoding_links_both_codes_in_the_history():
     frame = events.read_events(SAMPLE, today=TODAY)
     links = events.recodings(frame)
-    assert [(x.original, x.new) for x in links] == [("T02PB02B20000188K0000007", "T02PB02E1A0000012RP")]
-    hist = events.history_of(frame, "T02PB02E1A0000012RP", links)
+    assert [(x.original, x.new) for x in links] == [("T02PB02B20000188K0000007", "T02PB02DCL0000012RP")]
+    hist = events.history_of(frame, "T02PB02DCL0000012RP", links)
     assert list(hist["event"])[-2:] == ["cascade_made", "shipped"] and list(hist["event"])[0] == "produced"
 
 

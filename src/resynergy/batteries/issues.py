@@ -37,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_masses": ("回收元素质量应写成 元素=千克;…，元素为 {choices}", "recovered masses should read element=kg;… with elements {choices}"),
     "calendar_years": ("工作日历只覆盖 {first}–{last} 年（chinesecalendar {version}），无法计算 {year} 年的期限",
                        "the working-day calendar covers {first}–{last} only (chinesecalendar {version}); cannot count deadlines in {year}"),
+    "below_norm": ("低于规范条件要求 {threshold}（{norm}）", "below the norm's {threshold} ({norm})"),
     "bad_rule": ("规则表有误：{detail}", "rule table is wrong: {detail}"),
 }
 
