@@ -277,25 +277,26 @@ def order_issues(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame
             here = ({"other_zh": f"第 {int(r.row)} 行", "other_en": f"row {int(r.row)}"} if r.new_row
                     else {"other_zh": "平台已有记录", "other_en": "the recorded history"})
             kind = types[r.event]
-            new, row, event = bool(r.new_row), int(r.row) if r.new_row else None, r.event
+            at = (int(r.row), str(r.event)) if r.new_row else None
 
-            def issue(code: str, new: bool = new, row: int | None = row, event: str = event, **params: object) -> None:
-                if new:
-                    issues.append(BatteryIssue(code, TABLE, source, row, "event", event, params))
+            def issue(code: str, params: dict[str, object], at: tuple[int, str] | None = at) -> None:
+                if at is not None:
+                    issues.append(BatteryIssue(code, TABLE, source, at[0], "event", at[1], params))
 
             if final is not None:
                 fk = types[final[0]]
-                issue("order_after_final", final_zh=fk.zh, final_en=final[0], when=str(final[1]))
+                issue("order_after_final", {"final_zh": fk.zh, "final_en": final[0], "when": str(final[1])})
             for rule in rules:
                 if r.event not in rule.events:
                     continue
                 if rule.kind == "first" and earlier is not None:
-                    issue("order_first", **earlier)
+                    issue("order_first", dict(earlier))
                 elif rule.kind == "once" and r.event in seen:
-                    issue("order_once", **seen[r.event])
+                    issue("order_once", dict(seen[r.event]))
                 elif rule.kind == "requires" and not any(n in seen for n in rule.needs):
-                    issue("order_before", event_zh=kind.zh, event_en=r.event,
-                          needs_zh="或".join(types[n].zh for n in rule.needs), needs_en=" or ".join(rule.needs))
+                    issue("order_before", {"event_zh": kind.zh, "event_en": r.event,
+                                           "needs_zh": "或".join(types[n].zh for n in rule.needs),
+                                           "needs_en": " or ".join(rule.needs)})
                 elif rule.kind == "final" and final is None:
                     final = (r.event, pd.Timestamp(r.when).date())
             seen.setdefault(r.event, here)
@@ -332,12 +333,20 @@ def with_deadlines(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     ``as_of``: on_time, late (uploaded after the deadline), overdue (not uploaded, deadline
     passed), pending, or no_rule (no upload obligation for this event and actor)."""
     out = frame.copy()
-    deadline, wd, status, late, rules = [], [], [], [], []
+    deadline: list[date | None] = []
+    wd: list[int | None] = []
+    late: list[int | None] = []
+    status: list[str] = []
+    rules: list[str] = []
     for r in frame.itertuples(index=False):
         day = pd.Timestamp(r.when).date()
         rule = deadline_rule(r.event, r.actor_role, day)
         if rule is None:
-            deadline.append(None), wd.append(None), status.append("no_rule"), late.append(None), rules.append("")
+            deadline.append(None)
+            wd.append(None)
+            status.append("no_rule")
+            late.append(None)
+            rules.append("")
             continue
         due = add_working_days(day, rule.working_days)
         up = r.uploaded_on if isinstance(r.uploaded_on, date) else None
@@ -347,7 +356,9 @@ def with_deadlines(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
         else:
             status.append("overdue" if as_of > due else "pending")
             late.append((as_of - due).days if as_of > due else 0)
-        deadline.append(due), wd.append(rule.working_days), rules.append(rule.rules)
+        deadline.append(due)
+        wd.append(rule.working_days)
+        rules.append(rule.rules)
     return out.assign(deadline=deadline, working_days=wd, status=status, days_late=late, rules=rules)
 
 
