@@ -359,7 +359,8 @@ def with_deadlines(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
         deadline.append(due)
         wd.append(rule.working_days)
         rules.append(rule.rules)
-    return out.assign(deadline=deadline, working_days=wd, status=status, days_late=late, rules=rules)
+    return out.assign(deadline=deadline, working_days=pd.array(wd, dtype="Int64"), status=status,
+                      days_late=pd.array(late, dtype="Int64"), rules=rules)
 
 
 def overdue(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
