@@ -6,10 +6,10 @@ import json
 from importlib.resources import files
 
 import pandas as pd
-from test_cli_imports import NUMERICAL, PLATFORM, loaded
 from typer.testing import CliRunner
 
 from resynergy.cli.main import app
+from test_cli_imports import NUMERICAL, PLATFORM, loaded
 
 runner = CliRunner()
 DATA = files("resynergy.batteries").joinpath("data")
