@@ -29,6 +29,7 @@ def test_worked_examples_decode_to_the_dates_the_sources_give():
     assert a.production_date == date(2018, 5, 10)
     assert codes.parse(CATL, today=TODAY).production_date == date(2021, 1, 1)
     assert codes.parse(" " + NIO.lower() + " ", today=TODAY).raw == NIO  # scanners add case and blanks
+    assert codes.parse("０３ＵＰＥ01000011C85A00FTY45", today=TODAY).raw == NIO  # full-width typing
 
 
 def test_the_shipped_layout_tiles_24_and_19_characters_and_names_its_source():

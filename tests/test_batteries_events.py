@@ -118,13 +118,17 @@ def test_bad_rows_are_all_reported_with_their_cells(tmp_path):
                  f"{PACK},installed,2019-13-01,M,car_maker,110115,LSVAB2BR1KN00000I,,,,,,,",  # bad month; I in VIN
                  f"{PACK},retired,2024-02-05,D,dismantler,130600,,,,,,,,",  # no VIN, no certificate
                  f"{PACK},teleported,2024-02-06,D,dismantler,130600,,,,,,,,",  # unknown event
-                 f"{PACK},recycled,2024-06-01,R,recycler,120116,,,,,,,Li=one,2024-05-01")  # masses; upload before event
+                 f"{PACK},recycled,2024-05-01,D,dismantler,130600,,,,,,,Li=1,",  # a dismantler does not recycle
+                 f"{PACK},recycled,2024-06-01,R,recycler,120116,,,,,,,Li=one,2024-05-01",  # masses; upload before event
+                 f"{PACK},retired,2024-06-01,D,dismantler,130600,LSVAB2BR1KN000001,BF1,,,,,,")  # fine
     with pytest.raises(ScenarioError) as exc:
         events.read_events(path, today=TODAY)
     found = {(i.row, i.column, i.code) for i in exc.value.issues}
     assert found >= {(2, "unit_code", "code_length"), (3, "time", "bad_time"), (3, "vin", "bad_vin"),
                      (4, "vin", "needs_value"), (4, "certificate", "needs_value"), (5, "event", "bad_choice"),
-                     (6, "recovered", "bad_masses"), (6, "uploaded", "upload_before_event")}
+                     (6, "actor_role", "role_for_event"),
+                     (7, "recovered", "bad_masses"), (7, "uploaded", "upload_before_event")}
+    assert not any(i.row == 8 for i in exc.value.issues)
     text = exc.value.report("en")
     assert "events.csv" in text and "row 3" in text
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -171,7 +172,7 @@ def check(code: str, rules: CodeRules | None = None, today: date | None = None,
           source: str = "") -> tuple[BatteryCode | None, list[BatteryIssue]]:
     """The parsed code and no issues, or None and every problem found (located)."""
     rules = rules or default_rules()
-    raw = (code or "").strip().upper()
+    raw = unicodedata.normalize("NFKC", code or "").strip().upper()  # full-width input from an IME
     lay = rules.layout(len(raw))
     if lay is None:
         lengths = " / ".join(str(lay.length) for lay in rules.layouts)

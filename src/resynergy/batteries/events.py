@@ -42,6 +42,7 @@ class EventType:
     zh: str
     en: str
     needs: tuple[str, ...]  # columns the event must fill
+    roles: tuple[str, ...]  # actor roles that may record it (empty: any)
     source: str
     tag: str
 
@@ -81,7 +82,7 @@ def _split(text: str) -> tuple[str, ...]:
 
 @cache
 def event_types() -> dict[str, EventType]:
-    return {r["event"]: EventType(r["event"], r["zh"], r["en"], _split(r["needs"]), r["source"], r["tag"])
+    return {r["event"]: EventType(r["event"], r["zh"], r["en"], _split(r["needs"]), _split(r["roles"]), r["source"], r["tag"])
             for r in _rows("event_types.csv")}
 
 
@@ -239,6 +240,9 @@ def check_events(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame
         for col in kind.needs:
             if not str(getattr(r, col) or "").strip():
                 issue("needs_value", row, col, None, event_zh=kind.zh, event_en=r.event, what=col)
+        if kind.roles and r.actor_role and r.actor_role not in kind.roles:
+            issue("role_for_event", row, "actor_role", r.actor_role, event_zh=kind.zh, event_en=r.event,
+                  choices=", ".join(kind.roles))
         if r.vin and not _VIN.fullmatch(str(r.vin).strip().upper()):
             issue("bad_vin", row, "vin", r.vin)
         for col in ("contained", "recovered"):

@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "upload_before_event": ("上传日期早于事件发生日期 {when}", "uploaded before the event happened ({when})"),
     "order_once": ("该事件每个电池只能有一次（已见于{other_zh}）", "this event happens once per battery (already in {other_en})"),
     "needs_value": ("事件「{event_zh}」须填写此列", "event {event_en} needs {what}"),
+    "role_for_event": ("「{event_zh}」事件应由以下类别的单位记录：{choices}", "event {event_en} is recorded by: {choices}"),
     "bad_vin": ("车辆识别代号（VIN）应为 17 位字母数字（不含 I、O、Q）", "a VIN has 17 letters and digits (no I, O or Q)"),
     "bad_masses": ("回收元素质量应写成 元素=千克;…，元素为 {choices}", "recovered masses should read element=kg;… with elements {choices}"),
     "calendar_years": ("工作日历只覆盖 {first}–{last} 年（chinesecalendar {version}），无法计算 {year} 年的期限",
