@@ -67,3 +67,17 @@ def test_forecast_writes_its_table_and_the_scenario_supplies(tmp_path):
     assert abs(bat["generation_t"].sum() - table.query("year == 2030")["retired_t"].sum()) < 10
     res = runner.invoke(app, ["batteries", "forecast", "--apply", "jjj-2022"])
     assert res.exit_code == 2
+
+
+def test_events_traces_one_pack_from_its_tree_to_recycling():
+    sample = str(DATA.joinpath("sample_events.csv"))
+    res = runner.invoke(app, ["batteries", "events", sample, "--as-of", "2024-12-31", "--json",
+                              "--unit", "t01pe01a10000193f0000001"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["descendants"] == ["T01ME01A10000193F0000011", "T01CE01A10000193F0000111"]
+    assert (doc["history"][0]["event"], doc["history"][-1]["event"]) == ("produced", "recycled")
+    res = runner.invoke(app, ["batteries", "events", sample, "--as-of", "2024-12-31", "--lang", "en"])
+    assert "cascade reuse 78.9% (norm ≥ 60%, draft): meets" in res.output and "Li recovery 91.7%" in res.output
+    res = runner.invoke(app, ["batteries", "events", sample, "--unit", "T01PE01A10000193F0000009"])
+    assert res.exit_code == 1

@@ -147,3 +147,50 @@ def test_an_xlsx_event_file_reads_like_the_csv(tmp_path):
     path = tmp_path / "events.xlsx"
     frame.to_excel(path, sheet_name="battery_events", index=False)
     assert len(events.read_events(path, today=TODAY)) == len(frame)
+
+
+def test_parent_codes_build_the_pack_module_cell_tree_and_bad_links_are_located(tmp_path):
+    module, cell = "T01ME01A10000193F0000011", "T01CE01A10000193F0000111"
+    path = write(tmp_path, f"{PACK},produced,2019-03-15,B,battery_maker,120116,,,,,,,,",
+                 f"{module},produced,2019-03-15,B,battery_maker,120116,,,,,,,,",
+                 f"{cell},produced,2019-03-15,B,battery_maker,120116,,,,,,,,")
+    text = path.read_text(encoding="utf-8").splitlines()
+    text[0] += ",parent_code"
+    text[1] += ","
+    text[2] += f",{PACK}"
+    text[3] += f",{module}"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    frame = events.read_events(path, today=TODAY)
+    from resynergy.batteries import codes
+
+    tree = codes.build_tree(events.links(frame), today=TODAY)
+    assert tree.descendants(PACK) == [module, cell]
+    text[3] = text[3].replace(f",{module}", f",{cell}")  # a cell built into a cell
+    text[2] = text[2].replace(f",{PACK}", f",{PACK[:-1]}X")  # the parent code is fine; keep it
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        events.read_events(path, today=TODAY)
+    assert [(i.row, i.column, i.code) for i in exc.value.issues] == [(4, "parent_code", "tree_level")]
+
+
+def test_a_later_rule_version_applies_from_its_date(monkeypatch):
+    base = events.deadline_rules()
+    newer = events.DeadlineRule("TEST-2026", date(2026, 4, 1), "retired", "dismantler", 10, "", "", "test", "U")
+    monkeypatch.setattr(events, "deadline_rules", lambda: (*base, newer))
+    assert events.deadline_rule("retired", "dismantler", date(2026, 3, 31)).working_days == 15
+    assert events.deadline_rule("retired", "dismantler", date(2026, 4, 1)).rules == "TEST-2026"
+    assert events.deadline_rule("retired", "car_maker", date(2026, 4, 1)) is None
+
+
+def test_unknown_columns_and_unreadable_files_are_refused_whole(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + ",colour\n" + f"{PACK},produced,2019-03-15,B,battery_maker,120116,,,,,,,,,red\n",
+                    encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        events.read_events(path, today=TODAY)
+    assert [(i.code, i.column) for i in exc.value.issues] == [("unknown_column", "colour")]
+    other = tmp_path / "events.txt"
+    other.write_text("x", encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        events.read_events(other)
+    assert exc.value.issues[0].code == "unsupported"

@@ -295,9 +295,10 @@ def build_tree(links: Iterable[Link], rules: CodeRules | None = None, today: dat
     issues: list[BatteryIssue] = []
     tree = Tree()
     for row, link in enumerate(links, start=1):
-        a, ia = check(link.parent, rules, today, source=f"link {row} parent")
-        b, ib = check(link.child, rules, today, source=f"link {row} child")
-        issues += ia + ib
+        a, ia = check(link.parent, rules, today)
+        b, ib = check(link.child, rules, today)
+        issues += [BatteryIssue(i.code, "links", "links", row, col, i.value, i.params)
+                   for col, found in (("parent", ia), ("child", ib)) for i in found]
         if a is None or b is None:
             continue
         if LEVELS.index(b.level) <= LEVELS.index(a.level):

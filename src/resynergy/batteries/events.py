@@ -259,9 +259,39 @@ def check_events(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame
     frame["when"] = when
     frame["uploaded_on"] = uploaded
     if not issues:
+        issues += tree_issues(frame, source, today)
+    if not issues:
         issues += order_issues(frame, source, history)
         issues += calendar_issues(frame, source)
     return frame, issues
+
+
+def links(frame: pd.DataFrame) -> list[codes.Link]:
+    """Pack → module → cell links of the rows that name a parent (each pair once)."""
+    if "parent_code" not in frame:
+        return []
+    rows = frame[frame["parent_code"].astype(str).str.strip() != ""]
+    pairs = dict.fromkeys(zip(rows["parent_code"].str.strip().str.upper(), rows["unit_code"], strict=True))
+    return [codes.Link(p, c) for p, c in pairs]
+
+
+def tree_issues(frame: pd.DataFrame, source: str = TABLE, today: date | None = None) -> list[Issue]:
+    """Problems of the hierarchy the rows' parent codes describe, at the first row naming each link."""
+    found = links(frame)
+    try:
+        codes.build_tree(found, today=today)
+    except ScenarioError as exc:
+        first: dict[tuple[str, str], int] = {}
+        for r in frame.itertuples(index=False):
+            key = (str(r.parent_code).strip().upper(), r.unit_code)
+            first.setdefault(key, int(r.row))
+        out: list[Issue] = []
+        for i in exc.issues:
+            link = found[i.row - 1] if i.row is not None else None
+            row = first.get((link.parent, link.child)) if link else None
+            out.append(BatteryIssue(i.code, TABLE, source, row, "parent_code", link.parent if link else i.value, i.params))
+        return out
+    return []
 
 
 def order_issues(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame | None = None) -> list[Issue]:

@@ -62,10 +62,11 @@ def code(value: Annotated[str, typer.Argument(help="A GB/T 34014 code (24 charac
 @app.command("events")
 def events_cmd(file: Annotated[Path, typer.Argument(help="Event file (.csv or .xlsx, sheet battery_events)")],
                as_of: Annotated[str | None, typer.Option("--as-of", help="Date the deadlines are checked on (default today), YYYY-MM-DD")] = None,
+               unit: Annotated[str | None, typer.Option("--unit", help="Show one battery: its pack → module → cell tree and its history")] = None,
                as_json: JsonOption = False, lang: LangOption = Lang.zh) -> None:
-    """Check a bulk event file: codes, order rules, upload deadlines (working days), overdue list.
-    Nothing is accepted when any row is wrong. 检查溯源事件文件。"""
-    from resynergy.batteries import events
+    """Check a bulk event file: codes, order rules, upload deadlines (working days), overdue list,
+    firm compliance. Nothing is accepted when any row is wrong. 检查溯源事件文件。"""
+    from resynergy.batteries import events, triage
     from resynergy.batteries.issues import ScenarioError
 
     day = _date(as_of, lang)
@@ -77,20 +78,25 @@ def events_cmd(file: Annotated[Path, typer.Argument(help="Event file (.csv or .x
     d = events.with_deadlines(frame, day)
     late = events.overdue(d, day)
     counts = d["status"].value_counts().to_dict()
+    cascade, recovery = triage.compliance_batches(d)
+    comp = {"cascade": triage.cascade_compliance(cascade), "recovery": triage.recovery_compliance(recovery)}
+    if unit:
+        _unit(d, unit, as_json, lang)
+        return
     if as_json:
         cols = ["row", "unit_code", "event", "actor", "actor_role", "when", "deadline", "working_days", "uploaded_on",
                 "status", "days_late", "rules"]
         print(json.dumps({"file": str(file), "as_of": day.isoformat(), "events": len(d), "units": int(d["unit_code"].nunique()),
                           "status": counts, "calendar": f"chinesecalendar {events.calendar_version()}",
                           "records": json.loads(d[cols].to_json(orient="records", date_format="iso", force_ascii=False)),
-                          "overdue": json.loads(late[cols].to_json(orient="records", date_format="iso", force_ascii=False))},
+                          "overdue": json.loads(late[cols].to_json(orient="records", date_format="iso", force_ascii=False)),
+                          "compliance": {k: json.loads(v.to_json(orient="records", force_ascii=False)) for k, v in comp.items()}},
                          ensure_ascii=False, indent=1))
         return
     _print(say(lang, f"有效：{len(d)} 条事件，{d['unit_code'].nunique()} 个电池；截至 {day}（工作日历 chinesecalendar {events.calendar_version()}）",
                f"Valid: {len(d)} events of {d['unit_code'].nunique()} units; as of {day} (calendar chinesecalendar {events.calendar_version()})"))
-    words = {"on_time": ("按时上传", "on time"), "late": ("逾期上传", "uploaded late"), "overdue": ("逾期未上传", "overdue"),
-             "pending": ("期限未到", "not yet due"), "no_rule": ("无上传时限", "no upload deadline")}
-    _print("  " + "；".join(f"{words[k][0 if lang is Lang.zh else 1]} {v}" for k, v in counts.items()))
+    _print("  " + "；".join(f"{_status(k, lang)} {v}" for k, v in counts.items()))
+    _compliance(comp, lang)
     if late.empty:
         _print(say(lang, "没有逾期事件", "No overdue events"))
         return
@@ -101,6 +107,62 @@ def events_cmd(file: Annotated[Path, typer.Argument(help="Event file (.csv or .x
                    + (f"实际 {r.uploaded_on} 上传，晚 {r.days_late} 天" if r.status == "late" else f"尚未上传，已逾期 {r.days_late} 天"),
                    f"  row {r.row} {r.unit_code} {r.event} ({r.actor}): due by {r.deadline} ({r.working_days} working days); "
                    + (f"uploaded {r.uploaded_on}, {r.days_late} days late" if r.status == "late" else f"not uploaded, {r.days_late} days overdue")))
+
+
+STATUS_WORDS = {"on_time": ("按时上传", "on time"), "late": ("逾期上传", "uploaded late"), "overdue": ("逾期未上传", "overdue"),
+                "pending": ("期限未到", "not yet due"), "no_rule": ("无上传时限", "no upload deadline")}
+
+
+def _status(key: str, lang: Lang) -> str:
+    return STATUS_WORDS[key][0 if lang is Lang.zh else 1]
+
+
+def _compliance(comp: dict, lang: Lang) -> None:
+    """Firm compliance per year: cascade users' reuse rate and recyclers' element recoveries."""
+    _print(say(lang, "企业规范条件（按年）：", "Firms against the norms (by year):"))
+    for r in comp["cascade"].dropna(subset=["rate"]).itertuples(index=False):
+        verdict = say(lang, "达标" if r.ok else "未达标", "meets" if r.ok else "below")
+        _print(say(lang, f"  {r.firm} {r.period} 年梯次再利用率 {r.rate:.1%}（要求 ≥ {r.threshold:.0%}，{'征求意见稿' if r.status == 'draft' else '正式'}）：{verdict}",
+                   f"  {r.firm} {r.period}: cascade reuse {r.rate:.1%} (norm ≥ {r.threshold:.0%}, {r.status}): {verdict}"))
+    for r in comp["recovery"].dropna(subset=["rate"]).itertuples(index=False):
+        if r.threshold != r.threshold:  # no norm for this element
+            continue
+        verdict = say(lang, "达标" if r.ok else "未达标", "meets" if r.ok else "below")
+        _print(say(lang, f"  {r.firm} {r.period} 年 {r.element} 回收率 {r.rate:.1%}（要求 ≥ {r.threshold:.0%}）：{verdict}",
+                   f"  {r.firm} {r.period}: {r.element} recovery {r.rate:.1%} (norm ≥ {r.threshold:.0%}): {verdict}"))
+
+
+def _unit(d, code: str, as_json: bool, lang: Lang) -> None:  # noqa: ANN001 - a DataFrame (pandas imported lazily)
+    """One battery: its tree (from parent codes) and its history with deadlines, re-codings included."""
+    from resynergy.batteries import codes, events
+
+    code = code.strip().upper()
+    tree = codes.build_tree(events.links(d))
+    recoded = events.recodings(d)
+    hist = events.history_of(d, code, recoded)
+    if hist.empty:
+        console.err.print(say(lang, f"文件中没有电池 {code} 的事件", f"No events of {code} in the file"), markup=False)
+        raise typer.Exit(1)
+    related = [x.new for x in recoded if x.original == code] + [x.original for x in recoded if x.new == code]
+    cols = ["row", "unit_code", "event", "actor", "actor_role", "place", "when", "deadline", "uploaded_on", "status", "days_late"]
+    if as_json:
+        print(json.dumps({"unit": code, "ancestors": tree.ancestors(code), "descendants": tree.descendants(code),
+                          "recoded": related,
+                          "history": json.loads(hist[cols].to_json(orient="records", date_format="iso", force_ascii=False))},
+                         ensure_ascii=False, indent=1))
+        return
+    _print(say(lang, f"电池 {code}", f"Battery {code}"))
+    if tree.ancestors(code):
+        _print(say(lang, "  上级：", "  part of: ") + " → ".join(tree.ancestors(code)))
+    if tree.descendants(code):
+        _print(say(lang, "  下级：", "  contains: ") + ", ".join(tree.descendants(code)))
+    if related:
+        _print(say(lang, "  梯次利用编码关联：", "  re-coded as / from: ") + ", ".join(related))
+    types = events.event_types()
+    for r in hist.itertuples(index=False):
+        due = f"{r.deadline}" if r.deadline else "-"
+        _print(f"  {str(r.when)[:16]}  {types[r.event].zh if lang is Lang.zh else r.event:<8} {r.unit_code}  {r.actor}（{r.place}）"
+               f"  {say(lang, '期限', 'due')} {due}  {_status(r.status, lang)}")
 
 
 @app.command("triage")
