@@ -120,7 +120,8 @@ def test_bad_rows_are_all_reported_with_their_cells(tmp_path):
                  f"{PACK},teleported,2024-02-06,D,dismantler,130600,,,,,,,,",  # unknown event
                  f"{PACK},recycled,2024-05-01,D,dismantler,130600,,,,,,,Li=1,",  # a dismantler does not recycle
                  f"{PACK},recycled,2024-06-01,R,recycler,120116,,,,,,,Li=one,2024-05-01",  # masses; upload before event
-                 f"{PACK},retired,2024-06-01,D,dismantler,130600,LSVAB2BR1KN000001,BF1,,,,,,")  # fine
+                 f"{PACK},retired,2024-06-01,D,dismantler,130600,LSVAB2BR1KN000001,BF1,,,,,,",  # fine
+                 f"{PACK},stored,2027-01-04,C,collection_point,130600,,,,,,,,")  # after "today"
     with pytest.raises(ScenarioError) as exc:
         events.read_events(path, today=TODAY)
     found = {(i.row, i.column, i.code) for i in exc.value.issues}
@@ -129,6 +130,7 @@ def test_bad_rows_are_all_reported_with_their_cells(tmp_path):
                      (6, "actor_role", "role_for_event"),
                      (7, "recovered", "bad_masses"), (7, "uploaded", "upload_before_event")}
     assert not any(i.row == 8 for i in exc.value.issues)
+    assert (9, "time", "time_future") in found
     text = exc.value.report("en")
     assert "events.csv" in text and "row 3" in text
 

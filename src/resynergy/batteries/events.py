@@ -227,6 +227,8 @@ def check_events(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame
         t = parse_time(r.time) if r.time else None
         if r.time and t is None:
             issue("bad_time", row, "time", r.time)
+        elif t is not None and t.date() > (today or date.today()):
+            issue("time_future", row, "time", r.time, today=(today or date.today()).isoformat())
         when.append(t)
         up = parse_time(r.uploaded) if r.uploaded else None
         if r.uploaded and up is None:

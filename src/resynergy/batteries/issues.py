@@ -30,6 +30,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "this battery was {final_en} on {when}; no event may follow"),
     "order_first": ("「生产」应为该电池的第一条事件，但{other_zh}更早", "production should be the unit's first event, but {other_en} is earlier"),
     "bad_time": ("时间无法识别，应为 年-月-日（如 2024-02-08）或 年-月-日 时:分", "cannot read the time; expected YYYY-MM-DD (e.g. 2024-02-08) or YYYY-MM-DD HH:MM"),
+    "time_future": ("时间晚于今天 {today}", "the time is after today ({today})"),
     "upload_before_event": ("上传日期早于事件发生日期 {when}", "uploaded before the event happened ({when})"),
     "order_once": ("该事件每个电池只能有一次（已见于{other_zh}）", "this event happens once per battery (already in {other_en})"),
     "needs_value": ("事件「{event_zh}」须填写此列", "event {event_en} needs {what}"),
