@@ -29,3 +29,12 @@ app.add_typer(registry_app, name="registry")
 @app.callback()
 def main() -> None:
     """Plan and coordinate the comprehensive utilization of industrial solid waste and recycled resources."""
+
+
+def _batteries() -> None:  # issue 14: registered last, so other branches' commands merge above it
+    from resynergy.cli import batteries
+
+    app.add_typer(batteries.app, name="batteries")
+
+
+_batteries()

@@ -19,6 +19,8 @@ TABLE_NAMES: tuple[str, ...] = (
 )
 # Records that are checked against a scenario but are not part of one (what actually happened).
 RECORD_TABLES: tuple[str, ...] = ("actual_flows",)
+# Battery records (issue 14, resynergy.batteries): lifecycle events and test records of units.
+BATTERY_TABLES: tuple[str, ...] = ("battery_events", "battery_tests")
 # Reference tables: taken from the catalog when a scenario does not bring its own.
 REFERENCE_TABLES: tuple[str, ...] = ("materials", "processes", "process_io", "modes", "incentives")
 # Tables the platform keeps in its registry (users edit and import them): all but the reference
@@ -89,8 +91,8 @@ def _all_columns() -> tuple[Column, ...]:
 
 def columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in schema order."""
-    if table not in TABLE_NAMES + RECORD_TABLES:
-        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLE_NAMES + RECORD_TABLES)}")
+    if table not in TABLE_NAMES + RECORD_TABLES + BATTERY_TABLES:
+        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLE_NAMES + RECORD_TABLES + BATTERY_TABLES)}")
     return tuple(c for c in _all_columns() if c.table == table)
 
 
