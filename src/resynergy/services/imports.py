@@ -137,7 +137,11 @@ def read_upload(folder: Path, data: bytes, filename: str, table: str = "") -> tu
         issues += cap_issues(_scan_xlsx(path, filename) if suffix == ".xlsx" else _scan_csv(path, filename, path.stem),
                              filename)
     for name in [n for n in raws if n not in REGISTRY_TABLES]:
-        if len(raws.pop(name).frame):  # empty reference sheets (as in the template) are ignored
+        if name in schema.RECORD_TABLES and len(raws.pop(name).frame):  # actual flows: their own import
+            issues.append(own_issue("record_table", "实际流向不属于登记库，请在“目标进展监测”页面（或 /api/v1/actual-flows/import）导入",
+                                    "actual flows are not registry data: import them on the monitor page "
+                                    "(or /api/v1/actual-flows/import)", name, filename))
+        elif name in raws and len(raws.pop(name).frame):  # empty reference sheets (as in the template) are ignored
             issues.append(own_issue("reference_table", "参考表由系统目录维护，不能在登记库中导入",
                                     "reference tables come from the catalog and cannot be imported",
                                     name, filename))
