@@ -184,7 +184,7 @@ def constrain(m: Any, data: Any, x: Any, rows: list[str]) -> None:
         upper = x.upper.values.copy() if hasattr(x.upper, "values") else np.asarray(x.upper)
         upper = np.broadcast_to(upper, (len(year), n_arcs)).copy()
         upper[np.ix_(fixed.fixed_year, fixed.idle)] = 0.0
-        x.upper = xr.DataArray(upper, coords=[year, pd.RangeIndex(n_arcs, name="arc")])
+        x.update(upper=xr.DataArray(upper, coords=[year, pd.RangeIndex(n_arcs, name="arc")]))
     grouped = np.flatnonzero(fixed.group >= 0)
     if not len(grouped):
         return
