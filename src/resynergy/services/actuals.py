@@ -312,3 +312,62 @@ def for_run(db: Session, actor: Actor) -> list[dict[str, Any]]:
     records, stored with the run so the run can be repeated as it was."""
     frame = flows_frame(db, actor)
     return [{k: plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def attach(db: Session, actor: Actor, tables: dict[str, list[dict]], options: dict[str, Any],
+           scenario_years: list[int]) -> dict[str, Any]:
+    """A run's options with the stored flows it starts from (``from_actuals``): the actor's
+    readable flows between sites of the run's scenario, compact, stored with the run so it can be
+    repeated as it was; flows with an end outside the scenario cannot be fixed in it and are
+    counted apart. Rejected (located) when no flow is left or a planned year up to ``through``
+    has none."""
+    sites = {str(r["id"]) for r in tables.get("sites", [])}
+    every = for_run(db, actor)
+    inside = [r for r in every if r["from_site"] in sites and r["to_site"] in sites]
+    where = "运行选项 run options"
+    if not inside:
+        raise Rejected([own_issue("no_actuals", "没有可用的实际流向：本范围内尚无两端都在该情景中的流向记录",
+                                  "no actual flows to start from: none recorded between sites of this scenario "
+                                  "in your scope", "runs", where, None, "from_actuals", True)])
+    through = options.get("actuals_through") or max(int(r["year"]) for r in inside)
+    recorded = {int(r["year"]) for r in inside}
+    planned = [y for y in (options.get("years") or scenario_years) if y <= through]
+    missing = [y for y in planned if y not in recorded]
+    if missing:
+        shown = "、".join(map(str, missing))
+        raise Rejected([own_issue("no_actuals_year", f"{shown} 年没有实际流向记录，不能按实际固定；请把截止年份改早",
+                                  f"no actual flows recorded for {', '.join(map(str, missing))}: those years cannot "
+                                  "be fixed to actuals; choose an earlier year", "runs", where, None,
+                                  "actuals_through", through)])
+    records = [[int(r["year"]), r["from_site"], r["to_site"], r["material"], float(r["t"]), r["manifest"] or ""]
+               for r in inside]
+    out = {k: v for k, v in options.items() if k != "actuals_through"}
+    out["from_actuals"] = True
+    out["actuals"] = {"through": int(through), "records": records, "outside": len(every) - len(inside)}
+    return out
+
+
+def run_actuals(options: dict[str, Any]) -> Any:
+    """The planner's Actuals of a run's stored options (None when the run does not start from
+    actuals)."""
+    stored = options.get("actuals")
+    if not options.get("from_actuals") or not stored:
+        return None
+    from resynergy.planner.actuals import Actuals
+
+    frame = pd.DataFrame(stored["records"], columns=["year", "from_site", "to_site", "material", "t", "manifest"])
+    outside = int(stored.get("outside", 0))
+    source = "平台登记的实际流向 platform records" + (
+        f"；{outside} 条一端在本情景之外，未固定 / {outside} with an end outside the scenario, not fixed"
+        if outside else "")
+    return Actuals.from_frame(frame, int(stored["through"]), source=source)
+
+
+def options_for_run(db: Session, actor: Actor, tables: dict[str, list[dict]], options: dict[str, Any],
+                    scenario_years: list[int]) -> dict[str, Any]:
+    """A submitted run's options as stored: with its flows when ``from_actuals`` (see
+    :func:`attach`), else without the actuals fields (runs that do not start from actuals keep
+    the options they always had)."""
+    if options.get("from_actuals"):
+        return attach(db, actor, tables, options, scenario_years)
+    return {k: v for k, v in options.items() if k not in ("from_actuals", "actuals_through")}
