@@ -98,6 +98,8 @@ def test_a_pair_outside_the_network_is_refused_with_its_manifest():
     assert "运输网络之外" in zh and "LD9" in zh
     with pytest.raises(ActualsError, match="2021 has no actual flow"):  # a fixed year without records
         solve(s, PlanOptions(actuals=Actuals.from_frame(TO_C.assign(year=2020), through=2021)))
+    with pytest.raises(ActualsError, match="every planned year"):  # nothing planned up to 2020
+        solve(s, PlanOptions(actuals=Actuals.from_frame(TO_C.assign(year=2020))))
 
 
 def test_cli_plan_from_actuals(tmp_path):

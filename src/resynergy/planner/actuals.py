@@ -131,6 +131,10 @@ def fix(data: Any, actuals: Actuals | None) -> Fixed | None:
     rec = actuals.frame()
     rec = rec[rec["year"].isin(fixed_years)]
     problems: list[tuple[str, str]] = []
+    if not fixed_years:
+        problems.append((f"规划年份（{'、'.join(map(str, years))}）都晚于 {actuals.through} 年，没有可按实际固定的年份",
+                         f"every planned year ({', '.join(map(str, years))}) is after {actuals.through}: "
+                         "no year to fix to the actual flows"))
     for y in fixed_years:
         if not (rec["year"] == y).any():
             problems.append((f"{y} 年没有任何实际流向记录，却要按实际固定（截至 {actuals.through} 年）；请补充该年的记录，或把固定截止年份改早",

@@ -332,6 +332,10 @@ def attach(db: Session, actor: Actor, tables: dict[str, list[dict]], options: di
     through = options.get("actuals_through") or max(int(r["year"]) for r in inside)
     recorded = {int(r["year"]) for r in inside}
     planned = [y for y in (options.get("years") or scenario_years) if y <= through]
+    if not planned:
+        raise Rejected([own_issue("no_fixed_year", f"规划年份都晚于 {through} 年，没有可按实际固定的年份",
+                                  f"every planned year is after {through}: no year to fix to the actual flows",
+                                  "runs", where, None, "actuals_through", through)])
     missing = [y for y in planned if y not in recorded]
     if missing:
         shown = "、".join(map(str, missing))
