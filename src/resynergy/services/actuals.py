@@ -107,8 +107,9 @@ def _insert(db: Session, rows: list[dict[str, Any]], actor: Actor) -> int:
         from sqlalchemy.dialects.sqlite import insert
     written = 0
     for v in values:  # one statement per row: each conflict is decided on its own row
-        stmt = insert(ACTUAL_FLOWS).values(**v).on_conflict_do_nothing(index_elements=["manifest"])
-        written += int(db.execute(stmt).rowcount or 0)
+        stmt = (insert(ACTUAL_FLOWS).values(**v).on_conflict_do_nothing(index_elements=["manifest"])
+                .returning(ACTUAL_FLOWS.c.pk))  # a row back only when written (rowcount varies by driver)
+        written += len(db.execute(stmt).all())
     return written
 
 
