@@ -221,3 +221,20 @@ def test_a_run_starts_from_the_stored_flows(app, users):
                    ("cd-plant", "bj-site", "coarse_aggregate"): pytest.approx(10_000.0)}
     diag = [d for d in out["diagnosis"]["data"] if d["kind"] == "actuals"]
     assert len(diag) == 1 and "2022" in diag[0]["message_zh"]
+
+
+def test_the_runs_page_submits_a_run_from_actuals(client, users, app):
+    h = users.headers["admin"]
+    with app.state.platform.sessions() as db:
+        record(db, actor(users, "admin"), (*INSIDE[:1], 2022, *INSIDE[2:]))
+        db.commit()
+        snap, _ = scenarios.create(db, actor(users, "admin"), "page-actuals")
+    assert 'id="from-actuals"' in client.get("/runs", headers=h).text
+    r = client.post("/runs", headers=h, follow_redirects=False,
+                    data={"scenario_id": str(snap.id), "from_actuals": "true", "actuals_through": ""})
+    assert r.status_code == 303, r.text
+    run = client.get(r.headers["location"], headers=h)
+    assert "按实际固定至（年） 2022（1 条联单记录）" in run.text or "through (year) 2022 (1 records)" in run.text
+    r = client.post("/runs", headers=h, data={"scenario_id": str(snap.id), "from_actuals": "true",
+                                              "actuals_through": "2021"})
+    assert r.status_code == 422 and "2021" in r.text  # nothing planned up to 2021: located, not a 500

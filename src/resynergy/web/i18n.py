@@ -191,4 +191,8 @@ MESSAGES.update({
                             "a manifest already recorded is not counted twice."),
     "monitor_unchanged": ("已登记（未重复计入）", "already recorded (not counted twice)"),
     "monitor_recent": ("最近的实际流向", "Recent actual flows"), "monitor_manifest": ("联单编号", "Manifest"),
+    "from_actuals": ("从实际流向开始：已过去的年份按已登记的联单固定，之后的年份重新规划",
+                     "Start from the actual flows: past years fixed to the recorded manifests, later years planned"),
+    "actuals_through": ("按实际固定至（年）", "Fixed to actuals through (year)"),
+    "actuals_through_hint": ("空=最后有记录的年份", "blank = last recorded year"),
 })
