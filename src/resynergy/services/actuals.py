@@ -175,6 +175,10 @@ def import_flows(db: Session, actor: Actor, data: bytes, filename: str,
                 frame, more = _check(db, actor, raw)
                 issues = registry.merge_issues(issues, more)
                 issues += _repeated_manifests(frame, raw)
+                if not issues and frame.empty:
+                    issues = [own_issue("empty", "文件中没有实际流向记录（模板的示例行不计）",
+                                        "the file holds no actual flow (the template's example row does not count)",
+                                        TABLE, raw.source)]
                 if not issues:
                     counts = _write(db, actor, frame, filename)
             elif not issues:

@@ -195,4 +195,5 @@ MESSAGES.update({
                      "Start from the actual flows: past years fixed to the recorded manifests, later years planned"),
     "actuals_through": ("按实际固定至（年）", "Fixed to actuals through (year)"),
     "actuals_through_hint": ("空=最后有记录的年份", "blank = last recorded year"),
+    "monitor_by_year": ("逐年实际值与预测值", "Actual and projected values by year"), "monitor_kind": ("类别", "Kind"),
 })
