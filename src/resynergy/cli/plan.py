@@ -158,7 +158,8 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:
         try:
             result = solve_scenario(s, objective, year, time_limit, mip_gap,
-                                    lambda st, f: progress(st, 0.8 * f), iis=iis, actuals=fixed)
+                                    lambda st, f: progress(st, 0.8 * f), iis=iis,
+                                    **({"actuals": fixed} if fixed is not None else {}))
         except ActualsError as exc:  # a recorded pair the network cannot carry, a year without records
             print_actuals_error(exc, lang)
             raise typer.Exit(1) from None
