@@ -120,3 +120,16 @@ def test_cli_plan_from_actuals(tmp_path):
     assert r.exit_code == 1 and "LD9" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["plan", str(folder), "--through", "2021", "--out", str(out)])
     assert r.exit_code == 2
+
+
+def test_a_plan_fixed_to_its_own_flows_is_the_same_plan():
+    """A plan's flows (rail routes as three legs) fed back as actuals: each route counts once,
+    from its first mile's origin to its last mile's destination, and the plan is reproduced."""
+    from support.cases import rail_case
+
+    s = rail_case()
+    first = solve(s)
+    assert set(first.flows["leg"]) >= {"first_mile", "rail", "last_mile"}
+    again = solve(s, PlanOptions(actuals=Actuals.from_frame(first.flows)))
+    assert again.objective == pytest.approx(first.objective, rel=1e-9)
+    assert moved(again, 2022) == moved(first, 2022)
