@@ -545,3 +545,39 @@ def test_published_plans_carry_their_scope(world: World):
         assert events and '"110000"' in str(events[-1]).replace("'", '"')
     finally:
         w.client.post(f"/api/v1/runs/{bj}/publish", json={"published": False}, headers=h["admin"])
+
+
+# ---- actual flows and the monitor (issue 12 item 6) ----------------------------------------
+FLOW_CSV = b"manifest,year,from_site,to_site,material,t\nM-1,2021,cd-mine,cd-plant,tailings,10\n"  # A's sites, Hebei
+
+
+def _remove_flows(w: World) -> None:
+    from resynergy.store.models import ACTUAL_FLOWS
+
+    with w.sessions() as db:
+        db.execute(sa.delete(ACTUAL_FLOWS))
+        db.commit()
+
+
+def actuals_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    upload = lambda w, role: {"files": {"file": ("flows.csv", FLOW_CSV, "text/csv")}}  # noqa: E731
+    # readers: staff in their province, enterprises their own sites' flows (never a 404: a list)
+    readers = each(anonymous=401, public=403, rest=200)
+    # writers: the Beijing planner and organisation B may not record a flow between A's Hebei
+    # sites (422, the row located); regulators and evaluators read only
+    writers = lambda ok, anon: each(anonymous=anon, public=403, regulator=403, evaluator=403, admin=ok,  # noqa: E731
+                                    planner=ok, ent_a=ok, planner_bj=422, ent_b=422)
+    staff = each(anonymous=401, public=403, ent_a=403, ent_b=403, rest=200)
+    return [
+        Case("GET", "/api/v1/actual-flows", readers, R("/api/v1/actual-flows")),
+        Case("POST", "/api/v1/actual-flows/import", writers(201, 401), R("/api/v1/actual-flows/import"), upload,
+             after=_remove_flows),
+        Case("GET", "/api/v1/monitor", staff, R("/api/v1/monitor")),
+        Case("GET", "/monitor", {**staff, "anonymous": "login"}, R("/monitor")),
+        Case("POST", "/monitor/import", {**writers(200, "login"), "ent_a": 403, "ent_b": 403}, R("/monitor/import"),
+             upload, after=_remove_flows),
+    ]
+
+
+CASES.extend(actuals_cases())

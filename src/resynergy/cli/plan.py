@@ -89,18 +89,48 @@ def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], N
 
 
 def plan_options(objective: Objective, year: int | None, time_limit: float, mip_gap: float,
-                 iis: bool = False) -> Any:
+                 iis: bool = False, actuals: Any = None) -> Any:
     from resynergy.planner import PlanOptions
 
     return PlanOptions(objective=objective.value, years=[year] if year else None,
-                       time_limit=time_limit, mip_gap=mip_gap, iis=iis)
+                       time_limit=time_limit, mip_gap=mip_gap, iis=iis, actuals=actuals)
 
 
 def solve_scenario(scenario: Scenario, objective: Objective, year: int | None, time_limit: float,
-                   mip_gap: float, progress: Callable[[str, float], None], iis: bool = False) -> Any:
+                   mip_gap: float, progress: Callable[[str, float], None], iis: bool = False,
+                   actuals: Any = None) -> Any:
     from resynergy.planner import solve
 
-    return solve(scenario, plan_options(objective, year, time_limit, mip_gap, iis), progress=progress)
+    return solve(scenario, plan_options(objective, year, time_limit, mip_gap, iis, actuals),
+                 progress=progress)
+
+
+def load_actuals_or_exit(path: Path | None, through: int | None, s: Scenario, lang: Lang) -> Any:
+    """``--actuals FILE [--through YEAR]`` as the planner's Actuals (None without a file); bad
+    records are printed located (file/sheet, row, column) and exit 1."""
+    if path is None:
+        if through is not None:
+            console.err.print(say(lang, "--through 需要与 --actuals 一起使用", "--through needs --actuals"),
+                              markup=False)
+            raise typer.Exit(2)
+        return None
+    from resynergy.monitor.actuals import load_actual_flows
+    from resynergy.planner.actuals import Actuals, ActualsError
+    from resynergy.scenario import ScenarioError
+
+    try:
+        return Actuals.from_frame(load_actual_flows(path, s), through, source=path.name)
+    except ScenarioError as exc:
+        print_issues(exc, lang)
+        raise typer.Exit(1) from None
+    except ActualsError as exc:
+        print_actuals_error(exc, lang)
+        raise typer.Exit(1) from None
+
+
+def print_actuals_error(exc: Any, lang: Lang) -> None:
+    for line in exc.text(lang.value):
+        console.err.print("✗ " + line, markup=False, highlight=False)
 
 
 def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective.cost,
@@ -109,16 +139,30 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
          as_json: JsonOpt = False,
          iis: Annotated[bool, typer.Option(
              "--iis", help="When infeasible, also ask HiGHS for an irreducible infeasible subset "
-                           "(slow) / 不可行时求不可约不可行子集")] = False) -> None:
+                           "(slow) / 不可行时求不可约不可行子集")] = False,
+         actuals: Annotated[Path | None, typer.Option(
+             "--actuals", help="Start from actual flows (.csv/.xlsx, as for `resynergy monitor`): "
+                               "years up to --through are fixed to them / 以实际流向（联单）固定已过去的年份")] = None,
+         through: Annotated[int | None, typer.Option(
+             "--through", help="Last year fixed to the actual flows (default: their last year) / "
+                               "按实际固定的最后一年")] = None) -> None:
     """Plan a scenario: print attainment, costs, CO2, rail share and the largest flows; write
     report.html, flows.csv, flows.parquet, plan.xlsx and plan.json to --out.
     规划：打印目标完成、费用、碳排放、铁路占比与主要流向，并写出报告。"""
     s = open_or_exit(scenario, lang)
     check_plannable_or_exit(s, lang)
     _check_year(s, year, lang)
+    fixed = load_actuals_or_exit(actuals, through, s, lang)
+    from resynergy.planner.actuals import ActualsError
+
     with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:
-        result = solve_scenario(s, objective, year, time_limit, mip_gap,
-                                lambda st, f: progress(st, 0.8 * f), iis=iis)
+        try:
+            result = solve_scenario(s, objective, year, time_limit, mip_gap,
+                                    lambda st, f: progress(st, 0.8 * f), iis=iis,
+                                    **({"actuals": fixed} if fixed is not None else {}))
+        except ActualsError as exc:  # a recorded pair the network cannot carry, a year without records
+            print_actuals_error(exc, lang)
+            raise typer.Exit(1) from None
         if no_plan_found(result):
             console.err.print(say(lang, f"在 {time_limit:g} 秒内未找到可行方案：请放宽 --time-limit 或缩小问题规模。",
                           f"no feasible plan within {time_limit:g} s: allow more time "
@@ -135,10 +179,21 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     elif not quiet:
         from resynergy.report.terminal import print_summary
 
+        for line in actuals_lines(result, lang):  # years fixed to actuals, first
+            console.out.print(line, markup=False, highlight=False)
         print_summary(summary, console.out, lang.value)
         console.out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
     if str(result.status) == "infeasible":
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def actuals_lines(result: Any, lang: Lang) -> list[str]:
+    """The plan's line saying which years are fixed to actual flows (none without --actuals)."""
+    d = getattr(result, "diagnosis", None)
+    if d is None or not len(d):
+        return []
+    rows = d[d["kind"] == "actuals"]
+    return [str(m) for m in rows["message_zh" if lang == Lang.zh else "message_en"]]
 
 
 def no_plan_found(result: Any) -> bool:

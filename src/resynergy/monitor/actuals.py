@@ -3,6 +3,7 @@ against the scenario or registry it refers to, and monitor the plan's targets on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,21 @@ def load_actual_flows(path: str | Path, scenario: Scenario) -> pd.DataFrame:
     legs = None
     if raw is not None:
         raw, legs = _plan_shaped(raw)
-        frame, found = coerce(raw)
-        issues += found or check_refs("actual_flows", frame, scenario.tables, raw)
+        frame, found = check_actual_flows(raw, scenario.tables)
+        issues += found
     if issues:
         raise ScenarioError(issues)
     if legs is not None:  # a plan's flows.csv: keep its legs, so routes count once
         frame = pd.concat([frame, legs], axis=1)
     return with_distances(frame, scenario)
+
+
+def check_actual_flows(raw: RawTable, tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, list]:
+    """Typed ``actual_flows`` rows and every issue (row, column, value located in ``raw``):
+    types and ranges first, then the sites, materials and modes they name, which ``tables``
+    (a scenario's or the registry's ``sites``, ``materials``, ``modes``) must hold."""
+    frame, found = coerce(raw)
+    return frame, found or check_refs("actual_flows", frame, dict(tables), raw)
 
 
 # Columns of a plan's flows.csv (resynergy plan) that say how a flow travelled: kept.

@@ -138,6 +138,7 @@ class ModelData:
     arc_road_km: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (A,) km by road
     arc_nev: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) NEV road legs
     arc_onsite: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) same site
+    actuals: Any = None  # planner.actuals.Fixed: years fixed to recorded flows (re-plan from actuals)
 
     @property
     def n_years(self) -> int:

@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from resynergy.planner import names as N
+from resynergy.planner.actuals import constrain as define_actuals
 from resynergy.planner.data import HOST_ELEMENTS, ModelData
 from resynergy.planner.names import ELASTIC_PENALTY
 
@@ -122,6 +123,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     define_shared_capacities(m, data, v, rows[N.SHARED])
     define_policy(m, data, v, rows[N.POLICY])
     define_targets(m, data, v, rows[N.TARGETS])
+    define_actuals(m, data, v.x, rows[N.BALANCES])  # past years fixed to recorded flows
     define_objective(m, data, v, weights)
     return Built(model=m, data=data, has_binaries=has_bin or v.build is not None, rows=rows)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from resynergy.network.arcs import NetworkOptions
+from resynergy.planner.actuals import Actuals
 
 OBJECTIVES = ("cost", "co2", "utilization")
 
@@ -42,7 +43,9 @@ class PlanOptions:
     - ``duals``: after a MILP, fix its integer decisions in the solved HiGHS model and re-solve
       the LP for shadow prices (none, and the diagnosis says so, unless that LP is optimal);
     - ``highs_options``: further HiGHS options (e.g. ``mip_max_nodes``, a limit that does not
-      depend on the machine's speed).
+      depend on the machine's speed);
+    - ``actuals``: recorded flows (:class:`resynergy.planner.actuals.Actuals`); the planned years
+      up to its ``through`` year are fixed to them, later years planned on top.
     """
 
     objective: str = "cost"
@@ -57,6 +60,7 @@ class PlanOptions:
     linking: str = "disaggregated"
     duals: bool = True
     highs_options: Mapping[str, object] | None = None
+    actuals: Actuals | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

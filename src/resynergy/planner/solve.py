@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from resynergy.planner import diagnosis, names, results
+from resynergy.planner.actuals import fix as fix_actuals
+from resynergy.planner.actuals import note_rows as actuals_note
 from resynergy.planner.data import prepare
 from resynergy.planner.model import Built, build
 from resynergy.planner.options import PlanOptions, Progress
@@ -96,6 +98,7 @@ def solve(scenario: Any, options: PlanOptions | None = None,
     else:
         _report(progress, "network", 0.0)
         data = prepare(scenario, options.years, options.network)
+        data.actuals = fix_actuals(data, options.actuals)  # raises ActualsError when unmatched
         timings["network"] = time.perf_counter() - t0
         _report(progress, "build", 0.15)
         t = time.perf_counter()
@@ -166,6 +169,8 @@ def solve(scenario: Any, options: PlanOptions | None = None,
                     solver_objective=final.objective, diag=diag,
                     slacks=_slacks(final_built) if status == "relaxed" else None)
     timings["results"] = time.perf_counter() - t
+    if data.actuals is not None:  # say which years are fixed to actuals
+        plan.diagnosis = pd.concat([d for d in (actuals_note(data), plan.diagnosis) if len(d)], ignore_index=True)
     if plan.status in ("optimal", "time_limit") and sol is not None and len(plan.targets):
         _report(progress, "diagnosis", 0.95)
         t = time.perf_counter()

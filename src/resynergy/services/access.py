@@ -156,3 +156,38 @@ def may_write_row(actor: Actor, table: str, row: dict, sites: pd.DataFrame) -> b
     if actor.role == "planner":
         return not actor.province or province == actor.province
     return False
+
+
+# ---- actual flows (issue 12 item 6): a flow is seen by both ends ---------------------------
+FLOW_READERS = (*STAFF, "enterprise")
+FLOW_WRITERS = ("admin", "planner", "enterprise")  # imports and processed manifests
+
+
+def flows_filter(actor: Actor, from_site: sa.ColumnElement, to_site: sa.ColumnElement
+                 ) -> sa.ColumnElement[bool] | None:
+    """WHERE clause limiting actual flows to those ``actor`` may read (None = all): staff see
+    the flows that leave or reach a site of their province, enterprises those of their own
+    organisation's sites — the regulators of both provinces see a cross-province flow."""
+    if actor.role == "admin":
+        return None
+    sites = REGISTRY["sites"]
+    if actor.role == "enterprise":
+        mine = sa.select(sites.c.id).where(sites.c.org_uscc == actor.org_uscc)
+    elif not actor.province:
+        return None
+    else:
+        mine = sa.select(sites.c.id).where(_prefix(sites.c.region, actor.province))
+    return sa.or_(from_site.in_(mine), to_site.in_(mine))
+
+
+def may_record_flow(actor: Actor, ends: list[tuple[str, str]]) -> bool:
+    """May ``actor`` record a flow between sites ``ends`` [(org_uscc, region) of from, to]?
+    Admin always; planners when an end is in their province (or they have all); enterprises
+    when an end is their own organisation's site (the receiver processing a manifest)."""
+    if actor.role == "admin":
+        return True
+    if actor.role == "planner":
+        return not actor.province or any(province_code(r) == actor.province for _, r in ends)
+    if actor.role == "enterprise":
+        return bool(actor.org_uscc) and any(org == actor.org_uscc for org, _ in ends)
+    return False

@@ -136,6 +136,8 @@ def read_upload(folder: Path, data: bytes, filename: str, table: str = "") -> tu
     if not any(i["code"] in _UNREADABLE for i in issues):  # every problem of a readable file at once
         issues += cap_issues(_scan_xlsx(path, filename) if suffix == ".xlsx" else _scan_csv(path, filename, path.stem),
                              filename)
+        if suffix == ".xlsx":
+            issues += _filled_record_sheets(path, filename)
     for name in [n for n in raws if n not in REGISTRY_TABLES]:
         if len(raws.pop(name).frame):  # empty reference sheets (as in the template) are ignored
             issues.append(own_issue("reference_table", "参考表由系统目录维护，不能在登记库中导入",
@@ -143,6 +145,24 @@ def read_upload(folder: Path, data: bytes, filename: str, table: str = "") -> tu
                                     name, filename))
     issues = [_rename(i, path.name, filename) for i in issues]
     return raws, issues, path
+
+
+def _filled_record_sheets(path: Path, filename: str) -> list[dict]:
+    """A filled ``actual_flows`` sheet (the template has one) is not registry data: say where it
+    goes instead of passing over it in silence."""
+    wb = load_workbook(path, read_only=True)
+    try:
+        titles = {ws.title.strip() for ws in wb.worksheets}
+    finally:
+        wb.close()
+    out = []
+    for name in schema.RECORD_TABLES:
+        raw = scenario_io.read_table(path, name)[0] if name in titles else None
+        if raw is not None and len(raw.frame):
+            out.append(own_issue("record_table", "实际流向不属于登记库，请在“目标进展监测”页面（或 /api/v1/actual-flows/import）导入",
+                                 "actual flows are not registry data: import them on the monitor page "
+                                 "(or /api/v1/actual-flows/import)", name, f"{filename} [{name}]"))
+    return out
 
 
 def cap_issues(issues: Iterable[dict], source: str = "") -> list[dict]:

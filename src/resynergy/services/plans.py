@@ -27,10 +27,12 @@ PUBLIC_FIGURES = ("sankey", "attainment", "trajectory", "costs", "co2")
 def plan_options(options: dict[str, Any]):
     """The planner's options from a run's stored options."""
     from resynergy.planner import PlanOptions
+    from resynergy.services.actuals import run_actuals
 
     return PlanOptions(objective=options.get("objective", "cost"), years=options.get("years") or None,
                        time_limit=float(options.get("time_limit_s", 60.0)),
-                       mip_gap=float(options.get("mip_gap", 0.01)))
+                       mip_gap=float(options.get("mip_gap", 0.01)),
+                       actuals=run_actuals(options))  # from_actuals: the stored flows
 
 
 def prepare(scenario: Scenario, options: dict[str, Any]) -> tuple[Scenario, Any]:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from resynergy import __version__
-from resynergy.services import access, audit, scenarios
+from resynergy.services import access, actuals, audit, scenarios
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.services.settings import Settings
@@ -115,6 +115,7 @@ def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any],
     issues = check_options(options, scenarios.to_scenario(snap.tables, snap.name).years)
     if issues:
         raise Rejected(issues)
+    options = actuals.options_for_run(db, actor, snap.tables, options, scenarios.years(db, snap))  # from_actuals
     if settings is not None and actor.user_id is not None:
         # one user's submissions are counted one after another, so two at once cannot both take
         # the last place: SQLite's write lock, PostgreSQL's lock on the user's row

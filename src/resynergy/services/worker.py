@@ -140,6 +140,11 @@ def plain_error(exc: BaseException, run_id: int) -> str:
 
     if isinstance(exc, PlanInputError):
         return f"规划输入有误 / the plan's inputs are invalid: {exc}"[:2000]
+    from resynergy.planner.actuals import ActualsError
+
+    if isinstance(exc, ActualsError):  # a recorded flow the plan cannot be fixed to
+        return ("不能按实际流向固定 / the plan cannot start from the actual flows:\n"
+                + "\n".join(exc.text("zh")[:10] + exc.text("en")[:10]))[:4000]
     return (f"计算过程中出现内部错误，运行已停止（运行 #{run_id}）；详情已记入服务器日志，请联系管理员。 / "
             f"An internal error stopped the run (run #{run_id}); the details are in the server log — "
             f"please contact an administrator.")

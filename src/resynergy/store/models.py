@@ -333,3 +333,34 @@ class LoginThrottle(Base):
     first_at: Mapped[datetime]
     last_at: Mapped[datetime] = mapped_column(index=True)
     blocked_until: Mapped[datetime | None]
+
+
+# ---- actual flows (issue 12 item 6) -------------------------------------------------------
+def _actual_flows_table() -> sa.Table:
+    """What actually moved (processed manifests, imports): the schema's ``actual_flows``
+    columns (one definition, ``schema/tables.csv``) plus ``pk``, ``row_version``, who recorded
+    it and when. A manifest number is counted once (unique; an empty manifest is stored NULL,
+    so rows without a number never collide). Sites are foreign keys to the registry (RESTRICT:
+    a site with recorded flows cannot be deleted); material and mode are catalog codes."""
+    sites = {"from_site", "to_site"}
+    cols: list[sa.SchemaItem] = [sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True)]
+    for col in schema.columns("actual_flows"):
+        args: list[sa.SchemaItem] = []
+        typ: sa.types.TypeEngine = _SQL_TYPES[col.dtype]()
+        if col.name in sites:
+            args.append(sa.ForeignKey("reg_sites.id", ondelete="RESTRICT", onupdate="RESTRICT"))
+        if col.name == "manifest":
+            typ = OptionalRef()
+        not_null = (col.dtype in ("str", "bool") and col.name != "manifest") or col.required
+        cols.append(sa.Column(col.name, typ, *args, nullable=not not_null))
+    cols += [
+        sa.Column(VERSION, sa.Integer(), nullable=False, server_default="1"),
+        sa.Column("created_by", sa.Integer(), sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+        sa.UniqueConstraint("manifest"),
+        sa.Index("ix_actual_flows_year", "year"),
+    ]
+    return sa.Table("actual_flows", Base.metadata, *cols, sqlite_autoincrement=True)
+
+
+ACTUAL_FLOWS: sa.Table = _actual_flows_table()

@@ -19,6 +19,7 @@ from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
 from resynergy.web import errors, pages
 from resynergy.web.api import accounts, imports, public, registry, runs
+from resynergy.web.api import actuals as actual_flows
 from resynergy.web.deps import Platform
 from resynergy.web.pages import templates
 
@@ -113,7 +114,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
         openapi_url="/api/v1/openapi.json" if settings.expose_docs else None)
     app.state.platform = Platform(settings, sessions, Accounts(settings), supervisor, templates.environment())
     api = APIRouter(prefix="/api/v1")
-    for module in (accounts, registry, imports, runs, public):
+    for module in (accounts, registry, imports, runs, public,
+                   actual_flows):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)

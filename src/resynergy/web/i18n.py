@@ -174,3 +174,26 @@ def column_label(table: str, column: str, lang: str) -> str:
         if col.name == column:
             return col.label(lang)
     return column
+
+
+# ---- the monitor page (issue 12 item 6) ----------------------------------------------------
+MESSAGES.update({
+    "monitor": ("目标进展监测", "Target monitor"),
+    "monitor_help": ("按实际流向（已处置的电子联单和导入的实际数据）评估规划目标：已有数据的年份给出实际值，之后的目标年份按趋势预测（方法见每行）。",
+                     "The plan's targets assessed on actual flows (processed electronic manifests and imported records): "
+                     "years with records show the actual value, later target years are projected (method on each row)."),
+    "monitor_flows": ("已登记实际流向 {n} 条，共 {t}；年份：{years}", "{n} actual flows recorded, {t} in all; years: {years}"),
+    "monitor_actual": ("实际值", "Actual"), "monitor_projected": ("预测值", "Projected"),
+    "monitor_method": ("依据", "Basis"), "monitor_all": ("全部", "all"),
+    "monitor_import": ("导入实际流向", "Import actual flows"),
+    "monitor_import_help": ("上传 .xlsx（工作表 actual_flows）或 .csv；任一错误则整体拒绝；已登记的联单编号不重复计入。",
+                            "Upload an .xlsx (sheet actual_flows) or a .csv; any error rejects the whole file; "
+                            "a manifest already recorded is not counted twice."),
+    "monitor_unchanged": ("已登记（未重复计入）", "already recorded (not counted twice)"),
+    "monitor_recent": ("最近的实际流向", "Recent actual flows"), "monitor_manifest": ("联单编号", "Manifest"),
+    "from_actuals": ("从实际流向开始：已过去的年份按已登记的联单固定，之后的年份重新规划",
+                     "Start from the actual flows: past years fixed to the recorded manifests, later years planned"),
+    "actuals_through": ("按实际固定至（年）", "Fixed to actuals through (year)"),
+    "actuals_through_hint": ("空=最后有记录的年份", "blank = last recorded year"),
+    "monitor_by_year": ("逐年实际值与预测值", "Actual and projected values by year"), "monitor_kind": ("类别", "Kind"),
+})

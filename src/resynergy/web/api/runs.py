@@ -65,6 +65,8 @@ class RunOptions(BaseModel):
         default_factory=dict, description="情景政策参数覆盖 / policy overrides for this run")
     time_limit_s: float = Field(60.0, gt=0, le=3600, allow_inf_nan=False)
     mip_gap: float = Field(0.01, ge=0, lt=1, allow_inf_nan=False)
+    from_actuals: bool = Field(False, description="按已登记的实际流向固定已过去的年份 / fix past years to the stored actual flows")
+    actuals_through: int | None = Field(None, ge=2000, le=2100, description="按实际固定的最后一年（默认：最后有记录的年份）/ last year fixed")
 
 
 class RunIn(BaseModel):

@@ -231,7 +231,8 @@ async def import_upload(request: Request, db: DB, actor: CurrentActor, file: Ann
 def template(actor: CurrentActor):
     _can_import(actor)
     with tempfile.TemporaryDirectory() as tmp:
-        data = write_template(Path(tmp) / "template.xlsx", REGISTRY_TABLES).read_bytes()
+        # the registry's tables, then the actual flows (imported on the monitor page)
+        data = write_template(Path(tmp) / "template.xlsx", (*REGISTRY_TABLES, *schema.RECORD_TABLES)).read_bytes()
     return Response(data, media_type=_XLSX, headers={"Content-Disposition": 'attachment; filename="registry-template.xlsx"'})
 
 

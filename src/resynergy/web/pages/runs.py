@@ -60,11 +60,15 @@ def _years(text: str) -> list[int] | None:
 def submit(request: Request, db: DB, actor: CurrentActor, scenario_id: Annotated[int, Form(ge=1)],
            objective: Annotated[str, Form()] = "cost", years: Annotated[str, Form(pattern=r"^[\d,， ]*$")] = "",
            carbon_price: Annotated[str, Form(pattern=r"^(\d+(\.\d*)?)?$")] = "",
-           time_limit_s: Annotated[float, Form(gt=0, le=3600)] = 60.0, title: Annotated[str, Form(max_length=128)] = ""):
+           time_limit_s: Annotated[float, Form(gt=0, le=3600)] = 60.0, title: Annotated[str, Form(max_length=128)] = "",
+           from_actuals: Annotated[bool, Form()] = False,
+           actuals_through: Annotated[str, Form(pattern=r"^(\d{4})?$")] = ""):
     try:
         options = RunOptions.model_validate({
             "objective": objective, "years": _years(years), "time_limit_s": time_limit_s,
-            "policies": {"carbon_price": float(carbon_price)} if carbon_price else {}}, strict=False)
+            "policies": {"carbon_price": float(carbon_price)} if carbon_price else {},
+            "from_actuals": from_actuals, "actuals_through": int(actuals_through) if actuals_through else None},
+            strict=False)
     except ValidationError as err:
         raise RequestValidationError(err.errors()) from None
     try:
@@ -105,6 +109,11 @@ def parameters(options: dict, lang: str) -> str:
         words.append(f"{i18n.t('policy_' + key, lang)} {value:g}")
     if options.get("time_limit_s") is not None:
         words.append(f"{i18n.t('time_limit', lang)} {float(options['time_limit_s']):g}")
+    stored = options.get("actuals") if options.get("from_actuals") else None
+    if stored:  # a re-plan from actuals: which years are fixed, on how many records
+        n = len(stored.get("records", []))
+        words.append(f"{i18n.t('actuals_through', lang)} {stored['through']}（{n} 条联单记录）" if lang == "zh"
+                     else f"{i18n.t('actuals_through', lang)} {stored['through']} ({n} records)")
     return " · ".join(words)
 
 
