@@ -97,12 +97,18 @@ class Transport:
             sites["name_zh"]).to_numpy(dtype=object)
         modes = scenario.table("modes").set_index("id")
         self.modes = modes
+        self._mode = {str(m): {k: float(modes.at[m, k]) for k in (
+            "cost_fixed", "cost_per_tkm", "co2_per_tkm", "circuity")} for m in modes.index}
+        self._mode_name = {str(m): (str(r["name_zh"]), str(r["name_en"]) if isinstance(
+            r["name_en"], str) and r["name_en"] else str(r["name_zh"]))
+            for m, r in modes.iterrows()}
         rail = modes.index[modes["rail"].fillna(False).astype(bool)].tolist()
         self.onsite = onsite_modes(modes)[:1]
         direct = list(options.direct_modes) if options.direct_modes is not None else [
             m for m in modes.index if m not in rail]
         self.direct = [m for m in direct if m not in onsite_modes(modes)]
         self.carbon = float(scenario.policy("carbon_price", 0.0) or 0.0) / 1000.0  # yuan/kg
+        self._rates = {m: self._rate_of(m) for m in self._mode}
         terminals = scenario.table("terminals").reset_index(drop=True)
         lanes = scenario.table("lanes").reset_index(drop=True)
         is_direct = direct_lanes(lanes, rail, terminals).to_numpy(dtype=bool)
@@ -143,11 +149,15 @@ class Transport:
         self._lines = self._bound_lines()
 
     # ---- costing --------------------------------------------------------------------------
+    def _rate_of(self, mode: str) -> tuple[float, float]:
+        """Fixed yuan/t and yuan per great-circle km (cost + CO2 at the carbon price): a leg
+        ``g`` km apart scores ``mode_leg``'s cost + carbon × CO2 = fixed + rate × g."""
+        fixed, _ = (float(x) for x in mode_leg(self._mode[mode], 0.0)[1:])
+        km, cost, co2 = (float(x) for x in mode_leg(self._mode[mode], 1.0))
+        return fixed, (cost - fixed) + self.carbon * co2
+
     def _rate(self, mode: str) -> tuple[float, float]:
-        """Fixed yuan/t and yuan per great-circle km (cost + CO2 at the carbon price)."""
-        mm = self.modes.loc[mode]
-        return (float(mm["cost_fixed"]),
-                float((mm["cost_per_tkm"] + self.carbon * mm["co2_per_tkm"]) * mm["circuity"]))
+        return self._rates[mode]
 
     def _bound_lines(self) -> list[tuple[float, float]]:
         """Lines (c, r): every direct and intermodal option between two distinct sites a
@@ -241,13 +251,13 @@ class Transport:
                 km, cost, co2 = (float(x[0]) for x in lane_leg(
                     self.lanes.iloc[[o.lane]], self.modes, np.array([gc])))
             else:
-                km, cost, co2 = (float(x) for x in mode_leg(self.modes.loc[o.mode],
+                km, cost, co2 = (float(x) for x in mode_leg(self._mode[o.mode],
                                                             0.0 if s == u else gc))
             out.update(legs=[km], distance_km=km, transport_yuan_t=cost, handling_yuan_t=0.0,
                        co2_kg_t=co2)
             return out
         a, b = int(self.acc[s, o.ka]), int(self.acc[u, o.kb])
-        mm = self.modes.loc[o.mode]
+        mm = self._mode[o.mode]
         d1, c1, e1 = (float(x) for x in mode_leg(mm, self.acc_gc[s, o.ka]))
         d3, c3, e3 = (float(x) for x in mode_leg(mm, self.acc_gc[u, o.kb]))
         leg = self.legs[o.rail_mode]
@@ -263,11 +273,8 @@ class Transport:
 
     def route(self, d: dict, lang: str) -> str:
         """The route as a line of text, e.g. 柴油重卡 45 km → 唐山站 铁路 320 km → 北京站 柴油重卡 12 km."""
-        name = "name_zh" if lang == "zh" else "name_en"
-
         def mode_name(m: str) -> str:
-            text = self.modes.at[m, name]
-            return str(text) if isinstance(text, str) and text else str(self.modes.at[m, "name_zh"])
+            return self._mode_name[m][0 if lang == "zh" else 1]
 
         legs = d["legs"]
         if d["kind"] == "direct":
@@ -291,7 +298,10 @@ class Market:
     modes, terminals, lanes, process_io and the carbon price come from ``scenario``; the spatial
     index is built once, here."""
 
+    first = 64  # nearest candidates per tree in the first round (then × 4 per round)
+
     def __init__(self, listings: pd.DataFrame, scenario, options: NetworkOptions | None = None):
+        self.costed = 0  # candidates in the last round of the last top(): for tests, benchmarks
         issues = check_listings(listings, scenario)
         if issues:
             raise ListingsError(issues)
@@ -334,9 +344,13 @@ class Market:
             for m, a, o in zip(f["material"], f["accepts"], self.is_offer, strict=True)]
         # compatibility as a (want, material) table for vectorised checks of offers
         self.take = np.zeros((n, len(mats)), dtype=bool)
+        by_set: dict[frozenset[str], list[int]] = {}
+        for takes in set(self.takes):
+            cols = mats.get_indexer(sorted(takes))
+            by_set[takes] = sorted(int(c) for c in cols[cols >= 0])
+        self._take_cols = [by_set[x] for x in self.takes]
         for i in np.flatnonzero(~self.is_offer):
-            cols = mats.get_indexer(list(self.takes[i]))
-            self.take[i, cols[cols >= 0]] = True
+            self.take[i, self._take_cols[i]] = True
         self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float]] = {}
         self._want_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for m in range(len(mats)):
@@ -358,7 +372,7 @@ class Market:
         i = self._at(listing_id)
         trees = self._trees(i)
         forced = self._lane_partners(i)
-        size = max(64, 4 * k)
+        size = max(self.first, 4 * k)
         while True:
             cand, bounds = [forced], []
             for tree, idx, price_lb in trees:
@@ -370,6 +384,7 @@ class Market:
                     gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
                     bounds.append(price_lb + self.transport.lower_bound(gc))
             rows, score = self._ranked(i, np.concatenate(cand), k)
+            self.costed = sum(len(c) for c in cand)
             kth = score[k - 1] if len(score) >= k else np.inf
             if all(b > kth for b in bounds):
                 return self._frame(i, rows, plan_flows)
@@ -394,8 +409,7 @@ class Market:
         if self.is_offer[i]:
             hit = self._want_trees.get(int(self.mat[i]))
             return [(hit[0], hit[1], float(self.ask[i]))] if hit else []
-        cols = self.materials.get_indexer(list(self.takes[i]))
-        return [self._offer_trees[c] for c in sorted(cols[cols >= 0]) if c in self._offer_trees]
+        return [self._offer_trees[c] for c in self._take_cols[i] if c in self._offer_trees]
 
     def _lane_partners(self, i: int) -> np.ndarray:
         """Counterparts on a site joined to this listing's by a direct lane (any material: the
@@ -452,27 +466,35 @@ class Market:
         offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
             rows, np.full(len(rows), i))
         best, val = t.score(self.site[offers], self.site[wants])
-        records = []
-        for c, o, w, b, v in zip(rows, offers, wants, best, val, strict=True):
-            d = t.detail(int(self.site[o]), int(self.site[w]), int(b))
-            material = self.mat_text[o]
-            records.append((
-                self.ids[i], self.ids[c], self.org_text[c], self.site_text[c], material,
-                float(min(self.remaining[o], self.remaining[w])), float(self.price[o]),
-                d["kind"], d["mode"], d["rail_mode"], d["from_terminal"], d["to_terminal"],
-                d["distance_km"], d["transport_yuan_t"], d["handling_yuan_t"], d["co2_kg_t"],
-                float(d["co2_kg_t"]) * t.carbon,  # type: ignore[arg-type]
-                float(self.ask[o] + v),
-                (self.site_text[o], self.site_text[w], material) in planned,
-                t.route(d, "zh"), t.route(d, "en"),
-            ))
-        out = pd.DataFrame.from_records(records, columns=list(MATCH_COLUMNS))
-        if not len(out):
-            out = out.astype({"quantity_t": float, "price_yuan_t": float, "distance_km": float,
-                              "transport_yuan_t": float, "handling_yuan_t": float,
-                              "co2_kg_t": float, "co2_yuan_t": float, "delivered_yuan_t": float,
-                              "plan_recommended": bool})
-        return out
+        details = [t.detail(int(self.site[o]), int(self.site[w]), int(b))
+                   for o, w, b in zip(offers, wants, best, strict=True)]
+
+        def get(key: str) -> list:
+            return [d[key] for d in details]
+
+        co2 = np.array(get("co2_kg_t"), dtype=float)
+        material = self.mat_text[offers]
+        cols = {
+            "listing": np.full(len(rows), self.ids[i], dtype=object),
+            "counterpart": self.ids[rows], "organisation": self.org_text[rows],
+            "site": self.site_text[rows], "material": material,
+            "quantity_t": np.minimum(self.remaining[offers], self.remaining[wants]),
+            "price_yuan_t": self.price[offers],
+            "kind": get("kind"), "mode": get("mode"), "rail_mode": get("rail_mode"),
+            "from_terminal": get("from_terminal"), "to_terminal": get("to_terminal"),
+            "distance_km": np.array(get("distance_km"), dtype=float),
+            "transport_yuan_t": np.array(get("transport_yuan_t"), dtype=float),
+            "handling_yuan_t": np.array(get("handling_yuan_t"), dtype=float),
+            "co2_kg_t": co2, "co2_yuan_t": co2 * t.carbon,
+            "delivered_yuan_t": self.ask[offers] + val,
+            "plan_recommended": np.array([
+                (a, b, m) in planned for a, b, m in zip(
+                    self.site_text[offers], self.site_text[wants], material, strict=True)],
+                dtype=bool),
+            "route_zh": [t.route(d, "zh") for d in details],
+            "route_en": [t.route(d, "en") for d in details],
+        }
+        return pd.DataFrame(cols, columns=list(MATCH_COLUMNS))
 
 
 def _days(dates: pd.Series, open_value: float) -> np.ndarray:
