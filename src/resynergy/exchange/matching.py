@@ -188,6 +188,23 @@ class Transport:
         least = min(c + r * gc_km for c, r in lines)
         return least - abs(least) * _SAFETY - _SAFETY
 
+    def reach(self, target: float) -> float:
+        """A distance (km) beyond which every option costs more than ``target`` yuan/t (lanes
+        aside): the least g with lower_bound(g') > target for all g' > g; inf when none."""
+        if not np.isfinite(target):
+            return np.inf
+        target = target + abs(target) * _SAFETY + _SAFETY
+        if not self._lines:
+            return 0.0
+        far = 0.0
+        for c, r in self._lines:
+            if c > target:
+                continue
+            if r <= 0:
+                return np.inf
+            far = max(far, (target - c) / r)
+        return far
+
     def score(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cheapest option (index into ``options``, -1 = none) and its cost + CO2 yuan/t, from
         sites ``s`` to sites ``u`` (site positions)."""
@@ -207,21 +224,19 @@ class Transport:
             f, r = self._rate(m)
             cols[:, c] = np.where(same, f, np.inf)
             c += 1
-        if self.rail:
-            a_all, b_all = self.acc[s], self.acc[u]
-            g1_all, g3_all = self.acc_gc[s], self.acc_gc[u]
+        if self.rail:  # (pair, offer-side terminal, want-side terminal) blocks, a-major
+            a, b = self.acc[s], self.acc[u]
+            g1, g3 = self.acc_gc[s], self.acc_gc[u]  # inf where a site has fewer terminals
+            width = self.kt * self.kt
             for q in self.rail:
-                sq = self.legs[q]["score"]
+                rail = self.legs[q]["score"][np.maximum(a, 0)[:, :, None],
+                                             np.maximum(b, 0)[:, None, :]]
+                rail[same] = np.inf
                 for m in self.direct:
                     f, r = self._rate(m)
-                    for ka in range(self.kt):
-                        for kb in range(self.kt):
-                            a, b = a_all[:, ka], b_all[:, kb]
-                            col = (f + r * g1_all[:, ka]) + sq[np.maximum(a, 0), np.maximum(b, 0)] \
-                                + (f + r * g3_all[:, kb])
-                            col[(a < 0) | (b < 0) | same] = np.inf
-                            cols[:, c] = col
-                            c += 1
+                    tot = (f + r * g1)[:, :, None] + rail + (f + r * g3)[:, None, :]
+                    cols[:, c:c + width] = tot.reshape(n, width)
+                    c += width
         if len(self.lanes):
             key = s.astype(np.int64) * len(self.site_ids) + u
             for li in range(len(self.lanes)):
@@ -372,31 +387,47 @@ class Market:
         i = self._at(listing_id)
         trees = self._trees(i)
         forced = self._lane_partners(i)
-        size = max(self.first, 4 * k)
-        while True:
-            cand, bounds = [forced], []
-            for tree, idx, price_lb in trees:
-                kk = min(size, len(idx))
-                d, j = tree.query(self.xyz[i], k=kk)
-                d, j = np.atleast_1d(d), np.atleast_1d(j)
-                cand.append(idx[j])
-                if kk < len(idx):
-                    gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
-                    bounds.append(price_lb + self.transport.lower_bound(gc))
-            rows, score = self._ranked(i, np.concatenate(cand), k)
+        # round 1: the nearest ``first`` of each tree
+        cand, open_trees = [forced], []
+        for tree, idx, price_lb in trees:
+            kk = min(max(self.first, 4 * k), len(idx))
+            d, j = tree.query(self.xyz[i], k=kk)
+            d, j = np.atleast_1d(d), np.atleast_1d(j)
+            cand.append(idx[j])
+            if kk < len(idx):
+                gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
+                open_trees.append((tree, idx, price_lb, gc))
+        # one tree per material: a listing is in at most one of the trees asked, so only lane
+        # partners can repeat
+        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced))
+        self.costed = sum(len(c) for c in cand)
+        kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
+        wider = []
+        for tree, idx, price_lb, gc in open_trees:
+            if price_lb + self.transport.lower_bound(gc) > kth:
+                continue  # nothing beyond the nearest can beat the k-th best
+            # round 2: everything within the distance at which the bound passes the k-th best;
+            # the k-th best only falls, so whatever lies beyond stays out (one more round only)
+            reach = self.transport.reach(kth - price_lb)
+            if not np.isfinite(reach):
+                wider.append(idx)
+                continue
+            hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
+            wider.append(idx[np.asarray(hit, dtype=np.int64)])
+        if wider:
+            cand += wider
+            ranked = self._ranked(i, np.concatenate(cand), k)
             self.costed = sum(len(c) for c in cand)
-            kth = score[k - 1] if len(score) >= k else np.inf
-            if all(b > kth for b in bounds):
-                return self._frame(i, rows, plan_flows)
-            size *= 4
+        return self._frame(i, ranked, plan_flows)
 
     def scan(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
              ) -> pd.DataFrame:
         """What :meth:`top` answers, by costing every counterpart (no index): for tests and
         benchmarks."""
         i = self._at(listing_id)
-        rows, _ = self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k)
-        return self._frame(i, rows, plan_flows)
+        ranked = self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
+                              distinct=True)
+        return self._frame(i, ranked, plan_flows)
 
     # ---- internals ----------------------------------------------------------------------
     def _at(self, listing_id: str) -> int:
@@ -423,12 +454,13 @@ class Market:
             return np.empty(0, np.int64)
         return np.flatnonzero(np.isin(self.site, ends) & (self.is_offer != self.is_offer[i]))
 
-    def _ranked(self, i: int, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The best ``k`` of candidate counterparts that pass every filter, with their delivered
-        score, cheapest first (ties: listing order)."""
-        c = np.unique(cand)
+    def _ranked(self, i: int, cand: np.ndarray, k: int, distinct: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The best ``k`` of candidate counterparts that pass every filter, cheapest first
+        (ties: listing order): positions, delivered yuan/t, transport option, its yuan/t."""
+        c = cand if distinct else np.unique(cand)
         if self.remaining[i] <= 0:
-            return c[:0], np.empty(0)
+            return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0)
         if self.is_offer[i]:
             o, w = np.full(len(c), i), c
         else:
@@ -444,28 +476,28 @@ class Market:
         for p in coded:  # hazardous offers are few: one check each
             ok[p] = hazard_ok(self.hw[o[p]], self.hw[w[p]])
         o, w, c = o[ok], w[ok], c[ok]
-        _, val = self.transport.score(self.site[o], self.site[w])
+        best, val = self.transport.score(self.site[o], self.site[w])
         delivered = self.ask[o] + val
         fine = np.isfinite(delivered)
-        c, delivered = c[fine], delivered[fine]
+        c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
         if len(c) > k:
             part = np.argpartition(delivered, k - 1)[:k]
-            kth = delivered[part].max()
-            keep = delivered <= kth  # every tie of the k-th, then order
-            c, delivered = c[keep], delivered[keep]
+            keep = delivered <= delivered[part].max()  # every tie of the k-th, then order
+            c, delivered, best, val = c[keep], delivered[keep], best[keep], val[keep]
         order = np.lexsort((c, delivered))[:k]
-        return c[order], delivered[order]
+        return c[order], delivered[order], best[order], val[order]
 
-    def _frame(self, i: int, rows: np.ndarray, plan_flows: pd.DataFrame | None) -> pd.DataFrame:
+    def _frame(self, i: int, ranked: tuple[np.ndarray, ...], plan_flows: pd.DataFrame | None
+               ) -> pd.DataFrame:
         t = self.transport
         planned: set[tuple[str, str, str]] = set()
         if plan_flows is not None and len(plan_flows):
             pf = plan_flows[plan_flows["t"] > 0]
             planned = set(zip(pf["from_site"].astype(str), pf["to_site"].astype(str),
                               pf["material"].astype(str), strict=True))
+        rows, delivered, best, _ = ranked
         offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
             rows, np.full(len(rows), i))
-        best, val = t.score(self.site[offers], self.site[wants])
         details = [t.detail(int(self.site[o]), int(self.site[w]), int(b))
                    for o, w, b in zip(offers, wants, best, strict=True)]
 
@@ -486,7 +518,7 @@ class Market:
             "transport_yuan_t": np.array(get("transport_yuan_t"), dtype=float),
             "handling_yuan_t": np.array(get("handling_yuan_t"), dtype=float),
             "co2_kg_t": co2, "co2_yuan_t": co2 * t.carbon,
-            "delivered_yuan_t": self.ask[offers] + val,
+            "delivered_yuan_t": delivered,
             "plan_recommended": np.array([
                 (a, b, m) in planned for a, b, m in zip(
                     self.site_text[offers], self.site_text[wants], material, strict=True)],
@@ -494,7 +526,7 @@ class Market:
             "route_zh": [t.route(d, "zh") for d in details],
             "route_en": [t.route(d, "en") for d in details],
         }
-        return pd.DataFrame(cols, columns=list(MATCH_COLUMNS))
+        return pd.DataFrame(cols, columns=list(MATCH_COLUMNS), copy=False)
 
 
 def _days(dates: pd.Series, open_value: float) -> np.ndarray:
