@@ -347,12 +347,15 @@ class Market:
         if "active" in f:
             remaining = np.where(f["active"].fillna(True).astype(bool), remaining, 0.0)
         self.remaining = remaining
+        self.alive = remaining > 0
         self.start = _days(f["start"], -np.inf)
         self.end = _days(f["end"], np.inf)
         self.spec = f[[f"spec_{s}" for s in SPECS]].to_numpy(dtype=float)
         self.lo = f[[f"spec_{s}_min" for s in SPECS]].to_numpy(dtype=float)
         self.hi = f[[f"spec_{s}_max" for s in SPECS]].to_numpy(dtype=float)
+        self.bounded = ~np.isnan(self.lo).all(axis=1) | ~np.isnan(self.hi).all(axis=1)
         self.hw = f["hazardous_code"].to_numpy(dtype=object)
+        self.coded = self.is_offer & (self.hw != "")
         inputs = process_inputs(scenario.table("process_io"))
         self.takes: list[frozenset[str]] = [
             accepted_materials(m, a, inputs) if not o else frozenset()
@@ -383,11 +386,38 @@ class Market:
     def top(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
             ) -> pd.DataFrame:
         """The ``k`` counterparts of a listing with the least delivered cost (MATCH_COLUMNS,
-        cheapest first; ties by listing order). KeyError for an unknown id."""
+        cheapest first; ties by listing order). ``plan_recommended`` is true where
+        ``plan_flows`` (from_site, to_site, material, t) carries this pairing with t > 0.
+        KeyError for an unknown id."""
         i = self._at(listing_id)
+        return self._frame(i, self._search(i, _positive(k)), plan_flows)
+
+    def scan(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
+             ) -> pd.DataFrame:
+        """What :meth:`top` answers, by filtering and costing every listing of the other side
+        (no index): the reference for tests and benchmarks."""
+        i = self._at(listing_id)
+        return self._frame(i, self._scan(i, _positive(k)), plan_flows)
+
+    def best(self, listing_id: str, k: int = 10, full_scan: bool = False
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and delivered yuan/t of the ``k`` best counterparts, without the match frame
+        (``top`` = this + the breakdown and route of each); ``full_scan`` as :meth:`scan`."""
+        i = self._at(listing_id)
+        ranked = (self._scan if full_scan else self._search)(i, _positive(k))
+        return self.ids[ranked[0]], ranked[1]
+
+    def _scan(self, i: int, k: int) -> tuple[np.ndarray, ...]:
+        return self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
+                            distinct=True)
+
+    def _search(self, i: int, k: int) -> tuple[np.ndarray, ...]:
+        """The k-d tree search: the nearest ``first`` counterparts of each tree asked, costed;
+        then, where the lower bound at the farthest of them does not exceed the k-th best,
+        everything within the distance where it does (the k-th best only falls as candidates
+        are added, so what lies beyond stays out: two rounds at most)."""
         trees = self._trees(i)
         forced = self._lane_partners(i)
-        # round 1: the nearest ``first`` of each tree
         cand, open_trees = [forced], []
         for tree, idx, price_lb in trees:
             kk = min(max(self.first, 4 * k), len(idx))
@@ -397,17 +427,16 @@ class Market:
             if kk < len(idx):
                 gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
                 open_trees.append((tree, idx, price_lb, gc))
-        # one tree per material: a listing is in at most one of the trees asked, so only lane
-        # partners can repeat
-        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced))
+        # a listing is in one tree per material and the trees asked are of distinct materials,
+        # so only lane partners (not known compatible) can repeat
+        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
+                              compatible=not len(forced))
         self.costed = sum(len(c) for c in cand)
         kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
         wider = []
         for tree, idx, price_lb, gc in open_trees:
             if price_lb + self.transport.lower_bound(gc) > kth:
                 continue  # nothing beyond the nearest can beat the k-th best
-            # round 2: everything within the distance at which the bound passes the k-th best;
-            # the k-th best only falls, so whatever lies beyond stays out (one more round only)
             reach = self.transport.reach(kth - price_lb)
             if not np.isfinite(reach):
                 wider.append(idx)
@@ -416,18 +445,9 @@ class Market:
             wider.append(idx[np.asarray(hit, dtype=np.int64)])
         if wider:
             cand += wider
-            ranked = self._ranked(i, np.concatenate(cand), k)
+            ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
             self.costed = sum(len(c) for c in cand)
-        return self._frame(i, ranked, plan_flows)
-
-    def scan(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
-             ) -> pd.DataFrame:
-        """What :meth:`top` answers, by costing every counterpart (no index): for tests and
-        benchmarks."""
-        i = self._at(listing_id)
-        ranked = self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
-                              distinct=True)
-        return self._frame(i, ranked, plan_flows)
+        return ranked
 
     # ---- internals ----------------------------------------------------------------------
     def _at(self, listing_id: str) -> int:
@@ -454,32 +474,43 @@ class Market:
             return np.empty(0, np.int64)
         return np.flatnonzero(np.isin(self.site, ends) & (self.is_offer != self.is_offer[i]))
 
-    def _ranked(self, i: int, cand: np.ndarray, k: int, distinct: bool = False
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The best ``k`` of candidate counterparts that pass every filter, cheapest first
-        (ties: listing order): positions, delivered yuan/t, transport option, its yuan/t."""
+    def _ranked(self, i: int, cand: np.ndarray, k: int, distinct: bool = False,
+                compatible: bool = False) -> tuple[np.ndarray, ...]:
+        """The best ``k`` of candidate counterparts (positions on the other side of the market)
+        that pass every filter, cheapest first (ties: listing order): positions, delivered
+        yuan/t, transport option, its yuan/t. ``compatible``: the candidates are known to take
+        or be of a compatible material (they come from the material's trees)."""
         c = cand if distinct else np.unique(cand)
-        if self.remaining[i] <= 0:
-            return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0)
-        if self.is_offer[i]:
-            o, w = np.full(len(c), i), c
-        else:
-            o, w = c, np.full(len(c), i)
-        ok = (self.is_offer[o] & ~self.is_offer[w]) & self.take[w, self.mat[o]]
-        ok &= self.remaining[c] > 0
+        if not self.alive[i]:
+            c = c[:0]
+        # the listing's own side is a scalar index: its values broadcast over the candidates
+        o, w = (i, c) if self.is_offer[i] else (c, i)
+        ok = self.alive[c]
+        if not compatible:
+            ok &= self.take[w, self.mat[o]]
         ok &= (self.org[o] < 0) | (self.org[o] != self.org[w])
         ok &= periods_overlap(self.start[o], self.end[o], self.start[w], self.end[w])
-        cap = self.price[w]
-        ok &= np.isnan(cap) | np.isnan(self.price[o]) | (self.price[o] <= cap)
-        ok &= spec_ok(self.spec[o], self.lo[w], self.hi[w])
-        coded = np.flatnonzero(ok & (self.hw[o] != ""))
+        cap, ask = self.price[w], self.price[o]
+        ok &= np.isnan(cap) | np.isnan(ask) | (ask <= cap)
+        bounded = self.bounded[w] & ok
+        if np.any(bounded):
+            sel = np.flatnonzero(np.broadcast_to(bounded, ok.shape))
+            oo = o if np.ndim(o) == 0 else o[sel]
+            ww = w if np.ndim(w) == 0 else w[sel]
+            ok[sel] = spec_ok(np.broadcast_to(self.spec[oo], (len(sel), len(SPECS))),
+                              self.lo[ww], self.hi[ww])
+        coded = np.flatnonzero(ok & self.coded[o])
         for p in coded:  # hazardous offers are few: one check each
-            ok[p] = hazard_ok(self.hw[o[p]], self.hw[w[p]])
-        o, w, c = o[ok], w[ok], c[ok]
-        best, val = self.transport.score(self.site[o], self.site[w])
-        delivered = self.ask[o] + val
+            ok[p] = hazard_ok(self.hw[o if np.ndim(o) == 0 else o[p]],
+                              self.hw[w if np.ndim(w) == 0 else w[p]])
+        c = c[ok]
+        site_o = np.broadcast_to(self.site[o if np.ndim(o) == 0 else o[ok]], c.shape)
+        site_w = np.broadcast_to(self.site[w if np.ndim(w) == 0 else w[ok]], c.shape)
+        best, val = self.transport.score(site_o, site_w)
+        delivered = (self.ask[o] if np.ndim(o) == 0 else self.ask[c]) + val
         fine = np.isfinite(delivered)
-        c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
+        if not fine.all():
+            c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
         if len(c) > k:
             part = np.argpartition(delivered, k - 1)[:k]
             keep = delivered <= delivered[part].max()  # every tie of the k-th, then order
@@ -527,6 +558,12 @@ class Market:
             "route_en": [t.route(d, "en") for d in details],
         }
         return pd.DataFrame(cols, columns=list(MATCH_COLUMNS), copy=False)
+
+
+def _positive(k: int) -> int:
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    return int(k)
 
 
 def _days(dates: pd.Series, open_value: float) -> np.ndarray:
