@@ -266,12 +266,12 @@ def test_indexed_top_equals_the_full_scan_on_random_markets(seed):
     market.first = 8  # small first rounds, so that the bound decides (and widens) often
     rng = np.random.default_rng(100 + seed)
     pruned = 0
-    for lid in rng.choice(frame["id"], 150, replace=False):
+    for lid in rng.choice(frame["id"], 80, replace=False):
         for k in (1, 10):
             fast = market.top(lid, k=k)
             pruned += market.costed < (frame["side"] != frame.set_index("id").at[lid, "side"]).sum()
             pd.testing.assert_frame_equal(fast, market.scan(lid, k=k))
-    assert pruned > 50  # the index left counterparts out, and still found the same best
+    assert pruned > 30  # the index left counterparts out, and still found the same best
     some = market.top(frame.loc[frame["side"] == "want", "id"].iloc[0], k=10)
     assert len(some) and some["delivered_yuan_t"].is_monotonic_increasing
 
@@ -338,3 +338,28 @@ def test_normalise_fills_optional_columns():
                                 "material": ["fly_ash"], "quantity_t": [1.0]}))
     assert tuple(f.columns) == LISTING_COLUMNS
     assert f.at[0, "accepts"] == "" and np.isnan(f.at[0, f"spec_{SPECS[0]}"])
+
+
+def test_transport_costs_agree_with_the_planners_network_arcs():
+    """One definition: the cheapest arc the network builds between two sites (cost + CO2 at the
+    carbon price, every arc kept) is what matching charges for that pair."""
+    from resynergy.exchange.matching import Transport
+    from resynergy.network.arcs import NetworkOptions, build
+
+    _, scenario = random_market(4, n=10, sites=60)
+    sites = scenario.table("sites")
+    ids = sites["id"].to_numpy()[::3]
+    ends = pd.DataFrame({"site": ids, "material": "fly_ash"})
+    opts = NetworkOptions(k_nearest=len(ids), max_distance_km=1e5, k_rail=10 ** 4)
+    net = build(ends, ends, sites, scenario.table("modes"), scenario.table("terminals"),
+                scenario.table("lanes"), opts)
+    carbon = scenario.policy("carbon_price", 0.0) / 1000
+    arcs = net.arcs.assign(score=net.cost + carbon * net.co2)
+    cheapest = arcs.groupby(["src", "dst"])["score"].min()
+    t = Transport(scenario, opts)
+    pos = t.site_ids.get_indexer(ids)
+    _, val = t.score(pos[cheapest.index.get_level_values(0)],
+                     pos[cheapest.index.get_level_values(1)])
+    assert len(cheapest) == len(ids) ** 2
+    assert (arcs["kind"] == "intermodal").any()
+    np.testing.assert_allclose(val, cheapest.to_numpy(), rtol=1e-12)

@@ -38,6 +38,7 @@ always costed (a lane's negotiated rate has no distance bound).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -495,17 +496,15 @@ class Market:
         bounded = self.bounded[w] & ok
         if np.any(bounded):
             sel = np.flatnonzero(np.broadcast_to(bounded, ok.shape))
-            oo = o if np.ndim(o) == 0 else o[sel]
-            ww = w if np.ndim(w) == 0 else w[sel]
+            oo, ww = _rows(o, sel), _rows(w, sel)
             ok[sel] = spec_ok(np.broadcast_to(self.spec[oo], (len(sel), len(SPECS))),
                               self.lo[ww], self.hi[ww])
         coded = np.flatnonzero(ok & self.coded[o])
         for p in coded:  # hazardous offers are few: one check each
-            ok[p] = hazard_ok(self.hw[o if np.ndim(o) == 0 else o[p]],
-                              self.hw[w if np.ndim(w) == 0 else w[p]])
+            ok[p] = hazard_ok(self.hw[_rows(o, p)], self.hw[_rows(w, p)])
         c = c[ok]
-        site_o = np.broadcast_to(self.site[o if np.ndim(o) == 0 else o[ok]], c.shape)
-        site_w = np.broadcast_to(self.site[w if np.ndim(w) == 0 else w[ok]], c.shape)
+        site_o = np.broadcast_to(self.site[_rows(o, ok)], c.shape)
+        site_w = np.broadcast_to(self.site[_rows(w, ok)], c.shape)
         best, val = self.transport.score(site_o, site_w)
         delivered = (self.ask[o] if np.ndim(o) == 0 else self.ask[c]) + val
         fine = np.isfinite(delivered)
@@ -558,6 +557,11 @@ class Market:
             "route_en": [t.route(d, "en") for d in details],
         }
         return pd.DataFrame(cols, columns=list(MATCH_COLUMNS), copy=False)
+
+
+def _rows(x: Any, sel: Any) -> Any:
+    """``x[sel]`` for an array of positions; a scalar position (the listing's own side) as is."""
+    return x if np.ndim(x) == 0 else x[sel]
 
 
 def _positive(k: int) -> int:
