@@ -12,7 +12,8 @@ is synthetic.
 
 For 200 random listings it times ``top(id, k=10)`` and ``scan(id, k=10)`` (both return the
 same MATCH_COLUMNS frame, checked equal), prints p50 / p99 ms of each, the ratio of the
-medians, the candidates ``top`` costed, and repeats the whole timing ``--repeat`` times (min and
+medians, the same for the search alone (``best``: ids and delivered cost, no frame), the
+candidates ``top`` costed, and repeats the whole timing ``--repeat`` times (min and
 median over repeats, with the load average; the machine is shared).
 
     python benchmarks/matching.py [--listings 100000] [--queries 200] [--repeat 3] [--sites 0]
@@ -105,7 +106,7 @@ def main() -> None:
     runs = []
     for r in range(args.repeat):
         load = os.getloadavg()[0]
-        fast, full, costed, pairs = [], [], [], []
+        fast, full, costed, pairs, s_fast, s_full = [], [], [], [], [], []
         for lid in ids:
             t = time.perf_counter()
             a = market.top(lid)
@@ -115,24 +116,34 @@ def main() -> None:
             b = market.scan(lid)
             full.append((time.perf_counter() - t) * 1e3)
             pairs.append(full[-1] / fast[-1])
+            t = time.perf_counter()
+            market.best(lid)
+            s_fast.append((time.perf_counter() - t) * 1e3)
+            t = time.perf_counter()
+            market.best(lid, full_scan=True)
+            s_full.append((time.perf_counter() - t) * 1e3)
             if r == 0:
                 pd.testing.assert_frame_equal(a, b)
         rec = {"top_p50": pct(fast, 50), "top_p99": pct(fast, 99), "top_max": max(fast),
                "scan_p50": pct(full, 50), "scan_p99": pct(full, 99),
                "ratio_median": statistics.median(full) / statistics.median(fast),
                "ratio_per_query_median": statistics.median(pairs),
+               "search_p50": pct(s_fast, 50), "search_scan_p50": pct(s_full, 50),
+               "search_ratio": statistics.median(s_full) / statistics.median(s_fast),
                "costed_median": statistics.median(costed), "costed_p99": pct(costed, 99),
                "load": (round(load, 2), round(os.getloadavg()[0], 2))}
         runs.append(rec)
         print(f"run {r + 1}: top p50 {rec['top_p50']:.2f} ms, p99 {rec['top_p99']:.2f} ms "
               f"(max {rec['top_max']:.1f}); scan p50 {rec['scan_p50']:.1f} ms, p99 "
               f"{rec['scan_p99']:.1f} ms; ratio of medians {rec['ratio_median']:.1f}×, median "
-              f"per-query ratio {rec['ratio_per_query_median']:.1f}×; candidates costed by top: "
+              f"per-query ratio {rec['ratio_per_query_median']:.1f}×; search only (best(), no "
+              f"frame): {rec['search_p50']:.2f} vs {rec['search_scan_p50']:.2f} ms p50, "
+              f"{rec['search_ratio']:.1f}×; candidates costed by top: "
               f"median {rec['costed_median']:.0f}, p99 {rec['costed_p99']:.0f}; "
               f"load {rec['load'][0]}→{rec['load'][1]}")
     print("\nover repeats (min / median):")
     for key in ("top_p50", "top_p99", "scan_p50", "scan_p99", "ratio_median",
-                "ratio_per_query_median"):
+                "ratio_per_query_median", "search_p50", "search_scan_p50", "search_ratio"):
         vals = [r[key] for r in runs]
         print(f"  {key}: {min(vals):.2f} / {statistics.median(vals):.2f}")
     print(f"  all {len(ids)} queries: top == scan (checked in run 1)")
