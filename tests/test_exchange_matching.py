@@ -125,6 +125,10 @@ def test_unknown_listing_is_a_key_error():
                               "material": "steel_slag"}), toy(116.5))
     with pytest.raises(KeyError, match="nope"):
         market.top("nope")
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        market.top("o1", k=0)
+    with pytest.raises(ValueError, match=r"plan_flows lacks columns \['t'\]"):
+        market.top("o1", plan_flows=pd.DataFrame(columns=["from_site", "to_site", "material"]))
     assert market.top("o1").empty and tuple(market.top("o1").columns) == MATCH_COLUMNS
 
 

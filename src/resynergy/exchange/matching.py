@@ -27,10 +27,14 @@ different organisation (listings of one organisation are not matched with each o
 ``active`` when the column is there.
 
 Search: a k-d tree (unit vectors, :func:`resynergy.network.geo.unit_xyz`) per material over the
-offers, and per material over the wants that take it. ``top`` takes the K nearest compatible
-counterparts, costs them vectorised, and widens K until the lower bound of any counterpart not
-yet seen — the least price in the tree + the least cost any option can have over the K-th
-distance — exceeds the k-th best delivered cost, so the answer is the full scan's
+offers, and per material over the wants that take it. ``top`` costs the nearest ``first`` (64)
+compatible counterparts of each tree asked; where the lower bound of anything farther — the
+tree's least ask + the least any option can cost over the farthest one's distance
+(:meth:`Transport.lower_bound`: per direct mode fixed + rate × great-circle km; intermodal two
+road fixed costs + the cheapest rail leg's excess over its rate + the lesser rate × km, by the
+triangle inequality) — does not exceed the k-th best, it costs everything within the distance at
+which it does (:meth:`Transport.reach`). The k-th best only falls as candidates are added, so
+what lies beyond stays out: two rounds at most, and the answer is the full scan's
 (:meth:`Market.scan`, kept for tests and benchmarks). Counterparts joined by a direct lane are
 always costed (a lane's negotiated rate has no distance bound).
 """
@@ -521,6 +525,12 @@ class Market:
                ) -> pd.DataFrame:
         t = self.transport
         planned: set[tuple[str, str, str]] = set()
+        if plan_flows is not None:
+            missing = [c for c in ("from_site", "to_site", "material", "t")
+                       if c not in plan_flows]
+            if missing:
+                raise ValueError(f"plan_flows lacks columns {missing} (needs from_site, "
+                                 "to_site, material, t)")
         if plan_flows is not None and len(plan_flows):
             pf = plan_flows[plan_flows["t"] > 0]
             planned = set(zip(pf["from_site"].astype(str), pf["to_site"].astype(str),
