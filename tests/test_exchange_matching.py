@@ -280,6 +280,75 @@ def test_indexed_top_equals_the_full_scan_on_random_markets(seed):
     assert len(some) and some["delivered_yuan_t"].is_monotonic_increasing
 
 
+def reference_top(frame: pd.DataFrame, scenario: Scenario, lid: str, k: int
+                  ) -> list[tuple[str, float]]:
+    """Every filter written out row by row in plain Python (no shared code with the matcher's
+    filters), each passing pair costed alone: (counterpart, delivered) cheapest first."""
+    from resynergy.exchange.matching import Transport
+
+    t = Transport(scenario)
+    inputs = process_inputs(scenario.table("process_io"))
+    f = normalise(frame)
+    me = f[f["id"] == lid].iloc[0]
+
+    def day(text, default):
+        return pd.Timestamp(text).value if text else default
+
+    def left(r):
+        return r["quantity_t"] - (0.0 if np.isnan(r["reserved_t"]) else r["reserved_t"])
+
+    out = []
+    for pos, r in f.iterrows():
+        if r["side"] == me["side"]:
+            continue
+        o, w = (me, r) if me["side"] == "offer" else (r, me)
+        if left(o) <= 0 or left(w) <= 0:
+            continue
+        if o["material"] not in accepted_materials(w["material"], w["accepts"], inputs):
+            continue
+        if o["organisation"] and o["organisation"] == w["organisation"]:
+            continue
+        if not (day(o["start"], -np.inf) <= day(w["end"], np.inf)
+                and day(w["start"], -np.inf) <= day(o["end"], np.inf)):
+            continue
+        ask, cap = o["price_yuan_t"], w["price_yuan_t"]
+        if not (np.isnan(ask) or np.isnan(cap) or ask <= cap):
+            continue
+        fits = True
+        for spec in SPECS:
+            v, lo, hi = o[f"spec_{spec}"], w[f"spec_{spec}_min"], w[f"spec_{spec}_max"]
+            if (not np.isnan(lo) and not v >= lo) or (not np.isnan(hi) and not v <= hi):
+                fits = False
+        if not fits or not hazard_ok(o["hazardous_code"], w["hazardous_code"]):
+            continue
+        s, u = t.site_ids.get_loc(o["site"]), t.site_ids.get_loc(w["site"])
+        _, val = t.score(np.array([s]), np.array([u]))
+        delivered = (0.0 if np.isnan(ask) else ask) + float(val[0])
+        if np.isfinite(delivered):
+            out.append((delivered, pos, r["id"]))
+    out.sort()
+    return [(c, d) for d, _, c in out[:k]]
+
+
+def test_top_agrees_with_a_plain_python_reference():
+    frame, scenario = random_market(3, n=300)
+    frame.loc[frame.index[:40:4], "material"] = "hazardous_waste"
+    frame.loc[frame.index[:40:4], "hazardous_code"] = np.where(
+        frame["side"].iloc[:40:4] == "offer", "900-041-49", "HW49|HW08")
+    frame["hazardous_code"] = frame["hazardous_code"].fillna("")
+    market = Market(frame, scenario)
+    found = 0
+    for lid in frame["id"].iloc[::7]:
+        got = market.top(lid, k=8)
+        want = reference_top(frame, scenario, lid, 8)
+        assert list(got["counterpart"]) == [c for c, _ in want]
+        np.testing.assert_allclose(got["delivered_yuan_t"], [d for _, d in want], rtol=1e-12)
+        found += len(want)
+    assert found > 150
+    hw = frame.loc[(frame["side"] == "want") & (frame["material"] == "hazardous_waste"), "id"]
+    assert any(len(market.top(x)) for x in hw)  # hazardous offers reach wants listing HW49
+
+
 # ---- listings ----------------------------------------------------------------------------
 
 def test_check_listings_locates_every_problem_in_zh_and_en():
@@ -294,7 +363,7 @@ def test_check_listings_locates_every_problem_in_zh_and_en():
         {"id": "d", "side": "offer", "site": "A", "material": "hazardous_waste",
          "quantity_t": 5, "start": "2022-13-01", "spec_cl_pct_max": 0.1},
         {"id": "e", "side": "offer", "site": "A", "material": "hazardous_waste",
-         "quantity_t": 5, "hazardous_code": "90004149"},
+         "quantity_t": 5, "hazardous_code": "90004149", "reserved_t": 6.0},
     ])
     issues = check_listings(frame, s)
     found = {(i.row, i.column, i.code) for i in issues}
@@ -305,6 +374,7 @@ def test_check_listings_locates_every_problem_in_zh_and_en():
         (4, "accepts", "unknown_accept"), (4, "hazardous_code", "bad_hw_codes"),
         (5, "start", "bad_date"), (5, "spec_cl_pct_max", "side_column"),
         (5, "hazardous_code", "hw_required"), (6, "hazardous_code", "bad_hw_code"),
+        (6, "reserved_t", "above_max"),
     }
     assert sum(1 for i in issues if i.code == "unknown_accept") == 2
     zh = next(i for i in issues if i.code == "period_order")

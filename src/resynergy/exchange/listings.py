@@ -173,6 +173,10 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
         num[col], bad = _numbers(raw[col])
         add(bad, "not_number", col, raw[col].to_numpy(dtype=object))
         add(np.isinf(num[col]), "not_finite", col, num[col])
+    with np.errstate(invalid="ignore"):
+        res = num["reserved_t"]
+        add(res < 0, "below_min", "reserved_t", res, min=0)
+        add(res > qty, "above_max", "reserved_t", res, max=qty)
     days = {}
     for col in ("start", "end"):
         t = text[col]
