@@ -164,14 +164,18 @@ class Transport:
     def _rate(self, mode: str) -> tuple[float, float]:
         return self._rates[mode]
 
-    def _bound_lines(self) -> list[tuple[float, float]]:
-        """Lines (c, r): every direct and intermodal option between two distinct sites a
-        great-circle distance g apart costs at least min over lines of c + r·g (the triangle
-        inequality bounds an intermodal path's legs by g). Lanes are not bounded (see top)."""
-        lines = [self._rate(m) for m in self.direct]
+    def _bound_lines(self) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
+        """Lower-bound lines of the options between two distinct sites a great-circle
+        distance g apart: direct ones (c, r): cost ≥ c + r·g; intermodal ones (c, r, r_road):
+        cost ≥ c + (r_road − r)·g_access + r·g, where g_access is the distance from the
+        listing's own site to its nearest terminal (road legs cost ≥ fixed + r_road per km, the
+        rail leg ≥ c0 + rail rate per km, and the legs' distances add up to at least g by the
+        triangle inequality). Lanes are not bounded (they are always costed)."""
+        direct = [self._rate(m) for m in self.direct]
+        inter = []
         if self.rail and self.direct:
             fixed = min(self._rate(m)[0] for m in self.direct)
-            road_r = min(self._rate(m)[1] for m in self.direct)
+            road_r = max(min(self._rate(m)[1] for m in self.direct), 0.0)
             for q in self.rail:
                 rail_r = max(self._rate(q)[1], 0.0)
                 s = self.legs[q]["score"]
@@ -179,13 +183,22 @@ class Transport:
                 if not ok.any():
                     continue
                 c0 = float((s - rail_r * self._rail_gc)[ok].min())  # rail legs ≥ c0 + r·g2
-                lines.append((2 * fixed + c0, min(road_r, rail_r)))
-        return [(c, max(r, 0.0)) for c, r in lines]
+                inter.append((2 * fixed + c0, min(road_r, rail_r), road_r))
+        return [(c, max(r, 0.0)) for c, r in direct], inter
 
-    def lower_bound(self, gc_km: float) -> float:
-        """Least transport + handling + CO2 cost (yuan/t) between two distinct sites at least
-        ``gc_km`` apart, lanes aside."""
-        lines = list(self._lines)
+    def _lines_at(self, site: int | None) -> list[tuple[float, float]]:
+        """Lines (c, r) bounding every option from or to ``site`` (None: any site)."""
+        direct, inter = self._lines
+        lines = list(direct)
+        g0 = 0.0 if site is None or not self.rail else float(self.acc_gc[site].min())
+        if np.isfinite(g0):  # a site without a terminal in reach has no intermodal option
+            lines += [(c + (road_r - r) * g0, r) for c, r, road_r in inter]
+        return lines
+
+    def lower_bound(self, gc_km: float, site: int | None = None) -> float:
+        """Least transport + handling + CO2 cost (yuan/t) between ``site`` (None: any) and a
+        site at least ``gc_km`` away, lanes aside."""
+        lines = self._lines_at(site)
         if gc_km <= 0 and self.onsite:  # a listing on the same site: the on-site mode
             lines.append(self._rate(self.onsite[0]))
         if not lines:
@@ -193,16 +206,15 @@ class Transport:
         least = min(c + r * gc_km for c, r in lines)
         return least - abs(least) * _SAFETY - _SAFETY
 
-    def reach(self, target: float) -> float:
-        """A distance (km) beyond which every option costs more than ``target`` yuan/t (lanes
-        aside): the least g with lower_bound(g') > target for all g' > g; inf when none."""
+    def reach(self, target: float, site: int | None = None) -> float:
+        """A distance (km) beyond which every option from or to ``site`` costs more than
+        ``target`` yuan/t (lanes aside): lower_bound(g) > target for every g beyond; inf when
+        no distance is enough."""
         if not np.isfinite(target):
             return np.inf
         target = target + abs(target) * _SAFETY + _SAFETY
-        if not self._lines:
-            return 0.0
         far = 0.0
-        for c, r in self._lines:
+        for c, r in self._lines_at(site):
             if c > target:
                 continue
             if r <= 0:
@@ -440,9 +452,9 @@ class Market:
         kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
         wider = []
         for tree, idx, price_lb, gc in open_trees:
-            if price_lb + self.transport.lower_bound(gc) > kth:
+            if price_lb + self.transport.lower_bound(gc, int(self.site[i])) > kth:
                 continue  # nothing beyond the nearest can beat the k-th best
-            reach = self.transport.reach(kth - price_lb)
+            reach = self.transport.reach(kth - price_lb, int(self.site[i]))
             if not np.isfinite(reach):
                 wider.append(idx)
                 continue
