@@ -386,12 +386,13 @@ class Market:
         self._take_cols = [by_set[x] for x in self.takes]
         for i in np.flatnonzero(~self.is_offer):
             self.take[i, self._take_cols[i]] = True
-        self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float]] = {}
+        self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float, list]] = {}
         self._want_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for m in range(len(mats)):
             idx = np.flatnonzero(self.is_offer & (self.mat == m))
             if len(idx):
-                self._offer_trees[m] = (cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()))
+                self._offer_trees[m] = (cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()),
+                                        self._bands(idx))
             idx = np.flatnonzero(~self.is_offer & self.take[:, m])
             if len(idx):
                 self._want_trees[m] = (cKDTree(self.xyz[idx]), idx)
@@ -428,6 +429,22 @@ class Market:
         return self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
                             distinct=True)
 
+    def _bands(self, idx: np.ndarray, n: int = 4) -> list[tuple[cKDTree, np.ndarray, float]]:
+        """Offers of one material split by ask into ``n`` bands, a tree and least ask each: the
+        second round reaches only as far as each band's own least ask allows (a dear offer
+        must be nearer to beat the k-th best than a cheap one)."""
+        if len(idx) < 4 * n * self.first:
+            return [(cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()))]
+        ask = self.ask[idx]
+        band = np.searchsorted(np.quantile(ask, np.linspace(0, 1, n + 1)[1:-1]), ask,
+                               side="right")
+        out = []
+        for b in range(n):
+            sub = idx[band == b]
+            if len(sub):
+                out.append((cKDTree(self.xyz[sub]), sub, float(self.ask[sub].min())))
+        return out
+
     def _search(self, i: int, k: int) -> tuple[np.ndarray, ...]:
         """The k-d tree search: the nearest ``first`` counterparts of each tree asked, costed;
         then, where the lower bound at the farthest of them does not exceed the k-th best,
@@ -436,14 +453,14 @@ class Market:
         trees = self._trees(i)
         forced = self._lane_partners(i)
         cand, open_trees = [forced], []
-        for tree, idx, price_lb in trees:
+        for tree, idx, price_lb, bands in trees:
             kk = min(max(self.first, 4 * k), len(idx))
             d, j = tree.query(self.xyz[i], k=kk)
             d, j = np.atleast_1d(d), np.atleast_1d(j)
             cand.append(idx[j])
             if kk < len(idx):
                 gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
-                open_trees.append((tree, idx, price_lb, gc))
+                open_trees.append((price_lb, gc, bands))
         # a listing is in one tree per material and the trees asked are of distinct materials,
         # so only lane partners (not known compatible) can repeat
         ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
@@ -451,15 +468,17 @@ class Market:
         self.costed = sum(len(c) for c in cand)
         kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
         wider = []
-        for tree, idx, price_lb, gc in open_trees:
-            if price_lb + self.transport.lower_bound(gc, int(self.site[i])) > kth:
+        site = int(self.site[i])
+        for price_lb, gc, bands in open_trees:
+            if price_lb + self.transport.lower_bound(gc, site) > kth:
                 continue  # nothing beyond the nearest can beat the k-th best
-            reach = self.transport.reach(kth - price_lb, int(self.site[i]))
-            if not np.isfinite(reach):
-                wider.append(idx)
-                continue
-            hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
-            wider.append(idx[np.asarray(hit, dtype=np.int64)])
+            for tree, idx, band_lb in bands:
+                reach = self.transport.reach(kth - band_lb, site)
+                if not np.isfinite(reach):
+                    wider.append(idx)
+                    continue
+                hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
+                wider.append(idx[np.asarray(hit, dtype=np.int64)])
         if wider:
             cand += wider
             ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
@@ -473,10 +492,14 @@ class Market:
         except KeyError:
             raise KeyError(f"unknown listing {listing_id!r}") from None
 
-    def _trees(self, i: int) -> list[tuple[cKDTree, np.ndarray, float]]:
+    def _trees(self, i: int) -> list[tuple[cKDTree, np.ndarray, float, list]]:
+        """(tree, positions, least ask, ask bands) of the counterparts' trees."""
         if self.is_offer[i]:
             hit = self._want_trees.get(int(self.mat[i]))
-            return [(hit[0], hit[1], float(self.ask[i]))] if hit else []
+            if not hit:
+                return []
+            own = float(self.ask[i])
+            return [(hit[0], hit[1], own, [(hit[0], hit[1], own)])]
         return [self._offer_trees[c] for c in self._take_cols[i] if c in self._offer_trees]
 
     def _lane_partners(self, i: int) -> np.ndarray:
