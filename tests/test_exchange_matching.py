@@ -386,6 +386,9 @@ def test_check_listings_locates_every_problem_in_zh_and_en():
     with pytest.raises(ListingsError) as err:
         Market(frame, s)
     assert err.value.issues == issues
+    blank = check_listings(pd.DataFrame({"id": ["x"], "side": ["offer"], "site": ["A"],
+                                         "material": ["fly_ash"], "quantity_t": [None]}))
+    assert [(i.code, i.row, i.column) for i in blank] == [("required", 2, "quantity_t")]
     missing = check_listings(pd.DataFrame({"id": ["x"]}))
     assert {i.column for i in missing if i.code == "missing_column"} == {
         "side", "site", "material", "quantity_t"}

@@ -161,7 +161,8 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
             ref_table="materials", ref_column="code")
     qty, bad = _numbers(raw["quantity_t"])
     raw_q = raw["quantity_t"].to_numpy(dtype=object)
-    add(bad | np.isnan(qty), "not_number", "quantity_t", raw_q)
+    add(bad, "not_number", "quantity_t", raw_q)
+    add(~bad & np.isnan(qty), "required", "quantity_t")
     with np.errstate(invalid="ignore"):
         add(np.isinf(qty), "not_finite", "quantity_t", qty)
         add(np.isfinite(qty) & (qty <= 0), "not_positive", "quantity_t", qty)
