@@ -278,6 +278,9 @@ def test_indexed_top_equals_the_full_scan_on_random_markets(seed, n, first, monk
             fast = market.top(lid, k=k)
             pruned += market.costed < (frame["side"] != frame.set_index("id").at[lid, "side"]).sum()
             pd.testing.assert_frame_equal(fast, market.scan(lid, k=k))
+            ids, cost = market.best(lid, k=k)
+            assert list(ids) == list(fast["counterpart"])
+            assert np.array_equal(cost, fast["delivered_yuan_t"].to_numpy())
     assert pruned > 30  # the index left counterparts out, and still found the same best
     some = market.top(frame.loc[frame["side"] == "want", "id"].iloc[0], k=10)
     assert len(some) and some["delivered_yuan_t"].is_monotonic_increasing
