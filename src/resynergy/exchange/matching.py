@@ -1,0 +1,622 @@
+"""Matching: for one listing, its counterparts ranked by delivered cost.
+
+``delivered_yuan_t`` = the offer's ask (a negotiable ask counts as 0: the ranking is then by
+logistics alone, and ``price_yuan_t`` stays NaN so the row shows it is negotiable)
++ transport + terminal handling + CO2 × the scenario's carbon price (policy ``carbon_price``,
+yuan/t CO2), by the cheapest of the network's options between the offer's and the want's sites:
+
+- ``direct``: one road leg by each direct mode (every non-rail mode but the on-site one, as in
+  :mod:`resynergy.network.arcs`), great-circle × circuity; a direct lane between the two sites
+  replaces the geometric leg of its mode (its own distance, cost, CO2 where it gives them);
+  two listings on one site use the on-site mode (conveyor, loader) when the modes table has one;
+- ``intermodal``: road to one of the ``k_terminals`` nearest rail terminals of the offer's site
+  (within ``terminal_radius_km``), rail to one of the want site's, road from there, the same
+  road mode on both road legs; rail legs shorter than ``min_rail_km`` are not offered; rail
+  lanes between terminals override their rail leg; handling is charged at both terminals.
+
+Every leg is costed by the one definition in :mod:`resynergy.network.arcs` (``mode_leg``,
+``lane_leg``, ``rail_leg``). The cheapest option is chosen by cost + CO2 at the carbon price.
+
+Filters (a counterpart failing any is not listed): material (a want takes its material and its
+accepted substitutes, :mod:`.compat`), hazardous-waste code (an offer with a code only to a want
+that lists the code or its HW category), specs (each offer spec within the want's bounds; an
+offer that does not state a spec the want bounds is excluded, not guessed), the want's price cap
+(on the ask; a negotiable ask passes), period overlap, a positive remaining quantity on both
+sides (``quantity_t`` of a match = the smaller remaining quantity: what could be traded), a
+different organisation (listings of one organisation are not matched with each other), and
+``active`` when the column is there.
+
+Search: a k-d tree (unit vectors, :func:`resynergy.network.geo.unit_xyz`) per material over the
+offers, and per material over the wants that take it. ``top`` costs the nearest ``first`` (64)
+compatible counterparts of each tree asked; where the lower bound of anything farther — the
+tree's least ask + the least any option can cost over the farthest one's distance
+(:meth:`Transport.lower_bound`: per direct mode fixed + rate × great-circle km; intermodal two
+road fixed costs + the cheapest rail leg's excess over its rate + the lesser rate × km, by the
+triangle inequality) — does not exceed the k-th best, it costs everything within the distance at
+which it does (:meth:`Transport.reach`). The k-th best only falls as candidates are added, so
+what lies beyond stays out: two rounds at most, and the answer is the full scan's
+(:meth:`Market.scan`, kept for tests and benchmarks). Counterparts joined by a direct lane are
+always costed (a lane's negotiated rate has no distance bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from resynergy.exchange.compat import (
+    accepted_materials,
+    hazard_ok,
+    periods_overlap,
+    process_inputs,
+    spec_ok,
+)
+from resynergy.exchange.listings import SPECS, ListingsError, check_listings, normalise
+from resynergy.network.arcs import (
+    NetworkOptions,
+    direct_lanes,
+    lane_leg,
+    mode_leg,
+    onsite_modes,
+    rail_leg,
+)
+from resynergy.network.geo import EARTH_RADIUS_KM, chord, great_circle_km, unit_xyz
+
+MATCH_COLUMNS: tuple[str, ...] = (
+    "listing", "counterpart", "organisation", "site", "material", "quantity_t", "price_yuan_t",
+    "kind", "mode", "rail_mode", "from_terminal", "to_terminal", "distance_km",
+    "transport_yuan_t", "handling_yuan_t", "co2_kg_t", "co2_yuan_t", "delivered_yuan_t",
+    "plan_recommended", "route_zh", "route_en",
+)
+_SAFETY = 1e-9  # relative slack of the lower bound against rounding
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One way to move a tonne between two sites (a column of the option matrix)."""
+
+    kind: str  # direct | intermodal
+    mode: str
+    rail_mode: str = ""
+    ka: int = -1  # which of the offer site's access terminals
+    kb: int = -1  # which of the want site's access terminals
+    lane: int = -1  # direct lane row
+
+
+class Transport:
+    """The cheapest option (by yuan/t including CO2 at the carbon price) between sites of a
+    scenario, vectorised over site pairs; see the module text for the options."""
+
+    def __init__(self, scenario, options: NetworkOptions | None = None):
+        options = options or NetworkOptions()
+        sites = scenario.table("sites").reset_index(drop=True)
+        self.site_ids = pd.Index(sites["id"])
+        self.lat = sites["lat"].to_numpy(dtype=float)
+        self.lon = sites["lon"].to_numpy(dtype=float)
+        self.name_zh = sites["name_zh"].fillna("").to_numpy(dtype=object)
+        self.name_en = sites["name_en"].fillna("").replace("", np.nan).fillna(
+            sites["name_zh"]).to_numpy(dtype=object)
+        modes = scenario.table("modes").set_index("id")
+        self.modes = modes
+        self._mode = {str(m): {k: float(modes.at[m, k]) for k in (
+            "cost_fixed", "cost_per_tkm", "co2_per_tkm", "circuity")} for m in modes.index}
+        self._mode_name = {str(m): (str(r["name_zh"]), str(r["name_en"]) if isinstance(
+            r["name_en"], str) and r["name_en"] else str(r["name_zh"]))
+            for m, r in modes.iterrows()}
+        rail = modes.index[modes["rail"].fillna(False).astype(bool)].tolist()
+        self.onsite = onsite_modes(modes)[:1]
+        direct = list(options.direct_modes) if options.direct_modes is not None else [
+            m for m in modes.index if m not in rail]
+        self.direct = [m for m in direct if m not in onsite_modes(modes)]
+        self.carbon = float(scenario.policy("carbon_price", 0.0) or 0.0) / 1000.0  # yuan/kg
+        self._rates = {m: self._rate_of(m) for m in self._mode}
+        terminals = scenario.table("terminals").reset_index(drop=True)
+        lanes = scenario.table("lanes").reset_index(drop=True)
+        is_direct = direct_lanes(lanes, rail, terminals).to_numpy(dtype=bool)
+        self.lanes = lanes[is_direct].reset_index(drop=True)
+        self._lane_key = (self.site_ids.get_indexer(self.lanes["from_site"]).astype(np.int64)
+                          * len(self.site_ids)
+                          + self.site_ids.get_indexer(self.lanes["to_site"]))
+        self.term_pos = self.site_ids.get_indexer(terminals["site"])
+        n_term = len(terminals)
+        self.rail = rail if n_term and self.direct else []
+        self.legs: dict[str, dict[str, np.ndarray]] = {}
+        self.kt = 0
+        if self.rail:
+            tlat, tlon = self.lat[self.term_pos], self.lon[self.term_pos]
+            rail_gc = great_circle_km(tlat[:, None], tlon[:, None], tlat[None, :], tlon[None, :])
+            handling = terminals["handling_cost"].to_numpy(dtype=float)
+            usable = (rail_gc >= options.min_rail_km) & ~np.eye(n_term, dtype=bool)
+            for q in self.rail:
+                leg = rail_leg(q, rail_gc, handling, modes, terminals, lanes[~is_direct])
+                leg["score"] = np.where(usable, leg["cost"] + self.carbon * leg["co2"], np.inf)
+                self.legs[q] = leg
+            self.kt = min(options.k_terminals, n_term)
+            d, j = cKDTree(unit_xyz(tlat, tlon)).query(
+                unit_xyz(self.lat, self.lon), k=self.kt,
+                distance_upper_bound=chord(options.terminal_radius_km) * (1 + 1e-9))
+            d, j = d.reshape(len(sites), self.kt), j.reshape(len(sites), self.kt)
+            self.acc = np.where(np.isfinite(d), j, -1)
+            self.acc_gc = np.where(self.acc >= 0, great_circle_km(
+                self.lat[:, None], self.lon[:, None], tlat[np.maximum(self.acc, 0)],
+                tlon[np.maximum(self.acc, 0)]), np.inf)
+            self._rail_gc = rail_gc
+        self.options = [_Option("direct", m) for m in self.direct]
+        self.options += [_Option("direct", m) for m in self.onsite]
+        self.options += [_Option("intermodal", m, q, a, b) for q in self.rail for m in self.direct
+                         for a in range(self.kt) for b in range(self.kt)]
+        self.options += [_Option("direct", str(ln["mode"]), lane=int(i))
+                         for i, ln in self.lanes.iterrows()]
+        self._lines = self._bound_lines()
+
+    # ---- costing --------------------------------------------------------------------------
+    def _rate_of(self, mode: str) -> tuple[float, float]:
+        """Fixed yuan/t and yuan per great-circle km (cost + CO2 at the carbon price): a leg
+        ``g`` km apart scores ``mode_leg``'s cost + carbon × CO2 = fixed + rate × g."""
+        fixed, _ = (float(x) for x in mode_leg(self._mode[mode], 0.0)[1:])
+        km, cost, co2 = (float(x) for x in mode_leg(self._mode[mode], 1.0))
+        return fixed, (cost - fixed) + self.carbon * co2
+
+    def _rate(self, mode: str) -> tuple[float, float]:
+        return self._rates[mode]
+
+    def _bound_lines(self) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
+        """Lower-bound lines of the options between two distinct sites a great-circle
+        distance g apart: direct ones (c, r): cost ≥ c + r·g; intermodal ones (c, r, r_road):
+        cost ≥ c + (r_road − r)·g_access + r·g, where g_access is the distance from the
+        listing's own site to its nearest terminal (road legs cost ≥ fixed + r_road per km, the
+        rail leg ≥ c0 + rail rate per km, and the legs' distances add up to at least g by the
+        triangle inequality). Lanes are not bounded (they are always costed)."""
+        direct = [self._rate(m) for m in self.direct]
+        inter = []
+        if self.rail and self.direct:
+            fixed = min(self._rate(m)[0] for m in self.direct)
+            road_r = max(min(self._rate(m)[1] for m in self.direct), 0.0)
+            for q in self.rail:
+                rail_r = max(self._rate(q)[1], 0.0)
+                s = self.legs[q]["score"]
+                ok = np.isfinite(s)
+                if not ok.any():
+                    continue
+                c0 = float((s - rail_r * self._rail_gc)[ok].min())  # rail legs ≥ c0 + r·g2
+                inter.append((2 * fixed + c0, min(road_r, rail_r), road_r))
+        return [(c, max(r, 0.0)) for c, r in direct], inter
+
+    def _lines_at(self, site: int | None) -> list[tuple[float, float]]:
+        """Lines (c, r) bounding every option from or to ``site`` (None: any site)."""
+        direct, inter = self._lines
+        lines = list(direct)
+        g0 = 0.0 if site is None or not self.rail else float(self.acc_gc[site].min())
+        if np.isfinite(g0):  # a site without a terminal in reach has no intermodal option
+            lines += [(c + (road_r - r) * g0, r) for c, r, road_r in inter]
+        return lines
+
+    def lower_bound(self, gc_km: float, site: int | None = None) -> float:
+        """Least transport + handling + CO2 cost (yuan/t) between ``site`` (None: any) and a
+        site at least ``gc_km`` away, lanes aside."""
+        lines = self._lines_at(site)
+        if gc_km <= 0 and self.onsite:  # a listing on the same site: the on-site mode
+            lines.append(self._rate(self.onsite[0]))
+        if not lines:
+            return np.inf
+        least = min(c + r * gc_km for c, r in lines)
+        return least - abs(least) * _SAFETY - _SAFETY
+
+    def reach(self, target: float, site: int | None = None) -> float:
+        """A distance (km) beyond which every option from or to ``site`` costs more than
+        ``target`` yuan/t (lanes aside): lower_bound(g) > target for every g beyond; inf when
+        no distance is enough."""
+        if not np.isfinite(target):
+            return np.inf
+        target = target + abs(target) * _SAFETY + _SAFETY
+        far = 0.0
+        for c, r in self._lines_at(site):
+            if c > target:
+                continue
+            if r <= 0:
+                return np.inf
+            far = max(far, (target - c) / r)
+        return far
+
+    def score(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cheapest option (index into ``options``, -1 = none) and its cost + CO2 yuan/t, from
+        sites ``s`` to sites ``u`` (site positions)."""
+        n = len(s)
+        gc = great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u])
+        same = s == u
+        cols = np.full((n, len(self.options)), np.inf)
+        c = 0
+        for m in self.direct:
+            f, r = self._rate(m)
+            col = f + r * gc
+            if self.onsite:
+                col[same] = np.inf
+            cols[:, c] = col
+            c += 1
+        for m in self.onsite:
+            f, r = self._rate(m)
+            cols[:, c] = np.where(same, f, np.inf)
+            c += 1
+        if self.rail:  # (pair, offer-side terminal, want-side terminal) blocks, a-major
+            a, b = self.acc[s], self.acc[u]
+            g1, g3 = self.acc_gc[s], self.acc_gc[u]  # inf where a site has fewer terminals
+            width = self.kt * self.kt
+            for q in self.rail:
+                rail = self.legs[q]["score"][np.maximum(a, 0)[:, :, None],
+                                             np.maximum(b, 0)[:, None, :]]
+                rail[same] = np.inf
+                for m in self.direct:
+                    f, r = self._rate(m)
+                    tot = (f + r * g1)[:, :, None] + rail + (f + r * g3)[:, None, :]
+                    cols[:, c:c + width] = tot.reshape(n, width)
+                    c += width
+        if len(self.lanes):
+            key = s.astype(np.int64) * len(self.site_ids) + u
+            for li in range(len(self.lanes)):
+                hit = np.flatnonzero(key == self._lane_key[li])
+                if len(hit):
+                    km, cost, co2 = lane_leg(self.lanes.iloc[[li] * len(hit)], self.modes,
+                                             gc[hit])
+                    cols[hit, c] = cost + self.carbon * co2
+                    mode = self.lanes.at[li, "mode"]
+                    if mode in self.direct:  # the lane replaces the geometric leg of its mode
+                        cols[hit, self.direct.index(mode)] = np.inf
+                c += 1
+        if n == 0 or not self.options:
+            return np.full(n, -1), np.full(n, np.inf)
+        best = np.argmin(cols, axis=1)
+        val = cols[np.arange(n), best]
+        return np.where(np.isfinite(val), best, -1), val
+
+    def detail(self, s: int, u: int, option: int) -> dict[str, object]:
+        """Legs of one chosen option: kind, modes, terminals, km, transport, handling, CO2."""
+        o = self.options[option]
+        gc = float(great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u]))
+        out: dict[str, object] = {"kind": o.kind, "mode": o.mode, "rail_mode": o.rail_mode,
+                                  "from_terminal": "", "to_terminal": "", "lane": o.lane >= 0}
+        if o.kind == "direct":
+            if o.lane >= 0:
+                km, cost, co2 = (float(x[0]) for x in lane_leg(
+                    self.lanes.iloc[[o.lane]], self.modes, np.array([gc])))
+            else:
+                km, cost, co2 = (float(x) for x in mode_leg(self._mode[o.mode],
+                                                            0.0 if s == u else gc))
+            out.update(legs=[km], distance_km=km, transport_yuan_t=cost, handling_yuan_t=0.0,
+                       co2_kg_t=co2)
+            return out
+        a, b = int(self.acc[s, o.ka]), int(self.acc[u, o.kb])
+        mm = self._mode[o.mode]
+        d1, c1, e1 = (float(x) for x in mode_leg(mm, self.acc_gc[s, o.ka]))
+        d3, c3, e3 = (float(x) for x in mode_leg(mm, self.acc_gc[u, o.kb]))
+        leg = self.legs[o.rail_mode]
+        d2, c2, e2 = float(leg["km"][a, b]), float(leg["cost"][a, b]), float(leg["co2"][a, b])
+        handling = float(leg["handling"][a, b])
+        out.update(legs=[d1, d2, d3], distance_km=d1 + d2 + d3,
+                   transport_yuan_t=c1 + (c2 - handling) + c3, handling_yuan_t=handling,
+                   co2_kg_t=e1 + e2 + e3,
+                   from_terminal=str(self.site_ids[self.term_pos[a]]),
+                   to_terminal=str(self.site_ids[self.term_pos[b]]),
+                   ta=int(self.term_pos[a]), tb=int(self.term_pos[b]))
+        return out
+
+    def route(self, d: dict, lang: str) -> str:
+        """The route as a line of text, e.g. 柴油重卡 45 km → 唐山站 铁路 320 km → 北京站 柴油重卡 12 km."""
+        def mode_name(m: str) -> str:
+            return self._mode_name[m][0 if lang == "zh" else 1]
+
+        legs = d["legs"]
+        if d["kind"] == "direct":
+            if d["mode"] in self.onsite:
+                return mode_name(d["mode"])
+            text = f"{mode_name(d['mode'])} {legs[0]:.0f} km"
+            if d["lane"]:
+                text += "（协议线路）" if lang == "zh" else " (contracted lane)"
+            return text
+        sites = self.name_zh if lang == "zh" else self.name_en
+        road, rail = mode_name(d["mode"]), mode_name(d["rail_mode"])
+        return (f"{road} {legs[0]:.0f} km → {sites[d['ta']]} {rail} {legs[1]:.0f} km → "
+                f"{sites[d['tb']]} {road} {legs[2]:.0f} km")
+
+
+class Market:
+    """Listings of an exchange on a scenario's network; :meth:`top` ranks counterparts.
+
+    ``listings`` has the columns of :data:`resynergy.exchange.listings.LISTING_COLUMNS`
+    (checked: :class:`~resynergy.exchange.listings.ListingsError` lists every problem); sites,
+    modes, terminals, lanes, process_io and the carbon price come from ``scenario``; the spatial
+    index is built once, here."""
+
+    first = 64  # nearest candidates per tree in the first round (then × 4 per round)
+
+    def __init__(self, listings: pd.DataFrame, scenario, options: NetworkOptions | None = None):
+        self.costed = 0  # candidates in the last round of the last top(): for tests, benchmarks
+        issues = check_listings(listings, scenario)
+        if issues:
+            raise ListingsError(issues)
+        f = normalise(listings)
+        self.frame = f
+        self.transport = Transport(scenario, options)
+        t = self.transport
+        n = len(f)
+        self.ids = f["id"].to_numpy(dtype=object)
+        self.org_text = f["organisation"].to_numpy(dtype=object)
+        self.site_text = f["site"].to_numpy(dtype=object)
+        self.mat_text = f["material"].to_numpy(dtype=object)
+        self._index = {x: i for i, x in enumerate(self.ids)}
+        self.is_offer = (f["side"] == "offer").to_numpy()
+        self.site = t.site_ids.get_indexer(f["site"])
+        self.xyz = unit_xyz(t.lat[self.site], t.lon[self.site]) if n else np.empty((0, 3))
+        mats = pd.Index(sorted(set(f["material"])))
+        self.materials = mats
+        self.mat = mats.get_indexer(f["material"])
+        orgs = f["organisation"]
+        self.org = np.where(orgs == "", -1, pd.factorize(orgs)[0])
+        price = f["price_yuan_t"].to_numpy(dtype=float)
+        self.price = price
+        self.ask = np.where(self.is_offer, np.nan_to_num(price, nan=0.0), 0.0)  # delivered part
+        reserved = (f["reserved_t"].fillna(0).to_numpy(dtype=float) if "reserved_t" in f
+                    else np.zeros(n))
+        remaining = f["quantity_t"].to_numpy(dtype=float) - reserved
+        if "active" in f:
+            remaining = np.where(f["active"].fillna(True).astype(bool), remaining, 0.0)
+        self.remaining = remaining
+        self.alive = remaining > 0
+        self.start = _days(f["start"], -np.inf)
+        self.end = _days(f["end"], np.inf)
+        self.spec = f[[f"spec_{s}" for s in SPECS]].to_numpy(dtype=float)
+        self.lo = f[[f"spec_{s}_min" for s in SPECS]].to_numpy(dtype=float)
+        self.hi = f[[f"spec_{s}_max" for s in SPECS]].to_numpy(dtype=float)
+        self.bounded = ~np.isnan(self.lo).all(axis=1) | ~np.isnan(self.hi).all(axis=1)
+        self.hw = f["hazardous_code"].to_numpy(dtype=object)
+        self.coded = self.is_offer & (self.hw != "")
+        inputs = process_inputs(scenario.table("process_io"))
+        self.takes: list[frozenset[str]] = [
+            accepted_materials(m, a, inputs) if not o else frozenset()
+            for m, a, o in zip(f["material"], f["accepts"], self.is_offer, strict=True)]
+        # compatibility as a (want, material) table for vectorised checks of offers
+        self.take = np.zeros((n, len(mats)), dtype=bool)
+        by_set: dict[frozenset[str], list[int]] = {}
+        for takes in set(self.takes):
+            cols = mats.get_indexer(sorted(takes))
+            by_set[takes] = sorted(int(c) for c in cols[cols >= 0])
+        self._take_cols = [by_set[x] for x in self.takes]
+        for i in np.flatnonzero(~self.is_offer):
+            self.take[i, self._take_cols[i]] = True
+        self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float, list]] = {}
+        self._want_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
+        for m in range(len(mats)):
+            idx = np.flatnonzero(self.is_offer & (self.mat == m))
+            if len(idx):
+                self._offer_trees[m] = (cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()),
+                                        self._bands(idx))
+            idx = np.flatnonzero(~self.is_offer & self.take[:, m])
+            if len(idx):
+                self._want_trees[m] = (cKDTree(self.xyz[idx]), idx)
+        lanes = t.lanes
+        self._lane_from = t.site_ids.get_indexer(lanes["from_site"])
+        self._lane_to = t.site_ids.get_indexer(lanes["to_site"])
+
+    # ---- public -------------------------------------------------------------------------
+    def top(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
+            ) -> pd.DataFrame:
+        """The ``k`` counterparts of a listing with the least delivered cost (MATCH_COLUMNS,
+        cheapest first; ties by listing order). ``plan_recommended`` is true where
+        ``plan_flows`` (from_site, to_site, material, t) carries this pairing with t > 0.
+        KeyError for an unknown id."""
+        i = self._at(listing_id)
+        return self._frame(i, self._search(i, _positive(k)), plan_flows)
+
+    def scan(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
+             ) -> pd.DataFrame:
+        """What :meth:`top` answers, by filtering and costing every listing of the other side
+        (no index): the reference for tests and benchmarks."""
+        i = self._at(listing_id)
+        return self._frame(i, self._scan(i, _positive(k)), plan_flows)
+
+    def best(self, listing_id: str, k: int = 10, full_scan: bool = False
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and delivered yuan/t of the ``k`` best counterparts, without the match frame
+        (``top`` = this + the breakdown and route of each); ``full_scan`` as :meth:`scan`."""
+        i = self._at(listing_id)
+        ranked = (self._scan if full_scan else self._search)(i, _positive(k))
+        return self.ids[ranked[0]], ranked[1]
+
+    def _scan(self, i: int, k: int) -> tuple[np.ndarray, ...]:
+        return self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
+                            distinct=True)
+
+    def _bands(self, idx: np.ndarray, n: int = 4) -> list[tuple[cKDTree, np.ndarray, float]]:
+        """Offers of one material split by ask into ``n`` bands, a tree and least ask each: the
+        second round reaches only as far as each band's own least ask allows (a dear offer
+        must be nearer to beat the k-th best than a cheap one)."""
+        if len(idx) < 4 * n * self.first:
+            return [(cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()))]
+        ask = self.ask[idx]
+        band = np.searchsorted(np.quantile(ask, np.linspace(0, 1, n + 1)[1:-1]), ask,
+                               side="right")
+        out = []
+        for b in range(n):
+            sub = idx[band == b]
+            if len(sub):
+                out.append((cKDTree(self.xyz[sub]), sub, float(self.ask[sub].min())))
+        return out
+
+    def _search(self, i: int, k: int) -> tuple[np.ndarray, ...]:
+        """The k-d tree search: the nearest ``first`` counterparts of each tree asked, costed;
+        then, where the lower bound at the farthest of them does not exceed the k-th best,
+        everything within the distance where it does (the k-th best only falls as candidates
+        are added, so what lies beyond stays out: two rounds at most)."""
+        trees = self._trees(i)
+        forced = self._lane_partners(i)
+        cand, open_trees = [forced], []
+        for tree, idx, price_lb, bands in trees:
+            kk = min(max(self.first, 4 * k), len(idx))
+            d, j = tree.query(self.xyz[i], k=kk)
+            d, j = np.atleast_1d(d), np.atleast_1d(j)
+            cand.append(idx[j])
+            if kk < len(idx):
+                gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
+                open_trees.append((price_lb, gc, bands))
+        # a listing is in one tree per material and the trees asked are of distinct materials,
+        # so only lane partners (not known compatible) can repeat
+        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
+                              compatible=not len(forced))
+        self.costed = sum(len(c) for c in cand)
+        kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
+        wider = []
+        site = int(self.site[i])
+        for price_lb, gc, bands in open_trees:
+            if price_lb + self.transport.lower_bound(gc, site) > kth:
+                continue  # nothing beyond the nearest can beat the k-th best
+            for tree, idx, band_lb in bands:
+                reach = self.transport.reach(kth - band_lb, site)
+                if not np.isfinite(reach):
+                    wider.append(idx)
+                    continue
+                hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
+                wider.append(idx[np.asarray(hit, dtype=np.int64)])
+        if wider:
+            cand += wider
+            ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
+            self.costed = sum(len(c) for c in cand)
+        return ranked
+
+    # ---- internals ----------------------------------------------------------------------
+    def _at(self, listing_id: str) -> int:
+        try:
+            return self._index[str(listing_id)]
+        except KeyError:
+            raise KeyError(f"unknown listing {listing_id!r}") from None
+
+    def _trees(self, i: int) -> list[tuple[cKDTree, np.ndarray, float, list]]:
+        """(tree, positions, least ask, ask bands) of the counterparts' trees."""
+        if self.is_offer[i]:
+            hit = self._want_trees.get(int(self.mat[i]))
+            if not hit:
+                return []
+            own = float(self.ask[i])
+            return [(hit[0], hit[1], own, [(hit[0], hit[1], own)])]
+        return [self._offer_trees[c] for c in self._take_cols[i] if c in self._offer_trees]
+
+    def _lane_partners(self, i: int) -> np.ndarray:
+        """Counterparts on a site joined to this listing's by a direct lane (any material: the
+        filters decide)."""
+        if not len(self._lane_from):
+            return np.empty(0, np.int64)
+        s = self.site[i]
+        ends = self._lane_to[self._lane_from == s] if self.is_offer[i] else \
+            self._lane_from[self._lane_to == s]
+        if not len(ends):
+            return np.empty(0, np.int64)
+        return np.flatnonzero(np.isin(self.site, ends) & (self.is_offer != self.is_offer[i]))
+
+    def _ranked(self, i: int, cand: np.ndarray, k: int, distinct: bool = False,
+                compatible: bool = False) -> tuple[np.ndarray, ...]:
+        """The best ``k`` of candidate counterparts (positions on the other side of the market)
+        that pass every filter, cheapest first (ties: listing order): positions, delivered
+        yuan/t, transport option, its yuan/t. ``compatible``: the candidates are known to take
+        or be of a compatible material (they come from the material's trees)."""
+        c = cand if distinct else np.unique(cand)
+        if not self.alive[i]:
+            c = c[:0]
+        # the listing's own side is a scalar index: its values broadcast over the candidates
+        o, w = (i, c) if self.is_offer[i] else (c, i)
+        ok = self.alive[c]
+        if not compatible:
+            ok &= self.take[w, self.mat[o]]
+        ok &= (self.org[o] < 0) | (self.org[o] != self.org[w])
+        ok &= periods_overlap(self.start[o], self.end[o], self.start[w], self.end[w])
+        cap, ask = self.price[w], self.price[o]
+        ok &= np.isnan(cap) | np.isnan(ask) | (ask <= cap)
+        bounded = self.bounded[w] & ok
+        if np.any(bounded):
+            sel = np.flatnonzero(np.broadcast_to(bounded, ok.shape))
+            oo, ww = _rows(o, sel), _rows(w, sel)
+            ok[sel] = spec_ok(np.broadcast_to(self.spec[oo], (len(sel), len(SPECS))),
+                              self.lo[ww], self.hi[ww])
+        coded = np.flatnonzero(ok & self.coded[o])
+        for p in coded:  # hazardous offers are few: one check each
+            ok[p] = hazard_ok(self.hw[_rows(o, p)], self.hw[_rows(w, p)])
+        c = c[ok]
+        site_o = np.broadcast_to(self.site[_rows(o, ok)], c.shape)
+        site_w = np.broadcast_to(self.site[_rows(w, ok)], c.shape)
+        best, val = self.transport.score(site_o, site_w)
+        delivered = (self.ask[o] if np.ndim(o) == 0 else self.ask[c]) + val
+        fine = np.isfinite(delivered)
+        if not fine.all():
+            c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
+        if len(c) > k:
+            part = np.argpartition(delivered, k - 1)[:k]
+            keep = delivered <= delivered[part].max()  # every tie of the k-th, then order
+            c, delivered, best, val = c[keep], delivered[keep], best[keep], val[keep]
+        order = np.lexsort((c, delivered))[:k]
+        return c[order], delivered[order], best[order], val[order]
+
+    def _frame(self, i: int, ranked: tuple[np.ndarray, ...], plan_flows: pd.DataFrame | None
+               ) -> pd.DataFrame:
+        t = self.transport
+        planned: set[tuple[str, str, str]] = set()
+        if plan_flows is not None:
+            missing = [c for c in ("from_site", "to_site", "material", "t")
+                       if c not in plan_flows]
+            if missing:
+                raise ValueError(f"plan_flows lacks columns {missing} (needs from_site, "
+                                 "to_site, material, t)")
+        if plan_flows is not None and len(plan_flows):
+            pf = plan_flows[plan_flows["t"] > 0]
+            planned = set(zip(pf["from_site"].astype(str), pf["to_site"].astype(str),
+                              pf["material"].astype(str), strict=True))
+        rows, delivered, best, _ = ranked
+        offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
+            rows, np.full(len(rows), i))
+        details = [t.detail(int(self.site[o]), int(self.site[w]), int(b))
+                   for o, w, b in zip(offers, wants, best, strict=True)]
+
+        def get(key: str) -> list:
+            return [d[key] for d in details]
+
+        co2 = np.array(get("co2_kg_t"), dtype=float)
+        material = self.mat_text[offers]
+        cols = {
+            "listing": np.full(len(rows), self.ids[i], dtype=object),
+            "counterpart": self.ids[rows], "organisation": self.org_text[rows],
+            "site": self.site_text[rows], "material": material,
+            "quantity_t": np.minimum(self.remaining[offers], self.remaining[wants]),
+            "price_yuan_t": self.price[offers],
+            "kind": get("kind"), "mode": get("mode"), "rail_mode": get("rail_mode"),
+            "from_terminal": get("from_terminal"), "to_terminal": get("to_terminal"),
+            "distance_km": np.array(get("distance_km"), dtype=float),
+            "transport_yuan_t": np.array(get("transport_yuan_t"), dtype=float),
+            "handling_yuan_t": np.array(get("handling_yuan_t"), dtype=float),
+            "co2_kg_t": co2, "co2_yuan_t": co2 * t.carbon,
+            "delivered_yuan_t": delivered,
+            "plan_recommended": np.array([
+                (a, b, m) in planned for a, b, m in zip(
+                    self.site_text[offers], self.site_text[wants], material, strict=True)],
+                dtype=bool),
+            "route_zh": [t.route(d, "zh") for d in details],
+            "route_en": [t.route(d, "en") for d in details],
+        }
+        return pd.DataFrame(cols, columns=list(MATCH_COLUMNS), copy=False)
+
+
+def _rows(x: Any, sel: Any) -> Any:
+    """``x[sel]`` for an array of positions; a scalar position (the listing's own side) as is."""
+    return x if np.ndim(x) == 0 else x[sel]
+
+
+def _positive(k: int) -> int:
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    return int(k)
+
+
+def _days(dates: pd.Series, open_value: float) -> np.ndarray:
+    """ISO dates as day numbers (float), '' as ``open_value``."""
+    parsed = pd.to_datetime(dates.where(dates != ""), format="%Y-%m-%d", errors="coerce")
+    days = (parsed - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
+    return np.where(np.isnan(days), open_value, days)
