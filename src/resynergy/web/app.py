@@ -19,6 +19,7 @@ from resynergy.services.settings import Settings
 from resynergy.store.db import make_engine, session_factory, upgrade
 from resynergy.web import errors, pages
 from resynergy.web.api import accounts, imports, public, registry, runs
+from resynergy.web.api import exchange as exchange_api
 from resynergy.web.deps import Platform
 from resynergy.web.pages import templates
 
@@ -116,7 +117,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
         openapi_url="/api/v1/openapi.json" if settings.expose_docs else None)
     app.state.platform = Platform(settings, sessions, Accounts(settings), supervisor, templates.environment())
     api = APIRouter(prefix="/api/v1")
-    for module in (accounts, registry, imports, runs, public):
+    for module in (accounts, registry, imports, runs, public,
+                   exchange_api):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
