@@ -60,7 +60,8 @@ def test_listings_belong_to_their_organisation(client, users, app):
 def test_bad_listings_are_refused_with_located_messages(client, users):
     h = users.headers["ent_a"]
     cases = {
-        "end": {**OFFER, "end": "2025-01-01"},  # before the start
+        "start": {**OFFER, "end": "2025-01-01"},  # ends before it starts
+        "hazardous_code": {**OFFER, "hazardous_code": "HW49"},  # an offer names its 8-digit code
         "material": {**OFFER, "material": "unobtainium"},
         "spec_moisture_pct_max": {**OFFER, "spec_moisture_pct_max": 5.0},  # a range on an offer
         "accepts": {**OFFER, "accepts": "fly_ash"},  # substitutes are a want's
@@ -72,7 +73,7 @@ def test_bad_listings_are_refused_with_located_messages(client, users):
         issues = r.json()["issues"]
         assert column in [i["column"] for i in issues], (column, issues)
         assert all(i["message_zh"] and i["message_en"] for i in issues)
-    for body in ({**OFFER, "quantity_t": -1}, {**OFFER, "start": "1 May"}, {**OFFER, "hazardous_code": "HW49"},
+    for body in ({**OFFER, "quantity_t": -1}, {**OFFER, "start": "1 May"}, {**OFFER, "hazardous_code": "危"},
                  {**OFFER, "side": "swap"}, {**OFFER, "price_yuan_t": "cheap"}, {**OFFER, "colour": "red"}):
         r = post(client, h, body)
         assert r.status_code == 422 and r.json()["code"] == "invalid_request", body
@@ -152,11 +153,14 @@ def test_listings_from_the_registry_in_one_action(client, users, app):
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["year"] == 2022 and out["skipped"] == 0
-    # the registry: cd-mine generates 1 Mt of tailings in 2022 → one offer, the year as period
-    assert [(x["side"], x["site"], x["material"], x["quantity_t"], x["start"], x["end"]) for x in out["created"]] == [
-        ("offer", "cd-mine", "tailings", 1_000_000.0, "2022-01-01", "2022-12-31")]
+    # the registry: cd-mine generates 1 Mt of tailings in 2022 → an offer, the year as period; the
+    # sand plant at cd-plant (tailings_sand, 0.6 Mt) wants the inputs of its process
+    assert [(x["side"], x["site"], x["material"], x["accepts"], x["quantity_t"], x["start"], x["end"])
+            for x in out["created"]] == [
+        ("offer", "cd-mine", "tailings", "", 1_000_000.0, "2022-01-01", "2022-12-31"),
+        ("want", "cd-plant", "tailings", "process:tailings_sand", 600_000.0, "2022-01-01", "2022-12-31")]
     again = client.post("/api/v1/listings/from-registry", json={"year": 2022}, headers=h["ent_a"]).json()
-    assert again["created"] == [] and again["skipped"] == 1  # never listed twice
+    assert again["created"] == [] and again["skipped"] == 2  # never listed twice
     wants = client.post("/api/v1/listings/from-registry", json={"sides": ["want"]}, headers=h["ent_b"]).json()
     # B's demands become wants capped at the virgin alternative's delivered price (demands.value)
     assert sorted((x["material"], x["quantity_t"], x["price_yuan_t"]) for x in wants["created"]) == [
@@ -165,7 +169,7 @@ def test_listings_from_the_registry_in_one_action(client, users, app):
     assert r.status_code == 422 and "2022" in r.json()["issues"][0]["message_zh"]
     assert client.post("/api/v1/listings/from-registry", json={}, headers=h["admin"]).status_code == 422  # names no org
     assert client.post("/api/v1/listings/from-registry", json={}, headers=h["planner"]).status_code == 403
-    assert [a for a, _ in audit_actions(app, "listing")] == ["create"] * 3
+    assert [a for a, _ in audit_actions(app, "listing")] == ["create"] * 4
 
 
 def _deal(client, h, offer_id, **kw):
@@ -258,3 +262,97 @@ def test_a_seller_offers_to_a_want_and_reservation_covers_both(client, users):
     r = client.post("/api/v1/deals", json={"offer_id": offer["id"], "want_id": other["id"], "quantity_t": 5.0},
                     headers=h["ent_a"])
     assert r.status_code == 422 and r.json()["issues"][0]["code"] == "incompatible"
+
+
+def _publish_plan(app, flows: list[dict]) -> int:
+    """A succeeded, published region-wide run whose flows table is ``flows``."""
+    from datetime import UTC, datetime
+
+    from resynergy.store.models import Run, RunResult, ScenarioSnapshot
+
+    with app.state.platform.sessions() as db:
+        snap = ScenarioSnapshot(name="plan", version=1, digest="0" * 64, tables={}, province="")
+        db.add(snap)
+        db.flush()
+        run = Run(scenario_id=snap.id, title="区域规划", options={}, state="succeeded", progress=1.0,
+                  published=True, finished_at=datetime.now(UTC))
+        db.add(run)
+        db.flush()
+        db.add(RunResult(run_id=run.id, name="flows", kind="table", data=flows))
+        db.commit()
+        return run.id
+
+
+def test_matches_rank_counterparts_and_mark_the_plans_pairings(client, users, app):
+    h = users.headers
+    offer = post(client, h["ent_a"], OFFER).json()
+    want = post(client, h["ent_b"], WANT).json()
+    url = f"/api/v1/listings/{offer['id']}/matches"
+    r = client.get(url, headers=h["ent_a"])
+    assert r.status_code == 200, r.text
+    m = r.json()
+    assert m["plan"] is None and m["active"]
+    (hit,) = m["items"]
+    assert (hit["counterpart"], hit["site"], hit["organisation"], hit["plan_recommended"]) == (
+        str(want["id"]), "bj-site", ORG_B, False)
+    assert hit["site_name"] == ["北京搅拌站", "Beijing concrete plant"] and hit["distance_km"] > 150
+    assert abs(hit["delivered_yuan_t"] - (hit["price_yuan_t"] + hit["transport_yuan_t"] + hit["handling_yuan_t"]
+                                          + hit["co2_yuan_t"])) < 1e-6
+    assert client.get(f"/api/v1/matches?listing={want['id']}", headers=h["ent_b"]).json()["items"][0][
+        "counterpart"] == str(offer["id"])
+    for role, status in {"ent_b": 404, "planner_bj": 404, "planner": 200, "public": 403, "anonymous": 401}.items():
+        assert client.get(url, headers=h[role]).status_code == status, role
+    # the published plan moves tailings cd-mine → bj-site by rail through two terminals: one
+    # pairing, though its flows table holds three legs between other sites
+    run = _publish_plan(app, [
+        {"year": 2022, "from_site": "cd-mine", "to_site": "t-a", "material": "tailings", "leg": "first_mile",
+         "route": "r7", "mode": "road_diesel", "t": 500.0},
+        {"year": 2022, "from_site": "t-a", "to_site": "t-b", "material": "tailings", "leg": "rail",
+         "route": "r7", "mode": "rail_electric", "t": 500.0},
+        {"year": 2022, "from_site": "t-b", "to_site": "bj-site", "material": "tailings", "leg": "last_mile",
+         "route": "r7", "mode": "road_diesel", "t": 500.0},
+        {"year": 2022, "from_site": "cd-plant", "to_site": "bj-site", "material": "tailings", "leg": "direct",
+         "route": "", "mode": "road_diesel", "t": 9.0}])
+    m = client.get(url, headers=h["ent_a"]).json()
+    assert m["plan"]["run_id"] == run and m["items"][0]["plan_recommended"] is True
+    # once the lot is taken by a deal the want no longer finds it (the market follows the listings)
+    d = _deal(client, h["ent_b"], offer["id"], want_id=want["id"], to_site="", quantity_t=80.0).json()
+    client.post(f"/api/v1/deals/{d['id']}/offer", json={}, headers=h["ent_a"])
+    assert client.post(f"/api/v1/deals/{d['id']}/accept", headers=h["ent_b"]).status_code == 200
+    assert client.get(f"/api/v1/matches?listing={want['id']}", headers=h["ent_b"]).json()["items"] == []
+    # a withdrawn listing is off the market: no matches, said so
+    client.patch(url.removesuffix("/matches"), json={"active": False}, headers={**h["ent_a"], "If-Match": "*"})
+    m = client.get(url, headers=h["ent_a"]).json()
+    assert m["active"] is False and m["items"] == []
+
+
+def test_store_specs_are_the_cores():
+    from resynergy.exchange.listings import LISTING_COLUMNS, SPECS
+    from resynergy.services import exchange
+    from resynergy.store.models import LISTING_SPECS, Listing
+
+    assert LISTING_SPECS == SPECS
+    assert set(LISTING_COLUMNS) - {"id"} <= set(Listing.__table__.columns.keys())
+    assert set(exchange.FIELDS) | {"id", "organisation"} == set(LISTING_COLUMNS)
+
+
+def test_cli_match_prints_the_ranked_counterparts(client, users, db_url):
+    import json
+
+    from typer.testing import CliRunner
+
+    from resynergy.cli.main import app as cli
+
+    h = users.headers
+    offer = post(client, h["ent_a"], OFFER).json()
+    want = post(client, h["ent_b"], WANT).json()
+    run = CliRunner().invoke(cli, ["exchange", "match", str(offer["id"]), "--db", db_url, "--json"])
+    assert run.exit_code == 0, run.output
+    doc = json.loads(run.stdout)
+    assert [m["counterpart"] for m in doc["items"]] == [str(want["id"])]
+    api = client.get(f"/api/v1/listings/{offer['id']}/matches", headers=h["ent_a"]).json()
+    assert doc["items"][0]["delivered_yuan_t"] == api["items"][0]["delivered_yuan_t"]  # one service, one answer
+    run = CliRunner().invoke(cli, ["exchange", "match", str(offer["id"]), "--db", db_url, "--lang", "en"])
+    assert run.exit_code == 0 and "Beijing" in run.stdout and "delivered" in run.stdout
+    run = CliRunner().invoke(cli, ["exchange", "match", "999", "--db", db_url])
+    assert run.exit_code == 1 and "999" in run.output

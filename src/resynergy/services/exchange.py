@@ -19,12 +19,11 @@ Every change is in the audit log; bad input is refused with located zh/en issues
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -39,7 +38,6 @@ from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, issue_dict, own_issue
 from resynergy.store.models import (
     DEAL_STATES,
-    LISTING_SIDES,
     LISTING_SPECS,
     REGISTRY,
     Deal,
@@ -54,7 +52,6 @@ WANT_SPECS = tuple(f"spec_{s}_{end}" for s in SPECS for end in ("min", "max"))
 FIELDS = ("side", "site", "material", "accepts", "quantity_t", "start", "end", "price_yuan_t",
           "hazardous_code", *OFFER_SPECS, *WANT_SPECS)
 NUMBERS = ("quantity_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS)
-HW_CODE = re.compile(r"^\d{3}-\d{3}-\d{2}$")  # 《国家危险废物名录》 8-digit code, written ddd-ddd-dd
 # Aggregates shown to the public: a province × material cell of fewer organisations than this
 # shows its count only, not its tonnes (one or two firms' quantities would be readable from it).
 MIN_ORGS = 3
@@ -153,72 +150,40 @@ def _site(db: Session, site_id: str) -> dict | None:
     return None if row is None else dict(row._mapping)
 
 
-def _materials() -> set[str]:
-    from resynergy import catalog
+class _References:
+    """What the core's listing checks read off a scenario (``table(name)``): the registry's
+    sites and the catalog's materials and processes."""
 
-    return set(catalog.table("materials")["code"].astype(str))
+    def __init__(self, db: Session):
+        self.db = db
 
+    def table(self, name: str) -> pd.DataFrame:
+        if name == "sites":
+            return pd.DataFrame({"id": list(self.db.scalars(sa.select(REGISTRY["sites"].c.id)))}, dtype=object)
+        from resynergy import catalog
 
-def _iso(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+        return catalog.table(name)
 
 
 def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | None = None) -> tuple[dict, list[dict]]:
     """The record cleaned (organisation set from the site) and every issue with it, located.
 
-    An enterprise may list only at its own organisation's sites: another's site is reported as
-    unknown (its existence does not leak)."""
-    issues: list[dict] = []
-
-    def bad(code: str, zh: str, en: str, column: str, value: object = None) -> None:
-        issues.append(_issue(code, zh, en, column, value, row=row))
+    The listing rules are the core's (:func:`resynergy.exchange.listings.check_listings`);
+    the platform adds tenancy: an enterprise lists only at its own organisation's sites —
+    another's site is reported as unknown, so its existence does not leak."""
+    from resynergy.exchange.listings import check_listings
 
     out = {k: rec.get(k) for k in FIELDS}
     for k in ("accepts", "start", "end", "hazardous_code"):
         out[k] = str(out[k] or "").strip()
-    side = out["side"]
-    if side not in LISTING_SIDES:
-        bad("bad_choice", "应为 offer（供应）或 want（需求）", "expected offer or want", "side", side)
-    for k in NUMBERS:
-        v = out[k]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
-            bad("not_number", "应为有限数值", "expected a finite number", k, v)
-            out[k] = None
-    q = out["quantity_t"]
-    if q is None or (isinstance(q, (int, float)) and q <= 0):
-        bad("below_min", "数量应大于 0 吨", "the quantity must be more than 0 t", "quantity_t", q)
-    materials = _materials()
-    if out["material"] not in materials:
-        bad("unknown_ref", "物料代码不在物料目录中", "no such material code in the catalog", "material", out["material"])
-    for code in [c for c in out["accepts"].split("|") if c]:
-        if code not in materials:
-            bad("unknown_ref", f"可替代物料「{code}」不在物料目录中", f"accepted material '{code}' is not in the catalog",
-                "accepts", out["accepts"])
-    if out["accepts"] and side == "offer":
-        bad("not_allowed", "只有需求信息可填写可替代物料", "only a want lists accepted substitutes", "accepts", out["accepts"])
-    for k in ("start", "end"):
-        if out[k] and _iso(out[k]) is None:
-            bad("bad_date", "日期应为 YYYY-MM-DD（如 2026-01-01），不限则留空",
-                "expected a date YYYY-MM-DD (e.g. 2026-01-01), or blank for open", k, out[k])
-    s, e = _iso(out["start"]), _iso(out["end"])
-    if s and e and e < s:
-        bad("bad_period", "结束日期早于开始日期", "the end date is before the start date", "end", out["end"])
-    if out["hazardous_code"] and not HW_CODE.match(out["hazardous_code"]):
-        bad("bad_code", "危险废物代码应为 8 位，写作 ddd-ddd-dd（如 900-041-49），非危险废物留空",
-            "a hazardous-waste code has 8 digits written ddd-ddd-dd (e.g. 900-041-49); blank if not hazardous",
-            "hazardous_code", out["hazardous_code"])
-    wrong_side = WANT_SPECS if side == "offer" else OFFER_SPECS if side == "want" else ()
-    for k in wrong_side:
-        if out[k] is not None:
-            bad("not_allowed", "供应信息填写指标实测值（spec_…），需求信息填写范围（spec_…_min / _max）",
-                "an offer states values (spec_…), a want states ranges (spec_…_min / _max)", k, out[k])
-    for spec in SPECS:
-        lo, hi = out[f"spec_{spec}_min"], out[f"spec_{spec}_max"]
-        if lo is not None and hi is not None and lo > hi:
-            bad("bad_range", "下限大于上限", "the minimum is above the maximum", f"spec_{spec}_min", lo)
+    frame = pd.DataFrame([{**{k: (math.nan if out[k] is None and k in NUMBERS else out[k]) for k in FIELDS},
+                           "id": "new"}])
+    issues = [issue_dict(dataclasses.replace(i, row=row, source=SOURCE)) for i in check_listings(frame, _References(db))
+              if i.column != "site" or i.code != "unknown_ref"]
+
+    def bad(code: str, zh: str, en: str, column: str, value: object = None) -> None:
+        issues.append(_issue(code, zh, en, column, value, row=row))
+
     site = _site(db, str(out["site"] or ""))
     owner = site["org_uscc"] if site else ""
     if site is None or (actor.role == "enterprise" and owner != actor.org_uscc):
@@ -330,57 +295,60 @@ def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | No
     audit.record(db, actor, "delete", "listing", listing_id, before=before)
 
 
-def from_registry(db: Session, actor: Actor, *, year: int | None = None, sides: tuple[str, ...] = LISTING_SIDES,
-                  organisation: str = "") -> dict[str, Any]:
-    """List an organisation's registry supplies (as offers of the year's generation) and demands
-    (as wants of the year's quantity, capped at the virgin alternative's delivered price — what
-    the buyer pays today, so the most a substitute is worth to it) in one action. A listing
-    already there (same side, site, material and period, active) is not made twice. The
-    enterprise's own organisation; the admin names one."""
+def from_registry(db: Session, actor: Actor, *, year: int | None = None,
+                  sides: tuple[str, ...] = ("offer", "want"), organisation: str = "") -> dict[str, Any]:
+    """List an organisation's registry rows in one action, by the core's rule
+    (:func:`resynergy.exchange.listings.from_registry`): supplies become offers of the year's
+    generation, demands wants capped at the virgin alternative's price, built facilities wants
+    of their inputs. A listing already there (same side, site, material and period, active) is
+    not made twice. The enterprise's own organisation; the admin names one."""
+    from resynergy import catalog
+    from resynergy.exchange.listings import from_registry as core_from_registry
+
     access.require(actor, access.LISTING_WRITERS, "create listings")
     org = actor.org_uscc if actor.role == "enterprise" else organisation
     if not org:
         raise _refuse("required", "请指定单位（统一社会信用代码）", "name the organisation (USCC)", "organisation")
     if not access.may_write_listing(actor, org):
         raise Denied(actor, "create listings")
-    sites, supplies, demands = REGISTRY["sites"], REGISTRY["supplies"], REGISTRY["demands"]
+    sites = REGISTRY["sites"]
     own = sa.select(sites.c.id).where(sites.c.org_uscc == org)
-    tables = {"offer": (supplies, "generation_t"), "want": (demands, "quantity_t")}
-    rows: dict[str, list[dict]] = {}
-    for side in sides:
-        t, _ = tables[side]
-        q = sa.select(t).where(t.c.site.in_(own))
-        rows[side] = [dict(r) for r in db.execute(q).mappings()]
-    years = sorted({int(r["year"]) for rs in rows.values() for r in rs})
+
+    def rows(table: str) -> pd.DataFrame:
+        t = REGISTRY[table]
+        recs = [dict(r) for r in db.execute(sa.select(t).where(t.c.site.in_(own))).mappings()]
+        return pd.DataFrame(recs, columns=[c.name for c in t.columns])
+
+    site_rows = pd.DataFrame([dict(r) for r in db.execute(sa.select(sites.c.id, sites.c.org_uscc).where(
+        sites.c.org_uscc == org)).mappings()], columns=["id", "org_uscc"])
+    supplies, demands, facilities = rows("supplies"), rows("demands"), rows("facilities")
+    years = sorted({int(y) for f in (supplies, demands) for y in f["year"]})
     if not years:
         raise _refuse("nothing_to_list", "本单位站点在登记库中没有产废或产品需求记录，无可发布的信息",
                       "the registry holds no supplies or demands at your organisation's sites; nothing to list",
-                      "organisation", org, status=422)
+                      "organisation", org)
     if year is None:
         year = years[-1]
     elif year not in years:
         raise _refuse("no_such_year", f"登记库中本单位没有 {year} 年的记录（有：{', '.join(map(str, years))}）",
                       f"the registry has no {year} records of your organisation (it has: "
                       f"{', '.join(map(str, years))})", "year", year)
+    made = core_from_registry(site_rows, supplies if "offer" in sides else None,
+                              demands if "want" in sides else None,
+                              facilities if "want" in sides else None, catalog.table("process_io"), year=year)
     _start(db)
-    start, end = f"{year}-01-01", f"{year}-12-31"
-    existing = {(r.side, r.site, r.material) for r in db.execute(
-        sa.select(Listing.side, Listing.site, Listing.material).where(
-            Listing.organisation == org, Listing.active.is_(True), Listing.start == start, Listing.end == end))}
+    existing = {tuple(r) for r in db.execute(
+        sa.select(Listing.side, Listing.site, Listing.material, Listing.start, Listing.end).where(
+            Listing.organisation == org, Listing.active.is_(True)))}
     created, skipped = [], 0
-    for side in sides:
-        _, qty = tables[side]
-        for r in rows[side]:
-            if int(r["year"]) != year or not r[qty] or r[qty] <= 0:
-                continue
-            if (side, r["site"], r["material"]) in existing:
-                skipped += 1
-                continue
-            listing = Listing(side=side, organisation=org, site=r["site"], material=r["material"],
-                              quantity_t=float(r[qty]), start=start, end=end,
-                              price_yuan_t=float(r["value"]) if side == "want" else None, created_by=actor.user_id)
-            db.add(listing)
-            created.append(listing)
+    for rec in made.to_dict("records"):
+        if (rec["side"], rec["site"], rec["material"], rec["start"], rec["end"]) in existing:
+            skipped += 1
+            continue
+        fields = {k: (None if isinstance(rec.get(k), float) and math.isnan(rec[k]) else rec.get(k)) for k in FIELDS}
+        listing = Listing(**fields, organisation=org, created_by=actor.user_id)
+        db.add(listing)
+        created.append(listing)
     db.flush()
     audit.record_many(db, actor, [{"action": "create", "object_type": "listing", "object_id": x.id,
                                    "after": {**listing_record(x), "from": "registry"}} for x in created])
@@ -449,19 +417,19 @@ _plan_flows: dict[tuple, pd.DataFrame] = {}
 
 
 def market_listings(db: Session) -> pd.DataFrame:
-    """Every active listing as the core's listings frame (LISTING_COLUMNS): id as text, the
-    quantity still available, NaN for no price / no bound."""
+    """Every active listing as the core's listings frame (LISTING_COLUMNS and reserved_t): id as
+    text, NaN for no price / no bound."""
     from resynergy.exchange.listings import LISTING_COLUMNS
 
-    rows = db.execute(sa.select(Listing).where(Listing.active.is_(True))).scalars().all()
+    columns = [*LISTING_COLUMNS, "reserved_t"]
+    rows = db.execute(sa.select(Listing).where(Listing.active.is_(True)).order_by(Listing.id)).scalars().all()
     recs = []
     for r in rows:
-        rec = {c: getattr(r, c, None) for c in LISTING_COLUMNS}
+        rec = {c: getattr(r, c, None) for c in columns}
         rec["id"] = str(r.id)
-        rec["quantity_t"] = max(0.0, float(r.quantity_t) - float(r.reserved_t))
         recs.append(rec)
-    frame = pd.DataFrame(recs, columns=list(LISTING_COLUMNS))
-    for c in NUMBERS:
+    frame = pd.DataFrame(recs, columns=columns)
+    for c in (*NUMBERS, "reserved_t"):
         if c in frame:
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
     return frame
@@ -515,7 +483,17 @@ def market(db: Session) -> Any:
 
     key = (str(db.get_bind().url), _fingerprint(db, Listing, "id", "updated_at"),
            *(_fingerprint(db, REGISTRY[t], "pk", "updated_at") for t in _MARKET_TABLES))
-    return _markets.get(key, lambda: Market(market_listings(db), registry_scenario(db)))
+    def build() -> Any:
+        from resynergy.exchange.listings import ListingsError
+
+        frame, scenario = market_listings(db), registry_scenario(db)
+        try:
+            return Market(frame, scenario)
+        except ListingsError as err:  # a stored listing the rules no longer take stays off the market
+            bad = sorted({i.row - 2 for i in err.issues if i.row is not None})
+            return Market(frame.drop(index=bad).reset_index(drop=True), scenario)
+
+    return _markets.get(key, build)
 
 
 def _names(db: Session, table: str, key: str, codes: set[str]) -> dict[str, tuple[str, str]]:
@@ -584,7 +562,12 @@ def _deal_issue(code: str, zh: str, en: str, column: str = "", value: object = N
 
 
 def _compatible(offer: Listing, want: Listing) -> bool:
-    return offer.material == want.material or offer.material in want.accepts.split("|")
+    """The want takes the offer's material and hazardous-waste code (the core's rules)."""
+    from resynergy import catalog
+    from resynergy.exchange.compat import accepted_materials, hazard_ok, process_inputs
+
+    takes = accepted_materials(want.material, want.accepts, process_inputs(catalog.table("process_io")))
+    return offer.material in takes and hazard_ok(offer.hazardous_code, want.hazardous_code)
 
 
 def _market_listing(db: Session, listing_id: int | None, side: str, column: str) -> Listing:
@@ -628,7 +611,8 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
         issues.append(_deal_issue("required", "供应方发起洽谈时须指定对方的需求信息（want_id）",
                                   "a seller opens a deal on a want (want_id)", "want_id"))
     if want is not None and not _compatible(offer, want):
-        issues.append(_deal_issue("incompatible", "该需求不接受此物料", "the want does not accept this material",
+        issues.append(_deal_issue("incompatible", "该需求不接受此物料（或其危险废物代码）",
+                                  "the want does not take this material (or its hazardous-waste code)",
                                   "want_id", want.id))
     q = rec.get("quantity_t")
     available = offer.quantity_t - offer.reserved_t
@@ -744,3 +728,23 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
     audit.record(db, actor, name, "deal", deal_id, before=before, after=after)
     db.commit()
     return after
+
+
+# ---- the command line ------------------------------------------------------------------------
+CONSOLE = Actor(0, "console", "admin")  # whoever runs a command holds the database itself
+
+
+def console_matches(url: str | None, listing_id: int, k: int = 10) -> dict[str, Any]:
+    """:func:`matches` for ``resynergy exchange match``: the database at ``url`` (default as
+    the server's), read as the console (every listing). NotFound for an unknown listing;
+    LookupError when the database has no exchange tables yet (not migrated)."""
+    from resynergy.store import db as store
+
+    engine = store.make_engine(store.database_url(url))
+    try:
+        if "listings" not in sa.inspect(engine).get_table_names():
+            raise LookupError(store.database_url(url))
+        with store.session_factory(engine)() as db:
+            return matches(db, CONSOLE, listing_id, k)
+    finally:
+        engine.dispose()

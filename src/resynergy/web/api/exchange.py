@@ -31,6 +31,8 @@ _STRICT = {"strict": True, "extra": "forbid", "allow_inf_nan": False}
 
 Text = Annotated[str, Field(max_length=200, pattern=NO_CONTROL)]
 Code = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_]*$")]
+Accepts = Annotated[str, Field(max_length=512, pattern=r"^[A-Za-z0-9_:|]*$")]
+HwCodes = Annotated[str, Field(max_length=200, pattern=r"^[0-9A-Z|-]*$")]
 Day = Annotated[str, Field(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$",
                            description="日期 YYYY-MM-DD，空为不限 / date, '' = open")]
 
@@ -63,15 +65,18 @@ class _ListingBase(BaseModel):
 
     site: Text = Field(description="站点代码（本单位站点）/ site id (one of your organisation's)")
     material: Code = Field(description="物料代码 / material code")
-    accepts: Annotated[str, Field(max_length=512, pattern=r"^[A-Za-z0-9_|]*$")] = Field(
-        "", description="需求可接受的替代物料，用 | 分隔 / a want's accepted substitutes, '|'-separated")
+    accepts: Accepts = Field(
+        "", description="需求可接受的替代物料，用 | 分隔，process:<工艺> 表示该工艺的全部原料 / a want's accepted "
+                        "substitutes, '|'-separated; process:<id> = every input of that process")
     quantity_t: float = Field(gt=0, le=1e12, description="数量（吨）/ quantity [t]")
     start: Day = ""
     end: Day = ""
     price_yuan_t: float | None = Field(None, ge=-1e6, le=1e6, description="供应：报价；需求：最高价；空为面议 / "
                                        "offer: ask; want: cap [yuan/t]; null = negotiable")
-    hazardous_code: Annotated[str, Field(max_length=10, pattern=r"^(\d{3}-\d{3}-\d{2})?$")] = Field(
-        "", description="危险废物代码 ddd-ddd-dd，非危废留空 / HW code, '' if not hazardous")
+    hazardous_code: HwCodes = Field(
+        "", description="供应：危险废物代码 ddd-ddd-dd，非危废留空；需求：可接收的代码或类别（HW08），用 | 分隔 / "
+                        "offer: its HW code, '' if not hazardous; want: the codes or categories (HW08) it may "
+                        "receive, '|'-separated")
 
 
 class ListingIn(_ListingBase, _Specs):
@@ -87,12 +92,12 @@ class ListingPatch(_Specs):
 
     site: Text | None = None
     material: Code | None = None
-    accepts: Annotated[str, Field(max_length=512, pattern=r"^[A-Za-z0-9_|]*$")] | None = None
+    accepts: Accepts | None = None
     quantity_t: float | None = Field(None, gt=0, le=1e12)
     start: Day | None = None
     end: Day | None = None
     price_yuan_t: float | None = Field(None, ge=-1e6, le=1e6)
-    hazardous_code: Annotated[str, Field(max_length=10, pattern=r"^(\d{3}-\d{3}-\d{2})?$")] | None = None
+    hazardous_code: HwCodes | None = None
     active: bool | None = Field(None, description="上架 / listed (false = withdrawn)")
 
 
