@@ -235,6 +235,7 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
                    ) -> dict:
     """Change some fields of a listing (``version``: the row version read, required; -1 = any).
     The quantity may not fall below what accepted deals reserve."""
+    access.require(actor, access.LISTING_WRITERS, "change listing")
     if version is None:
         raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
                                "send the version the listing was read at (If-Match)")], 428)
@@ -273,6 +274,7 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
 
 def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | None) -> None:
     """Delete a listing no deal refers to (one with deals is withdrawn instead: active = false)."""
+    access.require(actor, access.LISTING_WRITERS, "delete listing")
     if version is None:
         raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
                                "send the version the listing was read at (If-Match)")], 428)
