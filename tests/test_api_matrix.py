@@ -640,6 +640,52 @@ def exchange_cases() -> list[Case]:
              lambda w: "/api/v1/deals/{fresh}/cancel", before=deal_in("offered"), after=_x_clear, table="exchange"),
         Case("POST", "/api/v1/deals/{deal_id}/complete", step(ent_a=200, ent_b=200),
              lambda w: "/api/v1/deals/{fresh}/complete", before=deal_in("accepted"), after=_x_clear, table="exchange"),
+    ] + exchange_page_cases()
+
+
+def _x_pair(w: World) -> dict:
+    """A's fresh offer and B's fresh want (tailings accepted) at bj-site, by the admin."""
+    from resynergy.services import exchange
+
+    offer = _x_listing(w)
+    with w.sessions() as db:
+        want = exchange.create_listing(db, _x_admin(w), {"side": "want", "site": "bj-site", "quantity_t": 50.0,
+                                                          "material": "manufactured_sand", "accepts": "tailings"})
+        db.commit()
+    return {"offer": offer, "want": want["id"]}
+
+
+def exchange_page_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    fresh_listing = lambda w, role: {"fresh": _x_listing(w)}  # noqa: E731
+    readers = each(anonymous="login", public=403, rest=200)
+    writers = lambda ok, other: each(anonymous="login", public=403, planner=403, planner_bj=403, regulator=403,  # noqa: E731
+                                     evaluator=403, admin=ok, ent_a=ok, ent_b=other)
+    form = {k: str(v) for k, v in X_OFFER.items()}
+    return [
+        Case("GET", "/exchange", readers, R("/exchange"), table="exchange"),
+        Case("POST", "/exchange/listings", writers(303, 422), R("/exchange/listings"),
+             lambda w, role: {"data": form}, after=_x_clear, table="exchange"),
+        Case("POST", "/exchange/from-registry", each(anonymous="login", ent_a=303, ent_b=303, rest=403),
+             R("/exchange/from-registry"), after=_x_clear, table="exchange"),
+        Case("POST", "/exchange/listings/{listing_id}/active", writers(303, 404),
+             lambda w: "/exchange/listings/{fresh}/active", lambda w, role: {"data": {"active": "false", "row_version": "1"}},
+             before=fresh_listing, after=_x_clear, table="exchange"),
+        Case("GET", "/exchange/listings/{listing_id}",
+             each(anonymous="login", public=403, ent_b=404, planner_bj=404, rest=200),
+             lambda w: "/exchange/listings/{fresh}", before=fresh_listing, after=_x_clear, table="exchange"),
+        # from B's want (which A does not see) to A's offer: B and the admin open an inquiry
+        Case("POST", "/exchange/deals", writers(303, 303) | {"ent_a": 404}, R("/exchange/deals"),
+             lambda w, role: {"data": {"listing": str(w.pk["x_want"]), "counterpart": str(w.pk["x_offer2"]),
+                                       "quantity_t": "5"}},
+             before=lambda w, role: w.pk.update({f"x_{k}" + ("2" if k == "offer" else ""): v
+                                                 for k, v in _x_pair(w).items()}) or {},
+             after=_x_clear, table="exchange"),
+        Case("GET", "/exchange/deals", readers, R("/exchange/deals"), table="exchange"),
+        Case("POST", "/exchange/deals/{deal_id}/{step}",
+             each(anonymous="login", public=403, admin=303, ent_a=303, rest=403),
+             lambda w: "/exchange/deals/{fresh}/offer", before=lambda w, role: {"fresh": _x_deal(w, "inquiry")},
+             after=_x_clear, table="exchange"),
     ]
 
 

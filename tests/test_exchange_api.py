@@ -356,3 +356,50 @@ def test_cli_match_prints_the_ranked_counterparts(client, users, db_url):
     assert run.exit_code == 0 and "Beijing" in run.stdout and "delivered" in run.stdout
     run = CliRunner().invoke(cli, ["exchange", "match", "999", "--db", db_url])
     assert run.exit_code == 1 and "999" in run.output
+
+
+def test_pages_publish_match_and_deal(client, users, app):
+    """The enterprise's pages: publish (a bad form comes back with its issue), list from the
+    registry, see matches with the plan mark, start a deal, and take the steps offered."""
+    import re
+
+    from support.platform import csrf, sign_in
+
+    assert sign_in(client, "ent_b").status_code == 303
+    page = client.get("/exchange")
+    assert page.status_code == 200 and 'href="/exchange"' in page.text and "我的供需信息" in page.text
+    token = csrf(page.text)
+    form = {"csrf_token": token, "side": "want", "site": "bj-site", "material": "manufactured_sand",
+            "accepts": "tailings", "quantity_t": "80", "price_yuan_t": "", "start": "2026-13-01"}
+    r = client.post("/exchange/listings", data=form, follow_redirects=False)
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    r = client.post("/exchange/listings", data={**form, "start": "2026-01-01"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/exchange?msg=listing_created"
+    want_id = client.get("/api/v1/listings", headers=users.headers["ent_b"]).json()["items"][0]["id"]
+    offer = post(client, users.headers["ent_a"], OFFER).json()
+    _publish_plan(app, [{"year": 2022, "from_site": "cd-mine", "to_site": "bj-site", "material": "tailings",
+                         "leg": "direct", "route": "", "mode": "road_diesel", "t": 5.0}])
+    page = client.get(f"/exchange/listings/{want_id}")
+    assert page.status_code == 200 and 'id="matches"' in page.text and "规划推荐" in page.text
+    assert "承德矿业" in page.text and 'class="badge plan-mark"' in page.text
+    r = client.post("/exchange/deals", data={"csrf_token": token, "listing": want_id, "counterpart": offer["id"],
+                                              "quantity_t": "30"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/exchange/deals")
+    inbox = client.get("/exchange/deals").text
+    deal_id = int(re.search(r'id="deal-(\d+)"', inbox).group(1))
+    # B's inquiry: B may cancel it, not answer it; A's page offers the offer and the decline
+    assert f'action="/exchange/deals/{deal_id}/cancel"' in inbox and f"/{deal_id}/offer" not in inbox
+    r = client.post(f"/exchange/deals/{deal_id}/accept", data={"csrf_token": token})
+    assert r.status_code == 409 and "已报价" in r.text  # the illegal step, explained on the page
+    client.post("/logout", data={"csrf_token": token})
+    assert sign_in(client, "ent_a").status_code == 303
+    inbox = client.get("/exchange/deals").text
+    assert f"/{deal_id}/offer" in inbox and f"/{deal_id}/decline" in inbox and f"/{deal_id}/accept" not in inbox
+    r = client.post(f"/exchange/deals/{deal_id}/offer", data={"csrf_token": csrf(inbox)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get(f"/api/v1/deals/{deal_id}", headers=users.headers["ent_a"]).json()["state"] == "offered"
+    r = client.post("/exchange/from-registry", data={"csrf_token": csrf(inbox)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/exchange?msg=listed_from_registry"
+    client.cookies.set("lang", "en")
+    page = client.get("/exchange").text
+    assert "My listings" in page and "Withdraw" in page

@@ -196,6 +196,9 @@ def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | Non
         bad("out_of_scope", "只能发布本单位站点的供需信息", "you may list only at your organisation's sites", "site",
             out["site"])
     out["organisation"] = owner
+    if not issues:  # numbers as numbers (forms send text; the checks above accepted it)
+        for k in NUMBERS:
+            out[k] = None if out[k] is None or out[k] == "" else float(out[k])
     return out, issues
 
 
@@ -661,6 +664,24 @@ def _party_refused(actor: Actor, deal: Deal, step: Step, who: str) -> Exception:
                                  f"only {words[1]} may {step.name} this deal", "state", deal.state)], 403)
 
 
+def _whose(st: Step, state: str) -> str:
+    """Who takes ``st`` on a deal in ``state``: 'seller', 'buyer' or 'either'."""
+    return st.by if st.by != "turn" else ("seller" if state == "inquiry" else "buyer")
+
+
+def _may(actor: Actor, st: Step, seller: str, buyer: str, state: str) -> bool:
+    party = access.deal_party(actor, seller, buyer)
+    who = _whose(st, state)
+    return party == "admin" or (party != "" and (who == "either" or party == who))
+
+
+def may_take(actor: Actor, deal: dict, name: str) -> bool:
+    """May ``actor`` take step ``name`` on ``deal`` (a :func:`deal_record`) now? (What the
+    pages offer; :func:`step` applies the same rule.)"""
+    st = STEPS[name]
+    return deal["state"] in st.sources and _may(actor, st, deal["seller_org"], deal["buyer_org"], deal["state"])
+
+
 def _reserve(db: Session, listing_id: int, q: float, sign: int = 1) -> bool:
     """Reserve (``sign`` 1) or release (-1) ``q`` tonnes on a listing: one conditional UPDATE,
     true when it applied (the lot still held ``q``)."""
@@ -681,9 +702,8 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
     deal = db.scalar(_visible_deals(actor).where(Deal.id == deal_id))
     if deal is None:
         raise NotFound(f"deal {deal_id}")
-    party = access.deal_party(actor, deal.seller_org, deal.buyer_org)
-    who = st.by if st.by != "turn" else ("seller" if deal.state == "inquiry" else "buyer")
-    if party == "" or (party != "admin" and who != "either" and party != who):
+    who = _whose(st, deal.state)
+    if not _may(actor, st, deal.seller_org, deal.buyer_org, deal.state):
         raise _party_refused(actor, deal, st, who if who != "either" else "buyer")
     if deal.state not in st.sources:
         raise _step_refused(deal, st)
@@ -750,3 +770,11 @@ def console_matches(url: str | None, listing_id: int, k: int = 10) -> dict[str, 
             return matches(db, CONSOLE, listing_id, k)
     finally:
         engine.dispose()
+
+
+def party_names(db: Session, deals: list[dict]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Names (zh, en) of the sites and organisations of deals: the parties of a deal may read
+    each other's names (their registry rows stay private)."""
+    return {"sites": _names(db, "sites", "id", {d[k] for d in deals for k in ("from_site", "to_site")}),
+            "organisations": _names(db, "organisations", "uscc",
+                                    {d[k] for d in deals for k in ("seller_org", "buyer_org")})}
