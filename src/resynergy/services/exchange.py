@@ -213,7 +213,7 @@ def create_listing(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
     out, issues = check_listing(db, actor, rec)
     if issues:
         raise Rejected(issues)
-    listing = Listing(**out, created_by=actor.user_id)
+    listing = Listing(**out, created_by=actor.user_id or None)
     db.add(listing)
     db.flush()
     audit.record(db, actor, "create", "listing", listing.id, after=listing_record(listing))
@@ -351,7 +351,7 @@ def from_registry(db: Session, actor: Actor, *, year: int | None = None,
             skipped += 1
             continue
         fields = {k: (None if isinstance(rec.get(k), float) and math.isnan(rec[k]) else rec.get(k)) for k in FIELDS}
-        listing = Listing(**fields, organisation=org, created_by=actor.user_id)
+        listing = Listing(**fields, organisation=org, created_by=actor.user_id or None)
         db.add(listing)
         created.append(listing)
     db.flush()
@@ -639,7 +639,7 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
                 buyer_org=buyer, from_site=offer.site, to_site=to_site, material=offer.material,
                 quantity_t=float(q), price_yuan_t=None if price is None else float(price),
                 mode=str(rec.get("mode") or ""), state="offered" if party == "seller" else "inquiry",
-                created_by=actor.user_id)
+                created_by=actor.user_id or None)
     db.add(deal)
     db.flush()
     audit.record(db, actor, "create", "deal", deal.id, after=deal_record(deal))

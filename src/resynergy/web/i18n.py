@@ -183,7 +183,6 @@ MESSAGES.update({
     "new_listing": ("发布供需信息", "Publish a listing"), "side": ("类型", "Type"),
     "side_offer": ("供应（本单位产生的固废）", "Offer (waste you generate)"),
     "side_want": ("需求（本单位可利用的原料）", "Want (material you can use)"),
-    "offer": ("供应", "Offer"), "want": ("需求", "Want"),
     "site": ("站点", "Site"), "quantity_t": ("数量（吨）", "Quantity (t)"),
     "available_t": ("尚可成交（吨）", "Still available (t)"), "period": ("期限", "Period"),
     "start": ("开始日期", "Start"), "end": ("结束日期", "End"), "open_period": ("不限", "open"),
@@ -222,8 +221,16 @@ MESSAGES.update({
     "deal_created": ("已发起洽谈", "Deal started"), "deal_updated": ("洽谈已更新", "Deal updated"),
     "step_offer": ("报价", "Make offer"), "step_accept": ("确认成交", "Accept"), "step_decline": ("谢绝", "Decline"),
     "step_cancel": ("撤销", "Cancel"), "step_complete": ("标记完成", "Mark completed"),
-    "state_inquiry": ("询价中", "inquiry"), "state_offered": ("已报价", "offered"), "state_accepted": ("已成交", "accepted"),
-    "state_declined": ("已谢绝", "declined"), "state_cancelled": ("已撤销", "cancelled"),
-    "state_completed": ("已完成", "completed"),
     "confirm_accept": ("确认成交后将锁定该批次的相应数量。确定？", "Accepting reserves the quantity on the lot. Accept?"),
 })
+
+
+def _exchange_words() -> None:
+    """Deal states and listing sides in the words the exchange service uses in its messages."""
+    from resynergy.services.exchange import SIDE_WORDS, STATE_WORDS
+
+    MESSAGES.update({f"state_{k}": v for k, v in STATE_WORDS.items()})
+    MESSAGES.update(SIDE_WORDS)
+
+
+_exchange_words()
