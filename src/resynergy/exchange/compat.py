@@ -55,7 +55,7 @@ def spec_ok(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     bounds chloride takes no offer of unknown chloride."""
     with np.errstate(invalid="ignore"):
         ok = (np.isnan(lo) | (values >= lo)) & (np.isnan(hi) | (values <= hi))
-    return np.asarray(ok).all(axis=-1)
+    return np.asarray(np.asarray(ok).all(axis=-1))
 
 
 def periods_overlap(start_a, end_a, start_b, end_b) -> np.ndarray:

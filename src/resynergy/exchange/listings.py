@@ -61,7 +61,13 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
         if col not in out:
             out[col] = "" if col in TEXT else np.nan
     for col in TEXT:
-        out[col] = out[col].map(_text)
+        col_ = out[col]
+        if col_.dtype.kind in "fiub":  # numbers (or all blank): one cell at a time
+            out[col] = col_.map(_text)
+        else:
+            blank = col_.isna().to_numpy()
+            text = col_.astype(object).where(~blank, "").astype(str).str.strip()
+            out[col] = text.to_numpy(dtype=object)
     extra = [c for c in out.columns if c not in LISTING_COLUMNS]
     return out[[*LISTING_COLUMNS, *extra]]
 
@@ -101,9 +107,10 @@ def hw_tokens(text: str) -> list[str]:
 
 def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[Issue]:
     """Every problem of a listings frame, located (row as a user counts it: header = row 1,
-    column, value) with zh/en text. With a ``scenario`` (anything with ``table(name)``), sites,
-    materials and accepted substitutes are checked against its sites, materials and processes,
-    and a hazardous material's offer must carry its HW code."""
+    column, value) with zh/en text, in row order. With a ``scenario`` (anything with
+    ``table(name)``), sites, materials and accepted substitutes are checked against its sites,
+    materials and processes, and a hazardous material's offer must carry its HW code.
+    Vectorised: 10^5 listings take well under a second."""
     issues: list[Issue] = []
     missing = [c for c in REQUIRED if c not in frame.columns]
     for col in missing:
@@ -117,96 +124,132 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
         return issues
     raw = frame.reset_index(drop=True)
     f = normalise(raw)
-    sites = materials = processes = hazardous = None
+    found: list[tuple[int, int, Issue]] = []
+    order = {c: n for n, c in enumerate([*LISTING_COLUMNS, "reserved_t", "active"])}
+
+    def add(mask, code: str, column: str, values=None, **params) -> None:
+        """One issue per row where ``mask`` holds; ``params`` values may be per-row arrays."""
+        for r in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            value = None if values is None else _plain(values[r])
+            p = {k: _plain(v[r]) if isinstance(v, np.ndarray) else v for k, v in params.items()}
+            found.append((int(r), order.get(column, 99), Issue(
+                code, table=TABLE, source=TABLE, row=int(r) + 2, column=column, value=value,
+                params=p)))
+
+    text = {c: f[c].to_numpy(dtype=object) for c in TEXT}
+    for col in ("id", "side", "site", "material"):
+        add(text[col] == "", "required", col)
+    ids = f["id"]
+    first = pd.Series(np.arange(len(f)) + 2).groupby(ids.to_numpy()).transform("min").to_numpy()
+    add(ids.duplicated().to_numpy() & (text["id"] != ""), "duplicate", "id", text["id"],
+        other=first)
+    side = text["side"]
+    add((side != "") & ~_isin(side, SIDES), "bad_choice", "side", side,
+        choices=", ".join(SIDES))
+    materials = hazardous = processes = None
     if scenario is not None:
         table = scenario.table  # type: ignore[attr-defined]
-        sites = set(table("sites")["id"])
         mats = table("materials")
         materials = set(mats["code"])
         hazardous = set(mats.loc[mats["hazardous"].fillna(False).astype(bool), "code"])
         processes = set(table("processes")["id"])
-    seen: dict[str, int] = {}
-    for i, r in f.iterrows():
-        row = int(i) + 2  # type: ignore[call-overload]
-
-        def add(code: str, column: str, value: object = None, **params: object) -> None:
-            issues.append(Issue(code, table=TABLE, source=TABLE, row=row,  # noqa: B023
-                                column=column, value=value, params=params))
-
-        for col in ("id", "side", "site", "material"):
-            if not r[col]:
-                add("required", col)
-        if r["id"]:
-            if r["id"] in seen:
-                add("duplicate", "id", r["id"], other=seen[r["id"]])
-            else:
-                seen[r["id"]] = row
-        side = r["side"]
-        if side and side not in SIDES:
-            add("bad_choice", "side", side, choices=", ".join(SIDES))
-        if sites is not None and r["site"] and r["site"] not in sites:
-            add("unknown_ref", "site", r["site"], ref_table="sites", ref_column="id")
-        if materials is not None and r["material"] and r["material"] not in materials:
-            add("unknown_ref", "material", r["material"], ref_table="materials",
-                ref_column="code")
-        q = _number(raw.at[i, "quantity_t"])
-        if q is None or np.isnan(q):
-            add("not_number", "quantity_t", raw.at[i, "quantity_t"])
-        elif not np.isfinite(q):
-            add("not_finite", "quantity_t", q)
-        elif q <= 0:
-            add("not_positive", "quantity_t", q)
-        for col in ("reserved_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS):
-            if col not in raw:
-                continue
-            v = _number(raw.at[i, col])
-            if v is None:
-                add("not_number", col, raw.at[i, col])
-            elif np.isinf(v):
-                add("not_finite", col, v)
-        dates = {}
-        for col in ("start", "end"):
-            if r[col]:
-                dates[col] = parse_date(r[col])
-                if dates[col] is None:
-                    add("bad_date", col, r[col])
-        if dates.get("start") is not None and dates.get("end") is not None \
-                and dates["start"] > dates["end"]:
-            add("period_order", "start", r["start"], start=r["start"], end=r["end"])
-        if side not in SIDES:
+        site = text["site"]
+        add((site != "") & ~_isin(site, list(set(table("sites")["id"]))), "unknown_ref",
+            "site", site, ref_table="sites", ref_column="id")
+        mat = text["material"]
+        add((mat != "") & ~_isin(mat, list(materials)), "unknown_ref", "material", mat,
+            ref_table="materials", ref_column="code")
+    qty, bad = _numbers(raw["quantity_t"])
+    raw_q = raw["quantity_t"].to_numpy(dtype=object)
+    add(bad | np.isnan(qty), "not_number", "quantity_t", raw_q)
+    with np.errstate(invalid="ignore"):
+        add(np.isinf(qty), "not_finite", "quantity_t", qty)
+        add(np.isfinite(qty) & (qty <= 0), "not_positive", "quantity_t", qty)
+    num: dict[str, np.ndarray] = {}
+    for col in ("reserved_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS):
+        if col not in raw:
+            num[col] = np.full(len(f), np.nan)
             continue
-        other = "want" if side == "offer" else "offer"
-        own_specs, other_specs = (OFFER_SPECS, WANT_SPECS) if side == "offer" else (
-            WANT_SPECS, OFFER_SPECS)
-        for col in (*other_specs, *(("accepts",) if side == "offer" else ())):
-            if col in raw and _present(raw.at[i, col]):
-                add("side_column", col, raw.at[i, col], side=other, side_zh=_SIDE_ZH[other])
-        for col in own_specs:
-            v = _number(raw.at[i, col]) if col in raw else float("nan")
-            if v is not None and v < 0:
-                add("below_min", col, v, min=0)
-        if side == "want":
-            for s in SPECS:
-                lo = _number(raw.at[i, f"spec_{s}_min"]) if f"spec_{s}_min" in raw else None
-                hi = _number(raw.at[i, f"spec_{s}_max"]) if f"spec_{s}_max" in raw else None
-                if lo is not None and hi is not None and lo > hi:
-                    add("spec_range", f"spec_{s}_min", lo, min=lo, max=hi)
-            for token in accept_tokens(r["accepts"]):
-                known = (token.startswith(PROCESS_PREFIX)
-                         and (processes is None or token[len(PROCESS_PREFIX):] in processes)) or (
-                    not token.startswith(PROCESS_PREFIX)
-                    and (materials is None or token in materials))
-                if not known:
-                    add("unknown_accept", "accepts", token)
-        code = r["hazardous_code"]
-        if side == "offer":
-            if code and not HW_CODE.match(code):
-                add("bad_hw_code", "hazardous_code", code)
-            if hazardous is not None and r["material"] in hazardous and not code:
-                add("hw_required", "hazardous_code", material=r["material"])
-        elif any(not (HW_CODE.match(t) or HW_CATEGORY.match(t)) for t in hw_tokens(code)):
-            add("bad_hw_codes", "hazardous_code", code)
-    return issues
+        num[col], bad = _numbers(raw[col])
+        add(bad, "not_number", col, raw[col].to_numpy(dtype=object))
+        add(np.isinf(num[col]), "not_finite", col, num[col])
+    with np.errstate(invalid="ignore"):
+        res = num["reserved_t"]
+        add(res < 0, "below_min", "reserved_t", res, min=0)
+        add(res > qty, "above_max", "reserved_t", res, max=qty)
+    days = {}
+    for col in ("start", "end"):
+        t = text[col]
+        given = t != ""
+        parsed = pd.to_datetime(pd.Series(t).where(given & pd.Series(t).str.match(
+            _DATE.pattern).to_numpy()), format="%Y-%m-%d", errors="coerce")
+        days[col] = parsed.to_numpy()
+        add(given & parsed.isna().to_numpy(), "bad_date", col, t)
+    later = ~pd.isna(days["start"]) & ~pd.isna(days["end"])
+    later[later] = days["start"][later] > days["end"][later]
+    add(later, "period_order", "start", text["start"], start=text["start"], end=text["end"])
+    offer, want = side == "offer", side == "want"
+    for col in WANT_SPECS:
+        add(offer & _given(raw, col), "side_column", col, _col(raw, col), side="want",
+            side_zh=_SIDE_ZH["want"])
+    add(offer & (text["accepts"] != ""), "side_column", "accepts", text["accepts"],
+        side="want", side_zh=_SIDE_ZH["want"])
+    for col in OFFER_SPECS:
+        add(want & _given(raw, col), "side_column", col, _col(raw, col), side="offer",
+            side_zh=_SIDE_ZH["offer"])
+    with np.errstate(invalid="ignore"):
+        for col in OFFER_SPECS:
+            add(offer & (num[col] < 0), "below_min", col, num[col], min=0)
+        for col in WANT_SPECS:
+            add(want & (num[col] < 0), "below_min", col, num[col], min=0)
+        for s in SPECS:
+            lo, hi = num[f"spec_{s}_min"], num[f"spec_{s}_max"]
+            add(want & (lo > hi), "spec_range", f"spec_{s}_min", lo, min=lo, max=hi)
+    accepts = text["accepts"]
+    for cell in set(accepts[want & (accepts != "")]):
+        rows = want & (accepts == cell)
+        for token in accept_tokens(cell):
+            if token.startswith(PROCESS_PREFIX):
+                known = processes is None or token[len(PROCESS_PREFIX):] in processes
+            else:
+                known = materials is None or token in materials
+            if not known:
+                add(rows, "unknown_accept", "accepts", np.full(len(f), token, dtype=object))
+    code = text["hazardous_code"]
+    add(offer & (code != "") & ~pd.Series(code).str.match(HW_CODE.pattern).to_numpy(dtype=bool),
+        "bad_hw_code", "hazardous_code", code)
+    if hazardous is not None:
+        add(offer & (code == "") & _isin(text["material"], list(hazardous)), "hw_required",
+            "hazardous_code", material=text["material"])
+    bad_cells = {c for c in set(code[want & (code != "")]) if any(
+        not (HW_CODE.match(t) or HW_CATEGORY.match(t)) for t in hw_tokens(c))}
+    add(want & _isin(code, list(bad_cells)), "bad_hw_codes", "hazardous_code", code)
+    found.sort(key=lambda x: (x[0], x[1]))
+    return issues + [x[2] for x in found]
+
+
+def _isin(values: np.ndarray, allowed) -> np.ndarray:
+    """Membership by hashing (``np.isin`` compares object arrays pairwise: minutes at 10^5)."""
+    return pd.Index(list(allowed)).get_indexer(pd.Index(values)) >= 0 if len(values) else \
+        np.zeros(0, dtype=bool)
+
+
+def _plain(value: object) -> object:
+    """Python scalars in issue values and parameters (numpy scalars print oddly)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _col(raw: pd.DataFrame, col: str) -> np.ndarray:
+    return raw[col].to_numpy(dtype=object) if col in raw else np.full(len(raw), None, object)
+
+
+def _given(raw: pd.DataFrame, col: str) -> np.ndarray:
+    """Cells holding something (not blank, not NaN)."""
+    if col not in raw:
+        return np.zeros(len(raw), dtype=bool)
+    if raw[col].dtype.kind in "fiu":
+        return ~np.isnan(raw[col].to_numpy(dtype=float))
+    return np.array([_present(v) for v in raw[col].to_numpy(dtype=object)], dtype=bool)
 
 
 def _present(value: object) -> bool:
@@ -215,6 +258,15 @@ def _present(value: object) -> bool:
     if isinstance(value, float):
         return not np.isnan(value)
     return str(value).strip() != ""
+
+
+def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as floats (blank = NaN) and where a cell is not a number (text, true/false)."""
+    if col.dtype.kind in "fiu":
+        return col.to_numpy(dtype=float), np.zeros(len(col), dtype=bool)
+    vals = [_number(v) for v in col.to_numpy(dtype=object)]
+    bad = np.array([v is None for v in vals], dtype=bool)
+    return np.array([np.nan if v is None else v for v in vals], dtype=float), bad
 
 
 def from_registry(sites: pd.DataFrame, supplies: pd.DataFrame | None = None,

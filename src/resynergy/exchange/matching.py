@@ -27,10 +27,14 @@ different organisation (listings of one organisation are not matched with each o
 ``active`` when the column is there.
 
 Search: a k-d tree (unit vectors, :func:`resynergy.network.geo.unit_xyz`) per material over the
-offers, and per material over the wants that take it. ``top`` takes the K nearest compatible
-counterparts, costs them vectorised, and widens K until the lower bound of any counterpart not
-yet seen — the least price in the tree + the least cost any option can have over the K-th
-distance — exceeds the k-th best delivered cost, so the answer is the full scan's
+offers, and per material over the wants that take it. ``top`` costs the nearest ``first`` (64)
+compatible counterparts of each tree asked; where the lower bound of anything farther — the
+tree's least ask + the least any option can cost over the farthest one's distance
+(:meth:`Transport.lower_bound`: per direct mode fixed + rate × great-circle km; intermodal two
+road fixed costs + the cheapest rail leg's excess over its rate + the lesser rate × km, by the
+triangle inequality) — does not exceed the k-th best, it costs everything within the distance at
+which it does (:meth:`Transport.reach`). The k-th best only falls as candidates are added, so
+what lies beyond stays out: two rounds at most, and the answer is the full scan's
 (:meth:`Market.scan`, kept for tests and benchmarks). Counterparts joined by a direct lane are
 always costed (a lane's negotiated rate has no distance bound).
 """
@@ -38,6 +42,7 @@ always costed (a lane's negotiated rate has no distance bound).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,12 +102,18 @@ class Transport:
             sites["name_zh"]).to_numpy(dtype=object)
         modes = scenario.table("modes").set_index("id")
         self.modes = modes
+        self._mode = {str(m): {k: float(modes.at[m, k]) for k in (
+            "cost_fixed", "cost_per_tkm", "co2_per_tkm", "circuity")} for m in modes.index}
+        self._mode_name = {str(m): (str(r["name_zh"]), str(r["name_en"]) if isinstance(
+            r["name_en"], str) and r["name_en"] else str(r["name_zh"]))
+            for m, r in modes.iterrows()}
         rail = modes.index[modes["rail"].fillna(False).astype(bool)].tolist()
         self.onsite = onsite_modes(modes)[:1]
         direct = list(options.direct_modes) if options.direct_modes is not None else [
             m for m in modes.index if m not in rail]
         self.direct = [m for m in direct if m not in onsite_modes(modes)]
         self.carbon = float(scenario.policy("carbon_price", 0.0) or 0.0) / 1000.0  # yuan/kg
+        self._rates = {m: self._rate_of(m) for m in self._mode}
         terminals = scenario.table("terminals").reset_index(drop=True)
         lanes = scenario.table("lanes").reset_index(drop=True)
         is_direct = direct_lanes(lanes, rail, terminals).to_numpy(dtype=bool)
@@ -143,11 +154,15 @@ class Transport:
         self._lines = self._bound_lines()
 
     # ---- costing --------------------------------------------------------------------------
+    def _rate_of(self, mode: str) -> tuple[float, float]:
+        """Fixed yuan/t and yuan per great-circle km (cost + CO2 at the carbon price): a leg
+        ``g`` km apart scores ``mode_leg``'s cost + carbon × CO2 = fixed + rate × g."""
+        fixed, _ = (float(x) for x in mode_leg(self._mode[mode], 0.0)[1:])
+        km, cost, co2 = (float(x) for x in mode_leg(self._mode[mode], 1.0))
+        return fixed, (cost - fixed) + self.carbon * co2
+
     def _rate(self, mode: str) -> tuple[float, float]:
-        """Fixed yuan/t and yuan per great-circle km (cost + CO2 at the carbon price)."""
-        mm = self.modes.loc[mode]
-        return (float(mm["cost_fixed"]),
-                float((mm["cost_per_tkm"] + self.carbon * mm["co2_per_tkm"]) * mm["circuity"]))
+        return self._rates[mode]
 
     def _bound_lines(self) -> list[tuple[float, float]]:
         """Lines (c, r): every direct and intermodal option between two distinct sites a
@@ -178,6 +193,23 @@ class Transport:
         least = min(c + r * gc_km for c, r in lines)
         return least - abs(least) * _SAFETY - _SAFETY
 
+    def reach(self, target: float) -> float:
+        """A distance (km) beyond which every option costs more than ``target`` yuan/t (lanes
+        aside): the least g with lower_bound(g') > target for all g' > g; inf when none."""
+        if not np.isfinite(target):
+            return np.inf
+        target = target + abs(target) * _SAFETY + _SAFETY
+        if not self._lines:
+            return 0.0
+        far = 0.0
+        for c, r in self._lines:
+            if c > target:
+                continue
+            if r <= 0:
+                return np.inf
+            far = max(far, (target - c) / r)
+        return far
+
     def score(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cheapest option (index into ``options``, -1 = none) and its cost + CO2 yuan/t, from
         sites ``s`` to sites ``u`` (site positions)."""
@@ -197,21 +229,19 @@ class Transport:
             f, r = self._rate(m)
             cols[:, c] = np.where(same, f, np.inf)
             c += 1
-        if self.rail:
-            a_all, b_all = self.acc[s], self.acc[u]
-            g1_all, g3_all = self.acc_gc[s], self.acc_gc[u]
+        if self.rail:  # (pair, offer-side terminal, want-side terminal) blocks, a-major
+            a, b = self.acc[s], self.acc[u]
+            g1, g3 = self.acc_gc[s], self.acc_gc[u]  # inf where a site has fewer terminals
+            width = self.kt * self.kt
             for q in self.rail:
-                sq = self.legs[q]["score"]
+                rail = self.legs[q]["score"][np.maximum(a, 0)[:, :, None],
+                                             np.maximum(b, 0)[:, None, :]]
+                rail[same] = np.inf
                 for m in self.direct:
                     f, r = self._rate(m)
-                    for ka in range(self.kt):
-                        for kb in range(self.kt):
-                            a, b = a_all[:, ka], b_all[:, kb]
-                            col = (f + r * g1_all[:, ka]) + sq[np.maximum(a, 0), np.maximum(b, 0)] \
-                                + (f + r * g3_all[:, kb])
-                            col[(a < 0) | (b < 0) | same] = np.inf
-                            cols[:, c] = col
-                            c += 1
+                    tot = (f + r * g1)[:, :, None] + rail + (f + r * g3)[:, None, :]
+                    cols[:, c:c + width] = tot.reshape(n, width)
+                    c += width
         if len(self.lanes):
             key = s.astype(np.int64) * len(self.site_ids) + u
             for li in range(len(self.lanes)):
@@ -241,13 +271,13 @@ class Transport:
                 km, cost, co2 = (float(x[0]) for x in lane_leg(
                     self.lanes.iloc[[o.lane]], self.modes, np.array([gc])))
             else:
-                km, cost, co2 = (float(x) for x in mode_leg(self.modes.loc[o.mode],
+                km, cost, co2 = (float(x) for x in mode_leg(self._mode[o.mode],
                                                             0.0 if s == u else gc))
             out.update(legs=[km], distance_km=km, transport_yuan_t=cost, handling_yuan_t=0.0,
                        co2_kg_t=co2)
             return out
         a, b = int(self.acc[s, o.ka]), int(self.acc[u, o.kb])
-        mm = self.modes.loc[o.mode]
+        mm = self._mode[o.mode]
         d1, c1, e1 = (float(x) for x in mode_leg(mm, self.acc_gc[s, o.ka]))
         d3, c3, e3 = (float(x) for x in mode_leg(mm, self.acc_gc[u, o.kb]))
         leg = self.legs[o.rail_mode]
@@ -263,11 +293,8 @@ class Transport:
 
     def route(self, d: dict, lang: str) -> str:
         """The route as a line of text, e.g. 柴油重卡 45 km → 唐山站 铁路 320 km → 北京站 柴油重卡 12 km."""
-        name = "name_zh" if lang == "zh" else "name_en"
-
         def mode_name(m: str) -> str:
-            text = self.modes.at[m, name]
-            return str(text) if isinstance(text, str) and text else str(self.modes.at[m, "name_zh"])
+            return self._mode_name[m][0 if lang == "zh" else 1]
 
         legs = d["legs"]
         if d["kind"] == "direct":
@@ -291,7 +318,10 @@ class Market:
     modes, terminals, lanes, process_io and the carbon price come from ``scenario``; the spatial
     index is built once, here."""
 
+    first = 64  # nearest candidates per tree in the first round (then × 4 per round)
+
     def __init__(self, listings: pd.DataFrame, scenario, options: NetworkOptions | None = None):
+        self.costed = 0  # candidates in the last round of the last top(): for tests, benchmarks
         issues = check_listings(listings, scenario)
         if issues:
             raise ListingsError(issues)
@@ -322,21 +352,28 @@ class Market:
         if "active" in f:
             remaining = np.where(f["active"].fillna(True).astype(bool), remaining, 0.0)
         self.remaining = remaining
+        self.alive = remaining > 0
         self.start = _days(f["start"], -np.inf)
         self.end = _days(f["end"], np.inf)
         self.spec = f[[f"spec_{s}" for s in SPECS]].to_numpy(dtype=float)
         self.lo = f[[f"spec_{s}_min" for s in SPECS]].to_numpy(dtype=float)
         self.hi = f[[f"spec_{s}_max" for s in SPECS]].to_numpy(dtype=float)
+        self.bounded = ~np.isnan(self.lo).all(axis=1) | ~np.isnan(self.hi).all(axis=1)
         self.hw = f["hazardous_code"].to_numpy(dtype=object)
+        self.coded = self.is_offer & (self.hw != "")
         inputs = process_inputs(scenario.table("process_io"))
         self.takes: list[frozenset[str]] = [
             accepted_materials(m, a, inputs) if not o else frozenset()
             for m, a, o in zip(f["material"], f["accepts"], self.is_offer, strict=True)]
         # compatibility as a (want, material) table for vectorised checks of offers
         self.take = np.zeros((n, len(mats)), dtype=bool)
+        by_set: dict[frozenset[str], list[int]] = {}
+        for takes in set(self.takes):
+            cols = mats.get_indexer(sorted(takes))
+            by_set[takes] = sorted(int(c) for c in cols[cols >= 0])
+        self._take_cols = [by_set[x] for x in self.takes]
         for i in np.flatnonzero(~self.is_offer):
-            cols = mats.get_indexer(list(self.takes[i]))
-            self.take[i, cols[cols >= 0]] = True
+            self.take[i, self._take_cols[i]] = True
         self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float]] = {}
         self._want_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for m in range(len(mats)):
@@ -354,34 +391,68 @@ class Market:
     def top(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
             ) -> pd.DataFrame:
         """The ``k`` counterparts of a listing with the least delivered cost (MATCH_COLUMNS,
-        cheapest first; ties by listing order). KeyError for an unknown id."""
+        cheapest first; ties by listing order). ``plan_recommended`` is true where
+        ``plan_flows`` (from_site, to_site, material, t) carries this pairing with t > 0.
+        KeyError for an unknown id."""
         i = self._at(listing_id)
-        trees = self._trees(i)
-        forced = self._lane_partners(i)
-        size = max(64, 4 * k)
-        while True:
-            cand, bounds = [forced], []
-            for tree, idx, price_lb in trees:
-                kk = min(size, len(idx))
-                d, j = tree.query(self.xyz[i], k=kk)
-                d, j = np.atleast_1d(d), np.atleast_1d(j)
-                cand.append(idx[j])
-                if kk < len(idx):
-                    gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
-                    bounds.append(price_lb + self.transport.lower_bound(gc))
-            rows, score = self._ranked(i, np.concatenate(cand), k)
-            kth = score[k - 1] if len(score) >= k else np.inf
-            if all(b > kth for b in bounds):
-                return self._frame(i, rows, plan_flows)
-            size *= 4
+        return self._frame(i, self._search(i, _positive(k)), plan_flows)
 
     def scan(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
              ) -> pd.DataFrame:
-        """What :meth:`top` answers, by costing every counterpart (no index): for tests and
-        benchmarks."""
+        """What :meth:`top` answers, by filtering and costing every listing of the other side
+        (no index): the reference for tests and benchmarks."""
         i = self._at(listing_id)
-        rows, _ = self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k)
-        return self._frame(i, rows, plan_flows)
+        return self._frame(i, self._scan(i, _positive(k)), plan_flows)
+
+    def best(self, listing_id: str, k: int = 10, full_scan: bool = False
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and delivered yuan/t of the ``k`` best counterparts, without the match frame
+        (``top`` = this + the breakdown and route of each); ``full_scan`` as :meth:`scan`."""
+        i = self._at(listing_id)
+        ranked = (self._scan if full_scan else self._search)(i, _positive(k))
+        return self.ids[ranked[0]], ranked[1]
+
+    def _scan(self, i: int, k: int) -> tuple[np.ndarray, ...]:
+        return self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
+                            distinct=True)
+
+    def _search(self, i: int, k: int) -> tuple[np.ndarray, ...]:
+        """The k-d tree search: the nearest ``first`` counterparts of each tree asked, costed;
+        then, where the lower bound at the farthest of them does not exceed the k-th best,
+        everything within the distance where it does (the k-th best only falls as candidates
+        are added, so what lies beyond stays out: two rounds at most)."""
+        trees = self._trees(i)
+        forced = self._lane_partners(i)
+        cand, open_trees = [forced], []
+        for tree, idx, price_lb in trees:
+            kk = min(max(self.first, 4 * k), len(idx))
+            d, j = tree.query(self.xyz[i], k=kk)
+            d, j = np.atleast_1d(d), np.atleast_1d(j)
+            cand.append(idx[j])
+            if kk < len(idx):
+                gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
+                open_trees.append((tree, idx, price_lb, gc))
+        # a listing is in one tree per material and the trees asked are of distinct materials,
+        # so only lane partners (not known compatible) can repeat
+        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
+                              compatible=not len(forced))
+        self.costed = sum(len(c) for c in cand)
+        kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
+        wider = []
+        for tree, idx, price_lb, gc in open_trees:
+            if price_lb + self.transport.lower_bound(gc) > kth:
+                continue  # nothing beyond the nearest can beat the k-th best
+            reach = self.transport.reach(kth - price_lb)
+            if not np.isfinite(reach):
+                wider.append(idx)
+                continue
+            hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
+            wider.append(idx[np.asarray(hit, dtype=np.int64)])
+        if wider:
+            cand += wider
+            ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
+            self.costed = sum(len(c) for c in cand)
+        return ranked
 
     # ---- internals ----------------------------------------------------------------------
     def _at(self, listing_id: str) -> int:
@@ -394,8 +465,7 @@ class Market:
         if self.is_offer[i]:
             hit = self._want_trees.get(int(self.mat[i]))
             return [(hit[0], hit[1], float(self.ask[i]))] if hit else []
-        cols = self.materials.get_indexer(list(self.takes[i]))
-        return [self._offer_trees[c] for c in sorted(cols[cols >= 0]) if c in self._offer_trees]
+        return [self._offer_trees[c] for c in self._take_cols[i] if c in self._offer_trees]
 
     def _lane_partners(self, i: int) -> np.ndarray:
         """Counterparts on a site joined to this listing's by a direct lane (any material: the
@@ -409,70 +479,105 @@ class Market:
             return np.empty(0, np.int64)
         return np.flatnonzero(np.isin(self.site, ends) & (self.is_offer != self.is_offer[i]))
 
-    def _ranked(self, i: int, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The best ``k`` of candidate counterparts that pass every filter, with their delivered
-        score, cheapest first (ties: listing order)."""
-        c = np.unique(cand)
-        if self.remaining[i] <= 0:
-            return c[:0], np.empty(0)
-        if self.is_offer[i]:
-            o, w = np.full(len(c), i), c
-        else:
-            o, w = c, np.full(len(c), i)
-        ok = (self.is_offer[o] & ~self.is_offer[w]) & self.take[w, self.mat[o]]
-        ok &= self.remaining[c] > 0
+    def _ranked(self, i: int, cand: np.ndarray, k: int, distinct: bool = False,
+                compatible: bool = False) -> tuple[np.ndarray, ...]:
+        """The best ``k`` of candidate counterparts (positions on the other side of the market)
+        that pass every filter, cheapest first (ties: listing order): positions, delivered
+        yuan/t, transport option, its yuan/t. ``compatible``: the candidates are known to take
+        or be of a compatible material (they come from the material's trees)."""
+        c = cand if distinct else np.unique(cand)
+        if not self.alive[i]:
+            c = c[:0]
+        # the listing's own side is a scalar index: its values broadcast over the candidates
+        o, w = (i, c) if self.is_offer[i] else (c, i)
+        ok = self.alive[c]
+        if not compatible:
+            ok &= self.take[w, self.mat[o]]
         ok &= (self.org[o] < 0) | (self.org[o] != self.org[w])
         ok &= periods_overlap(self.start[o], self.end[o], self.start[w], self.end[w])
-        cap = self.price[w]
-        ok &= np.isnan(cap) | np.isnan(self.price[o]) | (self.price[o] <= cap)
-        ok &= spec_ok(self.spec[o], self.lo[w], self.hi[w])
-        coded = np.flatnonzero(ok & (self.hw[o] != ""))
+        cap, ask = self.price[w], self.price[o]
+        ok &= np.isnan(cap) | np.isnan(ask) | (ask <= cap)
+        bounded = self.bounded[w] & ok
+        if np.any(bounded):
+            sel = np.flatnonzero(np.broadcast_to(bounded, ok.shape))
+            oo, ww = _rows(o, sel), _rows(w, sel)
+            ok[sel] = spec_ok(np.broadcast_to(self.spec[oo], (len(sel), len(SPECS))),
+                              self.lo[ww], self.hi[ww])
+        coded = np.flatnonzero(ok & self.coded[o])
         for p in coded:  # hazardous offers are few: one check each
-            ok[p] = hazard_ok(self.hw[o[p]], self.hw[w[p]])
-        o, w, c = o[ok], w[ok], c[ok]
-        _, val = self.transport.score(self.site[o], self.site[w])
-        delivered = self.ask[o] + val
+            ok[p] = hazard_ok(self.hw[_rows(o, p)], self.hw[_rows(w, p)])
+        c = c[ok]
+        site_o = np.broadcast_to(self.site[_rows(o, ok)], c.shape)
+        site_w = np.broadcast_to(self.site[_rows(w, ok)], c.shape)
+        best, val = self.transport.score(site_o, site_w)
+        delivered = (self.ask[o] if np.ndim(o) == 0 else self.ask[c]) + val
         fine = np.isfinite(delivered)
-        c, delivered = c[fine], delivered[fine]
+        if not fine.all():
+            c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
         if len(c) > k:
             part = np.argpartition(delivered, k - 1)[:k]
-            kth = delivered[part].max()
-            keep = delivered <= kth  # every tie of the k-th, then order
-            c, delivered = c[keep], delivered[keep]
+            keep = delivered <= delivered[part].max()  # every tie of the k-th, then order
+            c, delivered, best, val = c[keep], delivered[keep], best[keep], val[keep]
         order = np.lexsort((c, delivered))[:k]
-        return c[order], delivered[order]
+        return c[order], delivered[order], best[order], val[order]
 
-    def _frame(self, i: int, rows: np.ndarray, plan_flows: pd.DataFrame | None) -> pd.DataFrame:
+    def _frame(self, i: int, ranked: tuple[np.ndarray, ...], plan_flows: pd.DataFrame | None
+               ) -> pd.DataFrame:
         t = self.transport
         planned: set[tuple[str, str, str]] = set()
+        if plan_flows is not None:
+            missing = [c for c in ("from_site", "to_site", "material", "t")
+                       if c not in plan_flows]
+            if missing:
+                raise ValueError(f"plan_flows lacks columns {missing} (needs from_site, "
+                                 "to_site, material, t)")
         if plan_flows is not None and len(plan_flows):
             pf = plan_flows[plan_flows["t"] > 0]
             planned = set(zip(pf["from_site"].astype(str), pf["to_site"].astype(str),
                               pf["material"].astype(str), strict=True))
+        rows, delivered, best, _ = ranked
         offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
             rows, np.full(len(rows), i))
-        best, val = t.score(self.site[offers], self.site[wants])
-        records = []
-        for c, o, w, b, v in zip(rows, offers, wants, best, val, strict=True):
-            d = t.detail(int(self.site[o]), int(self.site[w]), int(b))
-            material = self.mat_text[o]
-            records.append((
-                self.ids[i], self.ids[c], self.org_text[c], self.site_text[c], material,
-                float(min(self.remaining[o], self.remaining[w])), float(self.price[o]),
-                d["kind"], d["mode"], d["rail_mode"], d["from_terminal"], d["to_terminal"],
-                d["distance_km"], d["transport_yuan_t"], d["handling_yuan_t"], d["co2_kg_t"],
-                float(d["co2_kg_t"]) * t.carbon,  # type: ignore[arg-type]
-                float(self.ask[o] + v),
-                (self.site_text[o], self.site_text[w], material) in planned,
-                t.route(d, "zh"), t.route(d, "en"),
-            ))
-        out = pd.DataFrame.from_records(records, columns=list(MATCH_COLUMNS))
-        if not len(out):
-            out = out.astype({"quantity_t": float, "price_yuan_t": float, "distance_km": float,
-                              "transport_yuan_t": float, "handling_yuan_t": float,
-                              "co2_kg_t": float, "co2_yuan_t": float, "delivered_yuan_t": float,
-                              "plan_recommended": bool})
-        return out
+        details = [t.detail(int(self.site[o]), int(self.site[w]), int(b))
+                   for o, w, b in zip(offers, wants, best, strict=True)]
+
+        def get(key: str) -> list:
+            return [d[key] for d in details]
+
+        co2 = np.array(get("co2_kg_t"), dtype=float)
+        material = self.mat_text[offers]
+        cols = {
+            "listing": np.full(len(rows), self.ids[i], dtype=object),
+            "counterpart": self.ids[rows], "organisation": self.org_text[rows],
+            "site": self.site_text[rows], "material": material,
+            "quantity_t": np.minimum(self.remaining[offers], self.remaining[wants]),
+            "price_yuan_t": self.price[offers],
+            "kind": get("kind"), "mode": get("mode"), "rail_mode": get("rail_mode"),
+            "from_terminal": get("from_terminal"), "to_terminal": get("to_terminal"),
+            "distance_km": np.array(get("distance_km"), dtype=float),
+            "transport_yuan_t": np.array(get("transport_yuan_t"), dtype=float),
+            "handling_yuan_t": np.array(get("handling_yuan_t"), dtype=float),
+            "co2_kg_t": co2, "co2_yuan_t": co2 * t.carbon,
+            "delivered_yuan_t": delivered,
+            "plan_recommended": np.array([
+                (a, b, m) in planned for a, b, m in zip(
+                    self.site_text[offers], self.site_text[wants], material, strict=True)],
+                dtype=bool),
+            "route_zh": [t.route(d, "zh") for d in details],
+            "route_en": [t.route(d, "en") for d in details],
+        }
+        return pd.DataFrame(cols, columns=list(MATCH_COLUMNS), copy=False)
+
+
+def _rows(x: Any, sel: Any) -> Any:
+    """``x[sel]`` for an array of positions; a scalar position (the listing's own side) as is."""
+    return x if np.ndim(x) == 0 else x[sel]
+
+
+def _positive(k: int) -> int:
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    return int(k)
 
 
 def _days(dates: pd.Series, open_value: float) -> np.ndarray:
