@@ -388,6 +388,7 @@ def aggregates(db: Session) -> list[dict[str, Any]]:
 
 
 # ---- matches ---------------------------------------------------------------------------------
+# what the market's network reads (sites, terminals, lanes, the carbon price) and what they refer to
 _MARKET_TABLES = ("regions", "organisations", "sites", "terminals", "lanes", "policy")
 
 
@@ -398,8 +399,9 @@ def _fingerprint(db: Session, table: sa.Table | type, pk: str, updated: str) -> 
 
 
 class _Markets:
-    """Markets built once per state of the registry and the listings (a few kept, least recently
-    used first out): building one validates the registry and indexes every listing."""
+    """Markets built once per state of the registry and the listings, and the registry's
+    scenario once per state of the registry (a few kept, least recently used first out):
+    validating the registry and indexing every listing take seconds on the built-in data."""
 
     def __init__(self, size: int = 4):
         self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
@@ -418,6 +420,7 @@ class _Markets:
 
 
 _markets = _Markets()
+_scenarios = _Markets(2)
 _plan_flows: dict[tuple, pd.DataFrame] = {}
 
 
@@ -486,12 +489,15 @@ def market(db: Session) -> Any:
     """The Market of the current listings and registry (cached while neither changes)."""
     from resynergy.exchange.matching import Market
 
-    key = (str(db.get_bind().url), _fingerprint(db, Listing, "id", "updated_at"),
-           *(_fingerprint(db, REGISTRY[t], "pk", "updated_at") for t in _MARKET_TABLES))
+    where = str(db.get_bind().url)
+    network = (where, *(_fingerprint(db, REGISTRY[t], "pk", "updated_at") for t in _MARKET_TABLES))
+    key = (*network, _fingerprint(db, Listing, "id", "updated_at"))
+
     def build() -> Any:
         from resynergy.exchange.listings import ListingsError
 
-        frame, scenario = market_listings(db), registry_scenario(db)
+        # the registry changes far less often than the listings: its scenario is kept apart
+        frame, scenario = market_listings(db), _scenarios.get(network, lambda: registry_scenario(db))
         try:
             return Market(frame, scenario)
         except ListingsError as err:  # a stored listing the rules no longer take stays off the market
