@@ -403,3 +403,20 @@ def test_pages_publish_match_and_deal(client, users, app):
     client.cookies.set("lang", "en")
     page = client.get("/exchange").text
     assert "My listings" in page and "Withdraw" in page
+
+
+def test_hostile_form_values_are_refused_not_crashed(client, users):
+    """Non-finite numbers and control characters from the page form: a located 422, nothing stored."""
+    from support.platform import csrf, sign_in
+
+    sign_in(client, "ent_a")
+    token = csrf(client.get("/exchange").text)
+    base = {"csrf_token": token, "side": "offer", "site": "cd-mine", "material": "tailings", "quantity_t": "10"}
+    for field, value in (("quantity_t", "inf"), ("quantity_t", "1e400"), ("quantity_t", "nan"),
+                         ("site", "cd-\x00mine"), ("start", "2026\x0b-01-01"), ("spec_cao_pct", "-Infinity")):
+        r = client.post("/exchange/listings", data={**base, field: value}, follow_redirects=False)
+        assert r.status_code == 422, (field, value, r.status_code)
+    r = client.post("/exchange/listings", data={**base, "price_yuan_t": "nan"}, follow_redirects=False)
+    assert r.status_code == 303  # NaN price: not stated (negotiable), never a NaN in the database
+    (row,) = client.get("/api/v1/listings", headers=users.headers["ent_a"]).json()["items"]
+    assert row["price_yuan_t"] is None and row["quantity_t"] == 10.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario.regions import province_code
-from resynergy.schema.cells import plain
+from resynergy.schema.cells import CONTROL_CHARS, plain, visible
 from resynergy.services import access, audit, registry, runs
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, issue_dict, own_issue
@@ -56,6 +57,7 @@ NUMBERS = ("quantity_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS)
 # shows its count only, not its tonnes (one or two firms' quantities would be readable from it).
 MIN_ORGS = 3
 SOURCE = "API"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 SIDE_WORDS = {"offer": ("供应", "offer"), "want": ("需求", "want")}
 STATE_WORDS = {"inquiry": ("询价中", "inquiry"), "offered": ("已报价", "offered"), "accepted": ("已成交", "accepted"),
@@ -174,12 +176,18 @@ def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | Non
     from resynergy.exchange.listings import check_listings
 
     out = {k: rec.get(k) for k in FIELDS}
+    control: list[dict] = []
+    for k in ("side", "site", "material", "accepts", "start", "end", "hazardous_code", *NUMBERS):
+        if isinstance(out[k], str) and _CONTROL.search(out[k]):  # never sent to the database
+            control.append(_issue("control_chars", "含有不可见的控制字符，请删除后重试",
+                                  "contains control characters; remove them and try again", k, visible(out[k]), row=row))
+            out[k] = ""
     for k in ("accepts", "start", "end", "hazardous_code"):
         out[k] = str(out[k] or "").strip()
     frame = pd.DataFrame([{**{k: (math.nan if out[k] is None and k in NUMBERS else out[k]) for k in FIELDS},
                            "id": "new"}])
-    issues = [issue_dict(dataclasses.replace(i, row=row, source=SOURCE)) for i in check_listings(frame, _References(db))
-              if i.column != "site" or i.code != "unknown_ref"]
+    issues = control + [issue_dict(dataclasses.replace(i, row=row, source=SOURCE))
+                        for i in check_listings(frame, _References(db)) if i.column != "site" or i.code != "unknown_ref"]
 
     def bad(code: str, zh: str, en: str, column: str, value: object = None) -> None:
         issues.append(_issue(code, zh, en, column, value, row=row))
@@ -198,7 +206,8 @@ def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | Non
     out["organisation"] = owner
     if not issues:  # numbers as numbers (forms send text; the checks above accepted it)
         for k in NUMBERS:
-            out[k] = None if out[k] is None or out[k] == "" else float(out[k])
+            v = None if out[k] is None or out[k] == "" else float(out[k])
+            out[k] = None if v is None or math.isnan(v) else v  # NaN: not stated (never stored)
     return out, issues
 
 
