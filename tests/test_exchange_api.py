@@ -420,3 +420,14 @@ def test_hostile_form_values_are_refused_not_crashed(client, users):
     assert r.status_code == 303  # NaN price: not stated (negotiable), never a NaN in the database
     (row,) = client.get("/api/v1/listings", headers=users.headers["ent_a"]).json()["items"]
     assert row["price_yuan_t"] is None and row["quantity_t"] == 10.0
+
+
+def test_an_offer_cannot_promise_more_than_is_left(client, users):
+    h = users.headers
+    offer = post(client, h["ent_a"], OFFER).json()
+    d = _deal(client, h["ent_b"], offer["id"], quantity_t=10.0).json()
+    r = client.post(f"/api/v1/deals/{d['id']}/offer", json={"quantity_t": 120.0}, headers=h["ent_a"])
+    assert r.status_code == 422 and r.json()["issues"][0]["code"] == "over_available"
+    assert client.get(f"/api/v1/deals/{d['id']}", headers=h["ent_a"]).json()["state"] == "inquiry"
+    r = client.post(f"/api/v1/deals/{d['id']}/offer", json={"quantity_t": 100.0}, headers=h["ent_a"])
+    assert r.status_code == 200 and r.json()["quantity_t"] == 100.0

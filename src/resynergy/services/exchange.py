@@ -213,12 +213,14 @@ def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | Non
 
 # ---- listings: changing ----------------------------------------------------------------------
 def _start(db: Session) -> None:
+    """Begin the write transaction (SQLite: take the write lock now; see registry.begin_write)."""
     registry.begin_write(db)
 
 
 def create_listing(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
     """Create one listing (not committed)."""
     access.require(actor, access.LISTING_WRITERS, "create listing")
+    _start(db)
     out, issues = check_listing(db, actor, rec)
     if issues:
         raise Rejected(issues)
@@ -604,6 +606,7 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
     """Open a deal on an offer: the buyer's inquiry (its want, or a delivery site of its own), or
     the seller's offer to a want (state 'offered' at once). Not committed."""
     access.require(actor, access.LISTING_WRITERS, "open deal")
+    _start(db)
     issues: list[dict] = []
     offer = _market_listing(db, rec.get("offer_id"), "offer", "offer_id")
     want = _market_listing(db, rec.get("want_id"), "want", "want_id") if rec.get("want_id") else None
@@ -736,6 +739,13 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
                                           "expected a finite number", k, v))
             else:
                 values[k] = float(v)
+        q = values.get("quantity_t")
+        if q is not None:
+            lots = [db.get(Listing, deal.offer_id)] + ([db.get(Listing, deal.want_id)] if deal.want_id else [])
+            left = min(x.quantity_t - x.reserved_t for x in lots if x is not None)
+            if q > left:
+                issues.append(_deal_issue("over_available", f"超过可成交数量（尚余 {left:g} 吨）",
+                                          f"more than can still be traded ({left:g} t left)", "quantity_t", q))
         if changes.get("mode"):
             values["mode"] = str(changes["mode"])
         if issues:

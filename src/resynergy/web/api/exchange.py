@@ -275,7 +275,6 @@ def list_listings(db: DB, actor: CurrentActor, limit: Limit = 50, offset: Offset
 @router.post("/listings", response_model=ListingOut, status_code=201, tags=[TAG_LISTINGS],
              responses={**COMMON_RESPONSES, **CONFLICT}, summary="Publish an offer or a want / 发布供需信息")
 def create_listing(db: DB, actor: CurrentActor, body: Annotated[ListingIn, Body()], response: Response):  # type: ignore[valid-type]
-    exchange._start(db)
     row = exchange.create_listing(db, actor, body.model_dump())  # type: ignore[attr-defined]
     db.commit()
     return _etag(response, row)
@@ -349,7 +348,6 @@ def list_deals(db: DB, actor: CurrentActor, limit: Limit = 50, offset: Offset = 
              responses={**COMMON_RESPONSES, **CONFLICT},
              summary="Open a deal: the buyer's inquiry, or the seller's offer to a want / 发起洽谈")
 def create_deal(db: DB, actor: CurrentActor, body: Annotated[DealIn, Body()], response: Response):
-    exchange._start(db)
     row = exchange.create_deal(db, actor, body.model_dump(exclude_unset=True))
     db.commit()
     return _etag(response, row)

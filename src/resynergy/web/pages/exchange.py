@@ -56,8 +56,7 @@ async def create(request: Request, db: DB, actor: CurrentActor):
     values = {k: str(form.get(k, ""))[:512] for k in exchange.FIELDS}
     rec = {k: (_number(v) if k in exchange.NUMBERS else v) for k, v in values.items()}
     try:
-        exchange._start(db)
-        exchange.create_listing(db, actor, rec)
+            exchange.create_listing(db, actor, rec)
     except Rejected as err:
         db.rollback()
         return _listings_page(request, db, actor, issues=err.issues, values=values, status=err.status)
@@ -110,8 +109,7 @@ def open_deal(request: Request, db: DB, actor: CurrentActor, listing: Annotated[
     head = exchange.get_listing(db, actor, listing)
     offer, want = (listing, counterpart) if head["side"] == "offer" else (counterpart, listing)
     try:
-        exchange._start(db)
-        exchange.create_deal(db, actor, {"offer_id": offer, "want_id": want, "quantity_t": quantity_t, "mode": mode})
+            exchange.create_deal(db, actor, {"offer_id": offer, "want_id": want, "quantity_t": quantity_t, "mode": mode})
     except Rejected as err:
         db.rollback()
         return _matches_page(request, db, actor, listing, issues=err.issues, status=err.status)
