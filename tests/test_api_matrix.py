@@ -664,6 +664,7 @@ def exchange_page_cases() -> list[Case]:
     form = {k: str(v) for k, v in X_OFFER.items()}
     return [
         Case("GET", "/exchange", readers, R("/exchange"), table="exchange"),
+        Case("GET", "/exchange/summary", each(rest=200), R("/exchange/summary"), table="exchange"),
         Case("POST", "/exchange/listings", writers(303, 422), R("/exchange/listings"),
              lambda w, role: {"data": form}, after=_x_clear, table="exchange"),
         Case("POST", "/exchange/from-registry", each(anonymous="login", ent_a=303, ent_b=303, rest=403),

@@ -122,6 +122,11 @@ def test_public_sees_anonymised_aggregates_only(client, users, app):
         assert secret not in text
     assert set(tailings) == {"province", "material", "side", "listings", "organisations", "quantity_t",
                              "available_t", "suppressed"}
+    page = client.get("/exchange/summary")  # the same totals on a page anyone may open
+    assert page.status_code == 200 and "河北省" in page.text and "不公开" in page.text
+    for secret in (ORG_A, org_c, "cd-mine", "承德矿业", "承德尾矿库"):
+        assert secret not in page.text
+    assert 'href="/exchange/summary"' in page.text  # in the public's menu
 
 
 def test_public_aggregates_show_tonnes_from_three_organisations(client, users, app):

@@ -797,6 +797,11 @@ def console_matches(url: str | None, listing_id: int, k: int = 10) -> dict[str, 
         engine.dispose()
 
 
+def region_names(db: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
+    """Names (zh, en) of regions: public facts, for the public aggregates."""
+    return _names(db, "regions", "code", codes)
+
+
 def party_names(db: Session, deals: list[dict]) -> dict[str, dict[str, tuple[str, str]]]:
     """Names (zh, en) of the sites and organisations of deals: the parties of a deal may read
     each other's names (their registry rows stay private)."""

@@ -221,6 +221,12 @@ MESSAGES.update({
     "deal_created": ("已发起洽谈", "Deal started"), "deal_updated": ("洽谈已更新", "Deal updated"),
     "step_offer": ("报价", "Make offer"), "step_accept": ("确认成交", "Accept"), "step_decline": ("谢绝", "Decline"),
     "step_cancel": ("撤销", "Cancel"), "step_complete": ("标记完成", "Mark completed"),
+    "exchange_summary": ("供需汇总", "Exchange totals"),
+    "exchange_summary_note": ("在架供需信息按省份和物料汇总；少于 {n} 家单位的格子只显示条数，不显示吨数，以免推算出单家企业的数量。",
+                              "Listed offers and wants by province and material; a cell of fewer than {n} organisations "
+                              "shows counts only, not tonnes, so no single firm's quantity can be read from it."),
+    "listings_count": ("信息条数", "Listings"), "organisations_count": ("单位数", "Organisations"),
+    "not_shown": ("不公开", "not shown"), "no_listings": ("暂无在架的供需信息。", "Nothing is listed yet."),
     "confirm_accept": ("确认成交后将锁定该批次的相应数量。确定？", "Accepting reserves the quantity on the lot. Accept?"),
 })
 

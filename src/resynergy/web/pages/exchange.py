@@ -141,3 +141,13 @@ def take_step(request: Request, db: DB, actor: CurrentActor, deal_id: Id,
         db.rollback()
         return _deals_page(request, db, actor, issues=err.issues, status=err.status)
     return RedirectResponse("/exchange/deals?msg=deal_updated", status_code=303)
+
+
+@router.get("/exchange/summary")
+def summary(request: Request, db: DB, actor: CurrentActor):
+    """Anyone, signed in or not: listed tonnes by province × material, anonymised."""
+    cells = exchange.aggregates(db)
+    provinces = exchange.region_names(db, {c["province"] for c in cells})
+    materials = registry.ref_names(db, actor, "materials.code", {c["material"] for c in cells})
+    return render(request, actor, "exchange_summary.html", cells=cells, provinces=provinces, materials=materials,
+                  min_orgs=exchange.MIN_ORGS)
