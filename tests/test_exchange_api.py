@@ -313,7 +313,7 @@ def test_matches_rank_counterparts_and_mark_the_plans_pairings(client, users, ap
         {"year": 2022, "from_site": "cd-mine", "to_site": "t-a", "material": "tailings", "leg": "first_mile",
          "route": "r7", "mode": "road_diesel", "t": 500.0},
         {"year": 2022, "from_site": "t-a", "to_site": "t-b", "material": "tailings", "leg": "rail",
-         "route": "r7", "mode": "rail_electric", "t": 500.0},
+         "route": "r7", "mode": "rail", "t": 500.0},
         {"year": 2022, "from_site": "t-b", "to_site": "bj-site", "material": "tailings", "leg": "last_mile",
          "route": "r7", "mode": "road_diesel", "t": 500.0},
         {"year": 2022, "from_site": "cd-plant", "to_site": "bj-site", "material": "tailings", "leg": "direct",
@@ -436,3 +436,13 @@ def test_an_offer_cannot_promise_more_than_is_left(client, users):
     assert client.get(f"/api/v1/deals/{d['id']}", headers=h["ent_a"]).json()["state"] == "inquiry"
     r = client.post(f"/api/v1/deals/{d['id']}/offer", json={"quantity_t": 100.0}, headers=h["ent_a"])
     assert r.status_code == 200 and r.json()["quantity_t"] == 100.0
+
+
+def test_a_deal_names_a_catalog_transport_mode(client, users):
+    h = users.headers
+    offer = post(client, h["ent_a"], OFFER).json()
+    r = _deal(client, h["ent_b"], offer["id"], mode="teleport")
+    assert r.status_code == 422 and r.json()["issues"][0]["column"] == "mode"
+    d = _deal(client, h["ent_b"], offer["id"], mode="road_diesel").json()
+    r = client.post(f"/api/v1/deals/{d['id']}/offer", json={"mode": "hyperloop"}, headers=h["ent_a"])
+    assert r.status_code == 422 and r.json()["issues"][0]["column"] == "mode"

@@ -55,6 +55,8 @@ FIELDS = ("side", "site", "material", "accepts", "quantity_t", "start", "end", "
 NUMBERS = ("quantity_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS)
 # Aggregates shown to the public: a province × material cell of fewer organisations than this
 # shows its count only, not its tonnes (one or two firms' quantities would be readable from it).
+# The minimum-frequency rule of statistical disclosure control, at the threshold statistical
+# offices commonly use (3 contributors); a platform choice, not a figure from a regulation.
 MIN_ORGS = 3
 SOURCE = "API"
 _CONTROL = re.compile(f"[{CONTROL_CHARS}]")
@@ -648,6 +650,8 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
         issues.append(_deal_issue("over_wanted", f"超过需求尚缺数量（{want.quantity_t - want.reserved_t:g} 吨）",
                                   f"more than the want still needs ({want.quantity_t - want.reserved_t:g} t)",
                                   "quantity_t", q))
+    if (bad_mode := _mode_issue(rec.get("mode"))) is not None:
+        issues.append(bad_mode)
     price = rec.get("price_yuan_t", offer.price_yuan_t)
     if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price)):
         issues.append(_deal_issue("not_number", "应为有限数值", "expected a finite number", "price_yuan_t", price))
@@ -662,6 +666,17 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
     db.flush()
     audit.record(db, actor, "create", "deal", deal.id, after=deal_record(deal))
     return deal_record(deal)
+
+
+def _mode_issue(mode: object) -> dict | None:
+    """An issue when ``mode`` is not '' nor a transport mode of the catalog (the manifests and
+    actual flows of the deal carry it on)."""
+    from resynergy import catalog
+
+    if not mode or str(mode) in set(catalog.table("modes")["id"].astype(str)):
+        return None
+    return _deal_issue("unknown_ref", "运输方式不在目录中（如 road_diesel、rail）",
+                       "no such transport mode in the catalog (e.g. road_diesel, rail)", "mode", mode)
 
 
 def _step_refused(deal: Deal, step: Step) -> Rejected:
@@ -747,6 +762,8 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
                 issues.append(_deal_issue("over_available", f"超过可成交数量（尚余 {left:g} 吨）",
                                           f"more than can still be traded ({left:g} t left)", "quantity_t", q))
         if changes.get("mode"):
+            if (bad_mode := _mode_issue(changes["mode"])) is not None:
+                issues.append(bad_mode)
             values["mode"] = str(changes["mode"])
         if issues:
             raise Rejected(issues)

@@ -169,7 +169,7 @@ class Match(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
         "listing": "1", "counterpart": "2", "organisation": "91110000MA0B00000X", "site": "bj-site",
         "material": "steel_slag", "quantity_t": 30000.0, "price_yuan_t": 35.0, "kind": "intermodal",
-        "mode": "road_diesel", "rail_mode": "rail_electric", "from_terminal": "t1", "to_terminal": "t2",
+        "mode": "road_diesel", "rail_mode": "rail", "from_terminal": "t1", "to_terminal": "t2",
         "distance_km": 260.0, "transport_yuan_t": 48.0, "handling_yuan_t": 10.0, "co2_kg_t": 9.5,
         "co2_yuan_t": 0.5, "delivered_yuan_t": 93.5, "plan_recommended": True, "route_zh": "…", "route_en": "…",
         "site_name": ["北京搅拌站", "Beijing concrete plant"], "organisation_name": ["北京建材", "Beijing BM"],
@@ -205,7 +205,7 @@ class Matches(BaseModel):
 
 class DealIn(BaseModel):
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [  # type: ignore[typeddict-item]
-        {"offer_id": 1, "want_id": 2, "quantity_t": 10000.0, "mode": "rail_electric"}]})
+        {"offer_id": 1, "want_id": 2, "quantity_t": 10000.0, "mode": "rail"}]})
 
     offer_id: int = Field(ge=1, le=2**31 - 1, description="供应信息编号 / the offer")
     want_id: int | None = Field(None, ge=1, le=2**31 - 1, description="需求信息编号 / the buyer's want")
@@ -227,7 +227,7 @@ class DealOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 1, "row_version": 2, "offer_id": 1, "want_id": 2, "seller_org": "91130200MA0A00000X",
         "buyer_org": "91110000MA0B00000X", "from_site": "ts-steel-01", "to_site": "bj-site", "material": "steel_slag",
-        "quantity_t": 10000.0, "price_yuan_t": 32.0, "mode": "rail_electric", "state": "offered", "created_by": 7,
+        "quantity_t": 10000.0, "price_yuan_t": 32.0, "mode": "rail", "state": "offered", "created_by": 7,
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z", "accepted_at": None}]})
 
     id: int
