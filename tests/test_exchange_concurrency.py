@@ -126,3 +126,22 @@ def test_concurrent_acceptances_in_the_service_never_over_allocate(app, db_url):
     assert all(q > LOT_T - sum(taken) for q, r in zip(sizes, results, strict=True) if not isinstance(r, float))
     quantity, reserved, accepted = stored(db_url, offer["id"])
     assert reserved == accepted == sum(taken)
+
+
+def test_shrinking_a_lot_while_a_deal_is_accepted_never_leaves_it_over_reserved(live):
+    """The seller cuts the lot to 50 t while the buyer accepts 60 t of it: whichever lands
+    first, the other is refused, and the lot never holds less than it has reserved."""
+    server, users, url = live
+    h = users.headers
+    with httpx.Client(base_url=server.url, timeout=180) as c:
+        for _ in range(3):
+            offer = c.post("/api/v1/listings", json=OFFER, headers=h["ent_a"]).json()
+            (deal,) = offered_deals(c, h, offer["id"], [60.0])
+            shrink, accept = together(
+                lambda lot=offer["id"]: c.patch(f"/api/v1/listings/{lot}", json={"quantity_t": 50.0},
+                                                headers={**h["ent_a"], "If-Match": "*"}),
+                lambda deal=deal: c.post(f"/api/v1/deals/{deal}/accept", headers=h["ent_b"]))
+            assert sorted([shrink.status_code, accept.status_code]) in ([200, 409], [200, 412]), (shrink.text, accept.text)
+            quantity, reserved, accepted = stored(url, offer["id"])
+            assert reserved == accepted <= quantity
+            assert (quantity, reserved) == ((100.0, 60.0) if accept.status_code == 200 else (50.0, 0.0))
