@@ -263,11 +263,14 @@ def random_market(seed: int, n: int = 600, sites: int = 120) -> tuple[pd.DataFra
     return frame, scenario
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_indexed_top_equals_the_full_scan_on_random_markets(seed):
-    frame, scenario = random_market(seed)
+@pytest.mark.parametrize("seed, n, first", [(0, 600, 8), (1, 600, 8), (2, 1500, 4)])
+def test_indexed_top_equals_the_full_scan_on_random_markets(seed, n, first, monkeypatch):
+    # small first rounds, so that the bound decides (and widens) often; with first=4 the offers
+    # of a material are split into ask bands for the second round
+    monkeypatch.setattr(Market, "first", first)
+    frame, scenario = random_market(seed, n=n)
     market = Market(frame, scenario)
-    market.first = 8  # small first rounds, so that the bound decides (and widens) often
+    assert first > 4 or any(len(t[3]) > 1 for t in market._offer_trees.values())
     rng = np.random.default_rng(100 + seed)
     pruned = 0
     for lid in rng.choice(frame["id"], 80, replace=False):
@@ -275,6 +278,9 @@ def test_indexed_top_equals_the_full_scan_on_random_markets(seed):
             fast = market.top(lid, k=k)
             pruned += market.costed < (frame["side"] != frame.set_index("id").at[lid, "side"]).sum()
             pd.testing.assert_frame_equal(fast, market.scan(lid, k=k))
+            ids, cost = market.best(lid, k=k)
+            assert list(ids) == list(fast["counterpart"])
+            assert np.array_equal(cost, fast["delivered_yuan_t"].to_numpy())
     assert pruned > 30  # the index left counterparts out, and still found the same best
     some = market.top(frame.loc[frame["side"] == "want", "id"].iloc[0], k=10)
     assert len(some) and some["delivered_yuan_t"].is_monotonic_increasing
@@ -383,6 +389,9 @@ def test_check_listings_locates_every_problem_in_zh_and_en():
     with pytest.raises(ListingsError) as err:
         Market(frame, s)
     assert err.value.issues == issues
+    blank = check_listings(pd.DataFrame({"id": ["x"], "side": ["offer"], "site": ["A"],
+                                         "material": ["fly_ash"], "quantity_t": [None]}))
+    assert [(i.code, i.row, i.column) for i in blank] == [("required", 2, "quantity_t")]
     missing = check_listings(pd.DataFrame({"id": ["x"]}))
     assert {i.column for i in missing if i.code == "missing_column"} == {
         "side", "site", "material", "quantity_t"}

@@ -29,6 +29,7 @@ import pandas as pd
 
 from resynergy import catalog
 from resynergy.exchange.compat import PROCESS_PREFIX, accept_tokens
+from resynergy.schema.cells import plain
 from resynergy.schema.issues import Issue, ScenarioError
 
 TABLE = "listings"
@@ -130,8 +131,8 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
     def add(mask, code: str, column: str, values=None, **params) -> None:
         """One issue per row where ``mask`` holds; ``params`` values may be per-row arrays."""
         for r in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            value = None if values is None else _plain(values[r])
-            p = {k: _plain(v[r]) if isinstance(v, np.ndarray) else v for k, v in params.items()}
+            value = None if values is None else plain(values[r])
+            p = {k: plain(v[r]) if isinstance(v, np.ndarray) else v for k, v in params.items()}
             found.append((int(r), order.get(column, 99), Issue(
                 code, table=TABLE, source=TABLE, row=int(r) + 2, column=column, value=value,
                 params=p)))
@@ -161,7 +162,8 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
             ref_table="materials", ref_column="code")
     qty, bad = _numbers(raw["quantity_t"])
     raw_q = raw["quantity_t"].to_numpy(dtype=object)
-    add(bad | np.isnan(qty), "not_number", "quantity_t", raw_q)
+    add(bad, "not_number", "quantity_t", raw_q)
+    add(~bad & np.isnan(qty), "required", "quantity_t")
     with np.errstate(invalid="ignore"):
         add(np.isinf(qty), "not_finite", "quantity_t", qty)
         add(np.isfinite(qty) & (qty <= 0), "not_positive", "quantity_t", qty)
@@ -232,11 +234,6 @@ def _isin(values: np.ndarray, allowed) -> np.ndarray:
     """Membership by hashing (``np.isin`` compares object arrays pairwise: minutes at 10^5)."""
     return pd.Index(list(allowed)).get_indexer(pd.Index(values)) >= 0 if len(values) else \
         np.zeros(0, dtype=bool)
-
-
-def _plain(value: object) -> object:
-    """Python scalars in issue values and parameters (numpy scalars print oddly)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _col(raw: pd.DataFrame, col: str) -> np.ndarray:

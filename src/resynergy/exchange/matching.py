@@ -164,14 +164,18 @@ class Transport:
     def _rate(self, mode: str) -> tuple[float, float]:
         return self._rates[mode]
 
-    def _bound_lines(self) -> list[tuple[float, float]]:
-        """Lines (c, r): every direct and intermodal option between two distinct sites a
-        great-circle distance g apart costs at least min over lines of c + r·g (the triangle
-        inequality bounds an intermodal path's legs by g). Lanes are not bounded (see top)."""
-        lines = [self._rate(m) for m in self.direct]
+    def _bound_lines(self) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
+        """Lower-bound lines of the options between two distinct sites a great-circle
+        distance g apart: direct ones (c, r): cost ≥ c + r·g; intermodal ones (c, r, r_road):
+        cost ≥ c + (r_road − r)·g_access + r·g, where g_access is the distance from the
+        listing's own site to its nearest terminal (road legs cost ≥ fixed + r_road per km, the
+        rail leg ≥ c0 + rail rate per km, and the legs' distances add up to at least g by the
+        triangle inequality). Lanes are not bounded (they are always costed)."""
+        direct = [self._rate(m) for m in self.direct]
+        inter = []
         if self.rail and self.direct:
             fixed = min(self._rate(m)[0] for m in self.direct)
-            road_r = min(self._rate(m)[1] for m in self.direct)
+            road_r = max(min(self._rate(m)[1] for m in self.direct), 0.0)
             for q in self.rail:
                 rail_r = max(self._rate(q)[1], 0.0)
                 s = self.legs[q]["score"]
@@ -179,13 +183,22 @@ class Transport:
                 if not ok.any():
                     continue
                 c0 = float((s - rail_r * self._rail_gc)[ok].min())  # rail legs ≥ c0 + r·g2
-                lines.append((2 * fixed + c0, min(road_r, rail_r)))
-        return [(c, max(r, 0.0)) for c, r in lines]
+                inter.append((2 * fixed + c0, min(road_r, rail_r), road_r))
+        return [(c, max(r, 0.0)) for c, r in direct], inter
 
-    def lower_bound(self, gc_km: float) -> float:
-        """Least transport + handling + CO2 cost (yuan/t) between two distinct sites at least
-        ``gc_km`` apart, lanes aside."""
-        lines = list(self._lines)
+    def _lines_at(self, site: int | None) -> list[tuple[float, float]]:
+        """Lines (c, r) bounding every option from or to ``site`` (None: any site)."""
+        direct, inter = self._lines
+        lines = list(direct)
+        g0 = 0.0 if site is None or not self.rail else float(self.acc_gc[site].min())
+        if np.isfinite(g0):  # a site without a terminal in reach has no intermodal option
+            lines += [(c + (road_r - r) * g0, r) for c, r, road_r in inter]
+        return lines
+
+    def lower_bound(self, gc_km: float, site: int | None = None) -> float:
+        """Least transport + handling + CO2 cost (yuan/t) between ``site`` (None: any) and a
+        site at least ``gc_km`` away, lanes aside."""
+        lines = self._lines_at(site)
         if gc_km <= 0 and self.onsite:  # a listing on the same site: the on-site mode
             lines.append(self._rate(self.onsite[0]))
         if not lines:
@@ -193,16 +206,15 @@ class Transport:
         least = min(c + r * gc_km for c, r in lines)
         return least - abs(least) * _SAFETY - _SAFETY
 
-    def reach(self, target: float) -> float:
-        """A distance (km) beyond which every option costs more than ``target`` yuan/t (lanes
-        aside): the least g with lower_bound(g') > target for all g' > g; inf when none."""
+    def reach(self, target: float, site: int | None = None) -> float:
+        """A distance (km) beyond which every option from or to ``site`` costs more than
+        ``target`` yuan/t (lanes aside): lower_bound(g) > target for every g beyond; inf when
+        no distance is enough."""
         if not np.isfinite(target):
             return np.inf
         target = target + abs(target) * _SAFETY + _SAFETY
-        if not self._lines:
-            return 0.0
         far = 0.0
-        for c, r in self._lines:
+        for c, r in self._lines_at(site):
             if c > target:
                 continue
             if r <= 0:
@@ -374,12 +386,13 @@ class Market:
         self._take_cols = [by_set[x] for x in self.takes]
         for i in np.flatnonzero(~self.is_offer):
             self.take[i, self._take_cols[i]] = True
-        self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float]] = {}
+        self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float, list]] = {}
         self._want_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for m in range(len(mats)):
             idx = np.flatnonzero(self.is_offer & (self.mat == m))
             if len(idx):
-                self._offer_trees[m] = (cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()))
+                self._offer_trees[m] = (cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()),
+                                        self._bands(idx))
             idx = np.flatnonzero(~self.is_offer & self.take[:, m])
             if len(idx):
                 self._want_trees[m] = (cKDTree(self.xyz[idx]), idx)
@@ -416,6 +429,22 @@ class Market:
         return self._ranked(i, np.flatnonzero(self.is_offer != self.is_offer[i]), k,
                             distinct=True)
 
+    def _bands(self, idx: np.ndarray, n: int = 4) -> list[tuple[cKDTree, np.ndarray, float]]:
+        """Offers of one material split by ask into ``n`` bands, a tree and least ask each: the
+        second round reaches only as far as each band's own least ask allows (a dear offer
+        must be nearer to beat the k-th best than a cheap one)."""
+        if len(idx) < 4 * n * self.first:
+            return [(cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()))]
+        ask = self.ask[idx]
+        band = np.searchsorted(np.quantile(ask, np.linspace(0, 1, n + 1)[1:-1]), ask,
+                               side="right")
+        out = []
+        for b in range(n):
+            sub = idx[band == b]
+            if len(sub):
+                out.append((cKDTree(self.xyz[sub]), sub, float(self.ask[sub].min())))
+        return out
+
     def _search(self, i: int, k: int) -> tuple[np.ndarray, ...]:
         """The k-d tree search: the nearest ``first`` counterparts of each tree asked, costed;
         then, where the lower bound at the farthest of them does not exceed the k-th best,
@@ -424,14 +453,14 @@ class Market:
         trees = self._trees(i)
         forced = self._lane_partners(i)
         cand, open_trees = [forced], []
-        for tree, idx, price_lb in trees:
+        for tree, idx, price_lb, bands in trees:
             kk = min(max(self.first, 4 * k), len(idx))
             d, j = tree.query(self.xyz[i], k=kk)
             d, j = np.atleast_1d(d), np.atleast_1d(j)
             cand.append(idx[j])
             if kk < len(idx):
                 gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
-                open_trees.append((tree, idx, price_lb, gc))
+                open_trees.append((price_lb, gc, bands))
         # a listing is in one tree per material and the trees asked are of distinct materials,
         # so only lane partners (not known compatible) can repeat
         ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
@@ -439,15 +468,17 @@ class Market:
         self.costed = sum(len(c) for c in cand)
         kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
         wider = []
-        for tree, idx, price_lb, gc in open_trees:
-            if price_lb + self.transport.lower_bound(gc) > kth:
+        site = int(self.site[i])
+        for price_lb, gc, bands in open_trees:
+            if price_lb + self.transport.lower_bound(gc, site) > kth:
                 continue  # nothing beyond the nearest can beat the k-th best
-            reach = self.transport.reach(kth - price_lb)
-            if not np.isfinite(reach):
-                wider.append(idx)
-                continue
-            hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
-            wider.append(idx[np.asarray(hit, dtype=np.int64)])
+            for tree, idx, band_lb in bands:
+                reach = self.transport.reach(kth - band_lb, site)
+                if not np.isfinite(reach):
+                    wider.append(idx)
+                    continue
+                hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
+                wider.append(idx[np.asarray(hit, dtype=np.int64)])
         if wider:
             cand += wider
             ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
@@ -461,10 +492,14 @@ class Market:
         except KeyError:
             raise KeyError(f"unknown listing {listing_id!r}") from None
 
-    def _trees(self, i: int) -> list[tuple[cKDTree, np.ndarray, float]]:
+    def _trees(self, i: int) -> list[tuple[cKDTree, np.ndarray, float, list]]:
+        """(tree, positions, least ask, ask bands) of the counterparts' trees."""
         if self.is_offer[i]:
             hit = self._want_trees.get(int(self.mat[i]))
-            return [(hit[0], hit[1], float(self.ask[i]))] if hit else []
+            if not hit:
+                return []
+            own = float(self.ask[i])
+            return [(hit[0], hit[1], own, [(hit[0], hit[1], own)])]
         return [self._offer_trees[c] for c in self._take_cols[i] if c in self._offer_trees]
 
     def _lane_partners(self, i: int) -> np.ndarray:
