@@ -196,15 +196,12 @@ def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | Non
 
     site = _site(db, str(out["site"] or ""))
     owner = site["org_uscc"] if site else ""
-    if site is None or (actor.role == "enterprise" and owner != actor.org_uscc):
+    if site is None or not access.may_write_listing(actor, owner):
         bad("unknown_ref", "站点不存在（或不属于本单位）", "no such site (or not one of your organisation's)", "site",
             out["site"])
     elif not owner:
         bad("no_owner", "该站点未登记运营单位，不能发布信息；请先在登记库中填写站点的运营单位",
             "the site has no operating organisation; set it in the registry first", "site", out["site"])
-    elif not access.may_write_listing(actor, owner):
-        bad("out_of_scope", "只能发布本单位站点的供需信息", "you may list only at your organisation's sites", "site",
-            out["site"])
     out["organisation"] = owner
     if not issues:  # numbers as numbers (forms send text; the checks above accepted it)
         for k in NUMBERS:
