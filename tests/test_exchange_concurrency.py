@@ -145,3 +145,15 @@ def test_shrinking_a_lot_while_a_deal_is_accepted_never_leaves_it_over_reserved(
             quantity, reserved, accepted = stored(url, offer["id"])
             assert reserved == accepted <= quantity
             assert (quantity, reserved) == ((100.0, 60.0) if accept.status_code == 200 else (50.0, 0.0))
+
+
+def test_listing_from_the_registry_twice_at_once_lists_each_row_once(live):
+    server, users, url = live
+    h = users.headers
+    with httpx.Client(base_url=server.url, timeout=180) as c:
+        answers = together(*(lambda: c.post("/api/v1/listings/from-registry", json={}, headers=h["ent_a"])
+                             for _ in range(4)))
+        assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
+        made = sorted(len(a.json()["created"]) for a in answers)
+        assert made == [0, 0, 0, 2], made  # the offer and the want of ent_a's registry rows, once
+        assert c.get("/api/v1/listings", headers=h["ent_a"]).json()["total"] == 2

@@ -352,6 +352,10 @@ def from_registry(db: Session, actor: Actor, *, year: int | None = None,
                               demands if "want" in sides else None,
                               facilities if "want" in sides else None, catalog.table("process_io"), year=year)
     _start(db)
+    # one from-registry per organisation at a time (PostgreSQL: the organisation's row locked;
+    # SQLite: the write lock _start took), so two clicks never list the same rows twice
+    orgs = REGISTRY["organisations"]
+    db.execute(sa.select(orgs.c.pk).where(orgs.c.uscc == org).with_for_update())
     existing = {tuple(r) for r in db.execute(
         sa.select(Listing.side, Listing.site, Listing.material, Listing.start, Listing.end).where(
             Listing.organisation == org, Listing.active.is_(True)))}
