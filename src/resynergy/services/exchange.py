@@ -548,6 +548,7 @@ def matches(db: Session, actor: Actor, listing_id: int, k: int = 10) -> dict[str
         i["organisation_name"] = orgs.get(str(i["organisation"]), (i["organisation"], i["organisation"]))
         i["material_name"] = mats.get(str(i["material"]), (i["material"], i["material"]))
         i["plan_recommended"] = bool(i.get("plan_recommended"))
+        i["counterpart_side"] = "want" if listing["side"] == "offer" else "offer"
     return {"listing": listing, "active": top is not None, "items": items,
             "site_name": sites.get(listing["site"], (listing["site"], listing["site"])),
             "material_name": mats.get(listing["material"], (listing["material"], listing["material"])),

@@ -173,7 +173,7 @@ class Match(BaseModel):
         "distance_km": 260.0, "transport_yuan_t": 48.0, "handling_yuan_t": 10.0, "co2_kg_t": 9.5,
         "co2_yuan_t": 0.5, "delivered_yuan_t": 93.5, "plan_recommended": True, "route_zh": "…", "route_en": "…",
         "site_name": ["北京搅拌站", "Beijing concrete plant"], "organisation_name": ["北京建材", "Beijing BM"],
-        "material_name": ["钢渣", "steel slag"]}]})
+        "material_name": ["钢渣", "steel slag"], "counterpart_side": "want"}]})
 
     listing: str
     counterpart: str
@@ -193,6 +193,13 @@ class Match(BaseModel):
     plan_recommended: bool
     route_zh: str | None
     route_en: str | None
+    rail_mode: str | None = None
+    from_terminal: str | None = None
+    to_terminal: str | None = None
+    counterpart_side: Literal["offer", "want"]
+    site_name: list[str] = Field(description="站点名称 [中文, English] / site name")
+    organisation_name: list[str] = Field(description="单位名称 [中文, English] / organisation name")
+    material_name: list[str] = Field(description="物料名称 [中文, English] / material name")
 
 
 class Matches(BaseModel):
