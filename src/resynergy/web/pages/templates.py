@@ -75,6 +75,10 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
         items += [("/admin/users", "admin"), ("/admin/audit", "audit")]
     if actor.role in ("admin", "planner", "regulator", "evaluator"):
         items.append(("/monitor", "monitor"))
+    if actor.role in ("enterprise", "planner", "regulator"):  # #12 exchange
+        items.append(("/exchange", "exchange"))
+    elif actor.role == "public":  # signed in as the public, or not signed in: the anonymised totals
+        items.append(("/exchange/summary", "exchange_summary"))
     return items
 
 

@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0010_actuals'
-down_revision: str | Sequence[str] | None = '0007_web'
+down_revision: str | Sequence[str] | None = '0008_exchange'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
