@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from resynergy.services.access import ANONYMOUS
 from resynergy.web.errors import ApiError
 from resynergy.web.pages import admin, auth, dashboard, registry, runs
-from resynergy.web.pages import monitor as monitor_page
 from resynergy.web.pages import exchange as exchange_pages
+from resynergy.web.pages import monitor as monitor_page
 from resynergy.web.pages.templates import render
 
 router = APIRouter(include_in_schema=False)

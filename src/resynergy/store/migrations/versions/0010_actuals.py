@@ -1,7 +1,7 @@
 """Actual flows on the platform: what processed manifests and imports record as moved.
 
 Revision ID: 0010_actuals
-Revises: 0007_web
+Revises: 0008_exchange
 Create Date: 2026-11-30
 
 One row per recorded movement (the schema's ``actual_flows`` columns), a manifest number counted
