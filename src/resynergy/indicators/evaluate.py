@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.scenario.regions import province_of
+from resynergy.states import TargetStatus
 
 from .definitions import INDICATORS, Indicator, base_year, get
 
@@ -546,14 +547,10 @@ def evaluate_once(plan: Any, scenario: Any, levels: tuple[str, ...] = LEVELS) ->
     return values
 
 
-STATUSES = ("met", "on_track", "at_risk", "missed")
-# A report-only target whose value is 0 is one where the plan sets no figure (e.g. kiln
-# co-processing, plan 二（十）): its indicator is reported, never judged "met".
-REPORTED = "reported"
-
-
 def no_figure(t: pd.DataFrame) -> pd.Series:
-    """Rows of a targets-like table (kind, target or value) that only report their indicator."""
+    """Rows of a targets-like table (kind, target or value) that only report their indicator: a
+    report-only target whose value is 0 is one where the plan sets no figure (e.g. kiln
+    co-processing, plan 二（十）); its status is ``reported``, never ``met``."""
     target = t["target"] if "target" in t else t["value"]
     kind = t["kind"] if "kind" in t else pd.Series("", index=t.index)
     return (kind == "report") & (pd.to_numeric(target, errors="coerce") == 0)
@@ -599,9 +596,9 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame, *,
     # Nothing to reach (floor 0) or nothing emitted under a ceiling: fully attained.
     m.loc[val.notna() & (((tgt == 0) & ~lower) | ((val == 0) & lower)), "attainment"] = 1.0
     met = np.where(lower, val <= tgt * (1 + _TOL) + _TOL, val >= tgt * (1 - _TOL) - _TOL)
-    m["status"] = np.where(val.notna() & met, "met", "missed")
-    m.loc[no_figure(m), ["status", "target", "shortfall", "attainment"]] = [REPORTED, np.nan,
-                                                                             np.nan, np.nan]
+    m["status"] = np.where(val.notna() & met, TargetStatus.MET, TargetStatus.MISSED)
+    m.loc[no_figure(m), ["status", "target", "shortfall", "attainment"]] = [
+        TargetStatus.REPORTED, np.nan, np.nan, np.nan]
     cols = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh",
             "name_en", "target", "value", "shortfall", "attainment", "status"]
     return m[[c for c in cols if c in m]]

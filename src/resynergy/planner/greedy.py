@@ -22,6 +22,7 @@ import pandas as pd
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData, prepare
 from resynergy.planner.plan import Plan, assemble
+from resynergy.states import PlanStatus
 
 
 def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
@@ -33,7 +34,7 @@ def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
     diag = pd.DataFrame(diagnosis.violations(data, sol, {}) + diagnosis.binding_targets(data, sol),
                         columns=diagnosis.COLUMNS)
     elapsed = time.perf_counter() - t0
-    return assemble(data, sol, status="heuristic", log="greedy nearest-feasible baseline",
+    return assemble(data, sol, status=PlanStatus.HEURISTIC, log="greedy nearest-feasible baseline",
                     gap=None, timings={"total": elapsed}, objective_kind="cost",
                     solver_objective=None, diag=diag)
 

@@ -11,8 +11,8 @@ from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
 from resynergy.planner.targets import attainment_table
+from resynergy.states import PlanStatus
 
-STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
 TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
           "emissions", "incentives", "targets", "diagnosis", "shortages", "corridor_shares")
 
@@ -49,11 +49,11 @@ class Plan:
     In ``deliveries``, ``unmet_t`` is bought as virgin material and ``shortage_t`` is not met.
     In ``flows``, mode 'onsite' is co-located use (source and sink on one site), not transport.
 
-    ``status`` is one of :data:`STATUSES` ('heuristic' for the greedy baseline).
+    ``status`` is a :class:`~resynergy.states.PlanStatus` ('heuristic' for the greedy baseline).
     """
 
     scenario: str
-    status: str
+    status: PlanStatus
     objective: float
     mip_gap: float | None
     solver_log: str
@@ -107,7 +107,7 @@ class Plan:
         return scalars
 
 
-def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log: str,
+def assemble(data: ModelData, sol: results.Solution | None, *, status: PlanStatus, log: str,
              gap: float | None, timings: dict[str, float], objective_kind: str,
              solver_objective: float | None, diag: pd.DataFrame,
              slacks: dict[str, Any] | None = None) -> Plan:

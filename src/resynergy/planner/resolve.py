@@ -51,6 +51,7 @@ from resynergy.planner.names import (
 )
 from resynergy.planner.names import target as target_row
 from resynergy.planner.options import PlanOptions
+from resynergy.states import SolverStatus
 
 if TYPE_CHECKING:
     from resynergy.planner.solve import Run
@@ -311,7 +312,7 @@ class Resolver:
              "solver": solver}, basis=basis,
             start=self._starts.get(start) if mip and start is not None else None)
         sol_ = None
-        if status in ("optimal", "time_limit"):
+        if status in (SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT):
             sol_ = self.solution(duals=(not mip) if duals is None else duals)
             if mip and start is not None:  # the next solve's start
                 self._starts[start] = np.array(self.h.getSolution().col_value, dtype=float)
@@ -334,13 +335,13 @@ class Resolver:
         with self.changes():
             self.set_integrality(ints, False)
             status, _, h1, log1 = self._highs(lp, basis=f"{key}:relaxation")
-            if status != "optimal":
+            if status != SolverStatus.OPTIMAL:
                 return None
             bound = float(self.h.getObjectiveValue())
             fixed = np.round(self._starts[key][ints])
             self.set_bounds(ints, fixed, fixed)
             status, _, h2, log2 = self._highs(lp, basis=f"{key}:fixed")
-            if status != "optimal":
+            if status != SolverStatus.OPTIMAL:
                 return None
             best = float(self.h.getObjectiveValue())
             gap = max(best - bound, 0.0) / max(abs(best), 1.0)
@@ -351,12 +352,12 @@ class Resolver:
         wall = time.perf_counter() - t
         log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
                f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
-        return Run(status="optimal", solution=sol_, log=log, gap=gap, objective=best,
+        return Run(status=SolverStatus.OPTIMAL, solution=sol_, log=log, gap=gap, objective=best,
                    timings={"wall": wall, "highs": h1 + h2,
                             "handoff_readback": max(wall - h1 - h2, 0.0)})
 
     def _highs(self, settings: dict[str, Any], basis: str | None = None,
-               start: np.ndarray | None = None) -> tuple[str, float, float, str]:
+               start: np.ndarray | None = None) -> tuple[SolverStatus, float, float, str]:
         """Run HiGHS with ``settings``: (status, wall s, HiGHS s, log)."""
         h = self.h
         for k, v in {"time_limit": float(self.options.time_limit), **settings}.items():
@@ -385,14 +386,14 @@ class Resolver:
         has = int(h.getInfo().primal_solution_status) == _FEASIBLE
         name = h.modelStatusToString(h.getModelStatus()).lower()
         if name == "optimal" and has:
-            status = "optimal"
+            status = SolverStatus.OPTIMAL
         elif "infeasible" in name:
-            status = "infeasible"
+            status = SolverStatus.INFEASIBLE
         elif has:
-            status = "time_limit"
+            status = SolverStatus.TIME_LIMIT
         else:
-            status = "no_solution"
-        if basis is not None and status == "optimal" and h.getBasis().valid:
+            status = SolverStatus.NO_SOLUTION
+        if basis is not None and status == SolverStatus.OPTIMAL and h.getBasis().valid:
             self._bases[basis] = h.getBasis()
         return status, wall, highs_time, log
 

@@ -10,6 +10,7 @@ import pandas as pd
 from resynergy.indicators import attainment
 from resynergy.indicators.evaluate import evaluate_once
 from resynergy.planner.data import ModelData
+from resynergy.states import TargetStatus
 
 if TYPE_CHECKING:
     from resynergy.planner.plan import Plan
@@ -38,7 +39,7 @@ def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.Da
         out = attainment(planned, pd.DataFrame(columns=["indicator", "region", "material",
                                                         "year", "value"]))
     rest = targets[~targets["year"].isin(data.years)].rename(columns={"value": "target"})
-    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan, status="not_planned")
+    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan, status=TargetStatus.NOT_PLANNED)
     out = pd.concat([out, rest[[c for c in out.columns if c in rest]]], ignore_index=True)
     out["shadow_price"] = np.nan
     if sol is not None and sol.target_dual is not None and data.targets is not None:

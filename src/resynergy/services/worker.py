@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from resynergy.schema.issues import ScenarioError
 from resynergy.services import plans, scenarios
+from resynergy.states import RunState
 from resynergy.store.db import make_engine, session_factory
 from resynergy.store.models import Run, RunResult, utcnow
 
@@ -180,7 +181,7 @@ def main(run_id: int) -> int:
 def _finish(sessions, run_id: int, state: str, error: str, text: str, trace: str = "") -> bool:
     """End the run as ``state`` unless it has ended already (True when this call ended it)."""
     with sessions() as db:
-        done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state.in_(("running", "cancelling"))).values(
+        done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state.in_((RunState.RUNNING, RunState.CANCELLING))).values(
             state=state, stage=state, error=error, log=text[-100_000:], trace=trace[-100_000:],
             finished_at=utcnow()))
         db.commit()
