@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.scenario.regions import province_of
 from resynergy.states import TargetStatus
 
@@ -44,7 +45,7 @@ _KEYS = ["region", "material", "year"]
 class Inputs:
     """The tables an evaluation reads, normalised once."""
 
-    def __init__(self, flows: pd.DataFrame, scenario: Any, *, facility_io=None, activity=None,
+    def __init__(self, flows: pd.DataFrame, scenario: ScenarioLike, *, facility_io=None, activity=None,
                  supply_use=None, deliveries=None):
         self.scenario = scenario
         self.flows = _normalise_flows(flows)
@@ -451,7 +452,7 @@ def _values(ind: Indicator, data: Inputs, contrib: pd.DataFrame, level: str,
     return out.sort_values(_KEYS, ignore_index=True)
 
 
-def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Any, *,
+def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: ScenarioLike, *,
              facility_io=None, activity=None, supply_use=None, deliveries=None,
              level: str = "province", by_material: bool = True) -> pd.DataFrame:
     """Values of one indicator: columns region, material, year, value.
@@ -466,7 +467,7 @@ def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Any, *,
     return _values(ind, data, _BASIS[ind.basis](ind, data), level, by_material)
 
 
-def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activity=None,
+def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *, facility_io=None, activity=None,
                  supply_use=None, deliveries=None, indicators=None,
                  levels: tuple[str, ...] = ("total", "province")) -> pd.DataFrame:
     """Every indicator at every level, with and without the material split.
@@ -491,7 +492,7 @@ def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activi
     return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
 
 
-def evaluate_plan(plan: Any, scenario: Any, *, levels: tuple[str, ...] = ("total", "province"),
+def evaluate_plan(plan: Any, scenario: ScenarioLike, *, levels: tuple[str, ...] = ("total", "province"),
                   indicators=None) -> pd.DataFrame:
     """:func:`evaluate_all` on a planner result (its flows and facility/supply tables).
 
@@ -522,13 +523,13 @@ class Evaluated:
     were computed from: a plan whose tables were replaced is evaluated again, and so is a copied
     or pickled plan (the link to the scenario is not carried along)."""
 
-    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any, scenario: Any):
+    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any, scenario: ScenarioLike):
         self.values = values
         self.levels = tuple(levels)
         self._inputs = _plan_inputs(plan)
         self._scenario = scenario
 
-    def holds_for(self, plan: Any, scenario: Any) -> bool:
+    def holds_for(self, plan: Any, scenario: ScenarioLike) -> bool:
         return (self._scenario is not None and self._scenario is scenario
                 and all(a is b for a, b in zip(self._inputs, _plan_inputs(plan), strict=True)))
 
@@ -537,7 +538,7 @@ class Evaluated:
         return {**self.__dict__, "values": None, "_scenario": None}
 
 
-def evaluate_once(plan: Any, scenario: Any, levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
+def evaluate_once(plan: Any, scenario: ScenarioLike, levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
     """Every indicator on ``plan`` at ``levels`` (every level a target may be scoped to), kept
     on ``plan.evaluated`` so that the report, the workbook and the JSON reuse these values."""
     values = evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,

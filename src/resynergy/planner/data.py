@@ -19,6 +19,7 @@ from resynergy import schema
 from resynergy.indicators.definitions import INDICATORS, Indicator, base_year
 from resynergy.network import arcs as network
 from resynergy.network.regions import within
+from resynergy.scenario.protocol import ScenarioLike
 
 # Policy defaults when neither the scenario nor the catalog sets them.
 POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "env_tax": 1.0,
@@ -158,7 +159,7 @@ class ModelData:
         return (self.materials["kind"] != "product").to_numpy()
 
 
-def _policy(scenario: Any) -> dict[str, float]:
+def _policy(scenario: ScenarioLike) -> dict[str, float]:
     out = {}
     for key, default in POLICY_DEFAULTS.items():
         v = scenario.policy(key, default)
@@ -166,7 +167,7 @@ def _policy(scenario: Any) -> dict[str, float]:
     return out
 
 
-def _check_finite(scenario: Any) -> None:
+def _check_finite(scenario: ScenarioLike) -> None:
     """Refuse ±infinity anywhere, and NaN in a required number (a solver given either answers
     "unbounded" or garbage); the message names table, row (header = row 1) and column."""
     for table in schema.TABLE_NAMES:
@@ -191,7 +192,7 @@ def annuity(rate: float, years: float) -> float:
     return rate / (1.0 - (1.0 + rate) ** -years)
 
 
-def prepare(scenario: Any, years: Sequence[int] | None = None,
+def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
             net_options: network.NetworkOptions | None = None,
             targets: bool = True) -> ModelData:
     """Read ``scenario`` into :class:`ModelData` (raises PlanInputError on what cannot be planned)."""
@@ -347,7 +348,7 @@ def _grid(ny: int, n: int, yi: np.ndarray, idx: np.ndarray, values) -> np.ndarra
     return out
 
 
-def _incentives(scenario: Any, fac: pd.DataFrame, proc: pd.DataFrame, pio: pd.DataFrame,
+def _incentives(scenario: ScenarioLike, fac: pd.DataFrame, proc: pd.DataFrame, pio: pd.DataFrame,
                 materials: pd.DataFrame, demands: pd.DataFrame) -> np.ndarray:
     """Tax benefit per t of input of each facility: Σ rate × tax_rate × product value per t input,
     over the incentive rules of its process whose minimum waste share the recipe meets."""
@@ -485,7 +486,7 @@ def host_limits(fac: pd.DataFrame, processes: pd.DataFrame, materials: pd.DataFr
                       load=load, hosts=hosts, limit=limit)
 # --- plan premises (issue 8) ------------------------------------------------------------------
 
-def _premises(data: ModelData, scenario: Any, fac: pd.DataFrame, modes: pd.DataFrame) -> None:
+def _premises(data: ModelData, scenario: ScenarioLike, fac: pd.DataFrame, modes: pd.DataFrame) -> None:
     """Fill the premise arrays of ``data``: virgin supply and shortage, min load, disposal bans,
     road tonne-km, new-energy and on-site arcs."""
     data.virgin = _virgin_supply(data, scenario.table("virgin_supply"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,10 +21,11 @@ import pandas as pd
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData, prepare
 from resynergy.planner.plan import Plan, assemble
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import PlanStatus
 
 
-def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
+def greedy(scenario: ScenarioLike, years: Sequence[int] | None = None) -> Plan:
     """The greedy baseline plan of ``scenario`` (status 'heuristic'), with the same tables as
     :func:`resynergy.planner.solve`."""
     t0 = time.perf_counter()

@@ -51,6 +51,7 @@ from resynergy.planner.names import (
 )
 from resynergy.planner.names import target as target_row
 from resynergy.planner.options import PlanOptions
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import SolverStatus
 
 if TYPE_CHECKING:
@@ -541,16 +542,16 @@ class Sweep:
     planned re-use its network, model and solver (``solve(..., sweep=Sweep())``)."""
 
     def __init__(self) -> None:
-        self.scenario: Any = None
+        self.scenario: ScenarioLike | None = None
         self.options: PlanOptions | None = None
         self.resolver: Resolver | None = None
         self.warm = 0
         self.cold = 0
 
-    def remember(self, scenario: Any, options: PlanOptions, resolver: Resolver) -> None:
+    def remember(self, scenario: ScenarioLike, options: PlanOptions, resolver: Resolver) -> None:
         self.scenario, self.options, self.resolver = scenario, options, resolver
 
-    def point(self, scenario: Any, options: PlanOptions) -> Resolver | None:
+    def point(self, scenario: ScenarioLike, options: PlanOptions) -> Resolver | None:
         """The resolver set to ``scenario``'s numbers, or None when it must be planned cold."""
         r = self.resolver
         if r is None or options != self.options or not _same_but_policy(self.scenario, scenario):
@@ -570,10 +571,6 @@ class Sweep:
         return r
 
 
-def _same_but_policy(a: Any, b: Any) -> bool:
+def _same_but_policy(a: ScenarioLike | None, b: ScenarioLike) -> bool:
     """Whether two scenarios have the same tables apart from ``policy``."""
-    from resynergy import schema
-
-    if a is None or a.name != b.name:
-        return False
-    return all(a._tables[t].equals(b._tables[t]) for t in schema.TABLE_NAMES if t != "policy")
+    return a is not None and a.name == b.name and a.equals(b, ignore=("policy",))

@@ -21,6 +21,7 @@ from resynergy.planner.model import Built, build
 from resynergy.planner.options import PlanOptions, Progress
 from resynergy.planner.plan import Plan, assemble
 from resynergy.planner.resolve import Probes, Resolver, Sweep
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import SOLVED, PlanStatus, SolverStatus
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
@@ -78,7 +79,7 @@ def _report(progress: Progress | None, stage: str, fraction: float) -> None:
         progress(stage, fraction)
 
 
-def solve(scenario: Any, options: PlanOptions | None = None,
+def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
           progress: Progress | None = None, sweep: Sweep | None = None) -> Plan:
     """Plan ``scenario``. Always answers: an infeasible scenario yields a relaxed plan with a
     diagnosis (unless ``relax_on_infeasible`` is off); every returned solution has passed the

@@ -155,7 +155,8 @@ class PlanSummary:
 
     def failing(self) -> pd.DataFrame:
         """Targets not met, with the planner's diagnosis for each when there is one."""
-        t = self.targets[~self.targets["status"].isin([TargetStatus.MET, TargetStatus.REPORTED])].copy()
+        unmet = ~self.targets["status"].isin([TargetStatus.MET, TargetStatus.REPORTED])
+        t = self.targets[unmet].copy()
         d = _frame(getattr(self.plan, "diagnosis", None))
         if len(d):
             by = d.groupby("subject")

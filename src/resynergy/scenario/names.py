@@ -3,9 +3,9 @@ the one bilingual name lookup (report tables, terminal, monitor and the planner'
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
+
+from resynergy.scenario.protocol import ScenarioLike
 
 # kind: (table, key column)
 KINDS = {"site": ("sites", "id"), "material": ("materials", "code"), "region": ("regions", "code"),
@@ -19,7 +19,7 @@ class Names:
     scenario (anything with ``table(name)``) in ``lang`` ('zh' or 'en'); the key itself when the
     scenario does not know it or gives no name. Each kind's table is read on first use."""
 
-    def __init__(self, scenario: Any):
+    def __init__(self, scenario: ScenarioLike):
         self._scenario = scenario
         self._maps: dict[str, dict[str, tuple[str, str]]] = {}
 
