@@ -11,6 +11,7 @@ from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
 from resynergy.planner.targets import attainment_table
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import PlanStatus
 
 TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
@@ -107,11 +108,13 @@ class Plan:
         return scalars
 
 
-def assemble(data: ModelData, sol: results.Solution | None, *, status: PlanStatus, log: str,
+def assemble(data: ModelData, scenario: ScenarioLike, sol: results.Solution | None, *,
+             status: PlanStatus, log: str,
              gap: float | None, timings: dict[str, float], objective_kind: str,
              solver_objective: float | None, diag: pd.DataFrame,
              slacks: dict[str, Any] | None = None) -> Plan:
-    """The Plan of a solution (checked for mass balance), or an empty plan without one."""
+    """The Plan of a solution (checked for mass balance), or an empty plan without one;
+    ``scenario`` is the one ``data`` was prepared from (its targets are evaluated on it)."""
     empty = sol is None
     if sol is None:
         sol = results.Solution.zeros(data)
@@ -143,5 +146,5 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: PlanStatu
                 mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
                 diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
                 balance_residual=residual, years=list(data.years), **tables)
-    plan.targets = attainment_table(data, plan, sol if not empty else None)
+    plan.targets = attainment_table(data, scenario, plan, sol if not empty else None)
     return plan

@@ -196,7 +196,7 @@ class Resolver:
         d = self.data
         step = self.weights.get("cost", 0.0) * (yuan_per_t - self._policy0["carbon_price"]) / 1000.0
         cost0 = self._base[0]
-        for name, per_kg in ((FLOW, d.net.co2), (ACTIVITY, d.co2_proc)):
+        for name, per_kg in ((FLOW, d.net.co2), (ACTIVITY, d.facility.co2_proc)):
             pos = self.cols(name)
             if pos is None:
                 continue
@@ -242,7 +242,7 @@ class Resolver:
         rows = self.rows(CAPACITY, ("year", "fac"))
         assert rows is not None
         on = rows >= 0
-        self.set_row_bounds(rows[on], -np.inf, (cap0[None, :] * d.avail)[on])
+        self.set_row_bounds(rows[on], -np.inf, (cap0[None, :] * d.facility.avail)[on])
         if d.targets is not None:
             for i, t in d.targets.table.iterrows():
                 trow = self.rows(target_row(int(i)))  # type: ignore[arg-type]
@@ -250,13 +250,14 @@ class Resolver:
                     continue
                 yi = d.years.index(int(t["year"]))
                 w = d.targets.fac_weight[int(i)]  # type: ignore[call-overload]
-                was = float((w * self.built.data.cap0 * d.avail[yi]).sum())
-                now = float((w * cap0 * d.avail[yi]).sum())
+                was = float((w * self.built.data.facility.cap0 * d.facility.avail[yi]).sum())
+                now = float((w * cap0 * d.facility.avail[yi]).sum())
                 r = int(trow.ravel()[0])
                 lo, hi = self._base[1][r], self._base[2][r]
                 self.set_row_bounds(np.array([r]), lo - (now - was) if t["sense"] > 0 else lo,
                                     hi if t["sense"] > 0 else hi - (now - was))
-        self.data = dataclasses.replace(self.data, cap0=cap0)
+        self.data = dataclasses.replace(
+            self.data, facility=dataclasses.replace(self.data.facility, cap0=cap0))
 
     def fix_binaries(self, build_: np.ndarray, expanded: np.ndarray | None = None) -> None:
         """Fix the build decisions (years × facilities, 0/1) and the expansion switches and make
@@ -430,11 +431,11 @@ class Resolver:
             cap_dual = -dual if dual is not None and dual.size else None
         v = self.value
         return results.Solution(
-            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, len(d.fac))),
-            disp=v(DISPOSAL, (y, len(d.sup))), draw=v(STOCK_DRAW, (y, len(d.sup))),
-            unmet=v(UNMET, (y, len(d.dem))), market=v(MARKET, (y, len(d.fout))),
-            exp=v(EXPANSION, (y, len(d.fac))), build=np.round(v(BUILD, (y, len(d.fac)))),
-            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, len(d.dem))))
+            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, len(d.facility.table))),
+            disp=v(DISPOSAL, (y, len(d.supply.table))), draw=v(STOCK_DRAW, (y, len(d.supply.table))),
+            unmet=v(UNMET, (y, len(d.demand.table))), market=v(MARKET, (y, len(d.facility.fout))),
+            exp=v(EXPANSION, (y, len(d.facility.table))), build=np.round(v(BUILD, (y, len(d.facility.table)))),
+            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, len(d.demand.table))))
 
     def price_fixed(self, sol: results.Solution) -> results.Solution:
         """Duals of a MILP plan: its builds and expansion switches fixed, the LP re-solved in
@@ -562,7 +563,7 @@ class Sweep:
             return None
         if (want["co2_cap_t"] > 0) != (have["co2_cap_t"] > 0):
             return None  # a cap added or removed changes the rows
-        r.data = dataclasses.replace(r.built.data, scenario_obj=scenario)
+        r.data = dataclasses.replace(r.built.data)  # the built numbers, before any set_*
         r.set_carbon_price(want["carbon_price"])
         if want["co2_cap_t"] > 0:
             r.set_co2_cap(want["co2_cap_t"])

@@ -163,7 +163,7 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
         timings["duals"] = time.perf_counter() - t
     _report(progress, "results", 0.9)
     t = time.perf_counter()
-    plan = assemble(data, sol, status=PlanStatus(status), log=log, gap=final.gap, timings=timings,
+    plan = assemble(data, scenario, sol, status=PlanStatus(status), log=log, gap=final.gap, timings=timings,
                     objective_kind=options.objective if options.weights is None else "blend",
                     solver_objective=final.objective, diag=diag,
                     slacks=_slacks(final_built) if status == PlanStatus.RELAXED else None)
@@ -171,7 +171,7 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
     if plan.status in SOLVED and sol is not None and len(plan.targets):
         _report(progress, "diagnosis", 0.95)
         t = time.perf_counter()
-        why = diagnosis.causes(data, plan, sol, Probes(
+        why = diagnosis.causes(data, scenario, plan, sol, Probes(
             weights, options, resolver if final_built is built else None))
         if why:
             plan.diagnosis = pd.concat([d for d in (plan.diagnosis, pd.DataFrame(
@@ -241,7 +241,7 @@ def _rounded_up(built: Built) -> dict[str, np.ndarray]:
     """The integer decisions of the LP relaxation ``built`` holds, rounded up: every candidate it
     opens at all is built in the first year it opens, every facility it expands at all is
     expanded."""
-    shape = (built.data.n_years, len(built.data.fac))
+    shape = (built.data.n_years, len(built.data.facility.table))
     opened = np.cumsum(_values(built, names.BUILD, shape), axis=0) > results.TOL
     first = opened & ~np.vstack([np.zeros((1, shape[1]), bool), opened[:-1]])
     grown = np.cumsum(_values(built, names.EXPANSION, shape), axis=0) > results.TOL
@@ -454,15 +454,15 @@ def _solution(built: Built, duals: bool = False) -> results.Solution:
             cap_dual = -np.asarray(dual.transpose("year", "fac").values, dtype=float)
     return results.Solution(
         x=_values(built, names.FLOW, (y, len(d.net.arcs))),
-        act=_values(built, names.ACTIVITY, (y, len(d.fac))),
-        disp=_values(built, names.DISPOSAL, (y, len(d.sup))),
-        draw=_values(built, names.STOCK_DRAW, (y, len(d.sup))),
-        unmet=_values(built, names.UNMET, (y, len(d.dem))),
-        market=_values(built, names.MARKET, (y, len(d.fout))),
-        exp=_values(built, names.EXPANSION, (y, len(d.fac))),
-        build=np.round(_values(built, names.BUILD, (y, len(d.fac)))),
+        act=_values(built, names.ACTIVITY, (y, len(d.facility.table))),
+        disp=_values(built, names.DISPOSAL, (y, len(d.supply.table))),
+        draw=_values(built, names.STOCK_DRAW, (y, len(d.supply.table))),
+        unmet=_values(built, names.UNMET, (y, len(d.demand.table))),
+        market=_values(built, names.MARKET, (y, len(d.facility.fout))),
+        exp=_values(built, names.EXPANSION, (y, len(d.facility.table))),
+        build=np.round(_values(built, names.BUILD, (y, len(d.facility.table)))),
         cap_dual=cap_dual, target_dual=tdual,
-        shortage=_values(built, names.SHORTAGE, (y, len(d.dem))))
+        shortage=_values(built, names.SHORTAGE, (y, len(d.demand.table))))
 
 
 def _slacks(built: Built) -> dict[str, Any]:
@@ -471,9 +471,9 @@ def _slacks(built: Built) -> dict[str, Any]:
     return {
         "target": [float(_values(built, names.target_slack(i), ())) for i in range(nt)],
         "corridor": [_values(built, names.corridor_slack(i), (d.n_years,))
-                     for i in range(len(d.corridors))],
+                     for i in range(len(d.corridors.table))],
         "corridor_nev": [_values(built, names.corridor_nev_slack(i), (d.n_years,))
-                         for i in range(len(d.corridors))],
+                         for i in range(len(d.corridors.table))],
         "co2": _values(built, names.CO2_SLACK, (d.n_years,)) if np.isfinite(d.co2_cap_kg)
         else [],
     }

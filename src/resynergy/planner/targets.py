@@ -10,6 +10,7 @@ import pandas as pd
 from resynergy.indicators import attainment
 from resynergy.indicators.evaluate import evaluate_once
 from resynergy.planner.data import ModelData
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import TargetStatus
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "nam
            "target", "value", "shortfall", "attainment", "shadow_price", "status"]
 
 
-def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.DataFrame:
+def attainment_table(data: ModelData, scenario: ScenarioLike, plan: Plan,
+                     sol: Solution | None) -> pd.DataFrame:
     """Every scenario target against the plan's indicator values, with the shadow price (yuan
     per unit of the indicator) of those the model constrains. Targets in years the plan does not
     cover have status 'not_planned'.
@@ -30,7 +32,6 @@ def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.Da
     targets = data.report_targets
     if targets is None or targets.empty:
         return pd.DataFrame(columns=COLUMNS)
-    scenario = data.scenario_obj
     planned = targets[targets["year"].isin(data.years)]
     if len(planned) and sol is not None:
         values = evaluate_once(plan, scenario)
