@@ -1,9 +1,11 @@
-"""The numbers of one planning problem, read once from a scenario into flat numpy arrays.
+"""The numbers of one planning problem, read once from a scenario into numpy arrays.
 
 Nodes are positions in flat tables: supply nodes (site × material), facilities, facility input
-and output ports (facility × material of its process), demand nodes (site × material). Arrays
-that vary by year have shape (years, nodes). The LP (``model.py``), the greedy baseline and the
-result tables all read these arrays, so costs are defined once.
+and output ports (facility × material of its process), demand nodes (site × material), arcs.
+Each dimension has one record in :class:`ModelData` (``supply``, ``facility``, ``demand``,
+``arc``, ``corridors``) holding its table and its arrays; arrays that vary by year have shape
+(years, nodes). The LP (``model.py``), the greedy baseline and the result tables all read these
+arrays, so costs are defined once.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class HostLimits:
     the limits they share: one host per site and host kind, its output, and per t of host
     output the most input (``max_host_share``) and the most chlorine, sulphur and alkali."""
 
-    fac: np.ndarray  # (H,) positions of the hosted facilities in ``ModelData.fac``
+    fac: np.ndarray  # (H,) positions of the hosted facilities in ``ModelData.facility``
     group: np.ndarray  # (H,) host of each hosted facility (position in ``hosts``)
     per_t: np.ndarray  # (H,) t of host output one t of input uses up (1 / max_host_share; 0 = none)
     load: np.ndarray  # (H, E) kg of each element per t of input (from the materials' composition)
