@@ -25,6 +25,7 @@ result tables); without them the same quantities are inferred from the flows and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -45,8 +46,9 @@ _KEYS = ["region", "material", "year"]
 class Inputs:
     """The tables an evaluation reads, normalised once."""
 
-    def __init__(self, flows: pd.DataFrame, scenario: ScenarioLike, *, facility_io=None, activity=None,
-                 supply_use=None, deliveries=None):
+    def __init__(self, flows: pd.DataFrame, scenario: ScenarioLike, *,
+                 facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
+                 supply_use: pd.DataFrame | None = None, deliveries: pd.DataFrame | None = None) -> None:
         self.scenario = scenario
         self.flows = _normalise_flows(flows)
         self.facility_io = facility_io
@@ -60,7 +62,7 @@ class Inputs:
         self.site_region = self.sites["region"].astype(str)
         self.cache: dict[str, pd.DataFrame] = {}
 
-    def cached(self, key: str, compute) -> pd.DataFrame:
+    def cached(self, key: str, compute: Callable[[Inputs], pd.DataFrame]) -> pd.DataFrame:
         """``compute(self)`` once per Inputs (several indicators share a basis)."""
         if key not in self.cache:
             self.cache[key] = compute(self)
@@ -453,7 +455,8 @@ def _values(ind: Indicator, data: Inputs, contrib: pd.DataFrame, level: str,
 
 
 def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: ScenarioLike, *,
-             facility_io=None, activity=None, supply_use=None, deliveries=None,
+             facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
+             supply_use: pd.DataFrame | None = None, deliveries: pd.DataFrame | None = None,
              level: str = "province", by_material: bool = True) -> pd.DataFrame:
     """Values of one indicator: columns region, material, year, value.
 
@@ -467,8 +470,10 @@ def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Scenario
     return _values(ind, data, _BASIS[ind.basis](ind, data), level, by_material)
 
 
-def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *, facility_io=None, activity=None,
-                 supply_use=None, deliveries=None, indicators=None,
+def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *,
+                 facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
+                 supply_use: pd.DataFrame | None = None, deliveries: pd.DataFrame | None = None,
+                 indicators: Iterable[str] | None = None,
                  levels: tuple[str, ...] = ("total", "province")) -> pd.DataFrame:
     """Every indicator at every level, with and without the material split.
 
@@ -492,8 +497,9 @@ def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *, facility_io=Non
     return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
 
 
-def evaluate_plan(plan: Any, scenario: ScenarioLike, *, levels: tuple[str, ...] = ("total", "province"),
-                  indicators=None) -> pd.DataFrame:
+def evaluate_plan(plan: Any, scenario: ScenarioLike, *,
+                  levels: tuple[str, ...] = ("total", "province"),
+                  indicators: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`evaluate_all` on a planner result (its flows and facility/supply tables).
 
     Evaluated once per plan: when the planner already evaluated every indicator on this very
@@ -523,7 +529,8 @@ class Evaluated:
     were computed from: a plan whose tables were replaced is evaluated again, and so is a copied
     or pickled plan (the link to the scenario is not carried along)."""
 
-    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any, scenario: ScenarioLike):
+    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any,
+                 scenario: ScenarioLike) -> None:
         self.values = values
         self.levels = tuple(levels)
         self._inputs = _plan_inputs(plan)
@@ -538,7 +545,8 @@ class Evaluated:
         return {**self.__dict__, "values": None, "_scenario": None}
 
 
-def evaluate_once(plan: Any, scenario: ScenarioLike, levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
+def evaluate_once(plan: Any, scenario: ScenarioLike,
+                  levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
     """Every indicator on ``plan`` at ``levels`` (every level a target may be scoped to), kept
     on ``plan.evaluated`` so that the report, the workbook and the JSON reuse these values."""
     values = evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,

@@ -18,7 +18,7 @@ at all is ``at_risk`` when its year is still ahead of the data and ``missed`` ot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,8 @@ from resynergy.monitor.words import quantity
 from resynergy.states import TargetStatus
 
 _SCOPE = ["indicator", "region", "material"]
+# names a scope: name(kind, code, lang), e.g. a scenario's Names
+NameOf = Callable[[str, str, str], str]
 
 
 @dataclass
@@ -48,7 +50,7 @@ class Monitor:
                 counts[extra.value] = int(vc[extra])
         return counts
 
-    def summary(self, lang: str = "zh", name=None) -> str:
+    def summary(self, lang: str = "zh", name: NameOf | None = None) -> str:
         """A post-evaluation summary in plain words (``name(kind, code, lang)`` names scopes)."""
         return "\n".join(summary_lines(self, lang, name))
 
@@ -132,7 +134,7 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
     return Monitor(table=a.reset_index(), trajectory=trajectory, source=source)
 
 
-def summary_lines(m: Monitor, lang: str = "zh", name=None) -> list[str]:
+def summary_lines(m: Monitor, lang: str = "zh", name: NameOf | None = None) -> list[str]:
     """Plain-words lines: the counts, then one line per target that is not met."""
     c = m.counts()
     n = len(m.table)
@@ -158,7 +160,7 @@ def summary_lines(m: Monitor, lang: str = "zh", name=None) -> list[str]:
     return lines
 
 
-def _target_line(r: pd.Series, zh: bool, name_of=None) -> str:
+def _target_line(r: pd.Series, zh: bool, name_of: NameOf | None = None) -> str:
     ind = INDICATORS.get(r["indicator"])
     unit = ind.unit if ind else str(r.get("unit", ""))
     lang = "zh" if zh else "en"

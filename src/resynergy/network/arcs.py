@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.spatial import cKDTree
 
 from resynergy.network.geo import chord, great_circle_km, unit_xyz
@@ -286,7 +287,8 @@ def _concat(parts: list[Columns]) -> Columns:
     return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
 
 
-def _frame(i, j, kind, mode, d1, c1, e1, lane1=-1) -> Columns:
+def _frame(i: np.ndarray, j: np.ndarray, kind: int, mode: ArrayLike, d1: ArrayLike, c1: ArrayLike,
+           e1: ArrayLike, lane1: ArrayLike = -1) -> Columns:
     """Direct arcs, with kind, mode and rail_mode as codes (see :class:`_Codes`)."""
     n = len(i)
     zeros = np.zeros(n)

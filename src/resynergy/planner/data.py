@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from resynergy import schema
 from resynergy.indicators.definitions import INDICATORS, Indicator, base_year
@@ -383,7 +384,7 @@ def _positions(nodes: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.n
     return index.get_indexer(pd.MultiIndex.from_frame(rows[keys]))
 
 
-def _grid(ny: int, n: int, yi: np.ndarray, idx: np.ndarray, values) -> np.ndarray:
+def _grid(ny: int, n: int, yi: np.ndarray, idx: np.ndarray, values: ArrayLike) -> np.ndarray:
     out = np.zeros((ny, n))
     np.add.at(out, (yi, idx), np.asarray(values, dtype=float))
     return out

@@ -9,6 +9,7 @@ little as possible. The non-zero slacks are the cheapest relaxation; this module
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,11 @@ from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 from resynergy.scenario.names import Names
 from resynergy.scenario.protocol import ScenarioLike
+
+if TYPE_CHECKING:
+    from resynergy.indicators.definitions import Indicator
+    from resynergy.planner.plan import Plan
+    from resynergy.planner.resolve import Probes
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
 
@@ -318,7 +324,7 @@ def _with_hard(data: ModelData, i: int) -> ModelData:
                                                      fac_weight=data.targets.fac_weight))
 
 
-def most_reachable(data: ModelData, i: int, resolve) -> float | None:
+def most_reachable(data: ModelData, i: int, resolve: Probes) -> float | None:
     """The most of modelled target ``i``'s indicator the scenario can deliver, capped at the
     target (LP relaxation of the same model with only this target, minimising its shortfall).
     None when the LP finds no plan."""
@@ -330,7 +336,8 @@ def most_reachable(data: ModelData, i: int, resolve) -> float | None:
     return float(t["value_t"]) - max(slack, 0.0) * float(t["sense"])
 
 
-def causes(data: ModelData, scenario: ScenarioLike, plan, sol: Solution, resolve) -> list[dict]:
+def causes(data: ModelData, scenario: ScenarioLike, plan: Plan, sol: Solution,
+           resolve: Probes) -> list[dict]:
     """One ``cause`` row per missed target of ``plan`` (plus ``gap`` rows); see above.
     ``scenario`` is the one ``data`` was prepared from (programmes are read from it).
 
@@ -367,12 +374,13 @@ def causes(data: ModelData, scenario: ScenarioLike, plan, sol: Solution, resolve
     return rows
 
 
-def _scope(data: ModelData, r) -> tuple[str, str]:
+def _scope(data: ModelData, r: pd.Series) -> tuple[str, str]:
     n = _Names(data)
     return n.region(str(r["region"] or ""), "zh"), n.region(str(r["region"] or ""), "en")
 
 
-def _cause_programmes(data: ModelData, scenario: ScenarioLike, r, ind, plan) -> list[dict]:
+def _cause_programmes(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind: Indicator,
+                      plan: Plan) -> list[dict]:
     prog = scenario.table("programmes")
     prog = prog[prog["kind"] == ind.programme_kind]
     waiting = prog[prog["status"].isin(["proposed", "approved"])]
@@ -400,7 +408,8 @@ def _cause_programmes(data: ModelData, scenario: ScenarioLike, r, ind, plan) -> 
             + _programme_gaps(data, scenario, r, ind, plan))
 
 
-def _programme_gaps(data: ModelData, scenario: ScenarioLike, r, ind, plan) -> list[dict]:
+def _programme_gaps(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind: Indicator,
+                    plan: Plan) -> list[dict]:
     """Programmes that count, by province (``gap`` rows)."""
     from resynergy.indicators.evaluate import Inputs, programmes_standing
 
@@ -416,7 +425,7 @@ def _programme_gaps(data: ModelData, scenario: ScenarioLike, r, ind, plan) -> li
     return rows
 
 
-def _cause_output_value(data: ModelData, r) -> list[dict]:
+def _cause_output_value(data: ModelData, r: pd.Series) -> list[dict]:
     yi = data.years.index(int(r["year"])) if int(r["year"]) in data.years else None
     if yi is None:
         return []
@@ -445,7 +454,8 @@ def _real_cost(data: ModelData, sol: Solution) -> float:
     return float(c.loc[c["component"] != "target_penalty", "yuan"].sum())
 
 
-def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) -> list[dict]:
+def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Series,
+                    resolve: Probes) -> list[dict]:
     assert data.targets is not None
     t = data.targets.table.loc[i]
     target = float(t["value_t"])

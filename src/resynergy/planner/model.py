@@ -29,6 +29,7 @@ import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from resynergy.planner import names as N
 from resynergy.planner.data import HOST_ELEMENTS, ModelData
@@ -80,16 +81,17 @@ def _idx(name: str, n: int) -> pd.RangeIndex:
     return pd.RangeIndex(n, name=name)
 
 
-def _da(values, *coords: pd.Index) -> xr.DataArray:
+def _da(values: ArrayLike, *coords: pd.Index) -> xr.DataArray:
     return xr.DataArray(np.asarray(values, dtype=float), coords=list(coords))
 
 
-def _pick(var, dim: str, positions: np.ndarray, new: pd.Index):
+def _pick(var: Any, dim: str, positions: np.ndarray, new: pd.Index) -> Any:
     """``var`` re-indexed along ``dim`` by ``positions``, as a new dimension ``new``."""
     return var.isel({dim: xr.DataArray(positions, coords=[new])})
 
 
-def _grouped(x, arcs: np.ndarray, node: np.ndarray, dim: str, coef: np.ndarray | None = None):
+def _grouped(x: Any, arcs: np.ndarray, node: np.ndarray, dim: str,
+             coef: np.ndarray | None = None) -> Any:
     """Σ over ``arcs`` of (coef ×) flow, grouped by ``node`` (labels of dimension ``dim``)."""
     sel = x.isel(arc=arcs)
     if coef is not None:
@@ -97,7 +99,7 @@ def _grouped(x, arcs: np.ndarray, node: np.ndarray, dim: str, coef: np.ndarray |
     return sel.groupby(xr.DataArray(node, coords=[pd.Index(arcs, name="arc")], name=dim)).sum()
 
 
-def _with(base, extra):
+def _with(base: Any, extra: Any) -> Any:
     """``base`` (full node index) plus ``extra`` (a subset of it, or None)."""
     return base if extra is None else base.add(extra, join="left")
 
@@ -126,7 +128,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     return Built(model=m, data=data, has_binaries=has_bin or v.build is not None, rows=rows)
 
 
-def _add(m: linopy.Model, family: list[str], *args, **kwargs) -> None:
+def _add(m: linopy.Model, family: list[str], *args: Any, **kwargs: Any) -> None:
     """``m.add_constraints``, recording the row's name in its family."""
     m.add_constraints(*args, **kwargs)
     family.append(kwargs["name"])
@@ -324,7 +326,7 @@ def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
             _add(m, rows, expr <= _da(cap[labels], labels), name=row)
 
 
-def _host_limits(m: linopy.Model, d: ModelData, act, rows: list[str]) -> None:
+def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> None:
     """The host rows of :func:`define_shared_capacities` (greedy.py keeps the same limits)."""
     h = d.host_limits
     if h is None:
@@ -376,7 +378,7 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
         _add(m, rows, lhs <= d.co2_cap_kg, name=N.CO2_CAP)
 
 
-def _emitted(d: ModelData, v: Decisions):
+def _emitted(d: ModelData, v: Decisions) -> Any:
     """kg CO2 per year: transport and processes."""
     fac = _idx("fac", len(d.facility.table))
     return ((v.x * _da(d.net.co2, _idx("arc", len(d.net.arcs)))).sum("arc")
@@ -496,7 +498,7 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
 # --- plan premises (issue 8): scarce virgin supply, min load, new-energy road shares ----------
 
 def _shortage_variables(m: linopy.Model, d: ModelData, elastic: bool, year: pd.Index,
-                        dem: pd.Index):
+                        dem: pd.Index) -> Any:
     """Demand met by neither recycled nor virgin supply. Only demand nodes whose virgin purchases
     a ``virgin_supply`` row limits can fall short (elsewhere virgin material is unlimited and
     cheaper); must-meet demand cannot, unless the model is elastic."""
@@ -507,7 +509,7 @@ def _shortage_variables(m: linopy.Model, d: ModelData, elastic: bool, year: pd.I
     return m.add_variables(lower=0, upper=_da(upper, year, dem), name=N.SHORTAGE)
 
 
-def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index,
+def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet: Any, year: pd.Index,
                           rows: list[str]) -> None:
     """Σ virgin purchases of the demand nodes in a pool ≤ the pool's capacity, per year."""
     vs = d.virgin
@@ -523,7 +525,7 @@ def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index,
          name=N.VIRGIN_SUPPLY, mask=xr.DataArray(finite, coords=[year, pool]))
 
 
-def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index,
+def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any, year: pd.Index,
               fac: pd.Index, fixed_expanded: np.ndarray | None, rows: list[str]) -> bool:
     """New capacity runs, every year once in place:
 

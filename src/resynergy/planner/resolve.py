@@ -24,7 +24,7 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +55,8 @@ from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import SolverStatus
 
 if TYPE_CHECKING:
+    import linopy
+
     from resynergy.planner.solve import Run
 
 PLAN = "plan"  # the kind of solve whose result is the plan (and the next point's start)
@@ -465,7 +467,8 @@ class Probes:
             return None
         return r
 
-    def _cold(self, data: ModelData, objective=None, relax: bool = False,
+    def _cold(self, data: ModelData, objective: Callable[[linopy.Model], Any] | None = None,
+              relax: bool = False,
               fixed_build: np.ndarray | None = None) -> tuple[Built, Run]:
         from resynergy.planner.solve import _run
 

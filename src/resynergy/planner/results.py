@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from resynergy.planner.data import ModelData
 
@@ -240,7 +241,9 @@ def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
     term_site = data.net.terminals["site"].to_numpy(dtype=object)
     legs = []
 
-    def leg(mask, frm, to, mode, name, d, c, e, h, ffac, tfac, route):
+    def leg(mask: np.ndarray, frm: ArrayLike, to: ArrayLike, mode: ArrayLike, name: str,
+            d: np.ndarray, c: np.ndarray, e: np.ndarray, h: ArrayLike, ffac: ArrayLike,
+            tfac: ArrayLike, route: ArrayLike) -> None:
         legs.append(pd.DataFrame({
             "year": year[mask], "from_site": frm, "to_site": to,
             "material": arcs["material"].to_numpy()[mask], "mode": mode, "leg": name,

@@ -8,6 +8,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,7 @@ def _silence_banner() -> None:
 
 
 @contextlib.contextmanager
-def _quiet_linopy():
+def _quiet_linopy() -> Iterator[None]:
     """linopy logs a warning for every infeasible solve; the planner reports it in words."""
     logger = logging.getLogger("linopy")
     level = logger.level
