@@ -188,8 +188,8 @@ def _target_line(r: pd.Series, zh: bool, name_of: NameOf | None = None) -> str:
                 f"attainment {pct}, {verb} {gap}.")
     if pd.notna(r.get("projected")):
         proj = quantity(r["projected"], unit, lang)
-        status = {"on_track": ("进度正常", "on track"), "at_risk": ("存在风险", "at risk")}[
-            r["status"]]
+        status = {TargetStatus.ON_TRACK: ("进度正常", "on track"),
+                  TargetStatus.AT_RISK: ("存在风险", "at risk")}[r["status"]]
         if zh:
             return (f"· {name}{scope_txt}{r['year']}年）：{status[0]}——按{r['method_zh']}，"
                     f"预测 {r['year']} 年为 {proj}，目标 {target}。")

@@ -19,6 +19,7 @@ from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 from resynergy.scenario.names import Names
 from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import TargetStatus
 
 if TYPE_CHECKING:
     from resynergy.indicators.definitions import Indicator
@@ -353,7 +354,7 @@ def causes(data: ModelData, scenario: ScenarioLike, plan: Plan, sol: Solution,
     rows: list[dict] = []
     modelled = ({str(k): i for i, k in data.targets.table["id"].items()}
                 if data.targets is not None else {})
-    for _, r in att[att["status"] == "missed"].iterrows():
+    for _, r in att[att["status"] == TargetStatus.MISSED].iterrows():
         ind = INDICATORS.get(str(r["indicator"]))
         if ind is None:
             continue

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from resynergy.indicators.evaluate import Evaluated
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
@@ -76,7 +77,7 @@ class Plan:
     years: list[int] = field(default_factory=list)
     shortages: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
-    evaluated: Any = field(default=None, repr=False, compare=False)  # indicators.evaluate.Evaluated
+    evaluated: Evaluated | None = field(default=None, repr=False, compare=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name."""
