@@ -57,7 +57,8 @@ def _pieces(d: ModelData):
     lb = np.zeros(n)
     ub = np.concatenate([np.full(A + F, np.inf), np.where(d.supply.must_use[0], 0.0, np.inf),
                          d.supply.draw_max[0], np.where(d.demand.must_meet[0], 0.0, np.inf),
-                         np.where(d.facility.fout["market"].to_numpy(), np.inf, 0.0), np.full(K, np.inf)])
+                         np.where(d.facility.fout["market"].to_numpy(), np.inf, 0.0),
+                         np.full(K, np.inf)])
     rows, cols_, vals, lo, hi = [], [], [], [], []
     r0 = 0
 
@@ -75,7 +76,8 @@ def _pieces(d: ModelData):
     on = fs >= 0
     block(np.concatenate([fs[on], np.arange(S), np.arange(S)]),
           np.concatenate([arcs[on], cols["disp"] + np.arange(S), cols["draw"] + np.arange(S)]),
-          np.concatenate([np.ones(on.sum()), np.ones(S), -np.ones(S)]), S, d.supply.gen[0], d.supply.gen[0])
+          np.concatenate([np.ones(on.sum()), np.ones(S), -np.ones(S)]), S, d.supply.gen[0],
+          d.supply.gen[0])
     on = ff >= 0
     fo_fac, fo_rate = d.facility.fout["fac"].to_numpy(), d.facility.fout["rate"].to_numpy()
     block(np.concatenate([ff[on], np.arange(Fo), np.arange(Fo)]),
@@ -90,7 +92,8 @@ def _pieces(d: ModelData):
     block(np.concatenate([fd[on], np.arange(D)]),
           np.concatenate([arcs[on], cols["unmet"] + np.arange(D)]),
           np.ones(on.sum() + D), D, d.demand.qty[0], d.demand.qty[0])
-    block(np.arange(F), cols["act"] + np.arange(F), 1.0, F, -np.inf, d.facility.cap0 * d.facility.avail[0])
+    block(np.arange(F), cols["act"] + np.arange(F), 1.0, F, -np.inf,
+          d.facility.cap0 * d.facility.avail[0])
     if T:
         tf, tt_ = d.net.arcs["t_from"].to_numpy(), d.net.arcs["t_to"].to_numpy()
         a1, a2 = arcs[tf >= 0], arcs[tt_ >= 0]
@@ -157,7 +160,8 @@ def pyomo_model(d: ModelData):
     fo_fac, fo_rate = d.facility.fout["fac"].tolist(), d.facility.fout["rate"].tolist()
     fi_fac, fi_rate = d.facility.fin["fac"].tolist(), d.facility.fin["rate"].tolist()
     market = d.facility.fout["market"].tolist()
-    gen, qty, cap = d.supply.gen[0].tolist(), d.demand.qty[0].tolist(), (d.facility.cap0 * d.facility.avail[0]).tolist()
+    gen, qty = d.supply.gen[0].tolist(), d.demand.qty[0].tolist()
+    cap = (d.facility.cap0 * d.facility.avail[0]).tolist()
 
     m = pyo.ConcreteModel()
     m.x = pyo.Var(range(A), within=pyo.NonNegativeReals)

@@ -48,7 +48,8 @@ class Inputs:
 
     def __init__(self, flows: pd.DataFrame, scenario: ScenarioLike, *,
                  facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
-                 supply_use: pd.DataFrame | None = None, deliveries: pd.DataFrame | None = None) -> None:
+                 supply_use: pd.DataFrame | None = None,
+                 deliveries: pd.DataFrame | None = None) -> None:
         self.scenario = scenario
         self.flows = _normalise_flows(flows)
         self.facility_io = facility_io

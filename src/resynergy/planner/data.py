@@ -458,7 +458,8 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
         else:
             weight = proc_ok & in_region(data, t["region"])[fac_site]
             if ind.basis == "facility_capacity":
-                yield_ = data.processes["mass_yield"].reindex(data.facility.table["process"]).to_numpy()
+                yield_ = data.processes["mass_yield"].reindex(
+                    data.facility.table["process"]).to_numpy()
                 fac_weight.append(weight * yield_)
             else:
                 fac_weight.append(weight.astype(float))
@@ -536,11 +537,12 @@ def _premises(data: ModelData, scenario: ScenarioLike, fac: pd.DataFrame, modes:
     if not 0.0 <= default <= 1.0:
         raise PlanInputError(f"policy min_load must lie between 0 and 1, not {default}")
     col = fac["min_load"] if "min_load" in fac else pd.Series(np.nan, index=fac.index)
-    data.facility.min_load = pd.to_numeric(col, errors="coerce").fillna(default).to_numpy(dtype=float)
+    data.facility.min_load = pd.to_numeric(col, errors="coerce").fillna(default).to_numpy(
+        dtype=float)
     mats = data.materials
     ok = (mats["disposal_allowed"] if "disposal_allowed" in mats else pd.Series(True, mats.index))
-    data.supply.disposal_ok = data.supply.table["material"].map(ok.fillna(True).astype(bool)).fillna(True).to_numpy(
-        dtype=bool)
+    data.supply.disposal_ok = data.supply.table["material"].map(
+        ok.fillna(True).astype(bool)).fillna(True).to_numpy(dtype=bool)
     # a material that may not be disposed of must be used, like a must-use supply: the same
     # bound in the model and the same diagnosis ("禁止处置") when it cannot be
     data.supply.must_use = data.supply.must_use | ~data.supply.disposal_ok[None, :]
@@ -558,7 +560,8 @@ def _premises(data: ModelData, scenario: ScenarioLike, fac: pd.DataFrame, modes:
 def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
     ny, nd = len(data.years), len(data.demand.table)
     mats = data.materials
-    co2_mat = data.demand.table["material"].map(mats["co2_virgin"]).fillna(0.0).to_numpy(dtype=float)
+    co2_mat = data.demand.table["material"].map(mats["co2_virgin"]).fillna(0.0).to_numpy(
+        dtype=float)
     price = data.demand.value.copy()
     co2 = np.broadcast_to(co2_mat, (ny, nd)).copy()
     rows = table[table["year"].isin(data.years)] if len(table) else table
@@ -586,5 +589,6 @@ def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
     if extra < 0:
         raise PlanInputError(f"policy shortage_cost must be ≥ 0 yuan/t, not {extra}")
     # a shortage never costs less than buying virgin material, so it is the last resort
-    return VirginSupply(price=price, co2=co2, shortage_cost=np.maximum(price, data.demand.value) + extra,
+    return VirginSupply(price=price, co2=co2,
+                        shortage_cost=np.maximum(price, data.demand.value) + extra,
                         pools=pools, cap=cap, member=member)

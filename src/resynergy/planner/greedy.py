@@ -34,9 +34,10 @@ def greedy(scenario: ScenarioLike, years: Sequence[int] | None = None) -> Plan:
     diag = pd.DataFrame(diagnosis.violations(data, sol, {}) + diagnosis.binding_targets(data, sol),
                         columns=diagnosis.COLUMNS)
     elapsed = time.perf_counter() - t0
-    return assemble(data, scenario, sol, status=PlanStatus.HEURISTIC, log="greedy nearest-feasible baseline",
-                    gap=None, timings={"total": elapsed}, objective_kind="cost",
-                    solver_objective=None, diag=diag)
+    return assemble(data, scenario, sol, status=PlanStatus.HEURISTIC,
+                    log="greedy nearest-feasible baseline", gap=None,
+                    timings={"total": elapsed}, objective_kind="cost", solver_objective=None,
+                    diag=diag)
 
 
 def greedy_solution(data: ModelData) -> results.Solution:

@@ -159,19 +159,21 @@ def define_variables(m: linopy.Model, d: ModelData, rows: dict[str, list[str]], 
     yy = len(year)
     x = m.add_variables(lower=0, coords=[year, arc], name=N.FLOW)
     act = m.add_variables(lower=0, coords=[year, fac], name=N.ACTIVITY)
-    disp = m.add_variables(lower=0, upper=_da(np.where(d.supply.must_use & ~elastic, 0, np.inf), year, sup),
-                           name=N.DISPOSAL)
+    disp = m.add_variables(
+        lower=0, upper=_da(np.where(d.supply.must_use & ~elastic, 0, np.inf), year, sup),
+        name=N.DISPOSAL)
     draw = m.add_variables(lower=0, upper=_da(d.supply.draw_max, year, sup), name=N.STOCK_DRAW)
     if yy > 1 and (d.supply.draw_max > 0).any():
         _add(m, rows[N.BALANCES], draw.cumsum("year") <= _da(d.supply.stock0, sup), name=N.STOCK_LEFT,
              mask=_mask(d.supply.draw_max.sum(0) > 0, year, sup))
-    unmet = m.add_variables(lower=0, upper=_da(np.where(d.demand.must_meet & ~elastic, 0, np.inf), year,
-                                               dem), name=N.UNMET)
+    unmet = m.add_variables(
+        lower=0, upper=_da(np.where(d.demand.must_meet & ~elastic, 0, np.inf), year, dem),
+        name=N.UNMET)
     shortage = _shortage_variables(m, d, elastic, year, dem) if D else None
     market = None
     if d.facility.fout["market"].any():
-        market = m.add_variables(lower=0, upper=_da(np.where(d.facility.fout["market"], np.inf, 0.0)[None, :]
-                                                    .repeat(yy, 0), year, fout), name=N.MARKET)
+        open_market = np.where(d.facility.fout["market"], np.inf, 0.0)[None, :].repeat(yy, 0)
+        market = m.add_variables(lower=0, upper=_da(open_market, year, fout), name=N.MARKET)
     can_expand = d.facility.headroom > 0
     exp = cum_exp = None
     if can_expand.any():
@@ -212,23 +214,27 @@ def define_balances(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]
     to_fin = np.flatnonzero(d.arc.to_fin >= 0)
     to_dem = np.flatnonzero(d.arc.to_dem >= 0)
     out_s = _grouped(x, from_sup, d.arc.from_sup[from_sup], "sup") if len(from_sup) else None
-    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.supply.gen, year, sup), name=N.SUPPLY_BALANCE)
+    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.supply.gen, year, sup),
+         name=N.SUPPLY_BALANCE)
     if len(fout):
-        made = -(_pick(v.act, "fac", d.facility.fout["fac"].to_numpy(), fout) * _da(d.facility.fout["rate"], fout))
+        made = -(_pick(v.act, "fac", d.facility.fout["fac"].to_numpy(), fout)
+                 * _da(d.facility.fout["rate"], fout))
         if v.market is not None:
             made = made + v.market
         out_f = (_grouped(x, from_fout, d.arc.from_fout[from_fout], "fout")
                  if len(from_fout) else None)
         _add(m, rows, _with(made, out_f) == 0, name=N.OUTPUT_BALANCE)
     if len(fin):
-        used = -(_pick(v.act, "fac", d.facility.fin["fac"].to_numpy(), fin) * _da(d.facility.fin["rate"], fin))
+        used = -(_pick(v.act, "fac", d.facility.fin["fac"].to_numpy(), fin)
+                 * _da(d.facility.fin["rate"], fin))
         in_f = _grouped(x, to_fin, d.arc.to_fin[to_fin], "fin") if len(to_fin) else None
         _add(m, rows, _with(used, in_f) == 0, name=N.INPUT_BALANCE)
     if len(d.demand.table):
         dem = _idx("dem", len(d.demand.table))
         in_d = _grouped(x, to_dem, d.arc.to_dem[to_dem], "dem") if len(to_dem) else None
         met_outside = 1 * v.unmet if v.shortage is None else v.unmet + v.shortage
-        _add(m, rows, _with(met_outside, in_d) == _da(d.demand.qty, year, dem), name=N.DEMAND_BALANCE)
+        _add(m, rows, _with(met_outside, in_d) == _da(d.demand.qty, year, dem),
+             name=N.DEMAND_BALANCE)
         _virgin_supply_limits(m, d, v.unmet, year, rows)
 
 
@@ -263,7 +269,8 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
     if open_ is not None:
         if linking == "bigm" and build_var is not None:
             cap_rhs = cap_rhs + d.facility.cap_c[None, :] * d.facility.buildable
-            big_m = float(d.supply.gen.sum(axis=1).max() + d.supply.draw_max.sum(axis=1).max() + 1.0)
+            big_m = float(d.supply.gen.sum(axis=1).max() + d.supply.draw_max.sum(axis=1).max()
+                          + 1.0)
             _add(m, rows, act - big_m * open_ <= 0, name=N.OPEN_BIGM,
                  mask=_mask(candidate, year, fac))
         else:
@@ -281,7 +288,8 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
         if len(into):
             f_of = d.arc.fac_in[into]
             rate = d.facility.fin["rate"].to_numpy()[d.arc.to_fin[into]]
-            bound = np.broadcast_to(rate * (d.facility.cap_c + d.facility.headroom)[f_of], (yy, len(into))).copy()
+            most = rate * (d.facility.cap_c + d.facility.headroom)[f_of]
+            bound = np.broadcast_to(most, (yy, len(into))).copy()
             lane = d.net.arcs["lane1"].to_numpy()[into]
             if len(d.arc.lane_cap):
                 bound = np.minimum(bound, np.where(lane >= 0, d.arc.lane_cap[np.maximum(lane, 0)],
@@ -460,12 +468,15 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
     arc, fac = _idx("arc", len(d.net.arcs)), _idx("fac", len(d.facility.table))
     sup, dem = _idx("sup", len(d.supply.table)), _idx("dem", D)
     elastic = v.elastic
-    cost = (x * _da(d.net.cost, arc)).sum() + (act * _da(d.facility.opex - d.facility.incentive, fac)).sum()
+    cost = ((x * _da(d.net.cost, arc)).sum()
+            + (act * _da(d.facility.opex - d.facility.incentive, fac)).sum())
     if v.cum_exp is not None:
         cost = cost + (v.cum_exp * _da(d.facility.capex_annual, fac)).sum()
     if v.open_ is not None and v.build is not None:
-        cost = cost + (v.open_ * _da(d.facility.capex_annual * d.facility.cap_c + d.facility.fixed, fac)).sum()
-    disp_cost = d.supply.disp_cost + d.supply.env_tax + (ELASTIC_PENALTY * d.supply.must_use if elastic else 0.0)
+        per_open = d.facility.capex_annual * d.facility.cap_c + d.facility.fixed
+        cost = cost + (v.open_ * _da(per_open, fac)).sum()
+    disp_cost = d.supply.disp_cost + d.supply.env_tax + (
+        ELASTIC_PENALTY * d.supply.must_use if elastic else 0.0)
     cost = cost + (v.disp * _da(disp_cost, year, sup)).sum()
     if D:
         vs = d.virgin

@@ -432,12 +432,13 @@ class Resolver:
             dual = self.row_dual(CAPACITY, ("year", "fac"))
             cap_dual = -dual if dual is not None and dual.size else None
         v = self.value
+        nf, ns, nd = len(d.facility.table), len(d.supply.table), len(d.demand.table)
         return results.Solution(
-            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, len(d.facility.table))),
-            disp=v(DISPOSAL, (y, len(d.supply.table))), draw=v(STOCK_DRAW, (y, len(d.supply.table))),
-            unmet=v(UNMET, (y, len(d.demand.table))), market=v(MARKET, (y, len(d.facility.fout))),
-            exp=v(EXPANSION, (y, len(d.facility.table))), build=np.round(v(BUILD, (y, len(d.facility.table)))),
-            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, len(d.demand.table))))
+            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, nf)),
+            disp=v(DISPOSAL, (y, ns)), draw=v(STOCK_DRAW, (y, ns)),
+            unmet=v(UNMET, (y, nd)), market=v(MARKET, (y, len(d.facility.fout))),
+            exp=v(EXPANSION, (y, nf)), build=np.round(v(BUILD, (y, nf))),
+            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, nd)))
 
     def price_fixed(self, sol: results.Solution) -> results.Solution:
         """Duals of a MILP plan: its builds and expansion switches fixed, the LP re-solved in

@@ -83,11 +83,13 @@ def balance_residual(data: ModelData, sol: Solution) -> tuple[float, str]:
     fin_rate = data.facility.fin["rate"].to_numpy()
     fout_rate = data.facility.fout["rate"].to_numpy()
     checks = {
-        "supply": (s["sup_out"] + sol.disp - sol.draw - data.supply.gen, data.supply.gen + sol.draw),
+        "supply": (s["sup_out"] + sol.disp - sol.draw - data.supply.gen,
+                   data.supply.gen + sol.draw),
         "facility input": (s["fin_in"] - fin_rate * sol.act[:, data.facility.fin["fac"].to_numpy()],
                            s["fin_in"]),
         "facility output": (s["fout_out"] + sol.market
-                            - fout_rate * sol.act[:, data.facility.fout["fac"].to_numpy()], s["fout_out"]),
+                            - fout_rate * sol.act[:, data.facility.fout["fac"].to_numpy()],
+                            s["fout_out"]),
         "demand": (s["dem_in"] + sol.unmet + _short(sol) - data.demand.qty, data.demand.qty),
     }
     worst, where = 0.0, ""
@@ -125,7 +127,8 @@ def check_balance(data: ModelData, sol: Solution, tol: float = BALANCE_TOL) -> f
 
 def capacity(data: ModelData, sol: Solution) -> np.ndarray:
     """Input capacity in place, (Y, F)."""
-    return (data.facility.cap0[None, :] * data.facility.avail + data.facility.cap_c[None, :] * sol.open()
+    f = data.facility
+    return (f.cap0[None, :] * f.avail + f.cap_c[None, :] * sol.open()
             + np.cumsum(sol.exp, axis=0))
 
 
@@ -174,7 +177,8 @@ def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
         "onsite_handling": (x * np.where(onsite, data.net.cost, 0.0)).sum(),
         "processing": (sol.act * data.facility.opex).sum(),
         "incentives": -(sol.act * data.facility.incentive).sum(),
-        "capex": (data.facility.capex_annual * (data.facility.cap_c * sol.open() + np.cumsum(sol.exp, axis=0))).sum(),
+        "capex": (data.facility.capex_annual * (data.facility.cap_c * sol.open()
+                                                + np.cumsum(sol.exp, axis=0))).sum(),
         "fixed": (data.facility.fixed * (data.facility.avail + sol.open())).sum(),
         "disposal": (sol.disp * data.supply.disp_cost).sum(),
         "env_tax": (sol.disp * data.supply.env_tax).sum(),
@@ -233,7 +237,8 @@ def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
     src, dst = site_id[data.arc.src[ai]], site_id[data.arc.dst[ai]]
     fac_id = data.facility.table["id"].to_numpy(dtype=object)
     from_fac = np.where(data.arc.from_fout[ai] >= 0,
-                        fac_id[data.facility.fout["fac"].to_numpy()[np.maximum(data.arc.from_fout[ai], 0)]]
+                        fac_id[data.facility.fout["fac"].to_numpy()[
+                            np.maximum(data.arc.from_fout[ai], 0)]]
                         if len(data.facility.fout) else "", "")
     to_fac = np.where(data.arc.fac_in[ai] >= 0, fac_id[np.maximum(data.arc.fac_in[ai], 0)]
                       if len(fac_id) else "", "")
@@ -324,7 +329,8 @@ def deliveries(data: ModelData, sol: Solution) -> pd.DataFrame:
     y, n = s.shape
     out = pd.DataFrame({
         "year": np.repeat(data.years, n), "site": np.tile(data.demand.table["site"].to_numpy(), y),
-        "material": np.tile(data.demand.table["material"].to_numpy(), y), "demand_t": data.demand.qty.ravel(),
+        "material": np.tile(data.demand.table["material"].to_numpy(), y),
+        "demand_t": data.demand.qty.ravel(),
         "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.demand.value.ravel(),
         "shortage_t": _short(sol).ravel()})
     keep = (out["demand_t"] > TOL) | (out["delivered_t"] > TOL)
@@ -335,7 +341,8 @@ def market(data: ModelData, sol: Solution) -> pd.DataFrame:
     year, pos = _year_rows(data, sol.market)
     f = data.facility.fout["fac"].to_numpy()[pos]
     return pd.DataFrame({
-        "year": year, "facility": data.facility.table["id"].to_numpy()[f], "site": data.facility.table["site"].to_numpy()[f],
+        "year": year, "facility": data.facility.table["id"].to_numpy()[f],
+        "site": data.facility.table["site"].to_numpy()[f],
         "material": data.facility.fout["material"].to_numpy()[pos],
         "t": sol.market[np.searchsorted(data.years, year), pos]})
 
@@ -345,7 +352,8 @@ def incentives(data: ModelData, sol: Solution) -> pd.DataFrame:
     year, f = _year_rows(data, amount)
     return pd.DataFrame({
         "year": year, "facility": data.facility.table["id"].to_numpy()[f],
-        "site": data.facility.table["site"].to_numpy()[f], "process": data.facility.table["process"].to_numpy()[f],
+        "site": data.facility.table["site"].to_numpy()[f],
+        "process": data.facility.table["process"].to_numpy()[f],
         "yuan": amount[np.searchsorted(data.years, year), f]})
 
 
@@ -364,7 +372,8 @@ def shortages(data: ModelData, sol: Solution) -> pd.DataFrame:
     dem_in = node_sums(data, sol)["dem_in"]
     return pd.DataFrame({
         "year": year, "site": data.demand.table["site"].to_numpy()[pos],
-        "material": data.demand.table["material"].to_numpy()[pos], "demand_t": data.demand.qty[yi, pos],
+        "material": data.demand.table["material"].to_numpy()[pos],
+        "demand_t": data.demand.qty[yi, pos],
         "delivered_t": dem_in[yi, pos], "virgin_t": sol.unmet[yi, pos], "shortage_t": short[yi, pos],
         "shortage_cost": data.virgin.shortage_cost[yi, pos]})[cols]
 
@@ -376,7 +385,8 @@ def running_capacity(data: ModelData, sol: Solution) -> np.ndarray:
     (the model's min-load rows make it equal to the capacity in place)."""
     new = data.facility.cap_c[None, :] * sol.open() + np.cumsum(sol.exp, axis=0)
     existing = data.facility.cap0[None, :] * data.facility.avail
-    ml = data.facility.min_load if len(data.facility.min_load) else np.zeros(len(data.facility.table))
+    ml = (data.facility.min_load if len(data.facility.min_load)
+          else np.zeros(len(data.facility.table)))
     beyond = np.clip(sol.act - existing, 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         backed = np.where(ml[None, :] > 0, beyond / np.where(ml > 0, ml, 1.0)[None, :],

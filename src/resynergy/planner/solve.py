@@ -164,7 +164,8 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
         timings["duals"] = time.perf_counter() - t
     _report(progress, "results", 0.9)
     t = time.perf_counter()
-    plan = assemble(data, scenario, sol, status=PlanStatus(status), log=log, gap=final.gap, timings=timings,
+    plan = assemble(data, scenario, sol, status=PlanStatus(status), log=log, gap=final.gap,
+                    timings=timings,
                     objective_kind=options.objective if options.weights is None else "blend",
                     solver_objective=final.objective, diag=diag,
                     slacks=_slacks(final_built) if status == PlanStatus.RELAXED else None)

@@ -40,7 +40,8 @@ def attainment_table(data: ModelData, scenario: ScenarioLike, plan: Plan,
         out = attainment(planned, pd.DataFrame(columns=["indicator", "region", "material",
                                                         "year", "value"]))
     rest = targets[~targets["year"].isin(data.years)].rename(columns={"value": "target"})
-    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan, status=TargetStatus.NOT_PLANNED)
+    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan,
+                       status=TargetStatus.NOT_PLANNED)
     out = pd.concat([out, rest[[c for c in out.columns if c in rest]]], ignore_index=True)
     out["shadow_price"] = np.nan
     if sol is not None and sol.target_dual is not None and data.targets is not None:
