@@ -25,11 +25,11 @@ def check_supported(d: ModelData) -> None:
     problems = []
     if d.n_years != 1:
         problems.append("more than one year")
-    if d.buildable.any():
+    if d.facility.buildable.any():
         problems.append("candidate facilities")
-    if (d.headroom > 0).any():
+    if (d.facility.headroom > 0).any():
         problems.append("expandable facilities")
-    if np.isfinite(d.lane_cap).any():
+    if np.isfinite(d.arc.lane_cap).any():
         problems.append("lane capacities")
     if np.isfinite(d.co2_cap_kg):
         problems.append("a CO2 cap")
@@ -42,8 +42,8 @@ def check_supported(d: ModelData) -> None:
 
 def _pieces(d: ModelData):
     """Column blocks, costs, bounds and row blocks as COO triplets (shared by both variants)."""
-    A, F, S, D = len(d.net.arcs), len(d.fac), len(d.sup), len(d.dem)
-    Fo, Fi, T = len(d.fout), len(d.fin), len(d.terminal_cap)
+    A, F, S, D = len(d.net.arcs), len(d.facility.table), len(d.supply.table), len(d.demand.table)
+    Fo, Fi, T = len(d.facility.fout), len(d.facility.fin), len(d.arc.terminal_cap)
     tt = d.targets.table if d.targets is not None else None
     K = len(tt) if tt is not None else 0
     cols = {"x": 0, "act": A, "disp": A + F, "draw": A + F + S, "unmet": A + F + 2 * S,
@@ -51,13 +51,14 @@ def _pieces(d: ModelData):
     n = cols["slack"] + K
     cost = np.concatenate([
         d.net.cost + d.carbon_price_per_kg * d.net.co2,
-        d.opex - d.incentive + d.carbon_price_per_kg * d.co2_proc,
-        (d.disp_cost + d.env_tax)[0], np.zeros(S), d.value[0], np.zeros(Fo),
+        d.facility.opex - d.facility.incentive + d.carbon_price_per_kg * d.facility.co2_proc,
+        (d.supply.disp_cost + d.supply.env_tax)[0], np.zeros(S), d.demand.value[0], np.zeros(Fo),
         tt["penalty"].to_numpy() if K else np.zeros(0)])
     lb = np.zeros(n)
-    ub = np.concatenate([np.full(A + F, np.inf), np.where(d.must_use[0], 0.0, np.inf),
-                         d.draw_max[0], np.where(d.must_meet[0], 0.0, np.inf),
-                         np.where(d.fout["market"].to_numpy(), np.inf, 0.0), np.full(K, np.inf)])
+    ub = np.concatenate([np.full(A + F, np.inf), np.where(d.supply.must_use[0], 0.0, np.inf),
+                         d.supply.draw_max[0], np.where(d.demand.must_meet[0], 0.0, np.inf),
+                         np.where(d.facility.fout["market"].to_numpy(), np.inf, 0.0),
+                         np.full(K, np.inf)])
     rows, cols_, vals, lo, hi = [], [], [], [], []
     r0 = 0
 
@@ -71,37 +72,39 @@ def _pieces(d: ModelData):
         r0 += n_rows
 
     arcs = np.arange(A)
-    fs, ff, fi, fd = d.arc_from_sup, d.arc_from_fout, d.arc_to_fin, d.arc_to_dem
+    fs, ff, fi, fd = d.arc.from_sup, d.arc.from_fout, d.arc.to_fin, d.arc.to_dem
     on = fs >= 0
     block(np.concatenate([fs[on], np.arange(S), np.arange(S)]),
           np.concatenate([arcs[on], cols["disp"] + np.arange(S), cols["draw"] + np.arange(S)]),
-          np.concatenate([np.ones(on.sum()), np.ones(S), -np.ones(S)]), S, d.gen[0], d.gen[0])
+          np.concatenate([np.ones(on.sum()), np.ones(S), -np.ones(S)]), S, d.supply.gen[0],
+          d.supply.gen[0])
     on = ff >= 0
-    fo_fac, fo_rate = d.fout["fac"].to_numpy(), d.fout["rate"].to_numpy()
+    fo_fac, fo_rate = d.facility.fout["fac"].to_numpy(), d.facility.fout["rate"].to_numpy()
     block(np.concatenate([ff[on], np.arange(Fo), np.arange(Fo)]),
           np.concatenate([arcs[on], cols["market"] + np.arange(Fo), cols["act"] + fo_fac]),
           np.concatenate([np.ones(on.sum()), np.ones(Fo), -fo_rate]), Fo, 0.0, 0.0)
     on = fi >= 0
-    fi_fac, fi_rate = d.fin["fac"].to_numpy(), d.fin["rate"].to_numpy()
+    fi_fac, fi_rate = d.facility.fin["fac"].to_numpy(), d.facility.fin["rate"].to_numpy()
     block(np.concatenate([fi[on], np.arange(Fi)]),
           np.concatenate([arcs[on], cols["act"] + fi_fac]),
           np.concatenate([np.ones(on.sum()), -fi_rate]), Fi, 0.0, 0.0)
     on = fd >= 0
     block(np.concatenate([fd[on], np.arange(D)]),
           np.concatenate([arcs[on], cols["unmet"] + np.arange(D)]),
-          np.ones(on.sum() + D), D, d.qty[0], d.qty[0])
-    block(np.arange(F), cols["act"] + np.arange(F), 1.0, F, -np.inf, d.cap0 * d.avail[0])
+          np.ones(on.sum() + D), D, d.demand.qty[0], d.demand.qty[0])
+    block(np.arange(F), cols["act"] + np.arange(F), 1.0, F, -np.inf,
+          d.facility.cap0 * d.facility.avail[0])
     if T:
         tf, tt_ = d.net.arcs["t_from"].to_numpy(), d.net.arcs["t_to"].to_numpy()
         a1, a2 = arcs[tf >= 0], arcs[tt_ >= 0]
         block(np.concatenate([tf[a1], tt_[a2]]), np.concatenate([a1, a2]), 1.0, T, -np.inf,
-              d.terminal_cap)
-    for i, mask in enumerate(d.corridor_arcs):
+              d.arc.terminal_cap)
+    for i, mask in enumerate(d.corridors.arcs):
         idx = np.flatnonzero(mask)
         if not len(idx):
             continue
-        share = float(d.corridors["min_rail_share"].iloc[i])
-        block(np.zeros(len(idx), dtype=int), idx, d.arc_rail[idx] - share, 1, 0.0, np.inf)
+        share = float(d.corridors.table["min_rail_share"].iloc[i])
+        block(np.zeros(len(idx), dtype=int), idx, d.arc.rail[idx] - share, 1, 0.0, np.inf)
     for i in range(K):
         idx = np.flatnonzero(d.targets.arc_mask[i])
         block(np.zeros(len(idx) + 1, dtype=int), np.append(idx, cols["slack"] + i), 1.0, 1,
@@ -129,45 +132,46 @@ def pyomo_model(d: ModelData):
     import pyomo.environ as pyo
 
     check_supported(d)
-    A, F, S, D = len(d.net.arcs), len(d.fac), len(d.sup), len(d.dem)
-    Fo, Fi, T = len(d.fout), len(d.fin), len(d.terminal_cap)
+    A, F, S, D = len(d.net.arcs), len(d.facility.table), len(d.supply.table), len(d.demand.table)
+    Fo, Fi, T = len(d.facility.fout), len(d.facility.fin), len(d.arc.terminal_cap)
     tt = d.targets.table if d.targets is not None else None
     K = len(tt) if tt is not None else 0
     cost = d.net.cost + d.carbon_price_per_kg * d.net.co2
-    proc = d.opex - d.incentive + d.carbon_price_per_kg * d.co2_proc
+    proc = d.facility.opex - d.facility.incentive + d.carbon_price_per_kg * d.facility.co2_proc
     out_of = {k: [] for k in range(S)}
     out_fo = {k: [] for k in range(Fo)}
     into_fi = {k: [] for k in range(Fi)}
     into_d = {k: [] for k in range(D)}
     via_t = {k: [] for k in range(T)}
     for a in range(A):
-        if d.arc_from_sup[a] >= 0:
-            out_of[int(d.arc_from_sup[a])].append(a)
+        if d.arc.from_sup[a] >= 0:
+            out_of[int(d.arc.from_sup[a])].append(a)
         else:
-            out_fo[int(d.arc_from_fout[a])].append(a)
-        if d.arc_to_fin[a] >= 0:
-            into_fi[int(d.arc_to_fin[a])].append(a)
+            out_fo[int(d.arc.from_fout[a])].append(a)
+        if d.arc.to_fin[a] >= 0:
+            into_fi[int(d.arc.to_fin[a])].append(a)
         else:
-            into_d[int(d.arc_to_dem[a])].append(a)
+            into_d[int(d.arc.to_dem[a])].append(a)
     if T:
         for a, (t1, t2) in enumerate(zip(d.net.arcs["t_from"], d.net.arcs["t_to"], strict=True)):
             if t1 >= 0:
                 via_t[int(t1)].append(a)
                 via_t[int(t2)].append(a)
-    fo_fac, fo_rate = d.fout["fac"].tolist(), d.fout["rate"].tolist()
-    fi_fac, fi_rate = d.fin["fac"].tolist(), d.fin["rate"].tolist()
-    market = d.fout["market"].tolist()
-    gen, qty, cap = d.gen[0].tolist(), d.qty[0].tolist(), (d.cap0 * d.avail[0]).tolist()
+    fo_fac, fo_rate = d.facility.fout["fac"].tolist(), d.facility.fout["rate"].tolist()
+    fi_fac, fi_rate = d.facility.fin["fac"].tolist(), d.facility.fin["rate"].tolist()
+    market = d.facility.fout["market"].tolist()
+    gen, qty = d.supply.gen[0].tolist(), d.demand.qty[0].tolist()
+    cap = (d.facility.cap0 * d.facility.avail[0]).tolist()
 
     m = pyo.ConcreteModel()
     m.x = pyo.Var(range(A), within=pyo.NonNegativeReals)
     m.act = pyo.Var(range(F), within=pyo.NonNegativeReals)
     m.disp = pyo.Var(range(S), within=pyo.NonNegativeReals,
-                     bounds=lambda m, s: (0, 0 if d.must_use[0, s] else None))
+                     bounds=lambda m, s: (0, 0 if d.supply.must_use[0, s] else None))
     m.draw = pyo.Var(range(S), within=pyo.NonNegativeReals,
-                     bounds=lambda m, s: (0, float(d.draw_max[0, s])))
+                     bounds=lambda m, s: (0, float(d.supply.draw_max[0, s])))
     m.unmet = pyo.Var(range(D), within=pyo.NonNegativeReals,
-                      bounds=lambda m, k: (0, 0 if d.must_meet[0, k] else None))
+                      bounds=lambda m, k: (0, 0 if d.demand.must_meet[0, k] else None))
     m.market = pyo.Var(range(Fo), within=pyo.NonNegativeReals,
                        bounds=lambda m, q: (0, None if market[q] else 0))
     m.slack = pyo.Var(range(K), within=pyo.NonNegativeReals)
@@ -181,18 +185,18 @@ def pyomo_model(d: ModelData):
                               + m.unmet[k] == qty[k])
     m.capacity = pyo.Constraint(range(F), rule=lambda m, f: m.act[f] <= cap[f])
     m.terminal = pyo.Constraint(range(T), rule=lambda m, t: (
-        sum(m.x[a] for a in via_t[t]) <= float(d.terminal_cap[t]) if via_t[t]
+        sum(m.x[a] for a in via_t[t]) <= float(d.arc.terminal_cap[t]) if via_t[t]
         else pyo.Constraint.Skip))
-    corridors = [np.flatnonzero(mask) for mask in d.corridor_arcs]
-    shares = d.corridors["min_rail_share"].tolist()
+    corridors = [np.flatnonzero(mask) for mask in d.corridors.arcs]
+    shares = d.corridors.table["min_rail_share"].tolist()
     m.corridor = pyo.Constraint(range(len(corridors)), rule=lambda m, i: (sum(
-        (float(d.arc_rail[a]) - shares[i]) * m.x[a] for a in corridors[i]) >= 0
+        (float(d.arc.rail[a]) - shares[i]) * m.x[a] for a in corridors[i]) >= 0
         if len(corridors[i]) else pyo.Constraint.Skip))
     targets = [np.flatnonzero(d.targets.arc_mask[i]) for i in range(K)]
     m.target = pyo.Constraint(range(K), rule=lambda m, i: sum(m.x[a] for a in targets[i])
                               + m.slack[i] >= float(tt["value_t"].iloc[i]))
-    dc = (d.disp_cost + d.env_tax)[0].tolist()
-    value = d.value[0].tolist()
+    dc = (d.supply.disp_cost + d.supply.env_tax)[0].tolist()
+    value = d.demand.value[0].tolist()
     pen = tt["penalty"].tolist() if K else []
     cost_l, proc_l = cost.tolist(), proc.tolist()
     m.obj = pyo.Objective(expr=sum(cost_l[a] * m.x[a] for a in range(A))

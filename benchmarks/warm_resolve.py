@@ -85,7 +85,8 @@ def main() -> None:
             # cold: network + model + solve (+ duals) of the changed data
             t = time.perf_counter()
             if what == "capacity":
-                d = dataclasses.replace(prepare(base), cap0=data.cap0 * factor)
+                d = dataclasses.replace(prepare(base), facility=dataclasses.replace(
+                    data.facility, cap0=data.facility.cap0 * factor))
             else:
                 d = prepare(scen)
             b = build(d, weights, linking=options.linking)
@@ -105,7 +106,7 @@ def main() -> None:
                     for i in range(len(d.targets.table)):
                         resolver.set_target(i, float(d.targets.table.at[i, "value_t"]))
                 else:
-                    resolver.set_capacity(data.cap0 * factor)
+                    resolver.set_capacity(data.facility.cap0 * factor)
                 w = resolver.solve()
                 warm_s.append(time.perf_counter() - t)
                 t = time.perf_counter()

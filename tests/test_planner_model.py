@@ -32,7 +32,7 @@ def test_row_names_come_from_the_names_module(data):
     nt = len(data.targets.table) if data.targets is not None else 0
     made = ({names.target(i) for i in range(nt)}
             | {f(i) for f in (names.corridor, names.corridor_nev)
-               for i in range(len(data.corridors))}
+               for i in range(len(data.corridors.table))}
             | {names.host_limit(c) for c, _ in HOST_ELEMENTS})
     assert set(built.model.constraints) <= fixed | made
     assert names.CAPACITY in built.rows[names.SITING]

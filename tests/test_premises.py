@@ -229,8 +229,8 @@ def test_onsite_mode_is_not_offered_between_sites():
     plan = solve(s)
     assert set(plan.flows["mode"]) == {"road"}
     data = prepare(s)
-    same = data.arc_src == data.arc_dst
-    assert (data.arc_onsite == same).all() and not np.any(data.arc_onsite & (data.arc_road_km > 0))
+    same = data.arc.src == data.arc.dst
+    assert (data.arc.onsite == same).all() and not np.any(data.arc.onsite & (data.arc.road_km > 0))
 
 
 def test_unreachable_new_energy_share_is_diagnosed():

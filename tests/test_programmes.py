@@ -7,7 +7,7 @@ import pytest
 
 from resynergy.indicators import attainment, evaluate, evaluate_plan
 from resynergy.scenario import Scenario, ScenarioError
-from support.toys import _with_schema, toy_flows, toy_plan, toy_scenario
+from support.toys import toy_flows, toy_plan, toy_scenario
 
 
 def _years(flows: pd.DataFrame, years=(2020, 2021, 2022)) -> pd.DataFrame:
@@ -30,7 +30,7 @@ PROGRAMMES = [
 
 
 def counts(activity=None, programmes=PROGRAMMES, indicator="isw_bases") -> dict[int, float]:
-    s = toy_scenario().with_table("programmes", _with_schema("programmes", programmes))
+    s = toy_scenario().with_tables(programmes=pd.DataFrame(programmes))
     v = evaluate(indicator, _years(toy_flows()), s, level="total", by_material=False,
                  activity=activity)
     return dict(zip(v["year"].astype(int), v["value"], strict=True))
@@ -54,7 +54,7 @@ def test_candidate_programme_counts_only_when_built_and_running():
 
 
 def test_region_of_the_programme():
-    s = toy_scenario().with_table("programmes", _with_schema("programmes", PROGRAMMES))
+    s = toy_scenario().with_tables(programmes=pd.DataFrame(PROGRAMMES))
     v = evaluate("isw_bases", _years(toy_flows()), s, level="prefecture", by_material=False)
     got = v[v["year"] == 2022].set_index("region")["value"].to_dict()
     assert got == {"130800": 1.0, "130200": 1.0}

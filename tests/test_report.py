@@ -71,7 +71,7 @@ def test_xlsx_never_writes_formulas(tmp_path):
     plan = toy_plan()
     plan.diagnosis = plan.diagnosis.assign(message_en="+cmd|' /C calc'!A0",
                                            message_zh="-2+3")
-    summ = summarize(plan, s.with_table("sites", sites))
+    summ = summarize(plan, s.with_tables(sites=sites))
     write_outputs(summ, tmp_path)
     wb = load_workbook(tmp_path / "plan.xlsx")
     dangerous = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row

@@ -62,9 +62,10 @@ def test_carbon_price_target_and_capacity_changed_in_place_match_a_cold_build(ba
     _same(warm, cold, raised)
     assert r.data.targets.table.at[0, "value_t"] == pytest.approx(value)
 
-    bigger = data.cap0 * 1.5
+    bigger = data.facility.cap0 * 1.5
     r.set_capacity(bigger)
-    _, cold = _cold(dataclasses.replace(raised, cap0=bigger))
+    _, cold = _cold(dataclasses.replace(
+        raised, facility=dataclasses.replace(raised.facility, cap0=bigger)))
     _same(r.solve(), cold, raised)
 
 

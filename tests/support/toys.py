@@ -10,69 +10,14 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from resynergy.schema import columns
-
-
-def _with_schema(name: str, rows: list[dict]) -> pd.DataFrame:
-    """A table with every schema column, defaults filled, like ``Scenario.table``."""
-    df = pd.DataFrame(rows)
-    for c in columns(name):
-        default = c.default_value()
-        if c.name not in df:
-            df[c.name] = default if default is not None else ("" if c.dtype == "str" else 0)
-        df[c.name] = df[c.name].fillna(default if default is not None else 0)
-        df[c.name] = df[c.name].astype({"str": str, "float": float, "int": int,
-                                        "bool": bool}[c.dtype])
-    return df[[c.name for c in columns(name)]]
-
-
-class TableScenario:
-    """The part of :class:`resynergy.scenario.Scenario` that indicators and reports read."""
-
-    def __init__(self, name: str = "toy", **tables: list[dict]):
-        self.name = name
-        self._tables = {k: _with_schema(k, v) for k, v in tables.items()}
-
-    def table(self, name: str) -> pd.DataFrame:
-        if name not in self._tables:
-            return _with_schema(name, [])
-        return self._tables[name].copy()
-
-    def with_table(self, name: str, df: pd.DataFrame) -> TableScenario:
-        return self.with_tables(**{name: df})
-
-    def with_tables(self, name: str | None = None, **frames: pd.DataFrame) -> TableScenario:
-        new = TableScenario(name or self.name)
-        new._tables = {**self._tables, **frames}
-        return new
-
-    def with_policy(self, name: str | None = None, **values: float) -> TableScenario:
-        policy = self.table("policy")
-        policy = policy[~policy["key"].isin(values)]
-        rows = _with_schema("policy", [{"key": k, "value": float(v)} for k, v in values.items()])
-        return self.with_tables(name, policy=pd.concat([policy, rows], ignore_index=True))
-
-    @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {k: v.copy() for k, v in self._tables.items()}
-
-    @property
-    def years(self) -> list[int]:
-        ys: set[int] = set()
-        for t in ("supplies", "demands"):  # as Scenario.years
-            ys |= set(self.table(t)["year"].astype(int))
-        return sorted(ys)
-
-    def policy(self, key: str, default: float = 0.0) -> float:
-        p = self.table("policy").set_index("key")["value"]
-        return float(p.get(key, default))
+from resynergy.scenario import Scenario
 
 
 def src(**kw):
     return {"source": "hand-made test data", **kw}
 
 
-def toy_scenario() -> TableScenario:
+def toy_scenario() -> Scenario:
     regions = [
         dict(code="110000", name_zh="北京市", name_en="Beijing", level="province", lat=39.9, lon=116.4),
         dict(code="120000", name_zh="天津市", name_en="Tianjin", level="province", lat=39.1, lon=117.2),
@@ -171,10 +116,12 @@ def toy_scenario() -> TableScenario:
              kind="report", name_zh="处置量上限", name_en="Disposal ceiling"),
     ]
     policy = [dict(key="carbon_price", value=50.0, unit="yuan/t")]
-    return TableScenario(
-        "toy", regions=regions, sites=sites, materials=materials, processes=processes,
-        process_io=process_io, modes=modes, facilities=facilities, supplies=supplies,
-        demands=demands, terminals=terminals, targets=targets, policy=policy)
+    tables = dict(regions=regions, sites=sites, materials=materials, processes=processes,
+                  process_io=process_io, modes=modes, facilities=facilities, supplies=supplies,
+                  demands=demands, terminals=terminals, targets=targets, policy=policy)
+    # no tax incentives: the catalog's rules name processes the toy does not have
+    return Scenario.from_tables({**{k: pd.DataFrame(v) for k, v in tables.items()},
+                                 "incentives": pd.DataFrame()}, "toy")
 
 
 def toy_flows() -> pd.DataFrame:

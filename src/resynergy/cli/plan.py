@@ -22,6 +22,7 @@ import typer
 from resynergy.cli import console
 from resynergy.cli.console import Lang, say
 from resynergy.cli.data import open_or_exit, print_issues
+from resynergy.states import PlanStatus
 
 if TYPE_CHECKING:  # imported where used: ``--help`` loads no pandas
     from resynergy.scenario import Scenario
@@ -183,7 +184,7 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
             console.out.print(line, markup=False, highlight=False)
         print_summary(summary, console.out, lang.value)
         console.out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
-    if str(result.status) == "infeasible":
+    if result.status == PlanStatus.INFEASIBLE:
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
@@ -199,7 +200,7 @@ def actuals_lines(result: Any, lang: Lang) -> list[str]:
 def no_plan_found(result: Any) -> bool:
     """The solver stopped (time limit) before it found any feasible plan."""
     objective = getattr(result, "objective", None)
-    return str(result.status) == "time_limit" and (objective is None or not math.isfinite(
+    return result.status == PlanStatus.TIME_LIMIT and (objective is None or not math.isfinite(
         float(objective)))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 PROCESS_PREFIX = "process:"
 
@@ -58,6 +59,6 @@ def spec_ok(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.asarray(np.asarray(ok).all(axis=-1))
 
 
-def periods_overlap(start_a, end_a, start_b, end_b) -> np.ndarray:
+def periods_overlap(start_a: ArrayLike, end_a: ArrayLike, start_b: ArrayLike, end_b: ArrayLike) -> np.ndarray:
     """Whether periods [start, end] overlap (days as floats; -inf / inf = open)."""
     return (np.asarray(start_a) <= np.asarray(end_b)) & (np.asarray(start_b) <= np.asarray(end_a))

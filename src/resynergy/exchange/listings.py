@@ -23,9 +23,12 @@ hold; the remaining quantity is quantity_t − reserved_t) and ``active`` (false
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from resynergy import catalog
 from resynergy.exchange.compat import PROCESS_PREFIX, accept_tokens
@@ -128,7 +131,7 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
     found: list[tuple[int, int, Issue]] = []
     order = {c: n for n, c in enumerate([*LISTING_COLUMNS, "reserved_t", "active"])}
 
-    def add(mask, code: str, column: str, values=None, **params) -> None:
+    def add(mask: ArrayLike, code: str, column: str, values: Any = None, **params: object) -> None:
         """One issue per row where ``mask`` holds; ``params`` values may be per-row arrays."""
         for r in np.flatnonzero(np.asarray(mask, dtype=bool)):
             value = None if values is None else plain(values[r])
@@ -230,7 +233,7 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
     return issues + [x[2] for x in found]
 
 
-def _isin(values: np.ndarray, allowed) -> np.ndarray:
+def _isin(values: np.ndarray, allowed: Iterable[object]) -> np.ndarray:
     """Membership by hashing (``np.isin`` compares object arrays pairwise: minutes at 10^5)."""
     return pd.Index(list(allowed)).get_indexer(pd.Index(values)) >= 0 if len(values) else \
         np.zeros(0, dtype=bool)

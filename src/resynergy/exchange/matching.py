@@ -65,6 +65,7 @@ from resynergy.network.arcs import (
     rail_leg,
 )
 from resynergy.network.geo import EARTH_RADIUS_KM, chord, great_circle_km, unit_xyz
+from resynergy.scenario.protocol import ScenarioLike
 
 MATCH_COLUMNS: tuple[str, ...] = (
     "listing", "counterpart", "organisation", "site", "material", "quantity_t", "price_yuan_t",
@@ -91,7 +92,7 @@ class Transport:
     """The cheapest option (by yuan/t including CO2 at the carbon price) between sites of a
     scenario, vectorised over site pairs; see the module text for the options."""
 
-    def __init__(self, scenario, options: NetworkOptions | None = None):
+    def __init__(self, scenario: ScenarioLike, options: NetworkOptions | None = None) -> None:
         options = options or NetworkOptions()
         sites = scenario.table("sites").reset_index(drop=True)
         self.site_ids = pd.Index(sites["id"])
@@ -332,7 +333,7 @@ class Market:
 
     first = 64  # nearest candidates per tree in the first round (then × 4 per round)
 
-    def __init__(self, listings: pd.DataFrame, scenario, options: NetworkOptions | None = None):
+    def __init__(self, listings: pd.DataFrame, scenario: ScenarioLike, options: NetworkOptions | None = None) -> None:
         self.costed = 0  # candidates in the last round of the last top(): for tests, benchmarks
         issues = check_listings(listings, scenario)
         if issues:

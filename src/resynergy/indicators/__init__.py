@@ -1,7 +1,9 @@
 """Indicators: versioned definitions and their evaluation on plans and actual flows."""
 
-from .definitions import INDICATORS, Indicator, get
-from .evaluate import STATUSES, attainment, evaluate, evaluate_all, evaluate_plan
+from resynergy.states import TargetStatus
 
-__all__ = ["INDICATORS", "Indicator", "get", "STATUSES", "attainment", "evaluate",
+from .definitions import INDICATORS, Indicator, get
+from .evaluate import attainment, evaluate, evaluate_all, evaluate_plan
+
+__all__ = ["INDICATORS", "Indicator", "get", "TargetStatus", "attainment", "evaluate",
            "evaluate_all", "evaluate_plan"]

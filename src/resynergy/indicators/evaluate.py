@@ -25,12 +25,15 @@ result tables); without them the same quantities are inferred from the flows and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.scenario.regions import province_of
+from resynergy.states import TargetStatus
 
 from .definitions import INDICATORS, Indicator, base_year, get
 
@@ -43,8 +46,10 @@ _KEYS = ["region", "material", "year"]
 class Inputs:
     """The tables an evaluation reads, normalised once."""
 
-    def __init__(self, flows: pd.DataFrame, scenario: Any, *, facility_io=None, activity=None,
-                 supply_use=None, deliveries=None):
+    def __init__(self, flows: pd.DataFrame, scenario: ScenarioLike, *,
+                 facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
+                 supply_use: pd.DataFrame | None = None,
+                 deliveries: pd.DataFrame | None = None) -> None:
         self.scenario = scenario
         self.flows = _normalise_flows(flows)
         self.facility_io = facility_io
@@ -58,7 +63,7 @@ class Inputs:
         self.site_region = self.sites["region"].astype(str)
         self.cache: dict[str, pd.DataFrame] = {}
 
-    def cached(self, key: str, compute) -> pd.DataFrame:
+    def cached(self, key: str, compute: Callable[[Inputs], pd.DataFrame]) -> pd.DataFrame:
         """``compute(self)`` once per Inputs (several indicators share a basis)."""
         if key not in self.cache:
             self.cache[key] = compute(self)
@@ -450,8 +455,9 @@ def _values(ind: Indicator, data: Inputs, contrib: pd.DataFrame, level: str,
     return out.sort_values(_KEYS, ignore_index=True)
 
 
-def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Any, *,
-             facility_io=None, activity=None, supply_use=None, deliveries=None,
+def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: ScenarioLike, *,
+             facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
+             supply_use: pd.DataFrame | None = None, deliveries: pd.DataFrame | None = None,
              level: str = "province", by_material: bool = True) -> pd.DataFrame:
     """Values of one indicator: columns region, material, year, value.
 
@@ -465,8 +471,10 @@ def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Any, *,
     return _values(ind, data, _BASIS[ind.basis](ind, data), level, by_material)
 
 
-def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activity=None,
-                 supply_use=None, deliveries=None, indicators=None,
+def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *,
+                 facility_io: pd.DataFrame | None = None, activity: pd.DataFrame | None = None,
+                 supply_use: pd.DataFrame | None = None, deliveries: pd.DataFrame | None = None,
+                 indicators: Iterable[str] | None = None,
                  levels: tuple[str, ...] = ("total", "province")) -> pd.DataFrame:
     """Every indicator at every level, with and without the material split.
 
@@ -490,8 +498,9 @@ def evaluate_all(flows: pd.DataFrame, scenario: Any, *, facility_io=None, activi
     return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
 
 
-def evaluate_plan(plan: Any, scenario: Any, *, levels: tuple[str, ...] = ("total", "province"),
-                  indicators=None) -> pd.DataFrame:
+def evaluate_plan(plan: Any, scenario: ScenarioLike, *,
+                  levels: tuple[str, ...] = ("total", "province"),
+                  indicators: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`evaluate_all` on a planner result (its flows and facility/supply tables).
 
     Evaluated once per plan: when the planner already evaluated every indicator on this very
@@ -521,13 +530,14 @@ class Evaluated:
     were computed from: a plan whose tables were replaced is evaluated again, and so is a copied
     or pickled plan (the link to the scenario is not carried along)."""
 
-    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any, scenario: Any):
+    def __init__(self, values: pd.DataFrame, levels: tuple[str, ...], plan: Any,
+                 scenario: ScenarioLike) -> None:
         self.values = values
         self.levels = tuple(levels)
         self._inputs = _plan_inputs(plan)
         self._scenario = scenario
 
-    def holds_for(self, plan: Any, scenario: Any) -> bool:
+    def holds_for(self, plan: Any, scenario: ScenarioLike) -> bool:
         return (self._scenario is not None and self._scenario is scenario
                 and all(a is b for a, b in zip(self._inputs, _plan_inputs(plan), strict=True)))
 
@@ -536,7 +546,8 @@ class Evaluated:
         return {**self.__dict__, "values": None, "_scenario": None}
 
 
-def evaluate_once(plan: Any, scenario: Any, levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
+def evaluate_once(plan: Any, scenario: ScenarioLike,
+                  levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
     """Every indicator on ``plan`` at ``levels`` (every level a target may be scoped to), kept
     on ``plan.evaluated`` so that the report, the workbook and the JSON reuse these values."""
     values = evaluate_all(plan.flows, scenario, facility_io=plan.facility_io,
@@ -546,14 +557,10 @@ def evaluate_once(plan: Any, scenario: Any, levels: tuple[str, ...] = LEVELS) ->
     return values
 
 
-STATUSES = ("met", "on_track", "at_risk", "missed")
-# A report-only target whose value is 0 is one where the plan sets no figure (e.g. kiln
-# co-processing, plan 二（十）): its indicator is reported, never judged "met".
-REPORTED = "reported"
-
-
 def no_figure(t: pd.DataFrame) -> pd.Series:
-    """Rows of a targets-like table (kind, target or value) that only report their indicator."""
+    """Rows of a targets-like table (kind, target or value) that only report their indicator: a
+    report-only target whose value is 0 is one where the plan sets no figure (e.g. kiln
+    co-processing, plan 二（十）); its status is ``reported``, never ``met``."""
     target = t["target"] if "target" in t else t["value"]
     kind = t["kind"] if "kind" in t else pd.Series("", index=t.index)
     return (kind == "report") & (pd.to_numeric(target, errors="coerce") == 0)
@@ -599,9 +606,9 @@ def attainment(targets: pd.DataFrame, values: pd.DataFrame, *,
     # Nothing to reach (floor 0) or nothing emitted under a ceiling: fully attained.
     m.loc[val.notna() & (((tgt == 0) & ~lower) | ((val == 0) & lower)), "attainment"] = 1.0
     met = np.where(lower, val <= tgt * (1 + _TOL) + _TOL, val >= tgt * (1 - _TOL) - _TOL)
-    m["status"] = np.where(val.notna() & met, "met", "missed")
-    m.loc[no_figure(m), ["status", "target", "shortfall", "attainment"]] = [REPORTED, np.nan,
-                                                                             np.nan, np.nan]
+    m["status"] = np.where(val.notna() & met, TargetStatus.MET, TargetStatus.MISSED)
+    m.loc[no_figure(m), ["status", "target", "shortfall", "attainment"]] = [
+        TargetStatus.REPORTED, np.nan, np.nan, np.nan]
     cols = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh",
             "name_en", "target", "value", "shortfall", "attainment", "status"]
     return m[[c for c in cols if c in m]]

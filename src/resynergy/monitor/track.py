@@ -1,6 +1,6 @@
 """Targets against values by province, material and year: gap, status and trajectory.
 
-Status of a target (``STATUSES``):
+Status of a target (:class:`~resynergy.states.TargetStatus`):
 
 - ``met`` / ``missed`` — a value exists for the target year: it reaches the target or not
   (floors for most indicators, ceilings for CO2 and disposal);
@@ -18,17 +18,19 @@ at all is ``at_risk`` when its year is still ahead of the data and ``missed`` ot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment
-from resynergy.indicators.evaluate import REPORTED
 from resynergy.monitor.words import quantity
+from resynergy.states import TargetStatus
 
 _SCOPE = ["indicator", "region", "material"]
+# names a scope: name(kind, code, lang), e.g. a scenario's Names
+NameOf = Callable[[str, str, str], str]
 
 
 @dataclass
@@ -41,13 +43,14 @@ class Monitor:
 
     def counts(self) -> dict[str, int]:
         vc = self.table["status"].value_counts()
-        counts = {s: int(vc.get(s, 0)) for s in ("met", "on_track", "at_risk", "missed")}
-        for extra in ("not_measurable", REPORTED):
+        counts = {s.value: int(vc.get(s, 0)) for s in (TargetStatus.MET, TargetStatus.ON_TRACK,
+                                                        TargetStatus.AT_RISK, TargetStatus.MISSED)}
+        for extra in (TargetStatus.NOT_MEASURABLE, TargetStatus.REPORTED):
             if vc.get(extra, 0):
-                counts[extra] = int(vc[extra])
+                counts[extra.value] = int(vc[extra])
         return counts
 
-    def summary(self, lang: str = "zh", name=None) -> str:
+    def summary(self, lang: str = "zh", name: NameOf | None = None) -> str:
         """A post-evaluation summary in plain words (``name(kind, code, lang)`` names scopes)."""
         return "\n".join(summary_lines(self, lang, name))
 
@@ -101,7 +104,7 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
         before = hist[hist["year"] < row["year"]]
         if before.empty:
             if last_year is not None and row["year"] > last_year:
-                a.at[row["id"], "status"] = "at_risk"
+                a.at[row["id"], "status"] = TargetStatus.AT_RISK
             continue
         proj, mzh, men = _fit(before["year"].to_numpy(), before["value"].to_numpy(), row["year"])
         a.loc[row["id"], ["value_year", "projected", "method_zh", "method_en"]] = [
@@ -115,48 +118,49 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
         sub = t.set_index("id").loc[projected_rows].reset_index()
         pv = sub[_SCOPE + ["year"]].assign(value=a.loc[projected_rows, "projected"].to_numpy())
         p = attainment(sub, pv).set_index("id")
-        a.loc[projected_rows, "status"] = np.where(p["status"] == "met", "on_track", np.where(
-            p["status"] == REPORTED, REPORTED, "at_risk"))
+        a.loc[projected_rows, "status"] = np.where(
+            p["status"] == TargetStatus.MET, TargetStatus.ON_TRACK,
+            np.where(p["status"] == TargetStatus.REPORTED, TargetStatus.REPORTED,
+                     TargetStatus.AT_RISK))
         a.loc[projected_rows, "shortfall"] = p["shortfall"]
         a.loc[projected_rows, "attainment"] = p["attainment"]
     blind = a["indicator"].isin(list(unmeasurable))
     if blind.any():
         a.loc[blind, ["value", "value_year", "projected", "shortfall", "attainment"]] = np.nan
-        a.loc[blind, "status"] = "not_measurable"
+        a.loc[blind, "status"] = TargetStatus.NOT_MEASURABLE
         a.loc[blind, "method_zh"], a.loc[blind, "method_en"] = NOT_MEASURABLE
         traj = [r for r in traj if r[0] not in set(a.index[blind])]
     trajectory = pd.DataFrame(traj, columns=["id", "year", "value", "kind"])
     return Monitor(table=a.reset_index(), trajectory=trajectory, source=source)
 
 
-def summary_lines(m: Monitor, lang: str = "zh", name=None) -> list[str]:
+def summary_lines(m: Monitor, lang: str = "zh", name: NameOf | None = None) -> list[str]:
     """Plain-words lines: the counts, then one line per target that is not met."""
     c = m.counts()
     n = len(m.table)
     zh = lang == "zh"
+    blind, reported = c.get(TargetStatus.NOT_MEASURABLE), c.get(TargetStatus.REPORTED)
     if zh:
         what = "规划方案" if m.source == "plan" else "实际数据"
         lines = [f"按{what}评估，共 {n} 项目标：达成 {c['met']} 项，进度正常 {c['on_track']} 项，"
                  f"存在风险 {c['at_risk']} 项，未达成 {c['missed']} 项"
-                 + (f"，{NOT_MEASURABLE[0]} {c['not_measurable']} 项" if "not_measurable" in c
-                    else "")
-                 + (f"，仅报告（计划未设数量）{c[REPORTED]} 项" if REPORTED in c else "") + "。"]
+                 + (f"，{NOT_MEASURABLE[0]} {blind} 项" if blind else "")
+                 + (f"，仅报告（计划未设数量）{reported} 项" if reported else "") + "。"]
     else:
         what = "the plan" if m.source == "plan" else "actual data"
         lines = [f"Evaluated on {what}: {n} targets — {c['met']} met, {c['on_track']} on track, "
                  f"{c['at_risk']} at risk, {c['missed']} missed"
-                 + (f", {c['not_measurable']} {NOT_MEASURABLE[1]}" if "not_measurable" in c
-                    else "")
-                 + (f", {c[REPORTED]} reported only (no figure in the plan)" if REPORTED in c
-                    else "") + "."]
+                 + (f", {blind} {NOT_MEASURABLE[1]}" if blind else "")
+                 + (f", {reported} reported only (no figure in the plan)" if reported else "")
+                 + "."]
     for _, r in m.table.iterrows():
-        if r["status"] in ("met", REPORTED):
+        if r["status"] in (TargetStatus.MET, TargetStatus.REPORTED):
             continue
         lines.append(_target_line(r, zh, name))
     return lines
 
 
-def _target_line(r: pd.Series, zh: bool, name_of=None) -> str:
+def _target_line(r: pd.Series, zh: bool, name_of: NameOf | None = None) -> str:
     ind = INDICATORS.get(r["indicator"])
     unit = ind.unit if ind else str(r.get("unit", ""))
     lang = "zh" if zh else "en"
@@ -166,7 +170,7 @@ def _target_line(r: pd.Series, zh: bool, name_of=None) -> str:
     scope_txt = ("（" + "，".join(scope) + "，" if scope else "（") if zh else (
         " (" + ", ".join(scope) + ", " if scope else " (")
     target = quantity(r["target"], unit, lang)
-    if r["status"] == "not_measurable":
+    if r["status"] == TargetStatus.NOT_MEASURABLE:
         if zh:
             return f"· {name}{scope_txt}{r['year']}年）：{NOT_MEASURABLE[0]}（目标 {target}）。"
         return f"· {name}{scope_txt}{r['year']}): {NOT_MEASURABLE[1]} (target {target})."
@@ -184,8 +188,8 @@ def _target_line(r: pd.Series, zh: bool, name_of=None) -> str:
                 f"attainment {pct}, {verb} {gap}.")
     if pd.notna(r.get("projected")):
         proj = quantity(r["projected"], unit, lang)
-        status = {"on_track": ("进度正常", "on track"), "at_risk": ("存在风险", "at risk")}[
-            r["status"]]
+        status = {TargetStatus.ON_TRACK: ("进度正常", "on track"),
+                  TargetStatus.AT_RISK: ("存在风险", "at risk")}[r["status"]]
         if zh:
             return (f"· {name}{scope_txt}{r['year']}年）：{status[0]}——按{r['method_zh']}，"
                     f"预测 {r['year']} 年为 {proj}，目标 {target}。")

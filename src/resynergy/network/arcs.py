@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.spatial import cKDTree
 
 from resynergy.network.geo import chord, great_circle_km, unit_xyz
@@ -282,7 +284,8 @@ def _concat(parts: list[Columns]) -> Columns:
     return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
 
 
-def _frame(i, j, kind, mode, d1, c1, e1, lane1=-1) -> Columns:
+def _frame(i: np.ndarray, j: np.ndarray, kind: int, mode: ArrayLike, d1: ArrayLike, c1: ArrayLike,
+           e1: ArrayLike, lane1: ArrayLike = -1) -> Columns:
     """Direct arcs, with kind, mode and rail_mode as codes (see :class:`_Codes`)."""
     n = len(i)
     zeros = np.zeros(n)
@@ -320,7 +323,7 @@ def _lane_arcs(src: pd.DataFrame, dst: pd.DataFrame, modes: pd.DataFrame, lanes:
                   m["lane"].to_numpy())
 
 
-def lane_leg(lanes: pd.DataFrame, modes: pd.DataFrame, gc_km) -> tuple[np.ndarray, np.ndarray,
+def lane_leg(lanes: pd.DataFrame, modes: pd.DataFrame, gc_km: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                        np.ndarray]:
     """km, yuan/t and kg CO2/t of lane rows (columns mode, distance_km, cost_per_t, co2_per_t;
     ``modes`` indexed by id) whose ends are ``gc_km`` apart: the lane's own figures where it
@@ -337,13 +340,13 @@ def lane_leg(lanes: pd.DataFrame, modes: pd.DataFrame, gc_km) -> tuple[np.ndarra
             np.where(np.isnan(own_co2), co2, own_co2))
 
 
-def leg(cost_fixed, cost_per_tkm, co2_per_tkm, km) -> tuple[np.ndarray, np.ndarray]:
+def leg(cost_fixed: Any, cost_per_tkm: Any, co2_per_tkm: Any, km: Any) -> tuple[np.ndarray, np.ndarray]:
     """yuan/t and kg CO2/t of a leg of ``km`` by a mode with these rates: the one costing formula
     of every leg (direct, first and last miles, rail, lanes without their own figures)."""
     return cost_fixed + cost_per_tkm * km, co2_per_tkm * km
 
 
-def mode_leg(mode: pd.Series, gc_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mode_leg(mode: pd.Series, gc_km: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """km (great-circle × circuity), yuan/t and kg CO2/t of a leg by ``mode`` (a modes row)."""
     km = gc_km * mode["circuity"]
     cost, co2 = leg(mode["cost_fixed"], mode["cost_per_tkm"], mode["co2_per_tkm"], km)

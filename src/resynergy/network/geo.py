@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 
 
-def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+def great_circle_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike,
+                    lon2: ArrayLike) -> np.ndarray:
     """Haversine distance in km between points given in degrees (broadcasts)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp = p2 - p1
@@ -16,7 +18,7 @@ def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def unit_xyz(lat, lon) -> np.ndarray:
+def unit_xyz(lat: ArrayLike, lon: ArrayLike) -> np.ndarray:
     """Points on the unit sphere, shape (n, 3): chord length orders points as great-circle distance does,
     so a k-d tree over these answers nearest-neighbour and radius queries."""
     p, lam = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))

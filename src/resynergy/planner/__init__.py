@@ -6,7 +6,8 @@ nearest-feasible baseline with the same tables.
 
 from resynergy.planner.greedy import greedy
 from resynergy.planner.options import OBJECTIVES, PlanOptions
-from resynergy.planner.plan import STATUSES, TABLES, Plan
+from resynergy.planner.plan import TABLES, Plan
 from resynergy.planner.solve import solve
+from resynergy.states import PlanStatus
 
-__all__ = ["OBJECTIVES", "STATUSES", "TABLES", "Plan", "PlanOptions", "greedy", "solve"]
+__all__ = ["OBJECTIVES", "PlanStatus", "TABLES", "Plan", "PlanOptions", "greedy", "solve"]

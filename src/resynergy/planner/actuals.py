@@ -141,7 +141,7 @@ def fix(data: Any, actuals: Actuals | None) -> Fixed | None:
                              f"{y} has no actual flow recorded but is to be fixed to actuals (through {actuals.through}); "
                              "add that year's records or fix fewer years"))
     site_id = data.sites.index.to_numpy(dtype=object)
-    arcs = pd.DataFrame({"from_site": site_id[data.arc_src], "to_site": site_id[data.arc_dst],
+    arcs = pd.DataFrame({"from_site": site_id[data.arc.src], "to_site": site_id[data.arc.dst],
                          "material": data.net.arcs["material"].to_numpy(dtype=object)})
     groups = rec[_KEY].drop_duplicates().reset_index(drop=True)
     gid = pd.MultiIndex.from_frame(groups)
@@ -168,7 +168,7 @@ def fix(data: Any, actuals: Actuals | None) -> Fixed | None:
         yi = pd.Index(years).get_indexer(by["year"])
         gi = gid.get_indexer(pd.MultiIndex.from_frame(by[_KEY]))
         np.add.at(tonnes, (yi, gi), by["t"].to_numpy(dtype=float))
-    onsite = np.asarray(data.arc_onsite, dtype=bool) if len(data.arc_onsite) else np.zeros(len(arcs), bool)
+    onsite = np.asarray(data.arc.onsite, dtype=bool) if len(data.arc.onsite) else np.zeros(len(arcs), bool)
     return Fixed(actuals=actuals, group=np.asarray(group), tonnes=tonnes, fixed_year=fixed_year,
                  idle=(np.asarray(group) < 0) & ~onsite, groups=groups)
 

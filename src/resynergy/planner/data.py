@@ -1,24 +1,32 @@
-"""The numbers of one planning problem, read once from a scenario into flat numpy arrays.
+"""The numbers of one planning problem, read once from a scenario into numpy arrays.
 
 Nodes are positions in flat tables: supply nodes (site × material), facilities, facility input
-and output ports (facility × material of its process), demand nodes (site × material). Arrays
-that vary by year have shape (years, nodes). The LP (``model.py``), the greedy baseline and the
-result tables all read these arrays, so costs are defined once.
+and output ports (facility × material of its process), demand nodes (site × material), arcs.
+Each dimension has one record in :class:`ModelData` (``supply``, ``facility``, ``demand``,
+``arc``, ``corridors``) holding its table and its arrays; arrays that vary by year have shape
+(years, nodes). The LP (``model.py``), the greedy baseline and the result tables all read these
+arrays, so costs are defined once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from resynergy import schema
 from resynergy.indicators.definitions import INDICATORS, Indicator, base_year
 from resynergy.network import arcs as network
 from resynergy.network.regions import within
+from resynergy.scenario.names import Names
+from resynergy.scenario.protocol import ScenarioLike
+
+if TYPE_CHECKING:  # planner.actuals reads ModelData
+    from resynergy.planner.actuals import Fixed
 
 # Policy defaults when neither the scenario nor the catalog sets them.
 POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "env_tax": 1.0,
@@ -49,7 +57,7 @@ class HostLimits:
     the limits they share: one host per site and host kind, its output, and per t of host
     output the most input (``max_host_share``) and the most chlorine, sulphur and alkali."""
 
-    fac: np.ndarray  # (H,) positions of the hosted facilities in ``ModelData.fac``
+    fac: np.ndarray  # (H,) positions of the hosted facilities in ``ModelData.facility``
     group: np.ndarray  # (H,) host of each hosted facility (position in ``hosts``)
     per_t: np.ndarray  # (H,) t of host output one t of input uses up (1 / max_host_share; 0 = none)
     load: np.ndarray  # (H, E) kg of each element per t of input (from the materials' composition)
@@ -75,24 +83,24 @@ class VirginSupply:
 
 
 @dataclass
-class ModelData:
-    scenario: str
-    years: list[int]
-    policy: dict[str, float]
-    materials: pd.DataFrame  # indexed by code
-    processes: pd.DataFrame  # indexed by id
-    sites: pd.DataFrame  # indexed by id
-    regions: pd.DataFrame
-    # supply nodes
-    sup: pd.DataFrame  # site, material
-    gen: np.ndarray  # (Y, S)
-    draw_max: np.ndarray  # (Y, S)
-    stock0: np.ndarray  # (S,)
-    disp_cost: np.ndarray  # (Y, S) before tax
-    env_tax: np.ndarray  # (Y, S)
-    must_use: np.ndarray  # (Y, S) bool
-    # facilities
-    fac: pd.DataFrame  # id, site, process, candidate, first_year
+class SupplyNodes:
+    """Supply nodes (S): one per site × material with waste or resources to place."""
+
+    table: pd.DataFrame  # site, material
+    gen: np.ndarray  # (Y, S) t generated
+    draw_max: np.ndarray  # (Y, S) most t drawn from the legacy stock
+    stock0: np.ndarray  # (S,) legacy stock at the start
+    disp_cost: np.ndarray  # (Y, S) yuan/t of disposal before tax
+    env_tax: np.ndarray  # (Y, S) yuan/t of environmental tax on disposal
+    must_use: np.ndarray  # (Y, S) bool: may not be disposed of (must-use or a disposal ban)
+    disposal_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (S,) material
+
+
+@dataclass
+class Facilities:
+    """Facilities (F), existing and candidate, with their input and output ports."""
+
+    table: pd.DataFrame  # id, site, process, candidate, first_year
     cap0: np.ndarray  # (F,) capacity in place (existing), 0 for candidates
     cap_c: np.ndarray  # (F,) size of a candidate when built
     headroom: np.ndarray  # (F,) most expansion
@@ -103,42 +111,76 @@ class ModelData:
     incentive: np.ndarray  # (F,) yuan per t input (tax refunds and reductions)
     capex_annual: np.ndarray  # (F,) yuan per yr per t/yr of new capacity
     fixed: np.ndarray  # (F,) yuan/yr when open
-    fin: pd.DataFrame  # fac, material, rate
-    fout: pd.DataFrame  # fac, material, rate, market (bool: no sink anywhere)
-    # demand nodes
-    dem: pd.DataFrame  # site, material
-    qty: np.ndarray  # (Y, D)
-    value: np.ndarray  # (Y, D)
+    fin: pd.DataFrame  # input ports: fac, material, rate
+    fout: pd.DataFrame  # output ports: fac, material, rate, market (bool: no sink anywhere)
+    min_load: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (F,) share of new capacity
+
+
+@dataclass
+class DemandNodes:
+    """Demand nodes (D): one per site × material a product is wanted at."""
+
+    table: pd.DataFrame  # site, material
+    qty: np.ndarray  # (Y, D) t wanted
+    value: np.ndarray  # (Y, D) yuan/t
     must_meet: np.ndarray  # (Y, D) bool
     co2_virgin: np.ndarray  # (D,) kg per t of virgin alternative
-    # network
-    net: network.Network
-    arc_from_sup: np.ndarray  # (A,) supply index or -1
-    arc_from_fout: np.ndarray  # (A,) output-port index or -1
-    arc_to_fin: np.ndarray  # (A,) input-port index or -1
-    arc_to_dem: np.ndarray  # (A,) demand index or -1
-    arc_fac_in: np.ndarray  # (A,) facility the arc feeds, or -1
-    arc_rail: np.ndarray  # (A,) carried by rail (intermodal, or a rail lane)
-    arc_src: np.ndarray  # (A,) origin site (position in ``sites``)
-    arc_dst: np.ndarray  # (A,) destination site (position in ``sites``)
+
+
+@dataclass
+class Arcs:
+    """What the model needs per candidate arc (A) of ``ModelData.net``, and the capacities of
+    the terminals (T) and lanes (L) they use."""
+
+    from_sup: np.ndarray  # (A,) supply index or -1
+    from_fout: np.ndarray  # (A,) output-port index or -1
+    to_fin: np.ndarray  # (A,) input-port index or -1
+    to_dem: np.ndarray  # (A,) demand index or -1
+    fac_in: np.ndarray  # (A,) facility the arc feeds, or -1
+    rail: np.ndarray  # (A,) carried by rail (intermodal, or a rail lane)
+    src: np.ndarray  # (A,) origin site (position in ``sites``)
+    dst: np.ndarray  # (A,) destination site (position in ``sites``)
     handling: np.ndarray  # (A,) yuan/t of terminal handling inside the arc cost
     terminal_cap: np.ndarray  # (T,)
     lane_cap: np.ndarray  # (L,) inf when unlimited
-    corridors: pd.DataFrame
-    corridor_arcs: list[np.ndarray] = field(default_factory=list)
+    road_km: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (A,) km by road
+    nev: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) NEV road legs
+    onsite: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) same site
+
+
+@dataclass
+class Corridors:
+    """Corridor rules (the scenario's ``corridors`` table) and the arcs each covers."""
+
+    table: pd.DataFrame
+    arcs: list[np.ndarray] = field(default_factory=list)  # per rule: bool over arcs
+
+
+@dataclass
+class ModelData:
+    """One planning problem: its years and policy, the scenario's reference tables, and one
+    record per dimension of the model (supply nodes, facilities, demand nodes, arcs)."""
+
+    scenario: str  # the scenario's name
+    years: list[int]
+    policy: dict[str, float]
+    materials: pd.DataFrame  # indexed by code
+    processes: pd.DataFrame  # indexed by id
+    sites: pd.DataFrame  # indexed by id
+    regions: pd.DataFrame
+    names: Names  # bilingual names of the scenario's sites, materials, regions, ...
+    supply: SupplyNodes
+    facility: Facilities
+    demand: DemandNodes
+    net: network.Network  # the candidate arcs and the terminals and lanes they use
+    arc: Arcs
+    corridors: Corridors
     targets: Targets | None = None
     report_targets: pd.DataFrame | None = None  # every target row (for attainment)
     base_year: int = 0  # capacity added counts after this year (indicators.base_year)
-    scenario_obj: Any = None
     host_limits: HostLimits | None = None  # lines sharing a host plant (kilns, converters)
-    # plan premises (issue 8): scarce virgin supply, min load, disposal bans, transport modes
-    virgin: VirginSupply | None = None
-    min_load: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (F,) share of new capacity
-    disposal_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (S,)
-    arc_road_km: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (A,) km by road
-    arc_nev: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) NEV road legs
-    arc_onsite: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (A,) same site
-    actuals: Any = None  # planner.actuals.Fixed: years fixed to recorded flows (re-plan from actuals)
+    virgin: VirginSupply | None = None  # plan premise (issue 8): scarce virgin supply
+    actuals: Fixed | None = None  # planner.actuals.Fixed: years fixed to recorded flows (re-plan from actuals)
 
     @property
     def n_years(self) -> int:
@@ -159,7 +201,7 @@ class ModelData:
         return (self.materials["kind"] != "product").to_numpy()
 
 
-def _policy(scenario: Any) -> dict[str, float]:
+def _policy(scenario: ScenarioLike) -> dict[str, float]:
     out = {}
     for key, default in POLICY_DEFAULTS.items():
         v = scenario.policy(key, default)
@@ -167,7 +209,7 @@ def _policy(scenario: Any) -> dict[str, float]:
     return out
 
 
-def _check_finite(scenario: Any) -> None:
+def _check_finite(scenario: ScenarioLike) -> None:
     """Refuse ±infinity anywhere, and NaN in a required number (a solver given either answers
     "unbounded" or garbage); the message names table, row (header = row 1) and column."""
     for table in schema.TABLE_NAMES:
@@ -192,7 +234,7 @@ def annuity(rate: float, years: float) -> float:
     return rate / (1.0 - (1.0 + rate) ** -years)
 
 
-def prepare(scenario: Any, years: Sequence[int] | None = None,
+def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
             net_options: network.NetworkOptions | None = None,
             targets: bool = True) -> ModelData:
     """Read ``scenario`` into :class:`ModelData` (raises PlanInputError on what cannot be planned)."""
@@ -302,33 +344,38 @@ def prepare(scenario: Any, years: Sequence[int] | None = None,
 
     data = ModelData(
         scenario=scenario.name, years=years, policy=policy, materials=materials,
-        processes=processes, sites=sites, regions=regions,
-        sup=sup, gen=gen, draw_max=draw_max, stock0=stock0, disp_cost=disp_cost, env_tax=env_tax,
-        must_use=must_use,
-        fac=fac[["id", "site", "process", "candidate"]].assign(first_year=fyear),
-        cap0=np.where(cand, 0.0, cap), cap_c=np.where(cand, cap, 0.0),
-        headroom=np.maximum(maxcap - cap, 0.0),
-        avail=(~cand)[None, :] & (fyear[None, :] <= yarr),
-        buildable=cand[None, :] & (fyear[None, :] <= yarr),
-        opex=proc["opex"].to_numpy(dtype=float), co2_proc=proc["co2"].to_numpy(dtype=float),
-        incentive=incentive,
-        capex_annual=capex * annuity(policy["discount_rate"], policy["annuity_years"]),
-        fixed=fac["fixed_cost"].fillna(0).to_numpy(dtype=float),
-        fin=fin[["fac", "material", "rate"]], fout=fout[["fac", "material", "rate", "market"]],
-        dem=dem, qty=qty, value=value, must_meet=must_meet,
-        co2_virgin=dem["material"].map(materials["co2_virgin"]).fillna(0.0).to_numpy(),
-        net=net, arc_from_sup=arc_from_sup, arc_from_fout=arc_from_fout, arc_to_fin=arc_to_fin,
-        arc_to_dem=arc_to_dem, arc_fac_in=arc_fac_in, arc_rail=arc_rail, handling=handling,
-        arc_src=sites.index.get_indexer(sources["site"])[src],
-        arc_dst=sites.index.get_indexer(sinks["site"])[dst],
-        terminal_cap=terminals["capacity_t"].to_numpy(dtype=float) if len(terminals) else
-        np.zeros(0),
-        lane_cap=net.lanes["capacity_t"].fillna(np.inf).to_numpy(dtype=float),
-        corridors=scenario.table("corridors"), scenario_obj=scenario,
+        processes=processes, sites=sites, regions=regions, names=Names.read(scenario),
+        supply=SupplyNodes(
+            table=sup, gen=gen, draw_max=draw_max, stock0=stock0, disp_cost=disp_cost,
+            env_tax=env_tax, must_use=must_use),
+        facility=Facilities(
+            table=fac[["id", "site", "process", "candidate"]].assign(first_year=fyear),
+            cap0=np.where(cand, 0.0, cap), cap_c=np.where(cand, cap, 0.0),
+            headroom=np.maximum(maxcap - cap, 0.0),
+            avail=(~cand)[None, :] & (fyear[None, :] <= yarr),
+            buildable=cand[None, :] & (fyear[None, :] <= yarr),
+            opex=proc["opex"].to_numpy(dtype=float), co2_proc=proc["co2"].to_numpy(dtype=float),
+            incentive=incentive,
+            capex_annual=capex * annuity(policy["discount_rate"], policy["annuity_years"]),
+            fixed=fac["fixed_cost"].fillna(0).to_numpy(dtype=float),
+            fin=fin[["fac", "material", "rate"]], fout=fout[["fac", "material", "rate", "market"]]),
+        demand=DemandNodes(
+            table=dem, qty=qty, value=value, must_meet=must_meet,
+            co2_virgin=dem["material"].map(materials["co2_virgin"]).fillna(0.0).to_numpy()),
+        net=net,
+        arc=Arcs(
+            from_sup=arc_from_sup, from_fout=arc_from_fout, to_fin=arc_to_fin, to_dem=arc_to_dem,
+            fac_in=arc_fac_in, rail=arc_rail, handling=handling,
+            src=sites.index.get_indexer(sources["site"])[src],
+            dst=sites.index.get_indexer(sinks["site"])[dst],
+            terminal_cap=terminals["capacity_t"].to_numpy(dtype=float) if len(terminals) else
+            np.zeros(0),
+            lane_cap=net.lanes["capacity_t"].fillna(np.inf).to_numpy(dtype=float)),
+        corridors=Corridors(table=scenario.table("corridors")),
     )
-    data.host_limits = host_limits(fac, processes, materials, data.fin)
+    data.host_limits = host_limits(fac, processes, materials, data.facility.fin)
     _premises(data, scenario, fac, modes)
-    data.corridor_arcs = [_corridor_arcs(data, c) for _, c in data.corridors.iterrows()]
+    data.corridors.arcs = [_corridor_arcs(data, c) for _, c in data.corridors.table.iterrows()]
     data.base_year = base_year(all_years or years)
     all_targets = scenario.table("targets")
     data.report_targets = all_targets
@@ -342,13 +389,13 @@ def _positions(nodes: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.n
     return index.get_indexer(pd.MultiIndex.from_frame(rows[keys]))
 
 
-def _grid(ny: int, n: int, yi: np.ndarray, idx: np.ndarray, values) -> np.ndarray:
+def _grid(ny: int, n: int, yi: np.ndarray, idx: np.ndarray, values: ArrayLike) -> np.ndarray:
     out = np.zeros((ny, n))
     np.add.at(out, (yi, idx), np.asarray(values, dtype=float))
     return out
 
 
-def _incentives(scenario: Any, fac: pd.DataFrame, proc: pd.DataFrame, pio: pd.DataFrame,
+def _incentives(scenario: ScenarioLike, fac: pd.DataFrame, proc: pd.DataFrame, pio: pd.DataFrame,
                 materials: pd.DataFrame, demands: pd.DataFrame) -> np.ndarray:
     """Tax benefit per t of input of each facility: Σ rate × tax_rate × product value per t input,
     over the incentive rules of its process whose minimum waste share the recipe meets."""
@@ -379,10 +426,10 @@ def _corridor_arcs(data: ModelData, c: pd.Series) -> np.ndarray:
     """Arcs a corridor rule covers: transport from its origin region to its destination region
     (on-site use is not transport, even where the origin region contains the destination)."""
     a = data.net.arcs
-    mask = in_region(data, c["from_region"])[data.arc_src] & in_region(
-        data, c["to_region"])[data.arc_dst]
-    if len(data.arc_onsite):
-        mask &= ~data.arc_onsite
+    mask = in_region(data, c["from_region"])[data.arc.src] & in_region(
+        data, c["to_region"])[data.arc.dst]
+    if len(data.arc.onsite):
+        mask &= ~data.arc.onsite
     if c["material"]:
         mask &= (a["material"] == c["material"]).to_numpy()
     return mask
@@ -393,7 +440,7 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
     capacity_added, in a planned year. Everything else is evaluated after the solve."""
     rows, arc_mask, fac_weight = [], [], []
     a = data.net.arcs
-    fac_site = data.sites.index.get_indexer(data.fac["site"])
+    fac_site = data.sites.index.get_indexer(data.facility.table["site"])
     for _, t in targets.iterrows():
         given = 0.0
         ind = INDICATORS.get(t["indicator"])
@@ -405,25 +452,26 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
         if ind.basis == "facility_input":
             mat_ok = ind.material_mask(data.materials.reset_index()).to_numpy()
             mat_ok_by = dict(zip(data.materials.index, mat_ok, strict=True))
-            mask = (data.arc_fac_in >= 0) & a["material"].map(mat_ok_by).fillna(False).to_numpy(
+            mask = (data.arc.fac_in >= 0) & a["material"].map(mat_ok_by).fillna(False).to_numpy(
                 dtype=bool)
-            mask &= proc_ok[np.maximum(data.arc_fac_in, 0)]
+            mask &= proc_ok[np.maximum(data.arc.fac_in, 0)]
             if t["material"]:
                 mask &= (a["material"] == t["material"]).to_numpy()
-            mask &= in_region(data, t["region"])[data.arc_src]
+            mask &= in_region(data, t["region"])[data.arc.src]
             arc_mask.append(mask)
-            fac_weight.append(np.zeros(len(data.fac)))
+            fac_weight.append(np.zeros(len(data.facility.table)))
         else:
             weight = proc_ok & in_region(data, t["region"])[fac_site]
             if ind.basis == "facility_capacity":
-                yield_ = data.processes["mass_yield"].reindex(data.fac["process"]).to_numpy()
+                yield_ = data.processes["mass_yield"].reindex(
+                    data.facility.table["process"]).to_numpy()
                 fac_weight.append(weight * yield_)
             else:
                 fac_weight.append(weight.astype(float))
                 # the scenario's own facilities opened after the base year count as added
-                opened = (data.fac["first_year"].to_numpy() > data.base_year) & (
-                    data.fac["first_year"].to_numpy() <= int(t["year"]))
-                given = float((weight * data.cap0 * opened).sum())
+                opened = (data.facility.table["first_year"].to_numpy() > data.base_year) & (
+                    data.facility.table["first_year"].to_numpy() <= int(t["year"]))
+                given = float((weight * data.facility.cap0 * opened).sum())
             arc_mask.append(np.zeros(len(a), dtype=bool))
         rows.append({"id": t["id"], "indicator": t["indicator"], "basis": ind.basis,
                      "year": int(t["year"]), "kind": t["kind"],
@@ -441,7 +489,7 @@ def _targets(data: ModelData, targets: pd.DataFrame) -> Targets:
 def _process_ok(ind: Indicator, data: ModelData) -> np.ndarray:
     ok = ind.process_mask(data.processes.reset_index())
     by_id = dict(zip(data.processes.index, ok.to_numpy(dtype=bool), strict=True))
-    return data.fac["process"].map(by_id).fillna(False).to_numpy(dtype=bool)
+    return data.facility.table["process"].map(by_id).fillna(False).to_numpy(dtype=bool)
 
 
 # --- host plants: kiln co-processing norms and the converter scrap ratio -----------------------
@@ -486,7 +534,7 @@ def host_limits(fac: pd.DataFrame, processes: pd.DataFrame, materials: pd.DataFr
                       load=load, hosts=hosts, limit=limit)
 # --- plan premises (issue 8) ------------------------------------------------------------------
 
-def _premises(data: ModelData, scenario: Any, fac: pd.DataFrame, modes: pd.DataFrame) -> None:
+def _premises(data: ModelData, scenario: ScenarioLike, fac: pd.DataFrame, modes: pd.DataFrame) -> None:
     """Fill the premise arrays of ``data``: virgin supply and shortage, min load, disposal bans,
     road tonne-km, new-energy and on-site arcs."""
     data.virgin = _virgin_supply(data, scenario.table("virgin_supply"))
@@ -494,30 +542,32 @@ def _premises(data: ModelData, scenario: Any, fac: pd.DataFrame, modes: pd.DataF
     if not 0.0 <= default <= 1.0:
         raise PlanInputError(f"policy min_load must lie between 0 and 1, not {default}")
     col = fac["min_load"] if "min_load" in fac else pd.Series(np.nan, index=fac.index)
-    data.min_load = pd.to_numeric(col, errors="coerce").fillna(default).to_numpy(dtype=float)
+    data.facility.min_load = pd.to_numeric(col, errors="coerce").fillna(default).to_numpy(
+        dtype=float)
     mats = data.materials
     ok = (mats["disposal_allowed"] if "disposal_allowed" in mats else pd.Series(True, mats.index))
-    data.disposal_ok = data.sup["material"].map(ok.fillna(True).astype(bool)).fillna(True).to_numpy(
-        dtype=bool)
+    data.supply.disposal_ok = data.supply.table["material"].map(
+        ok.fillna(True).astype(bool)).fillna(True).to_numpy(dtype=bool)
     # a material that may not be disposed of must be used, like a must-use supply: the same
     # bound in the model and the same diagnosis ("禁止处置") when it cannot be
-    data.must_use = data.must_use | ~data.disposal_ok[None, :]
+    data.supply.must_use = data.supply.must_use | ~data.supply.disposal_ok[None, :]
     a = data.net.arcs
     by_id = modes.set_index("id")
     flag = {c: (by_id[c].fillna(False).astype(bool) if c in by_id else pd.Series(False, by_id.index))
             for c in ("new_energy", "onsite", "rail")}
     direct_rail = (a["kind"] == "direct").to_numpy() & a["mode"].map(flag["rail"]).fillna(
         False).to_numpy(dtype=bool)
-    data.arc_road_km = np.where(direct_rail, 0.0, a["d1"].to_numpy()) + a["d3"].to_numpy()
-    data.arc_nev = a["mode"].map(flag["new_energy"]).fillna(False).to_numpy(dtype=bool) & ~direct_rail
-    data.arc_onsite = a["mode"].map(flag["onsite"]).fillna(False).to_numpy(dtype=bool)
+    data.arc.road_km = np.where(direct_rail, 0.0, a["d1"].to_numpy()) + a["d3"].to_numpy()
+    data.arc.nev = a["mode"].map(flag["new_energy"]).fillna(False).to_numpy(dtype=bool) & ~direct_rail
+    data.arc.onsite = a["mode"].map(flag["onsite"]).fillna(False).to_numpy(dtype=bool)
 
 
 def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
-    ny, nd = len(data.years), len(data.dem)
+    ny, nd = len(data.years), len(data.demand.table)
     mats = data.materials
-    co2_mat = data.dem["material"].map(mats["co2_virgin"]).fillna(0.0).to_numpy(dtype=float)
-    price = data.value.copy()
+    co2_mat = data.demand.table["material"].map(mats["co2_virgin"]).fillna(0.0).to_numpy(
+        dtype=float)
+    price = data.demand.value.copy()
     co2 = np.broadcast_to(co2_mat, (ny, nd)).copy()
     rows = table[table["year"].isin(data.years)] if len(table) else table
     pools = (rows[["region", "material"]].drop_duplicates().reset_index(drop=True) if len(rows)
@@ -525,8 +575,8 @@ def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
                                 "material": pd.Series(dtype=object)}))
     cap = np.full((ny, len(pools)), np.inf)
     member = np.zeros((len(pools), nd), dtype=bool)
-    dem_site = data.sites.index.get_indexer(data.dem["site"])
-    dem_mat = data.dem["material"].to_numpy(dtype=object)
+    dem_site = data.sites.index.get_indexer(data.demand.table["site"])
+    dem_mat = data.demand.table["material"].to_numpy(dtype=object)
     # broader regions first, so the most specific row's price and CO2 win
     level = pools["region"].map(data.regions.set_index("code")["level"]).fillna("")
     for k in np.argsort((level == "prefecture").to_numpy(), kind="stable"):
@@ -544,5 +594,6 @@ def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
     if extra < 0:
         raise PlanInputError(f"policy shortage_cost must be ≥ 0 yuan/t, not {extra}")
     # a shortage never costs less than buying virgin material, so it is the last resort
-    return VirginSupply(price=price, co2=co2, shortage_cost=np.maximum(price, data.value) + extra,
+    return VirginSupply(price=price, co2=co2,
+                        shortage_cost=np.maximum(price, data.demand.value) + extra,
                         pools=pools, cap=cap, member=member)

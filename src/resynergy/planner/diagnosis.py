@@ -9,6 +9,7 @@ little as possible. The non-zero slacks are the cheapest relaxation; this module
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,13 @@ from resynergy.planner.data import MODEL_BASES, ModelData, _targets
 from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 from resynergy.scenario.names import Names
+from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import TargetStatus
+
+if TYPE_CHECKING:
+    from resynergy.indicators.definitions import Indicator
+    from resynergy.planner.plan import Plan
+    from resynergy.planner.resolve import Probes
 
 COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
 
@@ -30,7 +38,8 @@ class _Names(Names):
     use them."""
 
     def __init__(self, data: ModelData):
-        super().__init__(data.scenario_obj)
+        # the names ``prepare`` read (Names.read), shared rather than read again
+        self._scenario, self._maps = None, data.names._maps
 
     def site(self, sid: str, lang: str) -> str:
         return self("site", sid, lang)
@@ -66,8 +75,8 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
     rows: list[dict] = []
     years = data.years
     # must-use supplies that had to be disposed
-    for yi, s in zip(*np.nonzero((sol.disp > TOL) & data.must_use), strict=True):
-        site, mat = data.sup.at[s, "site"], data.sup.at[s, "material"]
+    for yi, s in zip(*np.nonzero((sol.disp > TOL) & data.supply.must_use), strict=True):
+        site, mat = data.supply.table.at[s, "site"], data.supply.table.at[s, "material"]
         amt = sol.disp[yi, s]
         rows.append(_row("must_use", f"{site}/{mat}/{years[yi]}", amt, "t",
                          f"{n.site(site, 'zh')}的{n.mat(mat, 'zh')}禁止处置，但{years[yi]}年有 "
@@ -76,8 +85,8 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
                          f"{_t(amt)} t cannot be used in {years[yi]}: not enough processing "
                          "capacity or product demand within reach."))
     missing = sol.unmet + (sol.shortage if sol.shortage is not None else 0.0)  # virgin or short
-    for yi, k in zip(*np.nonzero((missing > TOL) & data.must_meet), strict=True):
-        site, mat = data.dem.at[k, "site"], data.dem.at[k, "material"]
+    for yi, k in zip(*np.nonzero((missing > TOL) & data.demand.must_meet), strict=True):
+        site, mat = data.demand.table.at[k, "site"], data.demand.table.at[k, "material"]
         amt = missing[yi, k]
         rows.append(_row("must_meet", f"{site}/{mat}/{years[yi]}", amt, "t",
                          f"{n.site(site, 'zh')}对{n.mat(mat, 'zh')}的必须满足需求在{years[yi]}年缺 "
@@ -104,7 +113,7 @@ def violations(data: ModelData, sol: Solution, slacks: dict[str, np.ndarray]) ->
                 f"be met: the best plan reaches {_t(reach)} t, {_t(amt)} t ({pct:.1f}%) short of "
                 f"{_t(target)} t. {limits[1]}"))
     for i, per_year in enumerate(slacks.get("corridor", [])):
-        c = data.corridors.iloc[i]
+        c = data.corridors.table.iloc[i]
         for yi, amt in enumerate(per_year):
             if amt <= TOL:
                 continue
@@ -136,7 +145,7 @@ def _nev_shares(data: ModelData, slacks: Sequence[np.ndarray] | np.ndarray, n: _
     """Corridors whose minimum new-energy truck share of road t·km cannot be reached."""
     rows = []
     for i, per_year in enumerate(slacks):
-        c = data.corridors.iloc[i]
+        c = data.corridors.table.iloc[i]
         for yi, amt in enumerate(per_year):
             if amt <= TOL:
                 continue
@@ -161,7 +170,7 @@ def _limits(data: ModelData, sol: Solution, i: int) -> tuple[str, str]:
         return ("需要新建或扩建更多相关能力。", "More of the counted capacity must be built or expanded.")
     mask = data.targets.arc_mask[i]
     yi = data.years.index(int(tt.at[i, "year"]))
-    facs = np.unique(data.arc_fac_in[mask])
+    facs = np.unique(data.arc.fac_in[mask])
     facs = facs[facs >= 0]
     cap = capacity(data, sol)[yi, facs]
     used = sol.act[yi, facs]
@@ -188,7 +197,7 @@ def binding_capacities(data: ModelData, sol: Solution, top: int = 5,
         v = dual[y, k]
         if v <= 1e-6:
             continue
-        fac = data.fac.iloc[k]
+        fac = data.facility.table.iloc[k]
         pname = data.processes["name_zh"].get(fac["process"], fac["process"])
         pname_en = data.processes["name_en"].get(fac["process"], fac["process"])
         where_zh = f"设施 {fac['id']}（{n.site(fac['site'], 'zh')}，{pname}）{data.years[y]}年能力已用满："
@@ -316,7 +325,7 @@ def _with_hard(data: ModelData, i: int) -> ModelData:
                                                      fac_weight=data.targets.fac_weight))
 
 
-def most_reachable(data: ModelData, i: int, resolve) -> float | None:
+def most_reachable(data: ModelData, i: int, resolve: Probes) -> float | None:
     """The most of modelled target ``i``'s indicator the scenario can deliver, capped at the
     target (LP relaxation of the same model with only this target, minimising its shortfall).
     None when the LP finds no plan."""
@@ -328,8 +337,10 @@ def most_reachable(data: ModelData, i: int, resolve) -> float | None:
     return float(t["value_t"]) - max(slack, 0.0) * float(t["sense"])
 
 
-def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
+def causes(data: ModelData, scenario: ScenarioLike, plan: Plan, sol: Solution,
+           resolve: Probes) -> list[dict]:
     """One ``cause`` row per missed target of ``plan`` (plus ``gap`` rows); see above.
+    ``scenario`` is the one ``data`` was prepared from (programmes are read from it).
 
     ``resolve`` (a :class:`resynergy.planner.resolve.Probes`) re-solves the plan's model with
     its weights and options: ``reachable`` (least shortfall of one target alone, LP
@@ -343,12 +354,12 @@ def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
     rows: list[dict] = []
     modelled = ({str(k): i for i, k in data.targets.table["id"].items()}
                 if data.targets is not None else {})
-    for _, r in att[att["status"] == "missed"].iterrows():
+    for _, r in att[att["status"] == TargetStatus.MISSED].iterrows():
         ind = INDICATORS.get(str(r["indicator"]))
         if ind is None:
             continue
         if ind.basis == "programmes":
-            rows += _cause_programmes(data, r, ind, plan)
+            rows += _cause_programmes(data, scenario, r, ind, plan)
         elif str(r["id"]) in modelled:
             rows += _cause_modelled(data, plan, sol, modelled[str(r["id"])], r, resolve)
         elif ind.basis in MODEL_BASES and data.report_targets is not None:
@@ -364,14 +375,14 @@ def causes(data: ModelData, plan, sol: Solution, resolve) -> list[dict]:
     return rows
 
 
-def _scope(data: ModelData, r) -> tuple[str, str]:
+def _scope(data: ModelData, r: pd.Series) -> tuple[str, str]:
     n = _Names(data)
     return n.region(str(r["region"] or ""), "zh"), n.region(str(r["region"] or ""), "en")
 
 
-def _cause_programmes(data: ModelData, r, ind, plan=None) -> list[dict]:
-    scen = data.scenario_obj
-    prog = scen.table("programmes") if scen is not None else pd.DataFrame(columns=["kind"])
+def _cause_programmes(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind: Indicator,
+                      plan: Plan) -> list[dict]:
+    prog = scenario.table("programmes")
     prog = prog[prog["kind"] == ind.programme_kind]
     waiting = prog[prog["status"].isin(["proposed", "approved"])]
     have, need = float(r["value"] or 0), float(r["target"])
@@ -395,16 +406,15 @@ def _cause_programmes(data: ModelData, r, ind, plan=None) -> list[dict]:
         en += (" The scenario lists no proposed or approved programme of this kind; add them "
                "(name, status, years, source).")
     return ([_row("outside_model", str(r["id"]), need - have, "count", zh, en)]
-            + _programme_gaps(data, r, ind, plan))
+            + _programme_gaps(data, scenario, r, ind, plan))
 
 
-def _programme_gaps(data: ModelData, r, ind, plan) -> list[dict]:
+def _programme_gaps(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind: Indicator,
+                    plan: Plan) -> list[dict]:
     """Programmes that count, by province (``gap`` rows)."""
     from resynergy.indicators.evaluate import Inputs, programmes_standing
 
-    if data.scenario_obj is None or plan is None:
-        return []
-    inputs = Inputs(plan.flows, data.scenario_obj, activity=plan.activity)
+    inputs = Inputs(plan.flows, scenario, activity=plan.activity)
     st = programmes_standing(inputs, ind.programme_kind)
     st = st[st["year"] == int(r["year"])]
     n = _Names(data)
@@ -416,11 +426,11 @@ def _programme_gaps(data: ModelData, r, ind, plan) -> list[dict]:
     return rows
 
 
-def _cause_output_value(data: ModelData, r) -> list[dict]:
+def _cause_output_value(data: ModelData, r: pd.Series) -> list[dict]:
     yi = data.years.index(int(r["year"])) if int(r["year"]) in data.years else None
     if yi is None:
         return []
-    bound = float((data.qty[yi] * data.value[yi]).sum())
+    bound = float((data.demand.qty[yi] * data.demand.value[yi]).sum())
     target, have = float(r["target"]), float(r["value"] or 0)
     if bound < target * (1 - _REL):
         zh = (f"「{r['name_zh']}」数据上限：情景中全部产品需求按替代品价格计，{int(r['year'])}年产值最多 "
@@ -445,7 +455,8 @@ def _real_cost(data: ModelData, sol: Solution) -> float:
     return float(c.loc[c["component"] != "target_penalty", "yuan"].sum())
 
 
-def _cause_modelled(data: ModelData, plan, sol: Solution, i: int, r, resolve) -> list[dict]:
+def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Series,
+                    resolve: Probes) -> list[dict]:
     assert data.targets is not None
     t = data.targets.table.loc[i]
     target = float(t["value_t"])
@@ -538,9 +549,9 @@ def _supply_bound(data: ModelData, i: int, yi: int) -> float | None:
     mask = data.targets.arc_mask[i]
     if data.targets.table.at[i, "basis"] != "facility_input":
         return None
-    src = np.unique(data.arc_from_sup[mask])
+    src = np.unique(data.arc.from_sup[mask])
     src = src[src >= 0]
-    return float((data.gen[yi, src] + data.draw_max[yi, src]).sum())
+    return float((data.supply.gen[yi, src] + data.supply.draw_max[yi, src]).sum())
 
 
 def _province(data: ModelData, region: str) -> str:
@@ -559,15 +570,15 @@ def _gap_rows(data: ModelData, sol: Solution, i: int, tid: str, top: int = 8) ->
     mask = data.targets.arc_mask[i]
     n = _Names(data)
     a = data.net.arcs
-    src = data.arc_from_sup[mask]
+    src = data.arc.from_sup[mask]
     src = np.unique(src[src >= 0])
-    sup = data.sup.iloc[src]
+    sup = data.supply.table.iloc[src]
     region = data.sites["region"].reindex(sup["site"]).astype(str).to_numpy()
     avail = pd.DataFrame({"province": [_province(data, c) for c in region],
                           "material": sup["material"].to_numpy(),
-                          "avail": data.gen[yi, src] + data.draw_max[yi, src]})
+                          "avail": data.supply.gen[yi, src] + data.supply.draw_max[yi, src]})
     idx = np.flatnonzero(mask)
-    site_region = data.sites["region"].astype(str).to_numpy()[data.arc_src[idx]]
+    site_region = data.sites["region"].astype(str).to_numpy()[data.arc.src[idx]]
     used = pd.DataFrame({"province": [_province(data, c) for c in site_region],
                          "material": a["material"].to_numpy()[idx], "used": sol.x[yi, idx]})
     g = (avail.groupby(["province", "material"])["avail"].sum().to_frame()
@@ -592,13 +603,13 @@ def _new_capacity(data: ModelData, sol: Solution, hsol: Solution, yi: int,
     n = _Names(data)
     opened = (hsol.open()[yi] > 0.5) & ~(sol.open()[yi] > 0.5)
     grown = np.cumsum(hsol.exp, axis=0)[yi] - np.cumsum(sol.exp, axis=0)[yi]
-    add = np.where(opened, data.cap_c, 0.0) + np.clip(grown, 0.0, None)
+    add = np.where(opened, data.facility.cap_c, 0.0) + np.clip(grown, 0.0, None)
     out = []
     for f in np.argsort(-add)[:top]:
         if add[f] <= TOL:
             break
-        fac = data.fac.iloc[f]
-        yearly = data.capex_annual[f] * add[f] + (data.fixed[f] if opened[f] else 0.0)
+        fac = data.facility.table.iloc[f]
+        yearly = data.facility.capex_annual[f] * add[f] + (data.facility.fixed[f] if opened[f] else 0.0)
         pz = data.processes["name_zh"].get(fac["process"], fac["process"])
         pe = data.processes["name_en"].get(fac["process"], fac["process"])
         verb_zh, verb_en = ("新建", "build") if opened[f] else ("扩建", "expand")
@@ -613,7 +624,7 @@ def _running_full(data: ModelData, sol: Solution, i: int, yi: int) -> tuple[str,
     """The counted facilities and rail terminals that run full in the plan (a short clause)."""
     assert data.targets is not None
     mask = data.targets.arc_mask[i]
-    facs = np.unique(data.arc_fac_in[mask]) if mask.any() else np.flatnonzero(
+    facs = np.unique(data.arc.fac_in[mask]) if mask.any() else np.flatnonzero(
         data.targets.fac_weight[i] > 0)
     facs = facs[facs >= 0]
     cap = capacity(data, sol)[yi, facs]
@@ -621,8 +632,8 @@ def _running_full(data: ModelData, sol: Solution, i: int, yi: int) -> tuple[str,
     zh = f"可计入的 {len(facs)} 座设施中 {full} 座已满负荷，"
     en = f"{full} of the {len(facs)} facilities that count run at full capacity; "
     a = data.net.arcs
-    if mask.any() and len(data.terminal_cap):
-        used = np.zeros(len(data.terminal_cap))
+    if mask.any() and len(data.arc.terminal_cap):
+        used = np.zeros(len(data.arc.terminal_cap))
         for col in ("t_from", "t_to"):
             pos = a[col].to_numpy()
             on = np.flatnonzero(pos >= 0)
@@ -631,21 +642,21 @@ def _running_full(data: ModelData, sol: Solution, i: int, yi: int) -> tuple[str,
         for col in ("t_from", "t_to"):
             pos = a[col].to_numpy()[mask]
             touched |= set(pos[pos >= 0].tolist())
-        busy = [k for k in touched if np.isfinite(data.terminal_cap[k])
-                and used[k] >= data.terminal_cap[k] * (1 - 1e-6) and data.terminal_cap[k] > 0]
+        busy = [k for k in touched if np.isfinite(data.arc.terminal_cap[k])
+                and used[k] >= data.arc.terminal_cap[k] * (1 - 1e-6) and data.arc.terminal_cap[k] > 0]
         if busy:
             zh += f"{len(busy)} 个铁路货场能力已用满，"
             en += f"{len(busy)} rail terminal(s) are full; "
     n = _Names(data)
     said: set[tuple[str, str]] = set()
-    for k, arcs in enumerate(data.corridor_arcs):
+    for k, arcs in enumerate(data.corridors.arcs):
         # only corridors that carry counted tonnes (capacity targets have none)
-        share = float(data.corridors["min_rail_share"].iloc[k])
+        share = float(data.corridors.table["min_rail_share"].iloc[k])
         moved = float(sol.x[yi, arcs].sum())
         if share <= 0 or not (arcs & mask).any() or moved <= TOL:
             continue
-        rail = float((sol.x[yi, arcs] * data.arc_rail[arcs]).sum())
-        c = data.corridors.iloc[k]
+        rail = float((sol.x[yi, arcs] * data.arc.rail[arcs]).sum())
+        c = data.corridors.table.iloc[k]
         z = (f"通道 {n.region(c['from_region'], 'zh')}→{n.region(c['to_region'], 'zh')} "
              f"的最低铁路占比 {share:.0%} 已到限，")
         e = (f"corridor {n.region(c['from_region'], 'en')} → "

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,9 +21,11 @@ import pandas as pd
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData, prepare
 from resynergy.planner.plan import Plan, assemble
+from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import PlanStatus
 
 
-def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
+def greedy(scenario: ScenarioLike, years: Sequence[int] | None = None) -> Plan:
     """The greedy baseline plan of ``scenario`` (status 'heuristic'), with the same tables as
     :func:`resynergy.planner.solve`."""
     t0 = time.perf_counter()
@@ -33,15 +34,16 @@ def greedy(scenario: Any, years: Sequence[int] | None = None) -> Plan:
     diag = pd.DataFrame(diagnosis.violations(data, sol, {}) + diagnosis.binding_targets(data, sol),
                         columns=diagnosis.COLUMNS)
     elapsed = time.perf_counter() - t0
-    return assemble(data, sol, status="heuristic", log="greedy nearest-feasible baseline",
-                    gap=None, timings={"total": elapsed}, objective_kind="cost",
-                    solver_objective=None, diag=diag)
+    return assemble(data, scenario, sol, status=PlanStatus.HEURISTIC,
+                    log="greedy nearest-feasible baseline", gap=None,
+                    timings={"total": elapsed}, objective_kind="cost", solver_objective=None,
+                    diag=diag)
 
 
 def greedy_solution(data: ModelData) -> results.Solution:
     """The greedy baseline's flows and facility use on ``data`` (nothing built or expanded)."""
     sol = results.Solution.zeros(data)
-    stock_left = data.stock0.copy()
+    stock_left = data.supply.stock0.copy()
     arcs = _cheapest_direct(data)
     for yi in range(data.n_years):
         stock_left = _year(data, sol, yi, arcs, stock_left)
@@ -55,27 +57,27 @@ def _cheapest_direct(data: ModelData) -> pd.DataFrame:
     direct = direct.sort_values(["src", "dst", "cost"], kind="stable")
     best = direct.drop_duplicates(["src", "dst"])
     return pd.DataFrame({"arc": best.index.to_numpy(), "d": best["d1"].to_numpy(),
-                         "from_sup": data.arc_from_sup[best.index],
-                         "from_fout": data.arc_from_fout[best.index],
-                         "to_fin": data.arc_to_fin[best.index],
-                         "to_dem": data.arc_to_dem[best.index]}).sort_values("d", kind="stable")
+                         "from_sup": data.arc.from_sup[best.index],
+                         "from_fout": data.arc.from_fout[best.index],
+                         "to_fin": data.arc.to_fin[best.index],
+                         "to_dem": data.arc.to_dem[best.index]}).sort_values("d", kind="stable")
 
 
 def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
           stock_left: np.ndarray) -> np.ndarray:
-    draw_max = np.minimum(data.draw_max[yi], stock_left)
-    left = data.gen[yi] + draw_max  # t each supply node can still ship
-    room = data.qty[yi].copy()  # t each demand node can still take
-    cap = data.cap0 * data.avail[yi]
+    draw_max = np.minimum(data.supply.draw_max[yi], stock_left)
+    left = data.supply.gen[yi] + draw_max  # t each supply node can still ship
+    room = data.demand.qty[yi].copy()  # t each demand node can still take
+    cap = data.facility.cap0 * data.facility.avail[yi]
     supply_arcs = arcs[(arcs["from_sup"] >= 0) & (arcs["to_fin"] >= 0)]
     by_fin = {k: g for k, g in supply_arcs.groupby("to_fin")}
     sale_arcs = arcs[(arcs["from_fout"] >= 0) & (arcs["to_dem"] >= 0)]
     by_fout = {k: g for k, g in sale_arcs.groupby("from_fout")}
-    fin_of = data.fin.groupby("fac").indices
-    fout_of = data.fout.groupby("fac").indices
-    rate_in = data.fin["rate"].to_numpy()
-    rate_out = data.fout["rate"].to_numpy()
-    market = data.fout["market"].to_numpy()
+    fin_of = data.facility.fin.groupby("fac").indices
+    fout_of = data.facility.fout.groupby("fac").indices
+    rate_in = data.facility.fin["rate"].to_numpy()
+    rate_out = data.facility.fout["rate"].to_numpy()
+    market = data.facility.fout["market"].to_numpy()
     x = sol.x[yi]
     host_row, host_use, host_of, host_room = _host_room(data)
     for f in np.argsort(-cap, kind="stable"):
@@ -111,9 +113,9 @@ def _year(data: ModelData, sol: results.Solution, yi: int, arcs: pd.DataFrame,
                 made -= _take(x, g["arc"].to_numpy(), room, g["to_dem"].to_numpy(), made)
             sol.market[yi, q] = max(made, 0.0) if market[q] else 0.0
         sol.act[yi, f] = amount
-    shipped = data.gen[yi] + draw_max - left
-    sol.draw[yi] = np.clip(shipped - data.gen[yi], 0.0, None)
-    sol.disp[yi] = np.clip(data.gen[yi] - shipped, 0.0, None)
+    shipped = data.supply.gen[yi] + draw_max - left
+    sol.draw[yi] = np.clip(shipped - data.supply.gen[yi], 0.0, None)
+    sol.disp[yi] = np.clip(data.supply.gen[yi] - shipped, 0.0, None)
     sol.unmet[yi], sol.shortage[yi] = _virgin(data, yi, room)  # type: ignore[index]
     return stock_left - sol.draw[yi]
 

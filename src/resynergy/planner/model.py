@@ -29,6 +29,7 @@ import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from resynergy.planner import names as N
 from resynergy.planner.actuals import constrain as define_actuals
@@ -81,16 +82,17 @@ def _idx(name: str, n: int) -> pd.RangeIndex:
     return pd.RangeIndex(n, name=name)
 
 
-def _da(values, *coords: pd.Index) -> xr.DataArray:
+def _da(values: ArrayLike, *coords: pd.Index) -> xr.DataArray:
     return xr.DataArray(np.asarray(values, dtype=float), coords=list(coords))
 
 
-def _pick(var, dim: str, positions: np.ndarray, new: pd.Index):
+def _pick(var: Any, dim: str, positions: np.ndarray, new: pd.Index) -> Any:
     """``var`` re-indexed along ``dim`` by ``positions``, as a new dimension ``new``."""
     return var.isel({dim: xr.DataArray(positions, coords=[new])})
 
 
-def _grouped(x, arcs: np.ndarray, node: np.ndarray, dim: str, coef: np.ndarray | None = None):
+def _grouped(x: Any, arcs: np.ndarray, node: np.ndarray, dim: str,
+             coef: np.ndarray | None = None) -> Any:
     """Σ over ``arcs`` of (coef ×) flow, grouped by ``node`` (labels of dimension ``dim``)."""
     sel = x.isel(arc=arcs)
     if coef is not None:
@@ -98,7 +100,7 @@ def _grouped(x, arcs: np.ndarray, node: np.ndarray, dim: str, coef: np.ndarray |
     return sel.groupby(xr.DataArray(node, coords=[pd.Index(arcs, name="arc")], name=dim)).sum()
 
 
-def _with(base, extra):
+def _with(base: Any, extra: Any) -> Any:
     """``base`` (full node index) plus ``extra`` (a subset of it, or None)."""
     return base if extra is None else base.add(extra, join="left")
 
@@ -128,7 +130,7 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     return Built(model=m, data=data, has_binaries=has_bin or v.build is not None, rows=rows)
 
 
-def _add(m: linopy.Model, family: list[str], *args, **kwargs) -> None:
+def _add(m: linopy.Model, family: list[str], *args: Any, **kwargs: Any) -> None:
     """``m.add_constraints``, recording the row's name in its family."""
     m.add_constraints(*args, **kwargs)
     family.append(kwargs["name"])
@@ -153,38 +155,40 @@ def define_variables(m: linopy.Model, d: ModelData, rows: dict[str, list[str]], 
     Variables that exist only for some nodes are bounded to 0 elsewhere rather than masked:
     under linopy's v1 semantics a masked (absent) term blanks the whole row it is added to."""
     year = pd.Index(d.years, name="year")
-    S, F, D = len(d.sup), len(d.fac), len(d.dem)
+    S, F, D = len(d.supply.table), len(d.facility.table), len(d.demand.table)
     arc, sup, fac, dem = _idx("arc", len(d.net.arcs)), _idx("sup", S), _idx("fac", F), _idx("dem", D)
-    fout = _idx("fout", len(d.fout))
+    fout = _idx("fout", len(d.facility.fout))
     yy = len(year)
     x = m.add_variables(lower=0, coords=[year, arc], name=N.FLOW)
     act = m.add_variables(lower=0, coords=[year, fac], name=N.ACTIVITY)
-    disp = m.add_variables(lower=0, upper=_da(np.where(d.must_use & ~elastic, 0, np.inf), year, sup),
-                           name=N.DISPOSAL)
-    draw = m.add_variables(lower=0, upper=_da(d.draw_max, year, sup), name=N.STOCK_DRAW)
-    if yy > 1 and (d.draw_max > 0).any():
-        _add(m, rows[N.BALANCES], draw.cumsum("year") <= _da(d.stock0, sup), name=N.STOCK_LEFT,
-             mask=_mask(d.draw_max.sum(0) > 0, year, sup))
-    unmet = m.add_variables(lower=0, upper=_da(np.where(d.must_meet & ~elastic, 0, np.inf), year,
-                                               dem), name=N.UNMET)
+    disp = m.add_variables(
+        lower=0, upper=_da(np.where(d.supply.must_use & ~elastic, 0, np.inf), year, sup),
+        name=N.DISPOSAL)
+    draw = m.add_variables(lower=0, upper=_da(d.supply.draw_max, year, sup), name=N.STOCK_DRAW)
+    if yy > 1 and (d.supply.draw_max > 0).any():
+        _add(m, rows[N.BALANCES], draw.cumsum("year") <= _da(d.supply.stock0, sup), name=N.STOCK_LEFT,
+             mask=_mask(d.supply.draw_max.sum(0) > 0, year, sup))
+    unmet = m.add_variables(
+        lower=0, upper=_da(np.where(d.demand.must_meet & ~elastic, 0, np.inf), year, dem),
+        name=N.UNMET)
     shortage = _shortage_variables(m, d, elastic, year, dem) if D else None
     market = None
-    if d.fout["market"].any():
-        market = m.add_variables(lower=0, upper=_da(np.where(d.fout["market"], np.inf, 0.0)[None, :]
-                                                    .repeat(yy, 0), year, fout), name=N.MARKET)
-    can_expand = d.headroom > 0
+    if d.facility.fout["market"].any():
+        open_market = np.where(d.facility.fout["market"], np.inf, 0.0)[None, :].repeat(yy, 0)
+        market = m.add_variables(lower=0, upper=_da(open_market, year, fout), name=N.MARKET)
+    can_expand = d.facility.headroom > 0
     exp = cum_exp = None
     if can_expand.any():
         exp = m.add_variables(lower=0, upper=_da(np.where(can_expand, np.inf, 0.0)[None, :]
                                                  .repeat(yy, 0), year, fac), name=N.EXPANSION)
         cum_exp = exp.cumsum("year")
-    candidate = np.asarray(d.buildable.any(axis=0), dtype=bool)
+    candidate = np.asarray(d.facility.buildable.any(axis=0), dtype=bool)
     build_var: Any = None
     open_: Any = None
     if fixed_build is not None:
         open_ = _da(np.cumsum(fixed_build, axis=0) * candidate, year, fac)
     elif candidate.any():
-        build_var = m.add_variables(lower=0, upper=_da(d.buildable, year, fac), integer=True,
+        build_var = m.add_variables(lower=0, upper=_da(d.facility.buildable, year, fac), integer=True,
                                     name=N.BUILD)
         open_ = build_var.cumsum("year")
         if yy > 1:
@@ -205,30 +209,34 @@ def define_balances(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]
     virgin_supply[y, p]:   Σ_{d in pool p} unmet[y, d] ≤ virgin capacity[y, p]  (finite pools)
     """
     year, x = v.year, v.x
-    sup = _idx("sup", len(d.sup))
-    fin, fout = _idx("fin", len(d.fin)), _idx("fout", len(d.fout))
-    from_sup = np.flatnonzero(d.arc_from_sup >= 0)
-    from_fout = np.flatnonzero(d.arc_from_fout >= 0)
-    to_fin = np.flatnonzero(d.arc_to_fin >= 0)
-    to_dem = np.flatnonzero(d.arc_to_dem >= 0)
-    out_s = _grouped(x, from_sup, d.arc_from_sup[from_sup], "sup") if len(from_sup) else None
-    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.gen, year, sup), name=N.SUPPLY_BALANCE)
+    sup = _idx("sup", len(d.supply.table))
+    fin, fout = _idx("fin", len(d.facility.fin)), _idx("fout", len(d.facility.fout))
+    from_sup = np.flatnonzero(d.arc.from_sup >= 0)
+    from_fout = np.flatnonzero(d.arc.from_fout >= 0)
+    to_fin = np.flatnonzero(d.arc.to_fin >= 0)
+    to_dem = np.flatnonzero(d.arc.to_dem >= 0)
+    out_s = _grouped(x, from_sup, d.arc.from_sup[from_sup], "sup") if len(from_sup) else None
+    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.supply.gen, year, sup),
+         name=N.SUPPLY_BALANCE)
     if len(fout):
-        made = -(_pick(v.act, "fac", d.fout["fac"].to_numpy(), fout) * _da(d.fout["rate"], fout))
+        made = -(_pick(v.act, "fac", d.facility.fout["fac"].to_numpy(), fout)
+                 * _da(d.facility.fout["rate"], fout))
         if v.market is not None:
             made = made + v.market
-        out_f = (_grouped(x, from_fout, d.arc_from_fout[from_fout], "fout")
+        out_f = (_grouped(x, from_fout, d.arc.from_fout[from_fout], "fout")
                  if len(from_fout) else None)
         _add(m, rows, _with(made, out_f) == 0, name=N.OUTPUT_BALANCE)
     if len(fin):
-        used = -(_pick(v.act, "fac", d.fin["fac"].to_numpy(), fin) * _da(d.fin["rate"], fin))
-        in_f = _grouped(x, to_fin, d.arc_to_fin[to_fin], "fin") if len(to_fin) else None
+        used = -(_pick(v.act, "fac", d.facility.fin["fac"].to_numpy(), fin)
+                 * _da(d.facility.fin["rate"], fin))
+        in_f = _grouped(x, to_fin, d.arc.to_fin[to_fin], "fin") if len(to_fin) else None
         _add(m, rows, _with(used, in_f) == 0, name=N.INPUT_BALANCE)
-    if len(d.dem):
-        dem = _idx("dem", len(d.dem))
-        in_d = _grouped(x, to_dem, d.arc_to_dem[to_dem], "dem") if len(to_dem) else None
+    if len(d.demand.table):
+        dem = _idx("dem", len(d.demand.table))
+        in_d = _grouped(x, to_dem, d.arc.to_dem[to_dem], "dem") if len(to_dem) else None
         met_outside = 1 * v.unmet if v.shortage is None else v.unmet + v.shortage
-        _add(m, rows, _with(met_outside, in_d) == _da(d.qty, year, dem), name=N.DEMAND_BALANCE)
+        _add(m, rows, _with(met_outside, in_d) == _da(d.demand.qty, year, dem),
+             name=N.DEMAND_BALANCE)
         _virgin_supply_limits(m, d, v.unmet, year, rows)
 
 
@@ -253,41 +261,43 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
 
     Returns whether binaries other than ``build`` were added (the expansion switches)."""
     year, act, open_, cum_exp = v.year, v.act, v.open_, v.cum_exp
-    F, yy = len(d.fac), len(year)
+    F, yy = len(d.facility.table), len(year)
     fac = _idx("fac", F)
     candidate, build_var = v.candidate, v.build
-    cap_rhs = d.cap0[None, :] * d.avail
+    cap_rhs = d.facility.cap0[None, :] * d.facility.avail
     lhs = 1 * act
     if cum_exp is not None:
         lhs = lhs - cum_exp
     if open_ is not None:
         if linking == "bigm" and build_var is not None:
-            cap_rhs = cap_rhs + d.cap_c[None, :] * d.buildable
-            big_m = float(d.gen.sum(axis=1).max() + d.draw_max.sum(axis=1).max() + 1.0)
+            cap_rhs = cap_rhs + d.facility.cap_c[None, :] * d.facility.buildable
+            big_m = float(d.supply.gen.sum(axis=1).max() + d.supply.draw_max.sum(axis=1).max()
+                          + 1.0)
             _add(m, rows, act - big_m * open_ <= 0, name=N.OPEN_BIGM,
                  mask=_mask(candidate, year, fac))
         else:
-            lhs = lhs - open_ * _da(d.cap_c, fac)
+            lhs = lhs - open_ * _da(d.facility.cap_c, fac)
     _add(m, rows, lhs <= _da(cap_rhs, year, fac), name=N.CAPACITY)
-    can_expand = d.headroom > 0
+    can_expand = d.facility.headroom > 0
     if cum_exp is not None:
         head = cum_exp
         if open_ is not None:
-            head = head - open_ * _da(np.where(candidate, d.headroom, 0.0), fac)
-        _add(m, rows, head <= _da(d.headroom[None, :] * d.avail, year, fac),
+            head = head - open_ * _da(np.where(candidate, d.facility.headroom, 0.0), fac)
+        _add(m, rows, head <= _da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
              name=N.EXPANSION_LIMIT, mask=_mask(can_expand, year, fac))
     if open_ is not None and linking == "disaggregated" and build_var is not None:
-        into = np.flatnonzero((d.arc_fac_in >= 0) & candidate[np.maximum(d.arc_fac_in, 0)])
+        into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
         if len(into):
-            f_of = d.arc_fac_in[into]
-            rate = d.fin["rate"].to_numpy()[d.arc_to_fin[into]]
-            bound = np.broadcast_to(rate * (d.cap_c + d.headroom)[f_of], (yy, len(into))).copy()
+            f_of = d.arc.fac_in[into]
+            rate = d.facility.fin["rate"].to_numpy()[d.arc.to_fin[into]]
+            most = rate * (d.facility.cap_c + d.facility.headroom)[f_of]
+            bound = np.broadcast_to(most, (yy, len(into))).copy()
             lane = d.net.arcs["lane1"].to_numpy()[into]
-            if len(d.lane_cap):
-                bound = np.minimum(bound, np.where(lane >= 0, d.lane_cap[np.maximum(lane, 0)],
+            if len(d.arc.lane_cap):
+                bound = np.minimum(bound, np.where(lane >= 0, d.arc.lane_cap[np.maximum(lane, 0)],
                                                    np.inf))
-            src = d.arc_from_sup[into]
-            sent = d.gen + d.draw_max  # (Y, S): most a supply node can ship
+            src = d.arc.from_sup[into]
+            sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
             bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
             ai = pd.Index(into, name="arc")
             _add(m, rows, v.x.isel(arc=into) - _pick(open_, "fac", f_of, ai)
@@ -310,9 +320,9 @@ def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
     """
     _host_limits(m, d, v.act, rows)
     a = d.net.arcs
-    for name, row, cap, legs in (("terminal", N.TERMINAL_CAPACITY, d.terminal_cap,
+    for name, row, cap, legs in (("terminal", N.TERMINAL_CAPACITY, d.arc.terminal_cap,
                                   ("t_from", "t_to")),
-                                 ("lane", N.LANE_CAPACITY, d.lane_cap, ("lane1", "lane2"))):
+                                 ("lane", N.LANE_CAPACITY, d.arc.lane_cap, ("lane1", "lane2"))):
         parts = []
         for col in legs:
             pos = a[col].to_numpy()
@@ -326,7 +336,7 @@ def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
             _add(m, rows, expr <= _da(cap[labels], labels), name=row)
 
 
-def _host_limits(m: linopy.Model, d: ModelData, act, rows: list[str]) -> None:
+def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> None:
     """The host rows of :func:`define_shared_capacities` (greedy.py keeps the same limits)."""
     h = d.host_limits
     if h is None:
@@ -356,12 +366,12 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
     co2_cap[y]:          Σ_a co2[a]·flow[y, a] + Σ_f co2_proc[f]·activity[y, f] ≤ co2 cap (kg)
     """
     x, year = v.x, v.year
-    for i, mask in enumerate(d.corridor_arcs):
+    for i, mask in enumerate(d.corridors.arcs):
         idx = np.flatnonzero(mask)
         if not len(idx):
             continue
-        share = float(d.corridors["min_rail_share"].iloc[i])
-        expr = (x.isel(arc=idx) * _da(d.arc_rail[idx] - share, pd.Index(idx, name="arc"))).sum(
+        share = float(d.corridors.table["min_rail_share"].iloc[i])
+        expr = (x.isel(arc=idx) * _da(d.arc.rail[idx] - share, pd.Index(idx, name="arc"))).sum(
             "arc")
         if v.elastic:
             s = m.add_variables(lower=0, coords=[year], name=N.corridor_slack(i))
@@ -378,11 +388,11 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
         _add(m, rows, lhs <= d.co2_cap_kg, name=N.CO2_CAP)
 
 
-def _emitted(d: ModelData, v: Decisions):
+def _emitted(d: ModelData, v: Decisions) -> Any:
     """kg CO2 per year: transport and processes."""
-    fac = _idx("fac", len(d.fac))
+    fac = _idx("fac", len(d.facility.table))
     return ((v.x * _da(d.net.co2, _idx("arc", len(d.net.arcs)))).sum("arc")
-            + (v.act * _da(d.co2_proc, fac)).sum("fac"))
+            + (v.act * _da(d.facility.co2_proc, fac)).sum("fac"))
 
 
 def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
@@ -396,7 +406,7 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
     (ELASTIC_PENALTY·slack_i). A target nothing in the plan can change adds no row."""
     if d.targets is None:
         return
-    fac = _idx("fac", len(d.fac))
+    fac = _idx("fac", len(d.facility.table))
     x, cum_exp, open_, build_var, exp = v.x, v.cum_exp, v.open_, v.build, v.exp
     fixed_build = v.fixed_build
     for i, t in d.targets.table.iterrows():
@@ -410,22 +420,22 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
             yi = d.years.index(y)
             terms = []
             if t["basis"] == "facility_capacity":
-                const = float((w * d.cap0 * d.avail[yi]).sum())
+                const = float((w * d.facility.cap0 * d.facility.avail[yi]).sum())
                 if cum_exp is not None:
                     terms.append((cum_exp.sel(year=y) * _da(w, fac)).sum())
                 if open_ is not None and build_var is not None:
-                    terms.append((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
+                    terms.append((open_.sel(year=y) * _da(w * d.facility.cap_c, fac)).sum())
                 elif open_ is not None:  # builds fixed: their capacity is a constant
-                    const += float((open_.sel(year=y) * _da(w * d.cap_c, fac)).sum())
+                    const += float((open_.sel(year=y) * _da(w * d.facility.cap_c, fac)).sum())
             else:  # capacity_added: cumulative since the base year, up to year y
                 const = float(t["given_t"])
                 upto = d.years[:yi + 1]
                 if exp is not None:
                     terms.append((exp.sel(year=upto) * _da(w, fac)).sum())
                 if build_var is not None:
-                    terms.append((build_var.sel(year=upto) * _da(w * d.cap_c, fac)).sum())
+                    terms.append((build_var.sel(year=upto) * _da(w * d.facility.cap_c, fac)).sum())
                 elif fixed_build is not None:
-                    const += float((w * d.cap_c * fixed_build[:yi + 1] * v.candidate).sum())
+                    const += float((w * d.facility.cap_c * fixed_build[:yi + 1] * v.candidate).sum())
             expr = terms[0] if terms else None
             for extra in terms[1:]:
                 expr = expr + extra
@@ -456,24 +466,27 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
 
     The fixed cost of existing facilities is a constant left out (results.costs adds it)."""
     year, x, act = v.year, v.x, v.act
-    yy, D = len(year), len(d.dem)
-    arc, fac = _idx("arc", len(d.net.arcs)), _idx("fac", len(d.fac))
-    sup, dem = _idx("sup", len(d.sup)), _idx("dem", D)
+    yy, D = len(year), len(d.demand.table)
+    arc, fac = _idx("arc", len(d.net.arcs)), _idx("fac", len(d.facility.table))
+    sup, dem = _idx("sup", len(d.supply.table)), _idx("dem", D)
     elastic = v.elastic
-    cost = (x * _da(d.net.cost, arc)).sum() + (act * _da(d.opex - d.incentive, fac)).sum()
+    cost = ((x * _da(d.net.cost, arc)).sum()
+            + (act * _da(d.facility.opex - d.facility.incentive, fac)).sum())
     if v.cum_exp is not None:
-        cost = cost + (v.cum_exp * _da(d.capex_annual, fac)).sum()
+        cost = cost + (v.cum_exp * _da(d.facility.capex_annual, fac)).sum()
     if v.open_ is not None and v.build is not None:
-        cost = cost + (v.open_ * _da(d.capex_annual * d.cap_c + d.fixed, fac)).sum()
-    disp_cost = d.disp_cost + d.env_tax + (ELASTIC_PENALTY * d.must_use if elastic else 0.0)
+        per_open = d.facility.capex_annual * d.facility.cap_c + d.facility.fixed
+        cost = cost + (v.open_ * _da(per_open, fac)).sum()
+    disp_cost = d.supply.disp_cost + d.supply.env_tax + (
+        ELASTIC_PENALTY * d.supply.must_use if elastic else 0.0)
     cost = cost + (v.disp * _da(disp_cost, year, sup)).sum()
     if D:
         vs = d.virgin
-        price = vs.price if vs is not None else d.value
-        unmet_cost = price + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
+        price = vs.price if vs is not None else d.demand.value
+        unmet_cost = price + (ELASTIC_PENALTY * d.demand.must_meet if elastic else 0.0)
         cost = cost + (v.unmet * _da(unmet_cost, year, dem)).sum()
         if v.shortage is not None and vs is not None:
-            short_cost = vs.shortage_cost + (ELASTIC_PENALTY * d.must_meet if elastic else 0.0)
+            short_cost = vs.shortage_cost + (ELASTIC_PENALTY * d.demand.must_meet if elastic else 0.0)
             cost = cost + (v.shortage * _da(short_cost, year, dem)).sum()
     emitted = _emitted(d, v)
     if d.carbon_price_per_kg:
@@ -483,11 +496,11 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
     obj = weights.get("cost", 0.0) * cost
     if weights.get("co2"):
         virgin_co2 = d.virgin.co2 if d.virgin is not None else np.broadcast_to(
-            d.co2_virgin, (yy, D))
+            d.demand.co2_virgin, (yy, D))
         co2 = emitted.sum() + ((v.unmet * _da(virgin_co2, year, dem)).sum() if D else 0)
         obj = obj + weights["co2"] * co2
     if weights.get("utilization"):
-        use = np.flatnonzero((d.arc_to_fin >= 0) & d.net.arcs["material"].map(
+        use = np.flatnonzero((d.arc.to_fin >= 0) & d.net.arcs["material"].map(
             dict(zip(d.materials.index, d.utilized_material, strict=True))).fillna(False)
             .to_numpy(dtype=bool))
         if len(use):
@@ -498,18 +511,18 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
 # --- plan premises (issue 8): scarce virgin supply, min load, new-energy road shares ----------
 
 def _shortage_variables(m: linopy.Model, d: ModelData, elastic: bool, year: pd.Index,
-                        dem: pd.Index):
+                        dem: pd.Index) -> Any:
     """Demand met by neither recycled nor virgin supply. Only demand nodes whose virgin purchases
     a ``virgin_supply`` row limits can fall short (elsewhere virgin material is unlimited and
     cheaper); must-meet demand cannot, unless the model is elastic."""
     if d.virgin is None or not d.virgin.member.any():
         return None
     capped = np.asarray(d.virgin.member.any(axis=0), dtype=bool)[None, :]
-    upper = np.where(capped & ~(d.must_meet & ~elastic), np.inf, 0.0)
+    upper = np.where(capped & ~(d.demand.must_meet & ~elastic), np.inf, 0.0)
     return m.add_variables(lower=0, upper=_da(upper, year, dem), name=N.SHORTAGE)
 
 
-def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index,
+def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet: Any, year: pd.Index,
                           rows: list[str]) -> None:
     """Σ virgin purchases of the demand nodes in a pool ≤ the pool's capacity, per year."""
     vs = d.virgin
@@ -525,7 +538,7 @@ def _virgin_supply_limits(m: linopy.Model, d: ModelData, unmet, year: pd.Index,
          name=N.VIRGIN_SUPPLY, mask=xr.DataArray(finite, coords=[year, pool]))
 
 
-def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index,
+def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any, year: pd.Index,
               fac: pd.Index, fixed_expanded: np.ndarray | None, rows: list[str]) -> bool:
     """New capacity runs, every year once in place:
 
@@ -535,23 +548,23 @@ def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index
       (expansion ≤ headroom × expanded), fixed by ``fixed_expanded`` when pricing a solution.
 
     Returns whether binaries were added."""
-    ml = d.min_load
+    ml = d.facility.min_load
     if not len(ml) or not (ml > 0).any():
         return False
     yy, nf = len(year), len(fac)
     new = None
-    candidate = np.asarray(d.buildable.any(axis=0), dtype=bool)
+    candidate = np.asarray(d.facility.buildable.any(axis=0), dtype=bool)
     if open_ is not None and candidate.any():
-        new = open_ * _da(ml * d.cap_c, fac)
+        new = open_ * _da(ml * d.facility.cap_c, fac)
     if cum_exp is not None:
         grown = cum_exp * _da(ml, fac)
         new = grown if new is None else new + grown
     if new is None:
         return False
     binaries = False
-    grown = (~candidate) & (d.headroom > 0) & (ml > 0) & (d.cap0 > 0)
+    grown = (~candidate) & (d.facility.headroom > 0) & (ml > 0) & (d.facility.cap0 > 0)
     if cum_exp is not None and grown.any():
-        existing = d.cap0[None, :] * d.avail
+        existing = d.facility.cap0[None, :] * d.facility.avail
         on: Any
         if fixed_expanded is None:
             on = m.add_variables(lower=0, upper=_da(np.broadcast_to(grown, (yy, nf)).astype(float),
@@ -559,24 +572,24 @@ def _min_load(m: linopy.Model, d: ModelData, act, open_, cum_exp, year: pd.Index
             binaries = True
         else:
             on = _da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
-        _add(m, rows, cum_exp - on * _da(np.where(grown, d.headroom, 0.0), fac) <= 0,
+        _add(m, rows, cum_exp - on * _da(np.where(grown, d.facility.headroom, 0.0), fac) <= 0,
              name=N.EXPANSION_SWITCH, mask=_mask(grown, year, fac))
         new = new + on * _da(np.where(grown[None, :], existing, 0.0), year, fac)
-    which = (candidate | (d.headroom > 0)) & (ml > 0)
+    which = (candidate | (d.facility.headroom > 0)) & (ml > 0)
     _add(m, rows, act - new >= 0, name=N.MIN_LOAD, mask=_mask(which, year, fac))
     return binaries
 
 
 def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
     """The corridor_nev rows of :func:`define_policy`."""
-    if "min_nev_share" not in d.corridors or not len(d.arc_road_km):
+    if "min_nev_share" not in d.corridors.table or not len(d.arc.road_km):
         return
-    shares = pd.to_numeric(d.corridors["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
-    for i, mask in enumerate(d.corridor_arcs):
-        idx = np.flatnonzero(mask & (d.arc_road_km > 0))
+    shares = pd.to_numeric(d.corridors.table["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
+    for i, mask in enumerate(d.corridors.arcs):
+        idx = np.flatnonzero(mask & (d.arc.road_km > 0))
         if shares[i] <= 0 or not len(idx):
             continue
-        coef = d.arc_road_km[idx] * (d.arc_nev[idx] - shares[i])
+        coef = d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])
         expr = (v.x.isel(arc=idx) * _da(coef, pd.Index(idx, name="arc"))).sum("arc")
         if v.elastic:
             s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))

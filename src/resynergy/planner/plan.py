@@ -7,12 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from resynergy.indicators.evaluate import Evaluated
 from resynergy.planner import diagnosis, results
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
 from resynergy.planner.targets import attainment_table
+from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import PlanStatus
 
-STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
 TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
           "emissions", "incentives", "targets", "diagnosis", "shortages", "corridor_shares")
 
@@ -49,11 +51,11 @@ class Plan:
     In ``deliveries``, ``unmet_t`` is bought as virgin material and ``shortage_t`` is not met.
     In ``flows``, mode 'onsite' is co-located use (source and sink on one site), not transport.
 
-    ``status`` is one of :data:`STATUSES` ('heuristic' for the greedy baseline).
+    ``status`` is a :class:`~resynergy.states.PlanStatus` ('heuristic' for the greedy baseline).
     """
 
     scenario: str
-    status: str
+    status: PlanStatus
     objective: float
     mip_gap: float | None
     solver_log: str
@@ -75,7 +77,7 @@ class Plan:
     years: list[int] = field(default_factory=list)
     shortages: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
-    evaluated: Any = field(default=None, repr=False, compare=False)  # indicators.evaluate.Evaluated
+    evaluated: Evaluated | None = field(default=None, repr=False, compare=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name."""
@@ -107,11 +109,13 @@ class Plan:
         return scalars
 
 
-def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log: str,
+def assemble(data: ModelData, scenario: ScenarioLike, sol: results.Solution | None, *,
+             status: PlanStatus, log: str,
              gap: float | None, timings: dict[str, float], objective_kind: str,
              solver_objective: float | None, diag: pd.DataFrame,
              slacks: dict[str, Any] | None = None) -> Plan:
-    """The Plan of a solution (checked for mass balance), or an empty plan without one."""
+    """The Plan of a solution (checked for mass balance), or an empty plan without one;
+    ``scenario`` is the one ``data`` was prepared from (its targets are evaluated on it)."""
     empty = sol is None
     if sol is None:
         sol = results.Solution.zeros(data)
@@ -143,5 +147,5 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log:
                 mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
                 diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
                 balance_residual=residual, years=list(data.years), **tables)
-    plan.targets = attainment_table(data, plan, sol if not empty else None)
+    plan.targets = attainment_table(data, scenario, plan, sol if not empty else None)
     return plan

@@ -24,7 +24,7 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,8 +51,12 @@ from resynergy.planner.names import (
 )
 from resynergy.planner.names import target as target_row
 from resynergy.planner.options import PlanOptions
+from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import SolverStatus
 
 if TYPE_CHECKING:
+    import linopy
+
     from resynergy.planner.solve import Run
 
 PLAN = "plan"  # the kind of solve whose result is the plan (and the next point's start)
@@ -194,7 +198,7 @@ class Resolver:
         d = self.data
         step = self.weights.get("cost", 0.0) * (yuan_per_t - self._policy0["carbon_price"]) / 1000.0
         cost0 = self._base[0]
-        for name, per_kg in ((FLOW, d.net.co2), (ACTIVITY, d.co2_proc)):
+        for name, per_kg in ((FLOW, d.net.co2), (ACTIVITY, d.facility.co2_proc)):
             pos = self.cols(name)
             if pos is None:
                 continue
@@ -240,7 +244,7 @@ class Resolver:
         rows = self.rows(CAPACITY, ("year", "fac"))
         assert rows is not None
         on = rows >= 0
-        self.set_row_bounds(rows[on], -np.inf, (cap0[None, :] * d.avail)[on])
+        self.set_row_bounds(rows[on], -np.inf, (cap0[None, :] * d.facility.avail)[on])
         if d.targets is not None:
             for i, t in d.targets.table.iterrows():
                 trow = self.rows(target_row(int(i)))  # type: ignore[arg-type]
@@ -248,13 +252,14 @@ class Resolver:
                     continue
                 yi = d.years.index(int(t["year"]))
                 w = d.targets.fac_weight[int(i)]  # type: ignore[call-overload]
-                was = float((w * self.built.data.cap0 * d.avail[yi]).sum())
-                now = float((w * cap0 * d.avail[yi]).sum())
+                was = float((w * self.built.data.facility.cap0 * d.facility.avail[yi]).sum())
+                now = float((w * cap0 * d.facility.avail[yi]).sum())
                 r = int(trow.ravel()[0])
                 lo, hi = self._base[1][r], self._base[2][r]
                 self.set_row_bounds(np.array([r]), lo - (now - was) if t["sense"] > 0 else lo,
                                     hi if t["sense"] > 0 else hi - (now - was))
-        self.data = dataclasses.replace(self.data, cap0=cap0)
+        self.data = dataclasses.replace(
+            self.data, facility=dataclasses.replace(self.data.facility, cap0=cap0))
 
     def fix_binaries(self, build_: np.ndarray, expanded: np.ndarray | None = None) -> None:
         """Fix the build decisions (years × facilities, 0/1) and the expansion switches and make
@@ -311,7 +316,7 @@ class Resolver:
              "solver": solver}, basis=basis,
             start=self._starts.get(start) if mip and start is not None else None)
         sol_ = None
-        if status in ("optimal", "time_limit"):
+        if status in (SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT):
             sol_ = self.solution(duals=(not mip) if duals is None else duals)
             if mip and start is not None:  # the next solve's start
                 self._starts[start] = np.array(self.h.getSolution().col_value, dtype=float)
@@ -334,13 +339,13 @@ class Resolver:
         with self.changes():
             self.set_integrality(ints, False)
             status, _, h1, log1 = self._highs(lp, basis=f"{key}:relaxation")
-            if status != "optimal":
+            if status != SolverStatus.OPTIMAL:
                 return None
             bound = float(self.h.getObjectiveValue())
             fixed = np.round(self._starts[key][ints])
             self.set_bounds(ints, fixed, fixed)
             status, _, h2, log2 = self._highs(lp, basis=f"{key}:fixed")
-            if status != "optimal":
+            if status != SolverStatus.OPTIMAL:
                 return None
             best = float(self.h.getObjectiveValue())
             gap = max(best - bound, 0.0) / max(abs(best), 1.0)
@@ -351,12 +356,12 @@ class Resolver:
         wall = time.perf_counter() - t
         log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
                f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
-        return Run(status="optimal", solution=sol_, log=log, gap=gap, objective=best,
+        return Run(status=SolverStatus.OPTIMAL, solution=sol_, log=log, gap=gap, objective=best,
                    timings={"wall": wall, "highs": h1 + h2,
                             "handoff_readback": max(wall - h1 - h2, 0.0)})
 
     def _highs(self, settings: dict[str, Any], basis: str | None = None,
-               start: np.ndarray | None = None) -> tuple[str, float, float, str]:
+               start: np.ndarray | None = None) -> tuple[SolverStatus, float, float, str]:
         """Run HiGHS with ``settings``: (status, wall s, HiGHS s, log)."""
         h = self.h
         for k, v in {"time_limit": float(self.options.time_limit), **settings}.items():
@@ -385,14 +390,14 @@ class Resolver:
         has = int(h.getInfo().primal_solution_status) == _FEASIBLE
         name = h.modelStatusToString(h.getModelStatus()).lower()
         if name == "optimal" and has:
-            status = "optimal"
+            status = SolverStatus.OPTIMAL
         elif "infeasible" in name:
-            status = "infeasible"
+            status = SolverStatus.INFEASIBLE
         elif has:
-            status = "time_limit"
+            status = SolverStatus.TIME_LIMIT
         else:
-            status = "no_solution"
-        if basis is not None and status == "optimal" and h.getBasis().valid:
+            status = SolverStatus.NO_SOLUTION
+        if basis is not None and status == SolverStatus.OPTIMAL and h.getBasis().valid:
             self._bases[basis] = h.getBasis()
         return status, wall, highs_time, log
 
@@ -427,12 +432,13 @@ class Resolver:
             dual = self.row_dual(CAPACITY, ("year", "fac"))
             cap_dual = -dual if dual is not None and dual.size else None
         v = self.value
+        nf, ns, nd = len(d.facility.table), len(d.supply.table), len(d.demand.table)
         return results.Solution(
-            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, len(d.fac))),
-            disp=v(DISPOSAL, (y, len(d.sup))), draw=v(STOCK_DRAW, (y, len(d.sup))),
-            unmet=v(UNMET, (y, len(d.dem))), market=v(MARKET, (y, len(d.fout))),
-            exp=v(EXPANSION, (y, len(d.fac))), build=np.round(v(BUILD, (y, len(d.fac)))),
-            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, len(d.dem))))
+            x=v(FLOW, (y, len(d.net.arcs))), act=v(ACTIVITY, (y, nf)),
+            disp=v(DISPOSAL, (y, ns)), draw=v(STOCK_DRAW, (y, ns)),
+            unmet=v(UNMET, (y, nd)), market=v(MARKET, (y, len(d.facility.fout))),
+            exp=v(EXPANSION, (y, nf)), build=np.round(v(BUILD, (y, nf))),
+            cap_dual=cap_dual, target_dual=tdual, shortage=v(SHORTAGE, (y, nd)))
 
     def price_fixed(self, sol: results.Solution) -> results.Solution:
         """Duals of a MILP plan: its builds and expansion switches fixed, the LP re-solved in
@@ -462,7 +468,8 @@ class Probes:
             return None
         return r
 
-    def _cold(self, data: ModelData, objective=None, relax: bool = False,
+    def _cold(self, data: ModelData, objective: Callable[[linopy.Model], Any] | None = None,
+              relax: bool = False,
               fixed_build: np.ndarray | None = None) -> tuple[Built, Run]:
         from resynergy.planner.solve import _run
 
@@ -540,16 +547,16 @@ class Sweep:
     planned re-use its network, model and solver (``solve(..., sweep=Sweep())``)."""
 
     def __init__(self) -> None:
-        self.scenario: Any = None
+        self.scenario: ScenarioLike | None = None
         self.options: PlanOptions | None = None
         self.resolver: Resolver | None = None
         self.warm = 0
         self.cold = 0
 
-    def remember(self, scenario: Any, options: PlanOptions, resolver: Resolver) -> None:
+    def remember(self, scenario: ScenarioLike, options: PlanOptions, resolver: Resolver) -> None:
         self.scenario, self.options, self.resolver = scenario, options, resolver
 
-    def point(self, scenario: Any, options: PlanOptions) -> Resolver | None:
+    def point(self, scenario: ScenarioLike, options: PlanOptions) -> Resolver | None:
         """The resolver set to ``scenario``'s numbers, or None when it must be planned cold."""
         r = self.resolver
         if r is None or options != self.options or not _same_but_policy(self.scenario, scenario):
@@ -560,7 +567,7 @@ class Sweep:
             return None
         if (want["co2_cap_t"] > 0) != (have["co2_cap_t"] > 0):
             return None  # a cap added or removed changes the rows
-        r.data = dataclasses.replace(r.built.data, scenario_obj=scenario)
+        r.data = dataclasses.replace(r.built.data)  # the built numbers, before any set_*
         r.set_carbon_price(want["carbon_price"])
         if want["co2_cap_t"] > 0:
             r.set_co2_cap(want["co2_cap_t"])
@@ -569,10 +576,6 @@ class Sweep:
         return r
 
 
-def _same_but_policy(a: Any, b: Any) -> bool:
+def _same_but_policy(a: ScenarioLike | None, b: ScenarioLike) -> bool:
     """Whether two scenarios have the same tables apart from ``policy``."""
-    from resynergy import schema
-
-    if a is None or a.name != b.name:
-        return False
-    return all(a._tables[t].equals(b._tables[t]) for t in schema.TABLE_NAMES if t != "policy")
+    return a is not None and a.name == b.name and a.equals(b, ignore=("policy",))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from resynergy.planner.data import ModelData
 
@@ -44,10 +45,10 @@ class Solution:
     def zeros(cls, data: ModelData) -> Solution:
         y = data.n_years
         z = np.zeros
-        return cls(x=z((y, len(data.net.arcs))), act=z((y, len(data.fac))),
-                   disp=z((y, len(data.sup))), draw=z((y, len(data.sup))),
-                   unmet=z((y, len(data.dem))), market=z((y, len(data.fout))),
-                   exp=z((y, len(data.fac))), build=z((y, len(data.fac))))
+        return cls(x=z((y, len(data.net.arcs))), act=z((y, len(data.facility.table))),
+                   disp=z((y, len(data.supply.table))), draw=z((y, len(data.supply.table))),
+                   unmet=z((y, len(data.demand.table))), market=z((y, len(data.facility.fout))),
+                   exp=z((y, len(data.facility.table))), build=z((y, len(data.facility.table))))
 
     def open(self) -> np.ndarray:
         return np.cumsum(self.build, axis=0)
@@ -70,24 +71,26 @@ def node_sums(data: ModelData, sol: Solution) -> dict[str, np.ndarray]:
         on = np.flatnonzero(sel >= 0)
         return _by(x[:, on], sel[on], n)
 
-    return {"sup_out": total(data.arc_from_sup, len(data.sup)),
-            "fout_out": total(data.arc_from_fout, len(data.fout)),
-            "fin_in": total(data.arc_to_fin, len(data.fin)),
-            "dem_in": total(data.arc_to_dem, len(data.dem))}
+    return {"sup_out": total(data.arc.from_sup, len(data.supply.table)),
+            "fout_out": total(data.arc.from_fout, len(data.facility.fout)),
+            "fin_in": total(data.arc.to_fin, len(data.facility.fin)),
+            "dem_in": total(data.arc.to_dem, len(data.demand.table))}
 
 
 def balance_residual(data: ModelData, sol: Solution) -> tuple[float, str]:
     """Largest relative mass-balance residual over every node, and where it is."""
     s = node_sums(data, sol)
-    fin_rate = data.fin["rate"].to_numpy()
-    fout_rate = data.fout["rate"].to_numpy()
+    fin_rate = data.facility.fin["rate"].to_numpy()
+    fout_rate = data.facility.fout["rate"].to_numpy()
     checks = {
-        "supply": (s["sup_out"] + sol.disp - sol.draw - data.gen, data.gen + sol.draw),
-        "facility input": (s["fin_in"] - fin_rate * sol.act[:, data.fin["fac"].to_numpy()],
+        "supply": (s["sup_out"] + sol.disp - sol.draw - data.supply.gen,
+                   data.supply.gen + sol.draw),
+        "facility input": (s["fin_in"] - fin_rate * sol.act[:, data.facility.fin["fac"].to_numpy()],
                            s["fin_in"]),
         "facility output": (s["fout_out"] + sol.market
-                            - fout_rate * sol.act[:, data.fout["fac"].to_numpy()], s["fout_out"]),
-        "demand": (s["dem_in"] + sol.unmet + _short(sol) - data.qty, data.qty),
+                            - fout_rate * sol.act[:, data.facility.fout["fac"].to_numpy()],
+                            s["fout_out"]),
+        "demand": (s["dem_in"] + sol.unmet + _short(sol) - data.demand.qty, data.demand.qty),
     }
     worst, where = 0.0, ""
     for name, (res, scale) in checks.items():
@@ -106,12 +109,12 @@ def _short(sol: Solution) -> np.ndarray:
 
 
 def _virgin_price(data: ModelData) -> np.ndarray:
-    return data.virgin.price if data.virgin is not None else data.value
+    return data.virgin.price if data.virgin is not None else data.demand.value
 
 
 def _virgin_co2(data: ModelData) -> np.ndarray:
     return (data.virgin.co2 if data.virgin is not None
-            else np.broadcast_to(data.co2_virgin, data.qty.shape))
+            else np.broadcast_to(data.demand.co2_virgin, data.demand.qty.shape))
 
 
 def check_balance(data: ModelData, sol: Solution, tol: float = BALANCE_TOL) -> float:
@@ -124,7 +127,8 @@ def check_balance(data: ModelData, sol: Solution, tol: float = BALANCE_TOL) -> f
 
 def capacity(data: ModelData, sol: Solution) -> np.ndarray:
     """Input capacity in place, (Y, F)."""
-    return (data.cap0[None, :] * data.avail + data.cap_c[None, :] * sol.open()
+    f = data.facility
+    return (f.cap0[None, :] * f.avail + f.cap_c[None, :] * sol.open()
             + np.cumsum(sol.exp, axis=0))
 
 
@@ -135,7 +139,7 @@ def target_values(data: ModelData, sol: Solution) -> np.ndarray:
     tt = data.targets.table
     out = np.zeros(len(tt))
     cap = capacity(data, sol)
-    added = data.cap_c[None, :] * sol.build + sol.exp
+    added = data.facility.cap_c[None, :] * sol.build + sol.exp
     for i, t in tt.iterrows():
         yi = data.years.index(int(t["year"]))
         if t["basis"] == "facility_input":
@@ -160,23 +164,24 @@ def target_shortfall(data: ModelData, sol: Solution) -> np.ndarray:
 def costs(data: ModelData, sol: Solution) -> pd.DataFrame:
     """Cost components over all planned years (yuan); their sum is the plan's objective."""
     x = sol.x
-    onsite = data.arc_onsite if len(data.arc_onsite) else np.zeros(len(data.net.arcs), bool)
-    emitted = (x * data.net.co2).sum() + (sol.act * data.co2_proc).sum()
+    onsite = data.arc.onsite if len(data.arc.onsite) else np.zeros(len(data.net.arcs), bool)
+    emitted = (x * data.net.co2).sum() + (sol.act * data.facility.co2_proc).sum()
     penalty = 0.0
     if data.targets is not None and len(data.targets.table):
         soft = (data.targets.table["kind"] == "soft").to_numpy()
         penalty = float((target_shortfall(data, sol) * data.targets.table["penalty"].to_numpy()
                          * soft).sum())
     rows = {
-        "transport": (x * np.where(onsite, 0.0, data.net.cost - data.handling)).sum(),
-        "handling": (x * data.handling).sum(),
+        "transport": (x * np.where(onsite, 0.0, data.net.cost - data.arc.handling)).sum(),
+        "handling": (x * data.arc.handling).sum(),
         "onsite_handling": (x * np.where(onsite, data.net.cost, 0.0)).sum(),
-        "processing": (sol.act * data.opex).sum(),
-        "incentives": -(sol.act * data.incentive).sum(),
-        "capex": (data.capex_annual * (data.cap_c * sol.open() + np.cumsum(sol.exp, axis=0))).sum(),
-        "fixed": (data.fixed * (data.avail + sol.open())).sum(),
-        "disposal": (sol.disp * data.disp_cost).sum(),
-        "env_tax": (sol.disp * data.env_tax).sum(),
+        "processing": (sol.act * data.facility.opex).sum(),
+        "incentives": -(sol.act * data.facility.incentive).sum(),
+        "capex": (data.facility.capex_annual * (data.facility.cap_c * sol.open()
+                                                + np.cumsum(sol.exp, axis=0))).sum(),
+        "fixed": (data.facility.fixed * (data.facility.avail + sol.open())).sum(),
+        "disposal": (sol.disp * data.supply.disp_cost).sum(),
+        "env_tax": (sol.disp * data.supply.env_tax).sum(),
         "virgin_purchase": (sol.unmet * _virgin_price(data)).sum(),
         "shortage": (_short(sol) * data.virgin.shortage_cost).sum() if data.virgin is not None
         else 0.0,
@@ -205,12 +210,12 @@ def emissions(data: ModelData, sol: Solution) -> pd.DataFrame:
     """kg CO2: road and rail transport and processes (what the plan emits), and the virgin
     products bought for unmet demand (emitted elsewhere; what recycling would avoid)."""
     a = data.net.arcs
-    rail_direct = data.arc_rail & (a["kind"] == "direct").to_numpy()
+    rail_direct = data.arc.rail & (a["kind"] == "direct").to_numpy()
     e1 = a["e1"].to_numpy()
     rows = {
         "transport_road": (sol.x * (np.where(rail_direct, 0.0, e1) + a["e3"].to_numpy())).sum(),
         "transport_rail": (sol.x * (a["e2"].to_numpy() + np.where(rail_direct, e1, 0.0))).sum(),
-        "process": (sol.act * data.co2_proc).sum(),
+        "process": (sol.act * data.facility.co2_proc).sum(),
         "virgin_alternative": (sol.unmet * _virgin_co2(data)).sum(),
     }
     return pd.DataFrame({"component": list(rows), "kg": [float(v) for v in rows.values()]})
@@ -229,18 +234,21 @@ def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
     year = np.asarray(data.years)[yi]
     arcs = a.iloc[ai].reset_index(drop=True)
     site_id = data.sites.index.to_numpy(dtype=object)
-    src, dst = site_id[data.arc_src[ai]], site_id[data.arc_dst[ai]]
-    fac_id = data.fac["id"].to_numpy(dtype=object)
-    from_fac = np.where(data.arc_from_fout[ai] >= 0,
-                        fac_id[data.fout["fac"].to_numpy()[np.maximum(data.arc_from_fout[ai], 0)]]
-                        if len(data.fout) else "", "")
-    to_fac = np.where(data.arc_fac_in[ai] >= 0, fac_id[np.maximum(data.arc_fac_in[ai], 0)]
+    src, dst = site_id[data.arc.src[ai]], site_id[data.arc.dst[ai]]
+    fac_id = data.facility.table["id"].to_numpy(dtype=object)
+    from_fac = np.where(data.arc.from_fout[ai] >= 0,
+                        fac_id[data.facility.fout["fac"].to_numpy()[
+                            np.maximum(data.arc.from_fout[ai], 0)]]
+                        if len(data.facility.fout) else "", "")
+    to_fac = np.where(data.arc.fac_in[ai] >= 0, fac_id[np.maximum(data.arc.fac_in[ai], 0)]
                       if len(fac_id) else "", "")
     direct = (arcs["kind"] == "direct").to_numpy()
     term_site = data.net.terminals["site"].to_numpy(dtype=object)
     legs = []
 
-    def leg(mask, frm, to, mode, name, d, c, e, h, ffac, tfac, route):
+    def leg(mask: np.ndarray, frm: ArrayLike, to: ArrayLike, mode: ArrayLike, name: str,
+            d: np.ndarray, c: np.ndarray, e: np.ndarray, h: ArrayLike, ffac: ArrayLike,
+            tfac: ArrayLike, route: ArrayLike) -> None:
         legs.append(pd.DataFrame({
             "year": year[mask], "from_site": frm, "to_site": to,
             "material": arcs["material"].to_numpy()[mask], "mode": mode, "leg": name,
@@ -250,7 +258,7 @@ def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
 
     col = {c: arcs[c].to_numpy() for c in ("d1", "d2", "d3", "c1", "c2", "c3", "e1", "e2", "e3",
                                            "mode", "rail_mode", "t_from", "t_to")}
-    h = data.handling[ai]
+    h = data.arc.handling[ai]
     leg(direct, src[direct], dst[direct], col["mode"][direct], "direct", col["d1"][direct],
         col["c1"][direct], col["e1"][direct], 0.0, from_fac[direct], to_fac[direct], "")
     im = ~direct
@@ -270,13 +278,13 @@ def flows(data: ModelData, sol: Solution) -> pd.DataFrame:
 
 def facility_io(data: ModelData, sol: Solution) -> pd.DataFrame:
     parts = []
-    for direction, ports in (("in", data.fin), ("out", data.fout)):
+    for direction, ports in (("in", data.facility.fin), ("out", data.facility.fout)):
         if not len(ports):
             continue
         f = ports["fac"].to_numpy()
         amount = sol.act[:, f] * ports["rate"].to_numpy()
         year, pos = _year_rows(data, amount)
-        fac = data.fac.iloc[f[pos]]
+        fac = data.facility.table.iloc[f[pos]]
         parts.append(pd.DataFrame({
             "year": year, "facility": fac["id"].to_numpy(), "site": fac["site"].to_numpy(),
             "process": fac["process"].to_numpy(), "material": ports["material"].to_numpy()[pos],
@@ -286,14 +294,14 @@ def facility_io(data: ModelData, sol: Solution) -> pd.DataFrame:
 
 
 def activity(data: ModelData, sol: Solution) -> pd.DataFrame:
-    y, f = len(data.years), len(data.fac)
+    y, f = len(data.years), len(data.facility.table)
     cap = capacity(data, sol)
-    new = data.cap_c[None, :] * sol.build + sol.exp
-    built = data.avail | (sol.open() > 0.5)
+    new = data.facility.cap_c[None, :] * sol.build + sol.exp
+    built = data.facility.avail | (sol.open() > 0.5)
     dual = sol.cap_dual if sol.cap_dual is not None else np.full((y, f), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(cap > TOL, sol.act / np.where(cap > TOL, cap, 1.0), 0.0)
-    fac = data.fac
+    fac = data.facility.table
     return pd.DataFrame({
         "year": np.repeat(data.years, f), "facility": np.tile(fac["id"].to_numpy(), y),
         "site": np.tile(fac["site"].to_numpy(), y), "process": np.tile(fac["process"].to_numpy(), y),
@@ -308,9 +316,9 @@ def supply_use(data: ModelData, sol: Solution) -> pd.DataFrame:
     s = node_sums(data, sol)["sup_out"]
     y, n = s.shape
     out = pd.DataFrame({
-        "year": np.repeat(data.years, n), "site": np.tile(data.sup["site"].to_numpy(), y),
-        "material": np.tile(data.sup["material"].to_numpy(), y),
-        "generation_t": data.gen.ravel(), "stock_drawn_t": sol.draw.ravel(),
+        "year": np.repeat(data.years, n), "site": np.tile(data.supply.table["site"].to_numpy(), y),
+        "material": np.tile(data.supply.table["material"].to_numpy(), y),
+        "generation_t": data.supply.gen.ravel(), "stock_drawn_t": sol.draw.ravel(),
         "shipped_t": s.ravel(), "disposed_t": sol.disp.ravel()})
     keep = out[["generation_t", "stock_drawn_t", "shipped_t", "disposed_t"]].abs().max(axis=1) > TOL
     return out[keep].reset_index(drop=True)
@@ -320,9 +328,10 @@ def deliveries(data: ModelData, sol: Solution) -> pd.DataFrame:
     s = node_sums(data, sol)["dem_in"]
     y, n = s.shape
     out = pd.DataFrame({
-        "year": np.repeat(data.years, n), "site": np.tile(data.dem["site"].to_numpy(), y),
-        "material": np.tile(data.dem["material"].to_numpy(), y), "demand_t": data.qty.ravel(),
-        "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.value.ravel(),
+        "year": np.repeat(data.years, n), "site": np.tile(data.demand.table["site"].to_numpy(), y),
+        "material": np.tile(data.demand.table["material"].to_numpy(), y),
+        "demand_t": data.demand.qty.ravel(),
+        "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.demand.value.ravel(),
         "shortage_t": _short(sol).ravel()})
     keep = (out["demand_t"] > TOL) | (out["delivered_t"] > TOL)
     return out[keep].reset_index(drop=True)
@@ -330,19 +339,21 @@ def deliveries(data: ModelData, sol: Solution) -> pd.DataFrame:
 
 def market(data: ModelData, sol: Solution) -> pd.DataFrame:
     year, pos = _year_rows(data, sol.market)
-    f = data.fout["fac"].to_numpy()[pos]
+    f = data.facility.fout["fac"].to_numpy()[pos]
     return pd.DataFrame({
-        "year": year, "facility": data.fac["id"].to_numpy()[f], "site": data.fac["site"].to_numpy()[f],
-        "material": data.fout["material"].to_numpy()[pos],
+        "year": year, "facility": data.facility.table["id"].to_numpy()[f],
+        "site": data.facility.table["site"].to_numpy()[f],
+        "material": data.facility.fout["material"].to_numpy()[pos],
         "t": sol.market[np.searchsorted(data.years, year), pos]})
 
 
 def incentives(data: ModelData, sol: Solution) -> pd.DataFrame:
-    amount = sol.act * data.incentive
+    amount = sol.act * data.facility.incentive
     year, f = _year_rows(data, amount)
     return pd.DataFrame({
-        "year": year, "facility": data.fac["id"].to_numpy()[f],
-        "site": data.fac["site"].to_numpy()[f], "process": data.fac["process"].to_numpy()[f],
+        "year": year, "facility": data.facility.table["id"].to_numpy()[f],
+        "site": data.facility.table["site"].to_numpy()[f],
+        "process": data.facility.table["process"].to_numpy()[f],
         "yuan": amount[np.searchsorted(data.years, year), f]})
 
 
@@ -360,8 +371,9 @@ def shortages(data: ModelData, sol: Solution) -> pd.DataFrame:
     yi = np.searchsorted(data.years, year)
     dem_in = node_sums(data, sol)["dem_in"]
     return pd.DataFrame({
-        "year": year, "site": data.dem["site"].to_numpy()[pos],
-        "material": data.dem["material"].to_numpy()[pos], "demand_t": data.qty[yi, pos],
+        "year": year, "site": data.demand.table["site"].to_numpy()[pos],
+        "material": data.demand.table["material"].to_numpy()[pos],
+        "demand_t": data.demand.qty[yi, pos],
         "delivered_t": dem_in[yi, pos], "virgin_t": sol.unmet[yi, pos], "shortage_t": short[yi, pos],
         "shortage_cost": data.virgin.shortage_cost[yi, pos]})[cols]
 
@@ -371,9 +383,10 @@ def running_capacity(data: ModelData, sol: Solution) -> np.ndarray:
     candidates, expansions) only as far as the facility's throughput covers min_load of it:
     min(new, max(0, activity − existing) / min_load). What capacity indicators should count
     (the model's min-load rows make it equal to the capacity in place)."""
-    new = data.cap_c[None, :] * sol.open() + np.cumsum(sol.exp, axis=0)
-    existing = data.cap0[None, :] * data.avail
-    ml = data.min_load if len(data.min_load) else np.zeros(len(data.fac))
+    new = data.facility.cap_c[None, :] * sol.open() + np.cumsum(sol.exp, axis=0)
+    existing = data.facility.cap0[None, :] * data.facility.avail
+    ml = (data.facility.min_load if len(data.facility.min_load)
+          else np.zeros(len(data.facility.table)))
     beyond = np.clip(sol.act - existing, 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         backed = np.where(ml[None, :] > 0, beyond / np.where(ml > 0, ml, 1.0)[None, :],
@@ -387,13 +400,13 @@ def corridor_shares(data: ModelData, sol: Solution) -> pd.DataFrame:
     cols = ["corridor", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
             "nev_tkm", "nev_share", "min_nev_share"]
     rows = []
-    road_km = data.arc_road_km if len(data.arc_road_km) else np.zeros(len(data.net.arcs))
-    nev = data.arc_nev if len(data.arc_nev) else np.zeros(len(data.net.arcs), bool)
-    for i, mask in enumerate(data.corridor_arcs):
-        c = data.corridors.iloc[i]
+    road_km = data.arc.road_km if len(data.arc.road_km) else np.zeros(len(data.net.arcs))
+    nev = data.arc.nev if len(data.arc.nev) else np.zeros(len(data.net.arcs), bool)
+    for i, mask in enumerate(data.corridors.arcs):
+        c = data.corridors.table.iloc[i]
         x = sol.x[:, mask]
         t = x.sum(axis=1)
-        rail = (x * data.arc_rail[mask]).sum(axis=1)
+        rail = (x * data.arc.rail[mask]).sum(axis=1)
         tkm = (x * road_km[mask]).sum(axis=1)
         nev_tkm = (x * (road_km * nev)[mask]).sum(axis=1)
         min_nev = c.get("min_nev_share", 0.0)

@@ -8,6 +8,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from resynergy.planner.model import Built, build
 from resynergy.planner.options import PlanOptions, Progress
 from resynergy.planner.plan import Plan, assemble
 from resynergy.planner.resolve import Probes, Resolver, Sweep
+from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import SOLVED, PlanStatus, SolverStatus
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
 _banner_lock = threading.Lock()
@@ -50,7 +53,7 @@ def _silence_banner() -> None:
 
 
 @contextlib.contextmanager
-def _quiet_linopy():
+def _quiet_linopy() -> Iterator[None]:
     """linopy logs a warning for every infeasible solve; the planner reports it in words."""
     logger = logging.getLogger("linopy")
     level = logger.level
@@ -65,7 +68,7 @@ def _quiet_linopy():
 class Run:
     """One solver run: status, solution (or None), log and timings."""
 
-    status: str  # optimal | time_limit | infeasible | no_solution
+    status: SolverStatus
     solution: results.Solution | None
     log: str
     gap: float | None
@@ -79,7 +82,7 @@ def _report(progress: Progress | None, stage: str, fraction: float) -> None:
         progress(stage, fraction)
 
 
-def solve(scenario: Any, options: PlanOptions | None = None,
+def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
           progress: Progress | None = None, sweep: Sweep | None = None) -> Plan:
     """Plan ``scenario``. Always answers: an infeasible scenario yields a relaxed plan with a
     diagnosis (unless ``relax_on_infeasible`` is off); every returned solution has passed the
@@ -115,11 +118,11 @@ def solve(scenario: Any, options: PlanOptions | None = None,
         if sweep is not None:
             sweep.remember(scenario, options, resolver)
     log = run.log
-    status = run.status
+    status: PlanStatus | SolverStatus = run.status
     diag = pd.DataFrame(columns=diagnosis.COLUMNS)
     final = run
     final_built = built
-    if run.status == "infeasible":
+    if run.status == SolverStatus.INFEASIBLE:
         iis: list[dict] = []
         if options.iis:
             t = time.perf_counter()
@@ -133,7 +136,7 @@ def solve(scenario: Any, options: PlanOptions | None = None,
             final_built = elastic
             timings["relax"] = time.perf_counter() - t
             log += "\n--- elastic re-solve ---\n" + final.log
-            status = "relaxed" if final.solution is not None else "infeasible"
+            status = PlanStatus.RELAXED if final.solution is not None else PlanStatus.INFEASIBLE
         if final.solution is None:
             diag = diagnosis.no_solution(
                 "方案不可行：硬约束（硬目标、必须满足的需求、禁止处置的供给、通道铁路占比或碳排放上限）相互冲突。",
@@ -147,7 +150,7 @@ def solve(scenario: Any, options: PlanOptions | None = None,
             f"在 {options.time_limit:g} 秒内未找到可行方案；请放宽时间限制或缩小问题规模。",
             f"No feasible plan found within {options.time_limit:g} s; allow more time or shrink "
             "the problem.")
-        status = "time_limit"
+        status = PlanStatus.TIME_LIMIT
     sol = final.solution
     if sol is not None and final_built.has_binaries and options.duals and not final.priced:
         _report(progress, "duals", 0.8)
@@ -164,17 +167,18 @@ def solve(scenario: Any, options: PlanOptions | None = None,
         timings["duals"] = time.perf_counter() - t
     _report(progress, "results", 0.9)
     t = time.perf_counter()
-    plan = assemble(data, sol, status=status, log=log, gap=final.gap, timings=timings,
+    plan = assemble(data, scenario, sol, status=PlanStatus(status), log=log, gap=final.gap,
+                    timings=timings,
                     objective_kind=options.objective if options.weights is None else "blend",
                     solver_objective=final.objective, diag=diag,
-                    slacks=_slacks(final_built) if status == "relaxed" else None)
+                    slacks=_slacks(final_built) if status == PlanStatus.RELAXED else None)
     timings["results"] = time.perf_counter() - t
     if data.actuals is not None:  # say which years are fixed to actuals
         plan.diagnosis = pd.concat([d for d in (actuals_note(data), plan.diagnosis) if len(d)], ignore_index=True)
-    if plan.status in ("optimal", "time_limit") and sol is not None and len(plan.targets):
+    if plan.status in SOLVED and sol is not None and len(plan.targets):
         _report(progress, "diagnosis", 0.95)
         t = time.perf_counter()
-        why = diagnosis.causes(data, plan, sol, Probes(
+        why = diagnosis.causes(data, scenario, plan, sol, Probes(
             weights, options, resolver if final_built is built else None))
         if why:
             plan.diagnosis = pd.concat([d for d in (plan.diagnosis, pd.DataFrame(
@@ -244,7 +248,7 @@ def _rounded_up(built: Built) -> dict[str, np.ndarray]:
     """The integer decisions of the LP relaxation ``built`` holds, rounded up: every candidate it
     opens at all is built in the first year it opens, every facility it expands at all is
     expanded."""
-    shape = (built.data.n_years, len(built.data.fac))
+    shape = (built.data.n_years, len(built.data.facility.table))
     opened = np.cumsum(_values(built, names.BUILD, shape), axis=0) > results.TOL
     first = opened & ~np.vstack([np.zeros((1, shape[1]), bool), opened[:-1]])
     grown = np.cumsum(_values(built, names.EXPANSION, shape), axis=0) > results.TOL
@@ -332,24 +336,24 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
     # one, HiGHS still hands back (infeasible) values.
     has = _feasible(info) and _has_solution(built)
     if cond == "optimal" and has:
-        status = "optimal"
+        status = SolverStatus.OPTIMAL
     elif cond in ("infeasible", "infeasible_or_unbounded"):
-        status = "infeasible"
+        status = SolverStatus.INFEASIBLE
     elif has:
-        status = "time_limit"
+        status = SolverStatus.TIME_LIMIT
     else:
-        status = "no_solution"
+        status = SolverStatus.NO_SOLUTION
     sol = _solution(built, duals=not built.has_binaries) if (
-        has and status != "infeasible") else None
+        has and status != SolverStatus.INFEASIBLE) else None
     if sol is not None and results.balance_residual(built.data, sol)[0] > results.BALANCE_TOL:
         # HiGHS' tolerances are absolute; a plan must also balance relatively (never a crash)
-        sol, status = None, "no_solution"
+        sol, status = None, SolverStatus.NO_SOLUTION
     obj = float(m.objective.value) if sol is not None and m.objective.value is not None else None
-    if status == "optimal" and not built.has_binaries:
+    if status == SolverStatus.OPTIMAL and not built.has_binaries:
         gap = 0.0
     run = Run(status=status, solution=sol, log=log, gap=gap if sol is not None else None,
               objective=obj, timings=timings)
-    if status == "no_solution" and built.has_binaries and not relax and info is not None:
+    if status == SolverStatus.NO_SOLUTION and built.has_binaries and not relax and info is not None:
         t = time.perf_counter()
         run = _complete(built, options, run, float(info.mip_dual_bound))
         run.timings["complete"] = time.perf_counter() - t
@@ -392,7 +396,7 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
     if k != len(starts) - 1:  # leave the model holding the plan (slacks are read from it)
         _lp_in_place(built, options, _fix_integers(built, starts[k][1]))
     gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else float("inf")
-    return Run(status="time_limit", solution=sol, log=log, gap=gap, objective=obj,
+    return Run(status=SolverStatus.TIME_LIMIT, solution=sol, log=log, gap=gap, objective=obj,
                timings=run.timings, priced=True)
 
 
@@ -457,15 +461,15 @@ def _solution(built: Built, duals: bool = False) -> results.Solution:
             cap_dual = -np.asarray(dual.transpose("year", "fac").values, dtype=float)
     return results.Solution(
         x=_values(built, names.FLOW, (y, len(d.net.arcs))),
-        act=_values(built, names.ACTIVITY, (y, len(d.fac))),
-        disp=_values(built, names.DISPOSAL, (y, len(d.sup))),
-        draw=_values(built, names.STOCK_DRAW, (y, len(d.sup))),
-        unmet=_values(built, names.UNMET, (y, len(d.dem))),
-        market=_values(built, names.MARKET, (y, len(d.fout))),
-        exp=_values(built, names.EXPANSION, (y, len(d.fac))),
-        build=np.round(_values(built, names.BUILD, (y, len(d.fac)))),
+        act=_values(built, names.ACTIVITY, (y, len(d.facility.table))),
+        disp=_values(built, names.DISPOSAL, (y, len(d.supply.table))),
+        draw=_values(built, names.STOCK_DRAW, (y, len(d.supply.table))),
+        unmet=_values(built, names.UNMET, (y, len(d.demand.table))),
+        market=_values(built, names.MARKET, (y, len(d.facility.fout))),
+        exp=_values(built, names.EXPANSION, (y, len(d.facility.table))),
+        build=np.round(_values(built, names.BUILD, (y, len(d.facility.table)))),
         cap_dual=cap_dual, target_dual=tdual,
-        shortage=_values(built, names.SHORTAGE, (y, len(d.dem))))
+        shortage=_values(built, names.SHORTAGE, (y, len(d.demand.table))))
 
 
 def _slacks(built: Built) -> dict[str, Any]:
@@ -474,9 +478,9 @@ def _slacks(built: Built) -> dict[str, Any]:
     return {
         "target": [float(_values(built, names.target_slack(i), ())) for i in range(nt)],
         "corridor": [_values(built, names.corridor_slack(i), (d.n_years,))
-                     for i in range(len(d.corridors))],
+                     for i in range(len(d.corridors.table))],
         "corridor_nev": [_values(built, names.corridor_nev_slack(i), (d.n_years,))
-                         for i in range(len(d.corridors))],
+                         for i in range(len(d.corridors.table))],
         "co2": _values(built, names.CO2_SLACK, (d.n_years,)) if np.isfinite(d.co2_cap_kg)
         else [],
     }

@@ -10,6 +10,8 @@ import pandas as pd
 from resynergy.indicators import attainment
 from resynergy.indicators.evaluate import evaluate_once
 from resynergy.planner.data import ModelData
+from resynergy.scenario.protocol import ScenarioLike
+from resynergy.states import TargetStatus
 
 if TYPE_CHECKING:
     from resynergy.planner.plan import Plan
@@ -19,7 +21,8 @@ COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "nam
            "target", "value", "shortfall", "attainment", "shadow_price", "status"]
 
 
-def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.DataFrame:
+def attainment_table(data: ModelData, scenario: ScenarioLike, plan: Plan,
+                     sol: Solution | None) -> pd.DataFrame:
     """Every scenario target against the plan's indicator values, with the shadow price (yuan
     per unit of the indicator) of those the model constrains. Targets in years the plan does not
     cover have status 'not_planned'.
@@ -29,7 +32,6 @@ def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.Da
     targets = data.report_targets
     if targets is None or targets.empty:
         return pd.DataFrame(columns=COLUMNS)
-    scenario = data.scenario_obj
     planned = targets[targets["year"].isin(data.years)]
     if len(planned) and sol is not None:
         values = evaluate_once(plan, scenario)
@@ -38,7 +40,8 @@ def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.Da
         out = attainment(planned, pd.DataFrame(columns=["indicator", "region", "material",
                                                         "year", "value"]))
     rest = targets[~targets["year"].isin(data.years)].rename(columns={"value": "target"})
-    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan, status="not_planned")
+    rest = rest.assign(value=np.nan, shortfall=np.nan, attainment=np.nan,
+                       status=TargetStatus.NOT_PLANNED)
     out = pd.concat([out, rest[[c for c in out.columns if c in rest]]], ignore_index=True)
     out["shadow_price"] = np.nan
     if sol is not None and sol.target_dual is not None and data.targets is not None:

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment, evaluate_plan
-from resynergy.indicators.evaluate import LEVELS, REPORTED
+from resynergy.indicators.evaluate import LEVELS
 from resynergy.monitor import Monitor, monitor
 from resynergy.network.arcs import onsite_modes
 from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
+from resynergy.states import TargetStatus
 
 HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_capacity",
             "high_value_capacity_added", "output_value", "rail_share", "co2", "co2_avoided",
@@ -154,7 +155,8 @@ class PlanSummary:
 
     def failing(self) -> pd.DataFrame:
         """Targets not met, with the planner's diagnosis for each when there is one."""
-        t = self.targets[~self.targets["status"].isin(["met", REPORTED])].copy()
+        unmet = ~self.targets["status"].isin([TargetStatus.MET, TargetStatus.REPORTED])
+        t = self.targets[unmet].copy()
         d = _frame(getattr(self.plan, "diagnosis", None))
         if len(d):
             by = d.groupby("subject")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from resynergy.schema.issues import Issue
 
 if TYPE_CHECKING:  # openpyxl is imported where a workbook is read or written
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 INSTRUCTIONS_SHEET = "说明 Instructions"
 LOOKUP_PREFIX = "参考 "  # look-up sheets of a template (valid codes, units): read by people, not imported
@@ -267,7 +269,7 @@ def save(wb: Workbook, path: Path) -> Path:
     return path
 
 
-def table_sheet(ws, name: str, frame: pd.DataFrame | None, first: int = 3) -> None:
+def table_sheet(ws: Worksheet, name: str, frame: pd.DataFrame | None, first: int = 3) -> None:
     """Headers of table ``name`` in rows 1–2 (bilingual labels, then keys) and ``frame``'s rows
     from row ``first``; text that looks like a formula is stored as text."""
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -294,7 +296,7 @@ def table_sheet(ws, name: str, frame: pd.DataFrame | None, first: int = 3) -> No
                 cell.data_type = "s"
 
 
-def instructions(ws, tables) -> None:
+def instructions(ws: Worksheet, tables: Sequence[str]) -> None:
     """The instructions sheet: how the workbook is read, then every column of ``tables``."""
     from openpyxl.styles import Font
 

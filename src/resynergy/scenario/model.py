@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -11,6 +11,7 @@ import pandas as pd
 
 from resynergy import catalog, datasets, schema
 from resynergy.scenario import io
+from resynergy.scenario.protocol import ScenarioLike
 from resynergy.scenario.regions import province_of
 from resynergy.scenario.validate import (
     check_cross,
@@ -146,9 +147,11 @@ class Scenario:
         io.write_folder(self.tables, path, format)
         return path
 
-    def equals(self, other: Scenario) -> bool:
-        """Same tables, same values (names may differ)."""
-        return all(self._tables[t].equals(other._tables[t]) for t in schema.TABLE_NAMES)
+    def equals(self, other: ScenarioLike, ignore: Collection[str] = ()) -> bool:
+        """Same tables, same values (names may differ), apart from the tables in ``ignore``."""
+        return all(self._tables[t].equals(other._tables[t] if isinstance(other, Scenario)
+                                          else other.table(t))  # no copies of our own kind
+                   for t in schema.TABLE_NAMES if t not in ignore)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={len(f)}" for t, f in self._tables.items() if len(f))

@@ -3,9 +3,9 @@ the one bilingual name lookup (report tables, terminal, monitor and the planner'
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
+
+from resynergy.scenario.protocol import ScenarioLike
 
 # kind: (table, key column)
 KINDS = {"site": ("sites", "id"), "material": ("materials", "code"), "region": ("regions", "code"),
@@ -19,12 +19,24 @@ class Names:
     scenario (anything with ``table(name)``) in ``lang`` ('zh' or 'en'); the key itself when the
     scenario does not know it or gives no name. Each kind's table is read on first use."""
 
-    def __init__(self, scenario: Any):
-        self._scenario = scenario
+    def __init__(self, scenario: ScenarioLike):
+        self._scenario: ScenarioLike | None = scenario
         self._maps: dict[str, dict[str, tuple[str, str]]] = {}
+
+    @classmethod
+    def read(cls, scenario: ScenarioLike) -> Names:
+        """Every kind's names read now; the lookup keeps no reference to ``scenario`` (the
+        planner's :class:`~resynergy.planner.data.ModelData` carries it)."""
+        names = cls(scenario)
+        for kind in KINDS:
+            names._map(kind)
+        names._scenario = None
+        return names
 
     def _map(self, kind: str) -> dict[str, tuple[str, str]]:
         if kind not in self._maps:
+            if self._scenario is None:
+                raise KeyError(f"unknown kind of name {kind!r}; known: {', '.join(KINDS)}")
             table, key = KINDS[kind]
             t = self._scenario.table(table)
             pairs = {str(k): (str(z), str(e)) for k, z, e in

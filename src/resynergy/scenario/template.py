@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from openpyxl import Workbook
@@ -18,12 +19,16 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from resynergy import catalog, schema
 from resynergy.indicators.definitions import INDICATORS
 from resynergy.scenario import io
 from resynergy.schema import units
 from resynergy.schema.cells import plain
+
+if TYPE_CHECKING:
+    from resynergy.scenario.model import Scenario
 
 # Tables a user fills: everything but the reference tables (the catalog keeps those).
 FILLABLE: tuple[str, ...] = tuple(t for t in schema.TABLE_NAMES if t not in schema.REFERENCE_TABLES)
@@ -76,7 +81,7 @@ _REF_LOOKUP = {"materials.code": "物料 materials", "processes.id": "工艺 pro
 _COLUMN_LOOKUP = {("targets", "indicator"): "指标 indicators", ("policy", "key"): "政策参数 policy"}
 
 
-def _builtin():
+def _builtin() -> Scenario:
     """The example dataset (``Scenario.from_builtin`` reads it once per process)."""
     from resynergy.scenario.model import Scenario  # the model module imports this package's io
 
@@ -124,7 +129,7 @@ def write_template(path: Path, tables: Sequence[str] = FILLABLE,
     return io.save(wb, path)
 
 
-def _guide(ws) -> None:
+def _guide(ws: Worksheet) -> None:
     """Lines on the instructions sheet about what the template adds (examples, look-ups)."""
     ws.insert_rows(6, 4)
     lines = [
@@ -137,7 +142,7 @@ def _guide(ws) -> None:
         ws.cell(i, 1, line)
 
 
-def _example_row(ws, name: str, example: dict[str, object]) -> None:
+def _example_row(ws: Worksheet, name: str, example: dict[str, object]) -> None:
     cols = schema.columns(name)
     grey = Font(color="808080", italic=True)
     for j, col in enumerate(cols, start=1):
@@ -153,7 +158,7 @@ def _example_row(ws, name: str, example: dict[str, object]) -> None:
     ws.column_dimensions[get_column_letter(note)].width = 30
 
 
-def _describe(ws, name: str) -> None:
+def _describe(ws: Worksheet, name: str) -> None:
     """Each header cell carries its column's description, unit and choices as a comment."""
     for j, col in enumerate(schema.columns(name), start=1):
         text = [col.describe("zh"), col.describe("en")]
@@ -168,7 +173,7 @@ def _describe(ws, name: str) -> None:
         ws.cell(1, j).comment = comment
 
 
-def _drop_downs(ws, name: str) -> None:
+def _drop_downs(ws: Worksheet, name: str) -> None:
     """List validations: choices and yes/no refuse other values; references to codes offer the
     look-up list (or the filled sheet's codes) but only warn, since new codes may be registered."""
     key_sheets = {f"{t}.{c}": (t, c) for t in FILLABLE for c in schema.key_columns(t)}

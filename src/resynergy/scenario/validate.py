@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,9 @@ from resynergy.scenario import uscc
 from resynergy.schema import units
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
+
+# where row ``i`` of a table came from: (file or sheet, row number)
+Locate = Callable[[str, int], tuple[str, int | None]]
 
 ROLES = ("generator", "facility", "demand", "terminal", "disposal")
 _BALANCE_TOL = 1e-6
@@ -71,7 +74,7 @@ def check_cross(tables: dict[str, pd.DataFrame], raws: dict[str, RawTable]) -> l
     return issues
 
 
-def _check_recipes(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
+def _check_recipes(tables: dict[str, pd.DataFrame], at: Locate) -> list[Issue]:
     io = tables["process_io"]
     sums = io.pivot_table(index="process", columns="direction", values="rate", aggfunc="sum", fill_value=0.0)
     issues = []
@@ -85,7 +88,7 @@ def _check_recipes(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
     return issues
 
 
-def _check_kinds(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
+def _check_kinds(tables: dict[str, pd.DataFrame], at: Locate) -> list[Issue]:
     kind = dict(zip(tables["materials"]["code"], tables["materials"]["kind"], strict=True))
     issues = []
     for name, want_product in (("supplies", False), ("demands", True)):
@@ -105,7 +108,7 @@ PROGRAMME_STAGES = (("approved", "approved_year"), ("built", "built_year"),
 PROGRAMME_STATUSES = ("proposed", "approved", "built", "accepted")
 
 
-def _check_programmes(tables: dict[str, pd.DataFrame], at) -> list[Issue]:
+def _check_programmes(tables: dict[str, pd.DataFrame], at: Locate) -> list[Issue]:
     """Linked sites and facilities exist; the year of the status is given; years are in order."""
     prog = tables.get("programmes")
     if prog is None or prog.empty:

@@ -31,6 +31,7 @@ from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.services.settings import Settings
 from resynergy.services.worker import SUPERVISOR_PID
+from resynergy.states import ACTIVE_RUN, RunState
 from resynergy.store.models import (
     REGISTRY,
     ImportRecord,
@@ -42,8 +43,6 @@ from resynergy.store.models import (
 )
 
 log = logging.getLogger("resynergy.runs")
-ACTIVE = ("queued", "running", "cancelling")
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def _public_regional(run: Run) -> bool:
@@ -122,7 +121,7 @@ def submit(db: Session, actor: Actor, scenario_id: int, options: dict[str, Any],
         begin_write(db)
         db.execute(sa.select(User.id).where(User.id == actor.user_id).with_for_update())
         active = db.scalar(sa.select(sa.func.count()).select_from(Run).where(
-            Run.created_by == actor.user_id, Run.state.in_(ACTIVE))) or 0
+            Run.created_by == actor.user_id, Run.state.in_(ACTIVE_RUN))) or 0
         if active >= settings.run_workers + settings.run_queue_per_user:
             n = settings.run_queue_per_user
             raise Rejected([own_issue(
@@ -161,7 +160,7 @@ def cancel(db: Session, actor: Actor, run_id: int) -> Run:
     """Cancel a queued run at once; ask the supervisor to stop a running one."""
     access.require(actor, access.EDITORS, "cancel run")
     run = _visible(db, actor, run_id, change=True)
-    if run.state not in ACTIVE:
+    if run.state not in ACTIVE_RUN:
         raise Rejected([own_issue("not_active", f"运行已结束（{run.state}），无法取消",
                                   f"the run has finished ({run.state}); nothing to cancel", "runs")], status=409)
     before = {"state": run.state}
@@ -332,7 +331,7 @@ class Supervisor:
     def _recover(self) -> None:
         """Runs left active by a previous server (no worker of ours runs them) have failed."""
         with self.sessions() as db:
-            db.execute(sa.update(Run).where(Run.state.in_(("running", "cancelling"))).values(
+            db.execute(sa.update(Run).where(Run.state.in_((RunState.RUNNING, RunState.CANCELLING))).values(
                 state="failed", finished_at=utcnow(),
                 error="服务重启时运行中断 / the server restarted while the run was in progress"))
             db.execute(sa.update(ImportRecord).where(ImportRecord.state == "running").values(
@@ -463,6 +462,6 @@ class Supervisor:
             error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
                      f"stopped after the {self.time_limit_s:.0f} s run time limit") if job.timed_out else \
                 f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
-            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state.in_(ACTIVE)).values(
+            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state.in_(ACTIVE_RUN)).values(
                 state="failed", error=error, finished_at=utcnow(), trace=stderr[-100_000:]))
             db.commit()

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from resynergy.schema.issues import ScenarioError
 from resynergy.services import plans, scenarios
+from resynergy.states import PlanStatus, RunState
 from resynergy.store.db import make_engine, session_factory
 from resynergy.store.models import Run, RunResult, utcnow
 
@@ -119,9 +120,9 @@ def save(sessions, run_id: int, out: dict[str, dict], summary: dict, log_text: s
                 db.flush()
                 time.sleep(pause)
         # a run is only "succeeded" with a plan: a solver answer without a solution (infeasible,
-        # unbounded, nothing found in time) ends the run as failed, its diagnosis kept
-        solved = summary.get("objective") is not None and summary.get("status") not in (
-            "infeasible", "unbounded", "no_solution")
+        # nothing found in time: no objective) ends the run as failed, its diagnosis kept
+        solved = (summary.get("objective") is not None
+                  and summary.get("status") != PlanStatus.INFEASIBLE)
         done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state == "running").values(
             state="succeeded" if solved else "failed", progress=1.0, stage="done", finished_at=utcnow(),
             plan_status=str(summary.get("status", ""))[:16], objective=summary.get("objective"),
@@ -185,7 +186,7 @@ def main(run_id: int) -> int:
 def _finish(sessions, run_id: int, state: str, error: str, text: str, trace: str = "") -> bool:
     """End the run as ``state`` unless it has ended already (True when this call ended it)."""
     with sessions() as db:
-        done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state.in_(("running", "cancelling"))).values(
+        done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state.in_((RunState.RUNNING, RunState.CANCELLING))).values(
             state=state, stage=state, error=error, log=text[-100_000:], trace=trace[-100_000:],
             finished_at=utcnow()))
         db.commit()

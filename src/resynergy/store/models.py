@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from resynergy import schema
+from resynergy.states import RunState
 from resynergy.store import roles
 
 # Scenario tables kept in the registry (defined with the schema, so web and commands name them
@@ -267,9 +268,6 @@ class ImportRecord(Base):
     finished_at: Mapped[datetime | None]
 
 
-RUN_STATES: tuple[str, ...] = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
-
-
 class Run(Base):
     """A planning run: options, state, progress, log; results are written once, at the end."""
 
@@ -279,7 +277,7 @@ class Run(Base):
     scenario_id: Mapped[int] = mapped_column(sa.ForeignKey("scenarios.id", ondelete="RESTRICT"), index=True)
     title: Mapped[str] = mapped_column(sa.String(128), default="")
     options: Mapped[dict] = mapped_column(sa.JSON)
-    state: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
+    state: Mapped[str] = mapped_column(sa.String(16), default=RunState.QUEUED, index=True)
     progress: Mapped[float] = mapped_column(default=0.0)
     stage: Mapped[str] = mapped_column(sa.String(128), default="")
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
@@ -299,7 +297,7 @@ class Run(Base):
     scenario: Mapped[ScenarioSnapshot] = relationship(lazy="joined")
 
     __table_args__ = (
-        sa.CheckConstraint(f"state IN ({', '.join(repr(s) for s in RUN_STATES)})", name="state"),
+        sa.CheckConstraint(f"state IN ({', '.join(repr(s.value) for s in RunState)})", name="state"),
     )
 
 

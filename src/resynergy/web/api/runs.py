@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from resynergy import schema
 from resynergy.schema import REGISTRY_TABLES
 from resynergy.services import plans, runs, scenarios
+from resynergy.states import RunState
 from resynergy.web import i18n
 from resynergy.web.deps import DB, CurrentActor, accepts_gzip, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiError
@@ -84,7 +85,7 @@ class RunOut(BaseModel):
     scenario_version: int
     title: str
     options: dict[str, Any]
-    state: Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
+    state: RunState
     progress: float
     stage: str
     stage_zh: str = Field(description="the stage in words / 阶段")
@@ -202,7 +203,7 @@ def scenario_workbook(db: DB, actor: CurrentActor, scenario_id: Id):
 @router.get("/runs", response_model=RunPage, tags=["runs"], responses=COMMON_RESPONSES,
             summary="Planning runs / 规划运行")
 def list_runs(db: DB, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0,
-              state: Literal["", "queued", "running", "cancelling", "succeeded", "failed", "cancelled"] = ""):
+              state: RunState | Literal[""] = ""):
     items, total = runs.listing(db, actor, limit, offset, state)
     return {"items": [run_out(r) for r in items], "total": total, "limit": limit, "offset": offset}
 
