@@ -21,7 +21,8 @@ import resynergy.cli.console as console
 from resynergy.cli.main import app
 from resynergy.planner.plan import TABLES
 from resynergy.report.exports import SHEET_NAMES
-from resynergy.report.labels import COLUMNS, bilingual, quantity
+from resynergy.report.labels import COLUMNS, bilingual
+from resynergy.schema.numbers import quantity
 from support.cases import SRC, rail_case
 
 ONSITE = {"id": "belt", "name_zh": "厂内转运", "name_en": "On site", "cost_per_tkm": 0.0,

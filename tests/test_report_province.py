@@ -16,8 +16,9 @@ from openpyxl import load_workbook
 from conftest import keep_local
 from resynergy.report import summarize, write_outputs
 from resynergy.report.exports import SHEET_NAMES
-from resynergy.report.labels import bilingual, quantity
+from resynergy.report.labels import bilingual
 from resynergy.report.province import CAUSE
+from resynergy.schema.numbers import quantity
 
 pytestmark = pytest.mark.browser
 

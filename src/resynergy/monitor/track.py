@@ -26,7 +26,7 @@ import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment
 from resynergy.indicators.evaluate import REPORTED
-from resynergy.monitor.words import quantity
+from resynergy.schema.numbers import quantity
 
 _SCOPE = ["indicator", "region", "material"]
 

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from resynergy.planner import diagnosis, results
+from resynergy.planner.attainment import attainment_table
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
-from resynergy.planner.targets import attainment_table
 
 STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
 TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",

@@ -17,8 +17,9 @@ from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import PALETTE, _layout, _t
 from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json, inline_json
-from resynergy.report.labels import component, quantity, status
+from resynergy.report.labels import component, status
 from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
+from resynergy.schema.numbers import quantity
 
 
 def quantities(s: PlanSummary) -> list[dict[str, Any]]:

@@ -16,8 +16,9 @@ import plotly.graph_objects as go
 
 from resynergy import datasets
 from resynergy.network.regions import ancestors
-from resynergy.report.labels import component, quantity, status
+from resynergy.report.labels import component, status
 from resynergy.report.summary import PlanSummary, _journeys, indicator_name
+from resynergy.schema.numbers import quantity
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",

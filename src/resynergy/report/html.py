@@ -20,8 +20,9 @@ from resynergy.monitor import summary_lines
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files, charts_js
-from resynergy.report.labels import LANGS, column, component, quantity, status
+from resynergy.report.labels import LANGS, column, component, status
 from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.schema.numbers import quantity
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
                  "showSendToCloud": False, "showEditInChartStudio": False}

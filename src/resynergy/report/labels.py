@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from resynergy.monitor.words import quantity
 from resynergy.scenario.names import Names  # the one bilingual name lookup, re-exported
 
-__all__ = ["COLUMNS", "STATUS", "COMPONENTS", "Names", "quantity", "bilingual", "column",
+__all__ = ["COLUMNS", "STATUS", "COMPONENTS", "Names", "bilingual", "column",
            "component", "status", "pick"]
 
 # Result-table columns (the planner's Plan contract and the report's own tables): zh, en.

@@ -18,8 +18,9 @@ import pandas as pd
 
 from resynergy.indicators import INDICATORS
 from resynergy.planner.results import split_costs
-from resynergy.report.labels import LANGS, component, pick, quantity, status
+from resynergy.report.labels import LANGS, component, pick, status
 from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.schema.numbers import quantity
 
 # The planner's cause of a missed target (planner/diagnosis.CAUSES), in an official's words.
 CAUSE = {

@@ -8,8 +8,9 @@ from rich.table import Table
 
 from resynergy.monitor import summary_lines
 from resynergy.planner.results import APART, split_costs
-from resynergy.report.labels import column, component, quantity, status
+from resynergy.report.labels import column, component, status
 from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
+from resynergy.schema.numbers import quantity
 
 STYLE = {"met": "green", "on_track": "green", "at_risk": "yellow", "missed": "red",
          "optimal": "green", "time_limit": "yellow", "relaxed": "yellow", "infeasible": "red"}

@@ -55,8 +55,8 @@ def records(frame: Any) -> list[dict[str, Any]]:
 
 def headline(s: Any) -> list[dict[str, Any]]:
     """The main indicators of the last year, with names and display text in both languages."""
-    from resynergy.report.labels import quantity
     from resynergy.report.summary import indicator_name
+    from resynergy.schema.numbers import quantity
 
     h = s.headline()
     if h.empty:
