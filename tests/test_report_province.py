@@ -15,10 +15,10 @@ from openpyxl import load_workbook
 
 from conftest import keep_local
 from resynergy.report import summarize, write_outputs
-from resynergy.report.exports import SHEET_NAMES
-from resynergy.report.labels import bilingual
 from resynergy.report.province import CAUSE
+from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
+from resynergy.schema.outputs import bilingual
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def built(tmp_path_factory):
     wb = load_workbook(out / "plan.xlsx", read_only=True)
     sheets = {}
     for name in ("indicators", "targets", "diagnosis"):
-        rows = [list(r) for r in wb[SHEET_NAMES[name]].values]
+        rows = [list(r) for r in wb[outputs.table(name).sheet].values]
         head = [str(c) for c in rows[0]]
         sheets[name] = pd.DataFrame([r + [None] * (len(head) - len(r)) for r in rows[1:]],
                                     columns=head)

@@ -10,13 +10,13 @@ import pandas as pd
 from resynergy.indicators import attainment
 from resynergy.indicators.evaluate import evaluate_once
 from resynergy.planner.data import ModelData
+from resynergy.schema import outputs
 
 if TYPE_CHECKING:
     from resynergy.planner.plan import Plan
     from resynergy.planner.results import Solution
 
-COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh", "name_en",
-           "target", "value", "shortfall", "attainment", "shadow_price", "status"]
+COLUMNS = outputs.column_names("targets")
 
 
 def attainment_table(data: ModelData, plan: Plan, sol: Solution | None) -> pd.DataFrame:

@@ -17,8 +17,9 @@ from resynergy.planner.data import MODEL_BASES, ModelData, _targets
 from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 from resynergy.scenario.names import Names
+from resynergy.schema import outputs
 
-COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
+COLUMNS = outputs.column_names("diagnosis")
 
 
 def _t(v: float) -> str:

@@ -11,41 +11,19 @@ from resynergy.planner import diagnosis, results
 from resynergy.planner.attainment import attainment_table
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
+from resynergy.schema import outputs
 
 STATUSES = ("optimal", "time_limit", "relaxed", "infeasible", "heuristic")
-TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
-          "emissions", "incentives", "targets", "diagnosis", "shortages", "corridor_shares")
+TABLES = outputs.plan_tables()  # the Plan's tables, as declared
 
 
 @dataclass
 class Plan:
     """A plan (optimal, time-limited, relaxed after infeasibility, or the greedy baseline).
 
-    Tables (all tonnes, yuan, km and kg CO2 per year):
-
-    - ``flows``: year, from_site, to_site, material, mode, leg ('direct'|'first_mile'|'rail'|
-      'last_mile'), route ('' or an id shared by the legs of one intermodal route), t,
-      distance_km, tkm, cost_yuan, co2_kg, handling_yuan, from_facility, to_facility;
-    - ``facility_io``: year, facility, site, process, material, direction ('in'|'out'), t;
-    - ``activity``: year, facility, site, process, candidate, built, capacity_t,
-      new_capacity_t, input_t, utilisation, capacity_dual (yuan a year saved per extra t/yr of
-      capacity; NaN when unknown), running_capacity_t (capacity that counts: new capacity only
-      as far as it runs at its min load);
-    - ``supply_use``: year, site, material, generation_t, stock_drawn_t, shipped_t, disposed_t;
-    - ``deliveries``: year, site, material, demand_t, delivered_t, unmet_t, value (yuan/t);
-    - ``market``: year, facility, site, material, t — products with no sink in the scenario,
-      leaving the modelled network;
-    - ``costs``: component, yuan (sums to ``objective``); ``emissions``: component, kg;
-    - ``incentives``: year, facility, site, process, yuan (tax refunds and reductions);
-    - ``targets``: id, indicator, region, material, year, kind, target, value, shortfall,
-      attainment, shadow_price (yuan per unit of the target), status;
-    - ``diagnosis``: kind, subject, amount, unit, message_zh, message_en;
-    - ``shortages``: year, site, material, demand_t, delivered_t, virgin_t, shortage_t,
-      shortage_cost (yuan/t) — demand met by neither recycled nor virgin supply (the regional
-      virgin capacity of ``virgin_supply`` is used up);
-    - ``corridor_shares``: corridor, year, t, rail_t, rail_share, min_rail_share, road_tkm,
-      nev_tkm, nev_share, min_nev_share.
-
+    Its tables (:data:`TABLES`) are declared, with their columns in order, units, labels and
+    what they hold, in ``schema/output_tables.csv`` and ``schema/outputs.csv``
+    (:mod:`resynergy.schema.outputs`); :func:`assemble` gives them exactly those columns.
     In ``deliveries``, ``unmet_t`` is bought as virgin material and ``shortage_t`` is not met.
     In ``flows``, mode 'onsite' is co-located use (source and sink on one site), not transport.
 
@@ -138,10 +116,14 @@ def assemble(data: ModelData, sol: results.Solution | None, *, status: str, log:
         extra = pd.DataFrame(columns=diagnosis.COLUMNS)
     diag = pd.concat([d for d in (diag, extra) if len(d)], ignore_index=True) if (
         len(diag) or len(extra)) else pd.DataFrame(columns=diagnosis.COLUMNS)
+    # every table with its declared columns, in order (before attainment evaluates them)
+    tables = {name: outputs.conform(name, frame) for name, frame in tables.items()}
+    diag = outputs.conform("diagnosis", diag)
     plan = Plan(scenario=data.scenario, status=status,
                 objective=float(costs["yuan"].sum()) if not empty else float("nan"),
                 mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
                 diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
                 balance_residual=residual, years=list(data.years), **tables)
-    plan.targets = attainment_table(data, plan, sol if not empty else None)
+    plan.targets = outputs.conform("targets", attainment_table(data, plan, sol if not empty
+                                                                  else None))
     return plan

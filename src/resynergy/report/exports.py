@@ -12,23 +12,9 @@ from typing import Any
 import pandas as pd
 
 from resynergy.monitor import summary_lines
-from resynergy.planner.plan import TABLES
-from resynergy.report.labels import bilingual
 from resynergy.report.summary import PlanSummary
+from resynergy.schema import outputs
 from resynergy.schema.cells import plain
-
-# The plan's own tables (planner.plan.TABLES, the one list); ``targets`` comes from the
-# monitor's evaluation (every scope, with status), not the planner's table.
-PLAN_TABLES = tuple(t for t in TABLES if t != "targets")
-SHEET_NAMES = {
-    "summary": "摘要 summary", "targets": "目标 targets", "indicators": "指标 indicators",
-    "provinces": "分省指标 provinces",
-    "flows": "流向 flows", "facility_io": "设施投入产出 facility_io", "activity": "设施 activity",
-    "supply_use": "产废去向 supply_use", "deliveries": "产品供应 deliveries",
-    "market": "外销产品 market", "costs": "费用 costs", "emissions": "排放 emissions",
-    "incentives": "税收优惠 incentives", "diagnosis": "诊断 diagnosis",
-    "shortages": "供应短缺 shortages", "corridor_shares": "通道运输结构 corridor shares",
-}
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
@@ -84,15 +70,19 @@ def write_flows(s: PlanSummary, out: Path, flows: pd.DataFrame | None = None) ->
 
 
 def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
-    """Every result table of the plan, in workbook order."""
-    tables: dict[str, pd.DataFrame] = {"summary": summary_table(s), "targets": s.targets,
-                                       "indicators": s.values, "provinces": s.by_province()}
-    for name in PLAN_TABLES:
-        df = getattr(s.plan, name, None)
+    """Every result table of the plan, in workbook order (schema/output_tables.csv), each with
+    its declared columns in order and the name columns the exports add after them. The
+    ``targets`` sheet is the monitor's evaluation (every scope, with status), not the planner's
+    table; both have the declared ``targets`` columns."""
+    made = {"summary": lambda: summary_table(s), "targets": lambda: s.targets,
+            "indicators": lambda: s.values, "provinces": s.by_province,
+            "flows": lambda: flows_table(s), "shortages": lambda: shortages_table(s),
+            "corridor_shares": lambda: corridors_table(s)}
+    tables: dict[str, pd.DataFrame] = {}
+    for name, decl in outputs.all_tables().items():
+        df = made[name]() if name in made else getattr(s.plan, name, None)
         if isinstance(df, pd.DataFrame):
-            named = {"flows": flows_table, "shortages": shortages_table,
-                     "corridor_shares": corridors_table}.get(name)
-            tables[name] = named(s) if named else df
+            tables[name] = decl.arrange(df)
     return tables
 
 
@@ -123,7 +113,8 @@ XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
 def write_xlsx(s: PlanSummary, path: Path,
                tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """One sheet per result table (``tables`` as from :func:`result_tables`, computed when not
-    given), headers ``中文 / English``; text is never a formula.
+    given), sheet names and headers ``中文 / English`` from the declaration
+    (:mod:`resynergy.schema.outputs`); text is never a formula.
 
     Written with XlsxWriter (≈ 2 × faster than openpyxl's write-only mode on the built-in
     plan; benchmarks/README.md). Every text cell goes through ``write_string`` with
@@ -135,7 +126,7 @@ def write_xlsx(s: PlanSummary, path: Path,
     with xlsxwriter.Workbook(str(path), XLSX_OPTIONS) as wb:
         bold = wb.add_format({"bold": True})
         for name, df in tables.items():
-            title = SHEET_NAMES.get(name, name)
+            title = outputs.table(name).sheet if name in outputs.all_tables() else name
             per_sheet = MAX_ROWS - 1
             for part, start in enumerate(range(0, max(len(df), 1), per_sheet)):
                 sheet = title[:31] if part == 0 else f"{title[:25]} ({part + 1})"
@@ -145,7 +136,7 @@ def write_xlsx(s: PlanSummary, path: Path,
 
 def _write_sheet(ws: Any, df: pd.DataFrame, bold: Any) -> None:
     """A header row, then every row of ``df``: numbers as numbers, text as text, NaN empty."""
-    heads = [bilingual(c) for c in df.columns]
+    heads = [outputs.bilingual(c) for c in df.columns]
     for i, h in enumerate(heads):
         ws.set_column(i, i, max(10, min(40, len(h))))
     ws.freeze_panes(1, 0)

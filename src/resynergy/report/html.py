@@ -20,8 +20,9 @@ from resynergy.monitor import summary_lines
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files, charts_js
-from resynergy.report.labels import LANGS, column, component, status
+from resynergy.report.labels import LANGS, component, status
 from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
@@ -67,7 +68,7 @@ class Table:
 
 
 def _table(key: str, cols: list[str], make_row) -> Table:
-    return Table(key, {lang: [column(c, lang) for c in cols] for lang in LANGS},
+    return Table(key, {lang: [outputs.label(c, lang) for c in cols] for lang in LANGS},
                  {lang: make_row(lang) for lang in LANGS})
 
 
@@ -205,7 +206,7 @@ def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads,
 
     def head(lang: str) -> list[str]:
         extra = [f"较{keys[0]}年" if lang == "zh" else f"Change since {keys[0]}"] if change else []
-        return [column("indicator", lang)] + [heads(k, lang) for k in keys] + extra
+        return [outputs.label("indicator", lang)] + [heads(k, lang) for k in keys] + extra
     return Table(key, {lang: head(lang) for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
 
 
@@ -307,7 +308,8 @@ def report_tables(s: PlanSummary) -> dict[str, Table]:
         pv.reconcile_table(s))}
 
 
-# The plan.xlsx sheet that holds each table's numbers unformatted (report/exports.SHEET_NAMES).
+# The output table (schema/output_tables.csv) whose plan.xlsx sheet holds each report table's
+# numbers unformatted.
 TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis",
                 "gaps": "diagnosis", "actions": "diagnosis", "flows": "flows", "city-flows": "flows",
                 "shortages": "shortages", "corridors": "corridor_shares",
@@ -320,7 +322,6 @@ TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis
 def write_report(s: PlanSummary, path: Path) -> Path:
     """Render report.html (atomically: written next to ``path`` then moved in place)."""
     from resynergy.report import province as pv
-    from resynergy.report.exports import SHEET_NAMES
 
     figs = {k: {lang: build(s, lang) for lang in LANGS} for k, build in FIGURES.items()}
     materials = sorted(set(s.plan.flows["material"]))
@@ -339,7 +340,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
         cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
         tables=report_tables(s), headline=pv.headline(s),
         report_data=inline_json(pv.report_data(s)), province_map=Markup(pv.province_map_svg(s)),
-        sheets={k: SHEET_NAMES.get(v, v) for k, v in TABLE_SHEETS.items()},
+        sheets={k: outputs.table(v).sheet for k, v in TABLE_SHEETS.items()},
         diagnosis=s.plan.diagnosis if isinstance(s.plan.diagnosis, pd.DataFrame) else None,
         sources=sources(s), boundaries=boundary_note(),
         has_boundaries=bool(boundary_files()), indicators=list(INDICATORS.values()),

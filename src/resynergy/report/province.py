@@ -20,6 +20,7 @@ from resynergy.indicators import INDICATORS
 from resynergy.planner.results import split_costs
 from resynergy.report.labels import LANGS, component, pick, status
 from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
 
 # The planner's cause of a missed target (planner/diagnosis.CAUSES), in an official's words.
@@ -209,7 +210,7 @@ def province_targets_table(s: PlanSummary):
     pl = Places(s)
     v = s.values
     base = s.years[0] if s.years else None
-    heads = [("状态", "Status"), ("目标", "Target"), ("省份", "Province"), ("年份", "Year"),
+    heads = [outputs.pair("status"), ("目标", "Target"), outputs.pair("province"), outputs.pair("year"),
              ("本省数值", "Province value"), ("占全区域", "Share of region"),
              (f"{base}年基数", f"Base {base}"), ("较基年", "Change since base")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -252,7 +253,7 @@ def province_indicators_table(s: PlanSummary):
     v = s.values
     v = v[v["level"] == "province"]
     years, base = s.years, (s.years[0] if s.years else None)
-    heads = [("指标", "Indicator"), ("省份", "Province"), ("物料", "Material"),
+    heads = [outputs.pair("indicator"), outputs.pair("province"), outputs.pair("material"),
              *[(str(y), str(y)) for y in years],
              (f"较{base}年", f"Change since {base}")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -279,7 +280,7 @@ def causes_table(s: PlanSummary):
     from markupsafe import Markup
 
     links = target_links(s)
-    heads = [("状态", "Status"), ("目标", "Target"), ("年份", "Year"), ("缺口", "Shortfall"),
+    heads = [outputs.pair("status"), ("目标", "Target"), outputs.pair("year"), outputs.pair("shortfall"),
              ("原因", "Cause"), ("说明与措施", "Explanation and levers"),
              ("相关流向与设施", "Flows and facilities")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -304,8 +305,8 @@ def gaps_table(s: PlanSummary):
     """The gap of each missed target by province and material (the planner's ``gap`` rows:
     unused supply for tonnage targets, programmes counted for count targets), largest first."""
     diag = _frame(s.plan.diagnosis)
-    heads = [("目标", "Target"), ("省份", "Province"), ("物料", "Material"),
-             ("数量", "Amount"), ("说明", "Explanation")]
+    heads = [("目标", "Target"), outputs.pair("province"), outputs.pair("material"),
+             outputs.pair("amount"), ("说明", "Explanation")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     if len(diag):
@@ -372,7 +373,7 @@ def levers_table(s: PlanSummary, top: int = 12):
     diag = _frame(s.plan.diagnosis)
     ceilings = set(diag.loc[diag["kind"] == "data_ceiling", "subject"].astype(str)) if len(diag) else set()
     heads = [("目标", "Target"), ("措施", "Lever"), ("地点", "Where"), ("内容", "What"),
-             ("能力（吨/年）", "Capacity (t/yr)"), ("费用（情景给出）", "Cost (as the scenario gives)")]
+             outputs.pair("capacity_t"), ("费用（情景给出）", "Cost (as the scenario gives)")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     for _, t in s.failing().iterrows():
@@ -465,8 +466,8 @@ def city_flows_table(s: PlanSummary):
     pl = Places(s)
     links = target_links(s)
     f = s.transport_flows()
-    heads = [("年份", "Year"), ("起点地市", "From city"), ("终点地市", "To city"),
-             ("物料", "Material"), ("运输方式", "Mode"), ("吨", "Tonnes"), ("吨公里", "Tonne-km")]
+    heads = [outputs.pair("year"), ("起点地市", "From city"), ("终点地市", "To city"),
+             outputs.pair("material"), outputs.pair("mode"), outputs.pair("t"), outputs.pair("tkm")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs: list[dict[str, str]] = []
     if f.empty:
@@ -506,9 +507,9 @@ def facilities_table(s: PlanSummary):
     pl = Places(s)
     links = target_links(s)
     act = _frame(s.plan.activity)
-    heads = [("年份", "Year"), ("设施", "Facility"), ("省份", "Province"), ("地市", "City"),
-             ("工艺", "Process"), ("建设", "Built"), ("能力（吨/年）", "Capacity (t/yr)"),
-             ("投入量（吨）", "Input (t)"), ("负荷率", "Utilisation")]
+    heads = [outputs.pair("year"), outputs.pair("facility"), outputs.pair("province"), ("地市", "City"),
+             outputs.pair("process"), outputs.pair("built"), outputs.pair("capacity_t"),
+             outputs.pair("input_t"), outputs.pair("utilisation")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     if act.empty:

@@ -8,8 +8,9 @@ from rich.table import Table
 
 from resynergy.monitor import summary_lines
 from resynergy.planner.results import APART, split_costs
-from resynergy.report.labels import column, component, status
+from resynergy.report.labels import component, status
 from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
+from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
 
 STYLE = {"met": "green", "on_track": "green", "at_risk": "yellow", "missed": "red",
@@ -65,7 +66,7 @@ def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
     t = Table(title=_t(lang, "目标完成情况", "Target attainment"), title_justify="left")
     cols = ["indicator", "region", "year", "target", "value", "attainment", "status"]
     for c in cols[:5] + (["projected"] if projected else []) + cols[5:]:
-        t.add_column(column(c, lang), justify="right" if c in ("target", "value", "projected",
+        t.add_column(outputs.label(c, lang), justify="right" if c in ("target", "value", "projected",
                                                                 "attainment") else "left")
     for _, r in targets.iterrows():
         unit = str(r.get("unit", ""))
@@ -90,7 +91,7 @@ def _indicator_table(s: PlanSummary, lang: str) -> Table:
     years = sorted(head["year"].unique())
     t = Table(title=_t(lang, "主要指标（全区域）", "Main indicators (whole region)"),
               title_justify="left")
-    t.add_column(column("indicator", lang))
+    t.add_column(outputs.label("indicator", lang))
     for y in years:
         t.add_column(str(y), justify="right")
     for iid, g in head.groupby("indicator", sort=False):
@@ -109,7 +110,7 @@ def province_table(s: PlanSummary, lang: str) -> Table:
     provinces = sorted(p["province"].unique())
     t = Table(title=_t(lang, f"分省指标（{year}年）", f"Indicators by province, {year}"),
               title_justify="left")
-    t.add_column(column("indicator", lang))
+    t.add_column(outputs.label("indicator", lang))
     for code in provinces:
         t.add_column(s.names("region", code, lang), justify="right")
     units = dict(zip(s.values["indicator"], s.values["unit"], strict=True))
@@ -124,8 +125,8 @@ def province_table(s: PlanSummary, lang: str) -> Table:
 
 def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
     t = Table(title=title, title_justify="left")
-    t.add_column(column("component", lang))
-    t.add_column(column("value", lang), justify="right")
+    t.add_column(outputs.label("component", lang))
+    t.add_column(outputs.label("value", lang), justify="right")
     if not isinstance(df, pd.DataFrame) or df.empty:
         return t
     for _, r in df.iterrows():
@@ -176,7 +177,7 @@ def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
     cols = ("year", "site_name", "material_name", "demand_t", "delivered_t", "virgin_t",
             "shortage_t")
     for c in cols:
-        t.add_column(column(c, lang), justify="right" if c.endswith("_t") else "left")
+        t.add_column(outputs.label(c, lang), justify="right" if c.endswith("_t") else "left")
     for _, r in d.head(n).iterrows():
         t.add_row(str(r["year"]), str(r["site_name"]), str(r["material_name"]),
                   *(quantity(r[c], "t", lang) for c in cols[3:]))
@@ -194,7 +195,7 @@ def corridor_table(s: PlanSummary, lang: str) -> Table:
     cols = ("corridor_name", "year", "t", "rail_share", "min_rail_share", "nev_share",
             "min_nev_share")
     for col in cols:
-        t.add_column(column(col, lang), justify="left" if col == "corridor_name" else "right")
+        t.add_column(outputs.label(col, lang), justify="left" if col == "corridor_name" else "right")
     for _, r in c.iterrows():
         low = [pd.notna(r[a]) and r[a] < r[m] - 1e-6
                for a, m in (("rail_share", "min_rail_share"), ("nev_share", "min_nev_share"))]
@@ -212,7 +213,7 @@ def _flows_table(s: PlanSummary, lang: str, n: int) -> Table:
     t = Table(title=_t(lang, f"{year}年最大的 {len(f)} 条流向", f"Largest {len(f)} flows, {year}"),
               title_justify="left")
     for c in ("from_name", "to_name", "material_name", "mode", "t"):
-        t.add_column(column(c, lang), justify="right" if c == "t" else "left")
+        t.add_column(outputs.label(c, lang), justify="right" if c == "t" else "left")
     for _, r in f.iterrows():
         t.add_row(r["from_name"], r["to_name"], r["material_name"],
                   s.names("mode", r["mode"], lang), quantity(r["t"], "t", lang))

@@ -12,13 +12,14 @@ from typing import Any
 import pandas as pd
 import plotly.io as pio
 
-from resynergy.planner.plan import TABLES
 from resynergy.report.labels import LANGS
 from resynergy.scenario import Scenario
+from resynergy.schema import outputs as declared
 from resynergy.schema.cells import plain
 
-# Every result table of a plan (the planner's one list); a run keeps them all.
-PLAN_TABLES: tuple[str, ...] = TABLES
+# Every result table of a plan (declared in schema/output_tables.csv); a run keeps them all,
+# each stored under its table name.
+PLAN_TABLES: tuple[str, ...] = declared.plan_tables()
 # Figures anyone may see once a plan is published (aggregates); the map shows sites and flows
 # between them, so it is for signed-in staff only.
 PUBLIC_FIGURES = ("sankey", "attainment", "trajectory", "costs", "co2")
@@ -70,7 +71,17 @@ def headline(s: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def outputs(plan: Any, scenario: Scenario) -> dict[str, dict[str, Any]]:
+def result_columns(name: str) -> list[dict[str, str]]:
+    """The declared columns of stored result table ``name``: name, unit and zh/en labels (none
+    for results that are not tables)."""
+    if name not in PLAN_TABLES:
+        return []
+    return [{"name": c, "unit": col.unit if col else "", "label_zh": col.label_zh if col else c,
+             "label_en": col.label_en if col else c}
+            for c in declared.column_names(name) for col in [declared.column(c)]]
+
+
+def stored_results(plan: Any, scenario: Scenario) -> dict[str, dict[str, Any]]:
     """Everything a run keeps: {name: {"kind": ..., "data" | "blob": ...}}."""
     from resynergy.report import summarize
     from resynergy.report.compare import quantities

@@ -103,7 +103,7 @@ def solve(run: Run, progress: Progress) -> tuple[dict[str, dict], str, dict[str,
     # the planner reports 0→1; the report that follows takes the last part of the bar
     plan = plan_solve(scenario, options, progress=lambda stage, f: progress(stage, 0.02 + 0.83 * f))
     progress("report", 0.88)
-    out = plans.outputs(plan, scenario)
+    out = plans.stored_results(plan, scenario)
     return out, str(getattr(plan, "solver_log", "") or ""), out["summary"]["data"]
 
 

@@ -106,6 +106,8 @@ class RunPage(BaseModel):
 
 class ResultPage(BaseModel):
     name: str
+    columns: list[dict[str, str]] = Field(default_factory=list, description=(
+        "the table's declared columns in order: name, unit, label_zh, label_en / 各列名称、单位和标签"))
     items: list[dict[str, Any]]
     total: int
     limit: int
@@ -261,7 +263,8 @@ def publish_run(db: DB, actor: CurrentActor, run_id: Id, body: Annotated[Publish
 def run_result(db: DB, actor: CurrentActor, run_id: Id, name: ResultName, limit: Limit = 100,
                offset: Offset = 0):
     items, total = runs.result_page(db, runs.get(db, actor, run_id), name, limit, offset)
-    return {"name": name, "items": items, "total": total, "limit": limit, "offset": offset}
+    return {"name": name, "columns": plans.result_columns(name), "items": items, "total": total,
+            "limit": limit, "offset": offset}
 
 
 @router.get("/runs/{run_id}/figures/{name}", tags=["runs"], responses={
