@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from resynergy import synth
 from resynergy.indicators.evaluate import LEVELS, evaluate_all
 from resynergy.planner import PlanOptions, solve
-from resynergy.report import exports, summarize
+from resynergy.report import exports, findings
 from resynergy.schema import outputs
 
 # the module (the package's name ``evaluate`` is its function)
@@ -87,7 +87,7 @@ def test_the_planner_evaluates_indicators_once_and_the_summary_reuses_them(plann
     calls = []
     monkeypatch.setattr(evaluate, "evaluate_all",
                         lambda *a, **k: calls.append(1) or evaluate_all(*a, **k))
-    summary = summarize(plan, s)
+    summary = findings(plan, s)
     assert calls == []  # nothing evaluated again
     fresh = evaluate_all(plan.flows, s, facility_io=plan.facility_io, activity=plan.activity,
                          supply_use=plan.supply_use, deliveries=plan.deliveries, levels=LEVELS)
@@ -100,9 +100,9 @@ def test_a_changed_or_copied_plan_is_evaluated_again(planned, monkeypatch):
     monkeypatch.setattr(evaluate, "evaluate_all",
                         lambda *a, **k: calls.append(1) or evaluate_all(*a, **k))
     halved = dataclasses.replace(plan, flows=plan.flows.assign(t=plan.flows["t"] / 2))
-    summarize(halved, s)
+    findings(halved, s)
     assert len(calls) == 1
-    summarize(pickle.loads(pickle.dumps(plan)), s)  # the scenario does not travel with a plan
+    findings(pickle.loads(pickle.dumps(plan)), s)  # the scenario does not travel with a plan
     assert len(calls) == 2
-    summarize(plan, s.with_policy(carbon_price=1.0))  # another scenario
+    findings(plan, s.with_policy(carbon_price=1.0))  # another scenario
     assert len(calls) == 3

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from resynergy.planner import PlanOptions, greedy, solve
 from resynergy.planner.plan import TABLES, Plan
-from resynergy.report import exports, summarize
+from resynergy.report import exports, findings
 from resynergy.schema import outputs
 from support.cases import rail_case, transport_case
 
@@ -88,7 +88,7 @@ def test_a_table_that_drifts_from_its_declaration_is_refused():
 
 def test_the_workbook_reads_sheets_and_headers_from_the_declaration(plans, tmp_path):
     plan, s = plans["optimal"]
-    path = exports.write_xlsx(summarize(plan, s), tmp_path / "plan.xlsx")
+    path = exports.write_xlsx(findings(plan, s), tmp_path / "plan.xlsx")
     wb = load_workbook(path, read_only=True)
     declared = outputs.all_tables()
     assert wb.sheetnames == [t.sheet for t in declared.values()]  # every table, in order

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import keep_local
-from resynergy.report import summarize, write_outputs
+from resynergy.report import findings, write_outputs
 from resynergy.report.province import CAUSE
 from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
@@ -34,7 +34,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("province")
     scenario = Scenario.from_builtin("jjj-2022")
     plan = solve(scenario, PlanOptions(time_limit=120.0))
-    write_outputs(summarize(plan, scenario), out)
+    write_outputs(findings(plan, scenario), out)
     wb = load_workbook(out / "plan.xlsx", read_only=True)
     sheets = {}
     for name in ("indicators", "targets", "diagnosis"):

@@ -59,8 +59,9 @@ class Plan:
         """Every table by name."""
         return {name: getattr(self, name) for name in TABLES}
 
-    def summary(self) -> dict[str, object]:
-        """Scalars and headline totals, JSON-ready."""
+    def scalars(self) -> dict[str, object]:
+        """The plan's scalars (status, objective, gap, timings, …) and headline totals,
+        JSON-ready. (What the outputs say about a plan is :class:`resynergy.report.PlanFindings`.)"""
         own, apart = split_costs(self.costs)
         scalars = {f.name: getattr(self, f.name) for f in fields(self)
                    if f.name not in TABLES and f.name not in ("solver_log", "evaluated")}

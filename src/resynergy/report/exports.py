@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from resynergy.monitor import summary_lines
-from resynergy.report.summary import PlanSummary
+from resynergy.report.findings import PlanFindings
 from resynergy.schema import outputs
 from resynergy.schema.cells import plain
 
@@ -33,7 +33,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def flows_table(s: PlanSummary) -> pd.DataFrame:
+def flows_table(s: PlanFindings) -> pd.DataFrame:
     """The plan's flows with site and material names in both languages."""
     f = s.plan.flows.copy()
     for col, kind in (("from_site", "site"), ("to_site", "site"), ("material", "material")):
@@ -42,7 +42,7 @@ def flows_table(s: PlanSummary) -> pd.DataFrame:
     return f
 
 
-def shortages_table(s: PlanSummary) -> pd.DataFrame:
+def shortages_table(s: PlanFindings) -> pd.DataFrame:
     """The shortages every output shows (largest first), with site and material names in both
     languages."""
     d = s.shortages().drop(columns=["site_name", "material_name"])
@@ -52,7 +52,7 @@ def shortages_table(s: PlanSummary) -> pd.DataFrame:
     return d
 
 
-def corridors_table(s: PlanSummary) -> pd.DataFrame:
+def corridors_table(s: PlanFindings) -> pd.DataFrame:
     """Rail and new-energy shares per corridor and year, with the corridor named in both
     languages."""
     c = s.corridors("zh").rename(columns={"corridor_name": "corridor_zh"})
@@ -60,7 +60,7 @@ def corridors_table(s: PlanSummary) -> pd.DataFrame:
     return c
 
 
-def write_flows(s: PlanSummary, out: Path, flows: pd.DataFrame | None = None) -> list[Path]:
+def write_flows(s: PlanFindings, out: Path, flows: pd.DataFrame | None = None) -> list[Path]:
     """flows.csv and flows.parquet: :func:`flows_table` (given as ``flows``, or made here)."""
     f = flows_table(s) if flows is None else flows
     csv, parquet = out / "flows.csv", out / "flows.parquet"
@@ -69,7 +69,7 @@ def write_flows(s: PlanSummary, out: Path, flows: pd.DataFrame | None = None) ->
     return [csv, parquet]
 
 
-def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
+def result_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
     """Every result table of the plan, in workbook order (schema/output_tables.csv), each with
     its declared columns in order and the name columns the exports add after them. The
     ``targets`` sheet is the monitor's evaluation (every scope, with status), not the planner's
@@ -86,7 +86,7 @@ def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def summary_table(s: PlanSummary) -> pd.DataFrame:
+def summary_table(s: PlanFindings) -> pd.DataFrame:
     rows = [("scenario", str(s.plan.scenario)), ("status", str(s.plan.status)),
             ("objective", s.plan.objective), ("mip_gap", getattr(s.plan, "mip_gap", None))]
     rows += [(k, v) for k, v in s.totals.items()]
@@ -110,7 +110,7 @@ XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
                 "strings_to_numbers": False, "constant_memory": True}
 
 
-def write_xlsx(s: PlanSummary, path: Path,
+def write_xlsx(s: PlanFindings, path: Path,
                tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """One sheet per result table (``tables`` as from :func:`result_tables`, computed when not
     given), sheet names and headers ``中文 / English`` from the declaration
@@ -179,7 +179,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
-def plan_json(s: PlanSummary, outputs: dict[str, str] | None = None,
+def plan_json(s: PlanFindings, outputs: dict[str, str] | None = None,
               tables: dict[str, pd.DataFrame] | None = None) -> dict:
     """The machine summary: status, objective, totals, indicators, targets, diagnosis.
 
@@ -231,7 +231,7 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
-def write_json(s: PlanSummary, path: Path, outputs: dict[str, str] | None = None,
+def write_json(s: PlanFindings, path: Path, outputs: dict[str, str] | None = None,
                tables: dict[str, pd.DataFrame] | None = None) -> Path:
     return write_text_atomic(path, json.dumps(plan_json(s, outputs, tables), ensure_ascii=False,
                                               indent=1))

@@ -18,8 +18,8 @@ import pandas as pd
 
 from resynergy.indicators import INDICATORS
 from resynergy.planner.results import split_costs
+from resynergy.report.findings import PlanFindings, indicator_name
 from resynergy.report.labels import LANGS, component, pick, status
-from resynergy.report.summary import PlanSummary, indicator_name
 from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
 
@@ -42,7 +42,7 @@ def _w(lang: str, zh: str, en: str) -> str:
 class Places:
     """Province and prefecture (city) of every region and site of a scenario."""
 
-    def __init__(self, s: PlanSummary):
+    def __init__(self, s: PlanFindings):
         r = s.scenario.table("regions")
         level = dict(zip(r["code"].astype(str), r["level"].astype(str), strict=True))
         parent = dict(zip(r["code"].astype(str), r["parent"].fillna("").astype(str), strict=True))
@@ -72,7 +72,7 @@ class Places:
 
 # ---- which flows and facilities stand behind a target ---------------------------------------
 
-def target_links(s: PlanSummary) -> dict[str, tuple[set[str], set[str]]]:
+def target_links(s: PlanFindings) -> dict[str, tuple[set[str], set[str]]]:
     """For each target: (materials, processes) its indicator counts, by the indicator's
     material kinds and process flag; empty sets mean "any" (the link filters nothing on it).
     Programme, rail and CO2 targets are not tied to materials and get no link."""
@@ -106,7 +106,7 @@ def _targets_of(links, material: str, process: str | None) -> str:
 
 # ---- data embedded in the page -----------------------------------------------------------
 
-def report_data(s: PlanSummary) -> dict[str, Any]:
+def report_data(s: PlanFindings) -> dict[str, Any]:
     """What the page's selector, headline card and province map compute from (JSON-able)."""
     pl = Places(s)
     diag = _frame(s.plan.diagnosis)
@@ -162,7 +162,7 @@ def _frame(df: Any) -> pd.DataFrame:
     return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
-def headline(s: PlanSummary) -> dict[str, Any]:
+def headline(s: PlanFindings) -> dict[str, Any]:
     """The "达标 3/13" card of the whole plan (the page recomputes it for a selection):
     counts exclude report-only targets with no figure."""
     t = s.targets[s.targets["status"] != "reported"]
@@ -202,7 +202,7 @@ def change_text(v: float | None, base: float | None, unit: str, lang: str) -> st
     return text
 
 
-def province_targets_table(s: PlanSummary):
+def province_targets_table(s: PlanFindings):
     """Every target by province: the province's value of the target's indicator in the target
     year, its share of the region, the base year and the change since. A target scoped to a
     province (or its prefecture) carries its own status; a region-wide one is not split among
@@ -246,7 +246,7 @@ def province_targets_table(s: PlanSummary):
     return _make("province-targets", heads, rows, attrs, classes)
 
 
-def province_indicators_table(s: PlanSummary):
+def province_indicators_table(s: PlanFindings):
     """Every indicator by province and year, all materials and each material, with the change
     against the base year (the first planned year). Material rows show when a material is
     selected; totals otherwise."""
@@ -273,7 +273,7 @@ def province_indicators_table(s: PlanSummary):
     return _make("province-indicators", heads, rows, attrs)
 
 
-def causes_table(s: PlanSummary):
+def causes_table(s: PlanFindings):
     """Every missed target: the planner's cause (kind and words) and what closes the gap."""
     f = s.failing()
     diag = _frame(s.plan.diagnosis)
@@ -301,7 +301,7 @@ def causes_table(s: PlanSummary):
     return _make("causes", heads, rows, attrs, [str(x) for x in f["status"]])
 
 
-def gaps_table(s: PlanSummary):
+def gaps_table(s: PlanFindings):
     """The gap of each missed target by province and material (the planner's ``gap`` rows:
     unused supply for tonnage targets, programmes counted for count targets), largest first."""
     diag = _frame(s.plan.diagnosis)
@@ -327,7 +327,7 @@ def gaps_table(s: PlanSummary):
     return _make("gaps", heads, rows, attrs)
 
 
-def actions_table(s: PlanSummary, top: int = 3):
+def actions_table(s: PlanFindings, top: int = 3):
     """The first ``top`` actions the planner found for each missed target: the builds and
     expansions its target-meeting plan adds (``action`` rows of the diagnosis, largest first),
     each with the capacity it adds and its annualised cost."""
@@ -356,7 +356,7 @@ def actions_table(s: PlanSummary, top: int = 3):
     return _make("actions", heads, rows, attrs)
 
 
-def levers_table(s: PlanSummary, top: int = 12):
+def levers_table(s: PlanFindings, top: int = 12):
     """What could close each missed target, from the scenario: candidate facilities the plan
     did not build and expandable ones it did not expand (for tonnage and capacity targets not
     missed for a data ceiling, which no build closes;
@@ -448,7 +448,7 @@ def levers_table(s: PlanSummary, top: int = 12):
     return _make("levers", heads, rows, attrs)
 
 
-def _gap_by_province(s: PlanSummary, tid: str) -> dict[str, float]:
+def _gap_by_province(s: PlanFindings, tid: str) -> dict[str, float]:
     """The planner's gap of target ``tid`` summed by province (its ``gap`` diagnosis rows)."""
     diag = _frame(s.plan.diagnosis)
     if diag.empty:
@@ -458,10 +458,10 @@ def _gap_by_province(s: PlanSummary, tid: str) -> dict[str, float]:
     return g.groupby(prov)["amount"].sum().to_dict()
 
 
-def city_flows_table(s: PlanSummary):
+def city_flows_table(s: PlanFindings):
     """Transported tonnes by prefecture pair, material, mode and year (routes folded), with the
     targets each counts toward: what the "flows behind a target" link filters."""
-    from resynergy.report.summary import _journeys
+    from resynergy.report.findings import _journeys
 
     pl = Places(s)
     links = target_links(s)
@@ -501,7 +501,7 @@ def city_flows_table(s: PlanSummary):
     return _make("city-flows", heads, rows, attrs)
 
 
-def facilities_table(s: PlanSummary):
+def facilities_table(s: PlanFindings):
     """Facilities running or built in the plan: capacity, input and load by year, with the
     targets whose indicator counts them."""
     pl = Places(s)
@@ -532,7 +532,7 @@ def facilities_table(s: PlanSummary):
     return _make("facilities", heads, rows, attrs)
 
 
-def reconcile_table(s: PlanSummary):
+def reconcile_table(s: PlanFindings):
     """Item 5: how the period totals, the target-year figures and "CO2 avoided" relate. The
     plan gives costs and emissions as period totals by component; by year there are only what
     the flows and indicators carry (transport and handling cost, CO2 emitted and avoided).
@@ -591,7 +591,7 @@ def reconcile_table(s: PlanSummary):
 
 # ---- province map ----------------------------------------------------------------------------
 
-def province_map_svg(s: PlanSummary, width: int = 560, height: int = 460) -> str:
+def province_map_svg(s: PlanFindings, width: int = 560, height: int = 460) -> str:
     """An SVG of the scenario's provinces (the shipped boundaries; a tile grid when there are
     none), one <path data-province=code> each, for the page to colour and label."""
     from resynergy.report.figures import boundary_files

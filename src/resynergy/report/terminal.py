@@ -8,8 +8,8 @@ from rich.table import Table
 
 from resynergy.monitor import summary_lines
 from resynergy.planner.results import APART, split_costs
+from resynergy.report.findings import HEADLINE, PlanFindings, indicator_name
 from resynergy.report.labels import component, status
-from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
 from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
 
@@ -21,7 +21,7 @@ def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
-def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
+def print_summary(s: PlanFindings, console: Console, lang: str = "zh",
                   flows: int = 10) -> None:
     """Attainment, cost and CO2, rail share, largest flows and any diagnosis."""
     p = s.plan
@@ -55,7 +55,7 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
             console.print(lead + text, markup=False, highlight=False)
 
 
-def _targets_table(s: PlanSummary, lang: str) -> Table:
+def _targets_table(s: PlanFindings, lang: str) -> Table:
     return targets_table(s.targets, s.names, lang)
 
 
@@ -86,7 +86,7 @@ def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
     return t
 
 
-def _indicator_table(s: PlanSummary, lang: str) -> Table:
+def _indicator_table(s: PlanFindings, lang: str) -> Table:
     head = s.headline()
     years = sorted(head["year"].unique())
     t = Table(title=_t(lang, "主要指标（全区域）", "Main indicators (whole region)"),
@@ -102,7 +102,7 @@ def _indicator_table(s: PlanSummary, lang: str) -> Table:
     return t
 
 
-def province_table(s: PlanSummary, lang: str) -> Table:
+def province_table(s: PlanFindings, lang: str) -> Table:
     """Compact: the main indicators of the last year, one column per province."""
     year = s.years[-1] if s.years else None
     p = s.by_province(year)
@@ -137,7 +137,7 @@ def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
     return t
 
 
-def cost_line(s: PlanSummary, lang: str) -> str:
+def cost_line(s: PlanFindings, lang: str) -> str:
     """The headline cost: the plan's own, with what the objective adds shown apart, labelled."""
     tot = s.totals
     parts = [f"[bold]{_t(lang, '规划费用', 'Plan cost')}[/]{s.period(lang)} "
@@ -165,7 +165,7 @@ def cost_table(df: pd.DataFrame, title: str, lang: str) -> Table:
     return t
 
 
-def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
+def shortage_table(s: PlanFindings, lang: str, n: int = 10) -> Table:
     """The largest shortages by demand site and year (demand that neither recycled nor virgin
     supply meets), with the total of every shortage."""
     d = s.shortages(lang)
@@ -186,7 +186,7 @@ def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
     return t
 
 
-def corridor_table(s: PlanSummary, lang: str) -> Table:
+def corridor_table(s: PlanFindings, lang: str) -> Table:
     """Per corridor and year: tonnes, rail share of tonnes and new-energy share of road t·km,
     each beside the corridor's minimum."""
     c = s.corridors(lang)
@@ -207,7 +207,7 @@ def corridor_table(s: PlanSummary, lang: str) -> Table:
     return t
 
 
-def _flows_table(s: PlanSummary, lang: str, n: int) -> Table:
+def _flows_table(s: PlanFindings, lang: str, n: int) -> Table:
     f = s.largest_flows(n, lang)
     year = f"{int(f['year'].iloc[0])}" if len(f) else ""
     t = Table(title=_t(lang, f"{year}年最大的 {len(f)} 条流向", f"Largest {len(f)} flows, {year}"),
@@ -220,7 +220,7 @@ def _flows_table(s: PlanSummary, lang: str, n: int) -> Table:
     return t
 
 
-def print_compare(summaries: dict[str, PlanSummary], table: pd.DataFrame, console: Console,
+def print_compare(summaries: dict[str, PlanFindings], table: pd.DataFrame, console: Console,
                   lang: str = "zh") -> None:
     """The comparison table: one column per variant."""
     from resynergy.report.compare import cell

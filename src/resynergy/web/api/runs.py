@@ -24,7 +24,7 @@ router = APIRouter()
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PolicyKey = Literal[tuple(c for c in schema.columns("policy") if c.name == "key")[0].choices]  # type: ignore[misc]
-ResultName = Literal[plans.PLAN_TABLES + ("summary",)]  # type: ignore[valid-type]
+ResultName = Literal[plans.PLAN_TABLES + (plans.OVERVIEW,)]  # type: ignore[valid-type]
 FigureName = Literal["map", "sankey", "attainment", "trajectory", "costs", "co2"]
 
 

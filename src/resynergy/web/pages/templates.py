@@ -14,8 +14,8 @@ from markupsafe import Markup
 
 from resynergy import __version__
 from resynergy.report import labels
+from resynergy.report.findings import indicator_name
 from resynergy.report.html import inline_json
-from resynergy.report.summary import indicator_name
 from resynergy.services.access import Actor
 from resynergy.web import i18n
 

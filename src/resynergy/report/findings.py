@@ -1,7 +1,8 @@
-"""What a plan amounts to: indicator values, target attainment, totals and largest flows.
+"""The findings of a plan: indicator values, target attainment, totals and largest flows.
 
-One :class:`PlanSummary` feeds the terminal summary, ``report.html``, ``plan.xlsx`` and
-``plan.json``, so that every output shows the same numbers.
+One :class:`PlanFindings` (made by :func:`findings`) feeds the terminal summary,
+``report.html``, ``plan.xlsx``, ``plan.json`` and a platform run's stored results, so that every
+output shows the same numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_c
 
 
 @dataclass
-class PlanSummary:
+class PlanFindings:
     """A plan and everything the outputs say about it."""
 
     plan: Any
@@ -220,7 +221,7 @@ def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFram
     return a
 
 
-def summarize(plan: Any, scenario: Any) -> PlanSummary:
+def findings(plan: Any, scenario: Any) -> PlanFindings:
     """Evaluate every indicator on the plan and compare with the scenario's targets."""
     # Every level a target may be scoped to (schema: province or prefecture).
     values = evaluate_plan(plan, scenario, levels=LEVELS)
@@ -240,7 +241,7 @@ def summarize(plan: Any, scenario: Any) -> PlanSummary:
         "onsite_t": float(onsite["t"].sum()) if len(onsite) else 0.0,
         "tkm": float(flows["tkm"].sum()) if "tkm" in flows else 0.0,
     }
-    s = PlanSummary(plan=plan, scenario=scenario, names=Names(scenario), values=values,
+    s = PlanFindings(plan=plan, scenario=scenario, names=Names(scenario), values=values,
                     targets=targets, monitor=mon, totals=totals)
     s.totals["shortage_t"] = s.shortage_totals()["shortage_t"]  # the one sum every output shows
     return s
