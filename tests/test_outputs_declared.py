@@ -112,3 +112,18 @@ def test_stored_results_and_the_api_name_the_declared_columns(plans):
     assert cap == {"name": "capacity_t", "unit": "t/yr", "label_zh": "能力（吨/年）",
                    "label_en": "Capacity (t/yr)"}
     assert service.result_columns("summary") == []
+
+
+def test_the_plans_scalars_agree_with_its_findings():
+    """Plan.scalars() and PlanFindings.totals share keys only where they mean the same: a
+    scenario whose on-site mode is not called 'onsite' once made them disagree on onsite_t."""
+    from test_outputs_agree import scenario
+
+    s = scenario()  # the belt is an on-site mode
+    plan = solve(s)
+    totals, scalars = findings(plan, s).totals, plan.scalars()
+    shared = set(totals) & set(scalars)
+    assert {"objective_yuan", "shortage_t"} <= shared
+    for key in shared:
+        assert scalars[key] == pytest.approx(totals[key]), key
+

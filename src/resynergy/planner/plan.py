@@ -72,10 +72,8 @@ class Plan:
                                                      strict=True)},
             "objective_yuan": float(self.costs["yuan"].sum()),
             "total_co2_kg": float(self.emissions["kg"].sum()),
-            # transported tonnes; on-site (co-located) use is not transport
-            "flow_t": float(self.flows.loc[self.flows["leg"].isin(["direct", "first_mile"])
-                                           & (self.flows["mode"] != "onsite"), "t"].sum()),
-            "onsite_t": float(self.flows.loc[self.flows["mode"] == "onsite", "t"].sum()),
+            # transported and on-site tonnes need the scenario's on-site modes: they are
+            # PlanFindings.totals (flows_t, onsite_t), the one definition every output shows
             "disposed_t": float(self.supply_use["disposed_t"].sum()),
             "unmet_t": float(self.deliveries["unmet_t"].sum()),
             "shortage_t": float(self.shortages["shortage_t"].sum()) if len(self.shortages)
