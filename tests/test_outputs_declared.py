@@ -127,3 +127,14 @@ def test_the_plans_scalars_agree_with_its_findings():
     for key in shared:
         assert scalars[key] == pytest.approx(totals[key]), key
 
+
+
+def test_plan_json_says_what_every_column_holds(plans):
+    plan, s = plans["optimal"]
+    doc = exports.plan_json(findings(plan, s))
+    flows = doc["columns"]["flows"]
+    assert [c["name"] for c in flows] == outputs.column_names("flows") + list(
+        outputs.table("flows").names)  # the columns of flows.csv, in order
+    units = {c["name"]: c["unit"] for c in flows}
+    assert units["distance_km"] == "km" and units["tkm"] == "tkm" and units["co2_kg"] == "kg"
+    assert set(doc["columns"]) == set(outputs.all_tables())

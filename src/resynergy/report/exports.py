@@ -13,7 +13,7 @@ import pandas as pd
 
 from resynergy.monitor import summary_lines
 from resynergy.report.findings import PlanFindings
-from resynergy.schema import outputs
+from resynergy.schema import outputs as declared
 from resynergy.schema.cells import plain
 
 
@@ -79,7 +79,7 @@ def result_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
             "flows": lambda: flows_table(s), "shortages": lambda: shortages_table(s),
             "corridor_shares": lambda: corridors_table(s)}
     tables: dict[str, pd.DataFrame] = {}
-    for name, decl in outputs.all_tables().items():
+    for name, decl in declared.all_tables().items():
         df = made[name]() if name in made else getattr(s.plan, name, None)
         if isinstance(df, pd.DataFrame):
             tables[name] = decl.arrange(df)
@@ -126,7 +126,7 @@ def write_xlsx(s: PlanFindings, path: Path,
     with xlsxwriter.Workbook(str(path), XLSX_OPTIONS) as wb:
         bold = wb.add_format({"bold": True})
         for name, df in tables.items():
-            title = outputs.table(name).sheet if name in outputs.all_tables() else name
+            title = declared.table(name).sheet if name in declared.all_tables() else name
             per_sheet = MAX_ROWS - 1
             for part, start in enumerate(range(0, max(len(df), 1), per_sheet)):
                 sheet = title[:31] if part == 0 else f"{title[:25]} ({part + 1})"
@@ -136,7 +136,7 @@ def write_xlsx(s: PlanFindings, path: Path,
 
 def _write_sheet(ws: Any, df: pd.DataFrame, bold: Any) -> None:
     """A header row, then every row of ``df``: numbers as numbers, text as text, NaN empty."""
-    heads = [outputs.bilingual(c) for c in df.columns]
+    heads = [declared.bilingual(c) for c in df.columns]
     for i, h in enumerate(heads):
         ws.set_column(i, i, max(10, min(40, len(h))))
     ws.freeze_panes(1, 0)
@@ -211,6 +211,9 @@ def plan_json(s: PlanFindings, outputs: dict[str, str] | None = None,
         "summary": {"zh": summary_lines(s.monitor, "zh", s.names),
                     "en": summary_lines(s.monitor, "en", s.names)},
         "timings_s": {str(k): _num(v) for k, v in (getattr(p, "timings", None) or {}).items()},
+        # what the columns of plan.xlsx and flows.csv hold: name, unit, zh/en label, by table
+        "columns": {name: declared.column_records(name, with_names=True)
+                    for name in declared.all_tables()},
     }
     if outputs:
         doc["outputs"] = outputs

@@ -125,6 +125,15 @@ def column_names(name: str) -> list[str]:
     return list(table(name).columns)
 
 
+def column_records(name: str, *, with_names: bool = False) -> list[dict[str, str]]:
+    """The columns of output table ``name`` as JSON records (name, unit, label_zh, label_en),
+    in order; ``with_names`` adds the name columns the exports append."""
+    decl, cols = table(name), all_columns()
+    return [{"name": c, "unit": cols[c].unit, "label_zh": cols[c].label_zh,
+             "label_en": cols[c].label_en}
+            for c in (*decl.columns, *(decl.names if with_names else ()))]
+
+
 def column(name: str) -> OutputColumn | None:
     """The declaration of output column ``name`` (None when it is not an output column)."""
     return all_columns().get(name)

@@ -75,13 +75,9 @@ def headline(s: Any) -> list[dict[str, Any]]:
 
 
 def result_columns(name: str) -> list[dict[str, str]]:
-    """The declared columns of stored result table ``name``: name, unit and zh/en labels (none
-    for results that are not tables)."""
-    if name not in PLAN_TABLES:
-        return []
-    cols = declared.all_columns()
-    return [{"name": c, "unit": cols[c].unit, "label_zh": cols[c].label_zh,
-             "label_en": cols[c].label_en} for c in declared.column_names(name)]
+    """The declared columns of stored result ``name``: name, unit and zh/en labels, in order
+    (none for results that are not tables)."""
+    return declared.column_records(name) if name in PLAN_TABLES else []
 
 
 def run_overview(plan: Any, s: Any) -> dict[str, Any]:
