@@ -20,6 +20,7 @@ from resynergy.monitor import Monitor, monitor
 from resynergy.network.arcs import onsite_modes
 from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
+from resynergy.schema import outputs
 
 HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_capacity",
             "high_value_capacity_added", "output_value", "rail_share", "co2", "co2_avoided",
@@ -167,10 +168,9 @@ class PlanFindings:
 
 
 SHORTAGE_TOL = 1e-6  # t; below this a shortage row is solver noise
-SHORTAGE_COLUMNS = ["year", "site", "site_name", "material", "material_name", "demand_t",
-                    "delivered_t", "virgin_t", "shortage_t", "shortage_cost"]
-CORRIDOR_COLUMNS = ["corridor", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
-                    "nev_tkm", "nev_share", "min_nev_share"]
+# the plan's tables as declared (schema/output_tables.csv), shortages with names in one language
+SHORTAGE_COLUMNS = [*outputs.column_names("shortages"), "site_name", "material_name"]
+CORRIDOR_COLUMNS = outputs.column_names("corridor_shares")
 
 
 def transport_flows(flows: pd.DataFrame, scenario: Any) -> pd.DataFrame:
@@ -210,7 +210,8 @@ def _journeys(flows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFrame:
-    """Attainment from the indicator values, with the planner's shadow prices added."""
+    """Attainment from the indicator values, with the planner's shadow prices added, in the
+    declared order of the ``targets`` table."""
     targets = scenario.table("targets")
     a = attainment(targets, values, complete=True)
     pt = _frame(getattr(plan, "targets", None))
@@ -218,7 +219,7 @@ def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFram
         a["shadow_price"] = a["id"].map(pt.set_index("id")["shadow_price"])
     else:
         a["shadow_price"] = np.nan
-    return a
+    return outputs.table("targets").arrange(a)
 
 
 def findings(plan: Any, scenario: Any) -> PlanFindings:
