@@ -138,3 +138,16 @@ def test_plan_json_says_what_every_column_holds(plans):
     units = {c["name"]: c["unit"] for c in flows}
     assert units["distance_km"] == "km" and units["tkm"] == "tkm" and units["co2_kg"] == "kg"
     assert set(doc["columns"]) == set(outputs.all_tables())
+
+
+@pytest.mark.parametrize("outcome", ["optimal", "greedy"])
+def test_every_cost_and_emission_component_is_declared_and_labelled(plans, outcome):
+    from resynergy.report.labels import component
+
+    plan, _ = plans[outcome]
+    for name in ("costs", "emissions"):
+        made = list(getattr(plan, name)["component"])
+        assert made == outputs.values(name, "component"), name
+        for c in made:
+            zh, en = component(c, "zh"), component(c, "en")
+            assert zh != c and en and zh != en, (name, c)  # worded, not shown as its code

@@ -1,12 +1,14 @@
-"""Bilingual words of the reports: names from the scenario, statuses and cost components.
+"""Bilingual words of the reports: names from the scenario and statuses.
 
-Labels of result columns are declared with the output tables (:mod:`resynergy.schema.outputs`)."""
+Labels of result columns and of cost and emission components are declared with the output
+tables (:mod:`resynergy.schema.outputs`)."""
 
 from __future__ import annotations
 
 from resynergy.scenario.names import Names  # the one bilingual name lookup, re-exported
+from resynergy.schema.outputs import value_label
 
-__all__ = ["STATUS", "COMPONENTS", "LANGS", "Names", "component", "status", "pick"]
+__all__ = ["STATUS", "LANGS", "Names", "component", "status", "pick"]
 
 STATUS: dict[str, tuple[str, str]] = {
     "met": ("达成", "met"),
@@ -23,31 +25,6 @@ STATUS: dict[str, tuple[str, str]] = {
     "not_planned": ("未纳入规划年份", "year not planned"),
 }
 
-# Cost and emission components the planner reports; others are shown by their id.
-COMPONENTS: dict[str, tuple[str, str]] = {
-    "transport": ("运输", "transport"),
-    "transport_road": ("公路运输", "road transport"),
-    "transport_rail": ("铁路运输", "rail transport"),
-    "process": ("加工过程", "processing"),
-    "virgin_purchase": ("外购原生替代品", "virgin alternatives bought"),
-    "virgin_alternative": ("外购原生替代品", "virgin alternatives bought"),
-    "target_penalty": ("目标缺口折算", "target shortfall, priced"),
-    "shortage": ("供应短缺折算", "shortage, priced"),
-    "onsite_handling": ("同址利用短驳", "on-site handling"),
-    "handling": ("货场装卸", "terminal handling"),
-    "processing": ("加工运行", "processing"),
-    "opex": ("运行成本", "operating cost"),
-    "capex": ("投资年金", "capital (annuity)"),
-    "fixed": ("固定成本", "fixed cost"),
-    "disposal": ("处置", "disposal"),
-    "env_tax": ("环境保护税", "environmental tax"),
-    "carbon": ("碳成本", "carbon cost"),
-    "incentives": ("税收优惠", "tax incentives"),
-    "revenue": ("产品收入", "product revenue"),
-    "penalty": ("目标缺口折算", "target shortfall, priced"),
-    "unmet_demand": ("需求未满足", "unmet demand"),
-}
-
 LANGS = ("zh", "en")  # the languages of every report and page: Chinese first
 
 
@@ -60,4 +37,5 @@ def status(s: str, lang: str) -> str:
 
 
 def component(c: str, lang: str) -> str:
-    return pick(COMPONENTS[c], lang) if c in COMPONENTS else c
+    """A cost or emission component in words (declared in schema/output_values.csv)."""
+    return value_label("component", c, lang)

@@ -1,8 +1,9 @@
 """The result tables of a plan, declared once: the schema idea applied to outputs.
 
 ``outputs.csv`` declares every column an output table may hold (dtype, unit, zh/en label,
-description); a column name means the same in every table. ``output_tables.csv`` declares every
-table: whether the planner (``plan``: a table of :class:`resynergy.planner.Plan`, kept by every
+description); a column name means the same in every table. ``output_values.csv`` labels the values a
+column takes where they are codes (the cost and emission components). ``output_tables.csv``
+declares every table: whether the planner (``plan``: a table of :class:`resynergy.planner.Plan`, kept by every
 platform run) or the report (``report``) makes it, its workbook sheet, its labels, its columns
 in order and the name columns the exports add after them. The planner gives its frames these
 columns in this order, and the exports, the report, the platform's stored results and the API
@@ -123,6 +124,25 @@ def plan_tables() -> tuple[str, ...]:
 def column_names(name: str) -> list[str]:
     """The columns of output table ``name``, in order."""
     return list(table(name).columns)
+
+
+@cache
+def all_values() -> dict[tuple[str, str], tuple[str, str]]:
+    """(column, value) -> (zh, en) label of every declared value, e.g. ('component', 'capex')."""
+    return {(r["column"], r["value"]): (r["label_zh"], r["label_en"])
+            for r in _rows("output_values.csv")}
+
+
+def values(table_name: str, column_name: str) -> list[str]:
+    """The declared values of ``column_name`` in output table ``table_name``, in order."""
+    return [r["value"] for r in _rows("output_values.csv")
+            if r["table"] == table_name and r["column"] == column_name]
+
+
+def value_label(column_name: str, value: str, lang: str = "zh") -> str:
+    """The label of ``value`` in column ``column_name`` (the value itself when undeclared)."""
+    pair = all_values().get((column_name, value))
+    return (pair[0] if lang == "zh" else pair[1]) if pair else value
 
 
 def column_records(name: str, *, with_names: bool = False) -> list[dict[str, str]]:
