@@ -95,6 +95,10 @@ def test_the_workbook_reads_sheets_and_headers_from_the_declaration(plans, tmp_p
     for t in declared.values():
         header = [c.value for c in next(wb[t.sheet].iter_rows(max_row=1))]
         assert header == [outputs.bilingual(c) for c in (*t.columns, *t.names)], t.name
+    wb.close()
+    notes = load_workbook(path)[outputs.table("flows").sheet]  # notes: full mode only
+    note = notes.cell(1, outputs.column_names("flows").index("distance_km") + 1).comment
+    assert note is not None and "运输段距离" in note.text and "[km]" in note.text
 
 
 def test_stored_results_and_the_api_name_the_declared_columns(plans):
@@ -110,7 +114,8 @@ def test_stored_results_and_the_api_name_the_declared_columns(plans):
     assert [c["name"] for c in cols] == outputs.column_names("activity")
     cap = next(c for c in cols if c["name"] == "capacity_t")
     assert cap == {"name": "capacity_t", "unit": "t/yr", "label_zh": "能力（吨/年）",
-                   "label_en": "Capacity (t/yr)"}
+                   "label_en": "Capacity (t/yr)", "description_zh": "在位处理能力",
+                   "description": "Input capacity in place"}
     assert service.result_columns("summary") == []
 
 

@@ -135,12 +135,17 @@ def write_xlsx(s: PlanFindings, path: Path,
 
 
 def _write_sheet(ws: Any, df: pd.DataFrame, bold: Any) -> None:
-    """A header row, then every row of ``df``: numbers as numbers, text as text, NaN empty."""
+    """A header row (each declared column's header carries what it holds, zh and en, as a
+    note), then every row of ``df``: numbers as numbers, text as text, NaN empty."""
     heads = [declared.bilingual(c) for c in df.columns]
     for i, h in enumerate(heads):
         ws.set_column(i, i, max(10, min(40, len(h))))
     ws.freeze_panes(1, 0)
     ws.write_row(0, 0, heads, bold)
+    for i, name in enumerate(df.columns):
+        col = declared.column(str(name))
+        if col is not None:
+            ws.write_comment(0, i, col.note(), {"author": "resynergy"})
     columns = [df[c].tolist() for c in df.columns]  # Python scalars, column by column
     number, text, boolean = ws.write_number, ws.write_string, ws.write_boolean
     for r in range(len(df)):

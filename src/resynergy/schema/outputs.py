@@ -43,8 +43,10 @@ class OutputColumn:
         zh, en = self.label_zh, self.label_en
         return zh if zh == en else f"{zh} / {en}"
 
-    def describe(self, lang: str = "zh") -> str:
-        return self.description_zh if lang == "zh" else self.description
+    def note(self) -> str:
+        """What the column holds, zh then en, with its unit (a workbook header's note)."""
+        unit = f" [{self.unit}]" if self.unit else ""
+        return f"{self.description_zh}\n{self.description}{unit}"
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,6 @@ class OutputTable:
     names: tuple[str, ...]  # name columns the exports add after ``columns``
     description: str
     description_zh: str
-
-    def label(self, lang: str = "zh") -> str:
-        return self.label_zh if lang == "zh" else self.label_en
-
-    def describe(self, lang: str = "zh") -> str:
-        return self.description_zh if lang == "zh" else self.description
 
     def arrange(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with the declared columns first, in order, then the declared name columns,
@@ -146,11 +142,13 @@ def value_label(column_name: str, value: str, lang: str = "zh") -> str:
 
 
 def column_records(name: str, *, with_names: bool = False) -> list[dict[str, str]]:
-    """The columns of output table ``name`` as JSON records (name, unit, label_zh, label_en),
-    in order; ``with_names`` adds the name columns the exports append."""
+    """The columns of output table ``name`` as JSON records (name, unit, label_zh, label_en,
+    description_zh, description), in order; ``with_names`` adds the name columns the exports
+    append."""
     decl, cols = table(name), all_columns()
     return [{"name": c, "unit": cols[c].unit, "label_zh": cols[c].label_zh,
-             "label_en": cols[c].label_en}
+             "label_en": cols[c].label_en, "description_zh": cols[c].description_zh,
+             "description": cols[c].description}
             for c in (*decl.columns, *(decl.names if with_names else ()))]
 
 

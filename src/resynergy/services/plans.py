@@ -75,8 +75,8 @@ def headline(s: Any) -> list[dict[str, Any]]:
 
 
 def result_columns(name: str) -> list[dict[str, str]]:
-    """The declared columns of stored result ``name``: name, unit and zh/en labels, in order
-    (none for results that are not tables)."""
+    """The declared columns of stored result ``name``: name, unit, zh/en labels and what each
+    holds, in order (none for results that are not tables)."""
     return declared.column_records(name) if name in PLAN_TABLES else []
 
 

@@ -107,7 +107,8 @@ class RunPage(BaseModel):
 class ResultPage(BaseModel):
     name: str
     columns: list[dict[str, str]] = Field(default_factory=list, description=(
-        "the table's declared columns in order: name, unit, label_zh, label_en / 各列名称、单位和标签"))
+        "the table's declared columns in order: name, unit, label_zh, label_en, description_zh, "
+        "description / 各列名称、单位、标签和说明"))
     items: list[dict[str, Any]]
     total: int
     limit: int
