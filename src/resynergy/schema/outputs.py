@@ -1,13 +1,13 @@
 """The result tables of a plan, declared once: the schema idea applied to outputs.
 
 ``outputs.csv`` declares every column an output table may hold (dtype, unit, zh/en label,
-description); a column name means the same in every table. ``output_values.csv`` labels the values a
-column takes where they are codes (the cost and emission components). ``output_tables.csv``
-declares every table: whether the planner (``plan``: a table of :class:`resynergy.planner.Plan`, kept by every
-platform run) or the report (``report``) makes it, its workbook sheet, its labels, its columns
-in order and the name columns the exports add after them. The planner gives its frames these
-columns in this order, and the exports, the report, the platform's stored results and the API
-read their names, labels and units from here.
+description); a column name means the same in every table. ``output_values.csv`` labels the
+values a column takes where they are codes (the cost and emission components).
+``output_tables.csv`` declares every table: whether the planner (``plan``: a table of
+:class:`resynergy.planner.Plan`, kept by every platform run) or the report (``report``) makes
+it, its workbook sheet, its labels, its columns in order and the name columns the exports add
+after them. The planner gives its frames these columns in this order, and the exports, the
+report, the platform's stored results and the API read their names, labels and units from here.
 
 Labels carry their unit in the reader's words (``距离（公里）``), as the workbooks always have.
 """
@@ -74,9 +74,10 @@ class OutputTable:
         return pd.DataFrame(columns=list(self.columns))
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+@cache
+def _rows(name: str) -> tuple[dict[str, str], ...]:
     with files("resynergy.schema").joinpath(name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        return tuple(csv.DictReader(fh))
 
 
 def _split(text: str) -> tuple[str, ...]:
