@@ -21,7 +21,8 @@ from openpyxl import load_workbook
 from resynergy import synth
 from resynergy.indicators.evaluate import LEVELS, evaluate_all
 from resynergy.planner import PlanOptions, solve
-from resynergy.report import exports, summarize
+from resynergy.report import exports, findings
+from resynergy.schema import outputs
 
 # the module (the package's name ``evaluate`` is its function)
 evaluate = importlib.import_module("resynergy.indicators.evaluate")
@@ -42,7 +43,7 @@ def write(tmp_path, tables: dict[str, pd.DataFrame]):
 
 def test_text_is_written_as_text_whatever_it_starts_with(tmp_path):
     df = pd.DataFrame({"name": HOSTILE, "t": np.arange(len(HOSTILE), dtype=float)})
-    ws = write(tmp_path, {"flows": df})[exports.SHEET_NAMES["flows"]]
+    ws = write(tmp_path, {"flows": df})[outputs.table("flows").sheet]
     cells = [row[0] for row in ws.iter_rows(min_row=2)]
     assert [ooxml(c.value) for c in cells] == HOSTILE
     assert all(c.data_type == "s" for c in cells)  # no formula, number or boolean made of text
@@ -54,7 +55,7 @@ def test_numbers_missing_values_and_other_types(tmp_path):
     df = pd.DataFrame({"x": [1.5, np.nan, np.inf, -np.inf], "n": [1, 2, 3, 4],
                        "ok": [True, False, True, False],
                        "mixed": [np.float64(2.0), None, np.int64(7), pd.NA]})
-    ws = write(tmp_path, {"costs": df})[exports.SHEET_NAMES["costs"]]
+    ws = write(tmp_path, {"costs": df})[outputs.table("costs").sheet]
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert rows == [[1.5, 1, True, 2], [None, 2, False, None], ["inf", 3, True, 7],
                     ["-inf", 4, False, None]]
@@ -65,12 +66,12 @@ def test_a_table_longer_than_a_sheet_continues_on_the_next(tmp_path, monkeypatch
     monkeypatch.setattr(exports, "MAX_ROWS", 4)  # 3 data rows per sheet
     df = pd.DataFrame({"t": np.arange(7.0)})
     wb = write(tmp_path, {"flows": df, "costs": df.iloc[:0]})
-    title = exports.SHEET_NAMES["flows"]
+    title = outputs.table("flows").sheet
     assert wb.sheetnames == [title, f"{title[:25]} (2)", f"{title[:25]} (3)",
-                             exports.SHEET_NAMES["costs"]]
+                             outputs.table("costs").sheet]
     values = [r[0].value for name in wb.sheetnames[:3] for r in wb[name].iter_rows(min_row=2)]
     assert values == list(range(7))
-    assert wb[exports.SHEET_NAMES["costs"]].max_row == 1  # an empty table keeps its header
+    assert wb[outputs.table("costs").sheet].max_row == 1  # an empty table keeps its header
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_the_planner_evaluates_indicators_once_and_the_summary_reuses_them(plann
     calls = []
     monkeypatch.setattr(evaluate, "evaluate_all",
                         lambda *a, **k: calls.append(1) or evaluate_all(*a, **k))
-    summary = summarize(plan, s)
+    summary = findings(plan, s)
     assert calls == []  # nothing evaluated again
     fresh = evaluate_all(plan.flows, s, facility_io=plan.facility_io, activity=plan.activity,
                          supply_use=plan.supply_use, deliveries=plan.deliveries, levels=LEVELS)
@@ -99,9 +100,9 @@ def test_a_changed_or_copied_plan_is_evaluated_again(planned, monkeypatch):
     monkeypatch.setattr(evaluate, "evaluate_all",
                         lambda *a, **k: calls.append(1) or evaluate_all(*a, **k))
     halved = dataclasses.replace(plan, flows=plan.flows.assign(t=plan.flows["t"] / 2))
-    summarize(halved, s)
+    findings(halved, s)
     assert len(calls) == 1
-    summarize(pickle.loads(pickle.dumps(plan)), s)  # the scenario does not travel with a plan
+    findings(pickle.loads(pickle.dumps(plan)), s)  # the scenario does not travel with a plan
     assert len(calls) == 2
-    summarize(plan, s.with_policy(carbon_price=1.0))  # another scenario
+    findings(plan, s.with_policy(carbon_price=1.0))  # another scenario
     assert len(calls) == 3

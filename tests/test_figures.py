@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from resynergy.report import summarize, write_outputs
+from resynergy.report import findings, write_outputs
 from resynergy.report.figures import (
     FIGURES,
     MAX_SITE_POINTS,
@@ -43,7 +43,7 @@ def two_year_plan():
 
 @pytest.fixture(scope="module")
 def summary():
-    return summarize(two_year_plan(), toy_scenario())
+    return findings(two_year_plan(), toy_scenario())
 
 
 def transported(plan) -> pd.DataFrame:
@@ -90,9 +90,9 @@ def points(doc: dict) -> int:
 # --- map -------------------------------------------------------------------------------
 
 def test_map_trace_count_does_not_grow_with_flows():
-    small = summarize(toy_plan(), toy_scenario())
+    small = findings(toy_plan(), toy_scenario())
     plan, scenario = crowded(n_sites=MAX_SITE_POINTS + 500, n_flows=5_000)
-    big = summarize(plan, scenario)
+    big = findings(plan, scenario)
     a, b = map_figure(small, "zh"), map_figure(big, "zh")
     # the toy plan already uses both modes: the crowded one adds no trace
     assert len(b["data"]) == len(a["data"])

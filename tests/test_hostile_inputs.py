@@ -292,7 +292,7 @@ def test_inline_json_escapes_markup_and_line_separators():
 
 
 def test_report_and_compare_with_a_hostile_site_name_embed_parseable_json(tmp_path):
-    from resynergy.report import summarize, write_outputs
+    from resynergy.report import findings, write_outputs
     from resynergy.report.compare import write_compare
     from support.toys import toy_plan, toy_scenario
 
@@ -303,7 +303,7 @@ def test_report_and_compare_with_a_hostile_site_name_embed_parseable_json(tmp_pa
     scenario = scenario.with_tables(sites=sites)
     plan = toy_plan()
     plan.scenario = scenario
-    s = summarize(plan, scenario)
+    s = findings(plan, scenario)
     write_outputs(s, tmp_path)
     write_compare({"a": s, "b": s}, tmp_path / "compare.html")
     for page in ("report.html", "compare.html"):

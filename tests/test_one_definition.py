@@ -97,13 +97,12 @@ def test_a_user_province_must_be_a_province_code(sqlite_app):
 
 
 def test_result_tables_are_listed_once():
-    """planner.plan.TABLES is the one list; the platform stores it and the exports write it
-    (targets come from the monitor's fuller table instead of the planner's)."""
+    """The output declaration (schema/output_tables.csv) is the one list: the planner's Plan
+    holds its plan tables, the platform stores them and the exports write every table."""
     from resynergy.planner.plan import TABLES, Plan
-    from resynergy.report import exports
+    from resynergy.schema import outputs
     from resynergy.services import plans
 
-    assert plans.PLAN_TABLES == TABLES
-    assert exports.PLAN_TABLES == tuple(t for t in TABLES if t != "targets")
+    assert plans.PLAN_TABLES == TABLES == outputs.plan_tables()
     frames = {f for f, v in Plan.__dataclass_fields__.items() if "DataFrame" in str(v.type)}
     assert frames == set(TABLES)

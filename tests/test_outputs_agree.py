@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 import resynergy.cli.console as console
 from resynergy.cli.main import app
 from resynergy.planner.plan import TABLES
-from resynergy.report.exports import SHEET_NAMES
-from resynergy.report.labels import COLUMNS, bilingual, quantity
+from resynergy.schema import outputs
+from resynergy.schema.numbers import quantity
+from resynergy.schema.outputs import bilingual
 from support.cases import SRC, rail_case
 
 ONSITE = {"id": "belt", "name_zh": "厂内转运", "name_en": "On site", "cost_per_tkm": 0.0,
@@ -101,7 +102,7 @@ def run(tmp_path_factory):
 
 
 def sheet(wb, name: str) -> pd.DataFrame:
-    rows = list(wb[SHEET_NAMES[name]].values)
+    rows = list(wb[outputs.table(name).sheet].values)
     return pd.DataFrame(rows[1:], columns=rows[0])
 
 
@@ -162,8 +163,8 @@ def test_corridor_tonnes_leave_out_onsite_use(run):
 def test_every_result_table_is_a_labelled_sheet(run):
     wb = run["xlsx"]
     for name in TABLES:  # the planner's one list; targets come from the monitor's evaluation
-        assert SHEET_NAMES[name] in wb.sheetnames, name
-    labelled = {bilingual(c) for c in COLUMNS}
+        assert outputs.table(name).sheet in wb.sheetnames, name
+    labelled = {bilingual(c) for c in outputs.all_columns()}
     for ws in wb.worksheets:
         header = [c.value for c in next(ws.iter_rows(max_row=1))]
         assert set(header) <= labelled, (ws.title, set(header) - labelled)
@@ -174,7 +175,7 @@ def test_a_platform_run_keeps_every_result_table(run):
     from resynergy.services import plans
 
     s = scenario()
-    kept = plans.outputs(solve(s), s)
+    kept = plans.stored_results(solve(s), s)
     assert set(TABLES) <= set(kept)
     short = kept["shortages"]["data"]
     total = run["json"]["shortage_totals"]["shortage_t"]

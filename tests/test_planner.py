@@ -324,7 +324,7 @@ def test_plan_tables_have_the_contract_columns():
     }.items():
         assert list(getattr(plan, table).columns[:len(cols)]) == cols, table
     assert np.isfinite(plan.timings["total"])
-    assert plan.summary()["status"] == "optimal"
+    assert plan.scalars()["status"] == "optimal"
 
 
 def test_vat_refund_and_env_tax_are_switchable():

@@ -77,7 +77,7 @@ TARGETS = [  # one region-wide target and one for Hebei, as the report's targets
 
 
 def stored_run(app, title: str, rail_share: float, published: bool = False, province: str = "") -> int:
-    """A succeeded run whose stored summary has the shape ``services.plans.outputs`` writes."""
+    """A succeeded run whose stored summary has the shape ``services.plans.stored_results`` writes."""
     summary = {"status": "optimal", "objective": 1.0e9, "totals": {}, "years": [2022], "targets": TARGETS,
                "headline": [], "provinces": [
                    {"indicator": "rail_share", "province": "130000", "name_zh": "河北省", "name_en": "Hebei",

@@ -45,7 +45,7 @@ def test_capped_virgin_supply_leaves_an_exact_shortage():
     assert cost_of(plan, "virgin_purchase") == pytest.approx(50 * 100.0 + 40 * 120.0)
     d = plan.deliveries.set_index("site")
     assert d.at["B", "unmet_t"] == pytest.approx(40.0) and d.at["B", "shortage_t"] == 0
-    assert plan.summary()["shortage_t"] == pytest.approx(20.0)
+    assert plan.scalars()["shortage_t"] == pytest.approx(20.0)
     assert plan.costs["yuan"].sum() == pytest.approx(plan.objective)
 
 

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from resynergy.report import summarize, write_outputs
+from resynergy.report import findings, write_outputs
 from resynergy.report.figures import sankey_figure
 from support.toys import toy_plan, toy_scenario
 
 
 @pytest.fixture(scope="module")
 def summary():
-    return summarize(toy_plan(), toy_scenario())
+    return findings(toy_plan(), toy_scenario())
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_xlsx_never_writes_formulas(tmp_path):
     plan = toy_plan()
     plan.diagnosis = plan.diagnosis.assign(message_en="+cmd|' /C calc'!A0",
                                            message_zh="-2+3")
-    summ = summarize(plan, s.with_tables(sites=sites))
+    summ = findings(plan, s.with_tables(sites=sites))
     write_outputs(summ, tmp_path)
     wb = load_workbook(tmp_path / "plan.xlsx")
     dangerous = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
@@ -123,7 +123,7 @@ def test_empty_infeasible_plan_still_reports(tmp_path):
                  "emissions"):
         setattr(plan, name, getattr(plan, name).iloc[0:0])
     plan.status, plan.objective = "infeasible", float("nan")
-    s = summarize(plan, toy_scenario())
+    s = findings(plan, toy_scenario())
     assert s.indicator("isw_utilized", 2022) == 0.0
     assert set(s.targets["status"]) <= {"met", "missed"}
     paths = write_outputs(s, tmp_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from resynergy.report import summarize, write_outputs
+from resynergy.report import findings, write_outputs
 from resynergy.report.compare import write_compare
 from support.platform import keep_local
 from support.toys import toy_plan, toy_scenario
@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    s = summarize(toy_plan(), toy_scenario())
+    s = findings(toy_plan(), toy_scenario())
     write_outputs(s, out)
     return out / "report.html", s
 
@@ -91,10 +91,10 @@ def test_map_filter_hides_other_materials(browser, report):
 
 
 def test_compare_page_renders_offline(browser, tmp_path):
-    a = summarize(toy_plan(), toy_scenario())
+    a = findings(toy_plan(), toy_scenario())
     p2 = toy_plan()
     p2.costs = p2.costs.assign(yuan=p2.costs["yuan"] * 1.5)
-    b = summarize(p2, toy_scenario())
+    b = findings(p2, toy_scenario())
     path = write_compare({"toy": a, "toy@policy.carbon_price=100": b}, tmp_path / "compare.html")
     page, external, errors = open_offline(browser, path)
     assert external == [] and errors == []
@@ -126,7 +126,7 @@ def test_report_with_markup_in_a_site_name_still_draws(browser, tmp_path):
     scenario = scenario.with_tables(sites=sites)
     plan = toy_plan()
     plan.scenario = scenario
-    write_outputs(summarize(plan, scenario), tmp_path)
+    write_outputs(findings(plan, scenario), tmp_path)
     page, external, errors = open_offline(browser, tmp_path / "report.html")
     assert external == [] and errors == []
     assert page.locator("#fig-map .scatterlayer .point").count() >= 8

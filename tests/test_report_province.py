@@ -14,10 +14,11 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import keep_local
-from resynergy.report import summarize, write_outputs
-from resynergy.report.exports import SHEET_NAMES
-from resynergy.report.labels import bilingual, quantity
+from resynergy.report import findings, write_outputs
 from resynergy.report.province import CAUSE
+from resynergy.schema import outputs
+from resynergy.schema.numbers import quantity
+from resynergy.schema.outputs import bilingual
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +34,11 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("province")
     scenario = Scenario.from_builtin("jjj-2022")
     plan = solve(scenario, PlanOptions(time_limit=120.0))
-    write_outputs(summarize(plan, scenario), out)
+    write_outputs(findings(plan, scenario), out)
     wb = load_workbook(out / "plan.xlsx", read_only=True)
     sheets = {}
     for name in ("indicators", "targets", "diagnosis"):
-        rows = [list(r) for r in wb[SHEET_NAMES[name]].values]
+        rows = [list(r) for r in wb[outputs.table(name).sheet].values]
         head = [str(c) for c in rows[0]]
         sheets[name] = pd.DataFrame([r + [None] * (len(head) - len(r)) for r in rows[1:]],
                                     columns=head)

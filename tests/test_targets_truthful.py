@@ -13,7 +13,7 @@ from resynergy import schema
 from resynergy.cli.main import app
 from resynergy.monitor.actuals import monitor_actuals
 from resynergy.planner import PlanOptions, solve
-from resynergy.report import summarize
+from resynergy.report import findings
 from resynergy.report.exports import plan_json
 from resynergy.scenario import ScenarioError
 from resynergy.schema import units
@@ -43,7 +43,7 @@ def test_same_target_in_t_kt_wan_and_yi_tonnes_gives_the_same_plan():
         assert s.table("targets").at[0, "value"] == pytest.approx(50.0)
         assert s.table("targets").at[0, "unit"] == "t"
         plan = solve(s)
-        runs[unit] = (plan, summarize(plan, s))
+        runs[unit] = (plan, findings(plan, s))
     plan_t, sum_t = runs["t"]
     for plan, summ in runs.values():
         assert plan.objective == pytest.approx(plan_t.objective, rel=1e-9)
@@ -61,7 +61,7 @@ def test_a_target_of_0_2_kt_with_100_t_available_is_missed_everywhere():
                                  "unit": "kt", "kind": "soft", "penalty": 1e6}])
     plan = solve(s)
     assert plan.targets.set_index("id").at["t1", "status"] == "missed"
-    summ = summarize(plan, s)
+    summ = findings(plan, s)
     row = summ.targets.set_index("id").loc["t1"]
     assert row["target"] == pytest.approx(200.0) and row["value"] == pytest.approx(100.0)
     assert row["status"] == "missed" and row["shortfall"] == pytest.approx(100.0)
@@ -193,7 +193,7 @@ def test_a_build_in_an_earlier_year_counts_toward_a_later_capacity_added_target(
     assert act.xs(2023, level="year")["new_capacity_t"].sum() == pytest.approx(0.0)
     one = solve(s, PlanOptions(years=[2023]))
     for plan in (both, one):
-        summ = summarize(plan, s)
+        summ = findings(plan, s)
         for t in (plan.targets, summ.targets):
             row = t.set_index("id").loc["hard23"]
             assert row["value"] == pytest.approx(250.0) and row["status"] == "met"

@@ -106,10 +106,10 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
     from rich.table import Table
 
     from resynergy import catalog
-    from resynergy.scenario.summary import summarize
+    from resynergy.scenario.inventory import inventory
 
     s = open_or_exit(ref, lang)
-    summary = summarize(s, year)
+    summary = inventory(s, year)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
         return

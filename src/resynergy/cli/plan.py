@@ -169,10 +169,10 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
                           f"no feasible plan within {time_limit:g} s: allow more time "
                           "(--time-limit) or shrink the problem."), markup=False)
             raise typer.Exit(1)
-        from resynergy.report import summarize, write_outputs  # plotly and XlsxWriter: only now
+        from resynergy.report import findings, write_outputs  # plotly and XlsxWriter: only now
 
         progress(say(lang, "评估指标", "evaluating indicators"), 0.85)
-        summary = summarize(result, s)
+        summary = findings(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
             say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f))
     if as_json:  # the plan.json just written (with its outputs), not a second evaluation
@@ -346,7 +346,7 @@ def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
     """Solve several scenarios or policy variants and compare indicators and costs side by
     side; writes compare.html. 多方案比较。"""
     from resynergy.planner.sweep import solve_many
-    from resynergy.report import summarize
+    from resynergy.report import findings
     from resynergy.report.compare import compare_table, write_compare
     from resynergy.report.terminal import print_compare
 
@@ -361,7 +361,7 @@ def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
         plans = solve_many(jobs, workers=workers, scheduler=scheduler,
                            progress=lambda label, f: progress(label, 0.9 * f))
         progress(say(lang, "评估指标", "evaluating indicators"), 0.95)
-        summaries = {label: summarize(plans[label], scenarios[label]) for label in jobs}
+        summaries = {label: findings(plans[label], scenarios[label]) for label in jobs}
     out_dir.mkdir(parents=True, exist_ok=True)
     path = write_compare(summaries, out_dir / "compare.html")
     table = compare_table(summaries)

@@ -1,6 +1,5 @@
 """Monitoring: targets against plan or actual values — gaps, statuses, trajectories, summary."""
 
 from resynergy.monitor.track import Monitor, monitor, summary_lines
-from resynergy.monitor.words import quantity
 
-__all__ = ["Monitor", "monitor", "summary_lines", "quantity"]
+__all__ = ["Monitor", "monitor", "summary_lines"]

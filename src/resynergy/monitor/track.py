@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from resynergy.indicators import INDICATORS, attainment
-from resynergy.monitor.words import quantity
+from resynergy.schema.numbers import quantity
 from resynergy.states import TargetStatus
 
 _SCOPE = ["indicator", "region", "material"]

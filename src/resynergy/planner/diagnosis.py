@@ -19,6 +19,7 @@ from resynergy.planner.names import ELASTIC_PENALTY
 from resynergy.planner.results import TOL, Solution, capacity, target_values
 from resynergy.scenario.names import Names
 from resynergy.scenario.protocol import ScenarioLike
+from resynergy.schema import outputs
 from resynergy.states import TargetStatus
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from resynergy.planner.plan import Plan
     from resynergy.planner.resolve import Probes
 
-COLUMNS = ["kind", "subject", "amount", "unit", "message_zh", "message_en"]
+COLUMNS = outputs.column_names("diagnosis")
 
 
 def _t(v: float) -> str:

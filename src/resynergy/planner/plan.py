@@ -9,45 +9,23 @@ import pandas as pd
 
 from resynergy.indicators.evaluate import Evaluated
 from resynergy.planner import diagnosis, results
+from resynergy.planner.attainment import attainment_table
 from resynergy.planner.data import ModelData
 from resynergy.planner.results import split_costs
-from resynergy.planner.targets import attainment_table
 from resynergy.scenario.protocol import ScenarioLike
+from resynergy.schema import outputs
 from resynergy.states import PlanStatus
 
-TABLES = ("flows", "facility_io", "activity", "supply_use", "deliveries", "market", "costs",
-          "emissions", "incentives", "targets", "diagnosis", "shortages", "corridor_shares")
+TABLES = outputs.plan_tables()  # the Plan's tables, as declared
 
 
 @dataclass
 class Plan:
     """A plan (optimal, time-limited, relaxed after infeasibility, or the greedy baseline).
 
-    Tables (all tonnes, yuan, km and kg CO2 per year):
-
-    - ``flows``: year, from_site, to_site, material, mode, leg ('direct'|'first_mile'|'rail'|
-      'last_mile'), route ('' or an id shared by the legs of one intermodal route), t,
-      distance_km, tkm, cost_yuan, co2_kg, handling_yuan, from_facility, to_facility;
-    - ``facility_io``: year, facility, site, process, material, direction ('in'|'out'), t;
-    - ``activity``: year, facility, site, process, candidate, built, capacity_t,
-      new_capacity_t, input_t, utilisation, capacity_dual (yuan a year saved per extra t/yr of
-      capacity; NaN when unknown), running_capacity_t (capacity that counts: new capacity only
-      as far as it runs at its min load);
-    - ``supply_use``: year, site, material, generation_t, stock_drawn_t, shipped_t, disposed_t;
-    - ``deliveries``: year, site, material, demand_t, delivered_t, unmet_t, value (yuan/t);
-    - ``market``: year, facility, site, material, t — products with no sink in the scenario,
-      leaving the modelled network;
-    - ``costs``: component, yuan (sums to ``objective``); ``emissions``: component, kg;
-    - ``incentives``: year, facility, site, process, yuan (tax refunds and reductions);
-    - ``targets``: id, indicator, region, material, year, kind, target, value, shortfall,
-      attainment, shadow_price (yuan per unit of the target), status;
-    - ``diagnosis``: kind, subject, amount, unit, message_zh, message_en;
-    - ``shortages``: year, site, material, demand_t, delivered_t, virgin_t, shortage_t,
-      shortage_cost (yuan/t) — demand met by neither recycled nor virgin supply (the regional
-      virgin capacity of ``virgin_supply`` is used up);
-    - ``corridor_shares``: corridor, year, t, rail_t, rail_share, min_rail_share, road_tkm,
-      nev_tkm, nev_share, min_nev_share.
-
+    Its tables (:data:`TABLES`) are declared, with their columns in order, units, labels and
+    what they hold, in ``schema/output_tables.csv`` and ``schema/outputs.csv``
+    (:mod:`resynergy.schema.outputs`); :func:`assemble` gives them exactly those columns.
     In ``deliveries``, ``unmet_t`` is bought as virgin material and ``shortage_t`` is not met.
     In ``flows``, mode 'onsite' is co-located use (source and sink on one site), not transport.
 
@@ -83,8 +61,9 @@ class Plan:
         """Every table by name."""
         return {name: getattr(self, name) for name in TABLES}
 
-    def summary(self) -> dict[str, object]:
-        """Scalars and headline totals, JSON-ready."""
+    def scalars(self) -> dict[str, object]:
+        """The plan's scalars (status, objective, gap, timings, …) and headline totals,
+        JSON-ready. (What the outputs say about a plan is :class:`resynergy.report.PlanFindings`.)"""
         own, apart = split_costs(self.costs)
         scalars = {f.name: getattr(self, f.name) for f in fields(self)
                    if f.name not in TABLES and f.name not in ("solver_log", "evaluated")}
@@ -95,10 +74,8 @@ class Plan:
                                                      strict=True)},
             "objective_yuan": float(self.costs["yuan"].sum()),
             "total_co2_kg": float(self.emissions["kg"].sum()),
-            # transported tonnes; on-site (co-located) use is not transport
-            "flow_t": float(self.flows.loc[self.flows["leg"].isin(["direct", "first_mile"])
-                                           & (self.flows["mode"] != "onsite"), "t"].sum()),
-            "onsite_t": float(self.flows.loc[self.flows["mode"] == "onsite", "t"].sum()),
+            # transported and on-site tonnes need the scenario's on-site modes: they are
+            # PlanFindings.totals (flows_t, onsite_t), the one definition every output shows
             "disposed_t": float(self.supply_use["disposed_t"].sum()),
             "unmet_t": float(self.deliveries["unmet_t"].sum()),
             "shortage_t": float(self.shortages["shortage_t"].sum()) if len(self.shortages)
@@ -142,10 +119,14 @@ def assemble(data: ModelData, scenario: ScenarioLike, sol: results.Solution | No
         extra = pd.DataFrame(columns=diagnosis.COLUMNS)
     diag = pd.concat([d for d in (diag, extra) if len(d)], ignore_index=True) if (
         len(diag) or len(extra)) else pd.DataFrame(columns=diagnosis.COLUMNS)
+    # every table with its declared columns, in order (before attainment evaluates them)
+    tables = {name: outputs.conform(name, frame) for name, frame in tables.items()}
+    diag = outputs.conform("diagnosis", diag)
     plan = Plan(scenario=data.scenario, status=status,
                 objective=float(costs["yuan"].sum()) if not empty else float("nan"),
                 mip_gap=gap, solver_log=log, timings=timings, targets=pd.DataFrame(),
                 diagnosis=diag, objective_kind=objective_kind, solver_objective=solver_objective,
                 balance_residual=residual, years=list(data.years), **tables)
-    plan.targets = attainment_table(data, scenario, plan, sol if not empty else None)
+    plan.targets = outputs.conform("targets", attainment_table(data, scenario, plan, sol if not empty
+                                                                   else None))
     return plan

@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from resynergy.planner.data import ModelData
+from resynergy.schema import outputs
 
 TOL = 1e-6  # t: flows below this are solver noise and not reported
 BALANCE_TOL = 1e-5  # largest relative mass-balance residual of a plan
@@ -289,7 +290,7 @@ def facility_io(data: ModelData, sol: Solution) -> pd.DataFrame:
             "year": year, "facility": fac["id"].to_numpy(), "site": fac["site"].to_numpy(),
             "process": fac["process"].to_numpy(), "material": ports["material"].to_numpy()[pos],
             "direction": direction, "t": amount[np.searchsorted(data.years, year), pos]}))
-    cols = ["year", "facility", "site", "process", "material", "direction", "t"]
+    cols = outputs.column_names("facility_io")
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
@@ -362,8 +363,7 @@ def incentives(data: ModelData, sol: Solution) -> pd.DataFrame:
 def shortages(data: ModelData, sol: Solution) -> pd.DataFrame:
     """Per demand site and year where supply falls short: demand, recycled delivered, virgin
     bought, shortage (t) and its cost (yuan/t, the virgin price + the policy shortage_cost)."""
-    cols = ["year", "site", "material", "demand_t", "delivered_t", "virgin_t", "shortage_t",
-            "shortage_cost"]
+    cols = outputs.column_names("shortages")
     short = _short(sol)
     year, pos = _year_rows(data, short)
     if not len(pos) or data.virgin is None:
@@ -397,8 +397,7 @@ def running_capacity(data: ModelData, sol: Solution) -> np.ndarray:
 def corridor_shares(data: ModelData, sol: Solution) -> pd.DataFrame:
     """Per corridor and year: tonnes, tonnes by rail and road t·km by new-energy trucks, with
     the shares and the corridor's minimums."""
-    cols = ["corridor", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
-            "nev_tkm", "nev_share", "min_nev_share"]
+    cols = outputs.column_names("corridor_shares")
     rows = []
     road_km = data.arc.road_km if len(data.arc.road_km) else np.zeros(len(data.net.arcs))
     nev = data.arc.nev if len(data.arc.nev) else np.zeros(len(data.net.arcs), bool)

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from resynergy.report.exports import result_tables, write_flows, write_json, write_xlsx
-from resynergy.report.summary import PlanSummary, summarize
+from resynergy.report.findings import PlanFindings, findings
 
-__all__ = ["PlanSummary", "summarize", "write_outputs"]
+__all__ = ["PlanFindings", "findings", "write_outputs"]
 
 
-def write_outputs(s: PlanSummary, out: Path, *,
+def write_outputs(s: PlanFindings, out: Path, *,
                   progress: Callable[[str, float], None] | None = None) -> dict[str, Path]:
     """Write every output file of a plan into ``out``; returns {file name: path}.
 

@@ -100,7 +100,7 @@
     return v.toLocaleString("en-US", {minimumFractionDigits: d, maximumFractionDigits: d});
   }
 
-  /* labels.quantity for tonnes: the scales come from the figure (figures.tonne_scales). */
+  /* schema/numbers.quantity for tonnes: the scales come from the figure (figures.tonne_scales). */
   function quantity(t, scales) {
     for (var i = 0; i < scales.length; i++) {
       var f = scales[i][0];

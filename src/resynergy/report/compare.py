@@ -16,12 +16,13 @@ from resynergy import __version__
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import PALETTE, _layout, _t
+from resynergy.report.findings import HEADLINE, PlanFindings, indicator_name
 from resynergy.report.html import LANGS, PLOTLY_CONFIG, Table, environment, figure_json, inline_json
-from resynergy.report.labels import component, quantity, status
-from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
+from resynergy.report.labels import component, status
+from resynergy.schema.numbers import quantity
 
 
-def quantities(s: PlanSummary) -> list[dict[str, Any]]:
+def quantities(s: PlanFindings) -> list[dict[str, Any]]:
     """Everything two plans are compared on, one row each (key, kind, unit, name_zh, name_en,
     value): status, objective, costs, shortage, emissions, every whole-region indicator by year
     (the headline ones first) and every target's attainment. JSON-safe, so a platform run stores
@@ -76,7 +77,7 @@ def side_by_side(variants: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
     return pd.DataFrame([values[k] for k in heads], index=index, columns=list(variants)).reset_index()
 
 
-def compare_table(summaries: dict[str, PlanSummary]) -> pd.DataFrame:
+def compare_table(summaries: dict[str, PlanFindings]) -> pd.DataFrame:
     """One row per quantity (key, kind, unit, name_zh, name_en), one column per variant."""
     return side_by_side({label: quantities(s) for label, s in summaries.items()})
 
@@ -114,7 +115,7 @@ def cell(value, unit: str, lang: str) -> str:
     return quantity(value, unit, lang)
 
 
-def _figures(summaries: dict[str, PlanSummary], table: pd.DataFrame, lang: str) -> dict:
+def _figures(summaries: dict[str, PlanFindings], table: pd.DataFrame, lang: str) -> dict:
     labels = list(summaries)
     costs = go.Figure()
     for i, (_, r) in enumerate(table[table["kind"] == "cost"].iterrows()):
@@ -141,7 +142,7 @@ def _figures(summaries: dict[str, PlanSummary], table: pd.DataFrame, lang: str) 
             "co2": _layout(co2, _t(lang, "二氧化碳：排放与减排", "CO2 emitted and avoided"))}
 
 
-def write_compare(summaries: dict[str, PlanSummary], path: Path) -> Path:
+def write_compare(summaries: dict[str, PlanFindings], path: Path) -> Path:
     """compare.html: the comparison table and charts, self-contained like report.html."""
     table = compare_table(summaries)
     labels = list(summaries)

@@ -12,23 +12,9 @@ from typing import Any
 import pandas as pd
 
 from resynergy.monitor import summary_lines
-from resynergy.planner.plan import TABLES
-from resynergy.report.labels import bilingual
-from resynergy.report.summary import PlanSummary
+from resynergy.report.findings import PlanFindings
+from resynergy.schema import outputs as declared
 from resynergy.schema.cells import plain
-
-# The plan's own tables (planner.plan.TABLES, the one list); ``targets`` comes from the
-# monitor's evaluation (every scope, with status), not the planner's table.
-PLAN_TABLES = tuple(t for t in TABLES if t != "targets")
-SHEET_NAMES = {
-    "summary": "摘要 summary", "targets": "目标 targets", "indicators": "指标 indicators",
-    "provinces": "分省指标 provinces",
-    "flows": "流向 flows", "facility_io": "设施投入产出 facility_io", "activity": "设施 activity",
-    "supply_use": "产废去向 supply_use", "deliveries": "产品供应 deliveries",
-    "market": "外销产品 market", "costs": "费用 costs", "emissions": "排放 emissions",
-    "incentives": "税收优惠 incentives", "diagnosis": "诊断 diagnosis",
-    "shortages": "供应短缺 shortages", "corridor_shares": "通道运输结构 corridor shares",
-}
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
@@ -47,7 +33,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def flows_table(s: PlanSummary) -> pd.DataFrame:
+def flows_table(s: PlanFindings) -> pd.DataFrame:
     """The plan's flows with site and material names in both languages."""
     f = s.plan.flows.copy()
     for col, kind in (("from_site", "site"), ("to_site", "site"), ("material", "material")):
@@ -56,7 +42,7 @@ def flows_table(s: PlanSummary) -> pd.DataFrame:
     return f
 
 
-def shortages_table(s: PlanSummary) -> pd.DataFrame:
+def shortages_table(s: PlanFindings) -> pd.DataFrame:
     """The shortages every output shows (largest first), with site and material names in both
     languages."""
     d = s.shortages().drop(columns=["site_name", "material_name"])
@@ -66,7 +52,7 @@ def shortages_table(s: PlanSummary) -> pd.DataFrame:
     return d
 
 
-def corridors_table(s: PlanSummary) -> pd.DataFrame:
+def corridors_table(s: PlanFindings) -> pd.DataFrame:
     """Rail and new-energy shares per corridor and year, with the corridor named in both
     languages."""
     c = s.corridors("zh").rename(columns={"corridor_name": "corridor_zh"})
@@ -74,7 +60,7 @@ def corridors_table(s: PlanSummary) -> pd.DataFrame:
     return c
 
 
-def write_flows(s: PlanSummary, out: Path, flows: pd.DataFrame | None = None) -> list[Path]:
+def write_flows(s: PlanFindings, out: Path, flows: pd.DataFrame | None = None) -> list[Path]:
     """flows.csv and flows.parquet: :func:`flows_table` (given as ``flows``, or made here)."""
     f = flows_table(s) if flows is None else flows
     csv, parquet = out / "flows.csv", out / "flows.parquet"
@@ -83,20 +69,24 @@ def write_flows(s: PlanSummary, out: Path, flows: pd.DataFrame | None = None) ->
     return [csv, parquet]
 
 
-def result_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
-    """Every result table of the plan, in workbook order."""
-    tables: dict[str, pd.DataFrame] = {"summary": summary_table(s), "targets": s.targets,
-                                       "indicators": s.values, "provinces": s.by_province()}
-    for name in PLAN_TABLES:
-        df = getattr(s.plan, name, None)
+def result_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
+    """Every result table of the plan, in workbook order (schema/output_tables.csv), each with
+    its declared columns in order and the name columns the exports add after them. The
+    ``targets`` sheet is the monitor's evaluation (every scope, with status), not the planner's
+    table; both have the declared ``targets`` columns."""
+    made = {"summary": lambda: summary_table(s), "targets": lambda: s.targets,
+            "indicators": lambda: s.values, "provinces": s.by_province,
+            "flows": lambda: flows_table(s), "shortages": lambda: shortages_table(s),
+            "corridor_shares": lambda: corridors_table(s)}
+    tables: dict[str, pd.DataFrame] = {}
+    for name, decl in declared.all_tables().items():
+        df = made[name]() if name in made else getattr(s.plan, name, None)
         if isinstance(df, pd.DataFrame):
-            named = {"flows": flows_table, "shortages": shortages_table,
-                     "corridor_shares": corridors_table}.get(name)
-            tables[name] = named(s) if named else df
+            tables[name] = decl.arrange(df)
     return tables
 
 
-def summary_table(s: PlanSummary) -> pd.DataFrame:
+def summary_table(s: PlanFindings) -> pd.DataFrame:
     rows = [("scenario", str(s.plan.scenario)), ("status", str(s.plan.status)),
             ("objective", s.plan.objective), ("mip_gap", getattr(s.plan, "mip_gap", None))]
     rows += [(k, v) for k, v in s.totals.items()]
@@ -120,10 +110,11 @@ XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
                 "strings_to_numbers": False, "constant_memory": True}
 
 
-def write_xlsx(s: PlanSummary, path: Path,
+def write_xlsx(s: PlanFindings, path: Path,
                tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """One sheet per result table (``tables`` as from :func:`result_tables`, computed when not
-    given), headers ``中文 / English``; text is never a formula.
+    given), sheet names and headers ``中文 / English`` from the declaration
+    (:mod:`resynergy.schema.outputs`); text is never a formula.
 
     Written with XlsxWriter (≈ 2 × faster than openpyxl's write-only mode on the built-in
     plan; benchmarks/README.md). Every text cell goes through ``write_string`` with
@@ -135,7 +126,7 @@ def write_xlsx(s: PlanSummary, path: Path,
     with xlsxwriter.Workbook(str(path), XLSX_OPTIONS) as wb:
         bold = wb.add_format({"bold": True})
         for name, df in tables.items():
-            title = SHEET_NAMES.get(name, name)
+            title = declared.table(name).sheet if name in declared.all_tables() else name
             per_sheet = MAX_ROWS - 1
             for part, start in enumerate(range(0, max(len(df), 1), per_sheet)):
                 sheet = title[:31] if part == 0 else f"{title[:25]} ({part + 1})"
@@ -144,12 +135,17 @@ def write_xlsx(s: PlanSummary, path: Path,
 
 
 def _write_sheet(ws: Any, df: pd.DataFrame, bold: Any) -> None:
-    """A header row, then every row of ``df``: numbers as numbers, text as text, NaN empty."""
-    heads = [bilingual(c) for c in df.columns]
+    """A header row (each declared column's header carries what it holds, zh and en, as a
+    note), then every row of ``df``: numbers as numbers, text as text, NaN empty."""
+    heads = [declared.bilingual(c) for c in df.columns]
     for i, h in enumerate(heads):
         ws.set_column(i, i, max(10, min(40, len(h))))
     ws.freeze_panes(1, 0)
     ws.write_row(0, 0, heads, bold)
+    for i, name in enumerate(df.columns):
+        col = declared.column(str(name))
+        if col is not None:
+            ws.write_comment(0, i, col.note(), {"author": "resynergy"})
     columns = [df[c].tolist() for c in df.columns]  # Python scalars, column by column
     number, text, boolean = ws.write_number, ws.write_string, ws.write_boolean
     for r in range(len(df)):
@@ -188,7 +184,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
-def plan_json(s: PlanSummary, outputs: dict[str, str] | None = None,
+def plan_json(s: PlanFindings, outputs: dict[str, str] | None = None,
               tables: dict[str, pd.DataFrame] | None = None) -> dict:
     """The machine summary: status, objective, totals, indicators, targets, diagnosis.
 
@@ -220,6 +216,9 @@ def plan_json(s: PlanSummary, outputs: dict[str, str] | None = None,
         "summary": {"zh": summary_lines(s.monitor, "zh", s.names),
                     "en": summary_lines(s.monitor, "en", s.names)},
         "timings_s": {str(k): _num(v) for k, v in (getattr(p, "timings", None) or {}).items()},
+        # what the columns of plan.xlsx and flows.csv hold: name, unit, zh/en label, by table
+        "columns": {name: declared.column_records(name, with_names=True)
+                    for name in declared.all_tables()},
     }
     if outputs:
         doc["outputs"] = outputs
@@ -240,7 +239,7 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
-def write_json(s: PlanSummary, path: Path, outputs: dict[str, str] | None = None,
+def write_json(s: PlanFindings, path: Path, outputs: dict[str, str] | None = None,
                tables: dict[str, pd.DataFrame] | None = None) -> Path:
     return write_text_atomic(path, json.dumps(plan_json(s, outputs, tables), ensure_ascii=False,
                                               indent=1))

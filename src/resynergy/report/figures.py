@@ -16,8 +16,9 @@ import plotly.graph_objects as go
 
 from resynergy import datasets
 from resynergy.network.regions import ancestors
-from resynergy.report.labels import component, quantity, status
-from resynergy.report.summary import PlanSummary, _journeys, indicator_name
+from resynergy.report.findings import PlanFindings, _journeys, indicator_name
+from resynergy.report.labels import component, status
+from resynergy.schema.numbers import quantity
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
@@ -224,7 +225,7 @@ def places(scenario) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return seat, site_place, site_prov
 
 
-def flow_pairs(s: PlanSummary, site_place: pd.Series | None = None) -> pd.DataFrame:
+def flow_pairs(s: PlanFindings, site_place: pd.Series | None = None) -> pd.DataFrame:
     """Transported tonnes by year, material, mode and (origin place, destination place): the
     flows the map draws. Every leg counts (an intermodal route's road and rail legs apart);
     co-located use is not transport and is left out. Columns year, material, mode, a, b, t."""
@@ -326,7 +327,7 @@ def place_labels(x: np.ndarray, y: np.ndarray, texts: list[str], obstacles: np.n
     return out
 
 
-def _site_codes(s: PlanSummary, years: list[int], materials: list[str]) -> pd.DataFrame:
+def _site_codes(s: PlanFindings, years: list[int], materials: list[str]) -> pd.DataFrame:
     """Which (year, material) codes each site handles (code = year index × len(materials) +
     material index): what the material and year filters keep a site for. Columns site, code,
     one row per pair."""
@@ -429,7 +430,7 @@ def _nice(v: float) -> float:
     return round(v / e) * e
 
 
-def map_figure(s: PlanSummary, lang: str, year: int | None = None, material: str | None = None,
+def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: str | None = None,
                mode: str | None = None, province: str | None = None) -> dict:
     """Province outlines, prefecture labels, sites by type and transport flows aggregated by
     place pair (prefecture, or province-level city) with width classes by tonnes a year.
@@ -697,7 +698,7 @@ def _site_mask(pkeys: list[list[int]], pprov: list[str], sel: _Selection, years:
 SMALL_SHARE = 0.005  # materials and processes under this share of a view's tonnes are grouped
 
 
-def sankey_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
+def sankey_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
     """The plan's tables the Sankey reads, summed by year, province and material (and process),
     once for every view: supply_use, facility_io, deliveries, market, and journeys (transport
     with intermodal routes counted once) with their origin and destination province."""
@@ -721,7 +722,7 @@ def sankey_tables(s: PlanSummary) -> dict[str, pd.DataFrame]:
     return out
 
 
-def sankey_links(s: PlanSummary, lang: str, year: int | None, province: str | None = None,
+def sankey_links(s: PlanFindings, lang: str, year: int | None, province: str | None = None,
                  tables: dict[str, pd.DataFrame] | None = None) -> list[tuple[str, str, float, str]]:
     """(source, target, tonnes, material kind) links of one year, for the whole region or one
     province: generation and legacy stock into materials, materials into processes and out
@@ -855,7 +856,7 @@ def _headline(links: list[tuple[str, str, float, str]], lang: str) -> str:
     return f"generated and stock drawn {q(gen)}, disposed {q(disp)}{share}, delivered {q(dem)}"
 
 
-def sankey_figure(s: PlanSummary, lang: str, year: int | None = None,
+def sankey_figure(s: PlanFindings, lang: str, year: int | None = None,
                   province: str | None = None) -> go.Figure:
     """Materials → processes → materials, from generation and legacy stock to disposal and
     delivered demand, coloured by material group; tonnes written on the large nodes. One
@@ -904,13 +905,13 @@ def sankey_figure(s: PlanSummary, lang: str, year: int | None = None,
 
 # --- targets ---------------------------------------------------------------------------
 
-def _target_label(r: pd.Series, s: PlanSummary, lang: str) -> str:
+def _target_label(r: pd.Series, s: PlanFindings, lang: str) -> str:
     name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(r["indicator"], lang)
     scope = [s.names(k, r[k], lang) for k in ("region", "material") if r[k]]
     return f"{name}{' · ' + ' · '.join(scope) if scope else ''} ({r['year']})"
 
 
-def attainment_figure(s: PlanSummary, lang: str) -> go.Figure:
+def attainment_figure(s: PlanFindings, lang: str) -> go.Figure:
     t = s.targets.iloc[::-1]
     labels = [_target_label(r, s, lang) for _, r in t.iterrows()]
     pct = (t["attainment"].fillna(0.0) * 100).clip(upper=200)
@@ -928,7 +929,7 @@ def attainment_figure(s: PlanSummary, lang: str) -> go.Figure:
     return _layout(fig, _t(lang, "目标完成率", "Target attainment"), 120 + 32 * len(t))
 
 
-def trajectory_figure(s: PlanSummary, lang: str) -> go.Figure:
+def trajectory_figure(s: PlanFindings, lang: str) -> go.Figure:
     """Attainment of each target over the years with values, and its projection."""
     fig = go.Figure()
     traj = s.monitor.trajectory
@@ -985,11 +986,11 @@ def _bars(df: pd.DataFrame, col: str, lang: str, title: str, extra=()) -> go.Fig
     return _layout(fig, title, 380)
 
 
-def costs_figure(s: PlanSummary, lang: str) -> go.Figure:
+def costs_figure(s: PlanFindings, lang: str) -> go.Figure:
     return _bars(s.plan.costs, "yuan", lang, _t(lang, "费用构成", "Cost breakdown") + s.period(lang))
 
 
-def co2_figure(s: PlanSummary, lang: str) -> go.Figure:
+def co2_figure(s: PlanFindings, lang: str) -> go.Figure:
     # CO2 of the virgin products the plan's products displace, over the same years as the
     # emission components: avoided + emitted = displaced (indicator co2_avoided's definition).
     displaced = sum(s.indicator("co2_avoided", y) + s.indicator("co2", y) for y in s.years)

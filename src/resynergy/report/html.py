@@ -20,8 +20,10 @@ from resynergy.monitor import summary_lines
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files, charts_js
-from resynergy.report.labels import LANGS, column, component, quantity, status
-from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.report.findings import PlanFindings, indicator_name
+from resynergy.report.labels import LANGS, component, status
+from resynergy.schema import outputs
+from resynergy.schema.numbers import quantity
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
                  "showSendToCloud": False, "showEditInChartStudio": False}
@@ -66,11 +68,11 @@ class Table:
 
 
 def _table(key: str, cols: list[str], make_row) -> Table:
-    return Table(key, {lang: [column(c, lang) for c in cols] for lang in LANGS},
+    return Table(key, {lang: [outputs.label(c, lang) for c in cols] for lang in LANGS},
                  {lang: make_row(lang) for lang in LANGS})
 
 
-def targets_table(s: PlanSummary) -> Table:
+def targets_table(s: PlanFindings) -> Table:
     """Every target, status first (it stays in view on a phone); a target that is not met
     links to its cause and levers."""
     from resynergy.report.province import Places
@@ -102,7 +104,7 @@ def targets_table(s: PlanSummary) -> Table:
     return t
 
 
-def failing_table(s: PlanSummary) -> Table:
+def failing_table(s: PlanFindings) -> Table:
     f = s.failing()
 
     def rows(lang: str) -> list[list[str]]:
@@ -133,7 +135,7 @@ def _default_why(r: pd.Series, lang: str) -> str:
             "missed: supply, capacity, demand or cost limit it; see the causes")
 
 
-def flows_table(s: PlanSummary, n: int = 15) -> Table:
+def flows_table(s: PlanFindings, n: int = 15) -> Table:
     def rows(lang: str) -> list[list[str]]:
         f = s.largest_flows(n, lang)
         return [[r["from_name"], r["to_name"], r["material_name"], s.names("mode", r["mode"], lang),
@@ -143,7 +145,7 @@ def flows_table(s: PlanSummary, n: int = 15) -> Table:
                             "distance_km"], rows)
 
 
-def shortage_table(s: PlanSummary) -> Table:
+def shortage_table(s: PlanFindings) -> Table:
     """Every shortage (demand met by neither recycled nor virgin supply), largest first, and
     their total."""
     cols = ["year", "site_name", "material_name", "demand_t", "delivered_t", "virgin_t",
@@ -166,7 +168,7 @@ def _per_t(v: float, lang: str) -> str:
     return "—" if pd.isna(v) else f"{v:,.0f} " + ("元/吨" if lang == "zh" else "yuan/t")
 
 
-def corridor_table(s: PlanSummary) -> Table:
+def corridor_table(s: PlanFindings) -> Table:
     """Rail share of tonnes and new-energy share of road t·km per corridor and year, beside the
     corridor's minimums."""
     cols = ["corridor_name", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
@@ -204,17 +206,17 @@ def _indicator_grid(key: str, values: pd.DataFrame, by: str, keys: list, heads,
 
     def head(lang: str) -> list[str]:
         extra = [f"较{keys[0]}年" if lang == "zh" else f"Change since {keys[0]}"] if change else []
-        return [column("indicator", lang)] + [heads(k, lang) for k in keys] + extra
+        return [outputs.label("indicator", lang)] + [heads(k, lang) for k in keys] + extra
     return Table(key, {lang: head(lang) for lang in LANGS}, {lang: rows(lang) for lang in LANGS})
 
 
-def indicators_table(s: PlanSummary) -> Table:
+def indicators_table(s: PlanFindings) -> Table:
     head = s.headline()
     return _indicator_grid("indicators", head, "year", sorted(head["year"].unique()),
                            lambda y, lang: str(y), change=True)
 
 
-def province_table(s: PlanSummary) -> Table:
+def province_table(s: PlanFindings) -> Table:
     """Every indicator of the last year by province (all materials)."""
     p = s.by_province(s.years[-1] if s.years else None)
     return _indicator_grid("provinces", p, "province", sorted(p["province"].unique()),
@@ -258,7 +260,7 @@ def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
     return _table(key, ["component", "value"], rows)
 
 
-def sources(s: PlanSummary) -> list[dict[str, Any]]:
+def sources(s: PlanFindings) -> list[dict[str, Any]]:
     """Where the scenario's rows come from: per table, sources by row count, V/P/U tally."""
     out = []
     for name, df in s.scenario.tables.items():
@@ -291,7 +293,7 @@ def china_time(when: datetime | None = None) -> str:
     return (when or datetime.now(UTC)).astimezone(CST).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
-def report_tables(s: PlanSummary) -> dict[str, Table]:
+def report_tables(s: PlanFindings) -> dict[str, Table]:
     """Every table of report.html by key; each builder is a function of the summary alone, so
     other pages (the web results page) can take the ones they need."""
     from resynergy.report import province as pv
@@ -306,7 +308,8 @@ def report_tables(s: PlanSummary) -> dict[str, Table]:
         pv.reconcile_table(s))}
 
 
-# The plan.xlsx sheet that holds each table's numbers unformatted (report/exports.SHEET_NAMES).
+# The output table (schema/output_tables.csv) whose plan.xlsx sheet holds each report table's
+# numbers unformatted.
 TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis",
                 "gaps": "diagnosis", "actions": "diagnosis", "flows": "flows", "city-flows": "flows",
                 "shortages": "shortages", "corridors": "corridor_shares",
@@ -316,10 +319,9 @@ TABLE_SHEETS = {"targets": "targets", "failing": "targets", "causes": "diagnosis
                 "reconcile": "costs"}
 
 
-def write_report(s: PlanSummary, path: Path) -> Path:
+def write_report(s: PlanFindings, path: Path) -> Path:
     """Render report.html (atomically: written next to ``path`` then moved in place)."""
     from resynergy.report import province as pv
-    from resynergy.report.exports import SHEET_NAMES
 
     figs = {k: {lang: build(s, lang) for lang in LANGS} for k, build in FIGURES.items()}
     materials = sorted(set(s.plan.flows["material"]))
@@ -338,7 +340,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
         cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
         tables=report_tables(s), headline=pv.headline(s),
         report_data=inline_json(pv.report_data(s)), province_map=Markup(pv.province_map_svg(s)),
-        sheets={k: SHEET_NAMES.get(v, v) for k, v in TABLE_SHEETS.items()},
+        sheets={k: outputs.table(v).sheet for k, v in TABLE_SHEETS.items()},
         diagnosis=s.plan.diagnosis if isinstance(s.plan.diagnosis, pd.DataFrame) else None,
         sources=sources(s), boundaries=boundary_note(),
         has_boundaries=bool(boundary_files()), indicators=list(INDICATORS.values()),
@@ -346,7 +348,7 @@ def write_report(s: PlanSummary, path: Path) -> Path:
     return write_text_atomic(path, html)
 
 
-def cards(s: PlanSummary) -> list[dict[str, str]]:
+def cards(s: PlanFindings) -> list[dict[str, str]]:
     """Headline numbers of the last year."""
     out = []
     for iid in ("isw_utilized", "recycled_resources", "output_value", "rail_share", "co2",

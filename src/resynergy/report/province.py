@@ -18,8 +18,10 @@ import pandas as pd
 
 from resynergy.indicators import INDICATORS
 from resynergy.planner.results import split_costs
-from resynergy.report.labels import LANGS, component, pick, quantity, status
-from resynergy.report.summary import PlanSummary, indicator_name
+from resynergy.report.findings import PlanFindings, indicator_name
+from resynergy.report.labels import LANGS, component, pick, status
+from resynergy.schema import outputs
+from resynergy.schema.numbers import quantity
 
 # The planner's cause of a missed target (planner/diagnosis.CAUSES), in an official's words.
 CAUSE = {
@@ -40,7 +42,7 @@ def _w(lang: str, zh: str, en: str) -> str:
 class Places:
     """Province and prefecture (city) of every region and site of a scenario."""
 
-    def __init__(self, s: PlanSummary):
+    def __init__(self, s: PlanFindings):
         r = s.scenario.table("regions")
         level = dict(zip(r["code"].astype(str), r["level"].astype(str), strict=True))
         parent = dict(zip(r["code"].astype(str), r["parent"].fillna("").astype(str), strict=True))
@@ -70,7 +72,7 @@ class Places:
 
 # ---- which flows and facilities stand behind a target ---------------------------------------
 
-def target_links(s: PlanSummary) -> dict[str, tuple[set[str], set[str]]]:
+def target_links(s: PlanFindings) -> dict[str, tuple[set[str], set[str]]]:
     """For each target: (materials, processes) its indicator counts, by the indicator's
     material kinds and process flag; empty sets mean "any" (the link filters nothing on it).
     Programme, rail and CO2 targets are not tied to materials and get no link."""
@@ -104,7 +106,7 @@ def _targets_of(links, material: str, process: str | None) -> str:
 
 # ---- data embedded in the page -----------------------------------------------------------
 
-def report_data(s: PlanSummary) -> dict[str, Any]:
+def report_data(s: PlanFindings) -> dict[str, Any]:
     """What the page's selector, headline card and province map compute from (JSON-able)."""
     pl = Places(s)
     diag = _frame(s.plan.diagnosis)
@@ -160,7 +162,7 @@ def _frame(df: Any) -> pd.DataFrame:
     return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
-def headline(s: PlanSummary) -> dict[str, Any]:
+def headline(s: PlanFindings) -> dict[str, Any]:
     """The "达标 3/13" card of the whole plan (the page recomputes it for a selection):
     counts exclude report-only targets with no figure."""
     t = s.targets[s.targets["status"] != "reported"]
@@ -200,7 +202,7 @@ def change_text(v: float | None, base: float | None, unit: str, lang: str) -> st
     return text
 
 
-def province_targets_table(s: PlanSummary):
+def province_targets_table(s: PlanFindings):
     """Every target by province: the province's value of the target's indicator in the target
     year, its share of the region, the base year and the change since. A target scoped to a
     province (or its prefecture) carries its own status; a region-wide one is not split among
@@ -208,7 +210,7 @@ def province_targets_table(s: PlanSummary):
     pl = Places(s)
     v = s.values
     base = s.years[0] if s.years else None
-    heads = [("状态", "Status"), ("目标", "Target"), ("省份", "Province"), ("年份", "Year"),
+    heads = [outputs.pair("status"), ("目标", "Target"), outputs.pair("province"), outputs.pair("year"),
              ("本省数值", "Province value"), ("占全区域", "Share of region"),
              (f"{base}年基数", f"Base {base}"), ("较基年", "Change since base")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -244,14 +246,14 @@ def province_targets_table(s: PlanSummary):
     return _make("province-targets", heads, rows, attrs, classes)
 
 
-def province_indicators_table(s: PlanSummary):
+def province_indicators_table(s: PlanFindings):
     """Every indicator by province and year, all materials and each material, with the change
     against the base year (the first planned year). Material rows show when a material is
     selected; totals otherwise."""
     v = s.values
     v = v[v["level"] == "province"]
     years, base = s.years, (s.years[0] if s.years else None)
-    heads = [("指标", "Indicator"), ("省份", "Province"), ("物料", "Material"),
+    heads = [outputs.pair("indicator"), outputs.pair("province"), outputs.pair("material"),
              *[(str(y), str(y)) for y in years],
              (f"较{base}年", f"Change since {base}")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -271,14 +273,14 @@ def province_indicators_table(s: PlanSummary):
     return _make("province-indicators", heads, rows, attrs)
 
 
-def causes_table(s: PlanSummary):
+def causes_table(s: PlanFindings):
     """Every missed target: the planner's cause (kind and words) and what closes the gap."""
     f = s.failing()
     diag = _frame(s.plan.diagnosis)
     from markupsafe import Markup
 
     links = target_links(s)
-    heads = [("状态", "Status"), ("目标", "Target"), ("年份", "Year"), ("缺口", "Shortfall"),
+    heads = [outputs.pair("status"), ("目标", "Target"), outputs.pair("year"), outputs.pair("shortfall"),
              ("原因", "Cause"), ("说明与措施", "Explanation and levers"),
              ("相关流向与设施", "Flows and facilities")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -299,12 +301,12 @@ def causes_table(s: PlanSummary):
     return _make("causes", heads, rows, attrs, [str(x) for x in f["status"]])
 
 
-def gaps_table(s: PlanSummary):
+def gaps_table(s: PlanFindings):
     """The gap of each missed target by province and material (the planner's ``gap`` rows:
     unused supply for tonnage targets, programmes counted for count targets), largest first."""
     diag = _frame(s.plan.diagnosis)
-    heads = [("目标", "Target"), ("省份", "Province"), ("物料", "Material"),
-             ("数量", "Amount"), ("说明", "Explanation")]
+    heads = [("目标", "Target"), outputs.pair("province"), outputs.pair("material"),
+             outputs.pair("amount"), ("说明", "Explanation")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     if len(diag):
@@ -325,7 +327,7 @@ def gaps_table(s: PlanSummary):
     return _make("gaps", heads, rows, attrs)
 
 
-def actions_table(s: PlanSummary, top: int = 3):
+def actions_table(s: PlanFindings, top: int = 3):
     """The first ``top`` actions the planner found for each missed target: the builds and
     expansions its target-meeting plan adds (``action`` rows of the diagnosis, largest first),
     each with the capacity it adds and its annualised cost."""
@@ -354,7 +356,7 @@ def actions_table(s: PlanSummary, top: int = 3):
     return _make("actions", heads, rows, attrs)
 
 
-def levers_table(s: PlanSummary, top: int = 12):
+def levers_table(s: PlanFindings, top: int = 12):
     """What could close each missed target, from the scenario: candidate facilities the plan
     did not build and expandable ones it did not expand (for tonnage and capacity targets not
     missed for a data ceiling, which no build closes;
@@ -371,7 +373,7 @@ def levers_table(s: PlanSummary, top: int = 12):
     diag = _frame(s.plan.diagnosis)
     ceilings = set(diag.loc[diag["kind"] == "data_ceiling", "subject"].astype(str)) if len(diag) else set()
     heads = [("目标", "Target"), ("措施", "Lever"), ("地点", "Where"), ("内容", "What"),
-             ("能力（吨/年）", "Capacity (t/yr)"), ("费用（情景给出）", "Cost (as the scenario gives)")]
+             outputs.pair("capacity_t"), ("费用（情景给出）", "Cost (as the scenario gives)")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     for _, t in s.failing().iterrows():
@@ -446,7 +448,7 @@ def levers_table(s: PlanSummary, top: int = 12):
     return _make("levers", heads, rows, attrs)
 
 
-def _gap_by_province(s: PlanSummary, tid: str) -> dict[str, float]:
+def _gap_by_province(s: PlanFindings, tid: str) -> dict[str, float]:
     """The planner's gap of target ``tid`` summed by province (its ``gap`` diagnosis rows)."""
     diag = _frame(s.plan.diagnosis)
     if diag.empty:
@@ -456,16 +458,16 @@ def _gap_by_province(s: PlanSummary, tid: str) -> dict[str, float]:
     return g.groupby(prov)["amount"].sum().to_dict()
 
 
-def city_flows_table(s: PlanSummary):
+def city_flows_table(s: PlanFindings):
     """Transported tonnes by prefecture pair, material, mode and year (routes folded), with the
     targets each counts toward: what the "flows behind a target" link filters."""
-    from resynergy.report.summary import _journeys
+    from resynergy.report.findings import _journeys
 
     pl = Places(s)
     links = target_links(s)
     f = s.transport_flows()
-    heads = [("年份", "Year"), ("起点地市", "From city"), ("终点地市", "To city"),
-             ("物料", "Material"), ("运输方式", "Mode"), ("吨", "Tonnes"), ("吨公里", "Tonne-km")]
+    heads = [outputs.pair("year"), ("起点地市", "From city"), ("终点地市", "To city"),
+             outputs.pair("material"), outputs.pair("mode"), outputs.pair("t"), outputs.pair("tkm")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs: list[dict[str, str]] = []
     if f.empty:
@@ -499,15 +501,15 @@ def city_flows_table(s: PlanSummary):
     return _make("city-flows", heads, rows, attrs)
 
 
-def facilities_table(s: PlanSummary):
+def facilities_table(s: PlanFindings):
     """Facilities running or built in the plan: capacity, input and load by year, with the
     targets whose indicator counts them."""
     pl = Places(s)
     links = target_links(s)
     act = _frame(s.plan.activity)
-    heads = [("年份", "Year"), ("设施", "Facility"), ("省份", "Province"), ("地市", "City"),
-             ("工艺", "Process"), ("建设", "Built"), ("能力（吨/年）", "Capacity (t/yr)"),
-             ("投入量（吨）", "Input (t)"), ("负荷率", "Utilisation")]
+    heads = [outputs.pair("year"), outputs.pair("facility"), outputs.pair("province"), ("地市", "City"),
+             outputs.pair("process"), outputs.pair("built"), outputs.pair("capacity_t"),
+             outputs.pair("input_t"), outputs.pair("utilisation")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     if act.empty:
@@ -530,7 +532,7 @@ def facilities_table(s: PlanSummary):
     return _make("facilities", heads, rows, attrs)
 
 
-def reconcile_table(s: PlanSummary):
+def reconcile_table(s: PlanFindings):
     """Item 5: how the period totals, the target-year figures and "CO2 avoided" relate. The
     plan gives costs and emissions as period totals by component; by year there are only what
     the flows and indicators carry (transport and handling cost, CO2 emitted and avoided).
@@ -589,7 +591,7 @@ def reconcile_table(s: PlanSummary):
 
 # ---- province map ----------------------------------------------------------------------------
 
-def province_map_svg(s: PlanSummary, width: int = 560, height: int = 460) -> str:
+def province_map_svg(s: PlanFindings, width: int = 560, height: int = 460) -> str:
     """An SVG of the scenario's provinces (the shipped boundaries; a tile grid when there are
     none), one <path data-province=code> each, for the page to colour and label."""
     from resynergy.report.figures import boundary_files

@@ -8,8 +8,10 @@ from rich.table import Table
 
 from resynergy.monitor import summary_lines
 from resynergy.planner.results import APART, split_costs
-from resynergy.report.labels import column, component, quantity, status
-from resynergy.report.summary import HEADLINE, PlanSummary, indicator_name
+from resynergy.report.findings import HEADLINE, PlanFindings, indicator_name
+from resynergy.report.labels import component, status
+from resynergy.schema import outputs
+from resynergy.schema.numbers import quantity
 
 STYLE = {"met": "green", "on_track": "green", "at_risk": "yellow", "missed": "red",
          "optimal": "green", "time_limit": "yellow", "relaxed": "yellow", "infeasible": "red"}
@@ -19,7 +21,7 @@ def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
-def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
+def print_summary(s: PlanFindings, console: Console, lang: str = "zh",
                   flows: int = 10) -> None:
     """Attainment, cost and CO2, rail share, largest flows and any diagnosis."""
     p = s.plan
@@ -53,7 +55,7 @@ def print_summary(s: PlanSummary, console: Console, lang: str = "zh",
             console.print(lead + text, markup=False, highlight=False)
 
 
-def _targets_table(s: PlanSummary, lang: str) -> Table:
+def _targets_table(s: PlanFindings, lang: str) -> Table:
     return targets_table(s.targets, s.names, lang)
 
 
@@ -64,7 +66,7 @@ def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
     t = Table(title=_t(lang, "目标完成情况", "Target attainment"), title_justify="left")
     cols = ["indicator", "region", "year", "target", "value", "attainment", "status"]
     for c in cols[:5] + (["projected"] if projected else []) + cols[5:]:
-        t.add_column(column(c, lang), justify="right" if c in ("target", "value", "projected",
+        t.add_column(outputs.label(c, lang), justify="right" if c in ("target", "value", "projected",
                                                                 "attainment") else "left")
     for _, r in targets.iterrows():
         unit = str(r.get("unit", ""))
@@ -84,12 +86,12 @@ def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
     return t
 
 
-def _indicator_table(s: PlanSummary, lang: str) -> Table:
+def _indicator_table(s: PlanFindings, lang: str) -> Table:
     head = s.headline()
     years = sorted(head["year"].unique())
     t = Table(title=_t(lang, "主要指标（全区域）", "Main indicators (whole region)"),
               title_justify="left")
-    t.add_column(column("indicator", lang))
+    t.add_column(outputs.label("indicator", lang))
     for y in years:
         t.add_column(str(y), justify="right")
     for iid, g in head.groupby("indicator", sort=False):
@@ -100,7 +102,7 @@ def _indicator_table(s: PlanSummary, lang: str) -> Table:
     return t
 
 
-def province_table(s: PlanSummary, lang: str) -> Table:
+def province_table(s: PlanFindings, lang: str) -> Table:
     """Compact: the main indicators of the last year, one column per province."""
     year = s.years[-1] if s.years else None
     p = s.by_province(year)
@@ -108,7 +110,7 @@ def province_table(s: PlanSummary, lang: str) -> Table:
     provinces = sorted(p["province"].unique())
     t = Table(title=_t(lang, f"分省指标（{year}年）", f"Indicators by province, {year}"),
               title_justify="left")
-    t.add_column(column("indicator", lang))
+    t.add_column(outputs.label("indicator", lang))
     for code in provinces:
         t.add_column(s.names("region", code, lang), justify="right")
     units = dict(zip(s.values["indicator"], s.values["unit"], strict=True))
@@ -123,8 +125,8 @@ def province_table(s: PlanSummary, lang: str) -> Table:
 
 def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
     t = Table(title=title, title_justify="left")
-    t.add_column(column("component", lang))
-    t.add_column(column("value", lang), justify="right")
+    t.add_column(outputs.label("component", lang))
+    t.add_column(outputs.label("value", lang), justify="right")
     if not isinstance(df, pd.DataFrame) or df.empty:
         return t
     for _, r in df.iterrows():
@@ -135,7 +137,7 @@ def _breakdown(df: pd.DataFrame, col: str, title: str, lang: str) -> Table:
     return t
 
 
-def cost_line(s: PlanSummary, lang: str) -> str:
+def cost_line(s: PlanFindings, lang: str) -> str:
     """The headline cost: the plan's own, with what the objective adds shown apart, labelled."""
     tot = s.totals
     parts = [f"[bold]{_t(lang, '规划费用', 'Plan cost')}[/]{s.period(lang)} "
@@ -163,7 +165,7 @@ def cost_table(df: pd.DataFrame, title: str, lang: str) -> Table:
     return t
 
 
-def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
+def shortage_table(s: PlanFindings, lang: str, n: int = 10) -> Table:
     """The largest shortages by demand site and year (demand that neither recycled nor virgin
     supply meets), with the total of every shortage."""
     d = s.shortages(lang)
@@ -175,7 +177,7 @@ def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
     cols = ("year", "site_name", "material_name", "demand_t", "delivered_t", "virgin_t",
             "shortage_t")
     for c in cols:
-        t.add_column(column(c, lang), justify="right" if c.endswith("_t") else "left")
+        t.add_column(outputs.label(c, lang), justify="right" if c.endswith("_t") else "left")
     for _, r in d.head(n).iterrows():
         t.add_row(str(r["year"]), str(r["site_name"]), str(r["material_name"]),
                   *(quantity(r[c], "t", lang) for c in cols[3:]))
@@ -184,7 +186,7 @@ def shortage_table(s: PlanSummary, lang: str, n: int = 10) -> Table:
     return t
 
 
-def corridor_table(s: PlanSummary, lang: str) -> Table:
+def corridor_table(s: PlanFindings, lang: str) -> Table:
     """Per corridor and year: tonnes, rail share of tonnes and new-energy share of road t·km,
     each beside the corridor's minimum."""
     c = s.corridors(lang)
@@ -193,7 +195,7 @@ def corridor_table(s: PlanSummary, lang: str) -> Table:
     cols = ("corridor_name", "year", "t", "rail_share", "min_rail_share", "nev_share",
             "min_nev_share")
     for col in cols:
-        t.add_column(column(col, lang), justify="left" if col == "corridor_name" else "right")
+        t.add_column(outputs.label(col, lang), justify="left" if col == "corridor_name" else "right")
     for _, r in c.iterrows():
         low = [pd.notna(r[a]) and r[a] < r[m] - 1e-6
                for a, m in (("rail_share", "min_rail_share"), ("nev_share", "min_nev_share"))]
@@ -205,20 +207,20 @@ def corridor_table(s: PlanSummary, lang: str) -> Table:
     return t
 
 
-def _flows_table(s: PlanSummary, lang: str, n: int) -> Table:
+def _flows_table(s: PlanFindings, lang: str, n: int) -> Table:
     f = s.largest_flows(n, lang)
     year = f"{int(f['year'].iloc[0])}" if len(f) else ""
     t = Table(title=_t(lang, f"{year}年最大的 {len(f)} 条流向", f"Largest {len(f)} flows, {year}"),
               title_justify="left")
     for c in ("from_name", "to_name", "material_name", "mode", "t"):
-        t.add_column(column(c, lang), justify="right" if c == "t" else "left")
+        t.add_column(outputs.label(c, lang), justify="right" if c == "t" else "left")
     for _, r in f.iterrows():
         t.add_row(r["from_name"], r["to_name"], r["material_name"],
                   s.names("mode", r["mode"], lang), quantity(r["t"], "t", lang))
     return t
 
 
-def print_compare(summaries: dict[str, PlanSummary], table: pd.DataFrame, console: Console,
+def print_compare(summaries: dict[str, PlanFindings], table: pd.DataFrame, console: Console,
                   lang: str = "zh") -> None:
     """The comparison table: one column per variant."""
     from resynergy.report.compare import cell

@@ -93,7 +93,7 @@ class Progress:
 
 
 def solve(run: Run, progress: Progress) -> tuple[dict[str, dict], str, dict[str, Any]]:
-    """(stored outputs, solver log, summary) of one run."""
+    """(stored results, solver log, run overview) of one run."""
     from resynergy.planner import solve as plan_solve
 
     scenario = scenarios.to_scenario(run.scenario.tables, run.scenario.name)
@@ -104,8 +104,8 @@ def solve(run: Run, progress: Progress) -> tuple[dict[str, dict], str, dict[str,
     # the planner reports 0→1; the report that follows takes the last part of the bar
     plan = plan_solve(scenario, options, progress=lambda stage, f: progress(stage, 0.02 + 0.83 * f))
     progress("report", 0.88)
-    out = plans.outputs(plan, scenario)
-    return out, str(getattr(plan, "solver_log", "") or ""), out["summary"]["data"]
+    out = plans.stored_results(plan, scenario)
+    return out, str(getattr(plan, "solver_log", "") or ""), out[plans.OVERVIEW]["data"]
 
 
 def save(sessions, run_id: int, out: dict[str, dict], summary: dict, log_text: str) -> None:

@@ -131,7 +131,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "own_province_indicators": ("{province}的指标", "Indicators of {province}"),
     "no_province_targets": ("本规划没有为本省设定目标。", "The plan sets no target for this province."),
     "region_targets": ("全区域及其他省份的目标", "Targets of the whole region and other provinces"),
-    "target_value": ("目标值", "Target"), "attainment_pct": ("完成率", "Attainment"),
     "parameters": ("运行参数", "Parameters"), "year": ("年份", "Year"),
     "plan_sends": ("规划中本单位固废的去向", "Where the plan sends your waste"),
     "plan_sends_none": ("已发布规划中没有从本单位站点运出的流向。", "The published plan moves nothing from your sites."),

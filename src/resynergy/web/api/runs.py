@@ -25,7 +25,7 @@ router = APIRouter()
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PolicyKey = Literal[tuple(c for c in schema.columns("policy") if c.name == "key")[0].choices]  # type: ignore[misc]
-ResultName = Literal[plans.PLAN_TABLES + ("summary",)]  # type: ignore[valid-type]
+ResultName = Literal[plans.PLAN_TABLES + (plans.OVERVIEW,)]  # type: ignore[valid-type]
 FigureName = Literal["map", "sankey", "attainment", "trajectory", "costs", "co2"]
 
 
@@ -109,6 +109,9 @@ class RunPage(BaseModel):
 
 class ResultPage(BaseModel):
     name: str
+    columns: list[dict[str, str]] = Field(default_factory=list, description=(
+        "the table's declared columns in order: name, unit, label_zh, label_en, description_zh, "
+        "description / 各列名称、单位、标签和说明"))
     items: list[dict[str, Any]]
     total: int
     limit: int
@@ -264,7 +267,8 @@ def publish_run(db: DB, actor: CurrentActor, run_id: Id, body: Annotated[Publish
 def run_result(db: DB, actor: CurrentActor, run_id: Id, name: ResultName, limit: Limit = 100,
                offset: Offset = 0):
     items, total = runs.result_page(db, runs.get(db, actor, run_id), name, limit, offset)
-    return {"name": name, "items": items, "total": total, "limit": limit, "offset": offset}
+    return {"name": name, "columns": plans.result_columns(name), "items": items, "total": total,
+            "limit": limit, "offset": offset}
 
 
 @router.get("/runs/{run_id}/figures/{name}", tags=["runs"], responses={

@@ -14,8 +14,10 @@ from markupsafe import Markup
 
 from resynergy import __version__
 from resynergy.report import labels
+from resynergy.report.findings import indicator_name
 from resynergy.report.html import inline_json
-from resynergy.report.summary import indicator_name
+from resynergy.schema import outputs
+from resynergy.schema.numbers import quantity
 from resynergy.services.access import Actor
 from resynergy.web import i18n
 
@@ -91,8 +93,9 @@ def render(request: Request, actor: Actor, name: str, status: int = 200, **conte
     html = env.get_template(name).render(
         request=request, actor=actor, lang=lang, t=lambda key: i18n.t(key, lang),
         pick=lambda pair: i18n.pick(pair, lang), label=lambda table, col: i18n.column_label(table, col, lang),
-        # numbers, statuses and stages as the report writes them (one formatter: report.labels)
-        quantity=lambda value, unit: labels.quantity(None if isinstance(value, Undefined) else value, unit, lang),
+        column=lambda name: outputs.label(name, lang),  # a plan result column's header
+        # numbers, statuses and stages as the report writes them (one formatter: schema.numbers)
+        quantity=lambda value, unit: quantity(None if isinstance(value, Undefined) else value, unit, lang),
         status_word=lambda s: labels.status(s, lang), stage_word=lambda s: i18n.stage(s, lang),
         indicator_word=lambda iid: indicator_name(iid, lang), choice_word=lambda col, v: i18n.choice(col, v, lang),
         csrf=session.csrf_token if session is not None else "", nav=nav(actor), path=request.url.path,

@@ -1,4 +1,7 @@
-"""Numbers in plain words: magnitudes a reader can take in (万吨/亿吨, kt/Mt)."""
+"""Numbers in plain words: magnitudes a reader can take in (万吨/亿吨, kt/Mt).
+
+The one number formatting of every output (monitor lines, report, pages, terminal).
+"""
 
 from __future__ import annotations
 

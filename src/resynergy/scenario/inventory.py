@@ -1,4 +1,5 @@
-"""Counts and totals of a scenario by province and material (what ``resynergy data info`` shows)."""
+"""A scenario's inventory: row counts and totals by province and material (what
+``resynergy data info`` shows)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def totals(scenario: Scenario, table: str, value: str, year: int | None) -> pd.D
     return frame.groupby(["province", "material"], as_index=False)[value].sum()
 
 
-def summarize(scenario: Scenario, year: int | None = None) -> dict[str, object]:
+def inventory(scenario: Scenario, year: int | None = None) -> dict[str, object]:
     """Row counts of every table and totals by province and material, JSON-ready."""
     year = year if year is not None else (scenario.years[-1] if scenario.years else None)
 

@@ -11,14 +11,14 @@ from resynergy.indicators import attainment
 from resynergy.indicators.evaluate import evaluate_once
 from resynergy.planner.data import ModelData
 from resynergy.scenario.protocol import ScenarioLike
+from resynergy.schema import outputs
 from resynergy.states import TargetStatus
 
 if TYPE_CHECKING:
     from resynergy.planner.plan import Plan
     from resynergy.planner.results import Solution
 
-COLUMNS = ["id", "indicator", "region", "material", "year", "kind", "unit", "name_zh", "name_en",
-           "target", "value", "shortfall", "attainment", "shadow_price", "status"]
+COLUMNS = outputs.column_names("targets")
 
 
 def attainment_table(data: ModelData, scenario: ScenarioLike, plan: Plan,

@@ -1,7 +1,8 @@
-"""What a plan amounts to: indicator values, target attainment, totals and largest flows.
+"""The findings of a plan: indicator values, target attainment, totals and largest flows.
 
-One :class:`PlanSummary` feeds the terminal summary, ``report.html``, ``plan.xlsx`` and
-``plan.json``, so that every output shows the same numbers.
+One :class:`PlanFindings` (made by :func:`findings`) feeds the terminal summary,
+``report.html``, ``plan.xlsx``, ``plan.json`` and a platform run's stored results, so that every
+output shows the same numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from resynergy.monitor import Monitor, monitor
 from resynergy.network.arcs import onsite_modes
 from resynergy.planner.results import split_costs
 from resynergy.report.labels import Names
+from resynergy.schema import outputs
 from resynergy.states import TargetStatus
 
 HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_capacity",
@@ -27,7 +29,7 @@ HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_c
 
 
 @dataclass
-class PlanSummary:
+class PlanFindings:
     """A plan and everything the outputs say about it."""
 
     plan: Any
@@ -168,10 +170,9 @@ class PlanSummary:
 
 
 SHORTAGE_TOL = 1e-6  # t; below this a shortage row is solver noise
-SHORTAGE_COLUMNS = ["year", "site", "site_name", "material", "material_name", "demand_t",
-                    "delivered_t", "virgin_t", "shortage_t", "shortage_cost"]
-CORRIDOR_COLUMNS = ["corridor", "year", "t", "rail_t", "rail_share", "min_rail_share", "road_tkm",
-                    "nev_tkm", "nev_share", "min_nev_share"]
+# the plan's tables as declared (schema/output_tables.csv), shortages with names in one language
+SHORTAGE_COLUMNS = [*outputs.column_names("shortages"), "site_name", "material_name"]
+CORRIDOR_COLUMNS = outputs.column_names("corridor_shares")
 
 
 def transport_flows(flows: pd.DataFrame, scenario: Any) -> pd.DataFrame:
@@ -211,7 +212,8 @@ def _journeys(flows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFrame:
-    """Attainment from the indicator values, with the planner's shadow prices added."""
+    """Attainment from the indicator values, with the planner's shadow prices added, in the
+    declared order of the ``targets`` table."""
     targets = scenario.table("targets")
     a = attainment(targets, values, complete=True)
     pt = _frame(getattr(plan, "targets", None))
@@ -219,10 +221,10 @@ def _plan_targets(plan: Any, scenario: Any, values: pd.DataFrame) -> pd.DataFram
         a["shadow_price"] = a["id"].map(pt.set_index("id")["shadow_price"])
     else:
         a["shadow_price"] = np.nan
-    return a
+    return outputs.table("targets").arrange(a)
 
 
-def summarize(plan: Any, scenario: Any) -> PlanSummary:
+def findings(plan: Any, scenario: Any) -> PlanFindings:
     """Evaluate every indicator on the plan and compare with the scenario's targets."""
     # Every level a target may be scoped to (schema: province or prefecture).
     values = evaluate_plan(plan, scenario, levels=LEVELS)
@@ -242,7 +244,7 @@ def summarize(plan: Any, scenario: Any) -> PlanSummary:
         "onsite_t": float(onsite["t"].sum()) if len(onsite) else 0.0,
         "tkm": float(flows["tkm"].sum()) if "tkm" in flows else 0.0,
     }
-    s = PlanSummary(plan=plan, scenario=scenario, names=Names(scenario), values=values,
+    s = PlanFindings(plan=plan, scenario=scenario, names=Names(scenario), values=values,
                     targets=targets, monitor=mon, totals=totals)
     s.totals["shortage_t"] = s.shortage_totals()["shortage_t"]  # the one sum every output shows
     return s
