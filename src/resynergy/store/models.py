@@ -333,3 +333,100 @@ class LoginThrottle(Base):
     first_at: Mapped[datetime]
     last_at: Mapped[datetime] = mapped_column(index=True)
     blocked_until: Mapped[datetime | None]
+
+
+# ---- #12 exchange: listings (offers and wants) and deals ---------------------------------
+# Quality specifications a listing may state: an offer gives ``spec_<name>``, a want the range
+# ``spec_<name>_min`` / ``spec_<name>_max`` (NULL = not stated / no bound). The same names as
+# ``resynergy.exchange.listings.SPECS`` (tests/test_exchange_api.py checks they agree).
+LISTING_SPECS: tuple[str, ...] = ("moisture_pct", "fineness_m2_kg", "cao_pct", "so3_pct", "cl_pct")
+LISTING_SIDES: tuple[str, ...] = ("offer", "want")
+DEAL_STATES: tuple[str, ...] = ("inquiry", "offered", "accepted", "declined", "cancelled", "completed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _fk(target: str) -> sa.ForeignKey:
+    return sa.ForeignKey(target, ondelete="RESTRICT", onupdate="RESTRICT")
+
+
+class Listing(Base):
+    """An offer (a lot of a material at a site) or a want (a need at a delivery site) of an
+    organisation on the exchange. ``reserved_t`` is the sum of the accepted deals' quantities on
+    an offer; the database refuses it above ``quantity_t`` (deals reserve with one conditional
+    UPDATE, so concurrent acceptances never over-allocate a lot)."""
+
+    __tablename__ = "listings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    side: Mapped[str] = mapped_column(sa.String(8))
+    organisation: Mapped[str] = mapped_column(sa.String(18), _fk("reg_organisations.uscc"), index=True)
+    site: Mapped[str] = mapped_column(sa.String(), _fk("reg_sites.id"), index=True)
+    material: Mapped[str] = mapped_column(sa.String(64), index=True)
+    accepts: Mapped[str] = mapped_column(sa.String(512), default="", server_default="")
+    quantity_t: Mapped[float]
+    start: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    end: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    price_yuan_t: Mapped[float | None]  # offer: ask; want: cap; NULL = negotiable
+    hazardous_code: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    spec_moisture_pct: Mapped[float | None]
+    spec_fineness_m2_kg: Mapped[float | None]
+    spec_cao_pct: Mapped[float | None]
+    spec_so3_pct: Mapped[float | None]
+    spec_cl_pct: Mapped[float | None]
+    spec_moisture_pct_min: Mapped[float | None]
+    spec_moisture_pct_max: Mapped[float | None]
+    spec_fineness_m2_kg_min: Mapped[float | None]
+    spec_fineness_m2_kg_max: Mapped[float | None]
+    spec_cao_pct_min: Mapped[float | None]
+    spec_cao_pct_max: Mapped[float | None]
+    spec_so3_pct_min: Mapped[float | None]
+    spec_so3_pct_max: Mapped[float | None]
+    spec_cl_pct_min: Mapped[float | None]
+    spec_cl_pct_max: Mapped[float | None]
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    reserved_t: Mapped[float] = mapped_column(default=0.0, server_default="0")
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("side", LISTING_SIDES), name="side"),
+        sa.CheckConstraint("quantity_t > 0", name="quantity"),
+        sa.CheckConstraint("reserved_t >= 0 AND reserved_t <= quantity_t", name="reserved"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class Deal(Base):
+    """A deal between a seller (the offer's organisation) and a buyer: inquiry → offered →
+    accepted (reserves the quantity on the offer) → completed, or declined / cancelled."""
+
+    __tablename__ = "deals"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    offer_id: Mapped[int] = mapped_column(_fk("listings.id"), index=True)
+    want_id: Mapped[int | None] = mapped_column(_fk("listings.id"), index=True)
+    seller_org: Mapped[str] = mapped_column(sa.String(18), _fk("reg_organisations.uscc"), index=True)
+    buyer_org: Mapped[str] = mapped_column(sa.String(18), _fk("reg_organisations.uscc"), index=True)
+    from_site: Mapped[str] = mapped_column(sa.String(), _fk("reg_sites.id"))
+    to_site: Mapped[str] = mapped_column(sa.String(), _fk("reg_sites.id"))
+    material: Mapped[str] = mapped_column(sa.String(64))
+    quantity_t: Mapped[float]
+    price_yuan_t: Mapped[float | None]  # NULL = negotiable (until offered)
+    mode: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    state: Mapped[str] = mapped_column(sa.String(16), default="inquiry", server_default="inquiry", index=True)
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    accepted_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("state", DEAL_STATES), name="state"),
+        sa.CheckConstraint("quantity_t > 0", name="quantity"),
+        {"sqlite_autoincrement": True},
+    )
