@@ -78,6 +78,11 @@ def test_frames_lock_declared_fields_once():
     assert mf.locked_fields(State.PROCESSED) == frozenset(f.name for f in mf.FIELDS)
 
 
+def test_printed_blocks_hold_every_field_once():
+    names = [n for _, _, _, fields in mf.BLOCKS for n in fields]
+    assert sorted(names) == sorted(f.name for f in mf.FIELDS)
+
+
 def test_missing_fields_are_named_and_conditional():
     f = base_fields(acceptance="partially_accepted", refusal_reason="", refused_kg=None)
     names = {p.field for p in mf.missing(f, Step.RECEPTION)}

@@ -241,6 +241,20 @@ FRAMES: dict[Step, Frame] = {
 FRAME_ORDER: tuple[Step, ...] = tuple(FRAMES)
 # Fields a draft may hold before any signature: the emission frame and the planned carrier.
 DRAFT_FIELDS: tuple[str, ...] = (*FRAMES[Step.EMISSION].fields, "carrier_org", "carrier_name")
+# The blocks of the printed form (after the 2021 form's parties, notes/manifests.md §1.3).
+BLOCKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("header", "联单", "Manifest", ("number", "deal", "parent", "link", "approval")),
+    ("generator", "移出人", "Generator", ("generator_org", "generator_name", "generator_province", "from_site",
+                                         "handler", "sent_at")),
+    ("waste", "废物", "Waste", ("material", "waste_name", "code_system", "waste_code", "hazard", "packaging",
+                               "packages", "declared_kg", "purpose")),
+    ("carrier", "承运人", "Carrier", ("carrier_org", "carrier_name", "carrier_licence", "mode", "vehicle",
+                                     "taken_over_at")),
+    ("receiver", "接受人", "Receiver", ("receiver_org", "receiver_name", "receiver_province", "to_site",
+                                       "receiver_licence", "received_at", "received_kg", "acceptance", "refused_kg",
+                                       "refusal_reason")),
+    ("operation", "利用处置", "Treatment", ("treatment", "processed_at")),
+)
 HW_CODE = re.compile(r"^\d{3}-\d{3}-\d{2}$")
 MODES = ("road", "rail", "intermodal", "water", "pipeline")
 

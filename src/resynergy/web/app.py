@@ -18,7 +18,14 @@ from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
 from resynergy.store.db import make_engine, session_factory, upgrade
 from resynergy.web import errors, pages
-from resynergy.web.api import accounts, imports, public, registry, runs
+from resynergy.web.api import (
+    accounts,
+    imports,
+    manifests,  # #12
+    public,
+    registry,
+    runs,
+)
 from resynergy.web.deps import Platform
 from resynergy.web.pages import templates
 
@@ -118,6 +125,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     api = APIRouter(prefix="/api/v1")
     for module in (accounts, registry, imports, runs, public):
         api.include_router(module.router)
+    api.include_router(manifests.router)  # #12 electronic manifests, alerts, approvals, licences
     app.include_router(api)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

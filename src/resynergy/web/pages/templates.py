@@ -73,6 +73,11 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/enterprise", "enterprise"))
     if actor.role == "admin":
         items += [("/admin/users", "admin"), ("/admin/audit", "audit")]
+    # #12 electronic manifests: the parties' manifests, the regulators' alerts
+    if actor.signed_in and actor.role != "public":
+        items.append(("/manifests", "manifests"))
+    if actor.role in ("admin", "regulator", "planner"):
+        items.append(("/alerts", "alerts"))
     return items
 
 
