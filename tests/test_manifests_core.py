@@ -100,6 +100,11 @@ def test_check_values_locates_wrong_types_and_fields():
     kinds = {(p.field, p.kind) for p in probs}
     assert kinds == {("declared_kg", "not_integer"), ("nope", "unknown_field"), ("vehicle", "not_editable"),
                      ("sent_at", "not_datetime")}
+    bad = mf.check_values({"handler": "a\x00b", "carrier_org": "not-a-uscc", "waste_name": "x" * 501},
+                          mf.DRAFT_FIELDS)
+    assert {(p.field, p.kind) for p in bad} == {("handler", "bad_text"), ("carrier_org", "bad_uscc"),
+                                               ("waste_name", "bad_text")}
+    assert mf.check_values({"carrier_org": "91130800MA0C000002"}, mf.DRAFT_FIELDS) == []
 
 
 # --- chain ----------------------------------------------------------------------------------

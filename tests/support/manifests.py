@@ -9,7 +9,7 @@ from resynergy.services.access import Actor
 from resynergy.store.models import Deal, Listing
 
 # A carrier organisation (valid GB 32100 check character), not in the registry.
-ORG_C = "91130800MA0C00000Y"
+ORG_C = "91130800MA0C000002"
 
 
 def make_deal(sessions, seller: str, buyer: str, from_site: str, to_site: str, material: str = "tailings",

@@ -32,6 +32,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from resynergy.scenario import uscc
+from resynergy.schema.cells import has_control
+
 
 class State(StrEnum):
     DRAFT = "draft"
@@ -257,6 +260,7 @@ BLOCKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 HW_CODE = re.compile(r"^\d{3}-\d{3}-\d{2}$")
 MODES = ("road", "rail", "intermodal", "water", "pipeline")
+MAX_TEXT = 500  # characters of one text field
 
 
 def locked_fields(state: State | str) -> frozenset[str]:
@@ -343,6 +347,13 @@ def _type_problem(f: Field, v: Any) -> Problem | None:
     if not isinstance(v, str):
         return Problem("not_text", f"“{zh}”({f.name}) 应为文本，实为 {v!r}",
                        f"{en} ({f.name}) must be text, got {v!r}", f.name)
+    if has_control(v) or len(v) > MAX_TEXT:
+        return Problem("bad_text", f"“{zh}”({f.name}) 含不可见控制字符或超过 {MAX_TEXT} 个字符",
+                       f"{en} ({f.name}) holds control characters or is longer than {MAX_TEXT} characters", f.name)
+    if v and f.name.endswith("_org") and not uscc.is_valid(v):
+        return Problem("bad_uscc", f"“{zh}”({f.name}) 不是有效的统一社会信用代码（GB 32100，18 位）：{v!r}",
+                       f"{en} ({f.name}) is not a valid unified social credit code (GB 32100, 18 characters): {v!r}",
+                       f.name)
     if v and f.kind == "date":
         try:
             date.fromisoformat(v)

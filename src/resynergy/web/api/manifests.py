@@ -32,7 +32,7 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class NewManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "deal_id": 1, "fields": {"declared_kg": 30000, "carrier_org": "91130800MA0C00000Y", "waste_name": "钢渣",
+        "deal_id": 1, "fields": {"declared_kg": 30000, "carrier_org": "91130800MA0C000002", "waste_name": "钢渣",
                                  "purpose": "利用"}}]})
     deal_id: int = Field(ge=1, le=2**31 - 1)
     fields: Values = {}
