@@ -174,6 +174,9 @@ def test_signed_fields_cannot_change_through_the_api_or_the_service(mw: MW):
     patch = mw.client.patch(f"/api/v1/manifests/{mid}", headers={**mw.h["ent_a"], **tag(r)},
                             json={"fields": {"declared_kg": 1}})
     assert patch.status_code == 409 and patch.json()["issues"][0]["code"] == "locked"
+    bad_mode = go(mw, r, "carrier", "sign", {"frame": "transport", "fields": {"mode": "truck", "vehicle": "K1"}})
+    assert bad_mode.status_code == 422 and bad_mode.json()["issues"][0]["column"] == "mode"
+    assert "rail" in bad_mode.json()["issues"][0]["message_en"]
     sneak = go(mw, r, "carrier", "sign", {"frame": "transport", "fields": {"mode": "rail", "vehicle": "K1",
                                                                          "declared_kg": 1}})
     assert sneak.status_code == 409 and sneak.json()["issues"][0]["column"] == "declared_kg"
@@ -235,7 +238,7 @@ def test_racing_signers_never_lose_an_update(mw: MW):
         with TestClient(mw.app) as c:
             start.wait()
             resp = c.post(f"/api/v1/manifests/{mid}/sign", headers={**mw.h["carrier"], "If-Match": version},
-                          json={"frame": "transport", "fields": {"mode": "road", "vehicle": vehicle}})
+                          json={"frame": "transport", "fields": {"mode": "road_diesel", "vehicle": vehicle}})
             results.append(resp.status_code)
 
     threads = [threading.Thread(target=sign, args=(f"冀H0000{i}",)) for i in range(4)]
@@ -325,3 +328,18 @@ def test_cli_verifies_a_file_and_an_id(mw: MW, tmp_path, monkeypatch):
     assert by_id.exit_code == 0, by_id.output
     missing = CliRunner().invoke(cli, ["manifest", "verify", str(tmp_path / "none.json")])
     assert missing.exit_code == 2 and "none.json" in missing.output
+
+
+def test_a_processed_manifest_becomes_an_actual_flow(mw: MW):
+    """Closing the loop (issue #12 item 6) through ``services.actuals.record_flow``, once per
+    manifest: the accepted tonnes (weighed less refused), the processing year, both regulators."""
+    pytest.importorskip("resynergy.services.actuals", reason="the actuals branch brings record_flow")
+    r = to_received(mw, received_kg=31_600, acceptance="partially_accepted", refused_kg=1_600,
+                    refusal_reason="含杂质")
+    r = go(mw, r, "ent_b", "sign", {"frame": "operation", "fields": {"treatment": "尾矿制砂", "processed_at": "2022-06-01"}})
+    assert r.status_code == 200, r.text
+    number = r.json()["number"]
+    for who in ("ent_a", "ent_b", "regulator_bj"):
+        flows = mw.client.get(f"/api/v1/actual-flows?manifest={number}", headers=mw.h[who]).json()["items"]
+        assert [(f["year"], f["from_site"], f["to_site"], f["material"], f["mode"], f["t"]) for f in flows] == [
+            (2022, "cd-mine", "bj-site", "tailings", "rail", 30.0)], who

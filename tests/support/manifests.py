@@ -13,7 +13,7 @@ ORG_C = "91130800MA0C000002"
 
 
 def make_deal(sessions, seller: str, buyer: str, from_site: str, to_site: str, material: str = "tailings",
-              quantity_t: float = 100.0, state: str = "accepted", mode: str = "road") -> int:
+              quantity_t: float = 100.0, state: str = "accepted", mode: str = "road_diesel") -> int:
     with sessions() as db:
         offer = Listing(side="offer", organisation=seller, site=from_site, material=material, quantity_t=quantity_t * 2,
                         reserved_t=quantity_t if state == "accepted" else 0.0)
@@ -32,7 +32,7 @@ def actor(user_id: int, username: str, role: str = "enterprise", org: str = "", 
 
 SIGN_VALUES = {
     "emission": {},
-    "transport": {"mode": "road", "vehicle": "冀H12345"},
+    "transport": {"mode": "road_diesel", "vehicle": "冀H12345"},
     "reception": {"received_kg": 30_000, "acceptance": "accepted"},
     "operation": {"treatment": "尾矿制砂", "processed_at": "2022-06-01"},
 }

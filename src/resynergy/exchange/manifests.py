@@ -259,7 +259,14 @@ BLOCKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("operation", "利用处置", "Treatment", ("treatment", "processed_at")),
 )
 HW_CODE = re.compile(r"^\d{3}-\d{3}-\d{2}$")
-MODES = ("road", "rail", "intermodal", "water", "pipeline")
+
+
+def modes() -> tuple[str, ...]:
+    """The transport modes a carrier may name: the catalog's modes (road_diesel, rail, …)."""
+    from resynergy import catalog
+
+    return tuple(catalog.table("modes")["id"])
+
 MAX_TEXT = 500  # characters of one text field
 
 

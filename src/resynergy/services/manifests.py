@@ -440,9 +440,9 @@ def _rules(db: Session, m: Manifest, st: Step, fields: dict) -> list[mf.Problem]
             out += mf.licence_problems(fields, _licences(db, m.receiver_org), day)
             out += mf.approval_problems(fields, _approval(db, fields.get("approval", "")),
                                         used_kg=_approval_used(db, fields.get("approval", ""), m.id), on=day)
-        if st == Step.TRANSPORT and fields.get("mode") and fields["mode"] not in mf.MODES:
-            out.append(mf.Problem("bad_choice", f"运输方式应为：{'、'.join(mf.MODES)}",
-                                  f"mode must be one of: {', '.join(mf.MODES)}", "mode"))
+        if st == Step.TRANSPORT and fields.get("mode") and fields["mode"] not in mf.modes():
+            out.append(mf.Problem("bad_choice", f"运输方式应为：{'、'.join(mf.modes())}",
+                                  f"mode must be one of: {', '.join(mf.modes())}", "mode"))
         if st == Step.RECEPTION:
             out += mf.licence_problems(fields, _licences(db, m.receiver_org), str(fields["received_at"])[:10])
             if fields.get("acceptance") not in tuple(a.value for a in mf.Acceptance):
