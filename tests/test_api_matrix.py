@@ -441,11 +441,26 @@ def other_cases() -> list[Case]:
 # ---- #12 electronic manifests: a manifest of organisation A inside Hebei (A generates, carries
 # and receives), so ent_b and the Beijing planner are the "other" organisation / province.
 def _deal(w: World) -> int:
+    from resynergy.store.models import Deal
     from support.manifests import make_deal
 
-    if not getattr(w, "deal", 0):
+    with w.sessions() as db:  # other cases may have emptied the deals
+        known = getattr(w, "deal", 0) and db.get(Deal, w.deal) is not None  # type: ignore[attr-defined]
+    if not known:
         w.deal = make_deal(w.sessions, ORG_A, ORG_A, "cd-mine", "cd-plant")  # type: ignore[attr-defined]
     return w.deal  # type: ignore[attr-defined]
+
+
+def _clean_manifests(w: World) -> None:
+    """Remove the manifests a case made (deals may then be removed by the exchange cases)."""
+    from resynergy.store.models import Manifest, ManifestSignature
+
+    with w.sessions() as db:
+        db.execute(sa.delete(ManifestSignature))
+        db.execute(sa.update(Manifest).values(parent_id=None))
+        db.execute(sa.delete(Manifest))
+        db.commit()
+    w.pk.pop("manifest", None)
 
 
 def _manifest(w: World, state: str = "draft") -> int:
@@ -497,7 +512,7 @@ def manifest_cases() -> list[Case]:
     fresh = lambda state: (lambda w, role: {"fresh": _manifest(w, state)})  # noqa: E731
     url = lambda tail: (lambda w: "/api/v1/manifests/{fresh}" + tail)  # noqa: E731
     existing = lambda tail: (lambda w: f"/api/v1/manifests/{_kept(w)}{tail}")  # noqa: E731
-    return [
+    cases = [
         Case("GET", "/api/v1/manifests", signed_in(200), lambda w: "/api/v1/manifests"),
         Case("POST", "/api/v1/manifests", each(anonymous=401, public=403, admin=201, ent_a=201, ent_b=404, rest=403),
              lambda w: "/api/v1/manifests", lambda w, role: {"json": {"deal_id": _deal(w), "fields": {"carrier_org": ORG_A}}}),
@@ -542,6 +557,9 @@ def manifest_cases() -> list[Case]:
              before=fresh("draft")),
         Case("GET", "/alerts", each(anonymous="login", public=403, rest=200), lambda w: "/alerts"),
     ]
+    for case in cases:
+        case.after = _clean_manifests
+    return cases
 
 
 def _kept(w: World) -> int:
@@ -659,3 +677,148 @@ def test_published_plans_carry_their_scope(world: World):
         assert events and '"110000"' in str(events[-1]).replace("'", '"')
     finally:
         w.client.post(f"/api/v1/runs/{bj}/publish", json={"published": False}, headers=h["admin"])
+
+
+# ---- #12 exchange: listings, matches, deals (services.access: listing_filter, deal_filter,
+# deal_party; services.exchange.STEPS) — appended to the matrix in place so that
+# test_every_route_is_in_the_matrix and test_authorization see them.
+X_OFFER = {"side": "offer", "site": "cd-mine", "material": "tailings", "quantity_t": 100.0}  # A's, in Hebei
+
+
+def _x_admin(w: World) -> Actor:
+    return Actor(w.ids["admin"], "admin", "admin")
+
+
+def _x_listing(w: World) -> int:
+    from resynergy.services import exchange
+
+    with w.sessions() as db:
+        listing_id = exchange.create_listing(db, _x_admin(w), dict(X_OFFER))["id"]
+        db.commit()
+        return listing_id
+
+
+def _x_deal(w: World, state: str) -> int:
+    """A deal on a fresh offer of A, bought by B for bj-site, brought to ``state``."""
+    from resynergy.services import exchange
+
+    offer = _x_listing(w)
+    with w.sessions() as db:
+        deal = exchange.create_deal(db, _x_admin(w), {"offer_id": offer, "to_site": "bj-site", "quantity_t": 10.0})
+        db.commit()
+        for step in {"inquiry": (), "offered": ("offer",), "accepted": ("offer", "accept")}[state]:
+            exchange.step(db, _x_admin(w), deal["id"], step)
+        return deal["id"]
+
+
+def _x_clear(w: World) -> None:
+    with w.sessions() as db:
+        db.execute(sa.text("DELETE FROM deals"))
+        db.execute(sa.text("DELETE FROM listings"))
+        db.commit()
+
+
+def exchange_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    listing = lambda w: "/api/v1/listings/{fresh}"  # noqa: E731
+    fresh_listing = lambda w, role: {"fresh": _x_listing(w)}  # noqa: E731
+    deal_in = lambda state: (lambda w, role: {"fresh": _x_deal(w, state)})  # noqa: E731
+    readers = each(anonymous=401, public=403, rest=200)
+    # A's listing at a Hebei site: A, the admin and unscoped staff read it; B and Beijing's planner do not see it
+    read_own = lambda ok=200: each(anonymous=401, public=403, ent_b=404, planner_bj=404, rest=ok)  # noqa: E731
+    write_own = lambda ok: each(anonymous=401, public=403, planner=403, planner_bj=403, regulator=403,  # noqa: E731
+                                evaluator=403, ent_b=404, admin=ok, ent_a=ok)
+    # deal steps: the party whose turn it is (or the admin); the other party and staff are refused
+    step = lambda **ok: each(anonymous=401, public=403, **{"admin": 200, "ent_a": 403, "ent_b": 403, **ok}, rest=403)  # noqa: E731
+    versioned = lambda w, role: {"headers": {"If-Match": '"1"'}, "json": {"quantity_t": 90.0}}  # noqa: E731
+    return [
+        Case("GET", "/api/v1/listings", readers, R("/api/v1/listings"), table="exchange"),
+        Case("POST", "/api/v1/listings", each(anonymous=401, public=403, planner=403, planner_bj=403, regulator=403,
+                                              evaluator=403, admin=201, ent_a=201, ent_b=422),
+             R("/api/v1/listings"), lambda w, role: {"json": X_OFFER}, after=_x_clear, table="exchange"),
+        Case("GET", "/api/v1/listings/aggregates", each(rest=200), R("/api/v1/listings/aggregates"), table="exchange"),
+        # from the registry: each enterprise its own organisation; the admin must name one
+        Case("POST", "/api/v1/listings/from-registry",
+             each(anonymous=401, public=403, planner=403, planner_bj=403, regulator=403, evaluator=403, admin=422,
+                  ent_a=201, ent_b=201), R("/api/v1/listings/from-registry"), lambda w, role: {"json": {}},
+             after=_x_clear, table="exchange"),
+        Case("GET", "/api/v1/listings/{listing_id}", read_own(), listing, before=fresh_listing, after=_x_clear,
+             table="exchange"),
+        Case("PATCH", "/api/v1/listings/{listing_id}", write_own(200), listing, versioned, before=fresh_listing,
+             after=_x_clear, table="exchange"),
+        Case("DELETE", "/api/v1/listings/{listing_id}", write_own(204), listing,
+             lambda w, role: {"headers": {"If-Match": '"1"'}}, before=fresh_listing, after=_x_clear, table="exchange"),
+        Case("GET", "/api/v1/listings/{listing_id}/matches", read_own(), lambda w: "/api/v1/listings/{fresh}/matches",
+             before=fresh_listing, after=_x_clear, table="exchange"),
+        Case("GET", "/api/v1/matches", read_own(), lambda w: "/api/v1/matches?listing={fresh}", before=fresh_listing,
+             after=_x_clear, table="exchange"),
+        Case("GET", "/api/v1/deals", readers, R("/api/v1/deals"), table="exchange"),
+        # B inquires (201); A is the seller and must name a want (422); the admin opens an inquiry for B
+        Case("POST", "/api/v1/deals", each(anonymous=401, public=403, planner=403, planner_bj=403, regulator=403,
+                                           evaluator=403, admin=201, ent_a=422, ent_b=201),
+             R("/api/v1/deals"), lambda w, role: {"json": {"offer_id": w.pk["x_offer"], "to_site": "bj-site",
+                                                           "quantity_t": 1.0}},
+             before=lambda w, role: w.pk.update(x_offer=_x_listing(w)) or {}, after=_x_clear, table="exchange"),
+        # a deal from Hebei to Beijing: both parties, and staff of either province, read it
+        Case("GET", "/api/v1/deals/{deal_id}", readers, lambda w: "/api/v1/deals/{fresh}", before=deal_in("inquiry"),
+             after=_x_clear, table="exchange"),
+        Case("POST", "/api/v1/deals/{deal_id}/offer", step(ent_a=200), lambda w: "/api/v1/deals/{fresh}/offer",
+             before=deal_in("inquiry"), after=_x_clear, table="exchange"),
+        Case("POST", "/api/v1/deals/{deal_id}/accept", step(ent_b=200), lambda w: "/api/v1/deals/{fresh}/accept",
+             before=deal_in("offered"), after=_x_clear, table="exchange"),
+        Case("POST", "/api/v1/deals/{deal_id}/decline", step(ent_a=200), lambda w: "/api/v1/deals/{fresh}/decline",
+             before=deal_in("inquiry"), after=_x_clear, table="exchange"),
+        Case("POST", "/api/v1/deals/{deal_id}/cancel", step(ent_a=200, ent_b=200),
+             lambda w: "/api/v1/deals/{fresh}/cancel", before=deal_in("offered"), after=_x_clear, table="exchange"),
+        Case("POST", "/api/v1/deals/{deal_id}/complete", step(ent_a=200, ent_b=200),
+             lambda w: "/api/v1/deals/{fresh}/complete", before=deal_in("accepted"), after=_x_clear, table="exchange"),
+    ] + exchange_page_cases()
+
+
+def _x_pair(w: World) -> dict:
+    """A's fresh offer and B's fresh want (tailings accepted) at bj-site, by the admin."""
+    from resynergy.services import exchange
+
+    offer = _x_listing(w)
+    with w.sessions() as db:
+        want = exchange.create_listing(db, _x_admin(w), {"side": "want", "site": "bj-site", "quantity_t": 50.0,
+                                                          "material": "manufactured_sand", "accepts": "tailings"})
+        db.commit()
+    return {"offer": offer, "want": want["id"]}
+
+
+def exchange_page_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    fresh_listing = lambda w, role: {"fresh": _x_listing(w)}  # noqa: E731
+    readers = each(anonymous="login", public=403, rest=200)
+    writers = lambda ok, other: each(anonymous="login", public=403, planner=403, planner_bj=403, regulator=403,  # noqa: E731
+                                     evaluator=403, admin=ok, ent_a=ok, ent_b=other)
+    form = {k: str(v) for k, v in X_OFFER.items()}
+    return [
+        Case("GET", "/exchange", readers, R("/exchange"), table="exchange"),
+        Case("POST", "/exchange/listings", writers(303, 422), R("/exchange/listings"),
+             lambda w, role: {"data": form}, after=_x_clear, table="exchange"),
+        Case("POST", "/exchange/from-registry", each(anonymous="login", ent_a=303, ent_b=303, rest=403),
+             R("/exchange/from-registry"), after=_x_clear, table="exchange"),
+        Case("POST", "/exchange/listings/{listing_id}/active", writers(303, 404),
+             lambda w: "/exchange/listings/{fresh}/active", lambda w, role: {"data": {"active": "false", "row_version": "1"}},
+             before=fresh_listing, after=_x_clear, table="exchange"),
+        Case("GET", "/exchange/listings/{listing_id}",
+             each(anonymous="login", public=403, ent_b=404, planner_bj=404, rest=200),
+             lambda w: "/exchange/listings/{fresh}", before=fresh_listing, after=_x_clear, table="exchange"),
+        # from B's want (which A does not see) to A's offer: B and the admin open an inquiry
+        Case("POST", "/exchange/deals", writers(303, 303) | {"ent_a": 404}, R("/exchange/deals"),
+             lambda w, role: {"data": {"listing": str(w.pk["x_want"]), "counterpart": str(w.pk["x_offer2"]),
+                                       "quantity_t": "5"}},
+             before=lambda w, role: w.pk.update({f"x_{k}" + ("2" if k == "offer" else ""): v
+                                                 for k, v in _x_pair(w).items()}) or {},
+             after=_x_clear, table="exchange"),
+        Case("GET", "/exchange/deals", readers, R("/exchange/deals"), table="exchange"),
+        Case("POST", "/exchange/deals/{deal_id}/{step}",
+             each(anonymous="login", public=403, admin=303, ent_a=303, rest=403),
+             lambda w: "/exchange/deals/{fresh}/offer", before=lambda w, role: {"fresh": _x_deal(w, "inquiry")},
+             after=_x_clear, table="exchange"),
+    ]
+
+
+CASES.extend(exchange_cases())

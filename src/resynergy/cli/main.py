@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from resynergy.cli import (
-    data,
-    manifest,  # #12
-    monitor,
-    plan,
-    platform,
-    synth,
-)
+from resynergy.cli import data, monitor, plan, platform, synth
+from resynergy.cli import exchange as exchange_cli
+from resynergy.cli import manifest as manifest_cli
 
 app = typer.Typer(rich_markup_mode=None, help="resynergy — 京津冀及周边地区工业资源综合利用协同规划 / regional industrial-resource synergy planning.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -31,9 +26,10 @@ app.add_typer(user_app, name="user")
 registry_app = typer.Typer(rich_markup_mode=None, help="Registry imports. 登记数据导入。", no_args_is_help=True)
 registry_app.command("import")(platform.registry_import)
 app.add_typer(registry_app, name="registry")
+app.add_typer(exchange_cli.app, name="exchange")
 # #12 electronic manifests (联单)
 manifest_app = typer.Typer(rich_markup_mode=None, help="Electronic manifests. 电子转移联单。", no_args_is_help=True)
-manifest_app.command("verify")(manifest.verify)
+manifest_app.command("verify")(manifest_cli.verify)
 app.add_typer(manifest_app, name="manifest")
 
 

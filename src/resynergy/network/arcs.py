@@ -122,9 +122,7 @@ def build(
     dst = _located(sinks, site_ids, lat, lon)
     term = _located(terminals.reset_index(drop=True), site_ids, lat, lon)
     codes = _Codes.of(src, dst, modes, rail)
-    term_site = set(terminals["site"])
-    is_direct_lane = ~lanes["mode"].isin(rail) | ~(
-        lanes["from_site"].isin(term_site) & lanes["to_site"].isin(term_site))
+    is_direct_lane = direct_lanes(lanes, rail, terminals)
     parts = [
         _direct(src, dst, modes, direct, options, codes, onsite[:1]),
         _lane_arcs(src, dst, modes, lanes[is_direct_lane], codes),
@@ -263,10 +261,8 @@ def _direct(src: pd.DataFrame, dst: pd.DataFrame, modes: pd.DataFrame, direct: l
     for mode, on in [(m, ~same) for m in direct] + [(m, same) for m in onsite or []]:
         if not on.any():
             continue
-        d1 = gc[on] * modes.at[mode, "circuity"]
-        frames.append(_frame(i[on], j[on], 0, codes.mode[mode], d1, modes.at[mode, "cost_fixed"]
-                             + modes.at[mode, "cost_per_tkm"] * d1,
-                             modes.at[mode, "co2_per_tkm"] * d1))
+        d1, c1, e1 = mode_leg(modes.loc[mode], gc[on])
+        frames.append(_frame(i[on], j[on], 0, codes.mode[mode], d1, c1, e1))
     return _concat(frames)
 
 
@@ -318,16 +314,48 @@ def _lane_arcs(src: pd.DataFrame, dst: pd.DataFrame, modes: pd.DataFrame, lanes:
     m = m[(m["own_s"] < 0) | (m["own_s"] != m["own_d"])]
     if m.empty:
         return empty
-    circ = modes.loc[m["mode"], "circuity"].to_numpy()
-    d1 = m["distance_km"].fillna(pd.Series(
-        great_circle_km(m["lat_s"], m["lon_s"], m["lat_d"], m["lon_d"]) * circ, index=m.index))
-    mode_cost = (modes.loc[m["mode"], "cost_fixed"].to_numpy()
-                 + modes.loc[m["mode"], "cost_per_tkm"].to_numpy() * d1)
-    c1 = m["cost_per_t"].fillna(mode_cost)
-    e1 = m["co2_per_t"].fillna(modes.loc[m["mode"], "co2_per_tkm"].to_numpy() * d1)
+    d1, c1, e1 = lane_leg(m, modes, great_circle_km(m["lat_s"], m["lon_s"], m["lat_d"], m["lon_d"]))
     return _frame(m["src"].to_numpy(), m["dst"].to_numpy(), 0,
-                  m["mode"].map(codes.mode).to_numpy(dtype=np.int8), d1.to_numpy(),
-                  c1.to_numpy(), e1.to_numpy(), m["lane"].to_numpy())
+                  m["mode"].map(codes.mode).to_numpy(dtype=np.int8), d1, c1, e1,
+                  m["lane"].to_numpy())
+
+
+def lane_leg(lanes: pd.DataFrame, modes: pd.DataFrame, gc_km) -> tuple[np.ndarray, np.ndarray,
+                                                                       np.ndarray]:
+    """km, yuan/t and kg CO2/t of lane rows (columns mode, distance_km, cost_per_t, co2_per_t;
+    ``modes`` indexed by id) whose ends are ``gc_km`` apart: the lane's own figures where it
+    gives them, else the mode's over the lane distance (else great-circle × circuity)."""
+    mm = modes.loc[lanes["mode"]]
+    km = lanes["distance_km"].to_numpy(dtype=float).copy()
+    gap = np.isnan(km)
+    km[gap] = (np.asarray(gc_km, dtype=float) * mm["circuity"].to_numpy())[gap]
+    cost, co2 = leg(mm["cost_fixed"].to_numpy(), mm["cost_per_tkm"].to_numpy(),
+                    mm["co2_per_tkm"].to_numpy(), km)
+    own_cost = lanes["cost_per_t"].to_numpy(dtype=float)
+    own_co2 = lanes["co2_per_t"].to_numpy(dtype=float)
+    return (km, np.where(np.isnan(own_cost), cost, own_cost),
+            np.where(np.isnan(own_co2), co2, own_co2))
+
+
+def leg(cost_fixed, cost_per_tkm, co2_per_tkm, km) -> tuple[np.ndarray, np.ndarray]:
+    """yuan/t and kg CO2/t of a leg of ``km`` by a mode with these rates: the one costing formula
+    of every leg (direct, first and last miles, rail, lanes without their own figures)."""
+    return cost_fixed + cost_per_tkm * km, co2_per_tkm * km
+
+
+def mode_leg(mode: pd.Series, gc_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """km (great-circle × circuity), yuan/t and kg CO2/t of a leg by ``mode`` (a modes row)."""
+    km = gc_km * mode["circuity"]
+    cost, co2 = leg(mode["cost_fixed"], mode["cost_per_tkm"], mode["co2_per_tkm"], km)
+    return km, cost, co2
+
+
+def direct_lanes(lanes: pd.DataFrame, rail: list[str], terminals: pd.DataFrame) -> pd.Series:
+    """Lanes that are arcs of their own (every lane but a rail lane between two terminals, which
+    overrides the rail leg of intermodal paths instead)."""
+    term_site = set(terminals["site"])
+    return ~lanes["mode"].isin(rail) | ~(
+        lanes["from_site"].isin(term_site) & lanes["to_site"].isin(term_site))
 
 
 def _intermodal(src: pd.DataFrame, dst: pd.DataFrame, term: pd.DataFrame, handling: np.ndarray,
@@ -349,7 +377,7 @@ def _intermodal(src: pd.DataFrame, dst: pd.DataFrame, term: pd.DataFrame, handli
     last_gc = great_circle_km(dst["lat"].to_numpy()[lj], dst["lon"].to_numpy()[lj],
                               tlat[lb], tlon[lb])
     rail_gc = great_circle_km(tlat[:, None], tlon[:, None], tlat[None, :], tlon[None, :])
-    legs = {q: _rail_leg(q, rail_gc, handling, modes, term, rail_lanes) for q in rail}
+    legs = {q: rail_leg(q, rail_gc, handling, modes, term, rail_lanes) for q in rail}
     ref_road = min(road, key=lambda r: modes.at[r, "cost_per_tkm"])
     rr = modes.loc[ref_road]
     usable = (rail_gc >= options.min_rail_km) & ~np.eye(len(term), dtype=bool)
@@ -383,44 +411,41 @@ def _intermodal(src: pd.DataFrame, dst: pd.DataFrame, term: pd.DataFrame, handli
     for q in rail:
         leg = legs[q]
         for mode in road:
-            mm = modes.loc[mode]
-            d1, d3 = gc1 * mm["circuity"], gc3 * mm["circuity"]
+            d1, c1, e1 = mode_leg(modes.loc[mode], gc1)
+            d3, c3, e3 = mode_leg(modes.loc[mode], gc3)
             frames.append({
                 "src": i, "dst": j, "kind": np.full(n, 1, dtype=np.int8),
                 "mode": np.full(n, codes.mode[mode], dtype=np.int8),
                 "rail_mode": np.full(n, codes.rail_mode[q], dtype=np.int8),
                 "t_from": a, "t_to": b, "d1": d1, "d2": leg["km"][a, b], "d3": d3,
-                "c1": mm["cost_fixed"] + mm["cost_per_tkm"] * d1, "c2": leg["cost"][a, b],
-                "c3": mm["cost_fixed"] + mm["cost_per_tkm"] * d3,
-                "e1": mm["co2_per_tkm"] * d1, "e2": leg["co2"][a, b], "e3": mm["co2_per_tkm"] * d3,
+                "c1": c1, "c2": leg["cost"][a, b], "c3": c3,
+                "e1": e1, "e2": leg["co2"][a, b], "e3": e3,
                 "lane1": np.full(n, -1, dtype=np.int64), "lane2": leg["lane"][a, b],
             })
     return _concat(frames)
 
 
-def _rail_leg(q: str, rail_gc: np.ndarray, handling: np.ndarray, modes: pd.DataFrame,
-              term: pd.DataFrame, lanes: pd.DataFrame) -> dict[str, np.ndarray]:
+def rail_leg(q: str, rail_gc: np.ndarray, handling: np.ndarray, modes: pd.DataFrame,
+             term: pd.DataFrame, lanes: pd.DataFrame) -> dict[str, np.ndarray]:
     """Terminal × terminal matrices of one rail mode: km, yuan/t (incl. handling at both ends),
-    kg CO2/t and the lane (or -1)."""
+    kg CO2/t, the lane (or -1) and the handling part of the cost (yuan/t, both ends)."""
     mm = modes.loc[q]
-    km = rail_gc * mm["circuity"]
-    line = mm["cost_fixed"] + mm["cost_per_tkm"] * km
-    co2 = mm["co2_per_tkm"] * km
+    km, line, co2 = mode_leg(mm, rail_gc)
     lane = np.full(km.shape, -1, dtype=np.int64)
     pos = {s: i for i, s in enumerate(term["site"])}
     for idx, ln in lanes[lanes["mode"] == q].iterrows():  # lanes are few: one row each
         a, b = pos[ln["from_site"]], pos[ln["to_site"]]
         if pd.notna(ln["distance_km"]):
             km[a, b] = ln["distance_km"]
-            line[a, b] = mm["cost_fixed"] + mm["cost_per_tkm"] * km[a, b]
-            co2[a, b] = mm["co2_per_tkm"] * km[a, b]
+            line[a, b], co2[a, b] = leg(mm["cost_fixed"], mm["cost_per_tkm"],
+                                        mm["co2_per_tkm"], km[a, b])
         if pd.notna(ln["cost_per_t"]):
             line[a, b] = ln["cost_per_t"]
         if pd.notna(ln["co2_per_t"]):
             co2[a, b] = ln["co2_per_t"]
         lane[a, b] = idx
-    return {"km": km, "cost": line + handling[:, None] + handling[None, :], "co2": co2,
-            "lane": lane}
+    both = handling[:, None] + handling[None, :]
+    return {"km": km, "cost": line + both, "co2": co2, "lane": lane, "handling": both}
 
 
 def _unique(x: np.ndarray) -> np.ndarray:

@@ -44,6 +44,21 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                  "no years to plan: the supplies and demands tables are empty"),
     "unsupported": ("不支持的文件格式（应为 .xlsx、.csv、.parquet 或文件夹）",
                     "unsupported input (expected .xlsx, .csv, .parquet or a folder)"),
+    # exchange listings (#12, resynergy.exchange.listings)
+    "not_positive": ("应大于 0", "expected a value above 0"),
+    "bad_date": ("应为日期「YYYY-MM-DD」（如 2022-03-01），或留空表示不限",
+                 "expected a date YYYY-MM-DD (e.g. 2022-03-01), or blank for open"),
+    "period_order": ("开始日期 {start} 晚于结束日期 {end}", "start {start} is after end {end}"),
+    "spec_range": ("下限 {min} 大于上限 {max}", "minimum {min} is above maximum {max}"),
+    "bad_hw_code": ("危险废物代码应为「ddd-ddd-dd」（如 900-041-49），或留空",
+                    "a hazardous-waste code looks like ddd-ddd-dd (e.g. 900-041-49), or is blank"),
+    "bad_hw_codes": ("应为危险废物代码「ddd-ddd-dd」或类别「HWnn」（如 HW08），多个用 | 分隔",
+                     "expected hazardous-waste codes ddd-ddd-dd or categories HWnn (e.g. HW08), separated by |"),
+    "hw_required": ("{material} 是危险废物：供应须填写危险废物代码",
+                    "{material} is hazardous waste: an offer needs its hazardous-waste code"),
+    "side_column": ("该列只用于{side_zh}，请留空", "this column is for {side} listings only; leave it blank"),
+    "unknown_accept": ("未知的可接受物料（应为物料代码，或「process:工艺代码」表示该工艺的全部投入）",
+                       "unknown accepted material (expected a material code, or process:<process id> for every input of that process)"),
 }
 
 

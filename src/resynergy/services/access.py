@@ -158,6 +158,60 @@ def may_write_row(actor: Actor, table: str, row: dict, sites: pd.DataFrame) -> b
     return False
 
 
+# ---- #12 exchange: listings and deals ----------------------------------------------------
+# Listings (offers and wants) belong to the organisation of their site. Enterprises manage their
+# own organisation's listings; staff read those at sites in their province scope (the admin:
+# all); the public sees anonymised aggregates only (services.exchange.aggregates). A deal is
+# seen by its two parties and by staff whose province holds either end; its steps are taken by
+# the party whose turn it is (services.exchange.STEPS), or by the admin.
+LISTING_WRITERS = ("admin", "enterprise")
+LISTING_READERS = (*STAFF, "enterprise")
+
+
+def _site_in_province(site_col: sa.ColumnElement, province: str) -> sa.ColumnElement[bool]:
+    sites = REGISTRY["sites"]
+    return site_col.in_(sa.select(sites.c.id).where(_prefix(sites.c.region, province)))
+
+
+def listing_filter(actor: Actor, organisation: sa.ColumnElement, site: sa.ColumnElement
+                   ) -> sa.ColumnElement[bool] | None:
+    """WHERE clause limiting listings to those ``actor`` may read (None = all); Denied for the
+    public (aggregates only)."""
+    require(actor, LISTING_READERS, "read listings")
+    if actor.role == "enterprise":
+        return organisation == actor.org_uscc
+    if actor.role == "admin" or not actor.province:
+        return None
+    return _site_in_province(site, actor.province)
+
+
+def may_write_listing(actor: Actor, organisation: str) -> bool:
+    """Create, change or delete a listing of ``organisation`` (function level checked first)."""
+    require(actor, LISTING_WRITERS, "write listings")
+    return actor.role == "admin" or (bool(actor.org_uscc) and organisation == actor.org_uscc)
+
+
+def deal_filter(actor: Actor, seller: sa.ColumnElement, buyer: sa.ColumnElement, from_site: sa.ColumnElement,
+                to_site: sa.ColumnElement) -> sa.ColumnElement[bool] | None:
+    """WHERE clause limiting deals to those ``actor`` may read (None = all)."""
+    require(actor, LISTING_READERS, "read deals")
+    if actor.role == "enterprise":
+        return sa.or_(seller == actor.org_uscc, buyer == actor.org_uscc)
+    if actor.role == "admin" or not actor.province:
+        return None
+    return sa.or_(_site_in_province(from_site, actor.province), _site_in_province(to_site, actor.province))
+
+
+def deal_party(actor: Actor, seller: str, buyer: str) -> str:
+    """'seller', 'buyer' or '' (not a party) — which side of a deal ``actor`` acts for; the
+    admin acts for either side ('admin')."""
+    if actor.role == "admin" and actor.signed_in:
+        return "admin"
+    if actor.role != "enterprise" or not actor.org_uscc:
+        return ""
+    return "seller" if actor.org_uscc == seller else "buyer" if actor.org_uscc == buyer else ""
+
+
 # ---- electronic manifests (issue 12 items 4, 5): parties and the regulators of both ends -----
 MANIFEST_CREATORS = ("admin", "enterprise")  # an enterprise: as the deal's seller (generator)
 LICENSORS = ("admin", "regulator")  # record cross-province approvals and HW licences

@@ -18,14 +18,9 @@ from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
 from resynergy.store.db import make_engine, session_factory, upgrade
 from resynergy.web import errors, pages
-from resynergy.web.api import (
-    accounts,
-    imports,
-    manifests,  # #12
-    public,
-    registry,
-    runs,
-)
+from resynergy.web.api import accounts, imports, public, registry, runs
+from resynergy.web.api import exchange as exchange_api
+from resynergy.web.api import manifests as manifests_api
 from resynergy.web.deps import Platform
 from resynergy.web.pages import templates
 
@@ -123,9 +118,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
         openapi_url="/api/v1/openapi.json" if settings.expose_docs else None)
     app.state.platform = Platform(settings, sessions, Accounts(settings), supervisor, templates.environment())
     api = APIRouter(prefix="/api/v1")
-    for module in (accounts, registry, imports, runs, public):
+    for module in (accounts, registry, imports, runs, public,
+                   exchange_api):
         api.include_router(module.router)
-    api.include_router(manifests.router)  # #12 electronic manifests, alerts, approvals, licences
+    api.include_router(manifests_api.router)  # #12 electronic manifests, alerts, approvals, licences
     app.include_router(api)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

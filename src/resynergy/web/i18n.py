@@ -178,3 +178,56 @@ def column_label(table: str, column: str, lang: str) -> str:
         if col.name == column:
             return col.label(lang)
     return column
+
+
+# ---- #12 exchange pages (listings, matches, deals) -----------------------------------------
+MESSAGES.update({
+    "exchange": ("供需对接", "Exchange"),
+    "my_listings": ("我的供需信息", "My listings"), "listings_in_scope": ("辖区内的供需信息", "Listings in your scope"),
+    "new_listing": ("发布供需信息", "Publish a listing"), "side": ("类型", "Type"),
+    "side_offer": ("供应（本单位产生的固废）", "Offer (waste you generate)"),
+    "side_want": ("需求（本单位可利用的原料）", "Want (material you can use)"),
+    "offer": ("供应", "Offer"), "want": ("需求", "Want"),
+    "site": ("站点", "Site"), "quantity_t": ("数量（吨）", "Quantity (t)"),
+    "available_t": ("尚可成交（吨）", "Still available (t)"), "period": ("期限", "Period"),
+    "start": ("开始日期", "Start"), "end": ("结束日期", "End"), "open_period": ("不限", "open"),
+    "price_yuan_t": ("价格（元/吨，空=面议）", "Price (yuan/t, blank = negotiable)"),
+    "negotiable": ("面议", "negotiable"),
+    "accepts": ("可接受的替代物料（用 | 分隔）", "Accepted substitutes ('|'-separated)"),
+    "hazardous_code": ("危险废物代码（如 900-041-49）", "Hazardous-waste code (e.g. 900-041-49)"),
+    "specs": ("质量指标（供应填实测值，需求填范围）", "Quality specs (offer: values; want: ranges)"),
+    "spec_moisture_pct": ("含水率 %", "Moisture %"), "spec_fineness_m2_kg": ("比表面积 m²/kg", "Fineness m²/kg"),
+    "spec_cao_pct": ("CaO %", "CaO %"), "spec_so3_pct": ("SO₃ %", "SO₃ %"), "spec_cl_pct": ("Cl %", "Cl %"),
+    "spec_min": ("下限", "min"), "spec_max": ("上限", "max"),
+    "publish_listing": ("发布", "Publish"), "from_registry": ("由登记数据一键发布", "List my registry records"),
+    "from_registry_note": ("把本单位登记的产废量发布为供应、产品需求与利用设施原料需求发布为需求（最近一年；已发布的不重复）。",
+                           "Lists your registered waste generation as offers, and your demands and facilities' "
+                           "inputs as wants (latest year; nothing listed twice)."),
+    "listed_from_registry": ("已由登记数据发布供需信息", "Listings made from the registry"),
+    "listing_created": ("已发布", "Published"), "listing_withdrawn": ("已下架", "Withdrawn"),
+    "listing_relisted": ("已重新上架", "Listed again"), "withdraw": ("下架", "Withdraw"), "relist": ("重新上架", "List again"),
+    "listed": ("在架", "listed"), "withdrawn": ("已下架", "withdrawn"),
+    "matches": ("匹配对象", "Matches"), "matches_of": ("匹配对象：", "Matches for: "),
+    "matches_note": ("按到厂成本排序：价格 + 运输（含经铁路货场的公铁联运）+ 装卸 + 按政策碳价计的碳排放成本。",
+                     "Ranked by delivered cost: price + transport (including road–rail through terminals) + "
+                     "handling + CO₂ at the policy carbon price."),
+    "no_matches": ("暂无符合物料、指标、数量与期限的匹配对象。", "No counterpart fits the material, specs, quantity and period yet."),
+    "inactive_no_matches": ("该信息已下架，不参与匹配。", "This listing is withdrawn and is not matched."),
+    "counterpart": ("对方", "Counterpart"), "route": ("路线", "Route"), "distance_km": ("距离（公里）", "Distance (km)"),
+    "price": ("价格", "Price"), "transport_yuan_t": ("运输", "Transport"), "handling_yuan_t": ("装卸", "Handling"),
+    "co2_kg_t": ("CO₂（千克/吨）", "CO₂ (kg/t)"), "co2_yuan_t": ("碳成本", "CO₂ cost"),
+    "delivered_yuan_t": ("到厂成本（元/吨）", "Delivered (yuan/t)"),
+    "plan_recommended": ("规划推荐", "Plan recommends"),
+    "plan_basis": ("「规划推荐」依据已发布的全区域规划", "“Plan recommends” follows the published region-wide plan"),
+    "no_published_plan": ("尚无已发布的全区域规划，不标注规划推荐。", "No region-wide plan is published: no pairing is marked."),
+    "start_deal": ("发起洽谈", "Start a deal"), "deal_quantity": ("洽谈数量（吨）", "Quantity (t)"),
+    "deals": ("洽谈", "Deals"), "deal_inbox": ("洽谈与成交", "Deals"), "no_deals": ("暂无洽谈。", "No deals yet."),
+    "seller": ("供应方", "Seller"), "buyer": ("需求方", "Buyer"), "deal_state": ("状态", "State"),
+    "deal_created": ("已发起洽谈", "Deal started"), "deal_updated": ("洽谈已更新", "Deal updated"),
+    "step_offer": ("报价", "Make offer"), "step_accept": ("确认成交", "Accept"), "step_decline": ("谢绝", "Decline"),
+    "step_cancel": ("撤销", "Cancel"), "step_complete": ("标记完成", "Mark completed"),
+    "state_inquiry": ("询价中", "inquiry"), "state_offered": ("已报价", "offered"), "state_accepted": ("已成交", "accepted"),
+    "state_declined": ("已谢绝", "declined"), "state_cancelled": ("已撤销", "cancelled"),
+    "state_completed": ("已完成", "completed"),
+    "confirm_accept": ("确认成交后将锁定该批次的相应数量。确定？", "Accepting reserves the quantity on the lot. Accept?"),
+})

@@ -6,20 +6,16 @@ from fastapi import APIRouter, Request
 
 from resynergy.services.access import ANONYMOUS
 from resynergy.web.errors import ApiError
-from resynergy.web.pages import (
-    admin,
-    auth,
-    dashboard,
-    manifests,  # #12
-    registry,
-    runs,
-)
+from resynergy.web.pages import admin, auth, dashboard, registry, runs
+from resynergy.web.pages import exchange as exchange_pages
+from resynergy.web.pages import manifests as manifest_pages
 from resynergy.web.pages.templates import render
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, dashboard, registry, runs, admin):
+for _module in (auth, dashboard, registry, runs, admin,
+                exchange_pages):
     router.include_router(_module.router)
-router.include_router(manifests.router)  # #12 electronic manifests and alerts
+router.include_router(manifest_pages.router)  # #12 electronic manifests and alerts
 
 
 def render_error(request: Request, err: ApiError):

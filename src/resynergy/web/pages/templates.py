@@ -73,6 +73,8 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/enterprise", "enterprise"))
     if actor.role == "admin":
         items += [("/admin/users", "admin"), ("/admin/audit", "audit")]
+    if actor.role in ("enterprise", "planner", "regulator"):  # #12 exchange
+        items.append(("/exchange", "exchange"))
     # #12 electronic manifests: the parties' manifests, the regulators' alerts
     if actor.signed_in and actor.role != "public":
         items.append(("/manifests", "manifests"))

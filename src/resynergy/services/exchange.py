@@ -1,0 +1,780 @@
+"""The exchange on the platform (#12 items 1, 3): listings, matches and deals.
+
+- **Listings** are offers (a lot of a material at a site) and wants (a need at a delivery site)
+  of the organisation operating the site. Enterprises manage their own; staff read those in
+  their province scope; the public sees anonymised aggregates only (:func:`aggregates`).
+  :func:`from_registry` lists an organisation's registry supplies and demands in one action.
+- **Matches** for a listing come from the core :class:`resynergy.exchange.matching.Market`
+  (ranked by delivered cost over the network), built once per state of the registry and of the
+  listings, with the latest published region-wide plan's flows as ``plan_flows``.
+- **Deals** go inquiry → offered → accepted → completed (or declined / cancelled); each step
+  is taken by the party whose turn it is (:data:`STEPS`). Acceptance reserves the quantity on
+  the offer (and the want) with one conditional UPDATE checked by its row count, in the
+  transaction that marks the deal accepted, so concurrent acceptances never allocate more than
+  the lot holds.
+
+Every change is in the audit log; bad input is refused with located zh/en issues
+(:class:`~resynergy.services.registry.Rejected`), never a server error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from resynergy.scenario import Scenario, ScenarioError
+from resynergy.scenario.regions import province_code
+from resynergy.schema.cells import plain
+from resynergy.services import access, audit, registry, runs
+from resynergy.services.access import Actor, Denied
+from resynergy.services.registry import NotFound, Rejected, issue_dict, own_issue
+from resynergy.store.models import (
+    DEAL_STATES,
+    LISTING_SPECS,
+    REGISTRY,
+    Deal,
+    Listing,
+    utcnow,
+)
+
+SPECS = LISTING_SPECS
+OFFER_SPECS = tuple(f"spec_{s}" for s in SPECS)
+WANT_SPECS = tuple(f"spec_{s}_{end}" for s in SPECS for end in ("min", "max"))
+# The columns of a listing a writer gives (the organisation follows from the site).
+FIELDS = ("side", "site", "material", "accepts", "quantity_t", "start", "end", "price_yuan_t",
+          "hazardous_code", *OFFER_SPECS, *WANT_SPECS)
+NUMBERS = ("quantity_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS)
+# Aggregates shown to the public: a province × material cell of fewer organisations than this
+# shows its count only, not its tonnes (one or two firms' quantities would be readable from it).
+MIN_ORGS = 3
+SOURCE = "API"
+
+SIDE_WORDS = {"offer": ("供应", "offer"), "want": ("需求", "want")}
+STATE_WORDS = {"inquiry": ("询价中", "inquiry"), "offered": ("已报价", "offered"), "accepted": ("已成交", "accepted"),
+               "declined": ("已谢绝", "declined"), "cancelled": ("已撤销", "cancelled"),
+               "completed": ("已完成", "completed")}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A deal step: from which states, to which state, and who may take it ('seller', 'buyer',
+    'either', or 'turn': the seller on an inquiry, the buyer on an offer)."""
+
+    name: str
+    zh: str
+    sources: tuple[str, ...]
+    target: str
+    by: str
+
+
+STEPS: dict[str, Step] = {s.name: s for s in (
+    Step("offer", "报价", ("inquiry",), "offered", "seller"),
+    Step("accept", "确认成交", ("offered",), "accepted", "buyer"),
+    Step("decline", "谢绝", ("inquiry", "offered"), "declined", "turn"),
+    Step("cancel", "撤销", ("inquiry", "offered"), "cancelled", "either"),
+    Step("complete", "标记完成", ("accepted",), "completed", "either"),
+)}
+assert {s.target for s in STEPS.values()} | {"inquiry"} == set(DEAL_STATES)
+
+
+# ---- errors --------------------------------------------------------------------------------
+def _issue(code: str, zh: str, en: str, column: str = "", value: object = None, table: str = "listings",
+           row: int | None = None) -> dict:
+    return own_issue(code, zh, en, table=table, source=SOURCE, row=row, column=column, value=value)
+
+
+def _refuse(code: str, zh: str, en: str, column: str = "", value: object = None, status: int = 422,
+            table: str = "listings") -> Rejected:
+    return Rejected([_issue(code, zh, en, column, value, table)], status)
+
+
+# ---- listings: reading -----------------------------------------------------------------------
+def _record(obj: Listing | Deal) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).mapper.column_attrs}
+
+
+def listing_record(listing: Listing) -> dict[str, Any]:
+    """A listing as the API shows it, with ``available_t`` (quantity not yet reserved)."""
+    out = _record(listing)
+    out["available_t"] = max(0.0, float(listing.quantity_t) - float(listing.reserved_t))
+    return out
+
+
+def _visible_listings(actor: Actor) -> sa.Select:
+    cond = access.listing_filter(actor, Listing.organisation, Listing.site)
+    q = sa.select(Listing)
+    return q if cond is None else q.where(cond)
+
+
+def list_listings(db: Session, actor: Actor, *, side: str = "", material: str = "", province: str = "",
+                  organisation: str = "", active: bool | None = None, limit: int = 50, offset: int = 0
+                  ) -> tuple[list[dict], int]:
+    """Listings ``actor`` may read, newest first, filtered, with the total before paging."""
+    q = _visible_listings(actor)
+    if side:
+        q = q.where(Listing.side == side)
+    if material:
+        q = q.where(Listing.material == material)
+    if organisation:
+        q = q.where(Listing.organisation == organisation)
+    if active is not None:
+        q = q.where(Listing.active.is_(active))
+    if province:
+        sites = REGISTRY["sites"]
+        q = q.where(Listing.site.in_(sa.select(sites.c.id).where(
+            sa.func.substr(sites.c.region, 1, 2) == province[:2])))
+    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    rows = db.scalars(q.order_by(Listing.id.desc()).limit(limit).offset(offset)).all()
+    return [listing_record(r) for r in rows], total
+
+
+def get_listing(db: Session, actor: Actor, listing_id: int) -> dict:
+    hit = db.scalar(_visible_listings(actor).where(Listing.id == listing_id))
+    if hit is None:
+        raise NotFound(f"listing {listing_id}")
+    return listing_record(hit)
+
+
+# ---- listings: checking ----------------------------------------------------------------------
+def _site(db: Session, site_id: str) -> dict | None:
+    sites = REGISTRY["sites"]
+    row = db.execute(sa.select(sites.c.id, sites.c.org_uscc, sites.c.region).where(sites.c.id == site_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
+class _References:
+    """What the core's listing checks read off a scenario (``table(name)``): the registry's
+    sites and the catalog's materials and processes."""
+
+    def __init__(self, db: Session):
+        self.db = db
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name == "sites":
+            return pd.DataFrame({"id": list(self.db.scalars(sa.select(REGISTRY["sites"].c.id)))}, dtype=object)
+        from resynergy import catalog
+
+        return catalog.table(name)
+
+
+def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | None = None) -> tuple[dict, list[dict]]:
+    """The record cleaned (organisation set from the site) and every issue with it, located.
+
+    The listing rules are the core's (:func:`resynergy.exchange.listings.check_listings`);
+    the platform adds tenancy: an enterprise lists only at its own organisation's sites —
+    another's site is reported as unknown, so its existence does not leak."""
+    from resynergy.exchange.listings import check_listings
+
+    out = {k: rec.get(k) for k in FIELDS}
+    for k in ("accepts", "start", "end", "hazardous_code"):
+        out[k] = str(out[k] or "").strip()
+    frame = pd.DataFrame([{**{k: (math.nan if out[k] is None and k in NUMBERS else out[k]) for k in FIELDS},
+                           "id": "new"}])
+    issues = [issue_dict(dataclasses.replace(i, row=row, source=SOURCE)) for i in check_listings(frame, _References(db))
+              if i.column != "site" or i.code != "unknown_ref"]
+
+    def bad(code: str, zh: str, en: str, column: str, value: object = None) -> None:
+        issues.append(_issue(code, zh, en, column, value, row=row))
+
+    site = _site(db, str(out["site"] or ""))
+    owner = site["org_uscc"] if site else ""
+    if site is None or (actor.role == "enterprise" and owner != actor.org_uscc):
+        bad("unknown_ref", "站点不存在（或不属于本单位）", "no such site (or not one of your organisation's)", "site",
+            out["site"])
+    elif not owner:
+        bad("no_owner", "该站点未登记运营单位，不能发布信息；请先在登记库中填写站点的运营单位",
+            "the site has no operating organisation; set it in the registry first", "site", out["site"])
+    elif not access.may_write_listing(actor, owner):
+        bad("out_of_scope", "只能发布本单位站点的供需信息", "you may list only at your organisation's sites", "site",
+            out["site"])
+    out["organisation"] = owner
+    if not issues:  # numbers as numbers (forms send text; the checks above accepted it)
+        for k in NUMBERS:
+            out[k] = None if out[k] is None or out[k] == "" else float(out[k])
+    return out, issues
+
+
+# ---- listings: changing ----------------------------------------------------------------------
+def _start(db: Session) -> None:
+    registry.begin_write(db)
+
+
+def create_listing(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
+    """Create one listing (not committed)."""
+    access.require(actor, access.LISTING_WRITERS, "create listing")
+    out, issues = check_listing(db, actor, rec)
+    if issues:
+        raise Rejected(issues)
+    listing = Listing(**out, created_by=actor.user_id)
+    db.add(listing)
+    db.flush()
+    audit.record(db, actor, "create", "listing", listing.id, after=listing_record(listing))
+    return listing_record(listing)
+
+
+def _stale(listing_id: int) -> Rejected:
+    return Rejected([registry.stale_issue("listings", listing_id)], 412)
+
+
+def _writable(db: Session, actor: Actor, listing_id: int) -> Listing:
+    access.require(actor, access.LISTING_WRITERS, "change listing")
+    listing = db.scalar(_visible_listings(actor).where(Listing.id == listing_id))
+    if listing is None:
+        raise NotFound(f"listing {listing_id}")
+    if not access.may_write_listing(actor, listing.organisation):
+        raise Denied(actor, "change listing")
+    return listing
+
+
+def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str, Any], version: int | None
+                   ) -> dict:
+    """Change some fields of a listing (``version``: the row version read, required; -1 = any).
+    The quantity may not fall below what accepted deals reserve."""
+    access.require(actor, access.LISTING_WRITERS, "change listing")
+    if version is None:
+        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
+                               "send the version the listing was read at (If-Match)")], 428)
+    _start(db)
+    listing = _writable(db, actor, listing_id)
+    before = listing_record(listing)
+    if "side" in changes and changes["side"] != listing.side:
+        raise _refuse("not_allowed", "不能把供应改为需求（或反之）；请另发一条信息",
+                      "an offer cannot become a want (or the reverse); create a new listing", "side", changes["side"])
+    active = changes.pop("active", None)
+    merged = {**{k: before[k] for k in FIELDS}, **{k: v for k, v in changes.items() if k in FIELDS}}
+    out, issues = check_listing(db, actor, merged)
+    if out["quantity_t"] is not None and out["quantity_t"] < listing.reserved_t:
+        issues.append(_issue("below_reserved", f"已成交洽谈占用 {listing.reserved_t:g} 吨，数量不能少于此数",
+                             f"accepted deals hold {listing.reserved_t:g} t; the quantity cannot go below that",
+                             "quantity_t", out["quantity_t"]))
+    if issues:
+        raise Rejected(issues, 409 if {i["code"] for i in issues} == {"below_reserved"} else 422)
+    values = {k: out[k] for k in (*FIELDS, "organisation")}
+    if active is not None:
+        values["active"] = bool(active)
+    cond = [Listing.id == listing_id, Listing.reserved_t <= out["quantity_t"]]
+    if version != registry.ANY_VERSION:
+        cond.append(Listing.row_version == version)
+    done = db.execute(sa.update(Listing).where(*cond).values(
+        **values, row_version=Listing.row_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        db.rollback()
+        raise _stale(listing_id)
+    db.refresh(listing)
+    after = listing_record(listing)
+    audit.record(db, actor, "update", "listing", listing_id, before=before, after=after)
+    return after
+
+
+def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | None) -> None:
+    """Delete a listing no deal refers to (one with deals is withdrawn instead: active = false)."""
+    access.require(actor, access.LISTING_WRITERS, "delete listing")
+    if version is None:
+        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
+                               "send the version the listing was read at (If-Match)")], 428)
+    _start(db)
+    listing = _writable(db, actor, listing_id)
+    before = listing_record(listing)
+    used = db.scalar(sa.select(sa.func.count()).select_from(Deal).where(
+        sa.or_(Deal.offer_id == listing_id, Deal.want_id == listing_id))) or 0
+    if used:
+        raise _refuse("referenced", f"已有 {used} 条洽谈引用该信息，不能删除；可将其下架（active = false）",
+                      f"{used} deal(s) refer to this listing; it cannot be deleted — withdraw it instead "
+                      "(active = false)", status=409)
+    cond = [Listing.id == listing_id]
+    if version != registry.ANY_VERSION:
+        cond.append(Listing.row_version == version)
+    if db.execute(sa.delete(Listing).where(*cond).execution_options(synchronize_session=False)).rowcount != 1:
+        db.rollback()
+        raise _stale(listing_id)
+    db.expunge(listing)
+    audit.record(db, actor, "delete", "listing", listing_id, before=before)
+
+
+def from_registry(db: Session, actor: Actor, *, year: int | None = None,
+                  sides: tuple[str, ...] = ("offer", "want"), organisation: str = "") -> dict[str, Any]:
+    """List an organisation's registry rows in one action, by the core's rule
+    (:func:`resynergy.exchange.listings.from_registry`): supplies become offers of the year's
+    generation, demands wants capped at the virgin alternative's price, built facilities wants
+    of their inputs. A listing already there (same side, site, material and period, active) is
+    not made twice. The enterprise's own organisation; the admin names one."""
+    from resynergy import catalog
+    from resynergy.exchange.listings import from_registry as core_from_registry
+
+    access.require(actor, access.LISTING_WRITERS, "create listings")
+    org = actor.org_uscc if actor.role == "enterprise" else organisation
+    if not org:
+        raise _refuse("required", "请指定单位（统一社会信用代码）", "name the organisation (USCC)", "organisation")
+    if not access.may_write_listing(actor, org):
+        raise Denied(actor, "create listings")
+    sites = REGISTRY["sites"]
+    own = sa.select(sites.c.id).where(sites.c.org_uscc == org)
+
+    def rows(table: str) -> pd.DataFrame:
+        t = REGISTRY[table]
+        recs = [dict(r) for r in db.execute(sa.select(t).where(t.c.site.in_(own))).mappings()]
+        return pd.DataFrame(recs, columns=[c.name for c in t.columns])
+
+    site_rows = pd.DataFrame([dict(r) for r in db.execute(sa.select(sites.c.id, sites.c.org_uscc).where(
+        sites.c.org_uscc == org)).mappings()], columns=["id", "org_uscc"])
+    supplies, demands, facilities = rows("supplies"), rows("demands"), rows("facilities")
+    years = sorted({int(y) for f in (supplies, demands) for y in f["year"]})
+    if not years:
+        raise _refuse("nothing_to_list", "本单位站点在登记库中没有产废或产品需求记录，无可发布的信息",
+                      "the registry holds no supplies or demands at your organisation's sites; nothing to list",
+                      "organisation", org)
+    if year is None:
+        year = years[-1]
+    elif year not in years:
+        raise _refuse("no_such_year", f"登记库中本单位没有 {year} 年的记录（有：{', '.join(map(str, years))}）",
+                      f"the registry has no {year} records of your organisation (it has: "
+                      f"{', '.join(map(str, years))})", "year", year)
+    made = core_from_registry(site_rows, supplies if "offer" in sides else None,
+                              demands if "want" in sides else None,
+                              facilities if "want" in sides else None, catalog.table("process_io"), year=year)
+    _start(db)
+    existing = {tuple(r) for r in db.execute(
+        sa.select(Listing.side, Listing.site, Listing.material, Listing.start, Listing.end).where(
+            Listing.organisation == org, Listing.active.is_(True)))}
+    created, skipped = [], 0
+    for rec in made.to_dict("records"):
+        if (rec["side"], rec["site"], rec["material"], rec["start"], rec["end"]) in existing:
+            skipped += 1
+            continue
+        fields = {k: (None if isinstance(rec.get(k), float) and math.isnan(rec[k]) else rec.get(k)) for k in FIELDS}
+        listing = Listing(**fields, organisation=org, created_by=actor.user_id)
+        db.add(listing)
+        created.append(listing)
+    db.flush()
+    audit.record_many(db, actor, [{"action": "create", "object_type": "listing", "object_id": x.id,
+                                   "after": {**listing_record(x), "from": "registry"}} for x in created])
+    return {"year": year, "created": [listing_record(x) for x in created], "skipped": skipped}
+
+
+# ---- public aggregates -----------------------------------------------------------------------
+def aggregates(db: Session) -> list[dict[str, Any]]:
+    """Active listings by province × material × side: how many, from how many organisations and,
+    where at least :data:`MIN_ORGS` organisations list, the tonnes listed and still available.
+    No organisation, site or single listing is named."""
+    sites = REGISTRY["sites"]
+    rows = db.execute(sa.select(Listing.side, Listing.material, Listing.organisation, Listing.quantity_t,
+                                Listing.reserved_t, sites.c.region)
+                      .join(sites, sites.c.id == Listing.site).where(Listing.active.is_(True))).all()
+    frame = pd.DataFrame(rows, columns=["side", "material", "organisation", "quantity_t", "reserved_t", "region"])
+    if frame.empty:
+        return []
+    frame["province"] = frame["region"].map(province_code)
+    frame["available_t"] = (frame["quantity_t"] - frame["reserved_t"]).clip(lower=0)
+    g = frame.groupby(["province", "material", "side"], sort=True).agg(
+        listings=("side", "size"), organisations=("organisation", "nunique"),
+        quantity_t=("quantity_t", "sum"), available_t=("available_t", "sum")).reset_index()
+    out = []
+    for r in g.to_dict("records"):
+        shown = int(r["organisations"]) >= MIN_ORGS
+        out.append({"province": r["province"], "material": r["material"], "side": r["side"],
+                    "listings": int(r["listings"]), "organisations": int(r["organisations"]),
+                    "quantity_t": float(r["quantity_t"]) if shown else None,
+                    "available_t": float(r["available_t"]) if shown else None, "suppressed": not shown})
+    return out
+
+
+# ---- matches ---------------------------------------------------------------------------------
+_MARKET_TABLES = ("regions", "organisations", "sites", "terminals", "lanes", "policy")
+
+
+def _fingerprint(db: Session, table: sa.Table | type, pk: str, updated: str) -> tuple:
+    t = table if isinstance(table, sa.Table) else table.__table__  # type: ignore[attr-defined]
+    return tuple(db.execute(sa.select(sa.func.count(), sa.func.max(t.c[pk]), sa.func.max(t.c[updated]),
+                                      sa.func.sum(t.c.row_version))).one())
+
+
+class _Markets:
+    """Markets built once per state of the registry and the listings (a few kept, least recently
+    used first out): building one validates the registry and indexes every listing."""
+
+    def __init__(self, size: int = 4):
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple, build) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        market = build()
+        with self._lock:
+            self._items[key] = market
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return market
+
+
+_markets = _Markets()
+_plan_flows: dict[tuple, pd.DataFrame] = {}
+
+
+def market_listings(db: Session) -> pd.DataFrame:
+    """Every active listing as the core's listings frame (LISTING_COLUMNS and reserved_t): id as
+    text, NaN for no price / no bound."""
+    from resynergy.exchange.listings import LISTING_COLUMNS
+
+    columns = [*LISTING_COLUMNS, "reserved_t"]
+    rows = db.execute(sa.select(Listing).where(Listing.active.is_(True)).order_by(Listing.id)).scalars().all()
+    recs = []
+    for r in rows:
+        rec = {c: getattr(r, c, None) for c in columns}
+        rec["id"] = str(r.id)
+        recs.append(rec)
+    frame = pd.DataFrame(recs, columns=columns)
+    for c in (*NUMBERS, "reserved_t"):
+        if c in frame:
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    return frame
+
+
+def registry_scenario(db: Session) -> Scenario:
+    """The whole registry as a Scenario (the network the market costs routes on)."""
+    frames = registry.frames(db)
+    tables = {t: frames[t][registry.schema_columns(t)] for t in frames}
+    try:
+        return Scenario.from_tables(tables, name="registry")
+    except ScenarioError as err:
+        raise Rejected([issue_dict(i) for i in err.issues[:50]], 409) from None
+
+
+def plan_flows(db: Session) -> tuple[Any, pd.DataFrame | None]:
+    """(run, flows) of the latest published region-wide plan: its origin → destination tonnes
+    per material (an intermodal route counted once, from its first to its last site); (None,
+    None) when no plan is published."""
+    run = runs.latest_published(db, "")
+    if run is None:
+        return None, None
+    key = (str(db.get_bind().url), run.id, run.finished_at)
+    if key not in _plan_flows:
+        try:
+            items, _ = runs.result_page(db, run, "flows", 10**9, 0)
+        except NotFound:
+            items = []
+        f = pd.DataFrame(items, columns=["year", "from_site", "to_site", "material", "leg", "route", "t"])
+        if "route" not in f or f.empty:
+            od = pd.DataFrame(columns=["from_site", "to_site", "material", "t"])
+        else:
+            f["route"] = f["route"].fillna("")
+            direct = f[f["route"] == ""]
+            routed = f[f["route"] != ""]
+            first = routed[routed["leg"] == "first_mile"].set_index(["year", "route", "material"])
+            last = routed[routed["leg"] == "last_mile"].set_index(["year", "route", "material"])
+            joined = first[["from_site", "t"]].join(last[["to_site"]], how="inner").reset_index()
+            od = pd.concat([direct[["from_site", "to_site", "material", "t"]],
+                            joined[["from_site", "to_site", "material", "t"]]], ignore_index=True)
+            od = od.groupby(["from_site", "to_site", "material"], as_index=False)["t"].sum()
+        if len(_plan_flows) > 8:
+            _plan_flows.clear()
+        _plan_flows[key] = od
+    return run, _plan_flows[key]
+
+
+def market(db: Session) -> Any:
+    """The Market of the current listings and registry (cached while neither changes)."""
+    from resynergy.exchange.matching import Market
+
+    key = (str(db.get_bind().url), _fingerprint(db, Listing, "id", "updated_at"),
+           *(_fingerprint(db, REGISTRY[t], "pk", "updated_at") for t in _MARKET_TABLES))
+    def build() -> Any:
+        from resynergy.exchange.listings import ListingsError
+
+        frame, scenario = market_listings(db), registry_scenario(db)
+        try:
+            return Market(frame, scenario)
+        except ListingsError as err:  # a stored listing the rules no longer take stays off the market
+            bad = sorted({i.row - 2 for i in err.issues if i.row is not None})
+            return Market(frame.drop(index=bad).reset_index(drop=True), scenario)
+
+    return _markets.get(key, build)
+
+
+def _names(db: Session, table: str, key: str, codes: set[str]) -> dict[str, tuple[str, str]]:
+    if not codes:
+        return {}
+    t = REGISTRY[table]
+    return {str(k): (str(z), str(e or z)) for k, z, e in db.execute(
+        sa.select(t.c[key], t.c.name_zh, t.c.name_en).where(t.c[key].in_(sorted(codes))))}
+
+
+def matches(db: Session, actor: Actor, listing_id: int, k: int = 10) -> dict[str, Any]:
+    """Counterparts of a listing ``actor`` may read, ranked by delivered cost, with names; and
+    which published plan marks its pairings."""
+    listing = get_listing(db, actor, listing_id)
+    run, flows = plan_flows(db)
+    m = market(db)
+    try:
+        top = m.top(str(listing_id), k=k, plan_flows=flows)
+    except KeyError:  # withdrawn (inactive) listings are not on the market
+        top = None
+    items = [] if top is None else [{c: plain(v) for c, v in r.items()} for r in top.to_dict("records")]
+    sites = _names(db, "sites", "id", {str(i["site"]) for i in items} | {listing["site"]})
+    orgs = _names(db, "organisations", "uscc", {str(i["organisation"]) for i in items})
+    mats = registry.ref_names(db, actor, "materials.code", {str(i["material"]) for i in items} | {listing["material"]})
+    for i in items:
+        i["site_name"] = sites.get(str(i["site"]), (i["site"], i["site"]))
+        i["organisation_name"] = orgs.get(str(i["organisation"]), (i["organisation"], i["organisation"]))
+        i["material_name"] = mats.get(str(i["material"]), (i["material"], i["material"]))
+        i["plan_recommended"] = bool(i.get("plan_recommended"))
+    return {"listing": listing, "active": top is not None, "items": items,
+            "site_name": sites.get(listing["site"], (listing["site"], listing["site"])),
+            "material_name": mats.get(listing["material"], (listing["material"], listing["material"])),
+            "plan": None if run is None else {"run_id": run.id, "title": run.title}}
+
+
+# ---- deals -----------------------------------------------------------------------------------
+def deal_record(deal: Deal) -> dict[str, Any]:
+    return _record(deal)
+
+
+def _visible_deals(actor: Actor) -> sa.Select:
+    cond = access.deal_filter(actor, Deal.seller_org, Deal.buyer_org, Deal.from_site, Deal.to_site)
+    q = sa.select(Deal)
+    return q if cond is None else q.where(cond)
+
+
+def list_deals(db: Session, actor: Actor, *, state: str = "", limit: int = 50, offset: int = 0
+               ) -> tuple[list[dict], int]:
+    q = _visible_deals(actor)
+    if state:
+        q = q.where(Deal.state == state)
+    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    rows = db.scalars(q.order_by(Deal.id.desc()).limit(limit).offset(offset)).all()
+    return [deal_record(d) for d in rows], total
+
+
+def get_deal(db: Session, actor: Actor, deal_id: int) -> dict:
+    hit = db.scalar(_visible_deals(actor).where(Deal.id == deal_id))
+    if hit is None:
+        raise NotFound(f"deal {deal_id}")
+    return deal_record(hit)
+
+
+def _deal_issue(code: str, zh: str, en: str, column: str = "", value: object = None) -> dict:
+    return _issue(code, zh, en, column, value, table="deals")
+
+
+def _compatible(offer: Listing, want: Listing) -> bool:
+    """The want takes the offer's material and hazardous-waste code (the core's rules)."""
+    from resynergy import catalog
+    from resynergy.exchange.compat import accepted_materials, hazard_ok, process_inputs
+
+    takes = accepted_materials(want.material, want.accepts, process_inputs(catalog.table("process_io")))
+    return offer.material in takes and hazard_ok(offer.hazardous_code, want.hazardous_code)
+
+
+def _market_listing(db: Session, listing_id: int | None, side: str, column: str) -> Listing:
+    """An active listing of ``side`` on the market (any organisation's: found through matches)."""
+    hit = db.get(Listing, listing_id) if listing_id else None
+    if hit is None or hit.side != side or not hit.active:
+        words = SIDE_WORDS[side]
+        raise Rejected([_deal_issue("unknown_ref", f"没有编号为 {listing_id} 的在架{words[0]}信息",
+                                    f"no active {words[1]} listing {listing_id}", column, listing_id)])
+    return hit
+
+
+def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
+    """Open a deal on an offer: the buyer's inquiry (its want, or a delivery site of its own), or
+    the seller's offer to a want (state 'offered' at once). Not committed."""
+    access.require(actor, access.LISTING_WRITERS, "open deal")
+    issues: list[dict] = []
+    offer = _market_listing(db, rec.get("offer_id"), "offer", "offer_id")
+    want = _market_listing(db, rec.get("want_id"), "want", "want_id") if rec.get("want_id") else None
+    to_site = want.site if want is not None else str(rec.get("to_site") or "")
+    site = _site(db, to_site)
+    if want is None and site is None:
+        raise Rejected([_deal_issue("required", "请指定需求信息（want_id）或收货站点（to_site）",
+                                    "name the want (want_id) or the delivery site (to_site)", "to_site", to_site)])
+    buyer = want.organisation if want is not None else (site or {}).get("org_uscc", "")
+    if want is not None and rec.get("to_site") and rec["to_site"] != want.site:
+        issues.append(_deal_issue("not_allowed", "收货站点应为需求信息的站点", "the delivery site is the want's site",
+                                  "to_site", rec["to_site"]))
+    if not buyer:
+        issues.append(_deal_issue("no_owner", "收货站点未登记运营单位", "the delivery site has no operating organisation",
+                                  "to_site", to_site))
+    party = access.deal_party(actor, offer.organisation, buyer)
+    if actor.role == "enterprise" and party == "":
+        # an enterprise buys for its own sites only (another's site is reported as unknown)
+        raise Rejected([_deal_issue("unknown_ref", "收货站点不存在（或不属于本单位）",
+                                    "no such delivery site (or not one of your organisation's)", "to_site", to_site)])
+    if buyer and buyer == offer.organisation:
+        issues.append(_deal_issue("same_party", "不能与本单位自己洽谈", "a deal needs two different organisations",
+                                  "offer_id", offer.id))
+    if party == "seller" and want is None:
+        issues.append(_deal_issue("required", "供应方发起洽谈时须指定对方的需求信息（want_id）",
+                                  "a seller opens a deal on a want (want_id)", "want_id"))
+    if want is not None and not _compatible(offer, want):
+        issues.append(_deal_issue("incompatible", "该需求不接受此物料（或其危险废物代码）",
+                                  "the want does not take this material (or its hazardous-waste code)",
+                                  "want_id", want.id))
+    q = rec.get("quantity_t")
+    available = offer.quantity_t - offer.reserved_t
+    if not isinstance(q, (int, float)) or isinstance(q, bool) or not math.isfinite(q) or q <= 0:
+        issues.append(_deal_issue("below_min", "数量应大于 0 吨", "the quantity must be more than 0 t", "quantity_t", q))
+    elif q > available:
+        issues.append(_deal_issue("over_available", f"超过该批次可供数量（尚余 {available:g} 吨）",
+                                  f"more than the lot still holds ({available:g} t left)", "quantity_t", q))
+    elif want is not None and q > want.quantity_t - want.reserved_t:
+        issues.append(_deal_issue("over_wanted", f"超过需求尚缺数量（{want.quantity_t - want.reserved_t:g} 吨）",
+                                  f"more than the want still needs ({want.quantity_t - want.reserved_t:g} t)",
+                                  "quantity_t", q))
+    price = rec.get("price_yuan_t", offer.price_yuan_t)
+    if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price)):
+        issues.append(_deal_issue("not_number", "应为有限数值", "expected a finite number", "price_yuan_t", price))
+    if issues:
+        raise Rejected(issues)
+    deal = Deal(offer_id=offer.id, want_id=want.id if want is not None else None, seller_org=offer.organisation,
+                buyer_org=buyer, from_site=offer.site, to_site=to_site, material=offer.material,
+                quantity_t=float(q), price_yuan_t=None if price is None else float(price),
+                mode=str(rec.get("mode") or ""), state="offered" if party == "seller" else "inquiry",
+                created_by=actor.user_id)
+    db.add(deal)
+    db.flush()
+    audit.record(db, actor, "create", "deal", deal.id, after=deal_record(deal))
+    return deal_record(deal)
+
+
+def _step_refused(deal: Deal, step: Step) -> Rejected:
+    state = STATE_WORDS[deal.state]
+    allowed_zh = "、".join(f"「{STATE_WORDS[s][0]}」" for s in step.sources)
+    allowed_en = ", ".join(STATE_WORDS[s][1] for s in step.sources)
+    return Rejected([_deal_issue(
+        "illegal_transition", f"洽谈当前为「{state[0]}」，不能{step.zh}；只有{allowed_zh}的洽谈可以{step.zh}",
+        f"the deal is {state[1]}: it cannot be {step.name}ed here — only a deal that is {allowed_en} can",
+        "state", deal.state)], 409)
+
+
+def _party_refused(actor: Actor, deal: Deal, step: Step, who: str) -> Exception:
+    if actor.role != "enterprise":
+        return Denied(actor, step.name)
+    words = {"seller": ("供应方", "the seller"), "buyer": ("需求方", "the buyer")}[who]
+    return Rejected([_deal_issue("not_your_turn", f"只有{words[0]}可以{step.zh}",
+                                 f"only {words[1]} may {step.name} this deal", "state", deal.state)], 403)
+
+
+def _whose(st: Step, state: str) -> str:
+    """Who takes ``st`` on a deal in ``state``: 'seller', 'buyer' or 'either'."""
+    return st.by if st.by != "turn" else ("seller" if state == "inquiry" else "buyer")
+
+
+def _may(actor: Actor, st: Step, seller: str, buyer: str, state: str) -> bool:
+    party = access.deal_party(actor, seller, buyer)
+    who = _whose(st, state)
+    return party == "admin" or (party != "" and (who == "either" or party == who))
+
+
+def may_take(actor: Actor, deal: dict, name: str) -> bool:
+    """May ``actor`` take step ``name`` on ``deal`` (a :func:`deal_record`) now? (What the
+    pages offer; :func:`step` applies the same rule.)"""
+    st = STEPS[name]
+    return deal["state"] in st.sources and _may(actor, st, deal["seller_org"], deal["buyer_org"], deal["state"])
+
+
+def _reserve(db: Session, listing_id: int, q: float, sign: int = 1) -> bool:
+    """Reserve (``sign`` 1) or release (-1) ``q`` tonnes on a listing: one conditional UPDATE,
+    true when it applied (the lot still held ``q``)."""
+    cond = [Listing.id == listing_id]
+    cond.append(Listing.reserved_t + q <= Listing.quantity_t if sign > 0 else Listing.reserved_t - q >= 0)
+    done = db.execute(sa.update(Listing).where(*cond).values(
+        reserved_t=Listing.reserved_t + sign * q, row_version=Listing.row_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return done.rowcount == 1
+
+
+def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, Any] | None = None) -> dict:
+    """Take one step of a deal (see :data:`STEPS`) and commit it. ``changes`` of an offer: the
+    seller's price, quantity and mode. Accepting reserves the quantity on the offer (and on the
+    want) atomically: refused, with nothing changed, when the lot no longer holds it."""
+    st = STEPS[name]
+    _start(db)
+    deal = db.scalar(_visible_deals(actor).where(Deal.id == deal_id))
+    if deal is None:
+        raise NotFound(f"deal {deal_id}")
+    who = _whose(st, deal.state)
+    if not _may(actor, st, deal.seller_org, deal.buyer_org, deal.state):
+        raise _party_refused(actor, deal, st, who if who != "either" else "buyer")
+    if deal.state not in st.sources:
+        raise _step_refused(deal, st)
+    before = deal_record(deal)
+    values: dict[str, Any] = {"state": st.target, "row_version": Deal.row_version + 1, "updated_at": utcnow()}
+    if name == "offer" and changes:
+        issues = []
+        for k in ("quantity_t", "price_yuan_t"):
+            v = changes.get(k)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (k == "quantity_t" and v <= 0):
+                issues.append(_deal_issue("not_number", "应为大于 0 的有限数值" if k == "quantity_t" else "应为有限数值",
+                                          "expected a finite number above 0" if k == "quantity_t" else
+                                          "expected a finite number", k, v))
+            else:
+                values[k] = float(v)
+        if changes.get("mode"):
+            values["mode"] = str(changes["mode"])
+        if issues:
+            raise Rejected(issues)
+    if name == "accept":
+        q = float(deal.quantity_t)
+        values["accepted_at"] = utcnow()
+        if not _reserve(db, deal.offer_id, q):
+            db.rollback()
+            left = db.scalar(sa.select(Listing.quantity_t - Listing.reserved_t).where(Listing.id == deal.offer_id))
+            raise Rejected([_deal_issue("over_available", f"该批次可供数量已不足（尚余 {left or 0:g} 吨，本洽谈 {q:g} 吨），未成交",
+                                        f"the lot no longer holds the quantity ({left or 0:g} t left, the deal is "
+                                        f"{q:g} t); nothing was accepted", "quantity_t", q)], 409)
+        if deal.want_id is not None and not _reserve(db, deal.want_id, q):
+            db.rollback()
+            raise Rejected([_deal_issue("over_wanted", "需求信息的剩余数量已不足，未成交",
+                                        "the want no longer needs this quantity; nothing was accepted",
+                                        "quantity_t", q)], 409)
+    done = db.execute(sa.update(Deal).where(Deal.id == deal_id, Deal.state == deal.state,
+                                            Deal.row_version == deal.row_version).values(**values)
+                      .execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # another step got there first
+        db.rollback()
+        raise Rejected([registry.stale_issue("deals", deal_id)], 409)
+    db.refresh(deal)
+    after = deal_record(deal)
+    audit.record(db, actor, name, "deal", deal_id, before=before, after=after)
+    db.commit()
+    return after
+
+
+# ---- the command line ------------------------------------------------------------------------
+CONSOLE = Actor(0, "console", "admin")  # whoever runs a command holds the database itself
+
+
+def console_matches(url: str | None, listing_id: int, k: int = 10) -> dict[str, Any]:
+    """:func:`matches` for ``resynergy exchange match``: the database at ``url`` (default as
+    the server's), read as the console (every listing). NotFound for an unknown listing;
+    LookupError when the database has no exchange tables yet (not migrated)."""
+    from resynergy.store import db as store
+
+    engine = store.make_engine(store.database_url(url))
+    try:
+        if "listings" not in sa.inspect(engine).get_table_names():
+            raise LookupError(store.database_url(url))
+        with store.session_factory(engine)() as db:
+            return matches(db, CONSOLE, listing_id, k)
+    finally:
+        engine.dispose()
+
+
+def party_names(db: Session, deals: list[dict]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Names (zh, en) of the sites and organisations of deals: the parties of a deal may read
+    each other's names (their registry rows stay private)."""
+    return {"sites": _names(db, "sites", "id", {d[k] for d in deals for k in ("from_site", "to_site")}),
+            "organisations": _names(db, "organisations", "uscc",
+                                    {d[k] for d in deals for k in ("seller_org", "buyer_org")})}
