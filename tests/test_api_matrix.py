@@ -548,6 +548,9 @@ def manifest_cases() -> list[Case]:
              lambda w: "/api/v1/licences/{fresh}/revoke", _if_match, before=lambda w, role: {"fresh": _licence(w)}),
         # pages
         Case("GET", "/manifests", each(anonymous="login", public=403, rest=200), lambda w: "/manifests"),
+        Case("POST", "/manifests", each(anonymous="login", public=403, admin=303, ent_a=303, ent_b=404, rest=403),
+             lambda w: "/manifests",
+             lambda w, role: {"data": {"deal_id": str(_deal(w)), "declared_kg": "1000", "carrier_org": ORG_A}}),
         Case("GET", "/manifests/{manifest_id}", page_read, lambda w: f"/manifests/{_kept(w)}"),
         Case("GET", "/manifests/{manifest_id}/print", page_read, lambda w: f"/manifests/{_kept(w)}/print"),
         Case("POST", "/manifests/{manifest_id}/step",

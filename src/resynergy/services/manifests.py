@@ -244,6 +244,18 @@ def create_from_deal(db: Session, actor: Actor, deal_id: int, values: Mapping[st
     return view(db, actor, _insert(db, actor, fields, deal.id, None), [])
 
 
+def deals_to_ship(db: Session, actor: Actor) -> list[dict]:
+    """Accepted deals the actor sells (an enterprise), with what their manifests already declare."""
+    if actor.role != "enterprise" or not actor.org_uscc:
+        return []
+    deals = db.scalars(sa.select(Deal).where(Deal.seller_org == actor.org_uscc, Deal.state == "accepted")
+                       .order_by(Deal.id.desc())).all()
+    totals = _deal_totals(db, {d.id for d in deals})
+    return [{"id": d.id, "material": d.material, "from_site": d.from_site, "to_site": d.to_site,
+             "buyer_org": d.buyer_org, "quantity_t": d.quantity_t, "mode": d.mode,
+             "declared_t": totals.get(d.id, (0, 0))[1] / 1000} for d in deals]
+
+
 def link(db: Session, actor: Actor, manifest_id: int, *, kind: str, to_site: str = "") -> dict:
     """A linked manifest for the refused part of a load: back to the generator ('return') or on
     to another site ('redirect'); the party holding the load (the receiver) ships it."""

@@ -29,7 +29,26 @@ def _policy(request: Request):
 def index(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
     mine, _ = manifests.list_manifests(db, actor, to_sign=True, limit=200) if actor.role == "enterprise" else ([], 0)
     items, total = manifests.list_manifests(db, actor, limit=200)
-    return render(request, actor, "manifests.html", to_sign=mine, items=items, total=total, msg=msg)
+    return render(request, actor, "manifests.html", to_sign=mine, items=items, total=total, msg=msg,
+                  deals=manifests.deals_to_ship(db, actor), issues=[])
+
+
+@router.post("/manifests")
+def create(request: Request, db: DB, actor: CurrentActor, deal_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+           declared_kg: Annotated[str, Form(max_length=20)], carrier_org: Annotated[str, Form(max_length=18)],
+           waste_name: Annotated[str, Form(max_length=200)] = ""):
+    values = _values({"declared_kg": declared_kg, "carrier_org": carrier_org, "waste_name": waste_name},
+                     ("declared_kg", "carrier_org", "waste_name"))
+    try:
+        m = manifests.create_from_deal(db, actor, deal_id, values)
+        db.commit()
+    except Rejected as err:
+        db.rollback()
+        mine, _ = manifests.list_manifests(db, actor, to_sign=True, limit=200)
+        items, total = manifests.list_manifests(db, actor, limit=200)
+        return render(request, actor, "manifests.html", status=err.status, to_sign=mine, items=items, total=total,
+                      deals=manifests.deals_to_ship(db, actor), issues=err.issues)
+    return RedirectResponse(f"/manifests/{m['id']}?msg=manifest_created", status_code=303)
 
 
 def _page(request: Request, db, actor, manifest_id: int, issues=None, status: int = 200, msg: str = ""):
