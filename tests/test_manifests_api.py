@@ -86,12 +86,14 @@ def to_received(mw: MW, received_kg: int = 30_000, acceptance: str = "accepted",
     r = create(mw)
     r = go(mw, r, "ent_a", "seal")
     assert r.status_code == 200, r.text
-    r = go(mw, r, "ent_a", "sign", {"frame": "emission", "fields": {"approval": str(mw.approval)}})
+    r = go(mw, r, "ent_a", "sign", {"frame": "emission", "fields": {"approval": str(mw.approval),
+                                                                   "sent_at": "2022-05-31T08:00"}})
     assert r.status_code == 200, r.text
-    r = go(mw, r, "carrier", "sign", {"frame": "transport", "fields": {"mode": "rail", "vehicle": "K1234"}})
+    r = go(mw, r, "carrier", "sign", {"frame": "transport", "fields": {"mode": "rail", "vehicle": "K1234",
+                                                                     "taken_over_at": "2022-05-31T09:00"}})
     assert r.status_code == 200, r.text
     r = go(mw, r, "ent_b", "sign", {"frame": "reception", "fields": {
-        "received_kg": received_kg, "acceptance": acceptance, **reception}})
+        "received_kg": received_kg, "acceptance": acceptance, "received_at": "2022-05-31T20:00", **reception}})
     assert r.status_code == 200, r.text
     return r
 
@@ -203,6 +205,20 @@ def test_signed_fields_cannot_change_through_the_api_or_the_service(mw: MW):
     wrong = mw.client.patch(f"/api/v1/manifests/{d.json()['id']}", headers={**mw.h["ent_a"], **tag(ok)},
                             json={"fields": {"declared_kg": 2.5, "nonsense": "x"}})
     assert wrong.status_code == 422
+
+
+def test_a_signature_cannot_be_dated_before_the_one_before_it(mw: MW):
+    r = create(mw)
+    r = go(mw, r, "ent_a", "seal")
+    r = go(mw, r, "ent_a", "sign", {"frame": "emission", "fields": {"approval": str(mw.approval),
+                                                                   "sent_at": "2022-06-01T08:00+08:00"}})
+    early = go(mw, r, "carrier", "sign", {"frame": "transport", "fields": {
+        "mode": "rail", "vehicle": "K1", "taken_over_at": "2022-05-31T23:59:59+00:00"}})  # 07:59:59 in Beijing
+    assert early.status_code == 422 and early.json()["issues"][0]["column"] == "taken_over_at"
+    assert "2022-06-01T08:00+08:00" in early.json()["issues"][0]["message_zh"]
+    ok = go(mw, r, "carrier", "sign", {"frame": "transport", "fields": {
+        "mode": "rail", "vehicle": "K1", "taken_over_at": "2022-06-01T08:00"}})  # the same minute, zone-less = CST
+    assert ok.status_code == 200, ok.text
 
 
 def test_tampering_in_the_database_is_found(mw: MW):

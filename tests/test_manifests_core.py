@@ -243,3 +243,16 @@ def test_policy_refuses_nonsense():
         al.Policy(weight_tolerance=1.5)
     with pytest.raises(ValueError):
         al.Policy(receipt_days=0)
+
+
+def test_signature_times_follow_each_other_across_zones():
+    f = base_fields(sent_at="2022-06-01T08:00", taken_over_at="2022-06-01T00:00:00+00:00")  # 08:00 in Beijing
+    assert mf.order_problems(f, Step.TRANSPORT) == []
+    late = {**f, "taken_over_at": "2022-05-31T23:59:00+00:00"}
+    assert [(p.kind, p.field) for p in mf.order_problems(late, Step.TRANSPORT)] == [("time_order", "taken_over_at")]
+    # a date is compared with the day of the time before it, in Beijing
+    f = base_fields(taken_over_at="2022-06-01T09:00", received_at="2022-06-01T17:00:00+00:00",  # 01:00, 2 June, CST
+                    processed_at="2022-06-02")
+    assert mf.order_problems(f, Step.OPERATION) == []
+    assert len(mf.order_problems({**f, "processed_at": "2022-06-01"}, Step.OPERATION)) == 1
+    assert mf.order_problems({**f, "processed_at": "2022-06-01"}, Step.RECEPTION) == []  # not this step's time

@@ -31,10 +31,10 @@ def actor(user_id: int, username: str, role: str = "enterprise", org: str = "", 
 
 
 SIGN_VALUES = {
-    "emission": {},
-    "transport": {"mode": "road_diesel", "vehicle": "冀H12345"},
-    "reception": {"received_kg": 30_000, "acceptance": "accepted"},
-    "operation": {"treatment": "尾矿制砂", "processed_at": "2022-06-01"},
+    "emission": {"sent_at": "2022-06-01T08:00"},
+    "transport": {"mode": "road_diesel", "vehicle": "冀H12345", "taken_over_at": "2022-06-01T09:00"},
+    "reception": {"received_kg": 30_000, "acceptance": "accepted", "received_at": "2022-06-01T18:00"},
+    "operation": {"treatment": "尾矿制砂", "processed_at": "2022-06-02"},
 }
 PATH = ("seal", "emission", "transport", "reception", "operation")
 STATE_AFTER = dict(zip(PATH, ("sealed", "sent", "in_transit", "received", "processed"), strict=True))

@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -397,6 +397,38 @@ def missing(fields: Mapping[str, Any], step: Step | str) -> list[Problem]:
             out.append(Problem("required", f"签字前须填写“{f.label_zh}”({name})",
                                f"{f.label_en} ({name}) is required before this signature", name,
                                frame=frame.step.value))
+    return out
+
+
+# Each signature's time comes after the one before it (a field of a later frame, then an earlier one).
+TIME_ORDER: tuple[tuple[str, str], ...] = (("sent_at", "taken_over_at"), ("taken_over_at", "received_at"),
+                                          ("received_at", "processed_at"))
+CST = timezone(timedelta(hours=8))  # a time written without a zone is China Standard Time
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=CST)
+
+
+def order_problems(fields: Mapping[str, Any], step: Step | str) -> list[Problem]:
+    """The time ``step`` records is not earlier than the previous frame's (a date: its day)."""
+    out: list[Problem] = []
+    for before, after in TIME_ORDER:
+        if FIELD[after].locked_by != Step(step) or not fields.get(before) or not fields.get(after):
+            continue
+        a, b = _instant(str(fields[before])), _instant(str(fields[after]))
+        if a is None or b is None:
+            continue
+        earlier = b.date() < a.astimezone(CST).date() if FIELD[after].kind == "date" else b < a
+        if earlier:
+            zb, eb = _label(before)
+            za, ea = _label(after)
+            out.append(Problem("time_order", f"“{za}”{fields[after]} 早于“{zb}”{fields[before]}",
+                               f"{ea} {fields[after]} is before {eb} {fields[before]}", after))
     return out
 
 

@@ -447,6 +447,7 @@ def _rules(db: Session, m: Manifest, st: Step, fields: dict) -> list[mf.Problem]
         out += mf.licence_problems(fields, _licences(db, m.receiver_org), _iso_now()[:10])
     elif st in mf.FRAMES:
         out += mf.missing(fields, st)
+        out += mf.order_problems(fields, st)
         if st == Step.EMISSION:
             day = str(fields["sent_at"])[:10]
             out += mf.licence_problems(fields, _licences(db, m.receiver_org), day)
