@@ -352,9 +352,21 @@ def _approval(db: Session, ref: str) -> mf.Approval | None:
                        r.receiver_org, r.material, r.waste_code, int(r.quantity_kg), r.valid_from, r.valid_to)
 
 
-def _approval_used(db: Session, ref: str, except_id: int) -> int:
-    rows = db.scalars(sa.select(Manifest).where(Manifest.state.in_(LIVE), Manifest.id != except_id)).all()
-    return sum(int(m.fields.get("declared_kg") or 0) for m in rows if str(m.fields.get("approval") or "") == str(ref))
+def _approval_loads(db: Session) -> dict[str, list[tuple[int, int]]]:
+    """(manifest id, declared kg) of the sent manifests drawing on each approval."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for m in db.scalars(sa.select(Manifest).where(Manifest.state.in_(LIVE))).all():
+        ref = str(m.fields.get("approval") or "")
+        if ref:
+            out.setdefault(ref, []).append((m.id, int(m.fields.get("declared_kg") or 0)))
+    return out
+
+
+def _approval_used(db: Session, ref: str, except_id: int, loads: dict[str, list[tuple[int, int]]] | None = None
+                   ) -> int:
+    """What other sent manifests have already drawn on approval ``ref`` (kg)."""
+    loads = _approval_loads(db) if loads is None else loads
+    return sum(kg for mid, kg in loads.get(str(ref), []) if mid != except_id)
 
 
 # ---- steps --------------------------------------------------------------------------------
@@ -521,13 +533,33 @@ def policy_of(weight_tolerance: float | None = None, receipt_days: int | None = 
                      base.receipt_working_days)
 
 
-def _manifest_alerts(db: Session, m: Manifest, now: datetime, policy: al.Policy,
+class _Facts:
+    """What the alert rules consult, read once per listing of alerts (not once per manifest)."""
+
+    def __init__(self, db: Session):
+        self.db = db
+        self.loads = _approval_loads(db)
+        self._licences: dict[str, list[mf.Licence]] = {}
+        self._approvals: dict[str, mf.Approval | None] = {}
+
+    def licences(self, org: str) -> list[mf.Licence]:
+        if org not in self._licences:
+            self._licences[org] = _licences(self.db, org)
+        return self._licences[org]
+
+    def approval(self, ref: str) -> mf.Approval | None:
+        if ref not in self._approvals:
+            self._approvals[ref] = _approval(self.db, ref)
+        return self._approvals[ref]
+
+
+def _manifest_alerts(facts: _Facts, m: Manifest, now: datetime, policy: al.Policy,
                      deal_totals: dict[int, tuple[int, int]]) -> list[al.Alert]:
     f = m.fields
+    ref = str(f.get("approval") or "")
     deal_kg, total = deal_totals.get(m.deal_id, (None, 0)) if m.deal_id else (None, 0)
-    return al.alerts(m.number, m.state, f, now=now, licences=_licences(db, m.receiver_org),
-                     approval=_approval(db, f.get("approval", "")),
-                     approval_used_kg=_approval_used(db, f.get("approval", ""), m.id),
+    return al.alerts(m.number, m.state, f, now=now, licences=facts.licences(m.receiver_org),
+                     approval=facts.approval(ref), approval_used_kg=_approval_used(facts.db, ref, m.id, facts.loads),
                      deal_kg=deal_kg, deal_total_kg=total, policy=policy)
 
 
@@ -558,8 +590,9 @@ def alerts(db: Session, actor: Actor, *, policy: al.Policy = al.DEFAULT_POLICY, 
     now = now or utcnow()
     totals = _deal_totals(db, {m.deal_id for m in rows if m.deal_id and m.parent_id is None})
     out = []
+    facts = _Facts(db)
     for m in rows:
-        for a in _manifest_alerts(db, m, now, policy, totals if m.parent_id is None else {}):
+        for a in _manifest_alerts(facts, m, now, policy, totals if m.parent_id is None else {}):
             if kind and a.kind != kind:
                 continue
             out.append({"manifest_id": m.id, "number": m.number, "state": m.state, "kind": a.kind,
