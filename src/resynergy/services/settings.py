@@ -65,5 +65,7 @@ class Settings:
             expose_docs=_flag("EXPOSE_DOCS", True),
             trusted_proxies=tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()),
             run_queue_per_user=int(_env("RUN_QUEUE_PER_USER", "1")),
+            manifest_weight_tolerance=float(_env("MANIFEST_WEIGHT_TOLERANCE", "0.05")),
+            manifest_receipt_days=int(_env("MANIFEST_RECEIPT_DAYS", "5")),
         )
         return replace(s, **overrides)  # type: ignore[arg-type]
