@@ -166,6 +166,9 @@ def test_illegal_steps_are_refused_with_words(mw: MW):
     f = child.json()["fields"]
     assert (f["parent"], f["link"], f["declared_kg"], f["generator_org"], f["receiver_org"], f["to_site"]) == (
         done.json()["number"], "return", 30_000, ORG_B, ORG_A, "cd-mine")
+    again = mw.client.post(f"/api/v1/manifests/{done.json()['id']}/link", headers=mw.h["ent_a"],
+                           json={"kind": "redirect", "to_site": "cd-plant"})
+    assert again.status_code == 409 and child.json()["number"] in again.json()["issues"][0]["message_en"]
 
 
 def test_signed_fields_cannot_change_through_the_api_or_the_service(mw: MW):

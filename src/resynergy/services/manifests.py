@@ -267,6 +267,11 @@ def link(db: Session, actor: Actor, manifest_id: int, *, kind: str, to_site: str
     if m.state not in ("refused", "received", "processed") or refused <= 0:
         raise Rejected([_issue("nothing_refused", f"联单 {m.number} 没有拒收数量，无需关联联单",
                                f"manifest {m.number} has no refused quantity to send on", "refused_kg")], status=409)
+    child = db.scalar(sa.select(Manifest.number).where(Manifest.parent_id == m.id, Manifest.state != "cancelled"))
+    if child is not None:
+        raise Rejected([_issue("already_linked", f"拒收部分已开关联联单 {child}（作废后才能另开）",
+                               f"the refused part already travels on manifest {child} (cancel it to open another)",
+                               "parent", child)], status=409)
     if kind not in ("return", "redirect"):
         raise Rejected([_issue("bad_choice", "关联类型应为 return（退回）或 redirect（转送）",
                                "link must be 'return' or 'redirect'", "link", kind)])
