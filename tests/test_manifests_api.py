@@ -193,6 +193,9 @@ def test_signed_fields_cannot_change_through_the_api_or_the_service(mw: MW):
         with pytest.raises(Rejected):
             manifests.step(db, mw.actor("carrier"), mid, "transport", r.json()["row_version"],
                            {"mode": "rail", "vehicle": "K1", "sent_at": "2020-01-01T00:00:00"})
+    page = mw.client.post(f"/manifests/{mid}/step", headers=mw.h["ent_a"],  # and through the page's form
+                          data={"step": "edit", "row_version": str(r.json()["row_version"]), "declared_kg": "1"})
+    assert page.status_code == 409 and "已签字锁定" in page.text
     got = mw.client.get(f"/api/v1/manifests/{mid}", headers=mw.h["ent_a"]).json()
     assert got["fields"]["declared_kg"] == 30_000 and got["row_version"] == r.json()["row_version"]
     # a draft edit needs the version it read
