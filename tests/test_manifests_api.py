@@ -350,6 +350,8 @@ def test_cli_verifies_a_file_and_an_id(mw: MW, tmp_path, monkeypatch):
     assert by_id.exit_code == 0, by_id.output
     missing = CliRunner().invoke(cli, ["manifest", "verify", str(tmp_path / "none.json")])
     assert missing.exit_code == 2 and "none.json" in missing.output
+    empty = CliRunner().invoke(cli, ["manifest", "verify", "1", "--database-url", f"sqlite:///{tmp_path / 'e.db'}"])
+    assert empty.exit_code == 2 and "db upgrade" in empty.output
 
 
 def test_a_processed_manifest_becomes_an_actual_flow(mw: MW):

@@ -761,7 +761,12 @@ def verify_stored(database_url: str, ref: str) -> dict:
         cond = Manifest.number == ref
         if ref.isdigit() and len(ref) < 10:
             cond = sa.or_(cond, Manifest.id == int(ref))
-        m = db.scalars(sa.select(Manifest).where(cond)).first()
+        try:
+            m = db.scalars(sa.select(Manifest).where(cond)).first()
+        except sa.exc.DBAPIError as err:
+            raise ValueError(f"无法读取数据库（未迁移或无法连接，可运行 resynergy db upgrade）：{err.orig} / "
+                             f"cannot read the database (not migrated or unreachable; try resynergy db upgrade): "
+                             f"{err.orig}") from None
         if m is None:
             raise NotFound(f"manifest {ref}")
         sigs = _signatures(db, m.id)
