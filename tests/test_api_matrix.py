@@ -438,7 +438,142 @@ def other_cases() -> list[Case]:
     ]
 
 
+# ---- #12 electronic manifests: a manifest of organisation A inside Hebei (A generates, carries
+# and receives), so ent_b and the Beijing planner are the "other" organisation / province.
+def _deal(w: World) -> int:
+    from resynergy.store.models import Deal
+    from support.manifests import make_deal
+
+    with w.sessions() as db:  # other cases may have emptied the deals
+        known = getattr(w, "deal", 0) and db.get(Deal, w.deal) is not None  # type: ignore[attr-defined]
+    if not known:
+        w.deal = make_deal(w.sessions, ORG_A, ORG_A, "cd-mine", "cd-plant")  # type: ignore[attr-defined]
+    return w.deal  # type: ignore[attr-defined]
+
+
+def _clean_manifests(w: World) -> None:
+    """Remove the manifests a case made (deals may then be removed by the exchange cases)."""
+    from resynergy.store.models import Manifest, ManifestSignature
+
+    with w.sessions() as db:
+        db.execute(sa.delete(ManifestSignature))
+        db.execute(sa.update(Manifest).values(parent_id=None))
+        db.execute(sa.delete(Manifest))
+        db.commit()
+    w.pk.pop("manifest", None)
+
+
+def _manifest(w: World, state: str = "draft") -> int:
+    """A fresh manifest in ``state``; its version is kept for the If-Match of the request."""
+    from support.manifests import advance, new_manifest
+
+    a = Actor(w.ids["ent_a"], "ent_a", "enterprise", ORG_A)
+    m = new_manifest(w.sessions, a, _deal(w), carrier_org=ORG_A)
+    if state != "draft":
+        refuse = {"reception": {"acceptance": "refused", "refusal_reason": "不合格"}} if state == "refused" else {}
+        m = advance(w.sessions, m["id"], state, {"generator": a, "carrier": a, "receiver": a}, refuse)
+    w.version = m["row_version"]  # type: ignore[attr-defined]
+    return m["id"]
+
+
+def _if_match(w: World, role: str, **kwargs) -> dict:
+    return {"headers": {"If-Match": f'"{w.version}"'}, **kwargs}  # type: ignore[attr-defined]
+
+
+def _approval(w: World) -> int:
+    from resynergy.services import manifests
+
+    with w.sessions() as db:
+        out = manifests.create_approval(db, Actor(w.ids["admin"], "admin", "admin"), {
+            "kind": "filing", "origin_province": "130000", "dest_province": "110000", "generator_org": ORG_A,
+            "receiver_org": "91110000MA0B00000X", "quantity_kg": 1000, "valid_from": "2022-01-01",
+            "valid_to": "2022-12-31"})
+        db.commit()
+    w.version = 1  # type: ignore[attr-defined]
+    return out["id"]
+
+
+def _licence(w: World) -> int:
+    from resynergy.services import manifests
+
+    with w.sessions() as db:
+        out = manifests.create_licence(db, Actor(w.ids["admin"], "admin", "admin"),
+                                       {"org": ORG_A, "number": "L-1", "codes": ["HW49"]})
+        db.commit()
+    w.version = 1  # type: ignore[attr-defined]
+    return out["id"]
+
+
+def manifest_cases() -> list[Case]:
+    read = each(anonymous=401, public=403, ent_b=404, planner_bj=404, rest=200)
+    page_read = {**read, "anonymous": "login"}
+    party = lambda ok: each(anonymous=401, public=403, ent_a=ok, ent_b=404, planner_bj=404, rest=403)  # noqa: E731
+    regulators = lambda ok: each(anonymous=401, admin=ok, regulator=ok, rest=403)  # noqa: E731
+    fresh = lambda state: (lambda w, role: {"fresh": _manifest(w, state)})  # noqa: E731
+    url = lambda tail: (lambda w: "/api/v1/manifests/{fresh}" + tail)  # noqa: E731
+    existing = lambda tail: (lambda w: f"/api/v1/manifests/{_kept(w)}{tail}")  # noqa: E731
+    cases = [
+        Case("GET", "/api/v1/manifests", signed_in(200), lambda w: "/api/v1/manifests"),
+        Case("POST", "/api/v1/manifests", each(anonymous=401, public=403, admin=201, ent_a=201, ent_b=404, rest=403),
+             lambda w: "/api/v1/manifests", lambda w, role: {"json": {"deal_id": _deal(w), "fields": {"carrier_org": ORG_A}}}),
+        Case("GET", "/api/v1/manifests/{manifest_id}", read, existing("")),
+        Case("PATCH", "/api/v1/manifests/{manifest_id}", party(200), url(""),
+             lambda w, role: _if_match(w, role, json={"fields": {"declared_kg": 1000}}), before=fresh("draft")),
+        Case("POST", "/api/v1/manifests/{manifest_id}/seal", party(200), url("/seal"), _if_match, before=fresh("draft")),
+        Case("POST", "/api/v1/manifests/{manifest_id}/unseal", party(200), url("/unseal"), _if_match,
+             before=fresh("sealed")),
+        Case("POST", "/api/v1/manifests/{manifest_id}/cancel", party(200), url("/cancel"), _if_match,
+             before=fresh("draft")),
+        Case("POST", "/api/v1/manifests/{manifest_id}/sign", party(200), url("/sign"),
+             lambda w, role: _if_match(w, role, json={"frame": "emission"}), before=fresh("sealed")),
+        Case("POST", "/api/v1/manifests/{manifest_id}/link", party(201), url("/link"),
+             lambda w, role: {"json": {"kind": "return"}}, before=fresh("refused")),
+        Case("GET", "/api/v1/manifests/{manifest_id}/verify", read, existing("/verify")),
+        Case("GET", "/api/v1/manifests/{manifest_id}/export.json", read, existing("/export.json")),
+        Case("GET", "/api/v1/manifests/{manifest_id}/export.xlsx", read, existing("/export.xlsx")),
+        Case("GET", "/api/v1/alerts", signed_in(200), lambda w: "/api/v1/alerts"),
+        Case("GET", "/api/v1/transfer-approvals", signed_in(200), lambda w: "/api/v1/transfer-approvals"),
+        Case("POST", "/api/v1/transfer-approvals", regulators(201), lambda w: "/api/v1/transfer-approvals",
+             lambda w, role: {"json": {"kind": "filing", "origin_province": "130000", "dest_province": "110000",
+                                       "generator_org": ORG_A, "receiver_org": ORG_A, "quantity_kg": 5,
+                                       "valid_from": "2022-01-01", "valid_to": "2022-12-31"}}),
+        Case("POST", "/api/v1/transfer-approvals/{approval_id}/status", regulators(200),
+             lambda w: "/api/v1/transfer-approvals/{fresh}/status",
+             lambda w, role: _if_match(w, role, json={"status": "revoked"}),
+             before=lambda w, role: {"fresh": _approval(w)}),
+        Case("GET", "/api/v1/licences", signed_in(200), lambda w: "/api/v1/licences"),
+        Case("POST", "/api/v1/licences", regulators(201), lambda w: "/api/v1/licences",
+             lambda w, role: {"json": {"org": ORG_A, "number": "L-2", "codes": ["HW08"]}}),
+        Case("POST", "/api/v1/licences/{licence_id}/revoke", regulators(200),
+             lambda w: "/api/v1/licences/{fresh}/revoke", _if_match, before=lambda w, role: {"fresh": _licence(w)}),
+        # pages
+        Case("GET", "/manifests", each(anonymous="login", public=403, rest=200), lambda w: "/manifests"),
+        Case("POST", "/manifests", each(anonymous="login", public=403, admin=303, ent_a=303, ent_b=404, rest=403),
+             lambda w: "/manifests",
+             lambda w, role: {"data": {"deal_id": str(_deal(w)), "declared_kg": "1000", "carrier_org": ORG_A}}),
+        Case("GET", "/manifests/{manifest_id}", page_read, lambda w: f"/manifests/{_kept(w)}"),
+        Case("GET", "/manifests/{manifest_id}/print", page_read, lambda w: f"/manifests/{_kept(w)}/print"),
+        Case("POST", "/manifests/{manifest_id}/step",
+             each(anonymous="login", public=403, ent_a=303, ent_b=404, planner_bj=404, rest=403),
+             lambda w: "/manifests/{fresh}/step",
+             lambda w, role: {"data": {"step": "seal", "row_version": str(w.version)}},  # type: ignore[attr-defined]
+             before=fresh("draft")),
+        Case("GET", "/alerts", each(anonymous="login", public=403, rest=200), lambda w: "/alerts"),
+    ]
+    for case in cases:
+        case.after = _clean_manifests
+    return cases
+
+
+def _kept(w: World) -> int:
+    """One processed manifest, read by the read-only cases."""
+    if "manifest" not in w.pk:
+        w.pk["manifest"] = _manifest(w, "processed")
+    return w.pk["manifest"]
+
+
 CASES = registry_cases() + other_cases()
+CASES += manifest_cases()  # #12 electronic manifests
 
 
 def _key(method: str, path: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ import typer
 
 from resynergy.cli import data, monitor, plan, platform, synth
 from resynergy.cli import exchange as exchange_cli
+from resynergy.cli import manifest as manifest_cli
 
 app = typer.Typer(rich_markup_mode=None, help="resynergy — 京津冀及周边地区工业资源综合利用协同规划 / regional industrial-resource synergy planning.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -26,6 +27,10 @@ registry_app = typer.Typer(rich_markup_mode=None, help="Registry imports. 登记
 registry_app.command("import")(platform.registry_import)
 app.add_typer(registry_app, name="registry")
 app.add_typer(exchange_cli.app, name="exchange")
+# #12 electronic manifests (联单)
+manifest_app = typer.Typer(rich_markup_mode=None, help="Electronic manifests. 电子转移联单。", no_args_is_help=True)
+manifest_app.command("verify")(manifest_cli.verify)
+app.add_typer(manifest_app, name="manifest")
 
 
 @app.callback()

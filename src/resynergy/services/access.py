@@ -245,3 +245,35 @@ def deal_party(actor: Actor, seller: str, buyer: str) -> str:
     if actor.role != "enterprise" or not actor.org_uscc:
         return ""
     return "seller" if actor.org_uscc == seller else "buyer" if actor.org_uscc == buyer else ""
+
+
+# ---- electronic manifests (issue 12 items 4, 5): parties and the regulators of both ends -----
+MANIFEST_CREATORS = ("admin", "enterprise")  # an enterprise: as the deal's seller (generator)
+LICENSORS = ("admin", "regulator")  # record cross-province approvals and HW licences
+
+
+def in_province(actor: Actor, *provinces: str) -> bool:
+    """Staff scope over something that concerns ``provinces`` ('' scope = all provinces)."""
+    return actor.role == "admin" or not actor.province or actor.province in provinces
+
+
+def may_read_manifest(actor: Actor, orgs: tuple[str, ...], provinces: tuple[str, ...]) -> bool:
+    """The parties (generator, carrier, receiver) read their manifests; staff read those leaving
+    or reaching their province (the regulators of both provinces); the public reads none."""
+    if not actor.signed_in or actor.role == "public":
+        return False
+    if actor.role == "enterprise":
+        return bool(actor.org_uscc) and actor.org_uscc in orgs
+    return actor.role in STAFF and in_province(actor, *provinces)
+
+
+def manifest_filter(actor: Actor, orgs: tuple[sa.ColumnElement, ...], provinces: tuple[sa.ColumnElement, ...]
+                    ) -> sa.ColumnElement[bool] | None:
+    """WHERE clause of :func:`may_read_manifest` over the given columns (None = all rows)."""
+    if actor.role == "admin" or (actor.role in STAFF and not actor.province):
+        return None
+    if actor.role == "enterprise" and actor.org_uscc:
+        return sa.or_(*(c == actor.org_uscc for c in orgs))
+    if actor.role in STAFF:
+        return sa.or_(*(c == actor.province for c in provinces))
+    return sa.false()

@@ -44,6 +44,10 @@ class Settings:
     run_queue_per_user: int = 1  # queued runs a user may have waiting beyond the workers
     worker_poll_s: float = 0.5
     expose_docs: bool = True  # serve the OpenAPI document at /api/v1/openapi.json
+    # manifest alerts (exchange.alerts.Policy): weight deviation tolerance (issue #12 default 5 %;
+    # no Chinese rule found, notes/manifests.md §1.6) and the receipt limit in working days
+    manifest_weight_tolerance: float = 0.05
+    manifest_receipt_days: int = 5
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -61,5 +65,7 @@ class Settings:
             expose_docs=_flag("EXPOSE_DOCS", True),
             trusted_proxies=tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()),
             run_queue_per_user=int(_env("RUN_QUEUE_PER_USER", "1")),
+            manifest_weight_tolerance=float(_env("MANIFEST_WEIGHT_TOLERANCE", "0.05")),
+            manifest_receipt_days=int(_env("MANIFEST_RECEIPT_DAYS", "5")),
         )
         return replace(s, **overrides)  # type: ignore[arg-type]

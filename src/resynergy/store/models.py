@@ -457,3 +457,120 @@ class Deal(Base):
         sa.CheckConstraint("quantity_t > 0", name="quantity"),
         {"sqlite_autoincrement": True},
     )
+
+
+# ---- #12 electronic manifests (联单), their signatures, cross-province approvals, licences --
+# The manifest's fields (``resynergy.exchange.manifests.FIELDS``) are kept as one JSON object;
+# the parties and provinces are repeated in indexed columns for scope filters (written together
+# with the JSON by services/manifests.py, never apart). Signatures are appended, never changed:
+# each holds the values it locked and the SHA-256 chain (``verify`` re-derives them).
+MANIFEST_STATES: tuple[str, ...] = ("draft", "sealed", "sent", "in_transit", "received", "refused",
+                                    "processed", "cancelled")
+APPROVAL_KINDS: tuple[str, ...] = ("approval", "filing")
+APPROVAL_STATES: tuple[str, ...] = ("pending", "approved", "refused", "revoked")
+
+
+class Manifest(Base):
+    """One shipment under a deal (or a linked return / redirect of a refused load)."""
+
+    __tablename__ = "manifests"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    deal_id: Mapped[int | None] = mapped_column(_fk("deals.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(_fk("manifests.id"), index=True)
+    state: Mapped[str] = mapped_column(sa.String(16), default="draft", server_default="draft", index=True)
+    generator_org: Mapped[str] = mapped_column(sa.String(18), index=True)
+    carrier_org: Mapped[str] = mapped_column(sa.String(18), default="", server_default="", index=True)
+    receiver_org: Mapped[str] = mapped_column(sa.String(18), index=True)
+    generator_province: Mapped[str] = mapped_column(sa.String(6), index=True)
+    receiver_province: Mapped[str] = mapped_column(sa.String(6), index=True)
+    fields: Mapped[dict] = mapped_column(sa.JSON)
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("state", MANIFEST_STATES), name="state"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class ManifestSignature(Base):
+    """A signature of one frame: who, in which role, when, the values it locks, the chain hash."""
+
+    __tablename__ = "manifest_signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    manifest_id: Mapped[int] = mapped_column(_fk("manifests.id"), index=True)
+    seq: Mapped[int]
+    frame: Mapped[str] = mapped_column(sa.String(16))
+    org: Mapped[str] = mapped_column(sa.String(18))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    signer: Mapped[str] = mapped_column(sa.String(64))
+    user_id: Mapped[int | None] = mapped_column(_fk("users.id"))
+    signed_at: Mapped[str] = mapped_column(sa.String(40))  # ISO text exactly as hashed
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fields: Mapped[dict] = mapped_column(sa.JSON)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    __table_args__ = (
+        sa.UniqueConstraint("manifest_id", "seq"),  # two signers racing: one wins, one conflicts
+        {"sqlite_autoincrement": True},
+    )
+
+
+class TransferApproval(Base):
+    """A cross-province transfer approval (跨省转移商请, 'approval') or filing (备案, 'filing'),
+    recorded by a regulator of the origin province; manifests draw its quantity down."""
+
+    __tablename__ = "transfer_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default="approved", server_default="approved")
+    reference: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")  # official document no.
+    origin_province: Mapped[str] = mapped_column(sa.String(6), index=True)
+    dest_province: Mapped[str] = mapped_column(sa.String(6), index=True)
+    generator_org: Mapped[str] = mapped_column(sa.String(18), index=True)
+    receiver_org: Mapped[str] = mapped_column(sa.String(18), index=True)
+    material: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    waste_code: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    quantity_kg: Mapped[int] = mapped_column(sa.BigInteger)
+    valid_from: Mapped[str] = mapped_column(sa.String(10))
+    valid_to: Mapped[str] = mapped_column(sa.String(10))
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", APPROVAL_KINDS), name="kind"),
+        sa.CheckConstraint(_in("status", APPROVAL_STATES), name="status"),
+        sa.CheckConstraint("quantity_kg > 0", name="quantity"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class Licence(Base):
+    """A hazardous-waste operating licence (危险废物经营许可证) of an organisation: the HW codes
+    or categories it may receive ('|'-joined), recorded by a regulator."""
+
+    __tablename__ = "licences"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    org: Mapped[str] = mapped_column(sa.String(18), index=True)
+    number: Mapped[str] = mapped_column(sa.String(64))
+    codes: Mapped[str] = mapped_column(sa.String(2048))
+    province: Mapped[str] = mapped_column(sa.String(6), index=True)  # of the issuing regulator
+    valid_from: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    valid_to: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

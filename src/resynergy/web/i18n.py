@@ -141,6 +141,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "stage": ("阶段", "Stage"),
     "snapshot_created": ("已保存新的情景版本", "New scenario version saved"),
     "snapshot_unchanged": ("登记库未变化，沿用最新情景版本", "Registry unchanged; the latest scenario version is kept"),
+    # #12 electronic manifests (联单) and alerts
+    "manifests": ("转移联单", "Manifests"), "alerts": ("联单预警", "Manifest alerts"),
+    "manifest_created": ("已创建联单草稿", "Manifest draft created"), "manifest_saved": ("联单已保存", "Manifest saved"),
+    "manifest_step_done": ("已完成签字/操作", "Step done"),
 }
 
 

@@ -8,12 +8,13 @@ from resynergy.services.access import ANONYMOUS
 from resynergy.web.errors import ApiError
 from resynergy.web.pages import admin, auth, dashboard, registry, runs
 from resynergy.web.pages import exchange as exchange_pages
+from resynergy.web.pages import manifests as manifest_pages
 from resynergy.web.pages import monitor as monitor_page
 from resynergy.web.pages.templates import render
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, dashboard, registry, runs, admin,
-                monitor_page, exchange_pages):
+                monitor_page, exchange_pages, manifest_pages):
     router.include_router(_module.router)
 
 

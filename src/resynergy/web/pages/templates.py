@@ -81,6 +81,11 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/exchange", "exchange"))
     elif actor.role == "public":  # signed in as the public, or not signed in: the anonymised totals
         items.append(("/exchange/summary", "exchange_summary"))
+    # #12 electronic manifests: the parties' manifests, the regulators' alerts
+    if actor.signed_in and actor.role != "public":
+        items.append(("/manifests", "manifests"))
+    if actor.role in ("admin", "regulator", "planner"):
+        items.append(("/alerts", "alerts"))
     return items
 
 

@@ -1,7 +1,7 @@
 """Actual flows on the platform: what processed manifests and imports record as moved.
 
 Revision ID: 0010_actuals
-Revises: 0008_exchange
+Revises: 0009_manifests
 Create Date: 2026-11-30
 
 One row per recorded movement (the schema's ``actual_flows`` columns), a manifest number counted
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0010_actuals'
-down_revision: str | Sequence[str] | None = '0008_exchange'
+down_revision: str | Sequence[str] | None = '0009_manifests'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
