@@ -189,9 +189,9 @@ def test_from_a_listing_to_a_replan_from_actuals(browser, world):
     done = _wait(lambda: api.get(f"/api/v1/runs/{run.json()['id']}", headers=h["planner"]).json(),
                  lambda r: r["state"] in ("succeeded", "failed", "cancelled"), "the re-plan")
     assert done["options"]["actuals"]["through"] == 2022 and len(done["options"]["actuals"]["records"]) == 3
-    if done["state"] == "failed" and "infeasible" in done["error"]:
-        # KNOWN GAP at the merge of #12 (see the manifests report): planner/actuals fixes every
-        # other transport arc of a fixed year to zero, so three manifests cannot stand for all of
-        # 2022 on the built-in data and the model is infeasible. Shown as XFAIL, never as a pass.
-        pytest.xfail(f"re-plan from three manifests is infeasible on the built-in data: {done['error']}")
     assert done["state"] == "succeeded", (done["error"], done["stage"])
+    diag = api.get(f"/api/v1/runs/{run.json()['id']}/results/diagnosis", params={"limit": 500},
+                   headers=h["planner"]).json()["items"]
+    note = [d for d in diag if d["kind"] == "actuals"]
+    assert len(note) == 1 and note[0]["subject"] == "2022" and note[0]["amount"] == pytest.approx(91.6)
+    assert "still planned" in note[0]["message_en"]

@@ -65,17 +65,34 @@ def test_fixing_the_first_year_moves_the_second_year_plan():
     assert "2021" in note["message_zh"].iloc[0] and "fixed to actual flows" in note["message_en"].iloc[0]
 
 
-def test_a_fixed_year_carries_exactly_the_record_and_nothing_else():
-    """60 t manifested to C in 2021: exactly 60 t move (no other haul that year), the other 40 t
-    of tailings are disposed of and 40 t of sand bought as virgin; 2022 plans freely."""
+PART = records(("LD1", 2021, "A", "C", "tailings", 60.0), ("LD2", 2021, "C", "A", "manufactured_sand", 60.0))
+
+
+def test_complete_records_fix_the_year_to_the_record_and_nothing_else():
+    """60 t manifested to C in 2021, the records complete: exactly 60 t move (no other haul that
+    year), the other 40 t of tailings are disposed of and 40 t of sand bought as virgin; 2022
+    plans freely."""
     s = two_year_siting()
-    part = records(("LD1", 2021, "A", "C", "tailings", 60.0), ("LD2", 2021, "C", "A", "manufactured_sand", 60.0))
-    plan = solve(s, PlanOptions(actuals=Actuals.from_frame(part)))
+    plan = solve(s, PlanOptions(actuals=Actuals.from_frame(PART, complete=True)))
     assert moved(plan, 2021) == {("A", "C", "tailings"): 60.0, ("C", "A", "manufactured_sand"): 60.0}
     use = plan.supply_use.set_index("year")
     assert use.at[2021, "disposed_t"] == pytest.approx(40.0)
     assert plan.deliveries.set_index("year").at[2021, "unmet_t"] == pytest.approx(40.0)
     assert sum(moved(plan, 2022).values()) == pytest.approx(200.0)
+    assert "no other transport" in plan.diagnosis.query("kind == 'actuals'")["message_en"].iloc[0]
+
+
+def test_partial_records_fix_their_pairs_and_the_rest_of_the_year_is_planned():
+    """The same 60 t, records partial (the default: what went through the exchange is never all
+    that moved): the recorded pair carries exactly 60 t and the other 40 t are planned, not
+    assumed disposed of."""
+    s = two_year_siting()
+    plan = solve(s, PlanOptions(actuals=Actuals.from_frame(PART)))
+    got = moved(plan, 2021)
+    assert got[("A", "C", "tailings")] == 60.0 and got[("C", "A", "manufactured_sand")] == 60.0
+    assert sum(t for (_, _, m), t in got.items() if m == "tailings") == pytest.approx(100.0)
+    assert plan.supply_use.set_index("year").at[2021, "disposed_t"] == pytest.approx(0.0)
+    assert "still planned" in plan.diagnosis.query("kind == 'actuals'")["message_en"].iloc[0]
 
 
 def test_through_limits_the_fixed_years():
@@ -84,7 +101,7 @@ def test_through_limits_the_fixed_years():
     recs = pd.concat([TO_C, TO_C.assign(year=2022, manifest=["LD3", "LD4"], t=[10.0, 10.0])])
     plan = solve(s, PlanOptions(actuals=Actuals.from_frame(recs, through=2021)))
     assert sum(moved(plan, 2022).values()) == pytest.approx(200.0)  # the full 100 t, not 10
-    every = solve(s, PlanOptions(actuals=Actuals.from_frame(recs)))  # default: the last recorded year
+    every = solve(s, PlanOptions(actuals=Actuals.from_frame(recs, complete=True)))  # default: the last recorded year
     assert moved(every, 2022) == {("A", "C", "tailings"): 10.0, ("C", "A", "manufactured_sand"): 10.0}
 
 

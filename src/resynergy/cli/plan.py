@@ -106,12 +106,14 @@ def solve_scenario(scenario: Scenario, objective: Objective, year: int | None, t
                  progress=progress)
 
 
-def load_actuals_or_exit(path: Path | None, through: int | None, s: Scenario, lang: Lang) -> Any:
-    """``--actuals FILE [--through YEAR]`` as the planner's Actuals (None without a file); bad
-    records are printed located (file/sheet, row, column) and exit 1."""
+def load_actuals_or_exit(path: Path | None, through: int | None, s: Scenario, lang: Lang,
+                         complete: bool = False) -> Any:
+    """``--actuals FILE [--through YEAR] [--complete]`` as the planner's Actuals (None without a
+    file); bad records are printed located (file/sheet, row, column) and exit 1."""
     if path is None:
-        if through is not None:
-            console.err.print(say(lang, "--through 需要与 --actuals 一起使用", "--through needs --actuals"),
+        if through is not None or complete:
+            console.err.print(say(lang, "--through 与 --complete 需要与 --actuals 一起使用",
+                                  "--through and --complete need --actuals"),
                               markup=False)
             raise typer.Exit(2)
         return None
@@ -120,7 +122,7 @@ def load_actuals_or_exit(path: Path | None, through: int | None, s: Scenario, la
     from resynergy.scenario import ScenarioError
 
     try:
-        return Actuals.from_frame(load_actual_flows(path, s), through, source=path.name)
+        return Actuals.from_frame(load_actual_flows(path, s), through, source=path.name, complete=complete)
     except ScenarioError as exc:
         print_issues(exc, lang)
         raise typer.Exit(1) from None
@@ -146,14 +148,17 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
                                "years up to --through are fixed to them / 以实际流向（联单）固定已过去的年份")] = None,
          through: Annotated[int | None, typer.Option(
              "--through", help="Last year fixed to the actual flows (default: their last year) / "
-                               "按实际固定的最后一年")] = None) -> None:
+                               "按实际固定的最后一年")] = None,
+         complete: Annotated[bool, typer.Option(
+             "--complete", help="The actual flows are all transport of the fixed years (others are 0); "
+                                "default: partial, only the recorded pairs are fixed / 记录为当年全部运输")] = False) -> None:
     """Plan a scenario: print attainment, costs, CO2, rail share and the largest flows; write
     report.html, flows.csv, flows.parquet, plan.xlsx and plan.json to --out.
     规划：打印目标完成、费用、碳排放、铁路占比与主要流向，并写出报告。"""
     s = open_or_exit(scenario, lang)
     check_plannable_or_exit(s, lang)
     _check_year(s, year, lang)
-    fixed = load_actuals_or_exit(actuals, through, s, lang)
+    fixed = load_actuals_or_exit(actuals, through, s, lang, complete)
     from resynergy.planner.actuals import ActualsError
 
     with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:

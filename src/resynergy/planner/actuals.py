@@ -7,9 +7,12 @@ last year they speak for (``through``, default: the last recorded year), every p
 - for each recorded (from_site, to_site, material), the model's arcs between those two sites for
   that material — whatever their mode, direct or intermodal — carry exactly the recorded tonnes
   of the year (0 in a fixed year the pair has no record for);
-- every other transport arc carries nothing in a fixed year: what was not manifested did not
-  move. On-site use (co-located source and sink, mode ``onsite``) moves on no manifest and stays
-  free.
+- when the records are *complete* (``complete=True``: they are every transport movement of
+  those years, e.g. a province's whole manifest ledger), every other transport arc carries
+  nothing in a fixed year: what was not manifested did not move. On-site use (co-located source
+  and sink, mode ``onsite``) moves on no manifest and stays free. By default records are
+  *partial* (what went through the exchange is never all that moved): only the recorded pairs
+  are fixed, and the rest of those years is planned around them.
 
 Later years are planned as usual, on top of what the fixed years did (facilities built, stock
 drawn, capacity expanded). The rows are hard even when an infeasible plan is relaxed: a record is
@@ -60,9 +63,11 @@ class Actuals:
     records: tuple[tuple[int, str, str, str, float, str], ...]
     through: int
     source: str = ""
+    complete: bool = False  # the records are every transport movement of the fixed years
 
     @classmethod
-    def from_frame(cls, flows: pd.DataFrame, through: int | None = None, source: str = "") -> Actuals:
+    def from_frame(cls, flows: pd.DataFrame, through: int | None = None, source: str = "",
+                   complete: bool = False) -> Actuals:
         """From an ``actual_flows`` frame (``monitor.actuals.load_actual_flows`` or the platform's
         stored flows). A plan's own flows.csv (with ``leg`` and ``route``) counts each route
         once, from its first mile's origin to its last mile's destination."""
@@ -75,7 +80,7 @@ class Actuals:
         manifest = f["manifest"].astype(str) if "manifest" in f else pd.Series([""] * len(f), index=f.index)
         recs = tuple((int(y), str(a), str(b), str(m), float(t), str(n)) for y, a, b, m, t, n in zip(
             f["year"], f["from_site"], f["to_site"], f["material"], f["t"], manifest, strict=True))
-        return cls(records=recs, through=int(through), source=source)
+        return cls(records=recs, through=int(through), source=source, complete=complete)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.records), columns=["year", *_KEY, "t", "manifest"])
@@ -88,10 +93,15 @@ class Actuals:
         t = float(f["t"].sum())
         ys = "、".join(map(str, fixed)) or "—"
         src = f"（{self.source}）" if self.source else ""
-        return (f"{self.through} 年及以前的年份（{ys}）按实际流向固定{src}：{len(f)} 条记录，共 {t:,.0f} 吨；之后的年份为规划。",
+        rest = ("记录视为当年全部运输，其余运输为零" if self.complete else
+                "记录之外的流向仍按规划安排")
+        rest_en = ("the records are taken as all transport of those years, no other transport" if self.complete
+                   else "flows beyond the records are still planned")
+        return (f"{self.through} 年及以前的年份（{ys}）按实际流向固定{src}：{len(f)} 条记录，共 {t:,.0f} 吨，"
+                f"{rest}；之后的年份为规划。",
                 f"Years up to {self.through} ({', '.join(map(str, fixed)) or '—'}) are fixed to actual flows"
-                f"{' (' + self.source + ')' if self.source else ''}: {len(f)} records, {t:,.0f} t in all; "
-                "later years are planned.")
+                f"{' (' + self.source + ')' if self.source else ''}: {len(f)} records, {t:,.0f} t in all, "
+                f"{rest_en}; later years are planned.")
 
 
 def _routes_once(flows: pd.DataFrame) -> pd.DataFrame:
@@ -170,14 +180,14 @@ def fix(data: Any, actuals: Actuals | None) -> Fixed | None:
         np.add.at(tonnes, (yi, gi), by["t"].to_numpy(dtype=float))
     onsite = np.asarray(data.arc.onsite, dtype=bool) if len(data.arc.onsite) else np.zeros(len(arcs), bool)
     return Fixed(actuals=actuals, group=np.asarray(group), tonnes=tonnes, fixed_year=fixed_year,
-                 idle=(np.asarray(group) < 0) & ~onsite, groups=groups)
+                 idle=(np.asarray(group) < 0) & ~onsite & actuals.complete, groups=groups)
 
 
 def constrain(m: Any, data: Any, x: Any, rows: list[str]) -> None:
     """Fix the flows of the fixed years (``data.actuals``, a :class:`Fixed`, or None: nothing):
 
     actual_flow[y, g]:  Σ_{a in g} flow[y, a] = recorded t[y, g]   (y fixed; g = from, to, material)
-    flow[y, a] ≤ 0 for transport arcs a in no recorded group       (y fixed; as an upper bound)
+    flow[y, a] ≤ 0 for transport arcs a in no recorded group       (y fixed, records complete)
     """
     fixed: Fixed | None = getattr(data, "actuals", None)
     if fixed is None or not fixed.fixed_year.any():
