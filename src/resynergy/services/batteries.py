@@ -507,3 +507,33 @@ def as_of_date(text: str) -> date | None:
 
 __all__ = ["ScenarioError", "code_issues", "compliance", "forecast_rows", "import_events", "overdue",
            "push_events", "record_test", "stored_history", "triage_results", "unit"]
+
+
+def forecast_figure(lang: str = "zh", to: int = 2035, draws: int = 500) -> dict:
+    """Plotly figure (JSON-ready): retired mass by province and year (central lines, stacked
+    nowhere), and the regional total's 5–95 % band, in thousand tonnes."""
+    f = _forecast(to, draws)
+    zh = lang == "zh"
+    names = forecast.province_shares()["name_zh" if zh else "name_en"]
+    by = f.table.groupby(["province", "year"], as_index=False)["retired_t"].sum()
+    data: list[dict] = []
+    for p, g in by.groupby("province"):
+        data.append({"type": "scatter", "mode": "lines", "name": names.get(p, p), "x": g["year"].tolist(),
+                     "y": (g["retired_t"] / 1e3).round(2).tolist()})
+    tot = f.totals()
+    band = "全区域 90% 区间" if zh else "region, 90 % band"
+    data.append({"type": "scatter", "mode": "lines", "name": band, "x": tot["year"].tolist(),
+                 "y": (tot["p95_t"] / 1e3).round(2).tolist(), "line": {"width": 0}, "showlegend": False,
+                 "yaxis": "y2"})
+    data.append({"type": "scatter", "mode": "lines", "name": band, "x": tot["year"].tolist(),
+                 "y": (tot["p05_t"] / 1e3).round(2).tolist(), "fill": "tonexty", "line": {"width": 0},
+                 "fillcolor": "rgba(120,120,120,0.25)", "yaxis": "y2"})
+    data.append({"type": "scatter", "mode": "lines", "name": "全区域（右轴）" if zh else "region (right axis)",
+                 "x": tot["year"].tolist(), "y": (tot["retired_t"] / 1e3).round(2).tolist(),
+                 "line": {"dash": "dash", "color": "#444"}, "yaxis": "y2"})
+    title = "退役动力电池预测（千吨/年）" if zh else "Retired traction batteries (kt per year)"
+    return {"data": data, "layout": {
+        "title": {"text": title}, "xaxis": {"title": {"text": "年份" if zh else "year"}},
+        "yaxis": {"title": {"text": "分省（千吨）" if zh else "by province (kt)"}},
+        "yaxis2": {"title": {"text": "全区域（千吨）" if zh else "region (kt)"}, "overlaying": "y", "side": "right"},
+        "legend": {"orientation": "h"}, "margin": {"t": 50}}}

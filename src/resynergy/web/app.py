@@ -19,6 +19,7 @@ from resynergy.services.runs import Supervisor
 from resynergy.services.settings import Settings
 from resynergy.web import errors, pages
 from resynergy.web.api import accounts, imports, public, registry, runs
+from resynergy.web.api import batteries as battery_api
 from resynergy.web.deps import Platform
 from resynergy.web.pages import templates
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     api = APIRouter(prefix="/api/v1")
     for module in (accounts, registry, imports, runs, public):
         api.include_router(module.router)
+    api.include_router(battery_api.router)  # issue 14
     app.include_router(api)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
