@@ -137,6 +137,7 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 @pytest.mark.parametrize("name,data,status,code", [
     ("big.csv", HEADER.encode() + b"x" * (70 * 1024), 413, "too_large"),
     ("events.txt", b"unit_code\n", 422, "unsupported"),
+    ("events.csv", HEADER.encode(), 422, "empty"),
     ("events.xlsx", b"not a workbook", 422, "unreadable"),
     ("events.csv", "电池编码\n".encode("gbk"), 422, "encoding"),
     ("events.csv", (HEADER + f'{OWN},stored,2024-01-12,{ORG_A},collection_point,130800,,,"=HYPERLINK(""http://x"")"\n').encode(),

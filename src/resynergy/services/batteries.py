@@ -153,6 +153,8 @@ def _link_issues(db: Session, frame: pd.DataFrame, source: str) -> list[dict]:
 
 def _check_frame(db: Session, actor: Actor, raw: RawTable) -> tuple[pd.DataFrame, list[dict]]:
     """The coerced and checked events of ``raw`` (against the stored history), and every issue."""
+    if raw.frame.empty:
+        return raw.frame, [own_issue("empty", "文件中没有事件", "the file holds no events", TABLE, raw.source)]
     frame, found = coerce(raw)
     frame["row"] = list(raw.rows)
     issues = [issue_dict(i) for i in found]
@@ -387,7 +389,10 @@ def unit(db: Session, actor: Actor, code: str, lang: str = "zh") -> dict:
     tests = db.execute(sa.select(BATTERY_TESTS).where(BATTERY_TESTS.c.unit_code.in_([parsed.raw, *related]),
                                                       *_visible(actor, BATTERY_TESTS))
                        .order_by(BATTERY_TESTS.c.id.desc())).all()
-    return {"unit": parsed.as_dict(lang=lang), "province": row.province,
+    layout = codes.default_rules().layout(len(parsed.raw))
+    labelled = [{"name": f.name, "label": f.zh if lang == "zh" else f.en, "positions": f.positions(),
+                 "value": parsed.fields[f.name]} for f in (layout.fields if layout else ())]
+    return {"unit": parsed.as_dict(lang=lang), "fields": labelled, "province": row.province,
             "ancestors": [names[a] for a in reversed(ancestors)], "tree": subtree(row.id),
             "recoded_from": [names[p] for p, c in recoded if c == row.id],
             "recoded_to": [names[c] for p, c in recoded if p == row.id],

@@ -203,5 +203,6 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
     "overdue_scope": ("范围：您所在省份（事件地点或实施单位所在省）",
                                                                     "Scope: your province (the event's place, else its actor's)"),
     "import_events": ("导入事件文件", "Import an event file"), "events_imported": ("事件已导入", "Events imported"),
-    "test_recorded": ("检测结果已录入", "Test recorded"), }
+    "test_recorded": ("检测结果已录入", "Test recorded"), "code_layout": ("编码规则", "Code layout"),
+    "production_date": ("生产日期", "Production date"), }
 MESSAGES.update(BATTERY_MESSAGES)

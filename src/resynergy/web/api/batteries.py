@@ -105,6 +105,7 @@ class TestOut(BaseModel):
 
 class UnitOut(BaseModel):
     unit: dict[str, Any] = Field(description="编码各字段 / the code's fields")
+    fields: list[dict[str, str]] = Field(description="字段名称、位置和值 / each field's label, positions and value")
     province: str
     ancestors: list[str]
     tree: TreeNode
