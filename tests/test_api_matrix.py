@@ -487,6 +487,7 @@ def battery_cases() -> list[Case]:
              lambda w, role: {"json": dict(test_body)}, before=lambda w, role: (_battery_unit(w, role), {})[1]),
         Case("GET", "/api/v1/battery-tests", readers, R("/api/v1/battery-tests")),
         Case("GET", "/api/v1/battery-compliance", readers, R("/api/v1/battery-compliance")),
+        Case("GET", "/api/v1/battery-matches", readers, R("/api/v1/battery-matches")),
         Case("GET", "/api/v1/battery-forecast", each(rest=200), R("/api/v1/battery-forecast?province=130000&year=2030")),
         Case("GET", "/api/v1/battery-forecast/figure", each(rest=200), R("/api/v1/battery-forecast/figure")),
         Case("GET", "/batteries", each(anonymous="login", public=403, planner_bj=404, ent_b=404, rest=200),

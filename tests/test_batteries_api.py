@@ -207,3 +207,23 @@ def test_forecast_by_province_chemistry_and_year(bat):
     assert bat.get("/api/v1/battery-forecast", params={"province": "13"}).status_code == 422
     fig = bat.get("/api/v1/battery-forecast/figure?lang=en").json()
     assert len(fig["data"]) == len(forecast.province_shares()) + 3
+
+
+def test_triaged_units_are_matched_to_recyclers_and_second_life_demand(bat):
+    h = bat.h
+    assert bat.post("/api/v1/facilities", headers=h["admin"], json={
+        "id": "cd-battery", "site": "cd-plant", "process": "battery_recycling", "year": 2022,
+        "capacity_t": 1000.0}).status_code == 201
+    assert bat.post("/api/v1/demands", headers=h["admin"], json={
+        "site": "bj-site", "material": "battery_modules", "year": 2022, "quantity_t": 100.0,
+        "value": 5000.0}).status_code == 201
+    assert bat.post("/api/v1/battery-tests", headers=h["ent_a"],
+                    json={"unit_code": OWN, "soh": 0.5, "mass_kg": 400.0, "lab": ORG_A}).status_code == 201
+    found = {m["unit_code"]: m for m in bat.get("/api/v1/battery-matches", headers=h["ent_a"]).json()}
+    m = found[OWN]  # collected by A in Chengde: at A's Chengde site, to the recycler at cd-plant
+    assert (m["route"], m["from_site"], m["to_site"]) == ("recycling", "cd-mine", "cd-plant")
+    assert m["mass_t"] == 0.4 and m["delivered_cost_yuan"] == pytest.approx(m["cost_per_t"] * 0.4, abs=0.1)
+    assert PACK not in found  # already recycled: not matched again
+    page = bat.get("/batteries/triage", headers=h["ent_a"]).text
+    assert 'data-unit="' + OWN + '" data-route="recycling"' in page and "cd-plant" in page
+    assert bat.get("/api/v1/battery-matches", headers=h["ent_b"]).json() == []

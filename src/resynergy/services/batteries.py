@@ -31,14 +31,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from resynergy.batteries import codes, events, forecast, triage
+from resynergy import catalog
+from resynergy.batteries import codes, events, forecast, matching, triage
 from resynergy.batteries.issues import BatteryIssue, ScenarioError
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario.regions import province_code
 from resynergy.schema import columns as schema_columns
 from resynergy.schema.cells import plain, visible
 from resynergy.schema.coerce import RawTable, coerce
-from resynergy.services import access, audit, imports
+from resynergy.services import access, audit, imports, registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import NotFound, Rejected, issue_dict, own_issue
 from resynergy.store.models import (
@@ -510,7 +511,7 @@ def as_of_date(text: str) -> date | None:
     return datetime.strptime(text, "%Y-%m-%d").date() if text else None
 
 
-__all__ = ["ScenarioError", "code_issues", "compliance", "forecast_rows", "import_events", "overdue",
+__all__ = ["ScenarioError", "code_issues", "compliance", "forecast_rows", "import_events", "matches", "overdue",
            "push_events", "record_test", "stored_history", "triage_results", "unit"]
 
 
@@ -542,3 +543,46 @@ def forecast_figure(lang: str = "zh", to: int = 2035, draws: int = 500) -> dict:
         "yaxis": {"title": {"text": "分省（千吨）" if zh else "by province (kt)"}},
         "yaxis2": {"title": {"text": "全区域（千吨）" if zh else "region (kt)"}, "overlaying": "y", "side": "right"},
         "legend": {"orientation": "h"}, "margin": {"t": 50}}}
+
+
+# ---- matching (issue 14 item 4) ----------------------------------------------------------------
+def _where(db: Session, events_frame: pd.DataFrame) -> dict[str, str]:
+    """The registry site each unit is at: a site of the organisation that reported its latest
+    event, in that event's region when it has one there ('' when the organisation has no site)."""
+    sites = REGISTRY["sites"]
+    by_org: dict[str, list[tuple[str, str]]] = {}
+    for sid, org, region in db.execute(sa.select(sites.c.id, sites.c.org_uscc, sites.c.region).order_by(sites.c.id)):
+        by_org.setdefault(org, []).append((sid, region))
+    out = {}
+    for code, unit_events in events_frame.sort_values(["when", "row"]).groupby("unit_code"):
+        last = unit_events.iloc[-1]
+        options = by_org.get(str(last["org_uscc"]), [])
+        here = [s for s, region in options if region == str(last["place"])]
+        out[str(code)] = (here or [s for s, _ in options] or [""])[0]
+    return out
+
+
+def matches(db: Session, actor: Actor, lang: str = "zh") -> list[dict]:
+    """Each triaged unit the actor may read (its latest test), not yet recycled, matched to a
+    second-life demand or a licensed recycler by the lowest delivered cost
+    (:func:`resynergy.batteries.matching.match`; capacities not reserved)."""
+    rows = triage_results(db, actor, lang, limit=2000)
+    latest = {r["unit_code"]: r for r in reversed(rows)}  # newest test of each unit wins
+    if not latest:
+        return []
+    history = stored_history(db, set(latest))
+    done = set(history.loc[history["event"] == "recycled", "unit_code"])
+    todo = {c: r for c, r in latest.items() if c not in done}
+    if not todo:
+        return []
+    where = _where(db, history)
+    mass = {c: db.scalar(sa.select(BATTERY_TESTS.c.mass_kg).where(BATTERY_TESTS.c.id == r["id"])) for c, r in todo.items()}
+    last_mass = history.dropna(subset=["mass_kg"]).sort_values("when").groupby("unit_code")["mass_kg"].last()
+    batches = pd.DataFrame([{"unit_code": c, "outcome": r["outcome"], "site": where.get(c, ""),
+                             "mass_kg": mass[c] if mass[c] is not None else last_mass.get(c, 0.0)}
+                            for c, r in todo.items()])
+    tables = registry.frames(db)
+    out = matching.match(batches, tables["sites"], catalog.table("modes"), tables["demands"], tables["facilities"])
+    names = dict(zip(tables["sites"]["id"], tables["sites"]["name_zh" if lang == "zh" else "name_en"], strict=True))
+    return [{**{k: plain(v) for k, v in r.items()}, "to_name": names.get(r["to_site"], ""),
+             "reason": r["reason_zh"] if lang == "zh" else r["reason_en"]} for r in out.to_dict("records")]

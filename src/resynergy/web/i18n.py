@@ -204,5 +204,11 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
                                                                     "Scope: your province (the event's place, else its actor's)"),
     "import_events": ("导入事件文件", "Import an event file"), "events_imported": ("事件已导入", "Events imported"),
     "test_recorded": ("检测结果已录入", "Test recorded"), "code_layout": ("编码规则", "Code layout"),
-    "production_date": ("生产日期", "Production date"), }
+    "production_date": ("生产日期", "Production date"),
+    "battery_matches": ("去向匹配", "Where they go"), "match_from": ("所在站点", "From site"),
+    "match_to": ("去向", "To"), "cost_per_t": ("运费（元/吨）", "Freight (yuan/t)"),
+    "delivered_cost": ("运费合计（元）", "Freight total (yuan)"),
+    "route_second_life": ("梯次利用", "second life"), "route_recycling": ("再生利用", "recycling"),
+    "matches_note": ("按道路危险货物运输的最低运费匹配最近的储能、通信基站需求或再生利用企业；未预留产能（估计）",
+                     "matched to the cheapest storage / base-station demand or licensed recycler by road (dangerous goods); capacities not reserved (estimate)"), }
 MESSAGES.update(BATTERY_MESSAGES)

@@ -201,3 +201,25 @@ def forecast(province: Annotated[str, Query(pattern=r"^(\d{6})?$", description="
             responses={**COMMON_RESPONSES, 200: {"content": {"application/json": {}}, "description": "plotly figure"}})
 def forecast_figure(lang: Lang = "zh") -> dict[str, Any]:
     return batteries.forecast_figure(lang)
+
+
+class MatchOut(BaseModel):
+    unit_code: str
+    outcome: str
+    route: Literal["second_life", "recycling"]
+    from_site: str
+    to_site: str
+    to_name: str
+    mode: str
+    km: float | None
+    cost_per_t: float | None = Field(description="元/吨（道路运输，危险货物）/ yuan per t by road")
+    mass_t: float
+    delivered_cost_yuan: float | None
+    reason: str
+
+
+@router.get("/battery-matches", response_model=list[MatchOut],
+            summary="Triaged units matched to second-life demand or recyclers / 梯次利用与再生利用去向匹配",
+            responses=COMMON_RESPONSES)
+def matches(db: DB, actor: CurrentActor, lang: Lang = "zh"):
+    return batteries.matches(db, actor, lang)

@@ -87,8 +87,9 @@ def overdue_page(request: Request, db: DB, actor: CurrentActor):
 @router.get("/batteries/triage")
 def triage_page(request: Request, db: DB, actor: CurrentActor):
     _reader(actor)
-    return render(request, actor, "batteries.html", view="triage",
-                  rows=batteries.triage_results(db, actor, lang_of(request)))
+    lang = lang_of(request)
+    return render(request, actor, "batteries.html", view="triage", rows=batteries.triage_results(db, actor, lang),
+                  matches=batteries.matches(db, actor, lang))
 
 
 @router.get("/batteries/compliance")
