@@ -67,5 +67,6 @@ def match(batches: pd.DataFrame, sites: pd.DataFrame, modes: pd.DataFrame, deman
                              "delivered_cost_yuan": round(float(a["cost"]) * base["mass_t"], 1),
                              "reason_zh": "运费最低（道路危险货物运输）", "reason_en": "lowest delivered cost (road, dangerous goods)"})
     out = pd.DataFrame(rows, columns=COLUMNS)
-    out[["to_site", "mode"]] = out[["to_site", "mode"]].fillna("")
+    for col in ("to_site", "mode"):
+        out[col] = out[col].astype(object).fillna("")
     return out
