@@ -227,3 +227,23 @@ def test_triaged_units_are_matched_to_recyclers_and_second_life_demand(bat):
     page = bat.get("/batteries/triage", headers=h["ent_a"]).text
     assert 'data-unit="' + OWN + '" data-route="recycling"' in page and "cd-plant" in page
     assert bat.get("/api/v1/battery-matches", headers=h["ent_b"]).json() == []
+
+
+def test_on_both_databases(client, users):
+    """The same round trip on SQLite and PostgreSQL: import, push, look up, test, overdue, match."""
+    h = users.headers
+    assert client.post("/api/v1/battery-events/import", headers=h["admin"],
+                       files={"file": ("sample_events.csv", SAMPLE, "text/csv")}).status_code == 201
+    r = client.post("/api/v1/battery-events", headers=h["ent_a"], json={"events": [
+        {"unit_code": OWN, "event": "collected", "time": "2024-01-10 09:30", "actor": ORG_A,
+         "actor_role": "collection_point", "place": "130800", "mass_kg": 400.0}]})
+    assert r.status_code == 201, r.text
+    u = client.get("/api/v1/batteries", params={"code": PACK}, headers=h["admin"]).json()
+    assert len(u["events"]) == 10 and u["tree"]["children"]
+    assert client.post("/api/v1/battery-tests", headers=h["ent_a"],
+                       json={"unit_code": OWN, "soh": 0.85, "chemistry": "LFP"}).json()["outcome"] in ("reuse", "repurpose")
+    assert [e["time"] for e in client.get("/api/v1/battery-events/overdue", headers=h["ent_a"]).json()] == ["2024-01-10T09:30:00"]
+    assert client.get("/api/v1/battery-matches", headers=h["ent_a"]).json()[0]["reason"]
+    again = client.post("/api/v1/battery-events/import", headers=h["admin"],
+                        files={"file": ("sample_events.csv", SAMPLE, "text/csv")})
+    assert again.status_code == 422 and {i["code"] for i in again.json()["issues"]} >= {"order_once"}

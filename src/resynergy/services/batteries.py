@@ -152,6 +152,15 @@ def _link_issues(db: Session, frame: pd.DataFrame, source: str) -> list[dict]:
     return out
 
 
+def _lock(db: Session) -> None:
+    """Serialise event writes: the order rules read the stored history, which must not change
+    between the check and the write (SQLite: the write lock now; PostgreSQL: a transaction
+    advisory lock for battery events, released at commit or rollback)."""
+    registry.begin_write(db)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('resynergy.battery_events'))"))
+
+
 def _check_frame(db: Session, actor: Actor, raw: RawTable) -> tuple[pd.DataFrame, list[dict]]:
     """The coerced and checked events of ``raw`` (against the stored history), and every issue."""
     if raw.frame.empty:
@@ -216,6 +225,18 @@ def _store(db: Session, actor: Actor, frame: pd.DataFrame, how: str) -> dict[str
     return {"events": len(rows), "units": len(needed), "links": len(new_links)}
 
 
+def _store_once(db: Session, actor: Actor, frame: pd.DataFrame, how: str) -> dict[str, int]:
+    """:func:`_store`, or 409 when another request created the same unit or link meanwhile
+    (the unique code / link constraint refused the second writer; nothing of this one is kept)."""
+    try:
+        return _store(db, actor, frame, how)
+    except sa.exc.IntegrityError:
+        db.rollback()
+        raise Rejected([own_issue("conflict", "同一电池的记录正被同时写入，未保存；请重新提交",
+                                  "records of the same battery were being written at the same time; nothing "
+                                  "was saved: send again", TABLE)], status=409) from None
+
+
 def push_events(db: Session, actor: Actor, records: list[dict], source: str = "API") -> dict[str, int]:
     """Events sent by a system (rows numbered from 1 in the order sent), all or nothing;
     :class:`Rejected` lists every located problem."""
@@ -225,10 +246,12 @@ def push_events(db: Session, actor: Actor, records: list[dict], source: str = "A
               for k, v in r.items() if imports._formula_like(v)]  # noqa: SLF001
     if issues:
         raise Rejected(issues)
+    _lock(db)
     frame, issues = _check_frame(db, actor, RawTable.of(TABLE, frame, source, first_row=1))
     if issues:
+        db.rollback()
         raise Rejected(imports.cap_issues(issues, source))
-    counts = _store(db, actor, frame, "push")
+    counts = _store_once(db, actor, frame, "push")
     db.commit()
     return counts
 
@@ -255,6 +278,7 @@ def import_events(db: Session, actor: Actor, data: bytes, filename: str) -> dict
             if raw is not None:
                 issues += imports.formula_issues(path, filename, TABLE)
                 if not issues:
+                    _lock(db)
                     frame, issues = _check_frame(db, actor, raw)
         issues = [_renamed(i, path.name, filename) for i in imports.cap_issues(issues, filename)]
     if issues:
@@ -262,7 +286,7 @@ def import_events(db: Session, actor: Actor, data: bytes, filename: str) -> dict
         audit.record(db, actor, "import_rejected", "battery_events", filename, after={"issues": len(issues)})
         db.commit()
         raise Rejected(issues)
-    counts = _store(db, actor, frame, "import")
+    counts = _store_once(db, actor, frame, "import")
     audit.record(db, actor, "import", "battery_events", filename, after=counts)
     db.commit()
     return counts
