@@ -490,6 +490,10 @@ def battery_cases() -> list[Case]:
         Case("GET", "/api/v1/battery-matches", readers, R("/api/v1/battery-matches")),
         Case("GET", "/api/v1/battery-forecast", each(rest=200), R("/api/v1/battery-forecast?province=130000&year=2030")),
         Case("GET", "/api/v1/battery-forecast/figure", each(rest=200), R("/api/v1/battery-forecast/figure")),
+        # editors only; the matrix's scenario is empty, so who may apply gets its located 422
+        Case("POST", "/api/v1/battery-forecast/apply", each(anonymous=401, public=403, admin=422, planner=422,
+                                                            planner_bj=404, rest=403),
+             R("/api/v1/battery-forecast/apply"), lambda w, role: {"json": {"scenario_id": w.scenario}}),
         Case("GET", "/batteries", each(anonymous="login", public=403, planner_bj=404, ent_b=404, rest=200),
              lambda w: "/batteries?code={code}", before=_battery_unit),
         Case("POST", "/batteries/test", page_writers(404), R("/batteries/test"),

@@ -247,3 +247,34 @@ def test_on_both_databases(client, users):
     again = client.post("/api/v1/battery-events/import", headers=h["admin"],
                         files={"file": ("sample_events.csv", SAMPLE, "text/csv")})
     assert again.status_code == 422 and {i["code"] for i in again.json()["issues"]} >= {"order_once"}
+
+
+def test_forecast_becomes_a_scenario_versions_battery_supplies(bat):
+    from resynergy.scenario import Scenario
+    from resynergy.schema import REGISTRY_TABLES
+    from resynergy.schema.cells import plain
+    from resynergy.store.models import ScenarioSnapshot
+
+    builtin = Scenario.from_builtin("jjj-2022")
+    tables = {t: [{k: plain(v) for k, v in r.items()} for r in builtin.table(t).to_dict("records")] for t in REGISTRY_TABLES}
+    with bat.sessions() as db:
+        snap = ScenarioSnapshot(name="jjj", version=1, digest="0" * 64, tables=tables, province="",
+                                rows={t: len(r) for t, r in tables.items()})
+        empty = ScenarioSnapshot(name="none", version=1, digest="1" * 64, tables={}, province="")
+        db.add_all([snap, empty])
+        db.commit()
+        ids = snap.id, empty.id
+    r = bat.post("/api/v1/battery-forecast/apply", headers=bat.h["planner"],
+                 json={"scenario_id": ids[0], "years": [2030], "collection_rate": 0.5})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["name"], made["version"]) == ("jjj + 电池预测", 1)
+    with bat.sessions() as db:
+        supplies = db.get(ScenarioSnapshot, made["scenario_id"]).tables["supplies"]
+    got = sum(s["generation_t"] for s in supplies if s["material"] == forecast.MATERIAL and s["year"] == 2030)
+    table = forecast.run(2035, draws=500).table
+    assert got == pytest.approx(0.5 * table.loc[table["year"] == 2030, "retired_t"].sum(), rel=1e-4)
+    r = bat.post("/api/v1/battery-forecast/apply", headers=bat.h["planner"], json={"scenario_id": ids[1]})
+    assert r.status_code == 422 and r.json()["issues"]
+    assert bat.post("/api/v1/battery-forecast/apply", headers=bat.h["regulator"],
+                    json={"scenario_id": ids[0]}).status_code == 403

@@ -39,7 +39,7 @@ from resynergy.scenario.regions import province_code
 from resynergy.schema import columns as schema_columns
 from resynergy.schema.cells import plain, visible
 from resynergy.schema.coerce import RawTable, coerce
-from resynergy.services import access, audit, imports, registry
+from resynergy.services import access, audit, imports, registry, scenarios
 from resynergy.services.access import Actor
 from resynergy.services.registry import NotFound, Rejected, issue_dict, own_issue
 from resynergy.store.models import (
@@ -48,6 +48,7 @@ from resynergy.store.models import (
     BATTERY_TESTS,
     BATTERY_UNITS,
     REGISTRY,
+    ScenarioSnapshot,
 )
 
 TABLE = events.TABLE
@@ -610,3 +611,41 @@ def matches(db: Session, actor: Actor, lang: str = "zh") -> list[dict]:
     names = dict(zip(tables["sites"]["id"], tables["sites"]["name_zh" if lang == "zh" else "name_en"], strict=True))
     return [{**{k: plain(v) for k, v in r.items()}, "to_name": names.get(r["to_site"], ""),
              "reason": r["reason_zh"] if lang == "zh" else r["reason_en"]} for r in out.to_dict("records")]
+
+
+# ---- the forecast in a scenario ---------------------------------------------------------------
+def apply_forecast(db: Session, actor: Actor, scenario_id: int, years: list[int] | None = None,
+                   collection_rate: float = 1.0) -> tuple[Any, int]:
+    """A new scenario version (same name + "电池预测", next version) whose retired-battery supplies
+    for ``years`` (default: the snapshot's years) come from the forecast
+    (:func:`resynergy.batteries.forecast.apply_to_scenario`): (snapshot, rows replaced).
+    Editors only, on a scenario they may read; :class:`Rejected` with the reason when the
+    scenario has a province with forecast mass and no battery site, or a year the forecast lacks."""
+    access.require(actor, access.EDITORS, "apply battery forecast")
+    snap = scenarios.get(db, actor, scenario_id)
+    tables = db.scalar(sa.select(ScenarioSnapshot.tables).where(ScenarioSnapshot.id == snap.id)) or {}
+    try:
+        scenario = scenarios.to_scenario(tables, snap.name)
+        years = sorted(set(years or scenario.years))
+        new = forecast.apply_to_scenario(scenario, _forecast(2035, 500), years, collection_rate)
+    except ScenarioError as err:
+        raise Rejected([issue_dict(i) for i in err.issues]) from None
+    except ValueError as err:
+        raise Rejected([own_issue("forecast_apply", f"无法用预测替换退役电池供给：{err}",
+                                  f"cannot replace the retired-battery supplies with the forecast: {err}",
+                                  "supplies", f"scenario {snap.id}", column="generation_t")]) from None
+    out = {t: [{k: plain(v) for k, v in r.items()} for r in new.table(t).to_dict("records")]
+           for t in tables}
+    name = f"{snap.name[:100]} + 电池预测"
+    latest = db.scalar(sa.select(sa.func.max(ScenarioSnapshot.version)).where(ScenarioSnapshot.name == name)) or 0
+    changed = int((new.table("supplies")["material"] == forecast.MATERIAL).sum())
+    made = ScenarioSnapshot(name=name, version=latest + 1, created_by=actor.user_id, province=snap.province,
+                            description=f"scenario {snap.id} with retired-battery supplies for {years} from "
+                                        f"resynergy.batteries.forecast (collection rate {collection_rate:g})",
+                            digest=scenarios.digest(out), tables=out, rows={t: len(r) for t, r in out.items()})
+    db.add(made)
+    db.flush()
+    audit.record(db, actor, "create", "scenario", made.id, after={
+        "name": name, "version": made.version, "from": snap.id, "years": years, "collection_rate": collection_rate})
+    db.commit()
+    return made, changed

@@ -223,3 +223,27 @@ class MatchOut(BaseModel):
             responses=COMMON_RESPONSES)
 def matches(db: DB, actor: CurrentActor, lang: Lang = "zh"):
     return batteries.matches(db, actor, lang)
+
+
+class ApplyIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, json_schema_extra={
+        "examples": [{"scenario_id": 1, "years": [2030, 2035], "collection_rate": 0.8}]})
+    scenario_id: int = Field(..., ge=1, le=2**31 - 1)
+    years: list[Annotated[int, Field(ge=2015, le=2035)]] = Field(default_factory=list, max_length=30,
+                                                                 description="空 = 情景全部年份 / empty: the scenario's years")
+    collection_rate: float = Field(1.0, gt=0, le=1, description="回收率 / share of retired mass collected")
+
+
+class ApplyOut(BaseModel):
+    scenario_id: int
+    name: str
+    version: int
+    retired_battery_rows: int
+
+
+@router.post("/battery-forecast/apply", response_model=ApplyOut, status_code=201,
+             summary="A scenario version with the forecast as retired-battery supplies / 以预测更新情景的退役电池供给",
+             responses={**COMMON_RESPONSES, **NOT_FOUND})
+def apply_forecast(db: DB, actor: CurrentActor, body: Annotated[ApplyIn, Body()]):
+    snap, rows = batteries.apply_forecast(db, actor, body.scenario_id, body.years, body.collection_rate)
+    return {"scenario_id": snap.id, "name": snap.name, "version": snap.version, "retired_battery_rows": rows}
