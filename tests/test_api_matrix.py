@@ -505,6 +505,9 @@ def battery_cases() -> list[Case]:
         Case("GET", "/batteries/triage", page_readers, R("/batteries/triage")),
         Case("GET", "/batteries/compliance", page_readers, R("/batteries/compliance")),
         Case("GET", "/batteries/forecast", each(rest=200), R("/batteries/forecast")),
+        Case("POST", "/batteries/forecast/apply", each(anonymous="login", public=403, admin=422, planner=422,
+                                                       planner_bj=404, rest=403),
+             R("/batteries/forecast/apply"), lambda w, role: {"data": {"scenario_id": str(w.scenario)}}),
     ]
 
 

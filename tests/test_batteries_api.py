@@ -278,3 +278,16 @@ def test_forecast_becomes_a_scenario_versions_battery_supplies(bat):
     assert r.status_code == 422 and r.json()["issues"]
     assert bat.post("/api/v1/battery-forecast/apply", headers=bat.h["regulator"],
                     json={"scenario_id": ids[0]}).status_code == 403
+
+
+def test_pages_in_english_and_the_forecast_form(bat):
+    page = bat.get("/batteries/forecast", cookies={"lang": "en"}).text
+    assert "Retirement forecast" in page and "kt of traction batteries" in page and 'id="forecast-apply"' not in page
+    page = bat.get("/batteries/forecast", headers=bat.h["planner"]).text
+    assert "退役量预测" in page and 'id="forecast-apply"' in page
+    r = bat.post("/batteries/forecast/apply", headers=bat.h["planner"],
+                 data={"scenario_id": "999999", "years": "2030", "collection_rate": "0.5"}, follow_redirects=False)
+    assert r.status_code == 404
+    r = bat.post("/batteries/forecast/apply", headers=bat.h["planner"],
+                 data={"scenario_id": "1", "years": "=1+1", "collection_rate": "0.5"}, follow_redirects=False)
+    assert r.status_code == 422

@@ -649,3 +649,9 @@ def apply_forecast(db: Session, actor: Actor, scenario_id: int, years: list[int]
         "name": name, "version": made.version, "from": snap.id, "years": years, "collection_rate": collection_rate})
     db.commit()
     return made, changed
+
+
+def scenario_choices(db: Session, actor: Actor) -> list[dict]:
+    """The scenario versions an editor may write the forecast into (newest first)."""
+    items, _ = scenarios.listing(db, actor, limit=50)
+    return [{"id": s.id, "name": s.name, "version": s.version} for s in items]

@@ -99,9 +99,29 @@ def compliance_page(request: Request, db: DB, actor: CurrentActor):
 
 
 @router.get("/batteries/forecast")
-def forecast_page(request: Request, actor: CurrentActor,
-                  year: Annotated[int, Query(ge=2015, le=2035)] = 2030):
-    """Open to everyone: aggregates computed from public statistics and stated estimates."""
+def forecast_page(request: Request, db: DB, actor: CurrentActor,
+                  year: Annotated[int, Query(ge=2015, le=2035)] = 2030, msg: str = ""):
+    """Open to everyone: aggregates computed from public statistics and stated estimates.
+    Editors also get the form that writes the forecast into a scenario version."""
     lang = lang_of(request)
     data = batteries.forecast_rows(year=year, lang=lang)
-    return render(request, actor, "batteries.html", view="forecast", year=year, forecast=data)
+    editor = actor.signed_in and actor.role in access.EDITORS
+    return render(request, actor, "batteries.html", view="forecast", year=year, forecast=data, msg=msg,
+                  scenarios=batteries.scenario_choices(db, actor) if editor else [], issues=[])
+
+
+@router.post("/batteries/forecast/apply")
+def apply_forecast(request: Request, db: DB, actor: CurrentActor,
+                   scenario_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+                   years: Annotated[str, Form(max_length=200, pattern=r"^[0-9,， ]*$")] = "",
+                   collection_rate: Annotated[float, Form(gt=0, le=1)] = 1.0):
+    access.require(actor, access.EDITORS, "apply battery forecast")
+    wanted = [int(y) for y in years.replace("，", ",").split(",") if y.strip()]
+    try:
+        batteries.apply_forecast(db, actor, scenario_id, wanted, collection_rate)
+    except Rejected as err:
+        lang = lang_of(request)
+        return render(request, actor, "batteries.html", status=422, view="forecast", year=2030,
+                      forecast=batteries.forecast_rows(year=2030, lang=lang), msg="",
+                      scenarios=batteries.scenario_choices(db, actor), issues=err.issues)
+    return RedirectResponse("/runs?msg=forecast_applied", status_code=303)
