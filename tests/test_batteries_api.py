@@ -281,7 +281,7 @@ def test_forecast_becomes_a_scenario_versions_battery_supplies(bat):
 
 
 def test_pages_in_english_and_the_forecast_form(bat):
-    page = bat.get("/batteries/forecast", cookies={"lang": "en"}).text
+    page = bat.get("/batteries/forecast", headers={"Cookie": "lang=en"}).text
     assert "Retirement forecast" in page and "kt of traction batteries" in page and 'id="forecast-apply"' not in page
     page = bat.get("/batteries/forecast", headers=bat.h["planner"]).text
     assert "退役量预测" in page and 'id="forecast-apply"' in page
