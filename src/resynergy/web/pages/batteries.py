@@ -106,7 +106,7 @@ def forecast_page(request: Request, db: DB, actor: CurrentActor,
     lang = lang_of(request)
     data = batteries.forecast_rows(year=year, lang=lang)
     editor = actor.signed_in and actor.role in access.EDITORS
-    return render(request, actor, "batteries.html", view="forecast", year=year, forecast=data, msg=msg,
+    return render(request, actor, "batteries.html", view="forecast", year=year, forecast=data, msg=msg, editor=editor,
                   scenarios=batteries.scenario_choices(db, actor) if editor else [], issues=[])
 
 
@@ -122,6 +122,6 @@ def apply_forecast(request: Request, db: DB, actor: CurrentActor,
     except Rejected as err:
         lang = lang_of(request)
         return render(request, actor, "batteries.html", status=422, view="forecast", year=2030,
-                      forecast=batteries.forecast_rows(year=2030, lang=lang), msg="",
+                      forecast=batteries.forecast_rows(year=2030, lang=lang), msg="", editor=True,
                       scenarios=batteries.scenario_choices(db, actor), issues=err.issues)
     return RedirectResponse("/runs?msg=forecast_applied", status_code=303)
