@@ -68,6 +68,12 @@ def test_unit_tree_history_and_deadlines(bat):
     # a module's page leads up to its pack
     module = u["tree"]["children"][0]["code"]
     assert bat.get("/api/v1/batteries", params={"code": module}, headers=bat.h["admin"]).json()["ancestors"] == [PACK]
+    # a re-coded cascade product keeps its original: both ways, with the original's history
+    product = bat.get("/api/v1/batteries", params={"code": "T02PB02DCL0000012RP"}, headers=bat.h["admin"]).json()
+    assert product["recoded_from"] == ["T02PB02B20000188K0000007"] and product["unit"]["recoded"]
+    assert {e["unit_code"] for e in product["events"]} == {"T02PB02B20000188K0000007", "T02PB02DCL0000012RP"}
+    original = bat.get("/api/v1/batteries", params={"code": "T02PB02B20000188K0000007"}, headers=bat.h["admin"]).json()
+    assert original["recoded_to"] == ["T02PB02DCL0000012RP"]
 
 
 def test_scope_own_organisation_and_province(bat):
