@@ -171,7 +171,7 @@ def _check_frame(db: Session, actor: Actor, raw: RawTable) -> tuple[pd.DataFrame
     issues = [issue_dict(i) for i in found]
     if issues:
         return frame, issues
-    history = stored_history(db, {_normalise(c) for c in frame["unit_code"]})
+    history = stored_history(db, {_normalise(c) for c in set(frame["unit_code"])})
     frame, found = events.check_events(frame, raw.source, history, today())
     issues = [issue_dict(i) for i in found]
     if actor.role == "enterprise":
