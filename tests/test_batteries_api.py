@@ -297,3 +297,13 @@ def test_pages_in_english_and_the_forecast_form(bat):
     r = bat.post("/batteries/forecast/apply", headers=bat.h["planner"],
                  data={"scenario_id": "1", "years": "=1+1", "collection_rate": "0.5"}, follow_redirects=False)
     assert r.status_code == 422
+
+
+def test_an_event_file_has_a_row_limit(bat, monkeypatch):
+    from resynergy.services import batteries
+
+    monkeypatch.setattr(batteries, "MAX_EVENTS", 2)
+    rows = "".join(f"T01PE01A10000193F{n:07d},collected,2024-01-10,x,collection_point,130800,,,\n" for n in range(3000, 3003))
+    r = bat.post("/api/v1/battery-events/import", headers=bat.h["admin"],
+                 files={"file": ("many.csv", (HEADER + rows).encode(), "text/csv")})
+    assert r.status_code == 422 and r.json()["issues"][0]["code"] == "too_many_rows" and r.json()["issues"][0]["value"] == "3"

@@ -52,6 +52,9 @@ from resynergy.store.models import (
 )
 
 TABLE = events.TABLE
+# Events per file: 10,000 take about 5 s to check and write on the reference machine; a larger
+# export is split (the check holds the event write lock while it runs).
+MAX_EVENTS = 50_000
 EVENT_COLUMNS = tuple(c.name for c in schema_columns(TABLE))
 TEST_COLUMNS = tuple(c.name for c in schema_columns(triage.TEST_TABLE))
 
@@ -276,7 +279,11 @@ def import_events(db: Session, actor: Actor, data: bytes, filename: str) -> dict
         if not issues:
             raw, found = scenario_io.read_table(path, TABLE)
             issues = [issue_dict(i) for i in found]
-            if raw is not None:
+            if raw is not None and len(raw.frame) > MAX_EVENTS:
+                issues.append(own_issue("too_many_rows", f"事件过多：{len(raw.frame)} 行（每个文件最多 {MAX_EVENTS} 行），请分成几个文件导入",
+                                        f"too many events: {len(raw.frame)} rows (at most {MAX_EVENTS} per file); split the file",
+                                        TABLE, filename, value=len(raw.frame)))
+            elif raw is not None:
                 issues += imports.formula_issues(path, filename, TABLE)
                 if not issues:
                     _lock(db)
