@@ -58,11 +58,12 @@ def record_test(request: Request, db: DB, actor: CurrentActor,
               "lab": lab, **{f: "true" if v else "false" for f, v in zip(
                   _FLAGS, (swelling, leakage, insulation_fault, thermal_event), strict=True)}}
     try:
-        batteries.record_test(db, actor, record, source="表单 form", lang=lang_of(request))
+        done = batteries.record_test(db, actor, record, source="表单 form", lang=lang_of(request))
     except Rejected as err:
         return render(request, actor, "batteries.html", status=422, view="unit", code=unit_code, found=None,
                       issues=err.issues, msg="", can_write=True, flags=_FLAGS)
-    return RedirectResponse(f"/batteries?code={unit_code}&msg=test_recorded#tests", status_code=303)
+    # the parsed code (capitals and digits only), never the form's text, goes into the address
+    return RedirectResponse(f"/batteries?code={done['unit_code']}&msg=test_recorded#tests", status_code=303)
 
 
 @router.post("/batteries/import")
