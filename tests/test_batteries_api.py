@@ -92,6 +92,11 @@ def test_scope_own_organisation_and_province(bat):
     assert {e["province"] for e in everyone} == {"110000", "130000", "410000"}  # Tianjin uploaded on time
     assert {OWN, BJ, PACK} <= {e["unit_code"] for e in everyone}
     assert not {e["id"] for e in bat.get("/api/v1/battery-events/overdue", headers=h["ent_b"]).json()}
+    with bat.sessions() as db:  # every write audited: the import (one entry) and each event, with who did it
+        logged = db.execute(sa.text("SELECT actor, action, object_type FROM audit_log WHERE object_type "
+                                    "IN ('battery_events', 'battery_event')")).all()
+    assert ("admin", "import", "battery_events") in logged and ("ent_a", "push", "battery_event") in logged
+    assert sum(1 for a in logged if a[2] == "battery_event") >= count(bat, "battery_events")
 
 
 def test_a_bad_code_is_a_located_422(bat):
