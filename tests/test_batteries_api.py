@@ -207,6 +207,10 @@ def test_compliance_from_the_recorded_events(bat):
     li = next(r for r in tables["recovery"] if r["element"] == "Li")
     assert li["threshold"] == 0.9 and li["ok"] is (li["rate"] >= 0.9)
     assert bat.get("/api/v1/battery-compliance", headers=bat.h["ent_b"]).json() == {"cascade": [], "recovery": []}
+    page = bat.get("/batteries/compliance", headers=bat.h["regulator"]).text
+    assert "示例再生利用（天津）" in page and "≥ 90%" in page and "征求意见稿" in page  # the 60 % norm is a draft
+    page = bat.get("/batteries/overdue", headers=bat.h["regulator"]).text
+    assert f"/batteries?code={OWN}" in page and "逾期未报" in page and "迟报" in page
 
 
 def test_forecast_by_province_chemistry_and_year(bat):
