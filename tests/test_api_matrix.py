@@ -572,7 +572,80 @@ def _kept(w: World) -> int:
     return w.pk["manifest"]
 
 
-CASES = registry_cases() + other_cases()
+# ---- retired batteries (issue 14) --------------------------------------------------------------
+# Organisation A's unit, collected in Chengde (Hebei): A and unscoped staff read it, the Beijing
+# planner and organisation B do not (404). Enterprises and the admin write (an enterprise only
+# as its own organisation: B naming A is a 422); planners, regulators and evaluators read only.
+# The forecast is an aggregate of public statistics: open to all.
+BATTERY_UNIT = "T01PE01A10000193F0000900"
+_battery_serial = iter(range(1000, 10**6))
+
+
+def _battery_unit(w: World, role: str) -> dict:
+    if "battery" not in w.pk:
+        r = w.client.post("/api/v1/battery-events", headers=w.headers["ent_a"], json={"events": [
+            {"unit_code": BATTERY_UNIT, "event": "collected", "time": "2024-01-10", "actor": ORG_A,
+             "actor_role": "collection_point", "place": "130800"}]})
+        assert r.status_code == 201, r.text
+        w.pk["battery"] = 1
+    return {"code": BATTERY_UNIT}
+
+
+def _battery_event(w: World, role: str) -> dict:
+    return {"unit_code": f"T01PE01A10000193F{next(_battery_serial):07d}", "event": "collected", "time": "2024-01-10",
+            "actor": ORG_A, "actor_role": "collection_point", "place": "130800"}
+
+
+def _battery_csv(w: World, role: str) -> bytes:
+    e = _battery_event(w, role)
+    return (",".join(e) + "\n" + ",".join(str(v) for v in e.values()) + "\n").encode()
+
+
+def battery_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    unit = lambda w: "/api/v1/batteries?code={code}"  # noqa: E731
+    readers = each(anonymous=401, public=403, rest=200)
+    page_readers = each(anonymous="login", public=403, rest=200)
+    writers = lambda ok, b: each(anonymous=401, public=403, admin=ok, ent_a=ok, ent_b=b, rest=403)  # noqa: E731
+    page_writers = lambda b: each(anonymous="login", public=403, admin=303, ent_a=303, ent_b=b, rest=403)  # noqa: E731
+    test_body = {"unit_code": BATTERY_UNIT, "soh": 0.7}
+    return [
+        Case("GET", "/api/v1/batteries", each(anonymous=401, public=403, planner_bj=404, ent_b=404, rest=200), unit,
+             before=_battery_unit),
+        Case("POST", "/api/v1/battery-events", writers(201, 422), R("/api/v1/battery-events"),
+             lambda w, role: {"json": {"events": [_battery_event(w, role)]}}),
+        Case("POST", "/api/v1/battery-events/import", writers(201, 422), R("/api/v1/battery-events/import"),
+             lambda w, role: {"files": {"file": ("events.csv", _battery_csv(w, role), "text/csv")}}),
+        Case("GET", "/api/v1/battery-events/overdue", readers, R("/api/v1/battery-events/overdue")),
+        Case("POST", "/api/v1/battery-tests", writers(201, 404), R("/api/v1/battery-tests"),
+             lambda w, role: {"json": dict(test_body)}, before=lambda w, role: (_battery_unit(w, role), {})[1]),
+        Case("GET", "/api/v1/battery-tests", readers, R("/api/v1/battery-tests")),
+        Case("GET", "/api/v1/battery-compliance", readers, R("/api/v1/battery-compliance")),
+        Case("GET", "/api/v1/battery-matches", readers, R("/api/v1/battery-matches")),
+        Case("GET", "/api/v1/battery-forecast", each(rest=200), R("/api/v1/battery-forecast?province=130000&year=2030")),
+        Case("GET", "/api/v1/battery-forecast/figure", each(rest=200), R("/api/v1/battery-forecast/figure")),
+        # editors only; the matrix's scenario is empty, so who may apply gets its located 422
+        Case("POST", "/api/v1/battery-forecast/apply", each(anonymous=401, public=403, admin=422, planner=422,
+                                                            planner_bj=404, rest=403),
+             R("/api/v1/battery-forecast/apply"), lambda w, role: {"json": {"scenario_id": w.scenario}}),
+        Case("GET", "/batteries", each(anonymous="login", public=403, planner_bj=404, ent_b=404, rest=200),
+             lambda w: "/batteries?code={code}", before=_battery_unit),
+        Case("POST", "/batteries/test", page_writers(404), R("/batteries/test"),
+             lambda w, role: {"data": {"unit_code": BATTERY_UNIT, "soh": "0.7"}},
+             before=lambda w, role: (_battery_unit(w, role), {})[1]),
+        Case("POST", "/batteries/import", page_writers(422), R("/batteries/import"),
+             lambda w, role: {"files": {"file": ("events.csv", _battery_csv(w, role), "text/csv")}}),
+        Case("GET", "/batteries/overdue", page_readers, R("/batteries/overdue")),
+        Case("GET", "/batteries/triage", page_readers, R("/batteries/triage")),
+        Case("GET", "/batteries/compliance", page_readers, R("/batteries/compliance")),
+        Case("GET", "/batteries/forecast", each(rest=200), R("/batteries/forecast")),
+        Case("POST", "/batteries/forecast/apply", each(anonymous="login", public=403, admin=422, planner=422,
+                                                       planner_bj=404, rest=403),
+             R("/batteries/forecast/apply"), lambda w, role: {"data": {"scenario_id": str(w.scenario)}}),
+    ]
+
+
+CASES = registry_cases() + other_cases() + battery_cases()
 CASES += manifest_cases()  # #12 electronic manifests
 
 

@@ -277,3 +277,25 @@ def manifest_filter(actor: Actor, orgs: tuple[sa.ColumnElement, ...], provinces:
     if actor.role in STAFF:
         return sa.or_(*(c == actor.province for c in provinces))
     return sa.false()
+
+
+# ---- retired batteries (issue 14) ----------------------------------------------------------
+# Enterprises push their own organisation's events and test records and read only those (and
+# the units they touch); staff read the rows placed in their province (an event's province is
+# that of its place, else of its actor's registered organisation; see services/batteries.py);
+# the public reads only the forecast (aggregates of public statistics). Writes: admin and
+# enterprises (the national rules make each actor report its own events); planners and
+# regulators read.
+BATTERY_WRITERS = ("admin", "enterprise")
+BATTERY_READERS = (*STAFF, "enterprise")
+
+
+def battery_filter(actor: Actor, table: sa.Table) -> sa.ColumnElement[bool] | None:
+    """WHERE clause limiting a battery table (events, tests, units) to what ``actor`` may read."""
+    if not actor.signed_in or actor.role not in BATTERY_READERS:
+        return sa.false()
+    if actor.role == "admin":
+        return None
+    if actor.role == "enterprise":
+        return table.c.org_uscc == actor.org_uscc
+    return None if not actor.province else table.c.province == actor.province

@@ -393,3 +393,10 @@ def error_workbook(path: Path, filename: str, issues: list[dict]) -> bytes | Non
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def formula_issues(path: Path, filename: str, table: str = "") -> list[dict]:
+    """Formula-like cells of an uploaded CSV or XLSX file, capped (other importers use it too:
+    services/batteries.py)."""
+    scan = _scan_xlsx(path, filename) if path.suffix.lower() == ".xlsx" else _scan_csv(path, filename, table)
+    return cap_issues(scan, filename)

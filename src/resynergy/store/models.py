@@ -18,6 +18,11 @@ table ``op.batch_alter_table(name, recreate="always", table_kwargs={"sqlite_auto
 A new reference on an existing table: make the column nullable, ``UPDATE … SET col = NULL WHERE
 col = ''`` if optional, then ``batch.create_foreign_key`` (see migration 0002).
 ``tests/test_store.py`` checks models and migrations agree (it cannot see AUTOINCREMENT).
+
+Battery tables (issue 14, migration 0011_batteries) follow the same conventions: integer ``id``
+with ``sqlite_autoincrement``, ``row_version``, foreign keys named ``fk_<table>_<column>_<referred
+table>`` ON DELETE/UPDATE RESTRICT, the owning organisation an optional reference (NULL) and a
+``province`` column for reading scope; their record columns come from the schema.
 """
 
 from __future__ import annotations
@@ -362,6 +367,8 @@ def _actual_flows_table() -> sa.Table:
 
 
 ACTUAL_FLOWS: sa.Table = _actual_flows_table()
+
+
 # ---- #12 exchange: listings (offers and wants) and deals ---------------------------------
 # Quality specifications a listing may state: an offer gives ``spec_<name>``, a want the range
 # ``spec_<name>_min`` / ``spec_<name>_max`` (NULL = not stated / no bound). The same names as
@@ -574,3 +581,92 @@ class Licence(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+# ---- retired traction batteries (issue 14) --------------------------------------------------
+# Units (one row per GB/T 34014 code), their pack → module → cell and re-coding links, lifecycle
+# events and test records with the triage decision. Conventions as for the registry: an integer
+# ``id`` never reused (sqlite_autoincrement), ``row_version`` (optimistic locking; events and
+# tests are append-only records, so it stays 1 unless an administrator corrects a row), named
+# foreign keys ON DELETE/UPDATE RESTRICT (a unit with events or links cannot vanish), the owning
+# organisation as an optional reference to the registry (NULL when the actor is not registered)
+# and the GB/T 2260 province code the row is read in ('' = not placed). The event and test
+# columns come from the schema (``battery_events``, ``battery_tests`` in tables.csv), as the
+# registry's do; a migration adding a schema column must add it here too.
+BATTERY_LINK_KINDS = ("part", "recoded")  # child sits in parent; child is parent's re-coded product
+
+
+def _battery_columns(table: str) -> list[sa.Column]:
+    cols = []
+    for col in schema.columns(table):
+        typ: sa.types.TypeEngine = _SQL_TYPES[col.dtype]()
+        cols.append(sa.Column(col.name, typ, nullable=col.dtype not in ("str", "bool")))
+    return cols
+
+
+def _org_ref(table: str) -> sa.Column:
+    return sa.Column("org_uscc", OptionalRef(), sa.ForeignKey(
+        "reg_organisations.uscc", name=f"fk_{table}_org_uscc_reg_organisations", ondelete="RESTRICT",
+        onupdate="RESTRICT"), nullable=True, index=True)
+
+
+def _unit_ref(table: str, column: str = "unit_id") -> sa.Column:
+    return sa.Column(column, sa.Integer(), sa.ForeignKey(
+        "battery_units.id", name=f"fk_{table}_{column}_battery_units", ondelete="RESTRICT", onupdate="RESTRICT"),
+        nullable=False, index=True)
+
+
+def _bookkeeping() -> list[sa.Column]:
+    return [sa.Column("province", sa.String(6), nullable=False, server_default="", index=True),
+            sa.Column(VERSION, sa.Integer(), nullable=False, server_default="1"),
+            sa.Column("created_at", UTCDateTime(), nullable=False, default=utcnow)]
+
+
+BATTERY_UNITS = sa.Table(
+    "battery_units", Base.metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(24), nullable=False, unique=True),
+    sa.Column("scheme", sa.String(16), nullable=False),
+    sa.Column("level", sa.String(1), nullable=False),  # P pack, M module, C cell
+    sa.Column("battery_type", sa.String(1), nullable=False),
+    sa.Column("production_date", sa.Date(), nullable=False),
+    _org_ref("battery_units"),  # the organisation that first reported it
+    *_bookkeeping(),
+    sqlite_autoincrement=True)
+
+BATTERY_LINKS = sa.Table(
+    "battery_links", Base.metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    _unit_ref("battery_links", "parent_id"),
+    _unit_ref("battery_links", "child_id"),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column(VERSION, sa.Integer(), nullable=False, server_default="1"),
+    sa.Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    sa.UniqueConstraint("child_id", "kind"),  # one pack per module, one original per re-coded product
+    sa.CheckConstraint("kind IN ('part', 'recoded')", name="kind"),
+    sqlite_autoincrement=True)
+
+BATTERY_EVENTS = sa.Table(
+    "battery_events", Base.metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    _unit_ref("battery_events"),
+    *_battery_columns("battery_events"),
+    sa.Column("event_time", sa.DateTime(), nullable=False),  # China time, as reported
+    sa.Column("uploaded_on", sa.Date(), nullable=True),
+    sa.Column("deadline", sa.Date(), nullable=True, index=True),  # upload deadline (working days)
+    sa.Column("working_days", sa.Integer(), nullable=True),
+    sa.Column("deadline_rules", sa.String(64), nullable=False, server_default=""),
+    _org_ref("battery_events"),
+    *_bookkeeping(),
+    sqlite_autoincrement=True)
+
+BATTERY_TESTS = sa.Table(
+    "battery_tests", Base.metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    _unit_ref("battery_tests"),
+    *_battery_columns("battery_tests"),
+    sa.Column("outcome", sa.String(16), nullable=False, index=True),  # reuse | repurpose | recycle
+    sa.Column("decision", sa.JSON(), nullable=False),  # {"zh": Decision.as_dict("zh"), "en": ...}
+    _org_ref("battery_tests"),
+    *_bookkeeping(),
+    sqlite_autoincrement=True)

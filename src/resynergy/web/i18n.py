@@ -264,3 +264,42 @@ def _exchange_words() -> None:
 
 
 _exchange_words()
+# Retired traction batteries (issue 14): page words.
+BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
+    "batteries": ("动力电池", "Batteries"), "battery_unit": ("电池履历查询", "Battery history"),
+    "battery_overdue": ("逾期上报", "Overdue uploads"), "battery_triage": ("检测分拣", "Test and triage"),
+    "battery_compliance": ("企业规范条件", "Firm compliance"), "battery_forecast": ("退役量预测", "Retirement forecast"),
+    "battery_code": ("电池编码", "Battery code"), "scan_hint": ("扫码或输入 24 位（梯次产品 19 位）编码",
+                                                               "scan or type the 24-character code (19 for a re-coded product)"),
+    "look_up": ("查询", "Look up"), "code_fields": ("编码信息", "Code fields"), "battery_tree": ("包—模块—单体结构", "Pack → module → cell"),
+    "battery_history": ("全生命周期事件", "Lifecycle events"), "deadline": ("上报期限", "Upload deadline"),
+    "upload_status": ("上报情况", "Upload status"), "days_late": ("逾期天数", "Days late"),
+    "st_on_time": ("按期上报", "on time"), "st_late": ("迟报", "late"), "st_overdue": ("逾期未报", "overdue"),
+    "st_pending": ("期限未到", "not yet due"), "st_no_rule": ("无上报要求", "no upload duty"),
+    "record_test": ("录入检测结果", "Record a test"), "soh": ("健康状态 SOH（0–1.5）", "State of health (0–1.5)"),
+    "resistance_ratio": ("内阻比", "Resistance ratio"), "safety_flags": ("安全检查", "Safety checks"),
+    "decision": ("分拣结论", "Decision"), "reason": ("依据", "Reason"), "uses": ("可用于", "Allowed uses"),
+    "tests": ("检测记录", "Tests"), "recoded_from": ("原编码", "Original code"), "recoded_to": ("梯次产品编码", "Re-coded product"),
+    "event_time": ("发生时间", "Time"), "actor": ("实施单位", "Actor"), "place": ("地点", "Place"),
+    "as_of": ("截至", "As of"), "firm": ("企业", "Firm"), "period": ("年度", "Year"), "rate": ("比率", "Rate"),
+    "threshold": ("要求", "Threshold"), "meets": ("符合", "Meets"), "cascade_reuse": ("梯次利用率（再利用/接收）", "Cascade reuse (reused / received)"),
+    "recovery": ("元素回收率", "Element recovery"), "element": ("元素", "Element"),
+    "draft_norm": ("征求意见稿，未见于正式文本", "2024 draft only, not in the final text"),
+    "chemistry": ("电池类型", "Chemistry"), "retired_kt": ("退役量（千吨）", "Retired (kt)"), "band_kt": ("90% 区间（千吨）", "90 % band (kt)"),
+    "forecast_note": ("估计值：全国销量等有来源，分省占比和寿命参数多为估计（U），见数据表 source/tag 列",
+                      "Estimates: national sales etc. are sourced; provincial shares and lifetimes are mostly estimates (U): see the data's source/tag columns"),
+    "overdue_scope": ("范围：您所在省份（事件地点或实施单位所在省）",
+                                                                    "Scope: your province (the event's place, else its actor's)"),
+    "import_events": ("导入事件文件", "Import an event file"), "events_imported": ("事件已导入", "Events imported"),
+    "test_recorded": ("检测结果已录入", "Test recorded"), "code_layout": ("编码规则", "Code layout"),
+    "production_date": ("生产日期", "Production date"),
+    "forecast_apply": ("用预测更新情景的退役电池供给（生成新版本）", "Write the forecast into a scenario's retired-battery supplies (new version)"),
+    "collection_rate": ("回收率（0–1）", "Collection rate (0–1)"),
+    "forecast_applied": ("已生成含电池预测的情景新版本", "A scenario version with the battery forecast was saved"),
+    "battery_matches": ("去向匹配", "Where they go"), "match_from": ("所在站点", "From site"),
+    "match_to": ("去向", "To"), "cost_per_t": ("运费（元/吨）", "Freight (yuan/t)"),
+    "delivered_cost": ("运费合计（元）", "Freight total (yuan)"),
+    "route_second_life": ("梯次利用", "second life"), "route_recycling": ("再生利用", "recycling"),
+    "matches_note": ("按道路危险货物运输的最低运费匹配最近的储能、通信基站需求或再生利用企业；未预留产能（估计）",
+                     "matched to the cheapest storage / base-station demand or licensed recycler by road (dangerous goods); capacities not reserved (estimate)"), }
+MESSAGES.update(BATTERY_MESSAGES)

@@ -86,6 +86,14 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/manifests", "manifests"))
     if actor.role in ("admin", "regulator", "planner"):
         items.append(("/alerts", "alerts"))
+    # retired batteries (issue 14): readers get the unit, overdue, triage and compliance pages;
+    # regulators land on the overdue list; everyone else sees the public forecast
+    if actor.signed_in and actor.role in ("admin", "planner", "evaluator", "enterprise"):
+        items.append(("/batteries", "batteries"))
+    elif actor.signed_in and actor.role == "regulator":
+        items.append(("/batteries/overdue", "batteries"))
+    else:
+        items.append(("/batteries/forecast", "battery_forecast"))
     return items
 
 
