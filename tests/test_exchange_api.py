@@ -387,6 +387,11 @@ def test_pages_publish_match_and_deal(client, users, app):
     page = client.get(f"/exchange/listings/{want_id}")
     assert page.status_code == 200 and 'id="matches"' in page.text and "规划推荐" in page.text
     assert "承德矿业" in page.text and 'class="badge plan-mark"' in page.text
+    assert "另加面议价格" not in page.text  # a priced offer: its delivered cost includes the price
+    negotiable = post(client, users.headers["ent_a"], {**OFFER, "price_yuan_t": None})
+    assert negotiable.status_code == 201, negotiable.text
+    page = client.get(f"/exchange/listings/{want_id}")  # logistics only, and the page says so
+    assert page.text.count('class="excl-price"') == 1 and "另加面议价格" in page.text
     r = client.post("/exchange/deals", data={"csrf_token": token, "listing": want_id, "counterpart": offer["id"],
                                               "quantity_t": "30"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/exchange/deals")

@@ -68,7 +68,9 @@ def match(listing: Annotated[int, typer.Argument(min=1, help="供需信息编号
     for n, m in enumerate(found["items"], 1):
         table.add_row(str(n), m["organisation_name"][i], m["site_name"][i], m["material_name"][i],
                       num(m["quantity_t"], 0), str(m["route_zh"] if i == 0 else m["route_en"]),
-                      num(m["distance_km"], 0), num(m["price_yuan_t"]), num(m["transport_yuan_t"]),
-                      num(m["handling_yuan_t"]), num(m["co2_kg_t"]), num(m["co2_yuan_t"]),
-                      num(m["delivered_yuan_t"]), say(lang, "是", "yes") if m["plan_recommended"] else "")
+                      num(m["distance_km"], 0), num(m["price_yuan_t"]) or say(lang, "面议", "negotiable"),
+                      num(m["transport_yuan_t"]), num(m["handling_yuan_t"]), num(m["co2_kg_t"]),
+                      num(m["co2_yuan_t"]), num(m["delivered_yuan_t"]) + (
+                          "" if m["price_yuan_t"] is not None else say(lang, " + 面议价", " + negotiated price")),
+                      say(lang, "是", "yes") if m["plan_recommended"] else "")
     console.out.print(table)

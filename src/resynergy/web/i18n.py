@@ -148,6 +148,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def add_words(block: dict[str, tuple[str, str]]) -> None:
+    """Add a feature's words to MESSAGES; a key already there with other words is refused, so
+    two features can never silently take each other's word (one definition per word)."""
+    clash = sorted(k for k, v in block.items() if k in MESSAGES and MESSAGES[k] != v)
+    if clash:
+        raise ValueError(f"i18n words defined twice with different text: {clash}")
+    MESSAGES.update(block)
+
+
+
 def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
@@ -180,7 +190,7 @@ def column_label(table: str, column: str, lang: str) -> str:
 
 
 # ---- the monitor page (issue 12 item 6) ----------------------------------------------------
-MESSAGES.update({
+add_words({
     "monitor": ("目标进展监测", "Target monitor"),
     "monitor_help": ("按实际流向（已处置的电子联单和导入的实际数据）评估规划目标：已有数据的年份给出实际值，之后的目标年份按趋势预测（方法见每行）。",
                      "The plan's targets assessed on actual flows (processed electronic manifests and imported records): "
@@ -201,7 +211,7 @@ MESSAGES.update({
     "monitor_by_year": ("逐年实际值与预测值", "Actual and projected values by year"), "monitor_kind": ("类别", "Kind"),
 })
 # ---- #12 exchange pages (listings, matches, deals) -----------------------------------------
-MESSAGES.update({
+add_words({
     "exchange": ("供需对接", "Exchange"),
     "my_listings": ("我的供需信息", "My listings"), "listings_in_scope": ("辖区内的供需信息", "Listings in your scope"),
     "new_listing": ("发布供需信息", "Publish a listing"), "side": ("类型", "Type"),
@@ -212,6 +222,7 @@ MESSAGES.update({
     "start": ("开始日期", "Start"), "end": ("结束日期", "End"), "open_period": ("不限", "open"),
     "price_yuan_t": ("价格（元/吨，空=面议）", "Price (yuan/t, blank = negotiable)"),
     "negotiable": ("面议", "negotiable"),
+    "plus_negotiated": ("另加面议价格", "plus the negotiated price"),
     "accepts": ("可接受的替代物料（用 | 分隔）", "Accepted substitutes ('|'-separated)"),
     "hazardous_code": ("危险废物代码（如 900-041-49）", "Hazardous-waste code (e.g. 900-041-49)"),
     "specs": ("质量指标（供应填实测值，需求填范围）", "Quality specs (offer: values; want: ranges)"),
@@ -227,9 +238,10 @@ MESSAGES.update({
     "listing_relisted": ("已重新上架", "Listed again"), "withdraw": ("下架", "Withdraw"), "relist": ("重新上架", "List again"),
     "listed": ("在架", "listed"), "withdrawn": ("已下架", "withdrawn"),
     "matches": ("匹配对象", "Matches"), "matches_of": ("匹配对象：", "Matches for: "),
-    "matches_note": ("按到厂成本排序：价格 + 运输（含经铁路货场的公铁联运）+ 装卸 + 按政策碳价计的碳排放成本。",
+    "matches_note": ("按到厂成本排序：价格 + 运输（含经铁路货场的公铁联运）+ 装卸 + 按政策碳价计的碳排放成本；面议价格的到厂成本只含物流费用，另加议定价格。",
                      "Ranked by delivered cost: price + transport (including road–rail through terminals) + "
-                     "handling + CO₂ at the policy carbon price."),
+                     "handling + CO₂ at the policy carbon price. For a negotiable price the delivered cost is "
+                     "logistics only, plus the price agreed."),
     "no_matches": ("暂无符合物料、指标、数量与期限的匹配对象。", "No counterpart fits the material, specs, quantity and period yet."),
     "inactive_no_matches": ("该信息已下架，不参与匹配。", "This listing is withdrawn and is not matched."),
     "counterpart": ("对方", "Counterpart"), "route": ("路线", "Route"), "distance_km": ("距离（公里）", "Distance (km)"),
@@ -259,8 +271,8 @@ def _exchange_words() -> None:
     """Deal states and listing sides in the words the exchange service uses in its messages."""
     from resynergy.services.exchange import SIDE_WORDS, STATE_WORDS
 
-    MESSAGES.update({f"state_{k}": v for k, v in STATE_WORDS.items()})
-    MESSAGES.update(SIDE_WORDS)
+    add_words({f"state_{k}": v for k, v in STATE_WORDS.items()})
+    add_words(SIDE_WORDS)
 
 
 _exchange_words()
@@ -281,7 +293,7 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
     "decision": ("分拣结论", "Decision"), "reason": ("依据", "Reason"), "uses": ("可用于", "Allowed uses"),
     "tests": ("检测记录", "Tests"), "recoded_from": ("原编码", "Original code"), "recoded_to": ("梯次产品编码", "Re-coded product"),
     "event_time": ("发生时间", "Time"), "actor": ("实施单位", "Actor"), "place": ("地点", "Place"),
-    "as_of": ("截至", "As of"), "firm": ("企业", "Firm"), "period": ("年度", "Year"), "rate": ("比率", "Rate"),
+    "as_of": ("截至", "As of"), "firm": ("企业", "Firm"), "battery_year": ("年度", "Year"), "rate": ("比率", "Rate"),
     "threshold": ("要求", "Threshold"), "meets": ("符合", "Meets"), "cascade_reuse": ("梯次利用率（再利用/接收）", "Cascade reuse (reused / received)"),
     "recovery": ("元素回收率", "Element recovery"), "element": ("元素", "Element"),
     "draft_norm": ("征求意见稿，未见于正式文本", "2024 draft only, not in the final text"),
@@ -300,6 +312,6 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
     "match_to": ("去向", "To"), "cost_per_t": ("运费（元/吨）", "Freight (yuan/t)"),
     "delivered_cost": ("运费合计（元）", "Freight total (yuan)"),
     "route_second_life": ("梯次利用", "second life"), "route_recycling": ("再生利用", "recycling"),
-    "matches_note": ("按道路危险货物运输的最低运费匹配最近的储能、通信基站需求或再生利用企业；未预留产能（估计）",
+    "battery_matches_note": ("按道路危险货物运输的最低运费匹配最近的储能、通信基站需求或再生利用企业；未预留产能（估计）",
                      "matched to the cheapest storage / base-station demand or licensed recycler by road (dangerous goods); capacities not reserved (estimate)"), }
-MESSAGES.update(BATTERY_MESSAGES)
+add_words(BATTERY_MESSAGES)
