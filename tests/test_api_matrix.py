@@ -933,3 +933,11 @@ def exchange_page_cases() -> list[Case]:
 
 
 CASES.extend(exchange_cases())
+
+
+# ---- #12 leftovers (followup): cancelling an ACCEPTED deal releases its reservation (either
+# party or the admin; staff are not parties)
+CASES.append(Case("POST", "/api/v1/deals/{deal_id}/cancel",
+                  each(anonymous=401, public=403, admin=200, ent_a=200, ent_b=200, rest=403),
+                  lambda w: "/api/v1/deals/{fresh}/cancel", before=lambda w, role: {"fresh": _x_deal(w, "accepted")},
+                  after=_x_clear, table="exchange accepted"))

@@ -467,6 +467,9 @@ def _rules(db: Session, m: Manifest, st: Step, fields: dict) -> list[mf.Problem]
         out += mf.order_problems(fields, st)
         if st == Step.EMISSION:
             day = str(fields["sent_at"])[:10]
+            if m.deal_id and db.scalar(sa.select(Deal.state).where(Deal.id == m.deal_id)) == "cancelled":
+                out.append(mf.Problem("deal_cancelled", f"交易 {m.deal_id} 已撤销，不能移出",
+                                      f"deal {m.deal_id} was cancelled: nothing can be sent under it", "deal"))
             out += mf.licence_problems(fields, _licences(db, m.receiver_org), day)
             out += mf.approval_problems(fields, _approval(db, fields.get("approval", "")),
                                         used_kg=_approval_used(db, fields.get("approval", ""), m.id), on=day)
@@ -773,3 +776,37 @@ def verify_stored(database_url: str, ref: str) -> dict:
         problems = mf.verify(m.number, m.fields, sigs, m.state)
         return {"id": m.id, "number": m.number, "state": m.state, "ok": not problems, "signatures": len(sigs),
                 "problems": [problem_dict(p) for p in problems]}
+
+
+# ---- deals being cancelled (services.exchange.step) ---------------------------------------
+UNSENT = ("draft", "sealed")
+
+
+def void_unsent_of_deal(db: Session, actor: Actor, deal_id: int) -> list[str]:
+    """In the caller's transaction: refuse (409) when a manifest of the deal has been sent;
+    otherwise cancel its draft and sealed manifests (audited) and return their numbers. The
+    rows are locked (PostgreSQL) so a signature racing the cancellation waits and then finds
+    the manifest cancelled, or the cancellation finds it sent."""
+    q = sa.select(Manifest).where(Manifest.deal_id == deal_id).order_by(Manifest.id)
+    if db.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    rows = db.scalars(q.execution_options(populate_existing=True)).all()
+    sent = [m.number for m in rows if m.state not in (*UNSENT, "cancelled")]
+    if sent:
+        db.rollback()
+        shown = "、".join(sent[:5]) + ("…" if len(sent) > 5 else "")
+        raise Rejected([_issue("manifest_sent",
+                               f"交易 {deal_id} 已有联单移出（{shown}），不能撤销；已移出的货物请按联单接收或拒收处理",
+                               f"deal {deal_id} cannot be cancelled: manifest(s) {', '.join(sent[:5])} were already "
+                               "sent; the goods under way are settled on their manifests (receive or refuse)",
+                               "state", "accepted", f"deal {deal_id}")], status=409)
+    voided = []
+    for m in rows:
+        if m.state not in UNSENT:
+            continue
+        _write(db, m, m.row_version, dict(m.fields), mf.State.CANCELLED.value)
+        audit.record(db, actor, f"manifest_{mf.Step.CANCEL.value}", TABLE, m.id,
+                     before={"state": m.state, "row_version": m.row_version},
+                     after={"state": "cancelled", "row_version": m.row_version + 1, "deal_cancelled": deal_id})
+        voided.append(m.number)
+    return voided
