@@ -122,6 +122,10 @@ def test_a_sent_manifest_blocks_the_cancel_and_drafts_are_voided_with_it(world):
     assert c.get(f"/api/v1/deals/{d2}", headers=h["ent_a"]).json()["state"] == "accepted"
     assert reserved(app, offer) == 30.0
     assert c.get(f"/api/v1/manifests/{spare['id']}", headers=h["ent_a"]).json()["state"] == "draft"
+    # the deals page offers the cancel, and answers the refusal in words, not a server error
+    assert f'action="/exchange/deals/{d2}/cancel"' in c.get("/exchange/deals", headers=h["ent_b"]).text
+    page = c.post(f"/exchange/deals/{d2}/cancel", headers=h["ent_b"])
+    assert page.status_code == 409 and "不能撤销" in page.text
 
 
 def test_a_manifest_of_a_cancelled_deal_cannot_be_sent(world):
