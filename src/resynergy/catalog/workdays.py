@@ -17,8 +17,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
-SOURCE = "国务院办公厅部分节假日安排的通知（chinesecalendar 收录）/ State Council holiday notices (via chinesecalendar)"
-
 
 class CalendarRangeError(ValueError):
     """The working-day calendar does not cover ``year``; ``params`` name the covered years and
