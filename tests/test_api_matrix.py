@@ -933,3 +933,63 @@ def exchange_page_cases() -> list[Case]:
 
 
 CASES.extend(exchange_cases())
+
+
+# ---- #12 leftovers (followup): cancelling an ACCEPTED deal releases its reservation (either
+# party or the admin; staff are not parties)
+CASES.append(Case("POST", "/api/v1/deals/{deal_id}/cancel",
+                  each(anonymous=401, public=403, admin=200, ent_a=200, ent_b=200, rest=403),
+                  lambda w: "/api/v1/deals/{fresh}/cancel", before=lambda w, role: {"fresh": _x_deal(w, "accepted")},
+                  after=_x_clear, table="exchange accepted"))
+
+
+# ---- #12 leftovers (followup): enterprise-filed cross-province transfer requests (跨省转移商请).
+# A (Chengde, Hebei) files for itself; B is registered in Beijing, so its Hebei-origin request is
+# a 422; the admin files naming A. The origin province's regulator (here the unscoped one) and the
+# admin decide; everyone else is refused.
+TR_REQUEST = {"origin_province": "130000", "dest_province": "110000", "generator_org": ORG_A,
+              "receiver_org": "91110000MA0B00000X", "material": "tailings", "quantity_kg": 1000,
+              "valid_from": "2022-01-01", "valid_to": "2022-12-31"}
+
+
+def _tr_pending(w: World) -> int:
+    from resynergy.services import manifests
+
+    with w.sessions() as db:
+        out = manifests.request_approval(db, Actor(w.ids["ent_a"], "ent_a", "enterprise", ORG_A), dict(TR_REQUEST))
+        db.commit()
+    return out["id"]
+
+
+def _tr_clear(w: World) -> None:
+    with w.sessions() as db:
+        db.execute(sa.text("DELETE FROM transfer_approvals"))
+        db.commit()
+
+
+def transfer_request_cases() -> list[Case]:
+    deciders = lambda ok, anonymous: each(anonymous=anonymous, admin=ok, regulator=ok, rest=403)  # noqa: E731
+    pending = lambda w, role: {"fresh": _tr_pending(w)}  # noqa: E731
+    return [
+        Case("POST", "/api/v1/transfer-approvals/requests",
+             each(anonymous=401, admin=201, ent_a=201, ent_b=422, rest=403),
+             lambda w: "/api/v1/transfer-approvals/requests", lambda w, role: {"json": dict(TR_REQUEST)},
+             after=_tr_clear, table="transfer requests"),
+        Case("POST", "/api/v1/transfer-approvals/{approval_id}/decision", deciders(200, 401),
+             lambda w: "/api/v1/transfer-approvals/{fresh}/decision",
+             lambda w, role: {"headers": {"If-Match": '"1"'}, "json": {"decision": "approve"}},
+             before=pending, after=_tr_clear, table="transfer requests"),
+        Case("POST", "/manifests/transfer-requests",
+             each(anonymous="login", admin=422, ent_a=303, ent_b=422, rest=403),  # the form names no generator
+             lambda w: "/manifests/transfer-requests",
+             lambda w, role: {"data": {"kind": "approval", **{k: str(v) for k, v in TR_REQUEST.items()
+                                                               if k != "generator_org"}}},
+             after=_tr_clear, table="transfer requests"),
+        Case("POST", "/alerts/transfer-requests/{approval_id}", deciders(303, "login"),
+             lambda w: "/alerts/transfer-requests/{fresh}",
+             lambda w, role: {"data": {"decision": "refuse", "reason": "接受人资质不符", "row_version": "1"}},
+             before=pending, after=_tr_clear, table="transfer requests"),
+    ]
+
+
+CASES.extend(transfer_request_cases())

@@ -210,7 +210,7 @@ def test_deal_steps_are_taken_by_the_right_party_in_order(client, users, app):
     assert r.status_code == 200 and r.json()["state"] == "accepted" and r.json()["accepted_at"]
     lot = client.get(f"/api/v1/listings/{offer['id']}", headers=h["ent_a"]).json()
     assert (lot["reserved_t"], lot["available_t"]) == (40.0, 60.0)
-    for name in ("accept", "decline", "cancel", "offer"):  # nothing but completion after acceptance
+    for name in ("accept", "decline", "offer"):  # only completion or cancellation after acceptance
         r = client.post(f"{url}/{name}", headers=h["ent_b" if name != "offer" else "ent_a"])
         assert r.status_code == 409 and r.json()["issues"][0]["code"] == "illegal_transition", name
     # the lot's quantity cannot fall below what is reserved; a lot with deals is not deleted
@@ -219,6 +219,7 @@ def test_deal_steps_are_taken_by_the_right_party_in_order(client, users, app):
     assert r.status_code == 409 and r.json()["issues"][0]["code"] == "below_reserved"
     assert client.delete(lot_url, headers={**h["ent_a"], "If-Match": "*"}).status_code == 409
     assert client.post(f"{url}/complete", headers=h["ent_a"]).json()["state"] == "completed"
+    assert client.post(f"{url}/cancel", headers=h["ent_a"]).status_code == 409  # not once completed
     assert [a for a, _ in audit_actions(app, "deal")] == ["create", "offer", "accept", "complete"]
 
 

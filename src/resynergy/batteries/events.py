@@ -1,6 +1,6 @@
 """Lifecycle events of battery units: types, order rules and upload deadlines (all data, in
 ``data/*.csv``), bulk event files read all-or-nothing with located errors, and deadlines in
-**working days** (Chinese public holidays and make-up working days from ``chinesecalendar``)
+**working days** (Chinese public holidays and make-up working days: :mod:`resynergy.catalog.workdays`)
 with an overdue list for regulators.
 
 Counting: the event day is not counted; "N working days" ends on the N-th working day after
@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -23,6 +23,7 @@ import pandas as pd
 
 from resynergy.batteries import codes
 from resynergy.batteries.issues import BatteryIssue, ScenarioError
+from resynergy.catalog import workdays
 from resynergy.scenario import io as scenario_io
 from resynergy.schema.coerce import coerce
 from resynergy.schema.issues import Issue
@@ -106,52 +107,13 @@ def order_rules() -> tuple[OrderRule, ...]:
 
 
 # ---- working days --------------------------------------------------------------------------
-
-
-class CalendarRangeError(ValueError):
-    """The working-day calendar does not cover ``year``."""
-
-    def __init__(self, year: int):
-        self.year = year
-        first, last = calendar_years()
-        self.params = {"first": first, "last": last, "year": year, "version": calendar_version()}
-        super().__init__(f"chinesecalendar {calendar_version()} covers {first}–{last}; {year} is not covered")
-
-
-@cache
-def calendar_version() -> str:
-    from importlib.metadata import version
-
-    return version("chinesecalendar")
-
-
-@cache
-def calendar_years() -> tuple[int, int]:
-    """First and last year the installed ``chinesecalendar`` has holiday notices for."""
-    from chinese_calendar import constants
-
-    years = sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
-    return years[0], years[-1]
-
-
-@cache  # chinesecalendar re-checks its whole table on every call; a day's answer never changes
-def is_workday(day: date) -> bool:
-    """Monday–Friday minus statutory holidays, plus designated make-up working days (调休)."""
-    first, last = calendar_years()
-    if not first <= day.year <= last:
-        raise CalendarRangeError(day.year)
-    import chinese_calendar
-
-    return bool(chinese_calendar.is_workday(day))
-
-
-def add_working_days(start: date, n: int) -> date:
-    """The N-th working day after ``start`` (``start`` itself not counted)."""
-    day, counted = start, 0
-    while counted < n:
-        day += timedelta(days=1)
-        counted += is_workday(day)
-    return day
+# One calendar for the whole platform (resynergy.catalog.workdays); re-exported here under the
+# names this module's callers use.
+CalendarRangeError = workdays.CalendarRangeError
+calendar_version = workdays.calendar_version
+calendar_years = workdays.calendar_years
+is_workday = workdays.is_workday
+add_working_days = workdays.add_workdays
 
 
 # ---- reading and checking ------------------------------------------------------------------

@@ -8,8 +8,10 @@ Rules (each a pure function of a manifest's fields, its state and what the platf
   with an optional absolute floor in kg for small loads).
 - ``overdue_receipt``: sent (or in transit) and not received within N days. Policy default 5
   working days, after the 2021 Measures' receipt-confirmation limit as recalled in
-  notes/manifests.md §1.5 ([U], to be checked against the MEE text); working days skip Saturdays
-  and Sundays only (no holiday calendar with 调休 is applied — the notes' caveat).
+  notes/manifests.md §1.5 ([U], to be checked against the MEE text); working days follow the
+  State Council holiday notices with their make-up working days (调休), from
+  :mod:`resynergy.catalog.workdays`. Days in a year whose notice is not yet in the calendar are
+  counted Monday–Friday, and the alert says that this part is an estimate.
 - ``unlicensed_receiver``: a hazardous waste whose receiver holds no licence covering its code.
 - ``no_approval``: a cross-province transfer sent without a matching approval or filing.
 - ``over_deal``: the manifests of a deal declare more than the deal's quantity.
@@ -22,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+from resynergy.catalog import workdays
 from resynergy.exchange.manifests import (
     Approval,
     Licence,
@@ -48,7 +51,7 @@ class Policy:
     weight_tolerance: float = 0.05  # relative, of the quantity sent (issue #12 default; see above)
     weight_tolerance_kg: int = 0  # absolute floor: deviations up to this many kg never alert
     receipt_days: int = 5  # N: sent and not received within N days (see above)
-    receipt_working_days: bool = True  # count Monday–Friday only
+    receipt_working_days: bool = True  # count working days (holidays and 调休 included), else calendar days
 
     def __post_init__(self) -> None:
         if not (0 <= self.weight_tolerance < 1):
@@ -101,18 +104,12 @@ def weight_deviation(manifest: str, fields: Mapping[str, Any], policy: Policy = 
                   f"sent {sent} kg, weighed {received} kg, deviation {share:+.1%} (tolerance ±{policy.weight_tolerance:.0%})")
 
 
-def days_since(start: date, today: date, working: bool) -> int:
-    """Whole days after ``start`` up to ``today`` (Monday–Friday only when ``working``)."""
-    if today <= start:
-        return 0
+def days_since(start: date, today: date, working: bool) -> tuple[int, bool]:
+    """Days after ``start`` up to ``today`` (working days when ``working``: see
+    :mod:`resynergy.catalog.workdays`), and whether the count is an estimate (beyond the calendar)."""
     if not working:
-        return (today - start).days
-    n, d = 0, start
-    while d < today:
-        d += timedelta(days=1)
-        if d.weekday() < 5:
-            n += 1
-    return n
+        return max((today - start).days, 0), False
+    return workdays.workdays_between_or_estimate(start, today)
 
 
 def overdue_receipt(manifest: str, state: State | str, fields: Mapping[str, Any], now: datetime,
@@ -120,13 +117,16 @@ def overdue_receipt(manifest: str, state: State | str, fields: Mapping[str, Any]
     if State(state) not in (State.SENT, State.IN_TRANSIT) or not fields.get("sent_at"):
         return None
     sent = datetime.fromisoformat(str(fields["sent_at"])).date()
-    n = days_since(sent, now.date(), policy.receipt_working_days)
+    n, estimated = days_since(sent, now.date(), policy.receipt_working_days)
     if n <= policy.receipt_days:
         return None
     unit_zh, unit_en = ("个工作日", "working days") if policy.receipt_working_days else ("天", "days")
+    last = workdays.calendar_years()[1]
+    note_zh = f"（{last} 年以后的放假安排尚未收录，按周一至周五估算）" if estimated else ""
+    note_en = f" (holidays after {last} are not yet in the calendar: counted Monday–Friday, an estimate)" if estimated else ""
     return _alert("overdue_receipt", "warning", manifest, fields,
-                  f"{sent} 移出，{n} {unit_zh}仍未接收（期限 {policy.receipt_days} {unit_zh}）",
-                  f"sent on {sent}, not received after {n} {unit_en} (limit {policy.receipt_days} {unit_en})")
+                  f"{sent} 移出，{n} {unit_zh}仍未接收（期限 {policy.receipt_days} {unit_zh}）{note_zh}",
+                  f"sent on {sent}, not received after {n} {unit_en} (limit {policy.receipt_days} {unit_en}){note_en}")
 
 
 def unlicensed_receiver(manifest: str, state: State | str, fields: Mapping[str, Any],

@@ -11,7 +11,9 @@
   is taken by the party whose turn it is (:data:`STEPS`). Acceptance reserves the quantity on
   the offer (and the want) with one conditional UPDATE checked by its row count, in the
   transaction that marks the deal accepted, so concurrent acceptances never allocate more than
-  the lot holds.
+  the lot holds. Cancelling an accepted deal releases the reservation the same way, in the
+  transaction that cancels it, and only while none of the deal's manifests has been sent (its
+  drafts and sealed manifests are voided with it).
 
 Every change is in the audit log; bad input is refused with located zh/en issues
 (:class:`~resynergy.services.registry.Rejected`), never a server error.
@@ -83,7 +85,8 @@ STEPS: dict[str, Step] = {s.name: s for s in (
     Step("offer", "报价", ("inquiry",), "offered", "seller"),
     Step("accept", "确认成交", ("offered",), "accepted", "buyer"),
     Step("decline", "谢绝", ("inquiry", "offered"), "declined", "turn"),
-    Step("cancel", "撤销", ("inquiry", "offered"), "cancelled", "either"),
+    # cancelling an accepted deal releases its reservation (only while none of its manifests was sent)
+    Step("cancel", "撤销", ("inquiry", "offered", "accepted"), "cancelled", "either"),
     Step("complete", "标记完成", ("accepted",), "completed", "either"),
 )}
 assert {s.target for s in STEPS.values()} | {"inquiry"} == set(DEAL_STATES)
@@ -719,13 +722,35 @@ def may_take(actor: Actor, deal: dict, name: str) -> bool:
 
 def _reserve(db: Session, listing_id: int, q: float, sign: int = 1) -> bool:
     """Reserve (``sign`` 1) or release (-1) ``q`` tonnes on a listing: one conditional UPDATE,
-    true when it applied (the lot still held ``q``)."""
+    true when it applied (the lot still held ``q``; on release, ``q`` was still reserved, up to
+    float rounding of the earlier sums, and the result never goes below 0)."""
     cond = [Listing.id == listing_id]
-    cond.append(Listing.reserved_t + q <= Listing.quantity_t if sign > 0 else Listing.reserved_t - q >= 0)
+    if sign > 0:
+        cond.append(Listing.reserved_t + q <= Listing.quantity_t)
+        reserved: Any = Listing.reserved_t + q
+    else:
+        cond.append(Listing.reserved_t - q >= -_ROUNDING_T)
+        reserved = sa.case((Listing.reserved_t - q < 0, 0.0), else_=Listing.reserved_t - q)
     done = db.execute(sa.update(Listing).where(*cond).values(
-        reserved_t=Listing.reserved_t + sign * q, row_version=Listing.row_version + 1, updated_at=utcnow())
+        reserved_t=reserved, row_version=Listing.row_version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False))
     return done.rowcount == 1
+
+
+_ROUNDING_T = 1e-6  # tonnes: float error of sums of reservations (1 g), never a real quantity
+
+
+def _release(db: Session, actor: Actor, deal: Deal) -> None:
+    """Undo an accepted deal's reservations, in the caller's transaction, after voiding its
+    unsent manifests; refused (409) when one of its manifests was already sent."""
+    from resynergy.services import manifests  # manifests need deals; deals need this one hook
+
+    manifests.void_unsent_of_deal(db, actor, deal.id)
+    q = float(deal.quantity_t)
+    for lot in (deal.offer_id, deal.want_id):
+        if lot is not None and not _reserve(db, lot, q, -1):
+            db.rollback()
+            raise Rejected([registry.stale_issue("listings", lot)], 409)
 
 
 def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, Any] | None = None) -> dict:
@@ -783,6 +808,8 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
             raise Rejected([_deal_issue("over_wanted", "需求信息的剩余数量已不足，未成交",
                                         "the want no longer needs this quantity; nothing was accepted",
                                         "quantity_t", q)], 409)
+    if name == "cancel" and deal.state == "accepted":
+        _release(db, actor, deal)
     done = db.execute(sa.update(Deal).where(Deal.id == deal_id, Deal.state == deal.state,
                                             Deal.row_version == deal.row_version).values(**values)
                       .execution_options(synchronize_session=False))

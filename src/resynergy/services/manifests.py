@@ -467,6 +467,9 @@ def _rules(db: Session, m: Manifest, st: Step, fields: dict) -> list[mf.Problem]
         out += mf.order_problems(fields, st)
         if st == Step.EMISSION:
             day = str(fields["sent_at"])[:10]
+            if m.deal_id and db.scalar(sa.select(Deal.state).where(Deal.id == m.deal_id)) == "cancelled":
+                out.append(mf.Problem("deal_cancelled", f"交易 {m.deal_id} 已撤销，不能移出",
+                                      f"deal {m.deal_id} was cancelled: nothing can be sent under it", "deal"))
             out += mf.licence_problems(fields, _licences(db, m.receiver_org), day)
             out += mf.approval_problems(fields, _approval(db, fields.get("approval", "")),
                                         used_kg=_approval_used(db, fields.get("approval", ""), m.id), on=day)
@@ -609,9 +612,11 @@ def alerts(db: Session, actor: Actor, *, policy: al.Policy = al.DEFAULT_POLICY, 
 
 # ---- approvals and licences (regulators) ---------------------------------------------------
 def _approval_dict(r: TransferApproval) -> dict:
-    return {c: getattr(r, c) for c in ("id", "row_version", "kind", "status", "reference", "origin_province",
-                                        "dest_province", "generator_org", "receiver_org", "material",
-                                        "waste_code", "quantity_kg", "valid_from", "valid_to")}
+    out = {c: getattr(r, c) for c in ("id", "row_version", "kind", "status", "reference", "origin_province",
+                                       "dest_province", "generator_org", "receiver_org", "material",
+                                       "waste_code", "quantity_kg", "valid_from", "valid_to", "reason")}
+    out["decided_at"] = r.decided_at.isoformat() if r.decided_at else None
+    return out
 
 
 def _licence_dict(r: Licence) -> dict:
@@ -633,13 +638,8 @@ def _dates(values: Mapping[str, Any], *names: str, required: bool = True) -> lis
     return out
 
 
-def create_approval(db: Session, actor: Actor, values: Mapping[str, Any]) -> dict:
-    """Record a cross-province approval or filing: a regulator of the origin province (or an
-    unscoped regulator / the admin)."""
-    access.require(actor, access.LICENSORS, "record transfer approval")
-    origin = str(values.get("origin_province") or "")
-    if not access.in_province(actor, origin):
-        raise Denied(actor, "approval outside the regulator's province")
+def _approval_issues(values: Mapping[str, Any]) -> list[dict]:
+    """What is wrong with an approval's or a request's values (located, zh/en)."""
     issues = _dates(values, "valid_from", "valid_to")
     if values.get("kind") not in ("approval", "filing"):
         issues.append(_issue("bad_choice", "kind 应为 approval（商请批准）或 filing（备案）",
@@ -649,6 +649,21 @@ def create_approval(db: Session, actor: Actor, values: Mapping[str, Any]) -> dic
     if values.get("waste_code") and not mf.HW_CODE.match(str(values["waste_code"])):
         issues.append(_issue("bad_hw_code", "危险废物代码应为 ddd-ddd-dd", "the HW code must be ddd-ddd-dd",
                              "waste_code", values["waste_code"]))
+    qk = values.get("quantity_kg")
+    if isinstance(qk, bool) or not isinstance(qk, int) or not 0 < qk <= 10**13:
+        issues.append(_issue("not_number", "数量应为大于 0 的整数（千克）", "the quantity must be a whole number of kg "
+                             "above 0", "quantity_kg", qk))
+    return issues
+
+
+def create_approval(db: Session, actor: Actor, values: Mapping[str, Any]) -> dict:
+    """Record a cross-province approval or filing: a regulator of the origin province (or an
+    unscoped regulator / the admin)."""
+    access.require(actor, access.LICENSORS, "record transfer approval")
+    origin = str(values.get("origin_province") or "")
+    if not access.in_province(actor, origin):
+        raise Denied(actor, "approval outside the regulator's province")
+    issues = _approval_issues(values)
     if issues:
         raise Rejected(issues)
     r = TransferApproval(kind=values["kind"], status=values.get("status") or "approved",
@@ -661,6 +676,112 @@ def create_approval(db: Session, actor: Actor, values: Mapping[str, Any]) -> dic
     db.flush()
     audit.record(db, actor, "create", "transfer_approval", r.id, after=_approval_dict(r))
     return _approval_dict(r)
+
+
+def _org_province(db: Session, uscc: str) -> str:
+    t = REGISTRY["organisations"]
+    return province_code(db.scalar(sa.select(t.c.region).where(t.c.uscc == uscc)) or "")
+
+
+def request_approval(db: Session, actor: Actor, values: Mapping[str, Any]) -> dict:
+    """The generator's enterprise files a cross-province transfer request (跨省转移商请, or a
+    filing 备案): status 'pending' until a regulator of the origin province decides
+    (:func:`decide_approval`); the regulators of both provinces see it. The admin may file for
+    a generator it names."""
+    if actor.role not in ("enterprise", "admin"):
+        raise Denied(actor, "only the generating enterprise files a transfer request")
+    values = {"kind": "approval", **values}
+    generator = str(values.get("generator_org") or "") if actor.role == "admin" else actor.org_uscc
+    issues = _approval_issues(values)
+    if actor.role == "enterprise" and values.get("generator_org") not in (None, "", actor.org_uscc):
+        issues.append(_issue("not_own", "只能以本单位作为移出人申请", "you can only file for your own organisation "
+                             "as the generator", "generator_org", values.get("generator_org")))
+    if not generator:
+        issues.append(_issue("required", "须指定移出人（统一社会信用代码）", "name the generator (USCC)", "generator_org"))
+    origin, dest = str(values.get("origin_province") or ""), str(values.get("dest_province") or "")
+    for col, code in (("origin_province", origin), ("dest_province", dest)):
+        if province_code(code) != code:
+            issues.append(_issue("bad_region", f"{col} 应为省级行政区划代码（如 130000）",
+                                 f"{col} must be a province code (e.g. 130000)", col, code))
+    if origin and origin == dest:
+        issues.append(_issue("same_province", "移出地与接受地同省，无需跨省转移商请",
+                             "origin and destination are in the same province: no cross-province request is needed",
+                             "dest_province", dest))
+    home = _org_province(db, generator) if generator else ""
+    if home and origin and home != origin:
+        issues.append(_issue("origin_mismatch", f"移出人登记在 {home}，移出地应为该省",
+                             f"the generator is registered in {home}: the origin must be that province",
+                             "origin_province", origin))
+    if not values.get("receiver_org"):
+        issues.append(_issue("required", "须指定接受人（统一社会信用代码）", "name the receiver (USCC)", "receiver_org"))
+    if not values.get("material") and not values.get("waste_code"):
+        issues.append(_issue("required", "须填写物料或危险废物代码", "give the material or the HW code", "material"))
+    if issues:
+        raise Rejected(issues)
+    r = TransferApproval(kind=values["kind"], status="pending", origin_province=origin, dest_province=dest,
+                         generator_org=generator, receiver_org=values["receiver_org"],
+                         material=values.get("material") or "", waste_code=values.get("waste_code") or "",
+                         quantity_kg=int(values["quantity_kg"]), valid_from=values["valid_from"],
+                         valid_to=values["valid_to"], created_by=actor.user_id)
+    db.add(r)
+    db.flush()
+    audit.record(db, actor, "request", "transfer_approval", r.id, after=_approval_dict(r))
+    return _approval_dict(r)
+
+
+DECISIONS = {"approve": "approved", "refuse": "refused"}
+
+
+def decide_approval(db: Session, actor: Actor, approval_id: int, version: int | None, decision: str,
+                    reason: str = "", reference: str = "") -> dict:
+    """A regulator of the origin province approves or refuses a pending request (a reason is
+    required to refuse; the official document number may be given on approval). The
+    destination's regulators see the request but do not decide it (the origin province decides
+    after the destination agrees: Solid Waste Law art. 82, notes/manifests.md §1.1)."""
+    access.require(actor, access.LICENSORS, "decide transfer request")
+    r = db.get(TransferApproval, approval_id)
+    if r is None or not access.in_province(actor, r.origin_province, r.dest_province):
+        raise NotFound(f"approval {approval_id}")
+    if not access.in_province(actor, r.origin_province):
+        raise Denied(actor, "only the origin province decides")
+    reason, reference = (reason or "").strip(), (reference or "").strip()
+    issues = []
+    if decision not in DECISIONS:
+        issues.append(_issue("bad_choice", "决定应为 approve（批准）或 refuse（不予批准）",
+                             "decision must be 'approve' or 'refuse'", "decision", decision))
+    if decision == "refuse" and not reason:
+        issues.append(_issue("required", "不予批准须说明理由", "give the reason for refusing", "reason"))
+    if len(reason) > 500 or len(reference) > 64:
+        issues.append(_issue("too_long", "理由不超过 500 字、文号不超过 64 字",
+                             "the reason is at most 500 characters, the reference 64", "reason"))
+    if issues:
+        raise Rejected(issues)
+    if r.status != "pending":
+        raise Rejected([_issue("illegal_transition", f"商请 {r.id} 已处理（{r.status}），不能再次审批",
+                               f"request {r.id} was already decided ({r.status})", "status", r.status)], status=409)
+    if version is None or version != r.row_version:
+        raise Rejected([_issue("stale", "商请已被他人修改，请重新读取", "the request changed since you read it",
+                               "row_version")], status=412 if version is not None else 428)
+    t = TransferApproval.__table__
+    before = _approval_dict(r)
+    values: dict[str, Any] = {"status": DECISIONS[decision], "reason": reason, "decided_at": utcnow(),
+                              "row_version": version + 1, "updated_at": utcnow()}
+    if reference:
+        values["reference"] = reference
+    if db.execute(sa.update(t).where(t.c.id == r.id, t.c.row_version == version, t.c.status == "pending")
+                  .values(**values)).rowcount != 1:
+        db.rollback()
+        raise Rejected([_issue("stale", "商请已被他人处理", "the request was decided meanwhile", "row_version")],
+                       status=412)
+    db.refresh(r)
+    audit.record(db, actor, decision, "transfer_approval", r.id, before=before, after=_approval_dict(r))
+    return _approval_dict(r)
+
+
+def may_decide(actor: Actor, approval: dict) -> bool:
+    """Does ``actor`` decide this request now (what the pages offer; the service checks again)?"""
+    return (approval["status"] == "pending" and actor.role in access.LICENSORS
+            and access.in_province(actor, approval["origin_province"]))
 
 
 def list_approvals(db: Session, actor: Actor) -> list[dict]:
@@ -773,3 +894,37 @@ def verify_stored(database_url: str, ref: str) -> dict:
         problems = mf.verify(m.number, m.fields, sigs, m.state)
         return {"id": m.id, "number": m.number, "state": m.state, "ok": not problems, "signatures": len(sigs),
                 "problems": [problem_dict(p) for p in problems]}
+
+
+# ---- deals being cancelled (services.exchange.step) ---------------------------------------
+UNSENT = ("draft", "sealed")
+
+
+def void_unsent_of_deal(db: Session, actor: Actor, deal_id: int) -> list[str]:
+    """In the caller's transaction: refuse (409) when a manifest of the deal has been sent;
+    otherwise cancel its draft and sealed manifests (audited) and return their numbers. The
+    rows are locked (PostgreSQL) so a signature racing the cancellation waits and then finds
+    the manifest cancelled, or the cancellation finds it sent."""
+    q = sa.select(Manifest).where(Manifest.deal_id == deal_id).order_by(Manifest.id)
+    if db.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    rows = db.scalars(q.execution_options(populate_existing=True)).all()
+    sent = [m.number for m in rows if m.state not in (*UNSENT, "cancelled")]
+    if sent:
+        db.rollback()
+        shown = "、".join(sent[:5]) + ("…" if len(sent) > 5 else "")
+        raise Rejected([_issue("manifest_sent",
+                               f"交易 {deal_id} 已有联单移出（{shown}），不能撤销；已移出的货物请按联单接收或拒收处理",
+                               f"deal {deal_id} cannot be cancelled: manifest(s) {', '.join(sent[:5])} were already "
+                               "sent; the goods under way are settled on their manifests (receive or refuse)",
+                               "state", "accepted", f"deal {deal_id}")], status=409)
+    voided = []
+    for m in rows:
+        if m.state not in UNSENT:
+            continue
+        _write(db, m, m.row_version, dict(m.fields), mf.State.CANCELLED.value)
+        audit.record(db, actor, f"manifest_{mf.Step.CANCEL.value}", TABLE, m.id,
+                     before={"state": m.state, "row_version": m.row_version},
+                     after={"state": "cancelled", "row_version": m.row_version + 1, "deal_cancelled": deal_id})
+        voided.append(m.number)
+    return voided

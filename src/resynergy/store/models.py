@@ -552,6 +552,9 @@ class TransferApproval(Base):
     created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # a request filed by the generator (status 'pending') decided by the origin province (0012)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    decided_at: Mapped[datetime | None]
 
     __table_args__ = (
         sa.CheckConstraint(_in("kind", APPROVAL_KINDS), name="kind"),

@@ -145,6 +145,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "manifests": ("转移联单", "Manifests"), "alerts": ("联单预警", "Manifest alerts"),
     "manifest_created": ("已创建联单草稿", "Manifest draft created"), "manifest_saved": ("联单已保存", "Manifest saved"),
     "manifest_step_done": ("已完成签字/操作", "Step done"),
+    # #12 leftovers: enterprise-filed cross-province transfer requests (跨省转移商请)
+    "request_filed": ("已提交跨省转移商请，待移出地生态环境部门审批", "Transfer request filed; the origin province decides"),
+    "request_decided": ("已处理跨省转移商请", "Transfer request decided"),
 }
 
 

@@ -387,6 +387,7 @@ def _step_route(name: str, summary: str) -> None:
 for _name, _summary in (("offer", "Seller answers an inquiry with an offer / 供应方报价"),
                         ("accept", "Buyer accepts the offer; reserves the quantity / 需求方确认成交（锁定数量）"),
                         ("decline", "Decline (seller: an inquiry; buyer: an offer) / 谢绝"),
-                        ("cancel", "Either party withdraws before acceptance / 撤销"),
+                        ("cancel", "Either party withdraws; an accepted deal releases its reserved quantity, "
+                                   "refused once one of its manifests was sent / 撤销（已成交的释放锁定数量；联单已移出的不能撤销）"),
                         ("complete", "Mark an accepted deal completed / 标记完成")):
     _step_route(_name, _summary)

@@ -81,6 +81,32 @@ class ApprovalStatus(BaseModel):
     status: Literal["pending", "approved", "refused", "revoked"]
 
 
+class NewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "kind": "approval", "origin_province": "130000", "dest_province": "110000",
+        "receiver_org": "91110000MA0B00000X", "waste_code": "900-041-49", "quantity_kg": 20000000,
+        "valid_from": "2022-01-01", "valid_to": "2022-12-31"}]})
+    kind: Literal["approval", "filing"] = "approval"
+    origin_province: str = Field(pattern=r"^\d{6}$")
+    dest_province: str = Field(pattern=r"^\d{6}$")
+    generator_org: str = Field("", max_length=18, description="移出人；企业用户为本单位 / the generator (an enterprise: its own)")
+    receiver_org: str = Field(min_length=1, max_length=18)
+    material: str = Field("", max_length=64)
+    waste_code: str = Field("", max_length=16)
+    quantity_kg: int = Field(gt=0, le=10**13)
+    valid_from: str = Field(max_length=10)
+    valid_to: str = Field(max_length=10)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"decision": "approve", "reference": "冀环函〔2022〕12号"},
+        {"decision": "refuse", "reason": "接受人许可证不含该废物代码"}]})
+    decision: Literal["approve", "refuse"]
+    reason: str = Field("", max_length=500, description="不予批准的理由（必填）/ the reason (required to refuse)")
+    reference: str = Field("", max_length=64, description="批准文号 / the official document number")
+
+
 class NewLicence(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "org": "91110000MA0B00000X", "number": "京危经第001号", "codes": ["HW49", "900-041-49"],
@@ -257,5 +283,24 @@ def create_licence(db: DB, actor: CurrentActor, body: Annotated[NewLicence, Body
 @router.post("/licences/{licence_id}/revoke", summary="Revoke a licence (regulator) / 注销许可证", responses=WRITE)
 def revoke_licence(db: DB, actor: CurrentActor, licence_id: Id, if_match_: IfMatch = ""):
     out = manifests.revoke_licence(db, actor, licence_id, if_match(if_match_))
+    db.commit()
+    return out
+
+
+# ---- enterprise-filed transfer requests (跨省转移商请; #12 leftovers) ---------------------------
+@router.post("/transfer-approvals/requests", status_code=201, responses=WRITE,
+             summary="File a cross-province transfer request (the generator) / 移出人提交跨省转移商请")
+def request_approval(db: DB, actor: CurrentActor, body: Annotated[NewRequest, Body()]):
+    out = manifests.request_approval(db, actor, body.model_dump())
+    db.commit()
+    return out
+
+
+@router.post("/transfer-approvals/{approval_id}/decision", responses=WRITE,
+             summary="Approve or refuse a request (origin province's regulator) / 移出地生态环境部门批准或不予批准")
+def decide_approval(db: DB, actor: CurrentActor, approval_id: Id, body: Annotated[Decision, Body()],
+                    if_match_: IfMatch = ""):
+    out = manifests.decide_approval(db, actor, approval_id, if_match(if_match_), body.decision, body.reason,
+                                    body.reference)
     db.commit()
     return out

@@ -30,7 +30,7 @@ def index(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
     mine, _ = manifests.list_manifests(db, actor, to_sign=True, limit=200) if actor.role == "enterprise" else ([], 0)
     items, total = manifests.list_manifests(db, actor, limit=200)
     return render(request, actor, "manifests.html", to_sign=mine, items=items, total=total, msg=msg,
-                  deals=manifests.deals_to_ship(db, actor), issues=[])
+                  deals=manifests.deals_to_ship(db, actor), issues=[], **_requests(db, actor))
 
 
 @router.post("/manifests")
@@ -111,6 +111,55 @@ async def take_step(request: Request, db: DB, actor: CurrentActor, manifest_id: 
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, db: DB, actor: CurrentActor):
+def alerts_page(request: Request, db: DB, actor: CurrentActor, msg: str = ""):
+    return _alerts(request, db, actor, msg=msg)
+
+
+def _alerts(request: Request, db, actor, issues=None, status: int = 200, msg: str = ""):
     items = manifests.alerts(db, actor, policy=_policy(request))
-    return render(request, actor, "alerts.html", items=items, policy=_policy(request))
+    return render(request, actor, "alerts.html", status=status, items=items, policy=_policy(request),
+                  issues=issues or [], msg=msg, **_requests(db, actor))
+
+
+# ---- cross-province transfer requests (跨省转移商请): filed by the generator, decided by the
+# origin province's regulator; both provinces' regulators and the parties see them
+def _requests(db, actor) -> dict:
+    if not actor.signed_in or actor.role == "public":
+        return {}
+    return {"approvals": manifests.list_approvals(db, actor), "may_decide": manifests.may_decide}
+
+
+@router.post("/manifests/transfer-requests")
+def file_request(request: Request, db: DB, actor: CurrentActor,
+                 kind: Annotated[str, Form(max_length=16)], origin_province: Annotated[str, Form(max_length=6)],
+                 dest_province: Annotated[str, Form(max_length=6)], receiver_org: Annotated[str, Form(max_length=18)],
+                 quantity_kg: Annotated[str, Form(max_length=14)], valid_from: Annotated[str, Form(max_length=10)],
+                 valid_to: Annotated[str, Form(max_length=10)], material: Annotated[str, Form(max_length=64)] = "",
+                 waste_code: Annotated[str, Form(max_length=16)] = ""):
+    q = quantity_kg.strip()
+    values = {"kind": kind, "origin_province": origin_province.strip(), "dest_province": dest_province.strip(),
+              "receiver_org": receiver_org.strip(), "material": material.strip(), "waste_code": waste_code.strip(),
+              "valid_from": valid_from, "valid_to": valid_to, "quantity_kg": int(q) if q.isdigit() else q}
+    try:
+        manifests.request_approval(db, actor, values)
+        db.commit()
+    except Rejected as err:
+        db.rollback()
+        mine, _ = manifests.list_manifests(db, actor, to_sign=True, limit=200) if actor.role == "enterprise" else ([], 0)
+        items, total = manifests.list_manifests(db, actor, limit=200)
+        return render(request, actor, "manifests.html", status=err.status, to_sign=mine, items=items, total=total,
+                      deals=manifests.deals_to_ship(db, actor), issues=err.issues, **_requests(db, actor))
+    return RedirectResponse("/manifests?msg=request_filed", status_code=303)
+
+
+@router.post("/alerts/transfer-requests/{approval_id}")
+def decide_request(request: Request, db: DB, actor: CurrentActor, approval_id: int,
+                   decision: Annotated[str, Form(max_length=16)], row_version: Annotated[int, Form(ge=1)],
+                   reason: Annotated[str, Form(max_length=500)] = "", reference: Annotated[str, Form(max_length=64)] = ""):
+    try:
+        manifests.decide_approval(db, actor, approval_id, row_version, decision, reason, reference)
+        db.commit()
+    except Rejected as err:
+        db.rollback()
+        return _alerts(request, db, actor, issues=err.issues, status=err.status)
+    return RedirectResponse("/alerts?msg=request_decided", status_code=303)
