@@ -197,6 +197,7 @@ class Transport:
         self._fixed = np.array([self._rate(m)[0] for m in self.direct], dtype=float)
         self._per_km = np.array([self._rate(m)[1] for m in self.direct], dtype=float)
         self._onsite_fixed = self._rate(self.onsite[0])[0] if self.onsite else np.inf
+        self._term_ids = [str(x) for x in self.site_ids[self.term_pos]]
         if self.rail:
             self._acc0 = np.maximum(self.acc, 0)
             self._acc_cost = (self._fixed[None, :, None]
@@ -368,10 +369,13 @@ class Transport:
         val = cols[np.arange(n), best]
         return np.where(np.isfinite(val), best, -1), val
 
-    def detail(self, s: int, u: int, option: int) -> dict[str, object]:
-        """Legs of one chosen option: kind, modes, terminals, km, transport, handling, CO2."""
+    def detail(self, s: int, u: int, option: int, gc: float | None = None
+               ) -> dict[str, object]:
+        """Legs of one chosen option: kind, modes, terminals, km, transport, handling, CO2
+        (``gc``: the sites' great-circle km when the caller has it)."""
         o = self.options[option]
-        gc = float(great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u]))
+        if gc is None:
+            gc = float(great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u]))
         out: dict[str, object] = {"kind": o.kind, "mode": o.mode, "rail_mode": o.rail_mode,
                                   "from_terminal": "", "to_terminal": "", "lane": o.lane >= 0}
         if o.kind == "direct":
@@ -394,8 +398,7 @@ class Transport:
         out.update(legs=[d1, d2, d3], distance_km=d1 + d2 + d3,
                    transport_yuan_t=c1 + (c2 - handling) + c3, handling_yuan_t=handling,
                    co2_kg_t=e1 + e2 + e3,
-                   from_terminal=str(self.site_ids[self.term_pos[a]]),
-                   to_terminal=str(self.site_ids[self.term_pos[b]]),
+                   from_terminal=self._term_ids[a], to_terminal=self._term_ids[b],
                    ta=int(self.term_pos[a]), tb=int(self.term_pos[b]))
         return out
 
@@ -681,8 +684,10 @@ class Market:
         rows, delivered, best, _ = ranked
         offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
             rows, np.full(len(rows), i))
-        details = [t.detail(int(self.site[o]), int(self.site[w]), int(b))
-                   for o, w, b in zip(offers, wants, best, strict=True)]
+        so, sw = self.site[offers], self.site[wants]
+        gcs = great_circle_km(t.lat[so], t.lon[so], t.lat[sw], t.lon[sw]).tolist()
+        details = [t.detail(o, w, b, g) for o, w, b, g in zip(
+            so.tolist(), sw.tolist(), best.tolist(), gcs, strict=True)]
 
         def get(key: str) -> list:
             return [d[key] for d in details]
