@@ -198,6 +198,16 @@ class Transport:
         self._per_km = np.array([self._rate(m)[1] for m in self.direct], dtype=float)
         self._onsite_fixed = self._rate(self.onsite[0])[0] if self.onsite else np.inf
         self._term_ids = [str(x) for x in self.site_ids[self.term_pos]]
+        # each option's road mode's rates (for :meth:`details`), and its kind and terminals
+        names = list(self._mode)
+        rates = np.array([[self._mode[m][x] for x in ("circuity", "cost_fixed", "cost_per_tkm",
+                                                      "co2_per_tkm")] for m in names])
+        mode_of = np.array([names.index(o.mode) for o in self.options], dtype=np.int64)
+        self._opt_rates = rates[mode_of].T if len(mode_of) else np.empty((4, 0))
+        self._opt_inter = np.array([o.kind == "intermodal" for o in self.options], dtype=bool)
+        self._opt_lane = np.array([o.lane >= 0 for o in self.options], dtype=bool)
+        self._opt_ka = np.array([max(o.ka, 0) for o in self.options], dtype=np.int64)
+        self._opt_kb = np.array([max(o.kb, 0) for o in self.options], dtype=np.int64)
         if self.rail:
             self._acc0 = np.maximum(self.acc, 0)
             self._acc_cost = (self._fixed[None, :, None]
@@ -400,6 +410,60 @@ class Transport:
                    co2_kg_t=e1 + e2 + e3,
                    from_terminal=self._term_ids[a], to_terminal=self._term_ids[b],
                    ta=int(self.term_pos[a]), tb=int(self.term_pos[b]))
+        return out
+
+    def details(self, s: np.ndarray, u: np.ndarray, option: np.ndarray, gc: np.ndarray
+                ) -> list[dict[str, object]]:
+        """:meth:`detail` of many (site, site, option) rows at once, the legs costed by the same
+        formula (:func:`resynergy.network.arcs.mode_leg`) over arrays; lanes row by row."""
+        circ, fixed, per_tkm, co2_tkm = self._opt_rates[:, option]
+        inter = self._opt_inter[option]
+        g = np.where(s == u, 0.0, gc)  # direct: one leg (a same-site pair is 0 km apart)
+        km, cost, co2 = mode_leg({"circuity": circ, "cost_fixed": fixed,
+                                  "cost_per_tkm": per_tkm, "co2_per_tkm": co2_tkm}, g)
+        handling = np.zeros(len(option))
+        d1 = d2 = d3 = km
+        ta = tb = np.zeros(len(option), dtype=np.int64)
+        if inter.any():
+            ka, kb = self._opt_ka[option], self._opt_kb[option]
+            a, b = self._acc0[s, ka], self._acc0[u, kb]
+            mm = {"circuity": circ, "cost_fixed": fixed, "cost_per_tkm": per_tkm,
+                  "co2_per_tkm": co2_tkm}
+            with np.errstate(invalid="ignore"):  # inf on rows of other kinds, dropped below
+                d1, c1, e1 = mode_leg(mm, np.where(inter, self.acc_gc[s, ka], 0.0))
+                d3, c3, e3 = mode_leg(mm, np.where(inter, self.acc_gc[u, kb], 0.0))
+            d2, c2, e2, h = (np.zeros(len(option)) for _ in range(4))
+            for q in self.rail:
+                rows = np.flatnonzero(inter & (np.array([self.options[o].rail_mode == q
+                                                         for o in option.tolist()])))
+                leg = self.legs[q]
+                ab = (a[rows], b[rows])
+                d2[rows], c2[rows], e2[rows] = leg["km"][ab], leg["cost"][ab], leg["co2"][ab]
+                h[rows] = leg["handling"][ab]
+            km = np.where(inter, d1 + d2 + d3, km)
+            cost = np.where(inter, c1 + (c2 - h) + c3, cost)
+            co2 = np.where(inter, e1 + e2 + e3, co2)
+            handling = np.where(inter, h, 0.0)
+            ta, tb = self.term_pos[a], self.term_pos[b]
+        out: list[dict[str, object]] = []
+        values = zip(option.tolist(), km.tolist(), cost.tolist(), co2.tolist(),
+                     handling.tolist(), np.asarray(d1).tolist(), np.asarray(d2).tolist(),
+                     np.asarray(d3).tolist(), ta.tolist(), tb.tolist(), a.tolist() if
+                     inter.any() else ta.tolist(), b.tolist() if inter.any() else tb.tolist(),
+                     s.tolist(), u.tolist(), gc.tolist(), strict=True)
+        for o, k, c, e, hh, x1, x2, x3, pa, pb, ia, ib, ss, uu, gg in values:
+            opt = self.options[o]
+            if opt.lane >= 0:
+                out.append(self.detail(ss, uu, o, gg))
+                continue
+            row: dict[str, object] = {
+                "kind": opt.kind, "mode": opt.mode, "rail_mode": opt.rail_mode,
+                "from_terminal": "", "to_terminal": "", "lane": False, "distance_km": k,
+                "transport_yuan_t": c, "handling_yuan_t": hh, "co2_kg_t": e, "legs": [k]}
+            if opt.kind == "intermodal":
+                row.update(legs=[x1, x2, x3], from_terminal=self._term_ids[ia],
+                           to_terminal=self._term_ids[ib], ta=pa, tb=pb)
+            out.append(row)
         return out
 
     def route(self, d: dict, lang: str) -> str:
@@ -685,9 +749,8 @@ class Market:
         offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
             rows, np.full(len(rows), i))
         so, sw = self.site[offers], self.site[wants]
-        gcs = great_circle_km(t.lat[so], t.lon[so], t.lat[sw], t.lon[sw]).tolist()
-        details = [t.detail(o, w, b, g) for o, w, b, g in zip(
-            so.tolist(), sw.tolist(), best.tolist(), gcs, strict=True)]
+        gcs = np.asarray(great_circle_km(t.lat[so], t.lon[so], t.lat[sw], t.lon[sw]))
+        details = t.details(so, sw, best, gcs)
 
         def get(key: str) -> list:
             return [d[key] for d in details]
