@@ -649,9 +649,11 @@ class Market:
                 hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
                 wider.append(idx[np.asarray(hit, dtype=np.int64)])
         if wider:
-            cand += wider
-            ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
-            self.costed = sum(len(c) for c in cand)
+            # the first round's candidates outside its best k are beaten by k others that stay
+            # in: only those k and the wider ones need ranking again
+            self.costed += sum(len(c) for c in wider)
+            ranked = self._ranked(i, np.concatenate([ranked[0], *wider]), k,
+                                  compatible=not len(forced))
         return ranked
 
     # ---- internals ----------------------------------------------------------------------
