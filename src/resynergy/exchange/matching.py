@@ -41,6 +41,7 @@ always costed (a lane's negotiated rate has no distance bound).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,6 +210,7 @@ class Transport:
         self._opt_ka = np.array([max(o.ka, 0) for o in self.options], dtype=np.int64)
         self._opt_kb = np.array([max(o.kb, 0) for o in self.options], dtype=np.int64)
         if self.rail:
+            self._acc_min = self.acc_gc.min(axis=1)  # a site's nearest terminal, km
             self._acc0 = np.maximum(self.acc, 0)
             self._acc_cost = (self._fixed[None, :, None]
                               + self._per_km[None, :, None] * self.acc_gc[:, None, :])
@@ -258,7 +260,7 @@ class Transport:
         """Lines (c, r) bounding every option from or to ``site`` (None: any site)."""
         direct, inter = self._lines
         lines = list(direct)
-        g0 = 0.0 if site is None or not self.rail else float(self.acc_gc[site].min())
+        g0 = 0.0 if site is None or not self.rail else float(self._acc_min[site])
         if np.isfinite(g0):  # a site without a terminal in reach has no intermodal option
             lines += [(c + (road_r - r) * g0, r) for c, r, road_r in inter]
         return lines
@@ -625,10 +627,11 @@ class Market:
         for tree, idx, price_lb, bands in trees:
             kk = min(max(self.first, 4 * k), len(idx))
             d, j = tree.query(self.xyz[i], k=kk)
-            d, j = np.atleast_1d(d), np.atleast_1d(j)
+            if kk == 1:  # a scalar answer
+                d, j = np.atleast_1d(d), np.atleast_1d(j)
             cand.append(idx[j])
             if kk < len(idx):
-                gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
+                gc = 2 * EARTH_RADIUS_KM * math.asin(min(float(d[-1]) / 2, 1.0))
                 open_trees.append((price_lb, gc, bands))
         # a listing is in one tree per material and the trees asked are of distinct materials,
         # so only lane partners (not known compatible) can repeat
