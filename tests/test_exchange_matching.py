@@ -53,7 +53,7 @@ def pair(scenario: Scenario, **want) -> pd.DataFrame:
     frame = listings({"id": "o1", "side": "offer", "site": "A", "material": "steel_slag",
                       "price_yuan_t": 20.0},
                      {"id": "w1", "side": "want", "site": "B", "material": "steel_slag", **want})
-    return Market(frame, scenario).top("o1")
+    return Market(frame, scenario).top("o1").frame()
 
 
 def _road(modes: pd.DataFrame, gc: float) -> float:
@@ -107,7 +107,7 @@ def test_match_rows_have_the_exchange_columns_and_plan_flag():
     market = Market(frame, s)
     plan = pd.DataFrame({"from_site": ["A"], "to_site": ["B"], "material": ["steel_slag"],
                          "t": [5.0]})
-    m = market.top("w1", plan_flows=plan)
+    m = market.top("w1", plan_flows=plan).frame()
     assert tuple(m.columns) == MATCH_COLUMNS
     row = m.iloc[0]
     assert (row["listing"], row["counterpart"], row["site"]) == ("w1", "o1", "A")
@@ -116,8 +116,8 @@ def test_match_rows_have_the_exchange_columns_and_plan_flag():
     assert row["delivered_yuan_t"] == pytest.approx(
         row["transport_yuan_t"] + row["handling_yuan_t"] + row["co2_yuan_t"])
     assert bool(row["plan_recommended"])
-    assert not bool(market.top("w1", plan_flows=plan.assign(t=0.0)).iloc[0]["plan_recommended"])
-    assert not bool(market.top("w1").iloc[0]["plan_recommended"])
+    assert not bool(market.top("w1", plan_flows=plan.assign(t=0.0)).frame().iloc[0]["plan_recommended"])
+    assert not bool(market.top("w1").frame().iloc[0]["plan_recommended"])
 
 
 def test_unknown_listing_is_a_key_error():
@@ -129,13 +129,13 @@ def test_unknown_listing_is_a_key_error():
         market.top("o1", k=0)
     with pytest.raises(ValueError, match=r"plan_flows lacks columns \['t'\]"):
         market.top("o1", plan_flows=pd.DataFrame(columns=["from_site", "to_site", "material"]))
-    assert market.top("o1").empty and tuple(market.top("o1").columns) == MATCH_COLUMNS
+    assert market.top("o1").empty and tuple(market.top("o1").frame().columns) == MATCH_COLUMNS
 
 
 def _matches(scenario: Scenario, offers: list[dict], want: dict) -> list[str]:
     rows = [{"side": "offer", "site": "A", **o} for o in offers]
     rows.append({"id": "w", "side": "want", "site": "B", **want})
-    return sorted(Market(listings(*rows), scenario).top("w", k=50)["counterpart"])
+    return sorted(Market(listings(*rows), scenario).top("w", k=50).frame()["counterpart"])
 
 
 def test_compatibility_a_process_want_takes_the_process_inputs():
@@ -211,7 +211,7 @@ def test_ranking_puts_the_cheapest_delivered_first_with_ties_in_listing_order():
             {"id": "b1", "side": "offer", "site": "B", "material": "fly_ash",
              "price_yuan_t": 5.0},
             {"id": "w", "side": "want", "site": "B", "material": "fly_ash"}]
-    m = Market(listings(*rows), s).top("w")
+    m = Market(listings(*rows), s).top("w").frame()
     assert list(m["counterpart"]) == ["b2", "b1", "far"]
     assert m["delivered_yuan_t"].is_monotonic_increasing
     assert m.iloc[0]["mode"] == "onsite" and m.iloc[0]["distance_km"] == 0.0
@@ -275,16 +275,40 @@ def test_indexed_top_equals_the_full_scan_on_random_markets(seed, n, first, monk
     pruned = 0
     for lid in rng.choice(frame["id"], 80, replace=False):
         for k in (1, 10):
-            fast = market.top(lid, k=k)
+            fast = market.top(lid, k=k).frame()
             pruned += market.costed < (frame["side"] != frame.set_index("id").at[lid, "side"]).sum()
-            pd.testing.assert_frame_equal(fast, market.scan(lid, k=k))
+            pd.testing.assert_frame_equal(fast, market.scan(lid, k=k).frame())
             ids, cost = market.best(lid, k=k)
             assert list(ids) == list(fast["counterpart"])
             assert np.array_equal(cost, fast["delivered_yuan_t"].to_numpy())
     assert pruned > 30  # the index left counterparts out, and still found the same best
-    some = market.top(frame.loc[frame["side"] == "want", "id"].iloc[0], k=10)
+    some = market.top(frame.loc[frame["side"] == "want", "id"].iloc[0], k=10).frame()
     assert len(some) and some["delivered_yuan_t"].is_monotonic_increasing
 
+
+
+def test_matches_records_and_columns_are_the_frame_s():
+    """``top`` answers a light Matches; its records (what the API sends) and columns are the
+    frame's, value for value (NaN asks included), on a random market with lanes and rail."""
+    frame, scenario = random_market(3, n=600)
+    market = Market(frame, scenario)
+    seen = 0
+    for lid in frame["id"].iloc[::37]:
+        got = market.top(lid, k=10)
+        table = got.frame()
+        assert len(got) == len(table) and got.empty == table.empty
+        assert tuple(table.columns) == MATCH_COLUMNS == got.columns
+        records = got.records()
+        assert len(records) == len(table)
+        for mine, theirs in zip(records, table.to_dict("records"), strict=True):
+            assert list(mine) == list(MATCH_COLUMNS)
+            for c in MATCH_COLUMNS:
+                a, b = mine[c], theirs[c]
+                assert type(a) in (str, float, bool), (c, type(a))
+                assert (a != a and b != b) or a == b, (c, a, b)
+        assert list(got["counterpart"]) == list(table["counterpart"])
+        seen += bool(len(got))
+    assert seen > 5
 
 def reference_top(frame: pd.DataFrame, scenario: Scenario, lid: str, k: int
                   ) -> list[tuple[str, float]]:
@@ -345,7 +369,7 @@ def test_top_agrees_with_a_plain_python_reference():
     market = Market(frame, scenario)
     found = 0
     for lid in frame["id"].iloc[::7]:
-        got = market.top(lid, k=8)
+        got = market.top(lid, k=8).frame()
         want = reference_top(frame, scenario, lid, 8)
         assert list(got["counterpart"]) == [c for c, _ in want]
         np.testing.assert_allclose(got["delivered_yuan_t"], [d for _, d in want], rtol=1e-12)
@@ -412,7 +436,7 @@ def test_listings_from_the_registry_in_one_action(builtin_scenario):
     assert len(binder) and set(binder["material"]) == {"bf_slag"}  # its largest input
     assert (frame["start"] == "2022-01-01").all() and (frame["end"] == "2022-12-31").all()
     market = Market(frame, s)
-    m = market.top(offers[offers["material"] == "steel_slag"]["id"].iloc[0])
+    m = market.top(offers[offers["material"] == "steel_slag"]["id"].iloc[0]).frame()
     assert len(m) == 10 and m["delivered_yuan_t"].is_monotonic_increasing
 
 

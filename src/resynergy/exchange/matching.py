@@ -41,6 +41,7 @@ always costed (a lane's negotiated rate has no distance bound).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,6 @@ from scipy.spatial import cKDTree
 from resynergy.exchange.compat import (
     accepted_materials,
     hazard_ok,
-    periods_overlap,
     process_inputs,
     spec_ok,
 )
@@ -74,6 +74,40 @@ MATCH_COLUMNS: tuple[str, ...] = (
     "plan_recommended", "route_zh", "route_en",
 )
 _SAFETY = 1e-9  # relative slack of the lower bound against rounding
+
+
+class Matches:
+    """The ranked counterparts of a listing (what :meth:`Market.top` answers): the columns of
+    :data:`MATCH_COLUMNS` as arrays, cheapest first. Building a pandas frame costs more than
+    the search itself, so it is made only when asked: :meth:`frame`; :meth:`records` gives the
+    rows as plain Python dicts (what the API sends)."""
+
+    columns = MATCH_COLUMNS
+
+    def __init__(self, cols: dict[str, Any]) -> None:
+        self._cols = cols
+
+    def __len__(self) -> int:
+        return len(self._cols["listing"])
+
+    @property
+    def empty(self) -> bool:
+        return len(self) == 0
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return np.asarray(self._cols[column])
+
+    def frame(self) -> pd.DataFrame:
+        """The matches as a DataFrame of MATCH_COLUMNS."""
+        return pd.DataFrame(self._cols, columns=list(MATCH_COLUMNS), copy=False)
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per match (column → plain Python value: str, float with NaN, bool)."""
+        values = [np.asarray(self._cols[c]).tolist() for c in MATCH_COLUMNS]
+        return [dict(zip(MATCH_COLUMNS, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def __repr__(self) -> str:
+        return f"Matches({len(self)} rows)"
 
 
 @dataclass(frozen=True)
@@ -153,6 +187,41 @@ class Transport:
         self.options += [_Option("direct", str(ln["mode"]), lane=int(i))
                          for i, ln in self.lanes.iterrows()]
         self._lines = self._bound_lines()
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Per-site arrays for :meth:`score`: each site's latitude in radians and its cosine
+        (the haversine's per-point terms), and the cost of the road leg to each of its access
+        terminals by each direct mode (``fixed + rate × km``, inf where it has fewer)."""
+        self._rad_lat = np.radians(self.lat)
+        self._cos_lat = np.cos(self._rad_lat)
+        self._fixed = np.array([self._rate(m)[0] for m in self.direct], dtype=float)
+        self._per_km = np.array([self._rate(m)[1] for m in self.direct], dtype=float)
+        self._onsite_fixed = self._rate(self.onsite[0])[0] if self.onsite else np.inf
+        self._term_ids = [str(x) for x in self.site_ids[self.term_pos]]
+        # each option's road mode's rates (for :meth:`details`), and its kind and terminals
+        names = list(self._mode)
+        rates = np.array([[self._mode[m][x] for x in ("circuity", "cost_fixed", "cost_per_tkm",
+                                                      "co2_per_tkm")] for m in names])
+        mode_of = np.array([names.index(o.mode) for o in self.options], dtype=np.int64)
+        self._opt_rates = rates[mode_of].T if len(mode_of) else np.empty((4, 0))
+        self._opt_inter = np.array([o.kind == "intermodal" for o in self.options], dtype=bool)
+        self._opt_lane = np.array([o.lane >= 0 for o in self.options], dtype=bool)
+        self._opt_ka = np.array([max(o.ka, 0) for o in self.options], dtype=np.int64)
+        self._opt_kb = np.array([max(o.kb, 0) for o in self.options], dtype=np.int64)
+        if self.rail:
+            self._acc_min = self.acc_gc.min(axis=1)  # a site's nearest terminal, km
+            self._acc0 = np.maximum(self.acc, 0)
+            self._acc_cost = (self._fixed[None, :, None]
+                              + self._per_km[None, :, None] * self.acc_gc[:, None, :])
+
+    def _gc(self, s: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """:func:`resynergy.network.geo.great_circle_km` between sites ``s`` and ``u`` (the
+        same haversine, term for term, with the per-site terms taken from :meth:`_prepare`)."""
+        dp = self._rad_lat[u] - self._rad_lat[s]
+        dl = np.radians(self.lon[u] - self.lon[s])
+        a = np.sin(dp / 2) ** 2 + self._cos_lat[s] * self._cos_lat[u] * np.sin(dl / 2) ** 2
+        return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
     # ---- costing --------------------------------------------------------------------------
     def _rate_of(self, mode: str) -> tuple[float, float]:
@@ -191,7 +260,7 @@ class Transport:
         """Lines (c, r) bounding every option from or to ``site`` (None: any site)."""
         direct, inter = self._lines
         lines = list(direct)
-        g0 = 0.0 if site is None or not self.rail else float(self.acc_gc[site].min())
+        g0 = 0.0 if site is None or not self.rail else float(self._acc_min[site])
         if np.isfinite(g0):  # a site without a terminal in reach has no intermodal option
             lines += [(c + (road_r - r) * g0, r) for c, r, road_r in inter]
         return lines
@@ -225,37 +294,33 @@ class Transport:
 
     def score(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cheapest option (index into ``options``, -1 = none) and its cost + CO2 yuan/t, from
-        sites ``s`` to sites ``u`` (site positions)."""
+        sites ``s`` to sites ``u`` (site positions). One array expression per kind of option
+        (the per-site access legs are costed once, at build: :meth:`_prepare`)."""
         n = len(s)
-        gc = great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u])
+        if n == 0 or not self.options:
+            return np.full(n, -1), np.full(n, np.inf)
+        gc = self._gc(s, u)
         same = s == u
-        cols = np.full((n, len(self.options)), np.inf)
-        c = 0
-        for m in self.direct:
-            f, r = self._rate(m)
-            col = f + r * gc
+        blocks = []
+        if self.direct:  # f + r·gc per direct mode, an (n, modes) block
+            direct = self._fixed + gc[:, None] * self._per_km
             if self.onsite:
-                col[same] = np.inf
-            cols[:, c] = col
-            c += 1
-        for m in self.onsite:
-            f, r = self._rate(m)
-            cols[:, c] = np.where(same, f, np.inf)
-            c += 1
-        if self.rail:  # (pair, offer-side terminal, want-side terminal) blocks, a-major
-            a, b = self.acc[s], self.acc[u]
-            g1, g3 = self.acc_gc[s], self.acc_gc[u]  # inf where a site has fewer terminals
-            width = self.kt * self.kt
+                direct[same] = np.inf
+            blocks.append(direct)
+        if self.onsite:
+            blocks.append(np.where(same, self._onsite_fixed, np.inf)[:, None])
+        if self.rail:  # (pair, road mode, offer-side terminal, want-side terminal), a-major
+            a, b = self._acc0[s], self._acc0[u]
+            road_a, road_b = self._acc_cost[s], self._acc_cost[u]  # (n, modes, kt)
             for q in self.rail:
-                rail = self.legs[q]["score"][np.maximum(a, 0)[:, :, None],
-                                             np.maximum(b, 0)[:, None, :]]
+                rail = self.legs[q]["score"][a[:, :, None], b[:, None, :]]
                 rail[same] = np.inf
-                for m in self.direct:
-                    f, r = self._rate(m)
-                    tot = (f + r * g1)[:, :, None] + rail + (f + r * g3)[:, None, :]
-                    cols[:, c:c + width] = tot.reshape(n, width)
-                    c += width
+                tot = road_a[:, :, :, None] + rail[:, None, :, :] + road_b[:, :, None, :]
+                blocks.append(tot.reshape(n, tot[0].size))
+        c = sum(x.shape[1] for x in blocks)
+        cols = np.concatenate(blocks, axis=1) if blocks else np.empty((n, 0))
         if len(self.lanes):
+            cols = np.concatenate([cols, np.full((n, len(self.lanes)), np.inf)], axis=1)
             key = s.astype(np.int64) * len(self.site_ids) + u
             for li in range(len(self.lanes)):
                 hit = np.flatnonzero(key == self._lane_key[li])
@@ -273,10 +338,56 @@ class Transport:
         val = cols[np.arange(n), best]
         return np.where(np.isfinite(val), best, -1), val
 
-    def detail(self, s: int, u: int, option: int) -> dict[str, object]:
-        """Legs of one chosen option: kind, modes, terminals, km, transport, handling, CO2."""
+    def score_from(self, s: int, u: np.ndarray, outbound: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score` with one end fixed: from site ``s`` to the sites ``u`` (``outbound``)
+        or from the sites ``u`` to ``s``; the same terms in the same order (so the same
+        numbers), with the fixed end's values taken once instead of gathered per pair."""
+        if len(self.lanes):  # lanes are matched pair by pair: the general form
+            here = np.full(len(u), s)
+            return self.score(here, u) if outbound else self.score(u, here)
+        n = len(u)
+        if n == 0 or not self.options:
+            return np.full(n, -1), np.full(n, np.inf)
+        ru, cu = self._rad_lat[u], self._cos_lat[u]
+        rs, cs, ls = self._rad_lat[s], self._cos_lat[s], self.lon[s]
+        if outbound:
+            dp, dl, cc = ru - rs, np.radians(self.lon[u] - ls), cs * cu
+        else:
+            dp, dl, cc = rs - ru, np.radians(ls - self.lon[u]), cu * cs
+        a = np.sin(dp / 2) ** 2 + cc * np.sin(dl / 2) ** 2
+        gc = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+        same = u == s
+        blocks = []
+        if self.direct:
+            direct = self._fixed + gc[:, None] * self._per_km
+            if self.onsite:
+                direct[same] = np.inf
+            blocks.append(direct)
+        if self.onsite:
+            blocks.append(np.where(same, self._onsite_fixed, np.inf)[:, None])
+        if self.rail:
+            far = self._acc0[u]
+            mine, theirs = self._acc_cost[s][None], self._acc_cost[u]  # (1|n, modes, kt)
+            road_a, road_b = (mine, theirs) if outbound else (theirs, mine)
+            for q in self.rail:
+                legs = self.legs[q]["score"]
+                rail = (legs[self._acc0[s]][:, far].transpose(1, 0, 2) if outbound
+                        else legs[:, self._acc0[s]][far])  # (n, kt at a, kt at b)
+                rail[same] = np.inf
+                tot = road_a[:, :, :, None] + rail[:, None, :, :] + road_b[:, :, None, :]
+                blocks.append(tot.reshape(n, tot[0].size))
+        cols = np.concatenate(blocks, axis=1)
+        best = np.argmin(cols, axis=1)
+        val = cols[np.arange(n), best]
+        return np.where(np.isfinite(val), best, -1), val
+
+    def detail(self, s: int, u: int, option: int, gc: float | None = None
+               ) -> dict[str, object]:
+        """Legs of one chosen option: kind, modes, terminals, km, transport, handling, CO2
+        (``gc``: the sites' great-circle km when the caller has it)."""
         o = self.options[option]
-        gc = float(great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u]))
+        if gc is None:
+            gc = float(great_circle_km(self.lat[s], self.lon[s], self.lat[u], self.lon[u]))
         out: dict[str, object] = {"kind": o.kind, "mode": o.mode, "rail_mode": o.rail_mode,
                                   "from_terminal": "", "to_terminal": "", "lane": o.lane >= 0}
         if o.kind == "direct":
@@ -299,9 +410,62 @@ class Transport:
         out.update(legs=[d1, d2, d3], distance_km=d1 + d2 + d3,
                    transport_yuan_t=c1 + (c2 - handling) + c3, handling_yuan_t=handling,
                    co2_kg_t=e1 + e2 + e3,
-                   from_terminal=str(self.site_ids[self.term_pos[a]]),
-                   to_terminal=str(self.site_ids[self.term_pos[b]]),
+                   from_terminal=self._term_ids[a], to_terminal=self._term_ids[b],
                    ta=int(self.term_pos[a]), tb=int(self.term_pos[b]))
+        return out
+
+    def details(self, s: np.ndarray, u: np.ndarray, option: np.ndarray, gc: np.ndarray
+                ) -> list[dict[str, object]]:
+        """:meth:`detail` of many (site, site, option) rows at once, the legs costed by the same
+        formula (:func:`resynergy.network.arcs.mode_leg`) over arrays; lanes row by row."""
+        circ, fixed, per_tkm, co2_tkm = self._opt_rates[:, option]
+        inter = self._opt_inter[option]
+        g = np.where(s == u, 0.0, gc)  # direct: one leg (a same-site pair is 0 km apart)
+        km, cost, co2 = mode_leg({"circuity": circ, "cost_fixed": fixed,
+                                  "cost_per_tkm": per_tkm, "co2_per_tkm": co2_tkm}, g)
+        handling = np.zeros(len(option))
+        d1 = d2 = d3 = km
+        ta = tb = np.zeros(len(option), dtype=np.int64)
+        if inter.any():
+            ka, kb = self._opt_ka[option], self._opt_kb[option]
+            a, b = self._acc0[s, ka], self._acc0[u, kb]
+            mm = {"circuity": circ, "cost_fixed": fixed, "cost_per_tkm": per_tkm,
+                  "co2_per_tkm": co2_tkm}
+            with np.errstate(invalid="ignore"):  # inf on rows of other kinds, dropped below
+                d1, c1, e1 = mode_leg(mm, np.where(inter, self.acc_gc[s, ka], 0.0))
+                d3, c3, e3 = mode_leg(mm, np.where(inter, self.acc_gc[u, kb], 0.0))
+            d2, c2, e2, h = (np.zeros(len(option)) for _ in range(4))
+            for q in self.rail:
+                rows = np.flatnonzero(inter & (np.array([self.options[o].rail_mode == q
+                                                         for o in option.tolist()])))
+                leg = self.legs[q]
+                ab = (a[rows], b[rows])
+                d2[rows], c2[rows], e2[rows] = leg["km"][ab], leg["cost"][ab], leg["co2"][ab]
+                h[rows] = leg["handling"][ab]
+            km = np.where(inter, d1 + d2 + d3, km)
+            cost = np.where(inter, c1 + (c2 - h) + c3, cost)
+            co2 = np.where(inter, e1 + e2 + e3, co2)
+            handling = np.where(inter, h, 0.0)
+            ta, tb = self.term_pos[a], self.term_pos[b]
+        out: list[dict[str, object]] = []
+        values = zip(option.tolist(), km.tolist(), cost.tolist(), co2.tolist(),
+                     handling.tolist(), np.asarray(d1).tolist(), np.asarray(d2).tolist(),
+                     np.asarray(d3).tolist(), ta.tolist(), tb.tolist(), a.tolist() if
+                     inter.any() else ta.tolist(), b.tolist() if inter.any() else tb.tolist(),
+                     s.tolist(), u.tolist(), gc.tolist(), strict=True)
+        for o, k, c, e, hh, x1, x2, x3, pa, pb, ia, ib, ss, uu, gg in values:
+            opt = self.options[o]
+            if opt.lane >= 0:
+                out.append(self.detail(ss, uu, o, gg))
+                continue
+            row: dict[str, object] = {
+                "kind": opt.kind, "mode": opt.mode, "rail_mode": opt.rail_mode,
+                "from_terminal": "", "to_terminal": "", "lane": False, "distance_km": k,
+                "transport_yuan_t": c, "handling_yuan_t": hh, "co2_kg_t": e, "legs": [k]}
+            if opt.kind == "intermodal":
+                row.update(legs=[x1, x2, x3], from_terminal=self._term_ids[ia],
+                           to_terminal=self._term_ids[ib], ta=pa, tb=pb)
+            out.append(row)
         return out
 
     def route(self, d: dict, lang: str) -> str:
@@ -390,29 +554,35 @@ class Market:
         self._offer_trees: dict[int, tuple[cKDTree, np.ndarray, float, list]] = {}
         self._want_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for m in range(len(mats)):
-            idx = np.flatnonzero(self.is_offer & (self.mat == m))
+            idx = np.flatnonzero(self.is_offer & (self.mat == m) & self.alive)
             if len(idx):
                 self._offer_trees[m] = (cKDTree(self.xyz[idx]), idx, float(self.ask[idx].min()),
                                         self._bands(idx))
-            idx = np.flatnonzero(~self.is_offer & self.take[:, m])
+            idx = np.flatnonzero(~self.is_offer & self.take[:, m] & self.alive)
             if len(idx):
                 self._want_trees[m] = (cKDTree(self.xyz[idx]), idx)
+        # the filters of _ranked on period and price as one comparison: a candidate passes where
+        # no row of [start, -end, ±price] exceeds the listing's [end, -start, ±price] (a NaN
+        # price compares false: negotiable asks and open caps pass); rows for wanted candidates
+        # (cap ≥ ask ⇔ ¬(−cap > −ask)) and for offered ones (ask ≤ cap ⇔ ¬(ask > cap))
+        self._limits = {True: np.vstack([self.start, -self.end, -price]),
+                        False: np.vstack([self.start, -self.end, price])}
         lanes = t.lanes
         self._lane_from = t.site_ids.get_indexer(lanes["from_site"])
         self._lane_to = t.site_ids.get_indexer(lanes["to_site"])
 
     # ---- public -------------------------------------------------------------------------
     def top(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
-            ) -> pd.DataFrame:
-        """The ``k`` counterparts of a listing with the least delivered cost (MATCH_COLUMNS,
-        cheapest first; ties by listing order). ``plan_recommended`` is true where
+            ) -> Matches:
+        """The ``k`` counterparts of a listing with the least delivered cost (:class:`Matches`
+        of MATCH_COLUMNS, cheapest first; ties by listing order; ``.frame()`` for pandas). ``plan_recommended`` is true where
         ``plan_flows`` (from_site, to_site, material, t) carries this pairing with t > 0.
         KeyError for an unknown id."""
         i = self._at(listing_id)
         return self._frame(i, self._search(i, _positive(k)), plan_flows)
 
     def scan(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
-             ) -> pd.DataFrame:
+             ) -> Matches:
         """What :meth:`top` answers, by filtering and costing every listing of the other side
         (no index): the reference for tests and benchmarks."""
         i = self._at(listing_id)
@@ -457,10 +627,11 @@ class Market:
         for tree, idx, price_lb, bands in trees:
             kk = min(max(self.first, 4 * k), len(idx))
             d, j = tree.query(self.xyz[i], k=kk)
-            d, j = np.atleast_1d(d), np.atleast_1d(j)
+            if kk == 1:  # a scalar answer
+                d, j = np.atleast_1d(d), np.atleast_1d(j)
             cand.append(idx[j])
             if kk < len(idx):
-                gc = 2 * EARTH_RADIUS_KM * np.arcsin(min(float(d[-1]) / 2, 1.0))
+                gc = 2 * EARTH_RADIUS_KM * math.asin(min(float(d[-1]) / 2, 1.0))
                 open_trees.append((price_lb, gc, bands))
         # a listing is in one tree per material and the trees asked are of distinct materials,
         # so only lane partners (not known compatible) can repeat
@@ -481,9 +652,11 @@ class Market:
                 hit = tree.query_ball_point(self.xyz[i], chord(reach) * (1 + 1e-9) + 1e-12)
                 wider.append(idx[np.asarray(hit, dtype=np.int64)])
         if wider:
-            cand += wider
-            ranked = self._ranked(i, np.concatenate(cand), k, compatible=not len(forced))
-            self.costed = sum(len(c) for c in cand)
+            # the first round's candidates outside its best k are beaten by k others that stay
+            # in: only those k and the wider ones need ranking again
+            self.costed += sum(len(c) for c in wider)
+            ranked = self._ranked(i, np.concatenate([ranked[0], *wider]), k,
+                                  compatible=not len(forced))
         return ranked
 
     # ---- internals ----------------------------------------------------------------------
@@ -519,38 +692,44 @@ class Market:
                 compatible: bool = False) -> tuple[np.ndarray, ...]:
         """The best ``k`` of candidate counterparts (positions on the other side of the market)
         that pass every filter, cheapest first (ties: listing order): positions, delivered
-        yuan/t, transport option, its yuan/t. ``compatible``: the candidates are known to take
-        or be of a compatible material (they come from the material's trees)."""
+        yuan/t, transport option, its yuan/t. ``compatible``: the candidates are known to be
+        alive and to take or be of a compatible material (they come from the material's trees).
+        The listing's own side is a scalar: its values are compared with the candidates' as
+        Python numbers (same filters as :mod:`.compat`, one array operation each)."""
         c = cand if distinct else np.unique(cand)
-        if not self.alive[i]:
-            c = c[:0]
-        # the listing's own side is a scalar index: its values broadcast over the candidates
-        o, w = (i, c) if self.is_offer[i] else (c, i)
-        ok = self.alive[c]
+        if not self.alive[i] or not len(c):
+            return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0)
+        offer = bool(self.is_offer[i])
+        # periods_overlap (start_o ≤ end_w, start_w ≤ end_o) and the want's price cap
+        mine = [self.end[i], -self.start[i], -self.price[i] if offer else self.price[i]]
+        ok = np.asarray(~(np.take(self._limits[offer], c, axis=1)
+                          > np.array(mine)[:, None]).any(axis=0))
         if not compatible:
-            ok &= self.take[w, self.mat[o]]
-        ok &= (self.org[o] < 0) | (self.org[o] != self.org[w])
-        ok &= periods_overlap(self.start[o], self.end[o], self.start[w], self.end[w])
-        cap, ask = self.price[w], self.price[o]
-        ok &= np.isnan(cap) | np.isnan(ask) | (ask <= cap)
-        bounded = self.bounded[w] & ok
-        if np.any(bounded):
-            sel = np.flatnonzero(np.broadcast_to(bounded, ok.shape))
-            oo, ww = _rows(o, sel), _rows(w, sel)
-            ok[sel] = spec_ok(np.broadcast_to(self.spec[oo], (len(sel), len(SPECS))),
-                              self.lo[ww], self.hi[ww])
-        coded = np.flatnonzero(ok & self.coded[o])
-        for p in coded:  # hazardous offers are few: one check each
-            ok[p] = hazard_ok(self.hw[_rows(o, p)], self.hw[_rows(w, p)])
+            ok &= self.alive[c]
+            ok &= self.take[c, self.mat[i]] if offer else self.take[i][self.mat[c]]
+        if self.org[i] >= 0:  # a candidate without an organisation (-1) differs from any
+            ok &= self.org[c] != self.org[i]
+        if offer:
+            sel = np.flatnonzero(ok & self.bounded[c])
+            if len(sel):
+                w = c[sel]
+                ok[sel] = spec_ok(np.broadcast_to(self.spec[i], (len(sel), len(SPECS))),
+                                  self.lo[w], self.hi[w])
+            if self.coded[i]:  # hazardous offers are few: one check each
+                for p in np.flatnonzero(ok):
+                    ok[p] = hazard_ok(self.hw[i], self.hw[c[p]])
+        else:
+            if self.bounded[i]:
+                ok &= spec_ok(self.spec[c], self.lo[i], self.hi[i])
+            for p in np.flatnonzero(ok & self.coded[c]):
+                ok[p] = hazard_ok(self.hw[c[p]], self.hw[i])
         c = c[ok]
-        site_o = np.broadcast_to(self.site[_rows(o, ok)], c.shape)
-        site_w = np.broadcast_to(self.site[_rows(w, ok)], c.shape)
-        best, val = self.transport.score(site_o, site_w)
-        delivered = (self.ask[o] if np.ndim(o) == 0 else self.ask[c]) + val
+        best, val = self.transport.score_from(int(self.site[i]), self.site[c], offer)
+        delivered = (self.ask[i] if offer else self.ask[c]) + val
         fine = np.isfinite(delivered)
         if not fine.all():
             c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
-        if len(c) > k:
+        if len(c) > max(k, 256):  # below that, sorting all is as quick
             part = np.argpartition(delivered, k - 1)[:k]
             keep = delivered <= delivered[part].max()  # every tie of the k-th, then order
             c, delivered, best, val = c[keep], delivered[keep], best[keep], val[keep]
@@ -558,7 +737,7 @@ class Market:
         return c[order], delivered[order], best[order], val[order]
 
     def _frame(self, i: int, ranked: tuple[np.ndarray, ...], plan_flows: pd.DataFrame | None
-               ) -> pd.DataFrame:
+               ) -> Matches:
         t = self.transport
         planned: set[tuple[str, str, str]] = set()
         if plan_flows is not None:
@@ -574,8 +753,9 @@ class Market:
         rows, delivered, best, _ = ranked
         offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
             rows, np.full(len(rows), i))
-        details = [t.detail(int(self.site[o]), int(self.site[w]), int(b))
-                   for o, w, b in zip(offers, wants, best, strict=True)]
+        so, sw = self.site[offers], self.site[wants]
+        gcs = np.asarray(great_circle_km(t.lat[so], t.lon[so], t.lat[sw], t.lon[sw]))
+        details = t.details(so, sw, best, gcs)
 
         def get(key: str) -> list:
             return [d[key] for d in details]
@@ -602,7 +782,7 @@ class Market:
             "route_zh": [t.route(d, "zh") for d in details],
             "route_en": [t.route(d, "en") for d in details],
         }
-        return pd.DataFrame(cols, columns=list(MATCH_COLUMNS), copy=False)
+        return Matches(cols)
 
 
 def _rows(x: Any, sel: Any) -> Any:

@@ -542,7 +542,7 @@ def matches(db: Session, actor: Actor, listing_id: int, k: int = 10) -> dict[str
         top = m.top(str(listing_id), k=k, plan_flows=flows)
     except KeyError:  # withdrawn (inactive) listings are not on the market
         top = None
-    items = [] if top is None else [{c: plain(v) for c, v in r.items()} for r in top.to_dict("records")]
+    items = [] if top is None else [{c: plain(v) for c, v in r.items()} for r in top.records()]
     sites = _names(db, "sites", "id", {str(i["site"]) for i in items} | {listing["site"]})
     orgs = _names(db, "organisations", "uscc", {str(i["organisation"]) for i in items})
     mats = registry.ref_names(db, actor, "materials.code", {str(i["material"]) for i in items} | {listing["material"]})
