@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
 PROCESS_PREFIX = "process:"
 
@@ -58,7 +57,3 @@ def spec_ok(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         ok = (np.isnan(lo) | (values >= lo)) & (np.isnan(hi) | (values <= hi))
     return np.asarray(np.asarray(ok).all(axis=-1))
 
-
-def periods_overlap(start_a: ArrayLike, end_a: ArrayLike, start_b: ArrayLike, end_b: ArrayLike) -> np.ndarray:
-    """Whether periods [start, end] overlap (days as floats; -inf / inf = open)."""
-    return (np.asarray(start_a) <= np.asarray(end_b)) & (np.asarray(start_b) <= np.asarray(end_a))

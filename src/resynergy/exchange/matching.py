@@ -700,7 +700,7 @@ class Market:
         if not self.alive[i] or not len(c):
             return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0)
         offer = bool(self.is_offer[i])
-        # periods_overlap (start_o ≤ end_w, start_w ≤ end_o) and the want's price cap
+        # periods overlap (start_o ≤ end_w, start_w ≤ end_o; open ends are ∓inf) and the want's price cap
         mine = [self.end[i], -self.start[i], -self.price[i] if offer else self.price[i]]
         ok = np.asarray(~(np.take(self._limits[offer], c, axis=1)
                           > np.array(mine)[:, None]).any(axis=0))
