@@ -1,5 +1,6 @@
-"""What an offer must be for a want to take it: material, hazardous-waste code, quality specs
-and period — each rule defined once, here, for the matcher and anyone who checks a pairing.
+"""What an offer must be for a want to take it: material, hazardous-waste code and quality specs
+— each rule defined once, here, for the matcher and anyone who checks a pairing (periods and the
+price cap are one array comparison in :mod:`.matching`).
 
 Material: a want takes its own material and the substitutes in its ``accepts`` cell: material
 codes, or ``process:<id>`` for every input of that process as the scenario's process_io table
