@@ -246,16 +246,21 @@ def _writable(db: Session, actor: Actor, listing_id: int) -> Listing:
     return listing
 
 
+def _to_change(db: Session, actor: Actor, listing_id: int, version: int | None) -> Listing:
+    """The listing ``actor`` may change, read in the write transaction; 428 without a version."""
+    if version is None:
+        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
+                               "send the version the listing was read at (If-Match)")], 428)
+    _start(db)
+    return _writable(db, actor, listing_id)
+
+
 def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str, Any], version: int | None
                    ) -> dict:
     """Change some fields of a listing (``version``: the row version read, required; -1 = any).
     The quantity may not fall below what accepted deals reserve."""
     access.require(actor, access.LISTING_WRITERS, "change listing")
-    if version is None:
-        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
-                               "send the version the listing was read at (If-Match)")], 428)
-    _start(db)
-    listing = _writable(db, actor, listing_id)
+    listing = _to_change(db, actor, listing_id, version)
     before = listing_record(listing)
     if "side" in changes and changes["side"] != listing.side:
         raise _refuse("not_allowed", "不能把供应改为需求（或反之）；请另发一条信息",
@@ -290,11 +295,7 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
 def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | None) -> None:
     """Delete a listing no deal refers to (one with deals is withdrawn instead: active = false)."""
     access.require(actor, access.LISTING_WRITERS, "delete listing")
-    if version is None:
-        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
-                               "send the version the listing was read at (If-Match)")], 428)
-    _start(db)
-    listing = _writable(db, actor, listing_id)
+    listing = _to_change(db, actor, listing_id, version)
     before = listing_record(listing)
     used = db.scalar(sa.select(sa.func.count()).select_from(Deal).where(
         sa.or_(Deal.offer_id == listing_id, Deal.want_id == listing_id))) or 0
