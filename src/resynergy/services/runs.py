@@ -396,15 +396,25 @@ class Supervisor:
         job.drain.start()
         return job
 
-    def _reap_load(self, job: _Job, wait: bool = False) -> None:
+    @staticmethod
+    def _ended(job: _Job, jobs: dict[int, _Job], what: str, wait: bool) -> int | None:
+        """The exit code of a worker that has ended (None while it runs): it leaves ``jobs``,
+        its stderr is read to the end and, when not empty, goes to the server log (a crash's
+        traceback belongs there, not in front of users)."""
         code = job.proc.wait(10) if wait else job.proc.poll()
         if code is None:
-            return
-        del self.loads[job.run_id]
+            return None
+        del jobs[job.run_id]
         if job.drain is not None:
             job.drain.join(5)
         if job.stderr_tail.strip():
-            log.warning("import %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, job.stderr_tail)
+            log.warning("%s %s: worker exited with code %s; its stderr:\n%s", what, job.run_id, code, job.stderr_tail)
+        return code
+
+    def _reap_load(self, job: _Job, wait: bool = False) -> None:
+        code = self._ended(job, self.loads, "import", wait)
+        if code is None:
+            return
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
         error = (f"超过时限 {self.time_limit_s:.0f} 秒，已终止 / stopped after the {self.time_limit_s:.0f} s "
                  f"time limit") if job.timed_out else \
@@ -443,15 +453,10 @@ class Supervisor:
                 pass
 
     def _reap(self, job: _Job, wait: bool = False) -> None:
-        code = job.proc.wait(10) if wait else job.proc.poll()
+        code = self._ended(job, self.jobs, "run", wait)
         if code is None:
             return
-        del self.jobs[job.run_id]
-        if job.drain is not None:
-            job.drain.join(5)
         stderr = job.stderr_tail
-        if stderr.strip():  # a crash's traceback belongs in the server log, not in front of users
-            log.warning("run %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, stderr)
         with self.sessions() as db:
             # conditional: only a run still active is ended here (never one already finished)
             how = f"signal {-code}" if code < 0 else f"exit code {code}"
