@@ -140,6 +140,14 @@ def users(app) -> Users:
 
 
 @pytest.fixture
+def live(app, db_url):
+    """The app served by uvicorn on a loopback port, seeded: (server, users, database url)."""
+    users = seed(app)
+    with LiveServer(app) as server:
+        yield server, users, db_url
+
+
+@pytest.fixture
 def client_for(sqlite_app):
     """A factory of TestClients on the seeded SQLite app, signed in as the user named (or
     anonymous with None); all closed afterwards."""

@@ -34,7 +34,7 @@ from resynergy.store.models import (
     RunResult,
     ScenarioSnapshot,
 )
-from support.platform import ORG_A, PASSWORD, make_settings, seed
+from support.platform import ORG_A, PASSWORD, Platform, make_settings, seed
 
 ROLES = ("anonymous", "public", "admin", "planner", "planner_bj", "regulator", "evaluator", "ent_a", "ent_b")
 ORG_TABLES = ("organisations", "sites", "supplies", "facilities", "demands", "terminals")
@@ -73,19 +73,12 @@ EXISTING = {"regions": {"code": "130800"}, "organisations": {"uscc": ORG_A}, "si
 
 
 @dataclass
-class World:
-    client: TestClient
-    app: Any
-    headers: dict[str, dict[str, str]]
-    ids: dict[str, int]
+class World(Platform):
     pk: dict[str, int] = field(default_factory=dict)  # existing record per table
     scenario: int = 0
     runs: tuple[int, int] = (0, 0)
     import_id: int = 0
     victim: int = 0
-
-    def sessions(self):
-        return self.app.state.platform.sessions()
 
     def as_admin(self, changes: list[Change]) -> list[int]:
         with self.sessions() as db:

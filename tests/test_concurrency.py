@@ -13,13 +13,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import httpx
-import pytest
 import sqlalchemy as sa
 
-from support.platform import LiveServer, seed
+from support.platform import seed, together
 
 SUPPLY = {"site": "cd-mine", "material": "steel_slag", "year": 2022, "generation_t": 5000.0}
 SITE = {"name_zh": "临时站点", "name_en": "Temporary site", "region": "130800", "lat": 40.9, "lon": 117.9,
@@ -35,33 +32,6 @@ def orphans(url: str) -> list[tuple]:
         return dangling_references(engine)
     finally:
         engine.dispose()
-
-
-def together(*calls):
-    """Run the calls in threads released at the same instant; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as err:  # noqa: BLE001 - reported by the assertion below
-            results[i] = err
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(120)
-    return results
-
-
-@pytest.fixture
-def live(app, db_url):
-    users = seed(app)
-    with LiveServer(app) as server:
-        yield server, users, db_url
 
 
 def test_delete_site_while_posting_a_supply_never_leaves_an_orphan(live):

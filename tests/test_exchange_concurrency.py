@@ -6,37 +6,14 @@ the last line, and is checked here by query, independently of the application.""
 
 from __future__ import annotations
 
-import threading
-
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from resynergy.services.access import Actor
-from support.platform import ORG_B, LiveServer, seed
+from support.platform import ORG_B, seed, together
 
 LOT_T = 100.0
 OFFER = {"side": "offer", "site": "cd-mine", "material": "tailings", "quantity_t": LOT_T, "price_yuan_t": 20.0}
-
-
-def together(*calls):
-    """Run the calls in threads released at the same instant; their results (or errors) in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as err:  # noqa: BLE001 - reported by the assertions
-            results[i] = err
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(180)
-    return results
 
 
 def stored(url: str, offer_id: int) -> tuple[float, float, float]:
@@ -63,13 +40,6 @@ def offered_deals(c: httpx.Client, h: dict, offer_id: int, sizes: list[float]) -
         assert r.status_code == 200, r.text
         ids.append(d.json()["id"])
     return ids
-
-
-@pytest.fixture
-def live(app, db_url):
-    users = seed(app)
-    with LiveServer(app) as server:
-        yield server, users, db_url
 
 
 def test_concurrent_acceptances_over_http_never_over_allocate(live):

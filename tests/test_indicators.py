@@ -113,8 +113,8 @@ def test_report_only_target_without_figure_is_reported_never_met():
     assert a.loc["floor0", "status"] == "met"
     m = monitor(t, v, complete=True)
     assert m.counts() == {"met": 1, "on_track": 0, "at_risk": 0, "missed": 0, "reported": 1}
-    assert "仅报告（计划未设数量）1 项" in m.summary("zh")
-    assert "1 reported only" in m.summary("en")
+    assert "仅报告（计划未设数量）1 项" in m.status_text("zh")
+    assert "1 reported only" in m.status_text("en")
 
 
 def test_plan_tables_take_precedence_and_on_site_use_counts_where_it_happens():

@@ -19,20 +19,17 @@ from resynergy.services import manifests
 from resynergy.services.registry import Rejected
 from resynergy.store.models import Manifest, ManifestSignature
 from support.manifests import ORG_C, actor, make_deal
-from support.platform import ORG_A, ORG_B, PASSWORD
+from support.platform import ORG_A, ORG_B, PASSWORD, Platform
 
 
 @dataclass
-class MW:
-    client: TestClient
-    app: Any
-    h: dict[str, dict[str, str]]
-    ids: dict[str, int]
+class MW(Platform):
     deal: int
     approval: int
 
-    def sessions(self):
-        return self.app.state.platform.sessions()
+    @property
+    def h(self) -> dict[str, dict[str, str]]:
+        return self.headers
 
     def actor(self, name: str):
         role, org, prov = {"ent_a": ("enterprise", ORG_A, ""), "ent_b": ("enterprise", ORG_B, ""),

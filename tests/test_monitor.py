@@ -80,7 +80,7 @@ def test_summary_in_plain_words_both_languages():
     s = toy_scenario()
     m = monitor(s.table("targets"), evaluate_all(toy_flows(), s))
     names = Names(s)
-    zh, en = m.summary("zh", names), m.summary("en", names)
+    zh, en = m.status_text("zh", names), m.status_text("en", names)
     assert zh.startswith("按实际数据评估，共 4 项目标：达成 2 项")
     assert "骨料替代能力（2022年）：目标 500.0 吨，实际 180.0 吨，完成率 36%，缺口 320.0 吨" in zh
     assert "超出上限 20.0 吨" in zh

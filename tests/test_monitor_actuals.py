@@ -49,7 +49,7 @@ def test_targets_are_projected_from_the_reported_years(jjj, tmp_path):
     assert "least-squares" in row["method_en"]
     traj = m.trajectory[m.trajectory["id"] == row["id"]].set_index("year")["value"]
     assert traj.loc[2020] == pytest.approx(40e6) and traj.loc[2021] == pytest.approx(50e6)
-    assert "存在风险" in m.summary("zh") or "风险" in m.summary("zh")
+    assert "存在风险" in m.status_text("zh") or "风险" in m.status_text("zh")
 
 
 def test_a_reported_target_year_is_met_or_missed_not_projected(jjj, tmp_path):

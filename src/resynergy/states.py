@@ -62,3 +62,18 @@ class RunState(StrEnum):
 ACTIVE_RUN = (RunState.QUEUED, RunState.RUNNING, RunState.CANCELLING)
 #: Run states that are final.
 FINISHED_RUN = (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+
+
+class ImportState(StrEnum):
+    """Where a registry import is (``imports.state``): an upload is checked in its request and
+    stored ``succeeded``; a background import (the built-in dataset) goes queued → running →
+    succeeded | failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+#: Import states that still wait for or hold a worker.
+ACTIVE_IMPORT = (ImportState.QUEUED, ImportState.RUNNING)

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -182,6 +183,19 @@ def keep_local(page, origin: str) -> list[str]:
 
 
 
+@dataclass
+class Platform:
+    """A test app with its client and the seeded users' headers and ids, by user name."""
+
+    client: Any  # fastapi.testclient.TestClient
+    app: Any
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, int]
+
+    def sessions(self):
+        return self.app.state.platform.sessions()
+
+
 class LiveServer:
     """uvicorn serving an app on a free loopback port in a thread."""
 
@@ -207,6 +221,27 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(15)
+
+
+def together(*calls, wait: float = 180):
+    """Run the calls in threads released at the same instant; their results (or the errors they
+    raised) in order. ``wait``: how long to wait for each thread (generous: CI is loaded)."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as err:  # noqa: BLE001 - reported by the caller's assertions
+            results[i] = err
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(wait)
+    return results
 
 
 @contextlib.contextmanager

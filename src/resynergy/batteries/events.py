@@ -9,19 +9,17 @@ it (notes/batteries.md §2.3). Years the calendar does not cover are refused, ne
 
 from __future__ import annotations
 
-import csv
 import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
 
-from resynergy.batteries import codes
+from resynergy.batteries import codes, data_rows
 from resynergy.batteries.issues import BatteryIssue, ScenarioError
 from resynergy.catalog import workdays
 from resynergy.scenario import io as scenario_io
@@ -31,11 +29,6 @@ from resynergy.schema.issues import Issue
 TABLE = "battery_events"
 ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu", "Al", "Fe")
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
-
-
-def _rows(name: str) -> list[dict[str, str]]:
-    with files("resynergy.batteries").joinpath(f"data/{name}").open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 @dataclass(frozen=True)
@@ -85,20 +78,20 @@ def _split(text: str) -> tuple[str, ...]:
 @cache
 def event_types() -> dict[str, EventType]:
     return {r["event"]: EventType(r["event"], r["zh"], r["en"], _split(r["needs"]), _split(r["roles"]), r["source"], r["tag"])
-            for r in _rows("event_types.csv")}
+            for r in data_rows("event_types.csv")}
 
 
 @cache
 def deadline_rules() -> tuple[DeadlineRule, ...]:
     return tuple(DeadlineRule(r["rules"], date.fromisoformat(r["effective_from"]), r["event"], r["actor_role"],
                               int(r["working_days"]), r["clock_starts_zh"], r["clock_starts_en"], r["source"], r["tag"])
-                 for r in _rows("upload_deadlines.csv"))
+                 for r in data_rows("upload_deadlines.csv"))
 
 
 @cache
 def order_rules() -> tuple[OrderRule, ...]:
     out = tuple(OrderRule(r["rule"], r["kind"], _split(r["event"]), _split(r["needs"]), r["zh"], r["en"],
-                          r["source"], r["tag"]) for r in _rows("event_rules.csv"))
+                          r["source"], r["tag"]) for r in data_rows("event_rules.csv"))
     known = set(event_types())
     for r in out:  # a wrong rule table fails loudly, not silently
         if r.kind not in ("first", "once", "requires", "final") or not set(r.events + r.needs) <= known:

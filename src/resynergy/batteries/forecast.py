@@ -17,16 +17,16 @@ its source and V/S/U tag, and estimates say how they were made.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from resynergy.batteries import data_rows
 
 if TYPE_CHECKING:
     from resynergy.scenario import Scenario
@@ -38,8 +38,7 @@ QUANTILES = (0.05, 0.5, 0.95)
 
 
 def _frame(name: str) -> pd.DataFrame:
-    with files("resynergy.batteries").joinpath(f"data/{name}").open(encoding="utf-8") as fh:
-        return pd.DataFrame(list(csv.DictReader(fh)))
+    return pd.DataFrame(data_rows(name))
 
 
 @cache

@@ -7,6 +7,7 @@ same ``message``), with its own messages; a list of them travels in a ``Scenario
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from resynergy.schema.issues import Issue, ScenarioError
 
@@ -53,15 +54,10 @@ HINTS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class BatteryIssue(Issue):
-    """An :class:`Issue` whose message comes from the battery message table."""
+    """An :class:`Issue` whose message and hint come from the battery tables."""
 
-    def text(self, lang: str = "zh") -> str:
-        zh, en = MESSAGES[self.code]
-        return (zh if lang == "zh" else en).format(**self.params)
-
-    def hint(self, lang: str = "zh") -> str:
-        zh, en = HINTS.get(self.code, ("", ""))
-        return zh if lang == "zh" else en
+    messages: ClassVar[dict[str, tuple[str, str]]] = MESSAGES
+    hints: ClassVar[dict[str, tuple[str, str]]] = HINTS
 
     def location(self, lang: str = "zh") -> str:
         """Source, row and column as for any issue; a code's problem also names its position and

@@ -9,18 +9,16 @@ the 2026 measures drop (notes/batteries.md §0).
 
 from __future__ import annotations
 
-import csv
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
 
-from resynergy.batteries import codes
+from resynergy.batteries import codes, data_rows
 from resynergy.batteries.events import parse_masses
 from resynergy.batteries.issues import BatteryIssue, ScenarioError
 from resynergy.scenario import io as scenario_io
@@ -33,11 +31,6 @@ OUTCOME_TEXT = {"reuse": ("再利用", "reuse"), "repurpose": ("梯次利用", "
 CHEMISTRY_OF_TYPE = {"A": "NiMH", "B": "LFP", "C": "LMO", "D": "LCO", "E": "NCM", "F": "other", "G": "LTO", "Z": "other"}
 EPS = 1e-9  # rates exactly at a threshold pass, whatever the float rounding of the masses
 _OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
-
-
-def _rows(name: str) -> list[dict[str, str]]:
-    with files("resynergy.batteries").joinpath(f"data/{name}").open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 @dataclass(frozen=True)
@@ -102,10 +95,10 @@ class TriageRules:
 
 @cache
 def default_rules() -> TriageRules:
-    rules = tuple(Rule(**r) for r in _rows("triage_rules.csv"))  # type: ignore[arg-type]
+    rules = tuple(Rule(**r) for r in data_rows("triage_rules.csv"))  # type: ignore[arg-type]
     apps = tuple(Application(r["application"], r["zh"], r["en"], float(r["min_soh"]), tuple(r["chemistries"].split("|")),
                              r["allowed"] == "true", r["warning_zh"], r["warning_en"], r["source"], r["tag"])
-                 for r in _rows("applications.csv"))
+                 for r in data_rows("applications.csv"))
     out = TriageRules(rules, apps)
     out.check()
     return out
@@ -114,7 +107,7 @@ def default_rules() -> TriageRules:
 @cache
 def norms() -> tuple[Norm, ...]:
     return tuple(Norm(r["norm"], r["who"], r["element"], float(r["threshold"]), r["status"], r["zh"], r["en"],
-                      r["source"], r["tag"]) for r in _rows("norms.csv"))
+                      r["source"], r["tag"]) for r in data_rows("norms.csv"))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def monitor(flows: Annotated[Path, typer.Argument(
             lang: Annotated[Lang, typer.Option("--lang", help="zh | en")] = Lang.zh) -> None:
     """Monitor every target on actual flows: value, gap and status by year; years not yet
     reported are projected (method stated). 按实际流向监测目标进展。"""
-    from resynergy.monitor import summary_lines
+    from resynergy.monitor import status_lines
     from resynergy.monitor.actuals import load_actual_flows, monitor_actuals
     from resynergy.report.labels import Names
     from resynergy.report.terminal import targets_table
@@ -42,11 +42,11 @@ def monitor(flows: Annotated[Path, typer.Argument(
     if as_json:
         doc = {"scenario": s.name, "flows": str(flows), "counts": m.counts(),
                "targets": json.loads(m.table.to_json(orient="records", force_ascii=False)),
-               "summary": summary_lines(m, lang.value, names)}
+               "summary": status_lines(m, lang.value, names)}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return
     console.out.print(targets_table(m.table, names, lang.value))
-    for line in summary_lines(m, lang.value, names):
+    for line in status_lines(m, lang.value, names):
         console.out.print(line, markup=False, highlight=False)
     console.err.print(say(lang, f"实际流向 {len(actual)} 条，年份 {sorted(actual['year'].unique().tolist())}",
                   f"{len(actual)} actual flows, years {sorted(actual['year'].unique().tolist())}"))

@@ -50,9 +50,10 @@ class Monitor:
                 counts[extra.value] = int(vc[extra])
         return counts
 
-    def summary(self, lang: str = "zh", name: NameOf | None = None) -> str:
-        """A post-evaluation summary in plain words (``name(kind, code, lang)`` names scopes)."""
-        return "\n".join(summary_lines(self, lang, name))
+    def status_text(self, lang: str = "zh", name: NameOf | None = None) -> str:
+        """The targets' status in plain words, one line each (:func:`status_lines`;
+        ``name(kind, code, lang)`` names scopes)."""
+        return "\n".join(status_lines(self, lang, name))
 
 
 def _fit(years: np.ndarray, vals: np.ndarray, target_year: int) -> tuple[float, str, str]:
@@ -134,8 +135,9 @@ def monitor(targets: pd.DataFrame, values: pd.DataFrame, *, source: str = "actua
     return Monitor(table=a.reset_index(), trajectory=trajectory, source=source)
 
 
-def summary_lines(m: Monitor, lang: str = "zh", name: NameOf | None = None) -> list[str]:
-    """Plain-words lines: the counts, then one line per target that is not met."""
+def status_lines(m: Monitor, lang: str = "zh", name: NameOf | None = None) -> list[str]:
+    """The targets' status in plain words: the counts by status, then one line per target
+    that is not met."""
     c = m.counts()
     n = len(m.table)
     zh = lang == "zh"

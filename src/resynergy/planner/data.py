@@ -10,7 +10,7 @@ arrays, so costs are defined once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -259,16 +259,13 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
     # supply nodes
     supplies = scenario.table("supplies")
     supplies = supplies[supplies["year"].isin(years)]
-    sup = supplies[["site", "material"]].drop_duplicates().reset_index(drop=True)
-    sidx = _positions(sup, supplies, ["site", "material"])
-    yi = supplies["year"].map(ypos).to_numpy()
-    gen = _grid(ny, len(sup), yi, sidx, supplies["generation_t"])
-    draw_max = _grid(ny, len(sup), yi, sidx, np.minimum(supplies["stock_draw_max_t"].fillna(0),
-                                                        supplies["stock_t"].fillna(0)))
-    disp_cost = _grid(ny, len(sup), yi, sidx, supplies["disposal_cost"].fillna(0))
+    sup, sup_grid = _nodes(supplies, ypos, ny)
+    gen = sup_grid(supplies["generation_t"])
+    draw_max = sup_grid(np.minimum(supplies["stock_draw_max_t"].fillna(0), supplies["stock_t"].fillna(0)))
+    disp_cost = sup_grid(supplies["disposal_cost"].fillna(0))
     tax = sup["material"].map(materials["env_tax"]).fillna(0.0).to_numpy() * env_on
     env_tax = np.broadcast_to(tax, (ny, len(sup))).copy()
-    must_use = _grid(ny, len(sup), yi, sidx, supplies["must_use"].astype(float)) > 0
+    must_use = sup_grid(supplies["must_use"].astype(float)) > 0
     first = supplies.sort_values("year").drop_duplicates(["site", "material"])
     stock0 = np.zeros(len(sup))
     stock0[_positions(sup, first, ["site", "material"])] = first["stock_t"].fillna(0).to_numpy()
@@ -298,12 +295,10 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
     # demand nodes
     demands = scenario.table("demands")
     demands = demands[demands["year"].isin(years)]
-    dem = demands[["site", "material"]].drop_duplicates().reset_index(drop=True)
-    didx = _positions(dem, demands, ["site", "material"])
-    dyi = demands["year"].map(ypos).to_numpy()
-    qty = _grid(ny, len(dem), dyi, didx, demands["quantity_t"])
-    value = _grid(ny, len(dem), dyi, didx, demands["value"])
-    must_meet = _grid(ny, len(dem), dyi, didx, demands["must_meet"].astype(float)) > 0
+    dem, dem_grid = _nodes(demands, ypos, ny)
+    qty = dem_grid(demands["quantity_t"])
+    value = dem_grid(demands["value"])
+    must_meet = dem_grid(demands["must_meet"].astype(float)) > 0
 
     sink_materials = set(fin["material"]) | set(dem["material"])
     fout["market"] = ~fout["material"].isin(sink_materials)
@@ -382,6 +377,16 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
     if targets:
         data.targets = _targets(data, all_targets)
     return data
+
+
+def _nodes(rows: pd.DataFrame, ypos: Mapping[int, int], ny: int
+           ) -> tuple[pd.DataFrame, Callable[[ArrayLike], np.ndarray]]:
+    """The (site, material) nodes of supply or demand ``rows``, and the function that lays a
+    value per row out on the (year × node) grid (values of the same year and node add up)."""
+    nodes = rows[["site", "material"]].drop_duplicates().reset_index(drop=True)
+    idx = _positions(nodes, rows, ["site", "material"])
+    yi = rows["year"].map(ypos).to_numpy()
+    return nodes, lambda values: _grid(ny, len(nodes), yi, idx, values)
 
 
 def _positions(nodes: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.ndarray:

@@ -275,6 +275,9 @@ CAUSES = ("data_ceiling", "cost", "capacity", "outside_model", "report_only")
 _REL = 1e-6
 
 
+# Not :func:`resynergy.schema.numbers.quantity`: a cause compares several amounts in one sentence
+# (gap, best, target, plan), so tonnes stay in ONE unit (万吨 / Mt, never 亿吨 or kt beside them),
+# and the cost causes keep their own rounding; quantity() picks each number's magnitude apart.
 def _mt(v: float, lang: str) -> str:
     """Tonnes in the unit a planner reads: 万吨 in Chinese, Mt in English."""
     if lang == "zh":

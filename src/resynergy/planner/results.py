@@ -8,6 +8,7 @@ the cost breakdown of either sums to its objective.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -294,6 +295,20 @@ def facility_io(data: ModelData, sol: Solution) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
+_NODE_KEYS = {"site": "site", "material": "material"}  # a supply or demand node's columns
+
+
+def _each_year(data: ModelData, nodes: pd.DataFrame, keys: dict[str, str], **grids: Any) -> pd.DataFrame:
+    """A result on (year × node) grids as a long frame: ``year``, then each node's ``keys``
+    (output column: node column) repeated for every year, then each grid raveled (year-major,
+    as the model's arrays are)."""
+    y = len(data.years)
+    cols: dict[str, Any] = {"year": np.repeat(data.years, len(nodes))}
+    cols |= {out: np.tile(nodes[col].to_numpy(), y) for out, col in keys.items()}
+    cols |= {name: np.ravel(grid) for name, grid in grids.items()}
+    return pd.DataFrame(cols)
+
+
 def activity(data: ModelData, sol: Solution) -> pd.DataFrame:
     y, f = len(data.years), len(data.facility.table)
     cap = capacity(data, sol)
@@ -303,37 +318,23 @@ def activity(data: ModelData, sol: Solution) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(cap > TOL, sol.act / np.where(cap > TOL, cap, 1.0), 0.0)
     fac = data.facility.table
-    return pd.DataFrame({
-        "year": np.repeat(data.years, f), "facility": np.tile(fac["id"].to_numpy(), y),
-        "site": np.tile(fac["site"].to_numpy(), y), "process": np.tile(fac["process"].to_numpy(), y),
-        "candidate": np.tile(fac["candidate"].to_numpy(dtype=bool), y),
-        "built": built.ravel(), "capacity_t": cap.ravel(), "new_capacity_t": new.ravel(),
-        "input_t": sol.act.ravel(), "utilisation": util.ravel(), "capacity_dual": dual.ravel(),
-        "running_capacity_t": running_capacity(data, sol).ravel(),
-    })
+    return _each_year(data, fac.assign(candidate=fac["candidate"].to_numpy(dtype=bool)),
+                      {"facility": "id", "site": "site", "process": "process", "candidate": "candidate"},
+                      built=built, capacity_t=cap, new_capacity_t=new, input_t=sol.act, utilisation=util,
+                      capacity_dual=dual, running_capacity_t=running_capacity(data, sol))
 
 
 def supply_use(data: ModelData, sol: Solution) -> pd.DataFrame:
-    s = node_sums(data, sol)["sup_out"]
-    y, n = s.shape
-    out = pd.DataFrame({
-        "year": np.repeat(data.years, n), "site": np.tile(data.supply.table["site"].to_numpy(), y),
-        "material": np.tile(data.supply.table["material"].to_numpy(), y),
-        "generation_t": data.supply.gen.ravel(), "stock_drawn_t": sol.draw.ravel(),
-        "shipped_t": s.ravel(), "disposed_t": sol.disp.ravel()})
+    out = _each_year(data, data.supply.table, _NODE_KEYS, generation_t=data.supply.gen, stock_drawn_t=sol.draw,
+                     shipped_t=node_sums(data, sol)["sup_out"], disposed_t=sol.disp)
     keep = out[["generation_t", "stock_drawn_t", "shipped_t", "disposed_t"]].abs().max(axis=1) > TOL
     return out[keep].reset_index(drop=True)
 
 
 def deliveries(data: ModelData, sol: Solution) -> pd.DataFrame:
-    s = node_sums(data, sol)["dem_in"]
-    y, n = s.shape
-    out = pd.DataFrame({
-        "year": np.repeat(data.years, n), "site": np.tile(data.demand.table["site"].to_numpy(), y),
-        "material": np.tile(data.demand.table["material"].to_numpy(), y),
-        "demand_t": data.demand.qty.ravel(),
-        "delivered_t": s.ravel(), "unmet_t": sol.unmet.ravel(), "value": data.demand.value.ravel(),
-        "shortage_t": _short(sol).ravel()})
+    out = _each_year(data, data.demand.table, _NODE_KEYS, demand_t=data.demand.qty,
+                     delivered_t=node_sums(data, sol)["dem_in"], unmet_t=sol.unmet, value=data.demand.value,
+                     shortage_t=_short(sol))
     keep = (out["demand_t"] > TOL) | (out["delivered_t"] > TOL)
     return out[keep].reset_index(drop=True)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from resynergy.monitor import summary_lines
+from resynergy.monitor import status_lines
 from resynergy.report.findings import PlanFindings
 from resynergy.schema import outputs as declared
 from resynergy.schema.cells import plain
@@ -90,8 +90,8 @@ def summary_table(s: PlanFindings) -> pd.DataFrame:
     rows = [("scenario", str(s.plan.scenario)), ("status", str(s.plan.status)),
             ("objective", s.plan.objective), ("mip_gap", getattr(s.plan, "mip_gap", None))]
     rows += [(k, v) for k, v in s.totals.items()]
-    rows += [("summary_zh", "\n".join(summary_lines(s.monitor, "zh", s.names))),
-             ("summary_en", "\n".join(summary_lines(s.monitor, "en", s.names)))]
+    rows += [("summary_zh", "\n".join(status_lines(s.monitor, "zh", s.names))),
+             ("summary_en", "\n".join(status_lines(s.monitor, "en", s.names)))]
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
@@ -213,8 +213,8 @@ def plan_json(s: PlanFindings, outputs: dict[str, str] | None = None,
         "shortage_totals": s.shortage_totals(),
         "shortages": _records(_table(tables, "shortages", lambda: shortages_table(s))),
         "corridor_shares": _records(_table(tables, "corridor_shares", lambda: corridors_table(s))),
-        "summary": {"zh": summary_lines(s.monitor, "zh", s.names),
-                    "en": summary_lines(s.monitor, "en", s.names)},
+        "summary": {"zh": status_lines(s.monitor, "zh", s.names),
+                    "en": status_lines(s.monitor, "en", s.names)},
         "timings_s": {str(k): _num(v) for k, v in (getattr(p, "timings", None) or {}).items()},
         # what the columns of plan.xlsx and flows.csv hold: name, unit, zh/en label, by table
         "columns": {name: declared.column_records(name, with_names=True)

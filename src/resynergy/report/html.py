@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from resynergy import __version__
 from resynergy.indicators import INDICATORS
-from resynergy.monitor import summary_lines
+from resynergy.monitor import status_lines
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
 from resynergy.report.figures import FIGURES, boundary_files, charts_js
@@ -337,7 +337,7 @@ def write_report(s: PlanFindings, path: Path) -> Path:
                  "year": [(y, str(y), str(y)) for y in s.years]},
         last_year=s.years[-1] if s.years else "", base_year=s.years[0] if s.years else "",
         status_zh=status(str(s.plan.status), "zh"), status_en=status(str(s.plan.status), "en"),
-        cards=cards(s), summary={lang: summary_lines(s.monitor, lang, s.names) for lang in LANGS},
+        cards=cards(s), summary={lang: status_lines(s.monitor, lang, s.names) for lang in LANGS},
         tables=report_tables(s), headline=pv.headline(s),
         report_data=inline_json(pv.report_data(s)), province_map=Markup(pv.province_map_svg(s)),
         sheets={k: outputs.table(v).sheet for k, v in TABLE_SHEETS.items()},

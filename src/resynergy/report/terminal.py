@@ -6,7 +6,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from resynergy.monitor import summary_lines
+from resynergy.monitor import status_lines
 from resynergy.planner.results import APART, split_costs
 from resynergy.report.findings import HEADLINE, PlanFindings, indicator_name
 from resynergy.report.labels import component, status
@@ -43,7 +43,7 @@ def print_summary(s: PlanFindings, console: Console, lang: str = "zh",
     if len(s.corridors()):
         console.print(corridor_table(s, lang))
     console.print(_flows_table(s, lang, flows))
-    for line in summary_lines(s.monitor, lang, s.names):
+    for line in status_lines(s.monitor, lang, s.names):
         console.print(line, markup=False, highlight=False)
     d = p.diagnosis if isinstance(p.diagnosis, pd.DataFrame) else pd.DataFrame()
     if len(d):

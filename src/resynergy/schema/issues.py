@@ -6,6 +6,7 @@ Messages exist in Chinese and English; ``ScenarioError`` carries every issue fou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 _MESSAGES: dict[str, tuple[str, str]] = {
     "unreadable": ("无法读取：{detail}", "cannot be read: {detail}"),
@@ -106,15 +107,18 @@ class Issue:
     column: str = ""
     value: object = None
     params: dict[str, object] = field(default_factory=dict)
+    # The message and hint tables {code: (zh, en)}: a subclass for another domain names its own.
+    messages: ClassVar[dict[str, tuple[str, str]]] = _MESSAGES
+    hints: ClassVar[dict[str, tuple[str, str]]] = _HINTS
 
     def text(self, lang: str = "zh") -> str:
         """What is wrong, in ``lang`` (``zh`` or ``en``), without the location."""
-        zh, en = _MESSAGES[self.code]
+        zh, en = self.messages[self.code]
         return (zh if lang == "zh" else en).format(**self.params)
 
     def hint(self, lang: str = "zh") -> str:
         """How to fix it, or "" when the message says it all."""
-        zh, en = _HINTS.get(self.code, ("", ""))
+        zh, en = self.hints.get(self.code, ("", ""))
         return zh if lang == "zh" else en
 
     def location(self, lang: str = "zh") -> str:

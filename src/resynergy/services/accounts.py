@@ -11,6 +11,7 @@ import math
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from pwdlib import PasswordHash
@@ -18,7 +19,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.orm import Session
 
 from resynergy.scenario.regions import province_code
-from resynergy.services import audit
+from resynergy.services import audit, database
 from resynergy.services.access import Actor
 from resynergy.services.settings import Settings
 from resynergy.store.models import ROLES, ApiToken, LoginSession, LoginThrottle, User, utcnow
@@ -69,6 +70,20 @@ def _hash_token(token: str) -> str:
 def _aware(ts: datetime) -> datetime:
     """SQLite returns naive datetimes; they are stored as UTC."""
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+_Secret = TypeVar("_Secret", LoginSession, ApiToken)
+
+
+def _live(db: Session, model: type[_Secret], token: str) -> _Secret | None:
+    """The session or API token whose secret is ``token``, while it lives: not revoked, not
+    expired, its user active."""
+    if not token:
+        return None
+    row = db.scalar(sa.select(model).where(model.token_hash == _hash_token(token)))
+    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= utcnow() or not row.user.active:
+        return None
+    return row
 
 
 class Accounts:
@@ -175,11 +190,9 @@ class Accounts:
 
     def session_for(self, db: Session, token: str) -> LoginSession | None:
         """The live session for a cookie value (idle and absolute timeouts applied)."""
-        if not token:
-            return None
-        s = db.scalar(sa.select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+        s = _live(db, LoginSession, token)
         now = utcnow()
-        if s is None or s.revoked_at is not None or _aware(s.expires_at) <= now or not s.user.active:
+        if s is None:
             return None
         if _aware(s.last_seen) + timedelta(minutes=self.settings.session_idle_minutes) <= now:
             return None
@@ -208,12 +221,7 @@ class Accounts:
         return token, t
 
     def token_for(self, db: Session, token: str) -> ApiToken | None:
-        if not token:
-            return None
-        t = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-        if t is None or t.revoked_at is not None or _aware(t.expires_at) <= utcnow() or not t.user.active:
-            return None
-        return t
+        return _live(db, ApiToken, token)
 
     def revoke_all(self, db: Session, user_id: int) -> None:
         now = utcnow()
@@ -239,8 +247,7 @@ def list_users(db: Session, role: str | None = None, limit: int | None = None,
     """Users in the order they were created (of one role when given): a page of them, and how
     many there are in all."""
     q = sa.select(User) if role is None else sa.select(User).where(User.role == role)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    return list(db.scalars(q.order_by(User.id).limit(limit).offset(offset))), total
+    return database.page(db, q, User.id, limit=limit, offset=offset)
 
 
 def find_user(db: Session, user_id: int | None) -> User | None:

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from resynergy import catalog, schema
 from resynergy.monitor.actuals import check_actual_flows, monitor_actuals, with_distances
-from resynergy.monitor.track import summary_lines
+from resynergy.monitor.track import status_lines
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario.regions import province_code
 from resynergy.schema.cells import plain, visible
 from resynergy.schema.coerce import RawTable
-from resynergy.services import access, audit, imports, registry
+from resynergy.services import access, audit, database, imports, registry
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import Rejected, issue_dict, own_issue
 from resynergy.services.settings import Settings
@@ -260,7 +260,7 @@ def list_flows(db: Session, actor: Actor, *, year: int | None = None, material: 
         s = REGISTRY["sites"]
         inside = sa.select(s.c.id).where(sa.func.substr(s.c.region, 1, 2) == province[:2])
         q = q.where(sa.or_(f.c.from_site.in_(inside), f.c.to_site.in_(inside)))
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    total = database.count(db, q)
     rows = db.execute(q.order_by(f.c.year.desc(), f.c.pk.desc()).limit(limit).offset(offset)).mappings().all()
     return [{k: plain(v) for k, v in dict(r).items() if k != "created_by"} for r in rows], total
 
@@ -308,7 +308,7 @@ def monitor(db: Session, actor: Actor) -> dict[str, Any]:
         "years": sorted(int(y) for y in flows["year"].unique()),
         "targets": json.loads(m.table.to_json(orient="records", force_ascii=False)),
         "trajectory": json.loads(m.trajectory.to_json(orient="records", force_ascii=False)),
-        "summary_zh": summary_lines(m, "zh", names), "summary_en": summary_lines(m, "en", names),
+        "summary_zh": status_lines(m, "zh", names), "summary_en": status_lines(m, "en", names),
     }
 
 

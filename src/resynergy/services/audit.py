@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from resynergy.schema.cells import plain, visible
+from resynergy.services import database
 from resynergy.services.access import Actor
 from resynergy.store.models import AuditEvent
 
@@ -58,13 +59,6 @@ def record_many(db: Session, actor: Actor, events: list[dict]) -> None:
 def events(db: Session, limit: int = 100, offset: int = 0, action: str = "", object_type: str = "",
            actor: str = "") -> tuple[list[AuditEvent], int]:
     """Newest first, filtered."""
-    q = sa.select(AuditEvent)
-    if action:
-        q = q.where(AuditEvent.action == action)
-    if object_type:
-        q = q.where(AuditEvent.object_type == object_type)
-    if actor:
-        q = q.where(AuditEvent.actor == actor)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
-    return list(rows), total
+    q = database.where_given(sa.select(AuditEvent), (AuditEvent.action, action),
+                             (AuditEvent.object_type, object_type), (AuditEvent.actor, actor))
+    return database.page(db, q, AuditEvent.id.desc(), limit=limit, offset=offset)

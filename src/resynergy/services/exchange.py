@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario.regions import province_code
 from resynergy.schema.cells import CONTROL_CHARS, plain, visible
-from resynergy.services import access, audit, registry, runs
+from resynergy.services import access, audit, database, registry, runs
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, issue_dict, own_issue
 from resynergy.store.models import (
@@ -115,39 +115,43 @@ def listing_record(listing: Listing) -> dict[str, Any]:
     return out
 
 
-def _visible_listings(actor: Actor) -> sa.Select:
-    cond = access.listing_filter(actor, Listing.organisation, Listing.site)
-    q = sa.select(Listing)
+def _allowed(model: type, cond: Any) -> sa.Select:
+    """The rows of ``model`` an access filter lets through (``cond`` None: all of them)."""
+    q = sa.select(model)
     return q if cond is None else q.where(cond)
+
+
+def _found(db: Session, query: sa.Select, what: str) -> Any:
+    """The one row ``query`` selects; NotFound (``what``) when there is none."""
+    hit = db.scalar(query)
+    if hit is None:
+        raise NotFound(what)
+    return hit
+
+
+def _visible_listings(actor: Actor) -> sa.Select:
+    return _allowed(Listing, access.listing_filter(actor, Listing.organisation, Listing.site))
 
 
 def list_listings(db: Session, actor: Actor, *, side: str = "", material: str = "", province: str = "",
                   organisation: str = "", active: bool | None = None, limit: int = 50, offset: int = 0
                   ) -> tuple[list[dict], int]:
     """Listings ``actor`` may read, newest first, filtered, with the total before paging."""
-    q = _visible_listings(actor)
-    if side:
-        q = q.where(Listing.side == side)
-    if material:
-        q = q.where(Listing.material == material)
-    if organisation:
-        q = q.where(Listing.organisation == organisation)
+    q = database.where_given(_visible_listings(actor), (Listing.side, side), (Listing.material, material),
+                             (Listing.organisation, organisation))
     if active is not None:
         q = q.where(Listing.active.is_(active))
     if province:
         sites = REGISTRY["sites"]
         q = q.where(Listing.site.in_(sa.select(sites.c.id).where(
             sa.func.substr(sites.c.region, 1, 2) == province[:2])))
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(Listing.id.desc()).limit(limit).offset(offset)).all()
+    rows, total = database.page(db, q, Listing.id.desc(), limit=limit, offset=offset)
     return [listing_record(r) for r in rows], total
 
 
 def get_listing(db: Session, actor: Actor, listing_id: int) -> dict:
-    hit = db.scalar(_visible_listings(actor).where(Listing.id == listing_id))
-    if hit is None:
-        raise NotFound(f"listing {listing_id}")
-    return listing_record(hit)
+    return listing_record(_found(db, _visible_listings(actor).where(Listing.id == listing_id),
+                                 f"listing {listing_id}"))
 
 
 # ---- listings: checking ----------------------------------------------------------------------
@@ -239,12 +243,19 @@ def _stale(listing_id: int) -> Rejected:
 
 def _writable(db: Session, actor: Actor, listing_id: int) -> Listing:
     access.require(actor, access.LISTING_WRITERS, "change listing")
-    listing = db.scalar(_visible_listings(actor).where(Listing.id == listing_id))
-    if listing is None:
-        raise NotFound(f"listing {listing_id}")
+    listing = _found(db, _visible_listings(actor).where(Listing.id == listing_id), f"listing {listing_id}")
     if not access.may_write_listing(actor, listing.organisation):
         raise Denied(actor, "change listing")
     return listing
+
+
+def _to_change(db: Session, actor: Actor, listing_id: int, version: int | None) -> Listing:
+    """The listing ``actor`` may change, read in the write transaction; 428 without a version."""
+    if version is None:
+        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
+                               "send the version the listing was read at (If-Match)")], 428)
+    _start(db)
+    return _writable(db, actor, listing_id)
 
 
 def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str, Any], version: int | None
@@ -252,11 +263,7 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
     """Change some fields of a listing (``version``: the row version read, required; -1 = any).
     The quantity may not fall below what accepted deals reserve."""
     access.require(actor, access.LISTING_WRITERS, "change listing")
-    if version is None:
-        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
-                               "send the version the listing was read at (If-Match)")], 428)
-    _start(db)
-    listing = _writable(db, actor, listing_id)
+    listing = _to_change(db, actor, listing_id, version)
     before = listing_record(listing)
     if "side" in changes and changes["side"] != listing.side:
         raise _refuse("not_allowed", "不能把供应改为需求（或反之）；请另发一条信息",
@@ -291,11 +298,7 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
 def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | None) -> None:
     """Delete a listing no deal refers to (one with deals is withdrawn instead: active = false)."""
     access.require(actor, access.LISTING_WRITERS, "delete listing")
-    if version is None:
-        raise Rejected([_issue("version_required", "请提供读取记录时的版本号（If-Match）",
-                               "send the version the listing was read at (If-Match)")], 428)
-    _start(db)
-    listing = _writable(db, actor, listing_id)
+    listing = _to_change(db, actor, listing_id, version)
     before = listing_record(listing)
     used = db.scalar(sa.select(sa.func.count()).select_from(Deal).where(
         sa.or_(Deal.offer_id == listing_id, Deal.want_id == listing_id))) or 0
@@ -564,26 +567,18 @@ def deal_record(deal: Deal) -> dict[str, Any]:
 
 
 def _visible_deals(actor: Actor) -> sa.Select:
-    cond = access.deal_filter(actor, Deal.seller_org, Deal.buyer_org, Deal.from_site, Deal.to_site)
-    q = sa.select(Deal)
-    return q if cond is None else q.where(cond)
+    return _allowed(Deal, access.deal_filter(actor, Deal.seller_org, Deal.buyer_org, Deal.from_site, Deal.to_site))
 
 
 def list_deals(db: Session, actor: Actor, *, state: str = "", limit: int = 50, offset: int = 0
                ) -> tuple[list[dict], int]:
-    q = _visible_deals(actor)
-    if state:
-        q = q.where(Deal.state == state)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(Deal.id.desc()).limit(limit).offset(offset)).all()
+    q = database.where_given(_visible_deals(actor), (Deal.state, state))
+    rows, total = database.page(db, q, Deal.id.desc(), limit=limit, offset=offset)
     return [deal_record(d) for d in rows], total
 
 
 def get_deal(db: Session, actor: Actor, deal_id: int) -> dict:
-    hit = db.scalar(_visible_deals(actor).where(Deal.id == deal_id))
-    if hit is None:
-        raise NotFound(f"deal {deal_id}")
-    return deal_record(hit)
+    return deal_record(_found(db, _visible_deals(actor).where(Deal.id == deal_id), f"deal {deal_id}"))
 
 
 def _deal_issue(code: str, zh: str, en: str, column: str = "", value: object = None) -> dict:
@@ -831,16 +826,10 @@ def console_matches(url: str | None, listing_id: int, k: int = 10) -> dict[str, 
     """:func:`matches` for ``resynergy exchange match``: the database at ``url`` (default as
     the server's), read as the console (every listing). NotFound for an unknown listing;
     LookupError when the database has no exchange tables yet (not migrated)."""
-    from resynergy.store import db as store
-
-    engine = store.make_engine(store.database_url(url))
-    try:
-        if "listings" not in sa.inspect(engine).get_table_names():
-            raise LookupError(store.database_url(url))
-        with store.session_factory(engine)() as db:
-            return matches(db, CONSOLE, listing_id, k)
-    finally:
-        engine.dispose()
+    with database.session(url) as db:
+        if "listings" not in sa.inspect(db.get_bind()).get_table_names():
+            raise LookupError(db.get_bind().engine.url.render_as_string(hide_password=True))
+        return matches(db, CONSOLE, listing_id, k)
 
 
 def region_names(db: Session, codes: set[str]) -> dict[str, tuple[str, str]]:

@@ -36,7 +36,7 @@ from resynergy import schema
 from resynergy.scenario import Scenario
 from resynergy.scenario import io as scenario_io
 from resynergy.schema.cells import formula_like, visible
-from resynergy.services import audit, registry
+from resynergy.services import audit, database, registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import Change, Rejected, issue_dict, merge_issues, own_issue
 from resynergy.services.settings import Settings
@@ -283,9 +283,7 @@ def listing(db: Session, actor: Actor, limit: int = 20, offset: int = 0) -> tupl
     q = sa.select(ImportRecord)
     if actor.role != "admin":
         q = q.where(ImportRecord.user_id == actor.user_id)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(ImportRecord.id.desc()).limit(limit).offset(offset)).all()
-    return list(rows), total
+    return database.page(db, q, ImportRecord.id.desc(), limit=limit, offset=offset)
 
 
 # ---- the error workbook -------------------------------------------------------------------

@@ -32,7 +32,7 @@ from resynergy.exchange import alerts as al
 from resynergy.exchange import manifests as mf
 from resynergy.exchange.manifests import Step
 from resynergy.scenario.regions import province_code
-from resynergy.services import access, audit
+from resynergy.services import access, audit, database
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.store.models import (
@@ -128,12 +128,17 @@ def actor_steps(actor: Actor, m: Manifest) -> list[str]:
     return out
 
 
+def _head(m: Manifest) -> dict:
+    """What every answer about a manifest starts with: its identity, state (in words) and version."""
+    zh, en = mf.STATE_TEXT[mf.State(m.state)]
+    return {"id": m.id, "number": m.number, "state": m.state, "state_zh": zh, "state_en": en,
+            "row_version": m.row_version, "deal_id": m.deal_id}
+
+
 def view(db: Session, actor: Actor, m: Manifest, sigs: list[mf.Signature] | None = None) -> dict:
     sigs = _signatures(db, m.id) if sigs is None else sigs
     state = mf.State(m.state)
-    return {"id": m.id, "number": m.number, "state": m.state, "state_zh": mf.STATE_TEXT[state][0],
-            "state_en": mf.STATE_TEXT[state][1], "row_version": m.row_version, "deal_id": m.deal_id,
-            "parent_id": m.parent_id, "fields": dict(m.fields),
+    return {**_head(m), "parent_id": m.parent_id, "fields": dict(m.fields),
             "locked": sorted(mf.locked_fields(state)), "signatures": [s.as_dict() for s in sigs],
             "next_steps": [s.value for s in mf.allowed_steps(state)], "my_steps": actor_steps(actor, m),
             "created_at": m.created_at.isoformat(), "updated_at": m.updated_at.isoformat()}
@@ -155,17 +160,13 @@ def list_manifests(db: Session, actor: Actor, *, state: str = "", to_sign: bool 
         rows = [m for m in db.scalars(q.order_by(Manifest.id.desc())).all() if actor_steps(actor, m)]
         total, rows = len(rows), rows[offset:offset + limit]
     else:
-        total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-        rows = list(db.scalars(q.order_by(Manifest.id.desc()).limit(limit).offset(offset)).all())
+        rows, total = database.page(db, q, Manifest.id.desc(), limit=limit, offset=offset)
     return [summary(actor, m) for m in rows], total
 
 
 def summary(actor: Actor, m: Manifest) -> dict:
     f = m.fields
-    state = mf.State(m.state)
-    return {"id": m.id, "number": m.number, "state": m.state, "state_zh": mf.STATE_TEXT[state][0],
-            "state_en": mf.STATE_TEXT[state][1], "row_version": m.row_version, "deal_id": m.deal_id,
-            "material": f.get("material", ""), "declared_kg": f.get("declared_kg"),
+    return {**_head(m), "material": f.get("material", ""), "declared_kg": f.get("declared_kg"),
             "received_kg": f.get("received_kg"), "from_site": f.get("from_site", ""), "to_site": f.get("to_site", ""),
             "generator_org": m.generator_org, "receiver_org": m.receiver_org, "carrier_org": m.carrier_org,
             "my_steps": actor_steps(actor, m)}
@@ -807,19 +808,27 @@ def set_approval_status(db: Session, actor: Actor, approval_id: int, version: in
     if status not in ("pending", "approved", "refused", "revoked"):
         raise Rejected([_issue("bad_choice", "状态应为 pending、approved、refused 或 revoked",
                                "status must be pending, approved, refused or revoked", "status", status)])
-    if version is None or version != r.row_version:
-        raise Rejected([_issue("stale", "批准记录已被他人修改，请重新读取", "the approval changed since you read it",
-                               "row_version")], status=412 if version is not None else 428)
-    t = TransferApproval.__table__
     before = _approval_dict(r)
-    if db.execute(sa.update(t).where(t.c.id == r.id, t.c.row_version == version).values(
-            status=status, row_version=version + 1, updated_at=utcnow())).rowcount != 1:
-        db.rollback()
-        raise Rejected([_issue("stale", "批准记录已被他人修改", "the approval changed meanwhile", "row_version")],
-                       status=412)
-    db.refresh(r)
+    _update_read(db, r, version, ("批准记录", "approval"), status=status)
     audit.record(db, actor, "update", "transfer_approval", r.id, before=before, after=_approval_dict(r))
     return _approval_dict(r)
+
+
+def _update_read(db: Session, r: TransferApproval | Licence, version: int | None, what: tuple[str, str],
+                 **values: Any) -> None:
+    """Write ``values`` into ``r`` as read at ``version`` with one conditional UPDATE (412 when it
+    changed since, or meanwhile; 428 without a version), then refresh ``r``."""
+    zh, en = what
+    if version is None or version != r.row_version:
+        raise Rejected([_issue("stale", f"{zh}已被他人修改，请重新读取", f"the {en} changed since you read it",
+                               "row_version")], status=412 if version is not None else 428)
+    t = type(r).__table__
+    if db.execute(sa.update(t).where(t.c.id == r.id, t.c.row_version == version).values(
+            **values, row_version=version + 1, updated_at=utcnow())).rowcount != 1:
+        db.rollback()
+        raise Rejected([_issue("stale", f"{zh}已被他人修改", f"the {en} changed meanwhile", "row_version")],
+                       status=412)
+    db.refresh(r)
 
 
 def create_licence(db: Session, actor: Actor, values: Mapping[str, Any]) -> dict:
@@ -857,17 +866,8 @@ def revoke_licence(db: Session, actor: Actor, licence_id: int, version: int | No
     r = db.get(Licence, licence_id)
     if r is None or not access.in_province(actor, r.province):
         raise NotFound(f"licence {licence_id}")
-    if version is None or version != r.row_version:
-        raise Rejected([_issue("stale", "许可证记录已被他人修改，请重新读取", "the licence changed since you read it",
-                               "row_version")], status=412 if version is not None else 428)
-    t = Licence.__table__
     before = _licence_dict(r)
-    if db.execute(sa.update(t).where(t.c.id == r.id, t.c.row_version == version).values(
-            active=False, row_version=version + 1, updated_at=utcnow())).rowcount != 1:
-        db.rollback()
-        raise Rejected([_issue("stale", "许可证记录已被他人修改", "the licence changed meanwhile", "row_version")],
-                       status=412)
-    db.refresh(r)
+    _update_read(db, r, version, ("许可证记录", "licence"), active=False)
     audit.record(db, actor, "update", "licence", r.id, before=before, after=_licence_dict(r))
     return _licence_dict(r)
 
@@ -875,10 +875,7 @@ def revoke_licence(db: Session, actor: Actor, licence_id: int, version: int | No
 def verify_stored(database_url: str, ref: str) -> dict:
     """Verify a stored manifest by id or number from the command line (whoever can open the
     database reads it all: no platform user is involved). Raises NotFound."""
-    from resynergy.store import db as store
-
-    sessions = store.session_factory(store.make_engine(database_url))
-    with sessions() as db:
+    with database.session(database_url) as db:
         cond = Manifest.number == ref
         if ref.isdigit() and len(ref) < 10:
             cond = sa.or_(cond, Manifest.id == int(ref))

@@ -28,7 +28,7 @@ from resynergy.scenario.validate import check_refs
 from resynergy.schema.cells import plain
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue, column_text
-from resynergy.services import access, audit
+from resynergy.services import access, audit, database
 from resynergy.services.access import Actor, Denied
 from resynergy.store.models import (
     EXTRA_COLUMNS,
@@ -205,7 +205,7 @@ def list_rows(db: Session, actor: Actor, table: str, *, province: str = "", mate
         by_name = [m for col in schema.columns(table) if col.ref
                    if (m := _name_matches(db, actor, col, q.lower())) is not None]
         query = query.where(sa.or_(*(sa.func.lower(c).like(needle) for c in text_cols), *by_name))
-    total = db.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    total = database.count(db, query)
     order = [t.c.pk]
     if sort in schema_columns(table):
         order = [t.c[sort].desc() if descending else t.c[sort].asc(), t.c.pk]

@@ -26,12 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from resynergy import __version__
-from resynergy.services import access, actuals, audit, scenarios
+from resynergy.services import access, actuals, audit, database, scenarios
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.services.settings import Settings
 from resynergy.services.worker import SUPERVISOR_PID
-from resynergy.states import ACTIVE_RUN, RunState
+from resynergy.states import ACTIVE_IMPORT, ACTIVE_RUN, ImportState, RunState
 from resynergy.store.models import (
     REGISTRY,
     ImportRecord,
@@ -47,7 +47,7 @@ log = logging.getLogger("resynergy.runs")
 
 def _public_regional(run: Run) -> bool:
     """A published region-wide plan: every staff member may read it, whatever their province."""
-    return run.published and run.state == "succeeded" and run.scenario.province == ""
+    return run.published and run.state == RunState.SUCCEEDED and run.scenario.province == ""
 
 
 def _visible(db: Session, actor: Actor, run_id: int, change: bool = False) -> Run:
@@ -148,12 +148,10 @@ def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0,
     if actor.role != "admin" and actor.province:  # own province, and the published region-wide plans
         q = q.where(sa.or_(ScenarioSnapshot.province == actor.province,
                            sa.and_(ScenarioSnapshot.province == "", Run.published.is_(True),
-                                   Run.state == "succeeded")))
+                                   Run.state == RunState.SUCCEEDED)))
     if state:
         q = q.where(Run.state == state)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
-    return list(rows), total
+    return database.page(db, q, Run.id.desc(), limit=limit, offset=offset)
 
 
 def cancel(db: Session, actor: Actor, run_id: int) -> Run:
@@ -165,9 +163,9 @@ def cancel(db: Session, actor: Actor, run_id: int) -> Run:
                                   f"the run has finished ({run.state}); nothing to cancel", "runs")], status=409)
     before = {"state": run.state}
     # conditional update: the supervisor may be moving the run on at the same moment
-    target = "cancelled" if run.state == "queued" else "cancelling"
+    target = RunState.CANCELLED if run.state == RunState.QUEUED else RunState.CANCELLING
     values: dict[str, Any] = {"state": target}
-    if target == "cancelled":
+    if target == RunState.CANCELLED:
         values["finished_at"] = utcnow()
     db.execute(sa.update(Run).where(Run.id == run.id, Run.state == run.state).values(**values))
     audit.record(db, actor, "cancel", "run", run.id, before=before, after={"state": target})
@@ -186,7 +184,7 @@ def publish(db: Session, actor: Actor, run_id: int, published: bool = True) -> R
     run = _visible(db, actor, run_id, change=True)
     if actor.role != "admin" and actor.province and run.scenario.province != actor.province:
         raise Denied(actor, "publish outside the province")
-    if run.state != "succeeded":
+    if run.state != RunState.SUCCEEDED:
         raise Rejected([own_issue("not_succeeded", "只有成功完成的运行才能发布",
                                   "only a succeeded run can be published", "runs")], status=409)
     audit.record(db, actor, "publish" if published else "unpublish", "run", run.id,
@@ -267,14 +265,14 @@ def result_page(db: Session, run: Run, name: str, limit: int, offset: int) -> tu
 def latest_published(db: Session, province: str = "") -> Run | None:
     """The latest published plan of one scope ('' = region-wide)."""
     return db.scalar(sa.select(Run).join(ScenarioSnapshot).where(
-        Run.published.is_(True), Run.state == "succeeded", ScenarioSnapshot.province == province)
+        Run.published.is_(True), Run.state == RunState.SUCCEEDED, ScenarioSnapshot.province == province)
         .order_by(Run.finished_at.desc().nulls_last(), Run.id.desc()).limit(1))
 
 
 def published_plans(db: Session) -> list[Run]:
     """The latest published plan of each scope: region-wide first, then provinces by code."""
     scopes = db.scalars(sa.select(ScenarioSnapshot.province).join(Run).where(
-        Run.published.is_(True), Run.state == "succeeded").distinct()).all()
+        Run.published.is_(True), Run.state == RunState.SUCCEEDED).distinct()).all()
     plans = [latest_published(db, p) for p in sorted(set(scopes))]
     return [p for p in plans if p is not None]
 
@@ -332,10 +330,10 @@ class Supervisor:
         """Runs left active by a previous server (no worker of ours runs them) have failed."""
         with self.sessions() as db:
             db.execute(sa.update(Run).where(Run.state.in_((RunState.RUNNING, RunState.CANCELLING))).values(
-                state="failed", finished_at=utcnow(),
+                state=RunState.FAILED, finished_at=utcnow(),
                 error="服务重启时运行中断 / the server restarted while the run was in progress"))
-            db.execute(sa.update(ImportRecord).where(ImportRecord.state == "running").values(
-                state="failed", finished_at=utcnow(),
+            db.execute(sa.update(ImportRecord).where(ImportRecord.state == ImportState.RUNNING).values(
+                state=ImportState.FAILED, finished_at=utcnow(),
                 error="服务重启时导入中断 / the server restarted while the import was in progress"))
             db.commit()
 
@@ -355,11 +353,11 @@ class Supervisor:
                 self._terminate(job)
             self._reap(job)
         with self.sessions() as db:
-            for run_id in db.scalars(sa.select(Run.id).where(Run.state == "cancelling")).all():
+            for run_id in db.scalars(sa.select(Run.id).where(Run.state == RunState.CANCELLING)).all():
                 if run_id in self.jobs:
                     self._terminate(self.jobs[run_id])
             free = self.workers - len(self.jobs)
-            queued = db.scalars(sa.select(Run.id).where(Run.state == "queued").order_by(Run.id)
+            queued = db.scalars(sa.select(Run.id).where(Run.state == RunState.QUEUED).order_by(Run.id)
                                 .limit(max(free, 0))).all() if free > 0 else []
         for run_id in queued:
             self._launch(run_id)
@@ -374,13 +372,13 @@ class Supervisor:
         if self.loads:
             return
         with self.sessions() as db:
-            waiting = db.scalar(sa.select(ImportRecord.id).where(ImportRecord.state == "queued")
+            waiting = db.scalar(sa.select(ImportRecord.id).where(ImportRecord.state == ImportState.QUEUED)
                                 .order_by(ImportRecord.id).limit(1))
             if waiting is None:
                 return
             claimed = db.execute(sa.update(ImportRecord).where(
-                ImportRecord.id == waiting, ImportRecord.state == "queued").values(
-                state="running", progress=0.0, stage="starting")).rowcount
+                ImportRecord.id == waiting, ImportRecord.state == ImportState.QUEUED).values(
+                state=ImportState.RUNNING, progress=0.0, stage="starting")).rowcount
             db.commit()
         if claimed:
             self.loads[waiting] = self._spawn(waiting, ["--import", str(waiting)])
@@ -398,29 +396,39 @@ class Supervisor:
         job.drain.start()
         return job
 
-    def _reap_load(self, job: _Job, wait: bool = False) -> None:
+    @staticmethod
+    def _ended(job: _Job, jobs: dict[int, _Job], what: str, wait: bool) -> int | None:
+        """The exit code of a worker that has ended (None while it runs): it leaves ``jobs``,
+        its stderr is read to the end and, when not empty, goes to the server log (a crash's
+        traceback belongs there, not in front of users)."""
         code = job.proc.wait(10) if wait else job.proc.poll()
         if code is None:
-            return
-        del self.loads[job.run_id]
+            return None
+        del jobs[job.run_id]
         if job.drain is not None:
             job.drain.join(5)
         if job.stderr_tail.strip():
-            log.warning("import %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, job.stderr_tail)
+            log.warning("%s %s: worker exited with code %s; its stderr:\n%s", what, job.run_id, code, job.stderr_tail)
+        return code
+
+    def _reap_load(self, job: _Job, wait: bool = False) -> None:
+        code = self._ended(job, self.loads, "import", wait)
+        if code is None:
+            return
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
         error = (f"超过时限 {self.time_limit_s:.0f} 秒，已终止 / stopped after the {self.time_limit_s:.0f} s "
                  f"time limit") if job.timed_out else \
             f"导入进程异常退出（{how}）/ the import worker stopped unexpectedly ({how})"
         with self.sessions() as db:  # only an import still active is ended here
             db.execute(sa.update(ImportRecord).where(ImportRecord.id == job.run_id,
-                                                     ImportRecord.state.in_(("queued", "running"))).values(
-                state="failed", error=error, finished_at=utcnow()))
+                                                     ImportRecord.state.in_(ACTIVE_IMPORT)).values(
+                state=ImportState.FAILED, error=error, finished_at=utcnow()))
             db.commit()
 
     def _launch(self, run_id: int) -> None:
         with self.sessions() as db:
-            claimed = db.execute(sa.update(Run).where(Run.id == run_id, Run.state == "queued").values(
-                state="running", started_at=utcnow(), progress=0.0, stage="starting")).rowcount
+            claimed = db.execute(sa.update(Run).where(Run.id == run_id, Run.state == RunState.QUEUED).values(
+                state=RunState.RUNNING, started_at=utcnow(), progress=0.0, stage="starting")).rowcount
             db.commit()
         if not claimed:
             return
@@ -445,23 +453,18 @@ class Supervisor:
                 pass
 
     def _reap(self, job: _Job, wait: bool = False) -> None:
-        code = job.proc.wait(10) if wait else job.proc.poll()
+        code = self._ended(job, self.jobs, "run", wait)
         if code is None:
             return
-        del self.jobs[job.run_id]
-        if job.drain is not None:
-            job.drain.join(5)
         stderr = job.stderr_tail
-        if stderr.strip():  # a crash's traceback belongs in the server log, not in front of users
-            log.warning("run %s: worker exited with code %s; its stderr:\n%s", job.run_id, code, stderr)
         with self.sessions() as db:
             # conditional: only a run still active is ended here (never one already finished)
             how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state == "cancelling").values(
-                state="cancelled", stage="cancelled", finished_at=utcnow()))
+            db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state == RunState.CANCELLING).values(
+                state=RunState.CANCELLED, stage=RunState.CANCELLED, finished_at=utcnow()))
             error = (f"超过运行时限 {self.time_limit_s:.0f} 秒，已终止 / "
                      f"stopped after the {self.time_limit_s:.0f} s run time limit") if job.timed_out else \
                 f"计算进程异常退出（{how}）/ the worker stopped unexpectedly ({how})"
             db.execute(sa.update(Run).where(Run.id == job.run_id, Run.state.in_(ACTIVE_RUN)).values(
-                state="failed", error=error, finished_at=utcnow(), trace=stderr[-100_000:]))
+                state=RunState.FAILED, error=error, finished_at=utcnow(), trace=stderr[-100_000:]))
             db.commit()

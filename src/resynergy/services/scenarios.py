@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.schema.cells import plain
-from resynergy.services import access, audit, registry
+from resynergy.services import access, audit, database, registry
 from resynergy.services.access import Actor
 from resynergy.services.registry import NotFound, Rejected, issue_dict
 from resynergy.store.models import REGISTRY_TABLES, ScenarioSnapshot
@@ -82,9 +82,7 @@ def listing(db: Session, actor: Actor, limit: int = 50, offset: int = 0) -> tupl
     q = sa.select(ScenarioSnapshot)
     if actor.role != "admin" and actor.province:
         q = q.where(ScenarioSnapshot.province == actor.province)
-    total = db.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(ScenarioSnapshot.id.desc()).limit(limit).offset(offset)).all()
-    return list(rows), total
+    return database.page(db, q, ScenarioSnapshot.id.desc(), limit=limit, offset=offset)
 
 
 def get(db: Session, actor: Actor, scenario_id: int) -> ScenarioSnapshot:

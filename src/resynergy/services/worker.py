@@ -85,9 +85,9 @@ class Progress:
         self._last = now
         with self.sessions() as db:
             state = db.scalar(sa.select(Run.state).where(Run.id == self.run_id))
-            if state == "cancelling":
+            if state == RunState.CANCELLING:
                 raise Cancelled()
-            db.execute(sa.update(Run).where(Run.id == self.run_id, Run.state == "running").values(
+            db.execute(sa.update(Run).where(Run.id == self.run_id, Run.state == RunState.RUNNING).values(
                 progress=max(0.0, min(1.0, float(fraction))), stage=str(stage)[:128]))
             db.commit()
 
@@ -108,7 +108,7 @@ def solve(run: Run, progress: Progress) -> tuple[dict[str, dict], str, dict[str,
     return out, str(getattr(plan, "solver_log", "") or ""), out[plans.OVERVIEW]["data"]
 
 
-def save(sessions, run_id: int, out: dict[str, dict], summary: dict, log_text: str) -> None:
+def save(sessions, run_id: int, out: dict[str, dict], overview: dict, log_text: str) -> None:
     """All outputs and the final state in one transaction — only while the run is still running
     (otherwise Superseded, and nothing is written)."""
     pause = float(os.environ.get(PAUSE_IN_SAVE, "0") or 0)
@@ -119,14 +119,15 @@ def save(sessions, run_id: int, out: dict[str, dict], summary: dict, log_text: s
             if i == 0 and pause:
                 db.flush()
                 time.sleep(pause)
-        # a run is only "succeeded" with a plan: a solver answer without a solution (infeasible,
+        # a run only succeeds with a plan: a solver answer without a solution (infeasible,
         # nothing found in time: no objective) ends the run as failed, its diagnosis kept
-        solved = (summary.get("objective") is not None
-                  and summary.get("status") != PlanStatus.INFEASIBLE)
-        done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state == "running").values(
-            state="succeeded" if solved else "failed", progress=1.0, stage="done", finished_at=utcnow(),
-            plan_status=str(summary.get("status", ""))[:16], objective=summary.get("objective"),
-            error="" if solved else f"求解器未给出方案 / the solver found no plan ({summary.get('status')})",
+        solved = (overview.get("objective") is not None
+                  and overview.get("status") != PlanStatus.INFEASIBLE)
+        done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state == RunState.RUNNING).values(
+            state=RunState.SUCCEEDED if solved else RunState.FAILED, progress=1.0, stage="done",
+            finished_at=utcnow(), plan_status=str(overview.get("status", ""))[:16],
+            objective=overview.get("objective"),
+            error="" if solved else f"求解器未给出方案 / the solver found no plan ({overview.get('status')})",
             log=log_text[-1_000_000:]))
         if done.rowcount != 1:
             raise Superseded()  # leaving the block rolls the results back
@@ -161,29 +162,29 @@ def main(run_id: int) -> int:
     try:
         with sessions() as db:
             run = db.get(Run, run_id)
-            if run is None or run.state != "running":
+            if run is None or run.state != RunState.RUNNING:
                 return 2
             _ = run.scenario.tables  # load before the session closes
-        out, solver_log, summary = solve(run, progress)
+        out, solver_log, overview = solve(run, progress)
         progress("saving", 0.95)
         time.sleep(float(os.environ.get(PAUSE_BEFORE_SAVE, "0") or 0))
-        save(sessions, run_id, out, summary, solver_log + "\n" + log_buffer.getvalue())
+        save(sessions, run_id, out, overview, solver_log + "\n" + log_buffer.getvalue())
         return 0
     except Superseded:
         return 4
     except Cancelled:
-        _finish(sessions, run_id, "cancelled", "", log_buffer.getvalue())
+        _finish(sessions, run_id, RunState.CANCELLED, "", log_buffer.getvalue())
         return 0
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
         trace = traceback.format_exc()
         sys.stderr.write(trace)  # the supervisor writes it to the server log
-        _finish(sessions, run_id, "failed", plain_error(exc, run_id), log_buffer.getvalue(), trace)
+        _finish(sessions, run_id, RunState.FAILED, plain_error(exc, run_id), log_buffer.getvalue(), trace)
         return 1
     finally:
         engine.dispose()
 
 
-def _finish(sessions, run_id: int, state: str, error: str, text: str, trace: str = "") -> bool:
+def _finish(sessions, run_id: int, state: RunState, error: str, text: str, trace: str = "") -> bool:
     """End the run as ``state`` unless it has ended already (True when this call ended it)."""
     with sessions() as db:
         done = db.execute(sa.update(Run).where(Run.id == run_id, Run.state.in_((RunState.RUNNING, RunState.CANCELLING))).values(

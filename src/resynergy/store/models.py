@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from resynergy import schema
-from resynergy.states import RunState
+from resynergy.states import ImportState, RunState
 from resynergy.store import roles
 
 # Scenario tables kept in the registry (defined with the schema, so web and commands name them
@@ -264,9 +264,11 @@ class ImportRecord(Base):
     counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {table: {"created": n, "updated": n}}
     issues: Mapped[list] = mapped_column(sa.JSON, default=list)
     error_workbook: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    # a background import (the built-in dataset): queued → running → succeeded | failed, with the
-    # worker's progress and stage like a run's; an upload is checked in its request ("succeeded")
-    state: Mapped[str] = mapped_column(sa.String(16), default="succeeded", server_default="succeeded", index=True)
+    # ImportState: a background import (the built-in dataset) goes queued → running → succeeded |
+    # failed, with the worker's progress and stage like a run's; an upload is checked in its
+    # request (succeeded). No CHECK constraint (none in the migrations either).
+    state: Mapped[str] = mapped_column(sa.String(16), default=ImportState.SUCCEEDED,
+                                       server_default=ImportState.SUCCEEDED.value, index=True)
     progress: Mapped[float] = mapped_column(default=1.0, server_default="1")
     stage: Mapped[str] = mapped_column(sa.String(128), default="", server_default="")
     error: Mapped[str] = mapped_column(sa.Text, default="", server_default="")

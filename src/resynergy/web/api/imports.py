@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from resynergy import datasets
 from resynergy.schema import REGISTRY_TABLES
 from resynergy.services import access, imports, loads
+from resynergy.states import ImportState
 from resynergy.web import i18n
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, NOT_FOUND, TOO_LARGE, ApiError, IssueOut
@@ -31,7 +32,7 @@ class ImportOut(BaseModel):
     counts: dict[str, dict[str, int]]
     issues: list[IssueOut]
     has_error_workbook: bool
-    state: Literal["queued", "running", "succeeded", "failed"]
+    state: ImportState
     progress: float
     stage: str
     stage_zh: str

@@ -59,7 +59,7 @@ def published_scopes(db: DB):
             summary="A published plan's aggregates (the whole region by default) / 已发布规划（汇总）")
 def published_plan(db: DB, province: Scope = ""):
     run = _published(db, province)
-    s = runs.result(db, run, "summary").data
+    s = runs.result(db, run, plans.OVERVIEW).data
     return {"run_id": run.id, "title": run.title, "scope": run.scenario.province,
             "scope_name": runs.scope_label(db, run.scenario.province), "finished_at": run.finished_at,
             "status": s.get("status", ""), "years": s.get("years", []), "totals": s.get("totals", {}),

@@ -229,9 +229,9 @@ def compare_runs(db: DB, actor: CurrentActor, a: Annotated[int, Query(ge=1, le=2
     """Every quantity of both plans (costs, emissions, each indicator by year, each target's
     attainment) with B − A; names and texts in ``lang``."""
     ra, rb = runs.get(db, actor, a), runs.get(db, actor, b)
-    if ra.state != "succeeded" or rb.state != "succeeded":
+    if ra.state != RunState.SUCCEEDED or rb.state != RunState.SUCCEEDED:
         raise ApiError(409, "not_succeeded", "只能对比成功完成的运行", "only succeeded runs can be compared")
-    rows = plans.compare(runs.result(db, ra, "summary").data, runs.result(db, rb, "summary").data, lang)
+    rows = plans.compare(runs.result(db, ra, plans.OVERVIEW).data, runs.result(db, rb, plans.OVERVIEW).data, lang)
     return {"a": run_out(ra), "b": run_out(rb), "rows": rows}
 
 

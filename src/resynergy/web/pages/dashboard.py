@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from resynergy import datasets
 from resynergy.services import access, imports, loads, plans, runs
 from resynergy.services.registry import NotFound, counts
+from resynergy.states import RunState
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.pages.templates import render
 
@@ -21,7 +22,7 @@ PUBLIC_FIGURES = ("sankey", "attainment", "trajectory")
 def _latest_visible(db, actor) -> runs.Run | None:
     if actor.role not in access.STAFF or not actor.signed_in:
         return None
-    items, _ = runs.listing(db, actor, limit=1, state="succeeded")
+    items, _ = runs.listing(db, actor, limit=1, state=RunState.SUCCEEDED)
     return items[0] if items else None
 
 
@@ -33,7 +34,7 @@ def dashboard(request: Request, db: DB, actor: CurrentActor, msg: str = "",
     which = "published_plan"
     if run is None and staff and not scope:
         run, which = _latest_visible(db, actor), "latest_run"
-    summary = runs.result(db, run, "summary").data if run is not None else None
+    summary = runs.result(db, run, plans.OVERVIEW).data if run is not None else None
     readable = run is not None and staff and (
         access.can_read_scope(actor, run.scenario.province) or (run.published and run.scenario.province == ""))
     if readable:

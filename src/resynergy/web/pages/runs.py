@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from resynergy.services import access, plans, runs, scenarios
 from resynergy.services.registry import Rejected
+from resynergy.states import RunState
 from resynergy.web import i18n
 from resynergy.web.api.runs import RunOptions
 from resynergy.web.deps import DB, CurrentActor, platform
@@ -31,7 +32,7 @@ def _index(request, db, actor, msg="", issues=None, status=200):
                   run_params={r.id: parameters(r.options, lang) for r in items},
                   scope_names={r.id: labels[r.scenario.province] for r in items},
                   issues=issues or [], can_edit=actor.role in access.EDITORS,
-                  succeeded=[r for r in items if r.state == "succeeded"])
+                  succeeded=[r for r in items if r.state == RunState.SUCCEEDED])
 
 
 @router.get("/runs")
@@ -84,10 +85,10 @@ def submit(request: Request, db: DB, actor: CurrentActor, scenario_id: Annotated
 def compare(request: Request, db: DB, actor: CurrentActor, a: Annotated[int, Query(ge=1)],
             b: Annotated[int, Query(ge=1)]):
     ra, rb = runs.get(db, actor, a), runs.get(db, actor, b)
-    if ra.state != "succeeded" or rb.state != "succeeded":
+    if ra.state != RunState.SUCCEEDED or rb.state != RunState.SUCCEEDED:
         return _index(request, db, actor, msg="nothing_to_compare", status=409)
     lang = lang_of(request)
-    cmp = plans.compare(runs.result(db, ra, "summary").data, runs.result(db, rb, "summary").data, lang)
+    cmp = plans.compare(runs.result(db, ra, plans.OVERVIEW).data, runs.result(db, rb, plans.OVERVIEW).data, lang)
     sections = [(("status", "total", "cost", "co2"), i18n.t("totals", lang)),
                 (("indicator",), i18n.t("indicators", lang)), (("attainment",), i18n.t("targets", lang))]
     return render(request, actor, "compare.html", a=ra, b=rb, cmp=cmp, sections=sections,
@@ -120,7 +121,7 @@ def parameters(options: dict, lang: str) -> str:
 @router.get("/runs/{run_id}")
 def detail(request: Request, db: DB, actor: CurrentActor, run_id: int):
     run = runs.get(db, actor, run_id)
-    summary = runs.result(db, run, "summary").data if run.state == "succeeded" else None
+    summary = runs.result(db, run, plans.OVERVIEW).data if run.state == RunState.SUCCEEDED else None
     figures = [(n, f"/api/v1/runs/{run.id}/figures/{n}") for n in RUN_FIGURES] if summary else []
     # a province-scoped planner reads the published region-wide plan, but may not change it
     in_scope = access.can_read_scope(actor, run.scenario.province)

@@ -19,6 +19,7 @@ from resynergy.report.html import inline_json
 from resynergy.schema import outputs
 from resynergy.schema.numbers import quantity
 from resynergy.services.access import Actor
+from resynergy.states import ACTIVE_IMPORT, ACTIVE_RUN, ImportState, RunState
 from resynergy.web import i18n
 
 
@@ -53,7 +54,9 @@ def environment() -> Environment:
     env.filters["number"] = _number
     env.filters["tojson_safe"] = _json_attr
     env.filters["cst"] = _cst
-    env.globals.update(version=__version__, TABLES=i18n.TABLES, ROLES=i18n.ROLES, STATES=i18n.STATES)
+    env.globals.update(version=__version__, TABLES=i18n.TABLES, ROLES=i18n.ROLES, STATES=i18n.STATES,
+                       RunState=RunState, ImportState=ImportState, ACTIVE_RUN=ACTIVE_RUN,
+                       ACTIVE_IMPORT=ACTIVE_IMPORT)
     return env
 
 
