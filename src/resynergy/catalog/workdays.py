@@ -18,6 +18,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
+ESTIMATE_NOTE = ("（估算：{year} 年放假安排尚未发布，按周一至周五计）",
+                 "(estimate: the {year} holiday notice is not yet out; counted Monday–Friday)")
+"""zh/en words for a date counted with an ``*_or_estimate`` function; ``{year}`` is the year
+whose holiday notice is missing (the web pages and the CLI say it the same way)."""
+
 
 class CalendarRangeError(ValueError):
     """The working-day calendar does not cover ``year``; ``params`` name the covered years and

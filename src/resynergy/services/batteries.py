@@ -208,7 +208,7 @@ def _store(db: Session, actor: Actor, frame: pd.DataFrame, how: str) -> dict[str
     for (org, province), r in zip(placed, dated.itertuples(index=False), strict=True):
         rec = {c: plain(getattr(r, c)) for c in EVENT_COLUMNS}
         rec.update(unit_code=r.unit_code, unit_id=ids[r.unit_code], event_time=pd.Timestamp(r.when).to_pydatetime(),
-                   uploaded_on=r.uploaded_on, deadline=r.deadline,
+                   uploaded_on=r.uploaded_on, deadline=r.deadline, deadline_estimated=bool(r.deadline_estimated),
                    working_days=None if pd.isna(r.working_days) else int(r.working_days),
                    deadline_rules=r.rules, org_uscc=org or "", province=province)
         rows.append(rec)
@@ -354,6 +354,7 @@ def _event_out(r: dict, lang: str) -> dict:
             "counterparty": r["counterparty"], "new_code": r["new_code"], "parent_code": r["parent_code"],
             "mass_kg": plain(r["mass_kg"]), "uploaded_on": r["uploaded_on"].isoformat() if r["uploaded_on"] else None,
             "deadline": r["deadline"].isoformat() if isinstance(r["deadline"], date) else None,
+            "deadline_estimated": bool(r["deadline_estimated"]),
             "working_days": None if pd.isna(r["working_days"]) else int(r["working_days"]),
             "status": r["status"], "days_late": None if pd.isna(r["days_late"]) else int(r["days_late"]),
             "rules": r["rules"], "note": r["note"]}
