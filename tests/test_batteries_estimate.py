@@ -59,6 +59,12 @@ def test_a_deadline_in_2027_is_stored_returned_and_shown_as_an_estimate(client):
     assert "(estimate: the 2027 holiday notice is not yet out; counted Monday–Friday)" in page
     assert JUNE in page and DECEMBER in page
     assert page.count("estimate: the") == 1  # the June event is overdue too, but exact
+    # a stored estimate is not trusted to pick the overdue rows (it may be stale once the 2027
+    # notice is installed): a row whose stored deadline is later than today is still recounted
+    with client.sessions() as db, db.begin():
+        db.execute(sa.text("UPDATE battery_events SET deadline = '2027-02-26' WHERE unit_code = :c"), {"c": DECEMBER})
+    late = client.get("/api/v1/battery-events/overdue", headers=admin).json()
+    assert {(x["unit_code"], x["deadline"]) for x in late} == {(DECEMBER, "2027-01-05"), (JUNE, "2026-07-02")}
 
 
 def test_the_cli_marks_the_estimated_deadline(tmp_path):

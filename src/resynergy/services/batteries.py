@@ -441,7 +441,10 @@ def overdue(db: Session, actor: Actor, as_of: date | None = None, lang: str = "z
         raise access.Denied(actor, "read batteries")
     as_of = as_of or today()
     e = BATTERY_EVENTS
-    late = sa.or_(sa.and_(e.c.uploaded_on.is_(None), e.c.deadline < as_of), e.c.uploaded_on > e.c.deadline)
+    # a stored estimated deadline (counted Monday–Friday) may be stale once that year's holiday
+    # notice is installed: those rows are always read, and with_deadlines below recounts them
+    late = sa.or_(sa.and_(e.c.uploaded_on.is_(None), e.c.deadline < as_of), e.c.uploaded_on > e.c.deadline,
+                  e.c.deadline_estimated)
     rows = db.execute(sa.select(e).where(late, *_visible(actor, e)).order_by(e.c.deadline).limit(limit)).all()
     frame = _frame(list(rows))
     if frame.empty:
