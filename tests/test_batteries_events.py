@@ -135,13 +135,23 @@ def test_bad_rows_are_all_reported_with_their_cells(tmp_path):
     assert "events.csv" in text and "row 3" in text
 
 
-def test_a_deadline_beyond_the_calendar_is_a_located_error(tmp_path):
-    last = events.calendar_years()[1]
-    path = write(tmp_path, f"{PACK},retired,{last}-12-28,D,dismantler,130600,LSVAB2BR1KN000001,BF1,,,,,,")
-    with pytest.raises(ScenarioError) as exc:
-        events.read_events(path, today=date(last, 12, 31))
-    (issue,) = exc.value.issues
-    assert issue.code == "calendar_years" and issue.row == 2 and str(last + 1) in issue.message("en")
+def test_a_deadline_beyond_the_calendar_is_estimated_and_flagged_not_refused(tmp_path):
+    # chinesecalendar 1.11 ends with 2026; an event of 15 Dec 2026 with a 15-working-day deadline
+    # must still be accepted (the 2027 holiday notice comes out in Nov–Dec 2026)
+    assert events.calendar_years()[1] == 2026
+    path = write(tmp_path, f"{PACK},retired,2026-12-15,D,dismantler,130600,LSVAB2BR1KN000001,BF1,,,,,,",
+                 "T02PB02B20000188K0000007,retired,2026-06-10,D,dismantler,130600,LSVAB2BR1KN000002,BF2,,,,,,")
+    frame = events.read_events(path, today=date(2026, 12, 20))
+    d = events.with_deadlines(frame, as_of=date(2026, 12, 20)).set_index(pd.Index(["december", "june"]))
+    # 16–18 Dec (3), 21–25 (8), 28–31 Dec, all 2026 working days (12); then Monday–Friday in
+    # 2027 (no notice yet, so 1 Jan counts): Fri 1 (13), Mon 4 (14), Tue 5 Jan (15)
+    assert d.loc["december", "working_days"] == 15
+    assert d.loc["december", "deadline"] == date(2027, 1, 5) and bool(d.loc["december", "deadline_estimated"])
+    assert d.loc["december", "status"] == "pending"
+    # a June 2026 event stays inside the calendar: exact, not flagged
+    assert d.loc["june", "deadline"] == events.add_working_days(date(2026, 6, 10), 15) == date(2026, 7, 2)
+    assert not d.loc["june", "deadline_estimated"] and d.loc["june", "status"] == "overdue"
+    assert d["deadline_estimated"].dtype == bool
 
 
 def test_an_xlsx_event_file_reads_like_the_csv(tmp_path):

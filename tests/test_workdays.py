@@ -51,6 +51,21 @@ def test_beyond_the_calendar_is_a_clear_error_in_both_languages():
         workdays.is_workday(date(first - 1, 5, 1))
 
 
+def test_add_or_estimate_is_exact_inside_the_calendar_and_flags_monday_to_friday_beyond():
+    for start, n in ((date(2024, 9, 27), 7), (date(2024, 2, 5), 15), (date(2026, 6, 10), 0)):
+        assert workdays.add_workdays_or_estimate(start, n) == (workdays.add_workdays(start, n), False)
+    last = workdays.calendar_years()[1]
+    start = date(last, 12, 28)
+    due, estimated = workdays.add_workdays_or_estimate(start, 10)
+    assert estimated and due.year == last + 1 and due.weekday() < 5
+    # the same rule as the alerts' estimate: counting back gives the same number, flagged
+    assert workdays.workdays_between_or_estimate(start, due) == (10, True)
+    with pytest.raises(workdays.CalendarRangeError):
+        workdays.add_workdays(start, 10)
+    with pytest.raises(ValueError):
+        workdays.add_workdays_or_estimate(start, -1)
+
+
 def test_batteries_use_the_same_calendar():
     assert events.is_workday is workdays.is_workday
     assert events.add_working_days is workdays.add_workdays

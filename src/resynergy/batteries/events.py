@@ -4,7 +4,9 @@
 with an overdue list for regulators.
 
 Counting: the event day is not counted; "N working days" ends on the N-th working day after
-it (notes/batteries.md §2.3). Years the calendar does not cover are refused, never guessed.
+it (notes/batteries.md §2.3). A deadline in a year the calendar does not cover yet (the State
+Council publishes next year's holidays each November–December) is counted Monday–Friday for
+those days and flagged ``deadline_estimated``: marked, never refused, never passed off as exact.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ calendar_version = workdays.calendar_version
 calendar_years = workdays.calendar_years
 is_workday = workdays.is_workday
 add_working_days = workdays.add_workdays
+add_working_days_or_estimate = workdays.add_workdays_or_estimate
 
 
 # ---- reading and checking ------------------------------------------------------------------
@@ -163,8 +166,7 @@ def read_events(path: str | Path, history: pd.DataFrame | None = None, today: da
 def check_events(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame | None = None,
                  today: date | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """Events with parsed ``when`` (and ``uploaded_on``), and every problem of their rows: codes,
-    times, values each event type needs, VINs, element masses, order rules and whether the
-    working-day calendar covers their deadlines."""
+    times, values each event type needs, VINs, element masses and order rules."""
     issues: list[Issue] = []
     types = event_types()
     frame = frame.reset_index(drop=True).copy()
@@ -221,7 +223,6 @@ def check_events(frame: pd.DataFrame, source: str = TABLE, history: pd.DataFrame
         issues += tree_issues(frame, source, today)
     if not issues:
         issues += order_issues(frame, source, history)
-        issues += calendar_issues(frame, source)
     return frame, issues
 
 
@@ -306,29 +307,18 @@ def deadline_rule(event: str, actor_role: str, when: date) -> DeadlineRule | Non
     return max(found, key=lambda r: r.effective_from) if found else None
 
 
-def calendar_issues(frame: pd.DataFrame, source: str = TABLE) -> list[Issue]:
-    """Rows whose deadline falls in a year the working-day calendar does not cover."""
-    issues: list[Issue] = []
-    for r in frame.itertuples(index=False):
-        rule = deadline_rule(r.event, r.actor_role, pd.Timestamp(r.when).date())
-        if rule is None:
-            continue
-        try:
-            add_working_days(pd.Timestamp(r.when).date(), rule.working_days)
-        except CalendarRangeError as exc:
-            issues.append(BatteryIssue("calendar_years", TABLE, source, int(r.row), "time", r.time, exc.params))
-    return issues
-
-
 STATUSES = ("on_time", "late", "overdue", "pending", "no_rule")
 
 
 def with_deadlines(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Each event's upload deadline (working days under the rule in force), and its status on
     ``as_of``: on_time, late (uploaded after the deadline), overdue (not uploaded, deadline
-    passed), pending, or no_rule (no upload obligation for this event and actor)."""
+    passed), pending, or no_rule (no upload obligation for this event and actor).
+    ``deadline_estimated`` is True where the deadline passes days beyond the working-day
+    calendar, counted Monday–Friday (:func:`resynergy.catalog.workdays.add_workdays_or_estimate`)."""
     out = frame.copy()
     deadline: list[date | None] = []
+    estimated: list[bool] = []
     wd: list[int | None] = []
     late: list[int | None] = []
     status: list[str] = []
@@ -338,12 +328,13 @@ def with_deadlines(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
         rule = deadline_rule(r.event, r.actor_role, day)
         if rule is None:
             deadline.append(None)
+            estimated.append(False)
             wd.append(None)
             status.append("no_rule")
             late.append(None)
             rules.append("")
             continue
-        due = add_working_days(day, rule.working_days)
+        due, guessed = add_working_days_or_estimate(day, rule.working_days)
         up = r.uploaded_on if isinstance(r.uploaded_on, date) else None
         if up is not None:
             status.append("on_time" if up <= due else "late")
@@ -352,9 +343,10 @@ def with_deadlines(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
             status.append("overdue" if as_of > due else "pending")
             late.append((as_of - due).days if as_of > due else 0)
         deadline.append(due)
+        estimated.append(guessed)
         wd.append(rule.working_days)
         rules.append(rule.rules)
-    return out.assign(deadline=deadline, working_days=pd.array(wd, dtype="Int64"), status=status,
+    return out.assign(deadline=deadline, deadline_estimated=pd.array(estimated, dtype=bool), working_days=pd.array(wd, dtype="Int64"), status=status,
                       days_late=pd.array(late, dtype="Int64"), rules=rules)
 
 

@@ -38,8 +38,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "role_for_event": ("「{event_zh}」事件应由以下类别的单位记录：{choices}", "event {event_en} is recorded by: {choices}"),
     "bad_vin": ("车辆识别代号（VIN）应为 17 位字母数字（不含 I、O、Q）", "a VIN has 17 letters and digits (no I, O or Q)"),
     "bad_masses": ("回收元素质量应写成 元素=千克;…，元素为 {choices}", "recovered masses should read element=kg;… with elements {choices}"),
-    "calendar_years": ("工作日历只覆盖 {first}–{last} 年（chinesecalendar {version}），无法计算 {year} 年的期限",
-                       "the working-day calendar covers {first}–{last} only (chinesecalendar {version}); cannot count deadlines in {year}"),
     "below_norm": ("低于规范条件要求 {threshold}（{norm}）", "below the norm's {threshold} ({norm})"),
     "bad_rule": ("规则表有误：{detail}", "rule table is wrong: {detail}"),
 }
@@ -48,7 +46,6 @@ HINTS: dict[str, tuple[str, str]] = {
     "code_length": ("完整编码 24 位；梯次利用重新编码 19 位；不要包含空格或前缀", "a full code has 24 characters, a re-coded cascade product 19; no spaces or prefixes"),
     "code_charset": ("编码只含数字和大写字母", "codes hold digits and capital letters only"),
     "order_before": ("补报之前的事件，或检查电池编码是否写错", "upload the missing earlier event, or check the battery code"),
-    "calendar_years": ("升级 chinesecalendar（国务院每年 11–12 月公布次年放假安排）", "upgrade chinesecalendar (the State Council publishes next year's holidays each Nov–Dec)"),
 }
 
 

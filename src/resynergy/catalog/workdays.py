@@ -5,7 +5,8 @@ A working day is Monday–Friday minus the statutory holidays, plus the designat
 working days (调休, often a Saturday or Sunday), as the State Council's yearly holiday notice
 sets them. The notices come from the ``chinesecalendar`` package (one table per year; v1.11
 covers 2004–2026). The State Council publishes next year's notice each November–December, so a
-year beyond the table is refused with :class:`CalendarRangeError`, never guessed.
+year beyond the table is refused with :class:`CalendarRangeError` by the exact functions; the
+``*_or_estimate`` functions count such days Monday–Friday instead and say so (an estimate).
 
 Counting: the start day is not counted; "N working days after D" ends on the N-th working day
 after D (notes/batteries.md §2.3), and :func:`workdays_between` counts the working days after
@@ -16,6 +17,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import cache
+
+ESTIMATE_NOTE = ("（估算：{year} 年放假安排尚未发布，按周一至周五计）",
+                 "(estimate: the {year} holiday notice is not yet out; counted Monday–Friday)")
+"""zh/en words for a date counted with an ``*_or_estimate`` function; ``{year}`` is the year
+whose holiday notice is missing (the web pages and the CLI say it the same way)."""
 
 
 class CalendarRangeError(ValueError):
@@ -66,14 +72,38 @@ def is_workday(day: date) -> bool:
 
 
 def add_workdays(start: date, n: int) -> date:
-    """The N-th working day after ``start`` (``start`` itself not counted; n ≥ 0)."""
+    """The N-th working day after ``start`` (``start`` itself not counted; n ≥ 0).
+    CalendarRangeError when a day it passes is beyond the calendar."""
+    return _add(start, n, estimate=False)[0]
+
+
+def add_workdays_or_estimate(start: date, n: int) -> tuple[date, bool]:
+    """:func:`add_workdays`, except that days in years beyond the calendar are counted as
+    Monday–Friday (no holidays, no 调休); the second value is True when any such day was passed
+    (the date is an estimate until that year's holiday notice is installed)."""
+    return _add(start, n, estimate=True)
+
+
+def _workday_or_estimate(day: date) -> tuple[bool, bool]:
+    """Whether ``day`` is a working day, and whether that is an estimate (Monday–Friday, beyond the calendar)."""
+    if covers(day):
+        return is_workday(day), False
+    return day.weekday() < 5, True
+
+
+def _add(start: date, n: int, estimate: bool) -> tuple[date, bool]:
     if n < 0:
         raise ValueError(f"工作日数不能为负：{n} / the number of working days cannot be negative: {n}")
-    day, counted = start, 0
+    day, counted, estimated = start, 0, False
     while counted < n:
         day += timedelta(days=1)
-        counted += is_workday(day)
-    return day
+        if estimate:
+            work, guessed = _workday_or_estimate(day)
+            estimated |= guessed
+        else:
+            work = is_workday(day)
+        counted += work
+    return day, estimated
 
 
 def workdays_between(a: date, b: date) -> int:
@@ -90,16 +120,13 @@ def workdays_between(a: date, b: date) -> int:
 def workdays_between_or_estimate(a: date, b: date) -> tuple[int, bool]:
     """:func:`workdays_between`, except that days in years beyond the calendar are counted as
     Monday–Friday (no holidays, no 调休): an estimate, flagged by the second value being True.
-    For alerts that must still be raised in a year whose holiday notice is not yet installed;
-    deadlines that are decided on (e.g. a battery upload being late) use the exact functions."""
+    For alerts that must still be raised in a year whose holiday notice is not yet installed
+    (battery upload deadlines use :func:`add_workdays_or_estimate` the same way, flagged)."""
     if b <= a:
         return 0, False
     n, estimated = 0, False
     for i in range(1, (b - a).days + 1):
-        day = a + timedelta(days=i)
-        if covers(day):
-            n += is_workday(day)
-        else:
-            estimated = True
-            n += day.weekday() < 5
+        work, guessed = _workday_or_estimate(a + timedelta(days=i))
+        n += work
+        estimated |= guessed
     return n, estimated

@@ -84,8 +84,8 @@ def events_cmd(file: Annotated[Path, typer.Argument(help="Event file (.csv or .x
         _unit(d, unit, as_json, lang)
         return
     if as_json:
-        cols = ["row", "unit_code", "event", "actor", "actor_role", "when", "deadline", "working_days", "uploaded_on",
-                "status", "days_late", "rules"]
+        cols = ["row", "unit_code", "event", "actor", "actor_role", "when", "deadline", "deadline_estimated", "working_days",
+                "uploaded_on", "status", "days_late", "rules"]
         print(json.dumps({"file": str(file), "as_of": day.isoformat(), "events": len(d), "units": int(d["unit_code"].nunique()),
                           "status": counts, "calendar": f"chinesecalendar {events.calendar_version()}",
                           "records": json.loads(d[cols].to_json(orient="records", date_format="iso", force_ascii=False)),
@@ -103,14 +103,24 @@ def events_cmd(file: Annotated[Path, typer.Argument(help="Event file (.csv or .x
     _print(say(lang, "逾期清单（供监管部门）：", "Overdue list (for regulators):"))
     for r in late.itertuples(index=False):
         _print(say(lang,
-                   f"  第 {r.row} 行 {r.unit_code} {events.event_types()[r.event].zh}（{r.actor}）：{r.working_days} 个工作日内应于 {r.deadline} 前上传，"
+                   f"  第 {r.row} 行 {r.unit_code} {events.event_types()[r.event].zh}（{r.actor}）：{r.working_days} 个工作日内应于 {r.deadline}{_estimate(r, lang)} 前上传，"
                    + (f"实际 {r.uploaded_on} 上传，晚 {r.days_late} 天" if r.status == "late" else f"尚未上传，已逾期 {r.days_late} 天"),
-                   f"  row {r.row} {r.unit_code} {r.event} ({r.actor}): due by {r.deadline} ({r.working_days} working days); "
+                   f"  row {r.row} {r.unit_code} {r.event} ({r.actor}): due by {r.deadline} ({r.working_days} working days){_estimate(r, lang)}; "
                    + (f"uploaded {r.uploaded_on}, {r.days_late} days late" if r.status == "late" else f"not uploaded, {r.days_late} days overdue")))
 
 
 STATUS_WORDS = {"on_time": ("按时上传", "on time"), "late": ("逾期上传", "uploaded late"), "overdue": ("逾期未上传", "overdue"),
                 "pending": ("期限未到", "not yet due"), "no_rule": ("无上传时限", "no upload deadline")}
+
+
+def _estimate(r, lang: Lang) -> str:  # noqa: ANN001 - a row of with_deadlines
+    """The estimate note of a deadline counted Monday–Friday beyond the working-day calendar ('' when exact)."""
+    from resynergy.catalog import workdays
+
+    if not r.deadline_estimated:
+        return ""
+    note = workdays.ESTIMATE_NOTE[0 if lang is Lang.zh else 1].format(year=r.deadline.year)
+    return note if lang is Lang.zh else " " + note
 
 
 def _status(key: str, lang: Lang) -> str:
@@ -144,7 +154,8 @@ def _unit(d, code: str, as_json: bool, lang: Lang) -> None:  # noqa: ANN001 - a 
         console.err.print(say(lang, f"文件中没有电池 {code} 的事件", f"No events of {code} in the file"), markup=False)
         raise typer.Exit(1)
     related = [x.new for x in recoded if x.original == code] + [x.original for x in recoded if x.new == code]
-    cols = ["row", "unit_code", "event", "actor", "actor_role", "place", "when", "deadline", "uploaded_on", "status", "days_late"]
+    cols = ["row", "unit_code", "event", "actor", "actor_role", "place", "when", "deadline", "deadline_estimated", "uploaded_on",
+            "status", "days_late"]
     if as_json:
         print(json.dumps({"unit": code, "ancestors": tree.ancestors(code), "descendants": tree.descendants(code),
                           "recoded": related,
@@ -160,7 +171,7 @@ def _unit(d, code: str, as_json: bool, lang: Lang) -> None:  # noqa: ANN001 - a 
         _print(say(lang, "  梯次利用编码关联：", "  re-coded as / from: ") + ", ".join(related))
     types = events.event_types()
     for r in hist.itertuples(index=False):
-        due = f"{r.deadline}" if r.deadline else "-"
+        due = f"{r.deadline}{_estimate(r, lang)}" if r.deadline else "-"
         _print(f"  {str(r.when)[:16]}  {types[r.event].zh if lang is Lang.zh else r.event:<8} {r.unit_code}  {r.actor}（{r.place}）"
                f"  {say(lang, '期限', 'due')} {due}  {_status(r.status, lang)}")
 

@@ -208,7 +208,7 @@ def _store(db: Session, actor: Actor, frame: pd.DataFrame, how: str) -> dict[str
     for (org, province), r in zip(placed, dated.itertuples(index=False), strict=True):
         rec = {c: plain(getattr(r, c)) for c in EVENT_COLUMNS}
         rec.update(unit_code=r.unit_code, unit_id=ids[r.unit_code], event_time=pd.Timestamp(r.when).to_pydatetime(),
-                   uploaded_on=r.uploaded_on, deadline=r.deadline,
+                   uploaded_on=r.uploaded_on, deadline=r.deadline, deadline_estimated=bool(r.deadline_estimated),
                    working_days=None if pd.isna(r.working_days) else int(r.working_days),
                    deadline_rules=r.rules, org_uscc=org or "", province=province)
         rows.append(rec)
@@ -354,6 +354,7 @@ def _event_out(r: dict, lang: str) -> dict:
             "counterparty": r["counterparty"], "new_code": r["new_code"], "parent_code": r["parent_code"],
             "mass_kg": plain(r["mass_kg"]), "uploaded_on": r["uploaded_on"].isoformat() if r["uploaded_on"] else None,
             "deadline": r["deadline"].isoformat() if isinstance(r["deadline"], date) else None,
+            "deadline_estimated": bool(r["deadline_estimated"]),
             "working_days": None if pd.isna(r["working_days"]) else int(r["working_days"]),
             "status": r["status"], "days_late": None if pd.isna(r["days_late"]) else int(r["days_late"]),
             "rules": r["rules"], "note": r["note"]}
@@ -440,7 +441,10 @@ def overdue(db: Session, actor: Actor, as_of: date | None = None, lang: str = "z
         raise access.Denied(actor, "read batteries")
     as_of = as_of or today()
     e = BATTERY_EVENTS
-    late = sa.or_(sa.and_(e.c.uploaded_on.is_(None), e.c.deadline < as_of), e.c.uploaded_on > e.c.deadline)
+    # a stored estimated deadline (counted Monday–Friday) may be stale once that year's holiday
+    # notice is installed: those rows are always read, and with_deadlines below recounts them
+    late = sa.or_(sa.and_(e.c.uploaded_on.is_(None), e.c.deadline < as_of), e.c.uploaded_on > e.c.deadline,
+                  e.c.deadline_estimated)
     rows = db.execute(sa.select(e).where(late, *_visible(actor, e)).order_by(e.c.deadline).limit(limit)).all()
     frame = _frame(list(rows))
     if frame.empty:

@@ -661,6 +661,8 @@ BATTERY_EVENTS = sa.Table(
     sa.Column("deadline", sa.Date(), nullable=True, index=True),  # upload deadline (working days)
     sa.Column("working_days", sa.Integer(), nullable=True),
     sa.Column("deadline_rules", sa.String(64), nullable=False, server_default=""),
+    # the deadline passes days beyond the working-day calendar, counted Monday–Friday (an estimate)
+    sa.Column("deadline_estimated", sa.Boolean(), nullable=False, server_default=sa.false()),
     _org_ref("battery_events"),
     *_bookkeeping(),
     sqlite_autoincrement=True)

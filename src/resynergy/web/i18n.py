@@ -4,6 +4,7 @@ scenario schema; everything else is here, keyed by a short id."""
 from __future__ import annotations
 
 from resynergy import schema
+from resynergy.catalog import workdays
 from resynergy.report.labels import LANGS  # noqa: F401 - the pages speak the report's languages
 
 DEFAULT_LANG = "zh"
@@ -318,3 +319,5 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
     "battery_matches_note": ("按道路危险货物运输的最低运费匹配最近的储能、通信基站需求或再生利用企业；未预留产能（估计）",
                      "matched to the cheapest storage / base-station demand or licensed recycler by road (dangerous goods); capacities not reserved (estimate)"), }
 add_words(BATTERY_MESSAGES)
+# battery upload deadlines beyond the working-day calendar (estimate branch)
+add_words({"deadline_estimated": workdays.ESTIMATE_NOTE})

@@ -62,6 +62,8 @@ class EventOut(BaseModel):
     mass_kg: float | None
     uploaded_on: str | None
     deadline: str | None = Field(description="上传期限（工作日，国务院放假安排）/ upload deadline in working days")
+    deadline_estimated: bool = Field(description="期限跨入放假安排尚未发布的年份，该部分按周一至周五估算 / the deadline "
+                                    "runs into a year whose holiday notice is not yet out; those days are counted Monday–Friday")
     working_days: int | None
     status: Literal["on_time", "late", "overdue", "pending", "no_rule"]
     days_late: int | None
