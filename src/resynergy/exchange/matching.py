@@ -292,6 +292,20 @@ class Transport:
             far = max(far, (target - c) / r)
         return far
 
+    def _road_blocks(self, gc: np.ndarray, same: np.ndarray) -> list[np.ndarray]:
+        """The direct and on-site option columns for pairs ``gc`` km apart (``same``: one site):
+        f + r·gc per direct mode, an (n, modes) block (not between a site and itself when an
+        on-site mode serves that), and the on-site column."""
+        blocks = []
+        if self.direct:
+            direct = self._fixed + gc[:, None] * self._per_km
+            if self.onsite:
+                direct[same] = np.inf
+            blocks.append(direct)
+        if self.onsite:
+            blocks.append(np.where(same, self._onsite_fixed, np.inf)[:, None])
+        return blocks
+
     def score(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cheapest option (index into ``options``, -1 = none) and its cost + CO2 yuan/t, from
         sites ``s`` to sites ``u`` (site positions). One array expression per kind of option
@@ -301,14 +315,7 @@ class Transport:
             return np.full(n, -1), np.full(n, np.inf)
         gc = self._gc(s, u)
         same = s == u
-        blocks = []
-        if self.direct:  # f + r·gc per direct mode, an (n, modes) block
-            direct = self._fixed + gc[:, None] * self._per_km
-            if self.onsite:
-                direct[same] = np.inf
-            blocks.append(direct)
-        if self.onsite:
-            blocks.append(np.where(same, self._onsite_fixed, np.inf)[:, None])
+        blocks = self._road_blocks(gc, same)
         if self.rail:  # (pair, road mode, offer-side terminal, want-side terminal), a-major
             a, b = self._acc0[s], self._acc0[u]
             road_a, road_b = self._acc_cost[s], self._acc_cost[u]  # (n, modes, kt)
@@ -357,14 +364,7 @@ class Transport:
         a = np.sin(dp / 2) ** 2 + cc * np.sin(dl / 2) ** 2
         gc = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
         same = u == s
-        blocks = []
-        if self.direct:
-            direct = self._fixed + gc[:, None] * self._per_km
-            if self.onsite:
-                direct[same] = np.inf
-            blocks.append(direct)
-        if self.onsite:
-            blocks.append(np.where(same, self._onsite_fixed, np.inf)[:, None])
+        blocks = self._road_blocks(gc, same)
         if self.rail:
             far = self._acc0[u]
             mine, theirs = self._acc_cost[s][None], self._acc_cost[u]  # (1|n, modes, kt)

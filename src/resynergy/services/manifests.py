@@ -739,12 +739,7 @@ def decide_approval(db: Session, actor: Actor, approval_id: int, version: int | 
     required to refuse; the official document number may be given on approval). The
     destination's regulators see the request but do not decide it (the origin province decides
     after the destination agrees: Solid Waste Law art. 82, notes/manifests.md §1.1)."""
-    access.require(actor, access.LICENSORS, "decide transfer request")
-    r = db.get(TransferApproval, approval_id)
-    if r is None or not access.in_province(actor, r.origin_province, r.dest_province):
-        raise NotFound(f"approval {approval_id}")
-    if not access.in_province(actor, r.origin_province):
-        raise Denied(actor, "only the origin province decides")
+    r = _origin_approval(db, actor, approval_id, "decide transfer request")
     reason, reference = (reason or "").strip(), (reference or "").strip()
     issues = []
     if decision not in DECISIONS:
@@ -798,13 +793,20 @@ def list_approvals(db: Session, actor: Actor) -> list[dict]:
     return [_approval_dict(r) for r in db.scalars(q).all()]
 
 
-def set_approval_status(db: Session, actor: Actor, approval_id: int, version: int | None, status: str) -> dict:
-    access.require(actor, access.LICENSORS, "change transfer approval")
+def _origin_approval(db: Session, actor: Actor, approval_id: int, what: str) -> TransferApproval:
+    """An approval record the actor's province decides: 404 outside both provinces, 403 for the
+    destination's regulators (they see it; the origin province decides)."""
+    access.require(actor, access.LICENSORS, what)
     r = db.get(TransferApproval, approval_id)
     if r is None or not access.in_province(actor, r.origin_province, r.dest_province):
         raise NotFound(f"approval {approval_id}")
     if not access.in_province(actor, r.origin_province):
         raise Denied(actor, "only the origin province decides")
+    return r
+
+
+def set_approval_status(db: Session, actor: Actor, approval_id: int, version: int | None, status: str) -> dict:
+    r = _origin_approval(db, actor, approval_id, "change transfer approval")
     if status not in ("pending", "approved", "refused", "revoked"):
         raise Rejected([_issue("bad_choice", "状态应为 pending、approved、refused 或 revoked",
                                "status must be pending, approved, refused or revoked", "status", status)])

@@ -58,21 +58,26 @@ class LinkManifest(BaseModel):
     to_site: str = Field("", max_length=128)
 
 
-class NewApproval(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "kind": "filing", "origin_province": "130000", "dest_province": "110000",
-        "generator_org": "91130800MA0A00000W", "receiver_org": "91110000MA0B00000X", "material": "steel_slag",
-        "quantity_kg": 50000000, "valid_from": "2022-01-01", "valid_to": "2022-12-31", "reference": "冀环固备〔2022〕1号"}]})
-    kind: Literal["approval", "filing"]
+class _Transfer(BaseModel):
+    """What a cross-province transfer record names, whoever files it."""
+    model_config = ConfigDict(extra="forbid")
     origin_province: str = Field(pattern=r"^\d{6}$")
     dest_province: str = Field(pattern=r"^\d{6}$")
-    generator_org: str = Field(min_length=1, max_length=18)
     receiver_org: str = Field(min_length=1, max_length=18)
     material: str = Field("", max_length=64)
     waste_code: str = Field("", max_length=16)
     quantity_kg: int = Field(gt=0, le=10**13)
     valid_from: str = Field(max_length=10)
     valid_to: str = Field(max_length=10)
+
+
+class NewApproval(_Transfer):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "kind": "filing", "origin_province": "130000", "dest_province": "110000",
+        "generator_org": "91130800MA0A00000W", "receiver_org": "91110000MA0B00000X", "material": "steel_slag",
+        "quantity_kg": 50000000, "valid_from": "2022-01-01", "valid_to": "2022-12-31", "reference": "冀环固备〔2022〕1号"}]})
+    kind: Literal["approval", "filing"]
+    generator_org: str = Field(min_length=1, max_length=18)
     reference: str = Field("", max_length=64)
 
 
@@ -81,21 +86,13 @@ class ApprovalStatus(BaseModel):
     status: Literal["pending", "approved", "refused", "revoked"]
 
 
-class NewRequest(BaseModel):
+class NewRequest(_Transfer):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "kind": "approval", "origin_province": "130000", "dest_province": "110000",
         "receiver_org": "91110000MA0B00000X", "waste_code": "900-041-49", "quantity_kg": 20000000,
         "valid_from": "2022-01-01", "valid_to": "2022-12-31"}]})
     kind: Literal["approval", "filing"] = "approval"
-    origin_province: str = Field(pattern=r"^\d{6}$")
-    dest_province: str = Field(pattern=r"^\d{6}$")
     generator_org: str = Field("", max_length=18, description="移出人；企业用户为本单位 / the generator (an enterprise: its own)")
-    receiver_org: str = Field(min_length=1, max_length=18)
-    material: str = Field("", max_length=64)
-    waste_code: str = Field("", max_length=16)
-    quantity_kg: int = Field(gt=0, le=10**13)
-    valid_from: str = Field(max_length=10)
-    valid_to: str = Field(max_length=10)
 
 
 class Decision(BaseModel):
