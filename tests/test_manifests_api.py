@@ -19,7 +19,7 @@ from resynergy.services import manifests
 from resynergy.services.registry import Rejected
 from resynergy.store.models import Manifest, ManifestSignature
 from support.manifests import ORG_C, actor, make_deal
-from support.platform import ORG_A, ORG_B, PASSWORD, Platform
+from support.platform import ORG_A, ORG_B, Platform, add_users
 
 
 @dataclass
@@ -40,19 +40,8 @@ class MW(Platform):
 @pytest.fixture
 def mw(app, users):
     p = app.state.platform
-    from resynergy.services.access import Actor
-    from resynergy.store.models import User
-
-    with p.sessions() as db:
-        extra = {"carrier": ("enterprise", ORG_C, ""), "regulator_bj": ("regulator", "", "110000"),
-                 "regulator_tj": ("regulator", "", "120000")}
-        for name, (role, org, prov) in extra.items():
-            u = p.accounts.create_user(db, Actor(None, "t", "admin"), name, PASSWORD, role, org, prov)
-            db.commit()
-            users.ids[name] = u.id
-            raw, _ = p.accounts.issue_token(db, db.get(User, u.id))
-            db.commit()
-            users.headers[name] = {"Authorization": f"Bearer {raw}"}
+    add_users(app, users, {"carrier": ("enterprise", ORG_C, ""), "regulator_bj": ("regulator", "", "110000"),
+                           "regulator_tj": ("regulator", "", "120000")})
     deal = make_deal(p.sessions, ORG_A, ORG_B, "cd-mine", "bj-site", quantity_t=100.0)
     with TestClient(app) as client:
         r = client.post("/api/v1/transfer-approvals", headers=users.headers["regulator"], json={

@@ -9,10 +9,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from resynergy.services.access import Actor
-from resynergy.store.models import User
 from support.manifests import ORG_C, make_deal
-from support.platform import ORG_A, ORG_B, PASSWORD, seed
+from support.platform import ORG_A, ORG_B, add_users, seed
 
 REQUEST = {"origin_province": "130000", "dest_province": "110000", "receiver_org": ORG_B, "material": "tailings",
            "quantity_kg": 100_000, "valid_from": "2022-01-01", "valid_to": "2022-12-31"}
@@ -21,17 +19,8 @@ REQUEST = {"origin_province": "130000", "dest_province": "110000", "receiver_org
 @pytest.fixture
 def tw(app):
     users = seed(app)
-    p = app.state.platform
-    extra = {"carrier": ("enterprise", ORG_C, ""), "regulator_he": ("regulator", "", "130000"),
-             "regulator_bj": ("regulator", "", "110000"), "regulator_tj": ("regulator", "", "120000")}
-    with p.sessions() as db:
-        for name, (role, org, prov) in extra.items():
-            u = p.accounts.create_user(db, Actor(None, "t", "admin"), name, PASSWORD, role, org, prov)
-            db.commit()
-            users.ids[name] = u.id
-            raw, _ = p.accounts.issue_token(db, db.get(User, u.id))
-            db.commit()
-            users.headers[name] = {"Authorization": f"Bearer {raw}"}
+    add_users(app, users, {"carrier": ("enterprise", ORG_C, ""), "regulator_he": ("regulator", "", "130000"),
+                           "regulator_bj": ("regulator", "", "110000"), "regulator_tj": ("regulator", "", "120000")})
     with TestClient(app) as c:
         yield c, users.headers, app
 

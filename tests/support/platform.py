@@ -151,6 +151,22 @@ def seed(app, tables=None) -> Users:
     return Users(headers, ids)
 
 
+def add_users(app, users: Users, extra: dict[str, tuple[str, str, str]]) -> None:
+    """More users beside ``seed``'s ({name: (role, org, province)}), with their bearer headers."""
+    from resynergy.services.access import Actor
+    from resynergy.store.models import User
+
+    p = app.state.platform
+    with p.sessions() as db:
+        for name, (role, org, prov) in extra.items():
+            u = p.accounts.create_user(db, Actor(None, "t", "admin"), name, PASSWORD, role, org, prov)
+            db.commit()
+            users.ids[name] = u.id
+            raw, _ = p.accounts.issue_token(db, db.get(User, u.id))
+            db.commit()
+            users.headers[name] = {"Authorization": f"Bearer {raw}"}
+
+
 
 def sign_in(client, username: str, password: str = PASSWORD):
     """Sign in through the login page (its CSRF token included); the response of the POST."""
