@@ -19,6 +19,7 @@ not one the actor may see) and ``access.Denied`` (401/403).
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from resynergy.scenario.regions import province_code
 from resynergy.services import access, audit, database
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
+from resynergy.services.settings import Settings
 from resynergy.store.models import (
     REGISTRY,
     Deal,
@@ -534,12 +536,40 @@ def verify_document(text: str | bytes) -> dict:
             "problems": [problem_dict(p) for p in problems]}
 
 
+def workbook(m: dict) -> bytes:
+    """The manifest in the official blocks (移出人, 废物, 承运人, 接受人, 利用处置) and its signatures."""
+    from openpyxl import Workbook
+
+    from resynergy.schema.cells import formula_like
+
+    def safe(v: Any) -> Any:
+        return "'" + v if isinstance(v, str) and formula_like(v) else v
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "联单 manifest"
+    ws.append(["栏目 block", "项目", "field", "值 value"])
+    for block, (zh, en), field in layout():
+        ws.append([block, zh, en, safe(m["fields"].get(field))])
+    ws.append([])
+    ws.append(["状态 state", m["state_zh"], m["state_en"], m["state"]])
+    sigs = wb.create_sheet("签字 signatures")
+    sigs.append(["序号 seq", "环节 frame", "单位 org", "角色 role", "签字人 signer", "时间 signed at",
+                 "上一哈希 prev", "哈希 SHA-256"])
+    for s in m["signatures"]:
+        sigs.append([s["seq"], s["frame"], s["org"], s["role"], safe(s["signer"]), s["signed_at"], s["prev"], s["hash"]])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 # ---- alerts -------------------------------------------------------------------------------
-def policy_of(weight_tolerance: float | None = None, receipt_days: int | None = None) -> al.Policy:
+def policy_of(settings: Settings) -> al.Policy:
+    """The alert policy: the defaults with the platform's settings (weight tolerance, receipt days)."""
     base = al.DEFAULT_POLICY
-    return al.Policy(base.weight_tolerance if weight_tolerance is None else weight_tolerance,
-                     base.weight_tolerance_kg, base.receipt_days if receipt_days is None else receipt_days,
-                     base.receipt_working_days)
+    w, d = settings.manifest_weight_tolerance, settings.manifest_receipt_days
+    return al.Policy(base.weight_tolerance if w is None else w, base.weight_tolerance_kg,
+                     base.receipt_days if d is None else d, base.receipt_working_days)
 
 
 class _Facts:

@@ -7,7 +7,6 @@ allowed next, in Chinese and English."""
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Annotated, Any, Literal
 
@@ -202,43 +201,15 @@ def export_json(db: DB, actor: CurrentActor, manifest_id: Id):
             responses={**COMMON_RESPONSES, **NOT_FOUND, 200: {"content": {_XLSX: {}}, "description": "XLSX"}})
 def export_xlsx(db: DB, actor: CurrentActor, manifest_id: Id):
     m = manifests.get(db, actor, manifest_id)
-    return Response(workbook(m), media_type=_XLSX,
+    return Response(manifests.workbook(m), media_type=_XLSX,
                     headers={"Content-Disposition": f'attachment; filename="manifest-{m["number"]}.xlsx"'})
 
-
-def workbook(m: dict) -> bytes:
-    """The manifest in the official blocks (移出人, 废物, 承运人, 接受人, 利用处置) and its signatures."""
-    from openpyxl import Workbook
-
-    from resynergy.schema.cells import formula_like
-
-    def safe(v: Any) -> Any:
-        return "'" + v if isinstance(v, str) and formula_like(v) else v
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "联单 manifest"
-    ws.append(["栏目 block", "项目", "field", "值 value"])
-    for block, (zh, en), field in manifests.layout():
-        ws.append([block, zh, en, safe(m["fields"].get(field))])
-    ws.append([])
-    ws.append(["状态 state", m["state_zh"], m["state_en"], m["state"]])
-    sigs = wb.create_sheet("签字 signatures")
-    sigs.append(["序号 seq", "环节 frame", "单位 org", "角色 role", "签字人 signer", "时间 signed at",
-                 "上一哈希 prev", "哈希 SHA-256"])
-    for s in m["signatures"]:
-        sigs.append([s["seq"], s["frame"], s["org"], s["role"], safe(s["signer"]), s["signed_at"], s["prev"], s["hash"]])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 @router.get("/alerts", summary="Manifest alerts for the parties and both provinces' regulators / 联单预警",
             responses=COMMON_RESPONSES)
 def alerts(request: Request, db: DB, actor: CurrentActor, kind: Annotated[str, Query(max_length=32)] = ""):
-    s = platform(request).settings
-    policy = manifests.policy_of(s.manifest_weight_tolerance, s.manifest_receipt_days)
-    items = manifests.alerts(db, actor, policy=policy, kind=kind)
+    items = manifests.alerts(db, actor, policy=manifests.policy_of(platform(request).settings), kind=kind)
     return {"items": items, "total": len(items)}
 
 

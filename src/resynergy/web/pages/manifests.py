@@ -21,8 +21,7 @@ KG_FIELDS = tuple(f.name for f in mf.FIELDS if f.kind in ("kg", "int"))
 
 
 def _policy(request: Request):
-    s = platform(request).settings
-    return manifests.policy_of(s.manifest_weight_tolerance, s.manifest_receipt_days)
+    return manifests.policy_of(platform(request).settings)
 
 
 @router.get("/manifests")
