@@ -149,8 +149,9 @@ def define_variables(m: linopy.Model, d: ModelData, rows: dict[str, list[str]], 
     - build[y, f] ∈ {0, 1} ≤ buildable[y, f] (candidates), unless ``fixed_build`` fixes them.
 
     And two rows that only bound one decision over the years:
-    stock_left: Σ_{y' ≤ y} stock_draw[y', s] ≤ stock0[s]  (several years, stock to draw);
-    build_once: Σ_y build[y, f] ≤ 1  (several years, candidates).
+
+        stock_left: Σ_{y' ≤ y} stock_draw[y', s] ≤ stock0[s]  (several years, stock to draw);
+        build_once: Σ_y build[y, f] ≤ 1  (several years, candidates).
 
     Variables that exist only for some nodes are bounded to 0 elsewhere rather than masked:
     under linopy's v1 semantics a masked (absent) term blanks the whole row it is added to."""
@@ -202,11 +203,11 @@ def define_variables(m: linopy.Model, d: ModelData, rows: dict[str, list[str]], 
 def define_balances(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
     """Mass balance of every node, per year y:
 
-    supply_balance[y, s]:  Σ_{a from s} flow[y, a] + disposal[y, s] − stock_draw[y, s] = gen[y, s]
-    output_balance[y, o]:  Σ_{a from o} flow[y, a] + market[y, o] − rate[o]·activity[y, f(o)] = 0
-    input_balance[y, i]:   Σ_{a into i} flow[y, a] − rate[i]·activity[y, f(i)] = 0
-    demand_balance[y, d]:  Σ_{a into d} flow[y, a] + unmet[y, d] + shortage[y, d] = qty[y, d]
-    virgin_supply[y, p]:   Σ_{d in pool p} unmet[y, d] ≤ virgin capacity[y, p]  (finite pools)
+        supply_balance[y, s]:  Σ_{a from s} flow[y, a] + disposal[y, s] − stock_draw[y, s] = gen[y, s]
+        output_balance[y, o]:  Σ_{a from o} flow[y, a] + market[y, o] − rate[o]·activity[y, f(o)] = 0
+        input_balance[y, i]:   Σ_{a into i} flow[y, a] − rate[i]·activity[y, f(i)] = 0
+        demand_balance[y, d]:  Σ_{a into d} flow[y, a] + unmet[y, d] + shortage[y, d] = qty[y, d]
+        virgin_supply[y, p]:   Σ_{d in pool p} unmet[y, d] ≤ virgin capacity[y, p]  (finite pools)
     """
     year, x = v.year, v.x
     sup = _idx("sup", len(d.supply.table))
@@ -245,19 +246,19 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
     """Facility capacity, expansion, siting and minimum load, per year y and facility f, with
     open[y, f] = Σ_{y' ≤ y} build[y', f] and cum_exp[y, f] = Σ_{y' ≤ y} expansion[y', f]:
 
-    capacity:         activity − cum_exp − cap_c·open ≤ cap0·avail
-                      (linking 'bigm': activity − cum_exp ≤ cap0·avail + cap_c·buildable and
-                      open_bigm: activity − M·open ≤ 0 for candidates)
-    expansion_limit:  cum_exp − headroom·open ≤ headroom·avail  (facilities that can expand;
-                      a candidate's headroom only once built)
-    candidate_link:   flow[y, a] − U[y, a]·open[y, f(a)] ≤ 0 for arcs into candidates, U the least
-                      of what the facility can take of the material, the arc's lane and its source
-                      (the strong facility-location formulation)
-    expansion_switch: cum_exp − headroom·expanded ≤ 0 for existing facilities that can grow
-                      and have a minimum load (expanded[y, f] ∈ {0, 1}: expanded by year y)
-    min_load:         activity − min_load·(cap_c·open + cum_exp) − cap0·avail·expanded ≥ 0
-                      (new capacity runs at its minimum load; an expanded existing facility runs
-                      its existing capacity first)
+        capacity:         activity − cum_exp − cap_c·open ≤ cap0·avail
+                          (linking 'bigm': activity − cum_exp ≤ cap0·avail + cap_c·buildable and
+                          open_bigm: activity − M·open ≤ 0 for candidates)
+        expansion_limit:  cum_exp − headroom·open ≤ headroom·avail  (facilities that can expand;
+                          a candidate's headroom only once built)
+        candidate_link:   flow[y, a] − U[y, a]·open[y, f(a)] ≤ 0 for arcs into candidates, U the least
+                          of what the facility can take of the material, the arc's lane and its source
+                          (the strong facility-location formulation)
+        expansion_switch: cum_exp − headroom·expanded ≤ 0 for existing facilities that can grow
+                          and have a minimum load (expanded[y, f] ∈ {0, 1}: expanded by year y)
+        min_load:         activity − min_load·(cap_c·open + cum_exp) − cap0·avail·expanded ≥ 0
+                          (new capacity runs at its minimum load; an expanded existing facility runs
+                          its existing capacity first)
 
     Returns whether binaries other than ``build`` were added (the expansion switches)."""
     year, act, open_, cum_exp = v.year, v.act, v.open_, v.cum_exp
@@ -309,14 +310,14 @@ def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
                              rows: list[str]) -> None:
     """Capacities that flows and facilities share, per year y:
 
-    host_share[y, h]:   Σ_{lines l on host h} activity[y, l] ÷ max_host_share ≤ host output
-                        (co-processed waste per t of kiln clinker; scrap per t of converter crude
-                        steel, i.e. the scrap ratio of the metallic charge)
-    host_<element>[y, h]: Σ_l activity[y, l]·content_l ≤ limit_h·host output (the kiln
-                        co-processing norms for chlorine, sulphur, alkali); physical limits, so
-                        never relaxed when diagnosing
-    terminal_capacity[y, t]: Σ_{arcs through terminal t} flow ≤ terminal capacity
-    lane_capacity[y, l]:     Σ_{arcs on lane l} flow ≤ lane capacity  (finite capacities only)
+        host_share[y, h]:   Σ_{lines l on host h} activity[y, l] ÷ max_host_share ≤ host output
+                            (co-processed waste per t of kiln clinker; scrap per t of converter crude
+                            steel, i.e. the scrap ratio of the metallic charge)
+        host_<element>[y, h]: Σ_l activity[y, l]·content_l ≤ limit_h·host output (the kiln
+                            co-processing norms for chlorine, sulphur, alkali); physical limits, so
+                            never relaxed when diagnosing
+        terminal_capacity[y, t]: Σ_{arcs through terminal t} flow ≤ terminal capacity
+        lane_capacity[y, l]:     Σ_{arcs on lane l} flow ≤ lane capacity  (finite capacities only)
     """
     _host_limits(m, d, v.act, rows)
     a = d.net.arcs
@@ -361,9 +362,9 @@ def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> No
 def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
     """Policy rows, per year y (elastic: each with a penalised slack ≥ 0 on its left side):
 
-    corridor_<i>[y]:     Σ_{a in corridor i} flow[y, a]·(rail[a] − min_rail_share_i) ≥ 0
-    corridor_nev_<i>[y]: Σ_{road arcs a in i} flow[y, a]·road_km[a]·(nev[a] − min_nev_share_i) ≥ 0
-    co2_cap[y]:          Σ_a co2[a]·flow[y, a] + Σ_f co2_proc[f]·activity[y, f] ≤ co2 cap (kg)
+        corridor_<i>[y]:     Σ_{a in corridor i} flow[y, a]·(rail[a] − min_rail_share_i) ≥ 0
+        corridor_nev_<i>[y]: Σ_{road arcs a in i} flow[y, a]·road_km[a]·(nev[a] − min_nev_share_i) ≥ 0
+        co2_cap[y]:          Σ_a co2[a]·flow[y, a] + Σ_f co2_proc[f]·activity[y, f] ≤ co2 cap (kg)
     """
     x, year = v.x, v.year
     for i, mask in enumerate(d.corridors.arcs):
@@ -398,12 +399,20 @@ def _emitted(d: ModelData, v: Decisions) -> Any:
 def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
     """One row per modelled target i (row i of ``d.targets.table``), for its year y:
 
-    target_<i>:  sense_i·(value_i(y) + sense_i·slack_i) ≥ sense_i·target_i, where value_i is
-      facility_input:    Σ_{a in scope} flow[y, a]  (t entering facilities of the scope)
-      facility_capacity: Σ_f w_if·(cap0·avail + cum_exp[y] + cap_c·open[y])
-      capacity_added:    given_i + Σ_{y' ≤ y} Σ_f w_if·(expansion[y'] + cap_c·build[y'])
-    with slack_i ≥ 0 only for soft targets (objective: penalty_i·slack_i) or when elastic
-    (ELASTIC_PENALTY·slack_i). A target nothing in the plan can change adds no row."""
+        target_<i>:  sense_i·(value_i(y) + sense_i·slack_i) ≥ sense_i·target_i
+
+    where sense_i is +1 for a floor and −1 for a ceiling (the indicator's ``better``), and
+    value_i, by the indicator's basis (:mod:`resynergy.indicators.definitions`), is
+
+          facility_input:    Σ_{a in scope} flow[y, a]  (t entering facilities of the scope)
+          facility_capacity: Σ_f w_if·(cap0·avail + cum_exp[y] + cap_c·open[y])
+          capacity_added:    given_i + Σ_{y' ≤ y} Σ_f w_if·(expansion[y'] + cap_c·build[y'])
+
+    with w_if the t of counted capacity per t of facility f's input capacity (0 outside the
+    target's scope) and given_i the capacity the scenario itself adds after the base year,
+    whatever the plan decides. slack_i ≥ 0 exists only for soft targets (objective:
+    penalty_i·slack_i) or when elastic (ELASTIC_PENALTY·slack_i). A target nothing in the plan
+    can change adds no row."""
     if d.targets is None:
         return
     fac = _idx("fac", len(d.facility.table))
@@ -454,16 +463,22 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
 
 def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
                      weights: dict[str, float]) -> None:
-    """min  w_cost·cost + w_co2·co2 − w_util·utilized, where (sums over y and the nodes)
+    """The objective, a blend of cost, CO2 and utilization (sums over y and the nodes):
 
-    cost = Σ c_a·flow + Σ (opex − incentive)·activity + Σ capex_annual·cum_exp
-         + Σ (capex_annual·cap_c + fixed)·open + Σ (disposal cost + env tax)·disposal
-         + Σ virgin price·unmet + Σ shortage cost·shortage + carbon price·emitted
-         + penalties (soft targets; elastic slacks, with ELASTIC_PENALTY on must-use disposal
-           and must-meet unmet/shortage)
-    co2  = emitted (transport + processes) + Σ virgin co2·unmet
-    utilized = Σ flow into facilities of materials that count as utilized.
+        min  w_cost·cost + w_co2·co2 − w_util·utilized
 
+        cost = Σ c_a·flow + Σ (opex − incentive)·activity + Σ capex_annual·cum_exp
+             + Σ (capex_annual·cap_c + fixed)·open + Σ (disposal cost + env tax)·disposal
+             + Σ virgin price·unmet + Σ shortage cost·shortage + carbon price·emitted
+             + penalties (soft targets; elastic slacks, with ELASTIC_PENALTY on must-use disposal
+               and must-meet unmet/shortage)
+        co2  = emitted (transport + processes) + Σ virgin co2·unmet
+        utilized = Σ flow into facilities of materials that count as utilized.
+
+    capex_annual is capex × the capital recovery factor of policy ``discount_rate`` and
+    ``annuity_years`` (:func:`resynergy.planner.data.annuity`). The weights are
+    :meth:`resynergy.planner.options.PlanOptions.blend`: objective ``cost`` is w_cost = 1;
+    ``co2`` and ``utilization`` put 1 on their term and 1e-4 on cost, to break ties.
     The fixed cost of existing facilities is a constant left out (results.costs adds it)."""
     year, x, act = v.year, v.x, v.act
     yy, D = len(year), len(d.demand.table)
