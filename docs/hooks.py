@@ -304,7 +304,7 @@ def errors_page() -> str:
 
 
 def codes_page() -> str:
-    mats, procs, modes, policy = (catalog.table(n) for n in ("materials", "processes", "modes", "policy"))
+    mats, procs, modes, policy = (catalog.table(n).astype(object) for n in ("materials", "processes", "modes", "policy"))
     flags = [c.name for c in schema.columns("processes") if c.dtype == "bool"]
     out = ["# 参考代码 / Reference codes\n", _generated_from("catalog/data/*.csv"),
            "模板中以“参考”开头的工作表列出相同的代码。The template's 参考 sheets list the same codes.\n\n",
@@ -375,23 +375,41 @@ MODEL_MARK = "<!-- model-families -->"
 OUTPUTS_MARK = "<!-- plan-outputs -->"
 
 
-def model_families() -> list[str]:
-    """The ``define_*`` functions of the planning model, in source order."""
+def model_families() -> list[tuple[str, str]]:
+    """The ``define_*`` functions of the planning model as (name in the model, dotted path of
+    the function), those defined in ``model.py`` first, in source order, then those it imports
+    (e.g. ``define_actuals``, :func:`resynergy.planner.actuals.constrain`)."""
     from resynergy.planner import model
 
-    found = [(inspect.getsourcelines(f)[1], n) for n, f in inspect.getmembers(model, inspect.isfunction)
-             if n.startswith("define_") and f.__module__ == model.__name__]
+    own, imported = [], []
+    for name, func in inspect.getmembers(model, inspect.isfunction):
+        if not name.startswith("define_"):
+            continue
+        if func.__module__ == model.__name__:
+            own.append((inspect.getsourcelines(func)[1], name, f"{func.__module__}.{func.__name__}"))
+        else:
+            imported.append((name, f"{func.__module__}.{func.__name__}"))
     named = set(re.findall(r"define_\w+", model.__doc__ or ""))
-    gone = named - {n for _, n in found}
+    gone = named - {n for _, n, _ in own} - {n for n, _ in imported}
     if gone:
         raise ValueError(f"planner/model.py's docstring names {sorted(gone)}, which the module no longer defines")
-    return [n for _, n in sorted(found)]
+    return [(n, path) for _, n, path in sorted(own)] + sorted(imported)
 
 
 def model_blocks() -> str:
+    """mkdocstrings blocks of ``build`` and every family defined in model.py; a family imported
+    from elsewhere gets its docstring verbatim (its formulas are plain lines)."""
+    from resynergy.planner import model
+
     opts = "    options:\n      show_root_heading: true\n      heading_level: 3\n"
     blocks = [f"::: resynergy.planner.model.build\n{opts}"]
-    blocks += [f"::: resynergy.planner.model.{name}\n{opts}" for name in model_families()]
+    for name, path in model_families():
+        if path == f"resynergy.planner.model.{name}":
+            blocks.append(f"::: {path}\n{opts}")
+        else:
+            doc = inspect.getdoc(getattr(model, name)) or ""
+            blocks.append(f"### `{name}` {{#resynergy.planner.model.{name}}}\n\n"
+                          f"`{path}`\n\n```text\n{doc}\n```\n")
     return "\n".join(blocks)
 
 

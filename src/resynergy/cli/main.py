@@ -45,3 +45,12 @@ def _batteries() -> None:  # issue 14: registered last, so other branches' comma
 
 
 _batteries()
+
+
+def _docs() -> None:  # issue 17: the documentation site, registered last
+    from resynergy.cli import docs
+
+    app.command("docs")(docs.docs)
+
+
+_docs()
