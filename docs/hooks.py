@@ -413,6 +413,37 @@ def model_blocks() -> str:
     return "\n".join(blocks)
 
 
+# --- the public API: every name the package root exports, documented where it is defined ---
+
+PUBLIC_MARK = "<!-- public-api -->"
+
+
+def public_names() -> list[tuple[str, str]]:
+    """(name, dotted path of its definition) for every name of ``resynergy.__all__``."""
+    import resynergy
+
+    out = []
+    for name in getattr(resynergy, "__all__", []):
+        obj = getattr(resynergy, name)  # a lazily exported name is imported here
+        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+        if not module or not qualname:
+            raise ValueError(f"resynergy.{name} has no module to document it from")
+        out.append((name, f"{module}.{qualname}"))
+    return out
+
+
+def public_blocks() -> str:
+    names = public_names()
+    if not names:
+        return ("The package root exports only `__version__` so far; the modules below are the "
+                "public API.\n")
+    opts = "    options:\n      show_root_heading: true\n      show_root_full_path: false\n      heading_level: 3\n"
+    lines = ["`import resynergy as rs` gives these names (`rs.NAME`), each documented where it is "
+             "defined:\n\n" + _table(["name", "defined in"], [[f"`{n}`", f"`{p}`"] for n, p in names])]
+    lines += [f"::: {path}\n{opts}" for _, path in names]
+    return "\n".join(lines)
+
+
 # --- MkDocs events ---
 
 def on_files(files: Any, config: Any) -> Any:
@@ -429,6 +460,8 @@ def on_files(files: Any, config: Any) -> Any:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if MODEL_MARK in markdown:
         markdown = markdown.replace(MODEL_MARK, model_blocks())
+    if PUBLIC_MARK in markdown:
+        markdown = markdown.replace(PUBLIC_MARK, public_blocks())
     if OUTPUTS_MARK in markdown:
         markdown = markdown.replace(OUTPUTS_MARK, _generated_from("schema/output_tables.csv") + outputs_table())
     return markdown

@@ -165,3 +165,14 @@ def test_the_docs_command_says_how_to_install_mkdocs(monkeypatch, tmp_path):
     assert done.exit_code == 1
     assert "pip install -e '.[docs]'" in done.output and "未安装文档工具（缺少 mkdocs）" in done.output
     assert not (tmp_path / "site").exists()
+
+
+def test_every_name_the_package_root_exports_is_in_the_api_reference(site):
+    """``resynergy.__all__`` (the public Python API) is documented where each name is defined."""
+    import resynergy
+
+    html = (site / "api" / "index.html").read_text(encoding="utf-8")
+    assert 'id="resynergy"' in html
+    for name in getattr(resynergy, "__all__", []):
+        obj = getattr(resynergy, name)
+        assert f'id="{obj.__module__}.{obj.__qualname__}"' in html, name
