@@ -343,9 +343,71 @@ def dataset_sources_page() -> str:
     return f"# {rest.splitlines()[0]}\n\n{head}\n" + "\n".join(rest.splitlines()[1:]) + "\n"
 
 
+def _notebook(book: Path) -> dict[str, Any]:
+    try:
+        return json.loads(book.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"docs/notebooks/{book.name} is not a valid notebook: {exc}") from None
+
+
+def _text(source: Any) -> str:
+    return "".join(source) if isinstance(source, list) else str(source or "")
+
+
+def notebook_title(nb: dict[str, Any], default: str) -> str:
+    first = next((_text(c.get("source")) for c in nb.get("cells", []) if c.get("cell_type") == "markdown"), "")
+    return next((ln.lstrip("# ").strip() for ln in first.splitlines() if ln.startswith("# ")), default)
+
+
+def _output(out: dict[str, Any]) -> str:
+    """One stored output as Markdown. HTML that carries a script (e.g. a plotly figure, which
+    would load plotly.js from a CDN) is shown by its plain-text form instead: the site loads
+    nothing from another host."""
+    kind = out.get("output_type")
+    if kind == "stream":
+        return f"```text\n{_text(out.get('text')).rstrip()}\n```\n"
+    if kind == "error":
+        return f"```text\n{out.get('ename', '')}: {out.get('evalue', '')}\n```\n"
+    data = out.get("data", {})
+    if "image/png" in data:
+        return f"![output](data:image/png;base64,{_text(data['image/png']).strip()})\n"
+    html = _text(data.get("text/html"))
+    if html and not re.search(r"<script|<iframe|<link|https?://", html, re.I):
+        return f'\n<div class="nb-output" markdown="0">\n{html.strip()}\n</div>\n'
+    if "text/markdown" in data:
+        return _text(data["text/markdown"]) + "\n"
+    if "text/plain" in data:
+        return f"```text\n{_text(data['text/plain']).rstrip()}\n```\n"
+    return ""
+
+
+def notebook_page(book: Path) -> str:
+    """A notebook as a page: its Markdown cells, its code and the outputs stored in it."""
+    nb = _notebook(book)
+    out = [f"# {notebook_title(nb, book.stem)}\n\n",
+           f'!!! note "笔记本 / notebook"\n    `docs/notebooks/{book.name}` — '
+           f"[下载 / download](../notebooks/{book.name})。CI 用内置数据执行并检查它 / CI runs it on the built-in data.\n\n"]
+    first_heading_done = False
+    for cell in nb.get("cells", []):
+        src = _text(cell.get("source"))
+        if cell.get("cell_type") == "markdown":
+            if not first_heading_done and src.lstrip().startswith("# "):  # the title is the page's
+                src = "\n".join(src.lstrip().splitlines()[1:])
+            first_heading_done = True
+            out.append(src + "\n\n")
+        elif cell.get("cell_type") == "code" and src.strip():
+            out.append(f"```python\n{src.rstrip()}\n```\n\n")
+            out += [_output(o) + "\n" for o in cell.get("outputs", [])]
+    return "".join(out)
+
+
+def notebooks() -> list[Path]:
+    return sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
+
+
 def notebooks_page() -> str:
     """The example notebooks under docs/notebooks/ (executed in CI by tests/test_notebooks.py)."""
-    books = sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
+    books = notebooks()
     out = ["# 示例笔记本 / Example notebooks\n\n",
            "分析人员可在 Jupyter 中用 Python API 规划、修改政策并比较。这些笔记本在 CI 中用内置数据执行并检查输出。\n\n"
            "Notebooks that plan the built-in region, change a policy and compare, using the documented "
@@ -353,14 +415,8 @@ def notebooks_page() -> str:
     if not books:
         out.append("（尚无笔记本 / no notebooks yet）\n")
     for book in books:
-        title = book.stem
-        try:
-            cells = json.loads(book.read_text(encoding="utf-8")).get("cells", [])
-            first = next(("".join(c["source"]) for c in cells if c.get("cell_type") == "markdown"), "")
-            title = next((ln.lstrip("# ").strip() for ln in first.splitlines() if ln.startswith("#")), title)
-        except (ValueError, KeyError, TypeError):
-            log.warning("notebook %s is not valid JSON", book.name)
-        out.append(f"- [{title}](notebooks/{book.name}) — `docs/notebooks/{book.name}`\n")
+        title = notebook_title(_notebook(book), book.stem)
+        out.append(f"- [{title}](examples/{book.stem}.md) — [`{book.name}`](notebooks/{book.name})\n")
     return "".join(out)
 
 
@@ -447,13 +503,16 @@ def public_blocks() -> str:
 # --- MkDocs events ---
 
 def on_files(files: Any, config: Any) -> Any:
-    from mkdocs.structure.files import File
+    from mkdocs.structure.files import File, InclusionLevel
 
     for path in GENERATED:
         existing = files.get_file_from_path(path)
         if existing is not None:
             files.remove(existing)
         files.append(File.generated(config, path, content=page(path)))
+    for book in notebooks():  # each notebook also as a page, linked from notebooks.md
+        files.append(File.generated(config, f"examples/{book.stem}.md", content=notebook_page(book),
+                                    inclusion=InclusionLevel.NOT_IN_NAV))
     return files
 
 

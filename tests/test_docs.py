@@ -176,3 +176,32 @@ def test_every_name_the_package_root_exports_is_in_the_api_reference(site):
     for name in getattr(resynergy, "__all__", []):
         obj = getattr(resynergy, name)
         assert f'id="{obj.__module__}.{obj.__qualname__}"' in html, name
+
+
+def _hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_notebook_page_shows_its_outputs_but_never_a_script_from_another_host(tmp_path):
+    """Notebooks are rendered from their stored outputs; an HTML output carrying a script (a
+    plotly figure loads plotly.js from a CDN) is shown by its plain text instead."""
+    import json
+
+    book = tmp_path / "demo.ipynb"
+    book.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# 演示 / Demo\n", "Plan *it*."]},
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": "plan.flows.head()", "outputs": [
+            {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+             "data": {"text/html": "<table><tr><td>42</td></tr></table>", "text/plain": "42"}},
+            {"output_type": "display_data", "metadata": {},
+             "data": {"text/html": '<script src="https://cdn.plot.ly/plotly.min.js"></script>', "text/plain": "Figure()"}},
+            {"output_type": "stream", "name": "stdout", "text": ["done\n"]}]}]}), encoding="utf-8")
+    page = _hooks().notebook_page(book)
+    assert page.startswith("# 演示 / Demo\n") and "Plan *it*." in page
+    assert "plan.flows.head()" in page and "<td>42</td>" in page and "done" in page
+    assert "Figure()" in page and "<script" not in page and "cdn.plot.ly" not in page
