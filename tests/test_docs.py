@@ -205,3 +205,44 @@ def test_a_notebook_page_shows_its_outputs_but_never_a_script_from_another_host(
     assert page.startswith("# 演示 / Demo\n") and "Plan *it*." in page
     assert "plan.flows.head()" in page and "<td>42</td>" in page and "done" in page
     assert "Figure()" in page and "<script" not in page and "cdn.plot.ly" not in page
+
+
+def _commands_in_guides() -> list[tuple[str, str]]:
+    """(page, command line) of every ``resynergy …`` command in the pages' code (hand-written
+    and generated)."""
+    found = []
+    hooks = _hooks()
+    pages = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").rglob("*.md"))
+             if "notebooks" not in p.parts}
+    pages.update({path: hooks.page(path) for path in hooks.GENERATED})
+    for page, text in pages.items():
+        blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+        spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+        for snippet in [ln for b in blocks for ln in b.splitlines()] + spans:
+            snippet = snippet.split("  #")[0]
+            m = re.search(r"(?:^|&&\s*|/bin/)resynergy ([^&|]+)", snippet.strip())
+            if m:
+                found.append((page, m.group(1)))
+    return found
+
+
+def test_every_command_and_option_the_guides_show_exists():
+    """A command or option renamed in the CLI fails here, not in an official's terminal."""
+    import typer
+
+    from resynergy.cli.main import app
+
+    root = typer.main.get_command(app)
+    shown = _commands_in_guides()
+    assert len(shown) >= 15
+    for page, line in shown:
+        words = line.split()
+        cmd = root
+        while hasattr(cmd, "commands") and words and words[0] in cmd.commands:
+            cmd = cmd.commands[words.pop(0)]
+        assert cmd is not root and not hasattr(cmd, "commands"), (page, line)  # a command, not a group
+        options = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
+        for word in words:
+            option = word.split("=")[0]
+            if option.startswith("--"):
+                assert option in options, (page, line, option)
