@@ -246,3 +246,32 @@ def test_every_command_and_option_the_guides_show_exists():
             option = word.split("=")[0]
             if option.startswith("--"):
                 assert option in options, (page, line, option)
+
+
+@pytest.mark.browser
+def test_the_site_is_read_and_searched_in_chinese_without_leaving_the_machine(site, browser):
+    """Served over HTTP (as ``resynergy docs --serve`` does), the site loads nothing from another
+    host, has no script error, and its search finds Chinese words (尾矿) and indicator ids."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from support.platform import local_page
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with local_page(browser, origin) as page:
+            page.goto(f"{origin}/officials/template.html")
+            assert page.locator("h2#targets").count() == 1
+            for query in ("尾矿", "isw_utilized"):
+                page.fill("input.md-search__input", query)
+                page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0")
+    finally:
+        server.shutdown()
+        server.server_close()
