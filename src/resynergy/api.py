@@ -351,7 +351,8 @@ def compare(variants: Mapping[str, Scenario] | Sequence[str], *,
     ``{label: Scenario}`` (labels without '@'). ``vary`` sweeps a grid crossed with every
     variant: ``{"policy.carbon_price": [0, 100, 200]}`` or ``["policy.carbon_price=0,100,200"]``;
     each point is labelled ``label@policy.carbon_price=100``. ``set``: modifications applied to
-    every variant. ``workers``/``scheduler``: solve on Dask (see :func:`compare_scenarios`).
+    every variant. ``workers``/``scheduler``: solve on Dask (see :func:`compare_scenarios`; in
+    a script, call it under ``if __name__ == "__main__":``, as Dask starts worker processes).
     Returns a :class:`Comparison` (``.table``, ``.totals()``, ``.plans``, ``.findings``,
     ``.write(out)`` for compare.html).
     """
