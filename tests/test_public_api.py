@@ -1,13 +1,13 @@
 """The public Python API (issue 17 item 1): ``import resynergy as rs`` gives a small, documented
 set of names that are the command line's own functions — the API's plan of the built-in data is
 the CLI's, and a policy changed through the API changes the plan as ``SCENARIO@policy.KEY=VALUE``
-does on the command line. One plan of the built-in region is solved per module and shared."""
+does on the command line. One plan of the built-in region (2022) is solved per module and
+shared; the command line's is the session's ``builtin_outputs`` (conftest), made once."""
 
 from __future__ import annotations
 
 import ast
 import inspect
-import json
 import pkgutil
 import subprocess
 import sys
@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import resynergy as rs
-from resynergy.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = 300.0  # yuan per t CO2: a policy change the plan must feel
@@ -78,7 +76,7 @@ def test_importing_the_package_loads_nothing_else():
 @pytest.fixture(scope="module")
 def base():
     s = rs.open_scenario("jjj-2022")
-    return s, rs.plan(s)
+    return s, rs.plan(s, year=2022)  # the command's defaults, as builtin_outputs runs it
 
 
 def test_open_scenario_takes_a_name_a_folder_or_a_workbook(base, tmp_path):
@@ -91,14 +89,13 @@ def test_open_scenario_takes_a_name_a_folder_or_a_workbook(base, tmp_path):
     assert "jjj-2022" in rs.builtin_scenarios()
 
 
-def test_the_api_plan_is_the_cli_plan(base, tmp_path):
+def test_the_api_plan_is_the_cli_plan(base, builtin_outputs):
+    """``resynergy plan jjj-2022 --year 2022`` (the shared run) and ``rs.plan(s, year=2022)``."""
     s, p = base
-    res = CliRunner().invoke(app, ["plan", "jjj-2022", "--json", "--quiet", "--out", str(tmp_path)])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    out, doc = builtin_outputs
     assert doc["status"] == p.status
     assert doc["objective_yuan"] == pytest.approx(p.objective, rel=1e-9)
-    cli_flows = pd.read_csv(tmp_path / "flows.csv")
+    cli_flows = pd.read_csv(out / "flows.csv")
     key = ["year", "from_site", "to_site", "material", "mode"]
     mine = p.flows.groupby(key)["t"].sum()
     theirs = cli_flows.groupby(key)["t"].sum()
@@ -122,7 +119,7 @@ def test_a_policy_change_is_the_cli_variant(base):
     assert changed.equals(cli.build_variant(cli.parse_variant(spec, []), cli.Lang.en))
     assert changed.equals(rs.variant(spec)) and changed.policy("carbon_price") == PRICE
     assert s.policy("carbon_price") == 0.0  # the original is untouched
-    q = rs.plan(changed)
+    q = rs.plan(changed, year=2022)
     costs = q.costs.set_index("component")["yuan"]
     emitted = q.emissions.set_index("component")["kg"].drop("virgin_alternative").sum()
     assert costs["carbon"] == pytest.approx(PRICE * emitted / 1000, rel=1e-6)  # yuan/t × kg / 1000
