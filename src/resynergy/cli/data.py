@@ -38,11 +38,12 @@ def print_issues(exc: ScenarioError, lang: Lang, limit: int = 200) -> None:
 
 
 def open_or_exit(ref: str, lang: Lang) -> Scenario:
-    """Open a scenario or print every issue and exit with code 1."""
-    from resynergy.scenario import Scenario, ScenarioError
+    """Open a scenario (:func:`resynergy.api.open_scenario`) or print every issue and exit with code 1."""
+    from resynergy.api import open_scenario
+    from resynergy.scenario import ScenarioError
 
     try:
-        return Scenario.open(ref if not Path(ref).exists() else Path(ref))
+        return open_scenario(ref)
     except ScenarioError as exc:
         print_issues(exc, lang)
         raise typer.Exit(1) from None

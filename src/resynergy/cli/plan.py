@@ -7,24 +7,24 @@ the report still written).
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from resynergy.api import VARIANT_HELP
 from resynergy.cli import console
 from resynergy.cli.console import Lang, say
 from resynergy.cli.data import open_or_exit, print_issues
 from resynergy.states import PlanStatus
 
 if TYPE_CHECKING:  # imported where used: ``--help`` loads no pandas
+    from resynergy.api import Variant
     from resynergy.scenario import Scenario
 
 EXIT_INFEASIBLE = 3
@@ -32,7 +32,7 @@ EXIT_INFEASIBLE = 3
 STAGES = {"network": ("构建运输网络", "building the network"), "build": ("建立模型", "building the model"),
           "solve": ("求解", "solving"), "relax": ("放宽目标重新求解", "relaxing targets"),
           "duals": ("计算边际成本", "marginal costs"), "results": ("整理结果", "collecting results"),
-          "done": ("求解完成", "solved")}
+          "done": ("求解完成", "solved"), "evaluate": ("评估指标", "evaluating indicators")}
 
 
 class Objective(StrEnum):
@@ -89,21 +89,14 @@ def progress_bar(enabled: bool, lang: Lang) -> Iterator[Callable[[str, float], N
         yield update
 
 
-def plan_options(objective: Objective, year: int | None, time_limit: float, mip_gap: float,
-                 iis: bool = False, actuals: Any = None) -> Any:
-    from resynergy.planner import PlanOptions
-
-    return PlanOptions(objective=objective.value, years=[year] if year else None,
-                       time_limit=time_limit, mip_gap=mip_gap, iis=iis, actuals=actuals)
-
-
 def solve_scenario(scenario: Scenario, objective: Objective, year: int | None, time_limit: float,
                    mip_gap: float, progress: Callable[[str, float], None], iis: bool = False,
                    actuals: Any = None) -> Any:
-    from resynergy.planner import solve
+    """The plan, by the Python API's :func:`resynergy.api.plan` (one definition of the options)."""
+    from resynergy.api import plan
 
-    return solve(scenario, plan_options(objective, year, time_limit, mip_gap, iis, actuals),
-                 progress=progress)
+    return plan(scenario, objective=objective.value, year=year, time_limit=time_limit,
+                mip_gap=mip_gap, iis=iis, actuals=actuals, progress=progress)
 
 
 def load_actuals_or_exit(path: Path | None, through: int | None, s: Scenario, lang: Lang,
@@ -117,12 +110,12 @@ def load_actuals_or_exit(path: Path | None, through: int | None, s: Scenario, la
                               markup=False)
             raise typer.Exit(2)
         return None
-    from resynergy.monitor.actuals import load_actual_flows
-    from resynergy.planner.actuals import Actuals, ActualsError
+    from resynergy.api import read_actuals
+    from resynergy.planner.actuals import ActualsError
     from resynergy.scenario import ScenarioError
 
     try:
-        return Actuals.from_frame(load_actual_flows(path, s), through, source=path.name, complete=complete)
+        return read_actuals(path, s, through, complete)
     except ScenarioError as exc:
         print_issues(exc, lang)
         raise typer.Exit(1) from None
@@ -156,8 +149,7 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     report.html, flows.csv, flows.parquet, plan.xlsx and plan.json to --out.
     规划：打印目标完成、费用、碳排放、铁路占比与主要流向，并写出报告。"""
     s = open_or_exit(scenario, lang)
-    check_plannable_or_exit(s, lang)
-    _check_year(s, year, lang)
+    check_plannable_or_exit(s, lang, year)
     fixed = load_actuals_or_exit(actuals, through, s, lang, complete)
     from resynergy.planner.actuals import ActualsError
 
@@ -209,15 +201,20 @@ def no_plan_found(result: Any) -> bool:
         float(objective)))
 
 
-def check_plannable_or_exit(s: Scenario, lang: Lang) -> None:
-    """A valid scenario that still cannot be planned (e.g. an empty template): exit 1."""
+def check_plannable_or_exit(s: Scenario, lang: Lang, year: int | None = None) -> None:
+    """A valid scenario that still cannot be planned (e.g. an empty template): exit 1; a year
+    it has no data for: exit 2 (:func:`resynergy.api.check_plannable`)."""
+    from resynergy.api import YearError, check_plannable
     from resynergy.scenario import ScenarioError
 
-    check = getattr(s, "plan_issues", None)  # duck-typed scenarios (tests) may not check
-    issues = check() if check is not None else []
-    if issues:
-        print_issues(ScenarioError(issues), lang)
-        raise typer.Exit(1)
+    try:
+        check_plannable(s, year)
+    except ScenarioError as exc:
+        print_issues(exc, lang)
+        raise typer.Exit(1) from None
+    except YearError as exc:
+        console.err.print(say(lang, *exc.texts))
+        raise typer.Exit(2) from None
 
 
 @contextmanager
@@ -249,60 +246,17 @@ def no_traceback(lang: Lang, out_dir: Path) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _check_year(s: Scenario, year: int | None, lang: Lang) -> None:
-    if year is not None and year not in s.years:
-        console.err.print(say(lang, f"情景 {s.name} 没有 {year} 年的数据；可选年份：{s.years}",
-                      f"scenario {s.name} has no data for {year}; its years: {s.years}"))
-        raise typer.Exit(2)
-
-
 # --- compare --------------------------------------------------------------------------
 
-@dataclass
-class Variant:
-    """A scenario reference with modifications, as written on the command line."""
-
-    label: str
-    ref: str
-    policy: dict[str, float] = field(default_factory=dict)
-    emptied: list[str] = field(default_factory=list)
-    objective: Objective | None = None
-
-
-VARIANT_HELP = (
-    "SCENARIO[@MOD,MOD…], MOD = policy.KEY=VALUE | TABLE=none | objective=cost|co2|utilization. "
-    "e.g. jjj-2022  jjj-2022@policy.carbon_price=100  jjj-2022@corridors=none")
-
-
 def parse_variant(spec: str, common: list[str]) -> Variant:
-    """Parse ``SCENARIO@MOD,…`` plus the --set modifications shared by every variant."""
-    ref, _, mods = spec.partition("@")
-    if not ref:
-        raise typer.BadParameter(f"{spec!r}: no scenario before '@'. {VARIANT_HELP}")
-    v = Variant(label=spec, ref=ref)
-    from resynergy import schema
+    """Parse ``SCENARIO@MOD,…`` plus the --set modifications shared by every variant
+    (:func:`resynergy.api.parse_variant`)."""
+    from resynergy.api import parse_variant as parse
 
-    for mod in [m for m in mods.split(",") if m] + common:
-        key, eq, value = mod.partition("=")
-        if not eq or not value:
-            raise typer.BadParameter(f"{mod!r}: expected KEY=VALUE. {VARIANT_HELP}")
-        if key.startswith("policy."):
-            try:
-                v.policy[key.removeprefix("policy.")] = float(value)
-            except ValueError:
-                raise typer.BadParameter(f"{mod!r}: policy values are numbers") from None
-        elif key == "objective":
-            try:
-                v.objective = Objective(value)
-            except ValueError:
-                raise typer.BadParameter(f"{mod!r}: objective is cost, co2 or utilization") from None
-        elif key in schema.TABLE_NAMES and value == "none":
-            v.emptied.append(key)
-        else:
-            raise typer.BadParameter(f"{mod!r}: unknown modification. {VARIANT_HELP}")
-    if common:
-        v.label = spec + " [" + ",".join(common) + "]"
-    return v
+    try:
+        return parse(spec, common)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def build_variant(v: Variant, lang: Lang) -> Scenario:
@@ -310,28 +264,22 @@ def build_variant(v: Variant, lang: Lang) -> Scenario:
 
     s = open_or_exit(v.ref, lang)
     try:
-        if v.policy:
-            s = s.with_policy(**v.policy)
-        if v.emptied:
-            s = s.with_tables(**{t: s.table(t).iloc[0:0] for t in v.emptied})
+        return v.apply(s)
     except ScenarioError as exc:
         console.err.print(f"[red]{v.label}:[/]")
         print_issues(exc, lang, limit=50)
         raise typer.Exit(1) from None
-    return s
 
 
 def expand(variants: list[str], vary: list[str]) -> list[str]:
-    """Every variant crossed with every combination of the ``--vary MOD=V1,V2,…`` values."""
-    axes = []
-    for spec in vary:
-        key, eq, values = spec.partition("=")
-        choices = [v for v in values.split(",") if v]
-        if not eq or not key or not choices:
-            raise typer.BadParameter(f"{spec!r}: expected MOD=V1,V2,… e.g. policy.carbon_price=0,100,200")
-        axes.append([f"{key}={v}" for v in choices])
-    combos = [",".join(c) for c in itertools.product(*axes)] if axes else [""]
-    return [v + ("," if "@" in v else "@") + c if c else v for v in variants for c in combos]
+    """Every variant crossed with every combination of the ``--vary MOD=V1,V2,…`` values
+    (:func:`resynergy.api.expand`)."""
+    from resynergy.api import expand as cross
+
+    try:
+        return cross(variants, vary)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
@@ -350,26 +298,21 @@ def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
             as_json: JsonOpt = False) -> None:
     """Solve several scenarios or policy variants and compare indicators and costs side by
     side; writes compare.html. 多方案比较。"""
-    from resynergy.planner.sweep import solve_many
-    from resynergy.report import findings
-    from resynergy.report.compare import compare_table, write_compare
+    from resynergy.api import compare_scenarios
     from resynergy.report.terminal import print_compare
 
     parsed = [parse_variant(v, list(set_ or [])) for v in expand(variants, list(vary or []))]
     scenarios = {v.label: build_variant(v, lang) for v in parsed}
     for s in scenarios.values():
-        check_plannable_or_exit(s, lang)
-        _check_year(s, year, lang)
-    jobs = {v.label: (scenarios[v.label], plan_options(v.objective or objective, year, time_limit, mip_gap))
-            for v in parsed}
+        check_plannable_or_exit(s, lang, year)
     with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:
-        plans = solve_many(jobs, workers=workers, scheduler=scheduler,
-                           progress=lambda label, f: progress(label, 0.9 * f))
-        progress(say(lang, "评估指标", "evaluating indicators"), 0.95)
-        summaries = {label: findings(plans[label], scenarios[label]) for label in jobs}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = write_compare(summaries, out_dir / "compare.html")
-    table = compare_table(summaries)
+        comparison = compare_scenarios(
+            scenarios, objective=objective.value, objectives={v.label: v.objective for v in parsed},
+            year=year, time_limit=time_limit, mip_gap=mip_gap, workers=workers, scheduler=scheduler,
+            progress=lambda label, f: progress(label, 0.95 if label == "evaluate" else 0.9 * f))
+    summaries = comparison.findings
+    path = comparison.write(out_dir)
+    table = comparison.table
     if as_json:
         doc = {"variants": list(summaries), "table": json.loads(
             table.to_json(orient="records", force_ascii=False)), "outputs": {"compare.html": str(path)}}

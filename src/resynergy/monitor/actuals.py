@@ -29,6 +29,19 @@ def load_actual_flows(path: str | Path, scenario: Scenario) -> pd.DataFrame:
     """The ``actual_flows`` table from a CSV, Parquet or XLSX file; every problem at once
     (file/sheet, row, column, value) as a ScenarioError, nothing loaded when any."""
     raw, issues = scenario_io.read_table(Path(path), "actual_flows")
+    return _checked(raw, issues, scenario)
+
+
+def flows_from_frame(flows: pd.DataFrame, scenario: Scenario,
+                     source: str = "DataFrame") -> pd.DataFrame:
+    """The ``actual_flows`` table from a DataFrame (the same columns as the file, or a plan's
+    own ``flows``), with the same checks as :func:`load_actual_flows`; rows are numbered from
+    2 as in a file with a header row."""
+    return _checked(RawTable.of("actual_flows", flows.astype(object), source), [], scenario)
+
+
+def _checked(raw: RawTable | None, issues: list, scenario: Scenario) -> pd.DataFrame:
+    """``raw`` checked against the scenario (every issue at once) and its distances filled."""
     frame = pd.DataFrame()
     legs = None
     if raw is not None:
