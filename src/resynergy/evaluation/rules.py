@@ -152,3 +152,58 @@ def _check(rules: Rules) -> None:
     problems += [f"duplicate rule id {i!r}" for i in sorted(dup)]
     if problems:
         raise ValueError("evaluation rules: " + "; ".join(problems))
+
+
+# --- the planner's incentives: the same rows (one definition) ------------------------------------
+
+MAPPING_COLUMNS: tuple[str, ...] = ("id", "kind", "process", "rule_id", "product", "confidence", "note")
+_PLANNER_TAGS = {"V": "V", "S": "P", "P": "P", "U": "U"}  # the planner table knows V/P/U: S counts as P
+
+
+def planner_incentives(mapping: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
+    """The planner's incentives table (the schema's ``incentives`` columns as text) from its
+    process → rule mapping (``catalog/data/incentives.csv``): the minimum share, refund or income
+    share and tax rate are the VAT and EIT rows of these rules, so the planner and :func:`assess`
+    read the same figures. VAT rows take the product's VAT rate (its own tag is named in the
+    source); EIT rows exclude 1 − income share (10 %) at the EIT rate. The confidence is the
+    weakest of the mapping's and the rule's tags (row, share, refund); S, which the planner's
+    table does not know, becomes P: never an upgrade."""
+    from decimal import Decimal
+
+    rules = rules or load_rules()
+    missing = [c for c in MAPPING_COLUMNS if c not in mapping]
+    if missing:
+        raise ValueError(f"incentives mapping: missing columns {missing}")
+    products = rules.products.set_index("product")
+    out = []
+    for m in mapping.itertuples(index=False):
+        row = rules.rule(str(m.rule_id))
+        if m.product not in products.index:
+            raise ValueError(f"incentives mapping {m.id}: unknown product {m.product!r}")
+        if m.product not in row.get("products", ()):
+            raise ValueError(f"incentives mapping {m.id}: rule {m.rule_id} does not list product {m.product!r}")
+        if m.kind == "vat_refund":
+            if row["table"] != "vat":
+                raise ValueError(f"incentives mapping {m.id}: {m.rule_id} is not a VAT row")
+            rate, tax_rate, item, key = row["refund_pct"], products.loc[m.product, "vat_rate"], row["item"], "vat-2022"
+            conf = weakest(str(m.confidence), str(row["confidence"]), str(row["share_confidence"]),
+                           str(row["refund_confidence"]))
+        else:
+            if row["table"] != "eit":
+                raise ValueError(f"incentives mapping {m.id}: {m.rule_id} is not an EIT row")
+            rate = float(Decimal(1) - Decimal(str(row["income_share"])))
+            tax_rate, item, key = row["eit_rate"], "", "cit-2021"
+            conf = weakest(str(m.confidence), str(row["confidence"]), str(row["share_confidence"]))
+        source = f"[{key}] evaluation rule {m.rule_id}: {row['source']}"
+        if key == "vat-2022":
+            source += (f"; VAT {float(tax_rate):.0%} on {m.product} [{products.loc[m.product, 'vat_rate_confidence']}]"
+                       f" ({products.loc[m.product, 'vat_rate_source']})")
+        if m.note:
+            source += f"; {m.note}"
+        out.append({"id": m.id, "kind": m.kind, "process": m.process, "item": item,
+                    "min_waste_share": "" if row["min_share"] is None else repr(float(row["min_share"])),
+                    "rate": repr(float(rate)), "tax_rate": repr(float(tax_rate)),
+                    "name_zh": row["name_zh"], "name_en": row["name_en"], "source": source,
+                    "confidence": _PLANNER_TAGS[conf]})
+    return pd.DataFrame(out, columns=["id", "kind", "process", "item", "min_waste_share", "rate", "tax_rate",
+                                      "name_zh", "name_en", "source", "confidence"])
