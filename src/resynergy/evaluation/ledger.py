@@ -62,8 +62,8 @@ def columns(frame: str) -> list[str]:
 MESSAGES: dict[str, tuple[str, str]] = {
     "missing_sheet": ("缺少工作表「{sheet}」（{table}）", "sheet {sheet} ({table}) is missing"),
     "bad_month": ("月份应为「年-月」，如 2022-03", "a month reads YYYY-MM, e.g. 2022-03"),
-    "not_waste": ("「{value}」是产品，不是固废；应为固废或再生资源的物料代码",
-                  "{value} is a product, not a waste; expected a waste or recycled-resource code"),
+    "not_waste": ("「{material_code}」是产品，不是固废；应为固废或再生资源的物料代码",
+                  "{material_code} is a product, not a waste; expected a waste or recycled-resource code"),
     "unknown_product": ("未知产品代码（应为：{choices}）", "unknown product code (expected one of: {choices})"),
     "grade_required": ("{product} 须填写强度等级（如 42.5、32.5）", "{product} needs its grade (e.g. 42.5, 32.5)"),
     "bad_grade": ("等级应以数字开头，如 42.5、42.5R、32.5", "a grade starts with a number, e.g. 42.5, 42.5R, 32.5"),
@@ -83,8 +83,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "{month} {product}: waste is used into it but the products sheet has no row for it (and its grade)"),
     "flows_no_month": ("实际流向只有年份：{year} 年合计记入 {month}，月度数据需补充",
                        "actual flows give the year only: the {year} total is booked in {month}; monthly figures are needed"),
-    "flows_unknown": ("由实际流向生成：产生量、贮存、处置、产品产销无法从联单得知，需企业补填",
-                      "built from actual flows: generation, storage, disposal and products are not in manifests; the firm must fill them in"),
+    "flows_unknown": ("由实际流向生成：利用、贮存、处置和产品产销无法从联单得知，需企业补填；接收量暂记为库存，转出多于接收的部分暂记为产生量（下限）",
+                      "built from actual flows: use, storage, disposal and products are not in manifests and must be filled in by the firm; received tonnes are booked as stock, and tonnes sent out beyond those received as generation (a lower bound)"),
 }
 HINTS: dict[str, tuple[str, str]] = {
     "missing_sheet": ("请使用 resynergy evaluate --template 生成的模板", "use the template from resynergy evaluate --template"),
@@ -286,7 +286,7 @@ def check_content(ledger: Ledger, rules: Rules | None = None) -> list[Issue]:
                 if code not in materials.index:
                     at(frame, i, "material", code, "unknown_ref", ref_table="materials", ref_column="code")
                 elif materials[code] not in WASTE_KINDS:
-                    at(frame, i, "material", code, "not_waste")
+                    at(frame, i, "material", code, "not_waste", material_code=code)
         if "product" in data:
             for i, (code, grade) in enumerate(zip(data["product"], data["grade"], strict=True)):
                 if not code:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 import pandas as pd
 
@@ -85,7 +86,7 @@ class Rules:
             cut[name] = frame[(start & end).astype(bool)].reset_index(drop=True)
         return replace(self, day=day, **cut)
 
-    def rule(self, rule_id: str) -> dict[str, object]:
+    def rule(self, rule_id: str) -> dict[str, Any]:
         """One row of any rule table by its id (KeyError when unknown)."""
         for name in ("vat", "eit", "ept", "screens", "catalogue"):
             frame: pd.DataFrame = getattr(self, name)
@@ -109,7 +110,7 @@ class Rules:
         rate = self.ept.loc[self.ept["rule_id"] == rule_id, "rate_yuan_t"]
         return (rule_id, float(rate.iloc[0])) if not rate.empty else ("", 0.0)
 
-    def product(self, code: str) -> dict[str, object] | None:
+    def product(self, code: str) -> dict[str, Any] | None:
         hit = self.products[self.products["product"] == code]
         return None if hit.empty else hit.iloc[0].to_dict()
 
