@@ -29,6 +29,7 @@ from resynergy import catalog
 from resynergy.evaluation.ledger import Ledger, check_balance, grade_value
 from resynergy.evaluation.periods import Period, month_first_day
 from resynergy.evaluation.rules import SOLID, Rules, load_rules, weakest
+from resynergy.schema.cells import plain
 from resynergy.schema.issues import Issue
 
 
@@ -145,13 +146,9 @@ def _sum(frame: pd.DataFrame, col: str) -> float:
 
 
 def _plain(value: object) -> object:
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()  # numpy scalars
-    if isinstance(value, float) and math.isnan(value):
-        return None
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    return value
+    return plain(value, finite=True)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 
 from resynergy import catalog, schema
 from resynergy.evaluation.rules import Rules, load_rules
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario import uscc
+from resynergy.schema.cells import plain
 from resynergy.schema.coerce import RawTable, check_keys, coerce
 from resynergy.schema.issues import Issue, ScenarioError
 
@@ -171,13 +171,7 @@ def _typed(frame: str, data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plain(value: object) -> object:
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(float(value)) else float(value)
-    return value
+    return plain(value, finite=True)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
