@@ -467,9 +467,18 @@ def _vat_product(product: str, grade: str, name_zh: str, name_en: str, monthly: 
     last_rule = next((m["rule"] for m in reversed(monthly) if m["rule"] is not None), None)
     if len(monthly) == 1:
         zh, en = monthly[0]["reason_zh"], monthly[0]["reason_en"]
-    else:
-        zh = "；".join(f"{m['month']}：{m['reason_zh']}" for m in monthly)
-        en = "; ".join(f"{m['month']}: {m['reason_en']}" for m in monthly)
+    else:  # the months that qualify in one phrase, each other month with its own reason
+        good = [m for m in monthly if m["status"] == Verdict.ELIGIBLE]
+        zh_parts, en_parts = [], []
+        if good:
+            shares = [m["share"] for m in good if m["share"] is not None]
+            span = pct(min(shares)) if min(shares) == max(shares) else f"{pct(min(shares))}–{pct(max(shares))}"
+            ids = ", ".join(dict.fromkeys(m["rule"].rule_id for m in good))
+            zh_parts.append(f"{len(good)} 个月符合（掺量 {span}，{ids}）")
+            en_parts.append(f"{len(good)} months qualify (share {span}, {ids})")
+        zh_parts += [f"{m['month']}：{m['reason_zh']}" for m in monthly if m["status"] != Verdict.ELIGIBLE]
+        en_parts += [f"{m['month']}: {m['reason_en']}" for m in monthly if m["status"] != Verdict.ELIGIBLE]
+        zh, en = "；".join(zh_parts), "; ".join(en_parts)
     sales = sum(m["sales_yuan"] for m in monthly)
     output_vat = sum(m["output_vat_yuan"] for m in monthly)
     input_vat = sum(m["input_vat_yuan"] for m in monthly)
