@@ -163,3 +163,16 @@ def test_ledger_from_flows():
     assert rec.loc[("2022-03", "tailings"), "generated_t"] == 40
     yearly = ledger_from_flows(flows.drop(columns=["month"]).assign(year=2022), {"plant_a"}, {})
     assert set(yearly.waste["month"]) == {"2022-12"} and "flows_no_month" in [n.code for n in yearly.notes]
+
+
+def test_ledger_json_round_trip_and_an_empty_period():
+    from resynergy.evaluation import Ledger, assess
+
+    lg = block_plant(71_000, input_vat=1.0)
+    back = Ledger.from_dict(lg.to_dict())
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(lg, name), check_dtype=False)
+    assert back.firm == lg.firm
+    nothing = assess(lg, Period.parse("2021"))
+    assert nothing.vat.empty and nothing.ept.empty and nothing.balanced
+    assert nothing.totals()["refund_yuan"] == 0.0 and nothing.to_dict()["vat"] == []
