@@ -35,6 +35,8 @@ def test_block_plant_at_69_and_71_percent(waste_t, status, refund):
     if status == Verdict.NOT_ELIGIBLE:
         assert "掺量 69.0% < 70%" in row["reason_zh"] and "share 69.0% < 70%" in row["reason_en"]
         assert "1,000 t" in row["reason_zh"]  # the tonnes needed to cross the threshold
+        # the new-wall-materials route is named beside the verdict, never chosen (note §6 item 11)
+        assert "VAT15-NEWWALL" in row["alternatives_zh"] and "U" in row["alternatives_en"]
     else:
         assert "掺量 71.0% ≥ 70%" in row["reason_zh"]
     assert a.totals()["refund_yuan"] == pytest.approx(refund)

@@ -317,15 +317,31 @@ def _vat(use: pd.DataFrame, products: pd.DataFrame, rules: Rules, months: list[s
         if not monthly:
             continue
         share_rows.append(_period_share(product, grade, monthly, use, rules, months))
-        vat_rows.append(_vat_product(product, grade, label_zh, label_en, monthly))
+        row = _vat_product(product, grade, label_zh, label_en, monthly)
+        alts = _alternatives(rules, str(product), [m["month"] for m in monthly])
+        row["alternatives_zh"] = "；".join(f"{a.name_zh}［{a.rule_id}，{a.confidence}］：{a.conditions_zh}" for a in alts)
+        row["alternatives_en"] = "; ".join(f"{a.name_en} [{a.rule_id}, {a.confidence}]: {a.conditions_en}" for a in alts)
+        vat_rows.append(row)
     share_cols = ["product", "grade", "scope", "months", "waste_t", "all_waste_t", "raw_materials_t", "share",
                   "rule_id", "minimum", "met", "status", "reason_zh", "reason_en", "catalogue_rule_ids",
                   "catalogue_status", "catalogue_reason_zh", "catalogue_reason_en"]
     vat_cols = ["product", "grade", "name_zh", "name_en", "item", "rule_id", "refund_pct", "sales_yuan",
                 "vat_rate", "output_vat_yuan", "input_vat_yuan", "vat_yuan", "refund_yuan",
                 "potential_refund_yuan", "status", "eligible", "legal_review", "months_met", "months_failed",
-                "reason_zh", "reason_en", "source", "confidence"]
+                "reason_zh", "reason_en", "alternatives_zh", "alternatives_en", "source", "confidence"]
     return pd.DataFrame(share_rows, columns=share_cols), pd.DataFrame(vat_rows, columns=vat_cols)
+
+
+def _alternatives(rules: Rules, product: str, months: list[str]) -> list[Any]:
+    """Other routes the rules name for this product (new-wall-materials refund, the 3 % simplified
+    method), shown beside the verdict and never chosen for the user (note §6 item 11)."""
+    seen: dict[str, Any] = {}
+    for month in months:
+        vat = rules.on(month_first_day(month)).vat
+        for r in vat[vat["kind"] == "alternative"].itertuples(index=False):
+            if product in r.products:
+                seen.setdefault(r.rule_id, r)
+    return list(seen.values())
 
 
 def _vat_month(rules: Rules, rule: Any, cands: list[Any], product: str, grade: str, by_family: pd.Series,

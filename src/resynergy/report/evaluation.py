@@ -33,7 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reason": "说明",
         "catalogue_note": "工信部《国家工业固体废物资源综合利用产品目录》的技术条件（掺量、质量）未能从原文核实，表中门槛为增值税目录条件；目录条件由评价机构依原文判定。",
         "incentives": "税收优惠测算", "vat": "增值税即征即退", "item": "目录条目", "sales": "销售额（元）",
-        "vat_rate": "税率", "refund_pct": "退税比例", "refund": "估算退税额（元）", "legal_review": "需法律审核",
+        "vat_rate": "税率", "refund_pct": "退税比例", "refund": "估算退税额（元）", "legal_review": "需法律审核", "alternatives": "其他途径（不自动选择）",
         "eit": "企业所得税（收入减按 90% 计入）", "income": "收入（元）", "counted": "计入收入（元）",
         "ept": "环境保护税（固体废物）", "generated": "产生量（吨）", "base": "计税排放量（吨）", "rate": "税额标准（元/吨）",
         "tax": "应纳税额（元）", "exempt": "综合利用免征额（元）", "totals": "合计",
@@ -66,7 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "verdict": "Verdict", "rule": "Rule", "reason": "Why",
         "catalogue_note": "The technical conditions (share, quality) of the MIIT product catalogue could not be verified from the annex; the thresholds shown are the VAT catalogue's. The evaluator judges the catalogue conditions from the annex.",
         "incentives": "Tax incentives (estimates)", "vat": "VAT refund on collection", "item": "Item", "sales": "Sales (CNY)",
-        "vat_rate": "VAT rate", "refund_pct": "Refund", "refund": "Estimated refund (CNY)", "legal_review": "needs legal review",
+        "vat_rate": "VAT rate", "refund_pct": "Refund", "refund": "Estimated refund (CNY)", "legal_review": "needs legal review", "alternatives": "Other routes (not chosen for you)",
         "eit": "Income tax (revenue counted at 90 %)", "income": "Revenue (CNY)", "counted": "Counted (CNY)",
         "ept": "Environmental-protection tax (solid waste)", "generated": "Generated (t)", "base": "Taxable discharge (t)",
         "rate": "Rate (CNY/t)", "tax": "Tax (CNY)", "exempt": "Exempt for utilization (CNY)", "totals": "Totals",
@@ -153,7 +153,8 @@ def render_evaluation(assessment: Assessment, ledger: Ledger, *, lang: str = "zh
     vat = [{"product": pname(r.product, r.grade), "item": r.item, "sales": _y(r.sales_yuan), "vat_rate": pct(r.vat_rate, 0),
             "refund_pct": threshold(r.refund_pct), "refund": _y(r.refund_yuan), "verdict": _verdict(r.status, lang),
             "css": _css(r.status), "legal_review": bool(r.legal_review), "rule_id": r.rule_id,
-            "confidence": r.confidence, "reason": getattr(r, rs)} for r in a.vat.itertuples(index=False)]
+            "confidence": r.confidence, "reason": getattr(r, rs),
+            "alternatives": getattr(r, "alternatives_zh" if zh else "alternatives_en")} for r in a.vat.itertuples(index=False)]
     eit = [{"product": pname(r.product, r.grade), "income": _y(r.income_yuan), "counted": _y(r.income_counted_yuan),
             "verdict": _verdict(r.status, lang), "css": _css(r.status),
             "rule_id": ", ".join(x for x in (r.rule_id, r.mechanism_rule_id) if x), "reason": getattr(r, rs)}
