@@ -78,6 +78,8 @@ def test_gangue_power_at_59_and_61_percent(share, ok):
     row = vat_row(a)
     assert row["rule_id"] == "VAT22-GANGUE-POWER" and row["status"] == (Verdict.ELIGIBLE if ok else Verdict.NOT_ELIGIBLE)
     assert row["refund_yuan"] == pytest.approx(1_089e6 * 0.13 * 0.50 if ok else 0.0)
+    if ok:  # the share basis (mass or heat) is unverified and said so
+        assert "热值" in row["reason_zh"] and "heat basis" in row["reason_en"]
 
 
 def test_gangue_power_refund_on_payable_vat_as_in_the_note():
@@ -163,6 +165,16 @@ def test_unverified_rules_never_give_eligible():
                 [{"month": "2022-06", "product": "battery_salts", "raw_materials_t": 100, "sales_yuan": 1e6}])
     row = vat_row(assess(lg, JUNE))
     assert row["status"] == Verdict.INDETERMINATE and "U" in row["reason_zh"]
+
+
+def test_scrap_steel_threshold_recorded_but_unverified_and_the_3_percent_route_named():
+    w, r = received("2022-06", "scrap_steel", 286_500)
+    lg = ledger([w], [r], [{"month": "2022-06", "material": "scrap_steel", "product": "prepared_scrap", "t": 286_500}],
+                [{"month": "2022-06", "product": "prepared_scrap", "raw_materials_t": 300_000, "sales_yuan": 855.5e6}])
+    row = vat_row(assess(lg, JUNE))
+    assert row["rule_id"] == "VAT22-3-SCRAP-STEEL" and row["status"] == Verdict.INDETERMINATE
+    assert "95.5%" in row["reason_zh"] and row["potential_refund_yuan"] == pytest.approx(855.5e6 * 0.13 * 0.3)
+    assert "VAT22-SIMPLE3" in row["alternatives_zh"]
 
 
 def test_eit_is_indeterminate_until_a_row_is_verified():

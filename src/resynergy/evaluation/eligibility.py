@@ -392,6 +392,9 @@ def _vat_month(rules: Rules, rule: Any, cands: list[Any], product: str, grade: s
     basis_en = "" if input_vat > 0 else "; no input VAT given: estimated on output VAT (an upper bound)"
     head_zh = f"掺量 {pct(share)} ≥ {threshold(rule.min_share)}（{rule.rule_id}）"
     head_en = f"share {pct(share)} ≥ {threshold(rule.min_share)} ({rule.rule_id})"
+    if rule.basis == "fuel_mass":  # note §5.3: mass or heat basis is unverified, and it matters
+        head_zh += "，按燃料质量计（质量或热值基准未核实，需核实）"
+        head_en += ", by fuel mass (mass or heat basis unverified: to check)"
     if gate is False:
         out.update(status=Verdict.NOT_ELIGIBLE, reason_zh=f"{head_zh}，但纳税人条件不符：" + "；".join(gzh),
                    reason_en=f"{head_en}, but the taxpayer screens fail: " + "; ".join(gen))
