@@ -161,6 +161,8 @@ def test_ledger_from_flows():
     assert check_balance(lg) == []
     assert rec.loc[("2022-03", "fly_ash"), "closing_t"] == 700 and rec.loc[("2022-04", "fly_ash"), "opening_t"] == 700
     assert rec.loc[("2022-03", "tailings"), "generated_t"] == 40
+    dated = ledger_from_flows(flows.drop(columns=["month"]).assign(received_on="2022-05-17"), {"plant_a"}, {})
+    assert set(dated.waste["month"]) == {"2022-05"} and [n.code for n in dated.notes] == ["flows_unknown"]
     yearly = ledger_from_flows(flows.drop(columns=["month"]).assign(year=2022), {"plant_a"}, {})
     assert set(yearly.waste["month"]) == {"2022-12"} and "flows_no_month" in [n.code for n in yearly.notes]
 

@@ -52,6 +52,7 @@ TOLERANCE_SHARE = 0.001  # 0.1 % of the month's inflow, whichever is larger
 MAX_BYTES = 20 * 1024 * 1024
 WASTE_KINDS = ("industrial_waste", "recycled_resource", "urban_waste")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+DATE_COLUMNS = ("received_on", "date", "shipped_on")  # flows' dates a month may be read from
 
 
 def columns(frame: str) -> list[str]:
@@ -414,7 +415,8 @@ def _name(material: str) -> str:
 def ledger_from_flows(flows: pd.DataFrame, org_sites: Iterable[str], firm: dict[str, Any],
                       months: Iterable[str] | None = None) -> Ledger:
     """The receipts and transfers of a firm's sites (``org_sites``) from actual flows (columns
-    month "YYYY-MM" or year, from_site, to_site, material, t, manifest): received_t from flows
+    month "YYYY-MM" — or a date in received_on, date or shipped_on, or the year only —,
+    from_site, to_site, material, t, manifest; optional from_org): received_t from flows
     into its sites, transferred_t from flows out of them. Flows between its own sites are
     internal and left out. What flows cannot say (generation, utilization, storage, disposal,
     stock, products) stays 0 and is flagged in ``notes``; flows with a year only are booked in
@@ -422,6 +424,9 @@ def ledger_from_flows(flows: pd.DataFrame, org_sites: Iterable[str], firm: dict[
     sites = set(org_sites)
     f = flows.copy()
     notes: list[Issue] = [LedgerIssue("flows_unknown", source="actual_flows")]
+    dated = next((c for c in DATE_COLUMNS if c in f and "month" not in f), None)
+    if dated is not None:  # a manifest's receipt date gives the month
+        f["month"] = f[dated].astype(str).str.slice(0, 7)
     if "month" not in f or f["month"].astype(str).str.strip().eq("").all():
         years = sorted({int(y) for y in f.get("year", pd.Series(dtype=int))})
         f["month"] = [f"{int(y)}-12" for y in f.get("year", pd.Series(dtype=int))]
