@@ -98,6 +98,15 @@ def test_every_problem_is_located_at_once(tmp_path):
     assert "expected a number" in err.value.report("en")
 
 
+def test_a_month_excel_turned_into_a_date_is_read_as_the_month(tmp_path):
+    from datetime import datetime
+
+    path = tmp_path / "dated.xlsx"
+    path.write_bytes(ledger_to_xlsx(block_plant(71_000)))
+    _edit(path, SHEETS["ledger_waste"], 4, 1, datetime(2022, 6, 1))
+    assert read_ledger(path).waste.loc[0, "month"] == "2022-06"
+
+
 def test_a_product_used_as_waste_and_a_missing_grade_are_refused(tmp_path):
     lg = block_plant(71_000)
     lg.use.loc[0, "material"] = "cement"

@@ -23,6 +23,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -204,6 +205,8 @@ def read_ledger(source: str | Path | bytes, name: str = "ledger.xlsx", rules: Ru
         if raw is None:
             frames[frame] = _typed(frame, pd.DataFrame())
             continue
+        if "month" in raw.frame:  # Excel turns a typed 2022-03 into a date: read it back as the month
+            raw.frame["month"] = raw.frame["month"].map(_month_text)
         typed, found = coerce(raw)
         issues += found
         if frame != "firm":
@@ -220,6 +223,13 @@ def read_ledger(source: str | Path | bytes, name: str = "ledger.xlsx", rules: Ru
     if issues:
         raise LedgerError(issues)
     return ledger
+
+
+def _month_text(value: object) -> object:
+    """A cell of a month column: a date or datetime (what Excel makes of 2022-03) as "YYYY-MM"."""
+    if isinstance(value, (datetime, date)):
+        return f"{value.year}-{value.month:02d}"
+    return value
 
 
 def _sheet_source(name: str, table: str) -> str:
