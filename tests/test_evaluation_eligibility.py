@@ -100,6 +100,7 @@ def test_environmental_tax_base_with_storage_transfer_and_disposal():
     assert row["base_t"] == pytest.approx(0.03e6) and row["rate_yuan_t"] == 25
     assert row["tax_yuan"] == pytest.approx(0.75e6) and row["rule_id"] == "EPT-SW-OTHER"
     assert row["base_rule_id"] == "EPT-SW-BASE"
+    assert "库存增加 30,000 t" in row["reason_zh"] and "Stock grew by 30,000 t" in row["reason_en"]
     # with own utilization and compliant disposal: exempt = utilized own waste × rate
     w2 = {"month": "2022-06", "material": "coal_gangue", "generated_t": 1000, "utilized_t": 600,
           "stored_t": 200, "disposed_t": 150, "closing_t": 50}

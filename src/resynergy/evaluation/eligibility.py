@@ -602,6 +602,12 @@ def _ept(waste: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         else:
             zh = f"{formula_zh}；税额 {rate:g} 元/吨（{rule_id}）"
             en = f"{formula_en}; rate {rate:g} CNY/t ({rule_id})"
+        growth = float(s["generated_t"] + s["received_t"] - s["utilized_t"] - s["stored_t"] - s["disposed_t"]
+                       - s["transferred_t"])
+        if base > 0 and growth > 0:
+            zh += f"。期间库存增加 {growth:,.0f} t，未计为贮存、处置或利用，按排放计；若存放于符合标准的贮存设施，请计入贮存量"
+            en += (f". Stock grew by {growth:,.0f} t, not booked as storage, disposal or use, so it counts as discharged;"
+                   " if it lies in a compliant storage facility, book it as stored")
         conf = rules.ept.loc[rules.ept["rule_id"] == rule_id, "confidence"] if rule_id else pd.Series(dtype=str)
         rows.append({
             "material": material, "name_zh": name, "name_en": catalog.material_name(str(material), "en"),
