@@ -22,11 +22,12 @@ from support.evaluation import ledger, received
 
 def test_every_rule_row_has_an_id_dates_a_source_and_a_tag():
     r = load_rules()
-    for name in ("vat", "eit", "ept", "screens"):
+    for name in ("vat", "eit", "ept", "screens", "procedure"):
         frame = getattr(r, name)
         assert frame["rule_id"].is_unique and frame["confidence"].isin(CONFIDENCES).all(), name
         assert (frame["source"].str.len() > 12).all(), name
         assert frame["valid_from"].map(lambda d: isinstance(d, date)).all(), name
+    assert r.filing_days() == 30 and r.rule("EVAL-FILE-30D")["confidence"] == "S"
     assert r.catalogue["confidence"].eq("U").all()  # the MIIT conditions were not readable (note §8)
     # tags copied from note §7, never upgraded
     tags = r.vat.set_index("rule_id")["confidence"]
