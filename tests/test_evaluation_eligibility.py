@@ -217,6 +217,8 @@ def test_a_month_below_the_threshold_loses_that_month_only():
     assert row["status"] == Verdict.PARTIAL and row["months_met"] == ["2022-05"]
     assert row["months_failed"] == ["2022-04"]
     assert row["refund_yuan"] == pytest.approx(60e6 * 0.13 * 0.7)
+    notes = [n.message("en") for n in assess(lg, Period.parse("2022Q2")).notes]
+    assert notes == ["ledger: the ledger has no rows for these months of the period: 2022-06 (counted as no data)"]
 
 
 def test_to_dict_is_json_and_carries_the_same_numbers():

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from resynergy import catalog
-from resynergy.evaluation.ledger import Ledger, check_balance, grade_value
+from resynergy.evaluation.ledger import Ledger, LedgerIssue, check_balance, grade_value
 from resynergy.evaluation.periods import Period, month_first_day
 from resynergy.evaluation.rules import SOLID, Rules, load_rules, weakest
 from resynergy.schema.cells import plain
@@ -169,10 +169,15 @@ def assess(ledger: Ledger, period: Period, rules: Rules | None = None) -> Assess
     shares, vat = _vat(use, products, rules, months, screens)
     eit = _eit(use, products, rules, period, screens)
     waste = ledger.waste[ledger.waste["month"].isin(months)]
+    notes = list(ledger.notes)
+    held = set(ledger.months())
+    missing = [m for m in months if m not in held]
+    if held & set(months) and missing:  # part of the period is not in the ledger
+        notes.append(LedgerIssue("missing_months", source=ledger.source, params={"months": ", ".join(missing)}))
     return Assessment(
         period=period, firm=dict(ledger.firm), shares=shares, vat=vat, eit=eit,
         ept=_ept(waste, rules.on(period.end)), screens=screens,
-        balance=check_balance(_in_period(ledger, months)), notes=list(ledger.notes),
+        balance=check_balance(_in_period(ledger, months)), notes=notes,
         utilized=_utilized(waste, ledger.receipts[ledger.receipts["month"].isin(months)]))
 
 

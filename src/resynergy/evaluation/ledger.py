@@ -83,6 +83,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "{month} {product}: waste utilized {used} t exceeds all raw materials {raw} t (a share cannot exceed 100 %)"),
     "no_product_row": ("{month} {product}：有利用记录，但「产品产销」没有该产品（及等级）的行",
                        "{month} {product}: waste is used into it but the products sheet has no row for it (and its grade)"),
+    "missing_months": ("台账缺少评价期间内的月份：{months}（这些月份按无数据计）",
+                       "the ledger has no rows for these months of the period: {months} (counted as no data)"),
     "flows_no_month": ("实际流向只有年份：{year} 年合计记入 {month}，月度数据需补充",
                        "actual flows give the year only: the {year} total is booked in {month}; monthly figures are needed"),
     "flows_unknown": ("由实际流向生成：利用、贮存、处置和产品产销无法从联单得知，需企业补填；接收量暂记为库存，转出多于接收的部分暂记为产生量（下限）",
