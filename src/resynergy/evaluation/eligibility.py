@@ -632,15 +632,20 @@ def _ept(waste: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def _utilized(waste: pd.DataFrame, receipts: pd.DataFrame) -> pd.DataFrame:
     """ISW utilized by material: own-generated and received (received taken as used first), and
-    the suppliers of received waste — the report's "utilized by type and source"."""
+    the suppliers of received waste with tonnes and (number of manifests) — the report's
+    "utilized by type and source" and its evidence."""
     rows = []
     sums = waste.groupby("material")[["generated_t", "received_t", "utilized_t"]].sum()
     for material, s in sums.iterrows():
         received_used = min(float(s["received_t"]), float(s["utilized_t"]))
-        sources = receipts[receipts["material"] == material].groupby("from_org")["t"].sum().sort_values(ascending=False)
+        mine = receipts[receipts["material"] == material]
+        sources = mine.groupby("from_org")["t"].sum().sort_values(ascending=False)
+        manifests = mine[mine["manifest"] != ""].groupby("from_org")["manifest"].nunique()
         rows.append({"material": material, "name_zh": catalog.material_name(str(material)),
                      "name_en": catalog.material_name(str(material), "en"),
                      "utilized_t": float(s["utilized_t"]), "own_t": float(s["utilized_t"]) - received_used,
                      "received_t": received_used,
-                     "sources": "; ".join(f"{k} {v:,.0f} t" for k, v in sources.items())})
-    return pd.DataFrame(rows, columns=["material", "name_zh", "name_en", "utilized_t", "own_t", "received_t", "sources"])
+                     "sources": "; ".join(f"{k} {v:,.0f} t ({int(manifests.get(k, 0))})" for k, v in sources.items()),
+                     "manifests": int(mine.loc[mine["manifest"] != "", "manifest"].nunique())})
+    return pd.DataFrame(rows, columns=["material", "name_zh", "name_en", "utilized_t", "own_t", "received_t", "sources",
+                                       "manifests"])
