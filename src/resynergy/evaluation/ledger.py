@@ -344,14 +344,13 @@ def check_balance(ledger: Ledger, tolerance_t: float = TOLERANCE_T,
     month's inflow, whichever is larger (stated in each message)."""
     issues: list[Issue] = []
     w = ledger.waste.reset_index(drop=True)
-    src = _sheet_source(ledger.source, "ledger_waste") if ledger.rows else "ledger_waste"
     tol_params = {"tol_t": _fmt(tolerance_t), "tol_pct": _fmt(tolerance_share * 100)}
 
     def add(code: str, frame: str, i: int | None, column: str, value: object, **params: object) -> None:
         table = TABLES[frame]
         source = _sheet_source(ledger.source, table) if ledger.rows else table
         issues.append(LedgerIssue(code, table, source, ledger.row_of(frame, i) if i is not None else None,
-                                  column, value, {k: v for k, v in params.items()}))
+                                  column, value, dict(params)))
 
     used = ledger.use.groupby(["month", "material"])["t"].sum() if len(ledger.use) else pd.Series(dtype=float)
     listed = ledger.receipts.groupby(["month", "material"])["t"].sum() if len(ledger.receipts) else pd.Series(dtype=float)
@@ -372,7 +371,6 @@ def check_balance(ledger: Ledger, tolerance_t: float = TOLERANCE_T,
         if abs(got - r["received_t"]) > tol:
             add("receipts_sum", "waste", idx, "received_t", _fmt(r["received_t"]), month=r["month"],
                 material=_name(r["material"]), received=_fmt(r["received_t"]), listed=_fmt(got), tol=_fmt(tol))
-    del src
     # continuity: a month's closing stock is the next month's opening stock
     order = w.assign(_i=range(len(w))).sort_values(["material", "month"])
     for _, group in order.groupby("material"):
