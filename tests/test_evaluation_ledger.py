@@ -50,7 +50,7 @@ def test_template_round_trip(tmp_path):
     back = read_ledger(path)
     for name in FRAMES:
         pd.testing.assert_frame_equal(getattr(back, name), getattr(lg, name), check_dtype=False)
-    assert {k: back.firm[k] for k in lg.firm} == lg.firm
+    assert {k: back.firm[k] for k in lg.firm} == lg.firm and type(back.firm["penalties_6m"]) is bool
     assert back.rows["waste"] == [4, 5]  # rows 1–2 headers, 3 the example (ignored)
     assert read_ledger(path.read_bytes(), "upload.xlsx").source == "upload.xlsx"
 

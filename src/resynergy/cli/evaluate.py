@@ -79,7 +79,7 @@ def _show(result: object, lang: Lang) -> None:
     from rich.table import Table
 
     from resynergy.evaluation import load_rules
-    from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, pct, threshold
+    from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, pct, threshold, tri
 
     assert isinstance(result, Assessment)
     zh = lang is Lang.zh
@@ -136,8 +136,9 @@ def _show(result: object, lang: Lang) -> None:
     for h in (say(lang, "规则", "Rule"), say(lang, "结论", "Verdict"), say(lang, "说明", "Why")):
         screens.add_column(h, overflow="fold")
     for r in result.screens.itertuples(index=False):
-        screens.add_row(r.rule_id, say(lang, "符合", "met") if r.passed is True else say(lang, "不符合", "not met")
-                        if r.passed is False else say(lang, "待确认", "to confirm"), getattr(r, rs))
+        passed = tri(r.passed)
+        screens.add_row(r.rule_id, say(lang, "符合", "met") if passed is True else say(lang, "不符合", "not met")
+                        if passed is False else say(lang, "待确认", "to confirm"), getattr(r, rs))
     out.print(screens)
     t = result.totals()
     out.print(say(lang, f"合计：估算退税 {t['refund_yuan']:,.2f} 元；所得税减计收入 {t['eit_reduction_income_yuan']:,.2f} 元"

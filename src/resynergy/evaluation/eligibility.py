@@ -202,7 +202,7 @@ def _screens(firm: dict[str, Any], rules: Rules, months: list[str]) -> pd.DataFr
         for r in rules.on(month_first_day(month)).screens.itertuples(index=False):
             if r.rule_id in seen:
                 continue
-            value = firm.get(r.field)
+            value = plain(firm.get(r.field))
             if value is None or (isinstance(value, str) and not value.strip()):
                 passed: bool | None = None
             else:
@@ -226,6 +226,12 @@ def _screens(firm: dict[str, Any], rules: Rules, months: list[str]) -> pd.DataFr
     return pd.DataFrame(list(seen.values()), columns=cols)
 
 
+def tri(value: object) -> bool | None:
+    """A yes / no / unknown cell as True, False or None (numpy booleans and NaN included)."""
+    value = plain(value)
+    return None if value is None else bool(value)
+
+
 def _shown(value: object) -> tuple[str, str]:
     if isinstance(value, bool):
         return ("是" if value else "否"), ("yes" if value else "no")
@@ -245,10 +251,11 @@ def _gates(screens: pd.DataFrame, applies: str, day: pd.Timestamp | None = None,
     ids: list[str] = []
     verdict: bool | None = True
     for r in rows.itertuples(index=False):
-        if r.passed is True:
+        passed = tri(r.passed)
+        if passed is True:
             continue
         ids.append(r.rule_id)
-        if r.passed is None:
+        if passed is None:
             zh.append(f"{r.reason_zh}［{r.rule_id}］")
             en.append(f"{r.reason_en} [{r.rule_id}]")
             verdict = None if verdict is not False else False

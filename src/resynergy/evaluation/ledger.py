@@ -145,7 +145,7 @@ class Ledger:
         """The inverse of :meth:`to_dict` (columns in schema order, defaults filled)."""
         frames = {name: _typed(name, pd.DataFrame.from_records(data.get(name) or [])) for name in FRAMES}
         firm = _typed("firm", pd.DataFrame.from_records([data.get("firm") or {}]))
-        return cls(firm=firm.iloc[0].to_dict() if len(firm) else {}, **frames)
+        return cls(firm={k: _plain(v) for k, v in firm.iloc[0].items()} if len(firm) else {}, **frames)
 
 
 def empty_ledger(firm: dict[str, Any] | None = None) -> Ledger:
@@ -216,7 +216,7 @@ def read_ledger(source: str | Path | bytes, name: str = "ledger.xlsx", rules: Ru
         frames[frame] = typed
         rows[frame] = list(raw.rows)
     firm_frame = frames.pop("firm")
-    ledger = Ledger(firm=firm_frame.iloc[0].to_dict() if len(firm_frame) == 1 else {},
+    ledger = Ledger(firm={k: _plain(v) for k, v in firm_frame.iloc[0].items()} if len(firm_frame) == 1 else {},
                     rows=rows, source=name, **frames)
     if "ledger_firm" in raws and len(firm_frame) != 1:
         issues.append(LedgerIssue("firm_rows", "ledger_firm", _sheet_source(name, "ledger_firm"),

@@ -13,9 +13,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, Verdict, pct, threshold
+from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, Verdict, pct, threshold, tri
 from resynergy.evaluation.ledger import Ledger
 from resynergy.evaluation.rules import load_rules
+from resynergy.schema.cells import plain
 
 LANGS = ("zh", "en")
 
@@ -130,6 +131,7 @@ def render_evaluation(assessment: Assessment, ledger: Ledger, *, lang: str = "zh
         return f"{base} {grade}".strip()
 
     def yes(v: object) -> str:
+        v = plain(v)
         if isinstance(v, bool):
             return t["yes"] if v else t["no"]
         return str(v) if v not in (None, "") else t["not_given"]
@@ -169,14 +171,14 @@ def render_evaluation(assessment: Assessment, ledger: Ledger, *, lang: str = "zh
               (t["t_eit_open"], _y(tot["eit_reduction_income_indeterminate_yuan"])),
               (t["t_ept_tax"], _y(tot["ept_tax_yuan"])), (t["t_ept_exempt"], _y(tot["ept_exempt_yuan"])),
               (t["t_utilized"], _t(tot["utilized_t"]))]
-    screens = [{"rule_id": r.rule_id, "verdict": t["passed"] if r.passed is True else t["failed"] if r.passed is False
-                else t["unknown"], "css": "ok" if r.passed is True else "no" if r.passed is False else "open",
+    screens = [{"rule_id": r.rule_id, "verdict": t["passed"] if tri(r.passed) is True else t["failed"] if tri(r.passed) is False
+                else t["unknown"], "css": "ok" if tri(r.passed) is True else "no" if tri(r.passed) is False else "open",
                 "reason": getattr(r, rs), "source": r.source, "confidence": r.confidence}
                for r in a.screens.itertuples(index=False)]
     problems = [i.message(lang) for i in a.balance] + [i.message(lang) for i in a.notes]
     problems += [f"{pname(r.product, r.grade)}: {getattr(r, rs)}" for r in a.vat.itertuples(index=False)
                  if r.status != Verdict.ELIGIBLE]
-    problems += [f"{r.rule_id}: {getattr(r, rs)}" for r in a.screens.itertuples(index=False) if r.passed is not True]
+    problems += [f"{r.rule_id}: {getattr(r, rs)}" for r in a.screens.itertuples(index=False) if tri(r.passed) is not True]
     used_ids: list[str] = []
     for frame, col in ((a.vat, "rule_id"), (a.eit, "rule_id"), (a.eit, "mechanism_rule_id"), (a.ept, "rule_id"),
                        (a.ept, "base_rule_id"), (a.ept, "exempt_rule_id"), (a.ept, "transfer_rule_id"),
