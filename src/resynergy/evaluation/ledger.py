@@ -530,7 +530,8 @@ def write_template(path: str | Path, ledger: Ledger | None = None, rules: Rules 
         frame = None
         if ledger is not None:
             key = next(k for k, v in TABLES.items() if v == table)
-            frame = pd.DataFrame([ledger.firm]) if key == "firm" else getattr(ledger, key)
+            frame = pd.DataFrame([{k: ("是" if v else "否") if isinstance(plain(v), bool) else v
+                                   for k, v in ledger.firm.items()}]) if key == "firm" else getattr(ledger, key)
             frame = frame.reindex(columns=[c.name for c in schema.columns(table)])
         scenario_io.table_sheet(ws, table, frame, first=4)
         cols = schema.columns(table)
