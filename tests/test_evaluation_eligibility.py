@@ -228,3 +228,13 @@ def test_to_dict_is_json_and_carries_the_same_numbers():
     assert d["vat"][0]["refund_yuan"] == pytest.approx(a.vat.iloc[0]["refund_yuan"])
     assert d["period"]["text"] == "2022-06" and d["balanced"] is True
     assert d["shares"][0]["rule_id"] == "VAT22-2.1"
+
+
+def test_published_fields_are_the_filing_list_only():
+    a = assess(block_plant(71_000), JUNE)
+    pub = a.published("某评价机构")
+    assert set(pub) == {"firm", "period", "wastes", "products", "evaluator"}
+    assert {w["material"]: w["utilized_t"] for w in pub["wastes"]} == {"fly_ash": 42_600, "bf_slag": 28_400}
+    assert pub["products"] == [{"product": "bricks_blocks", "grade": "", "name_zh": "砖、砌块、墙板",
+                                "name_en": "Bricks, blocks and wall panels"}]
+    assert "sales_yuan" not in json.dumps(pub)

@@ -109,6 +109,19 @@ class Assessment:
             "utilized_t": _sum(self.utilized, "utilized_t"),
         }
 
+    def published(self, evaluator: str = "") -> dict[str, Any]:
+        """The fields a filed evaluation publishes (note §1.2 step 7): firm, the ISW types and
+        tonnes utilized, the products, and the evaluator — nothing else of the ledger."""
+        products = self.vat[["product", "grade", "name_zh", "name_en"]].drop_duplicates() if len(self.vat) else self.vat
+        return {
+            "firm": {"name": self.firm.get("name", ""), "uscc": self.firm.get("uscc", "")},
+            "period": self.period.text,
+            "wastes": [{"material": r.material, "name_zh": r.name_zh, "name_en": r.name_en, "utilized_t": float(r.utilized_t)}
+                       for r in self.utilized.itertuples(index=False) if r.utilized_t > 0],
+            "products": _records(products) if len(products) else [],
+            "evaluator": evaluator,
+        }
+
     @property
     def balanced(self) -> bool:
         """True when the mass balance holds (a failed balance blocks the report's conclusion)."""
