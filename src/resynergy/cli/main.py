@@ -54,3 +54,12 @@ def _docs() -> None:  # issue 17: the documentation site, registered last
 
 
 _docs()
+
+
+def _evaluate() -> None:  # issue 13: the offline evaluation check, registered at the end of the list
+    from resynergy.cli import evaluate
+
+    app.command("evaluate")(evaluate.evaluate)
+
+
+_evaluate()
