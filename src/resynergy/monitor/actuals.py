@@ -65,11 +65,13 @@ def check_actual_flows(raw: RawTable, tables: Mapping[str, pd.DataFrame]) -> tup
 
 # Columns of a plan's flows.csv (resynergy plan) that say how a flow travelled: kept.
 PLAN_LEG_COLUMNS = ("leg", "route")
+# ... and the facility that received it: kept, so that its line (not the site's) is credited.
+PLAN_KEPT_COLUMNS = PLAN_LEG_COLUMNS + ("to_facility",)
 
 
 def _plan_shaped(raw: RawTable) -> tuple[RawTable, pd.DataFrame | None]:
     """A plan's own ``flows.csv`` (it has a ``leg`` column): its schema columns as actual flows,
-    plus ``leg`` and ``route``; the plan's other columns (costs, names, facilities) are left
+    plus ``leg``, ``route`` and ``to_facility``; the plan's other columns (costs, names) are left
     out. Anything else is returned as it is, to be checked column by column."""
     if "leg" not in raw.frame.columns:
         return raw, None
@@ -77,7 +79,7 @@ def _plan_shaped(raw: RawTable) -> tuple[RawTable, pd.DataFrame | None]:
     f = raw.frame
     kept = f[[c for c in f.columns if c in known]]
     legs = pd.DataFrame({c: (f[c] if c in f else pd.Series([""] * len(f))).astype(object)
-                         .where(lambda v: v.notna(), "").astype(str) for c in PLAN_LEG_COLUMNS})
+                         .where(lambda v: v.notna(), "").astype(str) for c in PLAN_KEPT_COLUMNS})
     return RawTable(raw.name, kept, raw.source, raw.rows), legs.reset_index(drop=True)
 
 
