@@ -245,11 +245,11 @@ def _split_to_facilities(rows: pd.DataFrame, data: Inputs) -> pd.DataFrame:
                           np.where(other_cap > 0, cap / other_cap.where(other_cap > 0, 1.0),
                                    1.0 / n_other.where(n_other > 0, 1)))
         part = np.where(f["in_place"], to_built, to_other)
-        share = np.where(total > 0, part * within / total.where(total > 0, 1.0), 0.0)
-        shares.append(f.assign(share=share, facility=f["id"])[
+        frac = np.where(total > 0, part * within / total.where(total > 0, 1.0), 0.0)
+        shares.append(f.assign(share=frac, facility=f["id"])[
             keys + ["facility", "process", "share"]])
-    share = pd.concat(shares, ignore_index=True) if shares else None
-    if share is None or share.empty:
+    share = pd.concat(shares, ignore_index=True) if shares else pd.DataFrame()
+    if share.empty:
         out.append(site_rows.assign(facility="", process=""))
     else:
         m = site_rows.merge(share[share["share"] > 0], on=keys, how="left")
