@@ -261,7 +261,8 @@ def _split_to_facilities(rows: pd.DataFrame, data: Inputs) -> pd.DataFrame:
 
 def flow_activity(data: Inputs) -> pd.DataFrame:
     """What the flows show of the facilities, in the shape of a plan's ``activity``: year,
-    facility, site, process, candidate, built, capacity_t, input_t, running_capacity_t.
+    facility, site, process, candidate, listed (in operation per the scenario), built,
+    capacity_t, input_t, running_capacity_t.
 
     A facility in operation per the scenario (not a candidate, first year ≤ Y) is built in Y;
     any other facility (a candidate, or a line not yet open) that the flows show receiving
@@ -272,8 +273,8 @@ def flow_activity(data: Inputs) -> pd.DataFrame:
     capacity), and one in operation that took more than its registered capacity counts with
     that throughput (at most its expansion ceiling). A lower bound: capacity standing idle
     leaves no trace in the flows."""
-    cols = ["year", "facility", "site", "process", "candidate", "built", "capacity_t",
-            "input_t", "running_capacity_t"]
+    cols = ["year", "facility", "site", "process", "candidate", "listed", "built",
+            "capacity_t", "input_t", "running_capacity_t"]
     fac = data.scenario.table("facilities")
     rows = data.cached("facility_inputs", facility_inputs)
     if fac.empty or not data.years:
@@ -299,7 +300,8 @@ def flow_activity(data: Inputs) -> pd.DataFrame:
         keep = in_place | shown
         parts.append(pd.DataFrame({
             "year": y, "facility": fac["id"].to_numpy()[keep], "site": fac["site"].to_numpy()[keep],
-            "process": fac["process"].to_numpy()[keep], "candidate": cand[keep], "built": True,
+            "process": fac["process"].to_numpy()[keep], "candidate": cand[keep],
+            "listed": in_place[keep], "built": True,
             "capacity_t": cap[keep], "input_t": took[keep], "running_capacity_t": running[keep]}))
     return pd.concat(parts, ignore_index=True)[cols]
 

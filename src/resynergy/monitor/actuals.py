@@ -11,12 +11,14 @@ import pandas as pd
 
 from resynergy import schema
 from resynergy.indicators import INDICATORS, evaluate_all
-from resynergy.indicators.evaluate import LEVELS
+from resynergy.indicators.evaluate import LEVELS, Inputs, flow_activity
 from resynergy.monitor.track import Monitor, monitor
 from resynergy.network.geo import great_circle_km
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario.validate import check_refs
+from resynergy.schema.numbers import quantity
+from resynergy.states import TargetStatus
 from resynergy.schema.coerce import RawTable, coerce
 
 # Bases that recorded flows cannot measure: what products are worth (prices are not on a
@@ -95,10 +97,58 @@ def with_distances(flows: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return flows.assign(distance_km=filled)
 
 
+# Where the figures of a basis come from when monitored on flows, in a provincial official's
+# words (zh, en); the word for the value when it is not a plain count of what moved.
+BASIS_NOTES = {
+    "facility_capacity": ("按登记的已建设施能力，加流向显示已运行的其他设施（按其接收量计）",
+                          "registered built facilities, plus other facilities the flows show "
+                          "operating (counted at their intake)"),
+    "programmes": ("按登记的建成状态；关联候选设施的，须流向显示这些设施当年均有接收",
+                   "as registered built; one linked to candidate facilities counts when the "
+                   "flows show each of them receiving material that year"),
+}
+PROCESS_SPLIT_NOTE = ("按接收设施计；只写站点的，先计入已运行设施（不超过其能力），余量计入该站点其他设施",
+                      "credited to the receiving facility; flows naming only a site go to its "
+                      "lines in operation up to their capacity, the rest to its other lines")
+VALUE_WORDS = {"facility_capacity": ("至少", "at least")}
+
+
 def monitor_actuals(flows: pd.DataFrame, scenario: Scenario) -> Monitor:
     """The scenario's targets against indicators evaluated on actual flows; a year with
-    records counts what is not recorded as zero, later target years are projected."""
+    records counts what is not recorded as zero, later target years are projected.
+
+    What the flows show of the facilities (:func:`~resynergy.indicators.evaluate.flow_activity`:
+    a facility that receives material in a year operates in it, candidate or not) stands in
+    for a plan's activity, so capacity and programmes are counted by the same rules as for a
+    plan. Rows of capacity, programmes and process-specific inputs say where their figures come
+    from (``basis_zh``/``basis_en``); flows reaching facilities the scenario does not list as
+    operating are noted once, for the registry to be updated."""
     measurable = [i for i, ind in INDICATORS.items() if ind.basis not in FLOW_BLIND]
-    values = evaluate_all(flows, scenario, levels=LEVELS, indicators=measurable)
-    return monitor(scenario.table("targets"), values, source="actual", complete=True,
-                   unmeasurable=[i for i in INDICATORS if i not in measurable])
+    activity = flow_activity(Inputs(flows, scenario))
+    values = evaluate_all(flows, scenario, levels=LEVELS, indicators=measurable,
+                          activity=activity)
+    m = monitor(scenario.table("targets"), values, source="actual", complete=True,
+                unmeasurable=[i for i in INDICATORS if i not in measurable])
+    notes = {i: BASIS_NOTES.get(ind.basis) or (PROCESS_SPLIT_NOTE if ind.basis == "facility_input"
+                                               and ind.process_flag else None)
+             for i, ind in INDICATORS.items()}
+    for j, lang in enumerate(("zh", "en")):
+        m.table[f"basis_{lang}"] = m.table["indicator"].map(
+            lambda i, j=j: notes[i][j] if notes.get(i) else "")
+        m.table[f"value_word_{lang}"] = m.table["indicator"].map(
+            lambda i, j=j: VALUE_WORDS[INDICATORS[i].basis][j]
+            if i in INDICATORS and INDICATORS[i].basis in VALUE_WORDS else "")
+    m.table.loc[m.table["status"] == TargetStatus.NOT_MEASURABLE,
+                ["basis_zh", "basis_en", "value_word_zh", "value_word_en"]] = ""
+    unlisted = activity[~activity["listed"] & (activity["input_t"] > 0)]
+    if len(unlisted):
+        n, t = unlisted["facility"].nunique(), float(unlisted["input_t"].sum())
+        years = "、".join(str(y) for y in sorted(unlisted["year"].unique()))
+        years_en = ", ".join(str(y) for y in sorted(unlisted["year"].unique()))
+        m.notes.append((
+            f"流向显示 {n} 个登记为候选或尚未投运的设施在{years}年接收了物料，共 {quantity(t, 't', 'zh')}，"
+            "已按运行计入；请在设施登记中更新其建设状态和投运年份。",
+            f"the flows show {n} facilities listed as candidates or not yet open receiving "
+            f"material in {years_en}, {quantity(t, 't', 'en')} in all; they are counted as "
+            "operating — please update their status and first year in the facility registry."))
+    return m
