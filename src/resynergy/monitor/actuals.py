@@ -17,9 +17,9 @@ from resynergy.network.geo import great_circle_km
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario.validate import check_refs
+from resynergy.schema.coerce import RawTable, coerce
 from resynergy.schema.numbers import quantity
 from resynergy.states import TargetStatus
-from resynergy.schema.coerce import RawTable, coerce
 
 # Bases that recorded flows cannot measure: what products are worth (prices are not on a
 # manifest) and what capacity was built (a registry matter, not a movement of goods).
