@@ -145,4 +145,23 @@ def test_basis_and_candidate_note_in_cli_and_json(builtin_scenario, tmp_path, mo
                                      "--lang", "en"])
     assert r.exit_code == 0, r.output
     assert "Basis" in r.output and "registered built" in r.output
-    assert "Note: the flows show 1 facilities listed as candidates" in r.output
+    assert "Note: the flows show 1 facility listed as candidates" in r.output
+
+
+def test_platform_monitor_gives_the_note_and_basis(client, users):
+    """The registry's sand plant opens in 2022; manifests show it receiving in 2020–2021: the API
+    and the page say so once, and the API rows carry their basis."""
+    from test_actuals_platform import csv_of
+
+    rows = [("LD-1", 2020, "cd-mine", "cd-plant", "tailings", "road_diesel", 100_000.0),
+            ("LD-2", 2021, "cd-mine", "cd-plant", "tailings", "", 150_000.0)]
+    r = client.post("/api/v1/actual-flows/import", headers=users.headers["admin"],
+                    files={"file": ("f.csv", csv_of(*rows), "text/csv")})
+    assert r.status_code == 201, r.text
+    got = client.get("/api/v1/monitor", headers=users.headers["regulator"]).json()
+    assert len(got["notes"]) == 1 and "1 个登记为候选或尚未投运的设施" in got["notes"][0]["zh"]
+    assert "25.00 万吨" in got["notes"][0]["zh"]
+    assert all("basis_zh" in t and "basis_en" in t for t in got["targets"])
+    client.cookies.set("lang", "en")
+    page = client.get("/monitor", headers=users.headers["regulator"])
+    assert "Note: the flows show 1 facility listed as candidates or not yet open" in page.text

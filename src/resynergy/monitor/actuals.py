@@ -148,7 +148,8 @@ def monitor_actuals(flows: pd.DataFrame, scenario: Scenario) -> Monitor:
         m.notes.append((
             f"流向显示 {n} 个登记为候选或尚未投运的设施在{years}年接收了物料，共 {quantity(t, 't', 'zh')}，"
             "已按运行计入；请在设施登记中更新其建设状态和投运年份。",
-            f"the flows show {n} facilities listed as candidates or not yet open receiving "
+            f"the flows show {n} {'facility' if n == 1 else 'facilities'} listed as candidates "
+            "or not yet open receiving "
             f"material in {years_en}, {quantity(t, 't', 'en')} in all; they are counted as "
             "operating — please update their status and first year in the facility registry."))
     return m
