@@ -113,6 +113,16 @@ PROCESS_SPLIT_NOTE = ("按接收设施计；只写站点的，先计入已运行
 VALUE_WORDS = {"facility_capacity": ("至少", "at least")}
 
 
+def _words(indicator: str) -> tuple[str, str, str, str]:
+    """basis_zh, basis_en, value_word_zh, value_word_en of an indicator's rows ('' = none)."""
+    ind = INDICATORS.get(indicator)
+    if ind is None:
+        return ("", "", "", "")
+    basis = BASIS_NOTES.get(ind.basis) or (
+        PROCESS_SPLIT_NOTE if ind.basis == "facility_input" and ind.process_flag else ("", ""))
+    return (*basis, *VALUE_WORDS.get(ind.basis, ("", "")))
+
+
 def monitor_actuals(flows: pd.DataFrame, scenario: Scenario) -> Monitor:
     """The scenario's targets against indicators evaluated on actual flows; a year with
     records counts what is not recorded as zero, later target years are projected.
@@ -129,15 +139,9 @@ def monitor_actuals(flows: pd.DataFrame, scenario: Scenario) -> Monitor:
                           activity=activity)
     m = monitor(scenario.table("targets"), values, source="actual", complete=True,
                 unmeasurable=[i for i in INDICATORS if i not in measurable])
-    notes = {i: BASIS_NOTES.get(ind.basis) or (PROCESS_SPLIT_NOTE if ind.basis == "facility_input"
-                                               and ind.process_flag else None)
-             for i, ind in INDICATORS.items()}
-    for j, lang in enumerate(("zh", "en")):
-        m.table[f"basis_{lang}"] = m.table["indicator"].map(
-            lambda i, j=j: notes[i][j] if notes.get(i) else "")
-        m.table[f"value_word_{lang}"] = m.table["indicator"].map(
-            lambda i, j=j: VALUE_WORDS[INDICATORS[i].basis][j]
-            if i in INDICATORS and INDICATORS[i].basis in VALUE_WORDS else "")
+    words = pd.DataFrame([_words(i) for i in m.table["indicator"]], index=m.table.index,
+                         columns=["basis_zh", "basis_en", "value_word_zh", "value_word_en"])
+    m.table = pd.concat([m.table, words], axis=1)
     m.table.loc[m.table["status"] == TargetStatus.NOT_MEASURABLE,
                 ["basis_zh", "basis_en", "value_word_zh", "value_word_en"]] = ""
     unlisted = activity[~activity["listed"] & (activity["input_t"] > 0)]
