@@ -42,7 +42,8 @@ def monitor(flows: Annotated[Path, typer.Argument(
     if as_json:
         doc = {"scenario": s.name, "flows": str(flows), "counts": m.counts(),
                "targets": json.loads(m.table.to_json(orient="records", force_ascii=False)),
-               "summary": status_lines(m, lang.value, names)}
+               "summary": status_lines(m, lang.value, names),
+               "notes": [{"zh": zh, "en": en} for zh, en in m.notes]}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return
     console.out.print(targets_table(m.table, names, lang.value))

@@ -13,14 +13,17 @@ result tables); without them the same quantities are inferred from the flows and
   or ``first_mile``; legs of one intermodal ``route`` share the origin of its first leg;
 - facility input (without ``facility_io``): arriving t at sites with the ``facility`` role, less
   what the site ships on of the same material beyond its own generation (a pass-through counts
-  once, at the last facility); split over the site's facilities that take the material, by
-  capacity;
+  once, at the last facility); credited to the facility the flow names (``to_facility``, a
+  plan's flows), else to the site's facilities that take the material: those in operation
+  first, up to their capacity, the rest to the site's other (candidate) lines
+  (:func:`_split_to_facilities`);
 - products delivered: arriving product t at ``demand`` sites (with ``deliveries``, reconciled
   to the delivered totals; anything delivered without an arriving flow is made on site);
 - disposal (without ``supply_use``): arriving t at ``disposal`` sites; legacy stock drawn
   (without ``supply_use``): departing t above the site's generation, up to its stock;
-- capacity (without ``activity``): facilities in operation (not candidates, first year ≤ Y);
-  capacity added by year Y: facilities whose first year lies after the base year and by Y.
+- capacity and running facilities (without ``activity``): facilities in operation (not
+  candidates, first year ≤ Y) at their registered capacity, plus facilities the flows show
+  receiving material, at least at their throughput (:func:`flow_activity`); capacity added by year Y: facilities whose first year lies after the base year and by Y.
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ class Inputs:
             self.cache[key] = compute(self)
         return self.cache[key]
 
+    def operating(self) -> pd.DataFrame:
+        """The plan's ``activity``; without one, what the flows show (:func:`flow_activity`)."""
+        if self.activity is not None:
+            return self.activity
+        return self.cached("flow_activity", flow_activity)
+
     @property
     def years(self) -> list[int]:
         found: set[int] = set(self.flows["year"].astype(int))
@@ -106,7 +115,7 @@ def _normalise_flows(flows: pd.DataFrame) -> pd.DataFrame:
     for col in ("from_site", "to_site", "material"):
         f[col] = f[col].astype(str)
     f["t"] = f["t"].astype(float)
-    for col, default in (("mode", ""), ("leg", "direct"), ("route", "")):
+    for col, default in (("mode", ""), ("leg", "direct"), ("route", ""), ("to_facility", "")):
         f[col] = f[col].fillna(default).astype(str) if col in f else default
     f.loc[f["leg"] == "", "leg"] = "direct"
     if "tkm" not in f:
@@ -174,8 +183,8 @@ def facility_inputs(data: Inputs) -> pd.DataFrame:
     scale = (kept / inbound).fillna(0.0).rename("scale").reset_index()
     rows = arr.merge(scale, on=["year", "to_site", "material"])
     rows = (rows.assign(t=rows["t"] * rows["scale"]).rename(columns={"to_site": "site"})
-            .groupby(["year", "site", "material", "origin"], as_index=False)["t"].sum())
-    return _split_by_process(rows, data)
+            .groupby(["year", "site", "material", "origin", "to_facility"], as_index=False)["t"].sum())
+    return _split_to_facilities(rows, data)
 
 
 def _generation(data: Inputs) -> pd.Series:
@@ -183,29 +192,121 @@ def _generation(data: Inputs) -> pd.Series:
     return sup.groupby(["year", "site", "material"])["generation_t"].sum()
 
 
-def _split_by_process(rows: pd.DataFrame, data: Inputs) -> pd.DataFrame:
-    """Split site inputs over the site's facilities that take the material, by capacity."""
+def _takers(data: Inputs) -> pd.DataFrame:
+    """Facilities with the materials they take: id, site, process, material, capacity_t,
+    candidate, year."""
     fac = data.scenario.table("facilities")
-    fac = fac[~fac["candidate"].astype(bool)]
     pio = data.scenario.table("process_io")
     takes = pio[pio["direction"] == "in"][["process", "material"]].drop_duplicates()
-    fac = fac.merge(takes, on="process")
+    fac = fac.assign(candidate=fac["candidate"].fillna(False).astype(bool),
+                     capacity_t=fac["capacity_t"].astype(float), year=fac["year"].astype(int))
+    return fac[["id", "site", "process", "capacity_t", "candidate", "year"]].merge(takes, on="process")
+
+
+def _split_to_facilities(rows: pd.DataFrame, data: Inputs) -> pd.DataFrame:
+    """Site inputs (year, site, material, origin, to_facility, t) credited to facilities: adds
+    ``facility`` and ``process`` ('' when no facility at the site takes the material).
+
+    A flow that names its receiving facility (``to_facility``, as a plan's ``flows.csv`` does)
+    goes to that facility. A flow that names only a site goes first to the site's facilities
+    in operation per the scenario (not candidates, first year ≤ Y) that take the material, up
+    to their capacity and split by capacity; what exceeds it shows another line working: it
+    goes to the site's other facilities that take it (candidates, or lines not yet open),
+    split by their capacity. Without such a line everything stays with the lines in
+    operation; without lines in operation it all goes to the others."""
+    fac = _takers(data)
+    process_of = fac.drop_duplicates("id").set_index("id")["process"]
+    named = rows["to_facility"].isin(process_of.index)
+    out = [rows[named].assign(facility=rows.loc[named, "to_facility"],
+                              process=rows.loc[named, "to_facility"].map(process_of))]
+    site_rows = rows[~named]
     keys = ["year", "site", "material"]
     shares = []
-    for y in rows["year"].unique():
-        f = fac[fac["year"] <= y].groupby(["site", "material", "process"], as_index=False)[
-            "capacity_t"].sum()
-        cap = f.groupby(["site", "material"])["capacity_t"].transform("sum")
-        n = f.groupby(["site", "material"])["capacity_t"].transform("size")
-        f["share"] = np.where(cap > 0, f["capacity_t"] / cap.where(cap > 0, 1.0), 1.0 / n)
-        shares.append(f.assign(year=y)[keys + ["process", "share"]])
-    share = pd.concat(shares, ignore_index=True) if shares else None
-    if share is None or share.empty:
-        return rows.assign(process="")
-    m = rows.merge(share, on=keys, how="left")
-    m["process"] = m["process"].fillna("")
-    m["t"] = m["t"] * m["share"].fillna(1.0)
-    return m.drop(columns="share")
+    for y in site_rows["year"].unique():
+        f = fac.assign(year_open=fac["year"], year=int(y))
+        f["in_place"] = ~f["candidate"] & (f["year_open"] <= y)
+        t = site_rows[site_rows["year"] == y].groupby(keys)["t"].sum().rename("total")
+        f = f.join(t, on=keys, how="inner")
+        if f.empty:
+            continue
+        grp = [f["site"], f["material"]]
+        cap = f["capacity_t"].clip(lower=0)
+        built_cap = cap.where(f["in_place"], 0.0).groupby(grp).transform("sum")
+        other_cap = cap.where(~f["in_place"], 0.0).groupby(grp).transform("sum")
+        n_built = f["in_place"].groupby(grp).transform("sum")
+        n_other = (~f["in_place"]).groupby(grp).transform("sum")
+        total = f["total"]
+        to_built = np.where(n_built == 0, 0.0,
+                            np.where(n_other == 0, total, np.minimum(total, built_cap)))
+        to_other = total - to_built
+        within = np.where(f["in_place"],
+                          np.where(built_cap > 0, cap / built_cap.where(built_cap > 0, 1.0),
+                                   1.0 / n_built.where(n_built > 0, 1)),
+                          np.where(other_cap > 0, cap / other_cap.where(other_cap > 0, 1.0),
+                                   1.0 / n_other.where(n_other > 0, 1)))
+        part = np.where(f["in_place"], to_built, to_other)
+        frac = np.where(total > 0, part * within / total.where(total > 0, 1.0), 0.0)
+        shares.append(f.assign(share=frac, facility=f["id"])[
+            keys + ["facility", "process", "share"]])
+    share = pd.concat(shares, ignore_index=True) if shares else pd.DataFrame()
+    if share.empty:
+        out.append(site_rows.assign(facility="", process=""))
+    else:
+        m = site_rows.merge(share[share["share"] > 0], on=keys, how="left")
+        m[["facility", "process"]] = m[["facility", "process"]].fillna("")
+        m["t"] = m["t"] * m["share"].fillna(1.0)
+        out.append(m.drop(columns="share"))
+    return pd.concat(out, ignore_index=True)
+
+
+def flow_activity(data: Inputs) -> pd.DataFrame:
+    """What the flows show of the facilities, in the shape of a plan's ``activity``: year,
+    facility, site, process, candidate, listed (in operation per the scenario), built,
+    capacity_t, input_t, running_capacity_t.
+
+    A facility in operation per the scenario (not a candidate, first year ≤ Y) is built in Y;
+    any other facility (a candidate, or a line not yet open) that the flows show receiving
+    material in Y (:func:`facility_inputs`) is operating, hence built, in Y. Capacity that
+    counts (``running_capacity_t``): the registered capacity of a facility in operation, plus
+    what the flows show beyond it — a line that took X t can take at least X t, so a facility
+    the scenario does not list as operating counts with its throughput (at most its listed
+    capacity), and one in operation that took more than its registered capacity counts with
+    that throughput (at most its expansion ceiling). A lower bound: capacity standing idle
+    leaves no trace in the flows."""
+    cols = ["year", "facility", "site", "process", "candidate", "listed", "built",
+            "capacity_t", "input_t", "running_capacity_t"]
+    fac = data.scenario.table("facilities")
+    rows = data.cached("facility_inputs", facility_inputs)
+    if fac.empty or not data.years:
+        return pd.DataFrame(columns=cols)
+    if "facility" in rows:
+        got = rows[rows["facility"] != ""].groupby(["year", "facility"])["t"].sum()
+    else:  # a plan's facility_io without its activity: nothing says which line took what
+        got = pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], []]))
+    cand = fac["candidate"].fillna(False).astype(bool).to_numpy()
+    cap = fac["capacity_t"].astype(float).to_numpy()
+    expandable = (fac["expandable"].fillna(False).astype(bool).to_numpy()
+                  if "expandable" in fac else np.zeros(len(fac), bool))
+    ceiling = (pd.to_numeric(fac["max_capacity_t"], errors="coerce").fillna(0.0).to_numpy()
+               if "max_capacity_t" in fac else np.zeros(len(fac)))
+    parts = []
+    for y in data.years:
+        in_place = ~cand & (fac["year"].astype(int).to_numpy() <= y)
+        took = np.array([float(got.get((y, f), 0.0)) for f in fac["id"]])
+        shown = took > _FLOW_TOL
+        existing = np.where(in_place, cap, 0.0)
+        room = np.where(in_place, np.where(expandable, np.clip(ceiling - cap, 0, None), 0.0), cap)
+        running = existing + np.minimum(room, np.clip(took - existing, 0, None))
+        keep = in_place | shown
+        parts.append(pd.DataFrame({
+            "year": y, "facility": fac["id"].to_numpy()[keep], "site": fac["site"].to_numpy()[keep],
+            "process": fac["process"].to_numpy()[keep], "candidate": cand[keep],
+            "listed": in_place[keep], "built": True,
+            "capacity_t": cap[keep], "input_t": took[keep], "running_capacity_t": running[keep]}))
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+_FLOW_TOL = 1e-6
 
 
 def deliveries_of_products(data: Inputs) -> pd.DataFrame:
@@ -269,15 +370,12 @@ def _capacity(data: Inputs, ind: Indicator, added: bool) -> pd.DataFrame:
     fac = data.scenario.table("facilities")
     fac = fac[~fac["candidate"].astype(bool)]
     cols = ["year", "site", "process", "cap"]
-    if act is not None and not added:
+    if not added:
+        act = data.operating()
         act = act[act["built"].astype(bool)]
         # a plan's new capacity counts only as far as it runs (its min load), never idle
         cap = act["running_capacity_t"] if "running_capacity_t" in act else act["capacity_t"]
         rows = act[["year", "site", "process"]].assign(cap=cap.astype(float))
-    elif not added:
-        parts = [fac[fac["year"] <= y].assign(year=y) for y in data.years]
-        rows = pd.concat(parts, ignore_index=True) if parts else fac.iloc[:0]
-        rows = rows[["year", "site", "process"]].assign(cap=rows["capacity_t"].astype(float))
     else:
         base = base_year(data.scenario.years)
         parts = [fac[(fac["year"] > base) & (fac["year"] <= y)].assign(year=y)
@@ -316,8 +414,9 @@ def programmes_standing(data: Inputs, kind: str | None = None) -> pd.DataFrame:
 
     A programme counts in year Y when it is built (status ``built``/``accepted``, built year ≤ Y)
     or the plan builds it (it links a candidate facility), and every candidate facility it
-    links is built and runs in Y (from the plan's ``activity``; without one a candidate never
-    runs). Proposed and approved programmes do not count.
+    links is built and runs in Y (from the plan's ``activity``; without one, the facility
+    receives material in Y per the flows, :func:`flow_activity`). Proposed and approved
+    programmes do not count.
     """
     prog = data.scenario.table("programmes")
     if kind is not None:
@@ -328,8 +427,8 @@ def programmes_standing(data: Inputs, kind: str | None = None) -> pd.DataFrame:
     fac = data.scenario.table("facilities")
     candidates = set(fac.loc[fac["candidate"].astype(bool), "id"])
     running: set[tuple[int, str]] = set()
-    act = data.activity
-    if act is not None and len(act) and "facility" in act:
+    act = data.operating()
+    if len(act) and "facility" in act:
         on = act[act["built"].astype(bool) & (act["input_t"].astype(float) > 1e-6)]
         running = set(zip(on["year"].astype(int), on["facility"].astype(str), strict=True))
     rows = []

@@ -19,7 +19,7 @@ at all is ``at_risk`` when its year is still ahead of the data and ``missed`` ot
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ class Monitor:
     table: pd.DataFrame  # per target: attainment columns + value_year, projected, method, status
     trajectory: pd.DataFrame  # id, year, value, kind ('actual' | 'projected')
     source: str = "actual"  # what the values are: 'actual' statistics or a 'plan'
+    # what a reader must know about the values, (zh, en) each: e.g. flows reaching facilities
+    # the registry lists as candidates
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         vc = self.table["status"].value_counts()
@@ -159,7 +162,16 @@ def status_lines(m: Monitor, lang: str = "zh", name: NameOf | None = None) -> li
         if r["status"] in (TargetStatus.MET, TargetStatus.REPORTED):
             continue
         lines.append(_target_line(r, zh, name))
+    lines += [f"注：{n_zh}" if zh else f"Note: {n_en}" for n_zh, n_en in m.notes]
     return lines
+
+
+def _basis(r: pd.Series, zh: bool) -> str:
+    """The row's basis note in brackets ('' when it has none)."""
+    b = r.get("basis_zh" if zh else "basis_en")
+    if not isinstance(b, str) or not b:
+        return ""
+    return f"（{b}）" if zh else f" ({b})"
 
 
 def _target_line(r: pd.Series, zh: bool, name_of: NameOf | None = None) -> str:
@@ -183,10 +195,12 @@ def _target_line(r: pd.Series, zh: bool, name_of: NameOf | None = None) -> str:
         pct = f"{r['attainment']:.0%}" if pd.notna(r["attainment"]) else "—"
         if zh:
             verb = "超出上限" if ceiling else "缺口"
-            return (f"· {name}{scope_txt}{r['year']}年）：目标 {target}，实际 {val}，"
+            word = r.get("value_word_zh") or "实际"
+            return (f"· {name}{scope_txt}{r['year']}年）：目标 {target}，{word} {val}{_basis(r, zh)}，"
                     f"完成率 {pct}，{verb} {gap}。")
         verb = "over the ceiling by" if ceiling else "short by"
-        return (f"· {name}{scope_txt}{r['year']}): target {target}, value {val}, "
+        word = r.get("value_word_en") or "value"
+        return (f"· {name}{scope_txt}{r['year']}): target {target}, {word} {val}{_basis(r, zh)}, "
                 f"attainment {pct}, {verb} {gap}.")
     if pd.notna(r.get("projected")):
         proj = quantity(r["projected"], unit, lang)

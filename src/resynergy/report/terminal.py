@@ -65,9 +65,12 @@ def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
     projected = "projected" in targets and targets["projected"].notna().any()
     t = Table(title=_t(lang, "目标完成情况", "Target attainment"), title_justify="left")
     cols = ["indicator", "region", "year", "target", "value", "attainment", "status"]
+    basis = f"basis_{lang}" in targets and targets[f"basis_{lang}"].fillna("").astype(bool).any()
     for c in cols[:5] + (["projected"] if projected else []) + cols[5:]:
         t.add_column(outputs.label(c, lang), justify="right" if c in ("target", "value", "projected",
                                                                 "attainment") else "left")
+    if basis:  # a monitor's rows that say where their figure comes from
+        t.add_column(_t(lang, "计算依据", "Basis"))
     for _, r in targets.iterrows():
         unit = str(r.get("unit", ""))
         name = r.get("name_zh" if lang == "zh" else "name_en") or indicator_name(
@@ -80,9 +83,14 @@ def targets_table(targets: pd.DataFrame, names, lang: str) -> Table:
         if projected:
             extra = [f"{quantity(r['projected'], unit, lang)} ({r['method_' + lang]})"
                      if pd.notna(r["projected"]) else "—"]
+        value = quantity(r["value"], unit, lang)
+        word = r.get(f"value_word_{lang}") if pd.notna(r["value"]) else ""
+        if isinstance(word, str) and word:
+            value = f"{word} {value}"
+        note = [str(r.get(f"basis_{lang}") or "")] if basis else []
         t.add_row(str(name), scope, str(r["year"]), quantity(r["target"], unit, lang),
-                  quantity(r["value"], unit, lang), *extra, att,
-                  f"[{STYLE.get(r['status'], 'white')}]{status(r['status'], lang)}[/]")
+                  value, *extra, att,
+                  f"[{STYLE.get(r['status'], 'white')}]{status(r['status'], lang)}[/]", *note)
     return t
 
 

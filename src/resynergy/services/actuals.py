@@ -309,6 +309,7 @@ def monitor(db: Session, actor: Actor) -> dict[str, Any]:
         "targets": json.loads(m.table.to_json(orient="records", force_ascii=False)),
         "trajectory": json.loads(m.trajectory.to_json(orient="records", force_ascii=False)),
         "summary_zh": status_lines(m, "zh", names), "summary_en": status_lines(m, "en", names),
+        "notes": [{"zh": zh, "en": en} for zh, en in m.notes],
     }
 
 

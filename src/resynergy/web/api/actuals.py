@@ -48,6 +48,8 @@ class MonitorOut(BaseModel):
     trajectory: list[dict[str, Any]]
     summary_zh: list[str]
     summary_en: list[str]
+    # e.g. flows reaching facilities the registry lists as candidates: {"zh": …, "en": …}
+    notes: list[dict[str, str]] = []
 
 
 @router.get("/actual-flows", response_model=FlowPage, summary="Actual flows / 实际流向（联单）",
@@ -89,7 +91,8 @@ async def import_flows(request: Request, db: DB, actor: CurrentActor,
             summary="Targets vs actual flows, with projection / 目标进展监测（按实际流向）",
             description="Every target of the registry (a province-scoped reader: its province's) against "
                         "the indicators evaluated on the recorded flows, by province, material and year; "
-                        "years not yet recorded are projected (method stated). The figures of "
+                        "years not yet recorded are projected (method stated); capacity and programme "
+                        "rows say where their figure comes from (basis_zh/basis_en). The figures of "
                         "`resynergy monitor` on the same flows. / 与命令行 resynergy monitor 结果一致。",
             responses=COMMON_RESPONSES)
 def monitor(db: DB, actor: CurrentActor):
