@@ -37,8 +37,11 @@ def counts(activity=None, programmes=PROGRAMMES, indicator="isw_bases") -> dict[
 
 
 def test_status_and_year_decide_what_counts():
-    # 2020: B; 2021: A, B; 2022: A, B (C approved only, E built 2023, D's candidate not built).
-    assert counts() == {2020: 1.0, 2021: 2.0, 2022: 2.0}
+    # 2021: A, B; 2022: A, B (C approved only, E built 2023; f1 at F1 takes all F1 receives, so
+    # the flows do not show D's candidate f5 working). 2020: B, and D: the flows reach F1 before
+    # its registered line f1 opens (2021), which shows another line working there, so f5 shares
+    # them (by capacity) and the programme linked to it stands (indicators.evaluate.flow_activity).
+    assert counts() == {2020: 2.0, 2021: 2.0, 2022: 2.0}
     assert counts(indicator="recycling_parks") == {2020: 1.0, 2021: 1.0, 2022: 1.0}
 
 
