@@ -205,17 +205,23 @@ def allocate(recurrence: str, amounts: Mapping[str, float], lot_recurrence: str)
     return {k: float(v) for k, v in out.items()}
 
 
-def common_quantity(q_a: float, rec_a: str, q_b: float, rec_b: str) -> tuple[float, str]:
-    """What two listings can trade, per period: (tonnes, recurrence). Two one-off listings:
-    the lesser quantity ('' = in all); a recurring and a one-off one: per period of the
-    recurring one, up to the one-off quantity; two recurring ones: per period of the shorter
-    recurrence, the longer one's quantity spread evenly over it."""
-    if not rec_a and not rec_b:
-        return min(q_a, q_b), ""
-    if not rec_a or not rec_b:
-        return min(q_a, q_b), rec_a or rec_b
-    fine, coarse = sorted(((q_a, rec_a), (q_b, rec_b)), key=lambda x: MONTHS[x[1]])
-    return min(fine[0], coarse[0] * MONTHS[fine[1]] / MONTHS[coarse[1]]), fine[1]
+def deal_recurrence(offer_recurrence: str, want_recurrence: str) -> str:
+    """How a deal between an offer and a want recurs: as the offer (the lot) when it recurs,
+    else as the want; '' (one-off) when neither does."""
+    return offer_recurrence or want_recurrence or ""
+
+
+def common_quantity(offer_t: float, offer_recurrence: str, want_t: float, want_recurrence: str
+                    ) -> tuple[float, str]:
+    """What an offer and a want can trade, per period of the deal they would make
+    (:func:`deal_recurrence`): (tonnes, recurrence). Two one-off listings: the lesser quantity;
+    a one-off side caps each period at its quantity; two recurring sides of different
+    recurrences: the want's quantity converted to the offer's periods (spread evenly over its
+    months, as :func:`allocate` draws it)."""
+    rec = deal_recurrence(offer_recurrence, want_recurrence)
+    if offer_recurrence and want_recurrence:
+        want_t = want_t * MONTHS[offer_recurrence] / MONTHS[want_recurrence]
+    return min(offer_t, want_t), rec
 
 
 def remaining_t(frame: pd.DataFrame) -> np.ndarray:

@@ -75,6 +75,7 @@ SOURCE = "API"
 _CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 SIDE_WORDS = {"offer": ("供应", "offer"), "want": ("需求", "want")}
+RECURRENCE_WORDS = core_listings.RECURRENCE_WORDS
 STATE_WORDS = {"inquiry": ("询价中", "inquiry"), "offered": ("已报价", "offered"), "accepted": ("已成交", "accepted"),
                "declined": ("已谢绝", "declined"), "cancelled": ("已撤销", "cancelled"),
                "completed": ("已完成", "completed")}
@@ -666,8 +667,9 @@ def matches(db: Session, actor: Actor, listing_id: int, k: int = 10) -> dict[str
 
 
 def _per_period(db: Session, listing: dict, items: list[dict]) -> None:
-    """Each match's tradeable quantity per period (:func:`resynergy.exchange.listings.common_quantity`
-    of the two listings' available quantities) with its recurrence and words ("每月 / per month")."""
+    """Each match's tradeable quantity per period of the deal it would make
+    (:func:`resynergy.exchange.listings.common_quantity` of the two listings' available
+    quantities) with that recurrence and its words ("每月 / per month")."""
     ids = [int(i["counterpart"]) for i in items]
     other = {r.id: r for r in db.execute(sa.select(Listing.id, Listing.quantity_t, Listing.reserved_t,
                                                    Listing.recurrence).where(Listing.id.in_(ids)))} if ids else {}
@@ -675,9 +677,10 @@ def _per_period(db: Session, listing: dict, items: list[dict]) -> None:
         r = other.get(int(i["counterpart"]))
         rec = listing["recurrence"] or ""
         if r is not None:
-            q, rec = core_listings.common_quantity(listing["available_t"], rec,
-                                                   max(0.0, r.quantity_t - r.reserved_t), r.recurrence or "")
-            i["quantity_t"] = q
+            mine = (listing["available_t"], rec)
+            theirs = (max(0.0, r.quantity_t - r.reserved_t), r.recurrence or "")
+            offer, want = (mine, theirs) if listing["side"] == "offer" else (theirs, mine)
+            i["quantity_t"], rec = core_listings.common_quantity(*offer, *want)
         i["recurrence"] = rec
         i["per_period"] = list(core_listings.PER_PERIOD[rec])
 
@@ -812,7 +815,7 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
                                   "the want does not take this material (or its hazardous-waste code)",
                                   "want_id", want.id))
     q = rec.get("quantity_t")
-    recurrence = offer.recurrence or (want.recurrence if want is not None else "") or ""
+    recurrence = core_listings.deal_recurrence(offer.recurrence, want.recurrence if want is not None else "")
     start, end, period_issues = _deal_periods(recurrence, [x for x in (offer, want) if x is not None],
                                               rec.get("start"), rec.get("end"))
     issues += period_issues
