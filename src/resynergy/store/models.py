@@ -704,7 +704,9 @@ class ListingPeriod(Base):
 
     __tablename__ = "listing_periods"
 
-    listing_id: Mapped[int] = mapped_column(_fk("listings.id"), primary_key=True)
+    # part of its listing: deleted with it (the service deletes only listings without deals)
+    listing_id: Mapped[int] = mapped_column(sa.ForeignKey("listings.id", ondelete="CASCADE", onupdate="RESTRICT"),
+                                            primary_key=True)
     period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
     quantity_t: Mapped[float]
     reserved_t: Mapped[float] = mapped_column(default=0.0, server_default="0")

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column('reserved_t', sa.Double(), server_default='0', nullable=False),
         sa.CheckConstraint('reserved_t >= 0 AND reserved_t <= quantity_t', name=op.f('ck_listing_periods_reserved')),
         sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_listing_periods_listing_id_listings'),
-                                ondelete='RESTRICT', onupdate='RESTRICT'),
+                                ondelete='CASCADE', onupdate='RESTRICT'),  # part of its listing
         sa.PrimaryKeyConstraint('listing_id', 'period', name=op.f('pk_listing_periods')),
     )
 
