@@ -362,3 +362,46 @@ def test_completing_a_one_off_deal_with_nothing_delivered_releases_it(client, us
 
 def test_store_and_core_agree_on_the_recurrences():
     assert models.RECURRENCES == core.RECURRENCES
+
+
+def test_cli_match_shows_the_recurrence(client, users, db_url):
+    from typer.testing import CliRunner
+
+    from resynergy.cli.main import app as cli
+
+    h = users.headers
+    lot = client.post("/api/v1/listings", json=MONTHLY, headers=h["ent_a"]).json()
+    client.post("/api/v1/listings", json={"side": "want", "site": "bj-site", "material": "tailings", "quantity_t": 60.0,
+                                          "recurrence": "monthly", "start": "2022-01-01", "end": "2022-12-31"},
+                headers=h["ent_b"])
+    run = CliRunner().invoke(cli, ["exchange", "match", str(lot["id"]), "--db", db_url])
+    assert run.exit_code == 0, run.output
+    assert "100 t 每月（按月，2022-01-01 至 2022-06-30，共 6 期）" in run.stdout and "60 每月" in run.stdout
+    run = CliRunner().invoke(cli, ["exchange", "match", str(lot["id"]), "--db", db_url, "--lang", "en"])
+    assert "100 t per month (monthly, 2022-01-01 to 2022-06-30, 6 periods)" in run.stdout
+
+
+def test_pages_publish_a_recurring_listing_and_deal_over_chosen_months(client, users, app):
+    from support.platform import csrf, sign_in
+
+    lot = client.post("/api/v1/listings", json=MONTHLY, headers=users.headers["ent_a"]).json()
+    assert sign_in(client, "ent_b").status_code == 303
+    page = client.get("/exchange")
+    token = csrf(page.text)
+    assert 'name="recurrence"' in page.text and "每季度" in page.text
+    form = {"csrf_token": token, "side": "want", "site": "bj-site", "material": "tailings", "quantity_t": "20",
+            "recurrence": "monthly", "start": "2022-01-01", "end": "2022-12-30"}
+    r = client.post("/exchange/listings", data=form, follow_redirects=False)
+    assert r.status_code == 422 and "应在一个周期的最后一天结束（如 2022-12-31）" in r.text  # located, zh first
+    r = client.post("/exchange/listings", data={**form, "end": "2022-12-31"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    want = client.get("/api/v1/listings", headers=users.headers["ent_b"]).json()["items"][0]
+    assert (want["recurrence"], want["quantity_t"], want["total_t"]) == ("monthly", 20.0, 240.0)
+    page = client.get(f"/exchange/listings/{want['id']}")
+    assert page.status_code == 200 and 'name="start"' in page.text and "每月" in page.text
+    r = client.post("/exchange/deals", data={"csrf_token": token, "listing": want["id"], "counterpart": lot["id"],
+                                              "quantity_t": "20", "start": "2022-02-01", "end": "2022-03-31"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    (deal,) = client.get("/api/v1/deals", headers=users.headers["ent_b"]).json()["items"]
+    assert (deal["start"], deal["end"], deal["periods"], deal["agreed_t"]) == ("2022-02-01", "2022-03-31", 2, 40.0)
