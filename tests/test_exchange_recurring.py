@@ -405,3 +405,43 @@ def test_pages_publish_a_recurring_listing_and_deal_over_chosen_months(client, u
     assert r.status_code == 303, r.text
     (deal,) = client.get("/api/v1/deals", headers=users.headers["ent_b"]).json()["items"]
     assert (deal["start"], deal["end"], deal["periods"], deal["agreed_t"]) == ("2022-02-01", "2022-03-31", 2, 40.0)
+
+
+def test_over_http_accepting_and_shrinking_a_recurring_lot_at_once(live):
+    """A live server: four buyers accept 40 t a month of a 100 t-a-month lot at once (two fit),
+    and then the seller cuts the lot to 50 t a month while another 30 t deal is accepted: whichever
+    lands first, the other is refused, and no month is ever reserved beyond its quantity."""
+    import httpx
+
+    server, users, url = live
+    h = users.headers
+
+    def months(lot_id: int) -> tuple[float, dict[str, float]]:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                q = conn.execute(sa.text("SELECT quantity_t FROM listings WHERE id = :i"), {"i": lot_id}).scalar_one()
+                rows = conn.execute(sa.text("SELECT period, reserved_t, quantity_t FROM listing_periods "
+                                            "WHERE listing_id = :i"), {"i": lot_id}).all()
+        finally:
+            engine.dispose()
+        assert all(r <= pq == q for _, r, pq in rows), rows
+        return q, {p: r for p, r, _ in rows}
+
+    with httpx.Client(base_url=server.url, timeout=180) as c:
+        lot = c.post("/api/v1/listings", json=MONTHLY, headers=h["ent_a"]).json()
+        ids = [_offered(c, h, lot["id"], 40.0) for _ in range(4)]
+        answers = together(*(lambda i=i: c.post(f"/api/v1/deals/{i}/accept", headers=h["ent_b"]) for i in ids))
+        assert sorted(a.status_code for a in answers) == [200, 200, 409, 409], [a.text for a in answers]
+        assert months(lot["id"])[1] == {k: 80.0 for k in periods("monthly", MONTHLY["start"], MONTHLY["end"])}
+        for _ in range(2):
+            lot = c.post("/api/v1/listings", json=MONTHLY, headers=h["ent_a"]).json()
+            deal = _offered(c, h, lot["id"], 60.0, start="2022-02-01", end="2022-02-28")
+            shrink, accept = together(
+                lambda lot=lot["id"]: c.patch(f"/api/v1/listings/{lot}", json={"quantity_t": 50.0},
+                                              headers={**h["ent_a"], "If-Match": "*"}),
+                lambda deal=deal: c.post(f"/api/v1/deals/{deal}/accept", headers=h["ent_b"]))
+            assert sorted([shrink.status_code, accept.status_code]) in ([200, 409], [200, 412]), (shrink.text,
+                                                                                                  accept.text)
+            q, held = months(lot["id"])
+            assert (q, held["2022-02"]) == ((100.0, 60.0) if accept.status_code == 200 else (50.0, 0.0))
