@@ -319,6 +319,10 @@ def test_completing_short_releases_what_was_not_delivered(app, users):
         ship("04", 50_000, refused=5_000)  # April: 45 t accepted, more than the month's 40
         d = c.get(f"/api/v1/deals/{deal}", headers=h["ent_b"]).json()
         assert (d["agreed_t"], d["delivered_t"], d["open_t"]) == (120.0, 75.0, 45.0)
+        # each manifest counts in the deal's month of its handover
+        assert [(x["label"], x["agreed_t"], x["delivered_t"]) for x in d["by_period"]] == [
+            ("2022-03", 40.0, 30.0), ("2022-04", 40.0, 45.0), ("2022-05", 40.0, 0.0)]
+        assert "各期交付" in c.get("/exchange/deals", headers=h["ent_a"]).text
         # 75 t against 120 agreed raises no over_deal alert (the deal's total, not one month's 40)
         kinds = {a["kind"] for a in c.get("/api/v1/alerts", headers=h["ent_a"]).json()["items"]}
         assert "over_deal" not in kinds, kinds

@@ -689,13 +689,20 @@ def _per_period(db: Session, listing: dict, items: list[dict]) -> None:
 OPEN_DEALS = ("inquiry", "offered", "accepted")
 
 
-def deal_record(deal: Deal, delivered: float | None = None) -> dict[str, Any]:
+def deal_record(deal: Deal, delivered: float | dict[str, float] | None = None) -> dict[str, Any]:
     """A deal as the API shows it, with ``periods`` (1 on a one-off deal), ``agreed_t`` (all its
     tonnes: per period × periods), ``delivered_t`` (the accepted tonnes of its processed
-    manifests: ``delivered`` while open, as recorded once completed) and ``open_t`` (what is
-    still to be delivered on an open deal)."""
+    manifests: ``delivered`` while open, as recorded once completed), ``open_t`` (what is
+    still to be delivered on an open deal) and, on an open recurring deal given its deliveries
+    per period (:func:`deliveries`), ``by_period``: each period's agreed and delivered tonnes."""
     out = _record(deal)
     rec = deal.recurrence or ""
+    got = delivered if isinstance(delivered, dict) else None
+    if got is not None:
+        delivered = sum(got.values())
+    out["by_period"] = [{"period": k, "label": core_listings.period_label(rec, k), "agreed_t": float(deal.quantity_t),
+                         "delivered_t": got.get(k, 0.0)} for k in core_listings.periods(rec, deal.start, deal.end)
+                        ] if rec and got is not None else []
     out["periods"] = len(core_listings.periods(rec, deal.start, deal.end)) if rec else 1
     out["agreed_t"] = core_listings.total_t(deal.quantity_t, rec, deal.start, deal.end)
     out["per_period"] = list(core_listings.PER_PERIOD[rec])
@@ -708,7 +715,7 @@ def deal_record(deal: Deal, delivered: float | None = None) -> dict[str, Any]:
 def deal_records(db: Session, deals: list[Deal]) -> list[dict[str, Any]]:
     """:func:`deal_record` of many deals, their deliveries read in one query."""
     got = deliveries(db, [d for d in deals if d.delivered_t is None and d.state == "accepted"])
-    return [deal_record(d, sum(got.get(d.id, {}).values())) for d in deals]
+    return [deal_record(d, got.get(d.id)) for d in deals]
 
 
 def _delivery_period(deal: Deal, day: str) -> str:

@@ -332,6 +332,7 @@ add_words({
     "agreed_t": ("约定总量（吨）", "Agreed in all (t)"), "delivered_t": ("已交付（吨）", "Delivered (t)"),
     "open_t": ("尚未交付（吨）", "Still to deliver (t)"), "released_t": ("完成时释放（吨）", "Released at completion (t)"),
     "deal_term": ("洽谈期限", "Term"), "period_free": ("各期剩余", "Left per period"),
+    "by_period": ("各期交付", "Delivered per period"),
     "confirm_complete": ("按已处置联单的交付量结束本洽谈？未交付部分将释放给供需双方。",
                          "Close this deal with what its processed manifests delivered? What was not delivered is "
                          "released to both listings."),

@@ -315,6 +315,8 @@ class DealOut(BaseModel):
                                            "of its processed manifests")
     open_t: float = Field(description="尚未交付（吨，进行中的洽谈）/ still to deliver (open deals)")
     released_t: float = Field(0.0, description="完成时未交付而释放的数量（吨）/ released when completed short")
+    by_period: list[dict[str, Any]] = Field([], description="已成交的重复洽谈：各期约定与已交付（吨）/ an accepted "
+                                                            "recurring deal: each period's agreed and delivered tonnes")
 
 
 class DealPage(BaseModel):
