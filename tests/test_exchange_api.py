@@ -158,17 +158,18 @@ def test_listings_from_the_registry_in_one_action(client, users, app):
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["year"] == 2022 and out["skipped"] == 0
-    # the registry: cd-mine generates 1 Mt of tailings in 2022 → an offer, the year as period; the
-    # sand plant at cd-plant (tailings_sand, 0.6 Mt) wants the inputs of its process
-    assert [(x["side"], x["site"], x["material"], x["accepts"], x["quantity_t"], x["start"], x["end"])
-            for x in out["created"]] == [
-        ("offer", "cd-mine", "tailings", "", 1_000_000.0, "2022-01-01", "2022-12-31"),
-        ("want", "cd-plant", "tailings", "process:tailings_sand", 600_000.0, "2022-01-01", "2022-12-31")]
+    # the registry: cd-mine generates 1 Mt of tailings in 2022 → an offer over the year, monthly (an
+    # annual flow: 1 Mt / 12 a month, #12 item 1); the sand plant at cd-plant (tailings_sand,
+    # 0.6 Mt) wants the inputs of its process
+    assert [(x["side"], x["site"], x["material"], x["accepts"], x["quantity_t"] * 12, x["start"], x["end"],
+             x["recurrence"], len(x["periods"])) for x in out["created"]] == [
+        ("offer", "cd-mine", "tailings", "", 1_000_000.0, "2022-01-01", "2022-12-31", "monthly", 12),
+        ("want", "cd-plant", "tailings", "process:tailings_sand", 600_000.0, "2022-01-01", "2022-12-31", "monthly", 12)]
     again = client.post("/api/v1/listings/from-registry", json={"year": 2022}, headers=h["ent_a"]).json()
     assert again["created"] == [] and again["skipped"] == 2  # never listed twice
     wants = client.post("/api/v1/listings/from-registry", json={"sides": ["want"]}, headers=h["ent_b"]).json()
     # B's demands become wants capped at the virgin alternative's delivered price (demands.value)
-    assert sorted((x["material"], x["quantity_t"], x["price_yuan_t"]) for x in wants["created"]) == [
+    assert sorted((x["material"], x["total_t"], x["price_yuan_t"]) for x in wants["created"]) == [
         ("coarse_aggregate", 100_000.0, 50.0), ("manufactured_sand", 200_000.0, 60.0)]
     r = client.post("/api/v1/listings/from-registry", json={"year": 2031}, headers=h["ent_a"])
     assert r.status_code == 422 and "2022" in r.json()["issues"][0]["message_zh"]

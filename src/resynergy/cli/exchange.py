@@ -47,7 +47,12 @@ def match(listing: Annotated[int, typer.Argument(min=1, help="供需信息编号
     i = 0 if lang == Lang.zh else 1
     head = found["listing"]
     side = exchange.SIDE_WORDS[head["side"]][i]
-    console.out.print(f"{side} #{listing}: {found['material_name'][i]} {head['available_t']:,.0f} t @ "
+    every = f" {head['per_period'][i]}" if head.get("recurrence") else ""
+    term = (say(lang, f"（{exchange.RECURRENCE_WORDS[head['recurrence']][0]}，{head['start']} 至 {head['end']}，"
+                      f"共 {len(head['periods'])} 期）",
+                f" ({exchange.RECURRENCE_WORDS[head['recurrence']][1]}, {head['start']} to {head['end']}, "
+                f"{len(head['periods'])} periods)") if head.get("recurrence") else "")
+    console.out.print(f"{side} #{listing}: {found['material_name'][i]} {head['available_t']:,.0f} t{every}{term} @ "
                       f"{found['site_name'][i]}", markup=False, highlight=False)
     if found["plan"]:
         console.err.print(say(lang, f"规划推荐依据：已发布规划「{found['plan']['title']}」（运行 {found['plan']['run_id']}）",
@@ -67,7 +72,8 @@ def match(listing: Annotated[int, typer.Argument(min=1, help="供需信息编号
 
     for n, m in enumerate(found["items"], 1):
         table.add_row(str(n), m["organisation_name"][i], m["site_name"][i], m["material_name"][i],
-                      num(m["quantity_t"], 0), str(m["route_zh"] if i == 0 else m["route_en"]),
+                      num(m["quantity_t"], 0) + (f" {m['per_period'][i]}" if m.get("recurrence") else ""),
+                      str(m["route_zh"] if i == 0 else m["route_en"]),
                       num(m["distance_km"], 0), num(m["price_yuan_t"]) or say(lang, "面议", "negotiable"),
                       num(m["transport_yuan_t"]), num(m["handling_yuan_t"]), num(m["co2_kg_t"]),
                       num(m["co2_yuan_t"]), num(m["delivered_yuan_t"]) + (

@@ -8,6 +8,12 @@ A listings frame has the columns of :data:`LISTING_COLUMNS`:
   tokens (every input of that process, read from process_io: see :mod:`.compat`); '' = its
   material only; always '' on an offer;
 - ``quantity_t`` (> 0), ``start`` / ``end`` (ISO dates, '' = open);
+- ``recurrence``: '' (a one-off lot or need: ``quantity_t`` in all) or 'monthly' | 'quarterly' |
+  'yearly': the listing recurs every calendar period from ``start`` to ``end`` and
+  ``quantity_t`` is per period ("5 000 t of steel slag every month from 2022-01 to 2022-12").
+  A recurring listing needs both dates, ``start`` on the first day of a period and ``end`` on
+  the last (its periods are whole calendar months, quarters or years: :func:`periods`), and at
+  most :data:`MAX_PERIODS` periods;
 - ``price_yuan_t``: an offer's ask (may be negative: a gate fee paid to the user), a want's cap
   on the ask; NaN = negotiable (no cap);
 - ``hazardous_code``: an offer's HW code ``ddd-ddd-dd`` ('' = not hazardous); a want lists the
@@ -17,13 +23,16 @@ A listings frame has the columns of :data:`LISTING_COLUMNS`:
   stated), a want bounds ``spec_<name>_min`` / ``spec_<name>_max`` (NaN = no bound).
 
 Optional columns the matcher reads when present: ``reserved_t`` (what accepted deals already
-hold; the remaining quantity is quantity_t − reserved_t) and ``active`` (false = not matched).
+hold; the remaining quantity is quantity_t − reserved_t, :func:`remaining_t`; on a recurring
+listing, per period: what its least-reserved period holds, so the remaining quantity is the most
+one of its periods still offers) and ``active`` (false = not matched).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -42,11 +51,22 @@ OFFER_SPECS: tuple[str, ...] = tuple(f"spec_{s}" for s in SPECS)
 WANT_SPECS: tuple[str, ...] = tuple(f"spec_{s}_{b}" for s in SPECS for b in ("min", "max"))
 LISTING_COLUMNS: tuple[str, ...] = (
     "id", "side", "organisation", "site", "material", "accepts", "quantity_t", "start", "end",
-    "price_yuan_t", "hazardous_code", *OFFER_SPECS, *WANT_SPECS,
+    "price_yuan_t", "hazardous_code", *OFFER_SPECS, *WANT_SPECS, "recurrence",
 )
 REQUIRED: tuple[str, ...] = ("id", "side", "site", "material", "quantity_t")
 TEXT = ("id", "side", "organisation", "site", "material", "accepts", "start", "end",
-        "hazardous_code")
+        "hazardous_code", "recurrence")
+# How often a recurring listing (or deal) repeats, and the months of one period ('' = one-off).
+RECURRENCES: tuple[str, ...] = ("", "monthly", "quarterly", "yearly")
+MONTHS: dict[str, int] = {"monthly": 1, "quarterly": 3, "yearly": 12}
+PER_PERIOD: dict[str, tuple[str, str]] = {"": ("", ""), "monthly": ("每月", "per month"),
+                                          "quarterly": ("每季度", "per quarter"),
+                                          "yearly": ("每年", "per year")}
+RECURRENCE_WORDS: dict[str, tuple[str, str]] = {"": ("一次性", "one-off"), "monthly": ("按月", "monthly"),
+                                                "quarterly": ("按季度", "quarterly"),
+                                                "yearly": ("按年", "yearly")}
+# At most this many periods (ten years by month): each period of a recurring lot is a reservation row.
+MAX_PERIODS = 120
 HW_CODE = re.compile(r"^\d{3}-\d{3}-\d{2}$")
 HW_CATEGORY = re.compile(r"^HW\d{2}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,6 +127,113 @@ def parse_date(text: str) -> pd.Timestamp | None:
 def hw_tokens(text: str) -> list[str]:
     """The '|'-separated codes or categories of a hazardous_code cell."""
     return [t.strip() for t in text.split("|") if t.strip()]
+
+
+# ---- recurrence: periods and per-period quantities ------------------------------------------
+def _month(text: str) -> int:
+    """An ISO date's month as a count (year × 12 + month − 1)."""
+    return int(text[:4]) * 12 + int(text[5:7]) - 1
+
+
+def _key(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def period_of(recurrence: str, day: str) -> str:
+    """The key of the period of ``recurrence`` holding the ISO date ``day``: the period's first
+    month as 'YYYY-MM' (a quarter starts in January, April, July or October; a year in January)."""
+    m = _month(day)
+    return _key(m - m % MONTHS[recurrence])
+
+
+def periods(recurrence: str, start: str, end: str) -> list[str]:
+    """The period keys (:func:`period_of`) of a recurring listing or deal from ``start`` to
+    ``end`` (ISO dates), in order; [] for a one-off ('') or an open end."""
+    if not recurrence or not start or not end:
+        return []
+    step = MONTHS[recurrence]
+    first, last = _month(period_of(recurrence, start) + "-01"), _month(end)
+    return [_key(m) for m in range(first, last + 1, step)]
+
+
+def period_label(recurrence: str, key: str) -> str:
+    """A period as people write it: 2022-03 (month), 2022-Q1 (quarter), 2022 (year)."""
+    if recurrence == "quarterly":
+        return f"{key[:4]}-Q{(int(key[5:7]) - 1) // 3 + 1}"
+    return key[:4] if recurrence == "yearly" else key
+
+
+def period_bounds(recurrence: str, key: str) -> tuple[str, str]:
+    """First and last day (ISO) of a period."""
+    first = pd.Timestamp(key + "-01")
+    last = first + pd.DateOffset(months=MONTHS[recurrence]) - pd.Timedelta(days=1)
+    return first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
+
+
+def aligned(recurrence: str, start: str, end: str) -> tuple[bool, bool]:
+    """Whether ``start`` is the first day of a period of ``recurrence`` and ``end`` the last."""
+    s_ok = bool(start) and period_bounds(recurrence, period_of(recurrence, start))[0] == start
+    e_ok = bool(end) and period_bounds(recurrence, period_of(recurrence, end))[1] == end
+    return s_ok, e_ok
+
+
+def total_t(quantity_t: float, recurrence: str, start: str, end: str) -> float:
+    """All the tonnes of a listing or deal: ``quantity_t`` once, or per period × its periods."""
+    return float(quantity_t) * (len(periods(recurrence, start, end)) if recurrence else 1)
+
+
+def allocate(recurrence: str, amounts: Mapping[str, float], lot_recurrence: str) -> dict[str, float]:
+    """Tonnes per period of a deal (``amounts``: period key of ``recurrence`` → t; a one-off
+    deal: {'': t}) as what they draw on a lot: per period of the lot's ``lot_recurrence`` (a
+    deal's period spread evenly over its months when the lot's periods are shorter, summed when
+    they are longer), or {'': total} on a one-off lot. Exact fractions, so a quarter split into
+    three months and added up again gives back the same tonnes."""
+    if not lot_recurrence:
+        return {"": float(sum(Fraction(v) for v in amounts.values()))}
+    if recurrence == lot_recurrence:
+        return {k: float(v) for k, v in amounts.items()}
+    if not recurrence:
+        raise ValueError("a one-off deal cannot draw on a recurring lot per period")
+    out: dict[str, Fraction] = {}
+    step = MONTHS[recurrence]
+    for key, t in amounts.items():
+        share = Fraction(t) / step
+        first = _month(key + "-01")
+        for m in range(first, first + step):
+            lot = period_of(lot_recurrence, _key(m) + "-01")
+            out[lot] = out.get(lot, Fraction(0)) + share
+    return {k: float(v) for k, v in out.items()}
+
+
+def deal_recurrence(offer_recurrence: str, want_recurrence: str) -> str:
+    """How a deal between an offer and a want recurs: as the offer (the lot) when it recurs,
+    else as the want; '' (one-off) when neither does."""
+    return offer_recurrence or want_recurrence or ""
+
+
+def common_quantity(offer_t: float, offer_recurrence: str, want_t: float, want_recurrence: str
+                    ) -> tuple[float, str]:
+    """What an offer and a want can trade, per period of the deal they would make
+    (:func:`deal_recurrence`): (tonnes, recurrence). Two one-off listings: the lesser quantity;
+    a one-off side caps each period at its quantity; two recurring sides of different
+    recurrences: the want's quantity converted to the offer's periods (spread evenly over its
+    months, as :func:`allocate` draws it)."""
+    rec = deal_recurrence(offer_recurrence, want_recurrence)
+    if offer_recurrence and want_recurrence:
+        want_t = want_t * MONTHS[offer_recurrence] / MONTHS[want_recurrence]
+    return min(offer_t, want_t), rec
+
+
+def remaining_t(frame: pd.DataFrame) -> np.ndarray:
+    """What each listing of a (normalised) frame can still trade: quantity_t − reserved_t
+    (reserved_t 0 when the column is absent; on a recurring listing both are per period), 0
+    where ``active`` is false."""
+    reserved = (frame["reserved_t"].fillna(0).to_numpy(dtype=float) if "reserved_t" in frame
+                else np.zeros(len(frame)))
+    remaining = frame["quantity_t"].to_numpy(dtype=float) - reserved
+    if "active" in frame:
+        remaining = np.where(frame["active"].fillna(True).astype(bool), remaining, 0.0)
+    return remaining
 
 
 def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[Issue]:
@@ -193,6 +320,27 @@ def check_listings(frame: pd.DataFrame, scenario: object | None = None) -> list[
     later = ~pd.isna(days["start"]) & ~pd.isna(days["end"])
     later[later] = days["start"][later] > days["end"][later]
     add(later, "period_order", "start", text["start"], start=text["start"], end=text["end"])
+    rec = text["recurrence"]
+    add((rec != "") & ~_isin(rec, RECURRENCES[1:]), "bad_recurrence", "recurrence", rec)
+    dated = ~pd.isna(days["start"]) & ~pd.isna(days["end"]) & ~later
+    for col in ("start", "end"):
+        add(_isin(rec, RECURRENCES[1:]) & (text[col] == ""), "recurrence_dates", col,
+            recurrence=rec, recurrence_zh=np.array([RECURRENCE_WORDS.get(r, ("", ""))[0] for r in rec],
+                                                   dtype=object))
+    for r in np.flatnonzero(dated & _isin(rec, RECURRENCES[1:])):
+        kind, start, end = str(rec[r]), str(text["start"][r]), str(text["end"][r])
+        s_ok, e_ok = aligned(kind, start, end)
+        one = np.arange(len(f)) == r
+        words = {"recurrence": kind, "recurrence_zh": RECURRENCE_WORDS[kind][0]}
+        if not s_ok:
+            add(one, "recurrence_start", "start", text["start"],
+                expected=period_bounds(kind, period_of(kind, start))[0], **words)
+        if not e_ok:
+            add(one, "recurrence_end", "end", text["end"],
+                expected=period_bounds(kind, period_of(kind, end))[1], **words)
+        n = len(periods(kind, start, end))
+        if s_ok and e_ok and n > MAX_PERIODS:
+            add(one, "too_many_periods", "end", text["end"], count=n, max=MAX_PERIODS)
     offer, want = side == "offer", side == "want"
     for col in WANT_SPECS:
         add(offer & _given(raw, col), "side_column", col, _col(raw, col), side="want",
@@ -272,9 +420,15 @@ def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def from_registry(sites: pd.DataFrame, supplies: pd.DataFrame | None = None,
                   demands: pd.DataFrame | None = None, facilities: pd.DataFrame | None = None,
                   process_io: pd.DataFrame | None = None, year: int | None = None,
-                  materials: pd.DataFrame | None = None) -> pd.DataFrame:
+                  materials: pd.DataFrame | None = None, recurrence: str = "") -> pd.DataFrame:
     """Listings made from registry rows in one action. The organisation is the site's
     ``org_uscc``; the period is the row's calendar year; ``year`` keeps one year.
+
+    Registry quantities are annual flows (t/a). ``recurrence`` '' lists each as one lot of the
+    year's tonnes; 'monthly' | 'quarterly' | 'yearly' as a recurring listing over the year of
+    the annual tonnes spread evenly over its periods (monthly = annual / 12): the registry
+    gives no seasonality, so an even spread is the estimate. A facility without a year filter
+    (``year`` None) has no period and stays one-off.
 
     - a supplies row (site, material, year, generation_t) → an offer of that year's generation,
       price negotiable;
@@ -318,7 +472,14 @@ def from_registry(sites: pd.DataFrame, supplies: pd.DataFrame | None = None,
     if not parts:
         return normalise(pd.DataFrame(columns=list(LISTING_COLUMNS)))
     out = normalise(pd.concat(parts, ignore_index=True))
-    return out[out["quantity_t"] > 0].reset_index(drop=True)
+    out = out[out["quantity_t"] > 0].reset_index(drop=True)
+    if recurrence:
+        if recurrence not in MONTHS:
+            raise ValueError(f"recurrence {recurrence!r} is not one of {RECURRENCES}")
+        dated = (out["start"] != "") & (out["end"] != "")
+        out.loc[dated, "recurrence"] = recurrence
+        out.loc[dated, "quantity_t"] = out.loc[dated, "quantity_t"] * MONTHS[recurrence] / 12
+    return out
 
 
 def _facility_wants(facilities: pd.DataFrame, process_io: pd.DataFrame, org: pd.Series,

@@ -55,7 +55,13 @@ from resynergy.exchange.compat import (
     process_inputs,
     spec_ok,
 )
-from resynergy.exchange.listings import SPECS, ListingsError, check_listings, normalise
+from resynergy.exchange.listings import (
+    SPECS,
+    ListingsError,
+    check_listings,
+    normalise,
+    remaining_t,
+)
 from resynergy.network.arcs import (
     NetworkOptions,
     direct_lanes,
@@ -523,12 +529,7 @@ class Market:
         price = f["price_yuan_t"].to_numpy(dtype=float)
         self.price = price
         self.ask = np.where(self.is_offer, np.nan_to_num(price, nan=0.0), 0.0)  # delivered part
-        reserved = (f["reserved_t"].fillna(0).to_numpy(dtype=float) if "reserved_t" in f
-                    else np.zeros(n))
-        remaining = f["quantity_t"].to_numpy(dtype=float) - reserved
-        if "active" in f:
-            remaining = np.where(f["active"].fillna(True).astype(bool), remaining, 0.0)
-        self.remaining = remaining
+        self.remaining = remaining = remaining_t(f)  # per period on a recurring listing
         self.alive = remaining > 0
         self.start = _days(f["start"], -np.inf)
         self.end = _days(f["end"], np.inf)

@@ -60,6 +60,17 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "side_column": ("该列只用于{side_zh}，请留空", "this column is for {side} listings only; leave it blank"),
     "unknown_accept": ("未知的可接受物料（应为物料代码，或「process:工艺代码」表示该工艺的全部投入）",
                        "unknown accepted material (expected a material code, or process:<process id> for every input of that process)"),
+    # recurring listings (#12 item 1, resynergy.exchange.listings.periods)
+    "bad_recurrence": ("重复周期应为 monthly（每月）、quarterly（每季度）或 yearly（每年）；一次性的留空",
+                       "recurrence is monthly, quarterly or yearly; leave it blank for a one-off listing"),
+    "recurrence_dates": ("{recurrence_zh}重复的信息须填写开始和结束日期",
+                         "a {recurrence} listing needs both a start and an end date"),
+    "recurrence_start": ("{recurrence_zh}重复的信息应从一个周期的第一天开始（如 {expected}）",
+                         "a {recurrence} listing starts on the first day of a period (e.g. {expected})"),
+    "recurrence_end": ("{recurrence_zh}重复的信息应在一个周期的最后一天结束（如 {expected}）",
+                       "a {recurrence} listing ends on the last day of a period (e.g. {expected})"),
+    "too_many_periods": ("共 {count} 个周期，最多 {max} 个；请缩短期限或改用更长的周期",
+                         "{count} periods, at most {max}; shorten the term or use a longer recurrence"),
 }
 
 

@@ -14,6 +14,14 @@
   the lot holds. Cancelling an accepted deal releases the reservation the same way, in the
   transaction that cancels it, and only while none of the deal's manifests has been sent (its
   drafts and sealed manifests are voided with it).
+- **Recurring** listings (``recurrence`` monthly | quarterly | yearly, quantity_t per period)
+  keep one reservation row per period (``listing_periods``). A deal on a recurring lot (or for a
+  recurring want) recurs too: quantity_t per period for a range of periods; accepting it
+  reserves that quantity in each period it draws on, one conditional UPDATE per period under
+  the listing's row lock, so concurrent acceptances never allocate more than any period holds.
+- **Completing** a deal records what was delivered (the accepted tonnes of its processed
+  manifests, each counted in the deal's period of its handover date) and gives back what was
+  not delivered (per period) to the lots: a deal may close short, and the audit says how much.
 
 Every change is in the audit log; bad input is refused with located zh/en issues
 (:class:`~resynergy.services.registry.Rejected`), never a server error.
@@ -33,6 +41,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from resynergy.exchange import listings as core_listings
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.scenario.regions import province_code
 from resynergy.schema.cells import CONTROL_CHARS, plain, visible
@@ -45,6 +54,8 @@ from resynergy.store.models import (
     REGISTRY,
     Deal,
     Listing,
+    ListingPeriod,
+    Manifest,
     utcnow,
 )
 
@@ -53,7 +64,7 @@ OFFER_SPECS = tuple(f"spec_{s}" for s in SPECS)
 WANT_SPECS = tuple(f"spec_{s}_{end}" for s in SPECS for end in ("min", "max"))
 # The columns of a listing a writer gives (the organisation follows from the site).
 FIELDS = ("side", "site", "material", "accepts", "quantity_t", "start", "end", "price_yuan_t",
-          "hazardous_code", *OFFER_SPECS, *WANT_SPECS)
+          "hazardous_code", *OFFER_SPECS, *WANT_SPECS, "recurrence")
 NUMBERS = ("quantity_t", "price_yuan_t", *OFFER_SPECS, *WANT_SPECS)
 # Aggregates shown to the public: a province × material cell of fewer organisations than this
 # shows its count only, not its tonnes (one or two firms' quantities would be readable from it).
@@ -64,6 +75,7 @@ SOURCE = "API"
 _CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 SIDE_WORDS = {"offer": ("供应", "offer"), "want": ("需求", "want")}
+RECURRENCE_WORDS = core_listings.RECURRENCE_WORDS
 STATE_WORDS = {"inquiry": ("询价中", "inquiry"), "offered": ("已报价", "offered"), "accepted": ("已成交", "accepted"),
                "declined": ("已谢绝", "declined"), "cancelled": ("已撤销", "cancelled"),
                "completed": ("已完成", "completed")}
@@ -108,11 +120,38 @@ def _record(obj: Listing | Deal) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).mapper.column_attrs}
 
 
-def listing_record(listing: Listing) -> dict[str, Any]:
-    """A listing as the API shows it, with ``available_t`` (quantity not yet reserved)."""
+def listing_record(listing: Listing, periods: list[dict] | None = None) -> dict[str, Any]:
+    """A listing as the API shows it, with ``available_t`` (quantity not yet reserved; on a
+    recurring listing per period: the most one of its periods still holds), ``total_t`` (all
+    its tonnes: per period × periods), the per-period words and, when given, its ``periods``
+    (each with what is reserved and available in it)."""
     out = _record(listing)
     out["available_t"] = max(0.0, float(listing.quantity_t) - float(listing.reserved_t))
+    rec = listing.recurrence or ""
+    out["total_t"] = core_listings.total_t(listing.quantity_t, rec, listing.start, listing.end)
+    out["per_period"] = list(core_listings.PER_PERIOD[rec])
+    out["periods"] = periods or []
     return out
+
+
+def period_rows(db: Session, listing_ids: list[int] | set[int]) -> dict[int, list[dict]]:
+    """The periods of recurring listings: {listing id: [{period, label, quantity_t, reserved_t,
+    available_t}, …] in order}."""
+    if not listing_ids:
+        return {}
+    rows = db.execute(sa.select(ListingPeriod, Listing.recurrence).join(Listing, Listing.id == ListingPeriod.listing_id)
+                      .where(ListingPeriod.listing_id.in_(sorted(listing_ids)))
+                      .order_by(ListingPeriod.listing_id, ListingPeriod.period)).all()
+    out: dict[int, list[dict]] = {}
+    for p, rec in rows:
+        out.setdefault(p.listing_id, []).append({
+            "period": p.period, "label": core_listings.period_label(rec, p.period), "quantity_t": p.quantity_t,
+            "reserved_t": p.reserved_t, "available_t": max(0.0, p.quantity_t - p.reserved_t)})
+    return out
+
+
+def _with_periods(db: Session, listing: Listing) -> dict[str, Any]:
+    return listing_record(listing, period_rows(db, [listing.id]).get(listing.id) if listing.recurrence else None)
 
 
 def _allowed(model: type, cond: Any) -> sa.Select:
@@ -146,12 +185,13 @@ def list_listings(db: Session, actor: Actor, *, side: str = "", material: str = 
         q = q.where(Listing.site.in_(sa.select(sites.c.id).where(
             sa.func.substr(sites.c.region, 1, 2) == province[:2])))
     rows, total = database.page(db, q, Listing.id.desc(), limit=limit, offset=offset)
-    return [listing_record(r) for r in rows], total
+    periods = period_rows(db, [r.id for r in rows if r.recurrence])
+    return [listing_record(r, periods.get(r.id)) for r in rows], total
 
 
 def get_listing(db: Session, actor: Actor, listing_id: int) -> dict:
-    return listing_record(_found(db, _visible_listings(actor).where(Listing.id == listing_id),
-                                 f"listing {listing_id}"))
+    return _with_periods(db, _found(db, _visible_listings(actor).where(Listing.id == listing_id),
+                                    f"listing {listing_id}"))
 
 
 # ---- listings: checking ----------------------------------------------------------------------
@@ -186,12 +226,12 @@ def check_listing(db: Session, actor: Actor, rec: dict[str, Any], row: int | Non
 
     out = {k: rec.get(k) for k in FIELDS}
     control: list[dict] = []
-    for k in ("side", "site", "material", "accepts", "start", "end", "hazardous_code", *NUMBERS):
+    for k in ("side", "site", "material", "accepts", "start", "end", "hazardous_code", "recurrence", *NUMBERS):
         if isinstance(out[k], str) and _CONTROL.search(out[k]):  # never sent to the database
             control.append(_issue("control_chars", "含有不可见的控制字符，请删除后重试",
                                   "contains control characters; remove them and try again", k, visible(out[k]), row=row))
             out[k] = ""
-    for k in ("accepts", "start", "end", "hazardous_code"):
+    for k in ("accepts", "start", "end", "hazardous_code", "recurrence"):
         out[k] = str(out[k] or "").strip()
     frame = pd.DataFrame([{**{k: (math.nan if out[k] is None and k in NUMBERS else out[k]) for k in FIELDS},
                            "id": "new"}])
@@ -233,8 +273,38 @@ def create_listing(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
     listing = Listing(**out, created_by=actor.user_id or None)
     db.add(listing)
     db.flush()
-    audit.record(db, actor, "create", "listing", listing.id, after=listing_record(listing))
-    return listing_record(listing)
+    _make_periods(db, listing)
+    after = _with_periods(db, listing)
+    audit.record(db, actor, "create", "listing", listing.id, after=after)
+    return after
+
+
+def _make_periods(db: Session, listing: Listing) -> None:
+    """The reservation rows of a recurring listing's periods (none on a one-off listing)."""
+    keys = core_listings.periods(listing.recurrence or "", listing.start, listing.end)
+    db.add_all([ListingPeriod(listing_id=listing.id, period=k, quantity_t=listing.quantity_t, reserved_t=0.0)
+                for k in keys])
+    db.flush()
+
+
+def _lock(db: Session, listing_id: int) -> None:
+    """Hold a listing's row until the transaction ends (PostgreSQL; SQLite's write lock, taken
+    by :func:`_start`, already serialises writers): every change of its reservations or of its
+    periods takes it first, so they happen one after another."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.select(Listing.id).where(Listing.id == listing_id).with_for_update())
+
+
+def _most_reserved(db: Session, listing_id: int) -> float:
+    """The most any period of a recurring listing holds reserved (0 without periods)."""
+    return float(db.scalar(sa.select(sa.func.max(ListingPeriod.reserved_t))
+                           .where(ListingPeriod.listing_id == listing_id)) or 0.0)
+
+
+def _open_deals(db: Session, listing_id: int) -> int:
+    return db.scalar(sa.select(sa.func.count()).select_from(Deal).where(
+        sa.or_(Deal.offer_id == listing_id, Deal.want_id == listing_id),
+        Deal.state.in_(("inquiry", "offered", "accepted")))) or 0
 
 
 def _stale(listing_id: int) -> Rejected:
@@ -271,12 +341,20 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
     active = changes.pop("active", None)
     merged = {**{k: before[k] for k in FIELDS}, **{k: v for k, v in changes.items() if k in FIELDS}}
     out, issues = check_listing(db, actor, merged)
-    if out["quantity_t"] is not None and out["quantity_t"] < listing.reserved_t:
-        issues.append(_issue("below_reserved", f"已成交洽谈占用 {listing.reserved_t:g} 吨，数量不能少于此数",
-                             f"accepted deals hold {listing.reserved_t:g} t; the quantity cannot go below that",
+    _lock(db, listing_id)
+    held = _most_reserved(db, listing_id) if listing.recurrence else float(listing.reserved_t)
+    if out["quantity_t"] is not None and out["quantity_t"] < held:
+        issues.append(_issue("below_reserved", f"已成交洽谈占用 {held:g} 吨，数量不能少于此数",
+                             f"accepted deals hold {held:g} t; the quantity cannot go below that",
                              "quantity_t", out["quantity_t"]))
+    reshaped = [k for k in ("recurrence", "start", "end") if (out[k] or "") != (before[k] or "")]
+    if reshaped and (listing.recurrence or out["recurrence"]) and (held > 0 or _open_deals(db, listing_id)):
+        issues.append(_issue("periods_in_use", "已有进行中的洽谈按现有周期约定，不能更改重复周期或起止日期；请另发一条信息",
+                             "open deals are agreed on the present periods: the recurrence and dates cannot "
+                             "change; publish a new listing instead", reshaped[0], out[reshaped[0]]))
     if issues:
-        raise Rejected(issues, 409 if {i["code"] for i in issues} == {"below_reserved"} else 422)
+        conflict = {i["code"] for i in issues} <= {"below_reserved", "periods_in_use"}
+        raise Rejected(issues, 409 if conflict else 422)
     values = {k: out[k] for k in (*FIELDS, "organisation")}
     if active is not None:
         values["active"] = bool(active)
@@ -289,8 +367,15 @@ def update_listing(db: Session, actor: Actor, listing_id: int, changes: dict[str
     if done.rowcount != 1:
         db.rollback()
         raise _stale(listing_id)
+    if reshaped:  # no open deal draws on the periods (checked above): they are made anew
+        db.execute(sa.delete(ListingPeriod).where(ListingPeriod.listing_id == listing_id))
     db.refresh(listing)
-    after = listing_record(listing)
+    if reshaped:
+        _make_periods(db, listing)
+    elif listing.recurrence:
+        db.execute(sa.update(ListingPeriod).where(ListingPeriod.listing_id == listing_id)
+                   .values(quantity_t=listing.quantity_t))
+    after = _with_periods(db, listing)
     audit.record(db, actor, "update", "listing", listing_id, before=before, after=after)
     return after
 
@@ -309,6 +394,7 @@ def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | No
     cond = [Listing.id == listing_id]
     if version != registry.ANY_VERSION:
         cond.append(Listing.row_version == version)
+    db.execute(sa.delete(ListingPeriod).where(ListingPeriod.listing_id == listing_id))
     if db.execute(sa.delete(Listing).where(*cond).execution_options(synchronize_session=False)).rowcount != 1:
         db.rollback()
         raise _stale(listing_id)
@@ -317,12 +403,16 @@ def delete_listing(db: Session, actor: Actor, listing_id: int, version: int | No
 
 
 def from_registry(db: Session, actor: Actor, *, year: int | None = None,
-                  sides: tuple[str, ...] = ("offer", "want"), organisation: str = "") -> dict[str, Any]:
+                  sides: tuple[str, ...] = ("offer", "want"), organisation: str = "",
+                  recurrence: str = "monthly") -> dict[str, Any]:
     """List an organisation's registry rows in one action, by the core's rule
     (:func:`resynergy.exchange.listings.from_registry`): supplies become offers of the year's
     generation, demands wants capped at the virgin alternative's price, built facilities wants
-    of their inputs. A listing already there (same side, site, material and period, active) is
-    not made twice. The enterprise's own organisation; the admin names one."""
+    of their inputs. Registry rows are annual flows: by default each becomes a monthly recurring
+    listing of the year (annual / 12 per month, an even spread: the registry has no
+    seasonality); ``recurrence`` '' lists the year's tonnes as one lot. A listing already there
+    (same side, site, material and period, active) is not made twice. The enterprise's own
+    organisation; the admin names one."""
     from resynergy import catalog
     from resynergy.exchange.listings import from_registry as core_from_registry
 
@@ -356,7 +446,8 @@ def from_registry(db: Session, actor: Actor, *, year: int | None = None,
                       f"{', '.join(map(str, years))})", "year", year)
     made = core_from_registry(site_rows, supplies if "offer" in sides else None,
                               demands if "want" in sides else None,
-                              facilities if "want" in sides else None, catalog.table("process_io"), year=year)
+                              facilities if "want" in sides else None, catalog.table("process_io"), year=year,
+                              recurrence=recurrence)
     _start(db)
     # one from-registry per organisation at a time (PostgreSQL: the organisation's row locked;
     # SQLite: the write lock _start took), so two clicks never list the same rows twice
@@ -375,9 +466,13 @@ def from_registry(db: Session, actor: Actor, *, year: int | None = None,
         db.add(listing)
         created.append(listing)
     db.flush()
-    audit.record_many(db, actor, [{"action": "create", "object_type": "listing", "object_id": x.id,
-                                   "after": {**listing_record(x), "from": "registry"}} for x in created])
-    return {"year": year, "created": [listing_record(x) for x in created], "skipped": skipped}
+    for x in created:
+        _make_periods(db, x)
+    periods = period_rows(db, [x.id for x in created if x.recurrence])
+    records = [listing_record(x, periods.get(x.id)) for x in created]
+    audit.record_many(db, actor, [{"action": "create", "object_type": "listing", "object_id": r["id"],
+                                   "after": {**r, "from": "registry"}} for r in records])
+    return {"year": year, "recurrence": recurrence, "created": records, "skipped": skipped}
 
 
 # ---- public aggregates -----------------------------------------------------------------------
@@ -386,13 +481,22 @@ def aggregates(db: Session) -> list[dict[str, Any]]:
     where at least :data:`MIN_ORGS` organisations list, the tonnes listed and still available.
     No organisation, site or single listing is named."""
     sites = REGISTRY["sites"]
+    # a recurring listing counts all its periods: per-period quantity × periods, less every period's reservation
+    per = (sa.select(ListingPeriod.listing_id.label("lid"), sa.func.count().label("n"),
+                     sa.func.sum(ListingPeriod.reserved_t).label("held"))
+           .group_by(ListingPeriod.listing_id).subquery())
     rows = db.execute(sa.select(Listing.side, Listing.material, Listing.organisation, Listing.quantity_t,
-                                Listing.reserved_t, sites.c.region)
-                      .join(sites, sites.c.id == Listing.site).where(Listing.active.is_(True))).all()
-    frame = pd.DataFrame(rows, columns=["side", "material", "organisation", "quantity_t", "reserved_t", "region"])
+                                Listing.reserved_t, sites.c.region, per.c.n, per.c.held)
+                      .join(sites, sites.c.id == Listing.site).outerjoin(per, per.c.lid == Listing.id)
+                      .where(Listing.active.is_(True))).all()
+    frame = pd.DataFrame(rows, columns=["side", "material", "organisation", "quantity_t", "reserved_t", "region",
+                                        "n", "held"])
     if frame.empty:
         return []
     frame["province"] = frame["region"].map(province_code)
+    recurring = frame["n"].notna()
+    frame["reserved_t"] = frame["reserved_t"].where(~recurring, frame["held"]).astype(float)
+    frame["quantity_t"] = (frame["quantity_t"] * frame["n"].where(recurring, 1)).astype(float)
     frame["available_t"] = (frame["quantity_t"] - frame["reserved_t"]).clip(lower=0)
     g = frame.groupby(["province", "material", "side"], sort=True).agg(
         listings=("side", "size"), organisations=("organisation", "nunique"),
@@ -549,6 +653,7 @@ def matches(db: Session, actor: Actor, listing_id: int, k: int = 10) -> dict[str
     sites = _names(db, "sites", "id", {str(i["site"]) for i in items} | {listing["site"]})
     orgs = _names(db, "organisations", "uscc", {str(i["organisation"]) for i in items})
     mats = registry.ref_names(db, actor, "materials.code", {str(i["material"]) for i in items} | {listing["material"]})
+    _per_period(db, listing, items)
     for i in items:
         i["site_name"] = sites.get(str(i["site"]), (i["site"], i["site"]))
         i["organisation_name"] = orgs.get(str(i["organisation"]), (i["organisation"], i["organisation"]))
@@ -561,9 +666,86 @@ def matches(db: Session, actor: Actor, listing_id: int, k: int = 10) -> dict[str
             "plan": None if run is None else {"run_id": run.id, "title": run.title}}
 
 
+def _per_period(db: Session, listing: dict, items: list[dict]) -> None:
+    """Each match's tradeable quantity per period of the deal it would make
+    (:func:`resynergy.exchange.listings.common_quantity` of the two listings' available
+    quantities) with that recurrence and its words ("每月 / per month")."""
+    ids = [int(i["counterpart"]) for i in items]
+    other = {r.id: r for r in db.execute(sa.select(Listing.id, Listing.quantity_t, Listing.reserved_t,
+                                                   Listing.recurrence).where(Listing.id.in_(ids)))} if ids else {}
+    for i in items:
+        r = other.get(int(i["counterpart"]))
+        rec = listing["recurrence"] or ""
+        if r is not None:
+            mine = (listing["available_t"], rec)
+            theirs = (max(0.0, r.quantity_t - r.reserved_t), r.recurrence or "")
+            offer, want = (mine, theirs) if listing["side"] == "offer" else (theirs, mine)
+            i["quantity_t"], rec = core_listings.common_quantity(*offer, *want)
+        i["recurrence"] = rec
+        i["per_period"] = list(core_listings.PER_PERIOD[rec])
+
+
 # ---- deals -----------------------------------------------------------------------------------
-def deal_record(deal: Deal) -> dict[str, Any]:
-    return _record(deal)
+OPEN_DEALS = ("inquiry", "offered", "accepted")
+
+
+def deal_record(deal: Deal, delivered: float | dict[str, float] | None = None) -> dict[str, Any]:
+    """A deal as the API shows it, with ``periods`` (1 on a one-off deal), ``agreed_t`` (all its
+    tonnes: per period × periods), ``delivered_t`` (the accepted tonnes of its processed
+    manifests: ``delivered`` while open, as recorded once completed), ``open_t`` (what is
+    still to be delivered on an open deal) and, on an open recurring deal given its deliveries
+    per period (:func:`deliveries`), ``by_period``: each period's agreed and delivered tonnes."""
+    out = _record(deal)
+    rec = deal.recurrence or ""
+    got = delivered if isinstance(delivered, dict) else None
+    if got is not None:
+        delivered = sum(got.values())
+    out["by_period"] = [{"period": k, "label": core_listings.period_label(rec, k), "agreed_t": float(deal.quantity_t),
+                         "delivered_t": got.get(k, 0.0)} for k in core_listings.periods(rec, deal.start, deal.end)
+                        ] if rec and got is not None else []
+    out["periods"] = len(core_listings.periods(rec, deal.start, deal.end)) if rec else 1
+    out["agreed_t"] = core_listings.total_t(deal.quantity_t, rec, deal.start, deal.end)
+    out["per_period"] = list(core_listings.PER_PERIOD[rec])
+    if deal.delivered_t is None:
+        out["delivered_t"] = float(delivered or 0.0)
+    out["open_t"] = max(0.0, out["agreed_t"] - out["delivered_t"]) if deal.state in OPEN_DEALS else 0.0
+    return out
+
+
+def deal_records(db: Session, deals: list[Deal]) -> list[dict[str, Any]]:
+    """:func:`deal_record` of many deals, their deliveries read in one query."""
+    got = deliveries(db, [d for d in deals if d.delivered_t is None and d.state == "accepted"])
+    return [deal_record(d, got.get(d.id)) for d in deals]
+
+
+def _delivery_period(deal: Deal, day: str) -> str:
+    """The deal's period a delivery dated ``day`` counts in ('' on a one-off deal): the period of
+    its date, the first or last of the deal's periods for a date before or after them."""
+    rec = deal.recurrence or ""
+    if not rec:
+        return ""
+    keys = core_listings.periods(rec, deal.start, deal.end)
+    if core_listings.parse_date(day[:10]) is None:
+        return keys[-1]
+    return min(max(core_listings.period_of(rec, day[:10]), keys[0]), keys[-1])
+
+
+def deliveries(db: Session, deals: list[Deal]) -> dict[int, dict[str, float]]:
+    """What each deal's processed manifests delivered, per period of the deal ('' on a one-off
+    deal): the weighed tonnes less the refused ones (the accepted tonnes, as the actual flows
+    count them), each manifest in the period of its handover date (``sent_at``). Linked
+    manifests (returns and redirects of refused loads) are not deliveries under the deal."""
+    if not deals:
+        return {}
+    by = {d.id: d for d in deals}
+    rows = db.execute(sa.select(Manifest.deal_id, Manifest.fields).where(
+        Manifest.deal_id.in_(sorted(by)), Manifest.parent_id.is_(None), Manifest.state == "processed")).all()
+    out: dict[int, dict[str, float]] = {i: {} for i in by}
+    for deal_id, f in rows:
+        t = (int(f.get("received_kg") or 0) - int(f.get("refused_kg") or 0)) / 1000
+        key = _delivery_period(by[deal_id], str(f.get("sent_at") or f.get("processed_at") or ""))
+        out[deal_id][key] = out[deal_id].get(key, 0.0) + t
+    return out
 
 
 def _visible_deals(actor: Actor) -> sa.Select:
@@ -574,11 +756,11 @@ def list_deals(db: Session, actor: Actor, *, state: str = "", limit: int = 50, o
                ) -> tuple[list[dict], int]:
     q = database.where_given(_visible_deals(actor), (Deal.state, state))
     rows, total = database.page(db, q, Deal.id.desc(), limit=limit, offset=offset)
-    return [deal_record(d) for d in rows], total
+    return deal_records(db, list(rows)), total
 
 
 def get_deal(db: Session, actor: Actor, deal_id: int) -> dict:
-    return deal_record(_found(db, _visible_deals(actor).where(Deal.id == deal_id), f"deal {deal_id}"))
+    return deal_records(db, [_found(db, _visible_deals(actor).where(Deal.id == deal_id), f"deal {deal_id}")])[0]
 
 
 def _deal_issue(code: str, zh: str, en: str, column: str = "", value: object = None) -> dict:
@@ -640,16 +822,16 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
                                   "the want does not take this material (or its hazardous-waste code)",
                                   "want_id", want.id))
     q = rec.get("quantity_t")
-    available = offer.quantity_t - offer.reserved_t
+    recurrence = core_listings.deal_recurrence(offer.recurrence, want.recurrence if want is not None else "")
+    start, end, period_issues = _deal_periods(recurrence, [x for x in (offer, want) if x is not None],
+                                              rec.get("start"), rec.get("end"))
+    issues += period_issues
     if not isinstance(q, (int, float)) or isinstance(q, bool) or not math.isfinite(q) or q <= 0:
         issues.append(_deal_issue("below_min", "数量应大于 0 吨", "the quantity must be more than 0 t", "quantity_t", q))
-    elif q > available:
-        issues.append(_deal_issue("over_available", f"超过该批次可供数量（尚余 {available:g} 吨）",
-                                  f"more than the lot still holds ({available:g} t left)", "quantity_t", q))
-    elif want is not None and q > want.quantity_t - want.reserved_t:
-        issues.append(_deal_issue("over_wanted", f"超过需求尚缺数量（{want.quantity_t - want.reserved_t:g} 吨）",
-                                  f"more than the want still needs ({want.quantity_t - want.reserved_t:g} t)",
-                                  "quantity_t", q))
+    elif not period_issues:
+        short = _shortfall(db, recurrence, _amounts(recurrence, start, end, float(q)), offer, want)
+        if short is not None:
+            issues.append(short)
     if (bad_mode := _mode_issue(rec.get("mode"))) is not None:
         issues.append(bad_mode)
     price = rec.get("price_yuan_t", offer.price_yuan_t)
@@ -661,11 +843,111 @@ def create_deal(db: Session, actor: Actor, rec: dict[str, Any]) -> dict:
                 buyer_org=buyer, from_site=offer.site, to_site=to_site, material=offer.material,
                 quantity_t=float(q), price_yuan_t=None if price is None else float(price),
                 mode=str(rec.get("mode") or ""), state="offered" if party == "seller" else "inquiry",
-                created_by=actor.user_id or None)
+                recurrence=recurrence, start=start, end=end, created_by=actor.user_id or None)
     db.add(deal)
     db.flush()
     audit.record(db, actor, "create", "deal", deal.id, after=deal_record(deal))
     return deal_record(deal)
+
+
+def _deal_periods(recurrence: str, lots: list[Listing], start: object, end: object
+                  ) -> tuple[str, str, list[dict]]:
+    """A deal's first and last day and the issues with them. A one-off deal has none. A
+    recurring one runs, by default, over the periods its listings share (the latest start, the
+    earliest end); given dates must bound whole periods of its recurrence within every listing's
+    period."""
+    start, end = str(start or "").strip(), str(end or "").strip()
+    if not recurrence:
+        given = "start" if start else "end" if end else ""
+        if given:
+            return "", "", [_deal_issue("not_allowed", "一次性的洽谈不分周期，开始、结束日期请留空",
+                                        "a one-off deal has no periods: leave start and end blank", given,
+                                        start or end)]
+        return "", "", []
+    words = core_listings.RECURRENCE_WORDS[recurrence]
+    issues = []
+    starts = [x.start for x in lots if x.start]
+    ends = [x.end for x in lots if x.end]
+    if not start and starts:  # by default the whole periods the listings share
+        start = max(starts)
+        if core_listings.parse_date(start) is not None and not core_listings.aligned(recurrence, start, "")[0]:
+            nxt = core_listings.period_bounds(recurrence, core_listings.period_of(recurrence, start))[1]
+            start = (pd.Timestamp(nxt) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    if not end and ends:
+        end = min(ends)
+        if core_listings.parse_date(end) is not None and not core_listings.aligned(recurrence, "", end)[1]:
+            first = core_listings.period_bounds(recurrence, core_listings.period_of(recurrence, end))[0]
+            end = (pd.Timestamp(first) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    for col, day in (("start", start), ("end", end)):
+        if core_listings.parse_date(day) is None:
+            issues.append(_deal_issue("bad_date", "应为日期「YYYY-MM-DD」（如 2022-03-01）",
+                                      "expected a date YYYY-MM-DD (e.g. 2022-03-01)", col, day))
+    if issues:
+        return start, end, issues
+    if start > end:
+        return start, end, [_deal_issue("period_order", f"开始日期 {start} 晚于结束日期 {end}（各方信息没有共同的期限）",
+                                        f"start {start} is after end {end} (the listings share no period)",
+                                        "start", start)]
+    s_ok, e_ok = core_listings.aligned(recurrence, start, end)
+    if not s_ok:
+        first = core_listings.period_bounds(recurrence, core_listings.period_of(recurrence, start))[0]
+        issues.append(_deal_issue("recurrence_start", f"{words[0]}的洽谈应从一个周期的第一天开始（如 {first}）",
+                                  f"a {words[1]} deal starts on the first day of a period (e.g. {first})", "start", start))
+    if not e_ok:
+        last = core_listings.period_bounds(recurrence, core_listings.period_of(recurrence, end))[1]
+        issues.append(_deal_issue("recurrence_end", f"{words[0]}的洽谈应在一个周期的最后一天结束（如 {last}）",
+                                  f"a {words[1]} deal ends on the last day of a period (e.g. {last})", "end", end))
+    for x in lots:
+        if (x.start and start < x.start) or (x.end and end > x.end):
+            side = SIDE_WORDS[x.side]
+            issues.append(_deal_issue(
+                "outside_period", f"洽谈期限 {start} 至 {end} 超出{side[0]}信息 #{x.id} 的期限 {x.start or '不限'} 至 {x.end or '不限'}",
+                f"the deal's term {start} to {end} is outside {side[1]} #{x.id}'s {x.start or 'open'} to {x.end or 'open'}",
+                "start" if x.start and start < x.start else "end", start if x.start and start < x.start else end))
+    return start, end, issues
+
+
+def _amounts(recurrence: str, start: str, end: str, q: float) -> dict[str, float]:
+    """A deal's tonnes per period ({'': q} when one-off)."""
+    return {k: q for k in core_listings.periods(recurrence, start, end)} if recurrence else {"": q}
+
+
+def _free(db: Session, lot: Listing) -> dict[str, float]:
+    """What a lot still holds: per period of a recurring lot, {'': t} of a one-off one."""
+    if not lot.recurrence:
+        return {"": float(lot.quantity_t - lot.reserved_t)}
+    return {p.period: p.quantity_t - p.reserved_t
+            for p in db.scalars(sa.select(ListingPeriod).where(ListingPeriod.listing_id == lot.id))}
+
+
+def _short_issue(lot: Listing, recurrence: str, key: str, need: float, left: float, *, now: bool = False) -> dict:
+    """The located issue of a lot (or want) that cannot take ``need`` in period ``key``."""
+    when_zh = f"{core_listings.period_label(lot.recurrence, key)} " if key else ""
+    when_en = f" in {core_listings.period_label(lot.recurrence, key)}" if key else ""
+    if lot.side == "want":
+        return _deal_issue("over_wanted", f"超过需求{when_zh}尚缺数量（{left:g} 吨）" + ("，未成交" if now else ""),
+                           f"more than the want still needs{when_en} ({left:g} t)" + ("; nothing was accepted" if now else ""),
+                           "quantity_t", need)
+    if now:
+        return _deal_issue("over_available", f"该批次{when_zh}可供数量已不足（尚余 {left:g} 吨，本洽谈 {need:g} 吨），未成交",
+                           f"the lot no longer holds the quantity{when_en} ({left:g} t left, the deal is {need:g} t); "
+                           "nothing was accepted", "quantity_t", need)
+    return _deal_issue("over_available", f"超过该批次{when_zh}可供数量（尚余 {left:g} 吨）",
+                       f"more than the lot still holds{when_en} ({left:g} t left)", "quantity_t", need)
+
+
+def _shortfall(db: Session, recurrence: str, amounts: dict[str, float], *lots: Listing | None) -> dict | None:
+    """The first lot period that cannot take its share of a deal's ``amounts`` (an issue), or
+    None when every one can (read now; acceptance reserves them atomically)."""
+    for lot in lots:
+        if lot is None:
+            continue
+        free = _free(db, lot)
+        for key, need in core_listings.allocate(recurrence, amounts, lot.recurrence or "").items():
+            left = free.get(key)
+            if left is None or need > left + _ROUNDING_T:
+                return _short_issue(lot, recurrence, key, need, max(0.0, left or 0.0))
+    return None
 
 
 def _mode_issue(mode: object) -> dict | None:
@@ -715,6 +997,76 @@ def may_take(actor: Actor, deal: dict, name: str) -> bool:
     return deal["state"] in st.sources and _may(actor, st, deal["seller_org"], deal["buyer_org"], deal["state"])
 
 
+def _draw(db: Session, lot_id: int, recurrence: str, amounts: dict[str, float], sign: int) -> dict | None:
+    """Reserve (``sign`` 1) or release (-1) a deal's ``amounts`` (per period of the deal's
+    ``recurrence``) on a lot, in the caller's transaction: the lot's row is locked first, then
+    each period it draws on takes its share with one conditional UPDATE checked by its row count
+    (a one-off lot: :func:`_reserve`); a recurring lot's ``reserved_t`` becomes its
+    least-reserved period's. None when it applied, else the issue of the period that could not
+    take it (the caller rolls back)."""
+    _lock(db, lot_id)
+    lot = db.scalars(sa.select(Listing).where(Listing.id == lot_id).execution_options(populate_existing=True)).one()
+    alloc = core_listings.allocate(recurrence, amounts, lot.recurrence or "")
+    if not lot.recurrence:
+        if _reserve(db, lot_id, alloc[""], sign):
+            return None
+        if sign < 0:
+            return registry.stale_issue("listings", lot_id)
+        left = db.scalar(sa.select(Listing.quantity_t - Listing.reserved_t).where(Listing.id == lot_id)) or 0.0
+        return _short_issue(lot, recurrence, "", alloc[""], left, now=True)
+    p = ListingPeriod
+    for key, t in sorted(alloc.items()):
+        if t <= 0:
+            continue
+        if sign > 0:
+            cond, value = p.reserved_t + t <= p.quantity_t + _ROUNDING_T, sa.case(
+                (p.reserved_t + t > p.quantity_t, p.quantity_t), else_=p.reserved_t + t)
+        else:
+            cond, value = p.reserved_t - t >= -_ROUNDING_T, sa.case((p.reserved_t - t < 0, 0.0), else_=p.reserved_t - t)
+        done = db.execute(sa.update(p).where(p.listing_id == lot_id, p.period == key, cond).values(reserved_t=value)
+                          .execution_options(synchronize_session=False))
+        if done.rowcount != 1:
+            if sign < 0:
+                return registry.stale_issue("listings", lot_id)
+            left = db.scalar(sa.select(p.quantity_t - p.reserved_t).where(p.listing_id == lot_id, p.period == key))
+            return _short_issue(lot, recurrence, key, t, max(0.0, left or 0.0), now=True)
+    least = sa.select(sa.func.min(p.reserved_t)).where(p.listing_id == lot_id).scalar_subquery()
+    db.execute(sa.update(Listing).where(Listing.id == lot_id).values(
+        reserved_t=least, row_version=Listing.row_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return None
+
+
+IN_FLIGHT = ("draft", "sealed", "sent", "in_transit", "received")  # manifests not yet settled
+
+
+def _complete(db: Session, deal: Deal) -> dict[str, Any]:
+    """Close an accepted deal: refused (409) while one of its manifests is not settled
+    (processed, refused or cancelled); otherwise record what its processed manifests delivered
+    and release, per period, what was not delivered (a period delivered in full or beyond
+    releases nothing). The columns to write."""
+    waiting = list(db.scalars(sa.select(Manifest.number).where(
+        Manifest.deal_id == deal.id, Manifest.state.in_(IN_FLIGHT)).order_by(Manifest.id)))
+    if waiting:
+        db.rollback()
+        shown = "、".join(waiting[:5]) + ("…" if len(waiting) > 5 else "")
+        raise Rejected([_deal_issue(
+            "manifests_open", f"交易 {deal.id} 还有未办结的联单（{shown}）：请先接收、处置或作废后再标记完成",
+            f"deal {deal.id} has manifests not yet settled ({', '.join(waiting[:5])}): receive and process "
+            "or cancel them before completing the deal", "state", deal.state)], 409)
+    rec = deal.recurrence or ""
+    got = deliveries(db, [deal])[deal.id]
+    q = float(deal.quantity_t)
+    rest = {k: q - min(q, got.get(k, 0.0)) for k in _amounts(rec, deal.start, deal.end, q)}
+    rest = {k: v for k, v in rest.items() if v > _ROUNDING_T}
+    if rest:
+        for lot in (deal.offer_id, deal.want_id):
+            if lot is not None and (bad := _draw(db, lot, rec, rest, -1)) is not None:
+                db.rollback()
+                raise Rejected([bad], 409)
+    return {"delivered_t": sum(got.values()), "released_t": sum(rest.values())}
+
+
 def _reserve(db: Session, listing_id: int, q: float, sign: int = 1) -> bool:
     """Reserve (``sign`` 1) or release (-1) ``q`` tonnes on a listing: one conditional UPDATE,
     true when it applied (the lot still held ``q``; on release, ``q`` was still reserved, up to
@@ -741,11 +1093,11 @@ def _release(db: Session, actor: Actor, deal: Deal) -> None:
     from resynergy.services import manifests  # manifests need deals; deals need this one hook
 
     manifests.void_unsent_of_deal(db, actor, deal.id)
-    q = float(deal.quantity_t)
+    amounts = _amounts(deal.recurrence or "", deal.start, deal.end, float(deal.quantity_t))
     for lot in (deal.offer_id, deal.want_id):
-        if lot is not None and not _reserve(db, lot, q, -1):
+        if lot is not None and (bad := _draw(db, lot, deal.recurrence or "", amounts, -1)) is not None:
             db.rollback()
-            raise Rejected([registry.stale_issue("listings", lot)], 409)
+            raise Rejected([bad], 409)
 
 
 def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, Any] | None = None) -> dict:
@@ -762,7 +1114,7 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
         raise _party_refused(actor, deal, st, who if who != "either" else "buyer")
     if deal.state not in st.sources:
         raise _step_refused(deal, st)
-    before = deal_record(deal)
+    before = deal_records(db, [deal])[0]
     values: dict[str, Any] = {"state": st.target, "row_version": Deal.row_version + 1, "updated_at": utcnow()}
     if name == "offer" and changes:
         issues = []
@@ -778,11 +1130,10 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
                 values[k] = float(v)
         q = values.get("quantity_t")
         if q is not None:
-            lots = [db.get(Listing, deal.offer_id)] + ([db.get(Listing, deal.want_id)] if deal.want_id else [])
-            left = min(x.quantity_t - x.reserved_t for x in lots if x is not None)
-            if q > left:
-                issues.append(_deal_issue("over_available", f"超过可成交数量（尚余 {left:g} 吨）",
-                                          f"more than can still be traded ({left:g} t left)", "quantity_t", q))
+            short = _shortfall(db, deal.recurrence or "", _amounts(deal.recurrence or "", deal.start, deal.end, q),
+                               db.get(Listing, deal.offer_id), db.get(Listing, deal.want_id) if deal.want_id else None)
+            if short is not None:
+                issues.append(short)
         if changes.get("mode"):
             if (bad_mode := _mode_issue(changes["mode"])) is not None:
                 issues.append(bad_mode)
@@ -790,21 +1141,16 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
         if issues:
             raise Rejected(issues)
     if name == "accept":
-        q = float(deal.quantity_t)
         values["accepted_at"] = utcnow()
-        if not _reserve(db, deal.offer_id, q):
-            db.rollback()
-            left = db.scalar(sa.select(Listing.quantity_t - Listing.reserved_t).where(Listing.id == deal.offer_id))
-            raise Rejected([_deal_issue("over_available", f"该批次可供数量已不足（尚余 {left or 0:g} 吨，本洽谈 {q:g} 吨），未成交",
-                                        f"the lot no longer holds the quantity ({left or 0:g} t left, the deal is "
-                                        f"{q:g} t); nothing was accepted", "quantity_t", q)], 409)
-        if deal.want_id is not None and not _reserve(db, deal.want_id, q):
-            db.rollback()
-            raise Rejected([_deal_issue("over_wanted", "需求信息的剩余数量已不足，未成交",
-                                        "the want no longer needs this quantity; nothing was accepted",
-                                        "quantity_t", q)], 409)
+        amounts = _amounts(deal.recurrence or "", deal.start, deal.end, float(deal.quantity_t))
+        for lot in (deal.offer_id, deal.want_id):
+            if lot is not None and (short := _draw(db, lot, deal.recurrence or "", amounts, 1)) is not None:
+                db.rollback()
+                raise Rejected([short], 409)
     if name == "cancel" and deal.state == "accepted":
         _release(db, actor, deal)
+    if name == "complete":
+        values.update(_complete(db, deal))
     done = db.execute(sa.update(Deal).where(Deal.id == deal_id, Deal.state == deal.state,
                                             Deal.row_version == deal.row_version).values(**values)
                       .execution_options(synchronize_session=False))
@@ -812,7 +1158,7 @@ def step(db: Session, actor: Actor, deal_id: int, name: str, changes: dict[str, 
         db.rollback()
         raise Rejected([registry.stale_issue("deals", deal_id)], 409)
     db.refresh(deal)
-    after = deal_record(deal)
+    after = deal_records(db, [deal])[0]
     audit.record(db, actor, name, "deal", deal_id, before=before, after=after)
     db.commit()
     return after

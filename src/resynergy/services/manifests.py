@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from resynergy.exchange import alerts as al
 from resynergy.exchange import manifests as mf
+from resynergy.exchange.listings import total_t
 from resynergy.exchange.manifests import Step
 from resynergy.scenario.regions import province_code
 from resynergy.services import access, audit, database
@@ -611,7 +612,7 @@ def _deal_totals(db: Session, deal_ids: set[int]) -> dict[int, tuple[int, int]]:
                                                 Manifest.state != "cancelled")).all()
     for deal_id, d in deals.items():
         total = sum(int(r.fields.get("declared_kg") or 0) for r in rows if r.deal_id == deal_id)
-        out[deal_id] = (round(d.quantity_t * 1000), total)
+        out[deal_id] = (round(total_t(d.quantity_t, d.recurrence, d.start, d.end) * 1000), total)  # per period × periods
     return out
 
 

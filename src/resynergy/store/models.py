@@ -378,6 +378,8 @@ ACTUAL_FLOWS: sa.Table = _actual_flows_table()
 LISTING_SPECS: tuple[str, ...] = ("moisture_pct", "fineness_m2_kg", "cao_pct", "so3_pct", "cl_pct")
 LISTING_SIDES: tuple[str, ...] = ("offer", "want")
 DEAL_STATES: tuple[str, ...] = ("inquiry", "offered", "accepted", "declined", "cancelled", "completed")
+# The same values as resynergy.exchange.listings.RECURRENCES (tests/test_exchange_recurring.py).
+RECURRENCES: tuple[str, ...] = ("", "monthly", "quarterly", "yearly")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -428,11 +430,16 @@ class Listing(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     reserved_t: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # '' = a one-off lot or need; else it recurs every period from start to end and quantity_t
+    # is per period; reserved_t is then what its least-reserved period holds (each period's
+    # reservation is a row of listing_periods) (#12 item 1, migration 0015_recurring)
+    recurrence: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
 
     __table_args__ = (
         sa.CheckConstraint(_in("side", LISTING_SIDES), name="side"),
         sa.CheckConstraint("quantity_t > 0", name="quantity"),
         sa.CheckConstraint("reserved_t >= 0 AND reserved_t <= quantity_t", name="reserved"),
+        sa.CheckConstraint(_in("recurrence", RECURRENCES), name="recurrence"),
         {"sqlite_autoincrement": True},
     )
 
@@ -460,10 +467,19 @@ class Deal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     accepted_at: Mapped[datetime | None]
+    # a deal on a recurring lot (or want) recurs too: quantity_t per period, for the periods from
+    # start to end; delivered_t is recorded when it is completed (the accepted tonnes of its
+    # processed manifests) and released_t is what completing it short gave back to the lots
+    recurrence: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    start: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    end: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    delivered_t: Mapped[float | None]
+    released_t: Mapped[float] = mapped_column(default=0.0, server_default="0")
 
     __table_args__ = (
         sa.CheckConstraint(_in("state", DEAL_STATES), name="state"),
         sa.CheckConstraint("quantity_t > 0", name="quantity"),
+        sa.CheckConstraint(_in("recurrence", RECURRENCES), name="recurrence"),
         {"sqlite_autoincrement": True},
     )
 
@@ -677,3 +693,24 @@ BATTERY_TESTS = sa.Table(
     _org_ref("battery_tests"),
     *_bookkeeping(),
     sqlite_autoincrement=True)
+
+
+# ---- #12 recurring listings: one row per period of a recurring listing (0015_recurring) ----
+class ListingPeriod(Base):
+    """What accepted deals hold in one period of a recurring listing. ``period`` is the
+    period's first month 'YYYY-MM'; ``quantity_t`` repeats the listing's per-period quantity so
+    the database itself refuses a period reserved beyond it (deals reserve with one conditional
+    UPDATE per period, under the listing's row lock)."""
+
+    __tablename__ = "listing_periods"
+
+    # part of its listing: deleted with it (the service deletes only listings without deals)
+    listing_id: Mapped[int] = mapped_column(sa.ForeignKey("listings.id", ondelete="CASCADE", onupdate="RESTRICT"),
+                                            primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    quantity_t: Mapped[float]
+    reserved_t: Mapped[float] = mapped_column(default=0.0, server_default="0")
+
+    __table_args__ = (
+        sa.CheckConstraint("reserved_t >= 0 AND reserved_t <= quantity_t", name="reserved"),
+    )

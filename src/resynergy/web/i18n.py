@@ -321,3 +321,19 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
 add_words(BATTERY_MESSAGES)
 # battery upload deadlines beyond the working-day calendar (estimate branch)
 add_words({"deadline_estimated": workdays.ESTIMATE_NOTE})
+# #12 recurring listings and partial completion of deals (recurring)
+add_words({
+    "recurrence": ("重复周期", "Recurrence"), "rec_": ("一次性", "one-off"), "rec_monthly": ("每月", "monthly"),
+    "rec_quarterly": ("每季度", "quarterly"), "rec_yearly": ("每年", "yearly"),
+    "recurrence_note": ("重复的信息：数量填每期数量，起止日期须为整月（季、年），如 2022-01-01 至 2022-12-31",
+                        "A recurring listing: the quantity is per period and the dates bound whole months "
+                        "(quarters, years), e.g. 2022-01-01 to 2022-12-31"),
+    "periods_count": ("期数", "Periods"), "total_t": ("总量（吨）", "Total (t)"),
+    "agreed_t": ("约定总量（吨）", "Agreed in all (t)"), "delivered_t": ("已交付（吨）", "Delivered (t)"),
+    "open_t": ("尚未交付（吨）", "Still to deliver (t)"), "released_t": ("完成时释放（吨）", "Released at completion (t)"),
+    "deal_term": ("洽谈期限", "Term"), "period_free": ("各期剩余", "Left per period"),
+    "by_period": ("各期交付", "Delivered per period"),
+    "confirm_complete": ("按已处置联单的交付量结束本洽谈？未交付部分将释放给供需双方。",
+                         "Close this deal with what its processed manifests delivered? What was not delivered is "
+                         "released to both listings."),
+})

@@ -38,6 +38,13 @@ Day = Annotated[str, Field(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$",
 
 _LISTING_EXAMPLE = {"side": "offer", "site": "ts-steel-01", "material": "steel_slag", "quantity_t": 50000.0,
                     "start": "2026-01-01", "end": "2026-12-31", "price_yuan_t": 35.0, "spec_moisture_pct": 8.0}
+# 5 000 t of steel slag every month of 2022 (quantity_t per period)
+_RECURRING_EXAMPLE = {"side": "offer", "site": "ts-steel-01", "material": "steel_slag", "quantity_t": 5000.0,
+                      "recurrence": "monthly", "start": "2022-01-01", "end": "2022-12-31", "price_yuan_t": 35.0}
+Recurrence = Literal["", "monthly", "quarterly", "yearly"]
+_RECURRENCE_TEXT = ("重复周期：monthly 每月、quarterly 每季度、yearly 每年，数量为每期数量，须填起止日期（整周期）；"
+                    "空为一次性 / recurrence: the listing repeats every calendar month, quarter or year from start to end "
+                    "(whole periods) and quantity_t is per period; '' = one-off")
 
 
 class _Specs(BaseModel):
@@ -68,9 +75,10 @@ class _ListingBase(BaseModel):
     accepts: Accepts = Field(
         "", description="需求可接受的替代物料，用 | 分隔，process:<工艺> 表示该工艺的全部原料 / a want's accepted "
                         "substitutes, '|'-separated; process:<id> = every input of that process")
-    quantity_t: float = Field(gt=0, le=1e12, description="数量（吨）/ quantity [t]")
+    quantity_t: float = Field(gt=0, le=1e12, description="数量（吨；重复的为每期）/ quantity [t] (per period when recurring)")
     start: Day = ""
     end: Day = ""
+    recurrence: Recurrence = Field("", description=_RECURRENCE_TEXT)
     price_yuan_t: float | None = Field(None, ge=-1e6, le=1e6, description="供应：报价；需求：最高价；空为面议 / "
                                        "offer: ask; want: cap [yuan/t]; null = negotiable")
     hazardous_code: HwCodes = Field(
@@ -80,7 +88,7 @@ class _ListingBase(BaseModel):
 
 
 class ListingIn(_ListingBase, _Specs):
-    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [_LISTING_EXAMPLE]})  # type: ignore[typeddict-item]
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [_LISTING_EXAMPLE, _RECURRING_EXAMPLE]})  # type: ignore[typeddict-item]
 
     side: Literal["offer", "want"] = Field(description="offer 供应 / want 需求")
 
@@ -98,14 +106,30 @@ class ListingPatch(_Specs):
     end: Day | None = None
     price_yuan_t: float | None = Field(None, ge=-1e6, le=1e6)
     hazardous_code: HwCodes | None = None
+    recurrence: Recurrence | None = Field(None, description=_RECURRENCE_TEXT)
     active: bool | None = Field(None, description="上架 / listed (false = withdrawn)")
+
+
+class PeriodOut(BaseModel):
+    period: str = Field(description="周期首月 YYYY-MM / the period's first month")
+    label: str = Field(description="如 2022-03、2022-Q1、2022 / as written: month, quarter, year")
+    quantity_t: float
+    reserved_t: float = Field(description="该期已成交占用（吨）/ reserved in this period [t]")
+    available_t: float
 
 
 class ListingOut(_Specs):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 1, "row_version": 1, "organisation": "91130200MA0A00000X", **_LISTING_EXAMPLE, "accepts": "",
         "hazardous_code": "", "active": True, "reserved_t": 10000.0, "available_t": 40000.0, "created_by": 7,
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}]})
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "recurrence": "",
+        "total_t": 50000.0, "per_period": ["", ""], "periods": []}, {
+        "id": 2, "row_version": 3, "organisation": "91130200MA0A00000X", **_RECURRING_EXAMPLE, "accepts": "",
+        "hazardous_code": "", "active": True, "reserved_t": 0.0, "available_t": 5000.0, "total_t": 60000.0,
+        "per_period": ["每月", "per month"], "created_by": 7, "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-02T00:00:00Z", "periods": [
+            {"period": "2022-01", "label": "2022-01", "quantity_t": 5000.0, "reserved_t": 2000.0, "available_t": 3000.0},
+            {"period": "2022-02", "label": "2022-02", "quantity_t": 5000.0, "reserved_t": 0.0, "available_t": 5000.0}]}]})
 
     id: int
     row_version: int = Field(description="版本（修改、删除时以 If-Match 回传）/ version (send back as If-Match)")
@@ -120,11 +144,17 @@ class ListingOut(_Specs):
     price_yuan_t: float | None
     hazardous_code: str
     active: bool
-    reserved_t: float = Field(description="已成交占用（吨）/ reserved by accepted deals [t]")
-    available_t: float = Field(description="尚可成交（吨）/ still available [t]")
+    reserved_t: float = Field(description="已成交占用（吨；重复的为占用最少一期）/ reserved by accepted deals [t] "
+                                          "(recurring: in its least-reserved period)")
+    available_t: float = Field(description="尚可成交（吨；重复的为每期最多）/ still available [t] (recurring: the most "
+                                           "one period still holds)")
     created_by: int | None
     created_at: datetime
     updated_at: datetime
+    recurrence: str = Field("", description=_RECURRENCE_TEXT)
+    total_t: float = Field(description="总量（吨）= 每期数量 × 期数 / all its tonnes: per period × periods")
+    per_period: list[str] = Field(description="[每月, per month] 等；一次性为空 / the per-period words, '' when one-off")
+    periods: list[PeriodOut] = Field([], description="各期占用与剩余 / each period's reservation")
 
 
 class ListingPage(BaseModel):
@@ -142,10 +172,15 @@ class FromRegistry(BaseModel):
                                                   description="产废→供应，产品需求→需求 / supplies → offers, demands → wants")
     organisation: Annotated[str, Field(max_length=18, pattern=r"^[0-9A-Z]*$")] = Field(
         "", description="单位（仅管理员填写）/ organisation (admin only)")
+    recurrence: Recurrence = Field(
+        "monthly", description="登记数据为年量：默认按月发布（年量 ÷ 12，均匀分摊的估算），空为全年一批 / registry "
+                               "rows are annual flows: by default listed monthly (annual / 12, an even-spread "
+                               "estimate); '' lists the year as one lot")
 
 
 class FromRegistryOut(BaseModel):
     year: int
+    recurrence: str
     created: list[ListingOut]
     skipped: int = Field(description="已有相同信息而未重复发布 / already listed, not made twice")
 
@@ -172,6 +207,7 @@ class Match(BaseModel):
         "mode": "road_diesel", "rail_mode": "rail", "from_terminal": "t1", "to_terminal": "t2",
         "distance_km": 260.0, "transport_yuan_t": 48.0, "handling_yuan_t": 10.0, "co2_kg_t": 9.5,
         "co2_yuan_t": 0.5, "delivered_yuan_t": 93.5, "plan_recommended": True, "route_zh": "…", "route_en": "…",
+        "recurrence": "monthly", "per_period": ["每月", "per month"],
         "site_name": ["北京搅拌站", "Beijing concrete plant"], "organisation_name": ["北京建材", "Beijing BM"],
         "material_name": ["钢渣", "steel slag"], "counterpart_side": "want"}]})
 
@@ -197,6 +233,8 @@ class Match(BaseModel):
     from_terminal: str | None = None
     to_terminal: str | None = None
     counterpart_side: Literal["offer", "want"]
+    recurrence: str = Field("", description="quantity_t 按此周期计（每期可成交）/ quantity_t is per this period")
+    per_period: list[str] = Field(["", ""], description="[每月, per month] 等 / the per-period words")
     site_name: list[str] = Field(description="站点名称 [中文, English] / site name")
     organisation_name: list[str] = Field(description="单位名称 [中文, English] / organisation name")
     material_name: list[str] = Field(description="物料名称 [中文, English] / material name")
@@ -212,7 +250,8 @@ class Matches(BaseModel):
 
 class DealIn(BaseModel):
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [  # type: ignore[typeddict-item]
-        {"offer_id": 1, "want_id": 2, "quantity_t": 10000.0, "mode": "rail"}]})
+        {"offer_id": 1, "want_id": 2, "quantity_t": 10000.0, "mode": "rail"},
+        {"offer_id": 2, "to_site": "bj-site", "quantity_t": 2000.0, "start": "2022-03-01", "end": "2022-06-30"}]})
 
     offer_id: int = Field(ge=1, le=2**31 - 1, description="供应信息编号 / the offer")
     want_id: int | None = Field(None, ge=1, le=2**31 - 1, description="需求信息编号 / the buyer's want")
@@ -220,6 +259,9 @@ class DealIn(BaseModel):
     quantity_t: float = Field(gt=0, le=1e12)
     price_yuan_t: float | None = Field(None, ge=-1e6, le=1e6)
     mode: Code = Field("", description="运输方式 / transport mode")
+    start: Day = Field("", description="重复的洽谈：首期第一天，默认为双方共同的整周期 / a recurring deal's first day "
+                                       "(default: the whole periods both listings share)")
+    end: Day = Field("", description="重复的洽谈：末期最后一天 / a recurring deal's last day")
 
 
 class OfferIn(BaseModel):
@@ -235,7 +277,16 @@ class DealOut(BaseModel):
         "id": 1, "row_version": 2, "offer_id": 1, "want_id": 2, "seller_org": "91130200MA0A00000X",
         "buyer_org": "91110000MA0B00000X", "from_site": "ts-steel-01", "to_site": "bj-site", "material": "steel_slag",
         "quantity_t": 10000.0, "price_yuan_t": 32.0, "mode": "rail", "state": "offered", "created_by": 7,
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z", "accepted_at": None}]})
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z", "accepted_at": None,
+        "recurrence": "", "start": "", "end": "", "periods": 1, "per_period": ["", ""], "agreed_t": 10000.0,
+        "delivered_t": 0.0, "open_t": 10000.0, "released_t": 0.0}, {
+        "id": 2, "row_version": 4, "offer_id": 2, "want_id": None, "seller_org": "91130200MA0A00000X",
+        "buyer_org": "91110000MA0B00000X", "from_site": "ts-steel-01", "to_site": "bj-site", "material": "steel_slag",
+        "quantity_t": 2000.0, "price_yuan_t": 35.0, "mode": "rail", "state": "completed", "created_by": 7,
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-07-02T00:00:00Z",
+        "accepted_at": "2026-01-02T00:00:00Z", "recurrence": "monthly", "start": "2022-03-01", "end": "2022-06-30",
+        "periods": 4, "per_period": ["每月", "per month"], "agreed_t": 8000.0, "delivered_t": 7200.0, "open_t": 0.0,
+        "released_t": 800.0}]})
 
     id: int
     row_version: int
@@ -254,6 +305,18 @@ class DealOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None
+    recurrence: str = Field("", description="重复的洽谈：quantity_t 为每期数量 / recurring: quantity_t is per period")
+    start: str = ""
+    end: str = ""
+    periods: int = Field(1, description="期数（一次性为 1）/ number of periods (1 when one-off)")
+    per_period: list[str] = Field(["", ""], description="[每月, per month] 等 / the per-period words")
+    agreed_t: float = Field(description="约定总量（吨）= 每期 × 期数 / all agreed tonnes")
+    delivered_t: float = Field(description="已交付（吨）：已处置联单的接收量（过磅减拒收）/ delivered: accepted tonnes "
+                                           "of its processed manifests")
+    open_t: float = Field(description="尚未交付（吨，进行中的洽谈）/ still to deliver (open deals)")
+    released_t: float = Field(0.0, description="完成时未交付而释放的数量（吨）/ released when completed short")
+    by_period: list[dict[str, Any]] = Field([], description="已成交的重复洽谈：各期约定与已交付（吨）/ an accepted "
+                                                            "recurring deal: each period's agreed and delivered tonnes")
 
 
 class DealPage(BaseModel):
@@ -298,7 +361,7 @@ def aggregates(db: DB):
              summary="List your registry supplies and demands in one action / 由登记数据一键发布")
 def from_registry(db: DB, actor: CurrentActor, body: Annotated[FromRegistry, Body()]):
     out = exchange.from_registry(db, actor, year=body.year, sides=tuple(dict.fromkeys(body.sides)),
-                                 organisation=body.organisation)
+                                 organisation=body.organisation, recurrence=body.recurrence)
     db.commit()
     return out
 
@@ -389,5 +452,7 @@ for _name, _summary in (("offer", "Seller answers an inquiry with an offer / 供
                         ("decline", "Decline (seller: an inquiry; buyer: an offer) / 谢绝"),
                         ("cancel", "Either party withdraws; an accepted deal releases its reserved quantity, "
                                    "refused once one of its manifests was sent / 撤销（已成交的释放锁定数量；联单已移出的不能撤销）"),
-                        ("complete", "Mark an accepted deal completed / 标记完成")):
+                        ("complete", "Complete an accepted deal: records what its processed manifests delivered and "
+                                     "releases, per period, what was not delivered (refused while a manifest is "
+                                     "unsettled) / 标记完成（按已处置联单记录交付量，未交付部分释放）")):
     _step_route(_name, _summary)

@@ -104,12 +104,16 @@ def matches(request: Request, db: DB, actor: CurrentActor, listing_id: Id):
 def open_deal(request: Request, db: DB, actor: CurrentActor, listing: Annotated[int, Form(ge=1, le=2**31 - 1)],
               counterpart: Annotated[int, Form(ge=1, le=2**31 - 1)],
               quantity_t: Annotated[float, Form(gt=0, le=1e12, allow_inf_nan=False)],
-              mode: Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_]*$")] = ""):
-    """A deal from a match: the buyer's inquiry on an offer, or the seller's offer to a want."""
+              mode: Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_]*$")] = "",
+              start: Annotated[str, Form(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = "",
+              end: Annotated[str, Form(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = ""):
+    """A deal from a match: the buyer's inquiry on an offer, or the seller's offer to a want (a
+    recurring one over the given whole periods, by default those both listings share)."""
     head = exchange.get_listing(db, actor, listing)
     offer, want = (listing, counterpart) if head["side"] == "offer" else (counterpart, listing)
     try:
-            exchange.create_deal(db, actor, {"offer_id": offer, "want_id": want, "quantity_t": quantity_t, "mode": mode})
+            exchange.create_deal(db, actor, {"offer_id": offer, "want_id": want, "quantity_t": quantity_t, "mode": mode,
+                                             "start": start, "end": end})
     except Rejected as err:
         db.rollback()
         return _matches_page(request, db, actor, listing, issues=err.issues, status=err.status)
