@@ -321,3 +321,63 @@ BATTERY_MESSAGES: dict[str, tuple[str, str]] = {
 add_words(BATTERY_MESSAGES)
 # battery upload deadlines beyond the working-day calendar (estimate branch)
 add_words({"deadline_estimated": workdays.ESTIMATE_NOTE})
+# #13 enterprise evaluation (综合利用评价) and the incentives it unlocks: page words.
+add_words({
+    "evaluations": ("综合利用评价", "Utilization evaluation"),
+    "evaluations_published": ("评价结果公示", "Published evaluations"),
+    "evaluation": ("评价", "Evaluation"), "ev_apply": ("申请评价", "Apply for an evaluation"),
+    "ev_period": ("评价期（如 2022Q1、2022-03、2022H1、2022）", "Period (e.g. 2022Q1, 2022-03, 2022H1, 2022)"),
+    "ev_ledger": ("台账", "Ledger"), "ev_products": ("申请评价的产品（逗号分隔，空=台账中全部产品）",
+                                                  "Products applied for (comma-separated; blank = all products in the ledger)"),
+    "ev_evaluator": ("评价机构（本省名单）", "Evaluator (your province's list)"),
+    "ev_upload_ledger": ("上传台账（模板 .xlsx）", "Upload a ledger (the .xlsx template)"),
+    "ev_upload_help": ("按《一般工业固体废物管理台账》模板填写：产生、接收（来源）、利用（按产品）、贮存、处置、库存，以及产品产量和销售；任一错误则整体拒绝，并逐项指出位置。",
+                       "Fill in the template of the general ISW ledger: generated, received (with source), utilized (by product), "
+                       "stored, disposed, stock, and products made and sold; any error rejects the whole file, each one located."),
+    "ev_from_flows": ("由实际流向生成台账", "Build a ledger from actual flows"),
+    "ev_from_flows_help": ("依据已处置的电子联单生成接收和转出量；产生量和产品需另行补充（系统会标注）。",
+                           "Received and sent-out tonnes from processed electronic manifests; generation and products "
+                           "must be added separately (the ledger says so)."),
+    "ev_my": ("本单位的评价申请", "My organisation's applications"), "ev_queue": ("待我办理", "Waiting for me"),
+    "ev_all": ("可见的评价", "Evaluations I can see"), "ev_ledgers": ("台账", "Ledgers"),
+    "ev_evaluators": ("评价机构名单", "Evaluator lists"), "ev_list_evaluator": ("列入评价机构名单", "List an evaluator"),
+    "ev_state": ("状态", "State"), "ev_firm": ("企业", "Firm"), "ev_version": ("版本", "Version"),
+    "ev_due": ("备案期限", "Filing due"), "ev_overdue": ("逾期未备案", "Filing overdue"),
+    "ev_overdue_filed": ("逾期备案", "Filed late"),
+    "ev_due_note": ("评价报告完成后 {n} 日内报企业所在地县级以上工业和信息化主管部门备案（参照广东省办法第十八条；本区域七省市未见专门规定）。",
+                    "File the report within {n} days of its completion with the county-level or higher industry department "
+                    "where the firm is located (Guangdong rules Art 18 as the model; no rule of the seven plan provinces was found)."),
+    "ev_checks": ("计算核查", "Computed checks"), "ev_frozen": ("评价通过时冻结的结果", "Frozen at approval"),
+    "ev_live": ("按当前台账计算（评价通过后冻结）", "Computed from the current ledger (frozen at approval)"),
+    "ev_shares": ("掺量（资源综合利用产品目录技术条件）", "Blending shares (catalogue technical conditions)"),
+    "ev_balance": ("物料平衡", "Mass balance"), "ev_balance_ok": ("物料平衡通过", "The mass balance holds"),
+    "ev_vat": ("增值税即征即退", "VAT immediate refund"), "ev_eit": ("企业所得税减计收入", "EIT income reduction"),
+    "ev_ept": ("环境保护税（固体废物）", "Environmental-protection tax (solid waste)"),
+    "ev_screens": ("纳税人条件", "Taxpayer screens"), "ev_totals": ("合计", "Totals"),
+    "ev_evidence": ("证明材料", "Evidence"), "ev_evidence_help": ("可上传 PDF、PNG、JPG、XLSX、CSV；可标注所支撑的产品或物料。",
+                                                            "PDF, PNG, JPG, XLSX or CSV; tag the product or material it backs."),
+    "ev_figure": ("支撑的产品或物料代码", "Product or material it backs"), "ev_note": ("说明", "Note"),
+    "ev_upload": ("上传", "Upload"), "ev_receipts": ("接收来源（联单）", "Receipts (manifests)"),
+    "ev_report": ("评价报告（打印）", "Evaluation report (printable)"), "ev_events": ("办理记录", "History"),
+    "ev_message": ("补正意见", "Corrections requested"), "ev_filed_with": ("受理备案的主管部门", "Department filed with"),
+    "ev_filing_number": ("备案编号", "Filing number"), "ev_eligibility": ("优惠资格", "Eligibility"),
+    "ev_rule": ("依据规则", "Rule"), "ev_regional": ("区域汇总", "Regional view"),
+    "ev_regional_help": ("按地区（地市）、季度和物料汇总已通过评价（每个企业每个评价期取最新版本）的利用量和税收减免；其他省已备案的评价按互认原则可见。税收减免按评价期末所在季度计。",
+                         "Utilized tonnes and tax reductions of approved evaluations (latest version per firm and period) by "
+                         "prefecture, quarter and material; evaluations filed in the other provinces are visible (mutual "
+                         "recognition). Tax reductions count in the quarter the period ends in."),
+    "ev_by_prefecture": ("按地区", "By prefecture"), "ev_by_quarter": ("按地区和季度", "By prefecture and quarter"),
+    "ev_by_material": ("按地区、物料和季度的利用量", "Utilized by prefecture, material and quarter"),
+    "ev_export": ("导出 XLSX", "Export XLSX"), "ev_utilized_t": ("利用量（吨）", "Utilized (t)"),
+    "ev_refund": ("增值税退税（元）", "VAT refund (yuan)"), "ev_eit_income": ("减计收入（元）", "EIT income reduction (yuan)"),
+    "ev_ept_exempt": ("环保税免征（元）", "EPT exempt (yuan)"), "ev_count": ("评价数", "Evaluations"),
+    "ev_quarter": ("季度", "Quarter"), "ev_region": ("地区", "Region"), "ev_none": ("暂无", "none"),
+    "ev_published_help": ("公示内容：企业名称、利用的工业固废种类和数量、产品名称、评价机构（《工业固体废物资源综合利用评价管理暂行办法》）。",
+                          "Published fields: firm, ISW types and quantities utilized, products, evaluator (2018 interim measures)."),
+    "ev_save": ("保存", "Save"), "ledger_saved": ("台账已保存", "Ledger saved"),
+    "evaluator_listed": ("已列入评价机构名单", "Evaluator listed"), "evaluation_created": ("已创建评价申请", "Application created"),
+    "evaluation_step_done": ("已办理", "Done"), "evidence_saved": ("证明材料已上传", "Evidence uploaded"),
+    "ev_step_submit": ("提交评价机构", "Submit to the evaluator"), "ev_step_request_corrections": ("要求补正", "Request corrections"),
+    "ev_step_approve": ("评价通过", "Approve"), "ev_step_file": ("报主管部门备案", "File with the department"),
+    "ev_step_publish": ("公示", "Publish"), "ev_step_revise": ("更正（生成新版本）", "Correct (new version)"),
+})
