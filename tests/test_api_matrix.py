@@ -1005,7 +1005,7 @@ def _ev_ledger(w: World) -> int:
     """A's ledger (and the evaluator listed for Hebei)."""
     from resynergy.services import evaluation
     from resynergy.store.models import EvaluatorListing
-    from support.evaluation import ledger_xlsx
+    from support.evaluation_platform import ledger_xlsx
 
     admin, firm, _ = _ev_actors(w)
     if "ledger" not in _EV_FILE:
@@ -1145,7 +1145,7 @@ def evaluation_cases() -> list[Case]:
 
 
 def _ev_ledger_bytes() -> bytes:
-    from support.evaluation import ledger_xlsx
+    from support.evaluation_platform import ledger_xlsx
 
     _EV_FILE["ledger"] = ledger_xlsx()
     return _EV_FILE["ledger"]

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from resynergy.services.access import Actor
 from resynergy.services.registry import Rejected
 from resynergy.states import EvaluationState
-from support.evaluation import apply, if_match, ledger_xlsx, step, to_state
+from support.evaluation_platform import apply, if_match, ledger_xlsx, step, to_state
 from support.platform import ORG_A, ORG_B, Platform, add_users, make_settings, seed, together
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -77,7 +77,7 @@ def test_firm_applies_evaluator_approves_department_files_and_publishes(plat):
     report = c.get(f"/api/v1/evaluations/{ev['id']}/report", headers=h["ent_a"])
     assert report.status_code == 200 and "<html" in report.text.lower() and "承德矿业" in report.text
     # filed with the department, then published by it; the public sees the published fields only
-    assert step(c, h, "ent_a", ev, "publish", expect=409)["code"] == "conflict"
+    assert step(c, h, "admin", ev, "publish", expect=409)["issues"][0]["code"] == "illegal_transition"
     ev = step(c, h, "ent_a", ev, "file", filed_with="承德市工业和信息化局", filing_number="承工信备〔2022〕3号")
     assert ev["state"] == "filed" and ev["filed_with"] == "承德市工业和信息化局"
     step(c, h, "ent_a", ev, "publish", expect=403)  # the firm does not publish
@@ -212,7 +212,7 @@ def _formula_xlsx() -> bytes:
 
 def _zip_bomb_xlsx() -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_LZMA) as zf:  # 210 MB unpacked in a few kB
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("xl/big.xml", b"\0" * (210 * 1024 * 1024))
     return out.getvalue()
@@ -224,7 +224,7 @@ def _zip_bomb_xlsx() -> bytes:
     ("scan.png", PDF, 422, "wrong_type"),
     ("report.pdf", b"<html>not a pdf</html>", 422, "wrong_type"),
     (".hidden.pdf", PDF, 422, "bad_filename"),
-    ("a\x01b.pdf", PDF, 422, "bad_filename"),
+    ("x" * 250 + ".pdf", PDF, 422, "bad_filename"),
     ("sums.xlsx", _formula_xlsx(), 422, "formula"),
     ("bomb.xlsx", _zip_bomb_xlsx(), 422, "unreadable"),
     ("sums.csv", "月份,吨\n2022-01,=1+2\n".encode(), 422, "formula"),
@@ -239,6 +239,16 @@ def test_evidence_attacks_are_refused_and_nothing_is_stored(plat, name, data, st
     if status == 422:
         assert r.json()["issues"][0]["code"] == code
     assert c.get(f"/api/v1/evaluations/{ev['id']}", headers=h["ent_a"]).json()["evidence"] == []
+
+
+def test_file_names_with_control_characters_or_paths_are_refused_or_cut():
+    from resynergy.services import evaluation
+
+    for bad in ("a\x00b.pdf", "a\x01b.pdf", "..", ".", "", "dir/", "x" * 201):
+        with pytest.raises(Rejected) as err:
+            evaluation._safe_name(bad)  # noqa: SLF001 - the one place names are checked
+        assert err.value.issues[0]["code"] == "bad_filename"
+    assert evaluation._safe_name("C:\\x\\..\\证明.pdf") == "证明.pdf"  # noqa: SLF001
 
 
 def test_evidence_path_names_never_reach_a_path(plat):
@@ -298,7 +308,9 @@ def test_two_reviewers_approving_the_same_version_one_wins(app, db_url):
                 return err.status
 
     results = together(*(lambda a=a: approve(a) for a in reviewers))
-    assert sorted(map(str, results)) == ["412", "approved"], results
+    # the loser is told: its version is stale (412), or — when it reads after the winner committed —
+    # the evaluation is no longer submitted (409); never a second approval
+    assert sorted(map(str, results)) in (["409", "approved"], ["412", "approved"]), results
     with sessions() as db:
         row = db.get(Evaluation, ev["id"])
         assert row.state == "approved" and row.row_version == ev["row_version"] + 1
@@ -328,7 +340,8 @@ def test_regional_totals_by_prefecture_equal_the_sum_of_the_assessments(plat):
     c, h = plat.client, plat.headers
     a1 = to_state(c, h, apply(c, h, period="2022Q1"), "approved")
     a2 = to_state(c, h, apply(c, h, period="2022-02"), "filed")
-    b = to_state(c, h, apply(c, h, firm="ent_b", uscc=ORG_B, name="北京建材", region="110000"), "approved")
+    b = to_state(c, h, apply(c, h, firm="ent_b", uscc=ORG_B, name="北京建材", region="110000"), "approved",
+                 firm="ent_b")
     view = c.get("/api/v1/evaluations/regional", headers=h["admin"]).json()
     expected = _frozen_totals(plat)
     got = {r["region"]: r for r in view["by_prefecture"]}
@@ -379,7 +392,7 @@ def test_regional_xlsx_matches_the_view_and_never_holds_a_formula(plat):
 def test_eligibility_answers_the_core_assessment_with_the_rule_behind_each_figure(plat):
     from resynergy.evaluation import Ledger, Period, assess
 
-    from support.evaluation import ledger_dict
+    from support.evaluation_platform import ledger_dict
 
     c, h = plat.client, plat.headers
     ev = apply(c, h)

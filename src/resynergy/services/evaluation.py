@@ -846,8 +846,9 @@ def _freeze(db: Session, ev: Evaluation, actor: Actor, now: datetime) -> dict:
     listing = db.scalars(sa.select(EvaluatorListing).where(EvaluatorListing.user_id == ev.evaluator_id,
                                                            EvaluatorListing.province == ev.province)).first()
     evaluator = {"name": (listing.name if listing else "") or (who.display_name if who else "") or actor.username,
-                 "user": actor.username, "date": now.date().isoformat()}
-    filing = {"due_date": due.isoformat(), "days": FILING_DAYS}
+                 "persons": (who.display_name or who.username) if who else actor.username,
+                 "date": now.date().isoformat(), "id": str(ev.id)}
+    filing = {"due": due.isoformat()}
     html = render_evaluation(assessment, ledger, lang="zh", evaluator=evaluator, filing=filing)
     doc = _assessment_dict(assessment)
     totals = {k: plain(v) for k, v in assessment.totals().items()}
@@ -998,10 +999,11 @@ def _products_of(ev: Evaluation) -> list[str]:
 
 
 def _utilized_by_material(ev: Evaluation) -> list[dict]:
-    """ISW utilized by material in the frozen assessment (its environmental-tax rows)."""
+    """ISW utilized by material in the frozen assessment (its ``utilized`` rows)."""
     a = ev.assessment or {}
-    return [{"material": str(r.get("material")), "utilized_t": _num(r.get("utilized_t"))}
-            for r in a.get("ept", []) or [] if isinstance(r, dict) and r.get("material")]
+    return [{"material": str(r.get("material")), "name_zh": str(r.get("name_zh") or ""),
+             "name_en": str(r.get("name_en") or ""), "utilized_t": _num(r.get("utilized_t"))}
+            for r in a.get("utilized", []) or [] if isinstance(r, dict) and r.get("material")]
 
 
 # ---- regional view ---------------------------------------------------------------------------------
