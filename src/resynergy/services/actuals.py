@@ -293,9 +293,8 @@ def monitor(db: Session, actor: Actor) -> dict[str, Any]:
     gets the targets of its province, evaluated on the flows touching it."""
     access.require(actor, access.STAFF, "monitor targets")
     scenario = registry_scenario(db)
-    from resynergy.services import (
-        evaluation,  # #13: approved evaluations' tonnes, not counted twice
-    )
+    # #13: approved evaluations' utilized tonnes beyond the recorded ones (never counted twice)
+    from resynergy.services import evaluation
 
     flows = with_distances(evaluation.with_verified(db, actor, flows_frame(db, actor)), scenario)
     m = monitor_actuals(flows, scenario)
