@@ -380,4 +380,12 @@ add_words({
     "ev_step_submit": ("提交评价机构", "Submit to the evaluator"), "ev_step_request_corrections": ("要求补正", "Request corrections"),
     "ev_step_approve": ("评价通过", "Approve"), "ev_step_file": ("报主管部门备案", "File with the department"),
     "ev_step_publish": ("公示", "Publish"), "ev_step_revise": ("更正（生成新版本）", "Correct (new version)"),
+    "ev_total_refund_yuan": ("增值税即征即退（元）", "VAT refund (yuan)"),
+    "ev_total_potential_refund_yuan": ("满足纳税人条件时可退（元）", "Refund if the taxpayer screens pass (yuan)"),
+    "ev_total_eit_reduction_income_yuan": ("企业所得税减计收入（元）", "EIT income reduction (yuan)"),
+    "ev_total_eit_reduction_income_indeterminate_yuan": ("减计收入待核实（元）", "EIT income reduction to be verified (yuan)"),
+    "ev_total_eit_saving_yuan": ("企业所得税减少（元）", "EIT saved (yuan)"),
+    "ev_total_ept_tax_yuan": ("环境保护税应纳（元）", "Environmental-protection tax due (yuan)"),
+    "ev_total_ept_exempt_yuan": ("环境保护税免征（元）", "Environmental-protection tax exempt (yuan)"),
+    "ev_total_utilized_t": ("综合利用量（吨）", "Utilized (t)"),
 })

@@ -16,10 +16,71 @@ from resynergy.services.access import Denied
 from resynergy.services.registry import Rejected
 from resynergy.web.api.imports import read_capped
 from resynergy.web.deps import DB, CurrentActor, platform
-from resynergy.web.pages.templates import render
+from resynergy.web.pages.templates import lang_of, render
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=200)]
+# The columns of the computed checks as the pages show them ((key, zh, en); "reason" shows the
+# reason in the page's language, "share"/"minimum"/"refund_pct" as percentages). The figures and
+# reasons are the core's assessment (resynergy.evaluation.assess), shown as it answers.
+_RULE = ("rule_id", "规则", "Rule")
+_REASON = ("reason", "说明", "Reason")
+_SOURCE = [("source", "来源", "Source"), ("confidence", "可信度", "Confidence")]
+CHECK_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "shares": [("product", "产品", "Product"), ("grade", "等级", "Grade"), ("months", "月份", "Months"),
+               ("waste_t", "利用固废（吨）", "Waste used (t)"), ("raw_materials_t", "原料总量（吨）", "Raw materials (t)"),
+               ("share", "掺量", "Share"), ("minimum", "要求不低于", "At least"), ("met", "符合", "Met"), _RULE, _REASON,
+               ("catalogue_rule_ids", "评价目录条目", "Catalogue entry"),
+               ("catalogue_reason", "目录技术条件", "Catalogue conditions")],
+    "vat": [("product", "产品", "Product"), ("item", "目录条目", "Item"), _RULE, ("refund_pct", "退税比例", "Refund"),
+            ("sales_yuan", "销售额（元）", "Sales (yuan)"), ("vat_yuan", "应纳增值税（元）", "VAT (yuan)"),
+            ("refund_yuan", "即征即退（元）", "Refund (yuan)"), ("eligible", "符合", "Eligible"), _REASON, *_SOURCE],
+    "eit": [("product", "产品", "Product"), _RULE, ("income_yuan", "收入（元）", "Income (yuan)"),
+            ("income_counted_yuan", "计入收入（元）", "Income counted (yuan)"),
+            ("reduction_income_yuan", "减计收入（元）", "Income reduction (yuan)"), ("eligible", "符合", "Eligible"),
+            _REASON, *_SOURCE],
+    "ept": [("material", "固废", "Waste"), ("generated_t", "产生（吨）", "Generated (t)"),
+            ("stored_t", "贮存（吨）", "Stored (t)"), ("disposed_t", "处置（吨）", "Disposed (t)"),
+            ("utilized_t", "利用（吨）", "Utilized (t)"), ("base_t", "计税依据（吨）", "Tax base (t)"),
+            ("rate_yuan_t", "税额（元/吨）", "Rate (yuan/t)"), ("tax_yuan", "应纳税额（元）", "Tax (yuan)"),
+            ("exempt_yuan", "免征（元）", "Exempt (yuan)"), _RULE, _REASON],
+    "screens": [_RULE, ("screen", "条件", "Screen"), ("applies", "适用", "Applies to"), ("value", "台账值", "Ledger value"),
+                ("passed", "符合", "Passed"), _REASON, *_SOURCE],
+    "balance": [("column", "列", "Column"), ("value", "值", "Value"), ("message", "问题", "Problem")],
+    "receipts": [("month", "月份", "Month"), ("from_org", "来源单位", "Supplier"), ("from_site", "来源场所", "Supplier site"),
+                 ("t", "接收量（吨）", "Received (t)"), ("manifest", "联单或过磅单号", "Manifest or ticket")],
+    "utilized": [("material", "固废", "Waste"), ("utilized_t", "利用量（吨）", "Utilized (t)"),
+                 ("own_t", "自产（吨）", "Own (t)"), ("received_t", "接收（吨）", "Received (t)"),
+                 ("sources", "来源", "Sources")],
+}
+PERCENT = ("share", "minimum", "refund_pct")
+
+
+def _cell(row: dict, key: str, lang: str) -> tuple[str, bool]:
+    """(text, is a number) of one cell of a check table."""
+    value = row.get(f"{key}_{lang}", row.get(key))
+    if key == "material" and row.get(f"name_{lang}"):
+        return f"{row[f'name_{lang}']} ({value})", False
+    if isinstance(value, bool):
+        return ("✓" if value else "✗"), False
+    if isinstance(value, (int, float)):
+        return (f"{value * 100:,.1f}%" if key in PERCENT else f"{value:,.2f}"), True
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)), False
+    return ("" if value is None else str(value)), False
+
+
+def check_table(rows: list[dict] | None, kind: str, lang: str) -> dict:
+    """Headers and cells of one check table: the columns of ``CHECK_COLUMNS[kind]`` the rows
+    hold (all their keys for a kind without a list, e.g. the ledger's receipts)."""
+    rows = [r for r in rows or [] if isinstance(r, dict)]
+    if not rows:
+        return {"head": [], "rows": []}
+    keys = set(rows[0])
+    cols = [(k, zh, en) for k, zh, en in CHECK_COLUMNS.get(kind, [(k, k, k) for k in rows[0]])
+            if k in keys or f"{k}_zh" in keys]
+    return {"head": [zh if lang == "zh" else en for _, zh, en in cols],
+            "rows": [[_cell(r, k, lang) for k, _, _ in cols] for r in rows]}
 
 
 def _signed_in(actor) -> None:
@@ -133,7 +194,13 @@ def _page(request: Request, db, actor, evaluation_id: int, issues=None, status: 
     firm = editable and actor.role in ("enterprise", "admin")
     ledgers = evaluation.list_ledgers(db, actor, ev["org_uscc"]) if firm else []
     evaluators = evaluation.list_evaluators(db, actor, ev["province"]) if firm else []
+    lang = lang_of(request)
+    a = (checks or {}).get("assessment") or {}
+    tables = {kind: check_table(a.get(kind), kind, lang) for kind in CHECK_COLUMNS if kind != "receipts"}
+    receipts = {m: check_table(rows, "receipts", lang)
+                for m, rows in ((checks or {}).get("evidence") or {}).get("receipts", {}).items()}
     return render(request, actor, "evaluation.html", status=status, ev=ev, checks=checks, issues=issues or [],
+                  tables=tables, receipts=receipts, totals=a.get("totals") or {},
                   msg=msg, steps=evaluation.STEPS, firm=firm, editable=editable, ledgers=ledgers, evaluators=evaluators,
                   filing_days=evaluation.FILING_DAYS)
 
