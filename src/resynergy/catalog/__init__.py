@@ -1,5 +1,7 @@
 """Reference catalog: materials, processes, modes, tax incentives, the plan's targets and policy
 defaults, shipped as CSV files under ``catalog/data/`` (sources in ``catalog/SOURCES.md``).
+``incentives.csv`` maps the planner's processes to rule ids; its figures are read from the
+evaluation's VAT and EIT rows (:func:`resynergy.evaluation.rules.planner_incentives`).
 
 Every table has exactly the columns of :mod:`resynergy.schema`, typed as the schema says.
 """
@@ -26,6 +28,10 @@ def _read(name: str) -> pd.DataFrame:
     path = files("resynergy.catalog").joinpath("data", f"{name}.csv")
     with path.open(encoding="utf-8") as fh:
         raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    if name == "incentives":  # the process → rule mapping; the figures are the evaluation's rules
+        from resynergy.evaluation.rules import planner_incentives
+
+        raw = planner_incentives(raw)
     cols = [c.name for c in schema.columns(name)]
     if list(raw.columns) != cols:
         raise ValueError(f"catalog/data/{name}.csv: columns {list(raw.columns)} differ from the schema {cols}")

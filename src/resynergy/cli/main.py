@@ -45,3 +45,12 @@ def _batteries() -> None:  # issue 14: registered last, so other branches' comma
 
 
 _batteries()
+
+
+def _evaluate() -> None:  # issue 13: the offline evaluation check, registered at the end of the list
+    from resynergy.cli import evaluate
+
+    app.command("evaluate")(evaluate.evaluate)
+
+
+_evaluate()

@@ -21,6 +21,9 @@ TABLE_NAMES: tuple[str, ...] = (
 RECORD_TABLES: tuple[str, ...] = ("actual_flows",)
 # Battery records (issue 14, resynergy.batteries): lifecycle events and test records of units.
 BATTERY_TABLES: tuple[str, ...] = ("battery_events", "battery_tests")
+# An enterprise's ISW ledger (issue 13, resynergy.evaluation): waste by month, receipts, use by
+# product, products, and the firm's profile.
+LEDGER_TABLES: tuple[str, ...] = ("ledger_waste", "ledger_receipts", "ledger_use", "ledger_products", "ledger_firm")
 # Reference tables: taken from the catalog when a scenario does not bring its own.
 REFERENCE_TABLES: tuple[str, ...] = ("materials", "processes", "process_io", "modes", "incentives")
 # Tables the platform keeps in its registry (users edit and import them): all but the reference
@@ -91,8 +94,9 @@ def _all_columns() -> tuple[Column, ...]:
 
 def columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in schema order."""
-    if table not in TABLE_NAMES + RECORD_TABLES + BATTERY_TABLES:
-        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLE_NAMES + RECORD_TABLES + BATTERY_TABLES)}")
+    known = TABLE_NAMES + RECORD_TABLES + BATTERY_TABLES + LEDGER_TABLES
+    if table not in known:
+        raise KeyError(f"unknown table {table!r}; known: {', '.join(known)}")
     return tuple(c for c in _all_columns() if c.table == table)
 
 
