@@ -1152,3 +1152,5 @@ def _ev_ledger_bytes() -> bytes:
 
 
 CASES.extend(evaluation_cases())
+CASES.append(Case("GET", "/api/v1/ledgers/template.xlsx", each(anonymous=401, public=403, rest=200),
+                  lambda w: "/api/v1/ledgers/template.xlsx", table="evaluation"))  # #13 the ledger template

@@ -391,7 +391,6 @@ def test_regional_xlsx_matches_the_view_and_never_holds_a_formula(plat):
 # ---- eligibility --------------------------------------------------------------------------------
 def test_eligibility_answers_the_core_assessment_with_the_rule_behind_each_figure(plat):
     from resynergy.evaluation import Ledger, Period, assess
-
     from support.evaluation_platform import ledger_dict
 
     c, h = plat.client, plat.headers
@@ -441,3 +440,70 @@ def test_approved_tonnes_feed_the_monitor_without_double_counting(plat):
     mon = c.get("/api/v1/monitor", headers=h["admin"])
     assert mon.status_code == 200, mon.text
     assert mon.json()["tonnes"] == pytest.approx(3 * 5100.0)
+
+
+# ---- ledgers from the template and from actual flows; deadlines; English pages ------------------
+def test_the_template_carries_the_firm_and_a_ledger_can_be_built_from_flows(plat):
+    from openpyxl import load_workbook
+
+    from resynergy.services import actuals
+
+    c, h = plat.client, plat.headers
+    r = c.get("/api/v1/ledgers/template.xlsx", headers=h["ent_a"])
+    assert r.status_code == 200
+    cells = {str(v) for ws in load_workbook(io.BytesIO(r.content)).worksheets
+             for row in ws.iter_rows(values_only=True) for v in row if v is not None}
+    assert ORG_A in cells and "承德矿业" in cells
+    r = c.post("/api/v1/ledgers/from-flows", json={}, headers=h["ent_a"])
+    assert r.status_code == 422 and r.json()["issues"][0]["code"] == "no_flows"
+    with plat.sessions() as db:
+        actuals.record_flow(db, Actor(plat.ids["admin"], "admin", "admin"), manifest="HB2022060001", year=2022,
+                            from_site="bj-site", to_site="cd-plant", material="fly_ash", mode="", t=1200.0,
+                            distance_km=None, source="manifest")
+        db.commit()
+    r = c.post("/api/v1/ledgers/from-flows", json={}, headers=h["ent_a"])
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["source"] == "flows" and got["materials"] == ["fly_ash"] and got["notes"]  # what flows cannot say
+    frames = c.get(f"/api/v1/ledgers/{got['id']}", headers=h["ent_a"]).json()["frames"]
+    assert [(x["manifest"], x["t"]) for x in frames["receipts"]] == [("HB2022060001", 1200.0)]
+    assert c.get(f"/api/v1/ledgers/{got['id']}", headers=h["ent_b"]).status_code == 404
+    sent = c.post("/api/v1/ledgers/from-flows", json={}, headers=h["ent_b"])  # B sent the load: transferred out
+    assert sent.status_code == 201, sent.text
+    waste = c.get(f"/api/v1/ledgers/{sent.json()['id']}", headers=h["ent_b"]).json()["frames"]["waste"]
+    assert [(w["material"], w["transferred_t"], w["received_t"]) for w in waste] == [("fly_ash", 1200.0, 0.0)]
+
+
+def test_an_unfiled_approval_past_its_due_date_is_flagged_overdue(plat):
+    from resynergy.store.models import Evaluation
+
+    c, h = plat.client, plat.headers
+    ev = to_state(c, h, apply(c, h), "approved")
+    assert ev["overdue"] is False
+    with plat.sessions() as db:  # approved 31 days ago, never filed
+        row = db.get(Evaluation, ev["id"])
+        row.due_date = date.today() - timedelta(days=1)
+        db.commit()
+    got = c.get(f"/api/v1/evaluations/{ev['id']}", headers=h["reg_hb"]).json()
+    assert got["overdue"] is True and got["due_date"] == (date.today() - timedelta(days=1)).isoformat()
+    view = c.get("/api/v1/evaluations/regional", headers=h["reg_hb"]).json()
+    assert view["evaluations"][0]["overdue"] is True
+    page = c.get("/evaluations/regional", headers=h["reg_hb"])
+    assert "逾期未备案" in page.text
+    filed = step(c, h, "ent_a", got, "file", filed_with="承德市工业和信息化局")
+    assert filed["overdue"] is True and filed["filed_at"]  # filed late stays flagged
+
+
+def test_the_pages_speak_english_too(plat):
+    c, h = plat.client, plat.headers
+    ev = to_state(c, h, apply(c, h), "approved")
+    c.cookies.set("lang", "en")
+    page = c.get(f"/evaluations/{ev['id']}", headers=h["ent_a"])
+    assert page.status_code == 200
+    for words in ("Computed checks", "Blending shares", "VAT immediate refund", "Filing due", "share 70.8%"):
+        assert words in page.text, words
+    c.cookies.delete("lang")
+    page = c.get(f"/evaluations/{ev['id']}", headers=h["ent_a"])
+    assert "计算核查" in page.text and "掺量 70.8%" in page.text
+    assert c.get("/evaluations/abc", headers=h["ent_a"]).status_code == 422  # bad input: never a 500
+    assert c.get("/evaluations/999999", headers=h["ent_a"]).status_code == 404

@@ -279,6 +279,26 @@ def ledger_from_actual_flows(db: Session, actor: Actor, org: str = "") -> dict:
     return ledger_summary(rec)
 
 
+def ledger_template(db: Session, actor: Actor) -> bytes:
+    """The core's ledger template (XLSX); for an enterprise with its firm profile filled in from
+    the registry (the rating and the screens are left for the firm to state)."""
+    if not actor.signed_in or actor.role == "public":
+        raise Denied(actor, "ledger template")
+    firm: dict[str, Any] = {}
+    if actor.role == "enterprise" and actor.org_uscc:
+        t = REGISTRY["organisations"]
+        row = db.execute(sa.select(t.c.name_zh, t.c.region).where(t.c.uscc == actor.org_uscc)).first()
+        if row is not None:
+            firm = {"uscc": actor.org_uscc, "name": row.name_zh, "province": province_code(row.region),
+                    "region": row.region}
+    return core.ledger_to_xlsx(core.empty_ledger(firm)) if firm else _blank_template()
+
+
+def _blank_template() -> bytes:
+    with tempfile.TemporaryDirectory(prefix="resynergy-template-") as tmp:
+        return core.write_template(Path(tmp) / "ledger.xlsx").read_bytes()
+
+
 def ledger_summary(rec: EvaluationLedger, doc: Mapping[str, Any] | None = None) -> dict:
     doc = rec.frames if doc is None else doc
     return {"id": rec.id, "org_uscc": rec.org_uscc, "source": rec.source, "filename": rec.filename,

@@ -388,4 +388,5 @@ add_words({
     "ev_total_ept_tax_yuan": ("环境保护税应纳（元）", "Environmental-protection tax due (yuan)"),
     "ev_total_ept_exempt_yuan": ("环境保护税免征（元）", "Environmental-protection tax exempt (yuan)"),
     "ev_total_utilized_t": ("综合利用量（吨）", "Utilized (t)"),
+    "ev_template": ("下载台账模板", "Download the ledger template"),
 })

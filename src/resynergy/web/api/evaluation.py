@@ -86,6 +86,13 @@ def ledgers(db: DB, actor: CurrentActor, org: Annotated[str, Query(max_length=18
     return {"items": items, "total": len(items)}
 
 
+@router.get("/ledgers/template.xlsx", summary="The ledger template / 台账模板",
+            responses={**COMMON_RESPONSES, 200: {"content": {_XLSX: {}}, "description": "XLSX"}})
+def ledger_template(db: DB, actor: CurrentActor):
+    return Response(evaluation.ledger_template(db, actor), media_type=_XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="ledger-template.xlsx"'})
+
+
 @router.post("/ledgers", status_code=201, summary="Upload a ledger (the XLSX template) / 上传台账",
              description="All or nothing: every problem located (sheet, row, column, value, what was expected). / "
                          "全部通过才保存。", responses={**WRITE, **TOO_LARGE})
