@@ -505,5 +505,7 @@ def test_the_pages_speak_english_too(plat):
     c.cookies.delete("lang")
     page = c.get(f"/evaluations/{ev['id']}", headers=h["ent_a"])
     assert "计算核查" in page.text and "掺量 70.8%" in page.text
-    assert c.get("/evaluations/abc", headers=h["ent_a"]).status_code == 422  # bad input: never a 500
+    for bad in ("abc", "99999999999", "0"):  # bad input: never a 500 (nor a database overflow)
+        assert c.get(f"/evaluations/{bad}", headers=h["ent_a"]).status_code == 422, bad
+        assert c.get(f"/api/v1/evaluations/{bad}", headers=h["ent_a"]).status_code == 422, bad
     assert c.get("/evaluations/999999", headers=h["ent_a"]).status_code == 404

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
@@ -20,6 +20,7 @@ from resynergy.web.pages.templates import lang_of, render
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=200)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a database integer: larger ids are refused (422), never sent
 # The columns of the computed checks as the pages show them ((key, zh, en); "reason" shows the
 # reason in the page's language, "share"/"minimum"/"refund_pct" as percentages). The figures and
 # reasons are the core's assessment (resynergy.evaluation.assess), shown as it answers.
@@ -184,7 +185,7 @@ def published(request: Request, db: DB, actor: CurrentActor):
     return render(request, actor, "evaluation_published.html", items=evaluation.published(db))
 
 
-def _page(request: Request, db, actor, evaluation_id: int, issues=None, status: int = 200, msg: str = ""):
+def _page(request: Request, db, actor, evaluation_id: Id, issues=None, status: int = 200, msg: str = ""):
     ev = evaluation.get(db, actor, evaluation_id)
     try:
         checks = evaluation.checks(db, actor, evaluation_id)
@@ -206,13 +207,13 @@ def _page(request: Request, db, actor, evaluation_id: int, issues=None, status: 
 
 
 @router.get("/evaluations/{evaluation_id}")
-def show(request: Request, db: DB, actor: CurrentActor, evaluation_id: int, msg: str = ""):
+def show(request: Request, db: DB, actor: CurrentActor, evaluation_id: Id, msg: str = ""):
     _signed_in(actor)
     return _page(request, db, actor, evaluation_id, msg=msg)
 
 
 @router.post("/evaluations/{evaluation_id}")
-def edit(request: Request, db: DB, actor: CurrentActor, evaluation_id: int, row_version: Annotated[int, Form(ge=1)],
+def edit(request: Request, db: DB, actor: CurrentActor, evaluation_id: Id, row_version: Annotated[int, Form(ge=1)],
          ledger_id: Annotated[str, Form(max_length=12)] = "", products: Annotated[str, Form(max_length=2000)] = "",
          evaluator_id: Annotated[str, Form(max_length=12)] = ""):
     _signed_in(actor)
@@ -230,7 +231,7 @@ def edit(request: Request, db: DB, actor: CurrentActor, evaluation_id: int, row_
 
 
 @router.post("/evaluations/{evaluation_id}/transitions")
-def transition(request: Request, db: DB, actor: CurrentActor, evaluation_id: int,
+def transition(request: Request, db: DB, actor: CurrentActor, evaluation_id: Id,
                action: Annotated[str, Form(max_length=32)], row_version: Annotated[int, Form(ge=1)],
                message: Annotated[str, Form(max_length=4000)] = "", filed_with: Text = "",
                filing_number: Annotated[str, Form(max_length=64)] = ""):
@@ -246,7 +247,7 @@ def transition(request: Request, db: DB, actor: CurrentActor, evaluation_id: int
 
 
 @router.post("/evaluations/{evaluation_id}/evidence")
-async def add_evidence(request: Request, db: DB, actor: CurrentActor, evaluation_id: int,
+async def add_evidence(request: Request, db: DB, actor: CurrentActor, evaluation_id: Id,
                        file: Annotated[UploadFile, File()], figure: Annotated[str, Form(max_length=100)] = "",
                        note: Annotated[str, Form(max_length=500)] = ""):
     _signed_in(actor)
