@@ -440,6 +440,9 @@ def test_approved_tonnes_feed_the_monitor_without_double_counting(plat):
     mon = c.get("/api/v1/monitor", headers=h["admin"])
     assert mon.status_code == 200, mon.text
     assert mon.json()["tonnes"] == pytest.approx(3 * 5100.0)
+    assert mon.json()["evaluated_t"] == pytest.approx(3 * 5100.0 - 3000.0)
+    page = c.get("/monitor", headers=h["admin"])
+    assert "其中 1.23 万吨 来自已通过的综合利用评价" in page.text
 
 
 # ---- ledgers from the template and from actual flows; deadlines; English pages ------------------

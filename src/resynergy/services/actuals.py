@@ -308,6 +308,7 @@ def monitor(db: Session, actor: Actor) -> dict[str, Any]:
     return {
         "counts": m.counts(),
         "flows": len(flows), "tonnes": float(flows["t"].sum()) if len(flows) else 0.0,
+        "evaluated_t": float(flows.loc[flows["source"] == "evaluation", "t"].sum()) if len(flows) else 0.0,
         "years": sorted(int(y) for y in flows["year"].unique()),
         "targets": json.loads(m.table.to_json(orient="records", force_ascii=False)),
         "trajectory": json.loads(m.trajectory.to_json(orient="records", force_ascii=False)),
