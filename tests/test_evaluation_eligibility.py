@@ -35,6 +35,8 @@ def test_block_plant_at_69_and_71_percent(waste_t, status, refund):
     if status == Verdict.NOT_ELIGIBLE:
         assert "掺量 69.0% < 70%" in row["reason_zh"] and "share 69.0% < 70%" in row["reason_en"]
         assert "1,000 t" in row["reason_zh"]  # the tonnes needed to cross the threshold
+        # the new-wall-materials route is named beside the verdict, never chosen (note §6 item 11)
+        assert "VAT15-NEWWALL" in row["alternatives_zh"] and "U" in row["alternatives_en"]
     else:
         assert "掺量 71.0% ≥ 70%" in row["reason_zh"]
     assert a.totals()["refund_yuan"] == pytest.approx(refund)
@@ -76,6 +78,8 @@ def test_gangue_power_at_59_and_61_percent(share, ok):
     row = vat_row(a)
     assert row["rule_id"] == "VAT22-GANGUE-POWER" and row["status"] == (Verdict.ELIGIBLE if ok else Verdict.NOT_ELIGIBLE)
     assert row["refund_yuan"] == pytest.approx(1_089e6 * 0.13 * 0.50 if ok else 0.0)
+    if ok:  # the share basis (mass or heat) is unverified and said so
+        assert "热值" in row["reason_zh"] and "heat basis" in row["reason_en"]
 
 
 def test_gangue_power_refund_on_payable_vat_as_in_the_note():
@@ -96,6 +100,7 @@ def test_environmental_tax_base_with_storage_transfer_and_disposal():
     assert row["base_t"] == pytest.approx(0.03e6) and row["rate_yuan_t"] == 25
     assert row["tax_yuan"] == pytest.approx(0.75e6) and row["rule_id"] == "EPT-SW-OTHER"
     assert row["base_rule_id"] == "EPT-SW-BASE"
+    assert "库存增加 30,000 t" in row["reason_zh"] and "Stock grew by 30,000 t" in row["reason_en"]
     # with own utilization and compliant disposal: exempt = utilized own waste × rate
     w2 = {"month": "2022-06", "material": "coal_gangue", "generated_t": 1000, "utilized_t": 600,
           "stored_t": 200, "disposed_t": 150, "closing_t": 50}
@@ -163,6 +168,16 @@ def test_unverified_rules_never_give_eligible():
     assert row["status"] == Verdict.INDETERMINATE and "U" in row["reason_zh"]
 
 
+def test_scrap_steel_threshold_recorded_but_unverified_and_the_3_percent_route_named():
+    w, r = received("2022-06", "scrap_steel", 286_500)
+    lg = ledger([w], [r], [{"month": "2022-06", "material": "scrap_steel", "product": "prepared_scrap", "t": 286_500}],
+                [{"month": "2022-06", "product": "prepared_scrap", "raw_materials_t": 300_000, "sales_yuan": 855.5e6}])
+    row = vat_row(assess(lg, JUNE))
+    assert row["rule_id"] == "VAT22-3-SCRAP-STEEL" and row["status"] == Verdict.INDETERMINATE
+    assert "95.5%" in row["reason_zh"] and row["potential_refund_yuan"] == pytest.approx(855.5e6 * 0.13 * 0.3)
+    assert "VAT22-SIMPLE3" in row["alternatives_zh"]
+
+
 def test_eit_is_indeterminate_until_a_row_is_verified():
     a = assess(block_plant(71_000), JUNE)
     row = a.eit.iloc[0]
@@ -202,6 +217,8 @@ def test_a_month_below_the_threshold_loses_that_month_only():
     assert row["status"] == Verdict.PARTIAL and row["months_met"] == ["2022-05"]
     assert row["months_failed"] == ["2022-04"]
     assert row["refund_yuan"] == pytest.approx(60e6 * 0.13 * 0.7)
+    notes = [n.message("en") for n in assess(lg, Period.parse("2022Q2")).notes]
+    assert notes == ["ledger: the ledger has no rows for these months of the period: 2022-06 (counted as no data)"]
 
 
 def test_to_dict_is_json_and_carries_the_same_numbers():
@@ -211,3 +228,13 @@ def test_to_dict_is_json_and_carries_the_same_numbers():
     assert d["vat"][0]["refund_yuan"] == pytest.approx(a.vat.iloc[0]["refund_yuan"])
     assert d["period"]["text"] == "2022-06" and d["balanced"] is True
     assert d["shares"][0]["rule_id"] == "VAT22-2.1"
+
+
+def test_published_fields_are_the_filing_list_only():
+    a = assess(block_plant(71_000), JUNE)
+    pub = a.published("某评价机构")
+    assert set(pub) == {"firm", "period", "wastes", "products", "evaluator"}
+    assert {w["material"]: w["utilized_t"] for w in pub["wastes"]} == {"fly_ash": 42_600, "bf_slag": 28_400}
+    assert pub["products"] == [{"product": "bricks_blocks", "grade": "", "name_zh": "砖、砌块、墙板",
+                                "name_en": "Bricks, blocks and wall panels"}]
+    assert "sales_yuan" not in json.dumps(pub)

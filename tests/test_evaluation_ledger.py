@@ -50,7 +50,7 @@ def test_template_round_trip(tmp_path):
     back = read_ledger(path)
     for name in FRAMES:
         pd.testing.assert_frame_equal(getattr(back, name), getattr(lg, name), check_dtype=False)
-    assert {k: back.firm[k] for k in lg.firm} == lg.firm
+    assert {k: back.firm[k] for k in lg.firm} == lg.firm and type(back.firm["penalties_6m"]) is bool
     assert back.rows["waste"] == [4, 5]  # rows 1–2 headers, 3 the example (ignored)
     assert read_ledger(path.read_bytes(), "upload.xlsx").source == "upload.xlsx"
 
@@ -96,6 +96,15 @@ def test_every_problem_is_located_at_once(tmp_path):
     text = err.value.report("zh")
     assert "「产生量」" in text and "值「12吨」" in text and "应为数字" in text and "unobtainium" in text
     assert "expected a number" in err.value.report("en")
+
+
+def test_a_month_excel_turned_into_a_date_is_read_as_the_month(tmp_path):
+    from datetime import datetime
+
+    path = tmp_path / "dated.xlsx"
+    path.write_bytes(ledger_to_xlsx(block_plant(71_000)))
+    _edit(path, SHEETS["ledger_waste"], 4, 1, datetime(2022, 6, 1))
+    assert read_ledger(path).waste.loc[0, "month"] == "2022-06"
 
 
 def test_a_product_used_as_waste_and_a_missing_grade_are_refused(tmp_path):
@@ -161,6 +170,8 @@ def test_ledger_from_flows():
     assert check_balance(lg) == []
     assert rec.loc[("2022-03", "fly_ash"), "closing_t"] == 700 and rec.loc[("2022-04", "fly_ash"), "opening_t"] == 700
     assert rec.loc[("2022-03", "tailings"), "generated_t"] == 40
+    dated = ledger_from_flows(flows.drop(columns=["month"]).assign(received_on="2022-05-17"), {"plant_a"}, {})
+    assert set(dated.waste["month"]) == {"2022-05"} and [n.code for n in dated.notes] == ["flows_unknown"]
     yearly = ledger_from_flows(flows.drop(columns=["month"]).assign(year=2022), {"plant_a"}, {})
     assert set(yearly.waste["month"]) == {"2022-12"} and "flows_no_month" in [n.code for n in yearly.notes]
 

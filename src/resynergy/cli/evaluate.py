@@ -78,11 +78,16 @@ def evaluate(
 def _show(result: object, lang: Lang) -> None:
     from rich.table import Table
 
-    from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, pct, threshold
+    from resynergy.evaluation import load_rules
+    from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, pct, threshold, tri
 
     assert isinstance(result, Assessment)
     zh = lang is Lang.zh
     rs = "reason_zh" if zh else "reason_en"
+    names = load_rules().products.set_index("product")["name_zh" if zh else "name_en"].to_dict()
+
+    def product(code: str, grade: str) -> str:
+        return f"{names.get(code, code)} {grade}".strip()
 
     def verdict(s: str) -> str:
         return VERDICT_TEXT.get(s, (s, s))[0 if zh else 1]
@@ -96,7 +101,7 @@ def _show(result: object, lang: Lang) -> None:
               say(lang, "说明", "Why")):
         shares.add_column(h, overflow="fold")
     for r in result.shares.itertuples(index=False):
-        shares.add_row(f"{r.product} {r.grade}".strip(), r.months, pct(r.share), threshold(r.minimum),
+        shares.add_row(product(r.product, r.grade), r.months, pct(r.share), threshold(r.minimum),
                        verdict(r.status), r.rule_id, getattr(r, rs))
     out.print(shares)
     vat = Table(title=say(lang, "增值税即征即退", "VAT refund"))
@@ -105,16 +110,17 @@ def _show(result: object, lang: Lang) -> None:
               say(lang, "说明", "Why")):
         vat.add_column(h, overflow="fold")
     for r in result.vat.itertuples(index=False):
-        vat.add_row(f"{r.product} {r.grade}".strip(), f"{r.sales_yuan:,.0f}", threshold(r.refund_pct),
+        vat.add_row(product(r.product, r.grade), f"{r.sales_yuan:,.0f}", threshold(r.refund_pct),
                     f"{r.refund_yuan:,.2f}", verdict(r.status) + (say(lang, "（需法律审核）", " (legal review)") if r.legal_review else ""),
-                    r.rule_id, getattr(r, rs))
+                    r.rule_id, getattr(r, rs) + (f" — {getattr(r, 'alternatives_zh' if zh else 'alternatives_en')}"
+                                                 if r.alternatives_zh else ""))
     out.print(vat)
     eit = Table(title=say(lang, "企业所得税（收入减按 90% 计入）", "Income tax (revenue at 90 %)"))
     for h in (say(lang, "产品", "Product"), say(lang, "收入（元）", "Revenue (CNY)"), say(lang, "减计收入（元）", "Reduction (CNY)"),
               say(lang, "结论", "Verdict"), say(lang, "规则", "Rule"), say(lang, "说明", "Why")):
         eit.add_column(h, overflow="fold")
     for r in result.eit.itertuples(index=False):
-        eit.add_row(f"{r.product} {r.grade}".strip(), f"{r.income_yuan:,.0f}", f"{r.reduction_income_yuan:,.0f}",
+        eit.add_row(product(r.product, r.grade), f"{r.income_yuan:,.0f}", f"{r.reduction_income_yuan:,.0f}",
                     verdict(r.status), ", ".join(x for x in (r.rule_id, r.mechanism_rule_id) if x), getattr(r, rs))
     out.print(eit)
     ept = Table(title=say(lang, "环境保护税（固体废物）", "Environmental-protection tax (solid waste)"))
@@ -130,8 +136,9 @@ def _show(result: object, lang: Lang) -> None:
     for h in (say(lang, "规则", "Rule"), say(lang, "结论", "Verdict"), say(lang, "说明", "Why")):
         screens.add_column(h, overflow="fold")
     for r in result.screens.itertuples(index=False):
-        screens.add_row(r.rule_id, say(lang, "符合", "met") if r.passed is True else say(lang, "不符合", "not met")
-                        if r.passed is False else say(lang, "待确认", "to confirm"), getattr(r, rs))
+        passed = tri(r.passed)
+        screens.add_row(r.rule_id, say(lang, "符合", "met") if passed is True else say(lang, "不符合", "not met")
+                        if passed is False else say(lang, "待确认", "to confirm"), getattr(r, rs))
     out.print(screens)
     t = result.totals()
     out.print(say(lang, f"合计：估算退税 {t['refund_yuan']:,.2f} 元；所得税减计收入 {t['eit_reduction_income_yuan']:,.2f} 元"

@@ -10,7 +10,7 @@ what these functions return; the printable report is :mod:`resynergy.report.eval
 
 from __future__ import annotations
 
-from resynergy.evaluation.eligibility import Assessment, Verdict, assess
+from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, Verdict, assess, issue_dict
 from resynergy.evaluation.ledger import (
     Ledger,
     LedgerError,
@@ -26,7 +26,7 @@ from resynergy.evaluation.periods import Period, PeriodError
 from resynergy.evaluation.rules import Rules, load_rules
 
 __all__ = [
-    "Assessment", "Ledger", "LedgerError", "LedgerIssue", "Period", "PeriodError", "Rules", "Verdict",
+    "VERDICT_TEXT", "Assessment", "Ledger", "LedgerError", "LedgerIssue", "Period", "PeriodError", "Rules", "Verdict",
     "assess", "check_balance", "empty_ledger", "ledger_from_flows", "ledger_to_xlsx", "load_rules",
-    "read_ledger", "write_template",
+    "issue_dict", "read_ledger", "write_template",
 ]

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from resynergy import catalog
-from resynergy.evaluation.ledger import Ledger, check_balance, grade_value
+from resynergy.evaluation.ledger import Ledger, LedgerIssue, check_balance, grade_value
 from resynergy.evaluation.periods import Period, month_first_day
 from resynergy.evaluation.rules import SOLID, Rules, load_rules, weakest
 from resynergy.schema.cells import plain
@@ -109,6 +109,19 @@ class Assessment:
             "utilized_t": _sum(self.utilized, "utilized_t"),
         }
 
+    def published(self, evaluator: str = "") -> dict[str, Any]:
+        """The fields a filed evaluation publishes (note §1.2 step 7): firm, the ISW types and
+        tonnes utilized, the products, and the evaluator — nothing else of the ledger."""
+        products = self.vat[["product", "grade", "name_zh", "name_en"]].drop_duplicates() if len(self.vat) else self.vat
+        return {
+            "firm": {"name": self.firm.get("name", ""), "uscc": self.firm.get("uscc", "")},
+            "period": self.period.text,
+            "wastes": [{"material": r.material, "name_zh": r.name_zh, "name_en": r.name_en, "utilized_t": float(r.utilized_t)}
+                       for r in self.utilized.itertuples(index=False) if r.utilized_t > 0],
+            "products": _records(products) if len(products) else [],
+            "evaluator": evaluator,
+        }
+
     @property
     def balanced(self) -> bool:
         """True when the mass balance holds (a failed balance blocks the report's conclusion)."""
@@ -169,10 +182,15 @@ def assess(ledger: Ledger, period: Period, rules: Rules | None = None) -> Assess
     shares, vat = _vat(use, products, rules, months, screens)
     eit = _eit(use, products, rules, period, screens)
     waste = ledger.waste[ledger.waste["month"].isin(months)]
+    notes = list(ledger.notes)
+    held = set(ledger.months())
+    missing = [m for m in months if m not in held]
+    if held & set(months) and missing:  # part of the period is not in the ledger
+        notes.append(LedgerIssue("missing_months", source=ledger.source, params={"months": ", ".join(missing)}))
     return Assessment(
         period=period, firm=dict(ledger.firm), shares=shares, vat=vat, eit=eit,
         ept=_ept(waste, rules.on(period.end)), screens=screens,
-        balance=check_balance(_in_period(ledger, months)), notes=list(ledger.notes),
+        balance=check_balance(_in_period(ledger, months)), notes=notes,
         utilized=_utilized(waste, ledger.receipts[ledger.receipts["month"].isin(months)]))
 
 
@@ -197,7 +215,7 @@ def _screens(firm: dict[str, Any], rules: Rules, months: list[str]) -> pd.DataFr
         for r in rules.on(month_first_day(month)).screens.itertuples(index=False):
             if r.rule_id in seen:
                 continue
-            value = firm.get(r.field)
+            value = plain(firm.get(r.field))
             if value is None or (isinstance(value, str) and not value.strip()):
                 passed: bool | None = None
             else:
@@ -221,6 +239,12 @@ def _screens(firm: dict[str, Any], rules: Rules, months: list[str]) -> pd.DataFr
     return pd.DataFrame(list(seen.values()), columns=cols)
 
 
+def tri(value: object) -> bool | None:
+    """A yes / no / unknown cell as True, False or None (numpy booleans and NaN included)."""
+    value = plain(value)
+    return None if value is None else bool(value)
+
+
 def _shown(value: object) -> tuple[str, str]:
     if isinstance(value, bool):
         return ("是" if value else "否"), ("yes" if value else "no")
@@ -240,10 +264,11 @@ def _gates(screens: pd.DataFrame, applies: str, day: pd.Timestamp | None = None,
     ids: list[str] = []
     verdict: bool | None = True
     for r in rows.itertuples(index=False):
-        if r.passed is True:
+        passed = tri(r.passed)
+        if passed is True:
             continue
         ids.append(r.rule_id)
-        if r.passed is None:
+        if passed is None:
             zh.append(f"{r.reason_zh}［{r.rule_id}］")
             en.append(f"{r.reason_en} [{r.rule_id}]")
             verdict = None if verdict is not False else False
@@ -317,15 +342,31 @@ def _vat(use: pd.DataFrame, products: pd.DataFrame, rules: Rules, months: list[s
         if not monthly:
             continue
         share_rows.append(_period_share(product, grade, monthly, use, rules, months))
-        vat_rows.append(_vat_product(product, grade, label_zh, label_en, monthly))
+        row = _vat_product(product, grade, label_zh, label_en, monthly)
+        alts = _alternatives(rules, str(product), [m["month"] for m in monthly])
+        row["alternatives_zh"] = "；".join(f"{a.name_zh}［{a.rule_id}，{a.confidence}］：{a.conditions_zh}" for a in alts)
+        row["alternatives_en"] = "; ".join(f"{a.name_en} [{a.rule_id}, {a.confidence}]: {a.conditions_en}" for a in alts)
+        vat_rows.append(row)
     share_cols = ["product", "grade", "scope", "months", "waste_t", "all_waste_t", "raw_materials_t", "share",
                   "rule_id", "minimum", "met", "status", "reason_zh", "reason_en", "catalogue_rule_ids",
                   "catalogue_status", "catalogue_reason_zh", "catalogue_reason_en"]
     vat_cols = ["product", "grade", "name_zh", "name_en", "item", "rule_id", "refund_pct", "sales_yuan",
                 "vat_rate", "output_vat_yuan", "input_vat_yuan", "vat_yuan", "refund_yuan",
                 "potential_refund_yuan", "status", "eligible", "legal_review", "months_met", "months_failed",
-                "reason_zh", "reason_en", "source", "confidence"]
+                "reason_zh", "reason_en", "alternatives_zh", "alternatives_en", "source", "confidence"]
     return pd.DataFrame(share_rows, columns=share_cols), pd.DataFrame(vat_rows, columns=vat_cols)
+
+
+def _alternatives(rules: Rules, product: str, months: list[str]) -> list[Any]:
+    """Other routes the rules name for this product (new-wall-materials refund, the 3 % simplified
+    method), shown beside the verdict and never chosen for the user (note §6 item 11)."""
+    seen: dict[str, Any] = {}
+    for month in months:
+        vat = rules.on(month_first_day(month)).vat
+        for r in vat[vat["kind"] == "alternative"].itertuples(index=False):
+            if product in r.products:
+                seen.setdefault(r.rule_id, r)
+    return list(seen.values())
 
 
 def _vat_month(rules: Rules, rule: Any, cands: list[Any], product: str, grade: str, by_family: pd.Series,
@@ -376,6 +417,9 @@ def _vat_month(rules: Rules, rule: Any, cands: list[Any], product: str, grade: s
     basis_en = "" if input_vat > 0 else "; no input VAT given: estimated on output VAT (an upper bound)"
     head_zh = f"掺量 {pct(share)} ≥ {threshold(rule.min_share)}（{rule.rule_id}）"
     head_en = f"share {pct(share)} ≥ {threshold(rule.min_share)} ({rule.rule_id})"
+    if rule.basis == "fuel_mass":  # note §5.3: mass or heat basis is unverified, and it matters
+        head_zh += "，按燃料质量计（质量或热值基准未核实，需核实）"
+        head_en += ", by fuel mass (mass or heat basis unverified: to check)"
     if gate is False:
         out.update(status=Verdict.NOT_ELIGIBLE, reason_zh=f"{head_zh}，但纳税人条件不符：" + "；".join(gzh),
                    reason_en=f"{head_en}, but the taxpayer screens fail: " + "; ".join(gen))
@@ -583,6 +627,12 @@ def _ept(waste: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         else:
             zh = f"{formula_zh}；税额 {rate:g} 元/吨（{rule_id}）"
             en = f"{formula_en}; rate {rate:g} CNY/t ({rule_id})"
+        growth = float(s["generated_t"] + s["received_t"] - s["utilized_t"] - s["stored_t"] - s["disposed_t"]
+                       - s["transferred_t"])
+        if base > 0 and growth > 0:
+            zh += f"。期间库存增加 {growth:,.0f} t，未计为贮存、处置或利用，按排放计；若存放于符合标准的贮存设施，请计入贮存量"
+            en += (f". Stock grew by {growth:,.0f} t, not booked as storage, disposal or use, so it counts as discharged;"
+                   " if it lies in a compliant storage facility, book it as stored")
         conf = rules.ept.loc[rules.ept["rule_id"] == rule_id, "confidence"] if rule_id else pd.Series(dtype=str)
         rows.append({
             "material": material, "name_zh": name, "name_en": catalog.material_name(str(material), "en"),
@@ -602,15 +652,20 @@ def _ept(waste: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 def _utilized(waste: pd.DataFrame, receipts: pd.DataFrame) -> pd.DataFrame:
     """ISW utilized by material: own-generated and received (received taken as used first), and
-    the suppliers of received waste — the report's "utilized by type and source"."""
+    the suppliers of received waste with tonnes and (number of manifests) — the report's
+    "utilized by type and source" and its evidence."""
     rows = []
     sums = waste.groupby("material")[["generated_t", "received_t", "utilized_t"]].sum()
     for material, s in sums.iterrows():
         received_used = min(float(s["received_t"]), float(s["utilized_t"]))
-        sources = receipts[receipts["material"] == material].groupby("from_org")["t"].sum().sort_values(ascending=False)
+        mine = receipts[receipts["material"] == material]
+        sources = mine.groupby("from_org")["t"].sum().sort_values(ascending=False)
+        manifests = mine[mine["manifest"] != ""].groupby("from_org")["manifest"].nunique()
         rows.append({"material": material, "name_zh": catalog.material_name(str(material)),
                      "name_en": catalog.material_name(str(material), "en"),
                      "utilized_t": float(s["utilized_t"]), "own_t": float(s["utilized_t"]) - received_used,
                      "received_t": received_used,
-                     "sources": "; ".join(f"{k} {v:,.0f} t" for k, v in sources.items())})
-    return pd.DataFrame(rows, columns=["material", "name_zh", "name_en", "utilized_t", "own_t", "received_t", "sources"])
+                     "sources": "; ".join(f"{k} {v:,.0f} t ({int(manifests.get(k, 0))})" for k, v in sources.items()),
+                     "manifests": int(mine.loc[mine["manifest"] != "", "manifest"].nunique())})
+    return pd.DataFrame(rows, columns=["material", "name_zh", "name_en", "utilized_t", "own_t", "received_t", "sources",
+                                       "manifests"])

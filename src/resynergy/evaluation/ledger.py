@@ -23,6 +23,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +53,7 @@ TOLERANCE_SHARE = 0.001  # 0.1 % of the month's inflow, whichever is larger
 MAX_BYTES = 20 * 1024 * 1024
 WASTE_KINDS = ("industrial_waste", "recycled_resource", "urban_waste")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+DATE_COLUMNS = ("received_on", "date", "shipped_on")  # flows' dates a month may be read from
 
 
 def columns(frame: str) -> list[str]:
@@ -81,6 +83,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "{month} {product}: waste utilized {used} t exceeds all raw materials {raw} t (a share cannot exceed 100 %)"),
     "no_product_row": ("{month} {product}：有利用记录，但「产品产销」没有该产品（及等级）的行",
                        "{month} {product}: waste is used into it but the products sheet has no row for it (and its grade)"),
+    "missing_months": ("台账缺少评价期间内的月份：{months}（这些月份按无数据计）",
+                       "the ledger has no rows for these months of the period: {months} (counted as no data)"),
     "flows_no_month": ("实际流向只有年份：{year} 年合计记入 {month}，月度数据需补充",
                        "actual flows give the year only: the {year} total is booked in {month}; monthly figures are needed"),
     "flows_unknown": ("由实际流向生成：利用、贮存、处置和产品产销无法从联单得知，需企业补填；接收量暂记为库存，转出多于接收的部分暂记为产生量（下限）",
@@ -141,7 +145,7 @@ class Ledger:
         """The inverse of :meth:`to_dict` (columns in schema order, defaults filled)."""
         frames = {name: _typed(name, pd.DataFrame.from_records(data.get(name) or [])) for name in FRAMES}
         firm = _typed("firm", pd.DataFrame.from_records([data.get("firm") or {}]))
-        return cls(firm=firm.iloc[0].to_dict() if len(firm) else {}, **frames)
+        return cls(firm={k: _plain(v) for k, v in firm.iloc[0].items()} if len(firm) else {}, **frames)
 
 
 def empty_ledger(firm: dict[str, Any] | None = None) -> Ledger:
@@ -203,6 +207,8 @@ def read_ledger(source: str | Path | bytes, name: str = "ledger.xlsx", rules: Ru
         if raw is None:
             frames[frame] = _typed(frame, pd.DataFrame())
             continue
+        if "month" in raw.frame:  # Excel turns a typed 2022-03 into a date: read it back as the month
+            raw.frame["month"] = raw.frame["month"].map(_month_text)
         typed, found = coerce(raw)
         issues += found
         if frame != "firm":
@@ -210,7 +216,7 @@ def read_ledger(source: str | Path | bytes, name: str = "ledger.xlsx", rules: Ru
         frames[frame] = typed
         rows[frame] = list(raw.rows)
     firm_frame = frames.pop("firm")
-    ledger = Ledger(firm=firm_frame.iloc[0].to_dict() if len(firm_frame) == 1 else {},
+    ledger = Ledger(firm={k: _plain(v) for k, v in firm_frame.iloc[0].items()} if len(firm_frame) == 1 else {},
                     rows=rows, source=name, **frames)
     if "ledger_firm" in raws and len(firm_frame) != 1:
         issues.append(LedgerIssue("firm_rows", "ledger_firm", _sheet_source(name, "ledger_firm"),
@@ -219,6 +225,13 @@ def read_ledger(source: str | Path | bytes, name: str = "ledger.xlsx", rules: Ru
     if issues:
         raise LedgerError(issues)
     return ledger
+
+
+def _month_text(value: object) -> object:
+    """A cell of a month column: a date or datetime (what Excel makes of 2022-03) as "YYYY-MM"."""
+    if isinstance(value, (datetime, date)):
+        return f"{value.year}-{value.month:02d}"
+    return value
 
 
 def _sheet_source(name: str, table: str) -> str:
@@ -331,14 +344,13 @@ def check_balance(ledger: Ledger, tolerance_t: float = TOLERANCE_T,
     month's inflow, whichever is larger (stated in each message)."""
     issues: list[Issue] = []
     w = ledger.waste.reset_index(drop=True)
-    src = _sheet_source(ledger.source, "ledger_waste") if ledger.rows else "ledger_waste"
     tol_params = {"tol_t": _fmt(tolerance_t), "tol_pct": _fmt(tolerance_share * 100)}
 
     def add(code: str, frame: str, i: int | None, column: str, value: object, **params: object) -> None:
         table = TABLES[frame]
         source = _sheet_source(ledger.source, table) if ledger.rows else table
         issues.append(LedgerIssue(code, table, source, ledger.row_of(frame, i) if i is not None else None,
-                                  column, value, {k: v for k, v in params.items()}))
+                                  column, value, dict(params)))
 
     used = ledger.use.groupby(["month", "material"])["t"].sum() if len(ledger.use) else pd.Series(dtype=float)
     listed = ledger.receipts.groupby(["month", "material"])["t"].sum() if len(ledger.receipts) else pd.Series(dtype=float)
@@ -359,7 +371,6 @@ def check_balance(ledger: Ledger, tolerance_t: float = TOLERANCE_T,
         if abs(got - r["received_t"]) > tol:
             add("receipts_sum", "waste", idx, "received_t", _fmt(r["received_t"]), month=r["month"],
                 material=_name(r["material"]), received=_fmt(r["received_t"]), listed=_fmt(got), tol=_fmt(tol))
-    del src
     # continuity: a month's closing stock is the next month's opening stock
     order = w.assign(_i=range(len(w))).sort_values(["material", "month"])
     for _, group in order.groupby("material"):
@@ -414,7 +425,8 @@ def _name(material: str) -> str:
 def ledger_from_flows(flows: pd.DataFrame, org_sites: Iterable[str], firm: dict[str, Any],
                       months: Iterable[str] | None = None) -> Ledger:
     """The receipts and transfers of a firm's sites (``org_sites``) from actual flows (columns
-    month "YYYY-MM" or year, from_site, to_site, material, t, manifest): received_t from flows
+    month "YYYY-MM" — or a date in received_on, date or shipped_on, or the year only —,
+    from_site, to_site, material, t, manifest; optional from_org): received_t from flows
     into its sites, transferred_t from flows out of them. Flows between its own sites are
     internal and left out. What flows cannot say (generation, utilization, storage, disposal,
     stock, products) stays 0 and is flagged in ``notes``; flows with a year only are booked in
@@ -422,6 +434,9 @@ def ledger_from_flows(flows: pd.DataFrame, org_sites: Iterable[str], firm: dict[
     sites = set(org_sites)
     f = flows.copy()
     notes: list[Issue] = [LedgerIssue("flows_unknown", source="actual_flows")]
+    dated = next((c for c in DATE_COLUMNS if c in f and "month" not in f), None)
+    if dated is not None:  # a manifest's receipt date gives the month
+        f["month"] = f[dated].astype(str).str.slice(0, 7)
     if "month" not in f or f["month"].astype(str).str.strip().eq("").all():
         years = sorted({int(y) for y in f.get("year", pd.Series(dtype=int))})
         f["month"] = [f"{int(y)}-12" for y in f.get("year", pd.Series(dtype=int))]
@@ -515,7 +530,8 @@ def write_template(path: str | Path, ledger: Ledger | None = None, rules: Rules 
         frame = None
         if ledger is not None:
             key = next(k for k, v in TABLES.items() if v == table)
-            frame = pd.DataFrame([ledger.firm]) if key == "firm" else getattr(ledger, key)
+            frame = pd.DataFrame([{k: ("是" if v else "否") if isinstance(plain(v), bool) else v
+                                   for k, v in ledger.firm.items()}]) if key == "firm" else getattr(ledger, key)
             frame = frame.reindex(columns=[c.name for c in schema.columns(table)])
         scenario_io.table_sheet(ws, table, frame, first=4)
         cols = schema.columns(table)

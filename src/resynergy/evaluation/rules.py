@@ -20,8 +20,8 @@ import pandas as pd
 
 CONFIDENCES: tuple[str, ...] = ("V", "S", "P", "U")  # most to least trusted
 SOLID: frozenset[str] = frozenset({"V", "S"})  # tags an "eligible" verdict may rest on
-_TABLES: tuple[str, ...] = ("families", "products", "vat", "eit", "ept", "screens", "catalogue")
-_DATED: tuple[str, ...] = ("vat", "eit", "ept", "screens")
+_TABLES: tuple[str, ...] = ("families", "products", "vat", "eit", "ept", "screens", "catalogue", "procedure")
+_DATED: tuple[str, ...] = ("vat", "eit", "ept", "screens", "procedure")
 _LISTS = ("families", "products")  # '|'-joined columns of vat and eit
 
 
@@ -74,6 +74,7 @@ class Rules:
     ept: pd.DataFrame  # environmental-protection tax: rates, base formula, exemption
     screens: pd.DataFrame  # taxpayer screens (gates) for VAT and EIT
     catalogue: pd.DataFrame  # MIIT 2018 evaluation catalogue technical conditions
+    procedure: pd.DataFrame  # the evaluation's procedure (filing deadline, period, reporting) and formulas
     day: date | None = None
 
     def on(self, day: date) -> Rules:
@@ -88,7 +89,7 @@ class Rules:
 
     def rule(self, rule_id: str) -> dict[str, Any]:
         """One row of any rule table by its id (KeyError when unknown)."""
-        for name in ("vat", "eit", "ept", "screens", "catalogue"):
+        for name in ("vat", "eit", "ept", "screens", "catalogue", "procedure"):
             frame: pd.DataFrame = getattr(self, name)
             hit = frame[frame["rule_id"] == rule_id]
             if not hit.empty:
@@ -109,6 +110,10 @@ class Rules:
             return "", 0.0
         rate = self.ept.loc[self.ept["rule_id"] == rule_id, "rate_yuan_t"]
         return (rule_id, float(rate.iloc[0])) if not rate.empty else ("", 0.0)
+
+    def filing_days(self) -> int:
+        """Days from a completed report to its filing (EVAL-FILE-30D)."""
+        return int(float(self.rule("EVAL-FILE-30D")["value"]))
 
     def product(self, code: str) -> dict[str, Any] | None:
         hit = self.products[self.products["product"] == code]
@@ -137,7 +142,7 @@ def _check(rules: Rules) -> None:
     families = set(rules.families["family"])
     products = set(rules.products["product"])
     ids: list[str] = []
-    for name in ("vat", "eit", "ept", "screens", "catalogue"):
+    for name in ("vat", "eit", "ept", "screens", "catalogue", "procedure"):
         frame: pd.DataFrame = getattr(rules, name)
         ids += list(frame["rule_id"])
         problems += [f"{name}.csv {r}: confidence {c!r} not one of V/S/P/U"

@@ -13,9 +13,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, Verdict, pct, threshold
+from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, Verdict, pct, threshold, tri
 from resynergy.evaluation.ledger import Ledger
 from resynergy.evaluation.rules import load_rules
+from resynergy.schema.cells import plain
 
 LANGS = ("zh", "en")
 
@@ -26,14 +27,14 @@ TEXT: dict[str, dict[str, str]] = {
         "blocked": "物料平衡未通过：以下结论不能作为评价结论，请先更正台账。",
         "firm": "企业概况", "period": "评价期间", "utilized": "综合利用的工业固体废物（按种类和来源）",
         "material": "固废种类", "utilized_t": "利用量（吨）", "own_t": "其中自产（吨）", "received_t": "其中接收（吨）",
-        "sources": "来源单位", "balance": "物料平衡", "balance_ok": "物料平衡核对通过。",
+        "sources": "来源单位（吨，联单数）", "balance": "物料平衡", "balance_ok": "物料平衡核对通过。",
         "balance_rule": "月初库存 + 产生 + 接收 − 利用 − 贮存 − 处置 − 转移 = 月末库存；允许误差 0.5 吨或流入量的 0.1%，取大者。",
         "shares": "掺量与目录技术条件", "product": "产品", "months": "月份", "waste_t": "所列固废（吨）",
         "raw_t": "原料总量（吨）", "share": "掺量", "minimum": "门槛", "verdict": "结论", "rule": "规则",
         "reason": "说明",
         "catalogue_note": "工信部《国家工业固体废物资源综合利用产品目录》的技术条件（掺量、质量）未能从原文核实，表中门槛为增值税目录条件；目录条件由评价机构依原文判定。",
         "incentives": "税收优惠测算", "vat": "增值税即征即退", "item": "目录条目", "sales": "销售额（元）",
-        "vat_rate": "税率", "refund_pct": "退税比例", "refund": "估算退税额（元）", "legal_review": "需法律审核",
+        "vat_rate": "税率", "refund_pct": "退税比例", "refund": "估算退税额（元）", "legal_review": "需法律审核", "alternatives": "其他途径（不自动选择）",
         "eit": "企业所得税（收入减按 90% 计入）", "income": "收入（元）", "counted": "计入收入（元）",
         "ept": "环境保护税（固体废物）", "generated": "产生量（吨）", "base": "计税排放量（吨）", "rate": "税额标准（元/吨）",
         "tax": "应纳税额（元）", "exempt": "综合利用免征额（元）", "totals": "合计",
@@ -59,14 +60,14 @@ TEXT: dict[str, dict[str, str]] = {
         "blocked": "The mass balance fails: the findings below cannot serve as an evaluation result until the ledger is corrected.",
         "firm": "Firm profile", "period": "Evaluation period", "utilized": "Industrial solid waste utilized (by type and source)",
         "material": "Waste", "utilized_t": "Utilized (t)", "own_t": "own (t)", "received_t": "received (t)",
-        "sources": "Suppliers", "balance": "Mass balance", "balance_ok": "The mass balance holds.",
+        "sources": "Suppliers (t, manifests)", "balance": "Mass balance", "balance_ok": "The mass balance holds.",
         "balance_rule": "opening + generated + received − utilized − stored − disposed − transferred = closing; tolerance 0.5 t or 0.1 % of the inflow, whichever is larger.",
         "shares": "Blending shares and catalogue conditions", "product": "Product", "months": "Months",
         "waste_t": "Listed waste (t)", "raw_t": "Raw materials (t)", "share": "Share", "minimum": "Threshold",
         "verdict": "Verdict", "rule": "Rule", "reason": "Why",
         "catalogue_note": "The technical conditions (share, quality) of the MIIT product catalogue could not be verified from the annex; the thresholds shown are the VAT catalogue's. The evaluator judges the catalogue conditions from the annex.",
         "incentives": "Tax incentives (estimates)", "vat": "VAT refund on collection", "item": "Item", "sales": "Sales (CNY)",
-        "vat_rate": "VAT rate", "refund_pct": "Refund", "refund": "Estimated refund (CNY)", "legal_review": "needs legal review",
+        "vat_rate": "VAT rate", "refund_pct": "Refund", "refund": "Estimated refund (CNY)", "legal_review": "needs legal review", "alternatives": "Other routes (not chosen for you)",
         "eit": "Income tax (revenue counted at 90 %)", "income": "Revenue (CNY)", "counted": "Counted (CNY)",
         "ept": "Environmental-protection tax (solid waste)", "generated": "Generated (t)", "base": "Taxable discharge (t)",
         "rate": "Rate (CNY/t)", "tax": "Tax (CNY)", "exempt": "Exempt for utilization (CNY)", "totals": "Totals",
@@ -130,6 +131,7 @@ def render_evaluation(assessment: Assessment, ledger: Ledger, *, lang: str = "zh
         return f"{base} {grade}".strip()
 
     def yes(v: object) -> str:
+        v = plain(v)
         if isinstance(v, bool):
             return t["yes"] if v else t["no"]
         return str(v) if v not in (None, "") else t["not_given"]
@@ -153,7 +155,8 @@ def render_evaluation(assessment: Assessment, ledger: Ledger, *, lang: str = "zh
     vat = [{"product": pname(r.product, r.grade), "item": r.item, "sales": _y(r.sales_yuan), "vat_rate": pct(r.vat_rate, 0),
             "refund_pct": threshold(r.refund_pct), "refund": _y(r.refund_yuan), "verdict": _verdict(r.status, lang),
             "css": _css(r.status), "legal_review": bool(r.legal_review), "rule_id": r.rule_id,
-            "confidence": r.confidence, "reason": getattr(r, rs)} for r in a.vat.itertuples(index=False)]
+            "confidence": r.confidence, "reason": getattr(r, rs),
+            "alternatives": getattr(r, "alternatives_zh" if zh else "alternatives_en")} for r in a.vat.itertuples(index=False)]
     eit = [{"product": pname(r.product, r.grade), "income": _y(r.income_yuan), "counted": _y(r.income_counted_yuan),
             "verdict": _verdict(r.status, lang), "css": _css(r.status),
             "rule_id": ", ".join(x for x in (r.rule_id, r.mechanism_rule_id) if x), "reason": getattr(r, rs)}
@@ -168,14 +171,14 @@ def render_evaluation(assessment: Assessment, ledger: Ledger, *, lang: str = "zh
               (t["t_eit_open"], _y(tot["eit_reduction_income_indeterminate_yuan"])),
               (t["t_ept_tax"], _y(tot["ept_tax_yuan"])), (t["t_ept_exempt"], _y(tot["ept_exempt_yuan"])),
               (t["t_utilized"], _t(tot["utilized_t"]))]
-    screens = [{"rule_id": r.rule_id, "verdict": t["passed"] if r.passed is True else t["failed"] if r.passed is False
-                else t["unknown"], "css": "ok" if r.passed is True else "no" if r.passed is False else "open",
+    screens = [{"rule_id": r.rule_id, "verdict": t["passed"] if tri(r.passed) is True else t["failed"] if tri(r.passed) is False
+                else t["unknown"], "css": "ok" if tri(r.passed) is True else "no" if tri(r.passed) is False else "open",
                 "reason": getattr(r, rs), "source": r.source, "confidence": r.confidence}
                for r in a.screens.itertuples(index=False)]
     problems = [i.message(lang) for i in a.balance] + [i.message(lang) for i in a.notes]
     problems += [f"{pname(r.product, r.grade)}: {getattr(r, rs)}" for r in a.vat.itertuples(index=False)
                  if r.status != Verdict.ELIGIBLE]
-    problems += [f"{r.rule_id}: {getattr(r, rs)}" for r in a.screens.itertuples(index=False) if r.passed is not True]
+    problems += [f"{r.rule_id}: {getattr(r, rs)}" for r in a.screens.itertuples(index=False) if tri(r.passed) is not True]
     used_ids: list[str] = []
     for frame, col in ((a.vat, "rule_id"), (a.eit, "rule_id"), (a.eit, "mechanism_rule_id"), (a.ept, "rule_id"),
                        (a.ept, "base_rule_id"), (a.ept, "exempt_rule_id"), (a.ept, "transfer_rule_id"),
