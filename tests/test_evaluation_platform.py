@@ -85,10 +85,14 @@ def test_firm_applies_evaluator_approves_department_files_and_publishes(plat):
     ev = step(c, h, "reg_hb", ev, "publish")
     assert ev["state"] == "published"
     pub = c.get("/api/v1/evaluations/published").json()["items"]
-    assert len(pub) == 1 and pub[0]["firm"] == "承德矿业" and pub[0]["products"] == ["bricks_blocks"]
-    assert pub[0]["evaluator"] == "河北省资源综合利用评价中心" and pub[0]["materials"][0]["material"] == "fly_ash"
-    assert set(pub[0]) == {"id", "firm", "org_uscc", "period", "version", "region", "products", "materials",
-                           "evaluator", "published_at"}
+    assert len(pub) == 1 and pub[0]["firm"] == {"name": "承德矿业", "uscc": ORG_A}
+    assert [p["product"] for p in pub[0]["products"]] == ["bricks_blocks"]
+    assert pub[0]["evaluator"] == "河北省资源综合利用评价中心"
+    assert [(w["material"], w["utilized_t"]) for w in pub[0]["wastes"]] == [("fly_ash", 3 * 5100.0)]
+    assert set(pub[0]) == {"id", "period", "version", "region", "published_at", "firm", "wastes", "products",
+                           "evaluator"}  # the published fields (the core's Assessment.published) and nothing else
+    page = c.get("/evaluations/published")
+    assert page.status_code == 200 and "承德矿业" in page.text and "粉煤灰 15,300.0" in page.text
     # every step is in the audit log and in the evaluation's own history
     assert _audit(plat, ev["id"]) == ["create", "submit", "request_corrections", "submit", "approve", "file",
                                       "publish"]

@@ -72,11 +72,15 @@ from resynergy.store.models import (
 
 S = EvaluationState
 TABLE = "evaluations"
-# Filing deadline: within 30 days of completing the report, with the county-or-higher industry
-# department where the firm is located (Guangdong rules 2019 Art 18 [S] P3 in
-# shared/notes/evaluation.md §1.2 step 6; no rule of the seven plan provinces was found [U], so
-# the reference province's value is the platform's default).
-FILING_DAYS = 30
+
+
+def filing_days() -> int:
+    """Days from approval (the completed report) to filing: the core's procedure rule
+    EVAL-FILE-30D (Guangdong rules Art 18 as the model; no rule of the seven plan provinces was
+    found), read from the rules, never restated here."""
+    return core.load_rules().filing_days()
+
+
 DEPARTMENTS = ("admin", "regulator", "planner")  # provincial departments (industry, ecology, planning)
 LISTERS = ("admin", "regulator")  # keep a province's evaluator list
 FIRMS = ("admin", "enterprise")
@@ -861,7 +865,7 @@ def _freeze(db: Session, ev: Evaluation, actor: Actor, now: datetime) -> dict:
         raise Rejected([_issue("balance_failed", "物料平衡未通过，不能出具评价报告（见下列问题）",
                                "the mass balance fails: no report can be issued (see the problems below)",
                                "ledger_id", ev.ledger_id), *issues], status=409)
-    due = (now + timedelta(days=FILING_DAYS)).date()
+    due = (now + timedelta(days=filing_days())).date()
     who = db.get(User, actor.user_id) if actor.user_id else None
     listing = db.scalars(sa.select(EvaluatorListing).where(EvaluatorListing.user_id == ev.evaluator_id,
                                                            EvaluatorListing.province == ev.province)).first()
@@ -871,8 +875,9 @@ def _freeze(db: Session, ev: Evaluation, actor: Actor, now: datetime) -> dict:
     filing = {"due": due.isoformat()}
     html = render_evaluation(assessment, ledger, lang="zh", evaluator=evaluator, filing=filing)
     doc = _assessment_dict(assessment)
+    publication = json.loads(json.dumps(assessment.published(evaluator["name"]), ensure_ascii=False, default=plain))
     totals = {k: plain(v) for k, v in assessment.totals().items()}
-    return {"approved_at": now, "due_date": due, "assessment": doc, "report_html": html,
+    return {"approved_at": now, "due_date": due, "assessment": doc, "report_html": html, "publication": publication,
             "report_sha256": hashlib.sha256(html.encode()).hexdigest(),
             "utilized_t": _num(totals.get("utilized_t")), "refund_yuan": _num(totals.get("refund_yuan")),
             "eit_income_yuan": _num(totals.get("eit_reduction_income_yuan")),
@@ -996,34 +1001,13 @@ def remove_evidence(db: Session, actor: Actor, evaluation_id: int, evidence_id: 
 
 # ---- published list (public) -------------------------------------------------------------------
 def published(db: Session) -> list[dict]:
-    """The published evaluations, in the fields the rules publish (firm, ISW types and quantities
-    utilized, products, evaluator; shared/notes/evaluation.md §1.2 step 7): nothing else."""
+    """The published evaluations, in the fields the rules publish (firm, ISW types and tonnes
+    utilized, products, evaluator: the core's ``Assessment.published``, frozen at approval;
+    shared/notes/evaluation.md §1.2 step 7) and where and when: nothing else."""
     rows = db.scalars(sa.select(Evaluation).where(Evaluation.state == S.PUBLISHED)
                       .order_by(Evaluation.published_at.desc(), Evaluation.id.desc()).limit(500)).all()
-    names, users = _names(db, [e.org_uscc for e in rows]), _users(db, [e.evaluator_id for e in rows])
-    listings = {(ls.user_id, ls.province): ls.name for ls in db.scalars(sa.select(EvaluatorListing))}
-    out = []
-    for e in rows:
-        who = users.get(e.evaluator_id or 0)
-        out.append({"id": e.id, "firm": names.get(e.org_uscc, e.org_uscc), "org_uscc": e.org_uscc, "period": e.period,
-                    "version": e.version, "region": e.region, "products": list(e.products or []) or _products_of(e),
-                    "materials": _utilized_by_material(e),
-                    "evaluator": listings.get((e.evaluator_id, e.province)) or (who.display_name or who.username if who else ""),
-                    "published_at": _iso(e.published_at)})
-    return out
-
-
-def _products_of(ev: Evaluation) -> list[str]:
-    a = ev.assessment or {}
-    return sorted({str(r.get("product")) for r in a.get("vat", []) or [] if isinstance(r, dict) and r.get("product")})
-
-
-def _utilized_by_material(ev: Evaluation) -> list[dict]:
-    """ISW utilized by material in the frozen assessment (its ``utilized`` rows)."""
-    a = ev.assessment or {}
-    return [{"material": str(r.get("material")), "name_zh": str(r.get("name_zh") or ""),
-             "name_en": str(r.get("name_en") or ""), "utilized_t": _num(r.get("utilized_t"))}
-            for r in a.get("utilized", []) or [] if isinstance(r, dict) and r.get("material")]
+    return [{"id": e.id, "period": e.period, "version": e.version, "region": e.region,
+             "published_at": _iso(e.published_at), **(e.publication or {})} for e in rows]
 
 
 # ---- regional view ---------------------------------------------------------------------------------

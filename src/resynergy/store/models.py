@@ -750,6 +750,7 @@ class Evaluation(Base):
     assessment: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)  # frozen at approval
     report_html: Mapped[str | None] = mapped_column(sa.Text, deferred=True)  # frozen at approval
     report_sha256: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    publication: Mapped[dict | None] = mapped_column(sa.JSON)  # the published fields, frozen at approval
     utilized_t: Mapped[float | None]  # the frozen assessment's totals, for regional sums
     refund_yuan: Mapped[float | None]
     eit_income_yuan: Mapped[float | None]

@@ -203,7 +203,7 @@ def _page(request: Request, db, actor, evaluation_id: Id, issues=None, status: i
     return render(request, actor, "evaluation.html", status=status, ev=ev, checks=checks, issues=issues or [],
                   tables=tables, receipts=receipts, totals=a.get("totals") or {},
                   msg=msg, steps=evaluation.STEPS, firm=firm, editable=editable, ledgers=ledgers, evaluators=evaluators,
-                  filing_days=evaluation.FILING_DAYS)
+                  filing_days=evaluation.filing_days())
 
 
 @router.get("/evaluations/{evaluation_id}")

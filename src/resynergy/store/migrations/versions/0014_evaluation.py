@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('assessment', sa.JSON(), nullable=True),
     sa.Column('report_html', sa.Text(), nullable=True),
     sa.Column('report_sha256', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('publication', sa.JSON(), nullable=True),
     sa.Column('utilized_t', sa.Double(), nullable=True),
     sa.Column('refund_yuan', sa.Double(), nullable=True),
     sa.Column('eit_income_yuan', sa.Double(), nullable=True),
