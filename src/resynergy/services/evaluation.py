@@ -49,6 +49,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from resynergy import catalog
 from resynergy import evaluation as core
 from resynergy.scenario import ScenarioError
 from resynergy.scenario import io as scenario_io
@@ -473,16 +474,24 @@ def _may_take(actor: Actor, ev: Evaluation, st: Step) -> bool:
     return {"firm": firm, "evaluator": evaluator, "department": department, "filer": firm or evaluator}[st.who]
 
 
+def _agencies(db: Session) -> dict[tuple[int, str], str]:
+    """The agency name of each listed evaluator in each province."""
+    return {(ls.user_id, ls.province): ls.name for ls in db.scalars(sa.select(EvaluatorListing))}
+
+
 def summary(db: Session, actor: Actor, ev: Evaluation, names: dict[str, str] | None = None,
-            users: dict[int, User] | None = None) -> dict:
+            users: dict[int, User] | None = None, agencies: dict[tuple[int, str], str] | None = None) -> dict:
     names = _names(db, [ev.org_uscc]) if names is None else names
     users = _users(db, [ev.evaluator_id]) if users is None else users
+    agencies = _agencies(db) if agencies is None else agencies
     who = users.get(ev.evaluator_id or 0)
+    agency = agencies.get((ev.evaluator_id or 0, ev.province), "")
     zh, en = STATE_WORDS[S(ev.state)]
     return {"id": ev.id, "org_uscc": ev.org_uscc, "firm": names.get(ev.org_uscc, ""), "period": ev.period,
             "version": ev.version, "previous_id": ev.previous_id, "state": ev.state, "state_zh": zh, "state_en": en,
             "row_version": ev.row_version, "ledger_id": ev.ledger_id, "products": list(ev.products or []),
-            "evaluator_id": ev.evaluator_id, "evaluator": (who.display_name or who.username) if who else "",
+            "evaluator_id": ev.evaluator_id,
+            "evaluator": agency or ((who.display_name or who.username) if who else ""),
             "province": ev.province, "region": ev.region, "message": ev.message,
             "submitted_at": _iso(ev.submitted_at), "approved_at": _iso(ev.approved_at),
             "due_date": ev.due_date.isoformat() if ev.due_date else None, "overdue": overdue(ev),
@@ -522,7 +531,8 @@ def list_evaluations(db: Session, actor: Actor, *, state: str = "", org: str = "
     else:
         rows, total = database.page(db, q, Evaluation.id.desc(), limit=limit, offset=offset)
     names, users = _names(db, [e.org_uscc for e in rows]), _users(db, [e.evaluator_id for e in rows])
-    return [summary(db, actor, e, names, users) for e in rows], total
+    agencies = _agencies(db)
+    return [summary(db, actor, e, names, users, agencies) for e in rows], total
 
 
 def _events(db: Session, ev: Evaluation) -> list[dict]:
@@ -1050,10 +1060,13 @@ def regional(db: Session, actor: Actor, province: str = "") -> dict:
     tax reductions and utilized tonnes by prefecture, by prefecture and quarter (of the period's
     end), and utilized tonnes by prefecture, material and quarter (from the ledgers' months)."""
     rows = _counted(db, actor)
+    m = catalog.table("materials")
+    materials = dict(zip(m["code"], zip(m["name_zh"], m["name_en"], strict=True), strict=True))
     if province:
         rows = [e for e in rows if e.province == province]
     names, users = _names(db, [e.org_uscc for e in rows]), _users(db, [e.evaluator_id for e in rows])
-    items = [summary(db, actor, e, names, users) for e in rows]
+    agencies = _agencies(db)
+    items = [summary(db, actor, e, names, users, agencies) for e in rows]
     by_pref: dict[str, dict] = {}
     by_quarter: dict[tuple[str, str], dict] = {}
     tonnes: dict[tuple[str, str, str], float] = {}
@@ -1071,7 +1084,8 @@ def regional(db: Session, actor: Actor, province: str = "") -> dict:
     return {"evaluations": items,
             "by_prefecture": [by_pref[k] for k in sorted(by_pref)],
             "by_quarter": [by_quarter[k] for k in sorted(by_quarter)],
-            "by_material": [{"region": r, "material": m, "quarter": q, "utilized_t": t}
+            "by_material": [{"region": r, "material": m, "material_zh": str(materials.get(m, ("", ""))[0]),
+                             "material_en": str(materials.get(m, ("", ""))[1]), "quarter": q, "utilized_t": t}
                             for (r, m, q), t in sorted(tonnes.items())],
             "region_names": _region_names(db, {e.region for e in rows})}
 
@@ -1108,8 +1122,9 @@ def regional_workbook(view: Mapping[str, Any]) -> bytes:
                                "环保税免征 EPT exempt (yuan)"],
          [[r["region"], names.get(r["region"], ""), r["quarter"], r["evaluations"], *[r[k] for k in TOTAL_KEYS]]
           for r in view["by_quarter"]]),
-        ("按物料 by material", ["地区 region", "名称 name", "物料 material", "季度 quarter", "利用量 utilized (t)"],
-         [[r["region"], names.get(r["region"], ""), r["material"], r["quarter"], r["utilized_t"]]
+        ("按物料 by material", ["地区 region", "名称 name", "物料 material", "物料名称 material name", "季度 quarter",
+                                "利用量 utilized (t)"],
+         [[r["region"], names.get(r["region"], ""), r["material"], r.get("material_zh", ""), r["quarter"], r["utilized_t"]]
           for r in view["by_material"]]),
     ]
     wb.remove(wb.active)
