@@ -481,24 +481,42 @@ def test_the_template_carries_the_firm_and_a_ledger_can_be_built_from_flows(plat
     assert [(w["material"], w["transferred_t"], w["received_t"]) for w in waste] == [("fly_ash", 1200.0, 0.0)]
 
 
-def test_an_unfiled_approval_past_its_due_date_is_flagged_overdue(plat):
-    from resynergy.store.models import Evaluation
+def test_an_unfiled_approval_past_its_due_date_is_flagged_overdue(plat, monkeypatch):
+    from resynergy.services import evaluation
+    from resynergy.store.models import utcnow
 
     c, h = plat.client, plat.headers
     ev = to_state(c, h, apply(c, h), "approved")
     assert ev["overdue"] is False
-    with plat.sessions() as db:  # approved 31 days ago, never filed
-        row = db.get(Evaluation, ev["id"])
-        row.due_date = date.today() - timedelta(days=1)
-        db.commit()
+    monkeypatch.setattr(evaluation, "utcnow", lambda: utcnow() + timedelta(days=31))  # a month on, never filed
     got = c.get(f"/api/v1/evaluations/{ev['id']}", headers=h["reg_hb"]).json()
-    assert got["overdue"] is True and got["due_date"] == (date.today() - timedelta(days=1)).isoformat()
+    assert got["overdue"] is True and got["due_date"] == ev["due_date"]
     view = c.get("/api/v1/evaluations/regional", headers=h["reg_hb"]).json()
     assert view["evaluations"][0]["overdue"] is True
-    page = c.get("/evaluations/regional", headers=h["reg_hb"])
-    assert "逾期未备案" in page.text
+    assert "逾期未备案" in c.get("/evaluations/regional", headers=h["reg_hb"]).text
     filed = step(c, h, "ent_a", got, "file", filed_with="承德市工业和信息化局")
-    assert filed["overdue"] is True and filed["filed_at"]  # filed late stays flagged
+    assert filed["overdue"] is True and filed["filed_at"] > filed["due_date"]  # filed late stays flagged
+    assert "逾期备案" in c.get(f"/evaluations/{ev['id']}", headers=h["ent_a"]).text
+
+
+def test_the_database_itself_refuses_to_change_a_frozen_version(app, db_url):
+    """Whatever the code above it does, an approved row keeps what was approved (a trigger)."""
+    users = seed(app)
+    with TestClient(app) as c:
+        ev = to_state(c, users.headers, apply(c, users.headers), "filed")
+    engine = sa.create_engine(db_url)
+    try:
+        for change in ("assessment = NULL", "report_html = 'forged'", "refund_yuan = 1", "state = 'draft'",
+                       "ledger_id = NULL", "due_date = NULL", "products = '[]'"):
+            with pytest.raises(sa.exc.DatabaseError, match="frozen"), engine.begin() as conn:
+                conn.execute(sa.text(f"UPDATE evaluations SET {change} WHERE id = :i"), {"i": ev["id"]})
+        with engine.begin() as conn:  # its own step is allowed: publication
+            conn.execute(sa.text("UPDATE evaluations SET state = 'published', row_version = row_version + 1 "
+                                 "WHERE id = :i"), {"i": ev["id"]})
+            assert conn.execute(sa.text("SELECT state FROM evaluations WHERE id = :i"),
+                                {"i": ev["id"]}).scalar_one() == "published"
+    finally:
+        engine.dispose()
 
 
 def test_the_pages_speak_english_too(plat):

@@ -10,6 +10,12 @@ organisation's evaluation for a period: state, evaluator, filing dates and deadl
 assessment and report frozen at approval, and their totals for regional sums),
 ``evaluation_evidence`` (files kept in the database), ``evaluation_events`` (every step) and
 ``evaluator_listings`` (evaluators listed per province). Nothing existing changes.
+
+An approved, filed or published version is frozen in the database too: a trigger (SQLite and
+PostgreSQL) refuses an UPDATE that changes what was approved (the firm, period, version, ledger,
+products, evaluator, the assessment, report, published fields and their totals, the approval
+date and filing deadline) or moves it back out of those states; filing and publication only
+set their own columns.
 """
 from collections.abc import Sequence
 
@@ -21,6 +27,37 @@ revision: str = '0014_evaluation'
 down_revision: str | Sequence[str] | None = '0013_deadline_estimate'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+FROZEN_STATES = "('approved', 'filed', 'published')"
+FROZEN_COLUMNS = ("org_uscc", "period", "version", "ledger_id", "products", "evaluator_id", "province", "region",
+                  "assessment", "report_html", "report_sha256", "publication", "utilized_t", "refund_yuan",
+                  "eit_income_yuan", "ept_exempt_yuan", "approved_at", "due_date")
+_MESSAGE = "an approved evaluation version is frozen: a correction is a new version"
+
+
+def _pg(column: str) -> str:  # json has no equality operator in PostgreSQL: compare the text
+    cast = "::text" if column in ("products", "assessment", "publication") else ""
+    return f"OLD.{column}{cast} IS DISTINCT FROM NEW.{column}{cast}"
+
+
+def _frozen_trigger() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        changed = " OR ".join(_pg(c) for c in FROZEN_COLUMNS)
+        op.execute(f"""
+CREATE FUNCTION evaluations_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.state IN {FROZEN_STATES} AND (NEW.state NOT IN {FROZEN_STATES} OR {changed}) THEN
+    RAISE EXCEPTION '{_MESSAGE}';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER evaluations_frozen BEFORE UPDATE ON evaluations FOR EACH ROW EXECUTE FUNCTION evaluations_frozen();
+""")
+    else:
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in FROZEN_COLUMNS)
+        op.execute(f"CREATE TRIGGER evaluations_frozen BEFORE UPDATE ON evaluations WHEN OLD.state IN {FROZEN_STATES} "
+                   f"AND (NEW.state NOT IN {FROZEN_STATES} OR {changed}) BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END")
 
 
 def upgrade() -> None:
@@ -155,9 +192,14 @@ def upgrade() -> None:
     with op.batch_alter_table('evaluation_evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evaluation_evidence_evaluation_id'), ['evaluation_id'], unique=False)
 
-
+    _frozen_trigger()
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER evaluations_frozen ON evaluations")
+        op.execute("DROP FUNCTION evaluations_frozen()")
+    else:
+        op.execute("DROP TRIGGER evaluations_frozen")
     with op.batch_alter_table('evaluation_evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evaluation_evidence_evaluation_id'))
 
