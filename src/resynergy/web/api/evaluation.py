@@ -207,7 +207,8 @@ def checks(db: DB, actor: CurrentActor, evaluation_id: Id):
 
 
 @router.get("/evaluations/{evaluation_id}/report", summary="The report frozen at approval (HTML) / 评价报告",
-            response_class=HTMLResponse, responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT})
+            responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT,
+                       200: {"content": {"text/html": {}}, "description": "HTML"}})
 def report(db: DB, actor: CurrentActor, evaluation_id: Id):
     return HTMLResponse(evaluation.report(db, actor, evaluation_id))
 
