@@ -355,6 +355,9 @@ def test_regional_totals_by_prefecture_equal_the_sum_of_the_assessments(plat):
             assert got[region][k] == pytest.approx(v), (region, k)
     assert sum(r["utilized_t"] for r in view["by_quarter"]) == pytest.approx(sum(t["utilized_t"]
                                                                                  for t in expected.values()))
+    # each quarter's totals are due with the province within the core's reporting rule (EVAL-QTR-AGG: 15 days)
+    assert {r["report_due"] for r in view["by_quarter"]} == {"2022-04-15"}
+    assert view["reporting_rule"]["rule_id"] == "EVAL-QTR-AGG"
     # tonnes by material and quarter come from the ledgers' months within each period
     q1 = {(r["region"], r["quarter"]): r["utilized_t"] for r in view["by_material"]}
     assert q1[("130800", "2022Q1")] == pytest.approx(3 * 5100.0 + 5100.0)  # 2022Q1 (3 months) + 2022-02

@@ -1081,7 +1081,11 @@ def regional(db: Session, actor: Actor, province: str = "") -> dict:
         for r in _monthly_utilized(db, e).itertuples(index=False):
             key = (e.region, str(r.material), _quarter(str(r.month)))
             tonnes[key] = tonnes.get(key, 0.0) + float(r.utilized_t)
+    rule = core.load_rules().rule("EVAL-QTR-AGG")  # prefectures report each quarter within N days
+    for (_, quarter), bucket in by_quarter.items():
+        bucket["report_due"] = (_period(quarter).end + timedelta(days=int(float(rule["value"])))).isoformat()
     return {"evaluations": items,
+            "reporting_rule": {k: rule.get(k) for k in ("rule_id", "text_zh", "text_en", "source", "confidence")},
             "by_prefecture": [by_pref[k] for k in sorted(by_pref)],
             "by_quarter": [by_quarter[k] for k in sorted(by_quarter)],
             "by_material": [{"region": r, "material": m, "material_zh": str(materials.get(m, ("", ""))[0]),

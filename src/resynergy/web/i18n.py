@@ -389,6 +389,7 @@ add_words({
     "ev_total_ept_exempt_yuan": ("环境保护税免征（元）", "Environmental-protection tax exempt (yuan)"),
     "ev_total_utilized_t": ("综合利用量（吨）", "Utilized (t)"),
     "ev_template": ("下载台账模板", "Download the ledger template"),
+    "ev_report_due": ("季度汇总报送期限", "Quarterly report due"),
     "monitor_evaluated": ("其中 {t} 来自已通过的综合利用评价（超出联单已登记部分，不重复计入）",
                           "of which {t} come from approved utilization evaluations (beyond what manifests recorded; "
                           "never counted twice)"),
