@@ -76,6 +76,8 @@ def test_firm_applies_evaluator_approves_department_files_and_publishes(plat):
     assert ev["due_date"] == (approved + timedelta(days=30)).isoformat() and ev["overdue"] is False
     report = c.get(f"/api/v1/evaluations/{ev['id']}/report", headers=h["ent_a"])
     assert report.status_code == 200 and "<html" in report.text.lower() and "承德矿业" in report.text
+    english = c.get(f"/api/v1/evaluations/{ev['id']}/report", params={"lang": "en"}, headers=h["ent_a"])
+    assert english.status_code == 200 and 'lang="en"' in english.text and english.text != report.text
     # filed with the department, then published by it; the public sees the published fields only
     assert step(c, h, "admin", ev, "publish", expect=409)["issues"][0]["code"] == "illegal_transition"
     ev = step(c, h, "ent_a", ev, "file", filed_with="承德市工业和信息化局", filing_number="承工信备〔2022〕3号")
@@ -509,7 +511,7 @@ def test_the_database_itself_refuses_to_change_a_frozen_version(app, db_url):
         ev = to_state(c, users.headers, apply(c, users.headers), "filed")
     engine = sa.create_engine(db_url)
     try:
-        for change in ("assessment = NULL", "report_html = 'forged'", "refund_yuan = 1", "state = 'draft'",
+        for change in ("assessment = NULL", "report_html = 'forged'", "report_html_en = 'forged'", "refund_yuan = 1", "state = 'draft'",
                        "ledger_id = NULL", "due_date = NULL", "products = '[]'"):
             with pytest.raises(sa.exc.DatabaseError, match="frozen"), engine.begin() as conn:
                 conn.execute(sa.text(f"UPDATE evaluations SET {change} WHERE id = :i"), {"i": ev["id"]})

@@ -884,10 +884,12 @@ def _freeze(db: Session, ev: Evaluation, actor: Actor, now: datetime) -> dict:
                  "date": now.date().isoformat(), "id": str(ev.id)}
     filing = {"due": due.isoformat()}
     html = render_evaluation(assessment, ledger, lang="zh", evaluator=evaluator, filing=filing)
+    html_en = render_evaluation(assessment, ledger, lang="en", evaluator=evaluator, filing=filing)
     doc = _assessment_dict(assessment)
     publication = json.loads(json.dumps(assessment.published(evaluator["name"]), ensure_ascii=False, default=plain))
     totals = {k: plain(v) for k, v in assessment.totals().items()}
-    return {"approved_at": now, "due_date": due, "assessment": doc, "report_html": html, "publication": publication,
+    return {"approved_at": now, "due_date": due, "assessment": doc, "report_html": html, "report_html_en": html_en,
+            "publication": publication,
             "report_sha256": hashlib.sha256(html.encode()).hexdigest(),
             "utilized_t": _num(totals.get("utilized_t")), "refund_yuan": _num(totals.get("refund_yuan")),
             "eit_income_yuan": _num(totals.get("eit_reduction_income_yuan")),
@@ -901,13 +903,14 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def report(db: Session, actor: Actor, evaluation_id: int) -> str:
-    """The report as frozen at approval (409 before approval)."""
+def report(db: Session, actor: Actor, evaluation_id: int, lang: str = "zh") -> str:
+    """The report as frozen at approval, in Chinese or English (409 before approval)."""
     ev = _load(db, actor, evaluation_id)
-    if ev.state not in FROZEN_EVALUATION or not ev.report_html:
+    html = ev.report_html_en if lang == "en" else ev.report_html
+    if ev.state not in FROZEN_EVALUATION or not html:
         raise _reject("no_report", "评价通过后才有评价报告", "the report exists once the evaluation is approved",
                       "state", ev.state, status=409)
-    return ev.report_html
+    return html
 
 
 # ---- evidence ---------------------------------------------------------------------------------

@@ -748,7 +748,8 @@ class Evaluation(Base):
     filing_number: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
     published_at: Mapped[datetime | None]
     assessment: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)  # frozen at approval
-    report_html: Mapped[str | None] = mapped_column(sa.Text, deferred=True)  # frozen at approval
+    report_html: Mapped[str | None] = mapped_column(sa.Text, deferred=True)  # frozen at approval (zh)
+    report_html_en: Mapped[str | None] = mapped_column(sa.Text, deferred=True)  # the same report in English
     report_sha256: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
     publication: Mapped[dict | None] = mapped_column(sa.JSON)  # the published fields, frozen at approval
     utilized_t: Mapped[float | None]  # the frozen assessment's totals, for regional sums

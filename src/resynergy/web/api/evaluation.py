@@ -209,8 +209,8 @@ def checks(db: DB, actor: CurrentActor, evaluation_id: Id):
 @router.get("/evaluations/{evaluation_id}/report", summary="The report frozen at approval (HTML) / 评价报告",
             responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT,
                        200: {"content": {"text/html": {}}, "description": "HTML"}})
-def report(db: DB, actor: CurrentActor, evaluation_id: Id):
-    return HTMLResponse(evaluation.report(db, actor, evaluation_id))
+def report(db: DB, actor: CurrentActor, evaluation_id: Id, lang: Literal["zh", "en"] = "zh"):
+    return HTMLResponse(evaluation.report(db, actor, evaluation_id, lang))
 
 
 @router.post("/evaluations/{evaluation_id}/evidence", status_code=201, summary="Add an evidence file / 上传证明材料",

@@ -31,7 +31,7 @@ depends_on: str | Sequence[str] | None = None
 
 FROZEN_STATES = "('approved', 'filed', 'published')"
 FROZEN_COLUMNS = ("org_uscc", "period", "version", "ledger_id", "products", "evaluator_id", "province", "region",
-                  "assessment", "report_html", "report_sha256", "publication", "utilized_t", "refund_yuan",
+                  "assessment", "report_html", "report_html_en", "report_sha256", "publication", "utilized_t", "refund_yuan",
                   "eit_income_yuan", "ept_exempt_yuan", "approved_at", "due_date")
 _MESSAGE = "an approved evaluation version is frozen: a correction is a new version"
 
@@ -125,6 +125,7 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('assessment', sa.JSON(), nullable=True),
     sa.Column('report_html', sa.Text(), nullable=True),
+    sa.Column('report_html_en', sa.Text(), nullable=True),
     sa.Column('report_sha256', sa.String(length=64), server_default='', nullable=False),
     sa.Column('publication', sa.JSON(), nullable=True),
     sa.Column('utilized_t', sa.Double(), nullable=True),
