@@ -216,6 +216,15 @@ def _formula_xlsx() -> bytes:
     return out.getvalue()
 
 
+def _fake_xlsx() -> bytes:
+    """A zip dressed as a workbook (its workbook part is garbage)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'/>")
+        zf.writestr("xl/workbook.xml", "garbage")
+    return out.getvalue()
+
+
 def _zip_bomb_xlsx() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_LZMA) as zf:  # 210 MB unpacked in a few kB
@@ -233,6 +242,7 @@ def _zip_bomb_xlsx() -> bytes:
     ("x" * 250 + ".pdf", PDF, 422, "bad_filename"),
     ("sums.xlsx", _formula_xlsx(), 422, "formula"),
     ("bomb.xlsx", _zip_bomb_xlsx(), 422, "unreadable"),
+    ("fake.xlsx", _fake_xlsx(), 422, "unreadable"),
     ("sums.csv", "月份,吨\n2022-01,=1+2\n".encode(), 422, "formula"),
     ("latin.csv", "吨".encode("gb18030"), 422, "encoding"),
     ("empty.pdf", b"", 422, "empty"),
@@ -281,6 +291,9 @@ def test_ledger_uploads_are_checked_and_located(plat):
     assert r.status_code == 422 and r.json()["issues"][0]["code"] == "unsupported"
     r = c.post("/api/v1/ledgers", files={"file": ("ledger.xlsx", b"PK\x03\x04garbage")}, headers=h["ent_a"])
     assert r.status_code == 422 and r.json()["issues"][0]["code"] == "unreadable"
+    r = c.post("/api/v1/ledgers", files={"file": ("ledger.xlsx", _fake_xlsx())}, headers=h["ent_a"])
+    assert r.status_code == 422 and r.json()["issues"][0]["code"] == "unreadable"
+    assert "不是" in r.json()["issues"][0]["message_zh"] and "/" not in r.json()["issues"][0]["message_en"]
     r = c.post("/api/v1/ledgers", files={"file": ("ledger.xlsx", _formula_xlsx())}, headers=h["ent_a"])
     assert r.status_code == 422 and r.json()["issues"][0]["code"] == "formula"
     r = c.post("/api/v1/ledgers", files={"file": ("b.xlsx", ledger_xlsx(uscc=ORG_B, name="北京建材", region="110000"))},

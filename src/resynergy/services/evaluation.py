@@ -227,10 +227,13 @@ def _xlsx_issues(path: Path, filename: str) -> list[dict]:
     """A workbook that is not one, a zip bomb, or cells holding formulas: the registry import's
     checks (scenario.io, services.imports), located."""
     problem = scenario_io._check_zip(path)  # noqa: SLF001 - the one zip-bomb check
-    if problem:
-        return [own_issue("unreadable", f"无法读取工作簿：{problem}", f"cannot read the workbook: {problem}",
-                          source=filename)]
-    return imports.cap_issues(imports._scan_xlsx(path, filename), filename)  # noqa: SLF001
+    if problem is None:
+        try:
+            return imports.cap_issues(imports._scan_xlsx(path, filename), filename)  # noqa: SLF001
+        except Exception:  # noqa: BLE001 - a zip dressed as a workbook: openpyxl's errors vary
+            problem = "not a readable XLSX workbook / 不是可读取的 XLSX 工作簿"
+    en, _, zh = problem.partition(" / ")
+    return [own_issue("unreadable", f"无法读取工作簿：{zh or en}", f"cannot read the workbook: {en}", source=filename)]
 
 
 def upload_ledger(db: Session, actor: Actor, data: bytes, filename: str, org: str = "",
@@ -255,6 +258,9 @@ def upload_ledger(db: Session, actor: Actor, data: bytes, filename: str, org: st
             ledger = core.read_ledger(data, name=filename)
         except ScenarioError as err:
             raise Rejected(imports.cap_issues([issue_dict(i) for i in err.issues], filename)) from None
+        except Exception:  # noqa: BLE001 - whatever else a hostile workbook does, a located 422
+            raise _reject("unreadable", "无法读取工作簿：不是平台的台账模板", "cannot read the workbook: not the "
+                          "platform's ledger template", "file", filename) from None
     firm_uscc = str((ledger.firm or {}).get("uscc") or "")
     if firm_uscc and firm_uscc != org:
         raise Rejected([own_issue("firm_mismatch", f"台账的企业信用代码 {firm_uscc} 与本单位 {org} 不符",
