@@ -1154,3 +1154,7 @@ def _ev_ledger_bytes() -> bytes:
 CASES.extend(evaluation_cases())
 CASES.append(Case("GET", "/api/v1/ledgers/template.xlsx", each(anonymous=401, public=403, rest=200),
                   lambda w: "/api/v1/ledgers/template.xlsx", table="evaluation"))  # #13 the ledger template
+CASES.append(Case("POST", "/evaluations/{evaluation_id}/evidence/{evidence_id}/delete",  # #13 remove a file
+                  each(anonymous="login", public=403, admin=303, ent_a=303, rest=404),
+                  lambda w: "/evaluations/{fresh}/evidence/{file}/delete", before=lambda w, role: _ev(w, "draft", True),
+                  after=_ev_clear, table="evaluation"))

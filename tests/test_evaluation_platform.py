@@ -281,6 +281,10 @@ def test_evidence_path_names_never_reach_a_path(plat):
     assert got.status_code == 404  # a draft: not yet the evaluator's
     got = c.get(f"/api/v1/evaluations/{ev['id']}/evidence/{stored[0]['id']}", headers=h["ent_a"])
     assert got.content == PDF + b"\0" and got.headers["content-type"] == "application/pdf"
+    r = c.delete(f"/api/v1/evaluations/{ev['id']}/evidence/{stored[1]['id']}", headers=h["ent_a"])
+    assert r.status_code == 204
+    left = c.get(f"/api/v1/evaluations/{ev['id']}", headers=h["ent_a"]).json()["evidence"]
+    assert [f["name"] for f in left] == ["passwd.pdf", "olute.pdf"]
     assert got.headers["content-disposition"].startswith('attachment; filename="evidence-')
     assert c.get(f"/api/v1/evaluations/{ev['id']}/evidence/{stored[0]['id']}", headers=h["ent_b"]).status_code == 404
 

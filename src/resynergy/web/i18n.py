@@ -390,6 +390,7 @@ add_words({
     "ev_total_utilized_t": ("综合利用量（吨）", "Utilized (t)"),
     "ev_template": ("下载台账模板", "Download the ledger template"),
     "ev_report_due": ("季度汇总报送期限", "Quarterly report due"),
+    "evidence_removed": ("证明材料已删除", "Evidence removed"),
     "monitor_evaluated": ("其中 {t} 来自已通过的综合利用评价（超出联单已登记部分，不重复计入）",
                           "of which {t} come from approved utilization evaluations (beyond what manifests recorded; "
                           "never counted twice)"),

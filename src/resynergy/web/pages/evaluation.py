@@ -260,3 +260,15 @@ async def add_evidence(request: Request, db: DB, actor: CurrentActor, evaluation
         db.rollback()
         return _page(request, db, actor, evaluation_id, issues=err.issues, status=err.status)
     return RedirectResponse(f"/evaluations/{evaluation_id}?msg=evidence_saved", status_code=303)
+
+
+@router.post("/evaluations/{evaluation_id}/evidence/{evidence_id}/delete")
+def remove_evidence(request: Request, db: DB, actor: CurrentActor, evaluation_id: Id, evidence_id: Id):
+    _signed_in(actor)
+    try:
+        evaluation.remove_evidence(db, actor, evaluation_id, evidence_id)
+        db.commit()
+    except Rejected as err:
+        db.rollback()
+        return _page(request, db, actor, evaluation_id, issues=err.issues, status=err.status)
+    return RedirectResponse(f"/evaluations/{evaluation_id}?msg=evidence_removed", status_code=303)
