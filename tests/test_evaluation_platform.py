@@ -549,6 +549,10 @@ def test_the_pages_speak_english_too(plat):
     assert page.status_code == 200
     for words in ("Computed checks", "Blending shares", "VAT immediate refund", "Filing due", "share 70.8%"):
         assert words in page.text, words
+    for path, who, words in (("/evaluations", "ent_a", "Upload a ledger"), ("/evaluations/regional", "admin", "By prefecture"),
+                             ("/evaluations/published", "public", "Published evaluations")):
+        page = c.get(path, headers=h[who])
+        assert page.status_code == 200 and words in page.text, path
     c.cookies.delete("lang")
     page = c.get(f"/evaluations/{ev['id']}", headers=h["ent_a"])
     assert "计算核查" in page.text and "掺量 70.8%" in page.text
