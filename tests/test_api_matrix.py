@@ -986,3 +986,175 @@ def transfer_request_cases() -> list[Case]:
 
 
 CASES.extend(transfer_request_cases())
+
+
+# ---- #13 enterprise evaluation: organisation A (Chengde, Hebei) applies; the unscoped
+# "evaluator" is listed for Hebei and chosen; B and the Beijing planner are the other organisation
+# and province. Drafts are the firm's alone; the evaluator sees what was sent to it; departments
+# (admin, planner, regulator) see their province's from approval on and every province's once
+# filed (mutual recognition); the public reads the published list only.
+_EV_FILE: dict[str, bytes] = {}
+
+
+def _ev_actors(w: World) -> tuple[Actor, Actor, Actor]:
+    return (Actor(w.ids["admin"], "admin", "admin"), Actor(w.ids["ent_a"], "ent_a", "enterprise", ORG_A),
+            Actor(w.ids["evaluator"], "evaluator", "evaluator"))
+
+
+def _ev_ledger(w: World) -> int:
+    """A's ledger (and the evaluator listed for Hebei)."""
+    from resynergy.services import evaluation
+    from resynergy.store.models import EvaluatorListing
+    from support.evaluation_platform import ledger_xlsx
+
+    admin, firm, _ = _ev_actors(w)
+    if "ledger" not in _EV_FILE:
+        _EV_FILE["ledger"] = ledger_xlsx()
+    with w.sessions() as db:
+        if db.scalar(sa.select(EvaluatorListing.id).where(EvaluatorListing.user_id == w.ids["evaluator"])) is None:
+            evaluation.list_evaluator(db, admin, province="130000", username="evaluator")
+        out = evaluation.upload_ledger(db, firm, _EV_FILE["ledger"], "台账.xlsx")
+        db.commit()
+    return out["id"]
+
+
+def _ev(w: World, state: str = "draft", evidence: bool = False) -> dict:
+    """A fresh evaluation of A in ``state`` (its version kept for If-Match); {fresh, file} for URLs."""
+    from resynergy.services import evaluation
+
+    admin, firm, reviewer = _ev_actors(w)
+    ledger = _ev_ledger(w)
+    with w.sessions() as db:
+        ev = evaluation.create(db, firm, {"period": "2022Q1", "ledger_id": ledger, "evaluator_id": w.ids["evaluator"]})
+        file_id = 0
+        if evidence:
+            file_id = evaluation.add_evidence(db, firm, ev["id"], b"%PDF-1.4\n%%EOF\n", "单据.pdf")["id"]
+        for action, who in (("submit", firm), ("approve", reviewer), ("file", firm), ("publish", admin)):
+            if ev["state"] == state:
+                break
+            ev = evaluation.transition(db, who, ev["id"], action, ev["row_version"], filed_with="承德市工业和信息化局")
+        db.commit()
+    w.ev_version = ev["row_version"]  # type: ignore[attr-defined]
+    return {"fresh": ev["id"], "file": file_id}
+
+
+def _ev_clear(w: World) -> None:
+    with w.sessions() as db:
+        for table in ("evaluation_events", "evaluation_evidence"):
+            db.execute(sa.text(f"DELETE FROM {table}"))
+        db.execute(sa.text("UPDATE evaluations SET previous_id = NULL"))
+        for table in ("evaluations", "ledgers", "evaluator_listings"):
+            db.execute(sa.text(f"DELETE FROM {table}"))
+        db.commit()
+
+
+def evaluation_cases() -> list[Case]:
+    R = lambda path: (lambda w: path)  # noqa: E731 - fixed URL
+    fresh = lambda state, evidence=False: (lambda w, role: _ev(w, state, evidence))  # noqa: E731
+    versioned = lambda **body: (lambda w, role: {"headers": {"If-Match": f'"{w.ev_version}"'}, "json": body})  # noqa: E731
+    signed = each(anonymous=401, public=403, rest=200)
+    # an approved evaluation of A: A, the evaluator it chose, the admin and unscoped departments
+    read = each(anonymous=401, public=403, ent_b=404, planner_bj=404, rest=200)
+    page_read = {**read, "anonymous": "login"}
+    # a draft: the firm (and the admin) alone; to everyone else it does not exist
+    firm = lambda ok, anon=401: each(anonymous=anon, public=403, admin=ok, ent_a=ok, rest=404)  # noqa: E731
+    departments = lambda ok, anon=401: each(anonymous=anon, public=403, admin=ok, planner=ok, planner_bj=ok,  # noqa: E731
+                                            regulator=ok, rest=403)
+    # a firm's own write: A and the admin (naming A); B is refused with a located 422; staff 403
+    writes = lambda ok, anon=401: each(anonymous=anon, public=403, admin=ok, ent_a=ok, ent_b=422, rest=403)  # noqa: E731
+    admin_org = lambda role: {"org_uscc": ORG_A} if role == "admin" else {}  # noqa: E731
+    upload = lambda w, role: {"files": {"file": ("台账.xlsx", _EV_FILE.get("ledger") or _ev_ledger_bytes())},  # noqa: E731
+                              "data": admin_org(role)}
+    new = lambda w, role: {"json": {"period": "2022Q1", "ledger_id": w.pk["ev_ledger"], **admin_org(role)}}  # noqa: E731
+    new_form = lambda w, role: {"data": {"period": "2022Q1", "ledger_id": str(w.pk["ev_ledger"]), **admin_org(role)}}  # noqa: E731
+    keep_ledger = lambda w, role: w.pk.update(ev_ledger=_ev_ledger(w)) or {}  # noqa: E731
+    evidence = lambda w, role: {"files": {"file": ("单据.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}}  # noqa: E731
+    base = "/api/v1/evaluations/{fresh}"
+    cases = [
+        Case("GET", "/api/v1/ledgers", signed, R("/api/v1/ledgers")),
+        Case("POST", "/api/v1/ledgers", writes(201), R("/api/v1/ledgers"), upload),
+        Case("POST", "/api/v1/ledgers/from-flows", each(anonymous=401, public=403, admin=422, ent_a=422, ent_b=422,
+                                                        rest=403), R("/api/v1/ledgers/from-flows"),
+             lambda w, role: {"json": {}}),
+        Case("GET", "/api/v1/ledgers/{ledger_id}", read, R("/api/v1/ledgers/{ledger}"),
+             before=lambda w, role: {"ledger": _ev_ledger(w), **_ev(w, "submitted")}),
+        Case("GET", "/api/v1/evaluators", signed, R("/api/v1/evaluators")),
+        Case("POST", "/api/v1/evaluators", each(anonymous=401, admin=201, regulator=201, rest=403), R("/api/v1/evaluators"),
+             lambda w, role: {"json": {"username": "evaluator", "province": "130000"}}),
+        Case("GET", "/api/v1/evaluations/published", each(rest=200), R("/api/v1/evaluations/published"),
+             before=fresh("published")),
+        Case("GET", "/api/v1/evaluations/regional", departments(200), R("/api/v1/evaluations/regional"),
+             before=fresh("approved")),
+        Case("GET", "/api/v1/evaluations/regional.xlsx", departments(200), R("/api/v1/evaluations/regional.xlsx"),
+             before=fresh("filed")),
+        Case("GET", "/api/v1/evaluations", signed, R("/api/v1/evaluations"), before=fresh("approved")),
+        Case("POST", "/api/v1/evaluations", writes(201), R("/api/v1/evaluations"), new, before=keep_ledger),
+        Case("GET", "/api/v1/evaluations/{evaluation_id}", read, R(base), before=fresh("approved")),
+        Case("PATCH", "/api/v1/evaluations/{evaluation_id}", firm(200), R(base), versioned(products=[]),
+             before=fresh("draft")),
+        Case("POST", "/api/v1/evaluations/{evaluation_id}/transitions", firm(200), R(base + "/transitions"),
+             versioned(action="submit"), before=fresh("draft")),
+        Case("GET", "/api/v1/evaluations/{evaluation_id}/checks", read, R(base + "/checks"), before=fresh("approved")),
+        Case("GET", "/api/v1/evaluations/{evaluation_id}/report", read, R(base + "/report"), before=fresh("approved")),
+        Case("POST", "/api/v1/evaluations/{evaluation_id}/evidence", firm(201), R(base + "/evidence"), evidence,
+             before=fresh("draft")),
+        Case("GET", "/api/v1/evaluations/{evaluation_id}/evidence/{evidence_id}", read, R(base + "/evidence/{file}"),
+             before=fresh("approved", True)),
+        Case("DELETE", "/api/v1/evaluations/{evaluation_id}/evidence/{evidence_id}", firm(204),
+             R(base + "/evidence/{file}"), before=fresh("draft", True)),
+        Case("GET", "/api/v1/eligibility", read, R("/api/v1/eligibility?evaluation={fresh}"), before=fresh("approved")),
+        # pages
+        Case("GET", "/evaluations", each(anonymous="login", public=403, rest=200), R("/evaluations"),
+             before=fresh("approved")),
+        Case("POST", "/evaluations", writes(303, "login"), R("/evaluations"), new_form, before=keep_ledger),
+        Case("POST", "/evaluations/ledgers", writes(303, "login"), R("/evaluations/ledgers"), upload),
+        Case("POST", "/evaluations/ledgers/from-flows", each(anonymous="login", public=403, admin=422, ent_a=422,
+                                                             ent_b=422, rest=403), R("/evaluations/ledgers/from-flows")),
+        Case("POST", "/evaluations/evaluators", each(anonymous="login", admin=303, regulator=303, rest=403),
+             R("/evaluations/evaluators"), lambda w, role: {"data": {"username": "evaluator", "province": "130000"}}),
+        Case("GET", "/evaluations/regional", departments(200, "login"), R("/evaluations/regional"),
+             before=fresh("filed")),
+        Case("GET", "/evaluations/published", each(rest=200), R("/evaluations/published"), before=fresh("published")),
+        Case("GET", "/evaluations/{evaluation_id}", page_read, R("/evaluations/{fresh}"), before=fresh("approved")),
+        Case("POST", "/evaluations/{evaluation_id}", firm(303, "login"), R("/evaluations/{fresh}"),
+             lambda w, role: {"data": {"row_version": str(w.ev_version), "products": ""}}, before=fresh("draft")),
+        Case("POST", "/evaluations/{evaluation_id}/transitions", firm(303, "login"), R("/evaluations/{fresh}/transitions"),
+             lambda w, role: {"data": {"row_version": str(w.ev_version), "action": "submit"}}, before=fresh("draft")),
+        Case("POST", "/evaluations/{evaluation_id}/evidence", firm(303, "login"), R("/evaluations/{fresh}/evidence"),
+             evidence, before=fresh("draft")),
+    ]
+    for case in cases:
+        case.after, case.table = _ev_clear, case.table or "evaluation"
+    # the steps after submission, each by whom it belongs to
+    steps = [
+        ("approve", "submitted", each(anonymous=401, public=403, admin=200, evaluator=200, ent_a=403, rest=404)),
+        ("request_corrections", "submitted", each(anonymous=401, public=403, admin=200, evaluator=200, ent_a=403,
+                                                  rest=404)),
+        ("file", "approved", each(anonymous=401, public=403, admin=200, evaluator=200, ent_a=200, planner=403,
+                                  regulator=403, rest=404)),
+        ("publish", "filed", each(anonymous=401, public=403, admin=200, planner=200, regulator=200, ent_b=404,
+                                  rest=403)),
+        ("revise", "approved", each(anonymous=401, public=403, admin=200, ent_a=200, evaluator=403, planner=403,
+                                    regulator=403, rest=404)),
+    ]
+    for action, state, expect in steps:
+        cases.append(Case("POST", "/api/v1/evaluations/{evaluation_id}/transitions", expect, R(base + "/transitions"),
+                          versioned(action=action, message="请补正", filed_with="承德市工业和信息化局"),
+                          before=fresh(state), after=_ev_clear, table=f"evaluation {action}"))
+    return cases
+
+
+def _ev_ledger_bytes() -> bytes:
+    from support.evaluation_platform import ledger_xlsx
+
+    _EV_FILE["ledger"] = ledger_xlsx()
+    return _EV_FILE["ledger"]
+
+
+CASES.extend(evaluation_cases())
+CASES.append(Case("GET", "/api/v1/ledgers/template.xlsx", each(anonymous=401, public=403, rest=200),
+                  lambda w: "/api/v1/ledgers/template.xlsx", table="evaluation"))  # #13 the ledger template
+CASES.append(Case("POST", "/evaluations/{evaluation_id}/evidence/{evidence_id}/delete",  # #13 remove a file
+                  each(anonymous="login", public=403, admin=303, ent_a=303, rest=404),
+                  lambda w: "/evaluations/{fresh}/evidence/{file}/delete", before=lambda w, role: _ev(w, "draft", True),
+                  after=_ev_clear, table="evaluation"))

@@ -77,3 +77,24 @@ class ImportState(StrEnum):
 
 #: Import states that still wait for or hold a worker.
 ACTIVE_IMPORT = (ImportState.QUEUED, ImportState.RUNNING)
+
+
+class EvaluationState(StrEnum):
+    """Where an enterprise's comprehensive-utilization evaluation is (``evaluations.state``;
+    工信部公告2018年第26号 procedure): the firm drafts and submits it to a listed evaluator, who
+    asks for corrections or approves it; the approved report is filed with the department within
+    30 days and then published. Approved, filed and published versions never change (a
+    correction is a new version)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CORRECTIONS_REQUESTED = "corrections_requested"
+    APPROVED = "approved"
+    FILED = "filed"
+    PUBLISHED = "published"
+
+
+#: Evaluation states whose version is frozen (assessment and report kept as approved).
+FROZEN_EVALUATION = (EvaluationState.APPROVED, EvaluationState.FILED, EvaluationState.PUBLISHED)
+#: Evaluation states the firm may still change (ledger, products, evaluator, evidence).
+EDITABLE_EVALUATION = (EvaluationState.DRAFT, EvaluationState.CORRECTIONS_REQUESTED)

@@ -293,7 +293,10 @@ def monitor(db: Session, actor: Actor) -> dict[str, Any]:
     gets the targets of its province, evaluated on the flows touching it."""
     access.require(actor, access.STAFF, "monitor targets")
     scenario = registry_scenario(db)
-    flows = with_distances(flows_frame(db, actor), scenario)
+    # #13: approved evaluations' utilized tonnes beyond the recorded ones (never counted twice)
+    from resynergy.services import evaluation
+
+    flows = with_distances(evaluation.with_verified(db, actor, flows_frame(db, actor)), scenario)
     m = monitor_actuals(flows, scenario)
     if actor.role != "admin" and actor.province:
         keep = m.table["region"].astype(str).map(province_code) == actor.province
@@ -305,6 +308,7 @@ def monitor(db: Session, actor: Actor) -> dict[str, Any]:
     return {
         "counts": m.counts(),
         "flows": len(flows), "tonnes": float(flows["t"].sum()) if len(flows) else 0.0,
+        "evaluated_t": float(flows.loc[flows["source"] == "evaluation", "t"].sum()) if len(flows) else 0.0,
         "years": sorted(int(y) for y in flows["year"].unique()),
         "targets": json.loads(m.table.to_json(orient="records", force_ascii=False)),
         "trajectory": json.loads(m.trajectory.to_json(orient="records", force_ascii=False)),

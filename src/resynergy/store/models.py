@@ -27,13 +27,13 @@ table>`` ON DELETE/UPDATE RESTRICT, the owning organisation an optional referenc
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from resynergy import schema
-from resynergy.states import ImportState, RunState
+from resynergy.states import EvaluationState, ImportState, RunState
 from resynergy.store import roles
 
 # Scenario tables kept in the registry (defined with the schema, so web and commands name them
@@ -714,3 +714,146 @@ class ListingPeriod(Base):
     __table_args__ = (
         sa.CheckConstraint("reserved_t >= 0 AND reserved_t <= quantity_t", name="reserved"),
     )
+
+
+# ---- #13 enterprise evaluation (工业固废资源综合利用评价) and the incentives it unlocks ---------
+# An organisation's ledger (台账) is kept as the canonical JSON of the core's Ledger frames with
+# its SHA-256 (never edited: a new upload is a new ledger). An evaluation is one version of one
+# organisation's application for one period; approving it freezes the assessment (JSON) and
+# the printable report (HTML) on the row, and approved / filed / published rows are never
+# changed again except for their filing and publication steps (services/evaluation.py; a
+# correction is a new version, ``previous_id``). Evidence files are kept in the database (no
+# path on disk is ever built from a user's file name). Evaluators are listed per province.
+# Conventions: integer ids never reused (sqlite_autoincrement), ``row_version`` for optimistic
+# locking, named foreign keys ON DELETE/UPDATE RESTRICT.
+
+
+EVALUATION_STATES: tuple[str, ...] = tuple(s.value for s in EvaluationState)
+LEDGER_SOURCES: tuple[str, ...] = ("xlsx", "flows")
+
+
+class EvaluationLedger(Base):
+    """An organisation's monthly ISW ledger: uploaded (the template) or built from its flows."""
+
+    __tablename__ = "ledgers"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    org_uscc: Mapped[str] = mapped_column(sa.String(18), _fk("reg_organisations.uscc"), index=True)
+    source: Mapped[str] = mapped_column(sa.String(8))
+    filename: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    first_month: Mapped[str] = mapped_column(sa.String(7), default="", server_default="")
+    last_month: Mapped[str] = mapped_column(sa.String(7), default="", server_default="")
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    frames: Mapped[dict] = mapped_column(sa.JSON, deferred=True)  # {waste, receipts, use, products: records; firm}
+    notes: Mapped[list] = mapped_column(sa.JSON, default=list)  # what the ledger cannot say (flows)
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("source", LEDGER_SOURCES), name="source"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class Evaluation(Base):
+    """One version of an organisation's evaluation for a period, through its states."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    org_uscc: Mapped[str] = mapped_column(sa.String(18), _fk("reg_organisations.uscc"), index=True)
+    period: Mapped[str] = mapped_column(sa.String(16))  # as Period.parse reads it: 2022Q1, 2022-03, 2022H1, 2022
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    previous_id: Mapped[int | None] = mapped_column(_fk("evaluations.id"), index=True)
+    state: Mapped[str] = mapped_column(sa.String(24), default=EvaluationState.DRAFT,
+                                       server_default=EvaluationState.DRAFT.value, index=True)
+    ledger_id: Mapped[int | None] = mapped_column(_fk("ledgers.id"), index=True)
+    products: Mapped[list] = mapped_column(sa.JSON, default=list)
+    evaluator_id: Mapped[int | None] = mapped_column(_fk("users.id"), index=True)
+    province: Mapped[str] = mapped_column(sa.String(6), index=True)  # of the firm's registered region
+    region: Mapped[str] = mapped_column(sa.String(6), index=True)  # the firm's prefecture (or province)
+    message: Mapped[str] = mapped_column(sa.Text, default="", server_default="")  # the last corrections request
+    submitted_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    due_date: Mapped[date | None] = mapped_column(sa.Date())  # filing deadline: approval + 30 days
+    filed_at: Mapped[datetime | None]
+    filed_with: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    filing_number: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    published_at: Mapped[datetime | None]
+    assessment: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)  # frozen at approval
+    report_html: Mapped[str | None] = mapped_column(sa.Text, deferred=True)  # frozen at approval (zh)
+    report_html_en: Mapped[str | None] = mapped_column(sa.Text, deferred=True)  # the same report in English
+    report_sha256: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    publication: Mapped[dict | None] = mapped_column(sa.JSON)  # the published fields, frozen at approval
+    utilized_t: Mapped[float | None]  # the frozen assessment's totals, for regional sums
+    refund_yuan: Mapped[float | None]
+    eit_income_yuan: Mapped[float | None]
+    ept_exempt_yuan: Mapped[float | None]
+    created_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("org_uscc", "period", "version"),  # two corrections racing: one wins
+        sa.CheckConstraint(_in("state", EVALUATION_STATES), name="state"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class EvaluationEvidence(Base):
+    """An evidence file of an evaluation (weighbridge tickets, test reports, invoices …)."""
+
+    __tablename__ = "evaluation_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    evaluation_id: Mapped[int] = mapped_column(_fk("evaluations.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    figure: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")  # what it backs: product or material
+    note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    uploaded_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class EvaluationEvent(Base):
+    """One step of an evaluation (who, when, from which state to which, with the message)."""
+
+    __tablename__ = "evaluation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    evaluation_id: Mapped[int] = mapped_column(_fk("evaluations.id"), index=True)
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(_fk("users.id"))
+    actor: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_state: Mapped[str] = mapped_column(sa.String(24), default="", server_default="")
+    to_state: Mapped[str] = mapped_column(sa.String(24), default="", server_default="")
+    message: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class EvaluatorListing(Base):
+    """An evaluator (a user of role evaluator) on a province's list, kept by the admin or that
+    province's regulator (Guangdong model: the province keeps the recommended list)."""
+
+    __tablename__ = "evaluator_listings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    user_id: Mapped[int] = mapped_column(_fk("users.id"), index=True)
+    province: Mapped[str] = mapped_column(sa.String(6), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")  # the agency
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    listed_by: Mapped[int | None] = mapped_column(_fk("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "province"), {"sqlite_autoincrement": True})

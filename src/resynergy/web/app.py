@@ -21,6 +21,7 @@ from resynergy.web import errors, pages
 from resynergy.web.api import accounts, imports, public, registry, runs
 from resynergy.web.api import actuals as actual_flows
 from resynergy.web.api import batteries as battery_api
+from resynergy.web.api import evaluation as evaluation_api
 from resynergy.web.api import exchange as exchange_api
 from resynergy.web.api import manifests as manifests_api
 from resynergy.web.deps import Platform
@@ -118,7 +119,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, run_wo
     app.state.platform = Platform(settings, sessions, Accounts(settings), supervisor, templates.environment())
     api = APIRouter(prefix="/api/v1")
     for module in (accounts, registry, imports, runs, public,
-                   actual_flows, exchange_api, manifests_api, battery_api):
+                   actual_flows, exchange_api, manifests_api, battery_api,
+                   evaluation_api):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)

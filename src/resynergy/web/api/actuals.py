@@ -43,6 +43,7 @@ class MonitorOut(BaseModel):
     counts: dict[str, int]
     flows: int
     tonnes: float
+    evaluated_t: float = 0.0  # #13: of ``tonnes``, approved evaluations' beyond the recorded flows
     years: list[int]
     targets: list[dict[str, Any]]
     trajectory: list[dict[str, Any]]

@@ -8,6 +8,7 @@ from resynergy.services.access import ANONYMOUS
 from resynergy.web.errors import ApiError
 from resynergy.web.pages import admin, auth, dashboard, registry, runs
 from resynergy.web.pages import batteries as battery_pages
+from resynergy.web.pages import evaluation as evaluation_pages
 from resynergy.web.pages import exchange as exchange_pages
 from resynergy.web.pages import manifests as manifest_pages
 from resynergy.web.pages import monitor as monitor_page
@@ -15,7 +16,8 @@ from resynergy.web.pages.templates import render
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, dashboard, registry, runs, admin,
-                monitor_page, exchange_pages, manifest_pages, battery_pages):
+                monitor_page, exchange_pages, manifest_pages, battery_pages,
+                evaluation_pages):
     router.include_router(_module.router)
 
 

@@ -97,6 +97,12 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/batteries/overdue", "batteries"))
     else:
         items.append(("/batteries/forecast", "battery_forecast"))
+    # #13 evaluation: firms, evaluators and departments work on /evaluations; the public (and
+    # anyone not signed in) sees the published list
+    if actor.signed_in and actor.role != "public":
+        items.append(("/evaluations", "evaluations"))
+    else:
+        items.append(("/evaluations/published", "evaluations_published"))
     return items
 
 

@@ -1,7 +1,7 @@
 """#12 item 1: recurring listings and deals, per-period reservations, partial completion.
 
 Revision ID: 0015_recurring
-Revises: 0013_deadline_estimate
+Revises: 0014_evaluation
 Create Date: 2026-11-30
 
 - ``listings.recurrence`` ('' | monthly | quarterly | yearly): a recurring listing repeats every
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0015_recurring'
-down_revision: str | Sequence[str] | None = '0013_deadline_estimate'
+down_revision: str | Sequence[str] | None = '0014_evaluation'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
