@@ -336,6 +336,7 @@ add_words({
     "confirm_complete": ("按已处置联单的交付量结束本洽谈？未交付部分将释放给供需双方。",
                          "Close this deal with what its processed manifests delivered? What was not delivered is "
                          "released to both listings."),
+})
 # #13 enterprise evaluation (综合利用评价) and the incentives it unlocks: page words.
 add_words({
     "evaluations": ("综合利用评价", "Utilization evaluation"),
