@@ -250,8 +250,11 @@ def list_users(db: Session, role: str | None = None, limit: int | None = None,
     return database.page(db, q, User.id, limit=limit, offset=offset)
 
 
-def find_user(db: Session, user_id: int | None) -> User | None:
-    return db.get(User, user_id) if user_id is not None else None
+def find_user(db: Session, user_id: int | None, username: str = "") -> User | None:
+    """The user of ``user_id``, else of ``username``; None when neither names one."""
+    if user_id is not None:
+        return db.get(User, user_id)
+    return db.scalar(sa.select(User).where(User.username == username)) if username else None
 
 
 def command_actor(db: Session, username: str = "", ip: str = "cli") -> Actor | None:

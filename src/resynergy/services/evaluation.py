@@ -55,7 +55,7 @@ from resynergy.scenario import ScenarioError
 from resynergy.scenario import io as scenario_io
 from resynergy.scenario.regions import province_code
 from resynergy.schema.cells import formula_like, plain, visible
-from resynergy.services import access, actuals, audit, database, imports
+from resynergy.services import access, accounts, actuals, audit, database, imports
 from resynergy.services.access import Actor, Denied
 from resynergy.services.registry import NotFound, Rejected, begin_write, issue_dict, own_issue
 from resynergy.services.settings import Settings
@@ -389,8 +389,7 @@ def list_evaluator(db: Session, actor: Actor, *, province: str, username: str = 
                       "province must be a 6-digit province code (e.g. 130000)", "province", province)
     if not access.in_province(actor, province):
         raise Denied(actor, "another province's evaluator list")
-    q = sa.select(User).where(User.id == user_id) if user_id else sa.select(User).where(User.username == username)
-    user = db.scalars(q).first()
+    user = accounts.find_user(db, user_id or None, username)
     if user is None or user.role != "evaluator" or not user.active:
         raise _reject("not_evaluator", "该用户不存在或不是评价机构角色（evaluator）",
                       "no such user, or the user is not an evaluator", "username", username or user_id)
