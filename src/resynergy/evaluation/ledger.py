@@ -505,9 +505,9 @@ def write_template(path: str | Path, ledger: Ledger | None = None, rules: Rules 
     materials, products, grades and ratings, and look-up sheets. With ``ledger``, its rows are
     filled in from row 4 (:func:`read_ledger` reads them back)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from resynergy.scenario import template
 
     rules = rules or load_rules()
     wb = Workbook()
@@ -516,7 +516,6 @@ def write_template(path: str | Path, ledger: Ledger | None = None, rules: Rules 
     for line in _GUIDE:
         guide.append([line])
     guide.column_dimensions["A"].width = 120
-    grey = Font(color="808080", italic=True)
     materials = catalog.table("materials")
     wastes = materials[materials["kind"].isin(WASTE_KINDS)]
     lookups = {
@@ -534,17 +533,8 @@ def write_template(path: str | Path, ledger: Ledger | None = None, rules: Rules 
                                    for k, v in ledger.firm.items()}]) if key == "firm" else getattr(ledger, key)
             frame = frame.reindex(columns=[c.name for c in schema.columns(table)])
         scenario_io.table_sheet(ws, table, frame, first=4)
-        cols = schema.columns(table)
-        for j, col in enumerate(cols, start=1):
-            value = _EXAMPLES[table].get(col.name)
-            if value not in (None, ""):
-                ws.cell(3, j, value).font = grey
-        note = len(cols) + 1
-        ws.cell(1, note, scenario_io.NOTE_HEADER).font = Font(bold=True)
-        ws.cell(2, note, scenario_io.NOTE_HEADER).font = Font(color="808080", size=9)
-        ws.cell(3, note, scenario_io.EXAMPLE_MARK).font = grey
-        ws.column_dimensions[get_column_letter(note)].width = 30
-        for j, col in enumerate(cols, start=1):
+        template.example_row(ws, table, _EXAMPLES[table])
+        for j, col in enumerate(schema.columns(table), start=1):
             letter = get_column_letter(j)
             strict = True
             if col.choices:
@@ -557,20 +547,9 @@ def write_template(path: str | Path, ledger: Ledger | None = None, rules: Rules 
                 formula, strict = lists[col.name], False
             else:
                 continue
-            dv = DataValidation(type="list", formula1=formula, allow_blank=True,
-                                errorStyle="stop" if strict else "warning", showErrorMessage=True,
-                                error="请从下拉列表中选择 / pick from the list",
-                                errorTitle="无效的值 / invalid value")
-            dv.add(f"{letter}3:{letter}{LAST_ROW}")
-            ws.add_data_validation(dv)
+            template.drop_down(ws, letter, formula, strict, LAST_ROW)
     for title, frame in lookups.items():
-        ws = wb.create_sheet(f"{scenario_io.LOOKUP_PREFIX}{title}")
-        ws.append(["本表仅供查阅，导入时忽略 / for look-up only, ignored on import"])
-        ws.append(list(frame.columns))
-        for record in frame.itertuples(index=False):
-            ws.append([_plain(v) for v in record])
-        for j in range(1, frame.shape[1] + 1):
-            ws.column_dimensions[get_column_letter(j)].width = 26
+        template.lookup_sheet(wb, f"{scenario_io.LOOKUP_PREFIX}{title}", frame)
     out = Path(path)
     buffer = io.BytesIO()
     wb.save(buffer)

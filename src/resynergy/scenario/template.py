@@ -113,20 +113,25 @@ def write_template(path: Path, tables: Sequence[str] = FILLABLE,
         if frame is not None:
             frame = frame.reindex(columns=[c.name for c in schema.columns(name)])
         io.table_sheet(ws, name, frame, first=4)
-        _example_row(ws, name, ex.get(name, {}))
+        example_row(ws, name, ex.get(name, {}))
         _describe(ws, name)
         _drop_downs(ws, name)
     for title, frame in _lookups().items():
-        ws = wb.create_sheet(title)
-        ws.append(["本表仅供查阅，导入时忽略 / for look-up only, ignored on import"])
-        ws.append(list(frame.columns))
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-        for record in frame.itertuples(index=False):
-            ws.append([None if isinstance(v, float) and pd.isna(v) else v for v in record])
-        for j in range(1, frame.shape[1] + 1):
-            ws.column_dimensions[get_column_letter(j)].width = 24
+        lookup_sheet(wb, title, frame)
     return io.save(wb, path)
+
+
+def lookup_sheet(wb: Workbook, title: str, frame: pd.DataFrame) -> None:
+    """A look-up sheet (ignored on import): a note, bold headers, then ``frame``'s rows."""
+    ws = wb.create_sheet(title)
+    ws.append(["本表仅供查阅，导入时忽略 / for look-up only, ignored on import"])
+    ws.append(list(frame.columns))
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for record in frame.itertuples(index=False):
+        ws.append([None if isinstance(v, float) and pd.isna(v) else plain(v) for v in record])
+    for j in range(1, frame.shape[1] + 1):
+        ws.column_dimensions[get_column_letter(j)].width = 24
 
 
 def _guide(ws: Worksheet) -> None:
@@ -142,7 +147,9 @@ def _guide(ws: Worksheet) -> None:
         ws.cell(i, 1, line)
 
 
-def _example_row(ws: Worksheet, name: str, example: dict[str, object]) -> None:
+def example_row(ws: Worksheet, name: str, example: dict[str, object]) -> None:
+    """Row 3 of a sheet of table ``name``: the example (grey, marked in a note column after the
+    table's columns), which the reader ignores."""
     cols = schema.columns(name)
     grey = Font(color="808080", italic=True)
     for j, col in enumerate(cols, start=1):
@@ -193,9 +200,15 @@ def _drop_downs(ws: Worksheet, name: str) -> None:
             formula, strict = f"'{table}'!${get_column_letter(k)}$4:${get_column_letter(k)}${LAST_ROW}", False
         else:
             continue
-        dv = DataValidation(type="list", formula1=formula, allow_blank=True,
-                            errorStyle="stop" if strict else "warning", showErrorMessage=True,
-                            error="请从下拉列表中选择 / pick from the list",
-                            errorTitle="无效的值 / invalid value")
-        dv.add(f"{letter}3:{letter}{LAST_ROW}")
-        ws.add_data_validation(dv)
+        drop_down(ws, letter, formula, strict)
+
+
+def drop_down(ws: Worksheet, letter: str, formula: str, strict: bool, last_row: int = LAST_ROW) -> None:
+    """A list validation on column ``letter`` from row 3: ``strict`` refuses other values,
+    otherwise a value off the list only warns."""
+    dv = DataValidation(type="list", formula1=formula, allow_blank=True,
+                        errorStyle="stop" if strict else "warning", showErrorMessage=True,
+                        error="请从下拉列表中选择 / pick from the list",
+                        errorTitle="无效的值 / invalid value")
+    dv.add(f"{letter}3:{letter}{last_row}")
+    ws.add_data_validation(dv)
