@@ -9,8 +9,7 @@ from __future__ import annotations
 import httpx
 import sqlalchemy as sa
 
-from resynergy.services.access import Actor
-from support.platform import ORG_B, seed, together
+from support.platform import accept_together, seed, together
 
 LOT_T = 100.0
 OFFER = {"side": "offer", "site": "cd-mine", "material": "tailings", "quantity_t": LOT_T, "price_yuan_t": 20.0}
@@ -69,8 +68,6 @@ def test_concurrent_acceptances_in_the_service_never_over_allocate(app, db_url):
     that which acceptances fit depends on their order, and the total never passes the lot."""
     from fastapi.testclient import TestClient
 
-    from resynergy.services import exchange
-    from resynergy.services.registry import Rejected
 
     users = seed(app)
     h = users.headers
@@ -78,17 +75,7 @@ def test_concurrent_acceptances_in_the_service_never_over_allocate(app, db_url):
         offer = c.post("/api/v1/listings", json=OFFER, headers=h["ent_a"]).json()
         sizes = [45.0, 35.0, 25.0, 15.0, 40.0, 30.0]
         ids = offered_deals(c, h, offer["id"], sizes)
-    buyer = Actor(users.ids["ent_b"], "ent_b", "enterprise", org_uscc=ORG_B)
-    sessions = app.state.platform.sessions
-
-    def accept(deal_id):
-        with sessions() as db:
-            try:
-                return exchange.step(db, buyer, deal_id, "accept")["quantity_t"]
-            except Rejected as err:
-                return err.status
-
-    results = together(*(lambda i=i: accept(i) for i in ids))
+    results = accept_together(app, users, ids)
     taken = [r for r in results if isinstance(r, float)]
     assert all(r in (409,) for r in results if not isinstance(r, float)), results
     assert taken and sum(taken) <= LOT_T

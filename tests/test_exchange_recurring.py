@@ -18,10 +18,9 @@ from resynergy.exchange.listings import allocate, check_listings, common_quantit
 from resynergy.exchange.matching import Market
 from resynergy.services import exchange
 from resynergy.services.access import Actor
-from resynergy.services.registry import Rejected
 from resynergy.store import models
 from support.manifests import ORG_C, actor, advance, new_manifest
-from support.platform import ORG_A, ORG_B, add_users, seed, together
+from support.platform import ORG_A, ORG_B, accept_together, add_users, seed, together
 
 MONTHLY = {"side": "offer", "site": "cd-mine", "material": "tailings", "quantity_t": 100.0, "price_yuan_t": 20.0,
            "recurrence": "monthly", "start": "2022-01-01", "end": "2022-06-30"}
@@ -240,17 +239,7 @@ def test_concurrent_acceptances_never_overfill_a_period(app, db_url):
     with TestClient(app) as c:
         lot = c.post("/api/v1/listings", json=MONTHLY, headers=h["ent_a"]).json()
         ids = [_offered(c, h, lot["id"], q, start=s, end=e) for q, s, e in deals]
-    buyer = Actor(users.ids["ent_b"], "ent_b", "enterprise", org_uscc=ORG_B)
-    sessions = app.state.platform.sessions
-
-    def accept(deal_id):
-        with sessions() as db:
-            try:
-                return exchange.step(db, buyer, deal_id, "accept")["quantity_t"]
-            except Rejected as err:
-                return err.status
-
-    results = together(*(lambda i=i: accept(i) for i in ids))
+    results = accept_together(app, users, ids)
     assert all(r == 409 or isinstance(r, float) for r in results), results
     taken = [d for d, r in zip(deals, results, strict=True) if isinstance(r, float)]
     assert taken

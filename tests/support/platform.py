@@ -279,3 +279,23 @@ def local_page(browser, origin: str, expected_status: int | None = None, on_dial
     context.close()
     assert outside == [], f"requests left the server: {outside}"
     assert problems == [], problems
+
+
+def accept_together(app, users, ids: list[int]) -> list:
+    """The buyer ``ent_b`` accepts the deals ``ids`` in threads released at once, each in its own
+    session (as each request has): per deal the accepted quantity_t, or the refusal's status."""
+    from resynergy.services import exchange
+    from resynergy.services.access import Actor
+    from resynergy.services.registry import Rejected
+
+    buyer = Actor(users.ids["ent_b"], "ent_b", "enterprise", org_uscc=ORG_B)
+    sessions = app.state.platform.sessions
+
+    def accept(deal_id):
+        with sessions() as db:
+            try:
+                return exchange.step(db, buyer, deal_id, "accept")["quantity_t"]
+            except Rejected as err:
+                return err.status
+
+    return together(*(lambda i=i: accept(i) for i in ids))

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from resynergy.services import evaluation
 from resynergy.web.api.imports import read_capped
-from resynergy.web.api.registry import if_match
+from resynergy.web.api.registry import if_match, tagged
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, PRECONDITION, TOO_LARGE
 
@@ -72,11 +72,6 @@ class Transition(BaseModel):
     message: str = Field("", max_length=4000)
     filed_with: str = Field("", max_length=200)
     filing_number: str = Field("", max_length=64)
-
-
-def _tagged(response: Response, ev: dict) -> dict:
-    response.headers["ETag"] = f'"{ev["row_version"]}"'
-    return ev
 
 
 # ---- ledgers -----------------------------------------------------------------------------------
@@ -171,13 +166,13 @@ def list_evaluations(db: DB, actor: CurrentActor, state: Annotated[str, Query(ma
 def create(db: DB, actor: CurrentActor, body: Annotated[NewEvaluation, Body()], response: Response):
     ev = evaluation.create(db, actor, body.model_dump())
     db.commit()
-    return _tagged(response, ev)
+    return tagged(response, ev)
 
 
 @router.get("/evaluations/{evaluation_id}", summary="One evaluation / 查看评价",
             responses={**COMMON_RESPONSES, **NOT_FOUND})
 def read(db: DB, actor: CurrentActor, evaluation_id: Id, response: Response):
-    return _tagged(response, evaluation.get(db, actor, evaluation_id))
+    return tagged(response, evaluation.get(db, actor, evaluation_id))
 
 
 @router.patch("/evaluations/{evaluation_id}", summary="Change a draft (the firm) / 修改申请", responses=WRITE)
@@ -185,7 +180,7 @@ def edit(db: DB, actor: CurrentActor, evaluation_id: Id, body: Annotated[EditEva
          response: Response, if_match_: IfMatch = ""):
     ev = evaluation.update(db, actor, evaluation_id, if_match(if_match_), body.model_dump(exclude_unset=True))
     db.commit()
-    return _tagged(response, ev)
+    return tagged(response, ev)
 
 
 @router.post("/evaluations/{evaluation_id}/transitions", summary="Take a workflow step / 办理",
@@ -197,7 +192,7 @@ def transition(db: DB, actor: CurrentActor, evaluation_id: Id, body: Annotated[T
     ev = evaluation.transition(db, actor, evaluation_id, body.action, if_match(if_match_), message=body.message,
                                filed_with=body.filed_with, filing_number=body.filing_number)
     db.commit()
-    return _tagged(response, ev)
+    return tagged(response, ev)
 
 
 @router.get("/evaluations/{evaluation_id}/checks", summary="Computed checks with their evidence / 计算核查",

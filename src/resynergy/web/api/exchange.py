@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from resynergy.services import exchange
-from resynergy.web.api.registry import IfMatch, if_match
+from resynergy.web.api.registry import IfMatch, if_match, tagged
 from resynergy.web.api.rows import NO_CONTROL
 from resynergy.web.deps import DB, CurrentActor
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, PRECONDITION
@@ -326,11 +326,6 @@ class DealPage(BaseModel):
     offset: int
 
 
-def _etag(response: Response, row: dict) -> dict:
-    response.headers["ETag"] = f'"{row["row_version"]}"'
-    return row
-
-
 # ---- listings ------------------------------------------------------------------------------
 @router.get("/listings", response_model=ListingPage, tags=[TAG_LISTINGS], responses=COMMON_RESPONSES,
             summary="Listings you may read / 供需信息")
@@ -347,7 +342,7 @@ def list_listings(db: DB, actor: CurrentActor, limit: Limit = 50, offset: Offset
 def create_listing(db: DB, actor: CurrentActor, body: Annotated[ListingIn, Body()], response: Response):  # type: ignore[valid-type]
     row = exchange.create_listing(db, actor, body.model_dump())  # type: ignore[attr-defined]
     db.commit()
-    return _etag(response, row)
+    return tagged(response, row)
 
 
 @router.get("/listings/aggregates", response_model=list[Aggregate], tags=[TAG_LISTINGS, "public"],
@@ -369,7 +364,7 @@ def from_registry(db: DB, actor: CurrentActor, body: Annotated[FromRegistry, Bod
 @router.get("/listings/{listing_id}", response_model=ListingOut, tags=[TAG_LISTINGS],
             responses={**COMMON_RESPONSES, **NOT_FOUND}, summary="One listing / 查看")
 def get_listing(db: DB, actor: CurrentActor, listing_id: Id, response: Response):
-    return _etag(response, exchange.get_listing(db, actor, listing_id))
+    return tagged(response, exchange.get_listing(db, actor, listing_id))
 
 
 @router.patch("/listings/{listing_id}", response_model=ListingOut, tags=[TAG_LISTINGS],
@@ -379,7 +374,7 @@ def patch_listing(db: DB, actor: CurrentActor, listing_id: Id, body: Annotated[L
                   response: Response, if_match_: IfMatch = ""):
     row = exchange.update_listing(db, actor, listing_id, body.model_dump(exclude_unset=True), if_match(if_match_))
     db.commit()
-    return _etag(response, row)
+    return tagged(response, row)
 
 
 @router.delete("/listings/{listing_id}", status_code=204, tags=[TAG_LISTINGS],
@@ -420,13 +415,13 @@ def list_deals(db: DB, actor: CurrentActor, limit: Limit = 50, offset: Offset = 
 def create_deal(db: DB, actor: CurrentActor, body: Annotated[DealIn, Body()], response: Response):
     row = exchange.create_deal(db, actor, body.model_dump(exclude_unset=True))
     db.commit()
-    return _etag(response, row)
+    return tagged(response, row)
 
 
 @router.get("/deals/{deal_id}", response_model=DealOut, tags=[TAG_DEALS],
             responses={**COMMON_RESPONSES, **NOT_FOUND}, summary="One deal / 查看洽谈")
 def get_deal(db: DB, actor: CurrentActor, deal_id: Id, response: Response):
-    return _etag(response, exchange.get_deal(db, actor, deal_id))
+    return tagged(response, exchange.get_deal(db, actor, deal_id))
 
 
 def _step_route(name: str, summary: str) -> None:
@@ -437,14 +432,14 @@ def _step_route(name: str, summary: str) -> None:
                      responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT}, summary=summary)
         def offer(db: DB, actor: CurrentActor, deal_id: Id, response: Response,
                   body: Annotated[OfferIn | None, Body()] = None):
-            return _etag(response, exchange.step(db, actor, deal_id, name,
+            return tagged(response, exchange.step(db, actor, deal_id, name,
                                                  body.model_dump(exclude_unset=True) if body else None))
         return
 
     @router.post(f"/deals/{{deal_id}}/{name}", response_model=DealOut, tags=[TAG_DEALS], name=f"deal_{name}",
                  responses={**COMMON_RESPONSES, **NOT_FOUND, **CONFLICT}, summary=summary)
     def take(db: DB, actor: CurrentActor, deal_id: Id, response: Response):
-        return _etag(response, exchange.step(db, actor, deal_id, name))
+        return tagged(response, exchange.step(db, actor, deal_id, name))
 
 
 for _name, _summary in (("offer", "Seller answers an inquiry with an offer / 供应方报价"),

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from resynergy.services import manifests
-from resynergy.web.api.registry import if_match
+from resynergy.web.api.registry import if_match, tagged
 from resynergy.web.deps import DB, CurrentActor, platform
 from resynergy.web.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, PRECONDITION
 
@@ -114,11 +114,6 @@ class NewLicence(BaseModel):
     valid_to: str = Field("", max_length=10)
 
 
-def _tagged(response: Response, m: dict) -> dict:
-    response.headers["ETag"] = f'"{m["row_version"]}"'
-    return m
-
-
 @router.get("/manifests", summary="List manifests / 联单列表", responses=COMMON_RESPONSES)
 def list_manifests(db: DB, actor: CurrentActor, state: Annotated[str, Query(max_length=16)] = "",
                    to_sign: bool = False, limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -132,12 +127,12 @@ def list_manifests(db: DB, actor: CurrentActor, state: Annotated[str, Query(max_
 def create(db: DB, actor: CurrentActor, body: Annotated[NewManifest, Body()], response: Response):
     m = manifests.create_from_deal(db, actor, body.deal_id, body.fields)
     db.commit()
-    return _tagged(response, m)
+    return tagged(response, m)
 
 
 @router.get("/manifests/{manifest_id}", summary="One manifest / 查看联单", responses={**COMMON_RESPONSES, **NOT_FOUND})
 def read(db: DB, actor: CurrentActor, manifest_id: Id, response: Response):
-    return _tagged(response, manifests.get(db, actor, manifest_id))
+    return tagged(response, manifests.get(db, actor, manifest_id))
 
 
 @router.patch("/manifests/{manifest_id}", summary="Edit a draft / 修改草稿", responses=WRITE)
@@ -145,13 +140,13 @@ def edit(db: DB, actor: CurrentActor, manifest_id: Id, body: Annotated[EditManif
          if_match_: IfMatch = ""):
     m = manifests.edit(db, actor, manifest_id, if_match(if_match_), body.fields)
     db.commit()
-    return _tagged(response, m)
+    return tagged(response, m)
 
 
 def _step(db, actor, manifest_id: int, step: str, version: str, values: dict[str, Any], response: Response) -> dict:
     m = manifests.step(db, actor, manifest_id, step, if_match(version), values)
     db.commit()
-    return _tagged(response, m)
+    return tagged(response, m)
 
 
 @router.post("/manifests/{manifest_id}/seal", summary="Seal a draft (generator) / 定稿", responses=WRITE)
@@ -180,7 +175,7 @@ def sign(db: DB, actor: CurrentActor, manifest_id: Id, body: Annotated[SignManif
 def link(db: DB, actor: CurrentActor, manifest_id: Id, body: Annotated[LinkManifest, Body()], response: Response):
     m = manifests.link(db, actor, manifest_id, kind=body.kind, to_site=body.to_site)
     db.commit()
-    return _tagged(response, m)
+    return tagged(response, m)
 
 
 @router.get("/manifests/{manifest_id}/verify", summary="Verify the signature chain / 校验签字链",

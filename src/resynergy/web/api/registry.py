@@ -49,7 +49,8 @@ def if_match(value: str) -> int | None:
     return int(tag)
 
 
-def _row(response: Response, row: dict) -> dict:
+def tagged(response: Response, row: dict) -> dict:
+    """``row``, with its ETag set on the response (what If-Match must name to change it)."""
     response.headers["ETag"] = etag(row)
     return row
 
@@ -90,7 +91,7 @@ def _resource(table: str) -> None:
     def create(db: DB, actor: CurrentActor, body: Annotated[In, Body()], response: Response):  # type: ignore[valid-type]
         done = registry.apply(db, actor, [Change(table, "create", body.model_dump(), source="API")])
         db.commit()
-        return _row(response, registry.get_row(db, actor, table, done.pks[0]))
+        return tagged(response, registry.get_row(db, actor, table, done.pks[0]))
 
     @router.get(f"/{table}/export", tags=[tag], name=f"export_{table}", summary=f"Export {table} / 导出",
                 responses={**COMMON_RESPONSES, 200: {"content": {"text/csv": {}, _XLSX: {}},
@@ -107,7 +108,7 @@ def _resource(table: str) -> None:
     @router.get(f"/{table}/{{pk}}", response_model=Out, tags=[tag], name=f"get_{table}",
                 summary=f"One {table} row / 查看", responses={**COMMON_RESPONSES, **NOT_FOUND})
     def get_row(db: DB, actor: CurrentActor, pk: Pk, response: Response):
-        return _row(response, registry.get_row(db, actor, table, pk))
+        return tagged(response, registry.get_row(db, actor, table, pk))
 
     @router.put(f"/{table}/{{pk}}", response_model=Out, tags=[tag], name=f"replace_{table}",
                 summary=f"Replace a {table} row / 修改",
@@ -117,7 +118,7 @@ def _resource(table: str) -> None:
         registry.apply(db, actor, [Change(table, "update", body.model_dump(), pk=pk, source="API",
                                           version=if_match(if_match_), require_version=True)])
         db.commit()
-        return _row(response, registry.get_row(db, actor, table, pk))
+        return tagged(response, registry.get_row(db, actor, table, pk))
 
     @router.delete(f"/{table}/{{pk}}", status_code=204, tags=[tag], name=f"delete_{table}",
                    summary=f"Delete a {table} row / 删除",
