@@ -948,18 +948,27 @@ def _evidence_type(name: str, data: bytes, settings: Settings) -> tuple[str, lis
     return content_type, []
 
 
+def _evidence_editable(db: Session, actor: Actor, evaluation_id: int, verb: str, done: str,
+                       verb_zh: str) -> Evaluation:
+    """The evaluation, locked for writing, whose evidence the firm may still change (a draft or
+    a version sent back for corrections)."""
+    begin_write(db)
+    ev = _load(db, actor, evaluation_id, lock=True)
+    if not _may_take(actor, ev, STEPS["submit"]):
+        raise Denied(actor, f"{verb} evidence")
+    _refuse_frozen(ev)
+    if ev.state not in EDITABLE_EVALUATION:
+        raise _reject("not_editable", f"评价机构审核期间不能{verb_zh}证明材料",
+                      f"no evidence can be {done} while the evaluator reviews",
+                      "state", ev.state, status=409)
+    return ev
+
+
 def add_evidence(db: Session, actor: Actor, evaluation_id: int, data: bytes, filename: str, *,
                  figure: str = "", note: str = "", settings: Settings | None = None) -> dict:
     """Attach an evidence file to a draft or a version sent back for corrections (the firm)."""
     settings = settings or Settings.from_env()
-    begin_write(db)
-    ev = _load(db, actor, evaluation_id, lock=True)
-    if not _may_take(actor, ev, STEPS["submit"]):
-        raise Denied(actor, "add evidence")
-    _refuse_frozen(ev)
-    if ev.state not in EDITABLE_EVALUATION:
-        raise _reject("not_editable", "评价机构审核期间不能增加证明材料", "no evidence can be added while the evaluator reviews",
-                      "state", ev.state, status=409)
+    ev = _evidence_editable(db, actor, evaluation_id, "add", "added", "增加")
     name = _safe_name(filename)
     _check_size(data, settings)
     content_type, issues = _evidence_type(name, data, settings)
@@ -999,14 +1008,7 @@ def evidence_file(db: Session, actor: Actor, evaluation_id: int, evidence_id: in
 
 
 def remove_evidence(db: Session, actor: Actor, evaluation_id: int, evidence_id: int) -> None:
-    begin_write(db)
-    ev = _load(db, actor, evaluation_id, lock=True)
-    if not _may_take(actor, ev, STEPS["submit"]):
-        raise Denied(actor, "remove evidence")
-    _refuse_frozen(ev)
-    if ev.state not in EDITABLE_EVALUATION:
-        raise _reject("not_editable", "评价机构审核期间不能删除证明材料", "no evidence can be removed while the evaluator reviews",
-                      "state", ev.state, status=409)
+    ev = _evidence_editable(db, actor, evaluation_id, "remove", "removed", "删除")
     rec = db.get(EvaluationEvidence, evidence_id)
     if rec is None or rec.evaluation_id != ev.id:
         raise NotFound(f"evidence {evidence_id}")
