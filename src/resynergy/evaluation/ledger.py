@@ -50,6 +50,9 @@ SHEETS: dict[str, str] = {
 FLOWS_OUT = ("utilized_t", "stored_t", "disposed_t", "transferred_t")
 TOLERANCE_T = 0.5  # t: the weighbridge resolution of a month's total (an estimate, stated in messages)
 TOLERANCE_SHARE = 0.001  # 0.1 % of the month's inflow, whichever is larger
+# the tolerance in words, for the template's guide and the report
+TOLERANCE_ZH = f"允许误差 {TOLERANCE_T:g} 吨或流入量的 {TOLERANCE_SHARE * 100:g}%，取大者"
+TOLERANCE_EN = f"tolerance {TOLERANCE_T:g} t or {TOLERANCE_SHARE * 100:g} % of the inflow, whichever is larger"
 MAX_BYTES = 20 * 1024 * 1024
 WASTE_KINDS = ("industrial_waste", "recycled_resource", "urban_waste")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -570,8 +573,8 @@ _GUIDE: tuple[str, ...] = (
     "",
     "1. 每个工作表第 1 行为中文表头（第 2 行为英文代码，请勿修改）；第 3 行为示例行（灰色，最后一列标注），导入时忽略；请从第 4 行起填写。",
     "   Row 1 holds the Chinese headers, row 2 the keys (do not edit); row 3 is an example (grey, marked in the last column) and is ignored; fill in from row 4.",
-    "2. 企业信息：填 1 行。固废台账：每月每种固废 1 行，月初库存 + 产生 + 接收 − 利用 − 贮存 − 处置 − 转移 = 月末库存（允许误差 0.5 吨或流入量的 0.1%，取大者）。",
-    "   Firm: one row. Waste ledger: one row per month and waste; opening + generated + received − utilized − stored − disposed − transferred = closing (tolerance 0.5 t or 0.1 % of the inflow, whichever is larger).",
+    f"2. 企业信息：填 1 行。固废台账：每月每种固废 1 行，月初库存 + 产生 + 接收 − 利用 − 贮存 − 处置 − 转移 = 月末库存（{TOLERANCE_ZH}）。",
+    f"   Firm: one row. Waste ledger: one row per month and waste; opening + generated + received − utilized − stored − disposed − transferred = closing ({TOLERANCE_EN}).",
     "3. 接收来源：每批接收的来源单位和联单号，合计应等于固废台账的接收量。利用去向：每月每种固废投入各产品（及等级）的数量，合计应等于利用量。",
     "   Receipts: each supplier and manifest; they total the received tonnes. Use: tonnes of each waste into each product (and grade) per month; they total the utilized tonnes.",
     "4. 产品产销：每月每种产品（水泥分等级）1 行；原料总量为全部原料（发电为全部燃料）干基投入量，即掺量的分母。",

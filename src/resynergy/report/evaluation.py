@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from resynergy.evaluation.eligibility import VERDICT_TEXT, Assessment, Verdict, pct, threshold, tri
-from resynergy.evaluation.ledger import Ledger
+from resynergy.evaluation.ledger import TOLERANCE_EN, TOLERANCE_ZH, Ledger
 from resynergy.evaluation.rules import load_rules
 from resynergy.schema.cells import plain
 
@@ -28,7 +28,7 @@ TEXT: dict[str, dict[str, str]] = {
         "firm": "企业概况", "period": "评价期间", "utilized": "综合利用的工业固体废物（按种类和来源）",
         "material": "固废种类", "utilized_t": "利用量（吨）", "own_t": "其中自产（吨）", "received_t": "其中接收（吨）",
         "sources": "来源单位（吨，联单数）", "balance": "物料平衡", "balance_ok": "物料平衡核对通过。",
-        "balance_rule": "月初库存 + 产生 + 接收 − 利用 − 贮存 − 处置 − 转移 = 月末库存；允许误差 0.5 吨或流入量的 0.1%，取大者。",
+        "balance_rule": f"月初库存 + 产生 + 接收 − 利用 − 贮存 − 处置 − 转移 = 月末库存；{TOLERANCE_ZH}。",
         "shares": "掺量与目录技术条件", "product": "产品", "months": "月份", "waste_t": "所列固废（吨）",
         "raw_t": "原料总量（吨）", "share": "掺量", "minimum": "门槛", "verdict": "结论", "rule": "规则",
         "reason": "说明",
@@ -61,7 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
         "firm": "Firm profile", "period": "Evaluation period", "utilized": "Industrial solid waste utilized (by type and source)",
         "material": "Waste", "utilized_t": "Utilized (t)", "own_t": "own (t)", "received_t": "received (t)",
         "sources": "Suppliers (t, manifests)", "balance": "Mass balance", "balance_ok": "The mass balance holds.",
-        "balance_rule": "opening + generated + received − utilized − stored − disposed − transferred = closing; tolerance 0.5 t or 0.1 % of the inflow, whichever is larger.",
+        "balance_rule": f"opening + generated + received − utilized − stored − disposed − transferred = closing; {TOLERANCE_EN}.",
         "shares": "Blending shares and catalogue conditions", "product": "Product", "months": "Months",
         "waste_t": "Listed waste (t)", "raw_t": "Raw materials (t)", "share": "Share", "minimum": "Threshold",
         "verdict": "Verdict", "rule": "Rule", "reason": "Why",
