@@ -233,7 +233,14 @@ def test_licence_approval_and_deal_alerts_and_provinces():
     assert b is not None and b.provinces == ("130000", "110000") and "跨省" in b.zh
     assert al.over_deal("7", f, deal_kg=60_000, deal_total_kg=60_000) is None
     c = al.over_deal("7", f, deal_kg=60_000, deal_total_kg=60_001)
-    assert c is not None and c.provinces == ("130000", "110000")
+    assert c is not None and c.provinces == ("130000", "110000") and c.severity == "high"
+    # a recurring deal: one period over its quantity while the total holds is a warning naming it
+    assert al.over_deal("7", f, 120_000, 80_000, ("2022-04", 40_000, 40_000)) is None
+    w = al.over_deal("7", f, 120_000, 80_000, ("2022-04", 40_000, 50_000))
+    assert w is not None and w.severity == "warning" and "2022-04" in w.zh and "2022-04" in w.en
+    # the total beyond the deal stays the high alert, whatever the period says
+    h = al.over_deal("7", f, 120_000, 130_000, ("2022-04", 40_000, 50_000))
+    assert h is not None and h.severity == "high"
     everything = al.alerts("7", State.SENT, {**hw, "received_kg": None}, now=NOW, deal_kg=1, deal_total_kg=2)
     assert {x.kind for x in everything} == {"unlicensed_receiver", "no_approval", "over_deal"}
 

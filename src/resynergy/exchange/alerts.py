@@ -14,7 +14,9 @@ Rules (each a pure function of a manifest's fields, its state and what the platf
   counted Monday–Friday, and the alert says that this part is an estimate.
 - ``unlicensed_receiver``: a hazardous waste whose receiver holds no licence covering its code.
 - ``no_approval``: a cross-province transfer sent without a matching approval or filing.
-- ``over_deal``: the manifests of a deal declare more than the deal's quantity.
+- ``over_deal``: the manifests of a deal declare more than the deal's quantity (high); on a
+  recurring deal, also the manifests handed over in one period declare more than that period's
+  quantity while the deal's total still holds (a warning: the lot was reserved for that period only).
 
 Each alert names its kind, severity, manifest, zh/en message and the provinces it concerns
 (both parties' provinces), so the platform can show it to the regulators of each.
@@ -152,18 +154,30 @@ def no_approval(manifest: str, state: State | str, fields: Mapping[str, Any], ap
                   "; ".join(p.en for p in problems))
 
 
-def over_deal(manifest: str, fields: Mapping[str, Any], deal_kg: int, deal_total_kg: int) -> Alert | None:
-    """``deal_total_kg``: what all live manifests of the deal declare (this one included)."""
-    if deal_total_kg <= deal_kg:
-        return None
-    return _alert("over_deal", "high", manifest, fields,
-                  f"交易 {fields.get('deal')} 约定 {deal_kg} 千克，其联单合计 {deal_total_kg} 千克",
-                  f"deal {fields.get('deal')} is for {deal_kg} kg, its manifests declare {deal_total_kg} kg")
+def over_deal(manifest: str, fields: Mapping[str, Any], deal_kg: int, deal_total_kg: int,
+              period: tuple[str, int, int] | None = None) -> Alert | None:
+    """``deal_total_kg``: what all live manifests of the deal declare (this one included);
+    ``period``: on a recurring deal, (label, agreed kg, declared kg) of the period of this
+    manifest's handover."""
+    deal = fields.get("deal")
+    if deal_total_kg > deal_kg:
+        return _alert("over_deal", "high", manifest, fields,
+                      f"交易 {deal} 约定 {deal_kg} 千克，其联单合计 {deal_total_kg} 千克",
+                      f"deal {deal} is for {deal_kg} kg, its manifests declare {deal_total_kg} kg")
+    if period is not None and period[2] > period[1]:
+        label, agreed, declared = period
+        return _alert("over_deal", "warning", manifest, fields,
+                      f"交易 {deal} 在 {label} 期约定 {agreed} 千克，该期交付的联单合计 {declared} 千克"
+                      f"（全部期数合计 {deal_total_kg} 千克，未超出约定的 {deal_kg} 千克）",
+                      f"deal {deal} is for {agreed} kg in {label}, the manifests handed over in that period "
+                      f"declare {declared} kg (all periods: {deal_total_kg} of {deal_kg} kg)")
+    return None
 
 
 def alerts(manifest: str, state: State | str, fields: Mapping[str, Any], *, now: datetime,
            licences: Sequence[Licence] = (), approval: Approval | None = None, approval_used_kg: int = 0,
-           deal_kg: int | None = None, deal_total_kg: int = 0, policy: Policy = DEFAULT_POLICY) -> list[Alert]:
+           deal_kg: int | None = None, deal_total_kg: int = 0, deal_period: tuple[str, int, int] | None = None,
+           policy: Policy = DEFAULT_POLICY) -> list[Alert]:
     """Every alert that holds for one manifest now."""
     on = str(fields.get("sent_at") or "")[:10]
     found = [
@@ -171,6 +185,6 @@ def alerts(manifest: str, state: State | str, fields: Mapping[str, Any], *, now:
         overdue_receipt(manifest, state, fields, now, policy),
         unlicensed_receiver(manifest, state, fields, licences, str(fields.get("received_at") or on)[:10]),
         no_approval(manifest, state, fields, approval, used_kg=approval_used_kg, on=on),
-        over_deal(manifest, fields, deal_kg, deal_total_kg) if deal_kg is not None else None,
+        over_deal(manifest, fields, deal_kg, deal_total_kg, deal_period) if deal_kg is not None else None,
     ]
     return [a for a in found if a is not None]

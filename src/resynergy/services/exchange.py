@@ -718,7 +718,7 @@ def deal_records(db: Session, deals: list[Deal]) -> list[dict[str, Any]]:
     return [deal_record(d, got.get(d.id)) for d in deals]
 
 
-def _delivery_period(deal: Deal, day: str) -> str:
+def delivery_period(deal: Deal, day: str) -> str:
     """The deal's period a delivery dated ``day`` counts in ('' on a one-off deal): the period of
     its date, the first or last of the deal's periods for a date before or after them."""
     rec = deal.recurrence or ""
@@ -743,7 +743,7 @@ def deliveries(db: Session, deals: list[Deal]) -> dict[int, dict[str, float]]:
     out: dict[int, dict[str, float]] = {i: {} for i in by}
     for deal_id, f in rows:
         t = (int(f.get("received_kg") or 0) - int(f.get("refused_kg") or 0)) / 1000
-        key = _delivery_period(by[deal_id], str(f.get("sent_at") or f.get("processed_at") or ""))
+        key = delivery_period(by[deal_id], str(f.get("sent_at") or f.get("processed_at") or ""))
         out[deal_id][key] = out[deal_id].get(key, 0.0) + t
     return out
 

@@ -19,10 +19,12 @@ not one the actor may see) and ``access.Denied`` (401/403).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,11 +33,12 @@ from sqlalchemy.orm import Session
 
 from resynergy.exchange import alerts as al
 from resynergy.exchange import manifests as mf
-from resynergy.exchange.listings import total_t
+from resynergy.exchange.listings import period_label, total_t
 from resynergy.exchange.manifests import Step
 from resynergy.scenario.regions import province_code
 from resynergy.services import access, audit, database
 from resynergy.services.access import Actor, Denied
+from resynergy.services.exchange import delivery_period
 from resynergy.services.registry import NotFound, Rejected, begin_write, own_issue
 from resynergy.services.settings import Settings
 from resynergy.store.models import (
@@ -257,7 +260,7 @@ def deals_to_ship(db: Session, actor: Actor) -> list[dict]:
     totals = _deal_totals(db, {d.id for d in deals})
     return [{"id": d.id, "material": d.material, "from_site": d.from_site, "to_site": d.to_site,
              "buyer_org": d.buyer_org, "quantity_t": d.quantity_t, "mode": d.mode,
-             "declared_t": totals.get(d.id, (0, 0))[1] / 1000} for d in deals]
+             "declared_t": totals[d.id].declared_kg / 1000 if d.id in totals else 0.0} for d in deals]
 
 
 def link(db: Session, actor: Actor, manifest_id: int, *, kind: str, to_site: str = "") -> dict:
@@ -593,26 +596,49 @@ class _Facts:
         return self._approvals[ref]
 
 
+@dataclass
+class _DealLoad:
+    """A deal's agreed kg and what its live manifests declare: in all, and per period of the deal
+    (by handover date, :func:`~resynergy.services.exchange.delivery_period`) on a recurring deal."""
+    deal: Deal
+    agreed_kg: int
+    declared_kg: int = 0
+    by_period: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def period_of(self, fields: Mapping[str, Any]) -> tuple[str, int, int] | None:
+        """(label, agreed kg, declared kg) of the period of a manifest's handover; None on a
+        one-off deal or before the handover is dated."""
+        rec, sent = self.deal.recurrence or "", str(fields.get("sent_at") or "")
+        if not rec or not sent:
+            return None
+        key = delivery_period(self.deal, sent)
+        return period_label(rec, key), round(self.deal.quantity_t * 1000), self.by_period.get(key, 0)
+
+
 def _manifest_alerts(facts: _Facts, m: Manifest, now: datetime, policy: al.Policy,
-                     deal_totals: dict[int, tuple[int, int]]) -> list[al.Alert]:
+                     deal_loads: dict[int, _DealLoad]) -> list[al.Alert]:
     f = m.fields
     ref = str(f.get("approval") or "")
-    deal_kg, total = deal_totals.get(m.deal_id, (None, 0)) if m.deal_id else (None, 0)
+    load = deal_loads.get(m.deal_id) if m.deal_id else None
     return al.alerts(m.number, m.state, f, now=now, licences=facts.licences(m.receiver_org),
                      approval=facts.approval(ref), approval_used_kg=_approval_used(facts.db, ref, m.id, facts.loads),
-                     deal_kg=deal_kg, deal_total_kg=total, policy=policy)
+                     deal_kg=load.agreed_kg if load else None, deal_total_kg=load.declared_kg if load else 0,
+                     deal_period=load.period_of(f) if load else None, policy=policy)
 
 
-def _deal_totals(db: Session, deal_ids: set[int]) -> dict[int, tuple[int, int]]:
+def _deal_totals(db: Session, deal_ids: set[int]) -> dict[int, _DealLoad]:
     if not deal_ids:
         return {}
-    out = {}
-    deals = {d.id: d for d in db.scalars(sa.select(Deal).where(Deal.id.in_(deal_ids))).all()}
+    out = {d.id: _DealLoad(d, round(total_t(d.quantity_t, d.recurrence, d.start, d.end) * 1000))  # per period × periods
+           for d in db.scalars(sa.select(Deal).where(Deal.id.in_(deal_ids))).all()}
     rows = db.scalars(sa.select(Manifest).where(Manifest.deal_id.in_(deal_ids), Manifest.parent_id.is_(None),
                                                 Manifest.state != "cancelled")).all()
-    for deal_id, d in deals.items():
-        total = sum(int(r.fields.get("declared_kg") or 0) for r in rows if r.deal_id == deal_id)
-        out[deal_id] = (round(total_t(d.quantity_t, d.recurrence, d.start, d.end) * 1000), total)  # per period × periods
+    for r in rows:
+        load, kg = out[r.deal_id], int(r.fields.get("declared_kg") or 0)
+        load.declared_kg += kg
+        if load.deal.recurrence and r.fields.get("sent_at"):
+            key = delivery_period(load.deal, str(r.fields["sent_at"]))
+            load.by_period[key] = load.by_period.get(key, 0) + kg
     return out
 
 
