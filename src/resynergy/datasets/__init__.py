@@ -9,6 +9,7 @@ import json
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 _NOT_DATASETS = frozenset({"boundaries", "__pycache__"})
 
@@ -59,3 +60,22 @@ def in_province(code: str, lat: float, lon: float) -> bool:
             if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
                 inside = not inside
     return inside
+
+
+SOURCES_FILE = "sources.csv"  # the sources table of a built-in dataset (written by its build script)
+
+
+def sources(name: str) -> dict[str, Any]:
+    """The sources table of the built-in dataset ``name`` by key (:class:`provenance.Source`);
+    empty when it ships none."""
+    from resynergy.datasets.provenance import read_sources
+
+    file = path(name) / SOURCES_FILE
+    return dict(read_sources([file])) if file.is_file() else {}
+
+
+def sources_for(scenario_name: str) -> dict[str, Any]:
+    """The sources table its cells resolve against, for a scenario named ``scenario_name``: a
+    built-in dataset's (also when a scenario derived from it keeps its name), else none (a user
+    scenario's cells are then reported unsourced)."""
+    return sources(scenario_name) if scenario_name in names() else {}
