@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from resynergy import schema
+
 COLUMNS = ("key", "title", "publisher", "date", "url", "taken", "confidence", "method")
 LEVELS = ("V", "P", "U")  # strongest first
 UNSOURCED = "unsourced"
@@ -40,6 +42,29 @@ GOALS: tuple[tuple[str, float], ...] = (
     ("capacity", 0.60),      # share of existing utilization capacity backed by V/P
     ("organisations", 150),  # real organisations (named operators) with facilities or supplies
 )
+
+# The tables whose rows are data (the reference tables and the plan's targets and policy come from
+# the catalog for a built-in dataset, which cites them in catalog/SOURCES.md).
+DATA_TABLES: tuple[str, ...] = tuple(t for t in schema.REGISTRY_TABLES if t not in ("targets", "policy"))
+
+# Words for users (zh, en), shared by ``resynergy data info --sources`` and the report.
+LEVEL_NAMES = {"V": ("已核实", "verified"), "P": ("部分核实", "partly verified"),
+               "U": ("估计", "estimate"), UNSOURCED: ("无来源", "unsourced")}
+MEASURE_NAMES = {
+    "generation": ("已核实/部分核实来源支撑的产生量占比", "share of generation tonnage backed by V/P sources"),
+    "demand": ("已核实/部分核实来源支撑的需求量占比", "share of demand tonnage backed by V/P sources"),
+    "capacity": ("已核实/部分核实来源支撑的现有利用能力占比", "share of existing utilization capacity backed by V/P sources"),
+    "organisations": ("有具名设施或产废点的真实单位数", "real organisations with named facilities or supplies"),
+}
+
+MEASURE_SHORT = {"generation": ("产生量", "generation"), "demand": ("需求量", "demand"),
+                 "capacity": ("现有利用能力", "existing capacity"), "organisations": ("真实单位数", "organisations")}
+
+
+def words(names: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
+    zh, en = names[key]
+    return zh if lang == "zh" else en
+
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
@@ -214,18 +239,27 @@ MEASURES = {  # measure: (table, value column, breakdown column besides province
 }
 
 
+def default_year(data: _HasTables | Mapping[str, pd.DataFrame]) -> int:
+    """:data:`DEFAULT_YEAR` when the supplies have it, else their first year."""
+    supplies = _frames(data).get("supplies")
+    years = sorted(set(pd.to_numeric(supplies["year"], errors="coerce").dropna().astype(int))) \
+        if supplies is not None and "year" in supplies else []
+    return DEFAULT_YEAR if DEFAULT_YEAR in years or not years else years[0]
+
+
 def coverage(data: _HasTables | Mapping[str, pd.DataFrame], sources: Mapping[str, Source] | None,
-             year: int = DEFAULT_YEAR) -> dict[str, Any]:
+             year: int | None = None) -> dict[str, Any]:
     """Share of tonnage and capacity backed by V/P sources, JSON-ready.
 
     ``data`` is a :class:`~resynergy.scenario.Scenario` or a mapping of table name → frame;
     ``sources`` the sources table by key (``None`` or empty: every row is unsourced).
     Returns ``year``, ``sourced`` (a sources table was given), ``measures`` (generation,
     demand, capacity: total, backed, share, by_confidence, by_province, by_material or
-    by_process), ``tables`` (rows per confidence of every table with a ``source`` column),
+    by_process), ``tables`` (rows per confidence of every :data:`DATA_TABLES` table with a ``source`` column),
     ``organisations`` (count, by_province), ``unresolved`` (key → rows citing it) and ``goals``
-    (:data:`GOALS` with value and met)."""
+    (:data:`GOALS` with value and met). ``year`` defaults to :func:`default_year`."""
     tables = _frames(data)
+    year = default_year(data) if year is None else year
     province = _site_province(tables) if "sites" in tables else pd.Series(dtype=str)
     measures: dict[str, Any] = {}
     for name, (table, value, other) in MEASURES.items():
@@ -249,8 +283,9 @@ def coverage(data: _HasTables | Mapping[str, pd.DataFrame], sources: Mapping[str
 
     per_table: dict[str, Any] = {}
     unresolved: dict[str, int] = {}
-    for name, frame in tables.items():
-        if "source" not in frame or frame.empty:
+    for name in DATA_TABLES:
+        frame = tables.get(name)
+        if frame is None or "source" not in frame or frame.empty:
             continue
         conf = row_confidence(frame, sources)
         counts = {lv: int((conf == lv).sum()) for lv in (*LEVELS, UNSOURCED)}
