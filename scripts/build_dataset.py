@@ -1442,6 +1442,38 @@ def sources_markdown(sources: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+COVERAGE_BEGIN, COVERAGE_END = "<!-- coverage:begin -->", "<!-- coverage:end -->"
+
+
+def coverage_markdown(tables: dict[str, list[dict]], sources: dict) -> str:
+    """The #15 figures of the built tables (resynergy.datasets.provenance.coverage, the function
+    behind ``resynergy data info --sources``), for SOURCES.md."""
+    import pandas as pd
+
+    from resynergy.datasets.provenance import MEASURE_NAMES, coverage
+
+    frames = {name: pd.DataFrame(rows) for name, rows in tables.items() if not name.startswith("_")}
+    cov = coverage(frames, sources)
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    lines = [f"Year {cov['year']}; backed = V or P under the weakest-tag rule.", "",
+             "| goal | required | now | met |", "|---|---|---|---|"]
+    for g in cov["goals"]:
+        fmt = str if g["id"] == "organisations" else pct
+        lines.append(f"| {MEASURE_NAMES[g['id']][1]} | ≥ {fmt(g['target'])} | {fmt(g['value'])} | "
+                     f"{'met' if g['met'] else 'not met'} |")
+    measures = cov["measures"]
+    lines += ["", "| province | " + " | ".join(measures) + " | organisations |",
+              "|---|" + "---|" * (len(measures) + 1)]
+    for code, *_ in PROVINCES:
+        lines.append(f"| {NAME[code][1]} | " + " | ".join(
+            pct(m["by_province"].get(code, {}).get("share")) for m in measures.values())
+            + f" | {cov['organisations']['by_province'].get(code, 0)} |")
+    lines += ["", "| table | rows | V | P | U | unsourced |", "|---|---|---|---|---|---|"]
+    for name, t in cov["tables"].items():
+        lines.append(f"| {name} | {t['rows']} | {t['V']} | {t['P']} | {t['U']} | {t['unsourced']} |")
+    return "\n".join(lines) + "\n"
+
+
 def replace_block(text: str, begin: str, end: str, body: str) -> str:
     block = f"{begin}\n{body}{end}"
     if begin not in text:
@@ -1465,6 +1497,7 @@ def main() -> None:
     sources = OUT / "SOURCES.md"
     text = sources.read_text(encoding="utf-8")
     text = replace_block(text, SOURCES_BEGIN, SOURCES_END, sources_markdown(sources_table))
+    text = replace_block(text, COVERAGE_BEGIN, COVERAGE_END, coverage_markdown(tables, sources_table))
     text = replace_block(text, "<!-- generated:begin -->", "<!-- generated:end -->",
                          notes_markdown(tables["_notes"], tables))
     sources.write_text(text, encoding="utf-8")
