@@ -37,9 +37,9 @@ SOURCES = {"a": src("a", "V"), "b": src("b", "P"), "c": src("c", "U")}
 
 
 def test_parse_keys_and_inline_tags():
-    cited = pv.parse("[a] province total [V] × [b] split [U: estimate]; [a] again [V band, U default]")
+    cited = pv.parse("[a] total [V] × [b] [U: estimate]; [a] again [V band, U default] [2020 V, trend U]")
     assert cited.keys == ("a", "b")
-    assert cited.tags == ("V", "U", "V", "U")
+    assert cited.tags == ("V", "U", "V", "U", "V", "U")
     assert pv.parse("est-prov; mee-trend").keys == ("est-prov", "mee-trend")  # _calibration.csv
     assert pv.parse("free text, no keys").keys == ()
     assert pv.parse(None) == pv.Citation((), ())

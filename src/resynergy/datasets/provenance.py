@@ -68,7 +68,6 @@ def words(names: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
-_TAG_START = re.compile(r"^\s*[VPU](?![A-Za-z])")
 _TAG = re.compile(r"(?<![A-Za-z])[VPU](?![A-Za-z])")
 _DATE = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?)?$")
 
@@ -168,8 +167,8 @@ def parse(cell: object) -> Citation:
         if KEY.match(part):
             if part not in keys:
                 keys.append(part)
-        elif _TAG_START.match(part):
-            tags.extend(_TAG.findall(part))
+        else:  # any V/P/U word in other brackets is a tag ("[U: estimate]", "[2020 V, trend U]"):
+            tags.extend(_TAG.findall(part))  # reading too many tags can only weaken a row
     return Citation(tuple(keys), tuple(tags))
 
 
@@ -212,24 +211,37 @@ def _truthy(col: pd.Series) -> pd.Series:
     return col.astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
 
 
-def row_confidence(frame: pd.DataFrame, sources: Mapping[str, Source] | None) -> pd.Series:
-    """The confidence of every row of a table (its ``source`` column; unsourced without one)."""
+def row_confidence(frame: pd.DataFrame, sources: Mapping[str, Source] | None,
+                   memo: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> pd.Series:
+    """The confidence of every row of a table (its ``source`` column; unsourced without one).
+    ``memo`` keeps :func:`confidence` by cell text across calls with the same sources."""
     if "source" not in frame:
         return pd.Series(UNSOURCED, index=frame.index)
-    cache = {cell: confidence(cell, sources)[0] for cell in frame["source"].astype(str).unique()}
-    return frame["source"].astype(str).map(cache)
+    memo = {} if memo is None else memo
+    cells = frame["source"].astype(str)
+    for cell in cells.unique():
+        if cell not in memo:
+            memo[cell] = confidence(cell, sources)
+    return cells.map(lambda c: memo[c][0])
 
 
 def _shares(frame: pd.DataFrame, value: str, by: str | None) -> dict[str, Any]:
-    def one(f: pd.DataFrame) -> dict[str, Any]:
-        total = float(f[value].sum())
-        backed = float(f.loc[f["confidence"].isin(BACKED), value].sum())
+    """Total, backed total, share backed and the total per confidence level, overall (``by``
+    None) or per value of column ``by``."""
+    levels = (*LEVELS, UNSOURCED)
+    keys = ["_all"] if by is None else [by]
+    grid = (frame.assign(_all="")
+            .groupby(keys + ["confidence"])[value].sum().unstack("confidence", fill_value=0.0)
+            .reindex(columns=list(levels), fill_value=0.0))
+
+    def one(row: pd.Series) -> dict[str, Any]:
+        total = float(row.sum())
+        backed = float(row["V"] + row["P"])
         return {"total": total, "backed": backed, "share": backed / total if total else None,
-                "by_confidence": {lv: float(f.loc[f["confidence"] == lv, value].sum())
-                                  for lv in (*LEVELS, UNSOURCED)}}
+                "by_confidence": {lv: float(row[lv]) for lv in levels}}
     if by is None:
-        return one(frame)
-    return {str(k): one(g) for k, g in sorted(frame.groupby(by), key=lambda kv: str(kv[0]))}
+        return one(grid.iloc[0]) if len(grid) else one(pd.Series(0.0, index=list(levels)))
+    return {str(k): one(row) for k, row in sorted(grid.iterrows(), key=lambda kv: str(kv[0]))}
 
 
 MEASURES = {  # measure: (table, value column, breakdown column besides province)
@@ -261,12 +273,13 @@ def coverage(data: _HasTables | Mapping[str, pd.DataFrame], sources: Mapping[str
     tables = _frames(data)
     year = default_year(data) if year is None else year
     province = _site_province(tables) if "sites" in tables else pd.Series(dtype=str)
+    memo: dict[str, tuple[str, tuple[str, ...]]] = {}
     measures: dict[str, Any] = {}
     for name, (table, value, other) in MEASURES.items():
         frame = tables.get(table)
         if frame is None or value not in frame:
             continue
-        frame = frame.assign(confidence=row_confidence(frame, sources),
+        frame = frame.assign(confidence=row_confidence(frame, sources, memo),
                              **{value: pd.to_numeric(frame[value], errors="coerce").fillna(0.0)})
         years = pd.to_numeric(frame["year"], errors="coerce")
         if table == "facilities":  # existing capacity in operation by the year
@@ -287,12 +300,12 @@ def coverage(data: _HasTables | Mapping[str, pd.DataFrame], sources: Mapping[str
         frame = tables.get(name)
         if frame is None or "source" not in frame or frame.empty:
             continue
-        conf = row_confidence(frame, sources)
+        conf = row_confidence(frame, sources, memo)
         counts = {lv: int((conf == lv).sum()) for lv in (*LEVELS, UNSOURCED)}
         per_table[name] = {"rows": len(frame), **counts,
                            "share": (counts["V"] + counts["P"]) / len(frame)}
         for cell, n in frame["source"].astype(str).value_counts().items():
-            for key in confidence(cell, sources)[1]:
+            for key in memo[str(cell)][1]:
                 unresolved[key] = unresolved.get(key, 0) + int(n)
 
     organisations = _organisations(tables, province)
