@@ -232,3 +232,16 @@ def test_the_report_shows_the_same_coverage(tmp_path, scenario, monkeypatch):
     assert 'id="table-provenance-provinces-zh"' in page and "来源支撑情况" in page
     for row in provinces.rows["zh"] + goals.rows["zh"]:
         assert "".join(f"<td>{c}</td>" for c in row) in page
+
+
+def test_an_exported_builtin_keeps_its_sources(tmp_path, scenario):
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "export", "jjj-2022", str(tmp_path / "copy")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "copy" / datasets.SOURCES_FILE).is_file()
+    res = runner.invoke(app, ["data", "info", str(tmp_path / "copy"), "--sources", "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    want = pv.coverage(scenario, datasets.sources("jjj-2022"))
+    assert got["sourced"] is True and got["unresolved"] == {}
+    assert got["measures"]["generation"]["share"] == pytest.approx(want["measures"]["generation"]["share"])
