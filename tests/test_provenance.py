@@ -186,6 +186,7 @@ def test_cli_sources_json_and_tables_agree_with_coverage(scenario):
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
     assert got["name"] == "jjj-2022"
+    assert {s["key"]: s["confidence"] for s in got["sources"]}["nbs-prov"] == "P"
     assert json.loads(json.dumps({k: got[k] for k in cov})) == json.loads(json.dumps(cov))
     res = runner.invoke(app, ["data", "info", "jjj-2022", "--sources", "--lang", "en"],
                         env={"COLUMNS": "200"})
@@ -245,3 +246,20 @@ def test_an_exported_builtin_keeps_its_sources(tmp_path, scenario):
     want = pv.coverage(scenario, datasets.sources("jjj-2022"))
     assert got["sourced"] is True and got["unresolved"] == {}
     assert got["measures"]["generation"]["share"] == pytest.approx(want["measures"]["generation"]["share"])
+
+
+def test_every_key_cited_by_the_build_inputs_resolves():
+    """The sourced inputs of scripts/build_dataset.py (statistics, factors, plants: any
+    scripts/dataset/*.csv with a ``source`` column) cite only keys of the sources*.csv files."""
+    folder = ROOT / "scripts" / "dataset"
+    known = pv.read_sources(sorted(folder.glob("sources*.csv")))
+    missing = {}
+    for file in sorted(folder.glob("*.csv")):
+        if file.name.startswith("sources"):
+            continue
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+        for n, cell in enumerate(frame.get("source", pd.Series(dtype=str)), start=2):
+            for key in pv.parse(cell).keys:
+                if key not in known:
+                    missing.setdefault(key, f"{file.name} row {n}")
+    assert missing == {}

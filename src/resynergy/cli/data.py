@@ -166,9 +166,10 @@ def sources_info(s: Scenario, folder: Path | None, year: int | None, as_json: bo
     from resynergy import datasets
     from resynergy.datasets import provenance as pv
 
-    cov = pv.coverage(s, datasets.sources_for(s.name, folder), year)
-    if as_json:
-        print(json.dumps({"name": s.name, **cov}, ensure_ascii=False, indent=1))
+    table = datasets.sources_for(s.name, folder)
+    cov = pv.coverage(s, table, year)
+    if as_json:  # the coverage and the sources table its citations resolve to
+        print(json.dumps({"name": s.name, **cov, "sources": pv.as_dicts(table)}, ensure_ascii=False, indent=1))
         return
     lg = lang.value
     y = cov["year"]
