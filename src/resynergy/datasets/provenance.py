@@ -197,6 +197,7 @@ def _frames(data: _HasTables | Mapping[str, pd.DataFrame]) -> Mapping[str, pd.Da
 
 
 def _site_province(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Province of every site of plain tables (as Scenario.site_province does for a scenario)."""
     from resynergy.scenario.regions import province_of
 
     sites = tables["sites"]
@@ -272,7 +273,10 @@ def coverage(data: _HasTables | Mapping[str, pd.DataFrame], sources: Mapping[str
     (:data:`GOALS` with value and met). ``year`` defaults to :func:`default_year`."""
     tables = _frames(data)
     year = default_year(data) if year is None else year
-    province = _site_province(tables) if "sites" in tables else pd.Series(dtype=str)
+    if hasattr(data, "site_province"):  # a Scenario: its own definition
+        province = data.site_province()
+    else:
+        province = _site_province(tables) if "sites" in tables else pd.Series(dtype=str)
     memo: dict[str, tuple[str, tuple[str, ...]]] = {}
     measures: dict[str, Any] = {}
     for name, (table, value, other) in MEASURES.items():
