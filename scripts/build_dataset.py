@@ -1397,19 +1397,109 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n" + counts + "\n"
 
 
+SOURCE_FILES = ROOT / "scripts" / "dataset"  # sources*.csv: the sources table, one file per owner
+SOURCES_BEGIN, SOURCES_END = "<!-- sources:begin -->", "<!-- sources:end -->"
+
+
+def read_source_tables() -> dict:
+    """Every ``scripts/dataset/sources*.csv`` (sorted by name), one table by key; a key defined
+    twice is an error naming both files (provenance.read_sources)."""
+    from resynergy.datasets.provenance import read_sources
+
+    return read_sources(sorted(SOURCE_FILES.glob("sources*.csv")))
+
+
+def check_citations(tables: dict[str, list[dict]], sources: dict) -> None:
+    """Every key cited by a generated row resolves to the sources table, else a located error."""
+    from resynergy.datasets.provenance import parse
+
+    missing: dict[str, str] = {}
+    for name, rows in tables.items():
+        if name.startswith("_") and name != "_calibration":
+            continue
+        for n, row in enumerate(rows, start=2):
+            for key in parse(row.get("source", "")).keys:
+                if key not in sources:
+                    missing.setdefault(key, f"{name}.csv row {n}")
+    if missing:
+        raise SystemExit("source keys cited but not in scripts/dataset/sources*.csv: " + "; ".join(
+            f"[{k}] (first at {where})" for k, where in sorted(missing.items())))
+
+
+def md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def sources_markdown(sources: dict) -> str:
+    """The key table of SOURCES.md, generated from the sources table."""
+    lines = ["| key | what was taken | source | tag | how (P and U) |", "|---|---|---|---|---|"]
+    for key in sorted(sources):
+        s = sources[key]
+        where = " · ".join(x for x in (s.title, s.publisher, s.date,
+                                        s.url if s.url and s.url not in s.taken else "") if x)
+        lines.append(f"| `{key}` | {md_cell(s.taken)} | {md_cell(where)} | {s.confidence} | "
+                     f"{md_cell(s.method)} |")
+    return "\n".join(lines) + "\n"
+
+
+COVERAGE_BEGIN, COVERAGE_END = "<!-- coverage:begin -->", "<!-- coverage:end -->"
+
+
+def coverage_markdown(tables: dict[str, list[dict]], sources: dict) -> str:
+    """The #15 figures of the built tables (resynergy.datasets.provenance.coverage, the function
+    behind ``resynergy data info --sources``), for SOURCES.md."""
+    import pandas as pd
+
+    from resynergy.datasets.provenance import MEASURE_NAMES, coverage
+
+    frames = {name: pd.DataFrame(rows) for name, rows in tables.items() if not name.startswith("_")}
+    cov = coverage(frames, sources)
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    lines = [f"Year {cov['year']}; backed = V or P under the weakest-tag rule.", "",
+             "| goal | required | now | met |", "|---|---|---|---|"]
+    for g in cov["goals"]:
+        fmt = str if g["id"] == "organisations" else pct
+        lines.append(f"| {MEASURE_NAMES[g['id']][1]} | ≥ {fmt(g['target'])} | {fmt(g['value'])} | "
+                     f"{'met' if g['met'] else 'not met'} |")
+    measures = cov["measures"]
+    lines += ["", "| province | " + " | ".join(measures) + " | organisations |",
+              "|---|" + "---|" * (len(measures) + 1)]
+    for code, *_ in PROVINCES:
+        lines.append(f"| {NAME[code][1]} | " + " | ".join(
+            pct(m["by_province"].get(code, {}).get("share")) for m in measures.values())
+            + f" | {cov['organisations']['by_province'].get(code, 0)} |")
+    lines += ["", "| table | rows | V | P | U | unsourced |", "|---|---|---|---|---|---|"]
+    for name, t in cov["tables"].items():
+        lines.append(f"| {name} | {t['rows']} | {t['V']} | {t['P']} | {t['U']} | {t['unsourced']} |")
+    return "\n".join(lines) + "\n"
+
+
+def replace_block(text: str, begin: str, end: str, body: str) -> str:
+    block = f"{begin}\n{body}{end}"
+    if begin not in text:
+        raise SystemExit(f"SOURCES.md lacks the marker {begin}")
+    return re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+
+
 def main() -> None:
+    from resynergy.datasets.provenance import write_sources
+
+    sources_table = read_source_tables()
     tables = build()
+    check_citations(tables, sources_table)
     OUT.mkdir(parents=True, exist_ok=True)
     for name in ("regions", "sites", "supplies", "facilities", "demands", "virgin_supply", "terminals",
                  "corridors", "programmes"):
         write(name, tables[name], schema_columns(name))
     write("_calibration", tables["_calibration"],
           ["scope", "material", "year", "quantity", "source", "confidence"])
+    write_sources(sources_table, OUT / datasets.SOURCES_FILE)
     sources = OUT / "SOURCES.md"
     text = sources.read_text(encoding="utf-8")
-    begin, end = "<!-- generated:begin -->", "<!-- generated:end -->"
-    block = f"{begin}\n{notes_markdown(tables['_notes'], tables)}{end}"
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    text = replace_block(text, SOURCES_BEGIN, SOURCES_END, sources_markdown(sources_table))
+    text = replace_block(text, COVERAGE_BEGIN, COVERAGE_END, coverage_markdown(tables, sources_table))
+    text = replace_block(text, "<!-- generated:begin -->", "<!-- generated:end -->",
+                         notes_markdown(tables["_notes"], tables))
     sources.write_text(text, encoding="utf-8")
     print(notes_markdown(tables["_notes"], tables))
 

@@ -9,6 +9,7 @@ import json
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 _NOT_DATASETS = frozenset({"boundaries", "__pycache__"})
 
@@ -59,3 +60,27 @@ def in_province(code: str, lat: float, lon: float) -> bool:
             if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
                 inside = not inside
     return inside
+
+
+SOURCES_FILE = "sources.csv"  # the sources table of a built-in dataset (written by its build script)
+
+
+def sources(name: str) -> dict[str, Any]:
+    """The sources table of the built-in dataset ``name`` by key (:class:`provenance.Source`);
+    empty when it ships none."""
+    from resynergy.datasets.provenance import read_sources
+
+    file = path(name) / SOURCES_FILE
+    return dict(read_sources([file])) if file.is_file() else {}
+
+
+def sources_for(scenario_name: str, folder: Path | None = None) -> dict[str, Any]:
+    """The sources table a scenario's citations resolve against: the ``sources.csv`` of its
+    folder when it has one (``resynergy data export`` writes it next to a built-in dataset's
+    tables), else a built-in dataset's when the scenario bears its name (also a variant derived
+    from it), else none (the rows of a user scenario are then reported unsourced)."""
+    from resynergy.datasets.provenance import read_sources
+
+    if folder is not None and (Path(folder) / SOURCES_FILE).is_file():
+        return dict(read_sources([Path(folder) / SOURCES_FILE]))
+    return sources(scenario_name) if scenario_name in names() else {}

@@ -14,7 +14,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from resynergy import __version__
+from resynergy import __version__, datasets
+from resynergy.datasets import provenance
 from resynergy.indicators import INDICATORS
 from resynergy.monitor import status_lines
 from resynergy.planner.results import split_costs
@@ -260,19 +261,58 @@ def breakdown_table(df: pd.DataFrame, col: str, key: str) -> Table:
     return _table(key, ["component", "value"], rows)
 
 
-def sources(s: PlanFindings) -> list[dict[str, Any]]:
-    """Where the scenario's rows come from: per table, sources by row count, V/P/U tally."""
+def sources(s: PlanFindings, cov: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Where the scenario's rows come from: per table, sources by row count, and rows by
+    confidence under the weakest-tag rule (:func:`resynergy.datasets.provenance.coverage`)."""
+    cov = cov if cov is not None else coverage(s)
     out = []
     for name, df in s.scenario.tables.items():
         if df.empty or "source" not in df:
             continue
         src = df["source"].fillna("").astype(str).str.strip().replace("", "—")
         top = src.value_counts()
-        conf = df["confidence"].value_counts().to_dict() if "confidence" in df else {}
+        counts = cov["tables"].get(name, {})
+        conf = {lv: counts[lv] for lv in (*provenance.LEVELS, provenance.UNSOURCED) if counts.get(lv)}
         out.append({"table": name, "rows": len(df), "confidence": conf,
                     "sources": [(k, int(v)) for k, v in top.head(8).items()],
                     "more": max(0, len(top) - 8)})
     return out
+
+
+def coverage(s: PlanFindings) -> dict[str, Any]:
+    """The provenance coverage of the plan's scenario (the same function as ``data info --sources``)."""
+    return provenance.coverage(s.scenario, datasets.sources_for(s.scenario.name))
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share:.1%}"
+
+
+def provenance_tables(s: PlanFindings, cov: dict[str, Any]) -> tuple[Table, Table]:
+    """The data section's provenance: the issue's goals (value, met) and the shares backed by
+    province, both from :func:`resynergy.datasets.provenance.coverage`."""
+    goal_head = {"zh": ["项目", "要求", "现值", "是否达到"], "en": ["measure", "required", "now", "met"]}
+    goal_rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
+    for lang in LANGS:
+        for g in cov["goals"]:
+            fmt = str if g["id"] == "organisations" else _pct
+            goal_rows[lang].append([provenance.words(provenance.MEASURE_NAMES, g["id"], lang),
+                                    "≥ " + fmt(g["target"]), fmt(g["value"]),
+                                    ("达到" if lang == "zh" else "met") if g["met"] else
+                                    ("未达到" if lang == "zh" else "not met")])
+    measures = cov["measures"]
+    regions = s.scenario.table("regions").set_index("code")
+    codes = sorted({c for m in measures.values() for c in m["by_province"]}
+                   | set(cov["organisations"]["by_province"]))
+    head = {lang: [("省份" if lang == "zh" else "province")]
+            + [provenance.words(provenance.MEASURE_SHORT, m, lang) for m in measures]
+            + [provenance.words(provenance.MEASURE_SHORT, "organisations", lang)] for lang in LANGS}
+    rows = {lang: [[str(regions[f"name_{lang}"].get(code, code) or code)]
+                   + [_pct(m["by_province"].get(code, {}).get("share")) for m in measures.values()]
+                   + [str(cov["organisations"]["by_province"].get(code, 0))] for code in codes]
+            for lang in LANGS}
+    return (Table("provenance-goals", goal_head, goal_rows),
+            Table("provenance-provinces", head, rows))
 
 
 def boundary_note() -> dict[str, str]:
@@ -324,6 +364,7 @@ def write_report(s: PlanFindings, path: Path) -> Path:
     from resynergy.report import province as pv
 
     figs = {k: {lang: build(s, lang) for lang in LANGS} for k, build in FIGURES.items()}
+    cov = coverage(s)
     materials = sorted(set(s.plan.flows["material"]))
     modes = sorted(set(s.plan.flows["mode"]))
     html = environment().get_template("report.html.j2").render(
@@ -342,7 +383,8 @@ def write_report(s: PlanFindings, path: Path) -> Path:
         report_data=inline_json(pv.report_data(s)), province_map=Markup(pv.province_map_svg(s)),
         sheets={k: outputs.table(v).sheet for k, v in TABLE_SHEETS.items()},
         diagnosis=s.plan.diagnosis if isinstance(s.plan.diagnosis, pd.DataFrame) else None,
-        sources=sources(s), boundaries=boundary_note(),
+        sources=sources(s, cov), provenance=cov, provenance_tables=provenance_tables(s, cov),
+        boundaries=boundary_note(),
         has_boundaries=bool(boundary_files()), indicators=list(INDICATORS.values()),
         timings=getattr(s.plan, "timings", None) or {}, quantity=quantity)
     return write_text_atomic(path, html)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from resynergy import schema
+from resynergy import datasets, schema
 from resynergy.schema.cells import formula_like, plain
 from resynergy.schema.coerce import RawTable
 from resynergy.schema.issues import Issue
@@ -51,8 +51,8 @@ def _read_folder(folder: Path, only: Path | None = None) -> tuple[dict[str, RawT
     issues: list[Issue] = []
     files = [only] if only else sorted(p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet"))
     for file in files:
-        if file.name.startswith("_"):
-            continue  # auxiliary files (e.g. _calibration.csv) are not scenario tables
+        if file.name.startswith("_") or file.name == datasets.SOURCES_FILE:
+            continue  # auxiliary files (_calibration.csv; sources.csv, the table [keys] resolve to)
         if file.stem not in schema.TABLE_NAMES:
             issues.append(Issue("unknown_table", source=file.name, params={"choices": ", ".join(schema.TABLE_NAMES)}))
             continue
