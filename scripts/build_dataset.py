@@ -1144,7 +1144,7 @@ def split_generators(supplies: list[dict], sites: dict[str, dict], facilities: l
     The aggregate keeps at least the intake of the existing routes without a product sited at it
     (backfill, gangue power: they cannot bear a haul), so named plants are scaled down to the room
     above that."""
-    plants = read_generator_plants()
+    plants = read_generator_plants(PLANTS_GENERATORS)
     inputs = read_process_inputs()
     no_product = {pid for pid, r in read_processes().items() if float(r["mass_yield"]) == 0 and not r["task"]}
     reserved: dict[tuple[str, str], float] = defaultdict(float)  # Mt/yr taken at the aggregate
