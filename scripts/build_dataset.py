@@ -25,11 +25,13 @@ Method in short (details in SOURCES.md):
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
 
 from resynergy import datasets
+from resynergy.scenario import uscc
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "resynergy" / "datasets" / "jjj-2022"
@@ -1024,6 +1026,197 @@ def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[d
     return rows, notes
 
 
+# ---------------------------------------------------------------------------------------------
+# Named generator plants (plantsgen, #15 item 2): real steel mills, power plants, alumina
+# refineries and coal mines from scripts/dataset/plants-generators.csv take their share of the
+# prefecture-sector aggregate generator; the aggregate keeps the rest (其他), never negative.
+# A plant's 2020 generation = its published activity × a factor [pg-gen-factors, U]; its share of
+# the aggregate = that / the aggregate's 2020 generation (scaled down when the named plants of an
+# aggregate would exceed it). The share applies to every year the plant operates.
+# ---------------------------------------------------------------------------------------------
+PLANTS_GENERATORS = ROOT / "scripts" / "dataset" / "plants-generators.csv"
+PLANT_FACTOR_KEY = "pg-gen-factors"
+PLANT_FACTORS = {  # kind: {material: Mt generated per unit of activity per year} [pg-gen-factors, U]
+    "steel_mill": {"steel_slag": 0.125, "bf_slag": 0.27},  # per Mt crude steel
+    "power_plant": {"fly_ash": 390e-6, "furnace_slag": 70e-6, "fgd_gypsum": 95e-6},  # per MW
+    "alumina": {"red_mud": 1.2},  # per Mt alumina
+    "coal_mine": {"coal_gangue": 0.10},  # per Mt raw coal
+}
+PLANT_COLUMNS = ("id,operator,operator_en,uscc,region,county,lat,lon,coord_basis,kind,process,materials,"
+                 "activity,activity_unit,capacity_t,capacity_basis,year_from,status,source,confidence,"
+                 "note").split(",")
+PLANT_RADIUS = 0.05  # deg: a plant without published coordinates sits this far from the seat
+
+
+def read_generator_plants(path: Path = PLANTS_GENERATORS) -> list[dict]:
+    """The named generator plants, checked; a bad cell raises an error naming file, row, column."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != PLANT_COLUMNS:
+            raise ValueError(f"{path.name}: columns {reader.fieldnames} / 列名不符, expected {PLANT_COLUMNS}")
+        rows = list(reader)
+    seen: set[str] = set()
+
+    def bad(n: int, col: str, value: str, expected: str) -> ValueError:
+        return ValueError(f"{path.name} row {n}, column {col}: {value!r} — expected {expected} / "
+                          f"第{n}行“{col}”列取值不符：应为{expected}")
+
+    plants = []
+    for n, r in enumerate(rows, start=2):
+        if not re.fullmatch(r"G-\d{6}-[a-z0-9-]+", r["id"]) or r["id"] in seen:
+            raise bad(n, "id", r["id"], "a new id G-<region>-<short-pinyin>")
+        seen.add(r["id"])
+        if r["region"] not in PROVINCE_OF or r["id"].split("-")[1] != r["region"]:
+            raise bad(n, "region", r["region"], "a region code of build_dataset.py, as in the id")
+        if r["region"] in {c for c, *_ in PROVINCES} and r["region"] not in ("110000", "120000"):
+            raise bad(n, "region", r["region"], "a prefecture code (provinces other than Beijing and Tianjin are split)")
+        if not r["operator"].strip():
+            raise bad(n, "operator", r["operator"], "the operator's name as published")
+        if r["uscc"] and not uscc.is_valid(r["uscc"]):
+            raise bad(n, "uscc", r["uscc"], "a USCC with a valid GB 32100 check digit, or blank")
+        if r["kind"] not in PLANT_FACTORS:
+            raise bad(n, "kind", r["kind"], " | ".join(PLANT_FACTORS))
+        materials = r["materials"].split(";")
+        if not materials or any(m not in PLANT_FACTORS[r["kind"]] for m in materials):
+            raise bad(n, "materials", r["materials"], f"codes among {sorted(PLANT_FACTORS[r['kind']])}")
+        try:
+            activity = float(r["activity"])
+        except ValueError:
+            activity = -1.0
+        if activity <= 0:
+            raise bad(n, "activity", r["activity"], "a published size > 0")
+        if bool(r["lat"]) != bool(r["lon"]):
+            raise bad(n, "lat/lon", f"{r['lat']},{r['lon']}", "both or neither")
+        if r["year_from"] and not r["year_from"].isdigit():
+            raise bad(n, "year_from", r["year_from"], "a year or blank")
+        keys = [k for k in r["source"].split(";") if k]
+        if not keys or any(not re.fullmatch(r"[a-z0-9.-]+", k) for k in keys):
+            raise bad(n, "source", r["source"], "source keys separated by ';'")
+        if r["confidence"] not in ("V", "P", "U"):
+            raise bad(n, "confidence", r["confidence"], "V | P | U")
+        if r["status"] != "operating":
+            continue  # only operating plants generate
+        plants.append(r | {"activity": activity, "materials": materials, "keys": keys,
+                           "year_from": int(r["year_from"]) if r["year_from"] else 0})
+    return plants
+
+
+def plant_aggregate(plant: dict, sector: str, sites: dict[str, dict]) -> str:
+    """The aggregate generator a named plant takes its share from: the prefecture's sector site, or
+    the nearest of its named sub-sites when the sector is split (SUBSITES)."""
+    pref = plant["region"]
+    subs = SUBSITES.get((pref, sector))
+    if subs and plant["lat"]:
+        lat, lon = float(plant["lat"]), float(plant["lon"])
+        sub = min(subs, key=lambda s: (s[4] - lat) ** 2 + (s[5] - lon) ** 2)[0]
+        sid = f"G-{pref}-{sector}-{sub}"
+    else:
+        sid = generator_site(pref, sector)
+    if sid not in sites:
+        raise ValueError(f"{PLANTS_GENERATORS.name}: plant {plant['id']} has no aggregate generator "
+                         f"{sid} to take its share from (no {sector} generation in {pref}) / "
+                         f"该地市无此行业汇总产生源")
+    return sid
+
+
+def plant_place(plant: dict, index: int) -> tuple[float, float, str]:
+    """Coordinates and their basis: the published ones, else near the prefecture seat."""
+    if plant["lat"]:
+        lat, lon = float(plant["lat"]), float(plant["lon"])
+        basis = plant["coord_basis"] or "page [" + plant["keys"][0] + "]"
+        seat = SEAT[plant["region"]]
+        for step in range(11):  # the map's province outline is simplified: pull a border plant in
+            f = step / 10
+            p = round(lat + (seat[0] - lat) * f, 6), round(lon + (seat[1] - lon) * f, 6)
+            if datasets.in_province(PROVINCE_OF[plant["region"]], *p):
+                moved = f" (moved {f:.0%} toward the seat to lie inside the simplified outline)" if step else ""
+                return p[0], p[1], basis + moved
+    angle = 2.399963 * index  # golden angle: plants of one prefecture do not overlap
+    lat, lon = offset(plant["region"], (PLANT_RADIUS * math.cos(angle), PLANT_RADIUS * math.sin(angle)))
+    return lat, lon, "prefecture seat ±0.05° [gazetteer] (county seat not in the gazetteer) [U]"
+
+
+def split_generators(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]) -> list[dict]:
+    """Named plants take their share of the aggregate generators' supply rows (in place); returns
+    one note per (aggregate, material) for SOURCES.md, with the scale when plants were cut down.
+    The aggregate keeps at least the intake of the existing routes without a product sited at it
+    (backfill, gangue power: they cannot bear a haul), so named plants are scaled down to the room
+    above that."""
+    plants = read_generator_plants(PLANTS_GENERATORS)
+    inputs = read_process_inputs()
+    no_product = {pid for pid, r in read_processes().items() if float(r["mass_yield"]) == 0 and not r["task"]}
+    reserved: dict[tuple[str, str], float] = defaultdict(float)  # Mt/yr taken at the aggregate
+    for f in facilities:
+        if f["candidate"] == "false" and f["process"] in no_product:
+            for material, rate in inputs[f["process"]].items():
+                reserved[(f["site"], material)] += f["capacity_t"] / MT * rate
+    rows = {(s["site"], s["material"], s["year"]): s for s in supplies}
+    claims: dict[tuple[str, str], list[tuple[dict, float]]] = defaultdict(list)
+    for plant in plants:
+        for material in plant["materials"]:
+            agg = plant_aggregate(plant, SECTOR[material], sites)
+            if (agg, material, 2020) not in rows:
+                raise ValueError(f"{PLANTS_GENERATORS.name}: plant {plant['id']}: {agg} generates no "
+                                 f"{material} / 汇总产生源无此固废")
+            claims[(agg, material)].append((plant, plant["activity"] * PLANT_FACTORS[plant["kind"]][material]))
+    notes = []
+    for (agg, material), claim in sorted(claims.items()):
+        total = rows[(agg, material, 2020)]["generation_t"] / MT
+        wanted = sum(mt for _, mt in claim)
+        room = max(0.0, total - reserved[(agg, material)])
+        scale = min(1.0, room / wanted) if wanted else 1.0
+        notes.append({"aggregate": agg, "material": material, "total": total, "wanted": wanted,
+                      "reserved": reserved[(agg, material)], "scale": scale, "plants": len(claim)})
+        cut = "" if scale == 1.0 else (f", scaled ×{scale:.3f} as the named plants exceed the aggregate "
+                                       "less the intake of the existing routes without a product sited at it")
+        for year in YEARS:
+            base = rows[(agg, material, year)]
+            aggregate_t, taken = base["generation_t"], 0.0
+            for plant, mt in claim:
+                if plant["year_from"] > year:
+                    continue
+                part = min(r6(aggregate_t * mt * scale / total) if total else 0.0, aggregate_t - taken)
+                taken += part
+                supplies.append(base | {
+                    "site": plant["id"], "generation_t": part, "stock_t": 0.0, "stock_draw_max_t": 0.0,
+                    "source": f"{base['source']}; named plant {plant['activity']:g} {plant['activity_unit']} "
+                              + "".join(f"[{k}]" for k in plant["keys"])
+                              + f" [{plant['confidence']}] × [{PLANT_FACTOR_KEY}] [U] / aggregate 2020 "
+                              f"generation{cut}"})
+            base["generation_t"] = aggregate_t - taken
+            if taken:
+                base["source"] += f"; less the named plants' share ({taken / aggregate_t:.1%}), see plants-generators.csv"
+    for index, plant in enumerate(plants):
+        lat, lon, basis = plant_place(plant, index)
+        county = plant["county"] if plant["county"] and plant["county"] not in plant["operator"] else ""
+        sites[plant["id"]] = {
+            "id": plant["id"], "name_zh": plant["operator"] + (f"（{county}）" if county else ""),
+            "name_en": f"{plant['operator_en']}, {NAME[plant['region']][1]}", "org_uscc": plant["uscc"],
+            "operator": plant["operator"], "region": plant["region"], "lat": lat, "lon": lon,
+            "roles": "generator;disposal", "designation": "",
+            "source": "".join(f"[{k}]" for k in plant["keys"]) + f" [{plant['confidence']}] {plant['kind']} "
+                      f"{plant['activity']:g} {plant['activity_unit']}: operator, place and size; "
+                      f"coordinates: {basis}"}
+    return notes
+
+
+def plants_markdown(notes: list[dict]) -> str:
+    """SOURCES.md lines on the named generator plants and where they were scaled down."""
+    cut = [n for n in notes if n["scale"] < 1.0]
+    lines = ["", f"Named generator plants: {len({n['aggregate'] for n in notes})} aggregate generators "
+             f"give {sum(n['plants'] for n in notes)} plant-material shares to named plants "
+             "(plants-generators.csv; share = activity × [pg-gen-factors] / the aggregate's 2020 "
+             "generation). Where the named plants would exceed the aggregate less the intake of the "
+             "existing routes without a product sited at it (backfill, gangue power), they are scaled down:", ""]
+    lines += ["| aggregate | material | aggregate 2020 Mt | kept for facilities at it Mt | "
+              "named plants by factor Mt | scale |", "|---|---|---|---|---|---|"]
+    lines += [f"| {n['aggregate']} | {n['material']} | {n['total']:.2f} | {n['reserved']:.2f} | "
+              f"{n['wanted']:.2f} | {n['scale']:.3f} |" for n in cut] or ["| — | — | — | — | — | none |"]
+    return "\n".join(lines) + "\n"
+
+
 def build() -> dict[str, list[dict]]:
     sites: dict[str, dict] = {}
     supplies: list[dict] = []
@@ -1169,6 +1362,7 @@ def build() -> dict[str, list[dict]]:
     for f in bulk:
         add_role(f["site"], "facility")
     facilities += bulk
+    plant_notes = split_generators(supplies, sites, facilities)  # plantsgen: named plants take their share
 
     # ---- demands ------------------------------------------------------------------------------
     demands = []
@@ -1222,7 +1416,7 @@ def build() -> dict[str, list[dict]]:
         "facilities": facilities, "demands": demands, "terminals": terminals,
         "corridors": corridors, "virgin_supply": virgin_supply,
         "programmes": build_programmes(list(sites.values()), facilities),
-        "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes,
+        "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes, "_plants": plant_notes,
     }
 
 
@@ -1394,7 +1588,7 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
               f"{len(tables['facilities'])} (candidates "
               f"{sum(f['candidate'] == 'true' for f in tables['facilities'])}), demand rows per year "
               f"{len(tables['demands']) // len(YEARS)}, terminals {len(tables['terminals'])}.")
-    return "\n".join(lines) + "\n" + counts + "\n"
+    return "\n".join(lines) + "\n" + counts + "\n" + plants_markdown(tables.get("_plants", []))
 
 
 SOURCE_FILES = ROOT / "scripts" / "dataset"  # sources*.csv: the sources table, one file per owner
