@@ -9,17 +9,22 @@ confidence tag V / P / U as in shared/domain/facts.md. Quantities are written in
 tonnes) here for readability and stored in t.
 
 Method in short (details in SOURCES.md):
-1. Province ISW generation 2020 (PROVINCE_ISW) is split into the 11 industrial-waste materials
-   by a per-province industry-mix share (SPLIT).
+1. Province ISW generation of each year: the published figure of scripts/dataset/statistics.csv
+   where there is one; a province published for another year follows the national trend from
+   it; the others are estimates (PROVINCE_ISW) × the national trend. Steel slag, BF slag and
+   coal gangue = sourced activity × factor (statistics.csv, factors.csv); the residual of the
+   provincial total is split over the other materials by the industry-mix share (SPLIT).
 2. Each province-material total goes to prefectures pro rata to weights (WEIGHTS, by sector:
    mining, steel, power, coal, alumina, smelting, phosphate). City figures from the sources
    (ANCHORS) are kept exactly when they fit in the province total; when they do not fit, they
-   become weights on the same scale (the scale factor is reported in SOURCES.md).
-3. 2021 and 2022 = 2020 × the national trend of general ISW generation (TREND).
+   become weights on the same scale (the scale factor is reported in SOURCES.md); published
+   prefecture figures (scripts/dataset/statistics-prefecture.csv, when present) do the same.
+3. Each year is built from its own provincial total and activity (step 1).
 4. Recycled resources: regional total × material shares × province shares × city shares.
 5. Urban wastes: per-capita factors × resident population of the large cities.
 6. Bulk routes (gangue power, backfill, admixtures, plasterboard): existing capacity calibrated so
-   that the dataset can take the ISW the region is estimated to use (bulk_routes).
+   that each province can take the ISW it is published (or estimated) to use, and grown in 2021
+   and 2022 with that use (bulk_routes).
 """
 
 from __future__ import annotations
