@@ -936,6 +936,9 @@ def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
         if reader.fieldnames != STATISTICS_COLUMNS:
             raise _input_error(path, 1, "header", reader.fieldnames, ",".join(STATISTICS_COLUMNS))
         for line, r in enumerate(reader, start=2):
+            if None in r or None in r.values():
+                raise _input_error(path, line, "note", r.get(None) or "", f"{len(STATISTICS_COLUMNS)} cells "
+                                   "(a cell with a comma must be quoted / 含逗号的单元格须加引号)")
             if r["region"] not in PROVINCE_OF:
                 raise _input_error(path, line, "region", r["region"], "a province or prefecture code of the dataset")
             try:
@@ -944,7 +947,9 @@ def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
                 raise _input_error(path, line, "year", r["year"], "a year such as 2020") from None
             item = r["item"]
             material = item.removeprefix("isw_")
-            unit = STATISTICS_ITEMS.get(item) or ("Mt" if item.startswith("isw_") and material in ISW else "")
+            # isw_<something> that is no single catalog material (e.g. tailings and waste rock
+            # together) is kept but not used by the build (only isw_<ISW material> rows are)
+            unit = STATISTICS_ITEMS.get(item) or ("Mt" if item.startswith("isw_") and material else "")
             if not unit:
                 raise _input_error(path, line, "item", item, "isw_generated/utilized/disposed/stored, "
                                    "isw_<ISW material>, or an activity item (crude_steel, raw_coal, …)")
@@ -1070,9 +1075,18 @@ def fixed_cells(prov: str, material: str, year: int, pref_stats: dict
     year) replaced by published prefecture statistics of that year where statspref found one."""
     out = {p: (v, f"[{src}] city figure [{conf}]", conf) for (p, m), (v, src, conf) in ANCHORS.items()
            if m == material and parent_of(p) == prov}
-    for (p, y, item), r in pref_stats.items():
-        if y == year and item == f"isw_{material}" and parent_of(p) == prov:
+    published: dict[str, list[int]] = defaultdict(list)
+    for (p, y, item) in pref_stats:
+        if item == f"isw_{material}" and parent_of(p) == prov:
+            published[p].append(y)
+    for p, years in sorted(published.items()):  # that year's figure, else the nearest year's
+        y0 = min(years, key=lambda y: (abs(y - year), y))
+        r = pref_stats[(p, y0, f"isw_{material}")]
+        if y0 == year:
             out[p] = (r["value"], f"{cite(r)} prefecture statistic", r["confidence"])
+        else:  # a figure of another year applied: at best P
+            conf = "U" if r["confidence"] == "U" else "P"
+            out[p] = (r["value"], f"{cite(r)} prefecture statistic of {y0} used for {year} [{conf}]", conf)
     return out
 
 
@@ -1325,6 +1339,53 @@ def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[d
     return rows, notes
 
 
+def prefecture_totals(prov: str, allocs: dict[str, dict], pref_stats: dict, calibration: list[dict]
+                      ) -> dict[tuple[str, str, int], str]:
+    """A prefecture's published ISW generation of a model year (statistics-prefecture.csv,
+    ``isw_generated``) is met by scaling its weight-split materials (not its fixed figures); the
+    other prefectures of the province give or take the difference pro rata, so the provincial
+    totals stay. ``allocs`` = {material: {year: (by_pref, scale, fixed, cite)}}, changed in place;
+    returns {(material, prefecture, year): how it was scaled}."""
+    scaled: dict[tuple[str, str, int], str] = {}
+    prov_total = {y: sum(sum(a[y][0].values()) for a in allocs.values()) for y in YEARS}
+    published: dict[str, list[int]] = defaultdict(list)  # model years only: other years' scope differs
+    for (pref, year, item) in pref_stats:
+        if item == "isw_generated" and parent_of(pref) == prov and year in YEARS:
+            published[pref].append(year)
+    for pref, year in [(p, y) for p in sorted(published) for y in YEARS]:
+        y0 = min(published[pref], key=lambda y: (abs(y - year), y))
+        row = dict(pref_stats[(pref, y0, "isw_generated")])
+        if y0 != year:  # the prefecture keeps its share of the province from the published year
+            row["value"] *= prov_total[year] / prov_total[y0]
+            row["confidence"] = "U"
+        fixed = sum(a[year][0].get(pref, 0.0) for a in allocs.values() if pref in a[year][2] and a[year][1] == 1.0)
+        free = {m: a[year][0].get(pref, 0.0) for m, a in allocs.items()
+                if not (pref in a[year][2] and a[year][1] == 1.0)}
+        room = {m: sum(v for p, v in a[year][0].items() if p != pref and p not in a[year][2])
+                for m, a in allocs.items() if m in free}
+        want = row["value"] - fixed
+        if want < 0 or not sum(free.values()):
+            raise ValueError(f"statistics-prefecture.csv: {pref} {year} isw_generated {row['value']} Mt "
+                             f"is below its fixed material figures ({fixed:.2f} Mt) or it makes no "
+                             f"weight-split material / 低于其已定物料数或无可调物料")
+        k = want / sum(free.values())
+        for m, v in free.items():  # others give or take v × (k − 1) pro rata, never below zero
+            delta = v * (k - 1)
+            if room[m] < delta:
+                raise ValueError(f"statistics-prefecture.csv: {pref} {year} isw_generated {row['value']} Mt "
+                                 f"needs more {m} than the other prefectures of {prov} make / 超出全省其余地市产生量")
+            by_pref = allocs[m][year][0]
+            for p in by_pref:
+                if p != pref and p not in allocs[m][year][2] and room[m]:
+                    by_pref[p] -= delta * by_pref[p] / room[m]
+            by_pref[pref] = v * k
+            scaled[(m, pref, year)] = f"scaled ×{k:.3f} to {cite(row)} prefecture total"
+        if y0 == year:
+            calibration.append({"scope": pref, "material": "", "year": year, "quantity": r6(row["value"] * MT),
+                                "source": row["source"], "confidence": row["confidence"]})
+    return scaled
+
+
 def statistics_markdown(tables: dict[str, list[dict]]) -> str:
     """SOURCES.md section of the statistics: provincial ISW by year (published or how derived),
     the activity-derived materials and the residual split by est-split, and the utilization
@@ -1391,9 +1452,9 @@ def build() -> dict[str, list[dict]]:
             by_year[year], note = material_totals(prov, year, totals, stats, factors)
             isw_notes.append(note)
         materials = list(SPLIT[prov]) + sorted({m for y in YEARS for m in by_year[y]} - set(SPLIT[prov]))
+        allocs: dict[str, dict[int, tuple]] = {}
         for material in materials:
-            sector = SECTOR[material]
-            alloc = {}
+            alloc = allocs[material] = {}
             for year in YEARS:
                 fixed = fixed_cells(prov, material, year, pref_stats)
                 mat_total, mat_cite = by_year[year].get(material, (0.0, ""))
@@ -1407,6 +1468,9 @@ def build() -> dict[str, list[dict]]:
                                             "quantity": r6(value * MT),
                                             "source": "; ".join(re.findall(r"\[([a-z][a-z0-9.-]+)\]", fcite)),
                                             "confidence": fconf})
+        scaled = prefecture_totals(prov, allocs, pref_stats, calibration)
+        for material in materials:
+            sector, alloc = SECTOR[material], allocs[material]
             single = len(WEIGHTS[prov].get(sector, {})) == 1
             for pref in sorted({p for y in YEARS for p in alloc[y][0]}):
                 subs = SUBSITES.get((pref, sector)) or [("", 1.0, "", "", *offset(pref, SECTOR_NAME[sector][2]))]
@@ -1425,6 +1489,8 @@ def build() -> dict[str, list[dict]]:
                         by_pref, scale, fixed, mat_cite = alloc[year]
                         if pref in fixed and scale == 1.0:
                             how = fixed[pref][1]
+                        elif (material, pref, year) in scaled:
+                            how = f"{mat_cite}; to prefectures by [est-weights], {scaled[(material, pref, year)]} [U]"
                         elif single and not fixed:
                             how = f"{mat_cite}; the province is one unit for this sector"
                         else:

@@ -20,6 +20,8 @@ from resynergy.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 STATISTICS = ROOT / "scripts" / "dataset" / "statistics.csv"
+PREFECTURE = ROOT / "scripts" / "dataset" / "statistics-prefecture.csv"  # statspref's, optional
+YEARS = (2020, 2021, 2022)
 COLUMNS = ["region", "year", "item", "value", "unit", "tolerance", "source", "confidence", "note"]
 
 
@@ -75,6 +77,16 @@ def built_figures(supplies: pd.DataFrame, sites: pd.DataFrame, facilities: pd.Da
     return out
 
 
+def checked(stats: pd.DataFrame, prefecture: bool = False) -> pd.DataFrame:
+    """The rows that are checks: a tolerance, a year of the dataset; for prefectures only the
+    generation items (utilization is calibrated per province, not per prefecture)."""
+    rows = stats.dropna(subset=["tolerance"])
+    rows = rows[rows["year"].isin(YEARS)]
+    if prefecture:
+        rows = rows[(rows["item"] == "isw_generated") | rows["item"].isin("isw_" + catalog.table("materials")["code"])]
+    return rows
+
+
 def mismatches(stats: pd.DataFrame, built: dict[tuple[str, int, str], float]) -> list[str]:
     """Rows with a tolerance whose built-in figure lies outside it."""
     bad = []
@@ -101,11 +113,13 @@ def test_statistics_file_has_the_agreed_columns_and_checks():
 
 
 def test_built_in_totals_match_every_checked_statistic(built):
-    assert mismatches(read_statistics(), built) == []
+    assert mismatches(checked(read_statistics()), built) == []
+    if PREFECTURE.exists():
+        assert mismatches(checked(read_statistics(PREFECTURE), prefecture=True), built) == []
 
 
 def test_a_figure_moved_beyond_its_tolerance_fails(built):
-    stats = read_statistics().dropna(subset=["tolerance"]).reset_index(drop=True)
+    stats = checked(read_statistics()).reset_index(drop=True)
     for i in range(len(stats)):
         moved = stats.copy()
         moved.loc[i, "value"] = stats.loc[i, "value"] * (1 + 2 * stats.loc[i, "tolerance"] + 0.01)
@@ -148,9 +162,10 @@ def test_a_prefecture_statistic_replaces_its_weight(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("line", "column"), [
     ("130400,2021,isw_bf_slag,12.5,t,0.01,k,V,x", "unit"),
     ("139999,2021,isw_bf_slag,12.5,Mt,0.01,k,V,x", "region"),
-    ("130400,2021,isw_unobtainium,12.5,Mt,0.01,k,V,x", "item"),
+    ("130400,2021,unobtainium,12.5,Mt,0.01,k,V,x", "item"),
     ("130400,2021,isw_bf_slag,-1,Mt,0.01,k,V,x", "value/tolerance"),
     ("130400,2021,isw_bf_slag,12.5,Mt,0.01,k,X,x", "confidence"),
+    ("130400,2021,isw_bf_slag,12.5,Mt,0.01,k,V,a note, with a comma", "note"),
 ])
 def test_a_bad_statistics_row_is_located(tmp_path, line, column):
     module = build_module()
@@ -168,3 +183,26 @@ def test_the_committed_dataset_does_not_depend_on_a_missing_prefecture_file(tmp_
     shutil.copy(datasets.path("jjj-2022") / "SOURCES.md", tmp_path / "SOURCES.md")
     tables = module.build()
     assert tables["supplies"]
+
+
+def test_a_prefecture_total_is_met_and_the_province_keeps_its_total(tmp_path, monkeypatch):
+    """A prefecture's published ISW generation of a model year is met by scaling its weight-split
+    materials; the other prefectures give the difference, so the provincial total stays; the other
+    years keep the prefecture's share; a combined item (isw_tailings_waste_rock) is read, not used."""
+    module = build_module()
+    path = tmp_path / "statistics-prefecture.csv"
+    path.write_text(",".join(COLUMNS) + "\n370300,2022,isw_generated,19.762,Mt,0.05,sp-test-key,P,x\n"
+                    "130800,2019,isw_tailings_waste_rock,150,Mt,,sp-test-key,P,y\n", encoding="utf-8")
+    monkeypatch.setattr(module, "STATISTICS_PREFECTURE", path)
+    tables = module.build()
+    facilities = pd.DataFrame(tables["facilities"]).assign(candidate=lambda f: f["candidate"] == "true")
+    got = built_figures(pd.DataFrame(tables["supplies"]), pd.DataFrame(tables["sites"]), facilities)
+    stats = module.read_statistics(module.STATISTICS)
+    assert got[("370300", 2022, "isw_generated")] == pytest.approx(19.762, rel=1e-4)
+    for year in YEARS:
+        assert got[("370000", year, "isw_generated")] == pytest.approx(
+            module.province_isw("370000", year, stats)[0], rel=1e-5)
+    share = {y: got[("370300", y, "isw_generated")] / got[("370000", y, "isw_generated")] for y in YEARS}
+    assert share[2020] == pytest.approx(share[2022], rel=1e-3)
+    calibration = pd.DataFrame(tables["_calibration"])
+    assert ((calibration["scope"] == "370300") & (calibration["material"] == "")).sum() == 1
