@@ -143,7 +143,7 @@ NAME = {c: (zh, en) for c, zh, en, _, _ in PROVINCES + PREFECTURES}
 # ---------------------------------------------------------------------------------------------
 # 1. Provincial ISW generation 2020 (Mt) and national trend
 # ---------------------------------------------------------------------------------------------
-PROVINCE_ISW = {  # code: (Mt, source key, confidence)
+PROVINCE_ISW = {  # code: (Mt, source key, confidence); a published figure of statistics.csv wins
     "110000": (4.0, "est-prov", "U"),          # facts §2.3: ~3–5 Mt, midpoint
     "120000": (18.0, "est-prov", "U"),         # facts §2.3: ~18 Mt
     "130000": (340.81, "nbs-prov", "V"),
