@@ -206,3 +206,15 @@ def test_a_prefecture_total_is_met_and_the_province_keeps_its_total(tmp_path, mo
     assert share[2020] == pytest.approx(share[2022], rel=1e-3)
     calibration = pd.DataFrame(tables["_calibration"])
     assert ((calibration["scope"] == "370300") & (calibration["material"] == "")).sum() == 1
+
+
+def test_a_row_derived_only_from_sourced_inputs_cites_no_estimate(scenario):
+    """Tianjin's steel is one unit: its 2022 BF and steel slag = sourced crude steel × sourced
+    factor, so those rows cite only P keys; its 2020 rows (crude steel of 2022 carried back by the
+    provincial total) keep the [U] of that step."""
+    sup = scenario.table("supplies")
+    tianjin = sup[sup["site"].str.startswith("G-120000-steel") & sup["material"].isin(["bf_slag", "steel_slag"])]
+    y2022 = tianjin[tianjin["year"] == 2022]["source"]
+    assert len(y2022) == 2
+    assert y2022.str.contains(r"\[sp-steel-2023\] \[P\]").all() and not y2022.str.contains(r"\[U\]|est-").any()
+    assert tianjin[tianjin["year"] == 2020]["source"].str.contains(r"\[U\]").all()
