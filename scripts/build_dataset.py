@@ -9,17 +9,22 @@ confidence tag V / P / U as in shared/domain/facts.md. Quantities are written in
 tonnes) here for readability and stored in t.
 
 Method in short (details in SOURCES.md):
-1. Province ISW generation 2020 (PROVINCE_ISW) is split into the 11 industrial-waste materials
-   by a per-province industry-mix share (SPLIT).
+1. Province ISW generation of each year: the published figure of scripts/dataset/statistics.csv
+   where there is one; a province published for another year follows the national trend from
+   it; the others are estimates (PROVINCE_ISW) × the national trend. Steel slag, BF slag and
+   coal gangue = sourced activity × factor (statistics.csv, factors.csv); the residual of the
+   provincial total is split over the other materials by the industry-mix share (SPLIT).
 2. Each province-material total goes to prefectures pro rata to weights (WEIGHTS, by sector:
    mining, steel, power, coal, alumina, smelting, phosphate). City figures from the sources
    (ANCHORS) are kept exactly when they fit in the province total; when they do not fit, they
-   become weights on the same scale (the scale factor is reported in SOURCES.md).
-3. 2021 and 2022 = 2020 × the national trend of general ISW generation (TREND).
+   become weights on the same scale (the scale factor is reported in SOURCES.md); published
+   prefecture figures (scripts/dataset/statistics-prefecture.csv, when present) do the same.
+3. Each year is built from its own provincial total and activity (step 1).
 4. Recycled resources: regional total × material shares × province shares × city shares.
 5. Urban wastes: per-capita factors × resident population of the large cities.
 6. Bulk routes (gangue power, backfill, admixtures, plasterboard): existing capacity calibrated so
-   that the dataset can take the ISW the region is estimated to use (bulk_routes).
+   that each province can take the ISW it is published (or estimated) to use, and grown in 2021
+   and 2022 with that use (bulk_routes).
 """
 
 from __future__ import annotations
@@ -140,7 +145,7 @@ NAME = {c: (zh, en) for c, zh, en, _, _ in PROVINCES + PREFECTURES}
 # ---------------------------------------------------------------------------------------------
 # 1. Provincial ISW generation 2020 (Mt) and national trend
 # ---------------------------------------------------------------------------------------------
-PROVINCE_ISW = {  # code: (Mt, source key, confidence)
+PROVINCE_ISW = {  # code: (Mt, source key, confidence); a published figure of statistics.csv wins
     "110000": (4.0, "est-prov", "U"),          # facts §2.3: ~3–5 Mt, midpoint
     "120000": (18.0, "est-prov", "U"),         # facts §2.3: ~18 Mt
     "130000": (340.81, "nbs-prov", "V"),
@@ -151,6 +156,24 @@ PROVINCE_ISW = {  # code: (Mt, source key, confidence)
 }
 NATIONAL_ISW = {2020: (3680, "V"), 2021: (3970, "U"), 2022: (4110, "U")}  # [mee-trend], Mt
 TREND = {y: NATIONAL_ISW[y][0] / NATIONAL_ISW[2020][0] for y in YEARS}
+
+# Sourced statistics and factors (scripts/dataset/, formats in the file header of each and in
+# SOURCES.md). A published provincial figure of a year replaces the estimate of that year; a
+# province published for another year only follows the national trend from it; activity ×
+# factor gives the materials it can (steel slag, BF slag, coal gangue), the rest of the
+# provincial total (the residual) is split by SPLIT over the other materials.
+DATASET_INPUTS = ROOT / "scripts" / "dataset"
+STATISTICS = DATASET_INPUTS / "statistics.csv"
+STATISTICS_PREFECTURE = DATASET_INPUTS / "statistics-prefecture.csv"
+FACTORS = DATASET_INPUTS / "factors.csv"
+STATISTICS_COLUMNS = ["region", "year", "item", "value", "unit", "tolerance", "source",
+                      "confidence", "note"]
+FACTORS_COLUMNS = ["material", "activity", "value", "unit", "source", "confidence", "note"]
+STATISTICS_ITEMS = {"isw_generated": "Mt", "isw_utilized": "Mt", "isw_disposed": "Mt",
+                    "isw_stored": "Mt", "crude_steel": "Mt", "pig_iron": "Mt", "raw_coal": "Mt",
+                    "alumina": "Mt", "cement": "Mt", "clinker": "Mt", "thermal_power": "TWh",
+                    "nev_sales": "thousand vehicles", "nev_stock": "thousand vehicles"}
+ACTIVITY_ROOM = 0.9  # activity-derived materials take at most 90% of a provincial total [U]
 
 ISW = ("tailings", "waste_rock", "steel_slag", "bf_slag", "other_slag", "fly_ash",
        "furnace_slag", "coal_gangue", "fgd_gypsum", "phosphogypsum", "red_mud")
@@ -787,10 +810,13 @@ FACILITIES += [(fid, site, "scrap_processing", 2021, cap, 0, C,
 #       region rate) × its 2020 generation − the intake capacity of the facilities listed above;
 #    b) the room goes to routes by fixed shares; backfill and gangue power sit at the generator
 #       site (their waste cannot bear a haul), product routes at the province's two largest rooms;
-#    c) all shares are scaled by one factor so that the existing capacity of the dataset to take
-#       ISW adds up to the region's estimated utilization (REGION_UTILIZED).
+#    c) each province's shares are scaled by one factor so that the existing capacity of the
+#       dataset to take ISW in the province adds up to its utilization of 2020
+#       (utilization_targets: the published figure, else the published rate of another year,
+#       else the estimated rate PROVINCE_RATE), no route above CELL_CAP of what it takes;
+#    d) 2021 and 2022: new rows of the same routes (year 2021 / 2022) add what that year's target
+#       grows (capacity does not freeze at 2020 while generation grows) [sp-cap-growth].
 # ---------------------------------------------------------------------------------------------
-REGION_UTILIZED = (830.0, "region-utilized", "U")  # Mt/yr ~2020: midpoint of 800–860 (facts §2.3, §8)
 PROVINCE_RATE = {  # share of ISW generation utilized, ~2020 [prov-rates, U except Tianjin's rate V]
     "110000": 0.70, "120000": 0.995, "130000": 0.575, "140000": 0.425, "150000": 0.375,
     "370000": 0.80, "410000": 0.75,
@@ -867,23 +893,203 @@ CORRIDORS = [  # illustrative policy: minimum rail share of tonnes [corridor-ill
 
 
 # ---------------------------------------------------------------------------------------------
-def allocate(province: str, material: str, total: float) -> tuple[dict[str, float], float]:
-    """Split a province-material total to prefectures; returns (Mt by prefecture, anchor scale)."""
+def allocate(province: str, material: str, total: float, fixed: dict[str, float] | None = None
+             ) -> tuple[dict[str, float], float]:
+    """Split a province-material total to prefectures; returns (Mt by prefecture, fixed scale).
+
+    ``fixed`` = prefecture figures (city figures of ANCHORS, or published prefecture statistics)
+    kept exactly when they fit (ANCHOR_ROOM); default: the ANCHORS of ``material``."""
     sector = SECTOR[material]
     weights = dict(WEIGHTS[province].get(sector, {}))
-    anchors = {p: v for (p, m), (v, _, _) in ANCHORS.items() if m == material and parent_of(p) == province}
+    anchors = ({p: v for (p, m), (v, _, _) in ANCHORS.items() if m == material and parent_of(p) == province}
+               if fixed is None else dict(fixed))
     for p in anchors:
         weights.pop(p, None)
     if not weights and not anchors:
         raise ValueError(f"no prefecture weights for {province} {material}")
-    fixed = sum(anchors.values())
-    if fixed <= ANCHOR_ROOM * total and weights:
-        rest = total - fixed
+    fixed_sum = sum(anchors.values())
+    if fixed_sum <= ANCHOR_ROOM * total and weights:
+        rest = total - fixed_sum
         wsum = sum(weights.values())
         out = dict(anchors) | {p: rest * w / wsum for p, w in weights.items()}
         return out, 1.0
-    scale = total / (fixed + sum(weights.values()))  # anchors become weights on the same scale
+    scale = total / (fixed_sum + sum(weights.values()))  # anchors become weights on the same scale
     return {p: v * scale for p, v in (anchors | weights).items()}, scale
+
+
+def _input_error(path: Path, line: int, column: str, value: object, expected: str) -> ValueError:
+    """A located error for a bad cell of a dataset input file (zh and en)."""
+    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return ValueError(f"{name} 第 {line} 行 {column} 列：{value!r}，应为 {expected} / "
+                      f"{name}, row {line}, column {column}: {value!r}, expected {expected}")
+
+
+KEY_RE = re.compile(r"[a-z][a-z0-9.-]*")
+
+
+def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
+    """A statistics file (statistics.csv, statistics-prefecture.csv) as {(region, year, item):
+    row}, every cell checked; {} when the file does not exist."""
+    if not path.exists():
+        return {}
+    out: dict[tuple[str, int, str], dict] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != STATISTICS_COLUMNS:
+            raise _input_error(path, 1, "header", reader.fieldnames, ",".join(STATISTICS_COLUMNS))
+        for line, r in enumerate(reader, start=2):
+            if None in r or None in r.values():
+                raise _input_error(path, line, "note", r.get(None) or "", f"{len(STATISTICS_COLUMNS)} cells "
+                                   "(a cell with a comma must be quoted / 含逗号的单元格须加引号)")
+            if r["region"] not in PROVINCE_OF:
+                raise _input_error(path, line, "region", r["region"], "a province or prefecture code of the dataset")
+            try:
+                year = int(r["year"])
+            except ValueError:
+                raise _input_error(path, line, "year", r["year"], "a year such as 2020") from None
+            item = r["item"]
+            material = item.removeprefix("isw_")
+            # isw_<something> that is no single catalog material (e.g. tailings and waste rock
+            # together) is kept but not used by the build (only isw_<ISW material> rows are)
+            unit = STATISTICS_ITEMS.get(item) or ("Mt" if item.startswith("isw_") and material else "")
+            if not unit:
+                raise _input_error(path, line, "item", item, "isw_generated/utilized/disposed/stored, "
+                                   "isw_<ISW material>, or an activity item (crude_steel, raw_coal, …)")
+            if r["unit"] != unit:
+                raise _input_error(path, line, "unit", r["unit"], unit)
+            try:
+                value = float(r["value"])
+                tolerance = float(r["tolerance"]) if r["tolerance"].strip() else None
+            except ValueError:
+                raise _input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
+                                   "numbers (tolerance may be blank)") from None
+            if value < 0 or (tolerance is not None and not 0 <= tolerance < 1):
+                raise _input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
+                                   "value ≥ 0 and 0 ≤ tolerance < 1")
+            if not KEY_RE.fullmatch(r["source"]):
+                raise _input_error(path, line, "source", r["source"], "one source key (lower case)")
+            if r["confidence"] not in ("V", "P", "U"):
+                raise _input_error(path, line, "confidence", r["confidence"], "V, P or U")
+            key = (r["region"], year, item)
+            if key in out:
+                raise _input_error(path, line, "region/year/item", key, "one row per region, year and item")
+            out[key] = {"region": r["region"], "year": year, "item": item, "value": value,
+                        "tolerance": tolerance, "source": r["source"], "confidence": r["confidence"],
+                        "note": r["note"]}
+    return out
+
+
+def read_factors(path: Path = FACTORS) -> dict[tuple[str, str], dict]:
+    """factors.csv as {(material, activity): row}: t of a waste per unit of an activity."""
+    out: dict[tuple[str, str], dict] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != FACTORS_COLUMNS:
+            raise _input_error(path, 1, "header", reader.fieldnames, ",".join(FACTORS_COLUMNS))
+        for line, r in enumerate(reader, start=2):
+            if r["material"] not in ISW:
+                raise _input_error(path, line, "material", r["material"], "an industrial-waste material code")
+            if r["activity"] not in STATISTICS_ITEMS:
+                raise _input_error(path, line, "activity", r["activity"], "an activity item of statistics.csv")
+            try:
+                value = float(r["value"])
+            except ValueError:
+                raise _input_error(path, line, "value", r["value"], "a number") from None
+            if not 0 < value < 10:
+                raise _input_error(path, line, "value", r["value"], "0 < t per unit < 10")
+            if not KEY_RE.fullmatch(r["source"]) or r["confidence"] not in ("V", "P", "U"):
+                raise _input_error(path, line, "source/confidence", (r["source"], r["confidence"]),
+                                   "one source key and V, P or U")
+            out[(r["material"], r["activity"])] = {**r, "value": value}
+    return out
+
+
+def cite(row: dict) -> str:
+    """The source cell fragment of a statistic or factor row: ``[key] [V]``."""
+    return f"[{row['source']}] [{row['confidence']}]"
+
+
+def province_isw(prov: str, year: int, stats: dict) -> tuple[float, str, list[str], str]:
+    """Provincial ISW generation of a year, Mt: the published figure of that year; else the
+    province's nearest published year × the national trend; else the estimate × the trend.
+    Returns (Mt, source cell, source keys, confidence)."""
+    row = stats.get((prov, year, "isw_generated"))
+    if row:
+        return row["value"], cite(row), [row["source"]], row["confidence"]
+    published = sorted(y for (r, y, i) in stats if r == prov and i == "isw_generated")
+    if published:
+        y0 = min(published, key=lambda y: (abs(y - year), y))
+        r0 = stats[(prov, y0, "isw_generated")]
+        mt = r0["value"] * NATIONAL_ISW[year][0] / NATIONAL_ISW[y0][0]
+        return (mt, f"{cite(r0)} ({y0}) × [mee-trend] {y0}→{year} [U]", [r0["source"], "mee-trend"], "U")
+    mt, src, conf = PROVINCE_ISW[prov]
+    if year == 2020:
+        return mt, f"[{src}] [{conf}]", [src], conf
+    return mt * TREND[year], f"[{src}] [{conf}] × [mee-trend] [U]", [src, "mee-trend"], "U"
+
+
+def material_totals(prov: str, year: int, totals: dict[int, tuple[float, str]], stats: dict,
+                    factors: dict) -> tuple[dict[str, tuple[float, str]], dict]:
+    """Split a provincial ISW total into materials: a published provincial material figure, else
+    activity × factor where both are sourced (a year without the activity figure keeps the
+    material's share of the provincial total from the nearest year with it); the residual
+    (total − those) over the other materials by SPLIT [est-split].
+    ``totals`` = {year: (provincial total Mt, its source cell)}. Returns ({material: (Mt,
+    source cell)}, residual note)."""
+    total, total_cite = totals[year]
+    derived: dict[str, tuple[float, str]] = {}
+    for (material, activity), f in sorted(factors.items()):
+        a = stats.get((prov, year, activity))
+        if a:
+            derived[material] = (a["value"] * f["value"],
+                                 f"{cite(a)} {activity} {a['value']:g} Mt × {cite(f)} {f['value']:g} t/t")
+            continue
+        have = sorted(y for y in totals if (prov, y, activity) in stats)
+        if have:
+            y0 = min(have, key=lambda y: (abs(y - year), y))
+            a = stats[(prov, y0, activity)]
+            derived[material] = (a["value"] * f["value"] * total / totals[y0][0],
+                                 f"{cite(a)} {activity} {a['value']:g} Mt ({y0}) × {cite(f)} "
+                                 f"{f['value']:g} t/t, × provincial total {year}/{y0} [U]")
+    for material in ISW:
+        d = stats.get((prov, year, f"isw_{material}"))
+        if d:
+            derived[material] = (d["value"], cite(d))
+    fixed = sum(v for v, _ in derived.values())
+    scale = min(1.0, ACTIVITY_ROOM * total / fixed) if fixed else 1.0
+    if scale < 1.0:
+        derived = {m: (v * scale, f"{c} scaled ×{scale:.3f} into {total_cite} [U]")
+                   for m, (v, c) in derived.items()}
+    others = {m: s for m, s in SPLIT[prov].items() if m not in derived}
+    rest = total - sum(v for v, _ in derived.values())
+    osum = sum(others.values())
+    out = dict(derived) | {m: (rest * s / osum, f"{total_cite} − activity-derived materials, "
+                                                 f"residual × [est-split] [U]")
+                           for m, s in others.items()}
+    note = {"province": prov, "year": year, "total": total, "derived": {m: v for m, (v, _) in derived.items()},
+            "residual": rest, "scale": scale}
+    return out, note
+
+
+def fixed_cells(prov: str, material: str, year: int, pref_stats: dict
+                ) -> dict[str, tuple[float, str, str]]:
+    """Prefecture figures kept exactly for a province-material-year: ANCHORS (city figures, any
+    year) replaced by published prefecture statistics of that year where statspref found one."""
+    out = {p: (v, f"[{src}] city figure [{conf}]", conf) for (p, m), (v, src, conf) in ANCHORS.items()
+           if m == material and parent_of(p) == prov}
+    published: dict[str, list[int]] = defaultdict(list)
+    for (p, y, item) in pref_stats:
+        if item == f"isw_{material}" and parent_of(p) == prov:
+            published[p].append(y)
+    for p, years in sorted(published.items()):  # that year's figure, else the nearest year's
+        y0 = min(years, key=lambda y: (abs(y - year), y))
+        r = pref_stats[(p, y0, f"isw_{material}")]
+        if y0 == year:
+            out[p] = (r["value"], f"{cite(r)} prefecture statistic", r["confidence"])
+        else:  # a figure of another year applied: at best P
+            conf = "U" if r["confidence"] == "U" else "P"
+            out[p] = (r["value"], f"{cite(r)} prefecture statistic of {y0} used for {year} [{conf}]", conf)
+    return out
 
 
 def r6(x: float) -> float:
@@ -924,22 +1130,47 @@ def generator_site(pref: str, sector: str) -> str:
     return f"G-{pref}-{sector}"
 
 
-def isw_by_prefecture(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]
+def isw_by_prefecture(supplies: list[dict], sites: dict[str, dict], facilities: list[dict],
+                      year: int = 2020
                       ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
-    """(prefecture, waste) → 2020 generation, and → intake capacity of the existing facilities
-    listed so far, both in Mt/yr."""
+    """(prefecture, waste) → generation of ``year``, and → intake capacity of the existing
+    facilities listed so far that operate in ``year``, both in Mt/yr."""
     inputs = read_process_inputs()
     gen: dict[tuple[str, str], float] = defaultdict(float)
     for s in supplies:
-        if s["year"] == 2020 and s["material"] in ISW:
+        if s["year"] == year and s["material"] in ISW:
             gen[(sites[s["site"]]["region"], s["material"])] += s["generation_t"] / MT
     existing: dict[tuple[str, str], float] = defaultdict(float)
     for f in facilities:
-        if f["candidate"] == "false":
+        if f["candidate"] == "false" and f["year"] <= year:
             for material, rate in inputs[f["process"]].items():
                 if material in ISW:
                     existing[(sites[f["site"]]["region"], material)] += f["capacity_t"] / MT * rate
     return gen, existing
+
+
+def utilization_targets(gen_prov: dict[tuple[str, int], float], stats: dict
+                        ) -> dict[tuple[str, int], tuple[float, str]]:
+    """ISW utilization of each province and year the existing capacity is calibrated to, Mt:
+    the published figure of that year; else the published rate of the nearest year × this
+    year's generation; else the estimated rate [prov-rates] × this year's generation."""
+    out = {}
+    for prov in PROVINCE_ISW:
+        published = sorted(y for (r, y, i) in stats if r == prov and i == "isw_utilized")
+        for year in YEARS:
+            g = gen_prov[(prov, year)]
+            if year in published:
+                row = stats[(prov, year, "isw_utilized")]
+                out[(prov, year)] = (row["value"], cite(row))
+            elif published:
+                y0 = min(published, key=lambda y: (abs(y - year), y))
+                row = stats[(prov, y0, "isw_utilized")]
+                rate = row["value"] / gen_prov[(prov, y0)]
+                out[(prov, year)] = (rate * g, f"{cite(row)} rate {rate:.3f} of {y0} × generation {year}")
+            else:
+                out[(prov, year)] = (PROVINCE_RATE[prov] * g, f"[prov-rates] rate {PROVINCE_RATE[prov]} [U] "
+                                                               f"× generation {year}")
+    return out
 
 
 def co_located_shares(material: str, room: float) -> dict[str, float]:
@@ -950,20 +1181,32 @@ def co_located_shares(material: str, room: float) -> dict[str, float]:
     return {r: share for r, share in SPLITS[material].items() if r not in HUB_ROUTES}
 
 
-def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[dict]
+def isw_intake(process: str, capacity_mt: float, inputs: dict[str, dict[str, float]]) -> float:
+    """Mt/yr of industrial waste a facility of ``process`` takes at ``capacity_mt`` of input."""
+    return capacity_mt * sum(rate for m, rate in inputs[process].items() if m in ISW)
+
+
+def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[dict], stats: dict
                 ) -> tuple[list[dict], list[dict]]:
     """Calibrated existing capacity of the bulk routes (section 6): facility rows and, per
-    province, the figures of the calibration (for SOURCES.md)."""
+    province, the figures of the calibration (for SOURCES.md). Each province's existing ISW
+    intake is calibrated to its utilization target of 2020 (utilization_targets); in 2021 and
+    2022 new rows of the same routes (year 2021 / 2022) add what the target grows."""
     inputs, processes = read_process_inputs(), read_processes()
     gen, existing = isw_by_prefecture(supplies, sites, facilities)
-    gen_prov: dict[str, float] = defaultdict(float)
-    for (pref, _), mt in gen.items():
-        gen_prov[PROVINCE_OF[pref]] += mt
-    region_rate = sum(PROVINCE_RATE[p] * g for p, g in gen_prov.items()) / sum(gen_prov.values())
+    gen_by_year = {y: isw_by_prefecture(supplies, sites, facilities, y) for y in YEARS}
+    gen_prov: dict[tuple[str, int], float] = defaultdict(float)
+    for y, (g, _) in gen_by_year.items():
+        for (pref, _), mt in g.items():
+            gen_prov[(PROVINCE_OF[pref], y)] += mt
+    targets = utilization_targets(gen_prov, stats)
+    rate_of = {p: targets[(p, 2020)][0] / gen_prov[(p, 2020)] for p in PROVINCE_ISW}
+    region_rate = (sum(targets[(p, 2020)][0] for p in PROVINCE_ISW)
+                   / sum(gen_prov[(p, 2020)] for p in PROVINCE_ISW))
     room = {}
     for (pref, material), mt in sorted(gen.items()):
         if material in TYPE_RATE:
-            share = min(CELL_CAP, TYPE_RATE[material][0] * PROVINCE_RATE[PROVINCE_OF[pref]] / region_rate)
+            share = min(CELL_CAP, TYPE_RATE[material][0] * rate_of[PROVINCE_OF[pref]] / region_rate)
             room[(pref, material)] = max(0.0, share * mt - existing[(pref, material)])
 
     raw: list[tuple[str, str, float]] = []  # (route, prefecture, input capacity before scaling)
@@ -991,11 +1234,44 @@ def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[d
         pref = max((g, p) for (p, m), g in gen.items() if m == "fgd_gypsum" and PROVINCE_OF[p] == prov)[1]
         boards.append(("plasterboard", pref, residents * PLASTERBOARD_PER_CAPITA
                        / float(processes["fgd_gypsum_products"]["mass_yield"])))
-    isw_existing = sum(existing.values())
-    scale = (REGION_UTILIZED[0] - isw_existing - sum(c for *_, c in boards)) / sum(c for *_, c in raw)
+
+    def limit(route: str, pref: str, year: int) -> float:
+        """Most input capacity a route may hold: co-located routes at most CELL_CAP of every
+        waste they take at their prefecture, product routes of the province's generation."""
+        g = gen_by_year[year][0]
+        process, material, _ = ROUTES[route]
+        if route in HUB_ROUTES:
+            prov_gen = sum(v for (p, m), v in g.items() if m == material and PROVINCE_OF[p] == PROVINCE_OF[pref])
+            return CELL_CAP * prov_gen / inputs[process][material]
+        return min(CELL_CAP * g[(pref, m)] / rate for m, rate in inputs[process].items())
+
+    caps: dict[tuple[str, str], float] = {}
+    scales: dict[str, float] = {}
+    for prov in PROVINCE_ISW:  # 2020: scale the province's routes to its target, within limits
+        mine = [(route, pref, c) for route, pref, c in raw if PROVINCE_OF[pref] == prov]
+        own = sum(v for (p, _), v in existing.items() if PROVINCE_OF[p] == prov)
+        board = sum(isw_intake("fgd_gypsum_products", c, inputs) for _, p, c in boards if PROVINCE_OF[p] == prov)
+        need = max(0.0, targets[(prov, 2020)][0] - own - board)
+        clipped: dict[tuple[str, str], float] = {}
+        scale = 0.0
+        for _ in range(len(mine) + 1):
+            free = [(r, p, c) for r, p, c in mine if (r, p) not in clipped]
+            intake = sum(isw_intake(ROUTES[r][0], c, inputs) for r, p, c in free)
+            if not intake:
+                break
+            scale = max(0.0, need - sum(isw_intake(ROUTES[r][0], clipped[(r, p)], inputs) for r, p in clipped)) / intake
+            over = [(r, p) for r, p, c in free if c * scale > limit(r, p, 2020)]
+            if not over:
+                break
+            clipped |= {(r, p): limit(r, p, 2020) for r, p in over}
+        scales[prov] = scale
+        caps |= {(r, p): clipped.get((r, p), c * scale) for r, p, c in mine}
+    caps |= {(r, p): c for r, p, c in boards}
 
     rows = []
-    for route, pref, cap in sorted([(r, p, c * scale) for r, p, c in raw] + boards):
+    for (route, pref), cap in sorted(caps.items()):
+        if cap <= 0:
+            continue
         process, material, sector = ROUTES[route]
         if route not in HUB_ROUTES and route != "plasterboard":  # routes that cannot haul
             for m, rate in inputs[process].items():
@@ -1005,24 +1281,63 @@ def bulk_routes(supplies: list[dict], sites: dict[str, dict], facilities: list[d
         how = (f"[plasterboard-market] {PLASTERBOARD_PER_CAPITA} t board per resident × "
                f"[census-2020] residents of {NAME[prov][1]}, at its largest FGD gypsum generation "
                "[U]" if route == "plasterboard" else
-               f"[bulk-calibration] share of {NAME[prov][1]}'s {material} room: "
-               f"{TYPE_RATE[material][0]} [{TYPE_RATE[material][1]}] × province rate "
-               f"{PROVINCE_RATE[prov]} [prov-rates] / region {region_rate:.3f}, scaled ×{scale:.3f} "
-               f"to [region-utilized] [U]")
+               f"[bulk-calibration] share of {NAME[prov][1]}'s {material} room "
+               f"({TYPE_RATE[material][0]} [{TYPE_RATE[material][1]}] × province rate / region rate), "
+               f"scaled to the province's 2020 utilization {targets[(prov, 2020)][0]:.2f} Mt "
+               f"({targets[(prov, 2020)][1]}) [U]")
         rows.append({"id": f"F-{pref}-{route}", "site": generator_site(pref, sector),
                      "process": process, "year": BULK_YEAR, "capacity_t": r6(cap * MT),
                      "expandable": "false", "max_capacity_t": 0.0, "capex": "", "fixed_cost": 0.0,
                      "candidate": "false", "source": f"{how}; sited at the generator [U]"})
+
+    growth_notes = []
+    held = {(r, p): c for (r, p), c in caps.items() if r != "plasterboard" and c > 0}
+    for year in YEARS[1:]:  # capacity over time: new rows carry the growth of each target
+        _, existing_y = gen_by_year[year]
+        for prov in PROVINCE_ISW:
+            mine = {k: c for k, c in held.items() if PROVINCE_OF[k[1]] == prov}
+            own = sum(v for (p, _), v in existing_y.items() if PROVINCE_OF[p] == prov)
+            board = sum(isw_intake("fgd_gypsum_products", c, inputs) for _, p, c in boards if PROVINCE_OF[p] == prov)
+            have = own + board + sum(isw_intake(ROUTES[r][0], c, inputs) for (r, _), c in mine.items())
+            target, tcite = targets[(prov, year)]
+            intake = sum(isw_intake(ROUTES[r][0], c, inputs) for (r, _), c in mine.items())
+            factor = max(0.0, target - have) / intake if intake else 0.0
+            added = 0.0
+            for route in ROUTES:  # one row per route: at the cell with the most headroom
+                cells = {p: c for (r, p), c in mine.items() if r == route}
+                want = sum(cells.values()) * factor
+                for pref in sorted(cells, key=lambda p: (cells[p] - limit(route, p, year), p)):
+                    inc = min(want, max(0.0, limit(route, pref, year) - held[(route, pref)]))
+                    if inc * MT < 1:
+                        continue
+                    want -= inc
+                    held[(route, pref)] += inc
+                    added += isw_intake(ROUTES[route][0], inc, inputs)
+                    process, material, sector = ROUTES[route]
+                    rows.append({"id": f"F-{pref}-{route}-{year}", "site": generator_site(pref, sector),
+                                 "process": process, "year": year, "capacity_t": r6(inc * MT),
+                                 "expandable": "false", "max_capacity_t": 0.0, "capex": "",
+                                 "fixed_cost": 0.0, "candidate": "false",
+                                 "source": f"[sp-cap-growth] growth of {NAME[prov][1]}'s utilization to "
+                                           f"{target:.2f} Mt in {year} ({tcite}): ×{factor:.4f} of the "
+                                           f"province's {route} capacity [U]; sited at the generator [U]"})
+            growth_notes.append({"province": prov, "year": year, "target": target, "cite": tcite,
+                                 "before": have, "added": added})
+
     notes = []
     for prov in PROVINCE_ISW:
-        mine = [r for r in rows if PROVINCE_OF[r["id"].split("-")[1]] == prov]
+        mine = [r for r in rows if PROVINCE_OF[r["id"].split("-")[1]] == prov and r["year"] == BULK_YEAR]
         notes.append({
-            "province": prov, "generation": gen_prov[prov], "rate": PROVINCE_RATE[prov],
+            "province": prov, "generation": gen_prov[(prov, 2020)], "rate": rate_of[prov],
             "existing": sum(v for (p, _), v in existing.items() if PROVINCE_OF[p] == prov),
             "routes": {route: sum(r["capacity_t"] for r in mine if r["id"].endswith(route)) / MT
                        for route in ROUTES},
+            "target": targets[(prov, 2020)], "scale": scales[prov],
         })
-    notes.append({"scale": scale, "region_rate": region_rate, "existing": isw_existing})
+    raw_total = sum(c for *_, c in raw)
+    notes.append({"scale": sum(c for (r, _), c in caps.items() if r != "plasterboard") / raw_total,
+                  "region_rate": region_rate, "existing": sum(existing.values()),
+                  "growth": growth_notes, "targets": targets, "gen": dict(gen_prov)})
     return rows, notes
 
 
@@ -1217,6 +1532,82 @@ def plants_markdown(notes: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def prefecture_totals(prov: str, allocs: dict[str, dict], pref_stats: dict, calibration: list[dict]
+                      ) -> dict[tuple[str, str, int], str]:
+    """A prefecture's published ISW generation of a model year (statistics-prefecture.csv,
+    ``isw_generated``) is met by scaling its weight-split materials (not its fixed figures); the
+    other prefectures of the province give or take the difference pro rata, so the provincial
+    totals stay. ``allocs`` = {material: {year: (by_pref, scale, fixed, cite)}}, changed in place;
+    returns {(material, prefecture, year): how it was scaled}."""
+    scaled: dict[tuple[str, str, int], str] = {}
+    prov_total = {y: sum(sum(a[y][0].values()) for a in allocs.values()) for y in YEARS}
+    published: dict[str, list[int]] = defaultdict(list)  # model years only: other years' scope differs
+    for (pref, year, item) in pref_stats:
+        if item == "isw_generated" and parent_of(pref) == prov and year in YEARS:
+            published[pref].append(year)
+    for pref, year in [(p, y) for p in sorted(published) for y in YEARS]:
+        y0 = min(published[pref], key=lambda y: (abs(y - year), y))
+        row = dict(pref_stats[(pref, y0, "isw_generated")])
+        if y0 != year:  # the prefecture keeps its share of the province from the published year
+            row["value"] *= prov_total[year] / prov_total[y0]
+            row["confidence"] = "U"
+        fixed = sum(a[year][0].get(pref, 0.0) for a in allocs.values() if pref in a[year][2] and a[year][1] == 1.0)
+        free = {m: a[year][0].get(pref, 0.0) for m, a in allocs.items()
+                if not (pref in a[year][2] and a[year][1] == 1.0)}
+        room = {m: sum(v for p, v in a[year][0].items() if p != pref and p not in a[year][2])
+                for m, a in allocs.items() if m in free}
+        want = row["value"] - fixed
+        if want < 0 or not sum(free.values()):
+            raise ValueError(f"statistics-prefecture.csv: {pref} {year} isw_generated {row['value']} Mt "
+                             f"is below its fixed material figures ({fixed:.2f} Mt) or it makes no "
+                             f"weight-split material / 低于其已定物料数或无可调物料")
+        k = want / sum(free.values())
+        for m, v in free.items():  # others give or take v × (k − 1) pro rata, never below zero
+            delta = v * (k - 1)
+            if room[m] < delta:
+                raise ValueError(f"statistics-prefecture.csv: {pref} {year} isw_generated {row['value']} Mt "
+                                 f"needs more {m} than the other prefectures of {prov} make / 超出全省其余地市产生量")
+            by_pref = allocs[m][year][0]
+            for p in by_pref:
+                if p != pref and p not in allocs[m][year][2] and room[m]:
+                    by_pref[p] -= delta * by_pref[p] / room[m]
+            by_pref[pref] = v * k
+            scaled[(m, pref, year)] = f"scaled ×{k:.3f} to {cite(row)} prefecture total"
+        if y0 == year:
+            calibration.append({"scope": pref, "material": "", "year": year, "quantity": r6(row["value"] * MT),
+                                "source": row["source"], "confidence": row["confidence"]})
+    return scaled
+
+
+def statistics_markdown(tables: dict[str, list[dict]]) -> str:
+    """SOURCES.md section of the statistics: provincial ISW by year (published or how derived),
+    the activity-derived materials and the residual split by est-split, and the utilization
+    capacity per province and year against its target (2021/2022 rows added)."""
+    *_, total = tables["_bulk"]
+    lines = ["", "Statistics (scripts/dataset/statistics.csv, factors.csv): provincial ISW generation "
+             "by year, the materials derived from activity × factor, and the residual that "
+             "[est-split] spreads over the other materials (Mt).", "",
+             "| province | year | ISW generation | activity-derived | residual (est-split) |",
+             "|---|---|---|---|---|"]
+    for n in total["isw"]:
+        derived = ", ".join(f"{m} {v:.2f}" for m, v in n["derived"].items()) or "—"
+        if n["scale"] < 1:
+            derived += f" (scaled ×{n['scale']:.3f})"
+        lines.append(f"| {NAME[n['province']][1]} | {n['year']} | {n['total']:.2f} | {derived} | "
+                     f"{n['residual']:.2f} |")
+    lines += ["", "Utilization capacity (existing ISW intake, Mt/yr) against each province's target; "
+              "2021 and 2022 add new route rows [sp-cap-growth].", "",
+              "| province | year | generation | target | basis of the target | capacity before | added |",
+              "|---|---|---|---|---|---|---|"]
+    for n in tables["_bulk"][:-1]:
+        lines.append(f"| {NAME[n['province']][1]} | 2020 | {total['gen'][(n['province'], 2020)]:.2f} | "
+                     f"{n['target'][0]:.2f} | {n['target'][1]} | | scale ×{n['scale']:.3f} |")
+    for g in total["growth"]:
+        lines.append(f"| {NAME[g['province']][1]} | {g['year']} | {total['gen'][(g['province'], g['year'])]:.2f} | "
+                     f"{g['target']:.2f} | {g['cite']} | {g['before']:.2f} | {g['added']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def build() -> dict[str, list[dict]]:
     sites: dict[str, dict] = {}
     supplies: list[dict] = []
@@ -1236,22 +1627,45 @@ def build() -> dict[str, list[dict]]:
                       "source": source}
 
     # ---- industrial solid waste -------------------------------------------------------------
-    for prov, (total_mt, src, conf) in PROVINCE_ISW.items():
-        shares = SPLIT[prov]
-        if abs(sum(shares.values()) - 100) > 1e-9:
-            raise ValueError(f"split of {prov} sums to {sum(shares.values())}")
+    stats = read_statistics(STATISTICS)
+    pref_stats = read_statistics(STATISTICS_PREFECTURE)
+    factors = read_factors()
+    isw_notes: list[dict] = []  # residual of the activity split, per province and year
+    for prov in PROVINCE_ISW:
+        if abs(sum(SPLIT[prov].values()) - 100) > 1e-9:
+            raise ValueError(f"split of {prov} sums to {sum(SPLIT[prov].values())}")
+        by_year: dict[int, dict[str, tuple[float, str]]] = {}
+        totals: dict[int, tuple[float, str]] = {}
         for year in YEARS:
-            calibration.append({"scope": prov, "material": "", "year": year,
-                                "quantity": r6(total_mt * MT * TREND[year]),
-                                "source": src if year == 2020 else f"{src}; mee-trend",
-                                "confidence": conf if year == 2020 else "U"})
-        for material, share in shares.items():
-            mat_total = total_mt * share / 100
-            by_pref, scale = allocate(prov, material, mat_total)
-            if scale != 1.0:
-                notes.append({"province": prov, "material": material, "scale": scale})
-            for pref, mt in sorted(by_pref.items()):
-                sector = SECTOR[material]
+            total, total_cite, keys, conf = province_isw(prov, year, stats)
+            totals[year] = (total, total_cite)
+            calibration.append({"scope": prov, "material": "", "year": year, "quantity": r6(total * MT),
+                                "source": "; ".join(keys), "confidence": conf})
+        for year in YEARS:
+            by_year[year], note = material_totals(prov, year, totals, stats, factors)
+            isw_notes.append(note)
+        materials = list(SPLIT[prov]) + sorted({m for y in YEARS for m in by_year[y]} - set(SPLIT[prov]))
+        allocs: dict[str, dict[int, tuple]] = {}
+        for material in materials:
+            alloc = allocs[material] = {}
+            for year in YEARS:
+                fixed = fixed_cells(prov, material, year, pref_stats)
+                mat_total, mat_cite = by_year[year].get(material, (0.0, ""))
+                by_pref, scale = allocate(prov, material, mat_total, {p: v for p, (v, _, _) in fixed.items()})
+                alloc[year] = (by_pref, scale, fixed, mat_cite)
+                if scale != 1.0 and year == 2020:
+                    notes.append({"province": prov, "material": material, "scale": scale})
+                for pref, (value, fcite, fconf) in sorted(fixed.items()):  # kept exactly: checked
+                    if scale == 1.0 and (year == 2020 or "prefecture statistic" in fcite):
+                        calibration.append({"scope": pref, "material": material, "year": year,
+                                            "quantity": r6(value * MT),
+                                            "source": "; ".join(re.findall(r"\[([a-z][a-z0-9.-]+)\]", fcite)),
+                                            "confidence": fconf})
+        scaled = prefecture_totals(prov, allocs, pref_stats, calibration)
+        for material in materials:
+            sector, alloc = SECTOR[material], allocs[material]
+            single = len(WEIGHTS[prov].get(sector, {})) == 1
+            for pref in sorted({p for y in YEARS for p in alloc[y][0]}):
                 subs = SUBSITES.get((pref, sector)) or [("", 1.0, "", "", *offset(pref, SECTOR_NAME[sector][2]))]
                 for sub, sshare, szh, sen, lat, lon in subs:
                     sid = f"G-{pref}-{sector}" + (f"-{sub}" if sub else "")
@@ -1262,18 +1676,26 @@ def build() -> dict[str, list[dict]]:
                              source="[est-weights] aggregated generator; [gazetteer] coordinates")
                     stock_mt, stock_src = 0.0, ""
                     if (pref, material) in STOCKS:
-                        v, s, c = STOCKS[(pref, material)]
-                        stock_mt, stock_src = v * sshare, f"; stock [{s}] [{c}]"
+                        v, s_, c = STOCKS[(pref, material)]
+                        stock_mt, stock_src = v * sshare, f"; stock [{s_}] [{c}]"
                     for year in YEARS:
-                        anchor = ANCHORS.get((pref, material))
-                        how = (f"[{anchor[1]}] city figure [{anchor[2]}]" if anchor and scale == 1.0
-                               else f"[{src}] province total [{conf}] × [est-split] × [est-weights] [U]")
+                        by_pref, scale, fixed, mat_cite = alloc[year]
+                        if pref in fixed and scale == 1.0:
+                            how = fixed[pref][1]
+                        elif (material, pref, year) in scaled:
+                            how = f"{mat_cite}; to prefectures by [est-weights], {scaled[(material, pref, year)]} [U]"
+                        elif single and not fixed:
+                            how = f"{mat_cite}; the province is one unit for this sector"
+                        else:
+                            how = f"{mat_cite}; to prefectures by [est-weights] [U]"
+                        if sub:
+                            how += f"; sub-site share {sshare:g} [U]"
                         supplies.append({
                             "site": sid, "material": material, "year": year,
-                            "generation_t": r6(mt * sshare * MT * TREND[year]),
+                            "generation_t": r6(by_pref.get(pref, 0.0) * sshare * MT),
                             "stock_t": r6(stock_mt * MT), "stock_draw_max_t": r6(stock_mt * MT * STOCK_DRAW_SHARE),
                             "disposal_cost": DISPOSAL_COST[material], "must_use": "false",
-                            "source": how + ("" if year == 2020 else "; × [mee-trend] [U]") + stock_src,
+                            "source": how + stock_src,
                         })
     # Shanxi gangue stock: >1 Gt, split by 2020 gangue generation
     gangue = [s for s in supplies if s["material"] == "coal_gangue" and s["site"][2:4] == "14"]
@@ -1282,12 +1704,6 @@ def build() -> dict[str, list[dict]]:
         stock = SHANXI_GANGUE_STOCK[0] * MT * g2020[s["site"]] / sum(g2020.values())
         s["stock_t"], s["stock_draw_max_t"] = r6(stock), r6(stock * STOCK_DRAW_SHARE)
         s["source"] += f"; stock [{SHANXI_GANGUE_STOCK[1]}] split by gangue generation [U]"
-    for (pref, material), (value, src, conf) in ANCHORS.items():
-        _, scale = allocate(parent_of(pref), material,
-                            PROVINCE_ISW[parent_of(pref)][0] * SPLIT[parent_of(pref)][material] / 100)
-        if scale == 1.0:
-            calibration.append({"scope": pref, "material": material, "year": 2020,
-                                "quantity": r6(value * MT), "source": src, "confidence": conf})
 
     # ---- recycled resources and urban wastes ------------------------------------------------
     for prov, pshare in RECYCLED_PROVINCE.items():
@@ -1358,7 +1774,8 @@ def build() -> dict[str, list[dict]]:
                                 if candidate else "") + host_src,
             "host_output_t": r6(host_mt * MT),
         })
-    bulk, bulk_notes = bulk_routes(supplies, sites, facilities)
+    bulk, bulk_notes = bulk_routes(supplies, sites, facilities, stats)
+    bulk_notes[-1]["isw"] = isw_notes
     for f in bulk:
         add_role(f["site"], "facility")
     facilities += bulk
@@ -1588,7 +2005,8 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
               f"{len(tables['facilities'])} (candidates "
               f"{sum(f['candidate'] == 'true' for f in tables['facilities'])}), demand rows per year "
               f"{len(tables['demands']) // len(YEARS)}, terminals {len(tables['terminals'])}.")
-    return "\n".join(lines) + "\n" + counts + "\n" + plants_markdown(tables.get("_plants", []))
+    return ("\n".join(lines) + "\n" + counts + "\n" + statistics_markdown(tables)  # hook (statsprov)
+            + "\n" + plants_markdown(tables.get("_plants", [])))
 
 
 SOURCE_FILES = ROOT / "scripts" / "dataset"  # sources*.csv: the sources table, one file per owner
