@@ -813,7 +813,7 @@ FACILITIES = [
     ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.002, 0, C, "[plan] task 八 (Hebei); candidate, capacity [bat-capacity-est] [U]"),
     ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.001, 0, C, "[plan] task 八 (Inner Mongolia); candidate, capacity [bat-capacity-est] [U]"),
     # usable from 2020: retired batteries may not be disposed of in any planned year
-    ("C-tangshan-battery-recycling", "S-battery-tangshan", "battery_recycling", 2020, 0.006, 0, C, "[battery-candidates] candidate (Hebei's listed recycler is placed only by inference); capacity [bat-capacity-est] [U]"),
+    ("C-tangshan-battery-recycling", "S-battery-tangshan", "battery_recycling", 2020, 0.008, 0, C, "[battery-candidates] candidate (Hebei's listed recycler is placed only by inference); capacity [bat-capacity-est] [U]"),
     ("C-jinan-battery-recycling", "S-battery-jinan", "battery_recycling", 2020, 0.004, 0, C, "[battery-candidates] candidate (Shandong's listed firm is not placed); capacity [bat-capacity-est] [U]"),
     ("C-tangshan-kiln-msw", "S-kiln-tangshan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
     ("C-shijiazhuang-kiln-msw", "S-kiln-shijiazhuang", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
