@@ -295,7 +295,7 @@ def supplies(forecast: Forecast, scenario_supplies: pd.DataFrame, site_province:
                 out.append({**{c: s[c] for c in scenario_supplies.columns}, "year": int(y),
                             "generation_t": round(float(mass.loc[(p, y)]) * collection_rate * float(w), 1),
                             "source": (f"resynergy.batteries.forecast ({column}, {forecast.draws} draws, seed {forecast.seed}; "
-                                       f"inputs data/nev_national.csv, province_shares.csv, forecast_params.csv [U]) × collection rate "
+                                       f"inputs data/nev_national.csv, province_shares.csv, province_share_years.csv, forecast_params.csv [U]) × collection rate "
                                        f"{collection_rate:g} × site share {float(w):.3f} of {p} (from {int(s['year'])})")})
     return pd.DataFrame(out, columns=list(scenario_supplies.columns))
 
