@@ -33,9 +33,11 @@ import csv
 import math
 import re
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 from resynergy import datasets
+from resynergy.batteries import forecast
 from resynergy.scenario import uscc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,8 +335,9 @@ DISPOSAL_COST = {  # yuan/t, compliant storage or disposal before the environmen
 RECYCLED_REGION = {2020: 117.9, 2021: 119.4, 2022: 115.0}  # Mt: 2022 midpoint of 100–130 [recycled-region, U];
 # 2020/2021 = 2022 × national 380/371 and 385/371 [crra-national: 2021, 2022 V; 2020 U]
 RECYCLED_SHARE = {"scrap_steel": 70.0, "waste_paper": 17.0, "waste_plastics": 6.0,
-                  "scrap_aluminium": 3.0, "waste_tyres": 2.5, "scrap_copper": 1.3,
-                  "retired_batteries": 0.2}  # % of the total [recycled-mix, U]
+                  "scrap_aluminium": 3.0, "waste_tyres": 2.5, "scrap_copper": 1.3}  # % of the total
+# [recycled-mix, U]; retired batteries are not a share of it: they come from the NEV forecast
+# (battery_supplies), the one definition of the region's retired batteries
 RECYCLED_PROVINCE = {"130000": 24.5, "110000": 12.5, "120000": 8.2,  # 2014 shares [jjj-2014]
                      "370000": 25.0, "410000": 14.8, "140000": 7.5, "150000": 7.5}  # rest [U]
 CITY_SHARE = {  # province: {city: share} of its recycled resources [est-weights, U]
@@ -355,6 +358,145 @@ URBAN_PER_CAPITA = {"cd_waste": 1.2, "msw": 0.33, "sewage_sludge": 0.05,
                     "hazardous_waste": 0.015}  # t per resident per year [urban-percap, U]
 XIONGAN_CD = 5.0  # Mt/yr of construction waste during the build-out [xiongan-cd, U]
 URBAN_GROWTH = {2020: 1.0, 2021: 1.03, 2022: 1.05}  # [urban-percap, U]
+
+
+# ---------------------------------------------------------------------------------------------
+# Retired traction batteries (plan task 八). One definition: the region's retired batteries per
+# province and year are the central run of the NEV retirement forecast (resynergy.batteries.
+# forecast, inputs with their tags in its data/*.csv), spread over each province's large cities
+# by CITY_SHARE [bat-city-split, U]. Firms of MIIT's 新能源汽车废旧动力蓄电池综合利用行业规范条件
+# list in the seven provinces: scripts/dataset/plants-batteries.csv (those without a known place
+# are listed there and left out here). Markets for the products are sized from the same tonnage.
+# ---------------------------------------------------------------------------------------------
+BATTERY = forecast.MATERIAL
+BATTERY_PLANTS = ROOT / "scripts" / "dataset" / "plants-batteries.csv"
+BATTERY_PROCESSES = ("battery_cascade", "battery_recycling")
+BATTERY_MARKETS = {  # product: {demand node: share of the region's market} [bat-markets-est, U]
+    "battery_salts": {"D-zhengzhou": 1.0},  # precursor makers buy on a national market
+    "battery_modules": {"D-taiyuan": 0.5, "D-tianjin": 0.5},  # base-station backup and storage
+}
+
+
+@cache
+def battery_forecast() -> forecast.Forecast:
+    """The forecast's central run (no Monte Carlo draws: deterministic) up to the last year."""
+    return forecast.run(to=max(YEARS), draws=0)
+
+
+def battery_mass() -> dict[tuple[str, int], float]:
+    """Retired traction batteries (t) by (province, year) for YEARS, from the forecast."""
+    t = battery_forecast().table
+    t = t[t["year"].isin(YEARS)].groupby(["province", "year"])["retired_t"].sum()
+    return {(str(p), int(y)): float(v) for (p, y), v in t.items()}
+
+
+def battery_supplies() -> list[dict]:
+    """Supply rows of retired batteries at the city sites G-<city>-urban: the province's
+    forecast tonnage × the city's share of the province."""
+    mass, rows = battery_mass(), []
+    for prov, cities in CITY_SHARE.items():
+        for city, cshare in cities.items():
+            for year in YEARS:
+                rows.append({
+                    "site": f"G-{city}-urban", "material": BATTERY, "year": year,
+                    "generation_t": r6(mass[(prov, year)] * cshare), "stock_t": 0.0,
+                    "stock_draw_max_t": 0.0, "disposal_cost": DISPOSAL_COST[BATTERY], "must_use": "false",
+                    "source": f"[bat-forecast] {NAME[prov][1]} {year}: {mass[(prov, year)]:,.0f} t retired "
+                              f"(resynergy.batteries.forecast, central run) × city share {cshare:g} [bat-city-split] [U]",
+                })
+    return rows
+
+
+def battery_plants() -> list[dict]:
+    """Rows of scripts/dataset/plants-batteries.csv."""
+    with BATTERY_PLANTS.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def add_battery_plants(sites: dict[str, dict], facilities: list[dict]) -> list[dict]:
+    """Sites (with their operator) and existing facilities of the listed battery firms that have a
+    place; returns the rows left out for want of one. ValueError naming the file, row and column
+    for a process that is not a battery process or a missing capacity."""
+    unplaced = []
+    for i, r in enumerate(battery_plants(), start=2):
+        where = f"{BATTERY_PLANTS.name} row {i}"
+        if r["process"] not in BATTERY_PROCESSES:
+            raise ValueError(f"{where}, column process: {r['process']!r} is not one of {BATTERY_PROCESSES}")
+        if not r["lat"] or not r["lon"]:
+            unplaced.append(r)
+            continue
+        if not r["capacity_t"]:
+            raise ValueError(f"{where}, column capacity_t: a placed plant needs a capacity (t/yr)")
+        cascade = r["process"] == "battery_cascade"
+        sites[r["id"]] = {
+            "id": r["id"], "name_zh": f"{r['operator']}（动力电池{'梯次利用' if cascade else '再生利用'}）",
+            "name_en": f"{r['operator_en']} (battery {'second-life use' if cascade else 'recycling'})",
+            "org_uscc": r["uscc"], "operator": r["operator"], "region": r["region"],
+            "lat": float(r["lat"]), "lon": float(r["lon"]), "roles": "facility", "designation": "",
+            "source": f"{r['source']}; coordinates: {r['coord_basis']}",
+        }
+        facilities.append({
+            "id": "F-" + r["id"][2:], "site": r["id"], "process": r["process"], "year": int(r["year_from"]),
+            "capacity_t": r6(float(r["capacity_t"])), "expandable": "false", "max_capacity_t": 0.0,
+            "capex": "", "fixed_cost": 0.0, "candidate": "false",
+            "source": f"{r['source']} ({r['capacity_basis']} capacity) [{r['confidence']}]", "host_output_t": 0.0,
+        })
+    return unplaced
+
+
+def battery_demands() -> list[dict]:
+    """Demand rows of battery salts and second-life modules: catalog yield × the region's forecast
+    retired batteries of the year × the node's share, so the markets take what the region can make."""
+    yields = {}
+    with PROCESS_IO.open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["direction"] == "out" and r["process"] in BATTERY_PROCESSES:
+                yields[r["material"]] = (r["process"], float(r["rate"]))
+    mass, rows = battery_mass(), []
+    for product, nodes in BATTERY_MARKETS.items():
+        process, rate = yields[product]
+        for i, year in enumerate(YEARS):
+            region = sum(v for (_, y), v in mass.items() if y == year)
+            for sid, share in nodes.items():
+                rows.append({
+                    "site": sid, "material": product, "year": year, "quantity_t": r6(rate * region * share),
+                    "value": float(PREMIUM.get(sid, {}).get(product, PRICE[product])[i]), "must_meet": "false",
+                    "source": f"[bat-markets-est] {process} yield {rate:g} × the region's {region:,.0f} t of retired "
+                              f"batteries in {year} [bat-forecast] × share {share:g} [U]; "
+                              f"value {PRICE_SOURCE.get(product, '[prices-est] [U]')}",
+                })
+    return rows
+
+
+BATTERY_BEGIN, BATTERY_END = "<!-- batteries:begin -->", "<!-- batteries:end -->"
+
+
+def battery_markdown(tables: dict[str, list[dict]]) -> str:
+    """SOURCES.md block: the dataset's retired batteries by province and year (the forecast's
+    figures), the old 0.2 % share for comparison, and the plants and candidates that take them."""
+    mass, years = battery_mass(), list(YEARS)
+    lines = ["| province | " + " | ".join(f"{y} kt" for y in years) + " |", "|---|" + "---|" * len(years)]
+    for prov, *_ in PROVINCES:
+        lines.append(f"| {NAME[prov][1]} | " + " | ".join(f"{mass[(prov, y)] / 1e3:.1f}" for y in years) + " |")
+    region = {y: sum(v for (_, yy), v in mass.items() if yy == y) for y in years}
+    nat = battery_forecast().national_equivalent()
+    old = {y: RECYCLED_REGION[y] * MT * 0.2 / 100 for y in years}  # the former recycled-mix share
+    lines += ["| region | " + " | ".join(f"{region[y] / 1e3:.1f}" for y in years) + " |",
+              "| country (region ÷ its sales share) | " + " | ".join(f"{nat[y] / 1e3:.0f}" for y in years) + " |",
+              "| region, former 0.2 % of recycled resources | " + " | ".join(f"{old[y] / 1e3:.0f}" for y in years) + " |"]
+    fac = [f for f in tables["facilities"] if f["process"] in BATTERY_PROCESSES]
+    ops = {s["id"]: s.get("operator", "") for s in tables["sites"]}
+    lines += ["", "| facility | process | from | t/yr | operator |", "|---|---|---|---|---|"]
+    lines += [f"| {f['id']} | {f['process']} | {f['year']} | {f['capacity_t']:,.0f} | "
+              f"{ops.get(f['site']) or ('candidate' if f['candidate'] == 'true' else 'plan site')} |" for f in fac]
+    left = [r["operator"] for r in battery_plants() if not r["lat"]]
+    lines.append(f"\nListed firms not placed (no address found): {'、'.join(left) or 'none'}.")
+    return "\n".join(lines) + "\n"
+
+
+def with_battery_block(text: str, tables: dict[str, list[dict]]) -> str:
+    """SOURCES.md text with its batteries block rewritten."""
+    return replace_block(text, BATTERY_BEGIN, BATTERY_END, battery_markdown(tables))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,14 +577,12 @@ PLACES = [
      "[plan] task 八; site [U]"),
     ("S-battery-baoding", "保定动力电池梯次利用", "Baoding battery second-life use", "130600", 38.874,
      115.465, "", "[plan] task 八; site [U]"),
-    ("S-battery-xinxiang", "新乡动力电池回收利用", "Xinxiang battery recycling", "410700", 35.303, 113.927,
-     "", "[plan] task 八; site [U]"),
     ("S-battery-baotou", "包头动力电池梯次利用", "Baotou battery second-life use", "150200", 40.620,
      109.900, "", "[plan] task 八; site [U]"),
     # candidate licensed recycling plants near the largest sources, so that no retired battery
-    # need be disposed of (catalog materials.disposal_allowed = false) [battery-candidates, U]
-    ("S-battery-tianjin", "天津动力电池再生利用（候选）", "Tianjin battery recycling (candidate)",
-     "120000", 39.150, 117.350, "", "[battery-candidates] site [U]"),
+    # need be disposed of (catalog materials.disposal_allowed = false) [battery-candidates, U];
+    # kept only where no firm of the MIIT list is placed (Tianjin's candidate gave way to the
+    # listed cascade users in Tianjin and Cangzhou, Xinxiang's plan site to Kelong: BATTERY_PLANTS)
     ("S-battery-tangshan", "唐山动力电池再生利用（候选）", "Tangshan battery recycling (candidate)",
      "130200", 39.600, 118.250, "", "[battery-candidates] site [U]"),
     ("S-battery-jinan", "济南动力电池再生利用（候选）", "Jinan battery recycling (candidate)",
@@ -511,7 +651,7 @@ DEMAND = {
                    "recovered_metals": 12},
     "D-handan": {"cement": 10, "road_base": 10, "eaf_steel": 19},
     "D-taiyuan": {"cement": 12, "sw_binder": 30, "road_base": 24, "bricks_blocks": 16,
-                  "eco_cement": 2, "battery_modules": 0.02},
+                  "eco_cement": 2},
     "D-hohhot": {"cement": 10, "sw_binder": 28, "road_base": 20, "bricks_blocks": 12},
     "D-baotou": {"eaf_steel": 3, "recovered_metals": 6, "road_base": 10},
     "D-ordos": {"sw_binder": 20, "road_base": 15},
@@ -523,13 +663,10 @@ DEMAND = {
     "D-weifang": {"sorted_paper": 10.0},
     "D-zhengzhou": {"coarse_aggregate": 20, "manufactured_sand": 14, "cement": 28,
                     "sw_binder": 12, "road_base": 24, "bricks_blocks": 12, "eco_cement": 3,
-                    "recycled_aluminium": 1.0, "battery_salts": 0.15},
+                    "recycled_aluminium": 1.0},
 }
-# Demands with their own basis (instead of [demand-est])
-DEMAND_NOTE = {("D-zhengzhou", "battery_salts"): (
-    "[battery-salts-market] precursor-salt makers buy the region's recycled salts on a national "
-    "market; set above the region's most (0.45 t salts/t × ~0.24 Mt/yr retired batteries ≈ "
-    "0.11 Mt/yr) so the market does not bind [U]")}
+# Demands with their own basis (instead of [demand-est]); battery products: battery_demands
+DEMAND_NOTE: dict[tuple[str, str], str] = {}
 # Virgin (natural) sand and gravel the JJJ markets can buy [jjj-quarries-2017, V]: 314 mines of
 # 112.6 Mt/yr design capacity in Jun 2017, phased down by VIRGIN_PHASE_DOWN a year since then
 # [U: estimate of quarry closures around Beijing; national output fell 11.5% in 2022, csga-2022
@@ -691,9 +828,8 @@ FACILITIES = [
     ("F-120000-paper", "U-120000", "paper_sorting", 2012, 2.5, 0, E, "[est-capacity] [U]"),
     ("F-370100-paper", "U-370100", "paper_sorting", 2012, 3.0, 0, E, "[est-capacity] [U]"),
     # --- task 八: batteries
-    ("F-taiyuan-battery-cascade", "S-battery-taiyuan", "battery_cascade", 2020, 0.01, 0, E, "[plan] task 八; capacity [U]"),
-    ("F-zibo-battery-recycling", "S-battery-zibo", "battery_recycling", 2019, 0.02, 0, E, "[plan] task 八; capacity [U]"),
-    ("F-xinxiang-battery-recycling", "S-battery-xinxiang", "battery_recycling", 2019, 0.02, 0, E, "[plan] task 八; capacity [U]"),
+    ("F-taiyuan-battery-cascade", "S-battery-taiyuan", "battery_cascade", 2020, 0.0015, 0, E, "[plan] task 八; capacity [bat-capacity-est] [U]"),
+    ("F-zibo-battery-recycling", "S-battery-zibo", "battery_recycling", 2019, 0.004, 0, E, "[plan] task 八; capacity [bat-capacity-est] [U]"),
     # --- task 十: cement kilns co-processing city wastes
     ("F-xingtai-kiln-msw", "S-kiln-xingtai", "kiln_msw", 2017, 0.17, 0, E, "[jidong-kilns] 170 kt/yr municipal/mixed waste [V]"),
     ("F-yangquan-kiln", "S-kiln-yangquan", "kiln_hazardous", 2017, 0.05, 0, E, "[jidong-kilns] 50 kt/yr [V]; waste type assumed hazardous [U]"),
@@ -730,12 +866,11 @@ FACILITIES = [
     ("C-paper-weifang", "S-paper-weifang", "paper_sorting", 2021, 1.5, 0, C, "[plan] task 七 sorting centre; candidate [U]"),
     ("C-dingzhou-retreading", "S-dingzhou", "tyre_retreading", 2021, 0.1, 0, C, "[plan] task 七; candidate [U]"),
     ("C-ziya-aluminium-2", "S-ziya", "scrap_al_remelt", 2021, 1.0, 0, C, "[plan] 二（六） 再生铝高值化利用标杆企业; candidate [U]: existing remelting (1.8 Mt/yr) is below the region's ~3.5 Mt/yr scrap aluminium"),
-    ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Hebei); candidate [U]"),
-    ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.01, 0, C, "[plan] task 八 (Inner Mongolia); candidate [U]"),
+    ("C-baoding-battery-cascade", "S-battery-baoding", "battery_cascade", 2021, 0.002, 0, C, "[plan] task 八 (Hebei); candidate, capacity [bat-capacity-est] [U]"),
+    ("C-baotou-battery-cascade", "S-battery-baotou", "battery_cascade", 2021, 0.001, 0, C, "[plan] task 八 (Inner Mongolia); candidate, capacity [bat-capacity-est] [U]"),
     # usable from 2020: retired batteries may not be disposed of in any planned year
-    ("C-tianjin-battery-recycling", "S-battery-tianjin", "battery_recycling", 2020, 0.08, 0, C, "[battery-candidates] candidate [U]"),
-    ("C-tangshan-battery-recycling", "S-battery-tangshan", "battery_recycling", 2020, 0.06, 0, C, "[battery-candidates] candidate [U]"),
-    ("C-jinan-battery-recycling", "S-battery-jinan", "battery_recycling", 2020, 0.06, 0, C, "[battery-candidates] candidate [U]"),
+    ("C-tangshan-battery-recycling", "S-battery-tangshan", "battery_recycling", 2020, 0.008, 0, C, "[battery-candidates] candidate (Hebei's listed recycler is placed only by inference); capacity [bat-capacity-est] [U]"),
+    ("C-jinan-battery-recycling", "S-battery-jinan", "battery_recycling", 2020, 0.004, 0, C, "[battery-candidates] candidate (Shandong's listed firm is not placed); capacity [bat-capacity-est] [U]"),
     ("C-tangshan-kiln-msw", "S-kiln-tangshan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
     ("C-shijiazhuang-kiln-msw", "S-kiln-shijiazhuang", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Hebei); candidate [U]"),
     ("C-jinan-kiln-msw", "S-kiln-jinan", "kiln_msw", 2021, 0.15, 0, C, "[plan] task 十 (Shandong); candidate [U]"),
@@ -1733,6 +1868,7 @@ def build() -> dict[str, list[dict]]:
                         "must_use": "false",
                         "source": "[urban-percap] per-capita factor [U] × [census-2020] residents [U]",
                     })
+    supplies += battery_supplies()
     for year in YEARS:
         calibration.append({"scope": "region", "material": "recycled_resource", "year": year,
                             "quantity": r6(RECYCLED_REGION[year] * MT), "source": "recycled-region",
@@ -1774,6 +1910,7 @@ def build() -> dict[str, list[dict]]:
                                 if candidate else "") + host_src,
             "host_output_t": r6(host_mt * MT),
         })
+    add_battery_plants(sites, facilities)
     bulk, bulk_notes = bulk_routes(supplies, sites, facilities, stats)
     bulk_notes[-1]["isw"] = isw_notes
     for f in bulk:
@@ -1808,6 +1945,7 @@ def build() -> dict[str, list[dict]]:
                     "source": f"{qsrc}; value {PRICE_SOURCE.get(product, '[prices-est] [U]')}",
                 })
 
+    demands += battery_demands()
     virgin_supply = virgin_rows(demands, {sid: region for sid, _, _, region, *_ in DEMAND_SITES})
 
     # ---- terminals and corridors -----------------------------------------------------------
@@ -1976,7 +2114,7 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
     lines = ["| province | material | anchor scale factor |", "|---|---|---|"]
     lines += [f"| {NAME[n['province']][1]} | {n['material']} | {n['scale']:.3f} |" for n in notes]
     totals = defaultdict(float)
-    kinds = {m: "industrial_waste" for m in ISW} | {m: "recycled_resource" for m in RECYCLED_SHARE} | \
+    kinds = {m: "industrial_waste" for m in ISW} | {m: "recycled_resource" for m in (*RECYCLED_SHARE, BATTERY)} | \
         {m: "urban_waste" for m in URBAN_PER_CAPITA}
     for s in tables["supplies"]:
         totals[(PROVINCE_OF[s["site"].split("-")[1]] if s["site"] != "G-xiongan-urban" else "130000",
@@ -2112,6 +2250,7 @@ def main() -> None:
     text = replace_block(text, COVERAGE_BEGIN, COVERAGE_END, coverage_markdown(tables, sources_table))
     text = replace_block(text, "<!-- generated:begin -->", "<!-- generated:end -->",
                          notes_markdown(tables["_notes"], tables))
+    text = with_battery_block(text, tables)
     sources.write_text(text, encoding="utf-8")
     print(notes_markdown(tables["_notes"], tables))
 

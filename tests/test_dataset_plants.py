@@ -100,8 +100,8 @@ def test_plants_exceeding_the_aggregate_are_scaled_down(build_module, tmp_path):
     path = tmp_path / "plants.csv"
     cols = build_module.PLANT_COLUMNS
     row = dict.fromkeys(cols, "") | {
-        "id": "G-120000-huge", "operator": "测试电厂", "operator_en": "Test plant", "region": "120000",
-        "kind": "power_plant", "materials": "fly_ash", "activity": "1000000", "activity_unit": "MW",
+        "id": "G-150200-huge", "operator": "测试电厂", "operator_en": "Test plant", "region": "150200",
+        "kind": "power_plant", "materials": "fly_ash", "activity": "10000000", "activity_unit": "MW",
         "status": "operating", "source": "pg-gem-greengen", "confidence": "P"}
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, cols)
@@ -113,14 +113,14 @@ def test_plants_exceeding_the_aggregate_are_scaled_down(build_module, tmp_path):
         tables = build_module.build()
     finally:
         build_module.PLANTS_GENERATORS = keep
-    note = next(n for n in tables["_plants"] if n["aggregate"] == "G-120000-power")
+    note = next(n for n in tables["_plants"] if n["aggregate"] == "G-150200-power")
     assert note["scale"] < 0.01 and note["wanted"] > 100 * note["total"]
     gen = {(s["site"], s["year"]): s["generation_t"] for s in tables["supplies"] if s["material"] == "fly_ash"}
     for year in (2020, 2021, 2022):
-        assert gen[("G-120000-power", year)] >= note["reserved"] * 1e6 - 1  # kept for its routes
-        assert gen[("G-120000-huge", year)] > 0
-    assert "scaled" in next(s["source"] for s in tables["supplies"] if s["site"] == "G-120000-huge")
-    assert "G-120000-power | fly_ash" in build_module.plants_markdown(tables["_plants"])
+        assert gen[("G-150200-power", year)] >= note["reserved"] * 1e6 - 1  # kept for its routes
+        assert gen[("G-150200-huge", year)] > 0
+    assert "scaled" in next(s["source"] for s in tables["supplies"] if s["site"] == "G-150200-huge")
+    assert "G-150200-power | fly_ash" in build_module.plants_markdown(tables["_plants"])
 
 
 @pytest.mark.parametrize(("column", "value", "expected"), [

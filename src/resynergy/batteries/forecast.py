@@ -11,7 +11,9 @@ and the stock at the end of year t is inflow(c) · S(t − c + ½). Checked on k
 vectors in tests/test_batteries_forecast.py, and against flodym 1.1 (see the report of issue 14).
 
 Input data: ``data/nev_national.csv`` (sales, installed GWh, LFP share by year),
-``data/province_shares.csv`` (share of national domestic sales by province); every row has
+``data/province_shares.csv`` (share of national domestic sales by province, constant) and
+``data/province_share_years.csv`` (a province's share in the years figures show it differed,
+e.g. Beijing's early cohorts); every row has
 its source and V/S/U tag, and estimates say how they were made.
 """
 
@@ -59,6 +61,25 @@ def province_shares() -> pd.DataFrame:
 
 
 @cache
+def share_years() -> pd.DataFrame:
+    """Shares of national domestic sales for a province in a span of years where figures show it
+    differed from its constant share (``data/province_share_years.csv``)."""
+    f = _frame("province_share_years.csv")
+    for c in ("from_year", "to_year"):
+        f[c] = f[c].astype(int)
+    f["share"] = f["share"].astype(float)
+    return f
+
+
+def share_in(province: str, year: int) -> pd.Series:
+    """The share row that applies to ``province`` in ``year``: a year span of share_years() when
+    one covers it, else the province's constant share (province_shares())."""
+    y = share_years()
+    hit = y[(y["province"] == province) & (y["from_year"] <= year) & (year <= y["to_year"])]
+    return hit.iloc[0] if len(hit) else province_shares().loc[province]
+
+
+@cache
 def parameters() -> pd.DataFrame:
     f = _frame("forecast_params.csv")
     for c in ("central", "low", "high"):
@@ -76,10 +97,11 @@ def sales_by_province(to: int) -> pd.DataFrame:
     province share; years after the data at the last year's level (growth: a forecast parameter)."""
     nat, shares = national(), province_shares()
     rows = []
-    for p, s in shares.iterrows():
+    for p in shares.index:
         for y in range(FIRST_COHORT, to + 1):
             known = y in nat.index
             n = nat.loc[min(y, nat.index.max())]
+            s = share_in(str(p), y)
             rows.append({"province": p, "year": y, "vehicles": n["domestic_m"] * 1e6 * s["share"],
                          "kwh_per_vehicle": n["kwh_per_vehicle"], "lfp_share": n["lfp_share"],
                          "tag": "U" if (n["tag"] == "U" or s["tag"] == "U" or not known) else "S",
@@ -273,7 +295,7 @@ def supplies(forecast: Forecast, scenario_supplies: pd.DataFrame, site_province:
                 out.append({**{c: s[c] for c in scenario_supplies.columns}, "year": int(y),
                             "generation_t": round(float(mass.loc[(p, y)]) * collection_rate * float(w), 1),
                             "source": (f"resynergy.batteries.forecast ({column}, {forecast.draws} draws, seed {forecast.seed}; "
-                                       f"inputs data/nev_national.csv, province_shares.csv, forecast_params.csv [U]) × collection rate "
+                                       f"inputs data/nev_national.csv, province_shares.csv, province_share_years.csv, forecast_params.csv [U]) × collection rate "
                                        f"{collection_rate:g} × site share {float(w):.3f} of {p} (from {int(s['year'])})")})
     return pd.DataFrame(out, columns=list(scenario_supplies.columns))
 

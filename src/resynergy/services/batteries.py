@@ -538,7 +538,7 @@ def forecast_rows(province: str = "", chemistry: str = "", year: int | None = No
             for r in t.to_dict("records")]
     return {"rows": rows, "summary": f.summary(lang), "draws": f.draws, "seed": f.seed,
             "provinces": [{"code": c, "name": n} for c, n in names.items()], "chemistries": list(forecast.CHEMISTRIES),
-            "source": "resynergy.batteries.forecast; data/nev_national.csv, province_shares.csv, forecast_params.csv "
+            "source": "resynergy.batteries.forecast; data/nev_national.csv, province_shares.csv, province_share_years.csv, forecast_params.csv "
                       "(sources and V/S/U tags in each row; provincial shares and lifetimes mostly estimates [U])"}
 
 
