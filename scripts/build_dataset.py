@@ -1095,11 +1095,15 @@ def named_facility_id(site: str, process: str) -> str:
 
 
 def named_utilizers(rows: list[dict[str, str]], sites: dict[str, dict], facilities: list[dict],
-                    add_site, add_role) -> list[dict]:
+                    add_site, add_role) -> dict[str, list[dict]]:
     """Turn named plants into sites and existing facilities (``facilities`` is changed in place)
-    and shrink the calibrated capacity of the same prefecture × process. Returns the overrides:
-    the cells where the named plants hold more than the calibrated capacity."""
+    and shrink the calibrated capacity of the same process, in the same prefecture first and then
+    in the rest of the province. Returns the cells that drew on the rest of the province ("moved")
+    and the province cells where the named plants hold more than the calibrated capacity
+    ("overrides": the sourced figure is kept)."""
     processes = read_processes()
+    inputs = read_process_inputs()
+    no_haul = {pid for pid, p in processes.items() if float(p["mass_yield"] or 0) == 0 and not p["task"]}
     places = {p[0] for p in PLACES}
     attached: set[str] = set()
     named: list[dict] = []
@@ -1118,7 +1122,16 @@ def named_utilizers(rows: list[dict[str, str]], sites: dict[str, dict], faciliti
             continue
         if r["status"] != "operating" or not r["capacity_t"]:
             continue  # candidates and closed plants: listed in the input, not modelled yet
-        if sid not in sites:
+        host_site, where = sid, ""
+        if r["process"] in no_haul:  # gangue power, backfill: on the generator site of its waste
+            material = next(iter(inputs[r["process"]]))
+            host_site = generator_site(r["region"], SECTOR[material])
+            if host_site not in sites:
+                raise ValueError(f"plants-utilizers: {sid} ({r['process']}) needs the generator site "
+                                 f"{host_site} of its waste, which the dataset does not have")
+            where = (f"; operator {op} as published; on the generator site of its waste "
+                     "(a route without product cannot bear a haul)")
+        elif sid not in sites:
             if r["lat"] and r["lon"]:
                 lat, lon, basis = float(r["lat"]), float(r["lon"]), r["coord_basis"] or "page"
             else:
@@ -1132,46 +1145,67 @@ def named_utilizers(rows: list[dict[str, str]], sites: dict[str, dict], faciliti
                      source=f"{r['source']} operator as published; coordinates: {basis}")
             sites[sid]["operator"] = op
             sites[sid]["org_uscc"] = r["uscc"]
-        add_role(sid, "facility")
+        add_role(host_site, "facility")
         fid = named_facility_id(sid, r["process"])
         if any(f["id"] == fid for f in facilities):
             raise ValueError(f"plants-utilizers: {sid} lists {r['process']} twice")
-        host_mt, host_src = host_output(fid, sid, r["process"])
+        host_mt, host_src = host_output(fid, host_site, r["process"])
         named.append({
-            "id": fid, "site": sid, "process": r["process"],
+            "id": fid, "site": host_site, "process": r["process"],
             "year": int(float(r["year_from"])) if r["year_from"] else NAMED_YEAR,
             "capacity_t": r6(float(r["capacity_t"])), "expandable": "false", "max_capacity_t": 0.0,
             "capex": "", "fixed_cost": 0.0, "candidate": "false",
             "source": f"{r['source']} capacity {r['capacity_basis']}"
                       + (f" [U]: {r['note']}" if r["capacity_basis"] == "estimated" else
                          f": {r['note']}" if r["note"] else "")
-                      + ("" if r["year_from"] else f"; first year {NAMED_YEAR} [U]") + host_src,
+                      + ("" if r["year_from"] else f"; first year {NAMED_YEAR} [U]") + where + host_src,
             "host_output_t": r6(host_mt * MT),
         })
-    # shrink the calibrated capacity of each prefecture × process by what named plants hold
+    # shrink the calibrated capacity by what named plants hold: first the same prefecture ×
+    # process; what the prefecture's calibrated capacity cannot cover comes out of the same
+    # process elsewhere in the province (the calibration is provincial); only what the province
+    # cannot cover either is an override (the sourced figure is kept, the total grows)
     region = {sid: s["region"] for sid, s in sites.items()}
     need: dict[tuple[str, str], float] = defaultdict(float)
     cited: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f in named:
         need[(region[f["site"]], f["process"])] += f["capacity_t"]
-        cited[(region[f["site"]], f["process"])].append(f["id"])
-    overrides = []
+        cited[(PROVINCE_OF[region[f["site"]]], f["process"])].append(f["id"])
     drop: set[str] = set()
-    for (pref, process), held in sorted(need.items()):
-        pool = [f for f in facilities if f["candidate"] == "false" and f["process"] == process
-                and region[f["site"]] == pref and f["site"] not in attached]
-        calibrated = sum(f["capacity_t"] for f in pool)
-        take = min(held, calibrated)
+
+    def shrink(pool: list[dict], take: float, where: str) -> float:
+        total = sum(f["capacity_t"] for f in pool)
+        take = min(take, total)
         for f in pool:
-            left = r6(f["capacity_t"] * (1 - take / calibrated))
-            f["source"] += (f"; less {f['capacity_t'] - left:.0f} t/yr held by named plants of "
-                            f"{pref} [plants-utilizers]")
+            left = r6(f["capacity_t"] * (1 - take / total))
+            f["source"] += f"; less {f['capacity_t'] - left:.0f} t/yr held by named plants of {where} [plants-utilizers]"
             f["capacity_t"] = left
             if left == 0 and f["expandable"] == "false":
                 drop.add(f["id"])
-        if held > calibrated:
-            overrides.append({"region": pref, "process": process, "calibrated_t": calibrated,
-                              "named_t": held, "facilities": cited[(pref, process)]})
+        return take
+
+    def calibrated(process: str, keep) -> list[dict]:
+        return [f for f in facilities if f["candidate"] == "false" and f["process"] == process
+                and f["site"] not in attached and f["capacity_t"] > 0 and keep(region[f["site"]])]
+
+    before = {(prov, process): sum(f["capacity_t"] for f in calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p))
+              for prov, process in cited}
+    rest: dict[tuple[str, str], float] = defaultdict(float)
+    moved = []
+    for (pref, process), held in sorted(need.items()):
+        left = held - shrink(calibrated(process, lambda r, p=pref: r == p), held, NAME[pref][1])
+        if left > 0.5:
+            rest[(PROVINCE_OF[pref], process)] += left
+            moved.append({"region": pref, "process": process, "moved_t": left})
+    overrides = []
+    for (prov, process), left in sorted(rest.items()):
+        left -= shrink(calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p), left, NAME[prov][1])
+        if left > 0.5:
+            overrides.append({"region": prov, "process": process, "calibrated_t": before[(prov, process)],
+                              "named_t": before[(prov, process)] + left,
+                              "facilities": cited[(prov, process)]})
+    for m in moved:
+        m["facilities"] = [f["id"] for f in named if region[f["site"]] == m["region"] and f["process"] == m["process"]]
     facilities[:] = [f for f in facilities if f["id"] not in drop] + named
     hosting = {f["site"] for f in facilities}
     for sid, s in list(sites.items()):
@@ -1181,7 +1215,7 @@ def named_utilizers(rows: list[dict[str, str]], sites: dict[str, dict], faciliti
                 s["roles"] = ";".join(roles)
             else:
                 del sites[sid]
-    return overrides
+    return {"overrides": overrides, "moved": moved}
 
 
 def read_source_rows(path: Path) -> list[dict[str, str]]:
@@ -1197,12 +1231,18 @@ def named_markdown(tables: dict[str, list]) -> list[str]:
     named = [s for s in tables["sites"] if s.get("operator")]
     lines = ["", f"Named utilizers (`plants-utilizers`): {len({s['operator'] for s in named})} "
              f"organisations on {len(named)} sites, read from scripts/dataset/plants-utilizers.csv. "
-             "Where named plants hold more than the calibrated capacity of their prefecture and "
-             "process, the sourced figure is kept (the table below); elsewhere the calibrated "
-             "capacity shrinks by what they hold.", "",
-             "| prefecture | process | calibrated t/yr | named t/yr | named facilities |", "|---|---|---|---|---|"]
+             "Each named plant's capacity comes out of the calibrated capacity of the same process, in its "
+             "prefecture first and then in the rest of its province; where the province's calibrated "
+             "capacity is smaller than what its named plants hold, the sourced figure is kept and the "
+             "province total grows (first table). The second table lists the prefectures whose named plants "
+             "drew on the rest of their province.", "",
+             "| province | process | calibrated t/yr | with named plants t/yr | named facilities |", "|---|---|---|---|---|"]
     lines += [f"| {NAME[o['region']][1]} | {o['process']} | {o['calibrated_t']:.0f} | {o['named_t']:.0f} | "
-              f"{', '.join(o['facilities'])} |" for o in tables["_named"]]
+              f"{', '.join(o['facilities'])} |" for o in tables["_named"]["overrides"]]
+    lines += ["", "| prefecture | process | taken from the rest of the province t/yr | named facilities |",
+              "|---|---|---|---|"]
+    lines += [f"| {NAME[m['region']][1]} | {m['process']} | {m['moved_t']:.0f} | {', '.join(m['facilities'])} |"
+              for m in tables["_named"]["moved"]]
     lines += ["", "| key | what | tag |", "|---|---|---|",
               "| `plants-utilizers` | The named-utilizer input table scripts/dataset/plants-utilizers.csv "
               "(operator, place, process, capacity and its basis per plant; each row cites its page) | P |"]

@@ -49,15 +49,6 @@ def built(build_module):
     return with_named, without
 
 
-def _existing_by_cell(tables) -> dict[tuple[str, str], float]:
-    region = {s["id"]: s["region"] for s in tables["sites"]}
-    cells: dict[tuple[str, str], float] = defaultdict(float)
-    for f in tables["facilities"]:
-        if f["candidate"] == "false":
-            cells[(region[f["site"]], f["process"])] += f["capacity_t"]
-    return cells
-
-
 def test_each_named_facility_has_operator_process_and_cited_source(plants):
     scenario = Scenario.from_builtin("jjj-2022")
     sites = scenario.table("sites").set_index("id")
@@ -68,30 +59,45 @@ def test_each_named_facility_has_operator_process_and_cited_source(plants):
     documented = keys | set(re.findall(r"^\| `([a-z0-9.-]+)` \|",
                                        (datasets.path("jjj-2022") / "SOURCES.md").read_text(encoding="utf-8"),
                                        flags=re.M))
-    modelled = [p for p in plants if p["status"] == "operating" and p["capacity_t"]]
-    assert len({p["operator"] for p in plants}) >= 40
+    no_haul = set(catalog.table("processes").query("mass_yield == 0 and task == ''")["id"])
+    by_id = facilities.set_index("id")
+    assert len({p["operator"] for p in plants}) >= 50
     for p in plants:
-        assert sites.loc[p["id"], "operator"] == p["operator"], p["id"]
         assert p["process"] in processes, p
         cited = set(re.findall(r"\[([a-z][a-z0-9.-]+)\]", p["source"]))
         assert cited and cited <= documented, (p["id"], cited - documented)
         if p["uscc"]:
             assert uscc.is_valid(p["uscc"]), p["id"]
-    named_ids = set(facilities["id"])
-    for p in modelled:
-        if p["id"].startswith("S-") and sites.loc[p["id"], "source"].find("operator as published") >= 0:
-            fid = f"F-{p['id'][2:]}-{p['process'].replace('_', '-')}"
-            assert fid in named_ids, fid
-            row = facilities.set_index("id").loc[fid]
+        fid = f"F-{p['id'][2:]}-{p['process'].replace('_', '-')}"
+        if p["process"] in no_haul:  # on the generator site of its waste, the operator in the source
+            assert p["operator"] in by_id.loc[fid, "source"], fid
+            assert by_id.loc[fid, "site"].startswith("G-"), fid
+        else:
+            assert sites.loc[p["id"], "operator"] == p["operator"], p["id"]
+        if fid in by_id.index and p["status"] == "operating" and p["capacity_t"]:
+            row = by_id.loc[fid]
             assert row["process"] == p["process"] and not row["candidate"]
             assert row["capacity_t"] == pytest.approx(float(p["capacity_t"]), abs=1)
             assert re.search(r"\[[a-z][a-z0-9.-]+\]", row["source"])
+        elif p["status"] == "operating" and p["capacity_t"]:  # only an attached existing site
+            assert "operator as published" not in sites.loc[p["id"], "source"], p["id"]
 
 
-def test_naming_keeps_prefecture_process_totals_except_listed_overrides(built):
+def _existing_by_cell(tables, province: bool = False) -> dict[tuple[str, str], float]:
+    region = {s["id"]: s["region"] for s in tables["sites"]}
+    if province:
+        region = {k: v if v[2:] == "0000" else v[:2] + "0000" for k, v in region.items()}
+    cells: dict[tuple[str, str], float] = defaultdict(float)
+    for f in tables["facilities"]:
+        if f["candidate"] == "false":
+            cells[(region[f["site"]], f["process"])] += f["capacity_t"]
+    return cells
+
+
+def test_naming_keeps_province_process_totals_except_listed_overrides(built):
     with_named, without = built
-    after, before = _existing_by_cell(with_named), _existing_by_cell(without)
-    overrides = {(o["region"], o["process"]): o for o in with_named["_named"]}
+    after, before = _existing_by_cell(with_named, True), _existing_by_cell(without, True)
+    overrides = {(o["region"], o["process"]): o for o in with_named["_named"]["overrides"]}
     assert overrides, "the build lists no override: the SOURCES.md table would be empty"
     for cell in set(after) | set(before):
         if cell in overrides:
@@ -102,9 +108,21 @@ def test_naming_keeps_prefecture_process_totals_except_listed_overrides(built):
             assert after.get(cell, 0.0) == pytest.approx(before.get(cell, 0.0), abs=50), cell
 
 
+def test_naming_keeps_prefecture_process_totals_where_the_prefecture_covers_its_plants(built):
+    """Only a prefecture whose named plants outgrow its calibrated capacity draws on the rest of
+    its province (listed as moved); every other prefecture × process total stays."""
+    with_named, without = built
+    after, before = _existing_by_cell(with_named), _existing_by_cell(without)
+    moved = {(m["region"][:2], m["process"]) for m in with_named["_named"]["moved"]}
+    changed = {c for c in set(after) | set(before)
+               if after.get(c, 0.0) != pytest.approx(before.get(c, 0.0), abs=50)}
+    assert changed, "naming changed no prefecture total: the test would not see a broken shrink"
+    assert {c for c in changed if (c[0][:2], c[1]) not in moved} == set()
+
+
 def test_overrides_are_documented_in_sources_md(built):
     text = (datasets.path("jjj-2022") / "SOURCES.md").read_text(encoding="utf-8")
-    for o in built[0]["_named"]:
+    for o in built[0]["_named"]["overrides"] + built[0]["_named"]["moved"]:
         assert all(fid in text for fid in o["facilities"]), o
 
 
