@@ -1243,9 +1243,7 @@ def named_markdown(tables: dict[str, list]) -> list[str]:
               "|---|---|---|---|"]
     lines += [f"| {NAME[m['region']][1]} | {m['process']} | {m['moved_t']:.0f} | {', '.join(m['facilities'])} |"
               for m in tables["_named"]["moved"]]
-    lines += ["", "| key | what | tag |", "|---|---|---|",
-              "| `plants-utilizers` | The named-utilizer input table scripts/dataset/plants-utilizers.csv "
-              "(operator, place, process, capacity and its basis per plant; each row cites its page) | P |"]
+    lines += ["", "| key | what | tag |", "|---|---|---|"]
     lines += [f"| `{k['key']}` | {k['title']} ({k['publisher']}{', ' + k['date'] if k['date'] else ''}). "
               f"{k['url'] + '. ' if k['url'] else ''}Taken: {k['taken']}"
               f"{'. ' + k['method'] if k['method'] else ''} | {k['confidence']} |" for k in keys]
