@@ -1743,6 +1743,217 @@ def statistics_markdown(tables: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# 7. Named utilizers (#15 item 2, helper plantsuse): real firms with named plants, read from
+#    scripts/dataset/plants-utilizers.csv (sources in sources-plantsuse.csv). Each plant becomes a
+#    site with its operator and an existing facility of its catalog process. The calibrated
+#    existing capacity of the same process in the same prefecture (FACILITIES and bulk routes)
+#    shrinks by what the named plants hold, so the calibrated totals stay as they are; where the
+#    named plants hold more than was calibrated, the published (or sourced) figure is kept and the
+#    override is listed in SOURCES.md. A row whose id is a site the script already has (the
+#    Jidong kilns, the Beijing green aggregate bases) only attaches its operator to that site.
+# ---------------------------------------------------------------------------------------------
+PLANTS_UTILIZERS = ROOT / "scripts" / "dataset" / "plants-utilizers.csv"
+PLANT_STATUS = ("operating", "candidate", "closed")
+NAMED_YEAR = 2015  # first year when a row gives none (as the calibrated capacity) [U]
+NAMED_RING = ((0.06, 0.06), (-0.06, 0.06), (0.06, -0.06), (-0.06, -0.06),
+              (0.0, 0.09), (0.09, 0.0), (0.0, -0.09), (-0.09, 0.0))  # deg, around the seat
+NAMED_COORD = "prefecture seat moved ≤0.09° (county not geocoded) [gazetteer] [U]"
+
+
+def read_named_utilizers(path: Path = PLANTS_UTILIZERS) -> list[dict[str, str]]:
+    """The named utilizer plants, checked: a bad cell raises with file, row, column and value."""
+    from resynergy.scenario import uscc as uscc_check
+
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != PLANT_COLUMNS:
+            raise ValueError(f"{path.name}: columns {reader.fieldnames} ≠ expected {PLANT_COLUMNS}")
+        rows = list(reader)
+    processes = read_processes()
+
+    def bad(i: int, col: str, expected: str) -> ValueError:
+        return ValueError(f"{path.name} row {i + 2}, column {col}: {rows[i][col]!r} — expected {expected}")
+
+    for i, r in enumerate(rows):
+        if not r["id"].startswith("S-"):
+            raise bad(i, "id", "a site id starting with 'S-'")
+        if not r["operator"].strip():
+            raise bad(i, "operator", "the firm's name as published")
+        if r["process"] not in processes:
+            raise bad(i, "process", "a process code of the catalog")
+        if r["region"] not in PROVINCE_OF:
+            raise bad(i, "region", "a province or prefecture code of the dataset")
+        if r["status"] not in PLANT_STATUS:
+            raise bad(i, "status", " | ".join(PLANT_STATUS))
+        if r["uscc"] and not uscc_check.is_valid(r["uscc"]):
+            raise bad(i, "uscc", "a unified social credit code with a valid check digit, or blank")
+        for col in ("capacity_t", "lat", "lon", "year_from"):
+            try:
+                if r[col] and float(r[col]) < 0:
+                    raise bad(i, col, "a number ≥ 0")
+            except ValueError as exc:
+                if "row" in str(exc):
+                    raise
+                raise bad(i, col, "a number") from None
+        if r["capacity_basis"] not in ("published", "estimated"):
+            raise bad(i, "capacity_basis", "published | estimated")
+        if not re.search(r"\[[a-z][a-z0-9.-]+\]", r["source"]):
+            raise bad(i, "source", "at least one [key] of a sources table")
+    return rows
+
+
+def named_facility_id(site: str, process: str) -> str:
+    return f"F-{site[2:]}-{process.replace('_', '-')}"
+
+
+def named_utilizers(rows: list[dict[str, str]], sites: dict[str, dict], facilities: list[dict],
+                    add_site, add_role) -> dict[str, list[dict]]:
+    """Turn named plants into sites and existing facilities (``facilities`` is changed in place)
+    and shrink the calibrated capacity of the same process, in the same prefecture first and then
+    in the rest of the province. Returns the cells that drew on the rest of the province ("moved")
+    and the province cells where the named plants hold more than the calibrated capacity
+    ("overrides": the sourced figure is kept)."""
+    processes = read_processes()
+    inputs = read_process_inputs()
+    no_haul = {pid for pid, p in processes.items() if float(p["mass_yield"] or 0) == 0 and not p["task"]}
+    places = {p[0] for p in PLACES}
+    attached: set[str] = set()
+    named: list[dict] = []
+    ring: dict[str, int] = defaultdict(int)
+    for r in rows:
+        sid, op = r["id"], r["operator"].strip()
+        if sid in places:  # an existing site of the script: attach the operator only
+            if sid not in sites:
+                raise ValueError(f"plants-utilizers: {sid} is a place without a facility in the dataset")
+            sites[sid]["operator"] = op
+            if r["uscc"]:
+                sites[sid]["org_uscc"] = r["uscc"]
+            if r["source"] not in sites[sid]["source"]:
+                sites[sid]["source"] += f"; operator {r['source']}"
+            attached.add(sid)
+            continue
+        if r["status"] != "operating" or not r["capacity_t"]:
+            continue  # candidates and closed plants: listed in the input, not modelled yet
+        host_site, where = sid, ""
+        if r["process"] in no_haul:  # gangue power, backfill: on the generator site of its waste
+            material = next(iter(inputs[r["process"]]))
+            host_site = generator_site(r["region"], SECTOR[material])
+            if host_site not in sites:
+                raise ValueError(f"plants-utilizers: {sid} ({r['process']}) needs the generator site "
+                                 f"{host_site} of its waste, which the dataset does not have")
+            where = (f"; operator {op} as published; on the generator site of its waste "
+                     "(a route without product cannot bear a haul)")
+        elif sid not in sites:
+            if r["lat"] and r["lon"]:
+                lat, lon, basis = float(r["lat"]), float(r["lon"]), r["coord_basis"] or "page"
+            else:
+                lat, lon = offset(r["region"], NAMED_RING[ring[r["region"]] % len(NAMED_RING)])
+                ring[r["region"]] += 1
+                basis = NAMED_COORD
+            proc = processes[r["process"]]
+            place = f"{r['county']}" if r["county"] else ""
+            add_site(sid, f"{op}（{place}{proc['name_zh']}）", f"{r['operator_en'] or op} ({proc['name_en']})",
+                     r["region"], lat, lon, "facility",
+                     source=f"{r['source']} operator as published; coordinates: {basis}")
+            sites[sid]["operator"] = op
+            sites[sid]["org_uscc"] = r["uscc"]
+        add_role(host_site, "facility")
+        fid = named_facility_id(sid, r["process"])
+        if any(f["id"] == fid for f in facilities):
+            raise ValueError(f"plants-utilizers: {sid} lists {r['process']} twice")
+        host_mt, host_src = host_output(fid, host_site, r["process"])
+        named.append({
+            "id": fid, "site": host_site, "process": r["process"],
+            "year": int(float(r["year_from"])) if r["year_from"] else NAMED_YEAR,
+            "capacity_t": r6(float(r["capacity_t"])), "expandable": "false", "max_capacity_t": 0.0,
+            "capex": "", "fixed_cost": 0.0, "candidate": "false",
+            "source": f"{r['source']} capacity {r['capacity_basis']}"
+                      + (f" [U]: {r['note']}" if r["capacity_basis"] == "estimated" else
+                         f": {r['note']}" if r["note"] else "")
+                      + ("" if r["year_from"] else f"; first year {NAMED_YEAR} [U]") + where + host_src,
+            "host_output_t": r6(host_mt * MT),
+        })
+    # shrink the calibrated capacity by what named plants hold: first the same prefecture ×
+    # process; what the prefecture's calibrated capacity cannot cover comes out of the same
+    # process elsewhere in the province (the calibration is provincial); only what the province
+    # cannot cover either is an override (the sourced figure is kept, the total grows)
+    region = {sid: s["region"] for sid, s in sites.items()}
+    need: dict[tuple[str, str], float] = defaultdict(float)
+    cited: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for f in named:
+        need[(region[f["site"]], f["process"])] += f["capacity_t"]
+        cited[(PROVINCE_OF[region[f["site"]]], f["process"])].append(f["id"])
+    drop: set[str] = set()
+
+    def shrink(pool: list[dict], take: float, where: str) -> float:
+        total = sum(f["capacity_t"] for f in pool)
+        take = min(take, total)
+        for f in pool:
+            left = r6(f["capacity_t"] * (1 - take / total))
+            f["source"] += f"; less {f['capacity_t'] - left:.0f} t/yr held by named plants of {where} [plants-utilizers]"
+            f["capacity_t"] = left
+            if left == 0 and f["expandable"] == "false":
+                drop.add(f["id"])
+        return take
+
+    def calibrated(process: str, keep) -> list[dict]:
+        return [f for f in facilities if f["candidate"] == "false" and f["process"] == process
+                and f["site"] not in attached and f["capacity_t"] > 0 and keep(region[f["site"]])]
+
+    before = {(prov, process): sum(f["capacity_t"] for f in calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p))
+              for prov, process in cited}
+    rest: dict[tuple[str, str], float] = defaultdict(float)
+    moved = []
+    for (pref, process), held in sorted(need.items()):
+        left = held - shrink(calibrated(process, lambda r, p=pref: r == p), held, NAME[pref][1])
+        if left > 0.5:
+            rest[(PROVINCE_OF[pref], process)] += left
+            moved.append({"region": pref, "process": process, "moved_t": left})
+    overrides = []
+    for (prov, process), left in sorted(rest.items()):
+        left -= shrink(calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p), left, NAME[prov][1])
+        if left > 0.5:
+            overrides.append({"region": prov, "process": process, "calibrated_t": before[(prov, process)],
+                              "named_t": before[(prov, process)] + left,
+                              "facilities": cited[(prov, process)]})
+    for m in moved:
+        m["facilities"] = [f["id"] for f in named if region[f["site"]] == m["region"] and f["process"] == m["process"]]
+    facilities[:] = [f for f in facilities if f["id"] not in drop] + named
+    hosting = {f["site"] for f in facilities}
+    for sid, s in list(sites.items()):
+        if sid not in hosting and "facility" in s["roles"].split(";"):
+            roles = [x for x in s["roles"].split(";") if x != "facility"]
+            if roles:
+                s["roles"] = ";".join(roles)
+            else:
+                del sites[sid]
+    return {"overrides": overrides, "moved": moved, "sites": sorted({f["site"] for f in named})}
+
+
+def named_markdown(tables: dict[str, list]) -> list[str]:
+    """SOURCES.md lines of the named utilizers: counts and overrides (their keys are in the sources table)."""
+    ids = set(tables["_named"]["sites"])
+    named = [s for s in tables["sites"] if s["id"] in ids and s.get("operator")]
+    lines = ["", f"Named utilizers (`plants-utilizers`): {len({s['operator'] for s in named})} "
+             f"organisations on {len(named)} sites, read from scripts/dataset/plants-utilizers.csv. "
+             "Each named plant's capacity comes out of the calibrated capacity of the same process, in its "
+             "prefecture first and then in the rest of its province; where the province's calibrated "
+             "capacity is smaller than what its named plants hold, the sourced figure is kept and the "
+             "province total grows (first table). The second table lists the prefectures whose named plants "
+             "drew on the rest of their province.", "",
+             "| province | process | calibrated t/yr | with named plants t/yr | named facilities |", "|---|---|---|---|---|"]
+    lines += [f"| {NAME[o['region']][1]} | {o['process']} | {o['calibrated_t']:.0f} | {o['named_t']:.0f} | "
+              f"{', '.join(o['facilities'])} |" for o in tables["_named"]["overrides"]]
+    lines += ["", "| prefecture | process | taken from the rest of the province t/yr | named facilities |",
+              "|---|---|---|---|"]
+    lines += [f"| {NAME[m['region']][1]} | {m['process']} | {m['moved_t']:.0f} | {', '.join(m['facilities'])} |"
+              for m in tables["_named"]["moved"]]
+    return lines
+
+
 def build() -> dict[str, list[dict]]:
     sites: dict[str, dict] = {}
     supplies: list[dict] = []
@@ -1916,6 +2127,7 @@ def build() -> dict[str, list[dict]]:
     for f in bulk:
         add_role(f["site"], "facility")
     facilities += bulk
+    named = named_utilizers(read_named_utilizers(), sites, facilities, add_site, add_role)
     plant_notes = split_generators(supplies, sites, facilities)  # plantsgen: named plants take their share
 
     # ---- demands ------------------------------------------------------------------------------
@@ -1971,7 +2183,7 @@ def build() -> dict[str, list[dict]]:
         "facilities": facilities, "demands": demands, "terminals": terminals,
         "corridors": corridors, "virgin_supply": virgin_supply,
         "programmes": build_programmes(list(sites.values()), facilities),
-        "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes, "_plants": plant_notes,
+        "_calibration": calibration, "_notes": notes, "_bulk": bulk_notes, "_plants": plant_notes, "_named": named,
     }
 
 
@@ -2143,6 +2355,7 @@ def notes_markdown(notes: list[dict], tables: dict[str, list[dict]]) -> str:
               f"{len(tables['facilities'])} (candidates "
               f"{sum(f['candidate'] == 'true' for f in tables['facilities'])}), demand rows per year "
               f"{len(tables['demands']) // len(YEARS)}, terminals {len(tables['terminals'])}.")
+    lines += named_markdown(tables)
     return ("\n".join(lines) + "\n" + counts + "\n" + statistics_markdown(tables)  # hook (statsprov)
             + "\n" + plants_markdown(tables.get("_plants", [])))
 
