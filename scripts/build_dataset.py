@@ -1881,44 +1881,52 @@ def named_utilizers(rows: list[dict[str, str]], sites: dict[str, dict], faciliti
     # process elsewhere in the province (the calibration is provincial); only what the province
     # cannot cover either is an override (the sourced figure is kept, the total grows)
     region = {sid: s["region"] for sid, s in sites.items()}
-    need: dict[tuple[str, str], float] = defaultdict(float)
+    # a plant working from year Y replaces calibrated capacity of year ≤ max(Y, first model year),
+    # the latest first, so the capacity of the model years before Y does not move
+    need: dict[tuple[str, str, int], float] = defaultdict(float)
     cited: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f in named:
-        need[(region[f["site"]], f["process"])] += f["capacity_t"]
+        need[(region[f["site"]], f["process"], max(f["year"], YEARS[0]))] += f["capacity_t"]
         cited[(PROVINCE_OF[region[f["site"]]], f["process"])].append(f["id"])
     drop: set[str] = set()
 
     def shrink(pool: list[dict], take: float, where: str) -> float:
-        total = sum(f["capacity_t"] for f in pool)
-        take = min(take, total)
-        for f in pool:
-            left = r6(f["capacity_t"] * (1 - take / total))
-            f["source"] += f"; less {f['capacity_t'] - left:.0f} t/yr held by named plants of {where} [plants-utilizers]"
-            f["capacity_t"] = left
-            if left == 0 and f["expandable"] == "false":
-                drop.add(f["id"])
-        return take
+        taken = 0.0
+        for year in sorted({f["year"] for f in pool}, reverse=True):
+            group = [f for f in pool if f["year"] == year]
+            total = sum(f["capacity_t"] for f in group)
+            part = min(take - taken, total)
+            for f in group:
+                left = r6(f["capacity_t"] * (1 - part / total))
+                f["source"] += f"; less {f['capacity_t'] - left:.0f} t/yr held by named plants of {where} [plants-utilizers]"
+                f["capacity_t"] = left
+                if left == 0 and f["expandable"] == "false":
+                    drop.add(f["id"])
+            taken += part
+        return taken
 
-    def calibrated(process: str, keep) -> list[dict]:
+    def calibrated(process: str, keep, upto: int = YEARS[-1]) -> list[dict]:
         return [f for f in facilities if f["candidate"] == "false" and f["process"] == process
-                and f["site"] not in attached and f["capacity_t"] > 0 and keep(region[f["site"]])]
+                and f["site"] not in attached and f["capacity_t"] > 0 and f["year"] <= upto
+                and keep(region[f["site"]])]
 
     before = {(prov, process): sum(f["capacity_t"] for f in calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p))
               for prov, process in cited}
-    rest: dict[tuple[str, str], float] = defaultdict(float)
+    rest: dict[tuple[str, str, int], float] = defaultdict(float)
     moved = []
-    for (pref, process), held in sorted(need.items()):
-        left = held - shrink(calibrated(process, lambda r, p=pref: r == p), held, NAME[pref][1])
+    for (pref, process, upto), held in sorted(need.items()):
+        left = held - shrink(calibrated(process, lambda r, p=pref: r == p, upto), held, NAME[pref][1])
         if left > 0.5:
-            rest[(PROVINCE_OF[pref], process)] += left
+            rest[(PROVINCE_OF[pref], process, upto)] += left
             moved.append({"region": pref, "process": process, "moved_t": left})
-    overrides = []
-    for (prov, process), left in sorted(rest.items()):
-        left -= shrink(calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p), left, NAME[prov][1])
+    excess: dict[tuple[str, str], float] = defaultdict(float)
+    for (prov, process, upto), left in sorted(rest.items()):
+        left -= shrink(calibrated(process, lambda r, p=prov: PROVINCE_OF[r] == p, upto), left, NAME[prov][1])
         if left > 0.5:
-            overrides.append({"region": prov, "process": process, "calibrated_t": before[(prov, process)],
-                              "named_t": before[(prov, process)] + left,
-                              "facilities": cited[(prov, process)]})
+            excess[(prov, process)] += left
+    overrides = [{"region": prov, "process": process, "calibrated_t": before[(prov, process)],
+                  "named_t": before[(prov, process)] + left, "facilities": cited[(prov, process)]}
+                 for (prov, process), left in sorted(excess.items())]
     for m in moved:
         m["facilities"] = [f["id"] for f in named if region[f["site"]] == m["region"] and f["process"] == m["process"]]
     facilities[:] = [f for f in facilities if f["id"] not in drop] + named
