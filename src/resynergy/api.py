@@ -321,7 +321,8 @@ def compare_scenarios(scenarios: Mapping[str, Scenario], *, objective: str = "co
     """Plan every ``label: scenario`` (each checked first) and evaluate them alike; ``objectives``
     gives a variant its own objective. On Dask with ``workers`` > 1 (a local cluster of that
     many processes) or ``scheduler`` ('tcp://host:8786'); else one after another, re-using one
-    model where only the carbon price or CO2 cap differ. ``progress(label, fraction)`` while
+    model where only prices (carbon price, tax-incentive switch, ...), the CO2 cap or the
+    objective differ. ``progress(label, fraction)`` while
     solving, then ``progress("evaluate", 1.0)`` before the indicators are evaluated."""
     from resynergy.planner import PlanOptions
     from resynergy.planner.sweep import solve_many
