@@ -81,6 +81,7 @@ def test_objective_changes_in_place_are_undone(data):
         r.set_objective(BLEND, {"incentives": 0.0})
         assert r.solve().objective != pytest.approx(first.objective, rel=1e-6)
     assert r._cost == pytest.approx(cost, rel=0, abs=0)
+    assert r.data.policy["incentives"] == 1.0 and r.weights == {"cost": 1.0}
     assert r.solve().objective == pytest.approx(first.objective, rel=1e-6)
 
 

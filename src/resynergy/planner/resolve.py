@@ -176,11 +176,14 @@ class Resolver:
 
     @contextlib.contextmanager
     def changes(self) -> Iterator[Resolver]:
-        """Every change made inside is undone on leaving (nestable)."""
+        """Every change made inside is undone on leaving (nestable), and the data and weights
+        the resolver describes are those of before."""
         self._undo.append([])
+        data, weights = self.data, self.weights
         try:
             yield self
         finally:
+            self.data, self.weights = data, weights
             log = self._undo.pop()
             for kind, idx, a, b in reversed(log):
                 if kind == "cost":
