@@ -57,7 +57,7 @@ def main() -> None:
     from resynergy.planner.data import prepare
     from resynergy.planner.model import build
     from resynergy.planner.resolve import Resolver
-    from resynergy.planner.solve import _price_fixed, _run, _silence_banner, _solution
+    from resynergy.planner.solve import _price, _run, _silence_banner, _solution
     from resynergy.scenario import Scenario
 
     _silence_banner()
@@ -105,7 +105,7 @@ def main() -> None:
             cold_s.append(time.perf_counter() - t)
             t = time.perf_counter()
             if b.has_binaries and run.solution is not None:
-                _price_fixed(d, w_point, options, b, _solution(b))
+                _price(b, options, _solution(b))
             cold_d.append(cold_s[-1] + time.perf_counter() - t)
             # warm: the same change in place
             t = time.perf_counter()

@@ -93,6 +93,7 @@ class Resolver:
         self._policy0 = dict(self.data.policy)
         self._undo: list[list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]] = []
         self._starts: dict[str, np.ndarray] = {}  # the last plan of each kind of solve
+        self._start_weights: dict[str, dict[str, float]] = {}  # the objective each was found for
         self._bases: dict[str, Any] = {}  # the last basis of each LP solved in place
         self.last_log = ""
 
@@ -108,7 +109,7 @@ class Resolver:
         h.passModel(solved.getModel())
         r = cls(built, weights, options, h)
         if solved.getInfo().primal_solution_status == _FEASIBLE:
-            r._starts[PLAN] = np.array(solved.getSolution().col_value, dtype=float)
+            r._keep(PLAN, solved.getSolution().col_value)
         return r
 
     @classmethod
@@ -319,10 +320,14 @@ class Resolver:
 
         opts = self.options
         mip = self.is_mip() and not relax
-        if mip and start in self._starts:
+        found_for = self._start_weights.get(start) if start is not None else None
+        if mip and start in self._starts and _leading(found_for) == _leading(self.weights):
             run = self._certified(start)  # type: ignore[arg-type]
             if run is not None:
                 return run
+        # a plan found for other weights is no start for the MILP: on the built-in data HiGHS
+        # took 9.2 s from the least-cost plan for the least-CO2 one, 5.2 s from nothing
+        use_start = mip and start is not None and found_for == self.weights
         # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
         # (an LP re-solved in place by its basis: dual simplex, warm once it has one)
         solver = "choose" if self.is_mip() else "simplex" if basis is not None else (
@@ -330,18 +335,23 @@ class Resolver:
         status, wall, highs_time, log = self._highs(
             {"mip_rel_gap": float(opts.mip_gap), "solve_relaxation": bool(relax),
              "solver": solver}, basis=basis,
-            start=self._starts.get(start) if mip and start is not None else None)
+            start=self._starts.get(start) if use_start else None)  # type: ignore[arg-type]
         sol_ = None
         if status in (SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT):
             sol_ = self.solution(duals=(not mip) if duals is None else duals)
             if mip and start is not None:  # the next solve's start
-                self._starts[start] = np.array(self.h.getSolution().col_value, dtype=float)
+                self._keep(start, self.h.getSolution().col_value)
         gap = float(self.h.getInfo().mip_gap) if mip else 0.0
         return Run(status=status, solution=sol_, log=log,
                    gap=gap if sol_ is not None else None,
                    objective=float(self.h.getObjectiveValue()) if sol_ is not None else None,
                    timings={"wall": wall, "highs": highs_time,
                             "handoff_readback": max(wall - highs_time, 0.0)})
+
+    def _keep(self, key: str, col_value: Any) -> None:
+        """Keep a solved plan as the start of the next solve of kind ``key``."""
+        self._starts[key] = np.array(col_value, dtype=float)
+        self._start_weights[key] = dict(self.weights)
 
     def _certified(self, key: str) -> Run | None:
         """The start's integer decisions with re-optimised flows, when provably within
@@ -368,7 +378,7 @@ class Resolver:
             if gap > self.options.mip_gap:
                 return None
             sol_ = self.solution(duals=False)
-            self._starts[key] = np.array(self.h.getSolution().col_value, dtype=float)
+            self._keep(key, self.h.getSolution().col_value)
         wall = time.perf_counter() - t
         log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
                f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
@@ -605,6 +615,13 @@ class Sweep:
         else:
             r._set_policy(co2_cap_t=want["co2_cap_t"])
         return r
+
+
+def _leading(weights: Mapping[str, float] | None) -> str | None:
+    """The term an objective mostly weighs (cost for a blend with a small CO2 price; co2 for
+    the 'co2' objective): a plan found for another leading term is rarely within the MIP gap of
+    this one's optimum, so its certificate (two LPs) is not tried."""
+    return max(weights, key=lambda k: weights[k]) if weights else None
 
 
 def _same_but_objective(a: PlanOptions, b: PlanOptions) -> bool:
