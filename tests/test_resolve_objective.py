@@ -144,6 +144,7 @@ def test_compare_varies_the_objective_and_the_incentives_in_place(base):
     labels = list(c.plans)
     assert len(labels) == 4
     assert ["resolve" in c.plans[k].timings for k in labels] == [False, True, True, True]
+    assert c.in_place == labels[1:]
     plans = {(k.split("incentives=")[1][0], k.split("objective=")[1]): p for k, p in c.plans.items()}
     for (incentives, _), p in plans.items():
         assert p.status == "optimal"

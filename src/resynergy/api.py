@@ -295,6 +295,14 @@ class Comparison:
 
         return compare_table(self.findings)
 
+    @property
+    def in_place(self) -> list[str]:
+        """The variants re-solved in place on the model of one planned before (only the
+        carbon price, another price, the CO2 cap or the objective differ), in order; the others
+        were planned cold."""
+        return [label for label, p in self.plans.items()
+                if "resolve" in (getattr(p, "timings", None) or {})]
+
     def totals(self) -> pd.DataFrame:
         """One row per variant (index: its label) with its status and totals: objective_yuan,
         cost_yuan, co2_kg, flows_t, onsite_t, tkm, shortage_t and the items listed apart."""
