@@ -6,13 +6,18 @@ change is made both ways, in the same run:
 - cold: ``prepare`` the changed scenario (network), ``build`` the linopy model, solve with HiGHS,
   read the plan back — what a sweep point cost before;
 - warm: change the persistent HiGHS model in place (``set_carbon_price`` / ``set_target`` /
-  ``set_capacity``), solve from the last plan, read the plan back.
+  ``set_capacity``; ``set_objective`` for the objective weights, the objective switch and the
+  tax-incentive switch: every column cost from ``model.objective_coefficients``), solve from the
+  last plan, read the plan back.
 
 Both "with duals" too: a MILP plan's duals priced cold (``solve._price_fixed``: rebuild with the
 builds fixed, LP) or in place (``Resolver.price_fixed``). Objectives must agree. Each figure is
 repeated (``--repeat``, ≥ 3) and printed as min / median with the load average.
 
-    python benchmarks/warm_resolve.py [--sites N] [--repeat 3]
+    python benchmarks/warm_resolve.py [--sites N] [--repeat 3] [--changes weights,incentives]
+
+Changes: carbon price, target value, capacity, weights (cost → cost + k × 0.05 yuan/kg CO2),
+objective (cost → co2 / utilization, alternating), incentives (the tax-incentive switch off).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=0, help="synthetic sites (0: built-in jjj-2022)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--changes", default="carbon price,target value,capacity,weights,objective,"
+                    "incentives", help="comma-separated subset of the changes to measure")
     args = ap.parse_args()
 
     from resynergy import synth
@@ -50,7 +57,7 @@ def main() -> None:
     from resynergy.planner.data import prepare
     from resynergy.planner.model import build
     from resynergy.planner.resolve import Resolver
-    from resynergy.planner.solve import _price_fixed, _run, _silence_banner, _solution
+    from resynergy.planner.solve import _price, _run, _silence_banner, _solution
     from resynergy.scenario import Scenario
 
     _silence_banner()
@@ -75,10 +82,13 @@ def main() -> None:
                 value=tt["value"].where(tt["kind"] == "report", tt["value"] * (0.9 - 0.05 * k)))),
              None, 0.9 - 0.05 * k),
             ("capacity", None, None, 1.0 + 0.1 * (k + 1)),
+            ("weights", base, None, {"cost": 1.0, "co2": 0.05 * (k + 1)}),
+            ("objective", base, None, PlanOptions(objective=("co2", "utilization")[k % 2]).blend()),
+            ("incentives", base.with_policy(incentives=0), None, None),
         ]
 
     rows = []
-    for what in ("carbon price", "target value", "capacity"):
+    for what in [c.strip() for c in args.changes.split(",") if c.strip()]:
         cold_s, cold_d, warm_s, warm_d, same = [], [], [], [], True
         for k in range(args.repeat):
             name, scen, change, factor = [v for v in variants(k) if v[0] == what][0]
@@ -89,18 +99,23 @@ def main() -> None:
                     data.facility, cap0=data.facility.cap0 * factor))
             else:
                 d = prepare(scen)
-            b = build(d, weights, linking=options.linking)
+            w_point = factor if what in ("weights", "objective") else weights
+            b = build(d, w_point, linking=options.linking)
             run = _run(b, options)
             cold_s.append(time.perf_counter() - t)
             t = time.perf_counter()
             if b.has_binaries and run.solution is not None:
-                _price_fixed(d, weights, options, b, _solution(b))
+                _price(b, options, _solution(b))
             cold_d.append(cold_s[-1] + time.perf_counter() - t)
             # warm: the same change in place
             t = time.perf_counter()
             with resolver.changes():
                 if what == "carbon price":
                     change(resolver)
+                elif what in ("weights", "objective"):
+                    resolver.set_objective(w_point)
+                elif what == "incentives":
+                    resolver.set_objective(policy={"incentives": 0.0})
                 elif what == "target value":
                     assert d.targets is not None
                     for i in range(len(d.targets.table)):

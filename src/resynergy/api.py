@@ -295,6 +295,14 @@ class Comparison:
 
         return compare_table(self.findings)
 
+    @property
+    def in_place(self) -> list[str]:
+        """The variants re-solved in place on the model of one planned before (only the
+        carbon price, another price, the CO2 cap or the objective differ), in order; the others
+        were planned cold."""
+        return [label for label, p in self.plans.items()
+                if "resolve" in (getattr(p, "timings", None) or {})]
+
     def totals(self) -> pd.DataFrame:
         """One row per variant (index: its label) with its status and totals: objective_yuan,
         cost_yuan, co2_kg, flows_t, onsite_t, tkm, shortage_t and the items listed apart."""
@@ -321,7 +329,8 @@ def compare_scenarios(scenarios: Mapping[str, Scenario], *, objective: str = "co
     """Plan every ``label: scenario`` (each checked first) and evaluate them alike; ``objectives``
     gives a variant its own objective. On Dask with ``workers`` > 1 (a local cluster of that
     many processes) or ``scheduler`` ('tcp://host:8786'); else one after another, re-using one
-    model where only the carbon price or CO2 cap differ. ``progress(label, fraction)`` while
+    model where only prices (carbon price, tax-incentive switch, ...), the CO2 cap or the
+    objective differ. ``progress(label, fraction)`` while
     solving, then ``progress("evaluate", 1.0)`` before the indicators are evaluated."""
     from resynergy.planner import PlanOptions
     from resynergy.planner.sweep import solve_many

@@ -314,7 +314,7 @@ def compare(variants: Annotated[list[str], typer.Argument(help=VARIANT_HELP)],
     path = comparison.write(out_dir)
     table = comparison.table
     if as_json:
-        doc = {"variants": list(summaries), "table": json.loads(
+        doc = {"variants": list(summaries), "in_place": comparison.in_place, "table": json.loads(
             table.to_json(orient="records", force_ascii=False)), "outputs": {"compare.html": str(path)}}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
     elif not quiet:

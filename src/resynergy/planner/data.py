@@ -10,6 +10,7 @@ arrays, so costs are defined once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -33,6 +34,10 @@ POLICY_DEFAULTS = {"carbon_price": 0.0, "co2_cap_t": 0.0, "incentives": 1.0, "en
                    "annuity_years": 15.0, "discount_rate": 0.06, "max_distance_km": 300.0,
                    "k_nearest": 8.0, "shortage_cost": 300.0, "min_load": 0.6}
 MODEL_BASES = ("facility_input", "facility_capacity", "capacity_added")
+# Policy values that only price things (objective coefficients, never the model's rows): a
+# change of them alone re-prices a built model in place (:func:`repriced`, planner/resolve.py).
+PRICE_POLICY = ("carbon_price", "incentives", "env_tax", "discount_rate", "annuity_years",
+                "shortage_cost")
 
 
 class PlanInputError(ValueError):
@@ -94,6 +99,7 @@ class SupplyNodes:
     env_tax: np.ndarray  # (Y, S) yuan/t of environmental tax on disposal
     must_use: np.ndarray  # (Y, S) bool: may not be disposed of (must-use or a disposal ban)
     disposal_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (S,) material
+    env_tax_rate: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (Y, S) tax when on
 
 
 @dataclass
@@ -114,6 +120,8 @@ class Facilities:
     fin: pd.DataFrame  # input ports: fac, material, rate
     fout: pd.DataFrame  # output ports: fac, material, rate, market (bool: no sink anywhere)
     min_load: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (F,) share of new capacity
+    incentive_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (F,) when granted
+    capex: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (F,) yuan per t/yr of capacity
 
 
 @dataclass
@@ -254,7 +262,6 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
     sites = scenario.table("sites").set_index("id")
     regions = scenario.table("regions")
     pio = scenario.table("process_io")
-    env_on = policy["env_tax"] > 0
 
     # supply nodes
     supplies = scenario.table("supplies")
@@ -263,8 +270,8 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
     gen = sup_grid(supplies["generation_t"])
     draw_max = sup_grid(np.minimum(supplies["stock_draw_max_t"].fillna(0), supplies["stock_t"].fillna(0)))
     disp_cost = sup_grid(supplies["disposal_cost"].fillna(0))
-    tax = sup["material"].map(materials["env_tax"]).fillna(0.0).to_numpy() * env_on
-    env_tax = np.broadcast_to(tax, (ny, len(sup))).copy()
+    tax = sup["material"].map(materials["env_tax"]).fillna(0.0).to_numpy()
+    env_tax_rate = np.broadcast_to(tax, (ny, len(sup))).copy()
     must_use = sup_grid(supplies["must_use"].astype(float)) > 0
     first = supplies.sort_values("year").drop_duplicates(["site", "material"])
     stock0 = np.zeros(len(sup))
@@ -302,8 +309,7 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
 
     sink_materials = set(fin["material"]) | set(dem["material"])
     fout["market"] = ~fout["material"].isin(sink_materials)
-    incentive = _incentives(scenario, fac, proc, pio, materials, demands) * (
-        policy["incentives"] > 0)
+    incentive_rate = _incentives(scenario, fac, proc, pio, materials, demands)
 
     # network
     sources = pd.concat([sup.assign(owner=""),
@@ -342,7 +348,7 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
         processes=processes, sites=sites, regions=regions, names=Names.read(scenario),
         supply=SupplyNodes(
             table=sup, gen=gen, draw_max=draw_max, stock0=stock0, disp_cost=disp_cost,
-            env_tax=env_tax, must_use=must_use),
+            env_tax=np.zeros_like(env_tax_rate), must_use=must_use, env_tax_rate=env_tax_rate),
         facility=Facilities(
             table=fac[["id", "site", "process", "candidate"]].assign(first_year=fyear),
             cap0=np.where(cand, 0.0, cap), cap_c=np.where(cand, cap, 0.0),
@@ -350,10 +356,10 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
             avail=(~cand)[None, :] & (fyear[None, :] <= yarr),
             buildable=cand[None, :] & (fyear[None, :] <= yarr),
             opex=proc["opex"].to_numpy(dtype=float), co2_proc=proc["co2"].to_numpy(dtype=float),
-            incentive=incentive,
-            capex_annual=capex * annuity(policy["discount_rate"], policy["annuity_years"]),
+            incentive=np.zeros_like(incentive_rate), capex_annual=np.zeros_like(capex),
             fixed=fac["fixed_cost"].fillna(0).to_numpy(dtype=float),
-            fin=fin[["fac", "material", "rate"]], fout=fout[["fac", "material", "rate", "market"]]),
+            fin=fin[["fac", "material", "rate"]], fout=fout[["fac", "material", "rate", "market"]],
+            incentive_rate=incentive_rate, capex=capex),
         demand=DemandNodes(
             table=dem, qty=qty, value=value, must_meet=must_meet,
             co2_virgin=dem["material"].map(materials["co2_virgin"]).fillna(0.0).to_numpy()),
@@ -370,6 +376,7 @@ def prepare(scenario: ScenarioLike, years: Sequence[int] | None = None,
     )
     data.host_limits = host_limits(fac, processes, materials, data.facility.fin)
     _premises(data, scenario, fac, modes)
+    _price(data)
     data.corridors.arcs = [_corridor_arcs(data, c) for _, c in data.corridors.table.iterrows()]
     data.base_year = base_year(all_years or years)
     all_targets = scenario.table("targets")
@@ -595,10 +602,37 @@ def _virgin_supply(data: ModelData, table: pd.DataFrame) -> VirginSupply:
             given = ~np.isnan(vals)
             if given.any() and member[k].any():
                 grid[np.ix_(yi[given], np.flatnonzero(member[k]))] = vals[given][:, None]
-    extra = data.policy["shortage_cost"]
+    return VirginSupply(price=price, co2=co2, shortage_cost=np.zeros_like(price),
+                        pools=pools, cap=cap, member=member)  # shortage_cost: _price
+
+
+def _price(data: ModelData) -> None:
+    """Fill the numbers of ``data`` that follow from its :data:`PRICE_POLICY` values (one
+    definition for :func:`prepare` and :func:`repriced`): the environmental tax on disposal and
+    the tax incentives (each on while its switch is > 0), the annual capital cost (capex × the
+    capital recovery factor) and the cost of a shortage."""
+    p = data.policy
+    extra = p["shortage_cost"]
     if extra < 0:
         raise PlanInputError(f"policy shortage_cost must be ≥ 0 yuan/t, not {extra}")
-    # a shortage never costs less than buying virgin material, so it is the last resort
-    return VirginSupply(price=price, co2=co2,
-                        shortage_cost=np.maximum(price, data.demand.value) + extra,
-                        pools=pools, cap=cap, member=member)
+    data.supply.env_tax = data.supply.env_tax_rate * (p["env_tax"] > 0)
+    data.facility.incentive = data.facility.incentive_rate * (p["incentives"] > 0)
+    data.facility.capex_annual = data.facility.capex * annuity(p["discount_rate"],
+                                                               p["annuity_years"])
+    if data.virgin is not None:
+        # a shortage never costs less than buying virgin material, so it is the last resort
+        data.virgin.shortage_cost = np.maximum(data.virgin.price, data.demand.value) + extra
+
+
+def repriced(data: ModelData, policy: Mapping[str, float]) -> ModelData:
+    """``data`` under other :data:`PRICE_POLICY` values (a copy; ``data`` is left as it was):
+    the same network and model rows, other prices. ValueError for any other policy key."""
+    other = sorted(set(policy) - set(PRICE_POLICY))
+    if other:
+        raise ValueError(f"policy {other} changes more than prices; prepare the scenario again")
+    out = dataclasses.replace(
+        data, policy={**data.policy, **{k: float(v) for k, v in policy.items()}},
+        supply=dataclasses.replace(data.supply), facility=dataclasses.replace(data.facility),
+        virgin=dataclasses.replace(data.virgin) if data.virgin is not None else None)
+    _price(out)
+    return out

@@ -22,6 +22,7 @@ Row and variable names are the constants of :mod:`resynergy.planner.names`;
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,7 @@ from resynergy.planner.names import ELASTIC_PENALTY
 
 linopy.options["semantics"] = "v1"
 
-__all__ = ["ELASTIC_PENALTY", "Built", "build"]
+__all__ = ["ELASTIC_PENALTY", "Built", "build", "objective_coefficients"]
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Built:
     data: ModelData
     has_binaries: bool
     rows: dict[str, list[str]] = field(default_factory=dict)
+    elastic: bool = False  # every hard requirement lifted at a penalty (objective_coefficients)
 
 
 @dataclass
@@ -57,8 +59,8 @@ class Decisions:
     """The model's variables, and what the families derive from them.
 
     ``open_`` (y, f) is the cumulative build Σ_{y' ≤ y} build[y', f] (a constant when builds are
-    fixed), ``cum_exp`` the cumulative expansion; ``penalties`` collects the objective terms of
-    soft and elastic rows."""
+    fixed), ``cum_exp`` the cumulative expansion. The penalties of soft and elastic rows'
+    slacks are objective coefficients (:func:`objective_coefficients`)."""
 
     year: pd.Index
     x: Any
@@ -75,7 +77,6 @@ class Decisions:
     candidate: np.ndarray
     elastic: bool
     fixed_build: np.ndarray | None
-    penalties: list[Any] = field(default_factory=list)
 
 
 def _idx(name: str, n: int) -> pd.RangeIndex:
@@ -127,7 +128,8 @@ def build(data: ModelData, weights: dict[str, float], *, elastic: bool = False,
     define_targets(m, data, v, rows[N.TARGETS])
     define_actuals(m, data, v.x, rows[N.BALANCES])  # past years fixed to recorded flows
     define_objective(m, data, v, weights)
-    return Built(model=m, data=data, has_binaries=has_bin or v.build is not None, rows=rows)
+    return Built(model=m, data=data, has_binaries=has_bin or v.build is not None, rows=rows,
+                 elastic=elastic)
 
 
 def _add(m: linopy.Model, family: list[str], *args: Any, **kwargs: Any) -> None:
@@ -377,7 +379,6 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
         if v.elastic:
             s = m.add_variables(lower=0, coords=[year], name=N.corridor_slack(i))
             expr = expr + s
-            v.penalties.append(ELASTIC_PENALTY * s.sum())
         _add(m, rows, expr >= 0, name=N.corridor(i))
     _corridor_nev_shares(m, d, v, rows)
     if np.isfinite(d.co2_cap_kg):
@@ -385,7 +386,6 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
         if v.elastic:
             s = m.add_variables(lower=0, coords=[year], name=N.CO2_SLACK)
             lhs = lhs - s
-            v.penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
         _add(m, rows, lhs <= d.co2_cap_kg, name=N.CO2_CAP)
 
 
@@ -452,8 +452,6 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
         soft = t["kind"] == "soft"
         if soft or v.elastic:
             s = m.add_variables(lower=0, name=N.target_slack(int(i)))  # type: ignore[call-overload]
-            penalty = float(t["penalty"]) if soft else ELASTIC_PENALTY
-            v.penalties.append(penalty * s)
             expr = (1 * s if expr is None else expr + t["sense"] * s)
         if expr is None:
             continue  # nothing the plan decides counts; reported after the solve
@@ -463,7 +461,31 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
 
 def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
                      weights: dict[str, float]) -> None:
-    """The objective, a blend of cost, CO2 and utilization (sums over y and the nodes):
+    """The objective, one coefficient per variable entry:
+
+        min  Σ_var Σ_entries c[var]·var  =  w_cost·cost + w_co2·co2 − w_util·utilized
+
+    with c from :func:`objective_coefficients` (the one definition; the in-place re-solves of
+    planner/resolve.py set the same numbers as HiGHS column costs)."""
+    terms = []
+    for name, coef in objective_coefficients(d, weights, elastic=v.elastic).items():
+        if name not in m.variables:
+            continue
+        var = m.variables[name]
+        labels = var.labels
+        terms.append((var * xr.DataArray(np.broadcast_to(coef, labels.shape), coords=labels.coords,
+                                         dims=labels.dims)).sum())
+    obj = terms[0]
+    for t in terms[1:]:
+        obj = obj + t
+    m.add_objective(obj)
+
+
+def objective_coefficients(d: ModelData, weights: Mapping[str, float], *,
+                           elastic: bool = False) -> dict[str, np.ndarray]:
+    """The objective's coefficient of every variable, by variable name, each in the variable's
+    shape (years first); names the model lacks are left out by the caller. The objective is a
+    blend of cost, CO2 and utilization (sums over y and the nodes):
 
         min  w_cost·cost + w_co2·co2 − w_util·utilized
 
@@ -475,52 +497,56 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
         co2  = emitted (transport + processes) + Σ virgin co2·unmet
         utilized = Σ flow into facilities of materials that count as utilized.
 
+    with cum_exp[y] = Σ_{y' ≤ y} expansion[y'] and open[y] = Σ_{y' ≤ y} build[y'], so a unit of
+    expansion or build in year y' is paid in each of the (Y − y') years from y' on.
     capex_annual is capex × the capital recovery factor of policy ``discount_rate`` and
     ``annuity_years`` (:func:`resynergy.planner.data.annuity`). The weights are
     :meth:`resynergy.planner.options.PlanOptions.blend`: objective ``cost`` is w_cost = 1;
     ``co2`` and ``utilization`` put 1 on their term and 1e-4 on cost, to break ties.
     The fixed cost of existing facilities is a constant left out (results.costs adds it)."""
-    year, x, act = v.year, v.x, v.act
-    yy, D = len(year), len(d.demand.table)
-    arc, fac = _idx("arc", len(d.net.arcs)), _idx("fac", len(d.facility.table))
-    sup, dem = _idx("sup", len(d.supply.table)), _idx("dem", D)
-    elastic = v.elastic
-    cost = ((x * _da(d.net.cost, arc)).sum()
-            + (act * _da(d.facility.opex - d.facility.incentive, fac)).sum())
-    if v.cum_exp is not None:
-        cost = cost + (v.cum_exp * _da(d.facility.capex_annual, fac)).sum()
-    if v.open_ is not None and v.build is not None:
-        per_open = d.facility.capex_annual * d.facility.cap_c + d.facility.fixed
-        cost = cost + (v.open_ * _da(per_open, fac)).sum()
+    yy, D = d.n_years, len(d.demand.table)
+    w_cost, w_co2, w_util = (float(weights.get(k, 0.0) or 0.0)
+                             for k in ("cost", "co2", "utilization"))
+    carbon = w_cost * d.carbon_price_per_kg + w_co2  # per kg emitted
+    fac = d.facility
+    paid_years = (yy - np.arange(yy))[:, None]  # years y' … Y−1 each unit is paid in
+    flow = w_cost * np.asarray(d.net.cost, dtype=float) + carbon * np.asarray(d.net.co2, dtype=float)
+    if w_util:
+        use = (d.arc.to_fin >= 0) & d.net.arcs["material"].map(
+            dict(zip(d.materials.index, d.utilized_material, strict=True))).fillna(False).to_numpy(
+            dtype=bool)
+        flow = flow - w_util * use
     disp_cost = d.supply.disp_cost + d.supply.env_tax + (
         ELASTIC_PENALTY * d.supply.must_use if elastic else 0.0)
-    cost = cost + (v.disp * _da(disp_cost, year, sup)).sum()
+    out: dict[str, np.ndarray] = {
+        N.FLOW: np.broadcast_to(flow, (yy, len(flow))),
+        N.ACTIVITY: np.broadcast_to(w_cost * (fac.opex - fac.incentive) + carbon * fac.co2_proc,
+                                    (yy, len(fac.opex))),
+        N.DISPOSAL: w_cost * disp_cost,
+        N.EXPANSION: w_cost * paid_years * fac.capex_annual[None, :],
+        N.BUILD: w_cost * paid_years * (fac.capex_annual * fac.cap_c + fac.fixed)[None, :],
+    }
     if D:
         vs = d.virgin
-        price = vs.price if vs is not None else d.demand.value
-        unmet_cost = price + (ELASTIC_PENALTY * d.demand.must_meet if elastic else 0.0)
-        cost = cost + (v.unmet * _da(unmet_cost, year, dem)).sum()
-        if v.shortage is not None and vs is not None:
-            short_cost = vs.shortage_cost + (ELASTIC_PENALTY * d.demand.must_meet if elastic else 0.0)
-            cost = cost + (v.shortage * _da(short_cost, year, dem)).sum()
-    emitted = _emitted(d, v)
-    if d.carbon_price_per_kg:
-        cost = cost + d.carbon_price_per_kg * emitted.sum()
-    for p in v.penalties:
-        cost = cost + p
-    obj = weights.get("cost", 0.0) * cost
-    if weights.get("co2"):
-        virgin_co2 = d.virgin.co2 if d.virgin is not None else np.broadcast_to(
-            d.demand.co2_virgin, (yy, D))
-        co2 = emitted.sum() + ((v.unmet * _da(virgin_co2, year, dem)).sum() if D else 0)
-        obj = obj + weights["co2"] * co2
-    if weights.get("utilization"):
-        use = np.flatnonzero((d.arc.to_fin >= 0) & d.net.arcs["material"].map(
-            dict(zip(d.materials.index, d.utilized_material, strict=True))).fillna(False)
-            .to_numpy(dtype=bool))
-        if len(use):
-            obj = obj - weights["utilization"] * x.isel(arc=use).sum()
-    m.add_objective(obj)
+        must = ELASTIC_PENALTY * d.demand.must_meet if elastic else 0.0
+        virgin_co2 = vs.co2 if vs is not None else np.broadcast_to(d.demand.co2_virgin, (yy, D))
+        out[N.UNMET] = w_cost * ((vs.price if vs is not None else d.demand.value) + must) \
+            + w_co2 * virgin_co2
+        if vs is not None:
+            out[N.SHORTAGE] = w_cost * (vs.shortage_cost + must)
+    # the penalised slacks of soft and elastic rows (define_policy, define_targets)
+    if d.targets is not None:
+        for i, t in d.targets.table.iterrows():
+            if t["kind"] == "soft" or elastic:
+                penalty = float(t["penalty"]) if t["kind"] == "soft" else ELASTIC_PENALTY
+                out[N.target_slack(int(i))] = np.asarray(w_cost * penalty)  # type: ignore[call-overload]
+    if elastic:
+        for i in range(len(d.corridors.arcs)):
+            out[N.corridor_slack(i)] = np.full(yy, w_cost * ELASTIC_PENALTY)
+            # per t·km, not per t: ~1000 km of relaxation weigh like one tonne of the others
+            out[N.corridor_nev_slack(i)] = np.full(yy, w_cost * ELASTIC_PENALTY / 1000.0)
+        out[N.CO2_SLACK] = np.full(yy, w_cost * ELASTIC_PENALTY / 1000.0)
+    return out
 
 
 # --- plan premises (issue 8): scarce virgin supply, min load, new-energy road shares ----------
@@ -610,5 +636,4 @@ def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list
             s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))
             expr = expr + s
             # per t·km, not per t: ~1000 km of relaxation weigh like one tonne of the others
-            v.penalties.append(ELASTIC_PENALTY / 1000.0 * s.sum())
         _add(m, rows, expr >= 0, name=N.corridor_nev(i))

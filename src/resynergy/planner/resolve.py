@@ -6,9 +6,11 @@ and rows to HiGHS column and row positions. Numbers change in place — column c
 row bounds, integrality — and the model is solved again from where HiGHS stands (LP: the last
 basis; MILP: the last plan as a start). It serves
 
-- sweeps (:class:`Sweep`): a point that changes only the carbon price or the CO2 cap re-uses the
-  network, the model and the solver; anything else (tables, objective, years, other policy) is
-  planned cold;
+- sweeps (:class:`Sweep`): a point that changes only prices (the carbon price, the
+  tax-incentive and environmental-tax switches, ...: ``data.PRICE_POLICY``), the CO2 cap or the
+  objective and its weights re-uses the network, the model and the solver: the column costs are
+  set from ``model.objective_coefficients``, the definition the linopy build uses; anything
+  else (tables, years, the network's or the rows' policy) is planned cold;
 - the diagnosis of missed targets (:class:`Probes`): "the most the scenario can deliver", "the
   plan that meets the target" and the target's marginal cost with the builds fixed, each a
   change of row bounds or of the objective, solved and undone;
@@ -24,14 +26,14 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from resynergy.planner import results
-from resynergy.planner.data import ModelData, _policy
-from resynergy.planner.model import Built, build
+from resynergy.planner.data import PRICE_POLICY, ModelData, PlanInputError, _policy, repriced
+from resynergy.planner.model import Built, build, objective_coefficients
 from resynergy.planner.names import (
     ACTIVITY,
     BUILD,
@@ -61,8 +63,11 @@ if TYPE_CHECKING:
 
 PLAN = "plan"  # the kind of solve whose result is the plan (and the next point's start)
 
-# Policy values a sweep point may change in place; any other difference plans cold.
-IN_PLACE_POLICY = ("carbon_price", "co2_cap_t")
+# Policy values a sweep point may change in place (prices, and the CO2 cap's bound); any other
+# difference plans cold.
+IN_PLACE_POLICY = (*PRICE_POLICY, "co2_cap_t")
+# Plan options a sweep point may change in place: the objective (its column costs).
+IN_PLACE_OPTIONS = ("objective", "weights")
 _FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
 
 
@@ -88,6 +93,7 @@ class Resolver:
         self._policy0 = dict(self.data.policy)
         self._undo: list[list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]] = []
         self._starts: dict[str, np.ndarray] = {}  # the last plan of each kind of solve
+        self._start_weights: dict[str, dict[str, float]] = {}  # the objective each was found for
         self._bases: dict[str, Any] = {}  # the last basis of each LP solved in place
         self.last_log = ""
 
@@ -103,7 +109,7 @@ class Resolver:
         h.passModel(solved.getModel())
         r = cls(built, weights, options, h)
         if solved.getInfo().primal_solution_status == _FEASIBLE:
-            r._starts[PLAN] = np.array(solved.getSolution().col_value, dtype=float)
+            r._keep(PLAN, solved.getSolution().col_value)
         return r
 
     @classmethod
@@ -171,11 +177,14 @@ class Resolver:
 
     @contextlib.contextmanager
     def changes(self) -> Iterator[Resolver]:
-        """Every change made inside is undone on leaving (nestable)."""
+        """Every change made inside is undone on leaving (nestable), and the data and weights
+        the resolver describes are those of before."""
         self._undo.append([])
+        data, weights = self.data, self.weights
         try:
             yield self
         finally:
+            self.data, self.weights = data, weights
             log = self._undo.pop()
             for kind, idx, a, b in reversed(log):
                 if kind == "cost":
@@ -192,20 +201,28 @@ class Resolver:
                     self.h.changeColsIntegrality(len(idx), idx, a)
 
     # --- what users change -----------------------------------------------------------------
-    def set_carbon_price(self, yuan_per_t: float) -> None:
-        """Carbon price (yuan/t CO2): the cost of every flow and activity column moves by the
-        weighted price change × its kg CO2 (model.build: cost += price × emitted)."""
-        d = self.data
-        step = self.weights.get("cost", 0.0) * (yuan_per_t - self._policy0["carbon_price"]) / 1000.0
-        cost0 = self._base[0]
-        for name, per_kg in ((FLOW, d.net.co2), (ACTIVITY, d.facility.co2_proc)):
+    def set_objective(self, weights: Mapping[str, float] | None = None,
+                      policy: Mapping[str, float] | None = None) -> None:
+        """Other objective weights (:meth:`PlanOptions.blend`) and/or other values of the
+        policy that only prices things (:data:`resynergy.planner.data.PRICE_POLICY`: carbon
+        price, the tax-incentive and environmental-tax switches, discount rate, annuity years,
+        shortage cost): the data re-priced (:func:`~resynergy.planner.data.repriced`) and every
+        column cost set to :func:`~resynergy.planner.model.objective_coefficients` of it, the
+        numbers a cold build would give HiGHS."""
+        data = repriced(self.data, dict(policy or {}))  # PlanInputError before anything changes
+        w = dict(self.weights if weights is None else weights)
+        for name, coef in objective_coefficients(data, w, elastic=self.built.elastic).items():
             pos = self.cols(name)
             if pos is None:
                 continue
-            coef = np.broadcast_to(np.asarray(per_kg, dtype=float), pos.shape)
             on = pos >= 0
-            self.set_costs(pos[on], cost0[pos[on]] + step * coef[on])
-        self._set_policy(carbon_price=float(yuan_per_t))
+            self.set_costs(pos[on], np.broadcast_to(coef, pos.shape)[on])
+        self.data, self.weights = data, w
+
+    def set_carbon_price(self, yuan_per_t: float) -> None:
+        """Carbon price (yuan/t CO2): every flow and activity column's cost moves by the
+        weighted price × its kg CO2 (a case of :meth:`set_objective`)."""
+        self.set_objective(policy={"carbon_price": float(yuan_per_t)})
 
     def set_co2_cap(self, t: float) -> None:
         """CO2 cap (t/yr). Only a cap the model already has can move (a new one adds rows)."""
@@ -303,10 +320,14 @@ class Resolver:
 
         opts = self.options
         mip = self.is_mip() and not relax
-        if mip and start in self._starts:
+        found_for = self._start_weights.get(start) if start is not None else None
+        if mip and start in self._starts and _leading(found_for) == _leading(self.weights):
             run = self._certified(start)  # type: ignore[arg-type]
             if run is not None:
                 return run
+        # a plan found for other weights is no start for the MILP: on the built-in data HiGHS
+        # took 9.2 s from the least-cost plan for the least-CO2 one, 5.2 s from nothing
+        use_start = mip and start is not None and found_for == self.weights
         # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
         # (an LP re-solved in place by its basis: dual simplex, warm once it has one)
         solver = "choose" if self.is_mip() else "simplex" if basis is not None else (
@@ -314,18 +335,23 @@ class Resolver:
         status, wall, highs_time, log = self._highs(
             {"mip_rel_gap": float(opts.mip_gap), "solve_relaxation": bool(relax),
              "solver": solver}, basis=basis,
-            start=self._starts.get(start) if mip and start is not None else None)
+            start=self._starts.get(start) if use_start else None)  # type: ignore[arg-type]
         sol_ = None
         if status in (SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT):
             sol_ = self.solution(duals=(not mip) if duals is None else duals)
             if mip and start is not None:  # the next solve's start
-                self._starts[start] = np.array(self.h.getSolution().col_value, dtype=float)
+                self._keep(start, self.h.getSolution().col_value)
         gap = float(self.h.getInfo().mip_gap) if mip else 0.0
         return Run(status=status, solution=sol_, log=log,
                    gap=gap if sol_ is not None else None,
                    objective=float(self.h.getObjectiveValue()) if sol_ is not None else None,
                    timings={"wall": wall, "highs": highs_time,
                             "handoff_readback": max(wall - highs_time, 0.0)})
+
+    def _keep(self, key: str, col_value: Any) -> None:
+        """Keep a solved plan as the start of the next solve of kind ``key``."""
+        self._starts[key] = np.array(col_value, dtype=float)
+        self._start_weights[key] = dict(self.weights)
 
     def _certified(self, key: str) -> Run | None:
         """The start's integer decisions with re-optimised flows, when provably within
@@ -352,7 +378,7 @@ class Resolver:
             if gap > self.options.mip_gap:
                 return None
             sol_ = self.solution(duals=False)
-            self._starts[key] = np.array(self.h.getSolution().col_value, dtype=float)
+            self._keep(key, self.h.getSolution().col_value)
         wall = time.perf_counter() - t
         log = ("--- LP relaxation (bound) ---\n" + log1 + "\n--- integer decisions of the start "
                f"fixed (plan) ---\n{log2}\nplan {best:.12g}, bound {bound:.12g}, gap {gap:.4%}\n")
@@ -543,8 +569,9 @@ class Probes:
 
 
 class Sweep:
-    """Sweep points that differ only in :data:`IN_PLACE_POLICY` values from a point already
-    planned re-use its network, model and solver (``solve(..., sweep=Sweep())``)."""
+    """Sweep points that differ from the point planned first only in :data:`IN_PLACE_POLICY`
+    values and :data:`IN_PLACE_OPTIONS` (the objective or its weights) re-use its network, model
+    and solver (``solve(..., sweep=Sweep())``); ``warm`` and ``cold`` count the points."""
 
     def __init__(self) -> None:
         self.scenario: ScenarioLike | None = None
@@ -557,9 +584,19 @@ class Sweep:
         self.scenario, self.options, self.resolver = scenario, options, resolver
 
     def point(self, scenario: ScenarioLike, options: PlanOptions) -> Resolver | None:
-        """The resolver set to ``scenario``'s numbers, or None when it must be planned cold."""
+        """The resolver set to ``scenario``'s numbers and ``options``' objective, or None when
+        the point must be planned cold."""
+        r = self._point(scenario, options)
+        if r is None:
+            self.cold += 1
+        else:
+            self.warm += 1
+        return r
+
+    def _point(self, scenario: ScenarioLike, options: PlanOptions) -> Resolver | None:
         r = self.resolver
-        if r is None or options != self.options or not _same_but_policy(self.scenario, scenario):
+        if r is None or self.options is None or not _same_but_objective(self.options, options) \
+                or not _same_but_policy(self.scenario, scenario):
             return None
         want = _policy(scenario)
         have = r._policy0
@@ -568,12 +605,28 @@ class Sweep:
         if (want["co2_cap_t"] > 0) != (have["co2_cap_t"] > 0):
             return None  # a cap added or removed changes the rows
         r.data = dataclasses.replace(r.built.data)  # the built numbers, before any set_*
-        r.set_carbon_price(want["carbon_price"])
+        try:
+            r.set_objective(options.blend(), {k: want[k] for k in PRICE_POLICY})
+        except PlanInputError:
+            return None  # planned cold, which says what is wrong
+        r.options = options
         if want["co2_cap_t"] > 0:
             r.set_co2_cap(want["co2_cap_t"])
         else:
             r._set_policy(co2_cap_t=want["co2_cap_t"])
         return r
+
+
+def _leading(weights: Mapping[str, float] | None) -> str | None:
+    """The term an objective mostly weighs (cost for a blend with a small CO2 price; co2 for
+    the 'co2' objective): a plan found for another leading term is rarely within the MIP gap of
+    this one's optimum, so its certificate (two LPs) is not tried."""
+    return max(weights, key=lambda k: weights[k]) if weights else None
+
+
+def _same_but_objective(a: PlanOptions, b: PlanOptions) -> bool:
+    """Whether two plan options differ at most in :data:`IN_PLACE_OPTIONS`."""
+    return dataclasses.replace(b, **{k: getattr(a, k) for k in IN_PLACE_OPTIONS}) == a
 
 
 def _same_but_policy(a: ScenarioLike | None, b: ScenarioLike) -> bool:

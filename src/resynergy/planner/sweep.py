@@ -5,9 +5,12 @@ existing scheduler (``scheduler="tcp://host:8786"``). Each job is an independent
 sweep of policy variants or Monte-Carlo draws scales with the workers; results come back in the
 order the jobs were given.
 
-Serially, a job that differs from the one before only in numbers the model can change in place
-(the carbon price, the CO2 cap: :data:`resynergy.planner.resolve.IN_PLACE_POLICY`) re-uses its
-network, model and HiGHS instance and is re-solved warm; every other job is planned cold.
+Serially, a job that differs from the first one planned only in numbers the model can change in
+place (prices such as the carbon price and the tax-incentive switch, the CO2 cap:
+:data:`resynergy.planner.resolve.IN_PLACE_POLICY`; the objective and its weights:
+``IN_PLACE_OPTIONS``) re-uses its network, model and HiGHS instance and is re-solved warm; every
+other job is planned cold. Pass a :class:`~resynergy.planner.resolve.Sweep` to read how many
+points were which (``sweep.warm``, ``sweep.cold``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ Progress = Callable[[str, float], None]
 
 
 def solve_many(jobs: Mapping[str, tuple[Scenario, PlanOptions]], *, workers: int = 1,
-               scheduler: str | None = None, progress: Progress | None = None) -> dict[str, Plan]:
-    """Solve every ``label: (scenario, options)`` job; ``progress(label, fraction_done)``."""
+               scheduler: str | None = None, progress: Progress | None = None,
+               sweep: Sweep | None = None) -> dict[str, Plan]:
+    """Solve every ``label: (scenario, options)`` job; ``progress(label, fraction_done)``;
+    ``sweep`` (serial only): the one to re-solve in place with, which counts the points."""
     report = progress or (lambda label, fraction: None)
     if workers <= 1 and scheduler is None:
         plans = {}
-        sweep = Sweep()
+        sweep = sweep if sweep is not None else Sweep()
         for i, (label, (scenario, options)) in enumerate(jobs.items()):
             def step(_stage: str, f: float, i: int = i, label: str = label) -> None:
                 report(label, (i + f) / len(jobs))
