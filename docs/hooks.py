@@ -327,8 +327,11 @@ def codes_page() -> str:
 
 
 def _sources(rel: str) -> str:
+    """A SOURCES.md as a page: its citations (``[key]``, ``[key] [P]``) are text, not Markdown
+    reference links (Markdown links ``[text](url)`` stay links)."""
     path = ROOT / "src" / "resynergy" / rel
-    return _generated_from(f"src/resynergy/{rel}") + path.read_text(encoding="utf-8")
+    text = re.sub(r"\[([^\]\n]+)\](?!\()", r"\\[\1\\]", path.read_text(encoding="utf-8"))
+    return _generated_from(f"src/resynergy/{rel}") + text
 
 
 def catalog_sources_page() -> str:

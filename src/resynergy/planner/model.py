@@ -461,31 +461,7 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
 
 def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
                      weights: dict[str, float]) -> None:
-    """The objective, one coefficient per variable entry:
-
-        min  Σ_var Σ_entries c[var]·var  =  w_cost·cost + w_co2·co2 − w_util·utilized
-
-    with c from :func:`objective_coefficients` (the one definition; the in-place re-solves of
-    planner/resolve.py set the same numbers as HiGHS column costs)."""
-    terms = []
-    for name, coef in objective_coefficients(d, weights, elastic=v.elastic).items():
-        if name not in m.variables:
-            continue
-        var = m.variables[name]
-        labels = var.labels
-        terms.append((var * xr.DataArray(np.broadcast_to(coef, labels.shape), coords=labels.coords,
-                                         dims=labels.dims)).sum())
-    obj = terms[0]
-    for t in terms[1:]:
-        obj = obj + t
-    m.add_objective(obj)
-
-
-def objective_coefficients(d: ModelData, weights: Mapping[str, float], *,
-                           elastic: bool = False) -> dict[str, np.ndarray]:
-    """The objective's coefficient of every variable, by variable name, each in the variable's
-    shape (years first); names the model lacks are left out by the caller. The objective is a
-    blend of cost, CO2 and utilization (sums over y and the nodes):
+    """The objective, a blend of cost, CO2 and utilization (sums over y and the nodes):
 
         min  w_cost·cost + w_co2·co2 − w_util·utilized
 
@@ -503,7 +479,29 @@ def objective_coefficients(d: ModelData, weights: Mapping[str, float], *,
     ``annuity_years`` (:func:`resynergy.planner.data.annuity`). The weights are
     :meth:`resynergy.planner.options.PlanOptions.blend`: objective ``cost`` is w_cost = 1;
     ``co2`` and ``utilization`` put 1 on their term and 1e-4 on cost, to break ties.
-    The fixed cost of existing facilities is a constant left out (results.costs adds it)."""
+    The fixed cost of existing facilities is a constant left out (results.costs adds it).
+    Each variable entry gets one coefficient, from :func:`objective_coefficients` (the one
+    definition; the in-place re-solves of planner/resolve.py set the same numbers as HiGHS
+    column costs)."""
+    terms = []
+    for name, coef in objective_coefficients(d, weights, elastic=v.elastic).items():
+        if name not in m.variables:
+            continue
+        var = m.variables[name]
+        labels = var.labels
+        terms.append((var * xr.DataArray(np.broadcast_to(coef, labels.shape), coords=labels.coords,
+                                         dims=labels.dims)).sum())
+    obj = terms[0]
+    for t in terms[1:]:
+        obj = obj + t
+    m.add_objective(obj)
+
+
+def objective_coefficients(d: ModelData, weights: Mapping[str, float], *,
+                           elastic: bool = False) -> dict[str, np.ndarray]:
+    """The objective's coefficient of every variable, by variable name, each in the variable's
+    shape (years first); names the model lacks are left out by the caller. The terms are those of
+    :func:`define_objective`."""
     yy, D = d.n_years, len(d.demand.table)
     w_cost, w_co2, w_util = (float(weights.get(k, 0.0) or 0.0)
                              for k in ("cost", "co2", "utilization"))
