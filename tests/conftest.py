@@ -117,13 +117,14 @@ def app(db_url):
 
 
 @pytest.fixture
-def sqlite_app(tmp_path):
-    """The app on a fresh SQLite file only (for tests that don't need both databases)."""
+def sqlite_app(tmp_path, sqlite_template):
+    """The app on a fresh SQLite file only (for tests that don't need both databases): a copy
+    of the session's migrated file, as ``db_url`` makes."""
     from resynergy.web.app import create_app
 
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    _reset(url)
-    return create_app(make_settings(url), migrate=False, run_worker=False)
+    path = tmp_path / "app.db"
+    shutil.copyfile(sqlite_template, path)
+    return create_app(make_settings(f"sqlite:///{path}"), migrate=False, run_worker=False)
 
 
 @pytest.fixture
