@@ -37,10 +37,23 @@ from support.platform import (  # noqa: F401 - helpers that used to live here, f
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Every browser test is also ``slow`` (one rule, whichever file it is in)."""
+    """Every browser test is also ``slow`` (one rule, whichever file it is in).
+
+    Then the files are ordered for the two workers (``scripts/test.sh``: ``--dist loadfile
+    --no-loadscope-reorder`` hands out whole files in this order): files with ``slow`` tests
+    first, most first, then the others by number of tests. pytest-xdist's own order (by number
+    of tests only) left the few-test, long files (browser walks, notebooks, the documentation
+    build) for the end, where one of them kept one worker busy minutes after the other had
+    finished. Tests keep their order within a file."""
+    slow: dict[str, int] = {}
+    count: dict[str, int] = {}
     for item in items:
         if item.get_closest_marker("browser") is not None and item.get_closest_marker("slow") is None:
             item.add_marker(pytest.mark.slow)
+        path = item.nodeid.split("::")[0]
+        count[path] = count.get(path, 0) + 1
+        slow[path] = slow.get(path, 0) + (item.get_closest_marker("slow") is not None)
+    items.sort(key=lambda item: (-slow[p := item.nodeid.split("::")[0]], -count[p]))
 
 
 # ---- databases -----------------------------------------------------------------------------
@@ -117,13 +130,14 @@ def app(db_url):
 
 
 @pytest.fixture
-def sqlite_app(tmp_path):
-    """The app on a fresh SQLite file only (for tests that don't need both databases)."""
+def sqlite_app(tmp_path, sqlite_template):
+    """The app on a fresh SQLite file only (for tests that don't need both databases): a copy
+    of the session's migrated file, as ``db_url`` makes."""
     from resynergy.web.app import create_app
 
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    _reset(url)
-    return create_app(make_settings(url), migrate=False, run_worker=False)
+    path = tmp_path / "app.db"
+    shutil.copyfile(sqlite_template, path)
+    return create_app(make_settings(f"sqlite:///{path}"), migrate=False, run_worker=False)
 
 
 @pytest.fixture

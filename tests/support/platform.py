@@ -8,6 +8,8 @@ Fixtures built on these live in ``tests/conftest.py``; tests import the helpers 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import os
 import re
 import socket
@@ -125,7 +127,81 @@ def make_settings(url: str, **overrides):
 
 
 def seed(app, tables=None) -> Users:
-    """Users of every role, and the registry loaded through the import path as the admin."""
+    """Users of every role, and the registry loaded through the import path as the admin.
+
+    The first seeding of an empty database (per process, dialect, settings and registry: the
+    default one or none) goes through the accounts and import services; its rows are then kept,
+    and a later seeding of an empty database with the same key writes those same rows (ids,
+    password and token hashes, audit entries) in one go, and hands out the same tokens. That
+    saves the import's validation (about a second) in each of the several hundred platform
+    tests; what seeding itself does is tested by the first one and by the import tests."""
+    key = _seed_key(app, tables)
+    snapshot = _SEEDED.get(key) if key is not None else None
+    if snapshot is not None and _is_empty(app):
+        rows, users = snapshot
+        _restore(app, rows)
+        return copy.deepcopy(users)
+    empty = key is not None and _is_empty(app)
+    users = _seed_through_services(app, tables)
+    if empty:
+        _SEEDED[key] = (_dump(app), copy.deepcopy(users))
+    return users
+
+
+_SEEDED: dict[tuple, tuple[dict[str, list[dict]], Users]] = {}
+
+
+def _seed_key(app, tables) -> tuple | None:
+    """What a seeded database depends on: the dialect, the settings (a token's lifetime, the
+    hash parameters...) and which registry (None: the test registry, {}: users only)."""
+    if tables is None:
+        kind = "registry"
+    elif isinstance(tables, dict) and not tables:
+        kind = "users only"
+    else:
+        return None
+    settings = app.state.platform.settings
+    fields = tuple(sorted((k, repr(v)) for k, v in dataclasses.asdict(settings).items()
+                          if k != "database_url"))
+    return sa.make_url(settings.database_url).get_dialect().name, kind, fields
+
+
+def _is_empty(app) -> bool:
+    from resynergy.store.models import Base
+
+    counts = " UNION ALL ".join(f'SELECT count(*) AS n FROM "{t.name}"' for t in Base.metadata.sorted_tables)
+    with app.state.platform.sessions() as db:
+        return not any(n for (n,) in db.execute(sa.text(counts)))
+
+
+def _dump(app) -> dict[str, list[dict]]:
+    from resynergy.store.models import Base
+
+    with app.state.platform.sessions() as db:
+        return {t.name: [dict(r._mapping) for r in db.execute(sa.select(t))]
+                for t in Base.metadata.sorted_tables}
+
+
+def _restore(app, rows: dict[str, list[dict]]) -> None:
+    """Write the kept rows into the empty database, parents first; on PostgreSQL the id
+    sequences then continue after them (as they would after the inserts that made them)."""
+    from resynergy.store.models import Base
+
+    with app.state.platform.sessions() as db:
+        for table in Base.metadata.sorted_tables:
+            if rows[table.name]:
+                db.execute(table.insert(), rows[table.name])
+                if db.get_bind().dialect.name == "postgresql":
+                    for col in table.primary_key.columns:
+                        seq = db.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                         {"t": f'"{table.name}"', "c": col.name}).scalar()
+                        if seq:
+                            db.execute(sa.text(f'SELECT setval(:s, (SELECT max("{col.name}") FROM "{table.name}"))'),
+                                       {"s": seq})
+        db.commit()
+
+
+def _seed_through_services(app, tables) -> Users:
     from resynergy.services.access import Actor
     from resynergy.services.registry import Change, apply
 
