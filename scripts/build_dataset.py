@@ -407,10 +407,48 @@ def battery_supplies() -> list[dict]:
     return rows
 
 
+PLANT_COLUMNS = ("id,operator,operator_en,uscc,region,county,lat,lon,coord_basis,kind,process,materials,"
+                 "activity,activity_unit,capacity_t,capacity_basis,year_from,status,source,confidence,"
+                 "note").split(",")  # every scripts/dataset/plants-*.csv (DATASET format)
+
+
+def plant_error(path: Path, n: int, col: str, value: str, expected: str) -> ValueError:
+    """A located error in a plants file: file, row, column, value and what was expected (en / zh)."""
+    return ValueError(f"{path.name} row {n}, column {col}: {value!r} — expected {expected} / "
+                      f"{path.name} 第{n}行“{col}”列取值不符：应为{expected}")
+
+
+def read_plants(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(row number, row) of a plants file, [] when it is missing; the columns and the checks every
+    kind of plant shares (the operator named, a USCC only with a valid check digit, a region of
+    this script, numbers ≥ 0) are checked here, the kind's own checks by the caller."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != PLANT_COLUMNS:
+            raise ValueError(f"{path.name}: columns {reader.fieldnames} / 列名不符, expected {PLANT_COLUMNS}")
+        rows = list(enumerate(reader, start=2))
+    for n, r in rows:
+        if not r["operator"].strip():
+            raise plant_error(path, n, "operator", r["operator"], "the operator's name as published")
+        if r["uscc"] and not uscc.is_valid(r["uscc"]):
+            raise plant_error(path, n, "uscc", r["uscc"], "a USCC with a valid GB 32100 check digit, or blank")
+        if r["region"] not in PROVINCE_OF:
+            raise plant_error(path, n, "region", r["region"], "a province or prefecture code of build_dataset.py")
+        for col in ("capacity_t", "lat", "lon", "year_from", "activity"):
+            try:
+                ok = not r[col] or float(r[col]) >= 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise plant_error(path, n, col, r[col], "a number ≥ 0")
+    return rows
+
+
 def battery_plants() -> list[dict]:
-    """Rows of scripts/dataset/plants-batteries.csv."""
-    with BATTERY_PLANTS.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    """Rows of scripts/dataset/plants-batteries.csv, checked (:func:`read_plants`)."""
+    return [r for _, r in read_plants(BATTERY_PLANTS)]
 
 
 def add_battery_plants(sites: dict[str, dict], facilities: list[dict]) -> list[dict]:
@@ -418,15 +456,14 @@ def add_battery_plants(sites: dict[str, dict], facilities: list[dict]) -> list[d
     place; returns the rows left out for want of one. ValueError naming the file, row and column
     for a process that is not a battery process or a missing capacity."""
     unplaced = []
-    for i, r in enumerate(battery_plants(), start=2):
-        where = f"{BATTERY_PLANTS.name} row {i}"
+    for n, r in read_plants(BATTERY_PLANTS):
         if r["process"] not in BATTERY_PROCESSES:
-            raise ValueError(f"{where}, column process: {r['process']!r} is not one of {BATTERY_PROCESSES}")
+            raise plant_error(BATTERY_PLANTS, n, "process", r["process"], " | ".join(BATTERY_PROCESSES))
         if not r["lat"] or not r["lon"]:
             unplaced.append(r)
             continue
         if not r["capacity_t"]:
-            raise ValueError(f"{where}, column capacity_t: a placed plant needs a capacity (t/yr)")
+            raise plant_error(BATTERY_PLANTS, n, "capacity_t", r["capacity_t"], "a capacity (t/yr) for a placed plant")
         cascade = r["process"] == "battery_cascade"
         sites[r["id"]] = {
             "id": r["id"], "name_zh": f"{r['operator']}（动力电池{'梯次利用' if cascade else '再生利用'}）",
@@ -1492,40 +1529,25 @@ PLANT_FACTORS = {  # kind: {material: Mt generated per unit of activity per year
     "alumina": {"red_mud": 1.2},  # per Mt alumina
     "coal_mine": {"coal_gangue": 0.10},  # per Mt raw coal
 }
-PLANT_COLUMNS = ("id,operator,operator_en,uscc,region,county,lat,lon,coord_basis,kind,process,materials,"
-                 "activity,activity_unit,capacity_t,capacity_basis,year_from,status,source,confidence,"
-                 "note").split(",")
 PLANT_RADIUS = 0.05  # deg: a plant without published coordinates sits this far from the seat
 
 
 def read_generator_plants(path: Path = PLANTS_GENERATORS) -> list[dict]:
-    """The named generator plants, checked; a bad cell raises an error naming file, row, column."""
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != PLANT_COLUMNS:
-            raise ValueError(f"{path.name}: columns {reader.fieldnames} / 列名不符, expected {PLANT_COLUMNS}")
-        rows = list(reader)
+    """The named generator plants, checked (:func:`read_plants` and the generators' own rules)."""
     seen: set[str] = set()
 
     def bad(n: int, col: str, value: str, expected: str) -> ValueError:
-        return ValueError(f"{path.name} row {n}, column {col}: {value!r} — expected {expected} / "
-                          f"第{n}行“{col}”列取值不符：应为{expected}")
+        return plant_error(path, n, col, value, expected)
 
     plants = []
-    for n, r in enumerate(rows, start=2):
+    for n, r in read_plants(path):
         if not re.fullmatch(r"G-\d{6}-[a-z0-9-]+", r["id"]) or r["id"] in seen:
             raise bad(n, "id", r["id"], "a new id G-<region>-<short-pinyin>")
         seen.add(r["id"])
-        if r["region"] not in PROVINCE_OF or r["id"].split("-")[1] != r["region"]:
+        if r["id"].split("-")[1] != r["region"]:
             raise bad(n, "region", r["region"], "a region code of build_dataset.py, as in the id")
         if r["region"] in {c for c, *_ in PROVINCES} and r["region"] not in ("110000", "120000"):
             raise bad(n, "region", r["region"], "a prefecture code (provinces other than Beijing and Tianjin are split)")
-        if not r["operator"].strip():
-            raise bad(n, "operator", r["operator"], "the operator's name as published")
-        if r["uscc"] and not uscc.is_valid(r["uscc"]):
-            raise bad(n, "uscc", r["uscc"], "a USCC with a valid GB 32100 check digit, or blank")
         if r["kind"] not in PLANT_FACTORS:
             raise bad(n, "kind", r["kind"], " | ".join(PLANT_FACTORS))
         materials = r["materials"].split(";")
@@ -1762,47 +1784,20 @@ NAMED_COORD = "prefecture seat moved ≤0.09° (county not geocoded) [gazetteer]
 
 
 def read_named_utilizers(path: Path = PLANTS_UTILIZERS) -> list[dict[str, str]]:
-    """The named utilizer plants, checked: a bad cell raises with file, row, column and value."""
-    from resynergy.scenario import uscc as uscc_check
-
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != PLANT_COLUMNS:
-            raise ValueError(f"{path.name}: columns {reader.fieldnames} ≠ expected {PLANT_COLUMNS}")
-        rows = list(reader)
+    """The named utilizer plants, checked (:func:`read_plants` and the utilizers' own rules)."""
     processes = read_processes()
-
-    def bad(i: int, col: str, expected: str) -> ValueError:
-        return ValueError(f"{path.name} row {i + 2}, column {col}: {rows[i][col]!r} — expected {expected}")
-
-    for i, r in enumerate(rows):
-        if not r["id"].startswith("S-"):
-            raise bad(i, "id", "a site id starting with 'S-'")
-        if not r["operator"].strip():
-            raise bad(i, "operator", "the firm's name as published")
-        if r["process"] not in processes:
-            raise bad(i, "process", "a process code of the catalog")
-        if r["region"] not in PROVINCE_OF:
-            raise bad(i, "region", "a province or prefecture code of the dataset")
-        if r["status"] not in PLANT_STATUS:
-            raise bad(i, "status", " | ".join(PLANT_STATUS))
-        if r["uscc"] and not uscc_check.is_valid(r["uscc"]):
-            raise bad(i, "uscc", "a unified social credit code with a valid check digit, or blank")
-        for col in ("capacity_t", "lat", "lon", "year_from"):
-            try:
-                if r[col] and float(r[col]) < 0:
-                    raise bad(i, col, "a number ≥ 0")
-            except ValueError as exc:
-                if "row" in str(exc):
-                    raise
-                raise bad(i, col, "a number") from None
-        if r["capacity_basis"] not in ("published", "estimated"):
-            raise bad(i, "capacity_basis", "published | estimated")
-        if not re.search(r"\[[a-z][a-z0-9.-]+\]", r["source"]):
-            raise bad(i, "source", "at least one [key] of a sources table")
-    return rows
+    rows = read_plants(path)
+    for n, r in rows:
+        for col, ok, expected in (
+                ("id", r["id"].startswith("S-"), "a site id starting with 'S-'"),
+                ("process", r["process"] in processes, "a process code of the catalog"),
+                ("status", r["status"] in PLANT_STATUS, " | ".join(PLANT_STATUS)),
+                ("capacity_basis", r["capacity_basis"] in ("published", "estimated"), "published | estimated"),
+                ("source", bool(re.search(r"\[[a-z][a-z0-9.-]+\]", r["source"])),
+                 "at least one [key] of a sources table")):
+            if not ok:
+                raise plant_error(path, n, col, r[col], expected)
+    return [r for _, r in rows]
 
 
 def named_facility_id(site: str, process: str) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import filecmp
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.support.dataset import load_build_script
 
 from resynergy import catalog, datasets
 from resynergy.scenario import Scenario
@@ -202,9 +202,7 @@ def test_boundaries_are_small_and_hold_the_seats(scenario):
 
 
 def test_committed_csvs_are_the_build_scripts_output(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("build_dataset", ROOT / "scripts" / "build_dataset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_build_script("build_dataset")
     shutil.copy(FOLDER / "SOURCES.md", tmp_path / "SOURCES.md")
     monkeypatch.setattr(module, "OUT", tmp_path)
     monkeypatch.setattr("builtins.print", lambda *a, **k: None)

@@ -6,12 +6,12 @@ from the same tonnage."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.support.dataset import load_build_script
 
 from resynergy import catalog
 from resynergy.batteries import forecast
@@ -40,10 +40,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 def _build_module():
-    spec = importlib.util.spec_from_file_location("build_dataset_batteries", ROOT / "scripts" / "build_dataset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_script("build_dataset_batteries")
 
 
 def test_the_datasets_retired_batteries_are_the_forecasts(scenario, central):

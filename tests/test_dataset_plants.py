@@ -5,12 +5,12 @@ operator and cites its source."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from tests.support.dataset import load_build_script
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANTS = ROOT / "scripts" / "dataset" / "plants-generators.csv"
@@ -19,10 +19,7 @@ SOURCES = sorted((ROOT / "scripts" / "dataset").glob("sources*.csv"))  # the sou
 
 @pytest.fixture(scope="module")
 def build_module():
-    spec = importlib.util.spec_from_file_location("build_dataset_plants", ROOT / "scripts" / "build_dataset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_script("build_dataset_plants")
 
 
 @pytest.fixture(scope="module")

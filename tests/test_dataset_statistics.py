@@ -8,12 +8,12 @@ moved beyond its tolerance (in the statistics or in the data) fails here.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.support.dataset import load_build_script
 
 from resynergy import catalog, datasets
 from resynergy.scenario import Scenario
@@ -31,10 +31,7 @@ def read_statistics(path: Path = STATISTICS) -> pd.DataFrame:
 
 
 def build_module():
-    spec = importlib.util.spec_from_file_location("build_dataset_stats", ROOT / "scripts" / "build_dataset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_script("build_dataset_stats")
 
 
 @pytest.fixture(scope="module")

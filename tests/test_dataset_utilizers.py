@@ -8,12 +8,12 @@ overrides are listed by the build and in SOURCES.md).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from tests.support.dataset import load_build_script
 
 from resynergy import catalog, datasets
 from resynergy.scenario import Scenario, uscc
@@ -24,10 +24,7 @@ INPUT = ROOT / "scripts" / "dataset"
 
 @pytest.fixture(scope="module")
 def build_module():
-    spec = importlib.util.spec_from_file_location("build_dataset_utilizers", ROOT / "scripts" / "build_dataset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_script("build_dataset_utilizers")
 
 
 @pytest.fixture(scope="module")
