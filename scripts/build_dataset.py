@@ -412,10 +412,11 @@ PLANT_COLUMNS = ("id,operator,operator_en,uscc,region,county,lat,lon,coord_basis
                  "note").split(",")  # every scripts/dataset/plants-*.csv (DATASET format)
 
 
-def plant_error(path: Path, n: int, col: str, value: str, expected: str) -> ValueError:
-    """A located error in a plants file: file, row, column, value and what was expected (en / zh)."""
-    return ValueError(f"{path.name} row {n}, column {col}: {value!r} — expected {expected} / "
-                      f"{path.name} 第{n}行“{col}”列取值不符：应为{expected}")
+def input_error(path: Path, line: int, column: str, value: object, expected: str) -> ValueError:
+    """A located error for a bad cell of a dataset input file (scripts/dataset/*.csv), zh and en."""
+    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return ValueError(f"{name} 第 {line} 行 {column} 列：{value!r}，应为 {expected} / "
+                      f"{name}, row {line}, column {column}: {value!r}, expected {expected}")
 
 
 def read_plants(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -431,18 +432,18 @@ def read_plants(path: Path) -> list[tuple[int, dict[str, str]]]:
         rows = list(enumerate(reader, start=2))
     for n, r in rows:
         if not r["operator"].strip():
-            raise plant_error(path, n, "operator", r["operator"], "the operator's name as published")
+            raise input_error(path, n, "operator", r["operator"], "the operator's name as published")
         if r["uscc"] and not uscc.is_valid(r["uscc"]):
-            raise plant_error(path, n, "uscc", r["uscc"], "a USCC with a valid GB 32100 check digit, or blank")
+            raise input_error(path, n, "uscc", r["uscc"], "a USCC with a valid GB 32100 check digit, or blank")
         if r["region"] not in PROVINCE_OF:
-            raise plant_error(path, n, "region", r["region"], "a province or prefecture code of build_dataset.py")
+            raise input_error(path, n, "region", r["region"], "a province or prefecture code of build_dataset.py")
         for col in ("capacity_t", "lat", "lon", "year_from", "activity"):
             try:
                 ok = not r[col] or float(r[col]) >= 0
             except ValueError:
                 ok = False
             if not ok:
-                raise plant_error(path, n, col, r[col], "a number ≥ 0")
+                raise input_error(path, n, col, r[col], "a number ≥ 0")
     return rows
 
 
@@ -458,12 +459,12 @@ def add_battery_plants(sites: dict[str, dict], facilities: list[dict]) -> list[d
     unplaced = []
     for n, r in read_plants(BATTERY_PLANTS):
         if r["process"] not in BATTERY_PROCESSES:
-            raise plant_error(BATTERY_PLANTS, n, "process", r["process"], " | ".join(BATTERY_PROCESSES))
+            raise input_error(BATTERY_PLANTS, n, "process", r["process"], " | ".join(BATTERY_PROCESSES))
         if not r["lat"] or not r["lon"]:
             unplaced.append(r)
             continue
         if not r["capacity_t"]:
-            raise plant_error(BATTERY_PLANTS, n, "capacity_t", r["capacity_t"], "a capacity (t/yr) for a placed plant")
+            raise input_error(BATTERY_PLANTS, n, "capacity_t", r["capacity_t"], "a capacity (t/yr) for a placed plant")
         cascade = r["process"] == "battery_cascade"
         sites[r["id"]] = {
             "id": r["id"], "name_zh": f"{r['operator']}（动力电池{'梯次利用' if cascade else '再生利用'}）",
@@ -1089,13 +1090,6 @@ def allocate(province: str, material: str, total: float, fixed: dict[str, float]
     return {p: v * scale for p, v in (anchors | weights).items()}, scale
 
 
-def _input_error(path: Path, line: int, column: str, value: object, expected: str) -> ValueError:
-    """A located error for a bad cell of a dataset input file (zh and en)."""
-    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    return ValueError(f"{name} 第 {line} 行 {column} 列：{value!r}，应为 {expected} / "
-                      f"{name}, row {line}, column {column}: {value!r}, expected {expected}")
-
-
 KEY_RE = re.compile(r"[a-z][a-z0-9.-]*")
 
 
@@ -1108,43 +1102,43 @@ def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != STATISTICS_COLUMNS:
-            raise _input_error(path, 1, "header", reader.fieldnames, ",".join(STATISTICS_COLUMNS))
+            raise input_error(path, 1, "header", reader.fieldnames, ",".join(STATISTICS_COLUMNS))
         for line, r in enumerate(reader, start=2):
             if None in r or None in r.values():
-                raise _input_error(path, line, "note", r.get(None) or "", f"{len(STATISTICS_COLUMNS)} cells "
+                raise input_error(path, line, "note", r.get(None) or "", f"{len(STATISTICS_COLUMNS)} cells "
                                    "(a cell with a comma must be quoted / 含逗号的单元格须加引号)")
             if r["region"] not in PROVINCE_OF:
-                raise _input_error(path, line, "region", r["region"], "a province or prefecture code of the dataset")
+                raise input_error(path, line, "region", r["region"], "a province or prefecture code of the dataset")
             try:
                 year = int(r["year"])
             except ValueError:
-                raise _input_error(path, line, "year", r["year"], "a year such as 2020") from None
+                raise input_error(path, line, "year", r["year"], "a year such as 2020") from None
             item = r["item"]
             material = item.removeprefix("isw_")
             # isw_<something> that is no single catalog material (e.g. tailings and waste rock
             # together) is kept but not used by the build (only isw_<ISW material> rows are)
             unit = STATISTICS_ITEMS.get(item) or ("Mt" if item.startswith("isw_") and material else "")
             if not unit:
-                raise _input_error(path, line, "item", item, "isw_generated/utilized/disposed/stored, "
+                raise input_error(path, line, "item", item, "isw_generated/utilized/disposed/stored, "
                                    "isw_<ISW material>, or an activity item (crude_steel, raw_coal, …)")
             if r["unit"] != unit:
-                raise _input_error(path, line, "unit", r["unit"], unit)
+                raise input_error(path, line, "unit", r["unit"], unit)
             try:
                 value = float(r["value"])
                 tolerance = float(r["tolerance"]) if r["tolerance"].strip() else None
             except ValueError:
-                raise _input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
+                raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
                                    "numbers (tolerance may be blank)") from None
             if value < 0 or (tolerance is not None and not 0 <= tolerance < 1):
-                raise _input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
+                raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
                                    "value ≥ 0 and 0 ≤ tolerance < 1")
             if not KEY_RE.fullmatch(r["source"]):
-                raise _input_error(path, line, "source", r["source"], "one source key (lower case)")
+                raise input_error(path, line, "source", r["source"], "one source key (lower case)")
             if r["confidence"] not in ("V", "P", "U"):
-                raise _input_error(path, line, "confidence", r["confidence"], "V, P or U")
+                raise input_error(path, line, "confidence", r["confidence"], "V, P or U")
             key = (r["region"], year, item)
             if key in out:
-                raise _input_error(path, line, "region/year/item", key, "one row per region, year and item")
+                raise input_error(path, line, "region/year/item", key, "one row per region, year and item")
             out[key] = {"region": r["region"], "year": year, "item": item, "value": value,
                         "tolerance": tolerance, "source": r["source"], "confidence": r["confidence"],
                         "note": r["note"]}
@@ -1157,20 +1151,20 @@ def read_factors(path: Path = FACTORS) -> dict[tuple[str, str], dict]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != FACTORS_COLUMNS:
-            raise _input_error(path, 1, "header", reader.fieldnames, ",".join(FACTORS_COLUMNS))
+            raise input_error(path, 1, "header", reader.fieldnames, ",".join(FACTORS_COLUMNS))
         for line, r in enumerate(reader, start=2):
             if r["material"] not in ISW:
-                raise _input_error(path, line, "material", r["material"], "an industrial-waste material code")
+                raise input_error(path, line, "material", r["material"], "an industrial-waste material code")
             if r["activity"] not in STATISTICS_ITEMS:
-                raise _input_error(path, line, "activity", r["activity"], "an activity item of statistics.csv")
+                raise input_error(path, line, "activity", r["activity"], "an activity item of statistics.csv")
             try:
                 value = float(r["value"])
             except ValueError:
-                raise _input_error(path, line, "value", r["value"], "a number") from None
+                raise input_error(path, line, "value", r["value"], "a number") from None
             if not 0 < value < 10:
-                raise _input_error(path, line, "value", r["value"], "0 < t per unit < 10")
+                raise input_error(path, line, "value", r["value"], "0 < t per unit < 10")
             if not KEY_RE.fullmatch(r["source"]) or r["confidence"] not in ("V", "P", "U"):
-                raise _input_error(path, line, "source/confidence", (r["source"], r["confidence"]),
+                raise input_error(path, line, "source/confidence", (r["source"], r["confidence"]),
                                    "one source key and V, P or U")
             out[(r["material"], r["activity"])] = {**r, "value": value}
     return out
@@ -1537,7 +1531,7 @@ def read_generator_plants(path: Path = PLANTS_GENERATORS) -> list[dict]:
     seen: set[str] = set()
 
     def bad(n: int, col: str, value: str, expected: str) -> ValueError:
-        return plant_error(path, n, col, value, expected)
+        return input_error(path, n, col, value, expected)
 
     plants = []
     for n, r in read_plants(path):
@@ -1796,7 +1790,7 @@ def read_named_utilizers(path: Path = PLANTS_UTILIZERS) -> list[dict[str, str]]:
                 ("source", bool(re.search(r"\[[a-z][a-z0-9.-]+\]", r["source"])),
                  "at least one [key] of a sources table")):
             if not ok:
-                raise plant_error(path, n, col, r[col], expected)
+                raise input_error(path, n, col, r[col], expected)
     return [r for _, r in rows]
 
 

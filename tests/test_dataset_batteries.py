@@ -147,7 +147,7 @@ def test_a_bad_plant_row_is_refused_with_its_file_row_and_column(tmp_path, monke
         w.writeheader()
         w.writerows(rows)
     monkeypatch.setattr(module, "BATTERY_PLANTS", path)
-    with pytest.raises(ValueError, match=r"plants-batteries\.csv row 3, column process: 'battery_magic'"):
+    with pytest.raises(ValueError, match=r"plants-batteries\.csv, row 3, column process: 'battery_magic'"):
         module.add_battery_plants({}, [])
     rows[1]["process"], rows[2]["capacity_t"] = "battery_cascade", ""
     with path.open("w", encoding="utf-8", newline="") as fh:

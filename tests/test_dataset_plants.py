@@ -137,5 +137,5 @@ def test_bad_plant_rows_are_refused_with_their_place(build_module, tmp_path, col
         w = csv.DictWriter(fh, cols)
         w.writeheader()
         w.writerow(row)
-    with pytest.raises(ValueError, match=rf"row 2, column {expected}.*第2行"):
+    with pytest.raises(ValueError, match=rf"第 2 行 {expected} 列.*row 2, column {expected}"):
         build_module.read_generator_plants(path)
