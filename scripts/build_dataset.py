@@ -419,17 +419,28 @@ def input_error(path: Path, line: int, column: str, value: object, expected: str
                       f"{name}, row {line}, column {column}: {value!r}, expected {expected}")
 
 
+def input_rows(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """(row number, row) of a dataset input file whose header is ``columns``; a wrong header or a
+    row with more or fewer cells (an unquoted comma) is a located error."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != columns:
+            raise input_error(path, 1, "header", reader.fieldnames, ",".join(columns))
+        rows = list(enumerate(reader, start=2))
+    for line, r in rows:
+        if None in r or None in r.values():
+            raise input_error(path, line, columns[-1], r.get(None) or "", f"{len(columns)} cells "
+                              "(a cell with a comma must be quoted / 含逗号的单元格须加引号)")
+    return rows
+
+
 def read_plants(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(row number, row) of a plants file, [] when it is missing; the columns and the checks every
     kind of plant shares (the operator named, a USCC only with a valid check digit, a region of
     this script, numbers ≥ 0) are checked here, the kind's own checks by the caller."""
     if not path.exists():
         return []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != PLANT_COLUMNS:
-            raise ValueError(f"{path.name}: columns {reader.fieldnames} / 列名不符, expected {PLANT_COLUMNS}")
-        rows = list(enumerate(reader, start=2))
+    rows = input_rows(path, PLANT_COLUMNS)
     for n, r in rows:
         if not r["operator"].strip():
             raise input_error(path, n, "operator", r["operator"], "the operator's name as published")
@@ -1099,74 +1110,63 @@ def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
     if not path.exists():
         return {}
     out: dict[tuple[str, int, str], dict] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != STATISTICS_COLUMNS:
-            raise input_error(path, 1, "header", reader.fieldnames, ",".join(STATISTICS_COLUMNS))
-        for line, r in enumerate(reader, start=2):
-            if None in r or None in r.values():
-                raise input_error(path, line, "note", r.get(None) or "", f"{len(STATISTICS_COLUMNS)} cells "
-                                   "(a cell with a comma must be quoted / 含逗号的单元格须加引号)")
-            if r["region"] not in PROVINCE_OF:
-                raise input_error(path, line, "region", r["region"], "a province or prefecture code of the dataset")
-            try:
-                year = int(r["year"])
-            except ValueError:
-                raise input_error(path, line, "year", r["year"], "a year such as 2020") from None
-            item = r["item"]
-            material = item.removeprefix("isw_")
-            # isw_<something> that is no single catalog material (e.g. tailings and waste rock
-            # together) is kept but not used by the build (only isw_<ISW material> rows are)
-            unit = STATISTICS_ITEMS.get(item) or ("Mt" if item.startswith("isw_") and material else "")
-            if not unit:
-                raise input_error(path, line, "item", item, "isw_generated/utilized/disposed/stored, "
-                                   "isw_<ISW material>, or an activity item (crude_steel, raw_coal, …)")
-            if r["unit"] != unit:
-                raise input_error(path, line, "unit", r["unit"], unit)
-            try:
-                value = float(r["value"])
-                tolerance = float(r["tolerance"]) if r["tolerance"].strip() else None
-            except ValueError:
-                raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
-                                   "numbers (tolerance may be blank)") from None
-            if value < 0 or (tolerance is not None and not 0 <= tolerance < 1):
-                raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
-                                   "value ≥ 0 and 0 ≤ tolerance < 1")
-            if not KEY_RE.fullmatch(r["source"]):
-                raise input_error(path, line, "source", r["source"], "one source key (lower case)")
-            if r["confidence"] not in ("V", "P", "U"):
-                raise input_error(path, line, "confidence", r["confidence"], "V, P or U")
-            key = (r["region"], year, item)
-            if key in out:
-                raise input_error(path, line, "region/year/item", key, "one row per region, year and item")
-            out[key] = {"region": r["region"], "year": year, "item": item, "value": value,
-                        "tolerance": tolerance, "source": r["source"], "confidence": r["confidence"],
-                        "note": r["note"]}
+    for line, r in input_rows(path, STATISTICS_COLUMNS):
+        if r["region"] not in PROVINCE_OF:
+            raise input_error(path, line, "region", r["region"], "a province or prefecture code of the dataset")
+        try:
+            year = int(r["year"])
+        except ValueError:
+            raise input_error(path, line, "year", r["year"], "a year such as 2020") from None
+        item = r["item"]
+        material = item.removeprefix("isw_")
+        # isw_<something> that is no single catalog material (e.g. tailings and waste rock
+        # together) is kept but not used by the build (only isw_<ISW material> rows are)
+        unit = STATISTICS_ITEMS.get(item) or ("Mt" if item.startswith("isw_") and material else "")
+        if not unit:
+            raise input_error(path, line, "item", item, "isw_generated/utilized/disposed/stored, "
+                               "isw_<ISW material>, or an activity item (crude_steel, raw_coal, …)")
+        if r["unit"] != unit:
+            raise input_error(path, line, "unit", r["unit"], unit)
+        try:
+            value = float(r["value"])
+            tolerance = float(r["tolerance"]) if r["tolerance"].strip() else None
+        except ValueError:
+            raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
+                               "numbers (tolerance may be blank)") from None
+        if value < 0 or (tolerance is not None and not 0 <= tolerance < 1):
+            raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
+                               "value ≥ 0 and 0 ≤ tolerance < 1")
+        if not KEY_RE.fullmatch(r["source"]):
+            raise input_error(path, line, "source", r["source"], "one source key (lower case)")
+        if r["confidence"] not in ("V", "P", "U"):
+            raise input_error(path, line, "confidence", r["confidence"], "V, P or U")
+        key = (r["region"], year, item)
+        if key in out:
+            raise input_error(path, line, "region/year/item", key, "one row per region, year and item")
+        out[key] = {"region": r["region"], "year": year, "item": item, "value": value,
+                    "tolerance": tolerance, "source": r["source"], "confidence": r["confidence"],
+                    "note": r["note"]}
     return out
 
 
 def read_factors(path: Path = FACTORS) -> dict[tuple[str, str], dict]:
     """factors.csv as {(material, activity): row}: t of a waste per unit of an activity."""
     out: dict[tuple[str, str], dict] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != FACTORS_COLUMNS:
-            raise input_error(path, 1, "header", reader.fieldnames, ",".join(FACTORS_COLUMNS))
-        for line, r in enumerate(reader, start=2):
-            if r["material"] not in ISW:
-                raise input_error(path, line, "material", r["material"], "an industrial-waste material code")
-            if r["activity"] not in STATISTICS_ITEMS:
-                raise input_error(path, line, "activity", r["activity"], "an activity item of statistics.csv")
-            try:
-                value = float(r["value"])
-            except ValueError:
-                raise input_error(path, line, "value", r["value"], "a number") from None
-            if not 0 < value < 10:
-                raise input_error(path, line, "value", r["value"], "0 < t per unit < 10")
-            if not KEY_RE.fullmatch(r["source"]) or r["confidence"] not in ("V", "P", "U"):
-                raise input_error(path, line, "source/confidence", (r["source"], r["confidence"]),
-                                   "one source key and V, P or U")
-            out[(r["material"], r["activity"])] = {**r, "value": value}
+    for line, r in input_rows(path, FACTORS_COLUMNS):
+        if r["material"] not in ISW:
+            raise input_error(path, line, "material", r["material"], "an industrial-waste material code")
+        if r["activity"] not in STATISTICS_ITEMS:
+            raise input_error(path, line, "activity", r["activity"], "an activity item of statistics.csv")
+        try:
+            value = float(r["value"])
+        except ValueError:
+            raise input_error(path, line, "value", r["value"], "a number") from None
+        if not 0 < value < 10:
+            raise input_error(path, line, "value", r["value"], "0 < t per unit < 10")
+        if not KEY_RE.fullmatch(r["source"]) or r["confidence"] not in ("V", "P", "U"):
+            raise input_error(path, line, "source/confidence", (r["source"], r["confidence"]),
+                               "one source key and V, P or U")
+        out[(r["material"], r["activity"])] = {**r, "value": value}
     return out
 
 
