@@ -1644,6 +1644,8 @@ def split_generators(supplies: list[dict], sites: dict[str, dict], facilities: l
                 if plant["year_from"] > year:
                     continue
                 part = min(r6(aggregate_t * mt * scale / total) if total else 0.0, aggregate_t - taken)
+                if part <= 0:
+                    continue  # no room left at the aggregate: no row, rather than a plant generating 0 t
                 taken += part
                 supplies.append(base | {
                     "site": plant["id"], "generation_t": part, "stock_t": 0.0, "stock_draw_max_t": 0.0,
