@@ -191,7 +191,7 @@ def sources_info(s: Scenario, folder: Path | None, year: int | None, as_json: bo
                      *(f"{m['by_confidence'][lv] / 1e6:,.2f}" for lv in levels), _pct(m["share"]))
     console.out.print(head)
 
-    goals = Table(title=say(lang, "第 15 号议题的数据目标", "The data goals of issue #15"))
+    goals = Table(title=say(lang, "内置数据的来源建设目标", "Provenance goals for the built-in data"))
     goals.add_column(say(lang, "目标", "goal"))
     goals.add_column(say(lang, "要求", "required"), justify="right")
     goals.add_column(say(lang, "现值", "now"), justify="right")
