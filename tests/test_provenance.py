@@ -199,7 +199,8 @@ def test_cli_sources_json_and_tables_agree_with_coverage(scenario):
 
 
 def test_a_user_scenario_without_sources_is_unsourced(tmp_path, scenario):
-    scenario.save(tmp_path / "mine")
+    Scenario.from_tables(scenario.tables, "mine").save(tmp_path / "mine")
+    assert not (tmp_path / "mine" / datasets.SOURCES_FILE).exists()
     runner = CliRunner()
     res = runner.invoke(app, ["data", "info", str(tmp_path / "mine"), "--sources", "--json"])
     assert res.exit_code == 0, res.output
@@ -224,7 +225,7 @@ def test_the_report_shows_the_same_coverage(tmp_path, scenario, monkeypatch):
     # the page itself, on the small toy scenario with a sources table its cells resolve to
     toy = toy_scenario()
     keys = {k for cell in toy.table("supplies")["source"] for k in pv.parse(cell).keys}
-    monkeypatch.setattr(datasets, "sources_for", lambda name: {k: src(k, "V") for k in keys})
+    toy = Scenario.from_tables(toy.tables, toy.name, sources={k: src(k, "V") for k in keys})
     small = findings(toy_plan(), toy)
     small_cov = html.coverage(small)
     assert small_cov == pv.coverage(toy, {k: src(k, "V") for k in keys})
@@ -246,6 +247,55 @@ def test_an_exported_builtin_keeps_its_sources(tmp_path, scenario):
     want = pv.coverage(scenario, datasets.sources("jjj-2022"))
     assert got["sourced"] is True and got["unresolved"] == {}
     assert got["measures"]["generation"]["share"] == pytest.approx(want["measures"]["generation"]["share"])
+
+
+def test_a_folder_brings_its_sources_and_derived_scenarios_keep_them(tmp_path, scenario):
+    """Citations resolve by what a scenario carries, not by its name: a saved copy of the built-in
+    under another name keeps its sources (so its report is sourced), a variant keeps them too, and
+    a copy under the built-in's name without a sources.csv claims none."""
+    scenario.save(tmp_path / "renamed")
+    copy = Scenario.load(tmp_path / "renamed")
+    assert copy.name == "renamed" and dict(copy.sources) == datasets.sources("jjj-2022")
+    assert dict(copy.with_policy(carbon_price=50.0).sources) == dict(copy.sources)
+    want = pv.coverage(scenario, datasets.sources("jjj-2022"))
+    from resynergy.report import html
+
+    got = html.coverage(SimpleNamespace(scenario=copy.with_policy(carbon_price=50.0)))
+    assert got["measures"]["generation"]["share"] == pytest.approx(want["measures"]["generation"]["share"])
+    (tmp_path / "jjj-2022").mkdir()
+    Scenario.from_tables(scenario.tables, "jjj-2022").save(tmp_path / "jjj-2022")
+    assert dict(Scenario.load(tmp_path / "jjj-2022").sources) == {}
+
+
+def test_a_bad_sources_file_in_a_folder_is_a_located_error(tmp_path, scenario):
+    from resynergy.scenario import ScenarioError
+
+    scenario.save(tmp_path / "mine")
+    file = tmp_path / "mine" / datasets.SOURCES_FILE
+    lines = file.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",V,", ",Q,").replace(",P,", ",Q,").replace(",U,", ",Q,")
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        Scenario.load(tmp_path / "mine")
+    (issue,) = err.value.issues
+    assert issue.source == datasets.SOURCES_FILE and "row 2, column confidence" in issue.text("en")
+    res = CliRunner().invoke(app, ["data", "info", str(tmp_path / "mine"), "--sources"])
+    assert res.exit_code == 1 and "sources.csv" in res.output and "Traceback" not in res.output
+
+
+def test_a_platform_snapshot_resolves_the_builtin_citations(scenario):
+    """A run on the platform plans a stored snapshot of the registry (loaded from the built-in
+    data): its rows' citations resolve to the built-in sources, so its report is sourced too."""
+    from resynergy.report import html
+    from resynergy.services import registry, scenarios
+    from resynergy.store.models import REGISTRY_TABLES
+
+    records = {t: scenarios._records(scenario.table(t)[registry.schema_columns(t)]) for t in REGISTRY_TABLES}
+    snap = scenarios.to_scenario(records, "my snapshot")
+    assert dict(snap.sources) == datasets.builtin_sources() == datasets.sources("jjj-2022")
+    got = html.coverage(SimpleNamespace(scenario=snap))
+    assert got["sourced"] and got["measures"]["generation"]["share"] == pytest.approx(
+        pv.coverage(scenario, datasets.sources("jjj-2022"))["measures"]["generation"]["share"])
 
 
 def test_every_key_cited_by_the_build_inputs_resolves():

@@ -76,13 +76,6 @@ def export(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xl
     s = open_or_exit(ref, lang)
     target = out_dir / f"{s.name}.xlsx" if format is Format.xlsx else out_dir
     s.save(target, format=format.value)
-    if format is not Format.xlsx:
-        from resynergy import datasets
-        from resynergy.datasets.provenance import write_sources
-
-        cited = datasets.sources_for(s.name, Path(ref) if Path(ref).is_dir() else None)
-        if cited:  # the table its [key] citations resolve to (data info --sources reads it)
-            write_sources(cited, out_dir / datasets.SOURCES_FILE)
     console.out.print(say(lang, f"已写出 {target}", f"Wrote {target}"))
 
 
@@ -121,7 +114,7 @@ def info(ref: Annotated[str, typer.Argument(help="Built-in name, folder or .xlsx
 
     s = open_or_exit(ref, lang)
     if with_sources:
-        sources_info(s, Path(ref) if Path(ref).is_dir() else None, year, as_json, lang)
+        sources_info(s, year, as_json, lang)
         return
     summary = inventory(s, year)
     if as_json:
@@ -159,14 +152,13 @@ def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share:.1%}"
 
 
-def sources_info(s: Scenario, folder: Path | None, year: int | None, as_json: bool, lang: Lang) -> None:
+def sources_info(s: Scenario, year: int | None, as_json: bool, lang: Lang) -> None:
     """``data info --sources``: :func:`resynergy.datasets.provenance.coverage` as tables or JSON."""
     from rich.table import Table
 
-    from resynergy import datasets
     from resynergy.datasets import provenance as pv
 
-    table = datasets.sources_for(s.name, folder)
+    table = s.sources
     cov = pv.coverage(s, table, year)
     if as_json:  # the coverage and the sources table its citations resolve to
         print(json.dumps({"name": s.name, **cov, "sources": pv.as_dicts(table)}, ensure_ascii=False, indent=1))

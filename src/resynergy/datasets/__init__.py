@@ -74,13 +74,7 @@ def sources(name: str) -> dict[str, Any]:
     return dict(read_sources([file])) if file.is_file() else {}
 
 
-def sources_for(scenario_name: str, folder: Path | None = None) -> dict[str, Any]:
-    """The sources table a scenario's citations resolve against: the ``sources.csv`` of its
-    folder when it has one (``resynergy data export`` writes it next to a built-in dataset's
-    tables), else a built-in dataset's when the scenario bears its name (also a variant derived
-    from it), else none (the rows of a user scenario are then reported unsourced)."""
-    from resynergy.datasets.provenance import read_sources
-
-    if folder is not None and (Path(folder) / SOURCES_FILE).is_file():
-        return dict(read_sources([Path(folder) / SOURCES_FILE]))
-    return sources(scenario_name) if scenario_name in names() else {}
+def builtin_sources() -> dict[str, Any]:
+    """Every built-in dataset's sources table in one (:class:`provenance.Source` by key): what
+    the rows of a platform registry, loaded from the built-in data, cite."""
+    return {key: src for name in names() for key, src in sources(name).items()}

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from resynergy import __version__, datasets
+from resynergy import __version__
 from resynergy.datasets import provenance
 from resynergy.indicators import INDICATORS
 from resynergy.monitor import status_lines
@@ -281,7 +281,7 @@ def sources(s: PlanFindings, cov: dict[str, Any] | None = None) -> list[dict[str
 
 def coverage(s: PlanFindings) -> dict[str, Any]:
     """The provenance coverage of the plan's scenario (the same function as ``data info --sources``)."""
-    return provenance.coverage(s.scenario, datasets.sources_for(s.scenario.name))
+    return provenance.coverage(s.scenario, s.scenario.sources)
 
 
 def _pct(share: float | None) -> str:

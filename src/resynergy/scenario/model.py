@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
 
@@ -26,27 +27,43 @@ FORMATS = ("csv", "parquet", "xlsx")
 
 
 class Scenario:
-    """Validated tables (one per schema table). Build with ``from_tables``, ``load`` or ``from_builtin``."""
+    """Validated tables (one per schema table). Build with ``from_tables``, ``load`` or ``from_builtin``.
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame], name: str):
+    ``sources`` is the sources table the rows' ``[key]`` citations resolve to
+    (:class:`resynergy.datasets.provenance.Source` by key): a built-in dataset's, the
+    ``sources.csv`` of a loaded folder, or what the caller hands in; derived scenarios keep it."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], name: str,
+                 sources: Mapping[str, Any] | None = None):
         self._tables = MappingProxyType(dict(tables))
         self.name = name
+        self.sources: Mapping[str, Any] = MappingProxyType(dict(sources or {}))
 
     # ---- constructors -------------------------------------------------------------------
     @classmethod
-    def from_tables(cls, tables: Mapping[str, pd.DataFrame], name: str = "scenario") -> Scenario:
+    def from_tables(cls, tables: Mapping[str, pd.DataFrame], name: str = "scenario",
+                    sources: Mapping[str, Any] | None = None) -> Scenario:
         """Validate plain DataFrames (columns named as in the schema); raise ScenarioError on any issue."""
         unknown = [Issue("unknown_table", source=t, params={"choices": ", ".join(schema.TABLE_NAMES)})
                    for t in tables if t not in schema.TABLE_NAMES]
         raws = {t: RawTable.of(t, f) for t, f in tables.items() if t in schema.TABLE_NAMES}
-        return cls._from_raw(raws, name, unknown)
+        return cls._from_raw(raws, name, unknown, sources)
 
     @classmethod
     def load(cls, path: str | Path, name: str | None = None) -> Scenario:
-        """Load a folder of CSV/Parquet files or an XLSX workbook; all-or-nothing."""
+        """Load a folder of CSV/Parquet files (and its ``sources.csv``, when it has one) or an XLSX
+        workbook; all-or-nothing."""
+        from resynergy.datasets.provenance import SourcesError, read_sources
+
         path = Path(path)
         raws, issues = io.read(path)
-        return cls._from_raw(raws, name or path.stem, issues)
+        sources = {}
+        if path.is_dir() and (path / datasets.SOURCES_FILE).is_file():
+            try:
+                sources = read_sources([path / datasets.SOURCES_FILE])
+            except SourcesError as err:
+                issues.append(Issue("unreadable", source=datasets.SOURCES_FILE, params={"detail": str(err)}))
+        return cls._from_raw(raws, name or path.stem, issues, sources)
 
     @classmethod
     def from_builtin(cls, name: str) -> Scenario:
@@ -68,7 +85,8 @@ class Scenario:
         return cls.load(ref)
 
     @classmethod
-    def _from_raw(cls, raws: dict[str, RawTable], name: str, issues: list[Issue]) -> Scenario:
+    def _from_raw(cls, raws: dict[str, RawTable], name: str, issues: list[Issue],
+                  sources: Mapping[str, Any] | None = None) -> Scenario:
         issues = list(issues)
         for ref in schema.REFERENCE_TABLES:
             if ref not in raws:
@@ -85,7 +103,7 @@ class Scenario:
         if issues:
             raise ScenarioError(issues)
         tables["targets"] = normalise_targets(tables["targets"])
-        return cls(tables, name)
+        return cls(tables, name, sources)
 
     # ---- access -------------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
@@ -127,7 +145,7 @@ class Scenario:
     def with_tables(self, name: str | None = None, **frames: pd.DataFrame) -> Scenario:
         """A new, re-validated scenario with some tables replaced."""
         tables = {**self.tables, **frames}
-        return Scenario.from_tables(tables, name or self.name)
+        return Scenario.from_tables(tables, name or self.name, self.sources)
 
     def with_policy(self, name: str | None = None, **values: float) -> Scenario:
         """A new scenario with policy values set (added or replaced)."""
@@ -138,13 +156,18 @@ class Scenario:
 
     # ---- output -------------------------------------------------------------------------
     def save(self, path: str | Path, format: str = "csv") -> Path:
-        """Write as a folder of CSV or Parquet files, or as one XLSX workbook (``path`` is the file)."""
+        """Write as a folder of CSV or Parquet files (with the ``sources.csv`` its citations resolve
+        to, when it has one), or as one XLSX workbook (``path`` is the file)."""
+        from resynergy.datasets.provenance import write_sources
+
         if format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
         path = Path(path)
         if format == "xlsx":
             return io.write_xlsx(self.tables, path)
         io.write_folder(self.tables, path, format)
+        if self.sources:
+            write_sources(self.sources, path / datasets.SOURCES_FILE)
         return path
 
     def equals(self, other: ScenarioLike, ignore: Collection[str] = ()) -> bool:
@@ -165,4 +188,4 @@ def _builtin(name: str, stamp: tuple) -> Scenario:
     raws, issues = io.read(datasets.path(name))
     if "targets" not in raws:
         raws["targets"] = RawTable.of("targets", catalog.table("targets"), "catalog/targets.csv")
-    return Scenario._from_raw(raws, name, issues)
+    return Scenario._from_raw(raws, name, issues, datasets.sources(name))

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from resynergy import datasets
 from resynergy.scenario import Scenario, ScenarioError
 from resynergy.schema.cells import plain
 from resynergy.services import access, audit, database, registry
@@ -41,9 +42,10 @@ def snapshot_tables(db: Session, actor: Actor) -> dict[str, list[dict]]:
 
 
 def to_scenario(tables: dict[str, list[dict]], name: str) -> Scenario:
-    """Rebuild the validated Scenario from stored records."""
+    """Rebuild the validated Scenario from stored records; their ``[key]`` citations resolve to
+    the built-in datasets' sources (the registry's rows come from loading them)."""
     frames = {t: pd.DataFrame(rows, columns=registry.schema_columns(t)) for t, rows in tables.items()}
-    return Scenario.from_tables(frames, name=name)
+    return Scenario.from_tables(frames, name=name, sources=datasets.builtin_sources())
 
 
 def digest(tables: dict[str, list[dict]]) -> str:
