@@ -67,6 +67,18 @@ def test_plan_imports_no_database_or_web_package(tmp_path):
     assert set(run["modules"]) & PLATFORM == set()
     assert "openpyxl" not in run["modules"]  # plan.xlsx is written with XlsxWriter
     assert {"linopy", "highspy", "xlsxwriter", "plotly"} <= set(run["modules"])
+    assert "dask.array" not in run["submodules"]  # xarray's dask probe is spared (planner.model)
+
+
+def test_xarray_still_knows_dask_arrays_when_dask_is_loaded_first():
+    """The planner tells xarray that dask is absent only while it is: a process that imported
+    dask.array first (a Dask worker) keeps xarray's dask support."""
+    code = ("import dask.array as da, xarray as xr, resynergy.planner.model; "
+            "print(xr.DataArray(da.ones(4, chunks=2)).chunks)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "((2, 2),)"
 
 
 def test_plan_loads_the_solver_and_plotly_only_when_it_gets_that_far(tmp_path):

@@ -22,6 +22,7 @@ Row and variable names are the constants of :mod:`resynergy.planner.names`;
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,31 @@ from resynergy.planner.data import HOST_ELEMENTS, ModelData
 from resynergy.planner.names import ELASTIC_PENALTY
 
 linopy.options["semantics"] = "v1"
+
+
+def _no_dask_probe() -> None:
+    """Spare every plan xarray's import of dask (0.3–1.8 s, installed for sweeps).
+
+    xarray's first ``DataArray`` asks whether its data is a dask array by importing dask. The
+    planner never hands xarray a dask array, and none can exist while dask is not imported, so
+    xarray's cache of duck-array modules is told that dask is absent. When dask is already
+    imported (a Dask worker) or xarray's internals differ, nothing is changed."""
+    if "dask" in sys.modules:
+        return
+    try:
+        from packaging.version import Version
+        from xarray.namedarray import pycompat
+    except ImportError:  # pragma: no cover - another xarray layout: keep its behaviour
+        return
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    if not isinstance(cache, dict) or "dask" in cache:
+        return
+    absent = object.__new__(pycompat.DuckArrayModule)
+    absent.module, absent.version, absent.type, absent.available = None, Version("0.0.0"), (), False
+    cache["dask"] = absent
+
+
+_no_dask_probe()
 
 __all__ = ["ELASTIC_PENALTY", "Built", "build", "objective_coefficients"]
 
