@@ -447,40 +447,41 @@ class Transport:
         np.sqrt(a, out=a)
         np.arcsin(a, out=a)
         gc = np.multiply(2 * EARTH_RADIUS_KM, a, out=a)
+        # one row per option, one column per pair (long rows: quick for the full scan too)
         nd, on = len(self.direct), len(self.onsite)
-        cols = np.empty((n, len(self.options)))
+        cols = np.empty((len(self.options), n))
         if nd:  # fixed + rate × km per direct mode (_road_blocks)
-            direct = cols[:, :nd]
-            np.multiply(gc[:, None], self._per_km, out=direct)
-            direct += self._fixed
+            direct = cols[:nd]
+            np.multiply(self._per_km[:, None], gc, out=direct)
+            direct += self._fixed[:, None]
         if on:
-            cols[:, nd] = np.inf
+            cols[nd] = np.inf
         same = np.flatnonzero(far[0] == s)
         if self.rail:
             kt, m = self.kt, nd
             acc_s = self._acc0[s]
-            far_t = far[4:4 + kt].T.astype(np.intp)
-            theirs = far[4 + kt:4 + kt + m * kt].T.reshape(n, m, kt)
-            mine = self._acc_cost[s]
+            far_t = far[4:4 + kt].astype(np.intp)  # (kt, pair)
+            theirs = far[4 + kt:4 + kt + m * kt].reshape(m, kt, n)
+            mine = self._acc_cost[s]  # (mode, kt)
             o = nd + on
             for q in self.rail:
                 legs = self.legs[q]["score"]
-                block = cols[:, o:o + m * kt * kt].reshape(n, m, kt, kt)
-                if outbound:  # (pair, road mode, offer-side terminal, want-side terminal)
-                    rail = legs[acc_s][:, far_t].transpose(1, 0, 2)
-                    np.add(mine[None, :, :, None], rail[:, None, :, :], out=block)
-                    block += theirs[:, :, None, :]
+                block = cols[o:o + m * kt * kt].reshape(m, kt, kt, n)  # mode, a, b, pair
+                if outbound:  # a: the offer's (this site's) terminal, b: the want's
+                    rail = legs[acc_s][:, far_t]  # (a, b, pair)
+                    np.add(mine[:, :, None, None], rail[None], out=block)
+                    block += theirs[:, None, :, :]
                 else:
-                    rail = legs[:, acc_s][far_t]
-                    np.add(theirs[:, :, :, None], rail[:, None, :, :], out=block)
-                    block += mine[None, :, None, :]
+                    rail = legs[:, acc_s][far_t].transpose(0, 2, 1)  # (a, b, pair)
+                    np.add(theirs[:, :, None, :], rail[None], out=block)
+                    block += mine[:, None, :, None]
                 o += m * kt * kt
         if len(same):  # a site and itself: the on-site mode where there is one, no rail
             if on:
-                cols[same, :nd] = np.inf
-                cols[same, nd] = self._onsite_fixed
-            cols[same, nd + on:] = np.inf
-        return cols.argmin(axis=1), cols.min(axis=1), gc
+                cols[:nd, same] = np.inf
+                cols[nd, same] = self._onsite_fixed
+            cols[nd + on:, same] = np.inf
+        return cols.argmin(axis=0), cols.min(axis=0), gc
 
     def detail(self, s: int, u: int, option: int, gc: float | None = None
                ) -> dict[str, object]:
