@@ -245,6 +245,7 @@ class Transport:
         if self.rail:
             cols += [*self._acc0.T.astype(float), *self._acc_cost.reshape(len(self.lat), -1).T]
         self.site_rows = np.column_stack(cols)
+        self._n_lanes = len(self.lanes)
 
     def _gc(self, s: np.ndarray, u: np.ndarray) -> np.ndarray:
         """:func:`resynergy.network.geo.great_circle_km` between sites ``s`` and ``u`` (the
@@ -420,7 +421,7 @@ class Transport:
         (the cost is inf there). The same terms in the same order as :meth:`score` (so the
         same numbers), each kind of option written into its columns of one array."""
         n = far.shape[1]
-        if len(self.lanes) or n == 0 or not self.options:  # lanes: pair by pair, the general form
+        if self._n_lanes or n == 0 or not self.options:  # lanes: pair by pair, the general form
             u = far[0].astype(np.int64)
             here = np.full(n, s)
             best, val = self.score(here, u) if outbound else self.score(u, here)
@@ -743,7 +744,8 @@ class Market:
                 open_trees.append((price_lb, gc, bands))
         # a listing is in one tree per material and the trees asked are of distinct materials,
         # so only lane partners (not known compatible) can repeat
-        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
+        first = cand[1] if len(cand) == 2 and not len(forced) else np.concatenate(cand)
+        ranked = self._ranked(i, first, k, distinct=not len(forced),
                               compatible=not len(forced))
         self.costed = sum(len(c) for c in cand)
         kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
@@ -809,8 +811,8 @@ class Market:
             return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0), np.empty(0)
         offer = bool(self.is_offer[i])
         nf = self._n_filter
-        filt = np.take(self._filt, c, axis=1)  # the candidates' filter rows, organisation
-        bad = (filt[:nf] > self._mine[i]).any(axis=0)  # period, price cap, specs
+        filt = self._filt.take(c, axis=1)  # the candidates' filter rows, organisation
+        bad = np.logical_or.reduce(filt[:nf] > self._mine[i], axis=0)  # period, cap, specs
         if self.org[i] >= 0:  # a candidate without an organisation (-1) differs from any
             bad |= filt[nf] == self.org[i]
         if not compatible:
@@ -825,11 +827,11 @@ class Market:
                 for p in np.flatnonzero(~bad & self.coded[c]):
                     bad[p] = not hazard_ok(self.hw[c[p]], self.hw[i])
         c = c[~bad]
-        cand = np.take(self._cand, c, axis=1)  # ask, then the site's row (score_rows)
+        cand = self._cand.take(c, axis=1)  # ask, then the site's row (score_rows)
         best, val, gc = self.transport.score_rows(int(self.site[i]), cand[1:], offer)
         delivered = (self.ask[i] if offer else cand[0]) + val
-        fine = np.isfinite(delivered)
-        if not fine.all():
+        if not math.isfinite(np.add.reduce(delivered)):  # a NaN or inf among them
+            fine = np.isfinite(delivered)
             c, delivered, best, val, gc = c[fine], delivered[fine], best[fine], val[fine], gc[fine]
         if len(c) > max(k, 256):  # below that, sorting all is as quick
             part = np.argpartition(delivered, k - 1)[:k]
