@@ -517,9 +517,10 @@ class Transport:
                    ta=int(self.term_pos[a]), tb=int(self.term_pos[b]))
         return out
 
-    def details(self, s: np.ndarray, u: np.ndarray, option: np.ndarray, gc: np.ndarray
+    def details(self, s: list[int], u: list[int], option: list[int], gc: list[float]
                 ) -> dict[str, list]:
-        """:meth:`detail` of a few (site, site, option) rows (the answer's k), as columns:
+        """:meth:`detail` of a few (site, site, option, great-circle km) rows given as lists
+        (the answer's k), as columns:
         each leg by :func:`resynergy.network.arcs.mode_leg`'s terms in its order, on Python
         floats (for tens of rows quicker than arrays); lanes by :meth:`detail`. Columns: kind,
         mode, rail_mode, from_terminal, to_terminal, distance_km, transport_yuan_t,
@@ -531,8 +532,7 @@ class Transport:
         consts, acc, acc_gc, term_ids, term_pos = (self._opt_consts, self._acc_list,
                                                    self._acc_gc_list, self._term_ids,
                                                    self._term_pos_list)
-        for ss, uu, o, g in zip(s.tolist(), u.tolist(), option.tolist(), gc.tolist(),
-                                strict=True):
+        for ss, uu, o, g in zip(s, u, option, gc, strict=True):
             kind, mode, rail_mode, circ, fixed, per_tkm, co2_tkm, ka, kb, lane = consts[o]
             if lane:
                 d = self.detail(ss, uu, o, g)
@@ -856,20 +856,17 @@ class Market:
                               pf["material"].astype(str), strict=True))
         rows, delivered, best, _, gcs = ranked
         n = len(rows)
-        if self.is_offer[i]:
-            offers, wants = np.full(n, i), rows
-            so, sw = np.full(n, self.site[i]), self.site[rows]
-        else:
-            offers, wants = rows, np.full(n, i)
-            so, sw = self.site[rows], np.full(n, self.site[i])
-        d = t.details(so, sw, best, gcs)
+        offer = bool(self.is_offer[i])
+        here, there = [int(self.site[i])] * n, self.site[rows].tolist()
+        d = t.details(here if offer else there, there if offer else here, best.tolist(),
+                      gcs.tolist())
         co2 = np.array(d["co2_kg_t"], dtype=float)
-        material = self.mat_text[offers]
+        material = np.full(n, self.mat_text[i], dtype=object) if offer else self.mat_text[rows]
         site_text = self.site_text[rows]
         if planned:
-            mine = str(self.site_text[i])
-            pairs = zip(*((site_text, [mine] * n) if not self.is_offer[i] else
-                          ([mine] * n, site_text)), material, strict=True)
+            mine = [str(self.site_text[i])] * n
+            pairs = zip(mine if offer else site_text, site_text if offer else mine, material,
+                        strict=True)
             flag = np.array([p in planned for p in pairs], dtype=bool)
         else:
             flag = np.zeros(n, dtype=bool)
@@ -877,8 +874,8 @@ class Market:
             "listing": np.full(n, self.ids[i], dtype=object),
             "counterpart": self.ids[rows], "organisation": self.org_text[rows],
             "site": site_text, "material": material,
-            "quantity_t": np.minimum(self.remaining[offers], self.remaining[wants]),
-            "price_yuan_t": self.price[offers],
+            "quantity_t": np.minimum(self.remaining[rows], self.remaining[i]),
+            "price_yuan_t": np.full(n, self.price[i]) if offer else self.price[rows],
             "kind": d["kind"], "mode": d["mode"], "rail_mode": d["rail_mode"],
             "from_terminal": d["from_terminal"], "to_terminal": d["to_terminal"],
             "distance_km": np.array(d["distance_km"], dtype=float),
