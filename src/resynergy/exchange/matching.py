@@ -222,10 +222,11 @@ class Transport:
         rates = np.array([[self._mode[m][x] for x in ("circuity", "cost_fixed", "cost_per_tkm",
                                                       "co2_per_tkm")] for m in names])
         mode_of = np.array([names.index(o.mode) for o in self.options], dtype=np.int64)
-        self._opt_consts = [
-            (o.kind, o.mode, o.rail_mode, *(float(x) for x in rates[j]), max(o.ka, 0),
-             max(o.kb, 0), o.lane >= 0) for o, j in zip(self.options, mode_of.tolist(),
-                                                         strict=True)]
+        self._opt_consts: list[tuple[str, str, str, float, float, float, float, int, int,
+                                     bool]] = [
+            (o.kind, o.mode, o.rail_mode, float(rates[j, 0]), float(rates[j, 1]),
+             float(rates[j, 2]), float(rates[j, 3]), max(o.ka, 0), max(o.kb, 0), o.lane >= 0)
+            for o, j in zip(self.options, mode_of.tolist(), strict=True)]
         self._term_pos_list = [int(x) for x in self.term_pos]
         self._acc_list: list[list[int]] = []
         self._acc_gc_list: list[list[float]] = []
