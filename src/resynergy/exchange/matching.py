@@ -528,11 +528,10 @@ class Transport:
         handling_yuan_t, co2_kg_t, and for :meth:`route` legs, lane, ta, tb (terminal sites)."""
         keys = ("kind", "mode", "rail_mode", "from_terminal", "to_terminal", "distance_km",
                 "transport_yuan_t", "handling_yuan_t", "co2_kg_t", "legs", "lane", "ta", "tb")
-        out: dict[str, list] = {key: [] for key in keys}
-        add = [out[key].append for key in keys]
         consts, acc, acc_gc, term_ids, term_pos = (self._opt_consts, self._acc_list,
                                                    self._acc_gc_list, self._term_ids,
                                                    self._term_pos_list)
+        table: list[list] = []
         for ss, uu, o, g in zip(s, u, option, gc, strict=True):
             kind, mode, rail_mode, circ, fixed, per_tkm, co2_tkm, ka, kb, lane = consts[o]
             if lane:
@@ -551,9 +550,9 @@ class Transport:
                        (fixed + per_tkm * d1) + (c2 - h) + (fixed + per_tkm * d3), h,
                        co2_tkm * d1 + e2 + co2_tkm * d3, [d1, d2, d3], False, term_pos[a],
                        term_pos[b]]
-            for f, x in zip(add, row, strict=True):
-                f(x)
-        return out
+            table.append(row)
+        columns = list(zip(*table, strict=True)) if table else [() for _ in keys]
+        return {key: list(col) for key, col in zip(keys, columns, strict=True)}
 
     def route(self, d: dict, lang: str) -> str:
         """The route as a line of text, e.g. 柴油重卡 45 km → 唐山站 铁路 320 km → 北京站 柴油重卡 12 km."""
@@ -861,7 +860,9 @@ class Market:
         here, there = [int(self.site[i])] * n, self.site[rows].tolist()
         d = t.details(here if offer else there, there if offer else here, best.tolist(),
                       gcs.tolist())
-        co2 = np.array(d["co2_kg_t"], dtype=float)
+        km, transport, handling, co2 = np.array([d["distance_km"], d["transport_yuan_t"],
+                                                 d["handling_yuan_t"], d["co2_kg_t"]],
+                                                dtype=float).reshape(4, n)
         material = np.full(n, self.mat_text[i], dtype=object) if offer else self.mat_text[rows]
         site_text = self.site_text[rows]
         if planned:
@@ -879,9 +880,7 @@ class Market:
             "price_yuan_t": np.full(n, self.price[i]) if offer else self.price[rows],
             "kind": d["kind"], "mode": d["mode"], "rail_mode": d["rail_mode"],
             "from_terminal": d["from_terminal"], "to_terminal": d["to_terminal"],
-            "distance_km": np.array(d["distance_km"], dtype=float),
-            "transport_yuan_t": np.array(d["transport_yuan_t"], dtype=float),
-            "handling_yuan_t": np.array(d["handling_yuan_t"], dtype=float),
+            "distance_km": km, "transport_yuan_t": transport, "handling_yuan_t": handling,
             "co2_kg_t": co2, "co2_yuan_t": co2 * t.carbon,
             "delivered_yuan_t": delivered,
             "plan_recommended": flag,
