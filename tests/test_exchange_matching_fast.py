@@ -41,6 +41,8 @@ def test_lane_free_scorer_equals_the_pairwise_scorer_and_top_equals_scan(seed):
         assert np.array_equal(val, ref_val)  # the same numbers, term for term
         assert np.array_equal(np.where(np.isfinite(val), best, -1), ref_best)
         assert np.array_equal(gc, t._gc(here, u) if outbound else t._gc(u, here))
+        from_best, from_val = t.score_from(3, u, outbound)
+        assert np.array_equal(from_val, ref_val) and np.array_equal(from_best, ref_best)
     for lid in frame["id"].iloc[::11]:
         fast = market.top(lid, k=10).frame()
         pd.testing.assert_frame_equal(fast, market.scan(lid, k=10).frame())

@@ -380,47 +380,20 @@ class Transport:
 
     def score_from(self, s: int, u: np.ndarray, outbound: bool) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`score` with one end fixed: from site ``s`` to the sites ``u`` (``outbound``)
-        or from the sites ``u`` to ``s``; the same terms in the same order (so the same
-        numbers), with the fixed end's values taken once instead of gathered per pair."""
-        if len(self.lanes):  # lanes are matched pair by pair: the general form
-            here = np.full(len(u), s)
-            return self.score(here, u) if outbound else self.score(u, here)
-        n = len(u)
-        if n == 0 or not self.options:
-            return np.full(n, -1), np.full(n, np.inf)
-        ru, cu = self._rad_lat[u], self._cos_lat[u]
-        rs, cs, ls = self._rad_lat[s], self._cos_lat[s], self.lon[s]
-        if outbound:
-            dp, dl, cc = ru - rs, np.radians(self.lon[u] - ls), cs * cu
-        else:
-            dp, dl, cc = rs - ru, np.radians(ls - self.lon[u]), cu * cs
-        a = np.sin(dp / 2) ** 2 + cc * np.sin(dl / 2) ** 2
-        gc = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-        same = u == s
-        blocks = self._road_blocks(gc, same)
-        if self.rail:
-            far = self._acc0[u]
-            mine, theirs = self._acc_cost[s][None], self._acc_cost[u]  # (1|n, modes, kt)
-            road_a, road_b = (mine, theirs) if outbound else (theirs, mine)
-            for q in self.rail:
-                legs = self.legs[q]["score"]
-                rail = (legs[self._acc0[s]][:, far].transpose(1, 0, 2) if outbound
-                        else legs[:, self._acc0[s]][far])  # (n, kt at a, kt at b)
-                rail[same] = np.inf
-                tot = road_a[:, :, :, None] + rail[:, None, :, :] + road_b[:, :, None, :]
-                blocks.append(tot.reshape(n, tot[0].size))
-        cols = np.concatenate(blocks, axis=1)
-        best = np.argmin(cols, axis=1)
-        val = cols[np.arange(n), best]
+        or from the sites ``u`` to ``s`` (:meth:`score_rows` on the sites' rows)."""
+        best, val, _ = self.score_rows(s, self.site_rows[np.asarray(u, dtype=np.int64)].T,
+                                       outbound)
         return np.where(np.isfinite(val), best, -1), val
 
     def score_rows(self, s: int, far: np.ndarray, outbound: bool
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`score_from` with the far ends given as columns of :attr:`site_rows`
-        transposed (``far``: (fields, n), gathered by the caller with the rest of what it reads
-        of a candidate), and the pairs' great-circle km as a third answer; the option is not set to -1 where none is finite
-        (the cost is inf there). The same terms in the same order as :meth:`score` (so the
-        same numbers), each kind of option written into its columns of one array."""
+        """:meth:`score` with one end fixed: from site ``s`` to far ends (``outbound``) or from
+        them to ``s``; the far ends given as columns of :attr:`site_rows` transposed (``far``:
+        (fields, n), gathered by the caller with the rest of what it reads of a candidate).
+        Answers the option, its cost and the pairs' great-circle km; the option is not set to
+        -1 where none is finite (the cost is inf there). The same terms in the same order as
+        :meth:`score` (so the same numbers), the fixed end's values taken once, each kind of
+        option written into its rows of one (option, pair) array."""
         n = far.shape[1]
         if self._n_lanes or n == 0 or not self.options:  # lanes: pair by pair, the general form
             u = far[0].astype(np.int64)
@@ -642,12 +615,6 @@ class Market:
             idx = np.flatnonzero(~self.is_offer & self.take[:, m] & self.alive)
             if len(idx):
                 self._want_trees[m] = (cKDTree(self.xyz[idx]), idx)
-        # the filters of _ranked on period and price as one comparison: a candidate passes where
-        # no row of [start, -end, ±price] exceeds the listing's [end, -start, ±price] (a NaN
-        # price compares false: negotiable asks and open caps pass); rows for wanted candidates
-        # (cap ≥ ask ⇔ ¬(−cap > −ask)) and for offered ones (ask ≤ cap ⇔ ¬(ask > cap))
-        self._limits = {True: np.vstack([self.start, -self.end, -price]),
-                        False: np.vstack([self.start, -self.end, price])}
         self._candidate_rows()
         self._any_coded = bool(self.coded.any())
         lanes = t.lanes
@@ -661,8 +628,9 @@ class Market:
 
         ``_filt``: the filter rows, then the organisation (-1: none). A candidate fails where
         any of its filter rows exceeds the asking listing's (``_mine``; a NaN compares false:
-        passes): period overlap (start, −end against the asker's end, −start), the price cap
-        (an offer's ask against a want's cap, as :attr:`_limits`), then
+        passes: negotiable asks and open caps): period overlap (start, −end against the asker's
+        end, −start), the price cap (a wanted candidate's −cap against the offer's −ask: cap ≥
+        ask ⇔ ¬(−cap > −ask); an offered candidate's ask against the want's cap), then
         :func:`.compat.spec_limits` for each spec some want bounds. ``_cand``: the ask and
         the site's :attr:`Transport.site_rows`, read for the candidates that pass (so the
         full scan gathers them only for those, as it gathered sites before)."""
