@@ -14,8 +14,9 @@ For 200 random listings it times ``top(id, k=10)`` and ``scan(id, k=10)`` (each 
 queries in turn; both return the same ``Matches`` of MATCH_COLUMNS — breakdown, route text,
 plan flag — checked equal as pandas frames), prints p50 / p99 ms of each, the ratio of the
 medians, the same for the search alone (``best``: ids and delivered cost, no breakdown), the
-p50 of ``top(id).frame()`` (what a caller that wants pandas pays), the candidates ``top``
-costed, and repeats the whole timing ``--repeat`` times (min and median over repeats, with
+p50 of ``top(id).frame()`` (what a caller that wants pandas pays) and of ``top(id).records()``
+(the rows ``services.exchange.matches`` turns into JSON, route text in zh and en included:
+``top`` writes that text only when it is first read), the candidates ``top`` costed, and repeats the whole timing ``--repeat`` times (min and median over repeats, with
 the load average; the machine is shared).
 
     python benchmarks/matching.py [--listings 100000] [--queries 200] [--repeat 3] [--sites 0]
@@ -125,6 +126,7 @@ def main() -> None:
         s_fast, _ = timed(market.best)
         s_full, _ = timed(lambda lid: market.best(lid, full_scan=True))
         framed, _ = timed(lambda lid: market.top(lid).frame())
+        api, _ = timed(lambda lid: market.top(lid).records())
         pairs = [b / a for a, b in zip(fast, full, strict=True)]
         if r == 0:
             for lid in ids:
@@ -135,7 +137,7 @@ def main() -> None:
                "ratio_per_query_median": statistics.median(pairs),
                "search_p50": pct(s_fast, 50), "search_scan_p50": pct(s_full, 50),
                "search_ratio": statistics.median(s_full) / statistics.median(s_fast),
-               "top_frame_p50": pct(framed, 50),
+               "top_frame_p50": pct(framed, 50), "top_records_p50": pct(api, 50),
                "costed_median": statistics.median(costed), "costed_p99": pct(costed, 99),
                "load": (round(load, 2), round(os.getloadavg()[0], 2))}
         runs.append(rec)
@@ -145,13 +147,14 @@ def main() -> None:
               f"per-query ratio {rec['ratio_per_query_median']:.1f}×; search only (best(), no "
               f"frame): {rec['search_p50']:.2f} vs {rec['search_scan_p50']:.2f} ms p50, "
               f"{rec['search_ratio']:.1f}×; top + .frame() p50 {rec['top_frame_p50']:.2f} "
-              f"ms; candidates costed by top: "
+              f"ms; top + .records() (the API's rows, route text included) p50 "
+              f"{rec['top_records_p50']:.2f} ms; candidates costed by top: "
               f"median {rec['costed_median']:.0f}, p99 {rec['costed_p99']:.0f}; "
               f"load {rec['load'][0]}→{rec['load'][1]}")
     print("\nover repeats (min / median):")
     for key in ("top_p50", "top_p99", "scan_p50", "scan_p99", "ratio_median",
                 "ratio_per_query_median", "search_p50", "search_scan_p50", "search_ratio",
-                "top_frame_p50", "costed_median", "costed_p99"):
+                "top_frame_p50", "top_records_p50", "costed_median", "costed_p99"):
         vals = [r[key] for r in runs]
         print(f"  {key}: {min(vals):.2f} / {statistics.median(vals):.2f}")
     print(f"  all {len(ids)} queries: top == scan (checked in run 1)")

@@ -1,6 +1,7 @@
 """What an offer must be for a want to take it: material, hazardous-waste code and quality specs
-— each rule defined once, here, for the matcher and anyone who checks a pairing (periods and the
-price cap are one array comparison in :mod:`.matching`).
+— each rule defined once, here, for the matcher and anyone who checks a pairing (periods, the
+price cap and, through :func:`spec_limits`, the specs are one array comparison in
+:mod:`.matching`).
 
 Material: a want takes its own material and the substitutes in its ``accepts`` cell: material
 codes, or ``process:<id>`` for every input of that process as the scenario's process_io table
@@ -50,11 +51,24 @@ def hazard_ok(offer_code: str, want_codes: str) -> bool:
     return offer_code in tokens or f"HW{offer_code[-2:]}" in tokens
 
 
-def spec_ok(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Rows whose offer specs lie within the want's bounds (arrays broadcast to (n, specs); NaN
-    bound = none). A spec the offer does not state (NaN) fails every bound on it: a want that
-    bounds chloride takes no offer of unknown chloride."""
-    with np.errstate(invalid="ignore"):
-        ok = (np.isnan(lo) | (values >= lo)) & (np.isnan(hi) | (values <= hi))
-    return np.asarray(np.asarray(ok).all(axis=-1))
+def spec_limits(is_offer: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The spec rule as columns of one array comparison (what the matcher applies): an offer's
+    specs lie within the want's bounds (NaN bound = none), and a spec the offer does not state
+    (NaN) fails every bound on it — a want that bounds chloride takes no offer of unknown
+    chloride. Rows are listings (``is_offer`` per row; ``values``, ``lo``, ``hi``: (n, specs)).
 
+    Answers (as a candidate, as the asking side), each (n, 2·specs): a pairing fails where a
+    column of the candidate's block exceeds the asking listing's (a NaN compares false:
+    passes). On a want: lo and −hi, against the offer's value and −value (unstated: −inf, so
+    any bound fails); on an offer: −value and value (unstated: +inf), against the want's −lo
+    and hi (no bound: +inf)."""
+    o = np.asarray(is_offer, dtype=bool)[:, None]
+    missing = np.isnan(values)
+    candidate = np.hstack([np.where(o, np.where(missing, np.inf, -values), lo),
+                           np.where(o, np.where(missing, np.inf, values), -hi)])
+    asking = np.hstack([np.where(o, np.where(missing, -np.inf, values),
+                                 np.where(np.isnan(lo), np.inf, -lo)),
+                        np.where(o, np.where(missing, -np.inf, -values),
+                                 np.where(np.isnan(hi), np.inf, hi))])
+    return candidate, asking

@@ -42,6 +42,7 @@ always costed (a lane's negotiated rate has no distance bound).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ from resynergy.exchange.compat import (
     accepted_materials,
     hazard_ok,
     process_inputs,
-    spec_ok,
+    spec_limits,
 )
 from resynergy.exchange.listings import (
     SPECS,
@@ -86,12 +87,21 @@ class Matches:
     """The ranked counterparts of a listing (what :meth:`Market.top` answers): the columns of
     :data:`MATCH_COLUMNS` as arrays, cheapest first. Building a pandas frame costs more than
     the search itself, so it is made only when asked: :meth:`frame`; :meth:`records` gives the
-    rows as plain Python dicts (what the API sends)."""
+    rows as plain Python dicts (what the API sends). The route text (zh, en) is written when
+    first read (a column, a frame or the records), not by the search."""
 
     columns = MATCH_COLUMNS
 
-    def __init__(self, cols: dict[str, Any]) -> None:
+    def __init__(self, cols: dict[str, Any],
+                 later: Callable[[], dict[str, Any]] | None = None) -> None:
         self._cols = cols
+        self._later = later  # columns made when first read (the route text)
+
+    def _all(self) -> dict[str, Any]:
+        if self._later is not None:
+            self._cols.update(self._later())
+            self._later = None
+        return self._cols
 
     def __len__(self) -> int:
         return len(self._cols["listing"])
@@ -101,15 +111,17 @@ class Matches:
         return len(self) == 0
 
     def __getitem__(self, column: str) -> np.ndarray:
-        return np.asarray(self._cols[column])
+        cols = self._cols if column in self._cols else self._all()
+        return np.asarray(cols[column])
 
     def frame(self) -> pd.DataFrame:
         """The matches as a DataFrame of MATCH_COLUMNS."""
-        return pd.DataFrame(self._cols, columns=list(MATCH_COLUMNS), copy=False)
+        return pd.DataFrame(self._all(), columns=list(MATCH_COLUMNS), copy=False)
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per match (column → plain Python value: str, float with NaN, bool)."""
-        values = [np.asarray(self._cols[c]).tolist() for c in MATCH_COLUMNS]
+        cols = self._all()
+        values = [np.asarray(cols[c]).tolist() for c in MATCH_COLUMNS]
         return [dict(zip(MATCH_COLUMNS, row, strict=True)) for row in zip(*values, strict=True)]
 
     def __repr__(self) -> str:
@@ -210,16 +222,31 @@ class Transport:
         rates = np.array([[self._mode[m][x] for x in ("circuity", "cost_fixed", "cost_per_tkm",
                                                       "co2_per_tkm")] for m in names])
         mode_of = np.array([names.index(o.mode) for o in self.options], dtype=np.int64)
-        self._opt_rates = rates[mode_of].T if len(mode_of) else np.empty((4, 0))
-        self._opt_inter = np.array([o.kind == "intermodal" for o in self.options], dtype=bool)
-        self._opt_lane = np.array([o.lane >= 0 for o in self.options], dtype=bool)
-        self._opt_ka = np.array([max(o.ka, 0) for o in self.options], dtype=np.int64)
-        self._opt_kb = np.array([max(o.kb, 0) for o in self.options], dtype=np.int64)
+        self._opt_consts: list[tuple[str, str, str, float, float, float, float, int, int,
+                                     bool]] = [
+            (o.kind, o.mode, o.rail_mode, float(rates[j, 0]), float(rates[j, 1]),
+             float(rates[j, 2]), float(rates[j, 3]), max(o.ka, 0), max(o.kb, 0), o.lane >= 0)
+            for o, j in zip(self.options, mode_of.tolist(), strict=True)]
+        self._term_pos_list = [int(x) for x in self.term_pos]
+        self._acc_list: list[list[int]] = []
+        self._acc_gc_list: list[list[float]] = []
+        self._leg_lists = {q: tuple(self.legs[q][x].tolist() for x in (
+            "km", "cost", "co2", "handling")) for q in self.rail}
         if self.rail:
             self._acc_min = self.acc_gc.min(axis=1)  # a site's nearest terminal, km
             self._acc0 = np.maximum(self.acc, 0)
+            self._acc_list, self._acc_gc_list = self._acc0.tolist(), self.acc_gc.tolist()
             self._acc_cost = (self._fixed[None, :, None]
                               + self._per_km[None, :, None] * self.acc_gc[:, None, :])
+        # what the scorer reads of a far end, one row per site (a caller gathers a candidate's
+        # in one step, :meth:`score_rows`): site position, latitude in radians, its cosine,
+        # longitude, then with rail the access terminals (kt, as floats) and the road legs to
+        # them (direct modes × kt, mode-major)
+        cols = [np.arange(len(self.lat), dtype=float), self._rad_lat, self._cos_lat, self.lon]
+        if self.rail:
+            cols += [*self._acc0.T.astype(float), *self._acc_cost.reshape(len(self.lat), -1).T]
+        self.site_rows = np.column_stack(cols)
+        self._n_lanes = len(self.lanes)
 
     def _gc(self, s: np.ndarray, u: np.ndarray) -> np.ndarray:
         """:func:`resynergy.network.geo.great_circle_km` between sites ``s`` and ``u`` (the
@@ -353,39 +380,83 @@ class Transport:
 
     def score_from(self, s: int, u: np.ndarray, outbound: bool) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`score` with one end fixed: from site ``s`` to the sites ``u`` (``outbound``)
-        or from the sites ``u`` to ``s``; the same terms in the same order (so the same
-        numbers), with the fixed end's values taken once instead of gathered per pair."""
-        if len(self.lanes):  # lanes are matched pair by pair: the general form
-            here = np.full(len(u), s)
-            return self.score(here, u) if outbound else self.score(u, here)
-        n = len(u)
-        if n == 0 or not self.options:
-            return np.full(n, -1), np.full(n, np.inf)
-        ru, cu = self._rad_lat[u], self._cos_lat[u]
+        or from the sites ``u`` to ``s`` (:meth:`score_rows` on the sites' rows)."""
+        best, val, _ = self.score_rows(s, self.site_rows[np.asarray(u, dtype=np.int64)].T,
+                                       outbound)
+        return np.where(np.isfinite(val), best, -1), val
+
+    def score_rows(self, s: int, far: np.ndarray, outbound: bool
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`score` with one end fixed: from site ``s`` to far ends (``outbound``) or from
+        them to ``s``; the far ends given as columns of :attr:`site_rows` transposed (``far``:
+        (fields, n), gathered by the caller with the rest of what it reads of a candidate).
+        Answers the option, its cost and the pairs' great-circle km; the option is not set to
+        -1 where none is finite (the cost is inf there). The same terms in the same order as
+        :meth:`score` (so the same numbers), the fixed end's values taken once, each kind of
+        option written into its rows of one (option, pair) array."""
+        n = far.shape[1]
+        if self._n_lanes or n == 0 or not self.options:  # lanes: pair by pair, the general form
+            u = far[0].astype(np.int64)
+            here = np.full(n, s)
+            best, val = self.score(here, u) if outbound else self.score(u, here)
+            return best, val, (self._gc(here, u) if outbound else self._gc(u, here))
         rs, cs, ls = self._rad_lat[s], self._cos_lat[s], self.lon[s]
+        # the haversine of :meth:`_gc`: sin(dp/2)² and sin(dl/2)² as one (2, n) array
+        h = np.empty((2, n))
         if outbound:
-            dp, dl, cc = ru - rs, np.radians(self.lon[u] - ls), cs * cu
+            np.subtract(far[1], rs, out=h[0])
+            np.subtract(far[3], ls, out=h[1])
+            cc = cs * far[2]
         else:
-            dp, dl, cc = rs - ru, np.radians(ls - self.lon[u]), cu * cs
-        a = np.sin(dp / 2) ** 2 + cc * np.sin(dl / 2) ** 2
-        gc = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-        same = u == s
-        blocks = self._road_blocks(gc, same)
+            np.subtract(rs, far[1], out=h[0])
+            np.subtract(ls, far[3], out=h[1])
+            cc = far[2] * cs
+        np.radians(h[1], out=h[1])
+        h /= 2
+        np.sin(h, out=h)
+        np.square(h, out=h)
+        cc *= h[1]
+        a = np.add(h[0], cc, out=cc)
+        np.maximum(a, 0.0, out=a)  # np.clip(a, 0, 1), as two ufuncs
+        np.minimum(a, 1.0, out=a)
+        np.sqrt(a, out=a)
+        np.arcsin(a, out=a)
+        gc = np.multiply(2 * EARTH_RADIUS_KM, a, out=a)
+        # one row per option, one column per pair (long rows: quick for the full scan too)
+        nd, on = len(self.direct), len(self.onsite)
+        cols = np.empty((len(self.options), n))
+        if nd:  # fixed + rate × km per direct mode (_road_blocks)
+            direct = cols[:nd]
+            np.multiply(self._per_km[:, None], gc, out=direct)
+            direct += self._fixed[:, None]
+        if on:
+            cols[nd] = np.inf
+        same = np.flatnonzero(far[0] == s)
         if self.rail:
-            far = self._acc0[u]
-            mine, theirs = self._acc_cost[s][None], self._acc_cost[u]  # (1|n, modes, kt)
-            road_a, road_b = (mine, theirs) if outbound else (theirs, mine)
+            kt, m = self.kt, nd
+            acc_s = self._acc0[s]
+            far_t = far[4:4 + kt].astype(np.intp)  # (kt, pair)
+            theirs = far[4 + kt:4 + kt + m * kt].reshape(m, kt, n)
+            mine = self._acc_cost[s]  # (mode, kt)
+            o = nd + on
             for q in self.rail:
                 legs = self.legs[q]["score"]
-                rail = (legs[self._acc0[s]][:, far].transpose(1, 0, 2) if outbound
-                        else legs[:, self._acc0[s]][far])  # (n, kt at a, kt at b)
-                rail[same] = np.inf
-                tot = road_a[:, :, :, None] + rail[:, None, :, :] + road_b[:, :, None, :]
-                blocks.append(tot.reshape(n, tot[0].size))
-        cols = np.concatenate(blocks, axis=1)
-        best = np.argmin(cols, axis=1)
-        val = cols[np.arange(n), best]
-        return np.where(np.isfinite(val), best, -1), val
+                block = cols[o:o + m * kt * kt].reshape(m, kt, kt, n)  # mode, a, b, pair
+                if outbound:  # a: the offer's (this site's) terminal, b: the want's
+                    rail = legs[acc_s][:, far_t]  # (a, b, pair)
+                    np.add(mine[:, :, None, None], rail[None], out=block)
+                    block += theirs[:, None, :, :]
+                else:
+                    rail = legs[:, acc_s][far_t].transpose(0, 2, 1)  # (a, b, pair)
+                    np.add(theirs[:, :, None, :], rail[None], out=block)
+                    block += mine[:, None, :, None]
+                o += m * kt * kt
+        if len(same):  # a site and itself: the on-site mode where there is one, no rail
+            if on:
+                cols[:nd, same] = np.inf
+                cols[nd, same] = self._onsite_fixed
+            cols[nd + on:, same] = np.inf
+        return cols.argmin(axis=0), cols.min(axis=0), gc
 
     def detail(self, s: int, u: int, option: int, gc: float | None = None
                ) -> dict[str, object]:
@@ -420,59 +491,41 @@ class Transport:
                    ta=int(self.term_pos[a]), tb=int(self.term_pos[b]))
         return out
 
-    def details(self, s: np.ndarray, u: np.ndarray, option: np.ndarray, gc: np.ndarray
-                ) -> list[dict[str, object]]:
-        """:meth:`detail` of many (site, site, option) rows at once, the legs costed by the same
-        formula (:func:`resynergy.network.arcs.mode_leg`) over arrays; lanes row by row."""
-        circ, fixed, per_tkm, co2_tkm = self._opt_rates[:, option]
-        inter = self._opt_inter[option]
-        g = np.where(s == u, 0.0, gc)  # direct: one leg (a same-site pair is 0 km apart)
-        km, cost, co2 = mode_leg({"circuity": circ, "cost_fixed": fixed,
-                                  "cost_per_tkm": per_tkm, "co2_per_tkm": co2_tkm}, g)
-        handling = np.zeros(len(option))
-        d1 = d2 = d3 = km
-        ta = tb = np.zeros(len(option), dtype=np.int64)
-        if inter.any():
-            ka, kb = self._opt_ka[option], self._opt_kb[option]
-            a, b = self._acc0[s, ka], self._acc0[u, kb]
-            mm = {"circuity": circ, "cost_fixed": fixed, "cost_per_tkm": per_tkm,
-                  "co2_per_tkm": co2_tkm}
-            with np.errstate(invalid="ignore"):  # inf on rows of other kinds, dropped below
-                d1, c1, e1 = mode_leg(mm, np.where(inter, self.acc_gc[s, ka], 0.0))
-                d3, c3, e3 = mode_leg(mm, np.where(inter, self.acc_gc[u, kb], 0.0))
-            d2, c2, e2, h = (np.zeros(len(option)) for _ in range(4))
-            for q in self.rail:
-                rows = np.flatnonzero(inter & (np.array([self.options[o].rail_mode == q
-                                                         for o in option.tolist()])))
-                leg = self.legs[q]
-                ab = (a[rows], b[rows])
-                d2[rows], c2[rows], e2[rows] = leg["km"][ab], leg["cost"][ab], leg["co2"][ab]
-                h[rows] = leg["handling"][ab]
-            km = np.where(inter, d1 + d2 + d3, km)
-            cost = np.where(inter, c1 + (c2 - h) + c3, cost)
-            co2 = np.where(inter, e1 + e2 + e3, co2)
-            handling = np.where(inter, h, 0.0)
-            ta, tb = self.term_pos[a], self.term_pos[b]
-        out: list[dict[str, object]] = []
-        values = zip(option.tolist(), km.tolist(), cost.tolist(), co2.tolist(),
-                     handling.tolist(), np.asarray(d1).tolist(), np.asarray(d2).tolist(),
-                     np.asarray(d3).tolist(), ta.tolist(), tb.tolist(), a.tolist() if
-                     inter.any() else ta.tolist(), b.tolist() if inter.any() else tb.tolist(),
-                     s.tolist(), u.tolist(), gc.tolist(), strict=True)
-        for o, k, c, e, hh, x1, x2, x3, pa, pb, ia, ib, ss, uu, gg in values:
-            opt = self.options[o]
-            if opt.lane >= 0:
-                out.append(self.detail(ss, uu, o, gg))
-                continue
-            row: dict[str, object] = {
-                "kind": opt.kind, "mode": opt.mode, "rail_mode": opt.rail_mode,
-                "from_terminal": "", "to_terminal": "", "lane": False, "distance_km": k,
-                "transport_yuan_t": c, "handling_yuan_t": hh, "co2_kg_t": e, "legs": [k]}
-            if opt.kind == "intermodal":
-                row.update(legs=[x1, x2, x3], from_terminal=self._term_ids[ia],
-                           to_terminal=self._term_ids[ib], ta=pa, tb=pb)
-            out.append(row)
-        return out
+    def details(self, s: list[int], u: list[int], option: list[int], gc: list[float]
+                ) -> dict[str, list]:
+        """:meth:`detail` of a few (site, site, option, great-circle km) rows given as lists
+        (the answer's k), as columns:
+        each leg by :func:`resynergy.network.arcs.mode_leg`'s terms in its order, on Python
+        floats (for tens of rows quicker than arrays); lanes by :meth:`detail`. Columns: kind,
+        mode, rail_mode, from_terminal, to_terminal, distance_km, transport_yuan_t,
+        handling_yuan_t, co2_kg_t, and for :meth:`route` legs, lane, ta, tb (terminal sites)."""
+        keys = ("kind", "mode", "rail_mode", "from_terminal", "to_terminal", "distance_km",
+                "transport_yuan_t", "handling_yuan_t", "co2_kg_t", "legs", "lane", "ta", "tb")
+        consts, acc, acc_gc, term_ids, term_pos = (self._opt_consts, self._acc_list,
+                                                   self._acc_gc_list, self._term_ids,
+                                                   self._term_pos_list)
+        table: list[list] = []
+        for ss, uu, o, g in zip(s, u, option, gc, strict=True):
+            kind, mode, rail_mode, circ, fixed, per_tkm, co2_tkm, ka, kb, lane = consts[o]
+            if lane:
+                d = self.detail(ss, uu, o, g)
+                row = [d[key] for key in keys[:10]] + [True, -1, -1]
+            elif kind == "direct":
+                km = (0.0 if ss == uu else g) * circ
+                row = [kind, mode, rail_mode, "", "", km, fixed + per_tkm * km, 0.0,
+                       co2_tkm * km, [km], False, -1, -1]
+            else:
+                a, b = acc[ss][ka], acc[uu][kb]
+                leg = self._leg_lists[rail_mode]
+                d1, d3 = acc_gc[ss][ka] * circ, acc_gc[uu][kb] * circ
+                d2, c2, e2, h = (x[a][b] for x in leg)
+                row = [kind, mode, rail_mode, term_ids[a], term_ids[b], d1 + d2 + d3,
+                       (fixed + per_tkm * d1) + (c2 - h) + (fixed + per_tkm * d3), h,
+                       co2_tkm * d1 + e2 + co2_tkm * d3, [d1, d2, d3], False, term_pos[a],
+                       term_pos[b]]
+            table.append(row)
+        columns = list(zip(*table, strict=True)) if table else [() for _ in keys]
+        return {key: list(col) for key, col in zip(keys, columns, strict=True)}
 
     def route(self, d: dict, lang: str) -> str:
         """The route as a line of text, e.g. 柴油重卡 45 km → 唐山站 铁路 320 km → 北京站 柴油重卡 12 km."""
@@ -562,15 +615,38 @@ class Market:
             idx = np.flatnonzero(~self.is_offer & self.take[:, m] & self.alive)
             if len(idx):
                 self._want_trees[m] = (cKDTree(self.xyz[idx]), idx)
-        # the filters of _ranked on period and price as one comparison: a candidate passes where
-        # no row of [start, -end, ±price] exceeds the listing's [end, -start, ±price] (a NaN
-        # price compares false: negotiable asks and open caps pass); rows for wanted candidates
-        # (cap ≥ ask ⇔ ¬(−cap > −ask)) and for offered ones (ask ≤ cap ⇔ ¬(ask > cap))
-        self._limits = {True: np.vstack([self.start, -self.end, -price]),
-                        False: np.vstack([self.start, -self.end, price])}
+        self._candidate_rows()
+        self._any_coded = bool(self.coded.any())
         lanes = t.lanes
         self._lane_from = t.site_ids.get_indexer(lanes["from_site"])
         self._lane_to = t.site_ids.get_indexer(lanes["to_site"])
+
+    def _candidate_rows(self) -> None:
+        """What :meth:`_ranked` reads of a candidate, as rows over all listings (a candidate's
+        column is gathered in one step from each block), and what it compares them with, one
+        row per listing as the asking side.
+
+        ``_filt``: the filter rows, then the organisation (-1: none). A candidate fails where
+        any of its filter rows exceeds the asking listing's (``_mine``; a NaN compares false:
+        passes: negotiable asks and open caps): period overlap (start, −end against the asker's
+        end, −start), the price cap (a wanted candidate's −cap against the offer's −ask: cap ≥
+        ask ⇔ ¬(−cap > −ask); an offered candidate's ask against the want's cap), then
+        :func:`.compat.spec_limits` for each spec some want bounds. ``_cand``: the ask and
+        the site's :attr:`Transport.site_rows`, read for the candidates that pass (so the
+        full scan gathers them only for those, as it gathered sites before)."""
+        offer = self.is_offer
+        spec = np.flatnonzero(~np.isnan(self.lo).all(axis=0) | ~np.isnan(self.hi).all(axis=0))
+        spec_rows, spec_mine = spec_limits(offer, self.spec[:, spec], self.lo[:, spec],
+                                           self.hi[:, spec])
+        start, end, price = self.start[:, None], self.end[:, None], self.price[:, None]
+        o = offer[:, None]
+        filt = np.hstack([start, -end, np.where(o, price, -price), spec_rows])
+        mine = np.hstack([end, -start, np.where(o, -price, price), spec_mine])
+        self._n_filter = filt.shape[1]
+        self._filt = np.ascontiguousarray(np.hstack([filt, self.org[:, None]]).T, dtype=float)
+        self._mine = np.ascontiguousarray(mine)[:, :, None]  # (listing, row, 1): broadcasts
+        self._cand = np.ascontiguousarray(np.hstack([
+            self.ask[:, None], self.transport.site_rows[self.site]]).T)
 
     # ---- public -------------------------------------------------------------------------
     def top(self, listing_id: str, k: int = 10, plan_flows: pd.DataFrame | None = None
@@ -636,7 +712,8 @@ class Market:
                 open_trees.append((price_lb, gc, bands))
         # a listing is in one tree per material and the trees asked are of distinct materials,
         # so only lane partners (not known compatible) can repeat
-        ranked = self._ranked(i, np.concatenate(cand), k, distinct=not len(forced),
+        first = cand[1] if len(cand) == 2 and not len(forced) else np.concatenate(cand)
+        ranked = self._ranked(i, first, k, distinct=not len(forced),
                               compatible=not len(forced))
         self.costed = sum(len(c) for c in cand)
         kth = ranked[1][k - 1] if len(ranked[1]) >= k else np.inf
@@ -699,43 +776,37 @@ class Market:
         Python numbers (same filters as :mod:`.compat`, one array operation each)."""
         c = cand if distinct else np.unique(cand)
         if not self.alive[i] or not len(c):
-            return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0)
+            return c[:0], np.empty(0), np.empty(0, np.int64), np.empty(0), np.empty(0)
         offer = bool(self.is_offer[i])
-        # periods overlap (start_o ≤ end_w, start_w ≤ end_o; open ends are ∓inf) and the want's price cap
-        mine = [self.end[i], -self.start[i], -self.price[i] if offer else self.price[i]]
-        ok = np.asarray(~(np.take(self._limits[offer], c, axis=1)
-                          > np.array(mine)[:, None]).any(axis=0))
-        if not compatible:
-            ok &= self.alive[c]
-            ok &= self.take[c, self.mat[i]] if offer else self.take[i][self.mat[c]]
+        nf = self._n_filter
+        filt = self._filt.take(c, axis=1)  # the candidates' filter rows, organisation
+        bad = np.logical_or.reduce(filt[:nf] > self._mine[i], axis=0)  # period, cap, specs
         if self.org[i] >= 0:  # a candidate without an organisation (-1) differs from any
-            ok &= self.org[c] != self.org[i]
-        if offer:
-            sel = np.flatnonzero(ok & self.bounded[c])
-            if len(sel):
-                w = c[sel]
-                ok[sel] = spec_ok(np.broadcast_to(self.spec[i], (len(sel), len(SPECS))),
-                                  self.lo[w], self.hi[w])
-            if self.coded[i]:  # hazardous offers are few: one check each
-                for p in np.flatnonzero(ok):
-                    ok[p] = hazard_ok(self.hw[i], self.hw[c[p]])
-        else:
-            if self.bounded[i]:
-                ok &= spec_ok(self.spec[c], self.lo[i], self.hi[i])
-            for p in np.flatnonzero(ok & self.coded[c]):
-                ok[p] = hazard_ok(self.hw[c[p]], self.hw[i])
-        c = c[ok]
-        best, val = self.transport.score_from(int(self.site[i]), self.site[c], offer)
-        delivered = (self.ask[i] if offer else self.ask[c]) + val
-        fine = np.isfinite(delivered)
-        if not fine.all():
-            c, delivered, best, val = c[fine], delivered[fine], best[fine], val[fine]
+            bad |= filt[nf] == self.org[i]
+        if not compatible:
+            bad |= ~self.alive[c]
+            bad |= ~(self.take[c, self.mat[i]] if offer else self.take[i][self.mat[c]])
+        if self._any_coded:  # hazardous offers are few: one check each
+            if offer:
+                if self.coded[i]:
+                    for p in np.flatnonzero(~bad):
+                        bad[p] = not hazard_ok(self.hw[i], self.hw[c[p]])
+            else:
+                for p in np.flatnonzero(~bad & self.coded[c]):
+                    bad[p] = not hazard_ok(self.hw[c[p]], self.hw[i])
+        c = c[~bad]
+        cand = self._cand.take(c, axis=1)  # ask, then the site's row (score_rows)
+        best, val, gc = self.transport.score_rows(int(self.site[i]), cand[1:], offer)
+        delivered = (self.ask[i] if offer else cand[0]) + val
+        if not math.isfinite(np.add.reduce(delivered)):  # a NaN or inf among them
+            fine = np.isfinite(delivered)
+            c, delivered, best, val, gc = c[fine], delivered[fine], best[fine], val[fine], gc[fine]
         if len(c) > max(k, 256):  # below that, sorting all is as quick
             part = np.argpartition(delivered, k - 1)[:k]
-            keep = delivered <= delivered[part].max()  # every tie of the k-th, then order
-            c, delivered, best, val = c[keep], delivered[keep], best[keep], val[keep]
+            keep = np.flatnonzero(delivered <= delivered[part].max())  # every tie of the k-th
+            c, delivered, best, val, gc = c[keep], delivered[keep], best[keep], val[keep], gc[keep]
         order = np.lexsort((c, delivered))[:k]
-        return c[order], delivered[order], best[order], val[order]
+        return c[order], delivered[order], best[order], val[order], gc[order]
 
     def _frame(self, i: int, ranked: tuple[np.ndarray, ...], plan_flows: pd.DataFrame | None
                ) -> Matches:
@@ -751,39 +822,48 @@ class Market:
             pf = plan_flows[plan_flows["t"] > 0]
             planned = set(zip(pf["from_site"].astype(str), pf["to_site"].astype(str),
                               pf["material"].astype(str), strict=True))
-        rows, delivered, best, _ = ranked
-        offers, wants = (np.full(len(rows), i), rows) if self.is_offer[i] else (
-            rows, np.full(len(rows), i))
-        so, sw = self.site[offers], self.site[wants]
-        gcs = np.asarray(great_circle_km(t.lat[so], t.lon[so], t.lat[sw], t.lon[sw]))
-        details = t.details(so, sw, best, gcs)
-
-        def get(key: str) -> list:
-            return [d[key] for d in details]
-
-        co2 = np.array(get("co2_kg_t"), dtype=float)
-        material = self.mat_text[offers]
+        rows, delivered, best, _, gcs = ranked
+        n = len(rows)
+        offer = bool(self.is_offer[i])
+        here, there = [int(self.site[i])] * n, self.site[rows].tolist()
+        d = t.details(here if offer else there, there if offer else here, best.tolist(),
+                      gcs.tolist())
+        km, transport, handling, co2 = np.array([d["distance_km"], d["transport_yuan_t"],
+                                                 d["handling_yuan_t"], d["co2_kg_t"]],
+                                                dtype=float).reshape(4, n)
+        material = np.full(n, self.mat_text[i], dtype=object) if offer else self.mat_text[rows]
+        site_text = self.site_text[rows]
+        if planned:
+            mine = [str(self.site_text[i])] * n
+            pairs = zip(mine if offer else site_text, site_text if offer else mine, material,
+                        strict=True)
+            flag = np.array([p in planned for p in pairs], dtype=bool)
+        else:
+            flag = np.zeros(n, dtype=bool)
         cols = {
-            "listing": np.full(len(rows), self.ids[i], dtype=object),
+            "listing": np.full(n, self.ids[i], dtype=object),
             "counterpart": self.ids[rows], "organisation": self.org_text[rows],
-            "site": self.site_text[rows], "material": material,
-            "quantity_t": np.minimum(self.remaining[offers], self.remaining[wants]),
-            "price_yuan_t": self.price[offers],
-            "kind": get("kind"), "mode": get("mode"), "rail_mode": get("rail_mode"),
-            "from_terminal": get("from_terminal"), "to_terminal": get("to_terminal"),
-            "distance_km": np.array(get("distance_km"), dtype=float),
-            "transport_yuan_t": np.array(get("transport_yuan_t"), dtype=float),
-            "handling_yuan_t": np.array(get("handling_yuan_t"), dtype=float),
+            "site": site_text, "material": material,
+            "quantity_t": np.minimum(self.remaining[rows], self.remaining[i]),
+            "price_yuan_t": np.full(n, self.price[i]) if offer else self.price[rows],
+            "kind": d["kind"], "mode": d["mode"], "rail_mode": d["rail_mode"],
+            "from_terminal": d["from_terminal"], "to_terminal": d["to_terminal"],
+            "distance_km": km, "transport_yuan_t": transport, "handling_yuan_t": handling,
             "co2_kg_t": co2, "co2_yuan_t": co2 * t.carbon,
             "delivered_yuan_t": delivered,
-            "plan_recommended": np.array([
-                (a, b, m) in planned for a, b, m in zip(
-                    self.site_text[offers], self.site_text[wants], material, strict=True)],
-                dtype=bool),
-            "route_zh": [t.route(d, "zh") for d in details],
-            "route_en": [t.route(d, "en") for d in details],
+            "plan_recommended": flag,
         }
-        return Matches(cols)
+
+        def text() -> dict[str, list[str]]:
+            """The route in both languages (made when first read: :class:`Matches`)."""
+            legs = [dict(zip(("kind", "mode", "rail_mode", "legs", "lane", "ta", "tb"), x,
+                             strict=True))
+                    for x in zip(d["kind"], d["mode"], d["rail_mode"], d["legs"], d["lane"],
+                                 d["ta"], d["tb"], strict=True)]
+            return {"route_zh": [t.route(x, "zh") for x in legs],
+                    "route_en": [t.route(x, "en") for x in legs]}
+
+        return Matches(cols, text)
 
 
 def _rows(x: Any, sel: Any) -> Any:
