@@ -16,7 +16,8 @@ Escalation stops at the first size whose command exceeds ``--stop-after`` second
 ``--max-gb`` of memory (it says so). Every figure is repeated ``--repeat`` times where it fits
 (min and median printed with the load average).
 
-    python benchmarks/scale.py command --sizes 1000 3000 10000 --repeat 3 --time-limit 600
+    python benchmarks/scale.py command --sizes 1000 10000 30000 100000 --repeat 3 --repeat-max 1000 \
+        --time-limit 300 --nice 19 --timeout 3600
     python benchmarks/scale.py stages --sizes 1000 3000 10000 30000 100000
 """
 
