@@ -16,7 +16,8 @@ Escalation stops at the first size whose command exceeds ``--stop-after`` second
 ``--max-gb`` of memory (it says so). Every figure is repeated ``--repeat`` times where it fits
 (min and median printed with the load average).
 
-    python benchmarks/scale.py command --sizes 1000 3000 10000 --repeat 3 --time-limit 600
+    python benchmarks/scale.py command --sizes 1000 10000 30000 100000 --repeat 3 --repeat-max 1000 \
+        --time-limit 300 --nice 19 --timeout 3600
     python benchmarks/scale.py stages --sizes 1000 3000 10000 30000 100000
 """
 
@@ -101,19 +102,32 @@ def stages_one(sites: int, build: bool) -> dict:
     return rec
 
 
-def command_one(sites: int, time_limit: float, timeout: float, keep: Path | None) -> dict:
+def _bounded(cmd: list[str], timeout: float, nice: int) -> dict:
+    """``cmd`` under ``/usr/bin/time -v``, niced, and stopped after ``timeout`` s by GNU
+    ``timeout`` (which signals the whole process group: a Python-side timeout would kill only
+    ``/usr/bin/time`` and leave the planner running)."""
+    wrapped = ["timeout", "-k", "30", f"{timeout:.0f}", "nice", "-n", str(nice), *cmd]
+    out = timed_command(wrapped, timeout + 60)
+    if out.get("rc") in (124, 137):  # GNU timeout's exit codes (TERM / KILL after -k)
+        out["timeout"] = True
+    return out
+
+
+def command_one(sites: int, time_limit: float, timeout: float, keep: Path | None,
+                nice: int = 0) -> dict:
     """synth → plan as users run them, each under /usr/bin/time -v."""
     work = Path(tempfile.mkdtemp(prefix=f"scale-{sites}-"))
     try:
         data, out = work / "scenario", work / "out"
-        rec: dict = {"sites": sites}
-        s = timed_command([RESYNERGY, "data", "synth", str(data), "--sites", str(sites)], timeout)
+        rec: dict = {"sites": sites, "load": [loadavg()]}
+        s = _bounded([RESYNERGY, "data", "synth", str(data), "--sites", str(sites)], timeout, nice)
         rec.update({f"synth_{k}": v for k, v in s.items() if k in ("wall", "cpu", "peak_mb")})
         if s.get("rc") != 0:
             rec["error"] = f"synth: {s.get('stderr_tail') or 'timeout'}"
             return rec
-        p = timed_command([RESYNERGY, "plan", str(data), "--out", str(out), "--quiet",
-                           "--time-limit", str(time_limit)], timeout)
+        p = _bounded([RESYNERGY, "plan", str(data), "--out", str(out), "--quiet",
+                      "--time-limit", str(time_limit)], timeout, nice)
+        rec["load"].append(loadavg())
         rec.update({f"plan_{k}": v for k, v in p.items() if k in ("wall", "cpu", "peak_mb")})
         if p.get("timeout"):
             rec["error"] = f"plan stopped after {timeout:.0f} s"
@@ -146,6 +160,9 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=600.0, help="plan --time-limit, s")
     ap.add_argument("--stop-after", type=float, default=900.0,
                     help="stop escalating after a size whose run took longer (s)")
+    ap.add_argument("--timeout", type=float, default=3600.0,
+                    help="command: stop a synth or plan run after this many s")
+    ap.add_argument("--nice", type=int, default=0, help="command: run synth and plan niced")
     ap.add_argument("--max-gb", type=float, default=16.0)
     ap.add_argument("--no-build", action="store_true", help="stages: stop after prepare")
     ap.add_argument("--keep", type=Path, help="copy the plan outputs here")
@@ -173,8 +190,8 @@ def main() -> None:
             row["total_cpu"] = sum(row[f"{k}_cpu"] or 0 for k in keys)
             wall = max((r.get("prepare_s", 0) + r.get("build_s", 0) for r in recs), default=0)
         else:
-            recs = repeated(lambda s=sites: command_one(s, args.time_limit, args.stop_after,
-                                                        args.keep), n)
+            recs = repeated(lambda s=sites: command_one(s, args.time_limit, args.timeout,
+                                                        args.keep, args.nice), n)
             row = {"sites": sites, "runs": n, "load": load_range(recs),
                    "synth_wall": summary(recs, "synth_wall"), "plan_wall": summary(recs, "plan_wall"),
                    "plan_cpu_med": stats([r.get("plan_cpu") for r in recs])["median"],

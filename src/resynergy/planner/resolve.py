@@ -389,8 +389,11 @@ class Resolver:
     def _highs(self, settings: dict[str, Any], basis: str | None = None,
                start: np.ndarray | None = None) -> tuple[SolverStatus, float, float, str]:
         """Run HiGHS with ``settings``: (status, wall s, HiGHS s, log)."""
+        from resynergy.planner.solve import time_limit_from_now
+
         h = self.h
-        for k, v in {"time_limit": float(self.options.time_limit), **settings}.items():
+        for k, v in {"time_limit": time_limit_from_now(h, self.options.time_limit),
+                     **settings}.items():
             h.setOptionValue(k, v)
         if basis is not None and basis in self._bases:
             h.setBasis(self._bases[basis])
