@@ -61,7 +61,9 @@ def _gap(value: float) -> float:
 
 
 TimeLimitOpt = Annotated[float, typer.Option("--time-limit", callback=_positive,
-                                             help="Solver time limit, s (> 0)")]
+                                             help="Time limit of each solver run, s (> 0): the MILP, "
+                                                  "then each re-solve for prices and for the diagnosis "
+                                                  "of missed targets. 每次求解的时间上限（秒）")]
 GapOpt = Annotated[float, typer.Option("--mip-gap", callback=_gap,
                                        help="Relative MIP gap, 0 ≤ gap < 1")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder / 输出目录")]
