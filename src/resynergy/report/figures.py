@@ -225,6 +225,11 @@ def places(scenario) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return seat, site_place, site_prov
 
 
+def _places(s: PlanFindings) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """:func:`places` of the plan's scenario, computed once per findings."""
+    return s.once("places", lambda: places(s.scenario))
+
+
 def flow_pairs(s: PlanFindings, site_place: pd.Series | None = None) -> pd.DataFrame:
     """Transported tonnes by year, material, mode and (origin place, destination place): the
     flows the map draws. Every leg counts (an intermodal route's road and rail legs apart);
@@ -396,14 +401,23 @@ def _flow_view(rows: pd.DataFrame, seat: pd.DataFrame, kinds: pd.Series, sel: _S
         return out
     q = lambda t: quantity(t, "t", lang)  # noqa: E731
     total = _t(lang, "合计", "total")
-    for (a, b, m), g in r.groupby(["a", "b", "mode"], sort=True):
-        t = float(g["t"].sum())
-        by = g.groupby("material")["t"].sum().sort_values(ascending=False, kind="stable")
-        detail = " · ".join(f"{names['material'].get(k, k)} {q(v)}" for k, v in by.head(3).items())
+    # rows by (a, b, mode) in key order, each group's rows in their order (as a sorted
+    # groupby iterates them), in plain Python: hundreds of small pandas groupbys cost seconds
+    groups: dict[tuple[str, str, str], tuple[list[str], list[float]]] = {}
+    for a, b, m, mat, t in zip(r["a"].tolist(), r["b"].tolist(), r["mode"].tolist(),
+                               r["material"].tolist(), r["t"].tolist(), strict=True):
+        g = groups.setdefault((a, b, m), ([], []))
+        g[0].append(mat)
+        g[1].append(t)
+    lon, lat = seat["lon"].to_dict(), seat["lat"].to_dict()
+    for (a, b, m) in sorted(groups):
+        mats, ts = groups[(a, b, m)]
+        t = float(np.sum(np.asarray(ts, dtype=float)))  # numpy's sum, as pandas' Series.sum
+        by = _by_material(mats, ts)
+        detail = " · ".join(f"{names['material'].get(k, k)} {q(v)}" for k, v in by[:3])
         if len(by) > 3:
             detail += " …"
-        xa, ya, xb, yb = (float(seat.at[a, "lon"]), float(seat.at[a, "lat"]),
-                          float(seat.at[b, "lon"]), float(seat.at[b, "lat"]))
+        xa, ya, xb, yb = float(lon[a]), float(lat[a]), float(lon[b]), float(lat[b])
         head = (f"{names['place'].get(a, a)} → {names['place'].get(b, b)} · "
                 f"{names['mode'].get(m, m)}") if a != b else (
             f"{names['place'].get(a, a)} {_t(lang, '市内', 'within')} · {names['mode'].get(m, m)}")
@@ -420,6 +434,15 @@ def _flow_view(rows: pd.DataFrame, seat: pd.DataFrame, kinds: pd.Series, sel: _S
         h[0].append(round(xa + 0.45 * (xb - xa), 4)), h[1].append(round(ya + 0.45 * (yb - ya), 4))
         h[2].append(text)
     return out
+
+
+def _by_material(mats: list[str], ts: list[float]) -> list[tuple[str, float]]:
+    """Tonnes by material, largest first (ties in material order): what
+    ``groupby("material").sum().sort_values(ascending=False, kind="stable")`` gives."""
+    sums: dict[str, float] = {}
+    for mat, t in zip(mats, ts, strict=True):
+        sums[mat] = sums[mat] + t if mat in sums else t
+    return sorted(sorted(sums.items()), key=lambda kv: -kv[1])
 
 
 def _nice(v: float) -> float:
@@ -442,8 +465,8 @@ def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: st
     the aggregated rows that charts.js re-sums when a filter changes. The arguments give the
     initial selection (year defaults to the plan's last year)."""
     names_of = s.names
-    seat, site_place, site_prov = places(s.scenario)
-    rows = flow_pairs(s, site_place)
+    seat, site_place, site_prov = _places(s)
+    rows = s.once("flow_pairs", lambda: flow_pairs(s, site_place))
     years = s.years or sorted(set(rows["year"]))
     mats = s.scenario.table("materials")
     kinds = pd.Series(mats["kind"].astype(str).to_numpy(), index=mats["code"].astype(str))
@@ -487,7 +510,8 @@ def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: st
     for df in (s.plan.supply_use, s.plan.deliveries):
         if isinstance(df, pd.DataFrame) and len(df):
             used |= ids(df["site"])
-    codes = _site_codes(s, years, all_materials)
+    codes = s.once(("site_codes", tuple(years), tuple(all_materials)),
+                   lambda: _site_codes(s, years, all_materials))
     # plain object ids: pandas' arrow strings test membership element by element
     sites.index = pd.Index([str(v) for v in sites.index], dtype=object)
     in_used = np.fromiter((i in used for i in sites.index), bool, len(sites))
@@ -703,7 +727,7 @@ def sankey_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
     once for every view: supply_use, facility_io, deliveries, market, and journeys (transport
     with intermodal routes counted once) with their origin and destination province."""
     p = s.plan
-    _, _, site_prov = places(s.scenario)
+    _, _, site_prov = _places(s)
     out: dict[str, pd.DataFrame] = {}
     for name, cols in (("supply_use", ["generation_t", "stock_drawn_t", "disposed_t"]),
                        ("facility_io", ["t"]), ("deliveries", ["delivered_t"]), ("market", ["t"])):
@@ -727,13 +751,34 @@ def sankey_links(s: PlanFindings, lang: str, year: int | None, province: str | N
     """(source, target, tonnes, material kind) links of one year, for the whole region or one
     province: generation and legacy stock into materials, materials into processes and out
     again, and on to disposal, delivered demand, the market, or across the province border.
-    ``tables`` is :func:`sankey_tables` (computed when not given)."""
-    tables = sankey_tables(s) if tables is None else tables
+    ``tables`` is :func:`sankey_tables` (when not given: computed, with the links of each view,
+    once per findings and shared by both languages)."""
+    ends = _ends(lang)
+    label = {"mat": lambda m: "▣ " + s.names("material", m, lang),
+             "proc": lambda x: "⚙ " + s.names("process", x, lang), "end": ends.__getitem__}
+    return [(label[a[0]](a[1]), label[b[0]](b[1]), t, k)
+            for a, b, t, k in _link_keys(s, year, province, tables)]
+
+
+def _link_keys(s: PlanFindings, year: int | None, province: str | None,
+               tables: dict[str, pd.DataFrame] | None
+               ) -> list[tuple[tuple[str, str], tuple[str, str], float, str]]:
+    """:func:`sankey_links` with nodes as keys, ('mat', code), ('proc', code) or ('end', name):
+    the same in every language, so summed once per view (with ``tables`` not given)."""
+    if tables is None:
+        return s.once(("sankey_links", year, province),
+                      lambda: _link_keys(s, year, province, s.once(
+                          "sankey_tables", lambda: sankey_tables(s))))
     mats = s.scenario.table("materials")
     kinds = dict(zip(mats["code"].astype(str), mats["kind"].astype(str), strict=True))
-    ends = _ends(lang)
-    mat = lambda m: "▣ " + s.names("material", m, lang)  # noqa: E731
-    proc = lambda x: "⚙ " + s.names("process", x, lang)  # noqa: E731
+
+    def mat(m):
+        return ("mat", m)
+
+    def proc(x):
+        return ("proc", x)
+
+    ends = {k: ("end", k) for k in ("gen", "stock", "disposal", "demand", "market", "out", "in")}
 
     def pick(name: str) -> pd.DataFrame:
         d = tables.get(name, pd.DataFrame())
@@ -742,15 +787,15 @@ def sankey_links(s: PlanFindings, lang: str, year: int | None, province: str | N
         d = d[d["year"] == year] if year is not None else d
         return d[d["prov"] == province] if province else d
 
-    links: list[tuple[str, str, float, str]] = []
+    links: list = []
     su = pick("supply_use")
     if len(su):
         g = su.groupby("material")[["generation_t", "stock_drawn_t", "disposed_t"]].sum()
-        for m, r in g.iterrows():
+        for m, gen, stock, disp in zip(g.index, g["generation_t"], g["stock_drawn_t"],
+                                       g["disposed_t"], strict=True):
             k = kinds.get(str(m), "")
-            links += [(ends["gen"], mat(m), r["generation_t"], k),
-                      (ends["stock"], mat(m), r["stock_drawn_t"], k),
-                      (mat(m), ends["disposal"], r["disposed_t"], k)]
+            links += [(ends["gen"], mat(m), gen, k), (ends["stock"], mat(m), stock, k),
+                      (mat(m), ends["disposal"], disp, k)]
     fio = pick("facility_io")
     if len(fio):
         g = fio.groupby(["process", "material", "direction"], as_index=False)["t"].sum()
@@ -865,16 +910,15 @@ def sankey_figure(s: PlanFindings, lang: str, year: int | None = None,
     step draws a loop."""
     years = s.years or [None]
     year = year if year is not None else years[-1]
-    _, _, site_prov = places(s.scenario)
+    _, _, site_prov = _places(s)
     regions = s.scenario.table("regions")
     provs = [c for c in regions.loc[regions["level"] == "province", "code"].astype(str)
              if c in set(site_prov.dropna())]
     views = [(p, y) for p in [None, *provs] for y in years]
     views.sort(key=lambda v: (v != (province, year)))  # the first view is shown first
     traces, heads = [], {}
-    tables = sankey_tables(s)
     for p, y in views:
-        links = _group_small(sankey_links(s, lang, y, p, tables), lang)
+        links = _group_small(sankey_links(s, lang, y, p), lang)
         key = f"{p or ALL}|{y}"
         heads[key] = _headline(links, lang)
         traces.append(_sankey_trace(links, lang, not traces,
