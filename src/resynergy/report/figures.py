@@ -764,13 +764,15 @@ def _link_keys(s: PlanFindings, year: int | None, province: str | None,
                tables: dict[str, pd.DataFrame] | None
                ) -> list[tuple[tuple[str, str], tuple[str, str], float, str]]:
     """:func:`sankey_links` with nodes as keys, ('mat', code), ('proc', code) or ('end', name):
-    the same in every language, so summed once per view (with ``tables`` not given)."""
+    the same in every language (with ``tables`` not given: computed once per findings)."""
     if tables is None:
-        return s.once(("sankey_links", year, province),
-                      lambda: _link_keys(s, year, province, s.once(
-                          "sankey_tables", lambda: sankey_tables(s))))
+        views = s.once("sankey_views", lambda: _views(s.once("sankey_tables",
+                                                              lambda: sankey_tables(s))))
+    else:
+        views = _views(tables)
     mats = s.scenario.table("materials")
     kinds = dict(zip(mats["code"].astype(str), mats["kind"].astype(str), strict=True))
+    p = province or None  # '' (sites of no known province) is the whole region, as None
 
     def mat(m):
         return ("mat", m)
@@ -779,42 +781,60 @@ def _link_keys(s: PlanFindings, year: int | None, province: str | None,
         return ("proc", x)
 
     ends = {k: ("end", k) for k in ("gen", "stock", "disposal", "demand", "market", "out", "in")}
-
-    def pick(name: str) -> pd.DataFrame:
-        d = tables.get(name, pd.DataFrame())
-        if d.empty:
-            return d
-        d = d[d["year"] == year] if year is not None else d
-        return d[d["prov"] == province] if province else d
-
     links: list = []
-    su = pick("supply_use")
-    if len(su):
-        g = su.groupby("material")[["generation_t", "stock_drawn_t", "disposed_t"]].sum()
-        for m, gen, stock, disp in zip(g.index, g["generation_t"], g["stock_drawn_t"],
-                                       g["disposed_t"], strict=True):
-            k = kinds.get(str(m), "")
-            links += [(ends["gen"], mat(m), gen, k), (ends["stock"], mat(m), stock, k),
-                      (mat(m), ends["disposal"], disp, k)]
-    fio = pick("facility_io")
-    if len(fio):
-        g = fio.groupby(["process", "material", "direction"], as_index=False)["t"].sum()
-        for pr, m, d, t in zip(g["process"], g["material"], g["direction"], g["t"], strict=True):
-            a, b = (mat(m), proc(pr)) if d == "in" else (proc(pr), mat(m))
-            links.append((a, b, t, kinds.get(str(m), "")))
-    for name, col, end in (("deliveries", "delivered_t", ends["demand"]), ("market", "t", ends["market"])):
-        df = pick(name)
-        if len(df):
-            for m, t in df.groupby("material")[col].sum().items():
-                links.append((mat(m), end, t, kinds.get(str(m), "")))
-    j = tables.get("journeys", pd.DataFrame())
-    if province and len(j):  # journeys across the province border
-        j = j[j["year"] == year] if year is not None else j
-        for m, t in j[j["a"] == province].groupby("material")["t"].sum().items():
+    for m, gen, stock, disp in views["supply_use"].get((year, p), []):
+        k = kinds.get(str(m), "")
+        links += [(ends["gen"], mat(m), gen, k), (ends["stock"], mat(m), stock, k),
+                  (mat(m), ends["disposal"], disp, k)]
+    for pr, m, d, t in views["facility_io"].get((year, p), []):
+        a, b = (mat(m), proc(pr)) if d == "in" else (proc(pr), mat(m))
+        links.append((a, b, t, kinds.get(str(m), "")))
+    for name, end in (("deliveries", ends["demand"]), ("market", ends["market"])):
+        for m, t in views[name].get((year, p), []):
+            links.append((mat(m), end, t, kinds.get(str(m), "")))
+    if p is not None:  # journeys across the province border
+        for m, t in views["journeys_out"].get((year, p), []):
             links.append((mat(m), ends["out"], t, kinds.get(str(m), "")))
-        for m, t in j[j["b"] == province].groupby("material")["t"].sum().items():
+        for m, t in views["journeys_in"].get((year, p), []):
             links.append((ends["in"], mat(m), t, kinds.get(str(m), "")))
     return [(a, b, float(t), k) for a, b, t, k in links if t and t > 1e-9]
+
+
+# The Sankey's tables: how each is keyed within a view (in the order its links are listed) and
+# the tonnes it sums.
+VIEW_KEYS = {"supply_use": (["material"], ["generation_t", "stock_drawn_t", "disposed_t"]),
+             "facility_io": (["process", "material", "direction"], ["t"]),
+             "deliveries": (["material"], ["delivered_t"]), "market": (["material"], ["t"])}
+
+
+def _views(tables: dict[str, pd.DataFrame]) -> dict[str, dict[tuple, list[tuple]]]:
+    """Every Sankey view's sums at once: per table, {(year, province): rows (keys..., tonnes...)}
+    sorted by the keys, with year None for all years and province None for the whole region.
+    The sums are pandas groupby sums over the same rows in the same order as filtering the view
+    and grouping it, so each view's numbers are those of summing it on its own."""
+    out: dict[str, dict[tuple, list[tuple]]] = {}
+    for name, (keys, cols) in VIEW_KEYS.items():
+        out[name] = _view_sums(tables.get(name, pd.DataFrame()), "prov", keys, cols)
+    j = tables.get("journeys", pd.DataFrame())
+    out["journeys_out"] = _view_sums(j, "a", ["material"], ["t"], whole=False)
+    out["journeys_in"] = _view_sums(j, "b", ["material"], ["t"], whole=False)
+    return out
+
+
+def _view_sums(d: pd.DataFrame, prov: str, keys: list[str], cols: list[str],
+               whole: bool = True) -> dict[tuple, list[tuple]]:
+    views: dict[tuple, list[tuple]] = {}
+    if d.empty:
+        return views
+    for by_year in (True, False):
+        for by_prov in (True, False) if whole else (True,):
+            group = (["year"] if by_year else []) + ([prov] if by_prov else []) + keys
+            g = d.groupby(group, as_index=False)[cols].sum()
+            y = g["year"].tolist() if by_year else [None] * len(g)
+            pv = g[prov].tolist() if by_prov else [None] * len(g)
+            for yi, pi, *row in zip(y, pv, *(g[c].tolist() for c in keys + cols), strict=True):
+                views.setdefault((yi, pi), []).append(tuple(row))
+    return views
 
 
 def _ends(lang: str) -> dict[str, str]:
