@@ -965,7 +965,9 @@ def sankey_figure(s: PlanFindings, lang: str, year: int | None = None,
                       "headlines": heads,
                       "titles": {f"{p or ALL}|{y}": title_of(p, y) for p, y in views},
                       "filter": {"province": province or ALL, "year": str(year)}}
-    return go.Figure({"data": traces, "layout": layout})
+    # plain dicts made here, not checked property by property: plotly's validation of the 2 × 24
+    # Sankey traces took ~0.5 s (the same JSON; tests/test_figures.py checks the figure)
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 # --- targets ---------------------------------------------------------------------------
 
