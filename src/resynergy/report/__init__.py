@@ -34,6 +34,7 @@ def write_outputs(s: PlanFindings, out: Path, *,
     tmp = Path(tempfile.mkdtemp(prefix=".resynergy-", dir=out))
     tables = result_tables(s)
     started: list[background.Job] = []
+    import xlsxwriter  # noqa: F401 - imported before a fork, not in the child
     try:
         xlsx = background.start(lambda path: write_xlsx(s, path, tables), tmp / "plan.xlsx",
                                 parallel)
