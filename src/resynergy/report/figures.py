@@ -6,6 +6,7 @@ a world outline from a CDN); outlines come from the packaged GeoJSON boundaries.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -251,16 +252,24 @@ def flow_pairs(s: PlanFindings, site_place: pd.Series | None = None) -> pd.DataF
 
 def _outline_bbox(codes: list[str] | None = None) -> dict[str, list[float]]:
     """Bounding boxes (lon0, lon1, lat0, lat1) of the packaged province outlines."""
-    out: dict[str, list[float]] = {}
     path = boundary_files().get("provinces")
     if path is None:
-        return out
+        return {}
+    return {code: list(box) for code, box in _bboxes(path, path.stat().st_mtime_ns).items()
+            if codes is None or code in codes}
+
+
+@functools.lru_cache(maxsize=4)
+def _bboxes(path: Path, mtime_ns: int) -> dict[str, tuple[float, ...]]:
+    """:func:`_outline_bbox` of every feature of ``path``, read once per file version (the map
+    of each language asks for them)."""
+    out: dict[str, tuple[float, ...]] = {}
     for feat in _features(path):
         code = str((feat.get("properties") or {}).get("code", ""))
         pts = [p for ring in _rings(feat.get("geometry") or {"type": ""}) for p in ring]
-        if pts and (codes is None or code in codes):
+        if pts:
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            out[code] = [min(xs), max(xs), min(ys), max(ys)]
+            out[code] = (min(xs), max(xs), min(ys), max(ys))
     return out
 
 
@@ -535,13 +544,16 @@ def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: st
             y = seat.loc[count.index, "lat"].to_numpy()
             text = [f"{names['place'][c]} · {_t(lang, *ROLE_NAME[role])} {n:,}"
                     + _t(lang, " 个", "") for c, n in count.items()]
-            pkeys = _keys_by(mine, site_place, count.index)
+            pkeys = s.once(("map_keys", role, tuple(years), tuple(all_materials)),
+                           lambda mine=mine, at=count.index: _keys_by(mine, site_place, at))
             pprov = [seat.at[c, "province"] for c in count.index]
             msize = (size + 3 * np.log10(count.to_numpy())).round(1).tolist()
         else:
             x, y = r["lon"].astype(float).to_numpy(), r["lat"].astype(float).to_numpy()
             text = names_of.series("site", r.index.to_series(), lang).tolist()
-            pkeys = _keys_by(mine, pd.Series(r.index, index=r.index), r.index)
+            pkeys = s.once(("site_keys", role, tuple(years), tuple(all_materials)),
+                           lambda mine=mine, at=r.index: _keys_by(
+                               mine, pd.Series(at, index=at), at))
             pprov, msize = pv.tolist(), size
         markers_xy.append(np.column_stack([x, y]))
         keep = _site_mask(pkeys, pprov, sel, years, all_materials, kinds, y_index, m_index)
