@@ -5,13 +5,17 @@ Measures, each ``--repeat`` times (≥ 3) in fresh processes, one after another:
 - ``resynergy plan jjj-2022 --quiet --out TMP`` end to end (network, model, HiGHS, duals,
   indicators, report.html, plan.xlsx, flows.csv/parquet, plan.json);
 - the import floor ``python -c "import numpy, pandas, xarray, linopy, highspy"``;
-- HiGHS's own solve time, from the plan's ``timings_s`` in plan.json (every ``*highs*`` entry:
-  the MILP, and the duals re-solve when it reports one);
+- HiGHS's own time, from the plan's ``timings_s`` in plan.json, two ways: ``solve_highs``, the
+  MILP's solve alone (the issue's definition of "HiGHS's own solve time"), and
+  ``highs_all_solves``, HiGHS's time summed over every solve the command needs (the MILP, the
+  duals' fixed-build LP, each LP/MILP of the diagnosis of missed targets);
 - ``resynergy --help`` against ``python -c "import typer, rich"``;
 
-and prints min and median of each, the load average before and after, and the ratios of the
-goals: plan ≤ 2 × (import floor + HiGHS) and ``--help`` ≤ 2 × typer + rich. The ratios use the
-medians. ``--profile`` also writes a cProfile of one plan run and prints its top entries.
+and prints min and median of each, the load average before and after, and the ratios:
+plan / (import floor + MILP HiGHS), the goal (≤ 2); plan / (import floor + all HiGHS solves),
+for information only (it credits the command with solves the issue does not count, so it is
+never the goal met); and ``--help`` / typer + rich (goal ≤ 2). The ratios use the medians.
+``--profile`` also writes a cProfile of one plan run and prints its top entries.
 
 Run: ``python benchmarks/command.py [--repeat 3] [--scenario jjj-2022] [--profile]``.
 """
@@ -47,8 +51,15 @@ def timed(cmd: list[str], timeout: float = 600) -> float:
 
 
 def highs_seconds(timings: dict[str, float]) -> float:
-    """HiGHS's own time in a plan's timings: every entry whose key names HiGHS."""
-    return sum(float(v) for k, v in timings.items() if "highs" in k and v is not None)
+    """HiGHS's own time for the MILP (the plan's one solve; issue 11's definition)."""
+    return float(timings.get("solve_highs") or 0.0)
+
+
+def highs_all_seconds(timings: dict[str, float]) -> float:
+    """HiGHS's own time over every solve of the command (planner/clock.py); NaN for a version
+    that does not report it (its other keys do not cover the duals and the diagnosis)."""
+    v = timings.get("highs_all_solves")
+    return float("nan") if v is None else float(v)
 
 
 def stats(xs: list[float]) -> dict[str, float]:
@@ -57,7 +68,7 @@ def stats(xs: list[float]) -> dict[str, float]:
 
 def measure(repeat: int, scenario: str) -> dict:
     res: dict[str, list[float]] = {k: [] for k in (
-        "plan", "highs", "floor", "help", "typer_rich")}
+        "plan", "highs", "highs_all", "floor", "help", "typer_rich")}
     stages: list[dict[str, float]] = []
     floor = [sys.executable, "-c", "import numpy, pandas, xarray, linopy, highspy"]
     typer_rich = [sys.executable, "-c", "import typer, rich"]
@@ -70,6 +81,7 @@ def measure(repeat: int, scenario: str) -> dict:
         finally:
             shutil.rmtree(out, ignore_errors=True)
         res["highs"].append(highs_seconds(timings))
+        res["highs_all"].append(highs_all_seconds(timings))
         stages.append(timings)
         res["floor"].append(timed(floor))
         res["help"].append(timed([*command(), "--help"]))
@@ -80,6 +92,7 @@ def measure(repeat: int, scenario: str) -> dict:
     return {
         "scenario": scenario, "figures": figures,
         "plan_over_floor_plus_highs": med["plan"] / (med["floor"] + med["highs"]),
+        "plan_over_floor_plus_all_highs": med["plan"] / (med["floor"] + med["highs_all"]),
         "help_over_typer_rich": med["help"] / med["typer_rich"],
         "planner_timings_median": {k: statistics.median(t.get(k, 0.0) for t in stages)
                                    for k in stages[0]},
@@ -119,11 +132,16 @@ def main() -> None:
     print(f"scenario {r['scenario']}; load average before {r['load_before'][0]:.2f}, "
           f"after {r['load_after'][0]:.2f} (1 min)")
     print("| figure | min s | median s |\n|---|---:|---:|")
-    for key, label in (("plan", "`resynergy plan` end to end"), ("highs", "HiGHS's own solve"),
+    for key, label in (("plan", "`resynergy plan` end to end"),
+                       ("highs", "HiGHS's own time, the MILP (`solve_highs`)"),
+                       ("highs_all", "HiGHS's own time, every solve (`highs_all_solves`)"),
                        ("floor", "import numpy, pandas, xarray, linopy, highspy"),
                        ("help", "`resynergy --help`"), ("typer_rich", "import typer, rich")):
         print(f"| {label} | {f[key]['min']:.2f} | {f[key]['median']:.2f} |")
-    print(f"\nplan / (import floor + HiGHS) = {r['plan_over_floor_plus_highs']:.2f} (goal ≤ 2)")
+    print(f"\nplan / (import floor + MILP HiGHS) = {r['plan_over_floor_plus_highs']:.2f} "
+          "(the goal: ≤ 2)")
+    print(f"plan / (import floor + all HiGHS solves) = {r['plan_over_floor_plus_all_highs']:.2f} "
+          "(information only, not the goal)")
     print(f"--help / (import typer, rich) = {r['help_over_typer_rich']:.2f} (goal ≤ 2)")
     print(f"outside planner.solve (imports, loading, indicators, outputs): "
           f"{r['outside_planner_median']:.2f} s (median)")

@@ -173,7 +173,8 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
         progress(say(lang, "评估指标", "evaluating indicators"), 0.85)
         summary = findings(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
-            say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f))
+            say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f),
+            parallel=None)  # plan.xlsx in a forked child where the machine allows
     if as_json:  # the plan.json just written (with its outputs), not a second evaluation
         print(paths["plan.json"].read_text(encoding="utf-8"))
     elif not quiet:

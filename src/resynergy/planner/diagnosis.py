@@ -9,7 +9,7 @@ little as possible. The non-zero slacks are the cheapest relaxation; this module
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -358,12 +358,13 @@ def causes(data: ModelData, scenario: ScenarioLike, plan: Plan, sol: Solution,
     rows: list[dict] = []
     modelled = ({str(k): i for i, k in data.targets.table["id"].items()}
                 if data.targets is not None else {})
+    standing = _Standing(plan, scenario)
     for _, r in att[att["status"] == TargetStatus.MISSED].iterrows():
         ind = INDICATORS.get(str(r["indicator"]))
         if ind is None:
             continue
         if ind.basis == "programmes":
-            rows += _cause_programmes(data, scenario, r, ind, plan)
+            rows += _cause_programmes(data, scenario, r, ind, standing)
         elif str(r["id"]) in modelled:
             rows += _cause_modelled(data, plan, sol, modelled[str(r["id"])], r, resolve)
         elif ind.basis in MODEL_BASES and data.report_targets is not None:
@@ -384,8 +385,28 @@ def _scope(data: ModelData, r: pd.Series) -> tuple[str, str]:
     return n.region(str(r["region"] or ""), "zh"), n.region(str(r["region"] or ""), "en")
 
 
+class _Standing:
+    """The programmes that count in each year of a plan, by kind
+    (:func:`resynergy.indicators.evaluate.programmes_standing`), its inputs read once for every
+    missed programme target."""
+
+    def __init__(self, plan: Plan, scenario: ScenarioLike) -> None:
+        self.plan, self.scenario = plan, scenario
+        self._inputs: Any = None
+        self._by_kind: dict[str | None, pd.DataFrame] = {}
+
+    def __call__(self, kind: str | None) -> pd.DataFrame:
+        from resynergy.indicators.evaluate import Inputs, programmes_standing
+
+        if kind not in self._by_kind:
+            if self._inputs is None:
+                self._inputs = Inputs(self.plan.flows, self.scenario, activity=self.plan.activity)
+            self._by_kind[kind] = programmes_standing(self._inputs, kind)
+        return self._by_kind[kind]
+
+
 def _cause_programmes(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind: Indicator,
-                      plan: Plan) -> list[dict]:
+                      standing: _Standing) -> list[dict]:
     prog = scenario.table("programmes")
     prog = prog[prog["kind"] == ind.programme_kind]
     waiting = prog[prog["status"].isin(["proposed", "approved"])]
@@ -410,16 +431,11 @@ def _cause_programmes(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind
         en += (" The scenario lists no proposed or approved programme of this kind; add them "
                "(name, status, years, source).")
     return ([_row("outside_model", str(r["id"]), need - have, "count", zh, en)]
-            + _programme_gaps(data, scenario, r, ind, plan))
+            + _programme_gaps(data, r, standing(ind.programme_kind)))
 
 
-def _programme_gaps(data: ModelData, scenario: ScenarioLike, r: pd.Series, ind: Indicator,
-                    plan: Plan) -> list[dict]:
-    """Programmes that count, by province (``gap`` rows)."""
-    from resynergy.indicators.evaluate import Inputs, programmes_standing
-
-    inputs = Inputs(plan.flows, scenario, activity=plan.activity)
-    st = programmes_standing(inputs, ind.programme_kind)
+def _programme_gaps(data: ModelData, r: pd.Series, st: pd.DataFrame) -> list[dict]:
+    """Programmes that count (``st``, as :class:`_Standing` gives), by province (``gap`` rows)."""
     st = st[st["year"] == int(r["year"])]
     n = _Names(data)
     rows = []

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from resynergy.planner import results
+from resynergy.planner import clock, results
 from resynergy.planner.data import PRICE_POLICY, ModelData, PlanInputError, _policy, repriced
 from resynergy.planner.model import Built, build, objective_coefficients
 from resynergy.planner.names import (
@@ -411,6 +411,7 @@ class Resolver:
             h.run()
             wall = time.perf_counter() - t
             highs_time = float(h.getRunTime()) - before
+            clock.spent(highs_time)  # timings_s["highs_all_solves"] (planner/clock.py)
             h.setOptionValue("output_flag", False)
             h.setOptionValue("log_file", "")
             log = open(log_file, encoding="utf-8", errors="replace").read() if os.path.exists(

@@ -6,6 +6,7 @@ a world outline from a CDN); outlines come from the packaged GeoJSON boundaries.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -225,6 +226,11 @@ def places(scenario) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return seat, site_place, site_prov
 
 
+def _places(s: PlanFindings) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """:func:`places` of the plan's scenario, computed once per findings."""
+    return s.once("places", lambda: places(s.scenario))
+
+
 def flow_pairs(s: PlanFindings, site_place: pd.Series | None = None) -> pd.DataFrame:
     """Transported tonnes by year, material, mode and (origin place, destination place): the
     flows the map draws. Every leg counts (an intermodal route's road and rail legs apart);
@@ -246,16 +252,24 @@ def flow_pairs(s: PlanFindings, site_place: pd.Series | None = None) -> pd.DataF
 
 def _outline_bbox(codes: list[str] | None = None) -> dict[str, list[float]]:
     """Bounding boxes (lon0, lon1, lat0, lat1) of the packaged province outlines."""
-    out: dict[str, list[float]] = {}
     path = boundary_files().get("provinces")
     if path is None:
-        return out
+        return {}
+    return {code: list(box) for code, box in _bboxes(path, path.stat().st_mtime_ns).items()
+            if codes is None or code in codes}
+
+
+@functools.lru_cache(maxsize=4)
+def _bboxes(path: Path, mtime_ns: int) -> dict[str, tuple[float, ...]]:
+    """:func:`_outline_bbox` of every feature of ``path``, read once per file version (the map
+    of each language asks for them)."""
+    out: dict[str, tuple[float, ...]] = {}
     for feat in _features(path):
         code = str((feat.get("properties") or {}).get("code", ""))
         pts = [p for ring in _rings(feat.get("geometry") or {"type": ""}) for p in ring]
-        if pts and (codes is None or code in codes):
+        if pts:
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            out[code] = [min(xs), max(xs), min(ys), max(ys)]
+            out[code] = (min(xs), max(xs), min(ys), max(ys))
     return out
 
 
@@ -396,14 +410,23 @@ def _flow_view(rows: pd.DataFrame, seat: pd.DataFrame, kinds: pd.Series, sel: _S
         return out
     q = lambda t: quantity(t, "t", lang)  # noqa: E731
     total = _t(lang, "合计", "total")
-    for (a, b, m), g in r.groupby(["a", "b", "mode"], sort=True):
-        t = float(g["t"].sum())
-        by = g.groupby("material")["t"].sum().sort_values(ascending=False, kind="stable")
-        detail = " · ".join(f"{names['material'].get(k, k)} {q(v)}" for k, v in by.head(3).items())
+    # rows by (a, b, mode) in key order, each group's rows in their order (as a sorted
+    # groupby iterates them), in plain Python: hundreds of small pandas groupbys cost seconds
+    groups: dict[tuple[str, str, str], tuple[list[str], list[float]]] = {}
+    for a, b, m, mat, t in zip(r["a"].tolist(), r["b"].tolist(), r["mode"].tolist(),
+                               r["material"].tolist(), r["t"].tolist(), strict=True):
+        g = groups.setdefault((a, b, m), ([], []))
+        g[0].append(mat)
+        g[1].append(t)
+    lon, lat = seat["lon"].to_dict(), seat["lat"].to_dict()
+    for (a, b, m) in sorted(groups):
+        mats, ts = groups[(a, b, m)]
+        t = float(np.sum(np.asarray(ts, dtype=float)))  # numpy's sum, as pandas' Series.sum
+        by = _by_material(mats, ts)
+        detail = " · ".join(f"{names['material'].get(k, k)} {q(v)}" for k, v in by[:3])
         if len(by) > 3:
             detail += " …"
-        xa, ya, xb, yb = (float(seat.at[a, "lon"]), float(seat.at[a, "lat"]),
-                          float(seat.at[b, "lon"]), float(seat.at[b, "lat"]))
+        xa, ya, xb, yb = float(lon[a]), float(lat[a]), float(lon[b]), float(lat[b])
         head = (f"{names['place'].get(a, a)} → {names['place'].get(b, b)} · "
                 f"{names['mode'].get(m, m)}") if a != b else (
             f"{names['place'].get(a, a)} {_t(lang, '市内', 'within')} · {names['mode'].get(m, m)}")
@@ -420,6 +443,15 @@ def _flow_view(rows: pd.DataFrame, seat: pd.DataFrame, kinds: pd.Series, sel: _S
         h[0].append(round(xa + 0.45 * (xb - xa), 4)), h[1].append(round(ya + 0.45 * (yb - ya), 4))
         h[2].append(text)
     return out
+
+
+def _by_material(mats: list[str], ts: list[float]) -> list[tuple[str, float]]:
+    """Tonnes by material, largest first (ties in material order): what
+    ``groupby("material").sum().sort_values(ascending=False, kind="stable")`` gives."""
+    sums: dict[str, float] = {}
+    for mat, t in zip(mats, ts, strict=True):
+        sums[mat] = sums[mat] + t if mat in sums else t
+    return sorted(sorted(sums.items()), key=lambda kv: -kv[1])
 
 
 def _nice(v: float) -> float:
@@ -442,8 +474,8 @@ def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: st
     the aggregated rows that charts.js re-sums when a filter changes. The arguments give the
     initial selection (year defaults to the plan's last year)."""
     names_of = s.names
-    seat, site_place, site_prov = places(s.scenario)
-    rows = flow_pairs(s, site_place)
+    seat, site_place, site_prov = _places(s)
+    rows = s.once("flow_pairs", lambda: flow_pairs(s, site_place))
     years = s.years or sorted(set(rows["year"]))
     mats = s.scenario.table("materials")
     kinds = pd.Series(mats["kind"].astype(str).to_numpy(), index=mats["code"].astype(str))
@@ -487,7 +519,8 @@ def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: st
     for df in (s.plan.supply_use, s.plan.deliveries):
         if isinstance(df, pd.DataFrame) and len(df):
             used |= ids(df["site"])
-    codes = _site_codes(s, years, all_materials)
+    codes = s.once(("site_codes", tuple(years), tuple(all_materials)),
+                   lambda: _site_codes(s, years, all_materials))
     # plain object ids: pandas' arrow strings test membership element by element
     sites.index = pd.Index([str(v) for v in sites.index], dtype=object)
     in_used = np.fromiter((i in used for i in sites.index), bool, len(sites))
@@ -511,13 +544,16 @@ def map_figure(s: PlanFindings, lang: str, year: int | None = None, material: st
             y = seat.loc[count.index, "lat"].to_numpy()
             text = [f"{names['place'][c]} · {_t(lang, *ROLE_NAME[role])} {n:,}"
                     + _t(lang, " 个", "") for c, n in count.items()]
-            pkeys = _keys_by(mine, site_place, count.index)
+            pkeys = s.once(("map_keys", role, tuple(years), tuple(all_materials)),
+                           lambda mine=mine, at=count.index: _keys_by(mine, site_place, at))
             pprov = [seat.at[c, "province"] for c in count.index]
             msize = (size + 3 * np.log10(count.to_numpy())).round(1).tolist()
         else:
             x, y = r["lon"].astype(float).to_numpy(), r["lat"].astype(float).to_numpy()
             text = names_of.series("site", r.index.to_series(), lang).tolist()
-            pkeys = _keys_by(mine, pd.Series(r.index, index=r.index), r.index)
+            pkeys = s.once(("site_keys", role, tuple(years), tuple(all_materials)),
+                           lambda mine=mine, at=r.index: _keys_by(
+                               mine, pd.Series(at, index=at), at))
             pprov, msize = pv.tolist(), size
         markers_xy.append(np.column_stack([x, y]))
         keep = _site_mask(pkeys, pprov, sel, years, all_materials, kinds, y_index, m_index)
@@ -703,7 +739,7 @@ def sankey_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
     once for every view: supply_use, facility_io, deliveries, market, and journeys (transport
     with intermodal routes counted once) with their origin and destination province."""
     p = s.plan
-    _, _, site_prov = places(s.scenario)
+    _, _, site_prov = _places(s)
     out: dict[str, pd.DataFrame] = {}
     for name, cols in (("supply_use", ["generation_t", "stock_drawn_t", "disposed_t"]),
                        ("facility_io", ["t"]), ("deliveries", ["delivered_t"]), ("market", ["t"])):
@@ -727,49 +763,90 @@ def sankey_links(s: PlanFindings, lang: str, year: int | None, province: str | N
     """(source, target, tonnes, material kind) links of one year, for the whole region or one
     province: generation and legacy stock into materials, materials into processes and out
     again, and on to disposal, delivered demand, the market, or across the province border.
-    ``tables`` is :func:`sankey_tables` (computed when not given)."""
-    tables = sankey_tables(s) if tables is None else tables
+    ``tables`` is :func:`sankey_tables` (when not given: computed, with the links of each view,
+    once per findings and shared by both languages)."""
+    ends = _ends(lang)
+    label = {"mat": lambda m: "▣ " + s.names("material", m, lang),
+             "proc": lambda x: "⚙ " + s.names("process", x, lang), "end": ends.__getitem__}
+    return [(label[a[0]](a[1]), label[b[0]](b[1]), t, k)
+            for a, b, t, k in _link_keys(s, year, province, tables)]
+
+
+def _link_keys(s: PlanFindings, year: int | None, province: str | None,
+               tables: dict[str, pd.DataFrame] | None
+               ) -> list[tuple[tuple[str, str], tuple[str, str], float, str]]:
+    """:func:`sankey_links` with nodes as keys, ('mat', code), ('proc', code) or ('end', name):
+    the same in every language (with ``tables`` not given: computed once per findings)."""
+    if tables is None:
+        views = s.once("sankey_views", lambda: _views(s.once("sankey_tables",
+                                                              lambda: sankey_tables(s))))
+    else:
+        views = _views(tables)
     mats = s.scenario.table("materials")
     kinds = dict(zip(mats["code"].astype(str), mats["kind"].astype(str), strict=True))
-    ends = _ends(lang)
-    mat = lambda m: "▣ " + s.names("material", m, lang)  # noqa: E731
-    proc = lambda x: "⚙ " + s.names("process", x, lang)  # noqa: E731
+    p = province or None  # '' (sites of no known province) is the whole region, as None
 
-    def pick(name: str) -> pd.DataFrame:
-        d = tables.get(name, pd.DataFrame())
-        if d.empty:
-            return d
-        d = d[d["year"] == year] if year is not None else d
-        return d[d["prov"] == province] if province else d
+    def mat(m):
+        return ("mat", m)
 
-    links: list[tuple[str, str, float, str]] = []
-    su = pick("supply_use")
-    if len(su):
-        g = su.groupby("material")[["generation_t", "stock_drawn_t", "disposed_t"]].sum()
-        for m, r in g.iterrows():
-            k = kinds.get(str(m), "")
-            links += [(ends["gen"], mat(m), r["generation_t"], k),
-                      (ends["stock"], mat(m), r["stock_drawn_t"], k),
-                      (mat(m), ends["disposal"], r["disposed_t"], k)]
-    fio = pick("facility_io")
-    if len(fio):
-        g = fio.groupby(["process", "material", "direction"], as_index=False)["t"].sum()
-        for pr, m, d, t in zip(g["process"], g["material"], g["direction"], g["t"], strict=True):
-            a, b = (mat(m), proc(pr)) if d == "in" else (proc(pr), mat(m))
-            links.append((a, b, t, kinds.get(str(m), "")))
-    for name, col, end in (("deliveries", "delivered_t", ends["demand"]), ("market", "t", ends["market"])):
-        df = pick(name)
-        if len(df):
-            for m, t in df.groupby("material")[col].sum().items():
-                links.append((mat(m), end, t, kinds.get(str(m), "")))
-    j = tables.get("journeys", pd.DataFrame())
-    if province and len(j):  # journeys across the province border
-        j = j[j["year"] == year] if year is not None else j
-        for m, t in j[j["a"] == province].groupby("material")["t"].sum().items():
+    def proc(x):
+        return ("proc", x)
+
+    ends = {k: ("end", k) for k in ("gen", "stock", "disposal", "demand", "market", "out", "in")}
+    links: list = []
+    for m, gen, stock, disp in views["supply_use"].get((year, p), []):
+        k = kinds.get(str(m), "")
+        links += [(ends["gen"], mat(m), gen, k), (ends["stock"], mat(m), stock, k),
+                  (mat(m), ends["disposal"], disp, k)]
+    for pr, m, d, t in views["facility_io"].get((year, p), []):
+        a, b = (mat(m), proc(pr)) if d == "in" else (proc(pr), mat(m))
+        links.append((a, b, t, kinds.get(str(m), "")))
+    for name, end in (("deliveries", ends["demand"]), ("market", ends["market"])):
+        for m, t in views[name].get((year, p), []):
+            links.append((mat(m), end, t, kinds.get(str(m), "")))
+    if p is not None:  # journeys across the province border
+        for m, t in views["journeys_out"].get((year, p), []):
             links.append((mat(m), ends["out"], t, kinds.get(str(m), "")))
-        for m, t in j[j["b"] == province].groupby("material")["t"].sum().items():
+        for m, t in views["journeys_in"].get((year, p), []):
             links.append((ends["in"], mat(m), t, kinds.get(str(m), "")))
     return [(a, b, float(t), k) for a, b, t, k in links if t and t > 1e-9]
+
+
+# The Sankey's tables: how each is keyed within a view (in the order its links are listed) and
+# the tonnes it sums.
+VIEW_KEYS = {"supply_use": (["material"], ["generation_t", "stock_drawn_t", "disposed_t"]),
+             "facility_io": (["process", "material", "direction"], ["t"]),
+             "deliveries": (["material"], ["delivered_t"]), "market": (["material"], ["t"])}
+
+
+def _views(tables: dict[str, pd.DataFrame]) -> dict[str, dict[tuple, list[tuple]]]:
+    """Every Sankey view's sums at once: per table, {(year, province): rows (keys..., tonnes...)}
+    sorted by the keys, with year None for all years and province None for the whole region.
+    The sums are pandas groupby sums over the same rows in the same order as filtering the view
+    and grouping it, so each view's numbers are those of summing it on its own."""
+    out: dict[str, dict[tuple, list[tuple]]] = {}
+    for name, (keys, cols) in VIEW_KEYS.items():
+        out[name] = _view_sums(tables.get(name, pd.DataFrame()), "prov", keys, cols)
+    j = tables.get("journeys", pd.DataFrame())
+    out["journeys_out"] = _view_sums(j, "a", ["material"], ["t"], whole=False)
+    out["journeys_in"] = _view_sums(j, "b", ["material"], ["t"], whole=False)
+    return out
+
+
+def _view_sums(d: pd.DataFrame, prov: str, keys: list[str], cols: list[str],
+               whole: bool = True) -> dict[tuple, list[tuple]]:
+    views: dict[tuple, list[tuple]] = {}
+    if d.empty:
+        return views
+    for by_year in (True, False):
+        for by_prov in (True, False) if whole else (True,):
+            group = (["year"] if by_year else []) + ([prov] if by_prov else []) + keys
+            g = d.groupby(group, as_index=False)[cols].sum()
+            y = g["year"].tolist() if by_year else [None] * len(g)
+            pv = g[prov].tolist() if by_prov else [None] * len(g)
+            for yi, pi, *row in zip(y, pv, *(g[c].tolist() for c in keys + cols), strict=True):
+                views.setdefault((yi, pi), []).append(tuple(row))
+    return views
 
 
 def _ends(lang: str) -> dict[str, str]:
@@ -865,16 +942,15 @@ def sankey_figure(s: PlanFindings, lang: str, year: int | None = None,
     step draws a loop."""
     years = s.years or [None]
     year = year if year is not None else years[-1]
-    _, _, site_prov = places(s.scenario)
+    _, _, site_prov = _places(s)
     regions = s.scenario.table("regions")
     provs = [c for c in regions.loc[regions["level"] == "province", "code"].astype(str)
              if c in set(site_prov.dropna())]
     views = [(p, y) for p in [None, *provs] for y in years]
     views.sort(key=lambda v: (v != (province, year)))  # the first view is shown first
     traces, heads = [], {}
-    tables = sankey_tables(s)
     for p, y in views:
-        links = _group_small(sankey_links(s, lang, y, p, tables), lang)
+        links = _group_small(sankey_links(s, lang, y, p), lang)
         key = f"{p or ALL}|{y}"
         heads[key] = _headline(links, lang)
         traces.append(_sankey_trace(links, lang, not traces,
@@ -901,7 +977,9 @@ def sankey_figure(s: PlanFindings, lang: str, year: int | None = None,
                       "headlines": heads,
                       "titles": {f"{p or ALL}|{y}": title_of(p, y) for p, y in views},
                       "filter": {"province": province or ALL, "year": str(year)}}
-    return go.Figure({"data": traces, "layout": layout})
+    # plain dicts made here, not checked property by property: plotly's validation of the 2 × 24
+    # Sankey traces took ~0.5 s (the same JSON; tests/test_figures.py checks the figure)
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 # --- targets ---------------------------------------------------------------------------
 

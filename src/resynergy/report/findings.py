@@ -8,8 +8,9 @@ output shows the same numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from resynergy.states import TargetStatus
 HEADLINE = ("isw_utilized", "recycled_resources", "co_utilization", "aggregate_capacity",
             "high_value_capacity_added", "output_value", "rail_share", "co2", "co2_avoided",
             "disposal", "stock_drawn")
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,6 +41,17 @@ class PlanFindings:
     targets: pd.DataFrame  # attainment per target (+ shadow_price when the planner gave one)
     monitor: Monitor
     totals: dict[str, float] = field(default_factory=dict)
+    # parts computed once and shared by the outputs (e.g. the map's and Sankey's sums, the same
+    # in zh and en): :meth:`once`
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: Any, make: Callable[[], T]) -> T:
+        """``make()``, computed on the first call with ``key`` and reused after: for the parts
+        of the outputs that do not depend on the language (the plan is not changed once its
+        findings are made)."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
 
     @property
     def years(self) -> list[int]:

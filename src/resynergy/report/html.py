@@ -78,7 +78,7 @@ def targets_table(s: PlanFindings) -> Table:
     links to its cause and levers."""
     from resynergy.report.province import Places
 
-    pl = Places(s)
+    pl = Places.of(s)
     missed = set(s.failing()["id"].astype(str))
 
     def rows(lang: str) -> list[list[Any]]:

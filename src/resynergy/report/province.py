@@ -69,6 +69,11 @@ class Places:
         self.site_city = {str(k): city(v) for k, v in zip(sites["id"], sites["region"],
                                                           strict=True)}
 
+    @classmethod
+    def of(cls, s: PlanFindings) -> Places:
+        """The places of ``s``'s scenario, made once per findings."""
+        return s.once("province.places", lambda: cls(s))
+
 
 # ---- which flows and facilities stand behind a target ---------------------------------------
 
@@ -108,7 +113,7 @@ def _targets_of(links, material: str, process: str | None) -> str:
 
 def report_data(s: PlanFindings) -> dict[str, Any]:
     """What the page's selector, headline card and province map compute from (JSON-able)."""
-    pl = Places(s)
+    pl = Places.of(s)
     diag = _frame(s.plan.diagnosis)
     cause = {}
     if len(diag):
@@ -207,7 +212,7 @@ def province_targets_table(s: PlanFindings):
     year, its share of the region, the base year and the change since. A target scoped to a
     province (or its prefecture) carries its own status; a region-wide one is not split among
     the provinces by the plan, and the table says so instead of inventing a share."""
-    pl = Places(s)
+    pl = Places.of(s)
     v = s.values
     base = s.years[0] if s.years else None
     heads = [outputs.pair("status"), ("目标", "Target"), outputs.pair("province"), outputs.pair("year"),
@@ -259,10 +264,19 @@ def province_indicators_table(s: PlanFindings):
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs = []
     order = {k: i for i, k in enumerate(INDICATORS)}
-    for (iid, p, mat), g in sorted(v.groupby(["indicator", "region", "material"]),
-                                   key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
-        unit = str(g["unit"].iloc[0])
-        by = dict(zip(g["year"].astype(int), g["value"], strict=True))
+    # (indicator, province, material) → (unit of its first row, {year: value}), in one pass over
+    # the rows (a groupby's thousand small frames cost a second); keys in the groupby's order
+    groups: dict[tuple[str, str, str], tuple[Any, dict[int, Any]]] = {}
+    for iid, p, mat, unit, y, val in zip(v["indicator"].tolist(), v["region"].tolist(),
+                                          v["material"].tolist(), v["unit"].tolist(),
+                                          v["year"].astype(int).tolist(), v["value"].tolist(),
+                                          strict=True):
+        if pd.isna(iid) or pd.isna(p) or pd.isna(mat):
+            continue  # a groupby leaves out rows with a missing key
+        groups.setdefault((iid, p, mat), (unit, {}))[1][y] = val
+    for (iid, p, mat) in sorted(sorted(groups), key=lambda k: (order.get(k[0], 99), k[1], k[2])):
+        unit = str(groups[(iid, p, mat)][0])
+        by = groups[(iid, p, mat)][1]
         last = by.get(years[-1]) if years else None
         for lang in LANGS:
             rows[lang].append([indicator_name(str(iid), lang), s.names("region", p, lang),
@@ -332,7 +346,7 @@ def actions_table(s: PlanFindings, top: int = 3):
     expansions its target-meeting plan adds (``action`` rows of the diagnosis, largest first),
     each with the capacity it adds and its annualised cost."""
     diag = _frame(s.plan.diagnosis)
-    pl = Places(s)
+    pl = Places.of(s)
     heads = [("目标", "Target"), ("序号", "#"), ("措施（规划模型验证）", "Action (checked by the planner)"),
              ("新增能力（吨/年）", "Capacity added (t/yr)")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
@@ -364,7 +378,7 @@ def levers_table(s: PlanFindings, top: int = 12):
     programmes proposed or approved but not built (for count targets), with the costs the
     scenario gives (not annualised here: the planner's words above give its annualised cost
     of the builds it would choose)."""
-    pl = Places(s)
+    pl = Places.of(s)
     links = target_links(s)
     fac = s.scenario.table("facilities")
     procs = s.scenario.table("processes").set_index("id")
@@ -463,7 +477,7 @@ def city_flows_table(s: PlanFindings):
     targets each counts toward: what the "flows behind a target" link filters."""
     from resynergy.report.findings import _journeys
 
-    pl = Places(s)
+    pl = Places.of(s)
     links = target_links(s)
     f = s.transport_flows()
     heads = [outputs.pair("year"), ("起点地市", "From city"), ("终点地市", "To city"),
@@ -504,7 +518,7 @@ def city_flows_table(s: PlanFindings):
 def facilities_table(s: PlanFindings):
     """Facilities running or built in the plan: capacity, input and load by year, with the
     targets whose indicator counts them."""
-    pl = Places(s)
+    pl = Places.of(s)
     links = target_links(s)
     act = _frame(s.plan.activity)
     heads = [outputs.pair("year"), outputs.pair("facility"), outputs.pair("province"), ("地市", "City"),
@@ -596,7 +610,7 @@ def province_map_svg(s: PlanFindings, width: int = 560, height: int = 460) -> st
     none), one <path data-province=code> each, for the page to colour and label."""
     from resynergy.report.figures import boundary_files
 
-    pl = Places(s)
+    pl = Places.of(s)
     path = boundary_files().get("provinces")
     shapes: dict[str, list[list[list[float]]]] = {}
     if path is not None:
