@@ -1101,7 +1101,19 @@ def allocate(province: str, material: str, total: float, fixed: dict[str, float]
     return {p: v * scale for p, v in (anchors | weights).items()}, scale
 
 
-KEY_RE = re.compile(r"[a-z][a-z0-9.-]*")
+def cited(path: Path, line: int, row: dict[str, str], *, several: bool = False) -> list[str]:
+    """The source keys a row of a dataset input file cites (one, or with ``several`` one or more
+    separated by ';'), checked with its confidence against the sources table's own rules
+    (``provenance.KEY``, ``provenance.LEVELS``); a located error otherwise."""
+    from resynergy.datasets.provenance import KEY, LEVELS
+
+    keys = [k for k in row["source"].split(";") if k] if several else [row["source"]]
+    if not keys or not all(KEY.match(k) for k in keys):
+        raise input_error(path, line, "source", row["source"],
+                          "source keys separated by ';'" if several else "one source key (lower case)")
+    if row["confidence"] not in LEVELS:
+        raise input_error(path, line, "confidence", row["confidence"], "V, P or U")
+    return keys
 
 
 def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
@@ -1136,10 +1148,7 @@ def read_statistics(path: Path) -> dict[tuple[str, int, str], dict]:
         if value < 0 or (tolerance is not None and not 0 <= tolerance < 1):
             raise input_error(path, line, "value/tolerance", (r["value"], r["tolerance"]),
                                "value ≥ 0 and 0 ≤ tolerance < 1")
-        if not KEY_RE.fullmatch(r["source"]):
-            raise input_error(path, line, "source", r["source"], "one source key (lower case)")
-        if r["confidence"] not in ("V", "P", "U"):
-            raise input_error(path, line, "confidence", r["confidence"], "V, P or U")
+        cited(path, line, r)
         key = (r["region"], year, item)
         if key in out:
             raise input_error(path, line, "region/year/item", key, "one row per region, year and item")
@@ -1163,9 +1172,7 @@ def read_factors(path: Path = FACTORS) -> dict[tuple[str, str], dict]:
             raise input_error(path, line, "value", r["value"], "a number") from None
         if not 0 < value < 10:
             raise input_error(path, line, "value", r["value"], "0 < t per unit < 10")
-        if not KEY_RE.fullmatch(r["source"]) or r["confidence"] not in ("V", "P", "U"):
-            raise input_error(path, line, "source/confidence", (r["source"], r["confidence"]),
-                               "one source key and V, P or U")
+        cited(path, line, r)
         out[(r["material"], r["activity"])] = {**r, "value": value}
     return out
 
@@ -1557,11 +1564,7 @@ def read_generator_plants(path: Path = PLANTS_GENERATORS) -> list[dict]:
             raise bad(n, "lat/lon", f"{r['lat']},{r['lon']}", "both or neither")
         if r["year_from"] and not r["year_from"].isdigit():
             raise bad(n, "year_from", r["year_from"], "a year or blank")
-        keys = [k for k in r["source"].split(";") if k]
-        if not keys or any(not re.fullmatch(r"[a-z0-9.-]+", k) for k in keys):
-            raise bad(n, "source", r["source"], "source keys separated by ';'")
-        if r["confidence"] not in ("V", "P", "U"):
-            raise bad(n, "confidence", r["confidence"], "V | P | U")
+        keys = cited(path, n, r, several=True)
         if r["status"] != "operating":
             continue  # only operating plants generate
         plants.append(r | {"activity": activity, "materials": materials, "keys": keys,
