@@ -1,0 +1,162 @@
+"""The whole command got faster (issue 11, goal 1) without any figure changing.
+
+Indicators: :func:`resynergy.indicators.evaluate_all` rolls every indicator up to a level in one
+groupby (``_Stacked``); it must give exactly — same rows, same order, same floats, same dtypes —
+what the per-indicator roll-up it replaced gave. That roll-up is kept here, as it was (82b5aff),
+as the reference, and both are run on the built-in plan and on random small flow tables (unknown
+sites, blank regions, several years, with and without the plan's own tables).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from resynergy.indicators import INDICATORS, evaluate, evaluate_all
+from resynergy.indicators.definitions import get
+from resynergy.indicators.evaluate import _BASIS, LEVELS, Inputs
+from resynergy.scenario.regions import province_of
+from support.toys import toy_flows, toy_plan, toy_scenario
+
+KEYS = ["region", "material", "year"]
+
+
+# --- the reference: the per-indicator roll-up as it was (one groupby per indicator × level) ---
+
+def _rollup(c, data, level, by_material, ratio):
+    c = c.copy()
+    if "den" not in c:
+        c["den"] = np.nan
+    if level == "total":
+        c["region"] = ""
+    elif level == "province":
+        codes = pd.Series(c["region"].unique())
+        c["region"] = c["region"].map(dict(zip(codes, province_of(codes, data.regions),
+                                               strict=True)))
+    else:
+        lv = c["region"].map(data.regions.set_index("code")["level"])
+        c = c[lv == "prefecture"]
+    if not by_material:
+        c["material"] = ""
+    g = c.groupby(KEYS, as_index=False)[["num", "den"]].sum(min_count=1)
+    if ratio:
+        g["value"] = (g["num"] / g["den"].where(g["den"] > 0)).fillna(0.0)
+    else:
+        g["value"] = g["num"].fillna(0.0)
+    return g[KEYS + ["value"]]
+
+
+def _values(ind, data, contrib, level, by_material):
+    out = _rollup(contrib, data, level, by_material, ratio=ind.basis == "rail_share")
+    if level == "total" and not by_material:
+        missing = sorted(set(data.years) - set(out["year"]))
+        extra = pd.DataFrame({"region": "", "material": "", "year": missing, "value": 0.0})
+        out = pd.concat([out, extra], ignore_index=True) if missing else out
+    return out.sort_values(KEYS, ignore_index=True)
+
+
+def reference_all(flows, scenario, levels=("total", "province"), **tables):
+    data = Inputs(flows, scenario, **tables)
+    parts = []
+    for iid in INDICATORS:
+        ind = get(iid)
+        contrib = _BASIS[ind.basis](ind, data)
+        for level in levels:
+            for by_material in (False, True):
+                v = _values(ind, data, contrib, level, by_material)
+                if by_material:
+                    v = v[v["material"] != ""]
+                parts.append(v.assign(indicator=ind.id, level=level, unit=ind.unit))
+    cols = ["indicator", "level", "region", "material", "year", "value", "unit"]
+    out = pd.concat(parts, ignore_index=True)[cols].astype({"value": float, "year": int})
+    return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
+
+
+def same(new: pd.DataFrame, ref: pd.DataFrame, text_dtype: bool = True) -> None:
+    """Same rows in the same order with the same floats, to the last bit. ``text_dtype=False``:
+    the text columns may differ in dtype only (the old code gave ``object`` instead of ``str``
+    when some indicator counted nothing; no output depends on it)."""
+    assert len(new) > 0
+    if not text_dtype:
+        text = [c for c in ref if ref[c].dtype == object]
+        ref = ref.astype(dict.fromkeys(text, "str"))
+    pd.testing.assert_frame_equal(new, ref, check_exact=True)
+
+
+def plan_tables(plan) -> dict:
+    return {"facility_io": plan.facility_io, "activity": plan.activity,
+            "supply_use": plan.supply_use, "deliveries": plan.deliveries}
+
+
+# --- the built-in plan ------------------------------------------------------------------------
+
+def test_builtin_plan_indicators_identical(builtin_plan, builtin_scenario):
+    ref = reference_all(builtin_plan.flows, builtin_scenario, LEVELS, **plan_tables(builtin_plan))
+    new = evaluate_all(builtin_plan.flows, builtin_scenario, levels=LEVELS,
+                       **plan_tables(builtin_plan))
+    same(new, ref)
+    # what the planner kept on the plan (reused by the report, the workbook and plan.json)
+    same(builtin_plan.evaluated.values, ref)
+
+
+def test_builtin_flows_alone_identical(builtin_plan, builtin_scenario):
+    # without the plan's tables: facility inputs, capacity and stock inferred from the flows
+    f = builtin_plan.flows
+    same(evaluate_all(f, builtin_scenario, levels=LEVELS),
+         reference_all(f, builtin_scenario, LEVELS))
+
+
+# --- random small flow tables ---------------------------------------------------------------
+
+def random_flows(seed: int) -> pd.DataFrame:
+    """Toy flows resampled: random rows and tonnages, two years, some to or from sites the
+    scenario lacks (blank region), some with empty leg or route."""
+    rng = np.random.default_rng(seed)
+    base = toy_flows()
+    rows = base.iloc[rng.integers(0, len(base), size=int(rng.integers(3, 25)))].copy()
+    rows["year"] = rng.choice([2021, 2022], size=len(rows))
+    rows["t"] = rng.uniform(0.0, 120.0, size=len(rows)).round(int(rng.integers(0, 4)))
+    rows.loc[rng.random(len(rows)) < 0.15, "from_site"] = "NOWHERE"
+    rows.loc[rng.random(len(rows)) < 0.1, "to_site"] = "F9"
+    rows.loc[rng.random(len(rows)) < 0.1, "leg"] = ""
+    rows["tkm"] = rows["t"] * rows["distance_km"]
+    rows["co2_kg"] = rows["tkm"] * rng.uniform(0.005, 0.2, size=len(rows))
+    return rows.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_flows_identical(seed):
+    s = toy_scenario()
+    f = random_flows(seed)
+    levels = LEVELS if seed % 2 else ("total", "province")  # evaluate_all's default
+    same(evaluate_all(f, s, levels=levels), reference_all(f, s, levels), text_dtype=False)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_plan_tables_identical(seed):
+    s, plan = toy_scenario(), toy_plan()
+    rng = np.random.default_rng(100 + seed)
+    tables = plan_tables(plan)
+    fio = tables["facility_io"].copy()
+    fio["t"] = fio["t"] * rng.uniform(0.2, 2.0, size=len(fio))
+    tables["facility_io"] = fio
+    f = random_flows(seed)
+    same(evaluate_all(f, s, levels=LEVELS, **tables), reference_all(f, s, LEVELS, **tables),
+         text_dtype=False)
+
+
+def test_one_indicator_identical_at_every_level():
+    s, f = toy_scenario(), toy_flows()
+    data = Inputs(f, s)
+    for iid in INDICATORS:
+        ind = get(iid)
+        contrib = _BASIS[ind.basis](ind, data)
+        for level in LEVELS:
+            for by_material in (False, True):
+                new = evaluate(iid, f, s, level=level, by_material=by_material)
+                ref = _values(ind, data, contrib, level, by_material)
+                if len(ref):
+                    same(new, ref, text_dtype=False)
+                else:
+                    assert new.empty and list(new) == list(ref)
