@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from plotly.offline import get_plotlyjs
 
 from resynergy import __version__
@@ -66,6 +66,26 @@ class Table:
         self.classes = classes or []
         # per row, the ``data-*`` attributes the page's selector filters on (report/province.py)
         self.attrs = attrs or []
+
+    def body(self, lang: str) -> Markup:
+        """The rows of the table in ``lang`` as HTML, each cell escaped: what the template's
+        ``table`` macro wrote row by row (a tenth of the time for a report's 130 k cells)."""
+        rows = self.rows[lang]
+        if not rows:
+            text = "（无）" if lang == "zh" else "(none)"
+            return Markup(f'    <tr class="none"><td colspan="{len(self.head[lang])}">'
+                          f"{escape(text)}</td></tr>")
+        suffix = "" if lang == "zh" else "-en"
+        out = []
+        for i, row in enumerate(rows):
+            tag = "    <tr"
+            if self.classes:
+                tag += f' class="st-{escape(self.classes[i])}"'
+            for k, v in (self.attrs[i] if self.attrs else {}).items():
+                tag += (f' id="why-{escape(v)}{suffix}"' if k == "id"
+                        else f' data-{escape(k)}="{escape(v)}"')
+            out.append(tag + ">" + "".join([f"<td>{escape(c)}</td>" for c in row]) + "</tr>")
+        return Markup("\n".join(out))
 
 
 def _table(key: str, cols: list[str], make_row) -> Table:
