@@ -160,3 +160,99 @@ def test_one_indicator_identical_at_every_level():
                     same(new, ref, text_dtype=False)
                 else:
                     assert new.empty and list(new) == list(ref)
+
+
+# --- report.html ----------------------------------------------------------------------------
+
+# The rows of the template's ``table`` macro as it was (82b5aff): Table.body must write the same.
+OLD_ROWS = """{% for lang in langs %}
+<tbody>
+  {% for row in t.rows[lang] %}
+    {% set a = t.attrs[loop.index0] if t.attrs else {} %}
+    <tr{% if t.classes %} class="st-{{ t.classes[loop.index0] }}"{% endif %}{% for k, v in a.items() %}{% if k == "id" %} id="why-{{ v }}{{ "" if lang == "zh" else "-en" }}"{% else %} data-{{ k }}="{{ v }}"{% endif %}{% endfor %}>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
+  {% else %}
+    <tr class="none"><td colspan="{{ t.head[lang]|length }}">{{ "（无）" if lang == "zh" else "(none)" }}</td></tr>
+  {% endfor %}
+</tbody>
+{% endfor %}
+"""
+NEW_ROWS = """{% for lang in langs %}
+<tbody>
+{{ t.body(lang) }}
+</tbody>
+{% endfor %}
+"""
+
+
+def test_table_rows_as_the_macro_wrote_them():
+    from jinja2 import Environment
+
+    from resynergy.report.html import LANGS, Table
+
+    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    tricky = ['<b>&"x"</b>', "a'b", 1.5, None, "", "=SUM(A1)", "河北 & 天津"]
+    tables = [
+        Table("plain", {"zh": ["甲", "乙"], "en": ["a", "b"]},
+              {"zh": [["1", "2"], tricky[:2]], "en": [["1", "2"], tricky[2:4]]}),
+        Table("classes", {"zh": ["甲"], "en": ["a"]}, {"zh": [["x"], ["y"]], "en": [["x"], ["y"]]},
+              classes=["met", "<missed>"],
+              attrs=[{"id": "t1", "province": "130000"}, {"region": '1"3', "id": "<t2>"}]),
+        Table("empty", {"zh": ["甲", "乙", "丙"], "en": ["a", "b", "c"]}, {"zh": [], "en": []}),
+        Table("mixed", {"zh": ["甲"] * 7, "en": ["a"] * 7}, {"zh": [tricky], "en": [tricky]},
+              attrs=[{"material": "fly_ash&slag"}]),
+    ]
+    for t in tables:
+        old = env.from_string(OLD_ROWS).render(t=t, langs=LANGS)
+        assert env.from_string(NEW_ROWS).render(t=t, langs=LANGS) == old
+
+
+def _without_time(html: str) -> str:
+    import re
+
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)", "T", html)
+
+
+def test_report_same_with_parts_made_beforehand(tmp_path):
+    from resynergy.report import findings
+    from resynergy.report.html import Ready, write_report
+
+    s = toy_scenario()
+    summary = findings(toy_plan(), s)
+    plain = write_report(summary, tmp_path / "plain.html").read_text(encoding="utf-8")
+    ready = Ready(s)
+    early = write_report(summary, tmp_path / "early.html", ready).read_text(encoding="utf-8")
+    assert _without_time(early) == _without_time(plain)
+    # parts made for another scenario are not used
+    other = Ready(toy_scenario())
+    assert not other.holds_for(summary)
+    again = write_report(summary, tmp_path / "again.html", other).read_text(encoding="utf-8")
+    assert _without_time(again) == _without_time(plain)
+
+
+def test_warm_work_only_with_a_second_core(monkeypatch):
+    from resynergy.report import background
+
+    calls = []
+    monkeypatch.setattr(background, "cores", lambda: 1)
+    w = background.Warm(lambda: calls.append(1) or "made")
+    w.start()
+    assert w.result() is None and calls == []  # one core: the caller makes it itself
+
+    monkeypatch.setattr(background, "cores", lambda: 2)
+    w = background.Warm(lambda: calls.append(1) or "made")
+    w.start()
+    w.start()  # once
+    assert w.result() == "made" and calls == [1]
+
+
+def test_warm_work_that_fails_is_left_to_the_caller(monkeypatch):
+    from resynergy.report import background
+
+    monkeypatch.setattr(background, "cores", lambda: 2)
+
+    def broken():
+        raise ValueError("no")
+
+    w = background.Warm(broken)
+    w.start()
+    assert w.result() is None
