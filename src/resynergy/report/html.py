@@ -22,7 +22,7 @@ from resynergy.indicators import INDICATORS
 from resynergy.monitor import status_lines
 from resynergy.planner.results import split_costs
 from resynergy.report.exports import write_text_atomic
-from resynergy.report.figures import FIGURES, boundary_files, charts_js
+from resynergy.report.figures import FIGURES, boundary_files, charts_js, warm_boundaries
 from resynergy.report.findings import PlanFindings, indicator_name
 from resynergy.report.labels import LANGS, component, status
 from resynergy.schema import outputs
@@ -406,6 +406,7 @@ class Ready:
         self.charts_js = charts_js()
         self.coverage = provenance.coverage(scenario, scenario.sources)
         self.sources = _sources(scenario, self.coverage)
+        warm_boundaries()
         # plotly loads its figure classes and validators on first use: load them now
         pio.to_json(go.Figure([go.Scatter(), go.Bar()], layout={"title": {"text": ""}}),
                     validate=False)
