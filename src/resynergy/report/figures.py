@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from resynergy import datasets
 from resynergy.network.regions import ancestors
-from resynergy.report.findings import PlanFindings, _journeys, indicator_name
+from resynergy.report.findings import PlanFindings, indicator_name
 from resynergy.report.labels import component, status
 from resynergy.schema.numbers import quantity
 
@@ -777,7 +777,7 @@ def sankey_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
         keys = ["year", "prov", "material"] + (["process", "direction"] if name == "facility_io" else [])
         out[name] = df.assign(prov=df["site"].astype(str).map(site_prov).fillna("")).groupby(
             keys, as_index=False)[cols].sum()
-    f = _journeys(s.transport_flows()) if len(p.flows) else pd.DataFrame()
+    f = s.journeys() if len(p.flows) else pd.DataFrame()
     if len(f):
         f = f.assign(a=f["from_site"].astype(str).map(site_prov).fillna(""),
                      b=f["to_site"].astype(str).map(site_prov).fillna(""))

@@ -109,10 +109,15 @@ class PlanFindings:
         """The plan's flows without co-located use (modes with ``onsite``): what is transported."""
         return transport_flows(self.plan.flows, self.scenario)
 
+    def journeys(self) -> pd.DataFrame:
+        """The transport flows with each intermodal route folded into one row (origin, final
+        destination), made once per findings."""
+        return self.once("journeys", lambda: _journeys(self.transport_flows())).copy(deep=False)
+
     def largest_flows(self, n: int = 10, lang: str = "zh") -> pd.DataFrame:
         """The n largest transport flows of the last year by tonnes (co-located use left out),
         intermodal routes folded into one origin→destination row."""
-        f = _journeys(self.transport_flows())
+        f = self.journeys()
         if len(f):
             f = f[f["year"] == f["year"].max()]
         f = f.sort_values("t", ascending=False).head(n).copy()
