@@ -70,11 +70,17 @@ class PlanFindings:
     def indicator(self, iid: str, year: int | None = None, region: str = "",
                   material: str = "") -> float:
         """One value (NaN when absent); year defaults to the last year."""
-        v = self.values
         y = self.years[-1] if year is None else year
-        hit = v[(v["indicator"] == iid) & (v["region"] == region) & (v["material"] == material)
-                & (v["year"] == y)]
-        return float(hit["value"].iloc[0]) if len(hit) else math.nan
+        return float(self.value_at().get((iid, region, material, y), math.nan))
+
+    def value_at(self) -> dict[tuple[str, str, str, int], float]:
+        """Every value by (indicator, region, material, year), the first row of each (made
+        once per findings; :meth:`indicator` reads it)."""
+        def make() -> dict[tuple[str, str, str, int], float]:
+            v = self.values.drop_duplicates(["indicator", "region", "material", "year"])
+            return dict(zip(zip(v["indicator"], v["region"], v["material"], v["year"],
+                                strict=True), v["value"].astype(float), strict=True))
+        return self.once("value_at", make)
 
     def headline(self) -> pd.DataFrame:
         """Whole-region values of the main indicators by year (indicator, year, value, unit)."""
