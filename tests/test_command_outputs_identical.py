@@ -256,3 +256,26 @@ def test_warm_work_that_fails_is_left_to_the_caller(monkeypatch):
     w = background.Warm(broken)
     w.start()
     assert w.result() is None
+
+
+def test_findings_indicator_lookup_as_the_filter_gave():
+    import math
+
+    from resynergy.report import findings
+
+    summary = findings(toy_plan(), toy_scenario())
+    v = summary.values
+
+    def by_filter(iid, year, region, material):  # PlanFindings.indicator as it was
+        hit = v[(v["indicator"] == iid) & (v["region"] == region) & (v["material"] == material)
+                & (v["year"] == year)]
+        return float(hit["value"].iloc[0]) if len(hit) else math.nan
+
+    keys = set(zip(v["indicator"], v["year"], v["region"], v["material"], strict=True))
+    keys |= {("co2", 2022, "999999", ""), ("nothing", 2022, "", ""), ("co2", 1999, "", "")}
+    assert len(keys) > 20
+    for iid, year, region, material in sorted(keys, key=str):
+        old, new = by_filter(iid, year, region, material), summary.indicator(iid, year, region,
+                                                                             material)
+        assert (math.isnan(old) and math.isnan(new)) or old == new
+    assert summary.indicator("co2") == by_filter("co2", summary.years[-1], "", "")
