@@ -201,6 +201,7 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
 def report_ready(s: Scenario) -> Any:
     """The report's parts that depend on the scenario alone (:class:`resynergy.report.html.Ready`),
     with the output writers imported."""
+    import pyarrow.parquet  # noqa: F401 - flows.parquet's writer
     import xlsxwriter  # noqa: F401 - plan.xlsx's writer, imported once here
 
     from resynergy.report.html import Ready
