@@ -65,3 +65,15 @@ def test_a_changed_file_is_a_different_key(tmp_path, monkeypatch):
     sites = copy / "sites.csv"
     sites.write_bytes(sites.read_bytes().replace(b"\n", b"\r\n", 1))
     assert scenario_model._cache_key(NAME) != before
+
+
+def test_an_unwritable_cache_is_ignored(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("RESYNERGY_CACHE_DIR", str(blocked))
+    scenario_model._builtin.cache_clear()
+    try:
+        s = Scenario.from_builtin(NAME)
+    finally:
+        scenario_model._builtin.cache_clear()
+    assert len(s.table("sites")) > 0 and blocked.read_text().startswith("a file")

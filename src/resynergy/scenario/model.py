@@ -219,7 +219,12 @@ def _cache_dir() -> Path | None:
     env = os.environ.get("RESYNERGY_CACHE_DIR")
     if env is not None:
         return None if env.strip().lower() in ("", "off", "0", "no") else Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no home folder: no cache
+            return None
     return Path(base) / "resynergy"
 
 
@@ -289,5 +294,5 @@ def _write_cached(name: str, key: str, scenario: Scenario) -> None:
                       reverse=True)
         for old in kept[_CACHE_KEEP:]:
             old.unlink(missing_ok=True)
-    except OSError:
-        pass  # no cache where none can be written
+    except Exception:  # noqa: BLE001 - no cache where none can be written; the plan goes on
+        pass
