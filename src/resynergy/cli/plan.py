@@ -154,15 +154,25 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     check_plannable_or_exit(s, lang, year)
     fixed = load_actuals_or_exit(actuals, through, s, lang, complete)
     from resynergy.planner.actuals import ActualsError
+    from resynergy.report.background import Warm
+
+    # what the outputs need from the scenario alone, made while HiGHS solves (another core)
+    ready = Warm(lambda: report_ready(s))
+
+    def on_progress(stage: str, fraction: float) -> None:
+        if stage == "solve":
+            ready.start()
+        progress(stage, 0.8 * fraction)
 
     with no_traceback(lang, out_dir), progress_bar(not quiet, lang) as progress:
         try:
-            result = solve_scenario(s, objective, year, time_limit, mip_gap,
-                                    lambda st, f: progress(st, 0.8 * f), iis=iis,
+            result = solve_scenario(s, objective, year, time_limit, mip_gap, on_progress, iis=iis,
                                     **({"actuals": fixed} if fixed is not None else {}))
         except ActualsError as exc:  # a recorded pair the network cannot carry, a year without records
             print_actuals_error(exc, lang)
             raise typer.Exit(1) from None
+        finally:
+            prepared = ready.result()  # no thread left running (plan.xlsx is written by a fork)
         if no_plan_found(result):
             console.err.print(say(lang, f"在 {time_limit:g} 秒内未找到可行方案：请放宽 --time-limit 或缩小问题规模。",
                           f"no feasible plan within {time_limit:g} s: allow more time "
@@ -174,7 +184,7 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
         summary = findings(result, s)
         paths = write_outputs(summary, out_dir, progress=lambda st, f: progress(
             say(lang, "写出报告", "writing outputs") + f" ({st})", 0.9 + 0.1 * f),
-            parallel=None)  # plan.xlsx in a forked child where the machine allows
+            parallel=None, ready=prepared)  # plan.xlsx in a forked child where the machine allows
     if as_json:  # the plan.json just written (with its outputs), not a second evaluation
         print(paths["plan.json"].read_text(encoding="utf-8"))
     elif not quiet:
@@ -186,6 +196,17 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
         console.out.print(say(lang, "已写出：", "Wrote: ") + ", ".join(str(p) for p in paths.values()))
     if result.status == PlanStatus.INFEASIBLE:
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def report_ready(s: Scenario) -> Any:
+    """The report's parts that depend on the scenario alone (:class:`resynergy.report.html.Ready`),
+    with the output writers imported."""
+    import pyarrow.parquet  # noqa: F401 - flows.parquet's writer
+    import xlsxwriter  # noqa: F401 - plan.xlsx's writer, imported once here
+
+    from resynergy.report.html import Ready
+
+    return Ready(s)
 
 
 def actuals_lines(result: Any, lang: Lang) -> list[str]:

@@ -43,7 +43,6 @@ from .definitions import INDICATORS, Indicator, base_year, get
 ARRIVING = ("direct", "last_mile")
 DEPARTING = ("direct", "first_mile")
 LEVELS = ("total", "province", "prefecture")
-_KEYS = ["region", "material", "year"]
 
 
 class Inputs:
@@ -513,45 +512,104 @@ _BASIS = {
 }
 
 
-def _rollup(c: pd.DataFrame, data: Inputs, level: str, by_material: bool,
-            ratio: bool) -> pd.DataFrame:
-    c = c.copy()
-    if "den" not in c:
-        c["den"] = np.nan
-    if level == "total":
-        c["region"] = ""
-    elif level == "province":
-        codes = pd.Series(c["region"].unique())
-        c["region"] = c["region"].map(dict(zip(codes, province_of(codes, data.regions),
-                                               strict=True)))
-    elif level == "prefecture":
-        lv = c["region"].map(data.regions.set_index("code")["level"])
-        c = c[lv == "prefecture"]
-    else:
-        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
-    if not by_material:
-        c["material"] = ""
-    g = c.groupby(_KEYS, as_index=False)[["num", "den"]].sum(min_count=1)
-    if ratio:
-        g["value"] = (g["num"] / g["den"].where(g["den"] > 0)).fillna(0.0)
-    else:
-        g["value"] = g["num"].fillna(0.0)
-    return g[_KEYS + ["value"]]
+class _Stacked:
+    """The contributions of several indicators in one table, their region and material codes
+    factorised once (in sorted order, so that ordering by code orders as by text): every
+    indicator is rolled up to a level from one set of group keys, with no text grouped again.
 
+    Each indicator's sums are still taken by pandas over that indicator's rows alone, in their
+    order, one column at a time, as the per-indicator roll-up did: pandas adds a group's rows in
+    order (np.add.reduceat) when the rows come sorted by group and hold no NaN, else with a
+    compensated sum, and the two can differ in the last bit — every figure must stay the same."""
 
-def _totals_per_year(values: pd.DataFrame, years: list[int]) -> pd.DataFrame:
-    """Make sure every year has a row, with 0 when nothing counted."""
-    missing = sorted(set(years) - set(values["year"]))
-    extra = pd.DataFrame({"region": "", "material": "", "year": missing, "value": 0.0})
-    return pd.concat([values, extra], ignore_index=True) if missing else values
+    def __init__(self, inds: list[Indicator], contribs: list[pd.DataFrame], data: Inputs) -> None:
+        self.inds = inds
+        self.data = data
 
+        def stack(col: str, dtype: Any, fill: Any = None) -> np.ndarray:
+            cols = [np.asarray(c[col], dtype=dtype) if col in c else np.full(len(c), fill)
+                    for c in contribs]
+            return np.concatenate(cols) if cols else np.array([], dtype=dtype)
 
-def _values(ind: Indicator, data: Inputs, contrib: pd.DataFrame, level: str,
-            by_material: bool) -> pd.DataFrame:
-    out = _rollup(contrib, data, level, by_material, ratio=ind.basis == "rail_share")
-    if level == "total" and not by_material:
-        out = _totals_per_year(out, data.years)
-    return out.sort_values(_KEYS, ignore_index=True)
+        self.region, self.regions = pd.factorize(stack("region", object), sort=True,
+                                                 use_na_sentinel=False)
+        self.material, self.materials = pd.factorize(stack("material", object), sort=True,
+                                                     use_na_sentinel=False)
+        self.k = np.repeat(np.arange(len(contribs)), [len(c) for c in contribs])
+        self.year = stack("year", np.int64)
+        self.num = stack("num", float)
+        self.den = stack("den", float, np.nan)
+        self.ratio = np.array([ind.basis == "rail_share" for ind in inds], dtype=bool)
+
+    def rolled(self, level: str, by_material: bool) -> pd.DataFrame:
+        """Every indicator's values at ``level``: k (the indicator's position), region, material,
+        year, value, sorted by k then region, material, year; at level ``total`` without the
+        material split every year of the inputs has a row (0 when nothing counted)."""
+        region, names = self.region, np.asarray(self.regions, dtype=object)
+        keep = np.ones(len(region), dtype=bool)
+        if level == "total":
+            region, names = np.zeros_like(region), np.array([""], dtype=object)
+        elif level == "province":
+            province = province_of(pd.Series(names, dtype=object), self.data.regions)
+            codes, names = pd.factorize(np.asarray(province, dtype=object), sort=True,
+                                        use_na_sentinel=False)
+            names = np.asarray(names, dtype=object)
+            region = codes[region] if len(codes) else region
+        elif level == "prefecture":
+            lv = pd.Series(names, dtype=object).map(self.data.regions.set_index("code")["level"])
+            keep = (lv == "prefecture").to_numpy()[region] if len(names) else keep
+        else:
+            raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+        material, mnames = self.material, np.asarray(self.materials, dtype=object)
+        if not by_material:
+            material, mnames = np.zeros_like(material), np.array([""], dtype=object)
+        k, region, material = self.k[keep], region[keep], material[keep]
+        years, year = np.unique(self.year[keep], return_inverse=True)
+        # one number per (indicator, region, material, year), in their sorted order; rows
+        # with a missing region or material are left out of the sums (NaN key), as groupby does
+        code = ((k * len(names) + region) * len(mnames) + material) * len(years) + year
+        key = code.astype(float)
+        key[pd.isna(names)[region] | pd.isna(mnames)[material]] = np.nan
+        num_in, den_in = self.num[keep], self.den[keep]
+        bounds = np.searchsorted(k, np.arange(len(self.inds) + 1))
+        codes, nums, dens = [], [], []
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            if a == b:
+                continue
+            n = pd.Series(num_in[a:b]).groupby(key[a:b], sort=True).sum(min_count=1)
+            d = pd.Series(den_in[a:b]).groupby(key[a:b], sort=True).sum(min_count=1)
+            codes.append(n.index.to_numpy(np.int64))
+            nums.append(n.to_numpy())
+            dens.append(d.to_numpy())
+        code = np.concatenate(codes) if codes else np.array([], dtype=np.int64)
+        num = np.concatenate(nums) if nums else np.array([])
+        den = np.concatenate(dens) if dens else np.array([])
+        rest, y = np.divmod(code, len(years)) if len(years) else (code, code)
+        rest, m = np.divmod(rest, len(mnames))
+        k, r = np.divmod(rest, len(names))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = num / np.where(den > 0, den, np.nan)
+        value = np.where(self.ratio[k], share, num)
+        out = pd.DataFrame({"k": k, "region": names[r], "material": mnames[m],
+                            "year": years[y].astype(np.int64) if len(years) else y,
+                            "value": np.where(np.isnan(value), 0.0, value)}
+                           ).astype({"region": "str", "material": "str"})
+        if level == "total" and not by_material:
+            out = self._every_year(out)
+        return out
+
+    def _every_year(self, out: pd.DataFrame) -> pd.DataFrame:
+        years = self.data.years
+        have = set(zip(out["k"].tolist(), out["year"].tolist(), strict=True))
+        missing = [(k, y) for k in range(len(self.inds)) for y in years if (k, y) not in have]
+        if not missing:
+            return out
+        extra = pd.DataFrame({"k": [k for k, _ in missing], "region": "", "material": "",
+                              "year": np.array([y for _, y in missing], dtype=np.int64),
+                              "value": 0.0})
+        both = pd.concat([out, extra], ignore_index=True)
+        order = np.lexsort((both["year"].to_numpy(), both["k"].to_numpy()))
+        return both.iloc[order].reset_index(drop=True)
 
 
 def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: ScenarioLike, *,
@@ -567,7 +625,8 @@ def evaluate(indicator: str | Indicator, flows: pd.DataFrame, scenario: Scenario
     ind = indicator if isinstance(indicator, Indicator) else get(indicator)
     data = Inputs(flows, scenario, facility_io=facility_io, activity=activity,
                   supply_use=supply_use, deliveries=deliveries)
-    return _values(ind, data, _BASIS[ind.basis](ind, data), level, by_material)
+    out = _Stacked([ind], [_BASIS[ind.basis](ind, data)], data).rolled(level, by_material)
+    return out.drop(columns="k")
 
 
 def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *,
@@ -578,22 +637,31 @@ def evaluate_all(flows: pd.DataFrame, scenario: ScenarioLike, *,
     """Every indicator at every level, with and without the material split.
 
     Columns: indicator, level, region, material, year, value, unit. Rows with material '' are
-    totals over materials; level ``total`` has region ''.
-    """
+    totals over materials; level ``total`` has region ''. Rows come per indicator, then level,
+    totals over materials before the split; a (indicator, region, material, year) met at an
+    earlier level is not repeated. Each level is one groupby over every indicator's
+    contributions (:class:`_Stacked`)."""
     data = Inputs(flows, scenario, facility_io=facility_io, activity=activity,
                   supply_use=supply_use, deliveries=deliveries)
+    inds = [get(iid) for iid in (indicators or INDICATORS)]
+    stacked = _Stacked(inds, [_BASIS[ind.basis](ind, data) for ind in inds], data)
     parts = []
-    for iid in indicators or INDICATORS:
-        ind = get(iid)
-        contrib = _BASIS[ind.basis](ind, data)
-        for level in levels:
-            for by_material in (False, True):
-                v = _values(ind, data, contrib, level, by_material)
-                if by_material:
-                    v = v[v["material"] != ""]
-                parts.append(v.assign(indicator=ind.id, level=level, unit=ind.unit))
-    cols = ["indicator", "level", "region", "material", "year", "value", "unit"]
-    out = pd.concat(parts, ignore_index=True)[cols].astype({"value": float, "year": int})
+    for li, level in enumerate(levels):
+        for by_material in (False, True):
+            v = stacked.rolled(level, by_material)
+            if by_material:
+                v = v[v["material"] != ""]
+            parts.append(v.assign(part=2 * li + int(by_material)))
+    v = pd.concat(parts, ignore_index=True)
+    v = v.iloc[np.lexsort((v["part"].to_numpy(), v["k"].to_numpy()))]
+    k = v["k"].to_numpy()
+    ids = np.array([ind.id for ind in inds] or [""], dtype=object)
+    units = np.array([ind.unit for ind in inds] or [""], dtype=object)
+    lv = np.array([lvl for lvl in levels for _ in (0, 1)] or [""], dtype=object)
+    out = pd.DataFrame({"indicator": ids[k], "level": lv[v["part"].to_numpy()],
+                        "region": v["region"].to_numpy(), "material": v["material"].to_numpy(),
+                        "year": v["year"].to_numpy(np.int64), "value": v["value"].to_numpy(float),
+                        "unit": units[k]})
     return out.drop_duplicates(["indicator", "region", "material", "year"], ignore_index=True)
 
 

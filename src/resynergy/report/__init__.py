@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from resynergy.report.exports import result_tables, write_flows, write_json, write_xlsx
 from resynergy.report.findings import PlanFindings, findings
@@ -16,7 +17,7 @@ __all__ = ["PlanFindings", "findings", "write_outputs"]
 
 def write_outputs(s: PlanFindings, out: Path, *,
                   progress: Callable[[str, float], None] | None = None,
-                  parallel: bool | None = False) -> dict[str, Path]:
+                  parallel: bool | None = False, ready: Any = None) -> dict[str, Path]:
     """Write every output file of a plan into ``out``; returns {file name: path}.
 
     Files are written to a temporary folder inside ``out`` and moved in only when all of them
@@ -25,7 +26,8 @@ def write_outputs(s: PlanFindings, out: Path, *,
 
     With ``parallel`` (None: where :func:`resynergy.report.background.can_fork`), plan.xlsx is
     written in a forked child while this process writes report.html and the rest; its error,
-    if any, is raised here as it was. The files are the same either way.
+    if any, is raised here as it was. The files are the same either way. ``ready``: the
+    report's parts made beforehand from the scenario alone (:class:`resynergy.report.html.Ready`).
     """
     from resynergy.report import background
     from resynergy.report.html import write_report  # plotly is only needed here
@@ -41,7 +43,8 @@ def write_outputs(s: PlanFindings, out: Path, *,
         started.append(xlsx)
         steps: list[tuple[str, Callable[[], list[Path]]]] = [
             ("flows", lambda: write_flows(s, tmp, tables["flows"] if "flows" in tables else None)),
-            ("html", lambda: [write_report(s, tmp / "report.html")]),
+            ("html", lambda: [write_report(s, tmp / "report.html",
+                                           **({"ready": ready} if ready is not None else {}))]),
             ("xlsx", lambda: [xlsx.wait()]),  # written by now when forked, else here
         ]
         names: list[str] = []

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from resynergy import datasets
 from resynergy.network.regions import ancestors
-from resynergy.report.findings import PlanFindings, _journeys, indicator_name
+from resynergy.report.findings import PlanFindings, indicator_name
 from resynergy.report.labels import component, status
 from resynergy.schema.numbers import quantity
 
@@ -63,17 +63,40 @@ def _rings(geometry: dict) -> list[list[list[float]]]:
 
 def outline_xy(path: Path) -> tuple[list[float | None], list[float | None]]:
     """Longitudes and latitudes of every polygon ring of a GeoJSON file, separated by None."""
+    xs, ys = _outline_xy(path, path.stat().st_mtime_ns)
+    return list(xs), list(ys)
+
+
+@functools.lru_cache(maxsize=8)
+def _outline_xy(path: Path, mtime_ns: int) -> tuple[tuple[float | None, ...],
+                                                     tuple[float | None, ...]]:
+    """:func:`outline_xy`, once per file version (the map of each language draws it)."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     for feat in _features(path):
         for ring in _rings(feat.get("geometry") or {"type": ""}):
             xs += [round(p[0], 4) for p in ring] + [None]
             ys += [round(p[1], 4) for p in ring] + [None]
-    return xs, ys
+    return tuple(xs), tuple(ys)
 
 
 def _features(path: Path) -> list[dict]:
+    """The features of a GeoJSON file, parsed once per file version (callers only read them)."""
+    return _parsed(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8")).get("features", [])
+
+
+def warm_boundaries() -> None:
+    """Read and measure the packaged outlines now (they are the same for every plan), so that
+    drawing the map later reuses them."""
+    for path in boundary_files().values():
+        outline_xy(path)
+    _outline_bbox()
+    _centroids()
 
 
 def seats(path: Path) -> list[tuple[float, float, str, str]]:
@@ -275,9 +298,14 @@ def _bboxes(path: Path, mtime_ns: int) -> dict[str, tuple[float, ...]]:
 
 def _centroids() -> dict[str, tuple[float, float]]:
     """Area centroid of each province's largest outline ring (where its name is written)."""
-    out: dict[str, tuple[float, float]] = {}
     path = boundary_files().get("provinces")
-    for feat in _features(path) if path else []:
+    return dict(_centroids_of(path, path.stat().st_mtime_ns)) if path else {}
+
+
+@functools.lru_cache(maxsize=4)
+def _centroids_of(path: Path, mtime_ns: int) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for feat in _features(path):
         best = (0.0, 0.0, 0.0)
         for ring in _rings(feat.get("geometry") or {"type": ""}):
             x, y = np.asarray([p[0] for p in ring]), np.asarray([p[1] for p in ring])
@@ -749,7 +777,7 @@ def sankey_tables(s: PlanFindings) -> dict[str, pd.DataFrame]:
         keys = ["year", "prov", "material"] + (["process", "direction"] if name == "facility_io" else [])
         out[name] = df.assign(prov=df["site"].astype(str).map(site_prov).fillna("")).groupby(
             keys, as_index=False)[cols].sum()
-    f = _journeys(s.transport_flows()) if len(p.flows) else pd.DataFrame()
+    f = s.journeys() if len(p.flows) else pd.DataFrame()
     if len(f):
         f = f.assign(a=f["from_site"].astype(str).map(site_prov).fillna(""),
                      b=f["to_site"].astype(str).map(site_prov).fillna(""))

@@ -70,11 +70,17 @@ class PlanFindings:
     def indicator(self, iid: str, year: int | None = None, region: str = "",
                   material: str = "") -> float:
         """One value (NaN when absent); year defaults to the last year."""
-        v = self.values
         y = self.years[-1] if year is None else year
-        hit = v[(v["indicator"] == iid) & (v["region"] == region) & (v["material"] == material)
-                & (v["year"] == y)]
-        return float(hit["value"].iloc[0]) if len(hit) else math.nan
+        return float(self.value_at().get((iid, region, material, y), math.nan))
+
+    def value_at(self) -> dict[tuple[str, str, str, int], float]:
+        """Every value by (indicator, region, material, year), the first row of each (made
+        once per findings; :meth:`indicator` reads it)."""
+        def make() -> dict[tuple[str, str, str, int], float]:
+            v = self.values.drop_duplicates(["indicator", "region", "material", "year"])
+            return dict(zip(zip(v["indicator"], v["region"], v["material"], v["year"],
+                                strict=True), v["value"].astype(float), strict=True))
+        return self.once("value_at", make)
 
     def headline(self) -> pd.DataFrame:
         """Whole-region values of the main indicators by year (indicator, year, value, unit)."""
@@ -109,10 +115,15 @@ class PlanFindings:
         """The plan's flows without co-located use (modes with ``onsite``): what is transported."""
         return transport_flows(self.plan.flows, self.scenario)
 
+    def journeys(self) -> pd.DataFrame:
+        """The transport flows with each intermodal route folded into one row (origin, final
+        destination), made once per findings."""
+        return self.once("journeys", lambda: _journeys(self.transport_flows())).copy(deep=False)
+
     def largest_flows(self, n: int = 10, lang: str = "zh") -> pd.DataFrame:
         """The n largest transport flows of the last year by tonnes (co-located use left out),
         intermodal routes folded into one origin→destination row."""
-        f = _journeys(self.transport_flows())
+        f = self.journeys()
         if len(f):
             f = f[f["year"] == f["year"].max()]
         f = f.sort_values("t", ascending=False).head(n).copy()

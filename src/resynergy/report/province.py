@@ -220,20 +220,21 @@ def province_targets_table(s: PlanFindings):
              (f"{base}年基数", f"Base {base}"), ("较基年", "Change since base")]
     rows: dict[str, list[list[str]]] = {lang: [] for lang in LANGS}
     attrs, classes = [], []
+    # the province-level values by (indicator, material, province, year), first row of each
+    pv_rows = v[v["level"] == "province"].drop_duplicates(["indicator", "material", "region",
+                                                           "year"])
+    at = dict(zip(zip(pv_rows["indicator"], pv_rows["material"], pv_rows["region"],
+                      pv_rows["year"], strict=True), pv_rows["value"].astype(float), strict=True))
     for _, t in s.targets.iterrows():
         iid, mat, year, unit = str(t["indicator"]), str(t["material"] or ""), int(t["year"]), \
             str(t["unit"])
         scoped = pl.province(t["region"]) if t["region"] else ""
-        sel = v[(v["indicator"] == iid) & (v["material"] == mat) & (v["level"] == "province")]
         total = s.indicator(iid, year, "", mat)
         for p in pl.provinces:
             if scoped and p != scoped:
                 continue
-            here = sel[sel["region"] == p]
-            val = here.loc[here["year"] == year, "value"]
-            b = here.loc[here["year"] == base, "value"]
-            val = float(val.iloc[0]) if len(val) else math.nan
-            b = float(b.iloc[0]) if len(b) else math.nan
+            val = at.get((iid, mat, p, year), math.nan)
+            b = at.get((iid, mat, p, base), math.nan)
             share = val / total if unit not in ("share",) and total and not math.isnan(val) \
                 and not math.isnan(total) else math.nan
             for lang in LANGS:
@@ -475,8 +476,6 @@ def _gap_by_province(s: PlanFindings, tid: str) -> dict[str, float]:
 def city_flows_table(s: PlanFindings):
     """Transported tonnes by prefecture pair, material, mode and year (routes folded), with the
     targets each counts toward: what the "flows behind a target" link filters."""
-    from resynergy.report.findings import _journeys
-
     pl = Places.of(s)
     links = target_links(s)
     f = s.transport_flows()
@@ -488,7 +487,7 @@ def city_flows_table(s: PlanFindings):
         return _make("city-flows", heads, rows, attrs)
     to_fac = f.groupby(["year", "to_site", "material"])["to_facility"].first() \
         if "to_facility" in f else None
-    j = _journeys(f)
+    j = s.journeys()  # the same transport flows, routes folded (made once per findings)
     fac_proc = s.scenario.table("facilities").set_index("id")["process"].astype(str)
     if to_fac is not None:
         key = pd.MultiIndex.from_frame(j[["year", "to_site", "material"]])

@@ -184,8 +184,115 @@ class Scenario:
 @lru_cache(maxsize=4)
 def _builtin(name: str, stamp: tuple) -> Scenario:
     """The built-in dataset ``name`` as its files were when ``stamp`` (names, times, sizes) was
-    taken; a changed file changes the stamp and so is read afresh."""
+    taken; a changed file changes the stamp and so is read afresh. Read from the validated
+    copy in the user's cache when there is one for these very files (:func:`_cached`)."""
+    key = _cache_key(name)
+    found = _read_cached(name, key)
+    if found is not None:
+        return found
     raws, issues = io.read(datasets.path(name))
     if "targets" not in raws:
         raws["targets"] = RawTable.of("targets", catalog.table("targets"), "catalog/targets.csv")
-    return Scenario._from_raw(raws, name, issues, datasets.sources(name))
+    scenario = Scenario._from_raw(raws, name, issues, datasets.sources(name))
+    _write_cached(name, key, scenario)
+    return scenario
+
+
+# --- the validated built-in datasets, kept between runs ----------------------------------------
+# Reading and validating the built-in dataset takes ~0.5 s of every command; its result depends
+# only on the dataset's files, the code that reads and checks them (scenario, schema, catalog,
+# indicator definitions, provenance) and the library versions, so it is kept, pickled, in the
+# user's cache folder under a hash of exactly those: any change to them is a different key, read
+# and validated afresh. RESYNERGY_CACHE_DIR names the folder ("" or "off": no cache); by default
+# $XDG_CACHE_HOME/resynergy or ~/.cache/resynergy. A cache that cannot be read or written is
+# ignored (the dataset is read as without it). The file is this user's own, as trusted as
+# their Python installation.
+_CODE = ("scenario", "schema", "catalog", "indicators/definitions.py", "datasets/__init__.py",
+         "datasets/provenance.py", "__init__.py", "states.py")
+_CACHE_FORMAT = 1
+_CACHE_KEEP = 4
+
+
+def _cache_dir() -> Path | None:
+    import os
+
+    env = os.environ.get("RESYNERGY_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "no") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no home folder: no cache
+            return None
+    return Path(base) / "resynergy"
+
+
+def _cache_key(name: str) -> str:
+    """A hash of everything the validated dataset depends on: its files' names and bytes, the
+    code that reads and validates them, and the Python and library versions."""
+    import hashlib
+    import sys
+
+    import numpy
+    import pyarrow
+
+    h = hashlib.sha256(f"{_CACHE_FORMAT}|{sys.version}|{pd.__version__}|{numpy.__version__}|"
+                       f"{pyarrow.__version__}".encode())
+    root = Path(__file__).resolve().parents[1]  # the resynergy package
+    files: list[tuple[str, Path]] = []
+    for part in _CODE:
+        p = root / part
+        found = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        files += [(str(f.relative_to(root)), f) for f in found]
+    folder = datasets.path(name)
+    files += [("dataset/" + str(f.relative_to(folder)), f)
+              for f in sorted(folder.rglob("*")) if f.is_file()]
+    for label, f in files:
+        if f.suffix == ".pyc" or "__pycache__" in f.parts:
+            continue
+        h.update(label.encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _cache_file(name: str, key: str) -> Path | None:
+    folder = _cache_dir()
+    return None if folder is None else folder / "datasets" / f"{name}-{key}.pickle"
+
+
+def _read_cached(name: str, key: str) -> Scenario | None:
+    import pickle
+
+    file = _cache_file(name, key)
+    if file is None or not file.is_file():
+        return None
+    try:
+        tables, sources = pickle.loads(file.read_bytes())
+        return Scenario(tables, name, sources)
+    except Exception:  # noqa: BLE001 - a damaged or foreign file: read the dataset instead
+        return None
+
+
+def _write_cached(name: str, key: str, scenario: Scenario) -> None:
+    import os
+    import pickle
+    import tempfile
+
+    file = _cache_file(name, key)
+    if file is None:
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        blob = pickle.dumps((dict(scenario._tables), dict(scenario.sources)), protocol=5)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", dir=file.parent)
+        with os.fdopen(fd, "wb") as out:
+            out.write(blob)
+        os.replace(tmp, file)
+        # the few newest versions stay (several checkouts may share the folder), older go
+        kept = sorted(file.parent.glob(f"{name}-*.pickle"), key=lambda f: f.stat().st_mtime,
+                      reverse=True)
+        for old in kept[_CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+    except Exception:  # noqa: BLE001 - no cache where none can be written; the plan goes on
+        pass
