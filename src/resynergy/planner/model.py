@@ -1,7 +1,8 @@
 """The planning LP/MILP in linopy, vectorised over flat node and arc dimensions.
 
-Every balance is a group-by sum of flows over an incidence array (the PyPSA pattern), merged
-with the node's own terms; no Python object per element. Dimensions: ``year`` (y), ``arc`` (a),
+Every balance is a sum of flows over an incidence array (the PyPSA pattern), merged with the
+node's own terms and assembled from the arcs' integer node codes (:func:`_add_rows`); no Python
+object per element. Dimensions: ``year`` (y), ``arc`` (a),
 ``sup`` (supply nodes s), ``fac`` (facilities f), ``fin`` / ``fout`` (facility input / output
 ports), ``dem`` (demand nodes d), ``term`` (rail terminals), ``lane``.
 
@@ -31,6 +32,8 @@ import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
+from linopy import CSRConstraint
+from linopy.csr import Grid, coo_to_csr
 from numpy.typing import ArrayLike
 
 from resynergy.planner import names as N
@@ -118,18 +121,60 @@ def _pick(var: Any, dim: str, positions: np.ndarray, new: pd.Index) -> Any:
     return var.isel({dim: xr.DataArray(positions, coords=[new])})
 
 
-def _grouped(x: Any, arcs: np.ndarray, node: np.ndarray, dim: str,
-             coef: np.ndarray | None = None) -> Any:
-    """Σ over ``arcs`` of (coef ×) flow, grouped by ``node`` (labels of dimension ``dim``)."""
-    sel = x.isel(arc=arcs)
-    if coef is not None:
-        sel = sel * _da(coef, pd.Index(arcs, name="arc"))
-    return sel.groupby(xr.DataArray(node, coords=[pd.Index(arcs, name="arc")], name=dim)).sum()
+Terms = tuple[np.ndarray, np.ndarray, Any]
+"""Terms of rows over a (year, node) grid: variable labels (years × k), the node of each of the k
+columns, and their coefficients (broadcast to years × k)."""
 
 
-def _with(base: Any, extra: Any) -> Any:
-    """``base`` (full node index) plus ``extra`` (a subset of it, or None)."""
-    return base if extra is None else base.add(extra, join="left")
+def _labels(var: Any) -> np.ndarray:
+    """The labels of a (year, …) variable, as linopy numbers its entries."""
+    return np.asarray(var.labels.values)
+
+
+def _each(var: Any, coef: Any = 1.0) -> Terms:
+    """coef·var[y, n] in row (y, n): a variable over the rows' own node dimension."""
+    labels = _labels(var)
+    return labels, np.arange(labels.shape[1]), coef
+
+
+def _picked(labels: np.ndarray, which: np.ndarray, coef: Any) -> Terms:
+    """coef[n]·var[y, which[n]] in row (y, n), e.g. a port's facility's activity."""
+    return labels[:, which], np.arange(len(which)), coef
+
+
+def _summed(labels: np.ndarray, node: np.ndarray, coef: Any = 1.0) -> Terms:
+    """Σ_{k: node[k] = n} coef[k]·var[y, k] in row (y, n), e.g. the flows on the arcs out of a
+    node; columns with node −1 are in no row."""
+    on = np.flatnonzero(node >= 0)
+    return labels[:, on], node[on], coef if np.ndim(coef) == 0 else np.asarray(coef)[on]
+
+
+def _add_rows(m: linopy.Model, family: list[str], name: str, year: pd.Index, node: pd.Index,
+              terms: list[Terms], sign: str, rhs: ArrayLike, *, year_last: bool = False,
+              node_coords: Mapping[str, np.ndarray] | None = None) -> None:
+    """Rows Σ_terms coef·var (sign) rhs[y, n] over the grid (year, node) — (node, year) when
+    ``year_last``, with ``node_coords`` as further coordinates along ``node`` — added to ``m``
+    as the frozen CSR constraint linopy's group-by sums give in a sparse model: duplicate
+    variables summed, terms in label order, rows labelled in grid order, rows without terms
+    dropped. Assembled from the terms' integer positions with numpy and scipy alone."""
+    ny, nn = len(year), len(node)
+    if any(np.min(lab, initial=0) < 0 for lab, _, _ in terms):
+        raise ValueError(f"{name}: a term refers to a masked variable")
+    y = np.arange(ny, dtype=np.int64)[:, None]
+    rows = np.concatenate([(at[None, :] * ny + y if year_last else y * nn + at[None, :]).ravel()
+                           for _, at, _ in terms])
+    cols = np.concatenate([lab.ravel() for lab, _, _ in terms])
+    vals = np.concatenate([np.broadcast_to(np.asarray(coef, dtype=float), lab.shape).ravel()
+                           for lab, _, coef in terms])
+    csr = coo_to_csr(vals, rows, cols, (ny * nn, m.shape[1]), m)
+    b = np.broadcast_to(np.asarray(rhs, dtype=float), (ny, nn))
+    b = (b.T if year_last else b).ravel().copy()
+    if np.isnan(b).any():
+        raise ValueError(f"{name}: the right-hand side has missing values")
+    dims = {str(node.name): node, "year": year} if year_last else {"year": year,
+                                                                   str(node.name): node}
+    grid = Grid(dims, {k: (str(node.name), np.asarray(c)) for k, c in (node_coords or {}).items()})
+    _add(m, family, CSRConstraint(csr, np.arange(ny * nn), b, sign, grid, m), name=name)
 
 
 def _mask(on: np.ndarray, *coords: pd.Index) -> xr.DataArray:
@@ -236,36 +281,37 @@ def define_balances(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]
         input_balance[y, i]:   Σ_{a into i} flow[y, a] − rate[i]·activity[y, f(i)] = 0
         demand_balance[y, d]:  Σ_{a into d} flow[y, a] + unmet[y, d] + shortage[y, d] = qty[y, d]
         virgin_supply[y, p]:   Σ_{d in pool p} unmet[y, d] ≤ virgin capacity[y, p]  (finite pools)
-    """
-    year, x = v.year, v.x
+
+    The flow sums are assembled from the arcs' integer node codes (:func:`_add_rows`), not by
+    linopy group-bys: the rows are the same, built without pandas and xarray per node."""
+    year, flow = v.year, _labels(v.x)
     sup = _idx("sup", len(d.supply.table))
     fin, fout = _idx("fin", len(d.facility.fin)), _idx("fout", len(d.facility.fout))
-    from_sup = np.flatnonzero(d.arc.from_sup >= 0)
-    from_fout = np.flatnonzero(d.arc.from_fout >= 0)
-    to_fin = np.flatnonzero(d.arc.to_fin >= 0)
-    to_dem = np.flatnonzero(d.arc.to_dem >= 0)
-    out_s = _grouped(x, from_sup, d.arc.from_sup[from_sup], "sup") if len(from_sup) else None
-    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.supply.gen, year, sup),
-         name=N.SUPPLY_BALANCE)
+    act = _labels(v.act)
+    _add_rows(m, rows, N.SUPPLY_BALANCE, year, sup,
+              [_summed(flow, d.arc.from_sup), _each(v.disp), _each(v.draw, -1.0)],
+              linopy.EQUAL, d.supply.gen)
     if len(fout):
-        made = -(_pick(v.act, "fac", d.facility.fout["fac"].to_numpy(), fout)
-                 * _da(d.facility.fout["rate"], fout))
+        fac = d.facility.fout["fac"].to_numpy()
+        made = [_summed(flow, d.arc.from_fout),
+                _picked(act, fac, -d.facility.fout["rate"].to_numpy(dtype=float))]
         if v.market is not None:
-            made = made + v.market
-        out_f = (_grouped(x, from_fout, d.arc.from_fout[from_fout], "fout")
-                 if len(from_fout) else None)
-        _add(m, rows, _with(made, out_f) == 0, name=N.OUTPUT_BALANCE)
+            made.append(_each(v.market))
+        # port rows (port, year) with the port's facility, as linopy's group-bys laid them out
+        _add_rows(m, rows, N.OUTPUT_BALANCE, year, fout, made, linopy.EQUAL, 0.0,
+                  year_last=True, node_coords={"fac": fac})
     if len(fin):
-        used = -(_pick(v.act, "fac", d.facility.fin["fac"].to_numpy(), fin)
-                 * _da(d.facility.fin["rate"], fin))
-        in_f = _grouped(x, to_fin, d.arc.to_fin[to_fin], "fin") if len(to_fin) else None
-        _add(m, rows, _with(used, in_f) == 0, name=N.INPUT_BALANCE)
+        fac = d.facility.fin["fac"].to_numpy()
+        used = [_summed(flow, d.arc.to_fin),
+                _picked(act, fac, -d.facility.fin["rate"].to_numpy(dtype=float))]
+        _add_rows(m, rows, N.INPUT_BALANCE, year, fin, used, linopy.EQUAL, 0.0,
+                  year_last=True, node_coords={"fac": fac})
     if len(d.demand.table):
         dem = _idx("dem", len(d.demand.table))
-        in_d = _grouped(x, to_dem, d.arc.to_dem[to_dem], "dem") if len(to_dem) else None
-        met_outside = 1 * v.unmet if v.shortage is None else v.unmet + v.shortage
-        _add(m, rows, _with(met_outside, in_d) == _da(d.demand.qty, year, dem),
-             name=N.DEMAND_BALANCE)
+        met = [_summed(flow, d.arc.to_dem), _each(v.unmet)]
+        if v.shortage is not None:
+            met.append(_each(v.shortage))
+        _add_rows(m, rows, N.DEMAND_BALANCE, year, dem, met, linopy.EQUAL, d.demand.qty)
         _virgin_supply_limits(m, d, v.unmet, year, rows)
 
 
@@ -348,21 +394,24 @@ def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
         lane_capacity[y, l]:     Σ_{arcs on lane l} flow ≤ lane capacity  (finite capacities only)
     """
     _host_limits(m, d, v.act, rows)
-    a = d.net.arcs
+    a, flow = d.net.arcs, _labels(v.x)
     for name, row, cap, legs in (("terminal", N.TERMINAL_CAPACITY, d.arc.terminal_cap,
                                   ("t_from", "t_to")),
                                  ("lane", N.LANE_CAPACITY, d.arc.lane_cap, ("lane1", "lane2"))):
-        parts = []
-        for col in legs:
-            pos = a[col].to_numpy()
-            on = np.flatnonzero(pos >= 0)
-            on = on[np.isfinite(cap[pos[on]])] if len(on) else on
-            if len(on):
-                parts.append(_grouped(v.x, on, pos[on], name))
-        if parts:
-            expr = parts[0] if len(parts) == 1 else parts[0].add(parts[1], join="outer")
-            labels = expr.indexes[name]
-            _add(m, rows, expr <= _da(cap[labels], labels), name=row)
+        if not len(cap):
+            continue
+        ends = [a[col].to_numpy() for col in legs]
+        finite = np.append(np.isfinite(cap), False)  # position −1: no terminal (lane)
+        ends = [np.where(finite[e], e, -1) for e in ends]
+        passed = np.zeros(len(cap) + 1, dtype=bool)
+        for e in ends:
+            passed[e] = True
+        used = np.flatnonzero(passed[:-1])  # the terminals (lanes) some arc passes, finite ones
+        if len(used):
+            code = np.full(len(cap) + 1, -1)
+            code[used] = np.arange(len(used))
+            _add_rows(m, rows, row, v.year, pd.Index(used, name=name),
+                      [_summed(flow, code[e]) for e in ends], linopy.LESS_EQUAL, cap[used])
 
 
 def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> None:
@@ -370,21 +419,20 @@ def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> No
     h = d.host_limits
     if h is None:
         return
-    hosted = pd.Index(np.arange(len(h.fac)), name="hosted")
-    a = _pick(act, "fac", h.fac, hosted)
+    lines = _labels(act)[:, h.fac]  # activity of each hosted line
     out = h.hosts["output_t"].to_numpy(dtype=float)
     terms = [(N.HOST_SHARE, h.per_t, np.ones(len(h.hosts)))]
     terms += [(N.host_limit(content), h.load[:, e], h.limit[:, e])
               for e, (content, _) in enumerate(HOST_ELEMENTS)]
+    year = pd.Index(d.years, name="year")
     for name, coef, per_host in terms:
-        on = np.flatnonzero((coef > 0) & np.isfinite(per_host[h.group]))
-        if not len(on):
+        on = (coef > 0) & np.isfinite(per_host[h.group])
+        if not on.any():
             continue
-        idx = pd.Index(on, name="hosted")
-        lhs = (a.isel(hosted=on) * _da(coef[on], idx)).groupby(
-            xr.DataArray(h.group[on], coords=[idx], name="host")).sum()
-        labels = lhs.indexes["host"]
-        _add(m, rows, lhs <= _da(per_host[labels] * out[labels], labels), name=name)
+        used = np.unique(h.group[on])  # hosts with a line under this limit
+        code = np.where(on, np.searchsorted(used, h.group), -1)  # few hosts: np.unique is cheap
+        _add_rows(m, rows, name, year, pd.Index(used, name="host"),
+                  [_summed(lines, code, coef)], linopy.LESS_EQUAL, per_host[used] * out[used])
 
 
 def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
