@@ -3,8 +3,10 @@ scipy.sparse floor and the same LP in Pyomo, at ~10^4, 10^5 and 10^6 variables �
 product does with the same synthetic data: the siting MILP, its duals step and the rest of
 ``planner.solve``.
 
-Variants (every (variant, size) runs ``--repeat`` times, each in its own interpreter, one after
-another; min and median are printed with the load average):
+Variants (every (variant, size) runs ``--repeat`` times, each in its own interpreter; the
+variants take turns — floor, linopy, floor, linopy, … — so each round's figures are from the same
+minutes of a shared machine; min and median are printed with the load average, and the
+linopy / floor ratio also per round):
 
 - ``floor`` / ``linopy`` / ``pyomo``: the LP subset both hand-written variants can express (one
   year, no candidates, no expansion; ``lp_variants``). Build = declaring the model + handing it
@@ -188,18 +190,20 @@ def main() -> None:
         print("Pyomo is not installed: the pyomo variant is left out")
     rows = []
     for sites in args.sizes:
-        res: dict[str, list[dict]] = {}
-        for variant in variants:
-            solve = "0" if args.no_solve and variant in ("floor", "linopy", "pyomo") else "1"
-            floor_n = stats([r.get("nvars") for r in res.get("floor", [])])["min"] or 0
-            if variant == "pyomo" and floor_n > args.pyomo_solve_max:
-                solve = "0"
-            recs = repeated(lambda v=variant, s=solve, n=sites: isolated(
-                "build_vs_floor.py", [v, str(n), s, str(args.time_limit)], args.timeout),
-                args.repeat)
-            res[variant] = recs
-            for r in recs:
-                print(f"  {sites} sites {variant}: {r}", flush=True)
+        res: dict[str, list[dict]] = {v: [] for v in variants}
+        # interleaved (floor, linopy, … , floor, linopy, …): the machine is shared, so the
+        # variants of one round see the same load and their ratio is from the same minutes
+        for _ in range(args.repeat):
+            for variant in variants:
+                solve = "0" if args.no_solve and variant in ("floor", "linopy", "pyomo") else "1"
+                floor_n = stats([r.get("nvars") for r in res.get("floor", [])])["min"] or 0
+                if variant == "pyomo" and floor_n > args.pyomo_solve_max:
+                    solve = "0"
+                rec = repeated(lambda v=variant, s=solve, n=sites: isolated(
+                    "build_vs_floor.py", [v, str(n), s, str(args.time_limit)], args.timeout),
+                    1)[0]
+                res[variant].append(rec)
+                print(f"  {sites} sites {variant}: {rec}", flush=True)
 
         def fig(variant: str, key: str, res: dict = res) -> dict:
             return stats([r.get(key) for r in res.get(variant, [])])
@@ -225,6 +229,11 @@ def main() -> None:
         fb, lb = fig("floor", "build"), fig("linopy", "build")
         if fb["n"] and lb["n"]:
             row["linopy_vs_floor"] = f"{lb['min'] / fb['min']:.2f} / {lb['median'] / fb['median']:.2f}"
+            rounds = stats([li_["build"] / fl_["build"] for li_, fl_ in zip(
+                res.get("linopy", []), res.get("floor", []), strict=False)
+                if li_.get("build") and fl_.get("build")])
+            if rounds["n"]:  # the ratio within each interleaved round
+                row["round_ratio"] = f"{rounds['min']:.2f} / {rounds['median']:.2f}"
         pb = fig("pyomo", "build")
         if pb["n"] and lb["n"]:
             row["pyomo_vs_linopy"] = f"{pb['median'] / lb['median']:.1f}"
@@ -244,7 +253,8 @@ def main() -> None:
         ("sites", "sites"), ("nvars", "variables"), ("nnz", "nonzeros"),
         ("same_model", "linopy = floor (vars, rows)"),
         ("floor_build", "floor build s"), ("linopy_build", "linopy build s"),
-        ("linopy_vs_floor", "linopy / floor"), ("floor_mb", "floor MB"),
+        ("linopy_vs_floor", "linopy / floor"), ("round_ratio", "linopy / floor per round"),
+        ("floor_mb", "floor MB"),
         ("linopy_mb", "linopy MB"), ("pyomo_build", "Pyomo build s"),
         ("pyomo_vs_linopy", "Pyomo / linopy"), ("highs", "HiGHS LP s"),
         ("plan_total", "LP plan total s"), ("plan_vs_highs", "LP plan / HiGHS"),

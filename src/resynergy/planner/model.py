@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from linopy import CSRConstraint
+from linopy.constants import TERM_DIM
 from linopy.csr import Grid, coo_to_csr
 from numpy.typing import ArrayLike
 
@@ -557,18 +558,18 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
     Each variable entry gets one coefficient, from :func:`objective_coefficients` (the one
     definition; the in-place re-solves of planner/resolve.py set the same numbers as HiGHS
     column costs)."""
-    terms = []
+    labels, coeffs = [], []
     for name, coef in objective_coefficients(d, weights, elastic=v.elastic).items():
         if name not in m.variables:
             continue
-        var = m.variables[name]
-        labels = var.labels
-        terms.append((var * xr.DataArray(np.broadcast_to(coef, labels.shape), coords=labels.coords,
-                                         dims=labels.dims)).sum())
-    obj = terms[0]
-    for t in terms[1:]:
-        obj = obj + t
-    m.add_objective(obj)
+        lab = _labels(m.variables[name])
+        labels.append(lab.ravel())
+        coeffs.append(np.broadcast_to(np.asarray(coef, dtype=float), lab.shape).ravel())
+    # one sum over every (variable entry, coefficient): linopy's expression from its own data
+    # layout (the term dimension), without an xarray product and sum per variable
+    m.add_objective(linopy.LinearExpression(xr.Dataset(
+        {"vars": (TERM_DIM, np.concatenate(labels)), "coeffs": (TERM_DIM, np.concatenate(coeffs))}),
+        m))
 
 
 def objective_coefficients(d: ModelData, weights: Mapping[str, float], *,
