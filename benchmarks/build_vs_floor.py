@@ -13,6 +13,9 @@ linopy / floor ratio also per round):
   to HiGHS (for linopy also its constraint sanitising, as ``Model.solve`` does). Pyomo is skipped
   when it is not installed. The linopy model must have as many variables and rows as the floor
   (printed), or the ratio compares different models.
+- ``fixed``: the first ``linopy.Model()`` of a fresh interpreter (after the same imports), the
+  fixed cost every build pays once: xarray's first operation asks whether dask is installed and
+  imports ``dask.base`` (the planner already spares it ``dask.array``), and a second one;
 - ``plan``: ``planner.solve`` on that LP (network, build, solve, result tables, diagnosis).
 - ``milp``: ``planner.solve`` as ``resynergy plan`` calls it, on the synthetic scenario as
   ``resynergy data synth`` writes it (a fifth of the facilities candidates, expansions): network,
@@ -77,6 +80,19 @@ def one(variant: str, sites: int, solve: bool, time_limit: float) -> dict:
                    network=tm.get("network"), build=tm.get("build"), duals=tm.get("duals"),
                    results=tm.get("results"), diagnosis=tm.get("diagnosis"), status=plan.status,
                    gap=plan.mip_gap, objective=plan.solver_objective, peak_mb=peak_rss_mb())
+        return rec
+    if variant == "fixed":  # what the first linopy.Model() of a process costs, and why
+        import sys
+
+        import linopy
+
+        t = time.perf_counter()
+        linopy.Model(sparse=True)
+        rec["first_model"] = time.perf_counter() - t
+        rec["dask_imported"] = "dask" in sys.modules
+        t = time.perf_counter()
+        linopy.Model(sparse=True)
+        rec["second_model"] = time.perf_counter() - t
         return rec
     scenario = lp_scenario(sites)
     if variant == "plan":
@@ -159,7 +175,7 @@ def one(variant: str, sites: int, solve: bool, time_limit: float) -> dict:
     return rec
 
 
-VARIANTS = ("floor", "linopy", "pyomo", "plan", "milp")
+VARIANTS = ("floor", "linopy", "fixed", "pyomo", "plan", "milp")
 
 
 def _has_pyomo() -> bool:
@@ -223,6 +239,7 @@ def main() -> None:
                "milp_highs": mm("milp", "highs"), "milp_build": mm("milp", "build"),
                "milp_duals": mm("milp", "duals"), "milp_diag": mm("milp", "diagnosis"),
                "milp_status": res.get("milp", [{}])[-1].get("status"),
+               "first_model": mm("fixed", "first_model"),
                "floor_mb": stats([_net(r) for r in res.get("floor", [])])["median"],
                "linopy_mb": stats([_net(r) for r in res.get("linopy", [])])["median"],
                "load": load_range([r for recs in res.values() for r in recs])}
@@ -261,7 +278,7 @@ def main() -> None:
         ("milp_total", "MILP plan total s"), ("milp_highs", "MILP HiGHS s"),
         ("milp_build", "MILP build s"), ("milp_duals", "duals step s"),
         ("milp_diag", "diagnosis s"), ("milp_vs_highs", "MILP plan / HiGHS"),
-        ("milp_status", "MILP status"), ("same_optimum", "same LP optimum"), ("load", "load avg")]))
+        ("milp_status", "MILP status"), ("first_model", "first linopy.Model() s"), ("same_optimum", "same LP optimum"), ("load", "load avg")]))
 
 
 def _net(r: dict) -> float | None:
