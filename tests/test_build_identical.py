@@ -127,6 +127,95 @@ def summed_objective(m, d, v, weights) -> None:
     m.add_objective(obj)
 
 
+def selected_targets(m, d, v, rows) -> None:
+    """The target rows with linopy selections and sums (82b5aff)."""
+    if d.targets is None:
+        return
+    fac = model._idx("fac", len(d.facility.table))
+    x, cum_exp, open_, build_var, exp = v.x, v.cum_exp, v.open_, v.build, v.exp
+    fixed_build = v.fixed_build
+    for i, t in d.targets.table.iterrows():
+        y = int(t["year"])
+        if t["basis"] == "facility_input":
+            idx = np.flatnonzero(d.targets.arc_mask[i])
+            expr = x.sel(year=y).isel(arc=idx).sum() if len(idx) else None
+            const = 0.0
+        else:
+            w = d.targets.fac_weight[i]
+            yi = d.years.index(y)
+            terms = []
+            if t["basis"] == "facility_capacity":
+                const = float((w * d.facility.cap0 * d.facility.avail[yi]).sum())
+                if cum_exp is not None:
+                    terms.append((cum_exp.sel(year=y) * model._da(w, fac)).sum())
+                if open_ is not None and build_var is not None:
+                    terms.append((open_.sel(year=y) * model._da(w * d.facility.cap_c, fac)).sum())
+                elif open_ is not None:  # builds fixed: their capacity is a constant
+                    const += float((open_.sel(year=y) * model._da(w * d.facility.cap_c, fac)).sum())
+            else:  # capacity_added: cumulative since the base year, up to year y
+                const = float(t["given_t"])
+                upto = d.years[:yi + 1]
+                if exp is not None:
+                    terms.append((exp.sel(year=upto) * model._da(w, fac)).sum())
+                if build_var is not None:
+                    terms.append((build_var.sel(year=upto) * model._da(w * d.facility.cap_c, fac)).sum())
+                elif fixed_build is not None:
+                    const += float((w * d.facility.cap_c * fixed_build[:yi + 1] * v.candidate).sum())
+            expr = terms[0] if terms else None
+            for extra in terms[1:]:
+                expr = expr + extra
+        rhs = float(t["value_t"]) - const
+        soft = t["kind"] == "soft"
+        if soft or v.elastic:
+            s = m.add_variables(lower=0, name=N.target_slack(int(i)))
+            expr = (1 * s if expr is None else expr + t["sense"] * s)
+        if expr is None:
+            continue  # nothing the plan decides counts; reported after the solve
+        name = N.target(int(i))
+        model._add(m, rows, expr >= rhs if t["sense"] > 0 else expr <= rhs, name=name)
+
+
+def selected_policy(m, d, v, rows) -> None:
+    """The policy rows with linopy selections, products and sums (82b5aff)."""
+    x, year = v.x, v.year
+    for i, mask in enumerate(d.corridors.arcs):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        share = float(d.corridors.table["min_rail_share"].iloc[i])
+        expr = (x.isel(arc=idx) * model._da(d.arc.rail[idx] - share, pd.Index(idx, name="arc"))).sum(
+            "arc")
+        if v.elastic:
+            s = m.add_variables(lower=0, coords=[year], name=N.corridor_slack(i))
+            expr = expr + s
+        model._add(m, rows, expr >= 0, name=N.corridor(i))
+    _selected_nev_shares(m, d, v, rows)
+    if np.isfinite(d.co2_cap_kg):
+        lhs = model._emitted(d, v)
+        if v.elastic:
+            s = m.add_variables(lower=0, coords=[year], name=N.CO2_SLACK)
+            lhs = lhs - s
+        model._add(m, rows, lhs <= d.co2_cap_kg, name=N.CO2_CAP)
+
+
+def _selected_nev_shares(m, d, v, rows) -> None:
+    """The corridor_nev rows as they were (82b5aff)."""
+    if "min_nev_share" not in d.corridors.table or not len(d.arc.road_km):
+        return
+    shares = pd.to_numeric(d.corridors.table["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
+    for i, mask in enumerate(d.corridors.arcs):
+        idx = np.flatnonzero(mask & (d.arc.road_km > 0))
+        if shares[i] <= 0 or not len(idx):
+            continue
+        coef = d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])
+        expr = (v.x.isel(arc=idx) * model._da(coef, pd.Index(idx, name="arc"))).sum("arc")
+        if v.elastic:
+            s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))
+            expr = expr + s
+            # per t·km, not per t: ~1000 km of relaxation weigh like one tonne of the others
+        model._add(m, rows, expr >= 0, name=N.corridor_nev(i))
+
+
 # --- the scenarios -------------------------------------------------------------------------
 
 
@@ -138,7 +227,20 @@ def _lanes_and_terminals():
     return s.with_tables(lanes=lanes)
 
 
+def _corridor_shares():
+    """A corridor with a rail share and a new-energy road share to keep (both rows)."""
+    corridor = {"id": "K", "from_region": "130800", "to_region": "130800",
+                "material": "tailings", "min_rail_share": 0.2, "min_nev_share": 0.4}
+    s = rail_case(corridors=[corridor])
+    nev = {"id": "nev", "name_zh": "新能源", "name_en": "NEV", "cost_per_tkm": 0.6,
+           "cost_fixed": 10.0, "co2_per_tkm": 0.0, "circuity": 1.0, "rail": False,
+           "new_energy": True, "source": "test", "confidence": "U"}
+    return s.with_tables(modes=pd.concat([s.table("modes"), pd.DataFrame([nev])],
+                                         ignore_index=True))
+
+
 SCENARIOS = {
+    "corridors": lambda: prepare(_corridor_shares()),
     "synthetic": lambda: prepare(synth.scenario(60, seed=1, years=(2021, 2022))),
     "lanes": lambda: prepare(_lanes_and_terminals()),
     "lane_only": lambda: prepare(transport_case(lanes=[{
@@ -160,6 +262,8 @@ def _built(monkeypatch, data, reference: bool, **kw):
             mp.setattr(model, "define_balances", grouped_balances)
             mp.setattr(model, "define_shared_capacities", grouped_shared_capacities)
             mp.setattr(model, "define_objective", summed_objective)
+            mp.setattr(model, "define_targets", selected_targets)
+            mp.setattr(model, "define_policy", selected_policy)
         return model.build(data, PlanOptions().blend(), **kw)
 
 
@@ -193,7 +297,7 @@ def _assert_same_model(new, ref) -> None:
 
 CASES = [("builtin", {}), ("synthetic", {}), ("synthetic", {"elastic": True}),
          ("synthetic", {"linking": "bigm"}), ("synthetic", "fixed"), ("lanes", {}),
-         ("lane_only", {})]
+         ("lane_only", {}), ("corridors", {}), ("corridors", {"elastic": True})]
 
 
 @pytest.mark.parametrize(("scenario", "kw"), CASES,
@@ -220,6 +324,10 @@ def test_the_scenarios_exercise_every_rewritten_row(datasets):
         rows |= set(model.build(d, PlanOptions().blend()).model.constraints)
     assert {N.SUPPLY_BALANCE, N.OUTPUT_BALANCE, N.INPUT_BALANCE, N.DEMAND_BALANCE,
             N.TERMINAL_CAPACITY, N.LANE_CAPACITY, N.HOST_SHARE} <= rows
+    assert any(r.startswith("corridor_nev") for r in rows) and any(
+        r.startswith("corridor_") and not r.startswith("corridor_nev") for r in rows)
+    assert any(d.targets is not None and (d.targets.table["basis"] == "facility_input").any()
+               for d in datasets.values())
     assert any(d.facility.buildable.any() for d in datasets.values())
     assert any(d.virgin is not None and d.virgin.member.any() for d in datasets.values())
 

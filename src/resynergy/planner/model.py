@@ -443,14 +443,13 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
         corridor_nev_<i>[y]: Σ_{road arcs a in i} flow[y, a]·road_km[a]·(nev[a] − min_nev_share_i) ≥ 0
         co2_cap[y]:          Σ_a co2[a]·flow[y, a] + Σ_f co2_proc[f]·activity[y, f] ≤ co2 cap (kg)
     """
-    x, year = v.x, v.year
+    year, flow = v.year, _labels(v.x)
     for i, mask in enumerate(d.corridors.arcs):
         idx = np.flatnonzero(mask)
         if not len(idx):
             continue
         share = float(d.corridors.table["min_rail_share"].iloc[i])
-        expr = (x.isel(arc=idx) * _da(d.arc.rail[idx] - share, pd.Index(idx, name="arc"))).sum(
-            "arc")
+        expr = _terms(m, flow[:, idx], d.arc.rail[idx] - share, year)
         if v.elastic:
             s = m.add_variables(lower=0, coords=[year], name=N.corridor_slack(i))
             expr = expr + s
@@ -491,13 +490,13 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
     if d.targets is None:
         return
     fac = _idx("fac", len(d.facility.table))
-    x, cum_exp, open_, build_var, exp = v.x, v.cum_exp, v.open_, v.build, v.exp
-    fixed_build = v.fixed_build
+    cum_exp, open_, build_var, exp = v.cum_exp, v.open_, v.build, v.exp
+    fixed_build, flow = v.fixed_build, _labels(v.x)
     for i, t in d.targets.table.iterrows():
         y = int(t["year"])
         if t["basis"] == "facility_input":
             idx = np.flatnonzero(d.targets.arc_mask[i])
-            expr = x.sel(year=y).isel(arc=idx).sum() if len(idx) else None
+            expr = _terms(m, flow[d.years.index(y), idx], 1.0, y) if len(idx) else None
             const = 0.0
         else:
             w = d.targets.fac_weight[i]
@@ -532,6 +531,18 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
             continue  # nothing the plan decides counts; reported after the solve
         name = N.target(int(i))  # type: ignore[call-overload]
         _add(m, rows, expr >= rhs if t["sense"] > 0 else expr <= rhs, name=name)
+
+
+def _terms(m: linopy.Model, labels: np.ndarray, coeffs: Any, year: pd.Index | int) -> Any:
+    """Σ_k coeffs·var over the last axis of ``labels`` — per year when ``labels`` is (years × k),
+    else for the one ``year`` (kept as a scalar coordinate, as ``.sel(year=…)`` keeps it): the
+    expression linopy's ``(var.isel(…) * coef).sum(…)`` gives, one term per entry, built from
+    linopy's own data layout (variable labels and coefficients along its term dimension)
+    rather than by selecting from and multiplying (year, arc) arrays."""
+    dims = ("year", TERM_DIM) if labels.ndim == 2 else (TERM_DIM,)
+    coeffs = np.broadcast_to(np.asarray(coeffs, dtype=float), labels.shape)
+    return linopy.LinearExpression(xr.Dataset(
+        {"vars": (dims, labels), "coeffs": (dims, coeffs)}, coords={"year": year}), m)
 
 
 def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
@@ -704,7 +715,7 @@ def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list
         if shares[i] <= 0 or not len(idx):
             continue
         coef = d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])
-        expr = (v.x.isel(arc=idx) * _da(coef, pd.Index(idx, name="arc"))).sum("arc")
+        expr = _terms(m, _labels(v.x)[:, idx], coef, v.year)
         if v.elastic:
             s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))
             expr = expr + s
