@@ -216,6 +216,40 @@ def _selected_nev_shares(m, d, v, rows) -> None:
         model._add(m, rows, expr >= 0, name=N.corridor_nev(i))
 
 
+def summed_min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows) -> bool:
+    """The min_load rows as linopy expression arithmetic (82b5aff)."""
+    ml = d.facility.min_load
+    if not len(ml) or not (ml > 0).any():
+        return False
+    yy, nf = len(year), len(fac)
+    new = None
+    candidate = np.asarray(d.facility.buildable.any(axis=0), dtype=bool)
+    if open_ is not None and candidate.any():
+        new = open_ * model._da(ml * d.facility.cap_c, fac)
+    if cum_exp is not None:
+        grown = cum_exp * model._da(ml, fac)
+        new = grown if new is None else new + grown
+    if new is None:
+        return False
+    binaries = False
+    grown = (~candidate) & (d.facility.headroom > 0) & (ml > 0) & (d.facility.cap0 > 0)
+    if cum_exp is not None and grown.any():
+        existing = d.facility.cap0[None, :] * d.facility.avail
+        on: Any
+        if fixed_expanded is None:
+            on = m.add_variables(lower=0, upper=model._da(np.broadcast_to(grown, (yy, nf)).astype(float),
+                                                    year, fac), integer=True, name=N.EXPANDED)
+            binaries = True
+        else:
+            on = model._da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
+        model._add(m, rows, cum_exp - on * model._da(np.where(grown, d.facility.headroom, 0.0), fac) <= 0,
+             name=N.EXPANSION_SWITCH, mask=model._mask(grown, year, fac))
+        new = new + on * model._da(np.where(grown[None, :], existing, 0.0), year, fac)
+    which = (candidate | (d.facility.headroom > 0)) & (ml > 0)
+    model._add(m, rows, act - new >= 0, name=N.MIN_LOAD, mask=model._mask(which, year, fac))
+    return binaries
+
+
 # --- the scenarios -------------------------------------------------------------------------
 
 
@@ -264,6 +298,7 @@ def _built(monkeypatch, data, reference: bool, **kw):
             mp.setattr(model, "define_objective", summed_objective)
             mp.setattr(model, "define_targets", selected_targets)
             mp.setattr(model, "define_policy", selected_policy)
+            mp.setattr(model, "_min_load", summed_min_load)
         return model.build(data, PlanOptions().blend(), **kw)
 
 
@@ -323,7 +358,8 @@ def test_the_scenarios_exercise_every_rewritten_row(datasets):
     for d in datasets.values():
         rows |= set(model.build(d, PlanOptions().blend()).model.constraints)
     assert {N.SUPPLY_BALANCE, N.OUTPUT_BALANCE, N.INPUT_BALANCE, N.DEMAND_BALANCE,
-            N.TERMINAL_CAPACITY, N.LANE_CAPACITY, N.HOST_SHARE} <= rows
+            N.TERMINAL_CAPACITY, N.LANE_CAPACITY, N.HOST_SHARE, N.MIN_LOAD,
+            N.EXPANSION_SWITCH} <= rows
     assert any(r.startswith("corridor_nev") for r in rows) and any(
         r.startswith("corridor_") and not r.startswith("corridor_nev") for r in rows)
     assert any(d.targets is not None and (d.targets.table["basis"] == "facility_input").any()

@@ -677,15 +677,28 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
     if not len(ml) or not (ml > 0).any():
         return False
     yy, nf = len(year), len(fac)
-    new = None
     candidate = np.asarray(d.facility.buildable.any(axis=0), dtype=bool)
-    if open_ is not None and candidate.any():
-        new = open_ * _da(ml * d.facility.cap_c, fac)
-    if cum_exp is not None:
-        grown = cum_exp * _da(ml, fac)
-        new = grown if new is None else new + grown
-    if new is None:
+    built = open_ is not None and candidate.any()
+    if not built and cum_exp is None:
         return False
+    # activity − min_load·(cap_c·open + cum_exp) − existing·expanded ≥ 0, as (year, fac, term)
+    # arrays of variable labels and coefficients: open and cum_exp are sums over the years up to
+    # y, one term per earlier year (label −1, no term, for the years after y)
+    labels, coeffs = [_labels(act)], [np.ones((yy, nf))]
+    const = np.zeros((yy, nf))
+    cum_terms: list[tuple[np.ndarray, np.ndarray]] = []
+    if built and isinstance(open_, xr.DataArray):  # builds fixed: a constant capacity
+        const = np.asarray(open_.values) * (ml * d.facility.cap_c)
+    elif built:
+        cum_terms.append((_labels(m.variables[N.BUILD]), ml * d.facility.cap_c))
+    if cum_exp is not None:
+        cum_terms.append((_labels(m.variables[N.EXPANSION]), ml))
+    for var_labels, coef in cum_terms:
+        for lag in range(yy):
+            lab = np.full((yy, nf), -1, dtype=var_labels.dtype)
+            lab[lag:] = var_labels[:yy - lag]
+            labels.append(lab)
+            coeffs.append(np.broadcast_to(-coef, (yy, nf)))
     binaries = False
     grown = (~candidate) & (d.facility.headroom > 0) & (ml > 0) & (d.facility.cap0 > 0)
     if cum_exp is not None and grown.any():
@@ -699,9 +712,18 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
             on = _da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
         _add(m, rows, cum_exp - on * _da(np.where(grown, d.facility.headroom, 0.0), fac) <= 0,
              name=N.EXPANSION_SWITCH, mask=_mask(grown, year, fac))
-        new = new + on * _da(np.where(grown[None, :], existing, 0.0), year, fac)
+        per_on = np.where(grown[None, :], existing, 0.0)
+        if binaries:
+            labels.append(_labels(on))
+            coeffs.append(-per_on)
+        else:
+            const = const + np.asarray(on.values) * per_on
     which = (candidate | (d.facility.headroom > 0)) & (ml > 0)
-    _add(m, rows, act - new >= 0, name=N.MIN_LOAD, mask=_mask(which, year, fac))
+    dims = ("year", "fac", TERM_DIM)
+    lhs = linopy.LinearExpression(xr.Dataset(
+        {"vars": (dims, np.stack(labels, axis=-1)), "coeffs": (dims, np.stack(coeffs, axis=-1)),
+         "const": (("year", "fac"), -const)}, coords={"year": year, "fac": fac}), m)
+    _add(m, rows, lhs >= 0, name=N.MIN_LOAD, mask=_mask(which, year, fac))
     return binaries
 
 
