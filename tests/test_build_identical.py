@@ -250,6 +250,53 @@ def summed_min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows) 
     return binaries
 
 
+def summed_capacity_and_siting(m, d, v, rows, *, linking, fixed_expanded) -> bool:
+    """Capacity, expansion limit, big-M and candidate-link rows as linopy arithmetic (82b5aff)."""
+    year, act, open_, cum_exp = v.year, v.act, v.open_, v.cum_exp
+    F, yy = len(d.facility.table), len(year)
+    fac = model._idx("fac", F)
+    candidate, build_var = v.candidate, v.build
+    cap_rhs = d.facility.cap0[None, :] * d.facility.avail
+    lhs = 1 * act
+    if cum_exp is not None:
+        lhs = lhs - cum_exp
+    if open_ is not None:
+        if linking == "bigm" and build_var is not None:
+            cap_rhs = cap_rhs + d.facility.cap_c[None, :] * d.facility.buildable
+            big_m = float(d.supply.gen.sum(axis=1).max() + d.supply.draw_max.sum(axis=1).max()
+                          + 1.0)
+            model._add(m, rows, act - big_m * open_ <= 0, name=N.OPEN_BIGM,
+                 mask=model._mask(candidate, year, fac))
+        else:
+            lhs = lhs - open_ * model._da(d.facility.cap_c, fac)
+    model._add(m, rows, lhs <= model._da(cap_rhs, year, fac), name=N.CAPACITY)
+    can_expand = d.facility.headroom > 0
+    if cum_exp is not None:
+        head = cum_exp
+        if open_ is not None:
+            head = head - open_ * model._da(np.where(candidate, d.facility.headroom, 0.0), fac)
+        model._add(m, rows, head <= model._da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
+             name=N.EXPANSION_LIMIT, mask=model._mask(can_expand, year, fac))
+    if open_ is not None and linking == "disaggregated" and build_var is not None:
+        into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
+        if len(into):
+            f_of = d.arc.fac_in[into]
+            rate = d.facility.fin["rate"].to_numpy()[d.arc.to_fin[into]]
+            most = rate * (d.facility.cap_c + d.facility.headroom)[f_of]
+            bound = np.broadcast_to(most, (yy, len(into))).copy()
+            lane = d.net.arcs["lane1"].to_numpy()[into]
+            if len(d.arc.lane_cap):
+                bound = np.minimum(bound, np.where(lane >= 0, d.arc.lane_cap[np.maximum(lane, 0)],
+                                                   np.inf))
+            src = d.arc.from_sup[into]
+            sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
+            bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
+            ai = pd.Index(into, name="arc")
+            model._add(m, rows, v.x.isel(arc=into) - model._pick(open_, "fac", f_of, ai)
+                 * model._da(bound, year, ai) <= 0, name=N.CANDIDATE_LINK)
+    return summed_min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows)
+
+
 # --- the scenarios -------------------------------------------------------------------------
 
 
@@ -298,7 +345,7 @@ def _built(monkeypatch, data, reference: bool, **kw):
             mp.setattr(model, "define_objective", summed_objective)
             mp.setattr(model, "define_targets", selected_targets)
             mp.setattr(model, "define_policy", selected_policy)
-            mp.setattr(model, "_min_load", summed_min_load)
+            mp.setattr(model, "define_capacity_and_siting", summed_capacity_and_siting)
         return model.build(data, PlanOptions().blend(), **kw)
 
 

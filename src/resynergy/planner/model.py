@@ -341,9 +341,13 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
     fac = _idx("fac", F)
     candidate, build_var = v.candidate, v.build
     cap_rhs = d.facility.cap0[None, :] * d.facility.avail
-    lhs = 1 * act
-    if cum_exp is not None:
-        lhs = lhs - cum_exp
+    exp_labels = _labels(m.variables[N.EXPANSION]) if cum_exp is not None else None
+    build_labels = _labels(build_var) if build_var is not None else None
+    fixed_open = np.asarray(open_.values) if isinstance(open_, xr.DataArray) else None
+    lhs = [(_labels(act), np.ones((yy, F)))]
+    const = np.zeros((yy, F))
+    if exp_labels is not None:
+        lhs += _upto(exp_labels, np.full((yy, F), -1.0))
     if open_ is not None:
         if linking == "bigm" and build_var is not None:
             cap_rhs = cap_rhs + d.facility.cap_c[None, :] * d.facility.buildable
@@ -351,17 +355,25 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
                           + 1.0)
             _add(m, rows, act - big_m * open_ <= 0, name=N.OPEN_BIGM,
                  mask=_mask(candidate, year, fac))
-        else:
-            lhs = lhs - open_ * _da(d.facility.cap_c, fac)
-    _add(m, rows, lhs <= _da(cap_rhs, year, fac), name=N.CAPACITY)
+        elif build_labels is not None:
+            lhs += _upto(build_labels, np.broadcast_to(-d.facility.cap_c, (yy, F)))
+        else:  # builds fixed: their capacity is a constant
+            const = const - fixed_open * d.facility.cap_c
+    _add(m, rows, _grid_sum(m, [year, fac], lhs, const) <= _da(cap_rhs, year, fac),
+         name=N.CAPACITY)
     can_expand = d.facility.headroom > 0
-    if cum_exp is not None:
-        head = cum_exp
-        if open_ is not None:
-            head = head - open_ * _da(np.where(candidate, d.facility.headroom, 0.0), fac)
-        _add(m, rows, head <= _da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
+    if exp_labels is not None:
+        head = _upto(exp_labels, np.ones((yy, F)))
+        const = np.zeros((yy, F))
+        per_open = np.where(candidate, d.facility.headroom, 0.0)
+        if build_labels is not None:
+            head += _upto(build_labels, np.broadcast_to(-per_open, (yy, F)))
+        elif fixed_open is not None:
+            const = const - fixed_open * per_open
+        _add(m, rows, _grid_sum(m, [year, fac], head, const)
+             <= _da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
              name=N.EXPANSION_LIMIT, mask=_mask(can_expand, year, fac))
-    if open_ is not None and linking == "disaggregated" and build_var is not None:
+    if open_ is not None and linking == "disaggregated" and build_labels is not None:
         into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
         if len(into):
             f_of = d.arc.fac_in[into]
@@ -375,9 +387,12 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
             src = d.arc.from_sup[into]
             sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
             bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
+            # rows (arc, year), the arc's facility a coordinate, as linopy's selection gave them
+            link = [(_labels(v.x)[:, into], np.ones((yy, len(into))))]
+            link += _upto(build_labels[:, f_of], -bound)
             ai = pd.Index(into, name="arc")
-            _add(m, rows, v.x.isel(arc=into) - _pick(open_, "fac", f_of, ai)
-                 * _da(bound, year, ai) <= 0, name=N.CANDIDATE_LINK)
+            _add(m, rows, _grid_sum(m, [year, ai], link, year_last=True,
+                                    node_coords={"fac": f_of}) <= 0, name=N.CANDIDATE_LINK)
     return _min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows)
 
 
@@ -545,6 +560,41 @@ def _terms(m: linopy.Model, labels: np.ndarray, coeffs: Any, year: pd.Index | in
         {"vars": (dims, labels), "coeffs": (dims, coeffs)}, coords={"year": year}), m)
 
 
+def _upto(labels: np.ndarray, coeffs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Σ_{y' ≤ y} coeffs[y]·var[y', n] (a cumulative sum such as open or cum_exp, with the row
+    year's coefficient) as one (labels, coefficients) pair per lag y − y'; label −1 where y' < 0."""
+    yy = labels.shape[0]
+    out = []
+    for lag in range(yy):
+        lab = np.full(labels.shape, -1, dtype=labels.dtype)
+        lab[lag:] = labels[:yy - lag]
+        out.append((lab, np.broadcast_to(coeffs, labels.shape)))
+    return out
+
+
+def _grid_sum(m: linopy.Model, coords: list[pd.Index], terms: list[tuple[np.ndarray, Any]],
+              const: np.ndarray | None = None, *, year_last: bool = False,
+              node_coords: Mapping[str, np.ndarray] | None = None) -> Any:
+    """Σ_terms coeffs·var + const over the grid (year, node) — (node, year) when ``year_last``,
+    ``node_coords`` further coordinates along node — each term a (year × node) array of variable
+    labels (−1: no term) and its coefficients: the expression linopy's arithmetic on (year, node)
+    variables gives, built from linopy's own data layout (labels and coefficients along its term
+    dimension)."""
+    year, node = coords
+    labels = np.stack([lab for lab, _ in terms], axis=-1)
+    coeffs = np.stack([np.broadcast_to(np.asarray(c, dtype=float), lab.shape) for lab, c in terms],
+                      axis=-1)
+    const = np.zeros(labels.shape[:2]) if const is None else const
+    dims: tuple[str, ...] = ("year", str(node.name))
+    if year_last:
+        labels, coeffs, const = labels.transpose(1, 0, 2), coeffs.transpose(1, 0, 2), const.T
+        dims = dims[::-1]
+    extra = {k: (str(node.name), np.asarray(c)) for k, c in (node_coords or {}).items()}
+    return linopy.LinearExpression(xr.Dataset(
+        {"vars": ((*dims, TERM_DIM), labels), "coeffs": ((*dims, TERM_DIM), coeffs),
+         "const": (dims, const)}, coords={"year": year, str(node.name): node, **extra}), m)
+
+
 def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
                      weights: dict[str, float]) -> None:
     """The objective, a blend of cost, CO2 and utilization (sums over y and the nodes):
@@ -681,24 +731,16 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
     built = open_ is not None and candidate.any()
     if not built and cum_exp is None:
         return False
-    # activity − min_load·(cap_c·open + cum_exp) − existing·expanded ≥ 0, as (year, fac, term)
-    # arrays of variable labels and coefficients: open and cum_exp are sums over the years up to
-    # y, one term per earlier year (label −1, no term, for the years after y)
-    labels, coeffs = [_labels(act)], [np.ones((yy, nf))]
+    # activity − min_load·(cap_c·open + cum_exp) − existing·expanded ≥ 0
+    lhs = [(_labels(act), np.ones((yy, nf)))]
     const = np.zeros((yy, nf))
-    cum_terms: list[tuple[np.ndarray, np.ndarray]] = []
     if built and isinstance(open_, xr.DataArray):  # builds fixed: a constant capacity
         const = np.asarray(open_.values) * (ml * d.facility.cap_c)
     elif built:
-        cum_terms.append((_labels(m.variables[N.BUILD]), ml * d.facility.cap_c))
+        lhs += _upto(_labels(m.variables[N.BUILD]),
+                     np.broadcast_to(-(ml * d.facility.cap_c), (yy, nf)))
     if cum_exp is not None:
-        cum_terms.append((_labels(m.variables[N.EXPANSION]), ml))
-    for var_labels, coef in cum_terms:
-        for lag in range(yy):
-            lab = np.full((yy, nf), -1, dtype=var_labels.dtype)
-            lab[lag:] = var_labels[:yy - lag]
-            labels.append(lab)
-            coeffs.append(np.broadcast_to(-coef, (yy, nf)))
+        lhs += _upto(_labels(m.variables[N.EXPANSION]), np.broadcast_to(-ml, (yy, nf)))
     binaries = False
     grown = (~candidate) & (d.facility.headroom > 0) & (ml > 0) & (d.facility.cap0 > 0)
     if cum_exp is not None and grown.any():
@@ -714,16 +756,12 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
              name=N.EXPANSION_SWITCH, mask=_mask(grown, year, fac))
         per_on = np.where(grown[None, :], existing, 0.0)
         if binaries:
-            labels.append(_labels(on))
-            coeffs.append(-per_on)
+            lhs.append((_labels(on), -per_on))
         else:
             const = const + np.asarray(on.values) * per_on
     which = (candidate | (d.facility.headroom > 0)) & (ml > 0)
-    dims = ("year", "fac", TERM_DIM)
-    lhs = linopy.LinearExpression(xr.Dataset(
-        {"vars": (dims, np.stack(labels, axis=-1)), "coeffs": (dims, np.stack(coeffs, axis=-1)),
-         "const": (("year", "fac"), -const)}, coords={"year": year, "fac": fac}), m)
-    _add(m, rows, lhs >= 0, name=N.MIN_LOAD, mask=_mask(which, year, fac))
+    _add(m, rows, _grid_sum(m, [year, fac], lhs, -const) >= 0, name=N.MIN_LOAD,
+         mask=_mask(which, year, fac))
     return binaries
 
 
