@@ -377,7 +377,7 @@ def _assert_same_model(new, ref) -> None:
     assert a.objective.sense == b.objective.sense
 
 
-CASES = [("builtin", {}), ("synthetic", {}), ("synthetic", {"elastic": True}),
+CASES = [("builtin", {}), ("builtin", "fixed"), ("builtin", {"elastic": True}), ("synthetic", {}), ("synthetic", {"elastic": True}),
          ("synthetic", {"linking": "bigm"}), ("synthetic", "fixed"), ("lanes", {}),
          ("lane_only", {}), ("corridors", {}), ("corridors", {"elastic": True})]
 
@@ -409,8 +409,9 @@ def test_the_scenarios_exercise_every_rewritten_row(datasets):
             N.EXPANSION_SWITCH} <= rows
     assert any(r.startswith("corridor_nev") for r in rows) and any(
         r.startswith("corridor_") and not r.startswith("corridor_nev") for r in rows)
-    assert any(d.targets is not None and (d.targets.table["basis"] == "facility_input").any()
-               for d in datasets.values())
+    bases = {b for d in datasets.values() if d.targets is not None
+             for b in d.targets.table["basis"]}
+    assert bases >= {"facility_input", "facility_capacity", "capacity_added"}
     assert any(d.facility.buildable.any() for d in datasets.values())
     assert any(d.virgin is not None and d.virgin.member.any() for d in datasets.values())
 

@@ -505,8 +505,10 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
     if d.targets is None:
         return
     fac = _idx("fac", len(d.facility.table))
-    cum_exp, open_, build_var, exp = v.cum_exp, v.open_, v.build, v.exp
+    open_, build_var = v.open_, v.build
     fixed_build, flow = v.fixed_build, _labels(v.x)
+    exp_labels = _labels(v.exp) if v.exp is not None else None
+    build_labels = _labels(build_var) if build_var is not None else None
     for i, t in d.targets.table.iterrows():
         y = int(t["year"])
         if t["basis"] == "facility_input":
@@ -516,27 +518,26 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
         else:
             w = d.targets.fac_weight[i]
             yi = d.years.index(y)
-            terms = []
+            # Σ_f over the years up to y (open and cum_exp, or what was added since the base year)
+            labels, coeffs = [], []
+            if exp_labels is not None:
+                labels.append(exp_labels[:yi + 1])
+                coeffs.append(np.broadcast_to(w, exp_labels[:yi + 1].shape))
+            if build_labels is not None:
+                labels.append(build_labels[:yi + 1])
+                coeffs.append(np.broadcast_to(w * d.facility.cap_c, build_labels[:yi + 1].shape))
             if t["basis"] == "facility_capacity":
                 const = float((w * d.facility.cap0 * d.facility.avail[yi]).sum())
-                if cum_exp is not None:
-                    terms.append((cum_exp.sel(year=y) * _da(w, fac)).sum())
-                if open_ is not None and build_var is not None:
-                    terms.append((open_.sel(year=y) * _da(w * d.facility.cap_c, fac)).sum())
-                elif open_ is not None:  # builds fixed: their capacity is a constant
+                if open_ is not None and build_var is None:  # builds fixed: a constant
                     const += float((open_.sel(year=y) * _da(w * d.facility.cap_c, fac)).sum())
+                at: int | None = y  # as .sel(year=y) leaves it: the year a scalar coordinate
             else:  # capacity_added: cumulative since the base year, up to year y
                 const = float(t["given_t"])
-                upto = d.years[:yi + 1]
-                if exp is not None:
-                    terms.append((exp.sel(year=upto) * _da(w, fac)).sum())
-                if build_var is not None:
-                    terms.append((build_var.sel(year=upto) * _da(w * d.facility.cap_c, fac)).sum())
-                elif fixed_build is not None:
+                if build_var is None and fixed_build is not None:
                     const += float((w * d.facility.cap_c * fixed_build[:yi + 1] * v.candidate).sum())
-            expr = terms[0] if terms else None
-            for extra in terms[1:]:
-                expr = expr + extra
+                at = None
+            expr = (_terms(m, np.concatenate([lab.ravel() for lab in labels]),
+                           np.concatenate([c.ravel() for c in coeffs]), at) if labels else None)
         rhs = float(t["value_t"]) - const
         soft = t["kind"] == "soft"
         if soft or v.elastic:
@@ -548,16 +549,18 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
         _add(m, rows, expr >= rhs if t["sense"] > 0 else expr <= rhs, name=name)
 
 
-def _terms(m: linopy.Model, labels: np.ndarray, coeffs: Any, year: pd.Index | int) -> Any:
+def _terms(m: linopy.Model, labels: np.ndarray, coeffs: Any, year: pd.Index | int | None) -> Any:
     """Σ_k coeffs·var over the last axis of ``labels`` — per year when ``labels`` is (years × k),
-    else for the one ``year`` (kept as a scalar coordinate, as ``.sel(year=…)`` keeps it): the
+    else for the one ``year`` (kept as a scalar coordinate, as ``.sel(year=…)`` keeps it; None:
+    no coordinate, as a sum over several years leaves it): the
     expression linopy's ``(var.isel(…) * coef).sum(…)`` gives, one term per entry, built from
     linopy's own data layout (variable labels and coefficients along its term dimension)
     rather than by selecting from and multiplying (year, arc) arrays."""
     dims = ("year", TERM_DIM) if labels.ndim == 2 else (TERM_DIM,)
     coeffs = np.broadcast_to(np.asarray(coeffs, dtype=float), labels.shape)
     return linopy.LinearExpression(xr.Dataset(
-        {"vars": (dims, labels), "coeffs": (dims, coeffs)}, coords={"year": year}), m)
+        {"vars": (dims, labels), "coeffs": (dims, coeffs)},
+        coords={} if year is None else {"year": year}), m)
 
 
 def _upto(labels: np.ndarray, coeffs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
