@@ -32,6 +32,10 @@ from support.cases import rail_case, transport_case
 # --- the reference: the group-by formulation as it was at 82b5aff --------------------------
 
 
+def _pick(var: Any, dim: str, positions: np.ndarray, new: pd.Index) -> Any:
+    return var.isel({dim: xr.DataArray(positions, coords=[new])})
+
+
 def _grouped(x: Any, arcs: np.ndarray, node: np.ndarray, dim: str) -> Any:
     sel = x.isel(arc=arcs)
     return sel.groupby(xr.DataArray(node, coords=[pd.Index(arcs, name="arc")], name=dim)).sum()
@@ -42,7 +46,7 @@ def _with(base: Any, extra: Any) -> Any:
 
 
 def grouped_balances(m, d, v, rows) -> None:
-    _idx, _da, _pick, _add = model._idx, model._da, model._pick, model._add
+    _idx, _da, _add = model._idx, model._da, model._add
     year, x = v.year, v.x
     sup = _idx("sup", len(d.supply.table))
     fin, fout = _idx("fin", len(d.facility.fin)), _idx("fout", len(d.facility.fout))
@@ -76,7 +80,7 @@ def grouped_balances(m, d, v, rows) -> None:
 
 
 def grouped_shared_capacities(m, d, v, rows) -> None:
-    _da, _pick, _add = model._da, model._pick, model._add
+    _da, _add = model._da, model._add
     h = d.host_limits
     if h is not None:
         hosted = pd.Index(np.arange(len(h.fac)), name="hosted")
@@ -292,7 +296,7 @@ def summed_capacity_and_siting(m, d, v, rows, *, linking, fixed_expanded) -> boo
             sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
             bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
             ai = pd.Index(into, name="arc")
-            model._add(m, rows, v.x.isel(arc=into) - model._pick(open_, "fac", f_of, ai)
+            model._add(m, rows, v.x.isel(arc=into) - _pick(open_, "fac", f_of, ai)
                  * model._da(bound, year, ai) <= 0, name=N.CANDIDATE_LINK)
     return summed_min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows)
 

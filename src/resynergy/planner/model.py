@@ -117,11 +117,6 @@ def _da(values: ArrayLike, *coords: pd.Index) -> xr.DataArray:
     return xr.DataArray(np.asarray(values, dtype=float), coords=list(coords))
 
 
-def _pick(var: Any, dim: str, positions: np.ndarray, new: pd.Index) -> Any:
-    """``var`` re-indexed along ``dim`` by ``positions``, as a new dimension ``new``."""
-    return var.isel({dim: xr.DataArray(positions, coords=[new])})
-
-
 Terms = tuple[np.ndarray, np.ndarray, Any]
 """Terms of rows over a (year, node) grid: variable labels (years × k), the node of each of the k
 columns, and their coefficients (broadcast to years × k)."""
