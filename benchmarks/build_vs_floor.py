@@ -3,14 +3,19 @@ scipy.sparse floor and the same LP in Pyomo, at ~10^4, 10^5 and 10^6 variables �
 product does with the same synthetic data: the siting MILP, its duals step and the rest of
 ``planner.solve``.
 
-Variants (every (variant, size) runs ``--repeat`` times, each in its own interpreter, one after
-another; min and median are printed with the load average):
+Variants (every (variant, size) runs ``--repeat`` times, each in its own interpreter; the
+variants take turns — floor, linopy, floor, linopy, … — so each round's figures are from the same
+minutes of a shared machine; min and median are printed with the load average, and the
+linopy / floor ratio also per round):
 
 - ``floor`` / ``linopy`` / ``pyomo``: the LP subset both hand-written variants can express (one
   year, no candidates, no expansion; ``lp_variants``). Build = declaring the model + handing it
   to HiGHS (for linopy also its constraint sanitising, as ``Model.solve`` does). Pyomo is skipped
   when it is not installed. The linopy model must have as many variables and rows as the floor
   (printed), or the ratio compares different models.
+- ``fixed``: the first ``linopy.Model()`` of a fresh interpreter (after the same imports), the
+  fixed cost every build pays once: xarray's first operation asks whether dask is installed and
+  imports ``dask.base`` (the planner already spares it ``dask.array``), and a second one;
 - ``plan``: ``planner.solve`` on that LP (network, build, solve, result tables, diagnosis).
 - ``milp``: ``planner.solve`` as ``resynergy plan`` calls it, on the synthetic scenario as
   ``resynergy data synth`` writes it (a fifth of the facilities candidates, expansions): network,
@@ -75,6 +80,19 @@ def one(variant: str, sites: int, solve: bool, time_limit: float) -> dict:
                    network=tm.get("network"), build=tm.get("build"), duals=tm.get("duals"),
                    results=tm.get("results"), diagnosis=tm.get("diagnosis"), status=plan.status,
                    gap=plan.mip_gap, objective=plan.solver_objective, peak_mb=peak_rss_mb())
+        return rec
+    if variant == "fixed":  # what the first linopy.Model() of a process costs, and why
+        import sys
+
+        import linopy
+
+        t = time.perf_counter()
+        linopy.Model(sparse=True)
+        rec["first_model"] = time.perf_counter() - t
+        rec["dask_imported"] = "dask" in sys.modules
+        t = time.perf_counter()
+        linopy.Model(sparse=True)
+        rec["second_model"] = time.perf_counter() - t
         return rec
     scenario = lp_scenario(sites)
     if variant == "plan":
@@ -157,7 +175,7 @@ def one(variant: str, sites: int, solve: bool, time_limit: float) -> dict:
     return rec
 
 
-VARIANTS = ("floor", "linopy", "pyomo", "plan", "milp")
+VARIANTS = ("floor", "linopy", "fixed", "pyomo", "plan", "milp")
 
 
 def _has_pyomo() -> bool:
@@ -188,18 +206,20 @@ def main() -> None:
         print("Pyomo is not installed: the pyomo variant is left out")
     rows = []
     for sites in args.sizes:
-        res: dict[str, list[dict]] = {}
-        for variant in variants:
-            solve = "0" if args.no_solve and variant in ("floor", "linopy", "pyomo") else "1"
-            floor_n = stats([r.get("nvars") for r in res.get("floor", [])])["min"] or 0
-            if variant == "pyomo" and floor_n > args.pyomo_solve_max:
-                solve = "0"
-            recs = repeated(lambda v=variant, s=solve, n=sites: isolated(
-                "build_vs_floor.py", [v, str(n), s, str(args.time_limit)], args.timeout),
-                args.repeat)
-            res[variant] = recs
-            for r in recs:
-                print(f"  {sites} sites {variant}: {r}", flush=True)
+        res: dict[str, list[dict]] = {v: [] for v in variants}
+        # interleaved (floor, linopy, … , floor, linopy, …): the machine is shared, so the
+        # variants of one round see the same load and their ratio is from the same minutes
+        for _ in range(args.repeat):
+            for variant in variants:
+                solve = "0" if args.no_solve and variant in ("floor", "linopy", "pyomo") else "1"
+                floor_n = stats([r.get("nvars") for r in res.get("floor", [])])["min"] or 0
+                if variant == "pyomo" and floor_n > args.pyomo_solve_max:
+                    solve = "0"
+                rec = repeated(lambda v=variant, s=solve, n=sites: isolated(
+                    "build_vs_floor.py", [v, str(n), s, str(args.time_limit)], args.timeout),
+                    1)[0]
+                res[variant].append(rec)
+                print(f"  {sites} sites {variant}: {rec}", flush=True)
 
         def fig(variant: str, key: str, res: dict = res) -> dict:
             return stats([r.get(key) for r in res.get(variant, [])])
@@ -219,12 +239,18 @@ def main() -> None:
                "milp_highs": mm("milp", "highs"), "milp_build": mm("milp", "build"),
                "milp_duals": mm("milp", "duals"), "milp_diag": mm("milp", "diagnosis"),
                "milp_status": res.get("milp", [{}])[-1].get("status"),
+               "first_model": mm("fixed", "first_model"),
                "floor_mb": stats([_net(r) for r in res.get("floor", [])])["median"],
                "linopy_mb": stats([_net(r) for r in res.get("linopy", [])])["median"],
                "load": load_range([r for recs in res.values() for r in recs])}
         fb, lb = fig("floor", "build"), fig("linopy", "build")
         if fb["n"] and lb["n"]:
             row["linopy_vs_floor"] = f"{lb['min'] / fb['min']:.2f} / {lb['median'] / fb['median']:.2f}"
+            rounds = stats([li_["build"] / fl_["build"] for li_, fl_ in zip(
+                res.get("linopy", []), res.get("floor", []), strict=False)
+                if li_.get("build") and fl_.get("build")])
+            if rounds["n"]:  # the ratio within each interleaved round
+                row["round_ratio"] = f"{rounds['min']:.2f} / {rounds['median']:.2f}"
         pb = fig("pyomo", "build")
         if pb["n"] and lb["n"]:
             row["pyomo_vs_linopy"] = f"{pb['median'] / lb['median']:.1f}"
@@ -244,14 +270,15 @@ def main() -> None:
         ("sites", "sites"), ("nvars", "variables"), ("nnz", "nonzeros"),
         ("same_model", "linopy = floor (vars, rows)"),
         ("floor_build", "floor build s"), ("linopy_build", "linopy build s"),
-        ("linopy_vs_floor", "linopy / floor"), ("floor_mb", "floor MB"),
+        ("linopy_vs_floor", "linopy / floor"), ("round_ratio", "linopy / floor per round"),
+        ("floor_mb", "floor MB"),
         ("linopy_mb", "linopy MB"), ("pyomo_build", "Pyomo build s"),
         ("pyomo_vs_linopy", "Pyomo / linopy"), ("highs", "HiGHS LP s"),
         ("plan_total", "LP plan total s"), ("plan_vs_highs", "LP plan / HiGHS"),
         ("milp_total", "MILP plan total s"), ("milp_highs", "MILP HiGHS s"),
         ("milp_build", "MILP build s"), ("milp_duals", "duals step s"),
         ("milp_diag", "diagnosis s"), ("milp_vs_highs", "MILP plan / HiGHS"),
-        ("milp_status", "MILP status"), ("same_optimum", "same LP optimum"), ("load", "load avg")]))
+        ("milp_status", "MILP status"), ("first_model", "first linopy.Model() s"), ("same_optimum", "same LP optimum"), ("load", "load avg")]))
 
 
 def _net(r: dict) -> float | None:

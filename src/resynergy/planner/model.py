@@ -1,7 +1,8 @@
 """The planning LP/MILP in linopy, vectorised over flat node and arc dimensions.
 
-Every balance is a group-by sum of flows over an incidence array (the PyPSA pattern), merged
-with the node's own terms; no Python object per element. Dimensions: ``year`` (y), ``arc`` (a),
+Every balance is a sum of flows over an incidence array (the PyPSA pattern), merged with the
+node's own terms and assembled from the arcs' integer node codes (:func:`_add_rows`); no Python
+object per element. Dimensions: ``year`` (y), ``arc`` (a),
 ``sup`` (supply nodes s), ``fac`` (facilities f), ``fin`` / ``fout`` (facility input / output
 ports), ``dem`` (demand nodes d), ``term`` (rail terminals), ``lane``.
 
@@ -31,6 +32,9 @@ import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
+from linopy import CSRConstraint
+from linopy.constants import TERM_DIM
+from linopy.csr import Grid, coo_to_csr
 from numpy.typing import ArrayLike
 
 from resynergy.planner import names as N
@@ -113,23 +117,60 @@ def _da(values: ArrayLike, *coords: pd.Index) -> xr.DataArray:
     return xr.DataArray(np.asarray(values, dtype=float), coords=list(coords))
 
 
-def _pick(var: Any, dim: str, positions: np.ndarray, new: pd.Index) -> Any:
-    """``var`` re-indexed along ``dim`` by ``positions``, as a new dimension ``new``."""
-    return var.isel({dim: xr.DataArray(positions, coords=[new])})
+Terms = tuple[np.ndarray, np.ndarray, Any]
+"""Terms of rows over a (year, node) grid: variable labels (years × k), the node of each of the k
+columns, and their coefficients (broadcast to years × k)."""
 
 
-def _grouped(x: Any, arcs: np.ndarray, node: np.ndarray, dim: str,
-             coef: np.ndarray | None = None) -> Any:
-    """Σ over ``arcs`` of (coef ×) flow, grouped by ``node`` (labels of dimension ``dim``)."""
-    sel = x.isel(arc=arcs)
-    if coef is not None:
-        sel = sel * _da(coef, pd.Index(arcs, name="arc"))
-    return sel.groupby(xr.DataArray(node, coords=[pd.Index(arcs, name="arc")], name=dim)).sum()
+def _labels(var: Any) -> np.ndarray:
+    """The labels of a (year, …) variable, as linopy numbers its entries."""
+    return np.asarray(var.labels.values)
 
 
-def _with(base: Any, extra: Any) -> Any:
-    """``base`` (full node index) plus ``extra`` (a subset of it, or None)."""
-    return base if extra is None else base.add(extra, join="left")
+def _each(var: Any, coef: Any = 1.0) -> Terms:
+    """coef·var[y, n] in row (y, n): a variable over the rows' own node dimension."""
+    labels = _labels(var)
+    return labels, np.arange(labels.shape[1]), coef
+
+
+def _picked(labels: np.ndarray, which: np.ndarray, coef: Any) -> Terms:
+    """coef[n]·var[y, which[n]] in row (y, n), e.g. a port's facility's activity."""
+    return labels[:, which], np.arange(len(which)), coef
+
+
+def _summed(labels: np.ndarray, node: np.ndarray, coef: Any = 1.0) -> Terms:
+    """Σ_{k: node[k] = n} coef[k]·var[y, k] in row (y, n), e.g. the flows on the arcs out of a
+    node; columns with node −1 are in no row."""
+    on = np.flatnonzero(node >= 0)
+    return labels[:, on], node[on], coef if np.ndim(coef) == 0 else np.asarray(coef)[on]
+
+
+def _add_rows(m: linopy.Model, family: list[str], name: str, year: pd.Index, node: pd.Index,
+              terms: list[Terms], sign: str, rhs: ArrayLike, *, year_last: bool = False,
+              node_coords: Mapping[str, np.ndarray] | None = None) -> None:
+    """Rows Σ_terms coef·var (sign) rhs[y, n] over the grid (year, node) — (node, year) when
+    ``year_last``, with ``node_coords`` as further coordinates along ``node`` — added to ``m``
+    as the frozen CSR constraint linopy's group-by sums give in a sparse model: duplicate
+    variables summed, terms in label order, rows labelled in grid order, rows without terms
+    dropped. Assembled from the terms' integer positions with numpy and scipy alone."""
+    ny, nn = len(year), len(node)
+    if any(np.min(lab, initial=0) < 0 for lab, _, _ in terms):
+        raise ValueError(f"{name}: a term refers to a masked variable")
+    y = np.arange(ny, dtype=np.int64)[:, None]
+    rows = np.concatenate([(at[None, :] * ny + y if year_last else y * nn + at[None, :]).ravel()
+                           for _, at, _ in terms])
+    cols = np.concatenate([lab.ravel() for lab, _, _ in terms])
+    vals = np.concatenate([np.broadcast_to(np.asarray(coef, dtype=float), lab.shape).ravel()
+                           for lab, _, coef in terms])
+    csr = coo_to_csr(vals, rows, cols, (ny * nn, m.shape[1]), m)
+    b = np.broadcast_to(np.asarray(rhs, dtype=float), (ny, nn))
+    b = (b.T if year_last else b).ravel().copy()
+    if np.isnan(b).any():
+        raise ValueError(f"{name}: the right-hand side has missing values")
+    dims = {str(node.name): node, "year": year} if year_last else {"year": year,
+                                                                   str(node.name): node}
+    grid = Grid(dims, {k: (str(node.name), np.asarray(c)) for k, c in (node_coords or {}).items()})
+    _add(m, family, CSRConstraint(csr, np.arange(ny * nn), b, sign, grid, m), name=name)
 
 
 def _mask(on: np.ndarray, *coords: pd.Index) -> xr.DataArray:
@@ -236,36 +277,37 @@ def define_balances(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]
         input_balance[y, i]:   Σ_{a into i} flow[y, a] − rate[i]·activity[y, f(i)] = 0
         demand_balance[y, d]:  Σ_{a into d} flow[y, a] + unmet[y, d] + shortage[y, d] = qty[y, d]
         virgin_supply[y, p]:   Σ_{d in pool p} unmet[y, d] ≤ virgin capacity[y, p]  (finite pools)
-    """
-    year, x = v.year, v.x
+
+    The flow sums are assembled from the arcs' integer node codes (:func:`_add_rows`), not by
+    linopy group-bys: the rows are the same, built without pandas and xarray per node."""
+    year, flow = v.year, _labels(v.x)
     sup = _idx("sup", len(d.supply.table))
     fin, fout = _idx("fin", len(d.facility.fin)), _idx("fout", len(d.facility.fout))
-    from_sup = np.flatnonzero(d.arc.from_sup >= 0)
-    from_fout = np.flatnonzero(d.arc.from_fout >= 0)
-    to_fin = np.flatnonzero(d.arc.to_fin >= 0)
-    to_dem = np.flatnonzero(d.arc.to_dem >= 0)
-    out_s = _grouped(x, from_sup, d.arc.from_sup[from_sup], "sup") if len(from_sup) else None
-    _add(m, rows, _with(v.disp - v.draw, out_s) == _da(d.supply.gen, year, sup),
-         name=N.SUPPLY_BALANCE)
+    act = _labels(v.act)
+    _add_rows(m, rows, N.SUPPLY_BALANCE, year, sup,
+              [_summed(flow, d.arc.from_sup), _each(v.disp), _each(v.draw, -1.0)],
+              linopy.EQUAL, d.supply.gen)
     if len(fout):
-        made = -(_pick(v.act, "fac", d.facility.fout["fac"].to_numpy(), fout)
-                 * _da(d.facility.fout["rate"], fout))
+        fac = d.facility.fout["fac"].to_numpy()
+        made = [_summed(flow, d.arc.from_fout),
+                _picked(act, fac, -d.facility.fout["rate"].to_numpy(dtype=float))]
         if v.market is not None:
-            made = made + v.market
-        out_f = (_grouped(x, from_fout, d.arc.from_fout[from_fout], "fout")
-                 if len(from_fout) else None)
-        _add(m, rows, _with(made, out_f) == 0, name=N.OUTPUT_BALANCE)
+            made.append(_each(v.market))
+        # port rows (port, year) with the port's facility, as linopy's group-bys laid them out
+        _add_rows(m, rows, N.OUTPUT_BALANCE, year, fout, made, linopy.EQUAL, 0.0,
+                  year_last=True, node_coords={"fac": fac})
     if len(fin):
-        used = -(_pick(v.act, "fac", d.facility.fin["fac"].to_numpy(), fin)
-                 * _da(d.facility.fin["rate"], fin))
-        in_f = _grouped(x, to_fin, d.arc.to_fin[to_fin], "fin") if len(to_fin) else None
-        _add(m, rows, _with(used, in_f) == 0, name=N.INPUT_BALANCE)
+        fac = d.facility.fin["fac"].to_numpy()
+        used = [_summed(flow, d.arc.to_fin),
+                _picked(act, fac, -d.facility.fin["rate"].to_numpy(dtype=float))]
+        _add_rows(m, rows, N.INPUT_BALANCE, year, fin, used, linopy.EQUAL, 0.0,
+                  year_last=True, node_coords={"fac": fac})
     if len(d.demand.table):
         dem = _idx("dem", len(d.demand.table))
-        in_d = _grouped(x, to_dem, d.arc.to_dem[to_dem], "dem") if len(to_dem) else None
-        met_outside = 1 * v.unmet if v.shortage is None else v.unmet + v.shortage
-        _add(m, rows, _with(met_outside, in_d) == _da(d.demand.qty, year, dem),
-             name=N.DEMAND_BALANCE)
+        met = [_summed(flow, d.arc.to_dem), _each(v.unmet)]
+        if v.shortage is not None:
+            met.append(_each(v.shortage))
+        _add_rows(m, rows, N.DEMAND_BALANCE, year, dem, met, linopy.EQUAL, d.demand.qty)
         _virgin_supply_limits(m, d, v.unmet, year, rows)
 
 
@@ -294,9 +336,13 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
     fac = _idx("fac", F)
     candidate, build_var = v.candidate, v.build
     cap_rhs = d.facility.cap0[None, :] * d.facility.avail
-    lhs = 1 * act
-    if cum_exp is not None:
-        lhs = lhs - cum_exp
+    exp_labels = _labels(m.variables[N.EXPANSION]) if cum_exp is not None else None
+    build_labels = _labels(build_var) if build_var is not None else None
+    fixed_open = np.asarray(open_.values) if isinstance(open_, xr.DataArray) else None
+    lhs = [(_labels(act), np.ones((yy, F)))]
+    const = np.zeros((yy, F))
+    if exp_labels is not None:
+        lhs += _upto(exp_labels, np.full((yy, F), -1.0))
     if open_ is not None:
         if linking == "bigm" and build_var is not None:
             cap_rhs = cap_rhs + d.facility.cap_c[None, :] * d.facility.buildable
@@ -304,17 +350,25 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
                           + 1.0)
             _add(m, rows, act - big_m * open_ <= 0, name=N.OPEN_BIGM,
                  mask=_mask(candidate, year, fac))
-        else:
-            lhs = lhs - open_ * _da(d.facility.cap_c, fac)
-    _add(m, rows, lhs <= _da(cap_rhs, year, fac), name=N.CAPACITY)
+        elif build_labels is not None:
+            lhs += _upto(build_labels, np.broadcast_to(-d.facility.cap_c, (yy, F)))
+        else:  # builds fixed: their capacity is a constant
+            const = const - fixed_open * d.facility.cap_c
+    _add(m, rows, _grid_sum(m, [year, fac], lhs, const) <= _da(cap_rhs, year, fac),
+         name=N.CAPACITY)
     can_expand = d.facility.headroom > 0
-    if cum_exp is not None:
-        head = cum_exp
-        if open_ is not None:
-            head = head - open_ * _da(np.where(candidate, d.facility.headroom, 0.0), fac)
-        _add(m, rows, head <= _da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
+    if exp_labels is not None:
+        head = _upto(exp_labels, np.ones((yy, F)))
+        const = np.zeros((yy, F))
+        per_open = np.where(candidate, d.facility.headroom, 0.0)
+        if build_labels is not None:
+            head += _upto(build_labels, np.broadcast_to(-per_open, (yy, F)))
+        elif fixed_open is not None:
+            const = const - fixed_open * per_open
+        _add(m, rows, _grid_sum(m, [year, fac], head, const)
+             <= _da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
              name=N.EXPANSION_LIMIT, mask=_mask(can_expand, year, fac))
-    if open_ is not None and linking == "disaggregated" and build_var is not None:
+    if open_ is not None and linking == "disaggregated" and build_labels is not None:
         into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
         if len(into):
             f_of = d.arc.fac_in[into]
@@ -328,9 +382,12 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
             src = d.arc.from_sup[into]
             sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
             bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
+            # rows (arc, year), the arc's facility a coordinate, as linopy's selection gave them
+            link = [(_labels(v.x)[:, into], np.ones((yy, len(into))))]
+            link += _upto(build_labels[:, f_of], -bound)
             ai = pd.Index(into, name="arc")
-            _add(m, rows, v.x.isel(arc=into) - _pick(open_, "fac", f_of, ai)
-                 * _da(bound, year, ai) <= 0, name=N.CANDIDATE_LINK)
+            _add(m, rows, _grid_sum(m, [year, ai], link, year_last=True,
+                                    node_coords={"fac": f_of}) <= 0, name=N.CANDIDATE_LINK)
     return _min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows)
 
 
@@ -348,21 +405,24 @@ def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
         lane_capacity[y, l]:     Σ_{arcs on lane l} flow ≤ lane capacity  (finite capacities only)
     """
     _host_limits(m, d, v.act, rows)
-    a = d.net.arcs
+    a, flow = d.net.arcs, _labels(v.x)
     for name, row, cap, legs in (("terminal", N.TERMINAL_CAPACITY, d.arc.terminal_cap,
                                   ("t_from", "t_to")),
                                  ("lane", N.LANE_CAPACITY, d.arc.lane_cap, ("lane1", "lane2"))):
-        parts = []
-        for col in legs:
-            pos = a[col].to_numpy()
-            on = np.flatnonzero(pos >= 0)
-            on = on[np.isfinite(cap[pos[on]])] if len(on) else on
-            if len(on):
-                parts.append(_grouped(v.x, on, pos[on], name))
-        if parts:
-            expr = parts[0] if len(parts) == 1 else parts[0].add(parts[1], join="outer")
-            labels = expr.indexes[name]
-            _add(m, rows, expr <= _da(cap[labels], labels), name=row)
+        if not len(cap):
+            continue
+        ends = [a[col].to_numpy() for col in legs]
+        finite = np.append(np.isfinite(cap), False)  # position −1: no terminal (lane)
+        ends = [np.where(finite[e], e, -1) for e in ends]
+        passed = np.zeros(len(cap) + 1, dtype=bool)
+        for e in ends:
+            passed[e] = True
+        used = np.flatnonzero(passed[:-1])  # the terminals (lanes) some arc passes, finite ones
+        if len(used):
+            code = np.full(len(cap) + 1, -1)
+            code[used] = np.arange(len(used))
+            _add_rows(m, rows, row, v.year, pd.Index(used, name=name),
+                      [_summed(flow, code[e]) for e in ends], linopy.LESS_EQUAL, cap[used])
 
 
 def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> None:
@@ -370,21 +430,20 @@ def _host_limits(m: linopy.Model, d: ModelData, act: Any, rows: list[str]) -> No
     h = d.host_limits
     if h is None:
         return
-    hosted = pd.Index(np.arange(len(h.fac)), name="hosted")
-    a = _pick(act, "fac", h.fac, hosted)
+    lines = _labels(act)[:, h.fac]  # activity of each hosted line
     out = h.hosts["output_t"].to_numpy(dtype=float)
     terms = [(N.HOST_SHARE, h.per_t, np.ones(len(h.hosts)))]
     terms += [(N.host_limit(content), h.load[:, e], h.limit[:, e])
               for e, (content, _) in enumerate(HOST_ELEMENTS)]
+    year = pd.Index(d.years, name="year")
     for name, coef, per_host in terms:
-        on = np.flatnonzero((coef > 0) & np.isfinite(per_host[h.group]))
-        if not len(on):
+        on = (coef > 0) & np.isfinite(per_host[h.group])
+        if not on.any():
             continue
-        idx = pd.Index(on, name="hosted")
-        lhs = (a.isel(hosted=on) * _da(coef[on], idx)).groupby(
-            xr.DataArray(h.group[on], coords=[idx], name="host")).sum()
-        labels = lhs.indexes["host"]
-        _add(m, rows, lhs <= _da(per_host[labels] * out[labels], labels), name=name)
+        used = np.unique(h.group[on])  # hosts with a line under this limit
+        code = np.where(on, np.searchsorted(used, h.group), -1)  # few hosts: np.unique is cheap
+        _add_rows(m, rows, name, year, pd.Index(used, name="host"),
+                  [_summed(lines, code, coef)], linopy.LESS_EQUAL, per_host[used] * out[used])
 
 
 def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
@@ -394,14 +453,13 @@ def define_policy(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) 
         corridor_nev_<i>[y]: Σ_{road arcs a in i} flow[y, a]·road_km[a]·(nev[a] − min_nev_share_i) ≥ 0
         co2_cap[y]:          Σ_a co2[a]·flow[y, a] + Σ_f co2_proc[f]·activity[y, f] ≤ co2 cap (kg)
     """
-    x, year = v.x, v.year
+    year, flow = v.year, _labels(v.x)
     for i, mask in enumerate(d.corridors.arcs):
         idx = np.flatnonzero(mask)
         if not len(idx):
             continue
         share = float(d.corridors.table["min_rail_share"].iloc[i])
-        expr = (x.isel(arc=idx) * _da(d.arc.rail[idx] - share, pd.Index(idx, name="arc"))).sum(
-            "arc")
+        expr = _terms(m, flow[:, idx], d.arc.rail[idx] - share, year)
         if v.elastic:
             s = m.add_variables(lower=0, coords=[year], name=N.corridor_slack(i))
             expr = expr + s
@@ -442,38 +500,39 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
     if d.targets is None:
         return
     fac = _idx("fac", len(d.facility.table))
-    x, cum_exp, open_, build_var, exp = v.x, v.cum_exp, v.open_, v.build, v.exp
-    fixed_build = v.fixed_build
+    open_, build_var = v.open_, v.build
+    fixed_build, flow = v.fixed_build, _labels(v.x)
+    exp_labels = _labels(v.exp) if v.exp is not None else None
+    build_labels = _labels(build_var) if build_var is not None else None
     for i, t in d.targets.table.iterrows():
         y = int(t["year"])
         if t["basis"] == "facility_input":
             idx = np.flatnonzero(d.targets.arc_mask[i])
-            expr = x.sel(year=y).isel(arc=idx).sum() if len(idx) else None
+            expr = _terms(m, flow[d.years.index(y), idx], 1.0, y) if len(idx) else None
             const = 0.0
         else:
             w = d.targets.fac_weight[i]
             yi = d.years.index(y)
-            terms = []
+            # Σ_f over the years up to y (open and cum_exp, or what was added since the base year)
+            labels, coeffs = [], []
+            if exp_labels is not None:
+                labels.append(exp_labels[:yi + 1])
+                coeffs.append(np.broadcast_to(w, exp_labels[:yi + 1].shape))
+            if build_labels is not None:
+                labels.append(build_labels[:yi + 1])
+                coeffs.append(np.broadcast_to(w * d.facility.cap_c, build_labels[:yi + 1].shape))
             if t["basis"] == "facility_capacity":
                 const = float((w * d.facility.cap0 * d.facility.avail[yi]).sum())
-                if cum_exp is not None:
-                    terms.append((cum_exp.sel(year=y) * _da(w, fac)).sum())
-                if open_ is not None and build_var is not None:
-                    terms.append((open_.sel(year=y) * _da(w * d.facility.cap_c, fac)).sum())
-                elif open_ is not None:  # builds fixed: their capacity is a constant
+                if open_ is not None and build_var is None:  # builds fixed: a constant
                     const += float((open_.sel(year=y) * _da(w * d.facility.cap_c, fac)).sum())
+                at: int | None = y  # as .sel(year=y) leaves it: the year a scalar coordinate
             else:  # capacity_added: cumulative since the base year, up to year y
                 const = float(t["given_t"])
-                upto = d.years[:yi + 1]
-                if exp is not None:
-                    terms.append((exp.sel(year=upto) * _da(w, fac)).sum())
-                if build_var is not None:
-                    terms.append((build_var.sel(year=upto) * _da(w * d.facility.cap_c, fac)).sum())
-                elif fixed_build is not None:
+                if build_var is None and fixed_build is not None:
                     const += float((w * d.facility.cap_c * fixed_build[:yi + 1] * v.candidate).sum())
-            expr = terms[0] if terms else None
-            for extra in terms[1:]:
-                expr = expr + extra
+                at = None
+            expr = (_terms(m, np.concatenate([lab.ravel() for lab in labels]),
+                           np.concatenate([c.ravel() for c in coeffs]), at) if labels else None)
         rhs = float(t["value_t"]) - const
         soft = t["kind"] == "soft"
         if soft or v.elastic:
@@ -483,6 +542,55 @@ def define_targets(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str])
             continue  # nothing the plan decides counts; reported after the solve
         name = N.target(int(i))  # type: ignore[call-overload]
         _add(m, rows, expr >= rhs if t["sense"] > 0 else expr <= rhs, name=name)
+
+
+def _terms(m: linopy.Model, labels: np.ndarray, coeffs: Any, year: pd.Index | int | None) -> Any:
+    """Σ_k coeffs·var over the last axis of ``labels`` — per year when ``labels`` is (years × k),
+    else for the one ``year`` (kept as a scalar coordinate, as ``.sel(year=…)`` keeps it; None:
+    no coordinate, as a sum over several years leaves it): the
+    expression linopy's ``(var.isel(…) * coef).sum(…)`` gives, one term per entry, built from
+    linopy's own data layout (variable labels and coefficients along its term dimension)
+    rather than by selecting from and multiplying (year, arc) arrays."""
+    dims = ("year", TERM_DIM) if labels.ndim == 2 else (TERM_DIM,)
+    coeffs = np.broadcast_to(np.asarray(coeffs, dtype=float), labels.shape)
+    return linopy.LinearExpression(xr.Dataset(
+        {"vars": (dims, labels), "coeffs": (dims, coeffs)},
+        coords={} if year is None else {"year": year}), m)
+
+
+def _upto(labels: np.ndarray, coeffs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Σ_{y' ≤ y} coeffs[y]·var[y', n] (a cumulative sum such as open or cum_exp, with the row
+    year's coefficient) as one (labels, coefficients) pair per lag y − y'; label −1 where y' < 0."""
+    yy = labels.shape[0]
+    out = []
+    for lag in range(yy):
+        lab = np.full(labels.shape, -1, dtype=labels.dtype)
+        lab[lag:] = labels[:yy - lag]
+        out.append((lab, np.broadcast_to(coeffs, labels.shape)))
+    return out
+
+
+def _grid_sum(m: linopy.Model, coords: list[pd.Index], terms: list[tuple[np.ndarray, Any]],
+              const: np.ndarray | None = None, *, year_last: bool = False,
+              node_coords: Mapping[str, np.ndarray] | None = None) -> Any:
+    """Σ_terms coeffs·var + const over the grid (year, node) — (node, year) when ``year_last``,
+    ``node_coords`` further coordinates along node — each term a (year × node) array of variable
+    labels (−1: no term) and its coefficients: the expression linopy's arithmetic on (year, node)
+    variables gives, built from linopy's own data layout (labels and coefficients along its term
+    dimension)."""
+    year, node = coords
+    labels = np.stack([lab for lab, _ in terms], axis=-1)
+    coeffs = np.stack([np.broadcast_to(np.asarray(c, dtype=float), lab.shape) for lab, c in terms],
+                      axis=-1)
+    const = np.zeros(labels.shape[:2]) if const is None else const
+    dims: tuple[str, ...] = ("year", str(node.name))
+    if year_last:
+        labels, coeffs, const = labels.transpose(1, 0, 2), coeffs.transpose(1, 0, 2), const.T
+        dims = dims[::-1]
+    extra = {k: (str(node.name), np.asarray(c)) for k, c in (node_coords or {}).items()}
+    return linopy.LinearExpression(xr.Dataset(
+        {"vars": ((*dims, TERM_DIM), labels), "coeffs": ((*dims, TERM_DIM), coeffs),
+         "const": (dims, const)}, coords={"year": year, str(node.name): node, **extra}), m)
 
 
 def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
@@ -509,18 +617,18 @@ def define_objective(m: linopy.Model, d: ModelData, v: Decisions,
     Each variable entry gets one coefficient, from :func:`objective_coefficients` (the one
     definition; the in-place re-solves of planner/resolve.py set the same numbers as HiGHS
     column costs)."""
-    terms = []
+    labels, coeffs = [], []
     for name, coef in objective_coefficients(d, weights, elastic=v.elastic).items():
         if name not in m.variables:
             continue
-        var = m.variables[name]
-        labels = var.labels
-        terms.append((var * xr.DataArray(np.broadcast_to(coef, labels.shape), coords=labels.coords,
-                                         dims=labels.dims)).sum())
-    obj = terms[0]
-    for t in terms[1:]:
-        obj = obj + t
-    m.add_objective(obj)
+        lab = _labels(m.variables[name])
+        labels.append(lab.ravel())
+        coeffs.append(np.broadcast_to(np.asarray(coef, dtype=float), lab.shape).ravel())
+    # one sum over every (variable entry, coefficient): linopy's expression from its own data
+    # layout (the term dimension), without an xarray product and sum per variable
+    m.add_objective(linopy.LinearExpression(xr.Dataset(
+        {"vars": (TERM_DIM, np.concatenate(labels)), "coeffs": (TERM_DIM, np.concatenate(coeffs))}),
+        m))
 
 
 def objective_coefficients(d: ModelData, weights: Mapping[str, float], *,
@@ -617,15 +725,20 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
     if not len(ml) or not (ml > 0).any():
         return False
     yy, nf = len(year), len(fac)
-    new = None
     candidate = np.asarray(d.facility.buildable.any(axis=0), dtype=bool)
-    if open_ is not None and candidate.any():
-        new = open_ * _da(ml * d.facility.cap_c, fac)
-    if cum_exp is not None:
-        grown = cum_exp * _da(ml, fac)
-        new = grown if new is None else new + grown
-    if new is None:
+    built = open_ is not None and candidate.any()
+    if not built and cum_exp is None:
         return False
+    # activity − min_load·(cap_c·open + cum_exp) − existing·expanded ≥ 0
+    lhs = [(_labels(act), np.ones((yy, nf)))]
+    const = np.zeros((yy, nf))
+    if built and isinstance(open_, xr.DataArray):  # builds fixed: a constant capacity
+        const = np.asarray(open_.values) * (ml * d.facility.cap_c)
+    elif built:
+        lhs += _upto(_labels(m.variables[N.BUILD]),
+                     np.broadcast_to(-(ml * d.facility.cap_c), (yy, nf)))
+    if cum_exp is not None:
+        lhs += _upto(_labels(m.variables[N.EXPANSION]), np.broadcast_to(-ml, (yy, nf)))
     binaries = False
     grown = (~candidate) & (d.facility.headroom > 0) & (ml > 0) & (d.facility.cap0 > 0)
     if cum_exp is not None and grown.any():
@@ -639,9 +752,14 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
             on = _da(np.asarray(fixed_expanded, dtype=float) * grown, year, fac)
         _add(m, rows, cum_exp - on * _da(np.where(grown, d.facility.headroom, 0.0), fac) <= 0,
              name=N.EXPANSION_SWITCH, mask=_mask(grown, year, fac))
-        new = new + on * _da(np.where(grown[None, :], existing, 0.0), year, fac)
+        per_on = np.where(grown[None, :], existing, 0.0)
+        if binaries:
+            lhs.append((_labels(on), -per_on))
+        else:
+            const = const + np.asarray(on.values) * per_on
     which = (candidate | (d.facility.headroom > 0)) & (ml > 0)
-    _add(m, rows, act - new >= 0, name=N.MIN_LOAD, mask=_mask(which, year, fac))
+    _add(m, rows, _grid_sum(m, [year, fac], lhs, -const) >= 0, name=N.MIN_LOAD,
+         mask=_mask(which, year, fac))
     return binaries
 
 
@@ -655,7 +773,7 @@ def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list
         if shares[i] <= 0 or not len(idx):
             continue
         coef = d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])
-        expr = (v.x.isel(arc=idx) * _da(coef, pd.Index(idx, name="arc"))).sum("arc")
+        expr = _terms(m, _labels(v.x)[:, idx], coef, v.year)
         if v.elastic:
             s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))
             expr = expr + s
