@@ -1,0 +1,122 @@
+"""A time-limited run always has a plan, above ``IPM_ABOVE`` columns too (issue #11, goal 5).
+
+Measured at 3·10^4 synthetic sites (benchmarks/README.md §9): the MILP stopped at its 300 s limit
+without an incumbent; ``solve._complete`` then ran the LP relaxation to its own limit, unfinished,
+and solved the greedy start's fixed LP warm from that basis ("useful basis so presolve not used")
+with dual simplex, which found no feasible point in 600 s: exit 1, no plan. Solved cold
+(presolved) with interior point and crossover, the same LP reached optimality in 350 s.
+
+Here the sizes are small and the limit is HiGHS's node limit, not wall time: ``IPM_ABOVE`` is
+lowered so that a 60-site scenario counts as large, and ``mip_max_nodes = 0`` stops the MILP
+before it has a plan or a bound. Nothing depends on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+
+import pytest
+
+from resynergy import synth
+from resynergy.planner import PlanOptions, results, solve
+
+solve_module = importlib.import_module("resynergy.planner.solve")
+NO_INCUMBENT = {"mip_max_nodes": 0}  # HiGHS stops after presolve: no plan, no bound
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return synth.scenario(60, seed=1, years=(2021, 2022))
+
+
+@pytest.fixture
+def lp_calls(monkeypatch):
+    """Every LP ``_complete`` solves in place: the method HiGHS was told to use, whether HiGHS
+    held a basis (a warm start, no presolve) when it began, and whether it presolved."""
+    calls: list[dict] = []
+    real = solve_module._lp_in_place
+
+    def spy(built, options, x0=None, method="simplex"):
+        h = built.model.solver_model
+        call = {"method": method, "warm_basis": bool(h.getBasis().valid), "start": x0 is not None}
+        ok, log = real(built, options, x0, method) if method != "simplex" else real(
+            built, options, x0)
+        call.update(ok=ok, presolved="Presolving model" in log, ipx="IPX" in log, log=log)
+        calls.append(call)
+        return ok, log
+
+    monkeypatch.setattr(solve_module, "_lp_in_place", spy)
+    return calls
+
+
+def test_a_large_plan_without_incumbent_comes_from_the_greedy_start_solved_cold_by_ipm(
+        scenario, lp_calls, monkeypatch):
+    monkeypatch.setattr(solve_module, "IPM_ABOVE", 100)  # the 60-site model counts as large
+    plan = solve(scenario, PlanOptions(highs_options=NO_INCUMBENT))
+    log = plan.solver_log
+    assert "Dual bound        -inf" in log  # the MILP stopped with no bound and no plan
+    # a plan, from the greedy start
+    assert plan.status == "time_limit"
+    assert "--- integer decisions fixed at the greedy baseline (nothing built) ---" in log
+    assert plan.balance_residual <= results.BALANCE_TOL
+    a = plan.activity
+    assert not a.loc[a["candidate"], "built"].any()  # nothing new built
+    assert (a["new_capacity_t"] == 0).all()  # nothing expanded
+    assert plan.activity["capacity_dual"].notna().all()  # priced by its own fixed LP
+    # the greedy start's fixed LP was the first LP: cold, presolved, interior point + crossover
+    first = lp_calls[0]
+    assert first["method"] == "ipm" and first["ipx"] and "Crossover" in first["log"]
+    assert not first["warm_basis"] and not first["start"] and first["presolved"]
+    assert first["ok"]
+    # no unfinished relaxation first: with no bound from the MILP and a plan from the greedy
+    # start, the relaxation is not solved at this (large) size
+    assert "LP relaxation not solved" in log
+    assert all(not c["warm_basis"] or c["method"] == "simplex" for c in lp_calls)
+    # its gap stated honestly: no bound was proved, so none is given, and the words say so
+    assert plan.mip_gap is None
+    rows = plan.diagnosis[plan.diagnosis["kind"] == "start_plan"]
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert "不新建、不扩建任何设施的基准方案" in row["message_zh"] and "差距未知" in row["message_zh"]
+    assert "greedy baseline" in row["message_en"] and "unknown" in row["message_en"]
+    assert "no_plan" not in set(plan.diagnosis["kind"])
+
+
+def test_the_outputs_say_whence_the_plan_and_that_its_gap_is_unknown(scenario, monkeypatch):
+    """plan.json and the terminal summary, as ``resynergy plan`` writes them."""
+    from rich.console import Console
+
+    from resynergy.report import findings
+    from resynergy.report.exports import plan_json
+    from resynergy.report.terminal import print_summary
+
+    monkeypatch.setattr(solve_module, "IPM_ABOVE", 100)
+    plan = solve(scenario, PlanOptions(highs_options=NO_INCUMBENT))
+    s = findings(plan, scenario)
+    doc = plan_json(s)
+    assert doc["status"] == "time_limit" and doc["mip_gap"] is None  # not inf, not 0
+    row = next(d for d in doc["diagnosis"] if d["kind"] == "start_plan")
+    assert row["amount"] is None and "差距未知" in row["message_zh"]
+    for lang, words in (("zh", "差距未知"), ("en", "unknown")):
+        out = io.StringIO()
+        print_summary(s, Console(file=out, width=400, color_system=None), lang=lang)
+        text = out.getvalue()
+        assert words in text and "inf" not in text.split("\n", 1)[0]
+
+
+def test_with_a_bound_the_gap_of_a_plan_from_a_start_is_stated(scenario):
+    """Below ``IPM_ABOVE`` the relaxation is solved too: it bounds the cost, and the plan's gap
+    to that bound is given in plan.mip_gap and in the words (zh first)."""
+    plan = solve(scenario, PlanOptions(highs_options=NO_INCUMBENT))
+    assert plan.status == "time_limit" and plan.mip_gap is not None
+    rows = plan.diagnosis[plan.diagnosis["kind"] == "start_plan"]
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["amount"] == pytest.approx(100 * plan.mip_gap)
+    assert f"{plan.mip_gap:.1%}" in row["message_zh"] and "至多" in row["message_zh"]
+    assert f"{plan.mip_gap:.1%}" in row["message_en"]
+    best = solve(scenario)
+    assert best.status == "optimal"
+    # the stated gap holds: the plan is no more than its gap above the optimum's cost
+    assert plan.objective <= best.objective / (1 - plan.mip_gap) + 1e-6 * abs(best.objective)
