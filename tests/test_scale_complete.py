@@ -1,4 +1,4 @@
-"""A time-limited run always has a plan, above ``IPM_ABOVE`` columns too (issue #11, goal 5).
+"""A time-limited run always has a plan, above ``COLD_IPM_ABOVE`` columns too (issue #11, goal 5).
 
 Measured at 3·10^4 synthetic sites (benchmarks/README.md §9): the MILP stopped at its 300 s limit
 without an incumbent; ``solve._complete`` then ran the LP relaxation to its own limit, unfinished,
@@ -6,7 +6,7 @@ and solved the greedy start's fixed LP warm from that basis ("useful basis so pr
 with dual simplex, which found no feasible point in 600 s: exit 1, no plan. Solved cold
 (presolved) with interior point and crossover, the same LP reached optimality in 350 s.
 
-Here the sizes are small and the limit is HiGHS's node limit, not wall time: ``IPM_ABOVE`` is
+Here the sizes are small and the limit is HiGHS's node limit, not wall time: ``COLD_IPM_ABOVE`` is
 lowered so that a 60-site scenario counts as large, and ``mip_max_nodes = 0`` stops the MILP
 before it has a plan or a bound. Nothing depends on the machine's speed.
 """
@@ -52,7 +52,7 @@ def lp_calls(monkeypatch):
 
 def test_a_large_plan_without_incumbent_comes_from_the_greedy_start_solved_cold_by_ipm(
         scenario, lp_calls, monkeypatch):
-    monkeypatch.setattr(solve_module, "IPM_ABOVE", 100)  # the 60-site model counts as large
+    monkeypatch.setattr(solve_module, "COLD_IPM_ABOVE", 100)  # the 60-site model counts as large
     plan = solve(scenario, PlanOptions(highs_options=NO_INCUMBENT))
     log = plan.solver_log
     assert "Dual bound        -inf" in log  # the MILP stopped with no bound and no plan
@@ -91,7 +91,7 @@ def test_the_outputs_say_whence_the_plan_and_that_its_gap_is_unknown(scenario, m
     from resynergy.report.exports import plan_json
     from resynergy.report.terminal import print_summary
 
-    monkeypatch.setattr(solve_module, "IPM_ABOVE", 100)
+    monkeypatch.setattr(solve_module, "COLD_IPM_ABOVE", 100)
     plan = solve(scenario, PlanOptions(highs_options=NO_INCUMBENT))
     s = findings(plan, scenario)
     doc = plan_json(s)
@@ -106,7 +106,7 @@ def test_the_outputs_say_whence_the_plan_and_that_its_gap_is_unknown(scenario, m
 
 
 def test_with_a_bound_the_gap_of_a_plan_from_a_start_is_stated(scenario):
-    """Below ``IPM_ABOVE`` the relaxation is solved too: it bounds the cost, and the plan's gap
+    """Below ``COLD_IPM_ABOVE`` the relaxation is solved too: it bounds the cost, and the plan's gap
     to that bound is given in plan.mip_gap and in the words (zh first)."""
     plan = solve(scenario, PlanOptions(highs_options=NO_INCUMBENT))
     assert plan.status == "time_limit" and plan.mip_gap is not None
@@ -120,3 +120,50 @@ def test_with_a_bound_the_gap_of_a_plan_from_a_start_is_stated(scenario):
     assert best.status == "optimal"
     # the stated gap holds: the plan is no more than its gap above the optimum's cost
     assert plan.objective <= best.objective / (1 - plan.mip_gap) + 1e-6 * abs(best.objective)
+
+
+def test_the_first_reachable_probe_of_a_large_model_is_solved_cold_by_ipm(monkeypatch):
+    """``Resolver.solve`` picked dual simplex whenever a basis name was given, even before a
+    basis of that name was stored: the diagnosis' first "reachable" probe at 10^4 sites then ran
+    dual simplex from the MILP's model to its limit. Above ``COLD_IPM_ABOVE`` columns the first
+    solve of a named basis is cold (HiGHS's basis dropped, presolved) with interior point; the
+    next one starts from the stored basis with dual simplex. Same answer as dual simplex."""
+    from resynergy.planner.data import prepare
+    from resynergy.planner.resolve import Probes, Resolver
+
+    options = PlanOptions(mip_gap=1e-7, time_limit=120)
+    base = synth.scenario(60, seed=5)
+    tt = base.table("targets")
+    data = prepare(base.with_tables(targets=tt.assign(value=tt["value"] * 1.5, penalty=1.0)))
+    seen: list[dict] = []
+    real = Resolver._highs
+
+    def spy(self, settings, basis=None, start=None):
+        call = {"solver": settings.get("solver"), "basis": basis,
+                "warm_basis": bool(self.h.getBasis().valid)}
+        out = real(self, settings, basis, start)
+        call.update(ipx="IPX" in out[3], presolved="Presolving model" in out[3])
+        seen.append(call)
+        return out
+
+    answers = {}
+    for above in (10**9, 100):  # dual simplex throughout; then the model counts as large
+        monkeypatch.setattr(solve_module, "COLD_IPM_ABOVE", above)
+        r = Resolver.cold(data, options.blend(), options)
+        assert r.solve().status == "optimal"  # the plan (a MILP): HiGHS holds its state
+        monkeypatch.setattr(Resolver, "_highs", spy)
+        seen.clear()
+        probes = Probes(options.blend(), options, r)
+        answers[above] = [probes.reachable(data, 0), probes.reachable(data, 0)]
+        monkeypatch.setattr(Resolver, "_highs", real)
+        first, second = seen
+        assert first["basis"] == second["basis"] == "reach 0"
+        assert second["solver"] == "simplex"  # warm, from the basis the first one stored
+        if above == 100:
+            assert first["solver"] == "ipm" and first["ipx"] and first["presolved"]
+        else:
+            assert first["solver"] == "simplex"
+    slack = answers[10**9][0]
+    assert slack is not None and slack > 0  # the raised target is out of reach
+    for v in (*answers[10**9], *answers[100]):
+        assert v == pytest.approx(slack, rel=1e-6, abs=1e-3)

@@ -330,7 +330,7 @@ class Resolver:
         use_start = mip and start is not None and found_for == self.weights
         # as solve._solver_options: HiGHS chooses for a MILP and its relaxation. An LP
         # re-solved by a basis it stored: dual simplex, warm. Any other LP: solve.lp_method —
-        # dual simplex from where HiGHS stands below IPM_ABOVE columns; above, interior point,
+        # dual simplex from where HiGHS stands below COLD_IPM_ABOVE columns; above, interior point,
         # cold (HiGHS's basis from the last solve dropped, so it presolves). A named basis used
         # to pick dual simplex even before one was stored: at 10^4 synthetic sites the
         # diagnosis' first probe then stopped at 300 s with ≈ 2 700 infeasibilities, where

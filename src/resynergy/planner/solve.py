@@ -28,6 +28,15 @@ from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import SOLVED, PlanStatus, SolverStatus
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
+# columns above which an LP re-solved cold in a loaded model (a MILP's start with its integer
+# decisions fixed, a probe of the diagnosis) is given to interior point + crossover rather than
+# dual simplex (:func:`lp_method`). Measured (benchmarks/README.md §9): the built-in data's
+# "reachable" probe (107 k columns) takes 0.4–0.6 s with dual simplex, 1.3–1.6 s with interior
+# point; at 10^4 synthetic sites (523 k) interior point solved it in 279 s where dual simplex
+# had ≈ 2 700 infeasibilities left at 300 s; at 3·10^4 (1.6 M) the greedy start's fixed LP took
+# 350 s with interior point, dual simplex stopped at 600 s without a feasible point. The
+# threshold lies between 107 k and 523 k; nothing was measured in between.
+COLD_IPM_ABOVE = 250_000
 _banner_lock = threading.Lock()
 _banner_done = False
 
@@ -333,11 +342,9 @@ def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = Non
 
 def lp_method(columns: int, options: PlanOptions) -> str:
     """HiGHS's method for an LP solved cold (no basis, presolved): interior point with
-    crossover above :data:`IPM_ABOVE` columns, dual simplex below; ``options.solver`` wins.
-    Measured at 3·10^4 synthetic sites: the greedy start's fixed LP (presolved 244 k × 1.6 M →
-    47 k × 637 k) took 350 s wall / 245 CPU s with interior point, while dual simplex stopped
-    at 600 s without a feasible point (benchmarks/README.md §9)."""
-    return options.solver or ("ipm" if columns > IPM_ABOVE else "simplex")
+    crossover above :data:`COLD_IPM_ABOVE` columns, dual simplex below; ``options.solver``
+    wins."""
+    return options.solver or ("ipm" if columns > COLD_IPM_ABOVE else "simplex")
 
 
 def _lp_cold(built: Built, options: PlanOptions) -> tuple[bool, str]:
@@ -405,7 +412,7 @@ ROUNDED = ("线性松弛解向上取整的建设方案", "LP relaxation rounded 
 def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run:
     """A plan for a MILP stopped at a limit without one, in the same HiGHS model: fix the
     integer decisions of a start and solve the LP that remains, cold (presolved; interior point
-    above :data:`IPM_ABOVE` columns, :func:`lp_method`). Starts: the greedy baseline's (nothing
+    above :data:`COLD_IPM_ABOVE` columns, :func:`lp_method`). Starts: the greedy baseline's (nothing
     built or expanded) first; then, when the LP relaxation is worth solving — a small model, a
     MILP that reached its root (a finite ``bound``: the relaxation solved within the limit once
     already), or no plan from the greedy start (building nothing breaks hard requirements, as
@@ -439,7 +446,7 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
             best = (obj, label, values, h.getBasis(), sol)
 
     attempt(GREEDY, _integer_values(results.Solution.zeros(built.data)))
-    if columns <= IPM_ABOVE or np.isfinite(bound) or best is None:
+    if columns <= COLD_IPM_ABOVE or np.isfinite(bound) or best is None:
         _fix_integers(built, None)
         last = None
         ok, lp_log = _lp_cold(built, options)
