@@ -167,3 +167,23 @@ def test_the_first_reachable_probe_of_a_large_model_is_solved_cold_by_ipm(monkey
     assert slack is not None and slack > 0  # the raised target is out of reach
     for v in (*answers[10**9], *answers[100]):
         assert v == pytest.approx(slack, rel=1e-6, abs=1e-3)
+
+
+@pytest.mark.parametrize("factor, cause", [(1.5, "data_ceiling"), (0.5, "capacity")])
+def test_the_diagnosis_says_the_same_whichever_method_solves_its_probes(monkeypatch, factor,
+                                                                         cause):
+    """The words and figures of the diagnosis do not depend on whether its cold probes are
+    solved by dual simplex or by interior point (what ``COLD_IPM_ABOVE`` decides): a target
+    out of the data's reach ("reachable"), and one the plan could meet by building
+    ("reachable", "with_hard", "fixed_dual")."""
+    base = synth.scenario(60, seed=5)
+    tt = base.table("targets")
+    s = base.with_tables(targets=tt.assign(value=tt["value"] * factor, penalty=1.0))
+    said = {}
+    for above in (10**9, 100):
+        monkeypatch.setattr(solve_module, "COLD_IPM_ABOVE", above)
+        plan = solve(s, PlanOptions(mip_gap=1e-7, time_limit=120))
+        said[above] = plan.diagnosis[["kind", "subject", "message_zh", "message_en"]].to_dict(
+            "records")
+    assert cause in {r["kind"] for r in said[10**9]}
+    assert said[100] == said[10**9]
