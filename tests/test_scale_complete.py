@@ -37,12 +37,14 @@ def lp_calls(monkeypatch):
     calls: list[dict] = []
     real = solve_module._lp_in_place
 
-    def spy(built, options, x0=None, method="simplex"):
+    def spy(built, options, x0=None, method="simplex", seconds=None):
         h = built.model.solver_model
         call = {"method": method, "warm_basis": bool(h.getBasis().valid), "start": x0 is not None}
-        ok, log = real(built, options, x0, method) if method != "simplex" else real(
-            built, options, x0)
-        call.update(ok=ok, presolved="Presolving model" in log, ipx="IPX" in log, log=log)
+        clock = float(h.getRunTime())
+        ok, log = real(built, options, x0, method, seconds)
+        limit = h.getOptionValue("time_limit")  # highspy: (status, value) or the value
+        call.update(ok=ok, presolved="Presolving model" in log, ipx="IPX" in log, log=log,
+                    seconds=float(limit[1] if isinstance(limit, tuple) else limit) - clock)
         calls.append(call)
         return ok, log
 
@@ -69,6 +71,8 @@ def test_a_large_plan_without_incumbent_comes_from_the_greedy_start_solved_cold_
     assert first["method"] == "ipm" and first["ipx"] and "Crossover" in first["log"]
     assert not first["warm_basis"] and not first["start"] and first["presolved"]
     assert first["ok"]
+    # the last resort for a plan is not cut off by the limit the MILP used up
+    assert first["seconds"] == pytest.approx(solve_module.LAST_RESORT_LIMITS * 60.0)
     # no unfinished relaxation first: with no bound from the MILP and a plan from the greedy
     # start, the relaxation is not solved at this (large) size
     assert "LP relaxation not solved" in log

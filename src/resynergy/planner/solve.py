@@ -37,6 +37,11 @@ IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above 
 # 350 s with interior point, dual simplex stopped at 600 s without a feasible point. The
 # threshold lies between 107 k and 523 k; nothing was measured in between.
 COLD_IPM_ABOVE = 250_000
+# The greedy start's fixed LP is a MILP's last resort for a plan (:func:`_complete`): it gets
+# this many times the time limit. Measured at 3·10^4 synthetic sites on this 2-core machine
+# under load 3-4: that LP (presolved to 47 k rows × 637 k columns) needs 350-750 s with interior
+# point, so with ``--time-limit 300`` it stopped at 300 s and the run ended without a plan.
+LAST_RESORT_LIMITS = 4
 _banner_lock = threading.Lock()
 _banner_done = False
 
@@ -312,10 +317,10 @@ def time_limit_from_now(h: Any, seconds: float) -> float:
 
 
 def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = None,
-                 method: str = "simplex") -> tuple[bool, str]:
+                 method: str = "simplex", seconds: float | None = None) -> tuple[bool, str]:
     """Re-solve the loaded HiGHS model (now an LP) with ``method`` (dual simplex by default),
-    from ``x0`` when given, and hand the result to linopy. Whether HiGHS calls it optimal
-    (primal and dual feasible), and its log."""
+    from ``x0`` when given, for ``seconds`` (default: the time limit), and hand the result to
+    linopy. Whether HiGHS calls it optimal (primal and dual feasible), and its log."""
     m = built.model
     solver = m.solver
     assert solver is not None, "the model has not been loaded into HiGHS"
@@ -324,7 +329,8 @@ def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = Non
         log_file = os.path.join(tmp, "highs.log")
         for k, val in (("solver", method), ("simplex_strategy", 1), ("run_crossover", "on"),
                        ("log_file", log_file),
-                       ("time_limit", time_limit_from_now(h, options.time_limit))):
+                       ("time_limit", time_limit_from_now(
+                           h, options.time_limit if seconds is None else seconds))):
             h.setOptionValue(k, val)
         if x0 is not None:
             h.setSolution(len(x0), np.arange(len(x0), dtype=np.int32), x0)
@@ -347,13 +353,15 @@ def lp_method(columns: int, options: PlanOptions) -> str:
     return options.solver or ("ipm" if columns > COLD_IPM_ABOVE else "simplex")
 
 
-def _lp_cold(built: Built, options: PlanOptions) -> tuple[bool, str]:
+def _lp_cold(built: Built, options: PlanOptions, seconds: float | None = None) -> tuple[
+        bool, str]:
     """Solve the loaded HiGHS model (now an LP) cold: its basis and solution dropped, so HiGHS
     presolves it (a basis left by an earlier solve makes HiGHS skip presolve: "useful basis
     so presolve not used"), with :func:`lp_method`."""
     h = built.model.solver_model
     h.clearSolver()
-    return _lp_in_place(built, options, method=lp_method(int(h.getNumCol()), options))
+    return _lp_in_place(built, options, method=lp_method(int(h.getNumCol()), options),
+                        seconds=seconds)
 
 
 def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
@@ -416,7 +424,9 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
     built or expanded) first; then, when the LP relaxation is worth solving — a small model, a
     MILP that reached its root (a finite ``bound``: the relaxation solved within the limit once
     already), or no plan from the greedy start (building nothing breaks hard requirements, as
-    on the built-in data) — the relaxation's builds rounded up. Not above that: at 3·10^4 synthetic
+    on the built-in data) — the relaxation's builds rounded up. The greedy start's LP, the last
+    resort for a plan, has :data:`LAST_RESORT_LIMITS` times the time limit; the others have it
+    once. Not above that: at 3·10^4 synthetic
     sites the MILP's root LP did not finish in 300 s, the relaxation then ran to its own limit
     unfinished and left a basis that kept the greedy start's LP from presolve (no plan in 1 000
     s; benchmarks/README.md §9). The cheaper feasible plan wins; its gap is measured against
@@ -430,11 +440,12 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
     best: tuple[float, tuple[str, str], dict[str, np.ndarray], Any, results.Solution] | None = None
     last: tuple[str, str] | None = None  # the start the model holds
 
-    def attempt(label: tuple[str, str], values: dict[str, np.ndarray]) -> None:
+    def attempt(label: tuple[str, str], values: dict[str, np.ndarray],
+                seconds: float | None = None) -> None:
         nonlocal best, log, last
         last = label
         _fix_integers(built, values)
-        ok, lp_log = _lp_cold(built, options)
+        ok, lp_log = _lp_cold(built, options, seconds)
         log += (f"\n--- integer decisions fixed at the {label[1]} ---\n"
                 f"(solved cold, presolved, with {method})\n" + lp_log)
         if not ok or m.objective.value is None:
@@ -445,7 +456,8 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
                 best is None or obj < best[0]):
             best = (obj, label, values, h.getBasis(), sol)
 
-    attempt(GREEDY, _integer_values(results.Solution.zeros(built.data)))
+    attempt(GREEDY, _integer_values(results.Solution.zeros(built.data)),
+            LAST_RESORT_LIMITS * float(options.time_limit))
     if columns <= COLD_IPM_ABOVE or np.isfinite(bound) or best is None:
         _fix_integers(built, None)
         last = None
