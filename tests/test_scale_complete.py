@@ -191,3 +191,26 @@ def test_the_diagnosis_says_the_same_whichever_method_solves_its_probes(monkeypa
             "records")
     assert cause in {r["kind"] for r in said[10**9]}
     assert said[100] == said[10**9]
+
+
+def test_the_diagnosis_of_a_plan_from_a_start_probes_the_milp_not_the_fixed_lp(monkeypatch):
+    """``_complete`` fixes the integer decisions in the solved HiGHS model; the diagnosis'
+    probes must start from the MILP, not from that fixed LP (where "the most the scenario can
+    deliver" would be what it delivers with nothing built). Its data ceiling is the optimal
+    plan's: the ceiling does not depend on the plan."""
+    base = synth.scenario(60, seed=5)
+    tt = base.table("targets")
+    s = base.with_tables(targets=tt.assign(value=tt["value"] * 1.5, penalty=1.0))
+
+    def ceiling(plan):
+        d = plan.diagnosis
+        rows = d[d["kind"] == "data_ceiling"]
+        assert len(rows) == 1
+        return rows.iloc[0]
+
+    best = ceiling(solve(s, PlanOptions(mip_gap=1e-7, time_limit=120)))
+    monkeypatch.setattr(solve_module, "COLD_IPM_ABOVE", 100)
+    plan = solve(s, PlanOptions(mip_gap=1e-7, time_limit=120, highs_options=NO_INCUMBENT))
+    assert "start_plan" in set(plan.diagnosis["kind"])  # completed from the greedy start
+    row = ceiling(plan)
+    assert row["amount"] == pytest.approx(best["amount"], rel=1e-6)

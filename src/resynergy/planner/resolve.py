@@ -99,14 +99,17 @@ class Resolver:
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
-    def adopt(cls, built: Built, weights: dict[str, float], options: PlanOptions) -> Resolver:
-        """A copy of the HiGHS model linopy solved for ``built``, with its plan as the start."""
+    def adopt(cls, built: Built, weights: dict[str, float], options: PlanOptions,
+              model: Any = None) -> Resolver:
+        """A copy of the HiGHS model linopy solved for ``built`` — or of ``model``, the MILP it
+        was before a plan was completed from a start with its integer decisions fixed
+        (``solve._complete``) — with its plan as the start."""
         import highspy
 
         solved = built.model.solver_model
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.passModel(solved.getModel())
+        h.passModel(model if model is not None else solved.getModel())
         r = cls(built, weights, options, h)
         if solved.getInfo().primal_solution_status == _FEASIBLE:
             r._keep(PLAN, solved.getSolution().col_value)

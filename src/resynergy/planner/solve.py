@@ -90,6 +90,9 @@ class Run:
     timings: dict[str, float]
     priced: bool = False  # the solution carries the shadow prices of its fixed-build LP
     start: tuple[str, str] | None = None  # the start (zh, en) of a plan from :func:`_complete`
+    # the MILP as handed to HiGHS, when the solved model no longer is it (:func:`_complete`
+    # fixes its integer decisions): what the diagnosis' re-solves start from
+    milp: Any = None
 
 
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:
@@ -130,7 +133,7 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
     resolver = warm
     if resolver is None and run.solution is not None and (
             sweep is not None or (data.targets is not None and len(data.targets.table))):
-        resolver = Resolver.adopt(built, weights, options)
+        resolver = Resolver.adopt(built, weights, options, model=run.milp)
         if sweep is not None:
             sweep.remember(scenario, options, resolver)
     log = run.log
@@ -434,6 +437,7 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
     fixed-build LP."""
     m = built.model
     h = m.solver_model
+    milp = h.getModel()  # before its integer decisions are fixed
     log = run.log
     columns = int(h.getNumCol())
     method = lp_method(columns, options)
@@ -482,7 +486,7 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
         _lp_in_place(built, options)
     gap = max(obj - bound, 0.0) / max(abs(obj), 1e-9) if np.isfinite(bound) else None
     return Run(status=SolverStatus.TIME_LIMIT, solution=sol, log=log, gap=gap, objective=obj,
-               timings=run.timings, priced=True, start=label)
+               timings=run.timings, priced=True, start=label, milp=milp)
 
 
 def _price(built: Built, options: PlanOptions, sol: results.Solution) -> tuple[
