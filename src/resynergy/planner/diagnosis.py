@@ -538,9 +538,16 @@ def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Se
     hard = _with_hard(data, i)
     has_binaries, run = resolve.with_hard(data, i)
     if run.solution is None:
-        zh = (head_zh + "可以达到（数据上限不低于目标），但在时间限制内未找到完成目标的方案。")
-        en = (head_en + "reachable (the data ceiling is not below the target), but no plan meeting "
-              "it was found within the time limit.")
+        if best is None and t["sense"] > 0:  # the "reachable" probe found no answer either
+            zh = (head_zh + "在时间限制内既未求得数据上限（即情景最多能完成多少），也未找到完成目标的方案；"
+                  "放宽时间限制可得到原因。")
+            en = (head_en + "within the time limit neither the data ceiling (the most the "
+                  "scenario can deliver) nor a plan meeting the target was found; allow more "
+                  "time to learn why.")
+        else:
+            zh = (head_zh + "可以达到（数据上限不低于目标），但在时间限制内未找到完成目标的方案。")
+            en = (head_en + "reachable (the data ceiling is not below the target), but no plan "
+                  "meeting it was found within the time limit.")
         return [_row("cost", str(r["id"]), gap, "t", zh, en)] + gaps
     hsol = run.solution
     marginal = float("nan")
