@@ -214,3 +214,27 @@ def test_the_diagnosis_of_a_plan_from_a_start_probes_the_milp_not_the_fixed_lp(m
     assert "start_plan" in set(plan.diagnosis["kind"])  # completed from the greedy start
     row = ceiling(plan)
     assert row["amount"] == pytest.approx(best["amount"], rel=1e-6)
+
+
+def test_a_target_is_not_called_reachable_when_its_probe_found_no_answer(monkeypatch):
+    """At 3·10^4 sites the "reachable" probe (the MILP's LP relaxation with one target) and the
+    plan meeting the target can both stop at the limit with nothing: the diagnosis then says
+    that neither was found, not that the target is reachable."""
+    from resynergy.planner.resolve import Probes
+    from resynergy.planner.solve import Run
+    from resynergy.states import SolverStatus
+
+    base = synth.scenario(60, seed=5)
+    tt = base.table("targets")
+    s = base.with_tables(targets=tt.assign(value=tt["value"] * 0.5, penalty=1.0))
+    nothing = Run(status=SolverStatus.NO_SOLUTION, solution=None, log="", gap=None,
+                  objective=None, timings={})
+    monkeypatch.setattr(Probes, "reachable", lambda self, data, i: None)
+    monkeypatch.setattr(Probes, "with_hard", lambda self, data, i: (True, nothing))
+    plan = solve(s, PlanOptions(mip_gap=1e-7, time_limit=120))
+    rows = plan.diagnosis[plan.diagnosis["kind"] == "cost"]
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert "既未求得数据上限" in row["message_zh"] and "可以达到" not in row["message_zh"]
+    assert "neither the data ceiling" in row["message_en"]
+    assert "reachable" not in row["message_en"]
