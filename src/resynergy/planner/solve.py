@@ -38,9 +38,10 @@ IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above 
 # threshold lies between 107 k and 523 k; nothing was measured in between.
 COLD_IPM_ABOVE = 250_000
 # The greedy start's fixed LP is a MILP's last resort for a plan (:func:`_complete`): it gets
-# this many times the time limit. Measured at 3·10^4 synthetic sites on this 2-core machine
-# under load 3-4: that LP (presolved to 47 k rows × 637 k columns) needs 350-750 s with interior
-# point, so with ``--time-limit 300`` it stopped at 300 s and the run ended without a plan.
+# this many times the time limit. Measured at 3·10^4 synthetic sites on this 2-core machine:
+# that LP (presolved to 47 k rows × 637 k columns) takes 220-350 s in all with interior point
+# and crossover, more when other work competes; with ``--time-limit 300`` it stopped at IPX
+# iteration 37 of ≈ 150 and the run ended without a plan (benchmarks/README.md §9).
 LAST_RESORT_LIMITS = 4
 _banner_lock = threading.Lock()
 _banner_done = False
@@ -429,14 +430,12 @@ def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run
     data) — the relaxation's builds rounded up. Not otherwise: a MILP stopped without a plan at
     this size has rarely finished its root LP (HiGHS's bound is then a trivial one, -3.4·10^11
     against plans of 1.1·10^13 at 3·10^4 sites), and the relaxation alone (presolved to 59 k ×
-    804 k) needed more than 300 s of interior point there. The greedy start's LP, the last
-    resort for a plan, has :data:`LAST_RESORT_LIMITS` times the time limit; the others have it
-    once. Not above that: at 3·10^4 synthetic
-    sites the MILP's root LP did not finish in 300 s, the relaxation then ran to its own limit
-    unfinished and left a basis that kept the greedy start's LP from presolve (no plan in 1 000
-    s; benchmarks/README.md §9). The cheaper feasible plan wins; its gap is measured against
-    the best lower bound (None when there is none), its shadow prices are those of its
-    fixed-build LP."""
+    804 k) needed more than 300 s of interior point there (before, the relaxation came first,
+    ran to its limit unfinished and left a basis that kept the greedy start's LP from presolve:
+    no plan in 1 000 s; benchmarks/README.md §9). The greedy start's LP, the last resort for a
+    plan, has :data:`LAST_RESORT_LIMITS` times the time limit; the others have it once. The
+    cheaper feasible plan wins; its gap is measured against the best lower bound (None when
+    there is none), its shadow prices are those of its fixed-build LP."""
     m = built.model
     h = m.solver_model
     milp = h.getModel()  # before its integer decisions are fixed
