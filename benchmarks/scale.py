@@ -142,7 +142,7 @@ def command_one(sites: int, time_limit: float, timeout: float, keep: Path | None
         rec["outputs_mb"] = {f.name: f.stat().st_size / 2**20 for f in out.glob("*")
                              if f.is_file()} if out.exists() else {}
         rec["scenario_mb"] = sum(f.stat().st_size for f in data.glob("*")) / 2**20
-        if keep is not None:
+        if keep is not None and out.exists():
             shutil.copytree(out, keep / f"out-{sites}", dirs_exist_ok=True)
         return rec
     finally:

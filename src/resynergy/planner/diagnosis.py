@@ -239,6 +239,30 @@ def no_solution(reason_zh: str, reason_en: str) -> pd.DataFrame:
     return pd.DataFrame([_row("no_plan", "", 0.0, "", reason_zh, reason_en)], columns=COLUMNS)
 
 
+def start_plan(start: tuple[str, str], gap: float | None, time_limit: float) -> pd.DataFrame:
+    """The plan came from a start, not from HiGHS's search (``solve._complete``): say so, and
+    how far from the best plan it may be — against the best lower bound HiGHS proved, or
+    "unknown" when it proved none."""
+    lead_zh = (f"求解器在 {time_limit:g} 秒内未找到可行方案，本方案是从「{start[0]}」出发、"
+               "固定建设决策后优化运输与处理求得的：它满足全部硬性要求，可以执行，但不一定是成本最低的方案。")
+    lead_en = (f"The solver found no feasible plan within {time_limit:g} s; this plan starts from "
+               f"the {start[1]}, with the build decisions fixed and transport and processing "
+               "optimised: it meets every hard requirement and can be carried out, but it may not "
+               "be the cheapest plan.")
+    if gap is None:
+        zh = lead_zh + "与最优方案的成本差距未知（时间限制内未求得成本下界）。放宽时间限制可得到更好的方案和差距。"
+        en = lead_en + (" How far it is from the cheapest plan is unknown (no lower bound on the "
+                        "cost was proved within the limit); allow more time for a better plan "
+                        "and a stated gap.")
+        amount = float("nan")
+    else:
+        zh = lead_zh + f"其总成本至多比最优方案高 {gap:.1%}（相对于求解器证明的成本下界）。"
+        en = lead_en + (f" Its cost is at most {gap:.1%} above the cheapest plan's (against the "
+                        "lower bound the solver proved).")
+        amount = 100.0 * gap
+    return pd.DataFrame([_row("start_plan", "", amount, "%", zh, en)], columns=COLUMNS)
+
+
 def iis_rows(constraints: list[str]) -> list[dict]:
     return [_row("iis", c, 0.0, "", f"不可行约束子集（IIS）成员：{c}",
                  f"Member of the irreducible infeasible subset (IIS): {c}") for c in constraints]
@@ -514,9 +538,16 @@ def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Se
     hard = _with_hard(data, i)
     has_binaries, run = resolve.with_hard(data, i)
     if run.solution is None:
-        zh = (head_zh + "可以达到（数据上限不低于目标），但在时间限制内未找到完成目标的方案。")
-        en = (head_en + "reachable (the data ceiling is not below the target), but no plan meeting "
-              "it was found within the time limit.")
+        if best is None and t["sense"] > 0:  # the "reachable" probe found no answer either
+            zh = (head_zh + "在时间限制内既未求得数据上限（即情景最多能完成多少），也未找到完成目标的方案；"
+                  "放宽时间限制可得到原因。")
+            en = (head_en + "within the time limit neither the data ceiling (the most the "
+                  "scenario can deliver) nor a plan meeting the target was found; allow more "
+                  "time to learn why.")
+        else:
+            zh = (head_zh + "可以达到（数据上限不低于目标），但在时间限制内未找到完成目标的方案。")
+            en = (head_en + "reachable (the data ceiling is not below the target), but no plan "
+                  "meeting it was found within the time limit.")
         return [_row("cost", str(r["id"]), gap, "t", zh, en)] + gaps
     hsol = run.solution
     marginal = float("nan")

@@ -99,14 +99,17 @@ class Resolver:
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
-    def adopt(cls, built: Built, weights: dict[str, float], options: PlanOptions) -> Resolver:
-        """A copy of the HiGHS model linopy solved for ``built``, with its plan as the start."""
+    def adopt(cls, built: Built, weights: dict[str, float], options: PlanOptions,
+              model: Any = None) -> Resolver:
+        """A copy of the HiGHS model linopy solved for ``built`` — or of ``model``, the MILP it
+        was before a plan was completed from a start with its integer decisions fixed
+        (``solve._complete``) — with its plan as the start."""
         import highspy
 
         solved = built.model.solver_model
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.passModel(solved.getModel())
+        h.passModel(model if model is not None else solved.getModel())
         r = cls(built, weights, options, h)
         if solved.getInfo().primal_solution_status == _FEASIBLE:
             r._keep(PLAN, solved.getSolution().col_value)
@@ -316,7 +319,7 @@ class Resolver:
         that plan is what HiGHS' branch and bound would accept, and it is returned. Otherwise
         the MILP is solved with the start. Starts are kept by kind (``start``: the plan, or one
         probe of the diagnosis); ``start=None`` uses none and keeps none."""
-        from resynergy.planner.solve import IPM_ABOVE, Run
+        from resynergy.planner.solve import Run, lp_method
 
         opts = self.options
         mip = self.is_mip() and not relax
@@ -328,10 +331,21 @@ class Resolver:
         # a plan found for other weights is no start for the MILP: on the built-in data HiGHS
         # took 9.2 s from the least-cost plan for the least-CO2 one, 5.2 s from nothing
         use_start = mip and start is not None and found_for == self.weights
-        # as solve._solver_options: HiGHS chooses for a MILP and its relaxation
-        # (an LP re-solved in place by its basis: dual simplex, warm once it has one)
-        solver = "choose" if self.is_mip() else "simplex" if basis is not None else (
-            opts.solver or ("ipm" if len(self._cost) > IPM_ABOVE else "simplex"))
+        # as solve._solver_options: HiGHS chooses for a MILP and its relaxation. An LP
+        # re-solved by a basis it stored: dual simplex, warm. Any other LP: solve.lp_method —
+        # dual simplex from where HiGHS stands below COLD_IPM_ABOVE columns; above, interior point,
+        # cold (HiGHS's basis from the last solve dropped, so it presolves). A named basis used
+        # to pick dual simplex even before one was stored: at 10^4 synthetic sites the
+        # diagnosis' first probe then stopped at 300 s with ≈ 2 700 infeasibilities, where
+        # interior point solved it in 279 s (benchmarks/README.md §9).
+        if self.is_mip():
+            solver = "choose"
+        elif basis is not None and basis in self._bases:
+            solver = "simplex"
+        else:
+            solver = lp_method(len(self._cost), opts)
+            if solver == "ipm":
+                self.h.clearSolver()
         status, wall, highs_time, log = self._highs(
             {"mip_rel_gap": float(opts.mip_gap), "solve_relaxation": bool(relax),
              "solver": solver}, basis=basis,

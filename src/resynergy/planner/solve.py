@@ -28,6 +28,21 @@ from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import SOLVED, PlanStatus, SolverStatus
 
 IPM_ABOVE = 50_000  # variables: HiGHS' interior point beats dual simplex above this (measured)
+# columns above which an LP re-solved cold in a loaded model (a MILP's start with its integer
+# decisions fixed, a probe of the diagnosis) is given to interior point + crossover rather than
+# dual simplex (:func:`lp_method`). Measured (benchmarks/README.md §9): the built-in data's
+# "reachable" probe (107 k columns) takes 0.4–0.6 s with dual simplex, 1.3–1.6 s with interior
+# point; at 10^4 synthetic sites (523 k) interior point solved it in 279 s where dual simplex
+# had ≈ 2 700 infeasibilities left at 300 s; at 3·10^4 (1.6 M) the greedy start's fixed LP took
+# 350 s with interior point, dual simplex stopped at 600 s without a feasible point. The
+# threshold lies between 107 k and 523 k; nothing was measured in between.
+COLD_IPM_ABOVE = 250_000
+# The greedy start's fixed LP is a MILP's last resort for a plan (:func:`_complete`): it gets
+# this many times the time limit. Measured at 3·10^4 synthetic sites on this 2-core machine:
+# that LP (presolved to 47 k rows × 637 k columns) takes 220-350 s in all with interior point
+# and crossover, more when other work competes; with ``--time-limit 300`` it stopped at IPX
+# iteration 37 of ≈ 150 and the run ended without a plan (benchmarks/README.md §9).
+LAST_RESORT_LIMITS = 4
 _banner_lock = threading.Lock()
 _banner_done = False
 
@@ -75,6 +90,10 @@ class Run:
     objective: float | None
     timings: dict[str, float]
     priced: bool = False  # the solution carries the shadow prices of its fixed-build LP
+    start: tuple[str, str] | None = None  # the start (zh, en) of a plan from :func:`_complete`
+    # the MILP as handed to HiGHS, when the solved model no longer is it (:func:`_complete`
+    # fixes its integer decisions): what the diagnosis' re-solves start from
+    milp: Any = None
 
 
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:
@@ -115,7 +134,7 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
     resolver = warm
     if resolver is None and run.solution is not None and (
             sweep is not None or (data.targets is not None and len(data.targets.table))):
-        resolver = Resolver.adopt(built, weights, options)
+        resolver = Resolver.adopt(built, weights, options, model=run.milp)
         if sweep is not None:
             sweep.remember(scenario, options, resolver)
     log = run.log
@@ -146,6 +165,8 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
         if iis:
             diag = pd.concat([diag, pd.DataFrame(iis, columns=diagnosis.COLUMNS)],
                              ignore_index=True)
+    elif run.start is not None:  # HiGHS found none: say whence the plan and how good it is
+        diag = diagnosis.start_plan(run.start, run.gap, options.time_limit)
     elif run.solution is None:
         diag = diagnosis.no_solution(
             f"在 {options.time_limit:g} 秒内未找到可行方案；请放宽时间限制或缩小问题规模。",
@@ -299,19 +320,21 @@ def time_limit_from_now(h: Any, seconds: float) -> float:
     return float(h.getRunTime()) + float(seconds)
 
 
-def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = None) -> tuple[
-        bool, str]:
-    """Re-solve the loaded HiGHS model (now an LP) with dual simplex, from ``x0`` when given,
-    and hand the result to linopy. Whether HiGHS calls it optimal (primal and dual feasible),
-    and its log."""
+def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = None,
+                 method: str = "simplex", seconds: float | None = None) -> tuple[bool, str]:
+    """Re-solve the loaded HiGHS model (now an LP) with ``method`` (dual simplex by default),
+    from ``x0`` when given, for ``seconds`` (default: the time limit), and hand the result to
+    linopy. Whether HiGHS calls it optimal (primal and dual feasible), and its log."""
     m = built.model
     solver = m.solver
     assert solver is not None, "the model has not been loaded into HiGHS"
     h = solver.solver_model
     with tempfile.TemporaryDirectory(prefix="resynergy-highs-") as tmp:
         log_file = os.path.join(tmp, "highs.log")
-        for k, val in (("solver", "simplex"), ("simplex_strategy", 1), ("log_file", log_file),
-                       ("time_limit", time_limit_from_now(h, options.time_limit))):
+        for k, val in (("solver", method), ("simplex_strategy", 1), ("run_crossover", "on"),
+                       ("log_file", log_file),
+                       ("time_limit", time_limit_from_now(
+                           h, options.time_limit if seconds is None else seconds))):
             h.setOptionValue(k, val)
         if x0 is not None:
             h.setSolution(len(x0), np.arange(len(x0), dtype=np.int32), x0)
@@ -325,6 +348,24 @@ def _lp_in_place(built: Built, options: PlanOptions, x0: np.ndarray | None = Non
     optimal = (str(m.termination_condition) == "optimal" and _feasible(info)
                and int(getattr(info, "dual_solution_status", 2)) == 2 and _has_solution(built))
     return optimal, log
+
+
+def lp_method(columns: int, options: PlanOptions) -> str:
+    """HiGHS's method for an LP solved cold (no basis, presolved): interior point with
+    crossover above :data:`COLD_IPM_ABOVE` columns, dual simplex below; ``options.solver``
+    wins."""
+    return options.solver or ("ipm" if columns > COLD_IPM_ABOVE else "simplex")
+
+
+def _lp_cold(built: Built, options: PlanOptions, seconds: float | None = None) -> tuple[
+        bool, str]:
+    """Solve the loaded HiGHS model (now an LP) cold: its basis and solution dropped, so HiGHS
+    presolves it (a basis left by an earlier solve makes HiGHS skip presolve: "useful basis
+    so presolve not used"), with :func:`lp_method`."""
+    h = built.model.solver_model
+    h.clearSolver()
+    return _lp_in_place(built, options, method=lp_method(int(h.getNumCol()), options),
+                        seconds=seconds)
 
 
 def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
@@ -376,44 +417,77 @@ def _run(built: Built, options: PlanOptions, relax: bool = False) -> Run:
     return run
 
 
+GREEDY = ("不新建、不扩建任何设施的基准方案", "greedy baseline (nothing built)")
+ROUNDED = ("线性松弛解向上取整的建设方案", "LP relaxation rounded up")
+
+
 def _complete(built: Built, options: PlanOptions, run: Run, bound: float) -> Run:
-    """A plan for a MILP stopped at a limit without one. In the same HiGHS model: solve the LP
-    relaxation (a lower bound when the MILP has none), then fix the integer decisions of two
-    starts in turn and solve the LP: the greedy baseline's (nothing built or expanded) and the
-    relaxation's rounded up. The cheaper feasible one is the plan; its gap is measured against
-    the best lower bound, its shadow prices are those of its fixed-build LP."""
+    """A plan for a MILP stopped at a limit without one, in the same HiGHS model: fix the
+    integer decisions of a start and solve the LP that remains, cold (presolved; interior point
+    above :data:`COLD_IPM_ABOVE` columns, :func:`lp_method`). Starts: the greedy baseline's (nothing
+    built or expanded) first; then, when the LP relaxation is worth solving — a small model, or
+    no plan from the greedy start (building nothing breaks hard requirements, as on the built-in
+    data) — the relaxation's builds rounded up. Not otherwise: a MILP stopped without a plan at
+    this size has rarely finished its root LP (HiGHS's bound is then a trivial one, -3.4·10^11
+    against plans of 1.1·10^13 at 3·10^4 sites), and the relaxation alone (presolved to 59 k ×
+    804 k) needed more than 300 s of interior point there (before, the relaxation came first,
+    ran to its limit unfinished and left a basis that kept the greedy start's LP from presolve:
+    no plan in 1 000 s; benchmarks/README.md §9). The greedy start's LP, the last resort for a
+    plan, has :data:`LAST_RESORT_LIMITS` times the time limit; the others have it once. The
+    cheaper feasible plan wins; its gap is measured against the best lower bound (None when
+    there is none), its shadow prices are those of its fixed-build LP."""
     m = built.model
+    h = m.solver_model
+    milp = h.getModel()  # before its integer decisions are fixed
     log = run.log
-    starts: list[tuple[str, dict[str, np.ndarray]]] = [
-        ("greedy baseline (nothing built)", _integer_values(results.Solution.zeros(built.data)))]
-    _fix_integers(built, None)
-    ok, lp_log = _lp_in_place(built, options)
-    log += "\n--- LP relaxation ---\n" + lp_log
-    if ok and m.objective.value is not None:
-        relaxed = float(m.objective.value)
-        bound = max(bound, relaxed) if np.isfinite(bound) else relaxed
-        starts.append(("LP relaxation rounded up", _rounded_up(built)))
-    best: tuple[float, int, results.Solution] | None = None
-    for k, (label, values) in enumerate(starts):
-        x0 = _fix_integers(built, values)
-        ok, lp_log = _lp_in_place(built, options, x0)
-        log += f"\n--- integer decisions fixed at the {label} ---\n" + lp_log
+    columns = int(h.getNumCol())
+    method = lp_method(columns, options)
+    best: tuple[float, tuple[str, str], dict[str, np.ndarray], Any, results.Solution] | None = None
+    last: tuple[str, str] | None = None  # the start the model holds
+
+    def attempt(label: tuple[str, str], values: dict[str, np.ndarray],
+                seconds: float | None = None) -> None:
+        nonlocal best, log, last
+        last = label
+        _fix_integers(built, values)
+        ok, lp_log = _lp_cold(built, options, seconds)
+        log += (f"\n--- integer decisions fixed at the {label[1]} ---\n"
+                f"(solved cold, presolved, with {method})\n" + lp_log)
         if not ok or m.objective.value is None:
-            continue
+            return
         sol = _solution(built, duals=True)
         obj = float(m.objective.value)
         if results.balance_residual(built.data, sol)[0] <= results.BALANCE_TOL and (
                 best is None or obj < best[0]):
-            best = (obj, k, sol)
+            best = (obj, label, values, h.getBasis(), sol)
+
+    attempt(GREEDY, _integer_values(results.Solution.zeros(built.data)),
+            LAST_RESORT_LIMITS * float(options.time_limit))
+    if columns <= COLD_IPM_ABOVE or best is None:
+        _fix_integers(built, None)
+        last = None
+        ok, lp_log = _lp_cold(built, options)
+        log += f"\n--- LP relaxation ---\n(solved cold, presolved, with {method})\n" + lp_log
+        if ok and m.objective.value is not None:
+            relaxed = float(m.objective.value)
+            bound = max(bound, relaxed) if np.isfinite(bound) else relaxed
+            attempt(ROUNDED, _rounded_up(built))
+    else:
+        log += ("\n--- LP relaxation not solved: a large model, and the greedy baseline gave a "
+                "plan ---\n")
     if best is None:
         return Run(status=run.status, solution=None, log=log, gap=None, objective=None,
                    timings=run.timings)
-    obj, k, sol = best
-    if k != len(starts) - 1:  # leave the model holding the plan (slacks are read from it)
-        _lp_in_place(built, options, _fix_integers(built, starts[k][1]))
-    gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else float("inf")
+    obj, label, values, basis, sol = best
+    if last != label:
+        # leave the model holding the plan (slacks and the diagnosis read it): its basis
+        # makes the re-solve a warm one without iterations
+        _fix_integers(built, values)
+        h.setBasis(basis)
+        _lp_in_place(built, options)
+    gap = max(obj - bound, 0.0) / max(abs(obj), 1e-9) if np.isfinite(bound) else None
     return Run(status=SolverStatus.TIME_LIMIT, solution=sol, log=log, gap=gap, objective=obj,
-               timings=run.timings, priced=True)
+               timings=run.timings, priced=True, start=label, milp=milp)
 
 
 def _price(built: Built, options: PlanOptions, sol: results.Solution) -> tuple[
