@@ -63,7 +63,10 @@ def _gap(value: float) -> float:
 TimeLimitOpt = Annotated[float, typer.Option("--time-limit", callback=_positive,
                                              help="Time limit of each solver run, s (> 0): the MILP, "
                                                   "then each re-solve for prices and for the diagnosis "
-                                                  "of missed targets. 每次求解的时间上限（秒）")]
+                                                  "of missed targets; a MILP stopped without a plan "
+                                                  "gives its last resort (the plan building nothing "
+                                                  "new) several times this. 每次求解的时间上限（秒）；"
+                                                  "若限时内无可行方案，兜底方案（不新建）可用数倍时间")]
 GapOpt = Annotated[float, typer.Option("--mip-gap", callback=_gap,
                                        help="Relative MIP gap, 0 ≤ gap < 1")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder / 输出目录")]

@@ -33,7 +33,8 @@ class PlanOptions:
     - ``years``: the years to plan (default: every year of the scenario); capacity built or
       expanded in one year is available in later years;
     - ``time_limit`` (s, for each HiGHS run: the MILP, and each re-solve for the duals or the
-      diagnosis) and ``mip_gap`` (relative) bound the solver;
+      diagnosis; a MILP stopped without a plan gives the plan from its greedy start
+      ``solve.LAST_RESORT_LIMITS`` times it) and ``mip_gap`` (relative) bound the solver;
     - ``relax_on_infeasible``: when the plan is infeasible, re-solve with elastic slacks and
       explain what to relax, instead of returning no plan;
     - ``iis``: also ask HiGHS for an irreducible infeasible subset (slow: minutes on big models);
