@@ -282,19 +282,8 @@ def summed_capacity_and_siting(m, d, v, rows, *, linking, fixed_expanded) -> boo
         model._add(m, rows, head <= model._da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
              name=N.EXPANSION_LIMIT, mask=model._mask(can_expand, year, fac))
     if open_ is not None and linking == "disaggregated" and build_var is not None:
-        into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
+        into, f_of, bound = model.link_bounds(d, candidate, yy)
         if len(into):
-            f_of = d.arc.fac_in[into]
-            rate = d.facility.fin["rate"].to_numpy()[d.arc.to_fin[into]]
-            most = rate * (d.facility.cap_c + d.facility.headroom)[f_of]
-            bound = np.broadcast_to(most, (yy, len(into))).copy()
-            lane = d.net.arcs["lane1"].to_numpy()[into]
-            if len(d.arc.lane_cap):
-                bound = np.minimum(bound, np.where(lane >= 0, d.arc.lane_cap[np.maximum(lane, 0)],
-                                                   np.inf))
-            src = d.arc.from_sup[into]
-            sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
-            bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
             ai = pd.Index(into, name="arc")
             model._add(m, rows, v.x.isel(arc=into) - _pick(open_, "fac", f_of, ai)
                  * model._da(bound, year, ai) <= 0, name=N.CANDIDATE_LINK)

@@ -369,19 +369,8 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
              <= _da(d.facility.headroom[None, :] * d.facility.avail, year, fac),
              name=N.EXPANSION_LIMIT, mask=_mask(can_expand, year, fac))
     if open_ is not None and linking == "disaggregated" and build_labels is not None:
-        into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
+        into, f_of, bound = link_bounds(d, candidate, yy)
         if len(into):
-            f_of = d.arc.fac_in[into]
-            rate = d.facility.fin["rate"].to_numpy()[d.arc.to_fin[into]]
-            most = rate * (d.facility.cap_c + d.facility.headroom)[f_of]
-            bound = np.broadcast_to(most, (yy, len(into))).copy()
-            lane = d.net.arcs["lane1"].to_numpy()[into]
-            if len(d.arc.lane_cap):
-                bound = np.minimum(bound, np.where(lane >= 0, d.arc.lane_cap[np.maximum(lane, 0)],
-                                                   np.inf))
-            src = d.arc.from_sup[into]
-            sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
-            bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
             # rows (arc, year), the arc's facility a coordinate, as linopy's selection gave them
             link = [(_labels(v.x)[:, into], np.ones((yy, len(into))))]
             link += _upto(build_labels[:, f_of], -bound)
@@ -389,6 +378,25 @@ def define_capacity_and_siting(m: linopy.Model, d: ModelData, v: Decisions, rows
             _add(m, rows, _grid_sum(m, [year, ai], link, year_last=True,
                                     node_coords={"fac": f_of}) <= 0, name=N.CANDIDATE_LINK)
     return _min_load(m, d, act, open_, cum_exp, year, fac, fixed_expanded, rows)
+
+
+def link_bounds(d: ModelData, candidate: np.ndarray, years: int) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """The arcs into candidate facilities, their facility, and U[y, a]: the least of what the
+    facility can take of the arc's material, the arc's lane capacity and what its source can
+    send (the bound of candidate_link)."""
+    into = np.flatnonzero((d.arc.fac_in >= 0) & candidate[np.maximum(d.arc.fac_in, 0)])
+    f_of = d.arc.fac_in[into]
+    rate = d.facility.fin["rate"].to_numpy()[d.arc.to_fin[into]]
+    most = rate * (d.facility.cap_c + d.facility.headroom)[f_of]
+    bound = np.broadcast_to(most, (years, len(into))).copy()
+    lane = d.net.arcs["lane1"].to_numpy()[into]
+    if len(d.arc.lane_cap):
+        bound = np.minimum(bound, np.where(lane >= 0, d.arc.lane_cap[np.maximum(lane, 0)], np.inf))
+    src = d.arc.from_sup[into]
+    sent = d.supply.gen + d.supply.draw_max  # (Y, S): most a supply node can ship
+    bound = np.where(src >= 0, np.minimum(bound, sent[:, np.maximum(src, 0)]), bound)
+    return into, f_of, bound
 
 
 def define_shared_capacities(m: linopy.Model, d: ModelData, v: Decisions,
