@@ -203,15 +203,8 @@ def selected_policy(m, d, v, rows) -> None:
 
 
 def _selected_nev_shares(m, d, v, rows) -> None:
-    """The corridor_nev rows as they were (82b5aff)."""
-    if "min_nev_share" not in d.corridors.table or not len(d.arc.road_km):
-        return
-    shares = pd.to_numeric(d.corridors.table["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
-    for i, mask in enumerate(d.corridors.arcs):
-        idx = np.flatnonzero(mask & (d.arc.road_km > 0))
-        if shares[i] <= 0 or not len(idx):
-            continue
-        coef = d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])
+    """The corridor_nev rows as they were (82b5aff): a product and a sum over the arcs."""
+    for i, idx, coef in model.nev_share_terms(d):
         expr = (v.x.isel(arc=idx) * model._da(coef, pd.Index(idx, name="arc"))).sum("arc")
         if v.elastic:
             s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))

@@ -771,16 +771,23 @@ def _min_load(m: linopy.Model, d: ModelData, act: Any, open_: Any, cum_exp: Any,
     return binaries
 
 
-def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
-    """The corridor_nev rows of :func:`define_policy`."""
+def nev_share_terms(d: ModelData) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """For each corridor i with a minimum new-energy share: its road arcs and their coefficients
+    road_km·(nev − min share) in Σ ≥ 0 (the corridor_nev row)."""
     if "min_nev_share" not in d.corridors.table or not len(d.arc.road_km):
-        return
+        return []
     shares = pd.to_numeric(d.corridors.table["min_nev_share"], errors="coerce").fillna(0.0).to_numpy()
+    out = []
     for i, mask in enumerate(d.corridors.arcs):
         idx = np.flatnonzero(mask & (d.arc.road_km > 0))
-        if shares[i] <= 0 or not len(idx):
-            continue
-        coef = d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])
+        if shares[i] > 0 and len(idx):
+            out.append((i, idx, d.arc.road_km[idx] * (d.arc.nev[idx] - shares[i])))
+    return out
+
+
+def _corridor_nev_shares(m: linopy.Model, d: ModelData, v: Decisions, rows: list[str]) -> None:
+    """The corridor_nev rows of :func:`define_policy`."""
+    for i, idx, coef in nev_share_terms(d):
         expr = _terms(m, _labels(v.x)[:, idx], coef, v.year)
         if v.elastic:
             s = m.add_variables(lower=0, coords=[v.year], name=N.corridor_nev_slack(i))
