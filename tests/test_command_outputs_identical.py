@@ -230,30 +230,30 @@ def test_report_same_with_parts_made_beforehand(tmp_path):
 
 
 def test_warm_work_only_with_a_second_core(monkeypatch):
-    from resynergy.report import background
+    from resynergy import warm
 
     calls = []
-    monkeypatch.setattr(background, "cores", lambda: 1)
-    w = background.Warm(lambda: calls.append(1) or "made")
+    monkeypatch.setattr(warm, "cores", lambda: 1)
+    w = warm.Warm(lambda: calls.append(1) or "made")
     w.start()
     assert w.result() is None and calls == []  # one core: the caller makes it itself
 
-    monkeypatch.setattr(background, "cores", lambda: 2)
-    w = background.Warm(lambda: calls.append(1) or "made")
+    monkeypatch.setattr(warm, "cores", lambda: 2)
+    w = warm.Warm(lambda: calls.append(1) or "made")
     w.start()
     w.start()  # once
     assert w.result() == "made" and calls == [1]
 
 
 def test_warm_work_that_fails_is_left_to_the_caller(monkeypatch):
-    from resynergy.report import background
+    from resynergy import warm
 
-    monkeypatch.setattr(background, "cores", lambda: 2)
+    monkeypatch.setattr(warm, "cores", lambda: 2)
 
     def broken():
         raise ValueError("no")
 
-    w = background.Warm(broken)
+    w = warm.Warm(broken)
     w.start()
     assert w.result() is None
 

@@ -157,7 +157,7 @@ def plan(scenario: ScenarioArg = "jjj-2022", objective: ObjectiveOpt = Objective
     check_plannable_or_exit(s, lang, year)
     fixed = load_actuals_or_exit(actuals, through, s, lang, complete)
     from resynergy.planner.actuals import ActualsError
-    from resynergy.report.background import Warm
+    from resynergy.warm import Warm
 
     # what the outputs need from the scenario alone, made while HiGHS solves (another core)
     ready = Warm(lambda: report_ready(s))

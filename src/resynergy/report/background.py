@@ -25,13 +25,12 @@ import multiprocessing as mp
 import os
 import pickle
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from resynergy.warm import cores
 
 
 class BackgroundError(RuntimeError):
@@ -152,44 +151,3 @@ def start(write: Callable[[Path], Any], path: Path, parallel: bool | None = None
     """Write ``path`` with ``write(temporary path)``: in a forked child when ``parallel`` (by
     default: when :func:`can_fork`), else in this process at :meth:`Job.wait`."""
     return Job(write, path, can_fork() if parallel is None else parallel)
-
-
-def cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-class Warm(Generic[T]):
-    """Work that needs no plan (imports, compiled templates, the scenario's provenance), made
-    in a thread while the solver runs on another core (HiGHS releases the interpreter while it
-    solves), so that it is ready when the plan is.
-
-    Only an optimisation: :meth:`result` gives None when the work was not started (one core:
-    the thread would only compete with the planner), or failed — the caller then makes it
-    itself, where any error is raised as usual. The value is the same either way."""
-
-    def __init__(self, make: Callable[[], T]) -> None:
-        self._make = make
-        self._thread: threading.Thread | None = None
-        self._value: T | None = None
-
-    def start(self) -> None:
-        """Start the work (once; later calls do nothing); not on a single core."""
-        if self._thread is None and cores() > 1:
-            self._thread = threading.Thread(target=self._run, name="resynergy-warm", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._make()
-        except Exception:  # noqa: BLE001 - made again by the caller, which sees the error
-            self._value = None
-
-    def result(self) -> T | None:
-        """The value (waiting for the thread), or None when not started or failed."""
-        if self._thread is not None:
-            self._thread.join()
-        return self._value
