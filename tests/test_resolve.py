@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from resynergy import synth
@@ -124,3 +125,87 @@ def test_other_changes_plan_cold(base):
             "c": (base.with_policy(co2_cap_t=1e9), OPTIONS)}
     plans = solve_many(jobs)
     assert not any("resolve" in p.timings for p in plans.values())
+
+
+def _out_of_reach(base):
+    """The base scenario with its targets 1.5 × what it can reach: the probes have work."""
+    tt = base.table("targets")
+    return base.with_tables(targets=tt.assign(value=tt["value"] * 1.5, penalty=1.0))
+
+
+def _threads_of(monkeypatch) -> list[str]:
+    """Record the thread each in-place 'reachable' probe runs in."""
+    import threading
+
+    seen: list[str] = []
+    real = Probes._reachable
+
+    def spy(r, data, i):
+        seen.append(threading.current_thread().name)
+        return real(r, data, i)
+
+    monkeypatch.setattr(Probes, "_reachable", staticmethod(spy))
+    return seen
+
+
+def test_probes_started_ahead_run_in_a_thread_and_answer_as_asked(base, monkeypatch):
+    from resynergy import warm
+    from resynergy.planner import clock
+
+    monkeypatch.setattr(warm, "cores", lambda: 2)
+    data = prepare(_out_of_reach(base))
+    serial = Probes(WEIGHTS, OPTIONS, None).reachable(data, 0)  # built cold, no thread
+    assert serial is not None and serial > 0
+    r, run = _cold(data)
+    seen = _threads_of(monkeypatch)
+    p = Probes(WEIGHTS, OPTIONS, r)
+    p.ahead([0])
+    before = clock.total()
+    assert p.reachable(data, 0) == pytest.approx(serial, rel=1e-6, abs=1e-3)
+    assert seen == ["resynergy-warm"]  # solved in the thread, not again here
+    assert clock.total() > before  # its HiGHS time is counted in this thread's tally
+    assert p.reachable(data, 0) == pytest.approx(serial, rel=1e-6, abs=1e-3)
+    assert seen == ["resynergy-warm", "MainThread"]  # asked again: solved again
+    # the resolver is free and as it was
+    assert r.solve().objective == pytest.approx(run.objective, rel=1e-6)
+
+
+def test_a_probe_that_fails_ahead_is_solved_again_when_asked(base, monkeypatch):
+    import threading
+
+    from resynergy import warm
+
+    monkeypatch.setattr(warm, "cores", lambda: 2)
+    data = prepare(_out_of_reach(base))
+    r, _ = _cold(data)
+    real = Probes._reachable
+
+    def flaky(r, data, i):
+        if threading.current_thread().name == "resynergy-warm":
+            raise RuntimeError("lost in the thread")
+        return real(r, data, i)
+
+    monkeypatch.setattr(Probes, "_reachable", staticmethod(flaky))
+    p = Probes(WEIGHTS, OPTIONS, r)
+    p.ahead([0])
+    value = p.reachable(data, 0)
+    assert value is not None and value > 0
+    assert value == pytest.approx(Probes(WEIGHTS, OPTIONS, None).reachable(data, 0),
+                                  rel=1e-6, abs=1e-3)
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_plan_diagnosed_with_probes_ahead_says_what_it_said_without(base, monkeypatch, cores):
+    from resynergy import warm
+
+    scenario = _out_of_reach(base)
+    monkeypatch.setattr(warm, "cores", lambda: 1)
+    alone = solve(scenario, OPTIONS)
+    monkeypatch.setattr(warm, "cores", lambda: cores)
+    seen = _threads_of(monkeypatch)
+    plan = solve(scenario, OPTIONS)
+    # two cores: every probe the diagnosis asked for was solved beside the duals and tables
+    assert seen and set(seen) == {"resynergy-warm" if cores > 1 else "MainThread"}
+    assert (alone.diagnosis["kind"] == "data_ceiling").any()
+    pd.testing.assert_frame_equal(plan.diagnosis, alone.diagnosis)
+    assert plan.timings["highs_all_solves"] > plan.timings["solve_highs"]

@@ -26,7 +26,7 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +55,7 @@ from resynergy.planner.names import target as target_row
 from resynergy.planner.options import PlanOptions
 from resynergy.scenario.protocol import ScenarioLike
 from resynergy.states import SolverStatus
+from resynergy.warm import Warm
 
 if TYPE_CHECKING:
     import linopy
@@ -95,6 +96,7 @@ class Resolver:
         self._starts: dict[str, np.ndarray] = {}  # the last plan of each kind of solve
         self._start_weights: dict[str, dict[str, float]] = {}  # the objective each was found for
         self._bases: dict[str, Any] = {}  # the last basis of each LP solved in place
+        self._pos: dict[tuple[Any, ...], np.ndarray] = {}  # HiGHS positions of model names
         self.last_log = ""
 
     # --- construction ---------------------------------------------------------------------
@@ -129,22 +131,37 @@ class Resolver:
     # --- names → positions ---------------------------------------------------------------
     def cols(self, name: str) -> np.ndarray | None:
         """HiGHS columns of variable ``name`` in its own shape (-1 where masked), or None."""
-        m = self.built.model
-        if name not in m.variables:
-            return None
-        labels = np.asarray(m.variables[name].labels.values)
-        pos = m.variables.label_index.label_to_pos
-        return np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
+        key = ("col", name)
+        if key not in self._pos:
+            m = self.built.model
+            if name not in m.variables:
+                return None
+            labels = np.asarray(m.variables[name].labels.values)
+            pos = m.variables.label_index.label_to_pos
+            self._pos[key] = np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
+        return self._pos[key]
 
     def rows(self, name: str, dims: tuple[str, ...] | None = None) -> np.ndarray | None:
         """HiGHS rows of constraint ``name`` (-1 where masked), or None."""
-        m = self.built.model
-        if name not in m.constraints:
-            return None
-        da = m.constraints[name].labels
-        labels = np.asarray((da.transpose(*dims) if dims else da).values)
-        pos = m.constraints.label_index.label_to_pos
-        return np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
+        key = ("row", name, dims)
+        if key not in self._pos:
+            m = self.built.model
+            if name not in m.constraints:
+                return None
+            da = m.constraints[name].labels
+            labels = np.asarray((da.transpose(*dims) if dims else da).values)
+            pos = m.constraints.label_index.label_to_pos
+            self._pos[key] = np.where(labels >= 0, pos[np.maximum(labels, 0)], -1)
+        return self._pos[key]
+
+    def look_up(self) -> None:
+        """Look up now the columns of every variable and the row of every target (the model's
+        names do not change), so that another thread can solve this resolver without reading
+        the linopy model, which the caller may be changing meanwhile (``assign_result``)."""
+        for name in self.built.model.variables:
+            self.cols(name)
+        for j in range(len(self.data.targets.table) if self.data.targets is not None else 0):
+            self.rows(target_row(j))
 
     # --- changes (recorded for undo) -----------------------------------------------------
     def _record(self, kind: str, idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -500,13 +517,55 @@ class Resolver:
 
 class Probes:
     """The diagnosis' re-solves of a plan's model (see ``diagnosis.causes``): in place on the
-    plan's :class:`Resolver` when asked about its own data, else built cold as before."""
+    plan's :class:`Resolver` when asked about its own data, else built cold as before.
+
+    The ``reachable`` probes of the targets a plan misses can be started :meth:`ahead`, in a
+    thread, while the caller prices and tabulates the plan; every use of the resolver waits for
+    them first (:meth:`settle`), so it is never solved by two threads at once."""
 
     def __init__(self, weights: dict[str, float], options: PlanOptions,
                  resolver: Resolver | None = None) -> None:
         self.weights, self.options, self.resolver = weights, options, resolver
+        self._ahead: Warm[tuple[dict[int, float | None], float]] | None = None
+        self._reached: dict[int, float | None] = {}
+
+    def ahead(self, targets: Sequence[int]) -> None:
+        """Start the ``reachable`` probes of ``targets`` (rows of the resolver's targets) on the
+        resolver, in a thread (not on one core: :class:`resynergy.warm.Warm`). HiGHS releases
+        the interpreter while it solves, so they run beside the caller's own work on another
+        core; the answers are those :meth:`reachable` would give, kept until it is asked."""
+        r = self.resolver
+        if r is None or not targets or self._ahead is not None:
+            return
+        data = r.data
+        r.look_up()
+
+        def probe() -> tuple[dict[int, float | None], float]:
+            t0 = clock.total()  # this thread's HiGHS time, added to the caller's by settle()
+            found = {i: self._reachable(r, data, i) for i in targets
+                     if self._usable(data, i) is not None}
+            return found, clock.total() - t0
+
+        self._ahead = Warm(probe)
+        self._ahead.start()
+
+    def settle(self) -> None:
+        """Wait for the probes started :meth:`ahead` and keep their answers; their HiGHS time is
+        added to this thread's tally (``timings_s["highs_all_solves"]``). A probe that failed
+        there is solved again when asked, where its error is raised."""
+        if self._ahead is None:
+            return
+        got, self._ahead = self._ahead.result(), None
+        if got is not None:
+            found, seconds = got
+            self._reached.update(found)
+            clock.spent(seconds)
 
     def _warm(self, data: ModelData, i: int) -> Resolver | None:
+        self.settle()
+        return self._usable(data, i)
+
+    def _usable(self, data: ModelData, i: int) -> Resolver | None:
         r = self.resolver
         if r is None or data is not r.data or r.cols(target_slack(i)) is None:
             return None
@@ -529,25 +588,30 @@ class Probes:
 
         r = self._warm(data, i)
         if r is not None:
-            with r.changes():
-                for j in range(len(data.targets.table)):  # type: ignore[union-attr]
-                    rows = r.rows(target_row(j))
-                    if j != i and rows is not None:
-                        r.set_row_bounds(rows.ravel(), -np.inf, np.inf)
-                slack = r.cols(target_slack(i))
-                assert slack is not None
-                r.set_costs(np.arange(len(r._cost)), 0.0)
-                r.set_costs(slack.ravel(), 1.0)
-                r.set_integrality(np.flatnonzero(r._int > 0), False)  # the LP relaxation
-                run = r.solve(duals=False, basis=f"reach {i}", start=None)
-                if run.solution is None:
-                    return None
-                return float(r.value(target_slack(i), ()))
+            return self._reached.pop(i) if i in self._reached else self._reachable(r, data, i)
         built, run = self._cold(_one_target(data, i, "soft"),
                                 objective=lambda m: 1 * m.variables[target_slack(0)], relax=True)
         if run.solution is None or target_slack(0) not in built.model.variables:
             return None
         return float(np.nan_to_num(built.model.variables[target_slack(0)].solution.values))
+
+    @staticmethod
+    def _reachable(r: Resolver, data: ModelData, i: int) -> float | None:
+        """:meth:`reachable` in place on ``r``."""
+        with r.changes():
+            for j in range(len(data.targets.table)):  # type: ignore[union-attr]
+                rows = r.rows(target_row(j))
+                if j != i and rows is not None:
+                    r.set_row_bounds(rows.ravel(), -np.inf, np.inf)
+            slack = r.cols(target_slack(i))
+            assert slack is not None
+            r.set_costs(np.arange(len(r._cost)), 0.0)
+            r.set_costs(slack.ravel(), 1.0)
+            r.set_integrality(np.flatnonzero(r._int > 0), False)  # the LP relaxation
+            run = r.solve(duals=False, basis=f"reach {i}", start=None)
+            if run.solution is None:
+                return None
+            return float(r.value(target_slack(i), ()))
 
     def with_hard(self, data: ModelData, i: int) -> tuple[bool, Run]:
         """The plan with target ``i`` binding, the other targets as they are: (whether the

@@ -174,43 +174,68 @@ def solve(scenario: ScenarioLike, options: PlanOptions | None = None,
             "the problem.")
         status = PlanStatus.TIME_LIMIT
     sol = final.solution
-    if sol is not None and final_built.has_binaries and options.duals and not final.priced:
-        _report(progress, "duals", 0.8)
-        t = time.perf_counter()
-        if warm is not None and final_built is built:
-            sol = warm.price_fixed(sol)  # the sweep's model, priced in place
-        else:
-            priced, dual_log = _price(final_built, options, sol)
-            log += "\n--- fixed-integer LP for shadow prices ---\n" + dual_log
-            if priced is not None:
-                sol = priced
+    probes = Probes(weights, options, resolver if final_built is built else None)
+    if warm is None and sol is not None and final_built is built and run.start is None:
+        # the diagnosis' first probes, on the resolver's copy of the model, while this thread
+        # prices and tabulates the plan on its own (benchmarks/README.md §8)
+        probes.ahead(_short_targets(built))
+    try:
+        if sol is not None and final_built.has_binaries and options.duals and not final.priced:
+            _report(progress, "duals", 0.8)
+            t = time.perf_counter()
+            if warm is not None and final_built is built:
+                sol = warm.price_fixed(sol)  # the sweep's model, priced in place
             else:
-                diag = pd.concat([d for d in (diag, _no_duals()) if len(d)], ignore_index=True)
-        timings["duals"] = time.perf_counter() - t
-    _report(progress, "results", 0.9)
-    t = time.perf_counter()
-    plan = assemble(data, scenario, sol, status=PlanStatus(status), log=log, gap=final.gap,
-                    timings=timings,
-                    objective_kind=options.objective if options.weights is None else "blend",
-                    solver_objective=final.objective, diag=diag,
-                    slacks=_slacks(final_built) if status == PlanStatus.RELAXED else None)
-    timings["results"] = time.perf_counter() - t
-    if data.actuals is not None:  # say which years are fixed to actuals
-        plan.diagnosis = pd.concat([d for d in (actuals_note(data), plan.diagnosis) if len(d)], ignore_index=True)
-    if plan.status in SOLVED and sol is not None and len(plan.targets):
-        _report(progress, "diagnosis", 0.95)
+                priced, dual_log = _price(final_built, options, sol)
+                log += "\n--- fixed-integer LP for shadow prices ---\n" + dual_log
+                if priced is not None:
+                    sol = priced
+                else:
+                    diag = pd.concat([d for d in (diag, _no_duals()) if len(d)], ignore_index=True)
+            timings["duals"] = time.perf_counter() - t
+        _report(progress, "results", 0.9)
         t = time.perf_counter()
-        why = diagnosis.causes(data, scenario, plan, sol, Probes(
-            weights, options, resolver if final_built is built else None))
-        if why:
-            plan.diagnosis = pd.concat([d for d in (plan.diagnosis, pd.DataFrame(
-                why, columns=diagnosis.COLUMNS)) if len(d)], ignore_index=True)
-        timings["diagnosis"] = time.perf_counter() - t
+        plan = assemble(data, scenario, sol, status=PlanStatus(status), log=log, gap=final.gap,
+                        timings=timings,
+                        objective_kind=options.objective if options.weights is None else "blend",
+                        solver_objective=final.objective, diag=diag,
+                        slacks=_slacks(final_built) if status == PlanStatus.RELAXED else None)
+        timings["results"] = time.perf_counter() - t
+        if data.actuals is not None:  # say which years are fixed to actuals
+            plan.diagnosis = pd.concat([d for d in (actuals_note(data), plan.diagnosis) if len(d)], ignore_index=True)
+        if plan.status in SOLVED and sol is not None and len(plan.targets):
+            _report(progress, "diagnosis", 0.95)
+            t = time.perf_counter()
+            why = diagnosis.causes(data, scenario, plan, sol, probes)
+            if why:
+                plan.diagnosis = pd.concat([d for d in (plan.diagnosis, pd.DataFrame(
+                    why, columns=diagnosis.COLUMNS)) if len(d)], ignore_index=True)
+            timings["diagnosis"] = time.perf_counter() - t
+    finally:
+        probes.settle()  # the resolver is free again (a sweep re-uses it) however this ends
     timings["total"] = time.perf_counter() - t0
     # HiGHS's own time over every solve above (solve_highs is the MILP's, or the LP's, alone)
     timings["highs_all_solves"] = clock.total() - highs0
     _report(progress, "done", 1.0)
     return plan
+
+
+def _short_targets(built: Built) -> list[int]:
+    """The soft floor targets the solved model falls short of (slack > 0): the ones whose
+    "reachable" probe the diagnosis starts with. Not in a model above
+    :data:`COLD_IPM_ABOVE` columns, where a probe may run for its whole time limit and one
+    asked for no reason would cost that much."""
+    d, m = built.data, built.model
+    if d.targets is None or m.solver_model is None or m.solver_model.getNumCol() > COLD_IPM_ABOVE:
+        return []
+    short = []
+    for i, t in d.targets.table.iterrows():
+        name = names.target_slack(int(i))  # type: ignore[call-overload]
+        if t["sense"] > 0 and name in m.variables:
+            value = np.nan_to_num(np.asarray(m.variables[name].solution.values, dtype=float))
+            if float(value.sum()) > results.TOL:
+                short.append(int(i))  # type: ignore[call-overload]
+    return short
 
 
 def _no_duals() -> pd.DataFrame:
