@@ -8,7 +8,9 @@ Measures, each ``--repeat`` times (≥ 3) in fresh processes, one after another:
 - HiGHS's own time, from the plan's ``timings_s`` in plan.json, two ways: ``solve_highs``, the
   MILP's solve alone (the issue's definition of "HiGHS's own solve time"), and
   ``highs_all_solves``, HiGHS's time summed over every solve the command needs (the MILP, the
-  duals' fixed-build LP, each LP/MILP of the diagnosis of missed targets);
+  duals' fixed-build LP, each LP/MILP of the diagnosis of missed targets); the diagnosis' first
+  probes run beside the duals' LP on a second core, and each solve counts in full, so this sum
+  can exceed the wall time those solves took;
 - ``resynergy --help`` against ``python -c "import typer, rich"``;
 
 and prints min and median of each, the load average before and after, and the ratios:
