@@ -122,8 +122,25 @@ def test_with_a_bound_the_gap_of_a_plan_from_a_start_is_stated(scenario):
     assert f"{plan.mip_gap:.1%}" in row["message_en"]
     best = solve(scenario)
     assert best.status == "optimal"
-    # the stated gap holds: the plan is no more than its gap above the optimum's cost
+    # the stated gap holds: the cheapest plan costs at most the gap (of this plan's cost) less
     assert plan.objective <= best.objective / (1 - plan.mip_gap) + 1e-6 * abs(best.objective)
+
+
+def test_a_gap_of_a_hundred_percent_or_more_is_said_to_tell_nothing():
+    """The gap is (cost − bound) / cost. At 10^5 synthetic sites HiGHS's bound was −1.1·10^12
+    against a plan of 3.9·10^13: a gap of 102.9 %, which the words once read as "at most 102.9 %
+    above the cheapest plan's" — a claim the bound does not make."""
+    from resynergy.planner import diagnosis
+
+    none = diagnosis.start_plan(solve_module.GREEDY, 1.029, 900).iloc[0]
+    assert none["amount"] == pytest.approx(102.9)
+    assert "102.9%" in none["message_zh"] and "不高于零" in none["message_zh"]
+    assert "无法说明" in none["message_zh"] and "便宜" not in none["message_zh"]
+    assert "102.9%" in none["message_en"] and "unknown" in none["message_en"]
+    assert "less than this one" not in none["message_en"]
+    some = diagnosis.start_plan(solve_module.GREEDY, 0.05, 900).iloc[0]
+    assert "成本最低的方案至多比本方案便宜 5.0%" in some["message_zh"]
+    assert "The cheapest plan costs at most 5.0% less than this one" in some["message_en"]
 
 
 def test_the_first_reachable_probe_of_a_large_model_is_solved_cold_by_ipm(monkeypatch):

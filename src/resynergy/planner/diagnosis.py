@@ -241,8 +241,9 @@ def no_solution(reason_zh: str, reason_en: str) -> pd.DataFrame:
 
 def start_plan(start: tuple[str, str], gap: float | None, time_limit: float) -> pd.DataFrame:
     """The plan came from a start, not from HiGHS's search (``solve._complete``): say so, and
-    how far from the best plan it may be — against the best lower bound HiGHS proved, or
-    "unknown" when it proved none."""
+    how far from the best plan it may be — ``gap`` = (cost − bound) / cost against the best
+    lower bound HiGHS proved: the cheapest plan costs at most ``gap`` of this one's cost less;
+    "unknown" when no bound was proved, or when the bound is zero or below (gap ≥ 100 %)."""
     lead_zh = (f"求解器在 {time_limit:g} 秒内未找到可行方案，本方案是从「{start[0]}」出发、"
                "固定建设决策后优化运输与处理求得的：它满足全部硬性要求，可以执行，但不一定是成本最低的方案。")
     lead_en = (f"The solver found no feasible plan within {time_limit:g} s; this plan starts from "
@@ -255,10 +256,18 @@ def start_plan(start: tuple[str, str], gap: float | None, time_limit: float) -> 
                         "cost was proved within the limit); allow more time for a better plan "
                         "and a stated gap.")
         amount = float("nan")
-    else:
-        zh = lead_zh + f"其总成本至多比最优方案高 {gap:.1%}（相对于求解器证明的成本下界）。"
-        en = lead_en + (f" Its cost is at most {gap:.1%} above the cheapest plan's (against the "
-                        "lower bound the solver proved).")
+    elif gap >= 1.0:  # the bound is zero or below: it says nothing about this plan's cost
+        zh = lead_zh + (f"求解器证明的成本下界不高于零（差距为本方案成本的 {gap:.1%}），"
+                        "无法说明本方案离成本最低的方案有多远。放宽时间限制可得到更好的方案和有意义的差距。")
+        en = lead_en + (f" The lower bound the solver proved on the cost is zero or below (a gap "
+                        f"of {gap:.1%} of this plan's cost), so how far this plan is from the "
+                        "cheapest one is unknown; allow more time for a better plan and a useful "
+                        "gap.")
+        amount = 100.0 * gap
+    else:  # gap = (cost − bound) / cost: the cheapest plan costs at least (1 − gap) × cost
+        zh = lead_zh + f"成本最低的方案至多比本方案便宜 {gap:.1%}（依据求解器证明的成本下界）。"
+        en = lead_en + (f" The cheapest plan costs at most {gap:.1%} less than this one (against "
+                        "the lower bound the solver proved).")
         amount = 100.0 * gap
     return pd.DataFrame([_row("start_plan", "", amount, "%", zh, en)], columns=COLUMNS)
 
