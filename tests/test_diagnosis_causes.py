@@ -135,3 +135,21 @@ def test_capacity_names_a_full_rail_terminal():
     assert c["kind"] == "capacity"
     assert "2 rail terminal(s) are full" in c["message_en"] and "2 个铁路货场能力已用满" in c["message_zh"]
     assert "expand Sand at Site B by 20.0 t/yr (about 200 yuan a year)" in c["message_en"]
+
+
+def test_a_ceiling_the_solver_proves_is_a_data_ceiling_even_when_its_height_is_not_found(
+        monkeypatch):
+    """At 10^5 synthetic sites the "reachable" probe ran to its time limit, and the probe that
+    makes the target binding was proved infeasible; the diagnosis said "allow more time to
+    learn why" when the solver had proved that no plan meets the target."""
+    from resynergy.planner.resolve import Probes
+
+    monkeypatch.setattr(Probes, "reachable", lambda self, data, i: None)  # ran out of time
+    plan = solve(cheap_demand(transport_case(targets=[soft(150.0)])))
+    c = cause(plan, "t1")
+    assert c["kind"] == "data_ceiling" and pd.isna(c["amount"])
+    assert "proved it infeasible" in c["message_en"] and "已证明不可行" in c["message_zh"]
+    assert "not found within the time limit" in c["message_en"]
+    assert "allow more time" not in c["message_en"] and "放宽时间限制" not in c["message_zh"]
+    assert "100.0 t of the materials counted" in c["message_en"]  # what the scenario holds
+    no_solver_words(plan)

@@ -20,7 +20,7 @@ from resynergy.planner.results import TOL, Solution, capacity, target_values
 from resynergy.scenario.names import Names
 from resynergy.scenario.protocol import ScenarioLike
 from resynergy.schema import outputs
-from resynergy.states import TargetStatus
+from resynergy.states import SolverStatus, TargetStatus
 
 if TYPE_CHECKING:
     from resynergy.indicators.definitions import Indicator
@@ -523,21 +523,7 @@ def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Se
     gaps = _gap_rows(data, sol, i, str(r["id"]))
     best = most_reachable(data, i, resolve) if t["sense"] > 0 else None
     if best is not None and best < target * (1 - _REL) - TOL:
-        supply = _supply_bound(data, i, yi)
-        sup_zh = (f"（情景中可用的相关物料共 {_mt(supply, 'zh')}）" if supply is not None else "")
-        sup_en = (f" (the scenario holds {_mt(supply, 'en')} of the materials counted)"
-                  if supply is not None else "")
-        if supply is not None and supply < target * (1 - _REL):
-            fix_zh, fix_en = "物料本身不足", "The materials themselves fall short of the target"
-            if best < supply * (1 - 1e-3):
-                fix_zh += "，且设施能力与产品需求使可利用量更低"
-                fix_en += ", and facility capacity and product demand keep use below the supply"
-            fix_zh += "：需补充来源数据或调整目标。"
-            fix_en += ": add supply data or revise the target."
-        else:
-            fix_zh = "上限来自设施能力（含全部候选和扩能）与产品需求：需补充候选设施或产品需求数据，或调整目标。"
-            fix_en = ("The limit is facility capacity (with every candidate and expansion) and "
-                      "product demand: add candidates or demand data, or revise the target.")
+        sup_zh, sup_en, fix_zh, fix_en = _ceiling_words(data, i, yi, target, best)
         zh = (head_zh + f"数据上限——即使建成全部候选设施和扩能，情景最多能完成 {_mt(best, 'zh')}{sup_zh}，"
               f"低于目标 {_mt(target, 'zh')}；方案完成 {_mt(have, 'zh')}。{fix_zh}")
         en = (head_en + f"data ceiling — even with every candidate and expansion, the scenario can "
@@ -546,6 +532,23 @@ def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Se
         return [_row("data_ceiling", str(r["id"]), best, "t", zh, en)] + gaps
     hard = _with_hard(data, i)
     has_binaries, run = resolve.with_hard(data, i)
+    if run.status == SolverStatus.INFEASIBLE:
+        # no plan meets it, even building everything (proved): a data ceiling whose height the
+        # "reachable" probe did not find in time (at 10^5 synthetic sites it ran to its limit),
+        # or which only fractions of plants would pass (the probe is the LP relaxation)
+        sup_zh, sup_en, fix_zh, fix_en = _ceiling_words(data, i, yi, target, None)
+        if best is None:
+            why_zh = "情景最多能完成多少未在时间限制内求出"
+            why_en = "the most the scenario can deliver was not found within the time limit"
+        else:
+            why_zh = "只有按比例建设部分设施（线性松弛）才能达到目标"
+            why_en = "only fractions of plants (the LP relaxation) would reach it"
+        zh = (head_zh + f"数据上限——即使建成全部候选设施和扩能，也没有方案能完成目标 {_mt(target, 'zh')}"
+              f"（求解器已证明不可行）{sup_zh}；{why_zh}。方案完成 {_mt(have, 'zh')}。{fix_zh}")
+        en = (head_en + f"data ceiling — no plan meets the target {_mt(target, 'en')}, even with "
+              f"every candidate and expansion (the solver proved it infeasible){sup_en}; "
+              f"{why_en}. The plan reaches {_mt(have, 'en')}. {fix_en}")
+        return [_row("data_ceiling", str(r["id"]), float("nan"), "t", zh, en)] + gaps
     if run.solution is None:
         if best is None and t["sense"] > 0:  # the "reachable" probe found no answer either
             zh = (head_zh + "在时间限制内既未求得数据上限（即情景最多能完成多少），也未找到完成目标的方案；"
@@ -600,6 +603,29 @@ def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Se
     en = (head_en + f"cost — it can be met with the capacity in place; {cost_en}{avg_en}, more "
           "than the scenario values it.")
     return [_row("cost", str(r["id"]), marginal, price_unit, zh, en)] + gaps
+
+
+def _ceiling_words(data: ModelData, i: int, yi: int, target: float,
+                   best: float | None) -> tuple[str, str, str, str]:
+    """What a data ceiling of target ``i`` comes from, in words (zh, en): the counted materials
+    in scope when they hold less than the target, else capacity and product demand. ``best``:
+    the most the scenario can deliver, when known."""
+    supply = _supply_bound(data, i, yi)
+    sup_zh = (f"（情景中可用的相关物料共 {_mt(supply, 'zh')}）" if supply is not None else "")
+    sup_en = (f" (the scenario holds {_mt(supply, 'en')} of the materials counted)"
+              if supply is not None else "")
+    if supply is not None and supply < target * (1 - _REL):
+        fix_zh, fix_en = "物料本身不足", "The materials themselves fall short of the target"
+        if best is not None and best < supply * (1 - 1e-3):
+            fix_zh += "，且设施能力与产品需求使可利用量更低"
+            fix_en += ", and facility capacity and product demand keep use below the supply"
+        fix_zh += "：需补充来源数据或调整目标。"
+        fix_en += ": add supply data or revise the target."
+    else:
+        fix_zh = "上限来自设施能力（含全部候选和扩能）与产品需求：需补充候选设施或产品需求数据，或调整目标。"
+        fix_en = ("The limit is facility capacity (with every candidate and expansion) and "
+                  "product demand: add candidates or demand data, or revise the target.")
+    return sup_zh, sup_en, fix_zh, fix_en
 
 
 def _supply_bound(data: ModelData, i: int, yi: int) -> float | None:
