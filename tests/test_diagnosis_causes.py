@@ -153,3 +153,18 @@ def test_a_ceiling_the_solver_proves_is_a_data_ceiling_even_when_its_height_is_n
     assert "allow more time" not in c["message_en"] and "放宽时间限制" not in c["message_zh"]
     assert "100.0 t of the materials counted" in c["message_en"]  # what the scenario holds
     no_solver_words(plan)
+
+
+def test_a_target_only_fractions_of_plants_would_reach_is_a_data_ceiling(monkeypatch):
+    """The 'reachable' probe is the LP relaxation: it may reach a target that no plan with whole
+    plants meets. Said so when the binding probe is proved infeasible (the probe is stubbed to
+    report the target reachable; the scenario cannot deliver it)."""
+    from resynergy.planner.resolve import Probes
+
+    monkeypatch.setattr(Probes, "reachable", lambda self, data, i: 0.0)  # no shortfall
+    plan = solve(cheap_demand(transport_case(targets=[soft(150.0)])))
+    c = cause(plan, "t1")
+    assert c["kind"] == "data_ceiling"
+    assert "only fractions of plants" in c["message_en"] and "按比例建设部分设施" in c["message_zh"]
+    assert "proved it infeasible" in c["message_en"]
+    no_solver_words(plan)
