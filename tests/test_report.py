@@ -130,3 +130,19 @@ def test_empty_infeasible_plan_still_reports(tmp_path):
     doc = json.loads(paths["plan.json"].read_text(encoding="utf-8"))
     assert doc["status"] == "infeasible" and doc["objective_yuan"] is None
     assert doc["diagnosis"][0]["subject"] == "t_hebei_co"
+
+
+def test_a_plan_that_moves_nothing_still_writes_every_output(tmp_path):
+    """Every tonne disposed of (the only demand pays too little): no flows, so the map's site
+    filter had nothing to code and raised (str + int on an empty text column); the command then
+    wrote no outputs at all."""
+    from resynergy.planner import solve
+    from support.cases import transport_case
+
+    s = transport_case()
+    s = s.with_tables(demands=s.table("demands").assign(value=20.0))
+    plan = solve(s)
+    assert plan.flows.empty and float(plan.supply_use["disposed_t"].sum()) > 0
+    written = write_outputs(findings(plan, s), tmp_path)
+    assert {"report.html", "plan.xlsx", "plan.json", "flows.csv"} <= set(written)
+    assert json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["status"] == "optimal"

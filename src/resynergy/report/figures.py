@@ -384,10 +384,11 @@ def _site_codes(s: PlanFindings, years: list[int], materials: list[str]) -> pd.D
     for df, col in ((p.supply_use, "generation_t"), (p.facility_io, "t"), (p.deliveries, "delivered_t")):
         if isinstance(df, pd.DataFrame) and len(df) and col in df:
             parts.append(df.loc[df[col] > 0, ["year", "site", "material"]])
-    if not parts:
+    d = pd.concat(parts, ignore_index=True).drop_duplicates() if parts else None
+    if d is not None:
+        d = d[d["year"].isin(yi) & d["material"].isin(mi)]
+    if d is None or d.empty:  # nothing handled: no codes (an empty text column maps to text)
         return pd.DataFrame({"site": pd.Series(dtype=str), "code": pd.Series(dtype=int)})
-    d = pd.concat(parts, ignore_index=True).drop_duplicates()
-    d = d[d["year"].isin(yi) & d["material"].isin(mi)]
     code = d["year"].map(yi) * len(materials) + d["material"].map(mi)
     return pd.DataFrame({"site": _str(d["site"]).to_numpy(), "code": code.astype(int).to_numpy()})
 
