@@ -138,14 +138,15 @@ def test_capacity_names_a_full_rail_terminal():
 
 
 def test_a_ceiling_the_solver_proves_is_a_data_ceiling_even_when_its_height_is_not_found(
-        monkeypatch):
+        monkeypatch, tmp_path):
     """At 10^5 synthetic sites the "reachable" probe ran to its time limit, and the probe that
     makes the target binding was proved infeasible; the diagnosis said "allow more time to
     learn why" when the solver had proved that no plan meets the target."""
     from resynergy.planner.resolve import Probes
 
     monkeypatch.setattr(Probes, "reachable", lambda self, data, i: None)  # ran out of time
-    plan = solve(cheap_demand(transport_case(targets=[soft(150.0)])))
+    scenario = cheap_demand(transport_case(targets=[soft(150.0)]))
+    plan = solve(scenario)
     c = cause(plan, "t1")
     assert c["kind"] == "data_ceiling" and pd.isna(c["amount"])
     assert "proved it infeasible" in c["message_en"] and "已证明不可行" in c["message_zh"]
@@ -153,6 +154,18 @@ def test_a_ceiling_the_solver_proves_is_a_data_ceiling_even_when_its_height_is_n
     assert "allow more time" not in c["message_en"] and "放宽时间限制" not in c["message_zh"]
     assert "100.0 t of the materials counted" in c["message_en"]  # what the scenario holds
     no_solver_words(plan)
+    # every output carries it: the amount it does not know is empty, not 0 or NaN
+    import json
+
+    from resynergy.report import write_outputs
+    from resynergy.report.findings import findings
+
+    write_outputs(findings(plan, scenario), tmp_path)
+    doc = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    row = next(d for d in doc["diagnosis"] if d["kind"] == "data_ceiling")
+    assert row["amount"] is None and "proved it infeasible" in row["message_en"]
+    assert "已证明不可行" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "plan.xlsx").stat().st_size > 0
 
 
 def test_a_target_only_fractions_of_plants_would_reach_is_a_data_ceiling(monkeypatch):

@@ -532,7 +532,7 @@ def _cause_modelled(data: ModelData, plan: Plan, sol: Solution, i: int, r: pd.Se
         return [_row("data_ceiling", str(r["id"]), best, "t", zh, en)] + gaps
     hard = _with_hard(data, i)
     has_binaries, run = resolve.with_hard(data, i)
-    if run.status == SolverStatus.INFEASIBLE:
+    if run.status == SolverStatus.INFEASIBLE and t["sense"] > 0:
         # no plan meets it, even building everything (proved): a data ceiling whose height the
         # "reachable" probe did not find in time (at 10^5 synthetic sites it ran to its limit),
         # or which only fractions of plants would pass (the probe is the LP relaxation)
