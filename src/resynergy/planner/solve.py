@@ -228,14 +228,8 @@ def _short_targets(built: Built) -> list[int]:
     d, m = built.data, built.model
     if d.targets is None or m.solver_model is None or m.solver_model.getNumCol() > COLD_IPM_ABOVE:
         return []
-    short = []
-    for i, t in d.targets.table.iterrows():
-        name = names.target_slack(int(i))  # type: ignore[call-overload]
-        if t["sense"] > 0 and name in m.variables:
-            value = np.nan_to_num(np.asarray(m.variables[name].solution.values, dtype=float))
-            if float(value.sum()) > results.TOL:
-                short.append(int(i))  # type: ignore[call-overload]
-    return short
+    return [int(i) for i, t in d.targets.table.iterrows()  # type: ignore[call-overload]
+            if t["sense"] > 0 and _values(built, names.target_slack(int(i)), ()).sum() > results.TOL]  # type: ignore[call-overload]
 
 
 def _no_duals() -> pd.DataFrame:
